@@ -1,0 +1,41 @@
+# civic — `make run` serves the demo, `make test` runs the suite, `make bench` measures.
+PORT ?= 8000
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CIVIC := $(VENV)/bin/civic
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install migrate seed messages lint clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@test -x $(PY) || uv venv --quiet $(VENV)
+	uv pip install --quiet --python $(PY) -r requirements.lock
+	uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(CIVIC) migrate
+
+run: $(STAMP)
+	$(CIVIC) migrate
+	$(CIVIC) seed-demo --if-empty
+	$(CIVIC) serve --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o locales/messages.pot . >/dev/null
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete >/dev/null
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check civic tests scripts
+
+clean:
+	rm -rf $(VENV) var/civic.db var/civic.db-wal var/civic.db-shm

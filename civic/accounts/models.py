@@ -1,0 +1,45 @@
+"""Users, role grants and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime
+from sqlmodel import Field, SQLModel
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=16, unique=True)  # normalised: 0 + 9 digits
+    email: str | None = Field(default=None, max_length=254)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role with its scope: a village (secretary, resident) or the whole commune (supervisor, admin)."""
+
+    __tablename__ = "role_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(max_length=16)  # resident | secretary | supervisor | admin
+    commune_id: int = Field(foreign_key="commune.id")
+    village_id: int | None = Field(default=None, foreign_key="village.id")
+    title: str = Field(default="", max_length=80)  # "Bí thư chi bộ", "Trưởng Ban TTND"…
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    name: str = Field(max_length=80)
+    prefix: str = Field(max_length=12)
+    key_hash: str = Field(max_length=64, unique=True)  # sha256 hex of the whole key
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -1,0 +1,203 @@
+"""Users, passwords, role grants, and the facts a rule needs about an actor."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from civic import clock
+from civic.accounts import rules
+from civic.accounts.models import ApiKey, RoleGrant, User
+from civic.areas.models import Household, HouseholdMember, Village
+from civic.audit import service as audit
+from civic.errors import N_, Invalid, NotFound
+from civic.workflow.rules import ActorFacts
+from civic.workflow.stages import Role
+
+_hasher = PasswordHasher()
+# A hash to verify against when the phone is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass
+class Viewer:
+    """The signed-in user (or nobody) and what they may see, computed once a request."""
+
+    user: User | None = None
+    grants: list[RoleGrant] = field(default_factory=list)
+    household_ids: frozenset[int] = frozenset()
+
+    @property
+    def id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    def villages(self, role: str) -> frozenset[int]:
+        return frozenset(g.village_id for g in self.grants if g.role == role and g.village_id is not None)
+
+    def communes(self, role: str) -> frozenset[int]:
+        return frozenset(g.commune_id for g in self.grants if g.role == role)
+
+    @property
+    def is_secretary(self) -> bool:
+        return any(g.role == Role.SECRETARY for g in self.grants)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return any(g.role == Role.SUPERVISOR for g in self.grants)
+
+    @property
+    def is_admin(self) -> bool:
+        return any(g.role == Role.ADMIN for g in self.grants)
+
+    def facts(self, *, is_author: bool = False) -> ActorFacts:
+        return ActorFacts(
+            user_id=self.id,
+            is_author=is_author,
+            secretary_villages=self.villages(Role.SECRETARY),
+            supervisor_communes=self.communes(Role.SUPERVISOR),
+            admin_communes=self.communes(Role.ADMIN),
+        )
+
+    def sees_private(self, commune_id: int, village_id: int) -> bool:
+        """Secretaries see contacts of their villages; supervisors and admins of their commune (§5)."""
+        return (village_id in self.villages(Role.SECRETARY)
+                or commune_id in self.communes(Role.SUPERVISOR)
+                or commune_id in self.communes(Role.ADMIN))
+
+
+ANONYMOUS_VIEWER = Viewer()
+
+
+def load_viewer(session: Session, user_id: int | None) -> Viewer:
+    if not user_id:
+        return ANONYMOUS_VIEWER
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return ANONYMOUS_VIEWER
+    grants = list(session.execute(select(RoleGrant).where(RoleGrant.user_id == user.id)).scalars())
+    households = frozenset(session.execute(
+        select(HouseholdMember.household_id).where(HouseholdMember.user_id == user.id)).scalars())
+    return Viewer(user, grants, households)
+
+
+def register(session: Session, *, phone: str, display_name: str, password: str, email: str | None = None) -> User:
+    errors: dict[str, str] = {}
+    clean = {}
+    for key, fn, value in (("phone", rules.normalize_phone, phone), ("display_name", rules.clean_name, display_name),
+                           ("password", rules.check_password, password)):
+        try:
+            clean[key] = fn(value)
+        except Invalid as exc:
+            errors[key] = exc.message
+    if "phone" in clean and session.execute(select(User.id).where(User.phone == clean["phone"])).first():
+        errors["phone"] = N_("An account with this phone number already exists. Log in instead.")
+    if errors:
+        raise Invalid(errors=errors)
+    user = User(phone=clean["phone"], display_name=clean["display_name"], email=(email or None),
+                password_hash=hash_password(clean["password"]), created_at=clock.now())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, phone: str, password: str) -> User:
+    """The user for this phone and password, or Invalid with one message that tells nothing more."""
+    wrong = Invalid(N_("The phone number or the password is wrong."), field="password")
+    try:
+        normalized = rules.normalize_phone(phone)
+    except Invalid:
+        raise wrong from None
+    user = session.execute(select(User).where(User.phone == normalized)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        verify_password(_DUMMY_HASH, password or "")
+        raise wrong
+    if not verify_password(user.password_hash, password or ""):
+        raise wrong
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def create_user(session: Session, *, phone: str, display_name: str, password: str, role: str | None = None,
+                commune_id: int | None = None, village_id: int | None = None, title: str = "") -> User:
+    user = register(session, phone=phone, display_name=display_name, password=password)
+    if role:
+        grant(session, user, role=role, commune_id=commune_id, village_id=village_id, title=title)
+    return user
+
+
+def grant(session: Session, user: User, *, role: str, commune_id: int | None, village_id: int | None = None,
+          title: str = "") -> RoleGrant:
+    if role not in {r.value for r in Role}:
+        raise Invalid(N_("Unknown role."), field="role")
+    if village_id is not None:
+        village = session.get(Village, village_id)
+        if village is None:
+            raise NotFound(N_("This village does not exist."))
+        commune_id = village.commune_id
+    if commune_id is None:
+        raise Invalid(N_("A role needs a commune or a village."), field="scope")
+    if role in (Role.SECRETARY, Role.RESIDENT) and village_id is None:
+        raise Invalid(N_("A secretary's role needs a village."), field="scope")
+    g = RoleGrant(user_id=user.id, role=role, commune_id=commune_id, village_id=village_id, title=title)
+    session.add(g)
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="role_granted", actor_id=None,
+                 payload={"user_id": user.id, "role": role, "village_id": village_id})
+    return g
+
+
+def link_household(session: Session, user: User, household: Household, representative: bool = True) -> None:
+    session.add(HouseholdMember(household_id=household.id, user_id=user.id, is_representative=representative))
+    session.flush()
+
+
+# --- API keys ---------------------------------------------------------------------------------------
+
+def create_api_key(session: Session, *, commune_id: int, name: str) -> tuple[ApiKey, str]:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise Invalid(N_("An API key needs a name of at most 80 characters."), field="name")
+    secret = "civic_" + secrets.token_urlsafe(30)
+    key = ApiKey(commune_id=commune_id, name=name, prefix=secret[:12],
+                 key_hash=hashlib.sha256(secret.encode()).hexdigest(), created_at=clock.now())
+    session.add(key)
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="api_key_created", payload={"api_key_id": key.id,
+                                                                                    "name": name})
+    return key, secret
+
+
+def find_api_key(session: Session, secret: str) -> ApiKey | None:
+    if not secret:
+        return None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    key = session.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none()
+    return key if key is not None and key.revoked_at is None else None
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(N_("This API key does not exist."))
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        audit.record(session, commune_id=key.commune_id, action="api_key_revoked", payload={"api_key_id": key.id})
+    return key

@@ -1,0 +1,58 @@
+"""Communes, villages and the household register."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from civic.areas.models import Commune, Household, Village
+from civic.audit import service as audit
+from civic.errors import N_, NotFound
+
+
+def create_commune(session: Session, *, code: str, name: str, kind: str = "xa", province: str = "") -> Commune:
+    commune = Commune(code=code.upper(), name=name, kind=kind, province=province)
+    session.add(commune)
+    session.flush()
+    audit.ensure_head(session, commune.id)
+    audit.record(session, commune_id=commune.id, action="commune_created", payload={"code": commune.code,
+                                                                                   "name": name})
+    return commune
+
+
+def create_village(session: Session, commune: Commune, *, name: str, slug: str, kind: str = "thon",
+                   label: str = "") -> Village:
+    village = Village(commune_id=commune.id, name=name, slug=slug, kind=kind, label=label)
+    session.add(village)
+    session.flush()
+    audit.record(session, commune_id=commune.id, action="village_created",
+                 payload={"village_id": village.id, "name": name})
+    return village
+
+
+def default_commune(session: Session, code: str | None = None) -> Commune:
+    stmt = select(Commune).order_by(Commune.id).limit(1)
+    if code:
+        stmt = select(Commune).where(Commune.code == code.upper())
+    commune = session.execute(stmt).scalar_one_or_none()
+    if commune is None:
+        raise NotFound(N_("No commune has been set up yet. Run `civic seed-demo` or create one."))
+    return commune
+
+
+def villages(session: Session, commune_id: int) -> list[Village]:
+    return list(session.execute(select(Village).where(Village.commune_id == commune_id)
+                                .order_by(Village.name)).scalars())
+
+
+def active_households(session: Session, village_id: int, on: date) -> int:
+    """Households in the register on a date: the denominator of every vote (DESIGN §2)."""
+    return session.execute(
+        select(func.count()).select_from(Household).where(
+            Household.village_id == village_id,
+            Household.active_from <= on,
+            or_(Household.active_to.is_(None), Household.active_to > on),
+        )
+    ).scalar_one()

@@ -1,0 +1,218 @@
+"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from civic.config import ROOT, get_settings
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    return cfg
+
+
+def migrate(url: str | None = None) -> None:
+    """Apply every Alembic migration to the database (DATABASE_URL, or `url`)."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    if url:
+        cfg.attributes["url"] = url
+    command.upgrade(cfg, "head")
+
+
+def cmd_migrate(args) -> int:
+    migrate()
+    print("database is at the latest migration")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    uvicorn.run("civic.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                access_log=not args.no_access_log, proxy_headers=True)
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from civic.db import unit_of_work
+    from civic.seed import demo
+
+    with unit_of_work(write=True) as db:
+        if args.if_empty and demo.has_data(db):
+            print("database already has data; demo not loaded")
+            return 0
+        summary = demo.load(db)
+    print(summary)
+    return 0
+
+
+def cmd_create_user(args) -> int:
+    from civic.accounts import service as accounts
+    from civic.areas.models import Village
+    from civic.areas.service import default_commune
+    from civic.db import unit_of_work
+    from civic.errors import CivicError
+
+    try:
+        with unit_of_work(write=True) as db:
+            commune = default_commune(db, args.commune)
+            village_id = None
+            if args.village:
+                village = db.query(Village).filter(Village.commune_id == commune.id,
+                                                   (Village.slug == args.village) | (Village.name == args.village)
+                                                   ).one_or_none()
+                if village is None:
+                    print(f"no village {args.village!r} in {commune.name}", file=sys.stderr)
+                    return 2
+                village_id = village.id
+            user = accounts.create_user(db, phone=args.phone, display_name=args.name, password=args.password,
+                                        role=args.role, commune_id=commune.id, village_id=village_id,
+                                        title=args.title or "")
+            print(f"created user {user.id} ({user.phone}){' as ' + args.role if args.role else ''}")
+    except CivicError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items()) or exc.message
+        print(f"refused: {detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_api_key_create(args) -> int:
+    from civic.accounts import service as accounts
+    from civic.areas.service import default_commune
+    from civic.db import unit_of_work
+    from civic.errors import CivicError
+
+    try:
+        with unit_of_work(write=True) as db:
+            commune = default_commune(db, args.commune)
+            key, secret = accounts.create_api_key(db, commune_id=commune.id, name=args.name)
+    except CivicError as exc:
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"API key {key.id} for {args.name!r} (shown once, keep it secret):\n{secret}")
+    return 0
+
+
+def cmd_api_key_revoke(args) -> int:
+    from civic.accounts import service as accounts
+    from civic.db import unit_of_work
+    from civic.errors import CivicError
+
+    try:
+        with unit_of_work(write=True) as db:
+            accounts.revoke_api_key(db, args.id)
+    except CivicError as exc:
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"API key {args.id} revoked")
+    return 0
+
+
+def cmd_api_key_list(args) -> int:
+    from sqlalchemy import select
+
+    from civic.accounts.models import ApiKey
+    from civic.db import unit_of_work
+
+    with unit_of_work() as db:
+        for key in db.execute(select(ApiKey).order_by(ApiKey.id)).scalars():
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}\t{key.prefix}…\t{key.name}\t{state}")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    from sqlalchemy import select
+
+    from civic.areas.models import Commune
+    from civic.audit import service as audit
+    from civic.db import unit_of_work
+
+    broken = False
+    with unit_of_work() as db:
+        communes = db.execute(select(Commune).order_by(Commune.id)).scalars().all()
+        if not communes:
+            print("no commune: nothing to verify")
+            return 0
+        for commune in communes:
+            result = audit.verify(db, commune.id)
+            if result.ok:
+                head = audit.head(db, commune.id)
+                print(f"{commune.code}: chain intact, {result.checked} events, head {head.hash}")
+            else:
+                broken = True
+                print(f"{commune.code}: BROKEN at event {result.broken_seq}: {result.problem} "
+                      f"({result.checked} events before it are intact)", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civic", description="civic: grassroots-democracy feedback platform.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the web app", description="Serve the web app with uvicorn.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations",
+                       description="Apply every Alembic migration to the database named by DATABASE_URL.")
+    p.set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="load the demo commune",
+                       description="Load the demo commune Nhạo Sơn: villages, households, categories, about "
+                                   "30 items in every stage and outcome, and the four demo accounts.")
+    p.add_argument("--if-empty", action="store_true", help="do nothing when the database already has data")
+    p.set_defaults(fn=cmd_seed_demo)
+
+    p = sub.add_parser("create-user", help="create a user, optionally with a role",
+                       description="Create a user account; with --role, grant a role in the commune or a village.")
+    p.add_argument("--phone", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", choices=["resident", "secretary", "supervisor", "admin"])
+    p.add_argument("--village", help="village slug or name (for secretary and resident roles)")
+    p.add_argument("--commune", help="commune code (default: the first commune)")
+    p.add_argument("--title", help="official title shown on the timeline")
+    p.set_defaults(fn=cmd_create_user)
+
+    p = sub.add_parser("api-key", help="manage Open311 API keys", description="Create, list or revoke API keys.")
+    ak = p.add_subparsers(dest="api_key_command", required=True, metavar="ACTION")
+    c = ak.add_parser("create", help="create a key (printed once; stored hashed)",
+                      description="Create an API key for a partner system. The key is printed once and stored "
+                                  "only as a hash.")
+    c.add_argument("--name", required=True, help="who the key is for")
+    c.add_argument("--commune", help="commune code (default: the first commune)")
+    c.set_defaults(fn=cmd_api_key_create)
+    r = ak.add_parser("revoke", help="revoke a key", description="Revoke an API key by its id.")
+    r.add_argument("id", type=int)
+    r.set_defaults(fn=cmd_api_key_revoke)
+    ls = ak.add_parser("list", help="list keys", description="List API keys (never the secrets).")
+    ls.set_defaults(fn=cmd_api_key_list)
+
+    p = sub.add_parser("audit", help="check the audit chain", description="Audit chain tools.")
+    au = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    v = au.add_parser("verify", help="recompute every commune's hash chain",
+                      description="Recompute every commune's hash chain; exit 0 when intact, 1 naming the "
+                                  "first broken event otherwise.")
+    v.set_defaults(fn=cmd_audit_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    get_settings()
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Settings, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'civic.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "CIVIC_DATABASE_URL"),
+    )
+    secret_key: str = Field(default="", validation_alias=AliasChoices("SECRET_KEY", "CIVIC_SECRET_KEY"))
+    var_dir: Path = Field(default=ROOT / "var", validation_alias=AliasChoices("CIVIC_VAR_DIR"))
+    cookie_secure: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_COOKIE_SECURE"))
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # Working days a secretary has to acknowledge (triage) a new item.
+    ack_working_days: int = Field(default=3, validation_alias=AliasChoices("CIVIC_ACK_WORKING_DAYS"))
+    # Days after a rejection in which the author may ask for a review.
+    review_window_days: int = 30
+    page_size: int = 20
+    # Size of the worker thread pool for sync handlers.
+    thread_pool: int = Field(default=8, validation_alias=AliasChoices("CIVIC_THREADS"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    if not settings.secret_key:
+        settings.secret_key = _local_secret(settings.var_dir)
+    return settings
+
+
+def _local_secret(var_dir: Path) -> str:
+    """A development secret kept under var/, so sessions survive restarts of `make run`."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

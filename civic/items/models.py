@@ -1,0 +1,72 @@
+"""Categories and items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "category"
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    code: str = Field(max_length=32, unique=True)
+    name_vi: str = Field(max_length=80)
+    name_en: str = Field(max_length=80)
+    group: str = Field(default="", max_length=40)
+    keywords: str = Field(default="", max_length=400)
+    min_disclosure_days: int = 3
+    # Open311 service definition attributes, as JSON (a list of attribute objects).
+    attributes: str = Field(default="[]", sa_type=Text)
+    active: bool = True
+    position: int = 0
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (
+        Index("ix_item_commune_created", "commune_id", "created_at"),
+        Index("ix_item_commune_stage_created", "commune_id", "stage", "created_at"),
+        Index("ix_item_village_stage_created", "village_id", "stage", "created_at"),
+        Index("ix_item_category_created", "category_id", "created_at"),
+        Index("ix_item_reporter", "reporter_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    code: str = Field(max_length=20, unique=True)  # NS-2026-0042
+    year: int
+    seq: int
+    kind: str = Field(max_length=16)  # concern | recommendation | proposal
+    category_id: int = Field(foreign_key="category.id")
+    village_id: int = Field(foreign_key="village.id")
+    title: str = Field(max_length=160)
+    description: str = Field(sa_type=Text)
+    address: str = Field(default="", max_length=200)
+    lat: float | None = None
+    lng: float | None = None
+    stage: str = Field(default="submitted", max_length=16)
+    outcome: str | None = Field(default=None, max_length=16)
+    # Public reason of the closure (rejection, redirect…), and where a redirect sent it.
+    close_reason: str = Field(default="", sa_type=Text)
+    redirected_to: str = Field(default="", max_length=200)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="item.id")
+    # Who raised it. The contact fields are private (DESIGN §5).
+    reporter_id: int | None = Field(default=None, foreign_key="user.id")
+    contact_name: str = Field(default="", max_length=80)
+    contact_phone: str = Field(default="", max_length=16)
+    show_name: bool = False
+    channel: str = Field(default="web", max_length=16)  # web | api | assisted
+    entered_by_id: int | None = Field(default=None, foreign_key="user.id")
+    client_token: str | None = Field(default=None, max_length=64, unique=True)
+    manage_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    attributes: str = Field(default="{}", sa_type=Text)  # Open311 attribute values, JSON
+    search_text: str = Field(default="", sa_type=Text)  # lower-case, without diacritics
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    stage_changed_at: datetime = Field(sa_type=DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

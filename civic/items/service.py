@@ -1,0 +1,283 @@
+"""Items: submit, find, list and search, and the public projection of one item."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlmodel import Session
+
+from civic import clock
+from civic.accounts import rules as account_rules
+from civic.accounts.models import RoleGrant, User
+from civic.accounts.service import Viewer
+from civic.areas.models import Commune, Village
+from civic.audit import service as audit
+from civic.audit.models import AuditEvent, AuditHead
+from civic.config import get_settings
+from civic.errors import N_, Invalid, NotFound
+from civic.items import rules
+from civic.items.models import Category, Item
+from civic.workflow.stages import Stage
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def categories(session: Session, commune_id: int) -> list[Category]:
+    return list(session.execute(select(Category).where(Category.commune_id == commune_id, Category.active)
+                                .order_by(Category.position, Category.id)).scalars())
+
+
+def get_by_code(session: Session, code: str) -> Item:
+    canonical = rules.parse_code(code)
+    item = None
+    if canonical:
+        item = session.execute(select(Item).where(Item.code == canonical)).scalar_one_or_none()
+    if item is None:
+        raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
+    return item
+
+
+def get_by_manage_token(session: Session, token: str) -> Item:
+    digest = hashlib.sha256((token or "").encode()).hexdigest()
+    item = session.execute(select(Item).where(Item.manage_token_hash == digest)).scalar_one_or_none()
+    if item is None:
+        raise NotFound(N_("This manage link is not valid."))
+    return item
+
+
+def is_author(item: Item, viewer: Viewer, manage_token: str | None = None) -> bool:
+    if viewer.id is not None and item.reporter_id == viewer.id:
+        return True
+    if manage_token and item.manage_token_hash:
+        return hmac.compare_digest(hashlib.sha256(manage_token.encode()).hexdigest(), item.manage_token_hash)
+    return False
+
+
+# --- submitting -------------------------------------------------------------------------------------
+
+@dataclass
+class Submitted:
+    item: Item
+    created: bool
+    manage_token: str | None  # only for a submission without an account
+
+
+def _manage_token(client_token: str | None) -> str:
+    """A long random token; for a form with a client token, derived from it, so a retry shows it again."""
+    if client_token:
+        key = get_settings().secret_key.encode()
+        return hmac.new(key, b"manage:" + client_token.encode(), hashlib.sha256).hexdigest()[:43]
+    return secrets.token_urlsafe(32)
+
+
+def _clean_client_token(raw: str | None) -> str | None:
+    token = (raw or "").strip()
+    if not token:
+        return None
+    if len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
+        raise Invalid(N_("The form was damaged; please reload the page and try again."), field="client_token")
+    return token
+
+
+def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Viewer, *, channel: str = "web",
+           client_token: str | None = None, on_behalf: bool = False) -> Submitted:
+    """Create an item (or return the one this client token already created)."""
+    client_token = _clean_client_token(client_token)
+    if client_token:
+        existing = session.execute(select(Item).where(Item.client_token == client_token)).scalar_one_or_none()
+        if existing is not None:
+            token = _manage_token(client_token) if existing.manage_token_hash else None
+            return Submitted(existing, False, token)
+    if on_behalf and not viewer.villages("secretary"):
+        from civic.errors import Forbidden
+
+        raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
+    village_ids = set(session.execute(select(Village.id).where(Village.commune_id == commune.id)).scalars())
+    if on_behalf:
+        village_ids &= set(viewer.villages("secretary"))
+    category_ids = set(session.execute(select(Category.id).where(Category.commune_id == commune.id,
+                                                                 Category.active)).scalars())
+    anonymous = viewer.user is None or on_behalf
+    sub = rules.validate_submission(data, village_ids=village_ids, category_ids=category_ids,
+                                    needs_contact=anonymous and not on_behalf,
+                                    normalize_phone=account_rules.normalize_phone)
+    if on_behalf and not sub.contact_name:
+        raise Invalid(errors={"contact_name": N_("Please enter the name of the resident you file this for.")})
+    contact_phone = sub.contact_phone
+    if on_behalf and str(data.get("contact_phone") or "").strip():
+        contact_phone = account_rules.normalize_phone(str(data["contact_phone"]), field="contact_phone")
+
+    # Take the commune's chain head first: it serialises code allocation for the commune.
+    _lock_head(session, commune.id)
+    now = clock.now()
+    year = clock.today_local().year
+    last = session.execute(select(func.max(Item.seq)).where(Item.commune_id == commune.id, Item.year == year)
+                           ).scalar_one()
+    seq = (last or 0) + 1
+    manage_token = _manage_token(client_token) if anonymous else None
+    item = Item(
+        commune_id=commune.id, code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
+        kind=sub.kind, category_id=sub.category_id, village_id=sub.village_id, title=sub.title,
+        description=sub.description, address=sub.address, lat=sub.lat, lng=sub.lng,
+        stage=Stage.SUBMITTED, reporter_id=None if anonymous else viewer.id,
+        contact_name=sub.contact_name if anonymous else "", contact_phone=contact_phone,
+        show_name=sub.show_name, channel="assisted" if on_behalf else channel,
+        entered_by_id=viewer.id if on_behalf else None, client_token=client_token,
+        manage_token_hash=hashlib.sha256(manage_token.encode()).hexdigest() if manage_token else None,
+        attributes=json.dumps(data.get("attributes") or {}, ensure_ascii=False, sort_keys=True),
+        search_text=rules.fold(f"{sub.title} {sub.description} {sub.address}"),
+        created_at=now, updated_at=now, stage_changed_at=now,
+    )
+    session.add(item)
+    session.flush()
+    payload = {"code": item.code, "kind": item.kind, "village_id": item.village_id,
+               "category_id": item.category_id, "channel": item.channel}
+    audit.record(session, commune_id=commune.id, item_id=item.id, action="submitted",
+                 actor_id=viewer.id, actor_role="secretary" if on_behalf else "author", payload=payload)
+    return Submitted(item, True, manage_token)
+
+
+def _lock_head(session: Session, commune_id: int) -> None:
+    row = session.execute(select(AuditHead.seq).where(AuditHead.commune_id == commune_id).with_for_update()).first()
+    if row is None:
+        audit.ensure_head(session, commune_id)
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+@dataclass
+class ListFilters:
+    village_id: int | None = None
+    stage: str | None = None
+    outcome: str | None = None
+    kind: str | None = None
+    category_id: int | None = None
+    q: str = ""
+    page: int = 1
+
+    def query_args(self) -> dict[str, Any]:
+        out = {k: v for k, v in (("village", self.village_id), ("stage", self.stage), ("outcome", self.outcome),
+                                 ("kind", self.kind), ("category", self.category_id), ("q", self.q)) if v}
+        return out
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+LIST_COLUMNS = (Item.id, Item.code, Item.kind, Item.title, Item.stage, Item.outcome, Item.village_id,
+                Item.category_id, Item.created_at, Item.updated_at)
+
+
+def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
+    conds = [Item.commune_id == commune_id]
+    if f.village_id:
+        conds.append(Item.village_id == f.village_id)
+    if f.stage:
+        conds.append(Item.stage == f.stage)
+    if f.outcome:
+        conds.append(Item.outcome == f.outcome)
+    if f.kind:
+        conds.append(Item.kind == f.kind)
+    if f.category_id:
+        conds.append(Item.category_id == f.category_id)
+    for word in rules.fold(f.q).split()[:6]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(Item.search_text.like(f"%{escaped}%", escape="\\"))
+    where = and_(*conds)
+    total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
+    page = max(1, min(f.page, max(1, -(-total // page_size))))
+    rows = session.execute(select(*LIST_COLUMNS).where(where).order_by(Item.created_at.desc(), Item.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    return Page(list(rows), total, page, page_size)
+
+
+def stage_counts(session: Session, commune_id: int) -> dict[str, int]:
+    rows = session.execute(select(Item.stage, func.count()).where(Item.commune_id == commune_id)
+                           .group_by(Item.stage)).all()
+    return {stage: n for stage, n in rows}
+
+
+def latest_by_stage(session: Session, commune_id: int, stages: tuple[str, ...], per_stage: int = 3
+                    ) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for stage in stages:
+        out[stage] = list(session.execute(
+            select(*LIST_COLUMNS).where(Item.commune_id == commune_id, Item.stage == stage)
+            .order_by(Item.created_at.desc(), Item.id.desc()).limit(per_stage)).all())
+    return out
+
+
+def my_items(session: Session, user_id: int, limit: int = 100) -> list[Any]:
+    return list(session.execute(select(*LIST_COLUMNS).where(Item.reporter_id == user_id)
+                                .order_by(Item.created_at.desc()).limit(limit)).all())
+
+
+# --- the public timeline ----------------------------------------------------------------------------
+
+@dataclass
+class TimelineEntry:
+    action: str
+    at: datetime
+    role: str
+    actor_name: str  # officials by name; residents never by contact
+    payload: dict[str, Any]
+
+
+def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(AuditEvent.action, AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.payload,
+               AuditEvent.actor_id, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq).limit(limit)
+    ).all()
+    entries = []
+    for action, at, role, payload, actor_id, name in rows:
+        if role == "author":
+            shown = item.contact_name if (item.show_name and item.contact_name) else ""
+            if item.show_name and not shown and actor_id is not None:
+                shown = name or ""
+            name = shown
+        entries.append(TimelineEntry(action, clock.as_utc(at), role, name or "", json.loads(payload)))
+    return entries
+
+
+def official_titles(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = session.execute(select(RoleGrant.user_id, RoleGrant.title).where(RoleGrant.user_id.in_(user_ids))).all()
+    return {uid: title for uid, title in rows if title}
+
+
+def reporter_display(session: Session, item: Item) -> str:
+    """The reporter's name when they chose to show it, else ''. Never a phone or an email."""
+    if not item.show_name:
+        return ""
+    if item.contact_name:
+        return item.contact_name
+    if item.reporter_id:
+        user = session.get(User, item.reporter_id)
+        return user.display_name if user else ""
+    return ""

@@ -1,0 +1,45 @@
+"""create_app(): routers, static files, middleware, exception handlers — nothing else."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from civic.config import get_settings
+from civic.errors import CivicError
+from civic.web import accounts, public, resident, staff
+from civic.web import errors as web_errors
+from civic.web.middleware import BodyLimit, RequestMeta
+from civic.web.static import CachedStatic
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+
+    async def lifespan(app: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool
+        yield
+
+    app = FastAPI(title="civic", version="0.1.0", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(public.router)
+    app.include_router(resident.router)
+    app.include_router(accounts.router)
+    app.include_router(staff.router)
+    app.mount("/static", CachedStatic(), name="static")
+
+    app.add_exception_handler(CivicError, web_errors.civic_error)
+    app.add_exception_handler(StarletteHTTPException, web_errors.http_error)
+    app.add_exception_handler(RequestValidationError, web_errors.validation_error)
+    app.add_exception_handler(Exception, web_errors.unexpected_error)
+
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
+                       max_age=30 * 24 * 3600, same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(BodyLimit, max_bytes=1_000_000)
+    app.add_middleware(RequestMeta)
+    return app

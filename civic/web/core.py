@@ -1,0 +1,210 @@
+"""Glue for server-rendered pages: templates, the per-request context, CSRF, flash messages, forms.
+
+Routes translate HTTP to service calls and render what the services decided; nothing here decides a
+business question.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from contextvars import ContextVar
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlmodel import Session
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+
+from civic.accounts.service import ANONYMOUS_VIEWER, Viewer, load_viewer
+from civic.config import ROOT, get_settings
+from civic.errors import N_, CivicError, Forbidden, Invalid
+from civic.web import i18n
+from civic.web.assets import asset_url
+from civic.workflow import stages
+
+env = Environment(
+    loader=FileSystemLoader(str(ROOT / "templates")),
+    autoescape=select_autoescape(["html", "xml"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+    cache_size=400,
+)
+env.globals.update(
+    asset=asset_url,
+    STRIP=stages.STRIP,
+    STAGE_LABELS=stages.STAGE_LABELS,
+    STAGE_MOTTO=stages.STAGE_MOTTO,
+    STAGE_HINTS=stages.STAGE_HINTS,
+    OUTCOME_LABELS=stages.OUTCOME_LABELS,
+    KIND_LABELS=stages.KIND_LABELS,
+    LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+)
+
+
+# The page being rendered, so that macros imported without context can translate and format.
+_current: ContextVar[Web] = ContextVar("civic_web")
+
+
+def _g(name: str):
+    def call(*args: Any, **kwargs: Any):
+        return getattr(_current.get(), name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+env.globals.update(
+    _=_g("gettext"),
+    ngettext=_g("ngettext"),
+    fmt_dt=_g("fmt_dt"),
+    fmt_date=_g("fmt_date"),
+    fmt_num=_g("fmt_num"),
+    csrf_token=lambda: _current.get().csrf_token,
+    lang=lambda: _current.get().locale,
+    url=lambda path, **query: Web.url(path, **query),
+)
+
+
+def make_gettext(translations) -> tuple[Callable[..., str], Callable[..., str]]:
+    """Translation functions for templates: translated text is trusted, interpolated values are escaped."""
+
+    def gettext(message: str, **params: Any) -> str:
+        text = Markup(translations.gettext(message))
+        return text % params if params else text
+
+    def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+        text = Markup(translations.ngettext(singular, plural, n))
+        params.setdefault("num", n)
+        return text % params
+
+    return gettext, ngettext
+
+
+class Web:
+    """What a page needs to know about its request: language, viewer, CSRF token, flash messages."""
+
+    def __init__(self, request: Request, session: Session | None = None, *, load_user: bool = True):
+        self.request = request
+        self.db = session
+        self.locale = i18n.pick_locale(request.cookies.get(i18n.COOKIE), request.query_params.get("lang"))
+        self.translations = i18n.translations(self.locale)
+        self.gettext, self.ngettext = make_gettext(self.translations)
+        user_id = request.session.get("uid") if "session" in request.scope else None
+        self.viewer: Viewer = load_viewer(session, user_id) if (session is not None and load_user and user_id) \
+            else ANONYMOUS_VIEWER
+
+    # -- language ------------------------------------------------------------------------------------
+    def _(self, message: str, **params: Any) -> str:
+        text = self.translations.gettext(message)
+        return text % params if params else text
+
+    def error_text(self, exc: CivicError) -> str:
+        return self._(exc.message, **exc.params)
+
+    def field_errors(self, exc: Invalid) -> dict[str, str]:
+        return {field: self._(msg, **exc.params) for field, msg in exc.errors.items()}
+
+    def fmt_dt(self, value, fmt: str = "short") -> str:
+        return i18n.fmt_datetime(value, self.locale, fmt)
+
+    def fmt_date(self, value) -> str:
+        return i18n.fmt_date(value, self.locale)
+
+    def fmt_num(self, value) -> str:
+        return i18n.fmt_number(value, self.locale)
+
+    # -- CSRF ----------------------------------------------------------------------------------------
+    @property
+    def csrf_token(self) -> str:
+        token = self.request.session.get("csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            self.request.session["csrf"] = token
+        return token
+
+    def check_csrf(self, form: FormData | dict) -> None:
+        sent = str(form.get("csrf_token") or "")
+        expected = self.request.session.get("csrf") or ""
+        if not sent or not expected or not hmac.compare_digest(sent, expected):
+            raise Forbidden(N_("This form has expired or did not come from this site. "
+                               "Please go back, reload the page and send it again."))
+
+    # -- flash ---------------------------------------------------------------------------------------
+    def flash(self, message: str, kind: str = "ok", **params: Any) -> None:
+        messages = list(self.request.session.get("flash", []))
+        messages.append({"kind": kind, "text": self._(message, **params)})
+        self.request.session["flash"] = messages[-5:]
+
+    def pop_flash(self) -> list[dict[str, str]]:
+        if "flash" not in self.request.session:
+            return []
+        return self.request.session.pop("flash")
+
+    # -- responses -----------------------------------------------------------------------------------
+    def context(self, **values: Any) -> dict[str, Any]:
+        ctx = {
+            "request": self.request,
+            "web": self,
+            "locale": self.locale,
+            "viewer": self.viewer,
+            "path": self.request.url.path,
+        }
+        ctx.update(values)
+        return ctx
+
+    def render(self, template: str, status: int = 200, headers: dict[str, str] | None = None, **values: Any
+               ) -> HTMLResponse:
+        token = _current.set(self)
+        try:
+            html = env.get_template(template).render(self.context(flash=self.pop_flash(), **values))
+        finally:
+            _current.reset(token)
+        response = HTMLResponse(html, status_code=status, headers=headers)
+        response.headers.setdefault("Content-Language", self.locale)
+        return response
+
+    def redirect(self, path: str, message: str | None = None, kind: str = "ok", **params: Any) -> RedirectResponse:
+        if message:
+            self.flash(message, kind, **params)
+        return RedirectResponse(path, status_code=303)
+
+    @staticmethod
+    def url(path: str, **query: Any) -> str:
+        clean = {k: v for k, v in query.items() if v not in (None, "", 0)}
+        return f"{path}?{urlencode(clean)}" if clean else path
+
+
+def require_user(web: Web, next_path: str | None = None) -> Viewer:
+    if web.viewer.user is None:
+        raise LoginRequired(next_path or web.request.url.path)
+    return web.viewer
+
+
+class LoginRequired(CivicError):
+    status = 401
+
+    def __init__(self, next_path: str):
+        super().__init__(N_("Please log in first."))
+        self.next_path = next_path
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, with limits; a malformed body is bad input, not a crash."""
+    try:
+        return await request.form(max_files=0, max_fields=200)
+    except Exception as exc:  # multipart errors, bad encodings
+        raise Invalid(N_("The form could not be read. Please try again.")) from exc
+
+
+def form_dict(form: FormData) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def settings():
+    return get_settings()

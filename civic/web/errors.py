@@ -1,0 +1,77 @@
+"""Exception handlers for the pages: calm error pages in the user's language, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from civic.db import unit_of_work
+from civic.errors import N_, CivicError
+from civic.web.core import LoginRequired, Web
+
+log = logging.getLogger("civic")
+
+TITLES = {
+    400: N_("The request could not be understood"),
+    401: N_("Please log in"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("This cannot be done now"),
+    413: N_("Too large"),
+    422: N_("Please check what you entered"),
+    500: N_("Something went wrong on our side"),
+    503: N_("The service is unavailable"),
+}
+MESSAGES = {
+    400: N_("The request could not be understood."),
+    404: N_("This page does not exist. Check the address, or look the item up by its code."),
+    405: N_("This address does not accept this kind of request."),
+    413: N_("What you sent is too large."),
+    422: N_("Some of what you entered is not valid."),
+    500: N_("An unexpected error happened. It has been recorded; please try again later."),
+}
+
+
+def _render_error(request: Request, status: int, message: str, params: dict | None = None,
+                  request_id: str | None = None):
+    try:
+        with unit_of_work() as db:
+            web = Web(request, db)
+            return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
+                              message=web._(message, **(params or {})), status_code=status, request_id=request_id)
+    except Exception:  # the database itself may be the problem: render without a viewer
+        web = Web(request)
+        return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
+                          message=web._(message, **(params or {})), status_code=status, request_id=request_id)
+
+
+async def civic_error(request: Request, exc: CivicError):
+    if isinstance(exc, LoginRequired):
+        return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)
+    return _render_error(request, exc.status, exc.message, exc.params)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException):
+    status = exc.status_code
+    message = MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
+    response = _render_error(request, status, message)
+    if getattr(exc, "headers", None):
+        response.headers.update(exc.headers)
+    return response
+
+
+async def validation_error(request: Request, exc: RequestValidationError):
+    return _render_error(request, 422, MESSAGES[422])
+
+
+async def unexpected_error(request: Request, exc: Exception):
+    request_id = request.scope.get("civic.request_id") or secrets.token_hex(6)
+    log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
+    return _render_error(request, 500, MESSAGES[500], request_id=request_id)

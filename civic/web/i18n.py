@@ -1,0 +1,80 @@
+"""Babel message catalogs: Vietnamese by default, English by choice; the choice sticks in a cookie.
+
+Catalogs are kept as .po files in locales/ and compiled in memory at start-up, so there is no build step
+and no binary file in the repository.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+from civic.clock import LOCAL_TZ, as_utc
+from civic.config import ROOT
+
+LOCALES = ("vi", "en")
+DEFAULT_LOCALE = "vi"
+LOCALE_DIR = ROOT / "locales"
+COOKIE = "lang"
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+@lru_cache
+def translations(locale: str) -> NullTranslations:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buf = BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(fp=buf, domain="messages")
+
+
+def pick_locale(cookie_value: str | None, query_value: str | None = None) -> str:
+    for candidate in (query_value, cookie_value):
+        if candidate in LOCALES:
+            return candidate
+    return DEFAULT_LOCALE
+
+
+@lru_cache
+def babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+def fmt_datetime(value: datetime | None, locale: str, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    local = as_utc(value).astimezone(LOCAL_TZ)
+    if fmt == "short":
+        pattern = "HH:mm dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
+        return format_datetime(local, pattern, locale=babel_locale(locale))
+    return format_datetime(local, fmt, locale=babel_locale(locale))
+
+
+def fmt_date(value: date | datetime | None, locale: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = as_utc(value).astimezone(LOCAL_TZ).date()
+    pattern = "dd/MM/yyyy" if locale == "vi" else "d MMM yyyy"
+    return format_date(value, pattern, locale=babel_locale(locale))
+
+
+def fmt_number(value: float | int, locale: str) -> str:
+    return format_decimal(value, locale=babel_locale(locale))
+
+
+def catalog_path(locale: str) -> Path:
+    return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"

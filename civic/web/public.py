@@ -1,0 +1,99 @@
+"""Pages anyone can open: home, list and search, an item's status page, tracking, the audit head."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from sqlalchemy import text
+
+from civic import clock
+from civic.areas import service as areas
+from civic.audit import service as audit
+from civic.db import get_engine, unit_of_work
+from civic.errors import N_, Invalid
+from civic.items import rules as item_rules
+from civic.items import service as items
+from civic.web.core import Web
+from civic.web.views import item_page_context, lookups
+from civic.workflow.stages import KINDS, OUTCOME_LABELS, STRIP, Stage
+
+router = APIRouter()
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        commune = areas.default_commune(db)
+        look = lookups(db, commune.id)
+        counts = items.stage_counts(db, commune.id)
+        latest = items.latest_by_stage(db, commune.id, (Stage.SUBMITTED, *STRIP))
+        return web.render("public/home.html", commune=commune, counts=counts, latest=latest, look=look,
+                          total=sum(counts.values()))
+
+
+@router.get("/items", response_class=HTMLResponse)
+def item_list(request: Request, village: str | None = None, stage: str | None = None, outcome: str | None = None,
+              kind: str | None = None, category: str | None = None, q: str = "", page: str = "1"):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        commune = areas.default_commune(db)
+        look = lookups(db, commune.id)
+        valid_stages = {s.value for s in Stage}
+        f = items.ListFilters(
+            village_id=_int_or_none(village) if _int_or_none(village) in look.villages else None,
+            stage=stage if stage in valid_stages else None,
+            outcome=outcome if outcome in OUTCOME_LABELS else None,
+            kind=kind if kind in KINDS else None,
+            category_id=_int_or_none(category) if _int_or_none(category) in look.categories else None,
+            q=item_rules.clean_text(q)[:100],
+            page=max(1, _int_or_none(page) or 1),
+        )
+        result = items.list_public(db, commune.id, f, page_size=web.request.app.state.settings.page_size)
+        return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
+                          stages=[Stage.SUBMITTED, *STRIP, Stage.CLOSED], kinds=KINDS)
+
+
+@router.get("/items/{code}", response_class=HTMLResponse)
+def item_status(request: Request, code: str):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_code(db, code)
+        if item.code != code:
+            return RedirectResponse(f"/items/{item.code}", status_code=301)
+        return web.render("public/item_status.html", **item_page_context(db, web, item))
+
+
+@router.get("/track")
+def track(code: str = ""):
+    canonical = item_rules.parse_code(code)
+    if not canonical:
+        raise Invalid(N_("“%(code)s” is not an item code. A code looks like NS-2026-0042."), field="code",
+                      code=code[:40])
+    return RedirectResponse(f"/items/{canonical}", status_code=303)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        commune = areas.default_commune(db)
+        head = audit.head(db, commune.id)
+        return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+def healthz():
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return PlainTextResponse("database unavailable\n", status_code=503)
+    return PlainTextResponse("ok\n")

@@ -1,0 +1,156 @@
+"""Resident pages: submit an item, see it submitted, my items, the private manage link, author actions."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from civic.areas import service as areas
+from civic.db import run_write, unit_of_work
+from civic.errors import N_, Invalid
+from civic.items import service as items
+from civic.web.core import Web, form_dict, read_form, require_user
+from civic.web.views import item_page_context, lookups
+from civic.workflow import service as workflow
+from civic.workflow.stages import KINDS
+
+router = APIRouter()
+
+
+def render_submit_form(request: Request, values: dict | None = None, errors: dict | None = None,
+                       status: int = 200, *, on_behalf: bool = False, message: str = "") -> HTMLResponse:
+    with unit_of_work() as db:
+        web = Web(request, db)
+        commune = areas.default_commune(db)
+        look = lookups(db, commune.id)
+        if on_behalf:
+            allowed = web.viewer.villages("secretary")
+            look.villages = {k: v for k, v in look.villages.items() if k in allowed}
+        values = dict(values or {})
+        values.setdefault("client_token", uuid.uuid4().hex)
+        if len(look.villages) == 1:
+            values.setdefault("village_id", str(next(iter(look.villages))))
+        return web.render("resident/item_form.html", status=status, look=look, values=values,
+                          errors=errors or {}, kinds=KINDS, on_behalf=on_behalf, commune=commune,
+                          message=message)
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request, kind: str = "", village: str = "", category: str = ""):
+    values = {"kind": kind if kind in KINDS else "", "village_id": village, "category_id": category}
+    return render_submit_form(request, values)
+
+
+@router.post("/submit")
+async def submit(request: Request):
+    form = await read_form(request)
+    return await run_in_threadpool(_submit, request, form_dict(form), False)
+
+
+def _submit(request: Request, data: dict, on_behalf: bool):
+    def work(db):
+        web = Web(request, db)
+        web.check_csrf(data)
+        if on_behalf:
+            require_user(web)
+        commune = areas.default_commune(db)
+        result = items.submit(db, commune, data, web.viewer, channel="web",
+                              client_token=data.get("client_token"), on_behalf=on_behalf)
+        return web, result
+
+    try:
+        web, result = run_write(work)
+    except Invalid as exc:
+        web = Web(request)
+        return render_submit_form(request, data, web.field_errors(exc), 422, on_behalf=on_behalf,
+                                  message=web.error_text(exc))
+    item = result.item
+    receipts = dict(request.session.get("receipts", {}))
+    if result.manage_token:
+        receipts[item.code] = result.manage_token
+    else:
+        receipts[item.code] = ""
+    request.session["receipts"] = dict(list(receipts.items())[-5:])
+    if on_behalf:
+        return web.redirect(f"/submitted/{item.code}", N_("Item %(code)s was filed on behalf of the resident."),
+                            code=item.code)
+    message = N_("Thank you. Your item was received as %(code)s.") if result.created else \
+        N_("This form had already been sent; it is item %(code)s.")
+    return web.redirect(f"/submitted/{item.code}", message, code=item.code)
+
+
+@router.get("/submitted/{code}", response_class=HTMLResponse)
+def submitted(request: Request, code: str):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_code(db, code)
+        receipts = request.session.get("receipts", {})
+        if item.code not in receipts:  # only the browser that sent it sees this page
+            return web.redirect(f"/items/{item.code}")
+        token = receipts.get(item.code) or None
+        manage_url = str(request.url_for("manage", token=token)) if token else None
+        status_url = str(request.url_for("item_status", code=item.code))
+        return web.render("resident/item_submitted.html", item=item, manage_url=manage_url, status_url=status_url)
+
+
+@router.get("/me/items", response_class=HTMLResponse)
+def my_items(request: Request):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        viewer = require_user(web)
+        commune = areas.default_commune(db)
+        look = lookups(db, commune.id)
+        rows = items.my_items(db, viewer.id)
+        return web.render("resident/my_items.html", rows=rows, look=look)
+
+
+@router.get("/m/{token}", response_class=HTMLResponse, name="manage")
+def manage(request: Request, token: str):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_manage_token(db, token)
+        ctx = item_page_context(db, web, item, manage_token=token)
+        return web.render("resident/item_manage.html", headers={"Referrer-Policy": "no-referrer",
+                                                                "Cache-Control": "no-store"}, **ctx)
+
+
+AUTHOR_ACTIONS = {"withdraw": N_("You withdrew item %(code)s."),
+                  "request_review": N_("Your request for a review of %(code)s was sent to the supervisors.")}
+
+
+@router.post("/items/{code}/author/{action}")
+async def author_action(request: Request, code: str, action: str):
+    form = form_dict(await read_form(request))
+    return await run_in_threadpool(_author_action, request, code, action, form)
+
+
+def _author_action(request: Request, code: str, action: str, form: dict):
+    token = form.get("manage_token") or None
+
+    def work(db):
+        web = Web(request, db)
+        web.check_csrf(form)
+        if action not in AUTHOR_ACTIONS:
+            from civic.errors import NotFound
+
+            raise NotFound(N_("This action does not exist."))
+        item = items.get_by_code(db, code)
+        is_author = items.is_author(item, web.viewer, token)
+        workflow.transition(db, item, action, web.viewer, form, is_author=is_author)
+        return web, item
+
+    try:
+        web, item = run_write(work)
+    except Invalid as exc:
+        with unit_of_work() as db:
+            web = Web(request, db)
+            item = items.get_by_code(db, code)
+            ctx = item_page_context(db, web, item, manage_token=token)
+            template = "resident/item_manage.html" if token else "public/item_status.html"
+            return web.render(template, status=422, form_errors=web.field_errors(exc), form_action=action,
+                              form_values=form, **ctx)
+    back = f"/m/{token}" if token else f"/items/{item.code}"
+    return web.redirect(back, AUTHOR_ACTIONS[action], code=item.code)

@@ -1,0 +1,102 @@
+"""Assemble what a page shows from service results. No decisions here: only loading and shaping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from civic.areas.models import Village
+from civic.items import service as items
+from civic.items.models import Category, Item
+from civic.workflow import service as workflow
+from civic.workflow.stages import STRIP, Stage
+
+
+@dataclass
+class Lookups:
+    villages: dict[int, Village]
+    categories: dict[int, Category]
+
+    def village_name(self, village_id: int) -> str:
+        v = self.villages.get(village_id)
+        return v.name if v else ""
+
+    def village_options(self) -> list[tuple[int, str]]:
+        return [(v.id, v.name) for v in self.villages.values()]
+
+    def category_options(self, locale: str) -> list[tuple[int, str]]:
+        return [(c.id, c.name_en if locale == "en" else c.name_vi) for c in self.categories.values()]
+
+    def category_name(self, category_id: int, locale: str) -> str:
+        c = self.categories.get(category_id)
+        if c is None:
+            return ""
+        return c.name_en if locale == "en" else c.name_vi
+
+
+def lookups(db: Session, commune_id: int) -> Lookups:
+    villages = {v.id: v for v in db.execute(select(Village).where(Village.commune_id == commune_id)
+                                              .order_by(Village.name)).scalars()}
+    cats = {c.id: c for c in items.categories(db, commune_id)}
+    return Lookups(villages, cats)
+
+
+def strip_state(item: Item, reached: int | None = None) -> list[dict[str, Any]]:
+    """Each of the four stages as done / current / to come, for the progress strip."""
+    if item.stage in STRIP:
+        current = STRIP.index(item.stage)
+    elif item.stage == Stage.SUBMITTED:
+        current = -1
+    else:  # closed: how far it got is told by its outcome
+        current = len(STRIP) if item.outcome == "done" else (reached if reached is not None else -1)
+    out = []
+    for i, stage in enumerate(STRIP):
+        state = "done" if i < current else "current" if i == current and item.stage != Stage.CLOSED else "todo"
+        out.append({"stage": stage, "state": state})
+    return out
+
+
+def furthest_stage(entries: list[items.TimelineEntry]) -> int | None:
+    """The last of the four stages an item reached, read from its timeline (for closed items)."""
+    reached = None
+    for e in entries:
+        to = e.payload.get("to")
+        if to in STRIP:
+            reached = max(reached or 0, STRIP.index(to))
+    return reached
+
+
+def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
+    viewer = web.viewer
+    is_author = items.is_author(item, viewer, manage_token)
+    entries = items.timeline(db, item)
+    village = db.get(Village, item.village_id)
+    category = db.get(Category, item.category_id)
+    duplicate_of = db.get(Item, item.duplicate_of_id) if item.duplicate_of_id else None
+    review = workflow.current_review(db, item) if item.stage == Stage.CLOSED else None
+    actions = workflow.allowed_actions(db, item, viewer, is_author=is_author)
+    private = viewer.sees_private(item.commune_id, item.village_id)
+    reporter_user = None
+    if private and item.reporter_id:
+        from civic.accounts.models import User
+
+        reporter_user = db.get(User, item.reporter_id)
+    return {
+        "item": item,
+        "village": village,
+        "category": category,
+        "category_name": (category.name_en if web.locale == "en" else category.name_vi) if category else "",
+        "duplicate_of": duplicate_of,
+        "review": review,
+        "timeline": entries,
+        "strip": strip_state(item, furthest_stage(entries)),
+        "actions": actions,
+        "is_author": is_author,
+        "sees_private": private,
+        "reporter_user": reporter_user,
+        "reporter_name": items.reporter_display(db, item),
+        "manage_token": manage_token,
+    }
