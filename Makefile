@@ -31,8 +31,8 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o locales/messages.pot . >/dev/null
-	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete >/dev/null
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o locales/messages.pot .
+	$(VENV)/bin/pybabel -q update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check civic tests scripts

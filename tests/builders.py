@@ -114,3 +114,98 @@ def world(db: Session):
         "admin": make_user(db, "admin", commune=commune, name="Quản Trị"),
     }
     return commune, a, b, cat, users
+
+
+# --- helpers for service, web and CLI tests ------------------------------------------------------------
+# (appended for the core-loop suite: counting rows, reading the chain, and driving the pages like a browser)
+
+from sqlalchemy import func as _func  # noqa: E402
+from sqlalchemy import select as _select  # noqa: E402
+
+from civic.audit.models import AuditEvent  # noqa: E402
+from civic.db import unit_of_work  # noqa: E402
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def count(db: Session, model, *where) -> int:
+    return db.execute(_select(_func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def audit_events(db: Session, commune_id: int | None = None) -> list[AuditEvent]:
+    stmt = _select(AuditEvent).order_by(AuditEvent.commune_id, AuditEvent.seq)
+    if commune_id is not None:
+        stmt = stmt.where(AuditEvent.commune_id == commune_id)
+    return list(db.execute(stmt).scalars())
+
+
+def snapshot(code: str) -> dict:
+    """What a user could notice about an item and its commune's chain, read in a fresh transaction."""
+    with unit_of_work() as db:
+        item = db.execute(_select(Item).where(Item.code == code)).scalar_one()
+        return {"stage": item.stage, "outcome": item.outcome, "updated_at": clock.as_utc(item.updated_at),
+                "village_id": item.village_id, "category_id": item.category_id, "close_reason": item.close_reason,
+                "events": count(db, AuditEvent, AuditEvent.commune_id == item.commune_id),
+                "items": count(db, Item)}
+
+
+def setup_world():
+    """world() committed in its own transaction, as the pages would find it."""
+    with unit_of_work(write=True) as db:
+        return world(db)
+
+
+def setup_item(*args, **kwargs) -> Item:
+    """make_item() committed in its own transaction."""
+    with unit_of_work(write=True) as db:
+        return make_item(db, *args, **kwargs)
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def hidden_value(html: str, name: str) -> str:
+    match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+    assert match, f"the page has no field {name!r}"
+    return match.group(1)
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    return csrf_from(page.text)
+
+
+def login(client, user: User, password: str = PASSWORD) -> None:
+    token = csrf_token(client, "/login")
+    answer = client.post("/login", data={"csrf_token": token, "phone": user.phone, "password": password},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:500]
+
+
+def submit_form(client, village: Village, category: Category, **over) -> dict:
+    """The submission form as a browser would send it: CSRF and client token taken from the page."""
+    page = client.get("/submit")
+    assert page.status_code == 200
+    data = item_data(village, category, **over)
+    data["csrf_token"] = csrf_from(page.text)
+    data["client_token"] = hidden_value(page.text, "client_token")
+    return data
+
+
+def browser(app):
+    """Another browser with its own cookies; use as a context manager."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+
+def stage_strip(html: str) -> list[tuple[str, bool]]:
+    """The four stages of a status page's strip, each with whether it carries aria-current="step"."""
+    steps = re.findall(r'<li ([^>]*class="step [^>]*)>\s*<span [^>]*class="step-name"[^>]*>(?:<[^>]+>)*([^<]+)<',
+                       html)
+    return [(name.strip(), 'aria-current="step"' in attrs) for attrs, name in steps]

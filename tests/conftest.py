@@ -24,6 +24,14 @@ from civic import clock  # noqa: E402
 from civic.cli import migrate  # noqa: E402
 from civic.db import get_engine, is_sqlite, metadata, unit_of_work  # noqa: E402
 
+# Full-strength argon2 takes about 0.2 s a hash and the tests create many users: use real argon2id
+# hashes with the smallest parameters instead; the code paths are the same.
+from argon2 import PasswordHasher  # noqa: E402
+
+from civic.accounts import service as _accounts  # noqa: E402
+
+_accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
 _migrated = False
 
 
@@ -51,6 +59,9 @@ def clean_db():
         _migrated = True
     _empty_all_tables()
     clock.reset()
+    from civic.web.pagecache import cache
+
+    cache.clear()  # ids and chain heads start again in an emptied database
     yield
     clock.reset()
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from civic.errors import N_, Invalid
 
 # Vietnamese mobile numbers: 0 + 9 digits, networks 3x, 5x, 7x, 8x, 9x.
-_MOBILE = re.compile(r"^0[35789]\d{8}$")
+_MOBILE = re.compile(r"^0[35789][0-9]{8}$")  # ASCII digits only: \d would match any script's digits
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 NAME_MAX = 80
@@ -15,7 +16,7 @@ NAME_MAX = 80
 
 def normalize_phone(raw: str, field: str = "phone") -> str:
     """'0912 345 678', '+84 912-345-678' and '84912345678' all become '0912345678'."""
-    text = (raw or "").strip()
+    text = unicodedata.normalize("NFKC", raw or "").strip()  # full-width digits become ASCII digits
     if not text:
         raise Invalid(N_("Please enter a phone number."), field=field)
     digits = re.sub(r"[\s.\-()]", "", text)
@@ -36,8 +37,11 @@ def check_password(password: str, field: str = "password") -> str:
     return password
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # PostgreSQL refuses NUL in text
+
+
 def clean_name(raw: str, field: str = "display_name") -> str:
-    name = " ".join((raw or "").split())
+    name = " ".join(_CONTROL.sub("", raw or "").split())
     if not name:
         raise Invalid(N_("Please enter your name."), field=field)
     if len(name) > NAME_MAX:

@@ -155,7 +155,7 @@ def grant(session: Session, user: User, *, role: str, commune_id: int | None, vi
     if commune_id is None:
         raise Invalid(N_("A role needs a commune or a village."), field="scope")
     if role in (Role.SECRETARY, Role.RESIDENT) and village_id is None:
-        raise Invalid(N_("A secretary's role needs a village."), field="scope")
+        raise Invalid(N_("This role needs a village."), field="scope")
     g = RoleGrant(user_id=user.id, role=role, commune_id=commune_id, village_id=village_id, title=title)
     session.add(g)
     session.flush()

@@ -38,7 +38,7 @@ def default_commune(session: Session, code: str | None = None) -> Commune:
         stmt = select(Commune).where(Commune.code == code.upper())
     commune = session.execute(stmt).scalar_one_or_none()
     if commune is None:
-        raise NotFound(N_("No commune has been set up yet. Run `civic seed-demo` or create one."))
+        raise NotFound(N_("This site has not been set up yet: no commune exists."))
     return commune
 
 

@@ -69,10 +69,12 @@ class Submission:
 
 
 def _int(value: Any) -> int | None:
+    """An id as typed, or None; numbers no database column can hold are not ids (SQLite overflows on them)."""
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def _float(value: Any) -> float | None:

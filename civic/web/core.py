@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from contextvars import ContextVar
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,6 +75,8 @@ def make_gettext(translations) -> tuple[Callable[..., str], Callable[..., str]]:
     """Translation functions for templates: translated text is trusted, interpolated values are escaped."""
 
     def gettext(message: str, **params: Any) -> str:
+        if not message:  # gettext("") is the catalog header
+            return Markup("")
         text = Markup(translations.gettext(message))
         return text % params if params else text
 
@@ -101,14 +103,21 @@ class Web:
 
     # -- language ------------------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
+        if not message:
+            return ""
         text = self.translations.gettext(message)
         return text % params if params else text
 
+    def _params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Error parameters that are messages themselves (a stage's label) are shown translated too."""
+        return {k: self._(v) if isinstance(v, str) else v for k, v in params.items()}
+
     def error_text(self, exc: CivicError) -> str:
-        return self._(exc.message, **exc.params)
+        return self._(exc.message, **self._params(exc.params))
 
     def field_errors(self, exc: Invalid) -> dict[str, str]:
-        return {field: self._(msg, **exc.params) for field, msg in exc.errors.items()}
+        params = self._params(exc.params)
+        return {field: self._(msg, **params) for field, msg in exc.errors.items()}
 
     def fmt_dt(self, value, fmt: str = "short") -> str:
         return i18n.fmt_datetime(value, self.locale, fmt)

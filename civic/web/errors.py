@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from civic.db import unit_of_work
 from civic.errors import N_, CivicError
 from civic.web.core import LoginRequired, Web
+from civic.web.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("civic")
 
@@ -45,7 +46,8 @@ def _render_error(request: Request, status: int, message: str, params: dict | No
         with unit_of_work() as db:
             web = Web(request, db)
             return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
-                              message=web._(message, **(params or {})), status_code=status, request_id=request_id)
+                              message=web._(message, **web._params(params or {})), status_code=status,
+                              request_id=request_id)
     except Exception:  # the database itself may be the problem: render without a viewer
         web = Web(request)
         return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
@@ -74,4 +76,9 @@ async def validation_error(request: Request, exc: RequestValidationError):
 async def unexpected_error(request: Request, exc: Exception):
     request_id = request.scope.get("civic.request_id") or secrets.token_hex(6)
     log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
-    return _render_error(request, 500, MESSAGES[500], request_id=request_id)
+    response = _render_error(request, 500, MESSAGES[500], request_id=request_id)
+    # This handler runs outside the inner middleware, so it adds their headers itself.
+    for key, value in SECURITY_HEADERS:
+        response.headers[key.decode()] = value.decode()
+    response.headers["X-Request-ID"] = request_id
+    return response

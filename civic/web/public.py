@@ -13,6 +13,7 @@ from civic.db import get_engine, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
+from civic.web import pagecache
 from civic.web.core import Web
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, OUTCOME_LABELS, STRIP, Stage
@@ -27,8 +28,19 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+def _key(request: Request, name: str) -> tuple:
+    from civic.web.i18n import COOKIE, pick_locale
+
+    locale = pick_locale(request.cookies.get(COOKIE), request.query_params.get("lang"))
+    return (name, locale, request.url.path, str(request.query_params))
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request):
+    return pagecache.serve(request, _key(request, "home"), pagecache.commune_id(), lambda: _home(request))
+
+
+def _home(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
@@ -42,6 +54,11 @@ def home(request: Request):
 @router.get("/items", response_class=HTMLResponse)
 def item_list(request: Request, village: str | None = None, stage: str | None = None, outcome: str | None = None,
               kind: str | None = None, category: str | None = None, q: str = "", page: str = "1"):
+    return pagecache.serve(request, _key(request, "list"), pagecache.commune_id(),
+                           lambda: _item_list(request, village, stage, outcome, kind, category, q, page))
+
+
+def _item_list(request, village, stage, outcome, kind, category, q, page):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
@@ -63,6 +80,12 @@ def item_list(request: Request, village: str | None = None, stage: str | None = 
 
 @router.get("/items/{code}", response_class=HTMLResponse)
 def item_status(request: Request, code: str):
+    canonical = item_rules.parse_code(code)
+    commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
+    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code))
+
+
+def _item_status(request: Request, code: str):
     with unit_of_work() as db:
         web = Web(request, db)
         item = items.get_by_code(db, code)

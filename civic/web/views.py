@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from civic.accounts.models import User
 from civic.areas.models import Village
 from civic.items import service as items
 from civic.items.models import Category, Item
@@ -79,11 +80,12 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
     review = workflow.current_review(db, item) if item.stage == Stage.CLOSED else None
     actions = workflow.allowed_actions(db, item, viewer, is_author=is_author)
     private = viewer.sees_private(item.commune_id, item.village_id)
-    reporter_user = None
-    if private and item.reporter_id:
-        from civic.accounts.models import User
-
-        reporter_user = db.get(User, item.reporter_id)
+    reporter_user = entered_by = None
+    if private:
+        if item.reporter_id:
+            reporter_user = db.get(User, item.reporter_id)
+        if item.entered_by_id:
+            entered_by = db.get(User, item.entered_by_id)
     return {
         "item": item,
         "village": village,
@@ -97,6 +99,7 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "is_author": is_author,
         "sees_private": private,
         "reporter_user": reporter_user,
+        "entered_by": entered_by,
         "reporter_name": items.reporter_display(db, item),
         "manage_token": manage_token,
     }

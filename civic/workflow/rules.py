@@ -11,6 +11,7 @@ from civic.workflow.stages import (
     ADMIN,
     AUTHOR,
     SECRETARY,
+    STAGE_LABELS,
     SUPERVISOR,
     TRANSITIONS,
     Stage,
@@ -73,7 +74,7 @@ def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *, rev
     if not (t.actors & relations(item, actor)):
         raise Forbidden(N_("You are not allowed to do this for this item."))
     if item.stage not in t.from_stages:
-        raise Conflict(N_("This cannot be done while the item is at the stage “%(stage)s”."), stage=item.stage)
+        raise Conflict(N_("This cannot be done while the item is at the stage “%(stage)s”."), stage=STAGE_LABELS.get(item.stage, item.stage))
     if t.from_outcomes and item.outcome not in t.from_outcomes:
         raise Conflict(N_("This cannot be done for an item closed this way."))
     if action == "request_review":

@@ -1,0 +1,129 @@
+"""A small per-process cache of public pages as anonymous visitors see them.
+
+Every change in a commune appends to its audit chain, so the chain head's sequence number is a version
+of everything public in the commune: a cached page is served only while the head it was rendered at is
+still the head. Nothing here is needed by another process; each worker warms its own copy. Only
+anonymous requests without flash messages are cached, so nothing personal is ever stored or served
+from here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+
+from civic.db import get_engine
+
+MAX_ENTRIES = 2048
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    version: str
+    body: bytes
+    gz: bytes
+    status: int
+    headers: tuple[tuple[str, str], ...]
+
+
+class PageCache:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._data: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        self.enabled = True
+
+    def get(self, key: tuple, version: str) -> CachedPage | None:
+        with self._lock:
+            page = self._data.get(key)
+            if page is None:
+                return None
+            if page.version != version:
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, version: str, response: Response) -> None:
+        if not self.enabled or response.status_code != 200:
+            return
+        body = bytes(response.body)
+        headers = tuple((k, v) for k, v in response.headers.items()
+                        if k.lower() in ("content-type", "content-language"))
+        page = CachedPage(version, body, gzip.compress(body, 6), response.status_code, headers)
+        with self._lock:
+            self._data[key] = page
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+        _commune_ids.clear()
+
+
+cache = PageCache()
+
+
+def cacheable(request: Request) -> bool:
+    """Anonymous, nothing waiting in the session (flash, receipts): the page is the same for everyone."""
+    if not cache.enabled:
+        return False
+    session = request.scope.get("session") or {}
+    return not session.get("uid") and not session.get("flash")
+
+
+def chain_version(commune_id: int) -> str:
+    """The head hash names the commune's whole history: equal hashes, equal public state."""
+    with get_engine().connect() as conn:
+        value = conn.execute(text("SELECT hash FROM audit_head WHERE commune_id = :c"), {"c": commune_id}).scalar()
+    return value or ""
+
+
+def respond(request: Request, page: CachedPage) -> Response:
+    headers = dict(page.headers)
+    headers["Vary"] = "Accept-Encoding, Cookie"
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(page.gz, status_code=page.status, headers=headers)
+    return Response(page.body, status_code=page.status, headers=headers)
+
+
+_commune_ids: dict[str, int] = {}
+
+
+def commune_id(code: str | None = None) -> int | None:
+    """The id of the commune with this code (or of the default, first, commune). Ids never change."""
+    key = (code or "").upper()
+    if key in _commune_ids:
+        return _commune_ids[key]
+    with get_engine().connect() as conn:
+        if key:
+            value = conn.execute(text("SELECT id FROM commune WHERE code = :c"), {"c": key}).scalar()
+        else:
+            value = conn.execute(text("SELECT id FROM commune ORDER BY id LIMIT 1")).scalar()
+    if value is not None:
+        _commune_ids[key] = int(value)
+    return value
+
+
+def serve(request: Request, key: tuple, commune: int | None, render) -> Response:
+    """Serve the cached page for `key` if the commune's chain has not moved since; else render and keep it."""
+    if commune is None or not cacheable(request):
+        return render()
+    version = chain_version(commune)
+    page = cache.get(key, version)
+    if page is not None:
+        return respond(request, page)
+    response = render()
+    # A page that carries a form token or set a cookie is personal: never share it.
+    if b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers:
+        cache.put(key, version, response)
+    return response

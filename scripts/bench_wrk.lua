@@ -1,0 +1,106 @@
+-- wrk script for `make bench` (scripts/bench.py). Counts responses by status and prints one
+-- machine-readable line, "BENCHJSON {...}", when the run ends.
+--
+--   GET a rotating list of paths, one per line in a file (optionally each URL made unique, and/or
+--   asking for gzip as browsers do):
+--     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- paths FILE [unique NONCE] [gzip]
+--   POST the submission form with a session cookie, its CSRF token and a unique client token a request:
+--     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- submit CSRF COOKIE NONCE VILLAGES CATEGORIES TITLE DESC
+--   (VILLAGES and CATEGORIES are comma-separated ids; TITLE and DESC are already form-encoded.)
+
+local threads = {}
+local next_tid = 1
+
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+  table.insert(threads, thread)
+end
+
+local function split(text)
+  local out = {}
+  for part in string.gmatch(text, "[^,]+") do out[#out + 1] = part end
+  return out
+end
+
+function init(args)
+  statuses = {}
+  mode = args[1]
+  counter = 0
+  if mode == "paths" then
+    -- "unique NONCE": append a parameter no page reads, so that no two requests share a URL (and no
+    -- page cache can answer them); otherwise the requests are prepared once.
+    unique = args[3] == "unique" and args[4] or nil
+    extra_headers = {}
+    if args[5] == "gzip" or args[3] == "gzip" then extra_headers["Accept-Encoding"] = "gzip" end
+    local lines = {}
+    for line in io.lines(args[2]) do
+      if #line > 0 then
+        lines[#lines + 1] = unique and line or wrk.format("GET", line, extra_headers)
+      end
+    end
+    if #lines == 0 then error("no paths in " .. tostring(args[2])) end
+    prepared = lines
+    -- each thread starts somewhere else in the list
+    idx = ((tid - 1) * math.floor(#prepared / 2 + 1)) % #prepared
+  elseif mode == "submit" then
+    csrf, cookie, nonce = args[2], args[3], args[4]
+    villages, categories = split(args[5]), split(args[6])
+    title, desc = args[7], args[8]
+    post_headers = {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = "civic_session=" .. cookie,
+    }
+  else
+    error("unknown mode " .. tostring(mode))
+  end
+end
+
+function request()
+  counter = counter + 1
+  if mode == "paths" then
+    idx = idx % #prepared + 1
+    if unique then
+      local path = prepared[idx]
+      local sep = string.find(path, "?", 1, true) and "&" or "?"
+      return wrk.format("GET", path .. sep .. "_b=" .. unique .. tid .. "x" .. counter, extra_headers)
+    end
+    return prepared[idx]
+  end
+  local v = villages[(counter * 7 + tid) % #villages + 1]
+  local c = categories[counter % #categories + 1]
+  local body = "csrf_token=" .. csrf
+    .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
+    .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
+    .. "&title=" .. title .. "+" .. counter
+    .. "&description=" .. desc
+    .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
+  return wrk.format("POST", "/submit", post_headers, body)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    local s = t:get("statuses")
+    if s then
+      for code, n in pairs(s) do total[code] = (total[code] or 0) + n end
+    end
+  end
+  local parts = {}
+  for code, n in pairs(total) do parts[#parts + 1] = string.format('"%d":%d', code, n) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests":%d,"duration_us":%d,"bytes":%d,'
+    .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
+    .. '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%d,"p50":%d,"p90":%d,"p99":%d,"p999":%d},'
+    .. '"statuses":{%s}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.stdev, latency.max,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
+    table.concat(parts, ",")))
+end
