@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Days after a rejection in which the author may ask for a review.
     review_window_days: int = 30
     page_size: int = 20
+    # Keep rendered public pages per process until the commune's audit chain moves (see web/pagecache.py).
+    page_cache: bool = Field(default=True, validation_alias=AliasChoices("CIVIC_PAGE_CACHE"))
     # Size of the worker thread pool for sync handlers.
     thread_pool: int = Field(default=8, validation_alias=AliasChoices("CIVIC_THREADS"))
 

@@ -38,7 +38,10 @@ def build_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        # A pool as large as the thread pool: a connection opened past the pool is closed after use, and
+        # reopening one (file open, pragmas) under load costs far more than keeping it.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15}, pool_size=20,
+                               max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test

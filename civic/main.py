@@ -13,6 +13,7 @@ from civic.config import get_settings
 from civic.errors import CivicError
 from civic.web import accounts, public, resident, staff
 from civic.web import errors as web_errors
+from civic.web import pagecache
 from civic.web.middleware import BodyLimit, RequestMeta
 from civic.web.static import CachedStatic
 
@@ -26,6 +27,7 @@ def create_app() -> FastAPI:
 
     app = FastAPI(title="civic", version="0.1.0", docs_url="/docs", redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
     app.include_router(resident.router)
     app.include_router(accounts.router)

@@ -33,6 +33,7 @@ class Item(SQLModel, table=True):
         Index("ix_item_village_stage_created", "village_id", "stage", "created_at"),
         Index("ix_item_category_created", "category_id", "created_at"),
         Index("ix_item_reporter", "reporter_id", "created_at"),
+        Index("ix_item_commune_year_seq", "commune_id", "year", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -156,6 +156,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_item_commune_created', ['commune_id', 'created_at'], unique=False)
         batch_op.create_index('ix_item_commune_stage_created', ['commune_id', 'stage', 'created_at'], unique=False)
         batch_op.create_index('ix_item_reporter', ['reporter_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_item_commune_year_seq', ['commune_id', 'year', 'seq'], unique=False)
         batch_op.create_index('ix_item_village_stage_created', ['village_id', 'stage', 'created_at'], unique=False)
 
     op.create_table('role_grant',
@@ -251,6 +252,7 @@ def downgrade() -> None:
     op.drop_table('role_grant')
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.drop_index('ix_item_village_stage_created')
+        batch_op.drop_index('ix_item_commune_year_seq')
         batch_op.drop_index('ix_item_reporter')
         batch_op.drop_index('ix_item_commune_stage_created')
         batch_op.drop_index('ix_item_commune_created')

@@ -1,0 +1,146 @@
+"""Dân biết and Dân bàn: disclosures, the discussion question, comments, supports, meetings, decisions,
+ballots."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Disclosure(SQLModel, table=True):
+    """One way the village was told about an item: a notice board, the loudspeaker, a meeting…"""
+
+    __tablename__ = "disclosure"
+    __table_args__ = (Index("ix_disclosure_item_starts", "item_id", "starts_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    channel: str = Field(max_length=24)
+    place: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+    note: str = Field(default="", max_length=400)
+    posted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class Discussion(SQLModel, table=True):
+    """The question the households decide, recorded when the item moves to Dân bàn."""
+
+    __tablename__ = "discussion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", unique=True)
+    question: str = Field(sa_type=Text)
+    # The item asks households for land, money or labour: never decided by an online ballot or an authority.
+    asks_contribution: bool = True
+    opened_at: datetime = Field(sa_type=DateTime(timezone=True))
+    opened_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comment"
+    __table_args__ = (Index("ix_comment_item_created", "item_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    author_id: int = Field(foreign_key="user.id")
+    body: str = Field(sa_type=Text)  # kept when hidden: supervisors still read it
+    official: bool = False  # a reply by a secretary or supervisor
+    author_role: str = Field(default="", max_length=16)  # resident | secretary | supervisor
+    reply_to_id: int | None = Field(default=None, foreign_key="comment.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    hidden_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    hidden_reason: str = Field(default="", max_length=400)
+    hidden_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class Support(SQLModel, table=True):
+    """A household supports an item: one per household."""
+
+    __tablename__ = "support"
+    __table_args__ = (UniqueConstraint("item_id", "household_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    household_id: int = Field(foreign_key="household.id")
+    user_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meeting"
+    __table_args__ = (Index("ix_meeting_item_starts", "item_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    village_id: int = Field(foreign_key="village.id")
+    starts_at: datetime = Field(sa_type=DateTime(timezone=True))
+    place: str = Field(max_length=200)
+    agenda: str = Field(sa_type=Text)
+    notice_at: datetime = Field(sa_type=DateTime(timezone=True))  # when the notice was given
+    scheduled_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Filled in when the secretary records the meeting.
+    recorded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    households_total: int | None = None  # the register on the meeting date
+    households_present: int | None = None
+    quorum: bool | None = None
+    by_cluster: bool = False
+    chair_name: str = Field(default="", max_length=120)
+    minutes_taker_name: str = Field(default="", max_length=120)
+    minutes_text: str = Field(default="", sa_type=Text)
+
+
+class MeetingCluster(SQLModel, table=True):
+    """A cluster of a village of 200 or more households that met on its own; results are summed."""
+
+    __tablename__ = "meeting_cluster"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    name: str = Field(max_length=80)
+    households_present: int
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_item_created", "item_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    method: str = Field(max_length=16)  # meeting_vote | paper_ballot | online_ballot | authority
+    status: str = Field(default="open", max_length=8)  # open (counting or voting) | closed
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    question: str = Field(sa_type=Text)
+    opens_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # online ballot
+    closes_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    leaders_agreed: bool = False  # village head and Front committee agreed (online ballot)
+    decided_on: date | None = None
+    households_total: int | None = None
+    households_present: int | None = None
+    yes: int | None = None
+    no: int | None = None
+    abstain: int | None = None
+    passed: bool | None = None
+    document_no: str = Field(default="", max_length=60)  # authority decision
+    document_text: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Ballot(SQLModel, table=True):
+    """One household's ballot. The unique key refuses a second one, even when two arrive at once."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("decision_id", "household_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    household_id: int = Field(foreign_key="household.id")
+    choice: str = Field(max_length=8)  # yes | no | abstain
+    cast_by_id: int | None = Field(default=None, foreign_key="user.id")
+    cast_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
