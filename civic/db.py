@@ -8,6 +8,7 @@ instead of failing when a reader upgrades to a writer.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,11 +78,19 @@ def reset_engine() -> None:
     get_engine.cache_clear()
 
 
+# SQLite has one writer at a time. Threads of one process queue here, so that only one of them at a time
+# waits in SQLite's busy handler (which sleeps in growing steps) against the other processes.
+_sqlite_write_lock = threading.RLock()
+
+
 @contextmanager
 def unit_of_work(write: bool = False, engine: Engine | None = None) -> Iterator[Session]:
     """One session; commits once when the block ends without error, else rolls back."""
     engine = engine or get_engine()
     bind = engine.execution_options(civic_write=True) if write else engine
+    serialize = write and engine.dialect.name == "sqlite"
+    if serialize:
+        _sqlite_write_lock.acquire()
     session = Session(bind=bind, expire_on_commit=False, autoflush=True)
     try:
         yield session
@@ -91,6 +100,8 @@ def unit_of_work(write: bool = False, engine: Engine | None = None) -> Iterator[
         raise
     finally:
         session.close()
+        if serialize:
+            _sqlite_write_lock.release()
 
 
 def run_write(fn: Callable[[Session], T], retries: int = 3) -> T:
