@@ -33,11 +33,9 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
+    from civic.serve import serve
 
-    uvicorn.run("civic.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                access_log=not args.no_access_log, proxy_headers=True)
-    return 0
+    return serve(args.host, args.port, args.workers, access_log=not args.no_access_log)
 
 
 def cmd_seed_demo(args) -> int:
