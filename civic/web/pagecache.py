@@ -82,9 +82,16 @@ def cacheable(request: Request) -> bool:
 
 def chain_version(commune_id: int) -> str:
     """The head hash names the commune's whole history: equal hashes, equal public state."""
-    with get_engine().connect() as conn:
-        value = conn.execute(text("SELECT hash FROM audit_head WHERE commune_id = :c"), {"c": commune_id}).scalar()
-    return value or ""
+    # A raw pooled connection: no ORM session and, on SQLite, no BEGIN for one primary-key read.
+    conn = get_engine().raw_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT hash FROM audit_head WHERE commune_id = %d" % int(commune_id))
+        row = cur.fetchone()
+        cur.close()
+    finally:
+        conn.close()
+    return row[0] if row else ""
 
 
 def respond(request: Request, page: CachedPage) -> Response:

@@ -12,6 +12,7 @@ from civic.accounts.models import User
 from civic.areas.models import Village
 from civic.items import service as items
 from civic.items.models import Category, Item
+from civic.web import media as media_web
 from civic.workflow import service as workflow
 from civic.workflow.stages import STRIP, Stage
 
@@ -39,8 +40,9 @@ class Lookups:
 
 
 def lookups(db: Session, commune_id: int) -> Lookups:
-    villages = {v.id: v for v in db.execute(select(Village).where(Village.commune_id == commune_id)
-                                              .order_by(Village.name)).scalars()}
+    """Villages as plain rows (a commune may have hundreds, on every list page) and the categories."""
+    villages = {v.id: v for v in db.execute(select(Village.id, Village.name, Village.slug, Village.kind)
+                                              .where(Village.commune_id == commune_id).order_by(Village.name))}
     cats = {c.id: c for c in items.categories(db, commune_id)}
     return Lookups(villages, cats)
 
@@ -102,4 +104,12 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "entered_by": entered_by,
         "reporter_name": items.reporter_display(db, item),
         "manage_token": manage_token,
+        **_deliberation_context(db, web, item),
+        **media_web.page_context(db, web, item),  # attachments (issue 7)
     }
+
+
+def _deliberation_context(db: Session, web, item: Item) -> dict[str, Any]:
+    from civic.web.deliberation import deliberation_context  # issue 4: Dân biết and Dân bàn
+
+    return deliberation_context(db, web, item)
