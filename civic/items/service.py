@@ -86,8 +86,12 @@ def _clean_client_token(raw: str | None) -> str | None:
 
 
 def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Viewer, *, channel: str = "web",
-           client_token: str | None = None, on_behalf: bool = False) -> Submitted:
-    """Create an item (or return the one this client token already created)."""
+           client_token: str | None = None, on_behalf: bool = False, require_contact: bool = True) -> Submitted:
+    """Create an item (or return the one this client token already created).
+
+    `require_contact=False` (the Open311 channel) takes a submission without an account and without a
+    phone; a phone that is given is still checked and kept in the private contact fields.
+    """
     client_token = _clean_client_token(client_token)
     if client_token:
         existing = session.execute(select(Item).where(Item.client_token == client_token)).scalar_one_or_none()
@@ -105,12 +109,12 @@ def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Vie
                                                                  Category.active)).scalars())
     anonymous = viewer.user is None or on_behalf
     sub = rules.validate_submission(data, village_ids=village_ids, category_ids=category_ids,
-                                    needs_contact=anonymous and not on_behalf,
+                                    needs_contact=anonymous and not on_behalf and require_contact,
                                     normalize_phone=account_rules.normalize_phone)
     if on_behalf and not sub.contact_name:
         raise Invalid(errors={"contact_name": N_("Please enter the name of the resident you file this for.")})
     contact_phone = sub.contact_phone
-    if on_behalf and str(data.get("contact_phone") or "").strip():
+    if (on_behalf or not require_contact) and str(data.get("contact_phone") or "").strip():
         contact_phone = account_rules.normalize_phone(str(data["contact_phone"]), field="contact_phone")
 
     # Take the commune's chain head first: it serialises code allocation for the commune.
@@ -173,6 +177,8 @@ class Page:
     total: int
     page: int
     page_size: int
+    # True when a text search matched more than SEARCH_COUNT_CAP items and counting stopped there.
+    capped: bool = False
 
     @property
     def pages(self) -> int:
@@ -186,6 +192,8 @@ class Page:
     def has_prev(self) -> bool:
         return self.page > 1
 
+
+SEARCH_COUNT_CAP = 1000
 
 LIST_COLUMNS = (Item.id, Item.code, Item.kind, Item.title, Item.stage, Item.outcome, Item.village_id,
                 Item.category_id, Item.created_at, Item.updated_at)
@@ -207,11 +215,19 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conds.append(Item.search_text.like(f"%{escaped}%", escape="\\"))
     where = and_(*conds)
-    total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
+    capped = False
+    if f.q:
+        # A text search cannot use an index: count at most SEARCH_COUNT_CAP + 1 matches, then stop.
+        limited = select(Item.id).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
+        total = session.execute(select(func.count()).select_from(limited)).scalar_one()
+        if total > SEARCH_COUNT_CAP:
+            total, capped = SEARCH_COUNT_CAP, True
+    else:
+        total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
     page = max(1, min(f.page, max(1, -(-total // page_size))))
     rows = session.execute(select(*LIST_COLUMNS).where(where).order_by(Item.created_at.desc(), Item.id.desc())
                            .offset((page - 1) * page_size).limit(page_size)).all()
-    return Page(list(rows), total, page, page_size)
+    return Page(list(rows), total, page, page_size, capped)
 
 
 def stage_counts(session: Session, commune_id: int) -> dict[str, int]:
