@@ -269,15 +269,46 @@ def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEnt
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq).limit(limit)
     ).all()
-    entries = []
-    for action, at, role, payload, actor_id, name in rows:
-        if role == "author":
-            shown = item.contact_name if (item.show_name and item.contact_name) else ""
-            if item.show_name and not shown and actor_id is not None:
-                shown = name or ""
-            name = shown
-        entries.append(TimelineEntry(action, clock.as_utc(at), role, name or "", json.loads(payload)))
-    return entries
+    return [TimelineEntry(action, clock.as_utc(at), role,
+                          _public_name(role, name, actor_id, item.show_name, item.contact_name), json.loads(payload))
+            for action, at, role, payload, actor_id, name in rows]
+
+
+def _public_name(role: str, account_name: str | None, actor_id: int | None, show_name: bool,
+                 contact_name: str) -> str:
+    """Officials by name; the reporter only if they chose to show it (DESIGN §5)."""
+    if role != "author":
+        return account_name or ""
+    if not show_name:
+        return ""
+    return contact_name or (account_name if actor_id is not None else "") or ""
+
+
+@dataclass
+class FeedEntry:
+    seq: int
+    code: str
+    title: str
+    entry: TimelineEntry
+
+
+def public_events(session: Session, *, item_id: int | None = None, village_id: int | None = None,
+                  limit: int = 50) -> list[FeedEntry]:
+    """The latest public changes of one item or of a village's items, newest first (for feeds)."""
+    stmt = (select(AuditEvent.seq, AuditEvent.action, AuditEvent.created_at, AuditEvent.actor_role,
+                   AuditEvent.payload, AuditEvent.actor_id, User.display_name, Item.code, Item.title,
+                   Item.show_name, Item.contact_name)
+            .join(Item, Item.id == AuditEvent.item_id)
+            .outerjoin(User, User.id == AuditEvent.actor_id))
+    if item_id is not None:
+        stmt = stmt.where(AuditEvent.item_id == item_id)
+    if village_id is not None:
+        stmt = stmt.where(Item.village_id == village_id)
+    rows = session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all()
+    return [FeedEntry(seq, code, title, TimelineEntry(action, clock.as_utc(at), role,
+                                                      _public_name(role, name, actor_id, show, contact),
+                                                      json.loads(payload)))
+            for seq, action, at, role, payload, actor_id, name, code, title, show, contact in rows]
 
 
 def official_titles(session: Session, user_ids: set[int]) -> dict[int, str]:

@@ -1,0 +1,50 @@
+"""Atom feeds of public changes and Open Graph tags: what a feed reader or a shared link shows."""
+
+import xml.etree.ElementTree as ET
+
+from civic.db import unit_of_work
+from tests.builders import make_item, world
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_item_feed_lists_its_public_changes_newest_first(client):
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, _users = world(db)
+        item = make_item(db, commune, a, cat, stage="rejected", contact_phone="0912345678")
+        code = item.code
+    response = client.get(f"/items/{code}/feed.atom")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    assert "0912345678" not in response.text  # never the reporter's contact
+    feed = ET.fromstring(response.content)
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2  # submitted, then rejected
+    newest = entries[0].find(f"{ATOM}content").text
+    assert "Ngoài khả năng của thôn." in newest  # the public reason of the rejection
+    assert all(e.find(f"{ATOM}title").text.startswith(code) for e in entries)
+
+
+def test_village_feed_covers_only_that_village(client):
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, _users = world(db)
+        mine = make_item(db, commune, a, cat, title="Cống xóm Trên bị tắc").code
+        other = make_item(db, commune, b, cat, title="Đèn chợ không sáng").code
+        village_id = a.id
+    feed = ET.fromstring(client.get(f"/villages/{village_id}/feed.atom").content)
+    titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
+    assert any(mine in t for t in titles) and not any(other in t for t in titles)
+    assert client.get("/villages/999999/feed.atom").status_code == 404
+    assert client.get("/villages/abc/feed.atom").status_code == 404
+    page = client.get("/items", params={"village": village_id})
+    assert f'href="/villages/{village_id}/feed.atom"' in page.text
+
+
+def test_status_page_carries_open_graph_tags_and_its_feed(client):
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, _users = world(db)
+        code = make_item(db, commune, a, cat, stage="know", title="Lắp đèn đường ra đồng").code
+    page = client.get(f"/items/{code}").text
+    assert f'<meta property="og:title" content="{code} · Lắp đèn đường ra đồng">' in page
+    assert '<meta property="og:description" content="Dân biết' in page
+    assert f'href="/items/{code}/feed.atom"' in page
