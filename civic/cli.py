@@ -23,7 +23,7 @@ def migrate(url: str | None = None) -> None:
     cfg = _alembic_config()
     if url:
         cfg.attributes["url"] = url
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
 
 
 def cmd_migrate(args) -> int:

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     # Working days a secretary has to acknowledge (triage) a new item.
     ack_working_days: int = Field(default=3, validation_alias=AliasChoices("CIVIC_ACK_WORKING_DAYS"))
+    # Days of notice households get before a village meeting (Decree 59: at least 5).
+    meeting_notice_days: int = Field(default=5, ge=0, validation_alias=AliasChoices("CIVIC_MEETING_NOTICE_DAYS"))
     # Days after a rejection in which the author may ask for a review.
     review_window_days: int = 30
     page_size: int = 20
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
     page_cache: bool = Field(default=True, validation_alias=AliasChoices("CIVIC_PAGE_CACHE"))
     # Size of the worker thread pool for sync handlers.
     thread_pool: int = Field(default=8, validation_alias=AliasChoices("CIVIC_THREADS"))
+    # Uploaded photos and documents (civic/media): where the files live (default: <var_dir>/media),
+    # the largest file accepted, and whether the uploaded original is kept beside the processed sizes.
+    media_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_MEDIA_DIR"))
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
+    keep_originals: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_KEEP_ORIGINALS"))
 
 
 @lru_cache

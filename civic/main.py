@@ -11,9 +11,21 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from civic.config import get_settings
 from civic.errors import CivicError
-from civic.web import accounts, public, resident, staff
+from civic.open311 import routes as open311
+from civic.web import (
+    accounts,
+    deliberation,
+    feeds,
+    implementation,
+    media,
+    pagecache,
+    public,
+    resident,
+    staff,
+    supervision,
+    uploads,
+)
 from civic.web import errors as web_errors
-from civic.web import pagecache
 from civic.web.middleware import BodyLimit, RequestMeta
 from civic.web.static import CachedStatic
 
@@ -29,9 +41,15 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
+    app.include_router(feeds.router)
     app.include_router(resident.router)
     app.include_router(accounts.router)
     app.include_router(staff.router)
+    app.include_router(deliberation.router)
+    app.include_router(implementation.router)
+    app.include_router(supervision.router)
+    app.include_router(media.router)
+    app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 
     app.add_exception_handler(CivicError, web_errors.civic_error)
@@ -42,6 +60,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
                        max_age=30 * 24 * 3600, same_site="lax", https_only=settings.cookie_secure)
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(BodyLimit, max_bytes=1_000_000)
+    # 1 MB for every request, except multipart uploads to routes that called uploads.allow_uploads().
+    app.add_middleware(BodyLimit, max_bytes=1_000_000, limit_for=uploads.upload_body_limit)
     app.add_middleware(RequestMeta)
     return app

@@ -4,5 +4,26 @@ from civic.accounts.models import ApiKey, RoleGrant, User  # noqa: F401
 from civic.areas.models import Commune, Household, HouseholdMember, Village  # noqa: F401
 from civic.audit.models import AuditEvent, AuditHead  # noqa: F401
 from civic.db import metadata  # noqa: F401
+from civic.deliberation.models import (  # noqa: F401,E501
+    Ballot,
+    Comment,
+    Decision,
+    Disclosure,
+    Discussion,
+    Meeting,
+    MeetingCluster,
+    Support,
+)
+from civic.implementation.models import (  # noqa: F401,E501
+    BudgetLine,
+    Delivery,
+    ImplementationSetting,
+    Pledge,
+    ProgressUpdate,
+    Spending,
+)
 from civic.items.models import Category, Item  # noqa: F401
+from civic.media.models import Attachment  # noqa: F401
+from civic.open311.models import ix_audit_event_commune_created  # noqa: F401
+from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, Verdict  # noqa: F401
 from civic.workflow.models import ReviewRequest  # noqa: F401

@@ -8,10 +8,18 @@
 2. Serve the app as in production: `civic serve --workers 2 --no-access-log` on a free port.
 3. Measure with wrk (installed with apt-get when missing): the home page, a filtered list, a search,
    an item's status page (rotating over many items) and the submission POST (checked afterwards: the
-   number of new items must match the number of 303 answers).
+   number of new items must match the number of 303 answers); the Open311 API: GET requests.json with
+   1,000 requests a response (a date range among the newest items, checked once before measuring) and
+   POST requests.json with an API key and a unique token a request (checked like the submission).
 4. Print requests/s and p50/p99 latency per endpoint against the reference figures; stop the server.
 
-Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit, --json PATH.
+Each page is measured twice: with repeated URLs (a page cache, if the app has one, answers them) and
+with unique URLs (every request rendered). `--server nodelay` runs the same app under uvicorn's
+multi-worker supervisor with TCP_NODELAY restored, to separate the app's cost from uvicorn issue #3149
+(with --workers N, every keep-alive response waits ~40 ms for a delayed ACK).
+
+Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --json PATH;
+`--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 
 from __future__ import annotations
@@ -46,8 +54,10 @@ SECRET_KEY = "civic-bench-secret-key-only-for-the-local-benchmark-0123456789"
 REFERENCE = {"list": 23.0, "status": 47.0}
 TARGET_FACTOR = 50
 
-SCENARIOS = ("home", "list", "search", "status", "submit")
-GROUPS = {"list": ("list", "search")}  # `--only list` runs the filtered list and the search
+SCENARIOS = ("home", "list", "search", "status", "submit", "open311_list", "open311_post")
+# `--only list` runs the filtered list and the search; `--only open311` both Open311 scenarios.
+GROUPS = {"list": ("list", "search"), "open311": ("open311_list", "open311_post")}
+OPEN311_PAGE = 1000  # GET requests.json: one full page, the spec's cap
 
 
 def log(message: str) -> None:
@@ -425,7 +435,16 @@ def prepare_database(args) -> tuple[Path, dict]:
         stale.unlink()
     work = BENCH_DIR / "run.db"
     _remove_db(work)
-    shutil.copyfile(pristine, work)
+    wal = Path(str(pristine) + "-wal")
+    if wal.exists() and wal.stat().st_size:  # someone opened the pristine copy: take a consistent snapshot
+        src, dst = sqlite3.connect(pristine), sqlite3.connect(work)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    else:
+        shutil.copyfile(pristine, work)
     return work, meta
 
 
@@ -570,7 +589,7 @@ class Server:
                         # every worker must be up: ask a few times
                         for _ in range(self.workers * 4):
                             urllib.request.urlopen(self.base + "/healthz", timeout=5).read()
-                        log(f"server up on {self.base} ({' '.join(cmd[-5:]) if self.kind == 'civic' else 'nodelay launcher'}"
+                        log(f"server up on {self.base} ({'civic serve' if self.kind == 'civic' else 'nodelay launcher'}"
                             f", {self.workers} workers, pid {self.proc.pid})")
                         return
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -627,13 +646,14 @@ def run_wrk(wrk: str, base: str, script_args: list[str], *, duration: float, thr
     cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
            "--timeout", "30s", "-s", str(LUA), base, "--", *script_args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(min(1.0, duration / 2))
-    spread = _connections_per_process(int(base.rsplit(":", 1)[1]))
     try:
+        time.sleep(min(1.0, duration / 2))
+        spread = _connections_per_process(int(base.rsplit(":", 1)[1]))
         stdout, stderr = proc.communicate(timeout=duration + 120)
-    except subprocess.TimeoutExpired:
+    except BaseException:  # a timeout, Ctrl-C or SIGTERM: never leave the load generator running
         proc.kill()
-        stdout, stderr = proc.communicate()
+        proc.communicate()
+        raise
     for line in stdout.splitlines():
         if line.startswith("BENCHJSON "):
             result = json.loads(line[len("BENCHJSON "):])
@@ -767,6 +787,123 @@ def bench_submit(wrk, server, db: Path, sample: dict, args) -> dict:
     return out
 
 
+# --- the Open311 API ---------------------------------------------------------------------------------
+
+def _w3c(stored: str) -> datetime:
+    """A created_at as SQLite keeps it (UTC, naive or with +00:00)."""
+    value = datetime.fromisoformat(stored)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _open311_window(db: Path, want: int) -> dict:
+    """start_date/end_date around the newest items: the shortest range (whole days, at most the spec's 90)
+    that holds at least `want` requests, from the spread of the generated dates."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        first, last, total = conn.execute("SELECT min(created_at), max(created_at), count(*) FROM item").fetchone()
+        end = _w3c(last).replace(microsecond=0) + timedelta(seconds=1)
+        for days in (7, 14, 30, 60, 90):
+            start = end - timedelta(days=days)
+            held = conn.execute("SELECT count(*) FROM item WHERE created_at >= ? AND created_at <= ?",
+                                (start.strftime("%Y-%m-%d %H:%M:%S"), end.strftime("%Y-%m-%d %H:%M:%S"))
+                                ).fetchone()[0]
+            if held >= want:
+                break
+    finally:
+        conn.close()
+    span_days = (_w3c(last) - _w3c(first)).total_seconds() / 86400
+    return {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "days": days, "items_in_range": held, "items_from": first[:19], "items_to": last[:19],
+            "items_per_day": round(total / max(span_days, 1), 1)}
+
+
+def bench_open311_list(wrk, server, db: Path, args) -> dict:
+    win = _open311_window(db, OPEN311_PAGE)
+    path = (f"/open311/v2/requests.json?start_date={win['start']}&end_date={win['end']}"
+            f"&page_size={OPEN311_PAGE}")
+    log(f"open311 items from {win['items_from']} to {win['items_to']} (about {win['items_per_day']:g} a day); "
+        f"{win['days']} days up to the newest hold {win['items_in_range']:,}")
+    # Once by hand first: the response must really hold a full page of requests.
+    with urllib.request.urlopen(server.base + path, timeout=60) as r:
+        body = r.read()
+        listed = json.loads(body)
+    if len(listed) != OPEN311_PAGE:
+        raise RuntimeError(f"GET {path} held {len(listed)} requests, not {OPEN311_PAGE}")
+    log(f"open311 GET requests.json holds {len(listed):,} requests ({len(body) / 1024:,.0f} KB) — measuring")
+    out = bench_get(wrk, server, "open311_list", f"GET /open311/v2/requests.json ({OPEN311_PAGE:,} requests)",
+                    [path], args, unique=True)
+    out["check"] = {"requests_in_response": len(listed), "kb_per_response": round(len(body) / 1024, 1), **win}
+    return out
+
+
+def _create_api_key(db: Path) -> str:
+    """An API key in the benchmark database, through the real service (hashed, audited)."""
+    from sqlalchemy import select
+
+    from civic.accounts import service as accounts
+    from civic.areas.models import Commune
+    from civic.db import build_engine, unit_of_work
+
+    engine = build_engine(f"sqlite:///{db}")
+    try:
+        with unit_of_work(write=True, engine=engine) as session:
+            commune_id = session.execute(select(Commune.id).order_by(Commune.id)).scalars().first()
+            _key, secret = accounts.create_api_key(session, commune_id=commune_id, name="make bench")
+    finally:
+        engine.dispose()
+    return secret
+
+
+def bench_open311_post(wrk, server, db: Path, args) -> dict:
+    api_key = _create_api_key(db)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        services = [r[0] for r in conn.execute("SELECT code FROM category WHERE active ORDER BY position, id")]
+        villages = [r[0] for r in conn.execute("SELECT slug FROM village ORDER BY id")]
+    finally:
+        conn.close()
+    desc = urllib.parse.quote_plus("Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần, buổi tối rất tối.")
+    # One request by hand first, so a broken request shows its answer instead of thousands of errors.
+    body = urllib.parse.urlencode({"api_key": api_key, "service_code": services[0], "lat": "21.3021",
+                                   "long": "105.2104", "address_id": villages[0],
+                                   "token": f"probe{os.getpid()}{int(time.time())}",
+                                   "description": "Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần."}).encode()
+    req = urllib.request.Request(server.base + "/open311/v2/requests.json", data=body, method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, answer = r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, exc.read().decode(errors="replace")
+    if status != 200 or "service_request_id" not in answer:
+        raise RuntimeError(f"a probe POST /open311/v2/requests.json answered {status}: {answer[:400]}")
+
+    def script_args():
+        return ["open311", api_key, os.urandom(4).hex(), ",".join(services), ",".join(villages), desc]
+
+    if args.warmup:
+        run_wrk(wrk, server.base, script_args(), duration=args.warmup, threads=args.threads,
+                connections=args.connections)
+    before = _settled_count(db)
+    r = run_wrk(wrk, server.base, script_args(), duration=args.duration, threads=args.threads,
+                connections=args.connections)
+    after = _settled_count(db)
+    out = _summarise("open311_post", "POST /open311/v2/requests.json (api_key, unique token)", r,
+                     lambda code: code == 200)
+    created, answered = after - before, r["statuses"].get(200, 0)
+    in_flight = created - answered
+    consistent = 0 <= in_flight <= args.connections
+    out["check"] = {"items_before": before, "items_after": after, "items_created": created,
+                    "responses_200": answered, "committed_after_wrk_stopped": in_flight, "ok": consistent}
+    log(f"open311 POST {out['rps']:>8,.1f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+        f"statuses {out['statuses']}; items +{created:,} for {answered:,} × 200"
+        f"{'' if in_flight == 0 else f' (+{in_flight} answered after wrk stopped)'} → "
+        f"{'consistent' if consistent else 'MISMATCH'}")
+    if not consistent:
+        out["errors"] += abs(in_flight)
+    return out
+
+
 # --- the report ------------------------------------------------------------------------------------
 
 def print_table(results: list[dict], meta: dict, args) -> None:
@@ -802,6 +939,19 @@ def print_table(results: list[dict], meta: dict, args) -> None:
         print(f"submission check: {c['items_created']:,} new items for {c['responses_303']:,} answers 303 "
               f"({c['committed_after_wrk_stopped']} committed after wrk stopped) — "
               f"{'consistent' if c['ok'] else 'MISMATCH'}")
+    o_list = next((r for r in results if r["endpoint"] == "open311_list"), None)
+    if o_list:
+        c = o_list["check"]
+        print(f"open311 list check: each response holds {c['requests_in_response']:,} requests "
+              f"({c['kb_per_response']:,.0f} KB JSON): start_date={c['start']} end_date={c['end']} "
+              f"({c['days']} days, {c['items_in_range']:,} items; items run from {c['items_from']} to "
+              f"{c['items_to']}, about {c['items_per_day']:g} a day)")
+    o_post = next((r for r in results if r["endpoint"] == "open311_post"), None)
+    if o_post:
+        c = o_post["check"]
+        print(f"open311 POST check: {c['items_created']:,} new items for {c['responses_200']:,} answers 200 "
+              f"({c['committed_after_wrk_stopped']} committed after wrk stopped) — "
+              f"{'consistent' if c['ok'] else 'MISMATCH'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -827,8 +977,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip on GETs, as browsers do")
     p.add_argument("--rebuild", action="store_true", help="rebuild the benchmark database even if one exists")
     p.add_argument("--build-only", action="store_true", help="build (or check) the database and stop")
-    p.add_argument("--only", default="", help="comma-separated: home,list,search,status,submit "
-                                              "(list = the filtered list and the search)")
+    p.add_argument("--only", default="", help="comma-separated: home,list,search,status,submit,open311 "
+                                              "(list = the filtered list and the search; open311 = "
+                                              "open311_list and open311_post)")
     p.add_argument("--no-verify", action="store_true", help="skip `civic audit verify` after the build and run")
     p.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                    help="wait up to S seconds for other work on the machine to stop before measuring")
@@ -840,8 +991,8 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen: list[str] = []
     for name in (s.strip() for s in args.only.split(",") if s.strip()):
-        if name not in SCENARIOS:
-            p.error(f"--only: unknown endpoint {name!r}; choose from {', '.join(SCENARIOS)}")
+        if name not in SCENARIOS and name not in GROUPS:
+            p.error(f"--only: unknown endpoint {name!r}; choose from {', '.join([*SCENARIOS, *GROUPS])}")
         chosen.extend(n for n in GROUPS.get(name, (name,)) if n not in chosen)
     chosen = [s for s in SCENARIOS if s in chosen] if chosen else list(SCENARIOS)
 
@@ -899,6 +1050,12 @@ def main(argv: list[str] | None = None) -> int:
             if name == "submit":
                 results.append(bench_submit(wrk, server, db, sample, args))
                 continue
+            if name == "open311_list":
+                results.append(bench_open311_list(wrk, server, db, args))
+                continue
+            if name == "open311_post":
+                results.append(bench_open311_post(wrk, server, db, args))
+                continue
             for unique in variants:
                 label, paths = gets[name][1 if unique else 0]
                 label += " · unique URLs" if unique else " · repeated"
@@ -908,7 +1065,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     load_after = background_load()
-    if "submit" in chosen and not args.no_verify:
+    if ("submit" in chosen or "open311_post" in chosen) and not args.no_verify:
         chain_ok = _verify_chain(db, "after the run")
 
     print_table(results, meta, args)

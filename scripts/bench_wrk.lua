@@ -7,6 +7,9 @@
 --   POST the submission form with a session cookie, its CSRF token and a unique client token a request:
 --     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- submit CSRF COOKIE NONCE VILLAGES CATEGORIES TITLE DESC
 --   (VILLAGES and CATEGORIES are comma-separated ids; TITLE and DESC are already form-encoded.)
+--   POST Open311 requests.json with an API key and a unique token a request:
+--     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- open311 API_KEY NONCE SERVICES VILLAGES DESC
+--   (SERVICES are comma-separated service codes, VILLAGES village slugs; DESC is already form-encoded.)
 
 local threads = {}
 local next_tid = 1
@@ -51,6 +54,11 @@ function init(args)
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Cookie"] = "civic_session=" .. cookie,
     }
+  elseif mode == "open311" then
+    api_key, nonce = args[2], args[3]
+    services, villages = split(args[4]), split(args[5])
+    desc = args[6]
+    post_headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
   else
     error("unknown mode " .. tostring(mode))
   end
@@ -68,6 +76,14 @@ function request()
     return prepared[idx]
   end
   local v = villages[(counter * 7 + tid) % #villages + 1]
+  if mode == "open311" then
+    local body = "api_key=" .. api_key
+      .. "&service_code=" .. services[counter % #services + 1]
+      .. "&token=" .. nonce .. "t" .. tid .. "n" .. counter
+      .. "&address_id=" .. v .. "&lat=21.3021&long=105.2104"
+      .. "&description=" .. desc .. "+" .. counter
+    return wrk.format("POST", "/open311/v2/requests.json", post_headers, body)
+  end
   local c = categories[counter % #categories + 1]
   local body = "csrf_token=" .. csrf
     .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter

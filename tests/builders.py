@@ -209,3 +209,152 @@ def stage_strip(html: str) -> list[tuple[str, bool]]:
     steps = re.findall(r'<li ([^>]*class="step [^>]*)>\s*<span [^>]*class="step-name"[^>]*>(?:<[^>]+>)*([^<]+)<',
                        html)
     return [(name.strip(), 'aria-current="step"' in attrs) for attrs, name in steps]
+
+
+# --- Dân làm / Dân kiểm tra (issue 5) ------------------------------------------------------------------
+
+def households_of(db: Session, village: Village) -> list[Household]:
+    from sqlalchemy import select as _sel
+
+    return list(db.execute(_sel(Household).where(Household.village_id == village.id).order_by(Household.id)).scalars())
+
+
+def make_representative(db: Session, commune: Commune, village: Village, household: Household | None = None,
+                        name: str = "Chủ Hộ") -> User:
+    """A resident who represents a household of the village (the first one unless given)."""
+    household = household or households_of(db, village)[0]
+    user = make_user(db, "resident", commune=commune, village=village, name=name)
+    accounts.link_household(db, user, household, representative=True)
+    return user
+
+
+CONSENT = {"consent_text": "Hộ gia đình tự nguyện hiến đất làm mương theo nghị quyết hội nghị thôn.",
+           "consent_on": "2026-01-10", "witness_name": "Nguyễn Văn Trưởng", "witness_role": "Trưởng thôn"}
+
+
+def pledge_data(kind: str = "land", amount: str = "20", **over) -> dict:
+    data = {"kind": kind, "amount": amount, **CONSENT}
+    if kind == "land":
+        data["parcel_ref"] = "Thửa 123, tờ bản đồ 5"
+    if kind == "materials":
+        data.update(description="Xi măng", unit="bao")
+    data.update(over)
+    return data
+
+
+# --- Dân biết / Dân bàn (issue 4) ---------------------------------------------------------------------
+
+def make_household_rep(db: Session, village: Village, index: int = 0, *, representative: bool = True,
+                        name: str = "Chủ Hộ") -> User:
+    """A user linked to the village's `index`-th household (by id), its representative by default."""
+    from sqlalchemy import select as _sel
+
+    household = db.execute(_sel(Household).where(Household.village_id == village.id).order_by(Household.id)
+                           .offset(index).limit(1)).scalar_one()
+    user = make_user(db, "resident", commune=db.get(Commune, village.commune_id), village=village, name=name)
+    accounts.link_household(db, user, household, representative=representative)
+    return user
+
+
+def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, **over):
+    """A disclosure on the notice board that started `days_ago` days ago and runs for 7 days."""
+    from datetime import timedelta as _td
+
+    from civic.deliberation import service as deliberation
+
+    start = clock.today_local() - _td(days=days_ago)
+    data = {"channel": "notice_board", "place": "Bảng tin nhà văn hoá", "starts_on": start.isoformat(),
+            "ends_on": (start + _td(days=7)).isoformat()}
+    data.update(over)
+    return deliberation.add_disclosure(db, item, viewer(db, secretary), data)
+
+
+def make_discuss_item(db: Session, commune: Commune, village: Village, category: Category, secretary: User, *,
+                      asks_contribution: bool = True, **over) -> Item:
+    """An item taken to Dân bàn through the real services: accepted, disclosed 3 days ago, discussion opened."""
+    item = make_item(db, commune, village, category, stage="know", **over)
+    disclose(db, item, secretary, days_ago=3)
+    workflow.transition(db, item, "open_discussion", viewer(db, secretary),
+                        {"question": f"Có đồng ý: {item.title}?", "asks_contribution": "1" if asks_contribution else ""})
+    return item
+
+
+# --- photos and documents (issue 7) --------------------------------------------------------------------
+# Real files made with Pillow / pypdf in the test, never fixtures on disk.
+
+def photo_bytes(size: tuple[int, int] = (2400, 1800), fmt: str = "JPEG", *, orientation: int | None = None,
+                gps: bool = False, color=(180, 40, 40), corner=(0, 200, 0), **save) -> bytes:
+    """A photo of `size` filled with `color`, with a `corner`-coloured block in its top-left corner (as stored,
+    before any EXIF orientation), optionally with an EXIF orientation and a GPS position."""
+    import io
+
+    from PIL import Image
+
+    mode = "RGBA" if fmt == "PNG" and len(color) == 4 else "RGB"
+    im = Image.new(mode, size, color)
+    w, h = size
+    im.paste(corner + ((255,) if mode == "RGBA" else ()), (0, 0, max(1, w // 4), max(1, h // 4)))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0110] = "Phone 15"
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {1: "N", 2: (21.0, 1.0, 30.0), 3: "E", 4: (105.0, 48.0, 10.0)}
+    buf = io.BytesIO()
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    if fmt in ("JPEG", "WEBP", "PNG", "HEIF"):
+        save.setdefault("exif", exif.tobytes())
+    im.save(buf, fmt, **save)
+    return buf.getvalue()
+
+
+def pdf_bytes(pages: int = 2, *, javascript: str | None = None, open_action: str | None = None,
+              password: str | None = None) -> bytes:
+    """A PDF of blank pages; optionally with document JavaScript, an /OpenAction ("js" or "dest"), or a password."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if javascript:  # a document-level script in the /Names /JavaScript tree, as viewers run on opening
+        action = writer._add_object(DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
+                                                      NameObject("/JS"): TextStringObject(javascript)}))
+        writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): DictionaryObject({
+            NameObject("/Names"): ArrayObject([TextStringObject("script"), action])})})
+    if open_action == "js":
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
+            NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
+    elif open_action == "dest":
+        writer._root_object[NameObject("/OpenAction")] = ArrayObject([
+            writer.pages[0].indirect_reference, NameObject("/XYZ"), NumberObject(0), NumberObject(0), NumberObject(0)])
+    if password:
+        writer.encrypt(password)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def make_attachment(db: Session, item: Item, data: bytes | None = None, *, filename: str = "anh.jpg",
+                    purpose: str = "evidence", private: bool = False, actor: User | None = None, **kw):
+    """An attachment stored through the real service (a photo unless `data` says otherwise)."""
+    from civic.media import service as media
+    from civic.media.schemas import Upload
+
+    data = data if data is not None else photo_bytes()
+    return media.attach(db, item=item, upload=Upload(filename, "application/octet-stream", data), purpose=purpose,
+                        actor_id=actor.id if actor else None, private=private, **kw)
+
+
+def media_files() -> set[str]:
+    """Every file under the media directory, as paths relative to it."""
+    from civic.media import storage
+
+    root = storage.root()
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()

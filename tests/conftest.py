@@ -18,17 +18,16 @@ os.environ["CIVIC_VAR_DIR"] = str(_tmp)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 import pytest  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-
-from civic import clock  # noqa: E402
-from civic.cli import migrate  # noqa: E402
-from civic.db import get_engine, is_sqlite, metadata, unit_of_work  # noqa: E402
 
 # Full-strength argon2 takes about 0.2 s a hash and the tests create many users: use real argon2id
 # hashes with the smallest parameters instead; the code paths are the same.
 from argon2 import PasswordHasher  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from civic import clock  # noqa: E402
 from civic.accounts import service as _accounts  # noqa: E402
+from civic.cli import migrate  # noqa: E402
+from civic.db import get_engine, is_sqlite, metadata, unit_of_work  # noqa: E402
 
 _accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -146,3 +146,138 @@ def clean_reason(raw: Any, field: str = "reason", required: bool = True) -> str:
     if len(text) > REASON_MAX:
         raise Invalid(N_("The reason must have at most 2,000 characters."), field=field)
     return text
+
+
+# --- Open311 service definitions: attribute definitions of a category and the values a request gives ----
+
+ATTRIBUTE_DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+ATTRIBUTE_STRING_MAX = 200
+ATTRIBUTE_TEXT_MAX = 2000
+API_TITLE_MAX = 80
+
+
+def attribute_definitions(raw: Any) -> list[dict[str, Any]]:
+    """A category's attribute definitions (its JSON column), normalised and in order.
+
+    Each definition: code, variable, datatype, required, datatype_description, order, description,
+    description_en, values [{key, name, name_en}]. Malformed entries are left out rather than failing a page.
+    """
+    import json
+
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+    except (TypeError, ValueError):
+        return []
+    out = []
+    for n, a in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(a, dict) or not str(a.get("code") or "").strip():
+            continue
+        datatype = a.get("datatype") if a.get("datatype") in ATTRIBUTE_DATATYPES else "string"
+        values = [{"key": str(v.get("key")), "name": str(v.get("name") or v.get("key")),
+                   "name_en": str(v.get("name_en") or v.get("name") or v.get("key"))}
+                  for v in (a.get("values") or []) if isinstance(v, dict) and v.get("key") not in (None, "")]
+        out.append({
+            "code": str(a["code"]).strip(),
+            "variable": bool(a.get("variable", True)),
+            "datatype": datatype,
+            "required": bool(a.get("required", False)),
+            "datatype_description": str(a.get("datatype_description") or ""),
+            "order": int(a.get("order") or n + 1),
+            "description": str(a.get("description") or a["code"]),
+            "description_en": str(a.get("description_en") or a.get("description") or a["code"]),
+            "values": values if datatype in ("singlevaluelist", "multivaluelist") else [],
+        })
+    return sorted(out, key=lambda a: (a["order"], a["code"]))
+
+
+def validate_attribute_values(definitions: list[dict[str, Any]], given: dict[str, list[str]]) -> dict[str, Any]:
+    """Check the attribute values of a request against its category's definitions.
+
+    `given` maps an attribute code to the values sent for it (a multivaluelist may repeat). Returns the
+    values to store (code → str, number or list of keys). Unknown codes, missing required values, values
+    outside a list and malformed numbers or datetimes are errors, keyed `attribute[CODE]`, all at once.
+    """
+    import math
+    from datetime import datetime
+
+    errors: dict[str, str] = {}
+    known = {d["code"]: d for d in definitions if d["variable"]}
+    for code in given:
+        if code not in known:
+            errors[f"attribute[{code[:40]}]"] = N_("This service has no attribute with this code.")
+    out: dict[str, Any] = {}
+    for code, d in known.items():
+        field = f"attribute[{code}]"
+        values = [clean_text(v) for v in given.get(code, [])]
+        values = [v for v in values if v]
+        if not values:
+            if d["required"]:
+                errors[field] = N_("This attribute is required.")
+            continue
+        keys = {v["key"] for v in d["values"]}
+        kind = d["datatype"]
+        if kind == "multivaluelist":
+            if any(v not in keys for v in values):
+                errors[field] = N_("This value is not one of the allowed values.")
+            else:
+                out[code] = sorted(set(values), key=values.index)
+            continue
+        if len(values) > 1:
+            errors[field] = N_("This attribute takes one value.")
+            continue
+        value = values[0]
+        if kind == "singlevaluelist":
+            if value not in keys:
+                errors[field] = N_("This value is not one of the allowed values.")
+            else:
+                out[code] = value
+        elif kind == "number":
+            number = _float(value)
+            if number is None or not math.isfinite(number):
+                errors[field] = N_("This attribute must be a number.")
+            else:
+                out[code] = int(number) if number.is_integer() and abs(number) < 2**53 else number
+        elif kind == "datetime":
+            try:
+                out[code] = datetime.fromisoformat(value).isoformat()
+            except ValueError:
+                errors[field] = N_("This attribute must be a date and time (ISO 8601).")
+        else:
+            limit = ATTRIBUTE_TEXT_MAX if kind == "text" else ATTRIBUTE_STRING_MAX
+            if len(value) > limit:
+                errors[field] = N_("This value is too long.")
+            else:
+                out[code] = value
+    if errors:
+        raise Invalid(errors=errors)
+    return out
+
+
+def title_from_description(description: Any, fallback: str) -> str:
+    """A title for a submission that has none (an Open311 request): the description's first sentence, cut
+    at a word boundary, or `fallback` (the service's name) when the description gives nothing usable."""
+    text = clean_text(description)
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0] if text else ""
+    if len(first) > API_TITLE_MAX:
+        cut = first[:API_TITLE_MAX - 1]
+        first = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;: ") + "…"
+    return first if len(first) >= TITLE_MIN else clean_text(fallback)
+
+
+def village_for_address(villages: list[tuple[int, str, str]], address_id: str, address: str) -> int | None:
+    """The village an Open311 request is about: `address_id` names it (slug or id); else the village whose
+    name the address mentions (the longest such name); else None (the caller picks a default)."""
+    wanted = (address_id or "").strip()
+    if wanted:
+        for vid, _name, slug in villages:
+            if wanted == slug or wanted == str(vid):
+                return vid
+        raise Invalid(N_("Unknown address_id: use the slug of one of the commune's villages."),
+                      field="address_id")
+    folded = f" {fold(address)} "
+    best: tuple[int, int] | None = None
+    for vid, name, _slug in villages:
+        key = fold(name)
+        if key and f" {key} " in folded and (best is None or len(key) > best[0]):
+            best = (len(key), vid)
+    return best[1] if best else None

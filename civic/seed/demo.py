@@ -21,7 +21,7 @@ from civic import clock
 from civic.accounts import service as accounts
 from civic.accounts.service import Viewer, load_viewer
 from civic.areas import service as areas
-from civic.areas.models import Commune, Household
+from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
 from civic.items import service as items
 from civic.items.models import Category, Item
@@ -53,6 +53,37 @@ CATEGORIES = [
     ("public_order", "An ninh trật tự", "Public order", "safety", "an ninh trật tự tiếng ồn"),
     ("other", "Khác", "Other", "other", ""),
 ]
+
+# The Open311 service definitions of the categories that ask partners for more (attribute[CODE]).
+CATEGORY_ATTRIBUTES = {
+    "drainage": [
+        {"code": "problem", "datatype": "singlevaluelist", "required": True, "order": 1,
+         "description": "Vấn đề là gì?", "description_en": "What is the problem?",
+         "values": [{"key": "blocked", "name": "Tắc nghẽn", "name_en": "Blocked"},
+                    {"key": "broken", "name": "Hư hỏng, vỡ", "name_en": "Broken"},
+                    {"key": "flooding", "name": "Ngập nước", "name_en": "Flooding"},
+                    {"key": "no_cover", "name": "Mất nắp cống", "name_en": "Missing cover"}]},
+        {"code": "length_m", "datatype": "number", "required": False, "order": 2,
+         "datatype_description": "mét / metres",
+         "description": "Đoạn bị ảnh hưởng dài bao nhiêu mét?", "description_en": "How many metres are affected?"},
+    ],
+    "roads": [
+        {"code": "surface", "datatype": "singlevaluelist", "required": False, "order": 1,
+         "description": "Mặt đường", "description_en": "Road surface",
+         "values": [{"key": "earth", "name": "Đường đất", "name_en": "Earth"},
+                    {"key": "concrete", "name": "Bê tông", "name_en": "Concrete"},
+                    {"key": "asphalt", "name": "Nhựa", "name_en": "Asphalt"}]},
+        {"code": "hazards", "datatype": "multivaluelist", "required": False, "order": 2,
+         "description": "Nguy hiểm", "description_en": "Hazards",
+         "values": [{"key": "pothole", "name": "Ổ gà", "name_en": "Pothole"},
+                    {"key": "blind_corner", "name": "Khuất tầm nhìn", "name_en": "Blind corner"},
+                    {"key": "landslide", "name": "Sạt lở", "name_en": "Landslide"}]},
+    ],
+    "lighting": [
+        {"code": "lamps_out", "datatype": "number", "required": False, "order": 1,
+         "description": "Số bóng đèn không sáng", "description_en": "Number of lamps out"},
+    ],
+}
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", "Thị Mai", "Văn Tùng", "Thị Hằng", "Quang Huy",
@@ -115,6 +146,9 @@ PLANS: list[Plan] = [
     Plan("quyet-thang", "public_order", "recommendation", "Lắp camera an ninh ở các ngõ",
          "Đề nghị lắp 6 camera ở đầu các ngõ để phòng trộm cắp.", "Các ngõ tổ dân phố", "discuss", 20),
     # Dân làm
+    Plan("hung-dao", "drainage", "proposal", "Đào mương thoát nước dọc đường xóm Giữa; các hộ hiến đất, góp công",
+         "Mương dài 420 m dọc đường xóm Giữa để hết ngập mùa mưa. Các hộ hai bên hiến đất làm mương, các hộ khác "
+         "góp tiền, ngày công hoặc vật liệu theo nghị quyết hội nghị thôn.", "Đường xóm Giữa", "do", 58),  # issue 5
     Plan("hung-dao", "lighting", "proposal", "Thắp sáng đường quê: 20 cột đèn năng lượng mặt trời",
          "Lắp 20 cột đèn năng lượng mặt trời trên trục đường chính của thôn; các hộ góp tiền theo nghị quyết.",
          "Trục đường chính thôn Hưng Đạo", "do", 55),
@@ -208,7 +242,7 @@ def _load(session: Session, now: datetime) -> str:
     cats = {}
     for pos, (code, vi, en, group, kw) in enumerate(CATEGORIES):
         c = Category(commune_id=commune.id, code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
-                     min_disclosure_days=3, position=pos, attributes=json.dumps([]))
+                     min_disclosure_days=3, position=pos, attributes=json.dumps(CATEGORY_ATTRIBUTES.get(code, []), ensure_ascii=False))
         session.add(c)
         cats[code] = c
     session.flush()
@@ -242,6 +276,8 @@ def _load(session: Session, now: datetime) -> str:
     steps: list[tuple[datetime, int, str, Plan]] = []
     for idx, plan in enumerate(sorted(PLANS, key=lambda p: -p.days_ago)):
         steps.extend(_steps_for(plan, idx, now))
+        steps.extend(_deliberation_steps(plan, idx, now))
+    steps.extend(_work_steps(steps, now))  # issue 5: Dân làm and Dân kiểm tra
     steps.sort(key=lambda s: (s[0], s[1]))
     made: dict[int, Item] = {}
     resident_items = {0, 5, 9, 23}  # some items are the demo resident's own
@@ -286,6 +322,12 @@ def _load(session: Session, now: datetime) -> str:
         elif step == "uphold":
             workflow.transition(session, item, "uphold", viewers["supervisor"], {
                 "reason": "Tranh chấp đất đai phải qua hoà giải ở xã theo luật; việc chuyển là đúng."})
+        elif step.startswith("d_") or (step == Stage.DISCUSS and plan.title in DELIBERATION_DEMO):
+            _deliberation_step(session, item, step, plan, sec, villages[plan.village], now)
+        elif step.startswith("w_"):  # issue 5
+            _work_step(session, item, step, plan, sec, viewers["supervisor"], viewers["resident"])
+        elif step in (Stage.INSPECT, "done", "not_done") and plan.target in WORK_TARGETS:  # issue 5
+            _work_move(session, item, step, sec, viewers["supervisor"])
         else:  # a later stage, reached by a recorded stage change
             _seed_move(session, item, step, sec if step in (Stage.DISCUSS, Stage.DO, Stage.INSPECT)
                        else viewers["supervisor"])
@@ -294,6 +336,111 @@ def _load(session: Session, now: datetime) -> str:
     head = audit.head(session, commune.id)
     return (f"demo commune {commune.name}: {len(villages)} villages, {count} items, "
             f"{head.seq} audit events; accounts 0900000001-0900000004")
+
+
+# --- Dân biết and Dân bàn (issue 4): two items filled in through the deliberation services ----------------
+
+KNOW_DEMO = "Xây mương thoát nước xóm Dưới; hộ tôi góp 20 m² đất"
+DISCUSS_DEMO = "Mở rộng đường liên xóm lên 5 m; các hộ hiến đất"
+DELIBERATION_DEMO = {KNOW_DEMO, DISCUSS_DEMO}
+DEMO_COMMENTS = {
+    KNOW_DEMO: ["Mùa mưa năm nào xóm Dưới cũng ngập, làm mương là cần thiết.",
+                "Nhà tôi sẵn sàng góp 3 ngày công đào mương.",
+                "Đề nghị thôn công khai dự toán trước khi họp bàn."],
+    DISCUSS_DEMO: ["Đường rộng 5 m thì xe cứu thương, xe cứu hỏa vào được, tôi ủng hộ.",
+                   "Nhà tôi hiến 15 m², đề nghị thôn xây lại tường rào giúp.",
+                   "Mấy người này chỉ biết nói, chẳng làm gì!!!",
+                   "Các hộ không có đất mặt đường góp công được không?"],
+}
+
+
+def _deliberation_steps(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int, str, Plan]]:
+    if plan.title == KNOW_DEMO:
+        return [(_at(now, 11, 16), idx, "d_disclose_board", plan), (_at(now, 10, 7), idx, "d_disclose_loud", plan),
+                (_at(now, 9, 20), idx, "d_comments", plan), (_at(now, 8, 19), idx, "d_supports", plan)]
+    if plan.title == DISCUSS_DEMO:
+        return [(_at(now, 29, 15), idx, "d_disclose_board", plan), (_at(now, 28, 7), idx, "d_disclose_loud", plan),
+                (_at(now, 13, 20), idx, "d_comments", plan), (_at(now, 12, 8), idx, "d_hide", plan),
+                (_at(now, 12, 19), idx, "d_supports", plan), (_at(now, 14, 16), idx, "d_meeting", plan),
+                (_at(now, 7, 22), idx, "d_record", plan), (_at(now, 7, 23), idx, "d_vote", plan)]
+    return []
+
+
+def _demo_household_viewers(session: Session, village, count: int) -> list[Viewer]:
+    """Representatives of households 2… of the village (household 1 is the demo resident's)."""
+    from civic.accounts.models import User
+
+    found = session.execute(select(Household).where(Household.village_id == village.id)
+                            .order_by(Household.id).offset(1).limit(count)).scalars().all()
+    out = []
+    for n, household in enumerate(found):
+        phone = f"09001{village.id % 10}{n:04d}"
+        user = session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
+        if user is None:
+            user = accounts.create_user(session, phone=phone, display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}",
+                                        password=secrets.token_urlsafe(16))
+            accounts.grant(session, user, role="resident", commune_id=village.commune_id, village_id=village.id)
+            accounts.link_household(session, user, household, representative=True)
+        out.append(load_viewer(session, user.id))
+    return out
+
+
+def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, village,
+                       now: datetime) -> None:
+    from civic.deliberation import service as deliberation
+    from civic.deliberation.models import Meeting
+
+    today = clock.today_local()
+    if step == Stage.DISCUSS:
+        workflow.transition(session, item, "open_discussion", sec, {
+            "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và góp công "
+                        "xây lại tường rào không?", "asks_contribution": "1"})
+    elif step == "d_disclose_board":
+        deliberation.add_disclosure(session, item, sec, {
+            "channel": "notice_board", "place": "Bảng tin nhà văn hoá thôn Hưng Đạo",
+            "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
+            "note": "Niêm yết nội dung đề xuất và sơ đồ vị trí."})
+    elif step == "d_disclose_loud":
+        deliberation.add_disclosure(session, item, sec, {
+            "channel": "loudspeaker", "place": "Loa truyền thanh thôn", "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=2)).isoformat(), "note": "Phát 3 buổi sáng liên tiếp."})
+    elif step == "d_comments":
+        people = _demo_household_viewers(session, village, 6)
+        for n, text in enumerate(DEMO_COMMENTS[plan.title]):
+            deliberation.add_comment(session, item, people[n], {"body": text})
+            clock.advance(timedelta(minutes=17))
+        deliberation.add_comment(session, item, sec, {
+            "body": "Thôn ghi nhận các ý kiến; dự toán sẽ được niêm yết cùng giấy mời họp."})
+    elif step == "d_hide":
+        rude = next(c for c in _comments(session, item) if c.body.startswith("Mấy người này"))
+        deliberation.hide_comment(session, item, sec, {"comment_id": str(rude.id),
+                                                       "reason": "Lời lẽ xúc phạm, không góp ý về nội dung."})
+    elif step == "d_supports":
+        for v in _demo_household_viewers(session, village, 27 if plan.title == DISCUSS_DEMO else 12):
+            deliberation.support(session, item, v)
+    elif step == "d_meeting":
+        starts = datetime.combine(today + timedelta(days=7), datetime.min.time().replace(hour=19, minute=30),
+                                  tzinfo=clock.LOCAL_TZ)
+        deliberation.schedule_meeting(session, item, sec, {
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn Hưng Đạo",
+            "agenda": "1. Thông qua phương án mở rộng đường liên xóm lên 5 m. 2. Hiến đất và góp công xây lại "
+                      "tường rào. 3. Biểu quyết."})
+    elif step == "d_record":
+        meeting = session.execute(select(Meeting).where(Meeting.item_id == item.id)).scalar_one()
+        deliberation.record_meeting(session, item, sec, {
+            "meeting_id": str(meeting.id), "households_present": "45", "chair_name": "Trần Thị Bình",
+            "minutes_taker_name": "Nguyễn Văn Hùng",
+            "minutes_text": "45 hộ dự họp. Các hộ thống nhất mở rộng đường; 21 hộ hai bên đăng ký hiến đất; "
+                            "các hộ còn lại góp công xây lại tường rào. Biểu quyết giơ tay."})
+    elif step == "d_vote":
+        deliberation.decide(session, item, sec, {"method": "meeting_vote", "yes": "38", "no": "4",
+                                                 "abstain": "3"})
+
+
+def _comments(session: Session, item: Item):
+    from civic.deliberation.models import Comment
+
+    return session.execute(select(Comment).where(Comment.item_id == item.id).order_by(Comment.id)).scalars().all()
 
 
 def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int, str, Plan]]:
@@ -352,3 +499,195 @@ def _seed_move(session: Session, item: Item, step: str, actor: Viewer) -> None:
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="stage_changed",
                  actor_id=actor.id, actor_role=role, payload=payload)
+
+
+# --- Dân làm and Dân kiểm tra (issue 5): pledges, deliveries, budget, progress, inspections, verdicts -------
+# Every item that reaches Dân làm gets its work recorded through the implementation and supervision
+# services; its moves to Dân kiểm tra and its closures go through the real transitions.
+
+DITCH_DEMO = "Đào mương thoát nước dọc đường xóm Giữa; các hộ hiến đất, góp công"
+INSPECT_DEMO = "Trồng 200 cây bóng mát dọc đường"
+VERDICT_DEMO = "Làm nắp cống xóm Trên"
+WORK_TARGETS = ("do", "inspect", "done", "not_done")
+CONSENT_TEXT = ("Hộ gia đình chúng tôi tự nguyện đóng góp cho công trình theo nghị quyết hội nghị thôn; "
+                "đã được nghe phổ biến và không bị ép buộc. Hộ có thể rút lại trước khi khởi công.")
+
+
+def _work_steps(steps: list[tuple[datetime, int, str, Plan]], now: datetime) -> list[tuple[datetime, int, str, Plan]]:
+    """The Dân làm / Dân kiểm tra steps of each item, timed between its move to Dân làm and its next move."""
+    out = []
+    by_idx: dict[int, list[tuple[datetime, str, Plan]]] = {}
+    for at, idx, step, plan in steps:
+        by_idx.setdefault(idx, []).append((at, step, plan))
+    for idx, entries in by_idx.items():
+        plan = entries[0][2]
+        if plan.target not in WORK_TARGETS:
+            continue
+        entries.sort(key=lambda e: e[0])
+        starts = [at for at, step, _p in entries if step == Stage.DO]
+        if not starts:
+            continue
+        start = starts[0]
+        after = [at for at, step, _p in entries if at > start and step in (Stage.INSPECT, "done", "not_done")]
+        end = after[0] if after else now - timedelta(hours=2)
+        span = end - start
+
+        def at(frac: float, start: datetime = start, span: timedelta = span) -> datetime:
+            return start + span * frac
+
+        out += [(at(0.05), idx, "w_setup", plan), (at(0.15), idx, "w_pledges", plan),
+                (at(0.25), idx, "w_withdraw", plan), (at(0.35), idx, "w_progress_1", plan),
+                (at(0.5), idx, "w_deliver_1", plan), (at(0.6), idx, "w_spend", plan),
+                (at(0.7), idx, "w_progress_2", plan)]
+        if plan.target != "not_done" and plan.title != DITCH_DEMO:
+            out += [(at(0.8), idx, "w_deliver_all", plan), (at(0.9), idx, "w_progress_done", plan)]
+        if plan.target == "inspect":
+            moved = after[0]
+            out += [(moved + timedelta(days=1), idx, "w_inspection", plan),
+                    (min(moved + timedelta(days=3), now - timedelta(hours=3)), idx, "w_answers", plan)]
+        if plan.title == VERDICT_DEMO:
+            done_at = [a for a, step, _p in entries if step == "done"][0]
+            out += [(min(done_at + timedelta(days=n), now - timedelta(hours=1)), idx, f"w_verdict_{n}", plan)
+                    for n in range(1, 4)]
+    return out
+
+
+def _active_households(session: Session, item: Item) -> list[Household]:
+    today = clock.today_local()
+    rows = session.execute(select(Household).where(Household.village_id == item.village_id)
+                           .order_by(Household.id)).scalars().all()
+    return [h for h in rows if h.active_from <= today and (h.active_to is None or h.active_to > today)]
+
+
+def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, supervisor: Viewer,
+               resident: Viewer) -> None:
+    from civic.implementation import service as impl
+    from civic.implementation.models import Pledge
+    from civic.supervision import service as sup
+
+    today = clock.today_local().isoformat()
+    ditch = plan.title == DITCH_DEMO
+    households = _active_households(session, item)
+    rng = random.Random(f"{item.code}-{step}")
+    consent = {"consent_text": CONSENT_TEXT, "consent_on": today, "witness_name": "Đỗ Văn Hùng",
+               "witness_role": "Trưởng Ban công tác Mặt trận thôn"}
+    if step == "w_setup":
+        impl.save_settings(session, item, sec, {
+            "needed_land_m2": "1.400" if ditch else "", "needed_money": "60.000.000" if ditch else "8.000.000",
+            "needed_labour_days": "150" if ditch else "40", "publish_pledger_names": "1" if ditch else ""})
+        impl.add_budget_line(session, item, sec, {"source": "state", "label": "Hỗ trợ chương trình nông thôn mới",
+                                                  "amount": "250.000.000" if ditch else "40.000.000"})
+        impl.add_budget_line(session, item, sec, {"source": "commune", "label": "Ngân sách xã đối ứng",
+                                                  "amount": "80.000.000" if ditch else "10.000.000"})
+        impl.add_budget_line(session, item, sec, {"source": "community", "label": "Các hộ gia đình đóng góp",
+                                                  "amount": "60.000.000" if ditch else "8.000.000"})
+        if ditch:
+            impl.add_budget_line(session, item, sec, {"source": "sponsor", "label": "Doanh nghiệp vật liệu xây dựng",
+                                                      "amount": "20.000.000"})
+    elif step == "w_pledges":
+        share = 0.85 if ditch else 0.4  # most households pledge for the ditch
+        chosen = households[1:][: int(len(households) * share)]
+        land_left = 1400 if ditch else 0
+        if ditch and resident.id is not None and households and households[0].village_id == item.village_id:
+            impl.pledge(session, item, resident, {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9",
+                                                  **consent})
+            land_left -= 20
+        for n, h in enumerate(chosen):
+            if ditch and n < 16 and land_left > 0:
+                amount = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
+                land_left -= amount
+                data = {"kind": "land", "amount": str(amount), "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
+            elif n % 3 == 0:
+                data = {"kind": "labour", "amount": rng.choice(("2", "3", "4,5", "5"))}
+            elif n % 3 == 1:
+                data = {"kind": "money", "amount": rng.choice(("500.000", "1.000.000", "1.500.000", "2.000.000"))}
+            else:
+                data = {"kind": "materials", "amount": rng.choice(("5", "10", "20")), "description": "Xi măng PCB30",
+                        "unit": "bao"}
+            impl.pledge(session, item, sec, {**data, "household": h.code, **consent}, on_behalf=True)
+    elif step == "w_withdraw":
+        rows = session.execute(select(Pledge).where(Pledge.item_id == item.id, Pledge.kind == "money")
+                               .order_by(Pledge.id.desc()).limit(2 if ditch else 1)).scalars().all()
+        for p in rows:
+            impl.withdraw(session, item, p.id, sec, {"reason": "Gia đình có người ốm, xin rút lại."})
+    elif step.startswith("w_progress"):
+        percent, text = {
+            "w_progress_1": (20 if ditch else 30, "Đã khởi công: giải phóng mặt bằng, đào xong đoạn đầu."),
+            "w_progress_2": (70 if ditch else 75, "Đã đổ bê tông thành mương và đáy mương phần lớn tuyến."),
+            "w_progress_done": (100, "Hoàn thành toàn bộ; đã lát tấm đan và dọn dẹp mặt bằng."),
+        }[step]
+        impl.post_progress(session, item, sec, {"percent": str(percent), "text": text})
+    elif step in ("w_deliver_1", "w_deliver_all"):
+        rows, _n = impl.pledge_rows(session, item, size=1000)
+        for n, r in enumerate(rows):
+            if r.pledge.withdrawn_at is not None or r.remaining == 0:
+                continue
+            if step == "w_deliver_1" and n % 4 == 3:
+                continue  # a quarter has not delivered yet
+            evidence = {"land": "Biên bản bàn giao mặt bằng", "money": "Phiếu thu của Ban phát triển thôn",
+                        "labour": "Sổ chấm công", "materials": "Biên bản nhận vật tư"}[r.pledge.kind]
+            impl.record_delivery(session, item, r.pledge.id, sec, {"amount": str(r.remaining).replace(".", ","),
+                                                                   "delivered_on": today,
+                                                                   "evidence": f"{evidence} số {n + 1}"})
+    elif step == "w_spend":
+        lines = impl.budget(session, item).rows
+        impl.add_spending(session, item, sec, {"budget_line_id": str(lines[0].line.id),
+                                               "amount": "120.000.000" if ditch else "25.000.000", "spent_on": today,
+                                               "description": "Xi măng, cát, đá, thép", "document_ref": "HĐ 0004512"})
+        impl.add_spending(session, item, sec, {"budget_line_id": str(lines[2].line.id),
+                                               "amount": "18.500.000" if ditch else "3.000.000", "spent_on": today,
+                                               "description": "Thuê máy đào và nhân công kỹ thuật",
+                                               "document_ref": "Phiếu chi 27"})
+    elif step == "w_inspection":
+        ins = sup.open_new_inspection(session, item, supervisor)
+        entries = sup.checklist(session, [ins.id])[ins.id]
+        for e in entries[:3]:
+            sup.mark_entry(session, item, supervisor, e.id, {"mark": "ok"})
+        sup.mark_entry(session, item, supervisor, entries[3].id,
+                       {"mark": "not_ok", "note": "Hoá đơn cây giống thiếu 20 cây so với biên bản nghiệm thu."})
+        due = (clock.today_local() + timedelta(days=10)).isoformat()
+        sup.add_finding(session, item, supervisor, {"severity": "serious", "due_on": due,
+                                                    "text": "Hoá đơn mua cây giống ghi 200 cây nhưng đếm thực tế 180 cây."})
+        sup.add_finding(session, item, supervisor, {"severity": "needs_fixing", "due_on": due,
+                                                    "text": "12 cây bị chết, cần trồng dặm."})
+        sup.add_finding(session, item, supervisor, {"severity": "note", "text": "Nên làm biển ghi tên hộ nhận chăm sóc cây."})
+    elif step == "w_answers":
+        found = sup.findings(session, item)
+        answers = {"serious": "20 cây còn lại sẽ trồng tuần tới; nhà cung cấp đã xác nhận giao bù, kèm biên bản.",
+                   "needs_fixing": "Đã trồng dặm 12 cây ngày hôm qua, các hộ nhận chăm sóc.",
+                   "note": "Thôn sẽ làm biển gỗ trước Tết."}
+        for f in found:
+            sup.answer_finding(session, item, sec, f.id, {"answer": answers[f.severity]})
+        needs = [f for f in found if f.severity == "needs_fixing"]
+        if needs:
+            sup.resolve_finding(session, item, supervisor, needs[0].id)
+    elif step.startswith("w_verdict_"):
+        n = int(step.rsplit("_", 1)[1])
+        people = _demo_household_viewers(session, session.get(Village, item.village_id), 12)
+        choices = [("done", "5", "Nắp cống chắc chắn, trẻ em đi lại an toàn."), ("done", "4", ""),
+                   ("partly", "3", "Còn hai hố ga cuối xóm chưa có nắp."), ("done", "5", ""),
+                   ("not_done", "2", "Hố ga trước nhà tôi vẫn hở.")]
+        for k, v in enumerate(people[(n - 1) * 4: n * 4]):
+            verdict, score, comment = choices[(k + n) % len(choices)]
+            sup.give_verdict(session, item, v, {"verdict": verdict, "satisfaction": score, "comment": comment})
+
+
+def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer) -> None:
+    """The real transitions out of Dân làm for items whose work was recorded."""
+    from civic.supervision import service as sup
+
+    if step == Stage.INSPECT:
+        workflow.transition(session, item, "start_inspection", sec)
+    elif step == "done":
+        if item.stage == Stage.DO:
+            workflow.transition(session, item, "start_inspection", sec)
+        ins = sup.open_new_inspection(session, item, supervisor)
+        for e in sup.checklist(session, [ins.id])[ins.id]:
+            sup.mark_entry(session, item, supervisor, e.id, {"mark": "ok"})
+        f = sup.add_finding(session, item, supervisor, {"severity": "note",
+                                                        "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."})
+        sup.answer_finding(session, item, sec, f.id, {"answer": "Đã dọn sạch ngay trong ngày nghiệm thu."})
+        sup.resolve_finding(session, item, supervisor, f.id)
+        workflow.transition(session, item, "sign_off", supervisor)
+    elif step == "not_done":
+        workflow.transition(session, item, "close_not_done", supervisor, {"reason": CLOSINGS["not_done"][1]})

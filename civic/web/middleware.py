@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,20 +43,31 @@ class RequestMeta:
 
 
 class BodyLimit:
-    """Refuse a request body over `max_bytes` with 413 before reading it whole."""
+    """Refuse a request body over `max_bytes` with 413 before reading it whole.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    `limit_for(path, content_type)` may name a larger cap for some requests: civic/web/uploads.py gives
+    multipart uploads to the routes registered with allow_uploads() N files × upload_max_bytes plus form
+    overhead; every other request keeps `max_bytes`.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 limit_for: Callable[[str, str], int | None] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.max_bytes
+        if self.limit_for is not None:
+            ctype = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"")
+            max_bytes = self.limit_for(scope.get("path", ""), ctype.decode("latin-1")) or self.max_bytes
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     too_big = True
                 if too_big:
@@ -68,7 +80,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     raise BodyTooLarge()
             return message
 

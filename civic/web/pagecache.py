@@ -86,7 +86,7 @@ def chain_version(commune_id: int) -> str:
     conn = get_engine().raw_connection()
     try:
         cur = conn.cursor()
-        cur.execute("SELECT hash FROM audit_head WHERE commune_id = %d" % int(commune_id))
+        cur.execute(f"SELECT hash FROM audit_head WHERE commune_id = {int(commune_id)}")  # an int, never text
         row = cur.fetchone()
         cur.close()
     finally:

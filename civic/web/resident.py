@@ -10,9 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from civic.areas import service as areas
 from civic.db import run_write, unit_of_work
-from civic.errors import N_, Invalid
+from civic.errors import N_, Invalid, TooLarge
 from civic.items import service as items
+from civic.media import rules as media_rules
+from civic.media import service as media
+from civic.media.schemas import Upload
 from civic.web.core import Web, form_dict, read_form, require_user
+from civic.web.uploads import allow_uploads, read_multipart
 from civic.web.views import item_page_context, lookups
 from civic.workflow import service as workflow
 from civic.workflow.stages import KINDS
@@ -44,29 +48,72 @@ def submit_form(request: Request, kind: str = "", village: str = "", category: s
     return render_submit_form(request, values)
 
 
+PHOTO_FIELD = "photos"
+MAX_PHOTOS = 5
+allow_uploads(r"/submit", files=MAX_PHOTOS)
+allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
+
+
 @router.post("/submit")
 async def submit(request: Request):
-    form = await read_form(request)
-    return await run_in_threadpool(_submit, request, form_dict(form), False)
+    return await submit_upload(request, on_behalf=False)
 
 
-def _submit(request: Request, data: dict, on_behalf: bool):
+async def submit_upload(request: Request, *, on_behalf: bool):
+    """Read a submission with up to 5 photos (multipart, or url-encoded without photos) and submit it."""
+    try:
+        data, files = await read_multipart(request, file_fields={PHOTO_FIELD: MAX_PHOTOS})
+    except (Invalid, TooLarge) as exc:
+        values = getattr(exc, "values", None)
+        if values is None or not exc.field:
+            raise
+        web = Web(request)
+        return render_submit_form(request, values, {exc.field: web.error_text(exc)}, exc.status,
+                                  on_behalf=on_behalf, message=web.error_text(exc))
+    return await run_in_threadpool(_submit, request, data, on_behalf, files[PHOTO_FIELD])
+
+
+def _submit(request: Request, data: dict, on_behalf: bool, photos: list[Upload] | tuple = ()):
+    Web(request).check_csrf(data)
+    # The slow part (decoding, turning, resizing) runs before the writing transaction starts.
+    prepared, photo_error = [], None
+    for upload in photos:
+        try:
+            prepared.append(media.prepare(upload, accept=(media_rules.PHOTO,), field=PHOTO_FIELD))
+        except (Invalid, TooLarge) as exc:
+            photo_error = exc
+            break
+
     def work(db):
         web = Web(request, db)
-        web.check_csrf(data)
         if on_behalf:
             require_user(web)
         commune = areas.default_commune(db)
-        result = items.submit(db, commune, data, web.viewer, channel="web",
-                              client_token=data.get("client_token"), on_behalf=on_behalf)
+        try:
+            result = items.submit(db, commune, data, web.viewer, channel="web",
+                                  client_token=data.get("client_token"), on_behalf=on_behalf)
+        except Invalid as exc:
+            if photo_error is not None:
+                exc.errors[PHOTO_FIELD] = photo_error.message
+                exc.params.update(photo_error.params)
+            raise
+        if result.created:  # a repeated form (same client token) does not add its photos again
+            if photo_error is not None:
+                raise Invalid(photo_error.message, field=PHOTO_FIELD, **photo_error.params)
+            for p in prepared:
+                media.attach(db, item=result.item, upload=p, purpose="evidence", actor_id=web.viewer.id,
+                             actor_role="secretary" if on_behalf else "author", accept=(media_rules.PHOTO,),
+                             field=PHOTO_FIELD)
         return web, result
 
     try:
         web, result = run_write(work)
     except Invalid as exc:
         web = Web(request)
-        return render_submit_form(request, data, web.field_errors(exc), 422, on_behalf=on_behalf,
-                                  message=web.error_text(exc))
+        errors = web.field_errors(exc)
+        if photos and PHOTO_FIELD not in errors:
+            errors[PHOTO_FIELD] = web._(N_("Your photos were not kept: please choose them again."))
+        return render_submit_form(request, data, errors, 422, on_behalf=on_behalf, message=web.error_text(exc))
     item = result.item
     receipts = dict(request.session.get("receipts", {}))
     if result.manage_token:

@@ -12,7 +12,7 @@ from civic.db import run_write, unit_of_work
 from civic.errors import N_, Invalid, NotFound
 from civic.items import service as items
 from civic.web.core import Web, form_dict, read_form, require_user
-from civic.web.resident import _submit, render_submit_form
+from civic.web.resident import render_submit_form, submit_upload
 from civic.web.views import item_page_context, lookups
 from civic.workflow import rules
 from civic.workflow import service as workflow
@@ -64,8 +64,7 @@ def assisted_form(request: Request):
 
 @router.post("/triage/new")
 async def assisted_submit(request: Request):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_submit, request, form, True)
+    return await submit_upload(request, on_behalf=True)
 
 
 @router.get("/triage/{code}", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.web import media as media_web
 from civic.workflow import service as workflow
-from civic.workflow.stages import STRIP, Stage
+from civic.workflow.stages import DESKS, STRIP, Stage
 
 
 @dataclass
@@ -98,6 +98,7 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "timeline": entries,
         "strip": strip_state(item, furthest_stage(entries)),
         "actions": actions,
+        "desks": [(path.format(code=item.code), label) for path, label, acts in DESKS if acts & set(actions)],
         "is_author": is_author,
         "sees_private": private,
         "reporter_user": reporter_user,
@@ -106,6 +107,7 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "manage_token": manage_token,
         **_deliberation_context(db, web, item),
         **media_web.page_context(db, web, item),  # attachments (issue 7)
+        **_do_inspect_context(db, web, item),  # Dân làm and Dân kiểm tra (issue 5)
     }
 
 
@@ -113,3 +115,9 @@ def _deliberation_context(db: Session, web, item: Item) -> dict[str, Any]:
     from civic.web.deliberation import deliberation_context  # issue 4: Dân biết and Dân bàn
 
     return deliberation_context(db, web, item)
+
+
+def _do_inspect_context(db: Session, web, item: Item) -> dict[str, Any]:
+    from civic.web.implementation import status_context  # issue 5: Dân làm and Dân kiểm tra
+
+    return status_context(db, web, item)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from civic.clock import LOCAL_TZ
+from civic.deliberation import rules as deliberation_rules
 from civic.errors import N_, Conflict, Forbidden, NotFound
 from civic.workflow.stages import (
     ADMIN,
@@ -29,6 +31,21 @@ class ItemFacts:
     # A review was already asked for the current closure / is waiting for a supervisor.
     review_requested: bool = False
     review_pending: bool = False
+    # Dân biết / Dân bàn (issue 4): disclosures recorded, the first day the item may move to Dân bàn,
+    # and whether the item's decision passed or failed.
+    disclosure_count: int = 0
+    disclosure_ready_on: date | None = None
+    decision_passed: bool = False
+    decision_failed: bool = False
+    # Dân làm / Dân kiểm tra (issue 5): the latest progress, pledges neither delivered nor withdrawn, the
+    # open inspection and its unmarked checklist entries, open findings, a household's pending reopen request.
+    progress_percent: int = 0
+    pledges_open: int = 0
+    inspection_open: bool = False
+    checklist_unmarked: int = 0
+    findings_open: int = 0
+    serious_findings_open: int = 0
+    reopen_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,8 +102,34 @@ def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *, rev
                            days=review_window_days)
     if action in ("uphold", "send_back") and not item.review_pending:
         raise Conflict(N_("Nobody has asked for a review of this decision."))
+    if action == "open_discussion":
+        blocker = deliberation_rules.open_discussion_blocker(
+            item.disclosure_count, item.disclosure_ready_on, now.astimezone(LOCAL_TZ).date())
+        if blocker is not None:
+            raise Conflict(blocker.message, **blocker.params)
+    if action == "start_work" and not item.decision_passed:
+        raise Conflict(N_("The item moves to People do only after a decision of the households passed."))
+    if action == "close_not_approved" and not item.decision_failed:
+        raise Conflict(N_("The item closes as not approved only after a decision failed."))
+    if action in ("start_inspection", "sign_off", "rework", "reopen"):
+        _check_do_inspect(action, item)
     return t
 
+
+
+def _check_do_inspect(action: str, item: ItemFacts) -> None:
+    """Issue 5's preconditions, decided by its own rules (imported here: they import this module)."""
+    from civic.implementation import rules as implementation_rules
+    from civic.supervision import rules as supervision_rules
+
+    if action == "start_inspection":
+        implementation_rules.check_ready_for_inspection(item.progress_percent, item.pledges_open)
+    elif action == "sign_off":
+        supervision_rules.check_sign_off(item)
+    elif action == "rework":
+        supervision_rules.check_rework(item)
+    elif action == "reopen":
+        supervision_rules.check_reopen(item)
 
 def allowed(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, **kw) -> bool:
     try:

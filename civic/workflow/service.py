@@ -36,10 +36,17 @@ def current_review(session: Session, item: Item) -> ReviewRequest | None:
 def facts(session: Session, item: Item, review: ReviewRequest | None = ...) -> rules.ItemFacts:
     if review is ...:
         review = current_review(session, item) if item.stage == Stage.CLOSED else None
+    from civic.deliberation import service as deliberation  # the deliberation service reads workflow facts
+    from civic.implementation import service as implementation  # issue 5: Dân làm facts
+    from civic.supervision import service as supervision  # issue 5: Dân kiểm tra facts
+
     return rules.ItemFacts(
         stage=item.stage, outcome=item.outcome, commune_id=item.commune_id, village_id=item.village_id,
         closed_at=clock.as_utc(item.closed_at), review_requested=review is not None,
         review_pending=review is not None and review.decision is None,
+        **deliberation.workflow_facts(session, item),
+        **implementation.workflow_facts(session, item),
+        **supervision.workflow_facts(session, item),
     )
 
 
@@ -79,6 +86,18 @@ def transition(session: Session, item: Item, action: str, viewer: Viewer, inputs
         payload["destination"] = destination
     elif action == "recategorize":
         payload.update(_recategorize(session, item, inputs))
+    elif action in ("open_discussion", "start_work", "close_not_approved"):
+        from civic.deliberation import service as deliberation
+
+        extra = deliberation.on_transition(session, item, action, viewer, inputs)
+        if action == "close_not_approved":
+            reason = extra.pop("reason")
+            payload["reason"] = reason
+        payload.update(extra)
+    elif action in ("start_inspection", "sign_off", "rework", "close_not_done", "reopen"):
+        from civic.supervision import service as supervision
+
+        payload.update(supervision.on_transition(session, item, action, viewer, reason))
     elif action == "request_review":
         session.add(ReviewRequest(item_id=item.id, closed_outcome=item.outcome or "", reason=reason,
                                   requested_at=now, requested_by_id=viewer.id))

@@ -125,8 +125,33 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        REVIEWABLE_OUTCOMES),
     _t("send_back", N_("Send back to triage"), {Stage.CLOSED}, {SUPERVISOR}, Stage.SUBMITTED, None, True,
        REVIEWABLE_OUTCOMES),
+    # Dân biết → Dân bàn → Dân làm (issue 4): preconditions are checked by civic.deliberation.rules.
+    _t("open_discussion", N_("Open the discussion"), {Stage.KNOW}, {SECRETARY}, Stage.DISCUSS),
+    _t("start_work", N_("Move to People do"), {Stage.DISCUSS}, {SECRETARY}, Stage.DO),
+    _t("close_not_approved", N_("Close as not approved"), {Stage.DISCUSS}, {SECRETARY}, Stage.CLOSED,
+       Outcome.NOT_APPROVED),
+    # Dân làm → Dân kiểm tra → closed (issue 5): preconditions are checked by civic.implementation.rules
+    # and civic.supervision.rules, through the facts workflow.service.facts() computes.
+    _t("start_inspection", N_("Hand over for inspection"), {Stage.DO}, {SECRETARY}, Stage.INSPECT),
+    _t("sign_off", N_("Sign off as done"), {Stage.INSPECT}, {SUPERVISOR}, Stage.CLOSED, Outcome.DONE),
+    _t("rework", N_("Send back for rework"), {Stage.INSPECT}, {SUPERVISOR}, Stage.DO, None, True),
+    _t("close_not_done", N_("Close as not done"), OPEN_STAGES, {SUPERVISOR}, Stage.CLOSED, Outcome.NOT_DONE, True),
+    _t("reopen", N_("Reopen for inspection"), {Stage.CLOSED}, {SUPERVISOR}, Stage.INSPECT, None, True,
+       {Outcome.DONE}),
 )}
 
 # Actions a secretary performs from the triage page, in the order the buttons appear.
+# The desk page where each staff action is taken, and the label of the link to it, in the order shown.
+DESKS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/triage/{code}", N_("Open in triage"), frozenset({"accept", "reject", "mark_duplicate", "redirect",
+                                                         "recategorize"})),
+    ("/review/{code}", N_("Review this decision"), frozenset({"uphold", "send_back"})),
+    ("/deliberation/{code}", N_("Disclosure, meetings and decision"),
+     frozenset({"open_discussion", "start_work", "close_not_approved"})),
+    ("/do/{code}", N_("Contributions, budget and progress"), frozenset({"start_inspection"})),
+    ("/inspect/{code}", N_("Inspection and sign-off"), frozenset({"sign_off", "rework", "close_not_done",
+                                                                  "reopen"})),
+)
+
 TRIAGE_ACTIONS = ("accept", "reject", "mark_duplicate", "redirect", "recategorize")
 REVIEW_ACTIONS = ("uphold", "send_back")

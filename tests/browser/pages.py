@@ -98,3 +98,253 @@ PAGES = {
     "404 page": (None, "/no-such-page"),
     "404 item": (None, "/items/NS-2020-9999"),
 }
+
+
+# --- photos and documents (issue 7) ---------------------------------------------------------------------
+
+def _attach_demo_files(code: str) -> None:
+    """A public photo, a hidden photo, a public PDF and a private consent scan on the item (once)."""
+    from sqlalchemy import select
+
+    from civic.items.models import Item
+    from civic.media import service as media
+    from civic.media.models import Attachment
+    from tests.builders import make_attachment, make_user, pdf_bytes, photo_bytes
+
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        if db.execute(select(Attachment.id).where(Attachment.item_id == item.id)).first():
+            return
+        make_attachment(db, item, photo_bytes((1600, 1200), gps=True), filename="cong.jpg")
+        hidden = make_attachment(db, item, photo_bytes((1200, 1600), color=(20, 20, 160)), filename="mat.jpg")
+        make_attachment(db, item, pdf_bytes(2), filename="Biên bản họp thôn.pdf", purpose="minutes")
+        make_attachment(db, item, pdf_bytes(1), filename="giay-dong-y.pdf", purpose="consent")
+        from tests.builders import viewer
+
+        sec = make_user(db, "secretary", village=_village(db, item), name="Thư Ký Ảnh")
+        media.hide(db, hidden, viewer(db, sec).facts(), "Thấy rõ mặt người đi đường")
+
+
+def _village(db, item):
+    from civic.areas.models import Village
+
+    return db.get(Village, item.village_id)
+
+
+def _status_with_files(page, w):
+    _attach_demo_files(w["know"])
+    page.goto(f"/items/{w['know']}")
+    assert page.locator(".gallery img").count() >= 1, "the status page shows no photo"
+
+
+def _submit_refused_photo(page, w):
+    page.goto("/submit")
+    page.check("input[name=kind][value=concern]")
+    page.select_option("#f-village_id", index=1)
+    page.select_option("#f-category_id", index=1)
+    page.fill("#f-title", "Ảnh không hợp lệ")
+    page.fill("#f-description", "Tệp này không phải là ảnh thật.")
+    page.fill("#f-contact_phone", "0912345679")
+    page.set_input_files("#f-photos", {"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"MZ" + b"\0" * 500})
+    page.click("form[action='/submit'] button[type=submit]")
+    page.wait_for_selector("#f-photos-error")
+
+
+PAGES.update({
+    "status with photos and documents": (None, _status_with_files),
+    "status with photos, seen by the secretary": ("secretary", _status_with_files),
+    "submit form with a refused photo": (None, _submit_refused_photo),
+})
+
+
+# --- Dân biết and Dân bàn (issue 4) ---------------------------------------------------------------------
+
+def _deliberation_items(w) -> dict:
+    """Once per world: an item in Dân bàn with everything filled in, and one with a paper ballot open."""
+    if "delib" in w:
+        return w["delib"]
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from civic import clock
+    from civic.accounts.models import User
+    from civic.areas.models import Commune, Village
+    from civic.deliberation import service as deliberation
+    from civic.deliberation.models import Decision
+    from civic.items.models import Category, Item
+    from tests.builders import disclose, make_discuss_item, make_household_rep, viewer
+
+    with unit_of_work(write=True) as db:
+        know = db.execute(select(Item).where(Item.code == w["know"])).scalar_one()
+        commune, village = db.get(Commune, know.commune_id), db.get(Village, know.village_id)
+        category = db.get(Category, know.category_id)
+        sec_user = db.execute(select(User).where(User.phone == w["phones"]["secretary"])).scalar_one()
+        sec = viewer(db, sec_user)
+        disclose(db, know, sec_user, days_ago=1)
+        clock.freeze(clock.now() - timedelta(days=8))
+        full = make_discuss_item(db, commune, village, category, sec_user, title="Mở rộng đường liên xóm")
+        for n in range(3):
+            rep = viewer(db, make_household_rep(db, village, n, name=f"Chủ Hộ {n}"))
+            deliberation.support(db, full, rep)
+            c = deliberation.add_comment(db, full, rep, {"body": f"Ý kiến {n}: tôi đồng ý."})
+        deliberation.add_comment(db, full, sec, {"body": "Thôn sẽ họp vào tuần sau."})
+        deliberation.hide_comment(db, full, sec, {"comment_id": str(c.id), "reason": "Lạc đề"})
+        start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
+        m = deliberation.schedule_meeting(db, full, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+                                                          "place": "Nhà văn hoá", "agenda": "Bàn làm đường"})
+        clock.advance(timedelta(days=6))
+        deliberation.record_meeting(db, full, sec, {"meeting_id": str(m.id), "households_present": "8",
+                                                    "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan",
+                                                    "minutes_text": "Các hộ thống nhất."})
+        deliberation.decide(db, full, sec, {"method": "meeting_vote", "yes": "7", "no": "1", "abstain": "0"})
+        counting = make_discuss_item(db, commune, village, category, sec_user, title="Sửa mái nhà văn hoá",
+                                     asks_contribution=False)
+        deliberation.schedule_meeting(db, counting, sec, {
+            "starts_at": (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+            "place": "Sân đình", "agenda": "Bàn sửa mái"})
+        deliberation.decide(db, counting, sec, {"method": "paper_ballot"})
+        clock.reset()
+        decision_id = db.execute(select(Decision.id).where(Decision.item_id == full.id)).scalar_one()
+        w["delib"] = {"full": full.code, "counting": counting.code, "decision": decision_id}
+    return w["delib"]
+
+
+def _goto(path_of):
+    def open_page(page, w):
+        page.goto(path_of(_deliberation_items(w), w))
+    return open_page
+
+
+def _desk_errors(page, w):
+    page.goto(f"/deliberation/{w['know']}")
+    page.select_option("#f-channel", "loudspeaker")
+    page.fill("#f-place", "Loa thôn")
+    page.fill("#f-starts_on", "2026-06-10")
+    page.fill("#f-ends_on", "2026-06-01")
+    page.click("form[action$='/disclosure'] button[type=submit]")
+    page.wait_for_selector("#f-ends_on-error")
+
+
+PAGES.update({
+    "status: Dân bàn with meeting and decision": (None, _goto(lambda d, w: f"/items/{d['full']}")),
+    "status: Dân bàn, a signed-in resident": ("resident", _goto(lambda d, w: f"/items/{d['full']}")),
+    "status: paper ballot being counted, secretary": ("secretary", _goto(lambda d, w: f"/items/{d['counting']}")),
+    "deliberation desk: know": ("secretary", _goto(lambda d, w: f"/deliberation/{w['know']}")),
+    "deliberation desk: decided": ("secretary", _goto(lambda d, w: f"/deliberation/{d['full']}")),
+    "deliberation desk: counting": ("secretary", _goto(lambda d, w: f"/deliberation/{d['counting']}")),
+    "deliberation desk with errors": ("secretary", _desk_errors),
+    "printable notice": (None, _goto(lambda d, w: f"/items/{d['full']}/notice")),
+    "printable notice: know": (None, _goto(lambda d, w: f"/items/{w['know']}/notice")),
+    "vote-count record": (None, _goto(lambda d, w: f"/items/{d['full']}/decisions/{d['decision']}/record")),
+    "admin: disclosure days": ("admin", "/admin/categories"),
+})
+
+
+# --- Dân làm and Dân kiểm tra (issue 5) ---------------------------------------------------------------------
+
+def _work_items(w) -> dict:
+    """Once per world: an item in Dân làm with pledges, deliveries, budget and progress; one in Dân kiểm tra
+    with an inspection, findings and an answer; one done with verdicts. The resident represents a household."""
+    if "work" in w:
+        return w["work"]
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from civic import clock
+    from civic.accounts import service as accounts
+    from civic.accounts.models import User
+    from civic.areas.models import Commune, Village
+    from civic.implementation import service as impl
+    from civic.items.models import Category, Item
+    from civic.supervision import service as sup
+    from tests.builders import households_of, make_representative, pledge_data, viewer
+
+    with unit_of_work(write=True) as db:
+        know = db.execute(select(Item).where(Item.code == w["know"])).scalar_one()
+        commune, village = db.get(Commune, know.commune_id), db.get(Village, know.village_id)
+        category = db.get(Category, know.category_id)
+        user = {role: db.execute(select(User).where(User.phone == phone)).scalar_one()
+                for role, phone in w["phones"].items()}
+        sec, su = viewer(db, user["secretary"]), viewer(db, user["supervisor"])
+        hh = households_of(db, village)
+        accounts.link_household(db, user["resident"], hh[0], representative=True)
+        resident = viewer(db, user["resident"])
+        today = clock.today_local().isoformat()
+        do = make_item(db, commune, village, category, stage="do", title="Đào mương thoát nước xóm Giữa")
+        impl.save_settings(db, do, sec, {"needed_land_m2": "400", "needed_money": "5.000.000",
+                                         "publish_pledger_names": ""})
+        impl.pledge(db, do, resident, pledge_data("land", "40"))
+        for n, h in enumerate(hh[1:6]):
+            p = impl.pledge(db, do, sec, pledge_data("money" if n % 2 else "land", "500.000" if n % 2 else "60",
+                                                     household=h.code), on_behalf=True)
+            impl.record_delivery(db, do, p.id, sec, {"amount": "500.000" if n % 2 else "60", "delivered_on": today,
+                                                     "evidence": "Biên bản bàn giao"})
+        line = impl.add_budget_line(db, do, sec, {"source": "state", "label": "Nông thôn mới", "amount": "90.000.000"})
+        impl.add_spending(db, do, sec, {"budget_line_id": str(line.id), "amount": "30.000.000", "spent_on": today,
+                                        "description": "Xi măng, cát", "document_ref": "HĐ 12"})
+        impl.post_progress(db, do, sec, {"percent": "40", "text": "Đã đào xong nửa tuyến mương."})
+        insp = make_item(db, commune, village, category, stage="inspect", title="Trồng cây bóng mát")
+        ins = sup.open_new_inspection(db, insp, su)
+        entries = sup.checklist(db, [ins.id])[ins.id]
+        sup.mark_entry(db, insp, su, entries[0].id, {"mark": "ok"})
+        sup.mark_entry(db, insp, su, entries[1].id, {"mark": "not_ok", "note": "Cây chết 12 cây."})
+        due = (clock.today_local() + timedelta(days=7)).isoformat()
+        f = sup.add_finding(db, insp, su, {"severity": "serious", "text": "Thiếu 20 cây so với hoá đơn.", "due_on": due})
+        sup.answer_finding(db, insp, sec, f.id, {"answer": "Sẽ trồng bù trong tuần."})
+        sup.add_finding(db, insp, su, {"severity": "needs_fixing", "text": "Trồng dặm cây chết.", "due_on": due})
+        done = make_item(db, commune, village, category, stage="inspect", title="Làm nắp cống xóm Trên")
+        ins = sup.open_new_inspection(db, done, su)
+        for e in sup.checklist(db, [ins.id])[ins.id]:
+            sup.mark_entry(db, done, su, e.id, {"mark": "ok"})
+        workflow.transition(db, done, "sign_off", su)
+        for h in hh[1:5]:
+            sup.give_verdict(db, done, viewer(db, make_representative(db, commune, village, h)),
+                             {"verdict": "done", "satisfaction": "4"})
+        pledge_id = impl.pledge_rows(db, do, size=1)[0][0].pledge.id
+        w["work"] = {"do": do.code, "inspect": insp.code, "done": done.code, "pledge": pledge_id}
+    return w["work"]
+
+
+def _work(path_of):
+    def open_page(page, w):
+        page.goto(path_of(_work_items(w)))
+    return open_page
+
+
+def _desk_with_errors(page, w):
+    code = _work_items(w)["do"]
+    page.goto(f"/do/{code}")
+    page.fill("#f-progress-percent", "150")
+    page.fill("#f-progress-text", "Xong")
+    page.click("form[action$='/progress'] button[type=submit]")
+    page.wait_for_selector("#f-progress-percent-error")
+
+
+def _pledge_with_errors(page, w):
+    code = _work_items(w)["do"]
+    page.goto(f"/items/{code}/pledge")
+    page.fill("#f-pl-amount", "0")
+    page.fill("#f-pl-consent_text", "Tự nguyện hiến đất làm mương.")
+    page.fill("#f-pl-witness_name", "Trưởng thôn")
+    page.fill("#f-pl-witness_role", "Trưởng thôn")
+    page.click(f"form[action='/items/{code}/pledge'] button[type=submit]")
+    page.wait_for_selector("#f-pl-amount-error")
+
+
+PAGES.update({
+    "status: Dân làm": (None, _work(lambda x: f"/items/{x['do']}")),
+    "status: Dân làm, a household": ("resident", _work(lambda x: f"/items/{x['do']}")),
+    "work desk": ("secretary", _work(lambda x: f"/do/{x['do']}")),
+    "work desk with errors": ("secretary", _desk_with_errors),
+    "a pledge and its deliveries": ("secretary", _work(lambda x: f"/do/{x['do']}/pledge/{x['pledge']}")),
+    "household's pledges": ("resident", _work(lambda x: f"/items/{x['do']}/pledge")),
+    "household's pledge with errors": ("resident", _pledge_with_errors),
+    "status: Dân kiểm tra": (None, _work(lambda x: f"/items/{x['inspect']}")),
+    "inspection page": ("supervisor", _work(lambda x: f"/inspect/{x['inspect']}")),
+    "inspection page, secretary": ("secretary", _work(lambda x: f"/inspect/{x['inspect']}")),
+    "supervisor's queue": ("supervisor", "/inspect"),
+    "status: done with verdicts": (None, _work(lambda x: f"/items/{x['done']}")),
+    "verdict form": ("resident", _work(lambda x: f"/items/{x['done']}/verdict")),
+})

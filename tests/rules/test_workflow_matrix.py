@@ -146,7 +146,15 @@ def item_in(state: str, action: str) -> ItemFacts:
 
 
 def test_the_matrix_covers_every_action_of_the_stage_table():
-    assert set(MATRIX) == set(TRANSITIONS)
+    """Each action is covered here or by a feature's own matrix (a module-level MATRIX in tests/rules/)."""
+    import importlib
+    from pathlib import Path
+
+    covered = set(MATRIX)
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        if path.stem != Path(__file__).stem:
+            covered |= set(getattr(importlib.import_module(f"tests.rules.{path.stem}"), "MATRIX", {}))
+    assert covered == set(TRANSITIONS)
 
 
 @pytest.mark.parametrize(("action", "state", "actor", "want"), list(_cells()))

@@ -1,0 +1,665 @@
+"""Dân biết and Dân bàn: the only code that changes disclosures, comments, supports, meetings, decisions and
+ballots. Loads, asks the rules, changes, records one audit event, flushes; never commits.
+
+Events of residents that can be many (a comment, a support, a ballot) are written to the commune's chain
+without an item id, so the item's timeline keeps to the official steps; their payload names the item code.
+A ballot event never says how the household voted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from civic import clock
+from civic.accounts.models import User
+from civic.accounts.service import Viewer
+from civic.areas import service as areas
+from civic.areas.models import Household, HouseholdMember
+from civic.audit import service as audit
+from civic.deliberation import rules
+from civic.deliberation.models import (
+    Ballot,
+    Comment,
+    Decision,
+    Disclosure,
+    Discussion,
+    Meeting,
+    MeetingCluster,
+    Support,
+)
+from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from civic.items.models import Category, Item
+
+COMMENT_PAGE_SIZE = 20
+MAX_SHOWN = 50  # disclosures, meetings and decisions shown on a page (a village has a handful)
+
+
+def meeting_notice_days() -> int:
+    from civic.config import get_settings
+
+    return get_settings().meeting_notice_days
+
+
+def _local_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=clock.LOCAL_TZ).astimezone(UTC)  # stored in UTC
+
+
+def _local_date(moment: datetime) -> date:
+    return clock.as_utc(moment).astimezone(clock.LOCAL_TZ).date()
+
+
+# --- facts for the workflow rules -----------------------------------------------------------------
+
+def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
+    """The facts the stage rules need, in one query for the item's current stage."""
+    if item.stage == "know":
+        count, first, min_days = session.execute(
+            select(func.count(Disclosure.id), func.min(Disclosure.starts_on), Category.min_disclosure_days)
+            .select_from(Category).outerjoin(Disclosure, Disclosure.item_id == item.id)
+            .where(Category.id == item.category_id).group_by(Category.min_disclosure_days)
+        ).one()
+        if isinstance(first, str):  # SQLite returns an aggregate of dates as text
+            first = date.fromisoformat(first)
+        return {"disclosure_count": count, "disclosure_ready_on": rules.disclosure_ready_on(first, min_days)}
+    if item.stage == "discuss":
+        outcome = _result(session, item.id)
+        return {"decision_passed": outcome == "passed", "decision_failed": outcome == "failed"}
+    return {}
+
+
+def _result(session: Session, item_id: int) -> str:
+    row = session.execute(select(Decision.status, Decision.passed).where(
+        Decision.item_id == item_id, Decision.status == "closed").order_by(Decision.id.desc()).limit(1)).first()
+    return rules.decision_outcome(row[0], row[1]) if row else ""
+
+
+def latest_result(session: Session, item_id: int) -> Decision | None:
+    return session.execute(select(Decision).where(Decision.item_id == item_id, Decision.status == "closed")
+                           .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def on_transition(session: Session, item: Item, action: str, viewer: Viewer, inputs: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """What the workflow's mover records for this module's transitions (called after the rules passed)."""
+    if action == "open_discussion":
+        clean = rules.clean_question(inputs, default=item.title)
+        discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+        if discussion is None:
+            discussion = Discussion(item_id=item.id, question=clean["question"], opened_at=clock.now(),
+                                    opened_by_id=viewer.id, asks_contribution=clean["asks_contribution"])
+            session.add(discussion)
+        else:
+            discussion.question, discussion.asks_contribution = clean["question"], clean["asks_contribution"]
+        return {"question": clean["question"], "asks_contribution": clean["asks_contribution"]}
+    decision = latest_result(session, item.id)
+    extra = {"decision_id": decision.id, "method": decision.method}
+    if decision.method != "authority":
+        extra.update({"in_favour": decision.yes, "households": decision.households_total})
+    if action == "close_not_approved":
+        extra["reason"] = rules.tally_reason(decision.yes or 0, decision.households_total or 0)
+    return extra
+
+
+def _discussion(session: Session, item: Item) -> Discussion:
+    """The question households decide; an item that reached Dân bàn without one asks for contributions."""
+    discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+    if discussion is None:
+        discussion = Discussion(item_id=item.id, question=item.title, asks_contribution=True, opened_at=clock.now())
+        session.add(discussion)
+        session.flush()
+    return discussion
+
+
+def _record(session: Session, item: Item, action: str, viewer: Viewer, payload: dict[str, Any], *,
+            role: str = "secretary", on_timeline: bool = True) -> None:
+    session.flush()
+    if not on_timeline:
+        payload = {"item": item.code, **payload}
+    audit.record(session, commune_id=item.commune_id, item_id=item.id if on_timeline else None, action=action,
+                 actor_id=viewer.id, actor_role=role, payload=payload)
+
+
+def _touch(item: Item) -> None:
+    item.updated_at = clock.now()
+
+
+# --- Dân biết ---------------------------------------------------------------------------------------
+
+def _attach(session: Session, item: Item, viewer: Viewer, uploads: list | tuple, *, purpose: str, owner_kind: str,
+            owner_id: int, accept: tuple[str, ...], field: str) -> None:
+    """Attach checked uploads (civic.media) as evidence of one of this module's rows."""
+    if not uploads:
+        return
+    from civic.media import service as media
+
+    for upload in uploads:
+        media.attach(session, item=item, upload=upload, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
+                     owner_id=owner_id, actor_role="secretary", accept=accept, field=field)
+
+
+def add_disclosure(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], proof: list | tuple = ()
+                   ) -> Disclosure:
+    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_stage(item.stage, {"know", "discuss"},
+                      N_("Disclosures are recorded while the item is in People know or People discuss."))
+    clean = rules.clean_disclosure(data)
+    disclosure = Disclosure(item_id=item.id, posted_by_id=viewer.id, created_at=clock.now(), **clean)
+    session.add(disclosure)
+    _touch(item)
+    session.flush()
+    _record(session, item, "disclosure_added", viewer, {
+        "disclosure_id": disclosure.id, "channel": clean["channel"],
+        "place": clean["place"], "starts_on": clean["starts_on"].isoformat(),
+        "ends_on": clean["ends_on"].isoformat()})
+    _attach(session, item, viewer, proof, purpose="disclosure_proof", owner_kind="disclosure",
+            owner_id=disclosure.id, accept=("photo",), field="proof")
+    return disclosure
+
+
+# --- comments and supports -------------------------------------------------------------------------
+
+def add_comment(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Comment:
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in to comment."))
+    rules.check_stage(item.stage, rules.COMMENT_STAGES,
+                      N_("Comments are open while the item is in People know or People discuss."))
+    body = rules.clean_comment(data.get("body"))
+    role = rules.official_role(viewer.facts(), item.commune_id, item.village_id)
+    reply_to = None
+    raw_reply = str(data.get("reply_to") or "").strip()
+    if raw_reply:
+        if not raw_reply.isdigit():
+            raise Invalid(N_("This comment does not exist."), field="body")
+        reply_to = session.get(Comment, int(raw_reply))
+        if reply_to is None or reply_to.item_id != item.id:
+            raise Invalid(N_("This comment does not exist."), field="body")
+    comment = Comment(item_id=item.id, author_id=viewer.id, body=body, official=bool(role),
+                      author_role=role or "resident", reply_to_id=reply_to.id if reply_to else None,
+                      created_at=clock.now())
+    session.add(comment)
+    session.flush()
+    if role:
+        _touch(item)
+        _record(session, item, "official_reply", viewer, {"comment_id": comment.id, "text": body}, role=role)
+    else:
+        _record(session, item, "comment_added", viewer, {"comment_id": comment.id}, role="resident",
+                on_timeline=False)
+    return comment
+
+
+def hide_comment(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Comment:
+    rules.check_secretary(viewer.facts(), item.village_id)
+    raw = str(data.get("comment_id") or "")
+    comment = session.get(Comment, int(raw)) if raw.isdigit() else None
+    if comment is None or comment.item_id != item.id:
+        raise NotFound(N_("This comment does not exist."))
+    if comment.hidden_at is not None:
+        raise Conflict(N_("This comment is already hidden."))
+    reason = rules.clean_hide_reason(data.get("reason"))
+    comment.hidden_at, comment.hidden_reason, comment.hidden_by_id = clock.now(), reason, viewer.id
+    _touch(item)
+    _record(session, item, "comment_hidden", viewer, {"comment_id": comment.id, "reason": reason})
+    return comment
+
+
+def _representations(session: Session, viewer: Viewer, village_id: int, on: date) -> list[tuple[int, bool]]:
+    if viewer.user is None:
+        return []
+    rows = session.execute(
+        select(Household.id, HouseholdMember.is_representative)
+        .join(HouseholdMember, HouseholdMember.household_id == Household.id)
+        .where(HouseholdMember.user_id == viewer.id, Household.village_id == village_id,
+               Household.active_from <= on, or_(Household.active_to.is_(None), Household.active_to > on))
+        .order_by(HouseholdMember.is_representative.desc(), Household.id)
+    ).all()
+    return [(h, bool(r)) for h, r in rows]
+
+
+def support(session: Session, item: Item, viewer: Viewer) -> Support:
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in to support an item."))
+    rules.check_stage(item.stage, rules.SUPPORT_STAGES,
+                      N_("Households support an item while it is in People know or People discuss."))
+    households = _representations(session, viewer, item.village_id, clock.today_local())
+    if not households:
+        raise Forbidden(N_("Only a member of a household of this village may support it."))
+    household_id = households[0][0]
+    row = Support(item_id=item.id, household_id=household_id, user_id=viewer.id, created_at=clock.now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(N_("Your household already supports this item.")) from None
+    _record(session, item, "support_added", viewer, {"support_id": row.id}, role="resident", on_timeline=False)
+    return row
+
+
+# --- meetings ----------------------------------------------------------------------------------------
+
+def schedule_meeting(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Meeting:
+    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_stage(item.stage, {"discuss"}, N_("A meeting is scheduled while the item is in People discuss."))
+    errors: dict[str, str] = {}
+    now = clock.now()
+    starts_at = None
+    try:
+        starts_at = rules.parse_local_datetime(data.get("starts_at"), "starts_at", clock.LOCAL_TZ)
+        rules.check_meeting_notice(starts_at, now, meeting_notice_days())
+    except Invalid as exc:
+        errors.update({k: v for k, v in exc.errors.items()})
+        params = exc.params
+    else:
+        params = {}
+    clean = {}
+    for key, lo, hi, msg in (("place", 2, 200, N_("Please say where (2 to 200 characters).")),
+                             ("agenda", 5, 2000, N_("Please give the agenda (5 to 2000 characters)."))):
+        try:
+            clean[key] = rules.clean_text(data.get(key), key, minimum=lo, maximum=hi, message=msg)
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors=errors, **params)
+    meeting = Meeting(item_id=item.id, village_id=item.village_id, starts_at=starts_at.astimezone(UTC), notice_at=now,
+                      scheduled_by_id=viewer.id, **clean)
+    session.add(meeting)
+    _touch(item)
+    session.flush()
+    _record(session, item, "meeting_scheduled", viewer, {
+        "meeting_id": meeting.id, "starts_at": clock.as_utc(starts_at).isoformat(), "place": clean["place"]})
+    return meeting
+
+
+def _meeting(session: Session, item: Item, raw_id: Any) -> Meeting:
+    raw = str(raw_id or "")
+    meeting = session.get(Meeting, int(raw)) if raw.isdigit() else None
+    if meeting is None or meeting.item_id != item.id:
+        raise NotFound(N_("This meeting does not exist."))
+    return meeting
+
+
+def record_meeting(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], minutes: list | tuple = ()
+                   ) -> Meeting:
+    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_stage(item.stage, {"discuss"}, N_("A meeting is recorded while the item is in People discuss."))
+    meeting = _meeting(session, item, data.get("meeting_id"))
+    if meeting.recorded_at is not None:
+        raise Conflict(N_("This meeting has already been recorded."))
+    if clock.now() < clock.as_utc(meeting.starts_at):
+        raise Conflict(N_("The meeting has not taken place yet: it is on %(date)s."),
+                       date=rules.local_text(clock.as_utc(meeting.starts_at)))
+    total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
+    clean = rules.clean_attendance(data, total)
+    meeting.recorded_at = clock.now()
+    meeting.households_total = total
+    meeting.households_present = clean["households_present"]
+    meeting.quorum = clean["quorum"]
+    meeting.by_cluster = bool(clean["clusters"])
+    meeting.chair_name = clean["chair_name"]
+    meeting.minutes_taker_name = clean["minutes_taker_name"]
+    meeting.minutes_text = clean["minutes_text"]
+    for name, present in clean["clusters"]:
+        session.add(MeetingCluster(meeting_id=meeting.id, name=name, households_present=present))
+    _touch(item)
+    _record(session, item, "meeting_recorded", viewer, {
+        "meeting_id": meeting.id, "present": meeting.households_present, "households": total,
+        "quorum": meeting.quorum, "clusters": len(clean["clusters"])})
+    _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=meeting.id,
+            accept=("photo", "document"), field="minutes")
+    return meeting
+
+
+# --- decisions ---------------------------------------------------------------------------------------
+
+def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
+    rows = session.execute(select(Decision.status, func.count()).where(Decision.item_id == item_id)
+                           .group_by(Decision.status)).all()
+    counts = dict(rows)
+    return counts.get("open", 0) > 0, counts.get("closed", 0) > 0
+
+
+def decide(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Decision:
+    """Start or record a decision by one of the four methods."""
+    rules.check_secretary(viewer.facts(), item.village_id)
+    has_open, has_result = _decision_state(session, item.id)
+    rules.check_can_decide(item.stage, has_open, has_result)
+    method = str(data.get("method") or "")
+    discussion = _discussion(session, item)
+    leaders_agreed = rules.truthy(data.get("leaders_agreed"))
+    rules.check_method(method, discussion.asks_contribution, leaders_agreed)
+    now = clock.now()
+    today = clock.today_local()
+    decision = Decision(item_id=item.id, method=method, question=discussion.question, created_at=now,
+                        created_by_id=viewer.id)
+    payload: dict[str, Any] = {"method": method}
+    if method == "meeting_vote":
+        meeting = _meeting(session, item, data.get("meeting_id")) if str(data.get("meeting_id") or "") else \
+            _last_meeting(session, item)
+        rules.check_meeting_vote(meeting is not None and meeting.recorded_at is not None,
+                                 meeting.quorum if meeting else None)
+        yes, no, abstain = rules.clean_counts(data, meeting.households_present or 0)
+        decision.meeting_id = meeting.id
+        decision.decided_on = _local_date(meeting.starts_at)
+        decision.households_total = meeting.households_total
+        decision.households_present = meeting.households_present
+        decision.yes, decision.no, decision.abstain = yes, no, abstain
+        decision.passed = rules.passes(yes, meeting.households_total or 0)
+        decision.status, decision.closed_at = "closed", now
+        payload.update({"meeting_id": meeting.id, "in_favour": yes, "against": no, "abstain": abstain,
+                        "households": meeting.households_total, "passed": decision.passed})
+    elif method == "paper_ballot":
+        payload["counting"] = True
+    elif method == "online_ballot":
+        opens_on, closes_on = rules.clean_ballot_window(data, today)
+        decision.opens_at = _local_day_start(opens_on)
+        decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
+        decision.leaders_agreed = True
+        payload.update({"opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat(),
+                        "leaders_agreed": True})
+    else:  # authority
+        document_no, text = rules.clean_authority(data)
+        decision.document_no, decision.document_text = document_no, text
+        decision.decided_on, decision.passed = today, True
+        decision.status, decision.closed_at = "closed", now
+        payload.update({"document_no": document_no, "text": text, "passed": True})
+    session.add(decision)
+    _touch(item)
+    session.flush()
+    payload["decision_id"] = decision.id
+    _record(session, item, "decision_recorded" if decision.status == "closed" else "ballot_opened", viewer, payload)
+    return decision
+
+
+def _last_meeting(session: Session, item: Item) -> Meeting | None:
+    return session.execute(select(Meeting).where(Meeting.item_id == item.id, Meeting.recorded_at.is_not(None))
+                           .order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def open_decision(session: Session, item: Item) -> Decision | None:
+    return session.execute(select(Decision).where(Decision.item_id == item.id, Decision.status == "open")
+                           .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Ballot:
+    """The secretary enters one household's returned paper ballot; a second one for it is refused."""
+    rules.check_secretary(viewer.facts(), item.village_id)
+    decision = open_decision(session, item)
+    if decision is None or decision.method != "paper_ballot":
+        raise Conflict(N_("There is no household paper ballot being counted on this item."))
+    code = " ".join(str(data.get("household_code") or "").split()).upper()
+    household = session.execute(select(Household).where(Household.village_id == item.village_id,
+                                                        func.upper(Household.code) == code)).scalar_one_or_none() \
+        if code else None
+    today = clock.today_local()
+    if household is None or household.active_from > today or (household.active_to and household.active_to <= today):
+        raise Invalid(N_("No household of this village's register has the code “%(code)s”."),
+                      field="household_code", code=code[:32])
+    choice = rules.clean_choice(data.get("choice"))
+    now = clock.now()
+    ballot = Ballot(decision_id=decision.id, household_id=household.id, choice=choice, cast_by_id=viewer.id,
+                    cast_at=now, updated_at=now)
+    try:
+        with session.begin_nested():
+            session.add(ballot)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(N_("The ballot of household %(code)s has already been entered."), code=household.code) \
+            from None
+    _record(session, item, "ballot_entered", viewer, {"decision_id": decision.id}, on_timeline=False)
+    return ballot
+
+
+def cast_online_ballot(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Ballot:
+    """A household representative votes on a phone; the household's ballot may be changed until the close."""
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in to vote for your household."))
+    decision = open_decision(session, item)
+    if decision is None or decision.method != "online_ballot":
+        raise Conflict(N_("There is no open online ballot on this item."))
+    now = clock.now()
+    rules.check_voting_open(decision.status, clock.as_utc(decision.opens_at), clock.as_utc(decision.closes_at), now)
+    household_id = rules.representative_household(
+        _representations(session, viewer, item.village_id, clock.today_local()))
+    choice = rules.clean_choice(data.get("choice"))
+    existing = _household_ballot(session, decision.id, household_id)
+    if existing is None:
+        ballot = Ballot(decision_id=decision.id, household_id=household_id, choice=choice, cast_by_id=viewer.id,
+                        cast_at=now, updated_at=now)
+        try:
+            with session.begin_nested():
+                session.add(ballot)
+                session.flush()
+        except IntegrityError:  # the other phone of the household was faster: change that ballot instead
+            existing = _household_ballot(session, decision.id, household_id)
+    if existing is not None:
+        existing.choice, existing.cast_by_id, existing.updated_at = choice, viewer.id, now
+        ballot = existing
+    _record(session, item, "ballot_cast", viewer, {"decision_id": decision.id}, role="resident", on_timeline=False)
+    return ballot
+
+
+def _household_ballot(session: Session, decision_id: int, household_id: int) -> Ballot | None:
+    return session.execute(select(Ballot).where(Ballot.decision_id == decision_id,
+                                                Ballot.household_id == household_id)).scalar_one_or_none()
+
+
+def tally(session: Session, decision_id: int) -> dict[str, int]:
+    rows = session.execute(select(Ballot.choice, func.count()).where(Ballot.decision_id == decision_id)
+                           .group_by(Ballot.choice)).all()
+    out = {"yes": 0, "no": 0, "abstain": 0}
+    out.update(dict(rows))
+    return out
+
+
+def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
+    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_stage(item.stage, {"discuss"}, N_("A count is closed while the item is in People discuss."))
+    decision = open_decision(session, item)
+    if decision is None:
+        raise Conflict(N_("There is no open count to close."))
+    now = clock.now()
+    rules.check_can_close(decision.method, decision.status, clock.as_utc(decision.closes_at), now)
+    counts = tally(session, decision.id)
+    decided_on = clock.today_local() if decision.method == "paper_ballot" else \
+        _local_date(clock.as_utc(decision.closes_at) - timedelta(seconds=1))
+    total = areas.active_households(session, item.village_id, decided_on)
+    decision.decided_on = decided_on
+    decision.households_total = total
+    decision.households_present = sum(counts.values())
+    decision.yes, decision.no, decision.abstain = counts["yes"], counts["no"], counts["abstain"]
+    decision.passed = rules.passes(counts["yes"], total)
+    decision.status, decision.closed_at = "closed", now
+    _touch(item)
+    _record(session, item, "decision_recorded", viewer, {
+        "decision_id": decision.id, "method": decision.method, "in_favour": counts["yes"],
+        "against": counts["no"], "abstain": counts["abstain"], "households": total, "passed": decision.passed})
+    return decision
+
+
+# --- the admin's setting ---------------------------------------------------------------------------
+
+def set_min_disclosure_days(session: Session, viewer: Viewer, category_id: int, raw: Any) -> Category:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound(N_("This category does not exist."))
+    if category.commune_id not in viewer.communes("admin"):
+        raise Forbidden(N_("Only an administrator of the commune may change this."))
+    text = str(raw or "").strip()
+    if not text.isdigit() or not 0 <= int(text) <= 90:
+        raise Invalid(N_("Please give a number of days from 0 to 90."), field=f"days_{category_id}")
+    days = int(text)
+    if days != category.min_disclosure_days:
+        old = category.min_disclosure_days
+        category.min_disclosure_days = days
+        session.flush()
+        audit.record(session, commune_id=category.commune_id, action="category_disclosure_days", actor_id=viewer.id,
+                     actor_role="admin", payload={"category_id": category.id, "from": old, "to": days})
+    return category
+
+
+# --- what the pages show ---------------------------------------------------------------------------
+
+@dataclass
+class CommentView:
+    id: int
+    body: str | None  # None when hidden and the viewer may not read it
+    hidden: bool
+    hidden_reason: str
+    official: bool
+    role: str
+    author_name: str
+    created_at: datetime
+    reply_to_id: int | None
+
+
+@dataclass
+class MeetingView:
+    meeting: Meeting
+    clusters: list[MeetingCluster]
+    days_left: int
+    upcoming: bool
+
+
+@dataclass
+class DecisionView:
+    decision: Decision
+    outcome: str  # passed | failed | "" (open)
+    ballots_cast: int = 0
+    voting_open: bool = False
+
+
+@dataclass
+class Deliberation:
+    item: Item
+    disclosures: list[Disclosure]
+    ready_on: date | None
+    blocker: rules.Blocker | None
+    discussion: Discussion | None
+    comments: list[CommentView]
+    comment_page: int
+    comment_pages: int
+    comment_total: int
+    supports: int
+    households_total: int
+    meetings: list[MeetingView]
+    decisions: list[DecisionView]
+    # What this viewer may do (decided here, rendered by the templates).
+    is_secretary: bool = False
+    can_comment: bool = False
+    comment_official: bool = False
+    can_hide: bool = False
+    sees_hidden: bool = False
+    can_support: bool = False
+    supported: bool = False
+    can_vote: bool = False
+    own_choice: str = ""
+    now: datetime | None = None
+    notice_days: int = rules.DEFAULT_MEETING_NOTICE_DAYS
+    min_disclosure_days: int = 3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def result(self) -> DecisionView | None:
+        return next((d for d in self.decisions if d.outcome), None)
+
+    @property
+    def open_decision(self) -> DecisionView | None:
+        return next((d for d in self.decisions if d.decision.status == "open"), None)
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.disclosures or self.comments or self.meetings or self.decisions or self.supports
+                    or self.item.stage in ("know", "discuss"))
+
+
+def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int = 1) -> Deliberation:
+    """Everything the status page shows of Dân biết and Dân bàn, in a fixed number of queries."""
+    now = clock.now()
+    today = clock.today_local()
+    actor = viewer.facts()
+    secretary = rules.is_secretary(actor, item.village_id)
+    supervisor = rules.is_supervisor(actor, item.commune_id)
+    disclosures = list(session.execute(select(Disclosure).where(Disclosure.item_id == item.id)
+                                       .order_by(Disclosure.starts_on, Disclosure.id).limit(MAX_SHOWN)).scalars())
+    min_days = session.execute(select(Category.min_disclosure_days).where(Category.id == item.category_id)
+                               ).scalar_one_or_none() or 0
+    first = min((d.starts_on for d in disclosures), default=None)
+    ready_on = rules.disclosure_ready_on(first, min_days)
+    blocker = rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know" else None
+    discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+
+    comment_total = session.execute(select(func.count()).select_from(Comment)
+                                    .where(Comment.item_id == item.id)).scalar_one()
+    pages = max(1, -(-comment_total // COMMENT_PAGE_SIZE))
+    page = min(max(1, comment_page), pages)
+    sees_hidden = supervisor or secretary
+    rows = session.execute(
+        select(Comment, User.display_name).join(User, User.id == Comment.author_id)
+        .where(Comment.item_id == item.id).order_by(Comment.created_at, Comment.id)
+        .offset((page - 1) * COMMENT_PAGE_SIZE).limit(COMMENT_PAGE_SIZE)).all() if comment_total else []
+    comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None, c.hidden_at is not None,
+                            c.hidden_reason, c.official, c.author_role, name, clock.as_utc(c.created_at),
+                            c.reply_to_id) for c, name in rows]
+
+    households_total = areas.active_households(session, item.village_id, today)
+    own = _representations(session, viewer, item.village_id, today)
+    own_ids = [h for h, _r in own]
+    support_row = session.execute(
+        select(func.count(Support.id),
+               func.coalesce(func.sum(case((Support.household_id.in_(own_ids or [-1]), 1), else_=0)), 0))
+        .where(Support.item_id == item.id)).one()
+    supports, supported = support_row[0], bool(support_row[1])
+
+    meetings = list(session.execute(select(Meeting).where(Meeting.item_id == item.id)
+                                    .order_by(Meeting.starts_at, Meeting.id).limit(MAX_SHOWN)).scalars())
+    clusters: dict[int, list[MeetingCluster]] = {}
+    if any(m.by_cluster for m in meetings):
+        for c in session.execute(select(MeetingCluster).where(
+                MeetingCluster.meeting_id.in_([m.id for m in meetings if m.by_cluster]))
+                .order_by(MeetingCluster.id)).scalars():
+            clusters.setdefault(c.meeting_id, []).append(c)
+    meeting_views = [MeetingView(m, clusters.get(m.id, []), rules.days_until(clock.as_utc(m.starts_at), now),
+                                 clock.as_utc(m.starts_at) > now) for m in meetings]
+
+    decisions = list(session.execute(select(Decision).where(Decision.item_id == item.id)
+                                     .order_by(Decision.id).limit(MAX_SHOWN)).scalars())
+    views = [DecisionView(d, rules.decision_outcome(d.status, d.passed)) for d in decisions]
+    open_views = [v for v in views if v.decision.status == "open"]
+    own_choice = ""
+    can_vote = False
+    if open_views:
+        v = open_views[-1]
+        rep = next((h for h, r in own if r), None)
+        counted = session.execute(
+            select(func.count(Ballot.id),
+                   func.max(case((Ballot.household_id == (rep or -1), Ballot.choice), else_=None)))
+            .where(Ballot.decision_id == v.decision.id)).one()
+        v.ballots_cast = counted[0]
+        d = v.decision
+        if d.method == "online_ballot":
+            v.voting_open = clock.as_utc(d.opens_at) <= now < clock.as_utc(d.closes_at)
+            own_choice = counted[1] or ""
+            can_vote = v.voting_open and rep is not None
+    stage_open = item.stage in rules.COMMENT_STAGES
+    return Deliberation(
+        item=item, disclosures=disclosures, ready_on=ready_on, blocker=blocker, discussion=discussion,
+        comments=comments, comment_page=page, comment_pages=pages, comment_total=comment_total,
+        supports=supports, households_total=households_total, meetings=meeting_views, decisions=views,
+        is_secretary=secretary, can_comment=stage_open and viewer.user is not None,
+        comment_official=secretary or supervisor, can_hide=secretary, sees_hidden=sees_hidden,
+        can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
+        can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
+        min_disclosure_days=min_days)
+
+
+def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
+    decision = session.get(Decision, decision_id)
+    if decision is None or decision.item_id != item.id:
+        raise NotFound(N_("This decision does not exist."))
+    return decision

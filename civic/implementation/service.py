@@ -1,0 +1,476 @@
+"""Dân làm: settings, pledges with consent, deliveries and disputes, budget and spending, progress.
+
+The only code that changes these tables: it loads, asks the rules, changes, records one audit event and
+flushes; it never commits. Audit payloads hold ids and public amounts, never names.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlmodel import Session
+
+from civic import clock
+from civic.accounts.service import Viewer
+from civic.areas.models import Household, HouseholdMember
+from civic.audit import service as audit
+from civic.errors import N_, Forbidden, Invalid, NotFound
+from civic.implementation import rules
+from civic.implementation.models import (
+    BudgetLine,
+    Delivery,
+    ImplementationSetting,
+    Pledge,
+    ProgressUpdate,
+    Spending,
+)
+from civic.implementation.schemas import Budget, BudgetRow, KindTotal, PledgeRow, Totals
+from civic.items.models import Item
+from civic.workflow.stages import Stage
+
+HUNDRED = Decimal(100)
+
+
+def _facts(session: Session, item: Item):
+    from civic.workflow import service as workflow
+
+    return workflow.facts(session, item)
+
+
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+    item.updated_at = clock.now()
+    session.flush()
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
+                 actor_role=role, payload=payload)
+
+
+def attach_evidence(session: Session, item: Item, viewer: Viewer, files: list | None, *, purpose: str, owner_kind: str,
+            owner_id: int, role: str, accept: tuple[str, ...] | None = None, field: str = "photos") -> list:
+    """Store the uploads as evidence of one row (civic.media checks them by content); [] when none."""
+    if not files:
+        return []
+    from civic.media import rules as media_rules
+    from civic.media import service as media
+
+    return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
+                         owner_id=owner_id, actor_role=role, accept=accept or media_rules.KINDS, field=field)
+            for f in files]
+
+
+def _amount(kind: str, money: int | None, quantity: Decimal | None) -> str:
+    """An amount as a public fact for the audit payload: '1500000' đồng or '20.50' of a unit."""
+    return str(money) if kind == rules.MONEY else str(quantity)
+
+
+# --- facts for the workflow -------------------------------------------------------------------------------
+
+def latest_percent(session: Session, item_id: int) -> int:
+    row = session.execute(select(ProgressUpdate.percent).where(ProgressUpdate.item_id == item_id)
+                          .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1)).first()
+    return row[0] if row else 0
+
+
+def _delivered_subquery():
+    return (select(Delivery.pledge_id, func.coalesce(func.sum(Delivery.money), 0).label("money"),
+                   func.coalesce(func.sum(func.round(Delivery.quantity * 100)), 0).label("centi"),
+                   func.count().label("n"))
+            .group_by(Delivery.pledge_id).subquery())
+
+
+def open_pledges(session: Session, item_id: int) -> int:
+    """Pledges neither withdrawn nor delivered in full."""
+    d = _delivered_subquery()
+    pledged_centi = func.round(Pledge.quantity * 100)
+    short = or_(
+        (Pledge.kind == rules.MONEY) & (func.coalesce(d.c.money, 0) < Pledge.money),
+        (Pledge.kind != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
+    )
+    return session.execute(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == Pledge.id)
+                           .where(Pledge.item_id == item_id, Pledge.withdrawn_at.is_(None), short)).scalar_one()
+
+
+def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
+    """What the workflow rules need to know about Dân làm (two queries, only while the item is in it)."""
+    if item.stage != Stage.DO:
+        return {}
+    return {"progress_percent": latest_percent(session, item.id), "pledges_open": open_pledges(session, item.id)}
+
+
+def work_started(session: Session, item_id: int) -> bool:
+    """The work has started once a progress update reports more than 0 %."""
+    return session.execute(select(ProgressUpdate.id).where(ProgressUpdate.item_id == item_id,
+                                                           ProgressUpdate.percent > 0).limit(1)).first() is not None
+
+
+# --- settings -----------------------------------------------------------------------------------------------
+
+def settings_for(session: Session, item: Item) -> ImplementationSetting | None:
+    return session.get(ImplementationSetting, item.id)
+
+
+def save_settings(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ImplementationSetting:
+    """The amounts needed and whether pledgers' names are public, as the households decided."""
+    facts = _facts(session, item)
+    rules.check_secretary(facts, viewer.facts())
+    if item.stage not in (Stage.DO, Stage.INSPECT):
+        rules.check_stage_do(facts)
+    clean = rules.validate_settings(data)
+    row = settings_for(session, item)
+    if row is None:
+        row = ImplementationSetting(item_id=item.id, updated_at=clock.now())
+        session.add(row)
+    row.publish_pledger_names = clean.publish_pledger_names
+    row.needed_land_m2 = clean.needed_land_m2
+    row.needed_money = clean.needed_money
+    row.needed_labour_days = clean.needed_labour_days
+    row.updated_at = clock.now()
+    row.updated_by_id = viewer.id
+    _record(session, item, "implementation_settings", viewer, "secretary", {
+        "publish_names": clean.publish_pledger_names,
+        "needed_land_m2": str(clean.needed_land_m2) if clean.needed_land_m2 is not None else None,
+        "needed_money": clean.needed_money,
+        "needed_labour_days": str(clean.needed_labour_days) if clean.needed_labour_days is not None else None})
+    return row
+
+
+# --- households -------------------------------------------------------------------------------------------
+
+def represented_households(session: Session, viewer: Viewer, village_id: int | None = None) -> list[Household]:
+    """The households the viewer represents (optionally only in one village)."""
+    if viewer.id is None:
+        return []
+    stmt = (select(Household).join(HouseholdMember, HouseholdMember.household_id == Household.id)
+            .where(HouseholdMember.user_id == viewer.id, HouseholdMember.is_representative)
+            .order_by(Household.id))
+    if village_id is not None:
+        stmt = stmt.where(Household.village_id == village_id)
+    return list(session.execute(stmt).scalars())
+
+
+def _active(household: Household, on: date) -> bool:
+    return household.active_from <= on and (household.active_to is None or household.active_to > on)
+
+
+def _household_by_code(session: Session, item: Item, code: Any) -> Household:
+    text = " ".join(str(code or "").split()).upper()
+    household = None
+    if text:
+        household = session.execute(select(Household).where(Household.code == text,
+                                                            Household.village_id == item.village_id)
+                                    ).scalar_one_or_none()
+    if household is None:
+        raise Invalid(N_("No household of this village has this code."), field="household")
+    return household
+
+
+def _household_of_viewer(session: Session, item: Item, viewer: Viewer, household_id: Any) -> Household:
+    """A household the viewer represents, in the item's village; else refused with the reason."""
+    mine = represented_households(session, viewer)
+    try:
+        wanted = int(str(household_id or "0"))
+    except ValueError:
+        wanted = 0
+    household = next((h for h in mine if h.id == wanted), None)
+    if household is None:
+        in_village = [h for h in mine if h.village_id == item.village_id]
+        if len(in_village) == 1 and not wanted:
+            household = in_village[0]
+    if household is None:
+        if mine and not any(h.village_id == item.village_id for h in mine):
+            rules.check_household(mine[0].village_id, True, _facts(session, item))
+        if sum(h.village_id == item.village_id for h in mine) > 1:
+            raise Invalid(N_("Please choose the household this is for."), field="household_id")
+        raise Forbidden(N_("Only the representative of a household of this village can do this."))
+    return household
+
+
+# --- pledges ----------------------------------------------------------------------------------------------
+
+def pledge(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], *, on_behalf: bool = False,
+           consent_scan: list | None = None) -> Pledge:
+    """A household's pledge with its consent: by its representative, or by the secretary on its behalf."""
+    facts = _facts(session, item)
+    if on_behalf:
+        rules.check_secretary(facts, viewer.facts())
+        rules.check_stage_do(facts)
+        household = _household_by_code(session, item, data.get("household"))
+    else:
+        rules.check_stage_do(facts)
+        household = _household_of_viewer(session, item, viewer, data.get("household_id"))
+    today = clock.today_local()
+    rules.check_household(household.village_id, _active(household, today), facts)
+    clean = rules.validate_pledge(data, today)
+    row = Pledge(item_id=item.id, household_id=household.id, kind=clean.kind, money=clean.money,
+                 quantity=clean.quantity, unit=clean.unit, description=clean.description,
+                 parcel_ref=clean.parcel_ref, consent_text=clean.consent_text, consent_on=clean.consent_on,
+                 witness_name=clean.witness_name, witness_role=clean.witness_role, pledged_by_id=viewer.id,
+                 on_behalf=on_behalf, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    _record(session, item, "pledge_added", viewer, "secretary" if on_behalf else "household",
+            {"pledge_id": row.id, "household_id": household.id, "kind": clean.kind,
+             "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
+             "on_behalf": on_behalf})
+    scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge", owner_id=row.id,
+                    role="secretary" if on_behalf else "household", field="consent_scan")
+    if scans:
+        row.consent_scan_id = scans[0].id  # private whatever is asked (civic.media.rules.PRIVATE_PURPOSES)
+    return row
+
+
+def _pledge_of_item(session: Session, item: Item, pledge_id: Any) -> Pledge:
+    try:
+        pid = int(str(pledge_id))
+    except ValueError:
+        pid = 0
+    row = session.get(Pledge, pid) if pid else None
+    if row is None or row.item_id != item.id:
+        raise NotFound(N_("This pledge does not exist."))
+    return row
+
+
+def withdraw(session: Session, item: Item, pledge_id: Any, viewer: Viewer, data: dict[str, Any] | None = None
+             ) -> Pledge:
+    """The household takes back its pledge (its representative, or the secretary on its behalf)."""
+    data = data or {}
+    row = _pledge_of_item(session, item, pledge_id)
+    facts = _facts(session, item)
+    own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
+    if not own:
+        rules.check_secretary(facts, viewer.facts())
+    delivered = session.execute(select(Delivery.id).where(Delivery.pledge_id == row.id).limit(1)).first()
+    rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
+                         work_started=work_started(session, item.id))
+    reason = rules.clean_text(data.get("reason"), multiline=True)[:rules.TEXT_MAX]
+    row.withdrawn_at = clock.now()
+    row.withdrawn_by_id = viewer.id
+    row.withdraw_reason = reason
+    _record(session, item, "pledge_withdrawn", viewer, "household" if own else "secretary",
+            {"pledge_id": row.id, "household_id": row.household_id, "on_behalf": not own})
+    return row
+
+
+# --- deliveries ---------------------------------------------------------------------------------------------
+
+def delivered_of(session: Session, pledge_row: Pledge) -> int | Decimal:
+    money, centi = session.execute(
+        select(func.coalesce(func.sum(Delivery.money), 0), func.coalesce(func.sum(func.round(Delivery.quantity * 100)), 0))
+        .where(Delivery.pledge_id == pledge_row.id)).one()
+    return int(money) if pledge_row.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
+
+
+def record_delivery(session: Session, item: Item, pledge_id: Any, viewer: Viewer, data: dict[str, Any],
+                    evidence_files: list | None = None) -> Delivery:
+    """What the household actually gave against a pledge, with date and evidence; part or all of it."""
+    row = _pledge_of_item(session, item, pledge_id)
+    facts = _facts(session, item)
+    rules.check_secretary(facts, viewer.facts())
+    rules.check_stage_do(facts)
+    pledged = row.money if row.kind == rules.MONEY else row.quantity
+    remaining = rules.open_amount(pledged, delivered_of(session, row))
+    clean = rules.validate_delivery(data, kind=row.kind, remaining=remaining,
+                                    withdrawn=row.withdrawn_at is not None, today=clock.today_local())
+    d = Delivery(item_id=item.id, pledge_id=row.id, household_id=row.household_id, money=clean.money,
+                 quantity=clean.quantity, delivered_on=clean.delivered_on, evidence=clean.evidence,
+                 over_confirmed=clean.over_confirmed, recorded_by_id=viewer.id, created_at=clock.now())
+    session.add(d)
+    session.flush()
+    _record(session, item, "delivery_recorded", viewer, "secretary",
+            {"delivery_id": d.id, "pledge_id": row.id, "kind": row.kind,
+             "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
+             "over_confirmed": clean.over_confirmed})
+    attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery", owner_id=d.id,
+            role="secretary", field="evidence_files")
+    return d
+
+
+def dispute(session: Session, item: Item, delivery_id: Any, viewer: Viewer, data: dict[str, Any]) -> Delivery:
+    """A household says a delivery recorded for it is wrong. The dispute stays with the record."""
+    try:
+        did = int(str(delivery_id))
+    except ValueError:
+        did = 0
+    d = session.get(Delivery, did) if did else None
+    if d is None or d.item_id != item.id:
+        raise NotFound(N_("This delivery does not exist."))
+    own = any(h.id == d.household_id for h in represented_households(session, viewer))
+    rules.check_dispute(own_household=own, already_disputed=d.disputed_at is not None)
+    text = rules.clean_dispute(data)
+    d.disputed_at = clock.now()
+    d.disputed_by_id = viewer.id
+    d.dispute_text = text
+    _record(session, item, "delivery_disputed", viewer, "household", {"delivery_id": d.id})
+    return d
+
+
+# --- budget -----------------------------------------------------------------------------------------------
+
+def add_budget_line(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> BudgetLine:
+    facts = _facts(session, item)
+    rules.check_secretary(facts, viewer.facts())
+    rules.check_stage_do(facts)
+    clean = rules.validate_budget_line(data)
+    line = BudgetLine(item_id=item.id, source=clean.source, label=clean.label, amount=clean.amount,
+                      created_at=clock.now(), created_by_id=viewer.id)
+    session.add(line)
+    session.flush()
+    _record(session, item, "budget_line_added", viewer, "secretary",
+            {"budget_line_id": line.id, "source": clean.source, "label": clean.label, "amount": clean.amount})
+    return line
+
+
+def add_spending(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], document: list | None = None
+                 ) -> Spending:
+    facts = _facts(session, item)
+    rules.check_secretary(facts, viewer.facts())
+    rules.check_stage_do(facts)
+    line_ids = set(session.execute(select(BudgetLine.id).where(BudgetLine.item_id == item.id)).scalars())
+    clean = rules.validate_spending(data, line_ids=line_ids, today=clock.today_local())
+    row = Spending(item_id=item.id, budget_line_id=clean.budget_line_id, amount=clean.amount,
+                   spent_on=clean.spent_on, description=clean.description, document_ref=clean.document_ref,
+                   created_at=clock.now(), created_by_id=viewer.id)
+    session.add(row)
+    session.flush()
+    _record(session, item, "spending_added", viewer, "secretary",
+            {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
+             "document_ref": clean.document_ref})
+    attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending", owner_id=row.id,
+            role="secretary", field="document")
+    return row
+
+
+# --- progress ---------------------------------------------------------------------------------------------
+
+def post_progress(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], photos: list | None = None
+                  ) -> ProgressUpdate:
+    facts = _facts(session, item)
+    rules.check_secretary(facts, viewer.facts())
+    rules.check_stage_do(facts)
+    clean = rules.validate_progress(data)
+    row = ProgressUpdate(item_id=item.id, percent=clean.percent, text=clean.text, created_at=clock.now(),
+                         created_by_id=viewer.id)
+    session.add(row)
+    session.flush()
+    _record(session, item, "progress_posted", viewer, "secretary",
+            {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
+    from civic.media.rules import PHOTO
+
+    attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress", owner_id=row.id,
+            role="secretary", accept=(PHOTO,))
+    return row
+
+
+# --- reading: the public totals and lists ------------------------------------------------------------------
+
+def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
+    """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 4 queries."""
+    from civic.areas.service import active_households
+
+    d = _delivered_subquery()
+    active = Pledge.withdrawn_at.is_(None)
+    rows = session.execute(
+        select(Pledge.kind, Pledge.description, Pledge.unit,
+               func.count(),
+               func.coalesce(func.sum(Pledge.money), 0),
+               func.coalesce(func.sum(func.round(Pledge.quantity * 100)), 0),
+               func.coalesce(func.sum(d.c.money), 0),
+               func.coalesce(func.sum(d.c.centi), 0))
+        .outerjoin(d, d.c.pledge_id == Pledge.id)
+        .where(Pledge.item_id == item.id, active)
+        .group_by(Pledge.kind, Pledge.description, Pledge.unit)
+    ).all()
+    kinds = {k: KindTotal(k) for k in (rules.LAND, rules.MONEY, rules.LABOUR)}
+    materials = []
+    for kind, description, unit, n, money, centi, d_money, d_centi in rows:
+        if kind == rules.MATERIALS:
+            materials.append((description, unit, Decimal(int(centi)) / HUNDRED, Decimal(int(d_centi)) / HUNDRED))
+            continue
+        t = kinds[kind]
+        t.pledges += n
+        if kind == rules.MONEY:
+            t.pledged += int(money)
+            t.delivered += int(d_money)
+        else:
+            t.pledged += Decimal(int(centi)) / HUNDRED
+            t.delivered += Decimal(int(d_centi)) / HUNDRED
+    if setting is not None:
+        kinds[rules.LAND].needed = setting.needed_land_m2
+        kinds[rules.MONEY].needed = setting.needed_money
+        kinds[rules.LABOUR].needed = setting.needed_labour_days
+    counts = session.execute(
+        select(func.count(func.distinct(case((active, Pledge.household_id)))),
+               func.count(case((Pledge.withdrawn_at.is_not(None), 1))))
+        .where(Pledge.item_id == item.id)).one()
+    disputed = session.execute(select(func.count()).select_from(Delivery)
+                               .where(Delivery.item_id == item.id, Delivery.disputed_at.is_not(None))).scalar_one()
+    register = active_households(session, item.village_id, clock.today_local())
+    return Totals(kinds, counts[0], register, open_pledges(session, item.id) if item.stage == Stage.DO else 0,
+                  counts[1], disputed, sorted(materials, key=lambda m: m[0]))
+
+
+def public_names(session: Session, item: Item, limit: int = 40) -> tuple[list[str], int]:
+    """Names of the pledging households' heads, only where the decision says they may be published."""
+    base = (select(Household.head_name).join(Pledge, Pledge.household_id == Household.id)
+            .where(Pledge.item_id == item.id, Pledge.withdrawn_at.is_(None)).distinct())
+    names = [n for n in session.execute(base.order_by(Household.head_name).limit(limit)).scalars() if n]
+    return names, limit
+
+
+def budget(session: Session, item: Item, limit: int = 100) -> Budget:
+    spent = (select(Spending.budget_line_id, func.sum(Spending.amount).label("spent"))
+             .where(Spending.item_id == item.id).group_by(Spending.budget_line_id).subquery())
+    rows = session.execute(select(BudgetLine, func.coalesce(spent.c.spent, 0))
+                           .outerjoin(spent, spent.c.budget_line_id == BudgetLine.id)
+                           .where(BudgetLine.item_id == item.id).order_by(BudgetLine.id).limit(limit)).all()
+    return Budget([BudgetRow(line, int(s)) for line, s in rows])
+
+
+def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
+    total = session.execute(select(func.count()).select_from(Spending).where(Spending.item_id == item.id)).scalar_one()
+    rows = list(session.execute(select(Spending).where(Spending.item_id == item.id)
+                                .order_by(Spending.spent_on.desc(), Spending.id.desc())
+                                .offset((page - 1) * size).limit(size)).scalars())
+    return rows, total
+
+
+def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
+    """The latest progress updates, newest first."""
+    return list(session.execute(select(ProgressUpdate).where(ProgressUpdate.item_id == item.id)
+                                .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
+                                .limit(limit)).scalars())
+
+
+def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None, page: int = 1,
+                size: int = 25) -> tuple[list[PledgeRow], int]:
+    """Pledges with what was delivered against each, for the secretary's page or a household (2 queries)."""
+    d = _delivered_subquery()
+    where = [Pledge.item_id == item.id]
+    if household_ids is not None:
+        where.append(Pledge.household_id.in_(household_ids or [-1]))
+    total = session.execute(select(func.count()).select_from(Pledge).where(*where)).scalar_one()
+    rows = session.execute(
+        select(Pledge, Household.code, func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
+               func.coalesce(d.c.n, 0))
+        .join(Household, Household.id == Pledge.household_id).outerjoin(d, d.c.pledge_id == Pledge.id)
+        .where(*where).order_by(Pledge.withdrawn_at.is_not(None), Household.code, Pledge.id)
+        .offset((page - 1) * size).limit(size)).all()
+    out = []
+    for p, code, money, centi, n in rows:
+        delivered = int(money) if p.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
+        out.append(PledgeRow(p, code, delivered, int(n)))
+    return out, total
+
+
+def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100) -> list[Delivery]:
+    if not household_ids:
+        return []
+    return list(session.execute(select(Delivery).where(Delivery.item_id == item.id,
+                                                       Delivery.household_id.in_(household_ids))
+                                .order_by(Delivery.delivered_on.desc(), Delivery.id.desc()).limit(limit)).scalars())
+
+
+def pledge_datetime(p: Pledge) -> datetime | None:
+    return clock.as_utc(p.created_at)

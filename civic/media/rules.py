@@ -1,0 +1,187 @@
+"""Pure media decisions: which content types are allowed, limits, names, who may see or hide what.
+
+Plain arguments in, a decision or a CivicError out; no session, no request, no file system.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from civic.errors import N_, Forbidden, Invalid, TooLarge
+from civic.workflow.rules import ActorFacts
+
+# Longest side of the two stored sizes of a photo, in pixels.
+DISPLAY_PX = 1600
+THUMB_PX = 320
+# A phone photo is at most about 50 megapixels (48 MP sensors); more in a small file is a decompression bomb.
+MAX_PIXELS = 64_000_000
+MAX_PDF_PAGES = 500
+MAX_PDF_OBJECTS = 200_000
+
+PHOTO = "photo"
+DOCUMENT = "document"
+KINDS = (PHOTO, DOCUMENT)
+
+# What an attachment is for. Consent scans are never public (DESIGN §5), whatever the caller asks.
+PRIVATE_PURPOSES = frozenset({"consent"})
+_PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_OWNER_KIND = re.compile(r"^[a-z0-9_]{0,32}$")
+
+# Image formats by their first bytes (never by name or claimed type).
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+
+# Messages (msgids). %(name)s is the file's name as the user chose it.
+NOT_ALLOWED = N_("“%(name)s” is not a photo (JPEG, PNG, WebP or HEIC) or a PDF document.")
+NOT_A_PHOTO = N_("“%(name)s” is not a photo. Please choose a JPEG, PNG, WebP or HEIC photo.")
+DAMAGED = N_("“%(name)s” is damaged or incomplete. Please take or choose the photo again.")
+TOO_MANY_PIXELS = N_("“%(name)s” has too many pixels (more than %(mp)s megapixels).")
+ANIMATED = N_("“%(name)s” is an animation. Please choose a single photo.")
+PDF_DAMAGED = N_("“%(name)s” is not a readable PDF document.")
+PDF_ACTIVE = N_("“%(name)s” contains scripts or automatic actions, which are not allowed. "
+                "Please print it to a new PDF or scan the paper copy.")
+PDF_ENCRYPTED = N_("“%(name)s” is protected by a password. Please upload a copy without a password.")
+PDF_PAGES = N_("“%(name)s” has too many pages (at most %(pages)s).")
+EMPTY = N_("“%(name)s” is empty.")
+TOO_LARGE = N_("“%(name)s” is too large: at most %(mb)s MB per file.")
+TOO_MANY = N_("You can add at most %(count)s files here.")
+
+
+def sniff(data: bytes) -> str | None:
+    """The format of `data` from its first bytes: JPEG, PNG, WEBP, HEIF, PDF, or None."""
+    head = data[:32]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    if head.startswith(b"%PDF-"):
+        return "PDF"
+    return None
+
+
+def kind_of(fmt: str | None) -> str | None:
+    if fmt in ("JPEG", "PNG", "WEBP", "HEIF"):
+        return PHOTO
+    if fmt == "PDF":
+        return DOCUMENT
+    return None
+
+
+def check_kind(fmt: str | None, accept: tuple[str, ...], name: str, field: str) -> str:
+    """The kind of the upload, or Invalid when its content is none of the accepted kinds."""
+    kind = kind_of(fmt)
+    if kind is None or kind not in accept:
+        message = NOT_A_PHOTO if accept == (PHOTO,) else NOT_ALLOWED
+        raise Invalid(message, field=field, name=name)
+    return kind
+
+
+def check_size(size: int, max_bytes: int, name: str, field: str) -> None:
+    if size == 0:
+        raise Invalid(EMPTY, field=field, name=name)
+    if size > max_bytes:
+        raise TooLarge(TOO_LARGE, field=field, name=name, mb=mb(max_bytes))
+
+
+def check_pixels(width: int, height: int, name: str, field: str, max_pixels: int = MAX_PIXELS) -> None:
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        raise Invalid(TOO_MANY_PIXELS, field=field, name=name, mp=max_pixels // 1_000_000)
+
+
+def check_frames(frames: int, name: str, field: str) -> None:
+    if frames != 1:
+        raise Invalid(ANIMATED, field=field, name=name)
+
+
+def check_count(count: int, max_count: int, field: str) -> None:
+    if count > max_count:
+        raise Invalid(TOO_MANY, field=field, count=max_count)
+
+
+def mb(max_bytes: int) -> str:
+    value = max_bytes / (1024 * 1024)
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
+def clean_filename(raw: str) -> str:
+    """A file name safe to show: no path, no control characters, at most 100 characters."""
+    name = unicodedata.normalize("NFC", (raw or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
+    if len(name) > 100:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 100 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 8 else name[:100]
+    return name or "file"
+
+
+def check_purpose(purpose: str) -> str:
+    if not _PURPOSE.match(purpose or ""):
+        raise ValueError(f"bad attachment purpose {purpose!r}")
+    return purpose
+
+
+def check_owner(owner_kind: str, owner_id: int | None) -> None:
+    if not _OWNER_KIND.match(owner_kind or "") or (bool(owner_kind) != (owner_id is not None)):
+        raise ValueError(f"bad attachment owner {owner_kind!r} {owner_id!r}")
+
+
+def is_private(purpose: str, private: bool) -> bool:
+    return private or purpose in PRIVATE_PURPOSES
+
+
+# --- who may see and hide -------------------------------------------------------------------------
+
+def is_official(commune_id: int, village_id: int, actor: ActorFacts) -> bool:
+    """The item's village secretary, or a supervisor or admin of its commune (DESIGN §5)."""
+    return (village_id in actor.secretary_villages or commune_id in actor.supervisor_communes
+            or commune_id in actor.admin_communes)
+
+
+SHOW = "show"
+HIDDEN = "hidden"  # a notice "hidden: reason" instead of the photo
+NONE = "none"  # not even a trace
+
+
+def view_state(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts) -> str:
+    """How an attachment appears to this viewer: shown, as a 'hidden' notice, or not at all."""
+    official = is_official(commune_id, village_id, actor)
+    if private:
+        return SHOW if official else NONE
+    if hidden:
+        return SHOW if official else HIDDEN
+    return SHOW
+
+
+def may_fetch(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts) -> bool:
+    """Whether the viewer may download the file; everyone else gets a 404, so its existence does not leak."""
+    return view_state(private=private, hidden=hidden, commune_id=commune_id, village_id=village_id,
+                      actor=actor) == SHOW
+
+
+def may_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts) -> bool:
+    return (not private and not hidden and
+            (village_id in actor.secretary_villages or commune_id in actor.supervisor_communes
+             or commune_id in actor.admin_communes))
+
+
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def check_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts,
+               reason: str) -> str:
+    """The cleaned public reason for hiding, or why it cannot be hidden."""
+    if not is_official(commune_id, village_id, actor):
+        raise Forbidden(N_("You are not allowed to do this for this item."))
+    if private or hidden:
+        from civic.errors import Conflict
+
+        raise Conflict(N_("This file is already hidden from the public."))
+    text = " ".join((reason or "").split())
+    if len(text) < REASON_MIN:
+        raise Invalid(N_("Please say why the photo is hidden, e.g. “a face can be recognised”."), field="reason")
+    if len(text) > REASON_MAX:
+        raise Invalid(N_("The reason must have at most 500 characters."), field="reason")
+    return text

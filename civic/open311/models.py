@@ -1,0 +1,11 @@
+"""Indexes the Open311 lists need on tables owned by other packages (declared here, created by 0005)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+
+from civic.audit.models import AuditEvent
+
+# `servicerequestupdates` lists a commune's item events between two datetimes.
+ix_audit_event_commune_created = Index("ix_audit_event_commune_created", AuditEvent.commune_id,
+                                       AuditEvent.created_at)

@@ -1,0 +1,379 @@
+"""Dân kiểm tra: inspections and checklists, findings and answers, the outcomes' side effects, the
+residents' verdict and reopen requests, and the supervisor's queue. Never commits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from civic import clock
+from civic.accounts.service import Viewer
+from civic.areas.models import Household
+from civic.audit import service as audit
+from civic.errors import N_, Invalid, NotFound
+from civic.implementation import service as implementation
+from civic.items.models import Item
+from civic.supervision import rules
+from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, Verdict
+from civic.supervision.schemas import SupervisorQueue, VerdictTotals
+from civic.workflow.stages import Outcome, Stage
+
+
+def _facts(session: Session, item: Item):
+    from civic.workflow import service as workflow
+
+    return workflow.facts(session, item)
+
+
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+    item.updated_at = clock.now()
+    session.flush()
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
+                 actor_role=role, payload=payload)
+
+
+def _id(raw: Any) -> int:
+    try:
+        return int(str(raw))
+    except ValueError:
+        return 0
+
+
+# --- facts for the workflow -------------------------------------------------------------------------------
+
+def open_inspection(session: Session, item_id: int) -> Inspection | None:
+    return session.execute(select(Inspection).where(Inspection.item_id == item_id, Inspection.result.is_(None))
+                           .order_by(Inspection.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None:
+    """The oldest undecided reopen request of the item's current done closure."""
+    if item.closed_at is None:
+        return None
+    return session.execute(select(ReopenRequest).where(ReopenRequest.item_id == item.id,
+                                                       ReopenRequest.closure_at == item.closed_at,
+                                                       ReopenRequest.decision.is_(None))
+                           .order_by(ReopenRequest.id).limit(1)).scalar_one_or_none()
+
+
+def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
+    """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
+    if item.stage == Stage.INSPECT:
+        inspection = open_inspection(session, item.id)
+        unmarked = 0
+        if inspection is not None:
+            unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
+                ChecklistEntry.inspection_id == inspection.id, ChecklistEntry.mark.is_(None))).scalar_one()
+        opened, serious = session.execute(
+            select(func.count(), func.count(case((Finding.severity == "serious", 1))))
+            .where(Finding.item_id == item.id, Finding.resolved_at.is_(None))).one()
+        return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
+                "findings_open": opened, "serious_findings_open": serious}
+    if item.stage == Stage.CLOSED and item.outcome == Outcome.DONE:
+        return {"reopen_pending": current_closure_reopen(session, item) is not None}
+    return {}
+
+
+def on_transition(session: Session, item: Item, action: str, viewer: Viewer, reason: str) -> dict[str, Any]:
+    """What issue 5's stage changes do besides moving the item; returns public facts for the payload."""
+    now = clock.now()
+    payload: dict[str, Any] = {}
+    if action in ("sign_off", "rework", "close_not_done"):
+        inspection = open_inspection(session, item.id)
+        if inspection is not None:
+            inspection.result = {"sign_off": "signed_off", "rework": "rework"}.get(action, "not_done")
+            inspection.closed_at = now
+            payload["inspection_id"] = inspection.id
+    if action == "rework":
+        payload["findings_open"] = session.execute(select(func.count()).select_from(Finding).where(
+            Finding.item_id == item.id, Finding.resolved_at.is_(None))).scalar_one()
+    if action == "reopen":
+        request = current_closure_reopen(session, item)
+        request.decision = "reopened"
+        request.decision_reason = reason
+        request.decided_at = now
+        request.decided_by_id = viewer.id
+        payload["reopen_request_id"] = request.id
+        item.outcome = None
+        item.closed_at = None
+        item.close_reason = ""
+    if action == "start_inspection":
+        payload["percent"] = 100
+    return payload
+
+
+# --- inspections ------------------------------------------------------------------------------------------
+
+def open_new_inspection(session: Session, item: Item, viewer: Viewer, data: dict[str, Any] | None = None
+                        ) -> Inspection:
+    """A supervisor opens an inspection with a checklist: the defaults, or the entries they typed."""
+    data = data or {}
+    facts = _facts(session, item)
+    rules.check_supervisor(facts, viewer.facts())
+    rules.check_open_inspection(facts)
+    raw = data.get("checklist")
+    labels = rules.clean_checklist(raw) if str(raw or "").strip() else list(rules.DEFAULT_CHECKLIST)
+    now = clock.now()
+    inspection = Inspection(item_id=item.id, opened_at=now, opened_by_id=viewer.id)
+    session.add(inspection)
+    session.flush()
+    for pos, label in enumerate(labels):
+        session.add(ChecklistEntry(inspection_id=inspection.id, position=pos, label=label))
+    _record(session, item, "inspection_opened", viewer, "supervisor",
+            {"inspection_id": inspection.id, "checklist": len(labels)})
+    return inspection
+
+
+def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -> Inspection:
+    facts = _facts(session, item)
+    rules.check_supervisor(facts, viewer.facts())
+    rules.check_inspection_is_open(facts)
+    return open_inspection(session, item.id)
+
+
+def add_checklist_entry(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ChecklistEntry:
+    inspection = _open_inspection_or_conflict(session, item, viewer)
+    existing = session.execute(select(func.count(), func.max(ChecklistEntry.position))
+                               .where(ChecklistEntry.inspection_id == inspection.id)).one()
+    label = rules.clean_checklist_label(data.get("label"), existing[0])
+    entry = ChecklistEntry(inspection_id=inspection.id, position=(existing[1] or 0) + 1, label=label)
+    session.add(entry)
+    session.flush()
+    _record(session, item, "checklist_changed", viewer, "supervisor",
+            {"inspection_id": inspection.id, "added": label})
+    return entry
+
+
+def _entry(session: Session, inspection: Inspection, entry_id: Any) -> ChecklistEntry:
+    entry = session.get(ChecklistEntry, _id(entry_id)) if _id(entry_id) else None
+    if entry is None or entry.inspection_id != inspection.id:
+        raise NotFound(N_("This checklist entry does not exist."))
+    return entry
+
+
+def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_id: Any) -> None:
+    inspection = _open_inspection_or_conflict(session, item, viewer)
+    entry = _entry(session, inspection, entry_id)
+    left = session.execute(select(func.count()).select_from(ChecklistEntry)
+                           .where(ChecklistEntry.inspection_id == inspection.id)).scalar_one()
+    if left <= 1:
+        raise Invalid(N_("The checklist needs at least one entry."), field="label")
+    label = entry.label
+    session.delete(entry)
+    _record(session, item, "checklist_changed", viewer, "supervisor",
+            {"inspection_id": inspection.id, "removed": label})
+
+
+def mark_entry(session: Session, item: Item, viewer: Viewer, entry_id: Any, data: dict[str, Any]) -> ChecklistEntry:
+    inspection = _open_inspection_or_conflict(session, item, viewer)
+    entry = _entry(session, inspection, entry_id)
+    mark, note = rules.clean_mark(data)
+    entry.mark, entry.note, entry.marked_at = mark, note, clock.now()
+    _record(session, item, "checklist_marked", viewer, "supervisor",
+            {"inspection_id": inspection.id, "entry_id": entry.id, "label": entry.label, "mark": mark,
+             "note": note})
+    return entry
+
+
+def add_finding(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], photos: list | None = None
+                ) -> Finding:
+    inspection = _open_inspection_or_conflict(session, item, viewer)
+    clean = rules.validate_finding(data, clock.today_local())
+    finding = Finding(item_id=item.id, inspection_id=inspection.id, severity=clean.severity, text=clean.text,
+                      due_on=clean.due_on, created_at=clock.now(), created_by_id=viewer.id)
+    session.add(finding)
+    session.flush()
+    _record(session, item, "finding_added", viewer, "supervisor",
+            {"finding_id": finding.id, "severity": clean.severity, "text": clean.text,
+             "due_on": clean.due_on.isoformat() if clean.due_on else None})
+    implementation.attach_evidence(session, item, viewer, photos, purpose="finding", owner_kind="finding",
+                           owner_id=finding.id, role="supervisor")
+    return finding
+
+
+def _finding(session: Session, item: Item, finding_id: Any) -> Finding:
+    finding = session.get(Finding, _id(finding_id)) if _id(finding_id) else None
+    if finding is None or finding.item_id != item.id:
+        raise NotFound(N_("This finding does not exist."))
+    return finding
+
+
+def answer_finding(session: Session, item: Item, viewer: Viewer, finding_id: Any, data: dict[str, Any]) -> Finding:
+    """The secretary of the item's village answers a finding, in public. A later answer replaces it."""
+    finding = _finding(session, item, finding_id)
+    rules.check_answerer(_facts(session, item), viewer.facts())
+    rules.check_answer(finding_resolved=finding.resolved_at is not None)
+    text = rules.clean_answer(data)
+    finding.answer, finding.answered_at, finding.answered_by_id = text, clock.now(), viewer.id
+    _record(session, item, "finding_answered", viewer, "secretary", {"finding_id": finding.id, "text": text})
+    return finding
+
+
+def resolve_finding(session: Session, item: Item, viewer: Viewer, finding_id: Any) -> Finding:
+    finding = _finding(session, item, finding_id)
+    rules.check_supervisor(_facts(session, item), viewer.facts())
+    rules.check_resolve(answered=finding.answered_at is not None, resolved=finding.resolved_at is not None)
+    finding.resolved_at, finding.resolved_by_id = clock.now(), viewer.id
+    _record(session, item, "finding_resolved", viewer, "supervisor",
+            {"finding_id": finding.id, "severity": finding.severity})
+    return finding
+
+
+# --- verdicts and reopening ---------------------------------------------------------------------------------
+
+def _verdict_household(session: Session, item: Item, viewer: Viewer, household_id: Any) -> Household:
+    mine = implementation.represented_households(session, viewer)
+    wanted = _id(household_id)
+    household = next((h for h in mine if h.id == wanted), None)
+    if household is None:
+        in_village = [h for h in mine if h.village_id == item.village_id]
+        household = in_village[0] if len(in_village) == 1 and not wanted else None
+    if household is None:
+        from civic.errors import Forbidden
+
+        if mine and not any(h.village_id == item.village_id for h in mine):
+            raise Forbidden(N_("This household is not in the village of this item."))
+        raise Forbidden(N_("Only the representative of a household of this village can give its verdict."))
+    from civic.implementation import rules as implementation_rules
+
+    today = clock.today_local()
+    active = household.active_from <= today and (household.active_to is None or household.active_to > today)
+    implementation_rules.check_household(household.village_id, active, _facts(session, item))
+    return household
+
+
+def household_verdict(session: Session, item: Item, household_id: int) -> Verdict | None:
+    if item.closed_at is None:
+        return None
+    return session.execute(select(Verdict).where(Verdict.item_id == item.id, Verdict.household_id == household_id,
+                                                 Verdict.closure_at == item.closed_at)).scalar_one_or_none()
+
+
+def give_verdict(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Verdict:
+    household = _verdict_household(session, item, viewer, data.get("household_id"))
+    facts = _facts(session, item)
+    rules.check_verdict(facts, clock.now(), already_given=household_verdict(session, item, household.id) is not None)
+    clean = rules.validate_verdict(data)
+    v = Verdict(item_id=item.id, household_id=household.id, closure_at=item.closed_at, verdict=clean.verdict,
+                satisfaction=clean.satisfaction, comment=clean.comment, given_by_id=viewer.id, created_at=clock.now())
+    session.add(v)
+    session.flush()
+    _record(session, item, "verdict_given", viewer, "household",
+            {"verdict_id": v.id, "verdict": clean.verdict, "satisfaction": clean.satisfaction})
+    return v
+
+
+def ask_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ReopenRequest:
+    household = _verdict_household(session, item, viewer, data.get("household_id"))
+    facts = _facts(session, item)
+    verdict = household_verdict(session, item, household.id)
+    asked = session.execute(select(ReopenRequest.id).where(
+        ReopenRequest.item_id == item.id, ReopenRequest.household_id == household.id,
+        ReopenRequest.closure_at == item.closed_at)).first() is not None
+    rules.check_reopen_request(facts, clock.now(), household_verdict=verdict.verdict if verdict else None,
+                               already_asked=asked)
+    reason = rules.clean_reason(data)
+    r = ReopenRequest(item_id=item.id, household_id=household.id, closure_at=item.closed_at, reason=reason,
+                      requested_at=clock.now(), requested_by_id=viewer.id)
+    session.add(r)
+    session.flush()
+    _record(session, item, "reopen_requested", viewer, "household", {"reopen_request_id": r.id, "reason": reason})
+    return r
+
+
+def refuse_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ReopenRequest:
+    """A supervisor decides a household's request to reopen: not reopened, with a public reason."""
+    facts = _facts(session, item)
+    rules.check_refuse_reopen(facts, viewer.facts())
+    reason = rules.clean_reason(data)
+    request = current_closure_reopen(session, item)
+    request.decision, request.decision_reason = "refused", reason
+    request.decided_at, request.decided_by_id = clock.now(), viewer.id
+    _record(session, item, "reopen_refused", viewer, "supervisor",
+            {"reopen_request_id": request.id, "reason": reason})
+    return request
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def verdict_totals(session: Session, item: Item) -> VerdictTotals | None:
+    """The residents' verdicts on the item's current (or last) done closure, counted."""
+    closure = item.closed_at
+    if closure is None:
+        return None
+    rows = session.execute(select(Verdict.verdict, func.count(), func.sum(Verdict.satisfaction))
+                           .where(Verdict.item_id == item.id, Verdict.closure_at == closure)
+                           .group_by(Verdict.verdict)).all()
+    by = {k: 0 for k in rules.VERDICTS}
+    count = score = 0
+    for verdict, n, s in rules_rows(rows):
+        by[verdict] = n
+        count += n
+        score += s
+    from civic.areas.service import active_households
+
+    avg = round(score / count, 1) if count else None
+    return VerdictTotals(count, by, avg, active_households(session, item.village_id, clock.today_local()))
+
+
+def rules_rows(rows):
+    return [(v, int(n), int(s or 0)) for v, n, s in rows]
+
+
+def inspections(session: Session, item: Item, limit: int = 5) -> list[Inspection]:
+    return list(session.execute(select(Inspection).where(Inspection.item_id == item.id)
+                                .order_by(Inspection.id.desc()).limit(limit)).scalars())
+
+
+def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[ChecklistEntry]]:
+    out: dict[int, list[ChecklistEntry]] = {i: [] for i in inspection_ids}
+    if not inspection_ids:
+        return out
+    for e in session.execute(select(ChecklistEntry).where(ChecklistEntry.inspection_id.in_(inspection_ids))
+                             .order_by(ChecklistEntry.position, ChecklistEntry.id)).scalars():
+        out[e.inspection_id].append(e)
+    return out
+
+
+def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
+    """Open findings first (serious first), then resolved ones; newest first within each."""
+    order = case((Finding.severity == "serious", 0), (Finding.severity == "needs_fixing", 1), else_=2)
+    return list(session.execute(select(Finding).where(Finding.item_id == item.id)
+                                .order_by(Finding.resolved_at.is_not(None), order, Finding.id.desc())
+                                .limit(limit)).scalars())
+
+
+def reopen_requests(session: Session, item: Item, limit: int = 20) -> list[ReopenRequest]:
+    return list(session.execute(select(ReopenRequest).where(ReopenRequest.item_id == item.id)
+                                .order_by(ReopenRequest.id.desc()).limit(limit)).scalars())
+
+
+# --- the supervisor's queue -------------------------------------------------------------------------------
+
+def queue(session: Session, viewer: Viewer, limit: int = 100) -> SupervisorQueue:
+    communes = viewer.communes("supervisor")
+    if not communes:
+        return SupervisorQueue([], [], [])
+    awaiting = session.execute(
+        select(Item, Inspection).outerjoin(Inspection, (Inspection.item_id == Item.id) & Inspection.result.is_(None))
+        .where(Item.commune_id.in_(communes), Item.stage == Stage.INSPECT)
+        .order_by(Item.stage_changed_at, Item.id).limit(limit)).all()
+    today = clock.today_local()
+    due = session.execute(
+        select(Item, Finding).join(Finding, Finding.item_id == Item.id)
+        .where(Item.commune_id.in_(communes), Finding.resolved_at.is_(None), Finding.due_on.is_not(None),
+               Finding.due_on < today)
+        .order_by(Finding.due_on, Finding.id).limit(limit)).all()
+    reopen = session.execute(
+        select(Item, ReopenRequest).join(ReopenRequest, ReopenRequest.item_id == Item.id)
+        .where(Item.commune_id.in_(communes), ReopenRequest.decision.is_(None), Item.stage == Stage.CLOSED,
+               ReopenRequest.closure_at == Item.closed_at)
+        .order_by(ReopenRequest.requested_at).limit(limit)).all()
+    return SupervisorQueue(list(awaiting), list(due), list(reopen))
+
+
+def days_late(due_on: date, today: date | None = None) -> int:
+    return ((today or clock.today_local()) - due_on).days

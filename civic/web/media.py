@@ -1,0 +1,169 @@
+"""Serving stored photos and documents, and hiding a public photo with a reason.
+
+Files are served under /media/<id>/<variant>-<hash>.<ext>: the URL names the content, so a public file is
+cached for a year. A private file (a consent scan, anything marked private) and a hidden photo are served
+only to the item's village secretary and the commune's supervisors and admins — to anyone else the answer
+is 404, as if it did not exist. What a viewer may see is decided by civic.media.rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from civic.db import run_write, unit_of_work
+from civic.errors import N_, Invalid, NotFound
+from civic.items.models import Item
+from civic.media import rules, storage
+from civic.media import service as media
+from civic.media.models import Attachment
+from civic.web.core import Web, form_dict, read_form, require_user
+
+router = APIRouter()
+
+PUBLIC_CACHE = "public, max-age=31536000, immutable"
+PRIVATE_CACHE = "private, max-age=3600"
+VARIANTS = ("display", "thumb", "original")
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+FILE_CSP_PDF = "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def file_url(att: Attachment, variant: str = "display") -> str:
+    key = {"display": att.display_key, "thumb": att.thumb_key, "original": att.original_key}[variant]
+    if not key:
+        return ""
+    ext = key.rsplit(".", 1)[-1]
+    return f"/media/{att.id}/{variant}-{storage.digest_of(key)[:16]}.{ext}"
+
+
+@dataclass
+class AttachmentView:
+    """An attachment as one viewer sees it: `state` is "show", "hidden" (a notice) or "none"."""
+
+    att: Attachment
+    state: str
+    can_hide: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.att, name)
+
+    @property
+    def display_url(self) -> str:
+        return file_url(self.att, "display")
+
+    @property
+    def thumb_url(self) -> str:
+        return file_url(self.att, "thumb")
+
+    @property
+    def size_kb(self) -> int:
+        return max(1, round(self.att.byte_size / 1024))
+
+
+def views(attachments: list[Attachment], item: Item, viewer) -> list[AttachmentView]:
+    """What this viewer sees of these attachments of one item (private ones only for its officials)."""
+    facts = viewer.facts()
+    out = []
+    for a in attachments:
+        state = rules.view_state(private=a.private, hidden=a.hidden, commune_id=a.commune_id,
+                                 village_id=item.village_id, actor=facts)
+        if state == rules.NONE:
+            continue
+        can_hide = rules.may_hide(private=a.private, hidden=a.hidden, commune_id=a.commune_id,
+                                  village_id=item.village_id, actor=facts)
+        out.append(AttachmentView(a, state, can_hide))
+    return out
+
+
+def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
+    """For item pages: the item's own attachments, and all of them by (owner_kind, owner_id), in one query."""
+    all_views = views(media.list_for(db, item), item, web.viewer)
+    by_owner: dict[tuple[str, int | None], list[AttachmentView]] = {}
+    for v in all_views:
+        by_owner.setdefault((v.owner_kind, v.owner_id), []).append(v)
+    return {"attachments": by_owner.get(("", None), []), "attachments_by_owner": by_owner,
+            "media_form": {}}
+
+
+# --- serving ------------------------------------------------------------------------------------------
+
+@router.api_route("/media/{attachment_id}/{name}", methods=["GET", "HEAD"], name="media_file",
+                  include_in_schema=False)
+def media_file(request: Request, attachment_id: int, name: str):
+    with unit_of_work() as db:
+        web = Web(request, db)
+        variant = name.partition("-")[0]
+        if variant not in VARIANTS:
+            raise NotFound(N_("This file does not exist."))
+        att = media.fetchable(db, attachment_id, web.viewer.facts(), variant)
+        if file_url(att, variant).rsplit("/", 1)[-1] != name:
+            raise NotFound(N_("This file does not exist."))
+        key = {"display": att.display_key, "thumb": att.thumb_key, "original": att.original_key}[variant]
+        public = not att.private and not att.hidden and variant != "original"
+    path = storage.path(key)
+    if not path.is_file():
+        raise NotFound(N_("This file does not exist."))
+    ext = key.rsplit(".", 1)[-1]
+    ctype = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "heic": "image/heic",
+             "pdf": "application/pdf"}.get(ext, "application/octet-stream")
+    # The browser shows a file opened on its own in a document of its own making (inline styles): the
+    # site's policy would block that, so the file gets a policy that allows only itself.
+    headers = {"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE,
+               "Content-Security-Policy": FILE_CSP_PDF if ext == "pdf" else FILE_CSP}
+    if not public:
+        headers["Vary"] = "Cookie"
+    if ext != "pdf":
+        headers["Content-Encoding"] = "identity"  # already compressed: the gzip middleware leaves it alone
+    if ext == "pdf":
+        filename = att.filename or "document.pdf"
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    return FileResponse(path, media_type=ctype, headers=headers)
+
+
+# --- hiding -------------------------------------------------------------------------------------------
+
+@router.post("/media/{attachment_id}/hide")
+async def hide(request: Request, attachment_id: int):
+    form = form_dict(await read_form(request))
+    return await run_in_threadpool(_hide, request, attachment_id, form)
+
+
+def _safe_back(back: str, code: str) -> str:
+    if back.startswith("/") and not back.startswith("//") and "\\" not in back and len(back) < 300:
+        return back
+    return f"/items/{code}"
+
+
+def _hide(request: Request, attachment_id: int, form: dict):
+    def work(db):
+        web = Web(request, db)
+        web.check_csrf(form)
+        viewer = require_user(web)
+        att = media.fetchable(db, attachment_id, viewer.facts())
+        item = db.get(Item, att.item_id)
+        media.hide(db, att, viewer.facts(), form.get("reason", ""))
+        return web, item
+
+    try:
+        web, item = run_write(work)
+    except Invalid as exc:
+        from civic.web.views import item_page_context
+
+        with unit_of_work() as db:
+            web = Web(request, db)
+            att = media.fetchable(db, attachment_id, web.viewer.facts())
+            item = db.get(Item, att.item_id)
+            ctx = item_page_context(db, web, item)
+            ctx["media_form"] = {"id": attachment_id, "errors": web.field_errors(exc),
+                                 "reason": form.get("reason", "")}
+            return web.render("public/item_status.html", status=422, **ctx)
+    return web.redirect(_safe_back(form.get("back", ""), item.code),
+                        N_("It was hidden from the public; the page says why."))
+
+

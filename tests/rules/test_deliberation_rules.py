@@ -1,0 +1,249 @@
+"""The vote rules of Dân bàn and the periods of Dân biết, pure, no database. Expectations are written out by
+hand, never computed from civic.deliberation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from civic.deliberation import rules
+from civic.errors import Conflict, Forbidden, Invalid
+from civic.workflow import rules as wrules
+from civic.workflow.rules import ActorFacts, ItemFacts
+
+
+@pytest.fixture(autouse=True)
+def clean_db():
+    """Pure rules: nothing to empty (overrides the database fixture of tests/conftest.py)."""
+    yield
+
+
+# --- quorum and passing -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("present", "total", "ok"), [
+    (33, 64, True), (32, 64, False), (31, 64, False), (64, 64, True), (0, 64, False),
+    (3, 5, True), (2, 5, False), (1, 1, True), (0, 0, False), (101, 200, True), (100, 200, False),
+])
+def test_quorum_is_more_than_half_of_all_households(present, total, ok):
+    assert rules.has_quorum(present, total) is ok
+
+
+@pytest.mark.parametrize(("yes", "total", "ok"), [
+    (32, 64, False),  # exactly 50 %: not passed
+    (33, 64, True),   # just above
+    (38, 64, True), (31, 64, False), (0, 64, False), (64, 64, True),
+    (50, 100, False), (51, 100, True), (2, 3, True), (1, 3, False), (1, 2, False), (0, 0, False),
+])
+def test_passing_is_more_than_half_of_all_households_at_50_and_just_above(yes, total, ok):
+    assert rules.passes(yes, total) is ok
+
+
+def test_passing_counts_all_households_not_those_present():
+    # 40 present of 64, 30 in favour: 75 % of those present, but not more than half of all 64.
+    assert rules.has_quorum(40, 64)
+    assert not rules.passes(30, 64)
+
+
+# --- counts ----------------------------------------------------------------------------------------
+
+def test_counts_within_those_present():
+    assert rules.clean_counts({"yes": "30", "no": "5", "abstain": "2"}, 40) == (30, 5, 2)
+    assert rules.clean_counts({"yes": "40", "no": "0", "abstain": "0"}, 40) == (40, 0, 0)
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"yes": "-1", "no": "0", "abstain": "0"}, "yes"),
+    ({"yes": "ba", "no": "0", "abstain": "0"}, "yes"),
+    ({"yes": "1.5", "no": "0", "abstain": "0"}, "yes"),
+    ({"yes": "1", "no": "", "abstain": "0"}, "no"),
+    ({"yes": "30", "no": "10", "abstain": "1"}, "yes"),  # 41 > 40 present
+])
+def test_bad_counts_are_refused(data, field):
+    with pytest.raises(Invalid) as exc:
+        rules.clean_counts(data, 40)
+    assert field in exc.value.errors
+    assert exc.value.status == 422
+
+
+def test_attendance_cannot_exceed_the_register():
+    ok = rules.clean_attendance({"households_present": "33", "chair_name": "Ông Hải",
+                                 "minutes_taker_name": "Bà Lan"}, 64)
+    assert ok["households_present"] == 33 and ok["quorum"] is True
+    with pytest.raises(Invalid) as exc:
+        rules.clean_attendance({"households_present": "65", "chair_name": "Ông Hải",
+                                "minutes_taker_name": "Bà Lan"}, 64)
+    assert "households_present" in exc.value.errors
+
+
+def test_clusters_are_summed_and_only_for_villages_of_200_households():
+    data = {"cluster_name_1": "Xóm Trên", "cluster_present_1": "60", "cluster_name_2": "Xóm Dưới",
+            "cluster_present_2": "52", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}
+    out = rules.clean_attendance(data, 210)
+    assert out["households_present"] == 112 and out["quorum"] is True
+    assert rules.clean_attendance(dict(data, cluster_present_2="40"), 210)["quorum"] is False  # 100 of 210
+    with pytest.raises(Invalid) as exc:
+        rules.clean_attendance(data, 199)
+    assert "cluster_name_1" in exc.value.errors
+
+
+# --- online ballot and authority restrictions --------------------------------------------------------
+
+def test_online_ballot_is_refused_for_land_money_or_labour():
+    with pytest.raises(Conflict):
+        rules.check_method("online_ballot", asks_contribution=True, leaders_agreed=True)
+
+
+def test_online_ballot_needs_the_village_head_and_front_committee():
+    with pytest.raises(Invalid) as exc:
+        rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=False)
+    assert "leaders_agreed" in exc.value.errors
+    rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=True)
+
+
+def test_authority_decision_only_for_a_plain_concern():
+    with pytest.raises(Conflict):
+        rules.check_method("authority", asks_contribution=True, leaders_agreed=False)
+    rules.check_method("authority", asks_contribution=False, leaders_agreed=False)
+    for method in ("meeting_vote", "paper_ballot"):
+        rules.check_method(method, asks_contribution=True, leaders_agreed=False)
+    with pytest.raises(Invalid):
+        rules.check_method("show_of_hands_on_facebook", asks_contribution=False, leaders_agreed=True)
+
+
+def test_meeting_vote_needs_a_recorded_meeting_with_quorum():
+    with pytest.raises(Invalid):
+        rules.check_meeting_vote(False, None)
+    with pytest.raises(Conflict):
+        rules.check_meeting_vote(True, False)
+    rules.check_meeting_vote(True, True)
+
+
+def test_voting_window():
+    opens = datetime(2026, 6, 1, tzinfo=UTC)
+    closes = datetime(2026, 6, 8, tzinfo=UTC)
+    with pytest.raises(Conflict):
+        rules.check_voting_open("open", opens, closes, opens - timedelta(seconds=1))
+    rules.check_voting_open("open", opens, closes, opens)
+    rules.check_voting_open("open", opens, closes, closes - timedelta(seconds=1))
+    with pytest.raises(Conflict):
+        rules.check_voting_open("open", opens, closes, closes)
+    with pytest.raises(Conflict):
+        rules.check_voting_open("closed", opens, closes, opens + timedelta(days=1))
+
+
+def test_only_a_representative_votes():
+    assert rules.representative_household([(7, False), (9, True)]) == 9
+    with pytest.raises(Forbidden):
+        rules.representative_household([(7, False)])
+    with pytest.raises(Forbidden):
+        rules.representative_household([])
+
+
+def test_a_decision_only_in_discuss_and_only_once():
+    rules.check_can_decide("discuss", False, False)
+    for stage in ("know", "do", "closed", "submitted"):
+        with pytest.raises(Conflict):
+            rules.check_can_decide(stage, False, False)
+    with pytest.raises(Conflict):
+        rules.check_can_decide("discuss", True, False)
+    with pytest.raises(Conflict):
+        rules.check_can_decide("discuss", False, True)
+
+
+# --- periods: disclosure and meeting notice -----------------------------------------------------------
+
+def test_disclosure_ending_before_it_starts_is_refused():
+    with pytest.raises(Invalid) as exc:
+        rules.clean_disclosure({"channel": "notice_board", "place": "Nhà văn hoá", "starts_on": "2026-06-10",
+                                "ends_on": "2026-06-09"})
+    assert "ends_on" in exc.value.errors
+    ok = rules.clean_disclosure({"channel": "loudspeaker", "place": "Loa thôn", "starts_on": "2026-06-10",
+                                 "ends_on": "2026-06-10"})
+    assert ok["starts_on"] == ok["ends_on"] == date(2026, 6, 10)
+    with pytest.raises(Invalid) as exc:
+        rules.clean_disclosure({"channel": "pigeon", "place": "", "starts_on": "mai", "ends_on": ""})
+    assert set(exc.value.errors) == {"channel", "place", "starts_on", "ends_on"}
+
+
+def test_disclosure_period_blocks_until_the_ready_date():
+    ready = rules.disclosure_ready_on(date(2026, 6, 10), 3)
+    assert ready == date(2026, 6, 13)
+    assert rules.open_discussion_blocker(0, None, date(2026, 7, 1)) is not None
+    blocker = rules.open_discussion_blocker(1, ready, date(2026, 6, 12))
+    assert blocker is not None and blocker.params == {"date": date(2026, 6, 13)}
+    assert rules.open_discussion_blocker(1, ready, date(2026, 6, 13)) is None
+
+
+def test_meeting_notice_is_at_least_the_setting():
+    now = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+    rules.check_meeting_notice(now + timedelta(days=5), now, 5)
+    with pytest.raises(Invalid) as exc:
+        rules.check_meeting_notice(now + timedelta(days=5) - timedelta(minutes=1), now, 5)
+    assert "starts_at" in exc.value.errors
+    rules.check_meeting_notice(now + timedelta(days=2), now, 2)  # configurable
+    assert rules.days_until(now + timedelta(days=4, hours=1), now) == 5
+    assert rules.days_until(now - timedelta(days=1), now) == 0
+
+
+# --- the matrix of this module's transitions ----------------------------------------------------------
+
+NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội, 15 June
+SEC = ActorFacts(user_id=2, secretary_villages=frozenset({10}))
+OTHERS = {
+    "anonymous": ActorFacts(), "account": ActorFacts(user_id=1), "author": ActorFacts(user_id=3, is_author=True),
+    "other_secretary": ActorFacts(user_id=4, secretary_villages=frozenset({11})),
+    "supervisor": ActorFacts(user_id=5, supervisor_communes=frozenset({1})),
+    "admin": ActorFacts(user_id=6, admin_communes=frozenset({1})),
+}
+
+
+def facts(stage, **over):
+    stage, _, outcome = stage.partition("/")
+    return ItemFacts(stage=stage, outcome=outcome or None, commune_id=1, village_id=10, **over)
+
+
+READY = dict(disclosure_count=1, disclosure_ready_on=date(2026, 6, 15))
+# action, facts that satisfy it, the one stage it starts from
+ROWS = [
+    ("open_discussion", READY, "know"),
+    ("start_work", dict(decision_passed=True), "discuss"),
+    ("close_not_approved", dict(decision_failed=True), "discuss"),
+]
+STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/not_approved")
+# The actions this module's matrix covers (tests/rules/test_workflow_matrix.py checks every action is covered).
+MATRIX = {action: start for action, _good, start in ROWS}
+
+
+@pytest.mark.parametrize(("action", "good", "start"), ROWS)
+@pytest.mark.parametrize("state", STATES)
+def test_matrix_of_deliberation_transitions(action, good, start, state):
+    item = facts(state, **good)
+    if state == start:
+        assert wrules.check(action, item, SEC, NOW).action == action
+    else:
+        with pytest.raises(Conflict):
+            wrules.check(action, item, SEC, NOW)
+    for who in OTHERS.values():
+        with pytest.raises(Forbidden):
+            wrules.check(action, item, who, NOW)
+
+
+def test_open_discussion_needs_a_disclosure_and_the_period():
+    with pytest.raises(Conflict):
+        wrules.check("open_discussion", facts("know"), SEC, NOW)
+    with pytest.raises(Conflict):
+        wrules.check("open_discussion", facts("know", disclosure_count=1,
+                                              disclosure_ready_on=date(2026, 6, 16)), SEC, NOW)
+    assert wrules.allowed("open_discussion", facts("know", **READY), SEC, NOW)
+
+
+def test_moving_on_needs_the_matching_result():
+    with pytest.raises(Conflict):
+        wrules.check("start_work", facts("discuss"), SEC, NOW)
+    with pytest.raises(Conflict):
+        wrules.check("start_work", facts("discuss", decision_failed=True), SEC, NOW)
+    with pytest.raises(Conflict):
+        wrules.check("close_not_approved", facts("discuss", decision_passed=True), SEC, NOW)
+    assert wrules.allowed_actions(facts("discuss", decision_passed=True), SEC, NOW,
+                                  ["start_work", "close_not_approved"]) == ["start_work"]

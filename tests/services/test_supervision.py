@@ -1,0 +1,209 @@
+"""Dân kiểm tra services: inspections, findings and answers, outcomes, verdicts, reopening, the queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from civic import clock
+from civic.errors import Conflict, Forbidden, Invalid
+from civic.implementation import service as impl
+from civic.supervision import service as sup
+from civic.supervision.models import Finding, Verdict
+from civic.workflow import service as workflow
+from tests.builders import count, households_of, make_item, make_representative, viewer, world
+
+
+def setup(db, stage="inspect"):
+    commune, a, b, cat, users = world(db)
+    item = make_item(db, commune, a, cat, stage=stage)
+    return commune, a, b, item, users, viewer(db, users["secretary"]), viewer(db, users["supervisor"])
+
+
+def mark_all(db, item, su, inspection, mark="ok"):
+    for entry in sup.checklist(db, [inspection.id])[inspection.id]:
+        sup.mark_entry(db, item, su, entry.id, {"mark": mark})
+
+
+def finding(db, item, su, severity="serious", due=7):
+    due_on = (clock.today_local() + timedelta(days=due)).isoformat()
+    return sup.add_finding(db, item, su, {"severity": severity, "text": "Tấm đan bị nứt ở đoạn cuối.",
+                                          "due_on": due_on})
+
+
+def test_an_inspection_opens_with_the_default_checklist_which_can_be_edited(db):
+    _c, _a, _b, item, _u, _sec, su = setup(db)
+    ins = sup.open_new_inspection(db, item, su)
+    labels = [e.label for e in sup.checklist(db, [ins.id])[ins.id]]
+    assert labels == ["Done as decided", "Quality of the work", "Contributions used as recorded",
+                      "Spending matches the documents", "Site clean and safe"]
+    sup.add_checklist_entry(db, item, su, {"label": "Biển công khai công trình"})
+    first = sup.checklist(db, [ins.id])[ins.id][0]
+    sup.remove_checklist_entry(db, item, su, first.id)
+    labels = [e.label for e in sup.checklist(db, [ins.id])[ins.id]]
+    assert labels[0] == "Quality of the work" and labels[-1] == "Biển công khai công trình"
+    with pytest.raises(Conflict):
+        sup.open_new_inspection(db, item, su)
+
+
+def test_only_a_supervisor_of_the_commune_opens_an_inspection_and_only_in_dan_kiem_tra(db):
+    commune, a, _b, item, users, sec, su = setup(db)
+    with pytest.raises(Forbidden):
+        sup.open_new_inspection(db, item, sec)
+    do_item = make_item(db, commune, a, item_category(db), stage="do")
+    with pytest.raises(Conflict):
+        sup.open_new_inspection(db, do_item, su)
+
+
+def item_category(db):
+    from sqlalchemy import select
+
+    from civic.items.models import Category
+
+    return db.execute(select(Category)).scalars().first()
+
+
+def test_sign_off_is_refused_while_a_serious_finding_is_open(db):
+    _c, _a, _b, item, _u, sec, su = setup(db)
+    ins = sup.open_new_inspection(db, item, su)
+    mark_all(db, item, su, ins)
+    f = finding(db, item, su, "serious")
+    finding(db, item, su, "note")
+    with pytest.raises(Conflict):
+        workflow.transition(db, item, "sign_off", su)
+    assert item.stage == "inspect"
+    with pytest.raises(Conflict):  # not answered yet
+        sup.resolve_finding(db, item, su, f.id)
+    sup.answer_finding(db, item, sec, f.id, {"answer": "Đã thay 3 tấm đan nứt ngày 12/3."})
+    sup.resolve_finding(db, item, su, f.id)
+    workflow.transition(db, item, "sign_off", su)
+    assert (item.stage, item.outcome) == ("closed", "done")
+    assert sup.inspections(db, item)[0].result == "signed_off"
+
+
+def test_sign_off_needs_an_open_inspection_with_every_entry_marked(db):
+    _c, _a, _b, item, _u, _sec, su = setup(db)
+    with pytest.raises(Conflict):
+        workflow.transition(db, item, "sign_off", su)
+    ins = sup.open_new_inspection(db, item, su)
+    with pytest.raises(Conflict) as exc:
+        workflow.transition(db, item, "sign_off", su)
+    assert exc.value.params == {"count": 5}
+    mark_all(db, item, su, ins)
+    workflow.transition(db, item, "sign_off", su)
+
+
+def test_a_secretary_of_another_village_cannot_answer_a_finding(db):
+    _c, _a, _b, item, users, _sec, su = setup(db)
+    sup.open_new_inspection(db, item, su)
+    f = finding(db, item, su)
+    with pytest.raises(Forbidden):
+        sup.answer_finding(db, item, viewer(db, users["other_secretary"]), f.id, {"answer": "Tôi trả lời."})
+    assert f.answer == ""
+
+
+def test_findings_need_a_severity_text_and_a_due_date_in_the_future(db):
+    _c, _a, _b, item, _u, _sec, su = setup(db)
+    sup.open_new_inspection(db, item, su)
+    with pytest.raises(Invalid) as exc:
+        sup.add_finding(db, item, su, {"severity": "catastrophic", "text": "x", "due_on": "2000-01-01"})
+    assert set(exc.value.errors) == {"severity", "text", "due_on"}
+    with pytest.raises(Invalid) as exc:
+        finding(db, item, su, "needs_fixing", due=-1)
+    assert set(exc.value.errors) == {"due_on"}
+    assert count(db, Finding) == 0
+
+
+def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
+    _c, _a, _b, item, _u, sec, su = setup(db)
+    sup.open_new_inspection(db, item, su)
+    with pytest.raises(Conflict):  # nothing recorded to fix
+        workflow.transition(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+    f = finding(db, item, su, "needs_fixing")
+    workflow.transition(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+    assert item.stage == "do"
+    impl.post_progress(db, item, sec, {"percent": "100", "text": "Đã sửa xong."})
+    workflow.transition(db, item, "start_inspection", sec)
+    assert sup.workflow_facts(db, item)["findings_open"] == 1  # the finding came back with the item
+    assert f.resolved_at is None
+
+
+def test_not_done_is_a_closure_with_a_reason(db):
+    _c, _a, _b, item, _u, sec, su = setup(db, stage="do")
+    with pytest.raises(Forbidden):
+        workflow.transition(db, item, "close_not_done", sec, {"reason": "Không làm được."})
+    with pytest.raises(Invalid):
+        workflow.transition(db, item, "close_not_done", su, {"reason": ""})
+    workflow.transition(db, item, "close_not_done", su, {"reason": "Không xin được đất, dừng thực hiện."})
+    assert (item.stage, item.outcome, item.close_reason) == ("closed", "not_done", "Không xin được đất, dừng thực hiện.")
+
+
+def signed_off(db):
+    commune, a, b, item, users, sec, su = setup(db)
+    ins = sup.open_new_inspection(db, item, su)
+    mark_all(db, item, su, ins)
+    workflow.transition(db, item, "sign_off", su)
+    reps = [viewer(db, make_representative(db, commune, a, h)) for h in households_of(db, a)[:4]]
+    return commune, a, b, item, users, sec, su, reps
+
+
+def test_verdicts_once_per_household_within_30_days_and_their_totals(db):
+    commune, a, b, item, users, sec, su, reps = signed_off(db)
+    sup.give_verdict(db, item, reps[0], {"verdict": "done", "satisfaction": "5", "comment": "Tốt."})
+    sup.give_verdict(db, item, reps[1], {"verdict": "partly", "satisfaction": "3"})
+    sup.give_verdict(db, item, reps[2], {"verdict": "not_done", "satisfaction": "1"})
+    with pytest.raises(Conflict):
+        sup.give_verdict(db, item, reps[0], {"verdict": "not_done", "satisfaction": "1"})
+    with pytest.raises(Forbidden):  # a household of another village
+        sup.give_verdict(db, item, viewer(db, make_representative(db, commune, b)), {"verdict": "done",
+                                                                                     "satisfaction": "4"})
+    with pytest.raises(Invalid):
+        sup.give_verdict(db, item, reps[3], {"verdict": "done", "satisfaction": "6"})
+    clock.freeze(clock.now() + timedelta(days=30, minutes=1))
+    with pytest.raises(Conflict):
+        sup.give_verdict(db, item, reps[3], {"verdict": "done", "satisfaction": "4"})
+    t = sup.verdict_totals(db, item)
+    assert (t.count, t.by_verdict, t.average, t.households) == (3, {"done": 1, "partly": 1, "not_done": 1}, 3.0, 10)
+    assert count(db, Verdict) == 3
+
+
+def test_a_household_that_said_not_done_asks_to_reopen_and_a_supervisor_decides(db):
+    commune, a, b, item, users, sec, su, reps = signed_off(db)
+    sup.give_verdict(db, item, reps[0], {"verdict": "done", "satisfaction": "4"})
+    sup.give_verdict(db, item, reps[1], {"verdict": "not_done", "satisfaction": "1"})
+    with pytest.raises(Conflict):
+        sup.ask_reopen(db, item, reps[0], {"reason": "Mương vẫn ngập."})
+    with pytest.raises(Conflict):
+        workflow.transition(db, item, "reopen", su, {"reason": "Kiểm tra lại."})
+    sup.ask_reopen(db, item, reps[1], {"reason": "Đoạn cuối mương chưa làm."})
+    with pytest.raises(Conflict):
+        sup.ask_reopen(db, item, reps[1], {"reason": "Lần nữa."})
+    with pytest.raises(Forbidden):
+        workflow.transition(db, item, "reopen", sec, {"reason": "Kiểm tra lại."})
+    workflow.transition(db, item, "reopen", su, {"reason": "Đoàn sẽ kiểm tra lại đoạn cuối."})
+    assert (item.stage, item.outcome, item.closed_at) == ("inspect", None, None)
+    assert sup.reopen_requests(db, item)[0].decision == "reopened"
+
+
+def test_a_supervisor_may_refuse_to_reopen_with_a_reason(db):
+    commune, a, b, item, users, sec, su, reps = signed_off(db)
+    sup.give_verdict(db, item, reps[1], {"verdict": "not_done", "satisfaction": "1"})
+    sup.ask_reopen(db, item, reps[1], {"reason": "Đoạn cuối mương chưa làm."})
+    sup.refuse_reopen(db, item, su, {"reason": "Đoạn cuối thuộc dự án khác của xã."})
+    assert (item.stage, item.outcome) == ("closed", "done")
+    with pytest.raises(Conflict):
+        sup.refuse_reopen(db, item, su, {"reason": "Lần nữa."})
+
+
+def test_the_supervisors_queue(db):
+    commune, a, b, item, users, sec, su = setup(db)
+    sup.open_new_inspection(db, item, su)
+    late = finding(db, item, su, "needs_fixing", due=2)
+    waiting = make_item(db, commune, a, item_category(db), stage="inspect")
+    clock.freeze(clock.now() + timedelta(days=5))
+    q = sup.queue(db, su)
+    assert {i.code for i, _ in q.awaiting} == {item.code, waiting.code}
+    assert [f.id for _, f in q.past_due] == [late.id]
+    assert q.reopen == []
+    assert sup.queue(db, sec).awaiting == []

@@ -1,0 +1,392 @@
+"""Dân biết and Dân bàn through HTTP: the secretary's desk, residents' comments, supports and votes, the
+status page section, the printable notice and vote-count record, the admin's disclosure days; the status page
+loads in a fixed number of queries and stays under the page-weight budget."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from civic import clock
+from civic.db import get_engine, unit_of_work
+from civic.deliberation import service as deliberation
+from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
+from civic.items.models import Category, Item
+from civic.web.pagecache import cache
+from tests.builders import (
+    PASSWORD,
+    count,
+    csrf_token,
+    disclose,
+    login,
+    make_discuss_item,
+    make_household_rep,
+    make_item,
+    viewer,
+    world,
+)
+
+BUDGET = 30 * 1024
+
+
+def _world(households: int = 10):
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, users = world(db)
+        return {"commune": commune, "a": a, "cat": cat, "users": users}
+
+
+def _item(w, stage="know", **kw):
+    with unit_of_work(write=True) as db:
+        if stage == "discuss":
+            item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], **kw)
+        else:
+            item = make_item(db, w["commune"], w["a"], w["cat"], stage=stage, **kw)
+        return item.code
+
+
+def _rows(model) -> int:
+    with unit_of_work() as db:
+        return count(db, model)
+
+
+def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
+    """An item in Dân bàn with disclosures, comments (one hidden, one official), supports, a recorded meeting
+    and a paper-ballot decision."""
+    with unit_of_work(write=True) as db:
+        sec_user = w["users"]["secretary"]
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], sec_user, title="Xây mương xóm Dưới")
+        sec = viewer(db, sec_user)
+        for _ in range(disclosures - 1):
+            disclose(db, item, sec_user, days_ago=1)
+        res = viewer(db, w["users"]["resident"])
+        first = None
+        for n in range(comments):
+            c = deliberation.add_comment(db, item, res, {"body": f"Ý kiến số {n + 1}: nên làm sớm."})
+            first = first or c
+        deliberation.add_comment(db, item, sec, {"body": "Thôn sẽ họp vào tuần sau."})
+        deliberation.hide_comment(db, item, sec, {"comment_id": str(first.id), "reason": "Nói tục"})
+        for n in range(3):
+            deliberation.support(db, item, viewer(db, make_household_rep(db, w["a"], n)))
+        start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
+        m = deliberation.schedule_meeting(db, item, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+                                                          "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        clock.advance(timedelta(days=6))
+        deliberation.record_meeting(db, item, sec, {"meeting_id": str(m.id), "households_present": "5",
+                                                    "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan",
+                                                    "minutes_text": "Không đủ số hộ."})
+        deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+        for n in range(ballots):
+            deliberation.enter_paper_ballot(db, item, sec, {"household_code": f"H{n:04d}",
+                                                            "choice": "yes" if n < 6 else "no"})
+        deliberation.close_count(db, item, sec)
+        return item.code
+
+
+@pytest.fixture
+def frozen():
+    clock.freeze(clock.now())
+    yield
+
+
+def test_status_page_shows_everything_and_never_who_voted_how(client, frozen):
+    w = _world()
+    code = _full_item(w)
+    page = client.get(f"/items/{code}?lang=en")
+    assert page.status_code == 200
+    html = page.text
+    assert "6 of 10 households in favour" in html and "passed" in html
+    assert "3 of 10 households support this" in html
+    assert "5 of 10 households represented" in html and "no quorum" in html
+    assert "Bảng tin nhà văn hoá" in html
+    assert "Nói tục" in html and "Ý kiến số 1" not in html  # hidden: reason public, text not
+    assert "Ý kiến số 2" in html and "Official reply" in html
+    assert "H0001" not in html and "H0000" not in html  # no household on the page
+    assert f"/items/{code}/decisions/" in html
+
+
+def test_vote_record_and_notice(client, frozen):
+    w = _world()
+    code = _full_item(w)
+    with unit_of_work() as db:
+        decision_id = db.execute(select(Decision.id)).scalar_one()
+    record = client.get(f"/items/{code}/decisions/{decision_id}/record?lang=en")
+    assert record.status_code == 200
+    assert "form 04" in record.text and "6 of 10 households in favour" in record.text
+    assert "H0000" not in record.text
+    assert client.get(f"/items/{code}/decisions/999/record").status_code == 404
+    assert client.get(f"/items/{code}/decisions/abc/record").status_code == 404
+    notice = client.get(f"/items/{code}/notice?lang=en")
+    assert notice.status_code == 200
+    assert "<svg" in notice.text and "@media print" in notice.text and "@page" in notice.text
+    with unit_of_work() as db:
+        from civic.audit import service as audit
+
+        head = audit.head(db, w["commune"].id)
+    assert head.hash in notice.text and code in notice.text
+    assert f"http://testserver/items/{code}" in notice.text
+    size = len(gzip.compress(notice.content)) + len(gzip.compress(client.get(
+        re.search(r'href="(/static/[^"]+\.css[^"]*)"', notice.text).group(1)).content))
+    assert size < BUDGET, size
+
+
+def test_status_page_loads_in_a_fixed_number_of_queries_and_under_budget(client, frozen):
+    w = _world()
+    small = _full_item(w, comments=2, ballots=6, disclosures=1)
+    big = _full_item(w, comments=30, ballots=10, disclosures=6)
+    cache.enabled = False
+    for code in (small, big):  # warm the per-process lookups (the commune of a code prefix)
+        assert client.get(f"/items/{code}").status_code == 200
+    counted: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        counted.append(statement)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        sizes = {}
+        queries = {}
+        for code in (small, big):
+            counted.clear()
+            page = client.get(f"/items/{code}")
+            assert page.status_code == 200
+            queries[code] = len(counted)
+            sizes[code] = len(gzip.compress(page.content))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+        cache.enabled = True
+    assert queries[small] == queries[big], queries
+    assert queries[big] < 40
+    css = client.get(re.search(r'href="(/static/[^"]+\.css[^"]*)"', page.text).group(1))
+    assert sizes[big] + len(gzip.compress(css.content)) < BUDGET, sizes
+
+
+def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    login(client, w["users"]["secretary"])
+    desk = client.get(f"/deliberation/{code}?lang=en")
+    assert desk.status_code == 200
+    assert "Record at least one disclosure first" in desk.text and "disabled" in desk.text
+    token = csrf_token(client, f"/deliberation/{code}")
+    today = clock.today_local()
+    bad = client.post(f"/deliberation/{code}/disclosure?lang=en", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": today.isoformat(), "ends_on": (today - timedelta(days=1)).isoformat()})
+    assert bad.status_code == 422
+    assert "cannot end before it starts" in bad.text and 'value="Nhà văn hoá"' in bad.text
+    assert _rows(Disclosure) == 0
+    ok = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=5)).isoformat()},
+        follow_redirects=False)
+    assert ok.status_code == 303 and _rows(Disclosure) == 1
+    desk = client.get(f"/deliberation/{code}?lang=en")
+    ready = today + timedelta(days=3)
+    assert "possible from" in desk.text and ready.strftime("%Y") in desk.text
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
+                                                                         "question": "Làm mương?"})
+    assert refused.status_code == 409
+    clock.advance(timedelta(days=3))
+    desk = client.get(f"/deliberation/{code}")
+    assert 'action="/deliberation/' + code + '/open_discussion"' in desk.text
+    moved = client.post(f"/deliberation/{code}/open_discussion", data={
+        "csrf_token": token, "question": "Có làm mương không?", "asks_contribution": "1"}, follow_redirects=False)
+    assert moved.status_code == 303
+    with unit_of_work() as db:
+        assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "discuss"
+
+
+def test_only_the_village_secretary_uses_the_desk(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    login(client, w["users"]["other_secretary"])
+    assert client.get(f"/deliberation/{code}").status_code == 403
+    token = csrf_token(client, "/items")
+    answer = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá", "starts_on": "2026-01-01",
+        "ends_on": "2026-01-02"})
+    assert answer.status_code == 403 and _rows(Disclosure) == 0
+
+
+def test_bad_meeting_and_decision_input(client, frozen):
+    w = _world()
+    code = _item(w, "discuss")
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    soon = (clock.now() + timedelta(days=2)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(f"/deliberation/{code}/schedule_meeting?lang=en", data={
+        "csrf_token": token, "starts_at": soon, "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+    assert r.status_code == 422 and "at least 5 days" in r.text and _rows(Meeting) == 0
+    r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "online_ballot",
+                                                          "opens_on": "2099-01-01", "closes_on": "2099-01-02",
+                                                          "leaders_agreed": "1"})
+    assert r.status_code == 409 and _rows(Decision) == 0
+    r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "paper_ballot"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    for choice, status in (("yes", 303), ("no", 409)):
+        r = client.post(f"/deliberation/{code}/paper_ballot", data={"csrf_token": token, "household_code": "H0003",
+                                                                    "choice": choice}, follow_redirects=False)
+        assert r.status_code == status
+    r = client.post(f"/deliberation/{code}/paper_ballot", data={"csrf_token": token, "household_code": "nope",
+                                                                "choice": "yes"})
+    assert r.status_code == 422
+    assert _rows(Ballot) == 1
+    r = client.post(f"/deliberation/{code}/frobnicate", data={"csrf_token": token})
+    assert r.status_code == 404
+
+
+def test_resident_comments_supports_and_votes(client, frozen):
+    w = _world()
+    code = _item(w, "discuss", asks_contribution=False)
+    with unit_of_work(write=True) as db:
+        rep = make_household_rep(db, w["a"], 0)
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        today = clock.today_local()
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+            "method": "online_ballot", "opens_on": today.isoformat(),
+            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"})
+    anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
+    assert anon.status_code == 403 and _rows(Comment) == 0
+    login(client, rep)
+    page = client.get(f"/items/{code}")
+    token = csrf_token(client, f"/items/{code}")
+    assert 'action="/items/' + code + '/vote"' in page.text
+    empty = client.post(f"/items/{code}/comment?lang=en", data={"csrf_token": token, "body": " "})
+    assert empty.status_code == 422 and "2 to 2000" in empty.text and _rows(Comment) == 0
+    ok = client.post(f"/items/{code}/comment", data={"csrf_token": token, "body": "Tôi đồng ý."},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and _rows(Comment) == 1
+    assert client.post(f"/items/{code}/support", data={"csrf_token": token},
+                       follow_redirects=False).status_code == 303
+    assert client.post(f"/items/{code}/support", data={"csrf_token": token}).status_code == 409
+    assert _rows(Support) == 1
+    bad = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "maybe"})
+    assert bad.status_code == 422 and _rows(Ballot) == 0
+    for choice in ("no", "yes"):
+        r = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": choice}, follow_redirects=False)
+        assert r.status_code == 303
+    with unit_of_work() as db:
+        assert [b.choice for b in db.execute(select(Ballot)).scalars()] == ["yes"]
+    clock.advance(timedelta(days=3))
+    late = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "no"})
+    assert late.status_code == 409
+
+
+def test_a_non_representative_cannot_vote(client, frozen):
+    w = _world()
+    code = _item(w, "discuss", asks_contribution=False)
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        today = clock.today_local()
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+            "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
+            "leaders_agreed": "1"})
+    login(client, w["users"]["resident"])  # a resident without a household
+    token = csrf_token(client, f"/items/{code}")
+    assert client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "yes"}).status_code == 403
+    assert _rows(Ballot) == 0
+
+
+def test_admin_sets_the_minimum_disclosure_days(client, frozen):
+    w = _world()
+    login(client, w["users"]["admin"])
+    page = client.get("/admin/categories")
+    assert page.status_code == 200
+    cid = w["cat"].id
+    token = csrf_token(client, "/admin/categories")
+    bad = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "-2"})
+    assert bad.status_code == 422
+    ok = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "7"},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work() as db:
+        assert db.get(Category, cid).min_disclosure_days == 7
+
+
+def test_the_admin_page_is_for_admins(client, frozen):
+    w = _world()
+    login(client, w["users"]["secretary"])
+    assert client.get("/admin/categories").status_code == 403
+    token = csrf_token(client, "/items")
+    assert client.post(f"/admin/categories/{w['cat'].id}", data={"csrf_token": token,
+                                                                 f"days_{w['cat'].id}": "1"}).status_code == 403
+
+
+def test_passed_item_moves_to_do_from_the_desk(client, frozen):
+    w = _world()
+    code = _item(w, "discuss", asks_contribution=False)
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    assert client.post(f"/deliberation/{code}/start_work", data={"csrf_token": token}).status_code == 409
+    r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "authority",
+                                                          "document_no": "15/QĐ-UBND",
+                                                          "document_text": "Xã sửa đèn bằng ngân sách xã."},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    r = client.post(f"/deliberation/{code}/start_work", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    with unit_of_work() as db:
+        assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "do"
+    status = client.get(f"/items/{code}?lang=en")
+    assert "15/QĐ-UBND" in status.text
+
+
+__all__ = ["PASSWORD"]
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen):
+    from civic.media.models import Attachment
+
+    w = _world()
+    code = _item(w, "discuss")
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    today = clock.today_local()
+    r = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá", "starts_on": today.isoformat(),
+        "ends_on": today.isoformat()}, files={"proof": ("bang-tin.png", _png(), "image/png")}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    bad = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá", "starts_on": today.isoformat(),
+        "ends_on": today.isoformat()}, files={"proof": ("x.png", b"not an image", "image/png")})
+    assert bad.status_code == 422
+    with unit_of_work() as db:
+        rows = list(db.execute(select(Attachment)).scalars())
+        disclosure_id = db.execute(select(Disclosure.id).order_by(Disclosure.id.desc()).limit(1)).scalar_one()
+    assert [(a.owner_kind, a.purpose) for a in rows] == [("disclosure", "disclosure_proof")]
+    assert _rows(Disclosure) == 2  # the one made by the builder and this one; the refused one left nothing
+    assert rows[0].owner_id == disclosure_id
+    page = client.get(f"/items/{code}")
+    assert f"/media/{rows[0].id}/" in page.text
+
+    start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    assert client.post(f"/deliberation/{code}/schedule_meeting", data={
+        "csrf_token": token, "starts_at": start, "place": "Nhà văn hoá", "agenda": "Bàn làm mương"},
+        follow_redirects=False).status_code == 303
+    clock.advance(timedelta(days=6))
+    with unit_of_work() as db:
+        meeting_id = db.execute(select(Meeting.id)).scalar_one()
+    r = client.post(f"/deliberation/{code}/record_meeting", data={
+        "csrf_token": token, "meeting_id": str(meeting_id), "households_present": "6", "chair_name": "Ông Hải",
+        "minutes_taker_name": "Bà Lan"}, files={"minutes": ("bien-ban.png", _png(), "image/png")},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    with unit_of_work() as db:
+        owners = sorted((a.owner_kind, a.purpose) for a in db.execute(select(Attachment)).scalars())
+    assert owners == [("disclosure", "disclosure_proof"), ("meeting", "minutes")]

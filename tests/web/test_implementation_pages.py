@@ -1,0 +1,236 @@
+"""Dân làm and Dân kiểm tra through the pages: the secretary's desk, a household's pledge, deliveries and
+disputes, the public totals, the inspection, the verdict; bad input answered with 422 and nothing stored."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from civic import clock
+from civic.db import unit_of_work
+from civic.implementation.models import Delivery, Pledge, ProgressUpdate
+from civic.supervision.models import Finding, Verdict
+from tests.builders import (
+    CONSENT,
+    browser,
+    count,
+    csrf_token,
+    households_of,
+    login,
+    make_item,
+    make_representative,
+    snapshot,
+    world,
+)
+
+
+def build(stage="do"):
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage=stage, title="Xây mương thoát nước xóm Dưới")
+        reps = [make_representative(db, commune, a, h, name=f"Chủ Hộ {n}") for n, h in
+                enumerate(households_of(db, a)[:3])]
+        outsider = make_representative(db, commune, b, name="Hộ Thôn Khác")
+        codes = [h.code for h in households_of(db, a)]
+        return item.code, users, reps, outsider, codes
+
+
+def post(client, path, page, **form):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, follow_redirects=False)
+
+
+def rows_of(model):
+    with unit_of_work() as db:
+        return count(db, model)
+
+
+def test_a_household_pledges_the_secretary_delivers_and_the_public_sees_the_totals(client, app):
+    code, users, reps, _outsider, codes = build()
+    login(client, reps[0])
+    page = client.get(f"/items/{code}/pledge")
+    assert page.status_code == 200 and f'action="/items/{code}/pledge"' in page.text
+    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="1.240",
+             parcel_ref="Thửa 12, tờ 3", **CONSENT)
+    assert r.status_code == 303, r.text[:2000]
+    with browser(app) as sec:
+        login(sec, users["secretary"])
+        r = post(sec, f"/do/{code}/settings", f"/do/{code}", needed_land_m2="1.400", publish_pledger_names="")
+        assert r.status_code == 303
+        desk = sec.get(f"/do/{code}")
+        pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', desk.text).group(1)
+        r = post(sec, f"/do/{code}/pledge/{pledge_id}/deliver", f"/do/{code}/pledge/{pledge_id}",
+                 amount="1.240", delivered_on=clock.today_local().isoformat(), evidence="Biên bản bàn giao số 7")
+        assert r.status_code == 303
+    with browser(app) as anyone:
+        status = anyone.get(f"/items/{code}")
+        assert status.status_code == 200
+        text = re.sub(r"\s+", " ", status.text)
+        # "1,240 of 1,400 m² delivered", in whichever words the catalogue has
+        assert re.search(r"1[.,]240[^<0-9]{1,12}1[.,]400 m²", text), text[text.find("do-contrib"):][:800]
+        assert "<progress" in status.text
+        assert re.search(r">1[^<0-9]{1,12}10 ", text)  # households pledged out of the register
+        assert "Chủ Hộ" not in status.text and "Thửa 12" not in status.text  # names not published
+
+
+def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
+    code, _users, reps, outsider, _codes = build()
+    login(client, reps[0])
+    for form in ({"kind": "land", "amount": "0"}, {"kind": "money", "amount": "-100000"},
+                 {"kind": "land", "amount": "200.000"}, {"kind": "labour", "amount": "5000"},
+                 {"kind": "money", "amount": "20.000.000.000"}):
+        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **CONSENT, **form)
+        assert r.status_code == 422, form
+        assert 'aria-invalid="true"' in r.text and form["amount"] in r.text  # the value is kept
+    assert rows_of(Pledge) == 0
+    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="200.000",
+             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+    assert r.status_code == 303
+    with browser(client.app) as other:
+        login(other, outsider)
+        assert other.get(f"/items/{code}/pledge").status_code == 403
+        token = csrf_token(other, "/login")
+        r = other.post(f"/items/{code}/pledge", data={"csrf_token": token, "kind": "land", "amount": "5",
+                                                      "parcel_ref": "Thửa 1", **CONSENT}, follow_redirects=False)
+        assert r.status_code == 403
+    assert rows_of(Pledge) == 1
+
+
+def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_can_dispute_it(client, app):
+    code, users, reps, _outsider, codes = build()
+    login(client, users["secretary"])
+    r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind="money", amount="500.000",
+             **CONSENT)
+    assert r.status_code == 303
+    pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
+    path = f"/do/{code}/pledge/{pledge_id}"
+    form = dict(amount="800.000", delivered_on=clock.today_local().isoformat(), evidence="Phiếu thu số 3")
+    r = post(client, f"{path}/deliver", path, **form)
+    assert r.status_code == 422 and rows_of(Delivery) == 0
+    r = post(client, f"{path}/deliver", path, confirm_over="1", **form)
+    assert r.status_code == 303 and rows_of(Delivery) == 1
+    with browser(app) as rep:
+        login(rep, reps[1])
+        page = rep.get(f"/items/{code}/pledge")
+        assert "Phiếu thu số 3" in page.text  # the household sees the delivery recorded for it
+        delivery_id = re.search(rf'/items/{code}/delivery/(\d+)/dispute', page.text).group(1)
+        r = post(rep, f"/items/{code}/delivery/{delivery_id}/dispute", f"/items/{code}/pledge", dispute_text="")
+        assert r.status_code == 422
+        r = post(rep, f"/items/{code}/delivery/{delivery_id}/dispute", f"/items/{code}/pledge",
+                 dispute_text="Hộ tôi chỉ nộp 500.000 đồng.")
+        assert r.status_code == 303
+    with browser(app) as other:
+        login(other, reps[0])
+        token = csrf_token(other, f"/items/{code}/pledge")
+        r = other.post(f"/items/{code}/delivery/{delivery_id}/dispute",
+                       data={"csrf_token": token, "dispute_text": "Không phải của tôi."}, follow_redirects=False)
+        assert r.status_code == 403
+
+
+def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
+    code, users, reps, _outsider, codes = build()
+    login(client, users["secretary"])
+    before = snapshot(code)
+    r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="150", text="Xong.")
+    assert r.status_code == 422 and snapshot(code) == before
+    r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="100", text="Hoàn thành toàn bộ mương.")
+    assert r.status_code == 303 and rows_of(ProgressUpdate) == 1
+    post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[4], kind="labour", amount="2", **CONSENT)
+    desk = client.get(f"/do/{code}")
+    assert f'action="/do/{code}/start_inspection"' not in desk.text  # not offered: a pledge is open
+    r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
+    assert r.status_code == 409 and snapshot(code)["stage"] == "do"
+    pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', desk.text).group(1)
+    post(client, f"/do/{code}/pledge/{pledge_id}/deliver", f"/do/{code}/pledge/{pledge_id}", amount="2",
+         delivered_on=clock.today_local().isoformat(), evidence="Sổ chấm công")
+    r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
+    assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
+
+
+def test_only_the_villages_secretary_opens_the_desk(client):
+    code, users, reps, _outsider, _codes = build()
+    assert "/login" in str(client.get(f"/do/{code}", follow_redirects=True).url)
+    for who in (users["other_secretary"], users["supervisor"], reps[0]):
+        with browser(client.app) as c:
+            login(c, who)
+            assert c.get(f"/do/{code}").status_code == 403
+
+
+def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
+    code, users, reps, _outsider, _codes = build(stage="inspect")
+    login(client, users["supervisor"])
+    assert client.get("/inspect").status_code == 200 and code in client.get("/inspect").text
+    page = f"/inspect/{code}"
+    assert post(client, f"{page}/open", page, checklist="Đúng thiết kế\nChất lượng bê tông").status_code == 303
+    html = client.get(page).text
+    entry_ids = list(dict.fromkeys(re.findall(r'name="target_id" value="(\d+)"', html)))
+    due = (clock.today_local() + timedelta(days=7)).isoformat()
+    r = post(client, f"{page}/finding", page, severity="serious", text="Tấm đan nứt đoạn cuối.", due_on=due)
+    assert r.status_code == 303
+    for entry in entry_ids[:2]:
+        assert post(client, f"{page}/mark", page, target_id=entry, mark="ok").status_code == 303
+    r = post(client, f"{page}/sign_off", page)
+    assert r.status_code == 409 and snapshot(code)["stage"] == "inspect"
+    finding_id = str(_one(Finding).id)
+    with browser(app) as other:
+        login(other, users["other_secretary"])
+        token = csrf_token(other, "/login")
+        r = other.post(f"{page}/answer", data={"csrf_token": token, "target_id": finding_id,
+                                               "answer": "Tôi trả lời thay."}, follow_redirects=False)
+        assert r.status_code == 403
+    with browser(app) as sec:
+        login(sec, users["secretary"])
+        assert post(sec, f"{page}/answer", page, target_id=finding_id,
+                    answer="Đã thay 3 tấm đan ngày hôm qua.").status_code == 303
+    assert post(client, f"{page}/resolve", page, target_id=finding_id).status_code == 303
+    r = post(client, f"{page}/sign_off", page)
+    assert r.status_code == 303 and snapshot(code)["outcome"] == "done"
+    public = client.get(f"/items/{code}").text
+    assert "Đã thay 3 tấm đan ngày hôm qua." in public
+    with browser(app) as rep:
+        login(rep, reps[0])
+        r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="not_done", satisfaction="2")
+        assert r.status_code == 303
+        r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="done", satisfaction="5")
+        assert r.status_code == 409 and rows_of(Verdict) == 1
+        r = post(rep, f"/items/{code}/reopen-request", f"/items/{code}/verdict", reason="Đoạn cuối vẫn ngập.")
+        assert r.status_code == 303
+    assert code in client.get("/inspect").text
+    r = post(client, f"{page}/reopen", page, reason="Đoàn sẽ kiểm tra lại đoạn cuối.")
+    assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
+
+
+def _one(model):
+    from sqlalchemy import select
+
+    with unit_of_work() as db:
+        return db.execute(select(model)).scalars().first()
+
+
+def test_verdicts_close_after_30_days(client):
+    code, users, reps, _outsider, _codes = build(stage="inspect")
+    login(client, users["supervisor"])
+    page = f"/inspect/{code}"
+    post(client, f"{page}/open", page, checklist="Đúng thiết kế")
+    entry = re.search(r'name="target_id" value="(\d+)"', client.get(page).text).group(1)
+    post(client, f"{page}/mark", page, target_id=entry, mark="ok")
+    assert post(client, f"{page}/sign_off", page).status_code == 303
+    clock.advance(timedelta(days=31))
+    with browser(client.app) as rep:
+        login(rep, reps[0])
+        r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="done", satisfaction="5")
+        assert r.status_code == 409 and rows_of(Verdict) == 0
+
+
+def test_not_done_is_shown_distinct_from_done(client):
+    code, users, reps, _outsider, _codes = build(stage="do")
+    login(client, users["supervisor"])
+    page = f"/inspect/{code}"
+    r = post(client, f"{page}/close_not_done", page, reason="")
+    assert r.status_code == 422 and snapshot(code)["stage"] == "do"
+    r = post(client, f"{page}/close_not_done", page, reason="Không xin được đất; Ban giám sát xác nhận dừng.")
+    assert r.status_code == 303
+    with browser(client.app) as anyone:
+        html = anyone.get(f"/items/{code}").text
+        assert "Không xin được đất" in html and "strip-closed" in html
+        assert code in anyone.get("/items?outcome=not_done").text
+        assert code not in anyone.get("/items?outcome=done").text
