@@ -1076,6 +1076,13 @@ def main(argv: list[str] | None = None) -> int:
                                        else ""))
     if chain_ok is not None:
         print(f"audit chain after the run: {'intact' if chain_ok else 'BROKEN'}")
+    media_result = None
+    if not args.only:  # the evidence-upload figure (issue 7): one 4 MB phone photo through check, resize, store
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_media
+
+        media_result = bench_media.measure()
+        print(bench_media.summary(media_result))
     print(f"(whole bench: {time.perf_counter() - started:.0f} s; server log: {server.log_path.relative_to(ROOT)})")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -1087,6 +1094,7 @@ def main(argv: list[str] | None = None) -> int:
             "reference_rps": REFERENCE, "target_factor": TARGET_FACTOR,
             "results": results, "audit_chain_ok_after_run": chain_ok,
             "background_cpu_percent": {"before": load_before, "after": load_after},
+            "photo_upload": media_result,
         }, indent=2, ensure_ascii=False))
         log(f"figures written to {args.json}")
     failed = any(r["errors"] for r in results) or chain_ok is False
