@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from sqlalchemy import text
 
 from civic import clock
@@ -14,6 +14,7 @@ from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.web import pagecache
+from civic.web.assets import STATIC_DIR
 from civic.web.core import Web
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, OUTCOME_LABELS, STRIP, Stage
@@ -110,6 +111,13 @@ def audit_page(request: Request):
         commune = areas.default_commune(db)
         head = audit.head(db, commune.id)
         return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon():
+    """Browsers ask for /favicon.ico by themselves (an image opened on its own has no <link rel=icon>)."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=604800"})
 
 
 @router.get("/healthz", response_class=PlainTextResponse)
