@@ -36,6 +36,8 @@ def _decode(raw: bytes) -> Args:
             v = unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
             raise bad(N_("The request is not valid UTF-8.")) from None
+        if "\x00" in k or "\x00" in v:  # PostgreSQL refuses NUL in text: bad input, not a crash
+            raise bad(N_("The request could not be understood."))
         out.setdefault(k, []).append(v)
     return out
 
@@ -57,6 +59,8 @@ async def body_args(request: Request) -> Args:
             if isinstance(value, str):
                 if "\ufffd" in value or "\ufffd" in key:
                     raise bad(N_("The request is not valid UTF-8."))
+                if "\x00" in value or "\x00" in key:
+                    raise bad(N_("The request could not be understood."))
                 out.setdefault(key, []).append(value)
         return out
     raw = await request.body()

@@ -86,6 +86,20 @@ def test_non_utf8_bytes_in_the_body_or_the_query(client, site, fmt):
         assert error_descriptions(answer)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_nul_characters_are_bad_input_not_a_crash(client, site, fmt):
+    """PostgreSQL refuses NUL in text; found by the fuzz run as a 500 in jurisdiction_id."""
+    before = _stored()
+    for path in ("requests", "services", "servicerequestupdates"):
+        answer = client.get(f"/open311/v2/{path}.{fmt}?jurisdiction_id=NS%00x")
+        assert answer.status_code == 400, path
+    body = f"api_key={site.api_key}&service_code={site.drainage.code}&address_string=a%00b&lat=21&long=105"
+    answer = client.post(f"/open311/v2/requests.{fmt}", content=body.encode(),
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400
+    assert _stored() == before
+
+
 def test_a_json_body_is_refused_with_400(client, site):
     answer = client.post("/open311/v2/requests.json", json=new_request(site))
     assert answer.status_code == 400
