@@ -663,3 +663,12 @@ def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
     if decision is None or decision.item_id != item.id:
         raise NotFound(N_("This decision does not exist."))
     return decision
+
+
+def village_meetings(session: Session, village_id: int, limit: int = 200) -> list[tuple[Meeting, str, str]]:
+    """A village's meetings with their item's code and title, newest first (for the calendar feed)."""
+    rows = session.execute(
+        select(Meeting, Item.code, Item.title).join(Item, Item.id == Meeting.item_id)
+        .where(Meeting.village_id == village_id).order_by(Meeting.starts_at.desc()).limit(limit)
+    ).all()
+    return [(m, code, title) for m, code, title in rows]

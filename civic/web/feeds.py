@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -13,6 +15,8 @@ from civic.items import service as items
 from civic.web.core import Web
 
 router = APIRouter()
+
+ICS = "text/calendar; charset=utf-8"
 
 ATOM = "application/atom+xml; charset=utf-8"
 
@@ -46,3 +50,55 @@ def village_feed(request: Request, village_id: str):
         return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/villages/{village.id}",
                      title=web._("Changes in %(name)s", name=village.name), page_url=f"/items?village={village.id}",
                      entries=entries)
+
+
+# --- iCalendar (RFC 5545) feed of a village's meetings ------------------------------------------------
+
+def _ics_text(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n"))
+
+
+def _ics_fold(line: str) -> str:
+    """Lines longer than 75 octets continue on the next line after a space, never inside a character."""
+    out, current = [], b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not out else 74):
+            out.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    out.append(current.decode("utf-8"))
+    return "\r\n ".join(out)
+
+
+def _ics_time(value) -> str:
+    return clock.as_utc(value).strftime("%Y%m%dT%H%M%SZ")
+
+
+@router.get("/villages/{village_id}/meetings.ics")
+def village_calendar(request: Request, village_id: str):
+    from civic.deliberation import service as deliberation
+
+    with unit_of_work() as db:
+        village = db.get(Village, int(village_id)) if village_id.isdigit() and len(village_id) < 10 else None
+        if village is None:
+            raise NotFound(N_("This village does not exist."))
+        meetings = deliberation.village_meetings(db, village.id)
+    base = str(request.base_url).rstrip("/")
+    host = request.url.hostname or "civic"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//civic//meetings//VI", "CALSCALE:GREGORIAN",
+             "METHOD:PUBLISH", f"X-WR-CALNAME:{_ics_text('Họp thôn ' + village.name)}",
+             "X-WR-TIMEZONE:Asia/Ho_Chi_Minh"]
+    stamp = _ics_time(clock.now())
+    for meeting, code, title in meetings:
+        lines += ["BEGIN:VEVENT", f"UID:meeting-{meeting.id}@{host}", f"DTSTAMP:{stamp}",
+                  f"DTSTART:{_ics_time(meeting.starts_at)}",
+                  f"DTEND:{_ics_time(clock.as_utc(meeting.starts_at) + timedelta(hours=2))}",
+                  f"SUMMARY:{_ics_text(f'{code} · {title}')}", f"LOCATION:{_ics_text(meeting.place)}",
+                  f"DESCRIPTION:{_ics_text(meeting.agenda)}", f"URL:{base}/items/{code}", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    body = "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
+    return Response(body.encode("utf-8"), media_type=ICS,
+                    headers={"Cache-Control": "public, max-age=300",
+                             "Content-Disposition": f'inline; filename="meetings-{village.id}.ics"'})

@@ -48,3 +48,34 @@ def test_status_page_carries_open_graph_tags_and_its_feed(client):
     assert f'<meta property="og:title" content="{code} · Lắp đèn đường ra đồng">' in page
     assert '<meta property="og:description" content="Dân biết' in page
     assert f'href="/items/{code}/feed.atom"' in page
+
+
+def test_village_calendar_lists_its_meetings(client):
+    from datetime import UTC, timedelta
+
+    from civic import clock
+    from civic.deliberation import service as deliberation
+    from tests.builders import make_discuss_item, viewer
+
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, users = world(db)
+        item = make_discuss_item(db, commune, a, cat, users["secretary"], title="Mở rộng đường liên xóm, hiến đất")
+        start = (clock.now() + timedelta(days=8)).astimezone(clock.LOCAL_TZ).replace(hour=19, minute=30, second=0, microsecond=0)
+        deliberation.schedule_meeting(db, item, viewer(db, users["secretary"]), {
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn; sân trước",
+            "agenda": "Bàn việc mở rộng đường, mức đóng góp của các hộ và cách thu chi."})
+        code, village_a, village_b = item.code, a.id, b.id
+    response = client.get(f"/villages/{village_a}/meetings.ics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    body = response.content.decode("utf-8")
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
+    assert body.count("BEGIN:VEVENT") == 1
+    assert f"DTSTART:{start.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}" in body  # 19:30 in Hà Nội, in UTC
+    unfolded = body.replace("\r\n ", "")
+    assert "LOCATION:Nhà văn hoá thôn\\; sân trước" in unfolded  # escaped as RFC 5545 says
+    assert f"/items/{code}" in unfolded
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))  # folded lines
+    other = client.get(f"/villages/{village_b}/meetings.ics").content.decode()
+    assert "BEGIN:VEVENT" not in other
+    assert client.get("/villages/0/meetings.ics").status_code == 404
