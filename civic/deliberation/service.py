@@ -552,6 +552,7 @@ class Deliberation:
     # What this viewer may do (decided here, rendered by the templates).
     is_secretary: bool = False
     can_comment: bool = False
+    comment_after_login: bool = False  # the stage takes comments, the visitor is not logged in
     comment_official: bool = False
     can_hide: bool = False
     sees_hidden: bool = False
@@ -652,6 +653,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         comments=comments, comment_page=page, comment_pages=pages, comment_total=comment_total,
         supports=supports, households_total=households_total, meetings=meeting_views, decisions=views,
         is_secretary=secretary, can_comment=stage_open and viewer.user is not None,
+        comment_after_login=stage_open and viewer.user is None,
         comment_official=secretary or supervisor, can_hide=secretary, sees_hidden=sees_hidden,
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),

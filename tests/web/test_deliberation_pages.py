@@ -390,3 +390,16 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
     with unit_of_work() as db:
         owners = sorted((a.owner_kind, a.purpose) for a in db.execute(select(Attachment)).scalars())
     assert owners == [("disclosure", "disclosure_proof"), ("meeting", "minutes")]
+
+
+def test_anonymous_visitors_are_offered_a_login_to_comment_only_while_comments_are_taken(client):
+    from civic.db import unit_of_work
+    from tests.builders import make_item, world
+
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, _users = world(db)
+        open_code = make_item(db, commune, a, cat, stage="know").code
+        closed_code = make_item(db, commune, a, cat, stage="rejected").code
+    prompt = "Đăng nhập để bình luận hoặc ủng hộ"  # "Log in to comment or support", beside the comments
+    assert prompt in client.get(f"/items/{open_code}").text
+    assert prompt not in client.get(f"/items/{closed_code}").text
