@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,10 +10,32 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _offset = timedelta(0)
 _frozen: datetime | None = None
 
+# Browser journeys drive a server in another process; they move its clock by writing a number of seconds
+# into this file (tests/browser/conftest.py). Unset in production, where the check below costs nothing.
+_OFFSET_FILE = os.environ.get("CIVIC_TEST_CLOCK_FILE") or None
+_file_state: tuple[float, timedelta] = (-1.0, timedelta(0))
+
+
+def _file_offset() -> timedelta:
+    global _file_state
+    try:
+        mtime = os.stat(_OFFSET_FILE).st_mtime_ns
+    except OSError:
+        return timedelta(0)
+    if mtime != _file_state[0]:
+        try:
+            seconds = float(open(_OFFSET_FILE, encoding="ascii").read().strip() or 0)
+        except (OSError, ValueError):
+            seconds = 0.0
+        _file_state = (mtime, timedelta(seconds=seconds))
+    return _file_state[1]
+
 
 def now() -> datetime:
     if _frozen is not None:
         return _frozen
+    if _OFFSET_FILE:
+        return datetime.now(UTC) + _offset + _file_offset()
     return datetime.now(UTC) + _offset
 
 

@@ -18,9 +18,11 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
+from civic import clock
 from civic.db import get_engine
 
 MAX_ENTRIES = 2048
+TIME_BUCKET_S = 300
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ def cacheable(request: Request) -> bool:
 
 
 def chain_version(commune_id: int) -> str:
-    """The head hash names the commune's whole history: equal hashes, equal public state."""
+    """The head hash names the commune's whole history: equal hashes, equal public state. Pages also say
+    things that change with time alone (countdowns to a meeting, working days waited, "may open on"), so the
+    version also names the current five minutes: no page is older than that."""
     # A raw pooled connection: no ORM session and, on SQLite, no BEGIN for one primary-key read.
     conn = get_engine().raw_connection()
     try:
@@ -91,7 +95,8 @@ def chain_version(commune_id: int) -> str:
         cur.close()
     finally:
         conn.close()
-    return row[0] if row else ""
+    head = row[0] if row else ""
+    return f"{head}:{int(clock.now().timestamp()) // TIME_BUCKET_S}"
 
 
 def respond(request: Request, page: CachedPage) -> Response:

@@ -17,10 +17,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from civic import clock
 from civic.config import ROOT
 
 CHROMIUM = os.environ.get("CIVIC_CHROMIUM", "/usr/bin/chromium")
@@ -36,6 +38,8 @@ def pytest_configure(config):
 
 
 # -- the live server ---------------------------------------------------------------------------------
+
+CLOCK_FILE = Path(os.environ["CIVIC_VAR_DIR"]) / "server-clock-offset"
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -64,10 +68,12 @@ def live_server():
     url = f"http://127.0.0.1:{port}"
     log_path = Path(os.environ["CIVIC_VAR_DIR"]) / f"uvicorn-{port}.log"
     log = log_path.open("wb")
+    CLOCK_FILE.write_text("0")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "civic.main:create_app", "--factory", "--port", str(port),
          "--host", "127.0.0.1"],
-        cwd=str(ROOT), env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+        cwd=str(ROOT), env={**os.environ, "CIVIC_TEST_CLOCK_FILE": str(CLOCK_FILE)},
+        stdout=log, stderr=subprocess.STDOUT,
     )
     server = LiveServer(url, log_path, proc)
     deadline = time.monotonic() + 30
@@ -105,6 +111,32 @@ def no_server_errors(live_server):
     bad = [line for line in new.splitlines() if '" 500' in line or "Traceback" in line]
     if bad:
         pytest.fail("the live server failed during this test:\n" + new[-6000:], pytrace=False)
+
+
+class ServerClock:
+    """Moves the live server's clock (civic/clock.py reads CIVIC_TEST_CLOCK_FILE) and this process's with
+    it, so a journey can wait out a notice period without sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+        clock.advance(delta)
+        CLOCK_FILE.write_text(str(self.offset.total_seconds()))
+        time.sleep(0.02)  # a later mtime than the last write, whatever the file system's resolution
+
+    def reset(self) -> None:
+        self.offset = timedelta(0)
+        CLOCK_FILE.write_text("0")
+
+
+@pytest.fixture
+def server_clock(live_server):
+    c = ServerClock()
+    yield c
+    c.reset()
+    clock.reset()
 
 
 # -- the browser -------------------------------------------------------------------------------------

@@ -403,3 +403,20 @@ def test_anonymous_visitors_are_offered_a_login_to_comment_only_while_comments_a
     prompt = "Đăng nhập để bình luận hoặc ủng hộ"  # "Log in to comment or support", beside the comments
     assert prompt in client.get(f"/items/{open_code}").text
     assert prompt not in client.get(f"/items/{closed_code}").text
+
+
+def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_change(client):
+    """Public pages are cached until the commune's audit chain moves; a countdown moves with time alone."""
+    w = _world()
+    with unit_of_work(write=True) as db:
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+        start = (clock.now() + timedelta(days=6, hours=1)).astimezone(clock.LOCAL_TZ)
+        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), {
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        code = item.code
+    before = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
+    assert before, "no countdown on the page"
+    assert before.group(0) in client.get(f"/items/{code}").text  # served from the cache
+    clock.advance(timedelta(days=2))
+    after = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
+    assert after and int(after.group(1)) == int(before.group(1)) - 2, (before.group(0), after and after.group(0))
