@@ -29,6 +29,10 @@ class RequestMeta:
             return
         request_id = secrets.token_hex(6)
         scope["civic.request_id"] = request_id
+        # HEAD is GET without the body (RFC 9110 §9.3.2): uptime checkers and link previews use it.
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = dict(scope, method="GET")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -37,6 +41,8 @@ class RequestMeta:
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
+            elif head and message["type"] == "http.response.body":
+                message = dict(message, body=b"")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
