@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CIVIC := $(VENV)/bin/civic
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install migrate seed messages lint clean
+.PHONY: run test bench install migrate seed messages lint clean lighthouse
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -29,6 +29,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# Mobile Lighthouse on the demo (home, list, two status pages); by hand, not part of `make test`.
+lighthouse: $(STAMP)
+	VENV=$(VENV) scripts/lighthouse.sh
 
 messages: $(STAMP)
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o locales/messages.pot .
