@@ -43,9 +43,9 @@ def cmd_seed_demo(args) -> int:
     from civic.seed import demo
 
     with unit_of_work(write=True) as db:
-        if args.if_empty and demo.has_data(db):
+        if demo.has_data(db):
             print("database already has data; demo not loaded")
-            return 0
+            return 0 if args.if_empty else 1
         summary = demo.load(db)
     print(summary)
     return 0

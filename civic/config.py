@@ -15,10 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str = Field(
-        default=f"sqlite:///{ROOT / 'var' / 'civic.db'}",
-        validation_alias=AliasChoices("DATABASE_URL", "CIVIC_DATABASE_URL"),
-    )
+    # Default: SQLite in <var_dir>/civic.db.
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "CIVIC_DATABASE_URL"))
     secret_key: str = Field(default="", validation_alias=AliasChoices("SECRET_KEY", "CIVIC_SECRET_KEY"))
     var_dir: Path = Field(default=ROOT / "var", validation_alias=AliasChoices("CIVIC_VAR_DIR"))
     cookie_secure: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_COOKIE_SECURE"))
@@ -40,11 +38,16 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_MEDIA_DIR"))
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
     keep_originals: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_KEEP_ORIGINALS"))
+    # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
+    # hash of the static files and templates: set it to force phones to take a new worker.
+    release: str = Field(default="", validation_alias=AliasChoices("CIVIC_RELEASE"))
 
 
 @lru_cache
 def get_settings() -> Settings:
     settings = Settings()
+    if not settings.database_url:
+        settings.database_url = f"sqlite:///{settings.var_dir / 'civic.db'}"
     if not settings.secret_key:
         settings.secret_key = _local_secret(settings.var_dir)
     return settings
