@@ -348,3 +348,329 @@ PAGES.update({
     "status: done with verdicts": (None, _work(lambda x: f"/items/{x['done']}")),
     "verdict form": ("resident", _work(lambda x: f"/items/{x['done']}/verdict")),
 })
+
+
+# --- every stage and outcome, every form with and without errors (issue 8) ------------------------------
+
+# Whether a form that came back with errors announces them: a summary that is focused or has role=alert,
+# and each message tied to its field (aria-invalid + aria-describedby; a radio group names it on its
+# fieldset). Returns the problems found, as text; [] when there is nothing to announce or all is well.
+ERRORS_ANNOUNCED_JS = """() => {
+  const problems = [];
+  const shown = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const errors = [...document.querySelectorAll('main form .error, main form [aria-invalid=true]')].filter(shown);
+  if (!errors.length) return problems;
+  const summary = document.querySelector('main [role=alert]');
+  const focused = document.activeElement && document.activeElement.closest('main') &&
+                  document.activeElement.matches('.flash-error, [role=alert]');
+  if (!(summary && summary.textContent.trim()) && !focused)
+    problems.push('no error summary with role=alert (or focused) in main');
+  const refs = e => (e.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+  for (const msg of document.querySelectorAll('main form .error')) {
+    if (!shown(msg)) continue;
+    const text = msg.textContent.trim().slice(0, 60);
+    if (!msg.id) { problems.push(`error without an id: "${text}"`); continue; }
+    const users = [...document.querySelectorAll('[aria-describedby]')].filter(e => refs(e).includes(msg.id));
+    if (!users.length) { problems.push(`no field points at "${text}" (#${msg.id})`); continue; }
+    for (const u of users) {
+      const controls = u.matches('fieldset') ? [...u.querySelectorAll('input, select, textarea')] : [u];
+      for (const c of controls) {
+        if (c.matches('input[type=radio]') && u.matches('fieldset')) continue;  // named by the fieldset
+        if (c.getAttribute('aria-invalid') !== 'true')
+          problems.push(`#${c.id || c.name} shows "${text}" but is not aria-invalid`);
+      }
+    }
+  }
+  for (const c of document.querySelectorAll('[aria-invalid=true]')) {
+    const own = refs(c).map(id => document.getElementById(id)).filter(e => e && e.textContent.trim());
+    const group = c.closest('fieldset[aria-describedby]');
+    if (!own.length && !group) problems.push(`#${c.id || c.name} is aria-invalid with no message it points at`);
+  }
+  return problems;
+}"""
+
+
+def _more_items(w) -> dict:
+    """Once per world, on top of the items above: the status page in every stage and outcome, and an item
+    for each form that is not shown yet. Returns every code and id the pages below open."""
+    if "more" in w:
+        return w["more"]
+    work, delib = _work_items(w), _deliberation_items(w)  # from here on the resident represents household 0
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from civic import clock
+    from civic.accounts.models import User
+    from civic.areas.models import Commune, Village
+    from civic.deliberation import service as deliberation
+    from civic.implementation import service as impl
+    from civic.items.models import Category, Item
+    from civic.supervision import service as sup
+    from tests.builders import (
+        disclose,
+        households_of,
+        make_discuss_item,
+        make_representative,
+        pledge_data,
+        viewer,
+    )
+
+    def local(moment):
+        return moment.astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+    with unit_of_work(write=True) as db:
+        def by_code(code):
+            return db.execute(select(Item).where(Item.code == code)).scalar_one()
+
+        know = by_code(w["know"])
+        commune, village = db.get(Commune, know.commune_id), db.get(Village, know.village_id)
+        category = db.get(Category, know.category_id)
+        user = {role: db.execute(select(User).where(User.phone == phone)).scalar_one()
+                for role, phone in w["phones"].items()}
+        sec, su, resident = (viewer(db, user[r]) for r in ("secretary", "supervisor", "resident"))
+        hh = households_of(db, village)
+        today = clock.today_local()
+
+        def item(stage="submitted", **over):
+            return make_item(db, commune, village, category, stage=stage, **over)
+
+        def discuss(title, **over):
+            return make_discuss_item(db, commune, village, category, user["secretary"], title=title, **over)
+
+        # Closed in each way the triage, the author, the households and the supervisors close an item.
+        duplicate = item("duplicate", title="Cống tắc lần hai")
+        redirected = item("redirected", title="Tranh chấp ranh giới đất")
+        withdrawn = item(reporter=user["resident"], title="Xin sửa biển tên thôn")
+        workflow.transition(db, withdrawn, "withdraw", resident, is_author=True)
+        not_approved = discuss("Làm cổng chào mới", asks_contribution=False)
+        deliberation.decide(db, not_approved, sec, {"method": "paper_ballot"})
+        deliberation.close_count(db, not_approved, sec)
+        workflow.transition(db, not_approved, "close_not_approved", sec)
+        not_done = item("do", title="Kè bờ ao làng")
+        workflow.transition(db, not_done, "close_not_done", su, {"reason": "Nhà thầu bỏ dở, thôn không đủ kinh phí."})
+        # The author's own items: one they may still withdraw, one rejected with no review asked yet;
+        # and one sent without an account, managed through its private link.
+        own_know = item("know", reporter=user["resident"], title="Lắp gương cầu lồi ở ngã ba")
+        own_rejected = item("rejected", reporter=user["resident"], title="Xin đổ bê tông ngõ 4")
+        anon_rejected = item("rejected", title="Xin lắp thêm loa truyền thanh")
+        # Dân biết, the disclosure period run: the discussion can be opened.
+        ready = item("know", title="Nạo vét kênh tưới xóm Dưới")
+        disclose(db, ready, user["secretary"], days_ago=40)
+        # Dân bàn, no meeting yet; and one with an online ballot open to households.
+        talk = discuss("Làm sân chơi cho trẻ em")
+        online = discuss("Đặt tên ngõ mới", asks_contribution=False)
+        deliberation.decide(db, online, sec, {"method": "online_ballot", "opens_on": today.isoformat(),
+                                              "closes_on": (today + timedelta(days=7)).isoformat(),
+                                              "leaders_agreed": "1"})
+        # Dân bàn with a recorded meeting waiting for its vote, and a later meeting still to be recorded.
+        clock.freeze(clock.now() - timedelta(days=20))
+        voting = discuss("Bê tông hoá đường nội đồng", asks_contribution=False)
+        m1 = deliberation.schedule_meeting(db, voting, sec, {
+            "starts_at": local(clock.now() + timedelta(days=5, minutes=5)), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm đường nội đồng"})
+        deliberation.schedule_meeting(db, voting, sec, {
+            "starts_at": local(clock.now() + timedelta(days=6)), "place": "Sân kho",
+            "agenda": "Bàn tiếp về đường nội đồng"})
+        clock.advance(timedelta(days=7))
+        deliberation.record_meeting(db, voting, sec, {"meeting_id": str(m1.id), "households_present": "8",
+                                                      "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"})
+        clock.reset()
+        # Dân làm: a second pledge of the resident's household, partly delivered (the household may dispute it).
+        do = by_code(work["do"])
+        p = impl.pledge(db, do, resident, pledge_data("money", "200.000"))
+        impl.record_delivery(db, do, p.id, sec, {"amount": "100.000", "delivered_on": today.isoformat(),
+                                                 "evidence": "Phiếu thu số 7"})
+        # Dân kiểm tra with no inspection opened yet.
+        unopened = item("inspect", title="Sửa cầu tạm qua suối")
+        # Done: a household says it was not done and asks to reopen; and one more done item where the
+        # resident's household said "not done" and may still ask.
+        done = by_code(work["done"])
+        rep = viewer(db, make_representative(db, commune, village, hh[5], name="Chủ Hộ Năm"))
+        sup.give_verdict(db, done, rep, {"household_id": str(hh[5].id), "verdict": "not_done", "satisfaction": "1"})
+        sup.ask_reopen(db, done, rep, {"household_id": str(hh[5].id), "reason": "Nắp cống đầu xóm chưa làm."})
+        done2 = item("inspect", title="Sơn lại nhà văn hoá")
+        ins = sup.open_new_inspection(db, done2, su)
+        for e in sup.checklist(db, [ins.id])[ins.id]:
+            sup.mark_entry(db, done2, su, e.id, {"mark": "ok"})
+        workflow.transition(db, done2, "sign_off", su)
+        sup.give_verdict(db, done2, resident, {"household_id": str(hh[0].id), "verdict": "not_done",
+                                               "satisfaction": "2"})
+        w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"], "rejected": w["rejected"],
+                     "duplicate": duplicate.code, "redirected": redirected.code, "withdrawn": withdrawn.code,
+                     "not_approved": not_approved.code, "not_done": not_done.code, "own_know": own_know.code,
+                     "own_rejected": own_rejected.code, "anon_manage": anon_rejected._manage_token,
+                     "ready": ready.code, "talk": talk.code, "online": online.code, "voting": voting.code,
+                     "unopened": unopened.code, "done2": done2.code}
+    return w["more"]
+
+
+def _open(path):
+    """Open a path template filled from _more_items(), e.g. "/items/{talk}"."""
+    def open_page(page, w):
+        page.goto(path.format(**_more_items(w)))
+    return open_page
+
+
+def _with_errors(path, form, fills=(), expect=".error", nth=0, before=None):
+    """Open `path`, fill the `nth` form matching `form` with what the server refuses, send it, and check the
+    page came back with the errors shown (`expect`: a selector of the error message). The browser's own
+    checks (required, maxlength) are turned off, as in a browser that has none: the server must catch it."""
+    def open_page(page, w):
+        page.goto(path.format(**_more_items(w)))
+        if before:
+            before(page)
+        f = page.locator(form).nth(nth)
+        assert f.count() == 1, f"no form {form} on {path}"
+        for selector, value in fills:
+            field = f.locator(selector)
+            kind = field.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
+            if kind == "select":
+                field.select_option(value)
+            elif kind in ("radio", "checkbox"):
+                field.check()
+            else:
+                field.fill(value)
+        f.evaluate("f => { f.noValidate = true; f.querySelectorAll('[maxlength]').forEach("
+                   "e => e.removeAttribute('maxlength')) }")
+        with page.expect_navigation() as sent:
+            f.locator("button[type=submit]").click()
+        assert sent.value and sent.value.status == 422, f"{form} on {path}: answered {sent.value and sent.value.status}"
+        assert page.locator(f"main {expect}").count() >= 1, \
+            f"{form} on {path} did not come back with its errors ({expect}): {page.url}"
+    return open_page
+
+
+def _tamper_village(page):
+    """A request no honest browser sends: a village id that does not exist."""
+    page.evaluate("""() => { const s = document.querySelector("form[action$='/recategorize'] select[name=village_id]");
+      s.add(new Option('?', '999999')); }""")
+
+
+def _open_hide(page):
+    page.locator(".att-hide summary").first.click()
+
+
+def _forbidden(page, w):
+    response = page.goto(f"/triage/{w['submitted']}")
+    assert response.status == 403, f"a resident opening the triage page got {response.status}"
+
+
+def _hide_with_errors(page, w):
+    _attach_demo_files(w["know"])
+    _with_errors("/items/{know}", "form[action$='/hide']", [("input[name=reason]", " ")],
+                 "[id^=hide-][id$=-error]", before=_open_hide)(page, w)
+
+
+PAGES.update({
+    # the status page in every stage and every outcome
+    "status: Dân bàn, no meeting yet": (None, _open("/items/{talk}")),
+    "status: Dân bàn, no meeting yet, a household": ("resident", _open("/items/{talk}")),
+    "status: online ballot open, a household": ("resident", _open("/items/{online}")),
+    "status: Dân bàn, meeting recorded, vote awaited": (None, _open("/items/{voting}")),
+    "status: Dân kiểm tra, no inspection yet": (None, _open("/items/{unopened}")),
+    "status: closed duplicate": (None, _open("/items/{duplicate}")),
+    "status: closed redirected": (None, _open("/items/{redirected}")),
+    "status: closed withdrawn": (None, _open("/items/{withdrawn}")),
+    "status: closed not approved": (None, _open("/items/{not_approved}")),
+    "status: closed not done": (None, _open("/items/{not_done}")),
+    "status: done, a household asked to reopen": (None, _open("/items/{done}")),
+    "status: the author's item in Dân biết": ("resident", _open("/items/{own_know}")),
+    "status: the author's rejected item": ("resident", _open("/items/{own_rejected}")),
+    "403 page": ("resident", _forbidden),
+    # every form with errors: residents and authors
+    "comment with errors": ("resident", _with_errors(
+        "/items/{talk}", "form[action$='/comment']", [("textarea[name=body]", " ")], "#f-body-error")),
+    "vote with errors": ("resident", _with_errors("/items/{online}", "form#vote", (), "#f-choice-error")),
+    "review request with errors": ("resident", _with_errors(
+        "/items/{own_rejected}", "form[action$='/request_review']", [("textarea[name=reason]", "x")],
+        "#f-reason-error")),
+    "manage link of a rejected item": (None, _open("/m/{anon_manage}")),
+    "manage link, review request with errors": (None, _with_errors(
+        "/m/{anon_manage}", "form[action$='/request_review']", [("textarea[name=reason]", " ")], "#f-reason-error")),
+    "household: dispute with errors": ("resident", _with_errors(
+        "/items/{do}/pledge", "form[action*='/dispute']", [("textarea", " ")], "[id^=dispute-][id$=-error]")),
+    "verdict with errors": ("resident", _with_errors(
+        "/items/{done}/verdict", "form[action$='/verdict']", (), "[id^=f-verdict-][id$=-error]")),
+    "verdict page: may ask to reopen": ("resident", _open("/items/{done2}/verdict")),
+    "reopen request with errors": ("resident", _with_errors(
+        "/items/{done2}/verdict", "form[action$='/reopen-request']", [("textarea", "x")], "[id$=-reason-error]")),
+    # triage and review
+    "triage: recategorize with errors": ("secretary", _with_errors(
+        "/triage/{submitted}", "form[action$='/recategorize']", [("select[name=village_id]", "999999")],
+        ".error", before=_tamper_village)),
+    "triage: reject with errors": ("secretary", _with_errors(
+        "/triage/{submitted}", "form[action$='/reject']", [("textarea[name=reason]", " ")], ".error")),
+    "triage: duplicate with errors": ("secretary", _with_errors(
+        "/triage/{submitted}", "form[action$='/mark_duplicate']",
+        [("input[name=original_code]", "NS-2020-9999"), ("textarea[name=reason]", " ")], ".error")),
+    "triage: redirect with errors": ("secretary", _with_errors(
+        "/triage/{submitted}", "form[action$='/redirect']", [("input[name=destination]", " ")], ".error")),
+    "file on behalf with errors": ("secretary", _with_errors("/triage/new", "form[action='/triage/new']", (),
+                                                             "#form-errors")),
+    "review: uphold with errors": ("supervisor", _with_errors(
+        "/review/{rejected}", "form[action$='/uphold']", [("textarea[name=reason]", " ")], ".error")),
+    "review: send back with errors": ("supervisor", _with_errors(
+        "/review/{rejected}", "form[action$='/send_back']", [("textarea[name=reason]", "x")], ".error")),
+    # Dân biết and Dân bàn desks
+    "deliberation desk: ready to open the discussion": ("secretary", _open("/deliberation/{ready}")),
+    "open discussion with errors": ("secretary", _with_errors(
+        "/deliberation/{ready}", "form[action$='/open_discussion']", [("textarea[name=question]", "abc")],
+        ".error")),
+    "deliberation desk: no meeting yet": ("secretary", _open("/deliberation/{talk}")),
+    "schedule meeting with errors": ("secretary", _with_errors(
+        "/deliberation/{talk}", "form[action$='/schedule_meeting']", [("input[name=place]", " ")], ".error")),
+    "deliberation desk: meeting to record, vote awaited": ("secretary", _open("/deliberation/{voting}")),
+    "record meeting with errors": ("secretary", _with_errors(
+        "/deliberation/{voting}", "form[action$='/record_meeting']",
+        [("input[name=households_present]", "nhiều"), ("input[name=chair_name]", " ")], ".error")),
+    "meeting vote with errors": ("secretary", _with_errors(
+        "/deliberation/{voting}", "form[action$='/decide']:has(input[value=meeting_vote])",
+        [("input[name=yes]", "9"), ("input[name=no]", "5"), ("input[name=abstain]", "0")], ".error")),
+    "online ballot with errors": ("secretary", _with_errors(
+        "/deliberation/{voting}", "form[action$='/decide']:has(input[value=online_ballot])", (), ".error")),
+    "authority decision with errors": ("secretary", _with_errors(
+        "/deliberation/{voting}", "form[action$='/decide']:has(input[value=authority])", (), ".error")),
+    "paper ballot entry with errors": ("secretary", _with_errors(
+        "/deliberation/{counting}", "form[action$='/paper_ballot']",
+        [("input[name=household_code]", "HD-999"), ("select[name=choice]", "yes")], ".error")),
+    "hide a comment with errors": ("secretary", _with_errors(
+        "/deliberation/{full}", "form[action$='/hide_comment']", [("input[name=reason]", " ")], ".error")),
+    "hide a photo with errors": ("secretary", _hide_with_errors),
+    # Dân làm desk
+    "pledge on behalf with errors": ("secretary", _with_errors(
+        "/do/{do}", "form[action$='/pledge']", [("input[name=household]", "HD-999")], ".error")),
+    "budget line with errors": ("secretary", _with_errors(
+        "/do/{do}", "form[action$='/budget']", [("input[name=amount]", "nhiều")], ".error")),
+    "spending with errors": ("secretary", _with_errors(
+        "/do/{do}", "form[action$='/spend']", [("input[name=amount]", "0")], ".error")),
+    "work settings with errors": ("secretary", _with_errors(
+        "/do/{do}", "form[action$='/settings']", [("input[name=needed_land_m2]", "nhiều")], ".error")),
+    "delivery with errors": ("secretary", _with_errors(
+        "/do/{do}/pledge/{pledge}", "form[action$='/deliver']", [("input[name=amount]", "0")], ".error")),
+    # Dân kiểm tra desk
+    "inspection page: not opened yet": ("supervisor", _open("/inspect/{unopened}")),
+    "open inspection with errors": ("supervisor", _with_errors(
+        "/inspect/{unopened}", "form[action$='/open']", [("textarea[name=checklist]", "x" * 201)], ".error")),
+    "checklist mark with errors": ("supervisor", _with_errors(
+        "/inspect/{inspect}", "form[action$='/mark']", (), "[id^=f-mark-][id$=-error]", nth=2)),
+    "checklist entry with errors": ("supervisor", _with_errors(
+        "/inspect/{inspect}", "form[action$='/add_entry']", [("input[name=label]", "x")], ".error")),
+    "finding with errors": ("supervisor", _with_errors(
+        "/inspect/{inspect}", "form[action$='/finding']", [("select[name=severity]", "serious")], ".error")),
+    "rework with errors": ("supervisor", _with_errors(
+        "/inspect/{inspect}", "form[action$='/rework']", [("textarea[name=reason]", "x")], ".error")),
+    "close as not done with errors": ("supervisor", _with_errors(
+        "/inspect/{inspect}", "form[action$='/close_not_done']", [("textarea[name=reason]", " ")], ".error")),
+    "answer a finding with errors": ("secretary", _with_errors(
+        "/inspect/{inspect}", "form[action$='/answer']", [("textarea[name=answer]", " ")], ".error")),
+    "inspection page: a household asks to reopen": ("supervisor", _open("/inspect/{done}")),
+    "reopen with errors": ("supervisor", _with_errors(
+        "/inspect/{done}", "form[action$='/reopen']", [("textarea[name=reason]", "x")], ".error")),
+    "refuse to reopen with errors": ("supervisor", _with_errors(
+        "/inspect/{done}", "form[action$='/refuse_reopen']", [("textarea[name=reason]", " ")], ".error")),
+    "track: not an item code": (None, "/track?code=abc"),
+    # admin
+    "admin: categories with errors": ("admin", _with_errors(
+        "/admin/categories", "form[action^='/admin/categories/']", [("input[name^=days_]", "nhiều")], ".error")),
+})

@@ -1,13 +1,15 @@
 """Every page of the core loop, in Vietnamese and in English, on a 360 px phone: zero axe violations
 (WCAG 2.1 A/AA and axe's best practices), one column that never scrolls sideways, and touch targets of at
-least 44 px (DESIGN §7)."""
+least 44 px (DESIGN §7). PAGES holds the status page in every stage and outcome and every form of the app,
+clean and sent back with errors; a form with errors must announce them (a summary with role=alert, each
+message tied to its field)."""
 
 from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.pages import PAGES, build, log_in
+from tests.browser.pages import ERRORS_ANNOUNCED_JS, PAGES, build, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -59,8 +61,15 @@ def test_pages_are_accessible_on_a_phone(new_page, subtests, locale):
                 results = _axe.run(page).response
                 assert not results["violations"], \
                     f"axe on {name} ({locale}, {page.url}):\n{violations_report(results)}"
+            with subtests.test(msg=f"{name} ({locale}): errors announced"):
+                problems = page.evaluate(ERRORS_ANNOUNCED_JS)
+                assert not problems, f"{name} ({locale}, {page.url}) does not announce its errors:\n" + \
+                    "\n".join(problems)
             with subtests.test(msg=f"{name} ({locale}): layout at 360 px"):
-                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                # clientWidth, not innerWidth: a phone zooms out to fit a page wider than itself, and
+                # innerWidth grows with it.
+                scroll, inner = page.evaluate("[document.documentElement.scrollWidth, "
+                                              "document.documentElement.clientWidth]")
                 assert scroll <= inner, f"{name} ({locale}) is {scroll} px wide on a {inner} px screen"
                 small = page.evaluate(SMALL_TARGETS_JS, TARGETS)
                 assert not small, f"touch targets under 44 px on {name} ({locale}):\n" + "\n".join(small)
