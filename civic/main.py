@@ -18,6 +18,7 @@ from civic.web import (
     feeds,
     implementation,
     media,
+    offline,
     pagecache,
     public,
     resident,
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
     pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
     app.include_router(feeds.router)
+    app.include_router(offline.router)
     app.include_router(resident.router)
     app.include_router(accounts.router)
     app.include_router(staff.router)

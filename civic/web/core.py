@@ -7,6 +7,7 @@ business question.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -46,6 +47,9 @@ env.globals.update(
     LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
 )
 
+
+# Pages a phone keeps a copy of once opened (see Web.offline_savable and civic/web/offline.py).
+OFFLINE_SAVABLE = re.compile(r"^/(items(/[A-Za-z0-9-]+)?|submit)?$")
 
 # The page being rendered, so that macros imported without context can translate and format.
 _current: ContextVar[Web] = ContextVar("civic_web")
@@ -154,6 +158,15 @@ class Web:
         if "flash" not in self.request.session:
             return []
         return self.request.session.pop("flash")
+
+    @property
+    def offline_savable(self) -> bool:
+        """May a phone keep a copy of this page for reading without signal (static/sw.js)? The public pages
+        a resident follows and the submission form; never a page for staff, who see residents' contacts."""
+        viewer = self.viewer
+        if viewer.is_secretary or viewer.is_supervisor or viewer.is_admin:
+            return False
+        return bool(OFFLINE_SAVABLE.match(self.request.url.path))
 
     # -- responses -----------------------------------------------------------------------------------
     def context(self, **values: Any) -> dict[str, Any]:

@@ -1,0 +1,352 @@
+/* Working without signal. Optional: without JavaScript every form posts as usual.
+   1. Registers the service worker (/sw.js), which keeps opened pages readable offline.
+   2. The outbox: a form marked data-outbox (the submission form) is kept in IndexedDB on this phone before
+      it is sent. Sent at once when there is signal; otherwise it waits ("waiting to send") and goes by
+      itself when the signal returns, from whichever tab holds the lock, always with its client token, so
+      the server creates the item exactly once however often it is retried. The resident then sees the code.
+   Texts come from the page (data-* on #outbox), in the page's language. */
+(function () {
+  "use strict";
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+    });
+  }
+  if (!window.indexedDB || !window.fetch || !window.FormData) { return; }
+
+  var STORE = "outbox";
+  var TIMEOUT_MS = 120000; // photos over a weak 3G link take a while
+  var RETRY_MS = 30000;
+  var KEEP_MS = 30 * 24 * 3600 * 1000;
+  var channel = window.BroadcastChannel ? new BroadcastChannel("civic-outbox") : null;
+  var panel, list, lang, timer = null;
+  var busy = {}; // tokens this tab is sending right now
+
+  // -- IndexedDB ----------------------------------------------------------------------------------------
+  var opened = null;
+  function db() {
+    opened = opened || new Promise(function (resolve, reject) {
+      var req = indexedDB.open("civic", 1);
+      req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "token" }); };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error); };
+    });
+    return opened;
+  }
+  function tx(mode, fn) {
+    return db().then(function (d) {
+      return new Promise(function (resolve, reject) {
+        var t = d.transaction(STORE, mode), req = fn(t.objectStore(STORE)), result;
+        if (req) { req.onsuccess = function () { result = req.result; }; }
+        t.oncomplete = function () { resolve(result); };
+        t.onerror = t.onabort = function () { reject(t.error); };
+      });
+    });
+  }
+  function all() { return tx("readonly", function (s) { return s.getAll(); }); }
+  function get(token) { return tx("readonly", function (s) { return s.get(token); }); }
+  function put(entry) { return tx("readwrite", function (s) { return s.put(entry); }).then(changed); }
+  function del(token) { return tx("readwrite", function (s) { return s.delete(token); }).then(changed); }
+  function changed() { if (channel) { channel.postMessage("changed"); } render(); }
+
+  function newToken() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  // One tab sends at a time; without Web Locks the client token still keeps it to one item.
+  function locked(wait, fn) {
+    if (!navigator.locks || !navigator.locks.request) { return Promise.resolve(fn()); }
+    return navigator.locks.request("civic-outbox", wait ? {} : { ifAvailable: true },
+      function (lock) { return lock === null ? null : fn(); });
+  }
+
+  // -- sending ------------------------------------------------------------------------------------------
+  function timed(url, options) {
+    if (window.AbortController) {
+      var ctl = new AbortController();
+      options.signal = ctl.signal;
+      setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
+    }
+    options.credentials = "same-origin";
+    options.cache = "no-store";
+    return fetch(url, options);
+  }
+
+  function textOf(html, selectors) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    for (var i = 0; i < selectors.length; i++) {
+      var el = doc.querySelector(selectors[i]);
+      if (el && el.textContent.trim()) { return el.textContent.replace(/\s+/g, " ").trim(); }
+    }
+    return "";
+  }
+
+  /* Resolves to the entry marked "sent" (with its code) or "refused" (with the server's reason), or to null
+     when it should wait: no signal, a timeout, a server error. */
+  function send(entry) {
+    return timed(entry.action, {}).then(function (r) {
+      if (!r.ok) { throw new Error("form " + r.status); }
+      return r.text();
+    }).then(function (html) {
+      var csrf = (html.match(/name="csrf_token" value="([^"]+)"/) || [])[1] || "";
+      var body = new FormData();
+      body.append("csrf_token", csrf);
+      body.append("client_token", entry.token);
+      entry.fields.forEach(function (f) { body.append(f[0], f[1]); });
+      entry.files.forEach(function (f) { body.append(f.field, f.blob, f.name); });
+      return timed(entry.action, { method: "POST", body: body });
+    }).then(function (r) {
+      var code = (r.url.match(/\/(?:submitted|items)\/([A-Za-z0-9-]+)$/) || [])[1];
+      if (r.ok && code) {
+        entry.state = "sent"; entry.code = code; entry.url = r.url; entry.sentAt = Date.now();
+        entry.fields = []; entry.files = []; // nothing personal stays on the phone once it is sent
+        return entry;
+      }
+      if (r.status >= 500 || r.status === 429 || r.status === 408) { return null; }
+      return r.text().then(function (html) {
+        entry.state = "refused";
+        entry.reason = textOf(html, ["#form-errors", ".flash-error", "main h1"]) || String(r.status);
+        return entry;
+      });
+    }).catch(function () { return null; });
+  }
+
+  function flush() {
+    return locked(false, function () {
+      return all().then(function (entries) {
+        var waiting = entries.filter(function (e) { return e.state === "waiting"; })
+          .sort(function (a, b) { return a.savedAt - b.savedAt; }); // in the order they were made
+        return waiting.reduce(function (previous, e) {
+          return previous.then(function () { return get(e.token); }).then(function (current) {
+            if (!current || current.state !== "waiting") { return null; }
+            return sending(current, function () { return send(current); })
+              .then(function (done) { return done ? put(done) : render(); });
+          });
+        }, Promise.resolve());
+      });
+    }).catch(function () {}).then(schedule);
+  }
+
+  function schedule() {
+    return all().then(function (entries) {
+      var waiting = entries.some(function (e) { return e.state === "waiting"; });
+      if (waiting && timer === null) { timer = setInterval(flush, RETRY_MS); }
+      if (!waiting && timer !== null) { clearInterval(timer); timer = null; }
+    }).catch(function () {});
+  }
+
+  // -- the form -----------------------------------------------------------------------------------------
+  function entryOf(form) {
+    var entry = { token: "", action: form.getAttribute("action"), fields: [], files: [], state: "waiting",
+                  savedAt: Date.now(), title: "" };
+    new FormData(form).forEach(function (value, name) {
+      if (name === "csrf_token") { return; }
+      if (name === "client_token") { entry.token = value; return; }
+      if (typeof value === "string") {
+        entry.fields.push([name, value]);
+        if (name === "title") { entry.title = value; }
+      } else if (value && value.size) {
+        entry.files.push({ field: name, name: value.name, type: value.type, blob: value });
+      }
+    });
+    entry.token = entry.token || newToken();
+    return entry;
+  }
+
+  function tokenInput(form) { return form.querySelector("input[name=client_token]"); }
+
+  function say(form, text) {
+    var note = form.querySelector(".outbox-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "flash outbox-note";
+      note.setAttribute("role", "status");
+      form.insertBefore(note, form.firstChild);
+    }
+    note.textContent = text;
+    note.scrollIntoView({ block: "center" });
+  }
+
+  function onSubmit(event) {
+    var form = event.target;
+    // photo-shrink.js listens on document and submits again once the photos are small.
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-outbox") || event.defaultPrevented) { return; }
+    event.preventDefault();
+    if (!form.checkValidity()) {
+      if (navigator.onLine === false) { say(form, panel.getAttribute("data-incomplete")); return; }
+      form.submit(); // the server lists what is missing, in the page
+      return;
+    }
+    var entry = entryOf(form);
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.disabled = true; }
+    busy[entry.token] = true;
+    put(entry).then(function () {
+      return locked(true, function () { return sending(entry, function () { return send(entry); }); });
+    }).then(function (done) {
+      if (done && done.state === "sent") {
+        done.seen = true; // the page it opens shows the code
+        return put(done).then(function () { location.assign(done.url); });
+      }
+      if (done && done.state === "refused") { // show the server's errors in the form, the plain way
+        return del(entry.token).then(function () { form.submit(); });
+      }
+      tokenInput(form).value = newToken(); // the next thing sent from this page is a new item
+      form.reset();
+      if (button) { button.disabled = false; }
+      say(form, panel.getAttribute("data-offline"));
+      return render().then(schedule);
+    }).catch(function () { // no IndexedDB here (private window, full disk): send it the plain way
+      form.submit();
+    });
+  }
+
+  function prepareForm(form) {
+    var input = tokenInput(form);
+    if (!input) { return; }
+    var fix = (location.search.match(/[?&]outbox=([A-Za-z0-9_-]+)/) || [])[1];
+    if (fix) {
+      get(fix).then(function (entry) { if (entry && entry.state === "refused") { refill(form, entry); } });
+      return;
+    }
+    // A saved copy of the form, or a token this phone already used: a new item needs a new token.
+    get(input.value).then(function (used) {
+      if (used || document.querySelector(".saved-copy")) { input.value = newToken(); }
+    }).catch(function () {});
+  }
+
+  function refill(form, entry) {
+    tokenInput(form).value = entry.token;
+    entry.fields.forEach(function (f) {
+      var els = form.querySelectorAll("[name='" + f[0] + "']");
+      Array.prototype.forEach.call(els, function (el) {
+        if (el.type === "radio" || el.type === "checkbox") { el.checked = el.value === f[1]; } else { el.value = f[1]; }
+      });
+    });
+    if (entry.files.length && typeof DataTransfer === "function") {
+      var byField = {};
+      entry.files.forEach(function (f) {
+        (byField[f.field] = byField[f.field] || new DataTransfer()).items.add(new File([f.blob], f.name, { type: f.type }));
+      });
+      Object.keys(byField).forEach(function (name) {
+        var input = form.querySelector("input[type=file][name='" + name + "']");
+        if (input) { input.files = byField[name].files; }
+      });
+    }
+    say(form, entry.reason || "");
+  }
+
+  // -- what this phone is sending -------------------------------------------------------------------------
+  function when(ms) {
+    return new Date(ms).toLocaleString(lang === "vi" ? "vi-VN" : "en-GB", { dateStyle: "short", timeStyle: "short", timeZone: "Asia/Ho_Chi_Minh" });
+  }
+  function fill(template, name, value) { return (template || "").replace("%(" + name + ")s", value); }
+
+  function sending(entry, fn) {
+    busy[entry.token] = true;
+    render();
+    return fn().then(function (result) { delete busy[entry.token]; return result; },
+      function (err) { delete busy[entry.token]; throw err; });
+  }
+
+  function render() {
+    if (!panel) { return Promise.resolve(); }
+    return all().then(function (entries) {
+      var shown = entries.filter(function (e) { return !e.seen; });
+      list.textContent = "";
+      shown.sort(function (a, b) { return a.savedAt - b.savedAt; }).forEach(function (e) {
+        var li = document.createElement("li");
+        li.setAttribute("data-token", e.token);
+        var shownState = e.state === "waiting" && busy[e.token] ? "sending" : e.state;
+        li.setAttribute("data-state", shownState);
+        var title = document.createElement("strong");
+        title.textContent = e.title;
+        var state = document.createElement("span");
+        state.className = "outbox-state";
+        li.appendChild(title);
+        li.appendChild(document.createTextNode(" · " + fill(panel.getAttribute("data-saved-at"), "date", when(e.savedAt)) + " · "));
+        li.appendChild(state);
+        if (shownState === "sending") {
+          state.textContent = panel.getAttribute("data-sending");
+        } else if (e.state === "waiting") {
+          state.textContent = panel.getAttribute("data-waiting");
+        } else if (e.state === "sent") {
+          var link = document.createElement("a");
+          link.href = e.url;
+          link.className = "code";
+          link.textContent = fill(panel.getAttribute("data-sent"), "code", e.code);
+          state.appendChild(link);
+        } else {
+          state.textContent = fill(panel.getAttribute("data-refused"), "reason", e.reason || "");
+          var again = document.createElement("a");
+          again.href = e.action + "?outbox=" + encodeURIComponent(e.token);
+          again.textContent = panel.getAttribute("data-fix");
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(again);
+        }
+        if (e.state !== "waiting") {
+          var hide = document.createElement("button");
+          hide.type = "button";
+          hide.className = "link";
+          hide.textContent = panel.getAttribute("data-dismiss");
+          hide.addEventListener("click", function () {
+            e.seen = true; e.fields = []; e.files = [];
+            put(e);
+          });
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(hide);
+        }
+        list.appendChild(li);
+      });
+      panel.hidden = shown.length === 0;
+    }).catch(function () {});
+  }
+
+  function prune() {
+    return all().then(function (entries) {
+      var old = entries.filter(function (e) { return e.state !== "waiting" && e.seen && Date.now() - e.savedAt > KEEP_MS; });
+      return Promise.all(old.map(function (e) { return tx("readwrite", function (s) { return s.delete(e.token); }); }));
+    }).catch(function () {});
+  }
+
+  // The offline page lists the pages this phone kept.
+  function listSavedPages() {
+    var section = document.getElementById("saved-pages");
+    if (!section || !window.caches) { return; }
+    caches.open("civic-pages").then(function (cache) {
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.reverse().map(function (req) {
+          return cache.match(req).then(function (r) { return r.text(); }).then(function (html) {
+            return [req.url, ((html.match(/<title>([^<]*)<\/title>/) || [])[1] || req.url)];
+          });
+        }));
+      });
+    }).then(function (pages) {
+      var ul = section.querySelector("ul");
+      pages.forEach(function (p) {
+        var li = document.createElement("li"), a = document.createElement("a");
+        a.href = p[0];
+        a.innerHTML = p[1]; // the page's own escaped <title>
+        li.appendChild(a);
+        ul.appendChild(li);
+      });
+      section.hidden = pages.length === 0;
+    }).catch(function () {});
+  }
+
+  function start() {
+    panel = document.getElementById("outbox");
+    list = panel && panel.querySelector("ul");
+    lang = document.documentElement.lang || "vi";
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-outbox]"), prepareForm);
+    listSavedPages();
+    prune().then(render).then(function () { if (navigator.onLine !== false) { return flush(); } return schedule(); });
+  }
+
+  window.addEventListener("submit", onSubmit);
+  window.addEventListener("online", flush);
+  if (channel) { channel.onmessage = render; }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
