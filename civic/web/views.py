@@ -48,7 +48,7 @@ def lookups(db: Session, commune_id: int) -> Lookups:
 
 
 def strip_state(item: Item, reached: int | None = None) -> list[dict[str, Any]]:
-    """Each of the four stages as done / current / to come, for the progress strip."""
+    """Each of the four stages as done / current / stopped (where a closed item ended) / to come."""
     if item.stage in STRIP:
         current = STRIP.index(item.stage)
     elif item.stage == Stage.SUBMITTED:
@@ -57,7 +57,12 @@ def strip_state(item: Item, reached: int | None = None) -> list[dict[str, Any]]:
         current = len(STRIP) if item.outcome == "done" else (reached if reached is not None else -1)
     out = []
     for i, stage in enumerate(STRIP):
-        state = "done" if i < current else "current" if i == current and item.stage != Stage.CLOSED else "todo"
+        if i < current:
+            state = "done"
+        elif i == current:
+            state = "stopped" if item.stage == Stage.CLOSED else "current"
+        else:
+            state = "todo"
         out.append({"stage": stage, "state": state})
     return out
 
