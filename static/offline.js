@@ -1,9 +1,10 @@
-/* Working without signal. Optional: without JavaScript every form posts as usual.
+/* Working without signal, on the page. Optional: without JavaScript every form posts as usual.
    1. Registers the service worker (/sw.js), which keeps opened pages readable offline.
-   2. The outbox: a form marked data-outbox (the submission form) is kept in IndexedDB on this phone before
-      it is sent. Sent at once when there is signal; otherwise it waits ("waiting to send") and goes by
-      itself when the signal returns, from whichever tab holds the lock, always with its client token, so
-      the server creates the item exactly once however often it is retried. The resident then sees the code.
+   2. The outbox (core in static/outbox.js): a form marked data-outbox (the submission form) is kept in
+      IndexedDB on this phone before it is sent. Sent at once when there is signal; otherwise it waits
+      ("waiting to send") and goes by itself when the signal returns: from the worker through Background
+      Sync, or from any open page of civic (page load, the "online" event, every 30 s), always with its
+      client token, so the server creates the item exactly once. The resident then sees the code.
    Texts come from the page (data-* on #outbox), in the page's language. */
 (function () {
   "use strict";
@@ -12,127 +13,38 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
     });
   }
-  if (!window.indexedDB || !window.fetch || !window.FormData) { return; }
+  if (!window.indexedDB || !window.fetch || !window.FormData || !window.Promise) { return; }
 
-  var STORE = "outbox";
-  var TIMEOUT_MS = 120000; // photos over a weak 3G link take a while
+  var box = self.CivicOutbox; // static/outbox.js
+  if (!box) { return; }
+  var all = box.all, get = box.get, newToken = box.newToken;
   var RETRY_MS = 30000;
   var KEEP_MS = 30 * 24 * 3600 * 1000;
   var channel = window.BroadcastChannel ? new BroadcastChannel("civic-outbox") : null;
   var panel, list, lang, timer = null;
   var busy = {}; // tokens this tab is sending right now
 
-  // -- IndexedDB ----------------------------------------------------------------------------------------
-  var opened = null;
-  function db() {
-    opened = opened || new Promise(function (resolve, reject) {
-      var req = indexedDB.open("civic", 1);
-      req.onupgradeneeded = function () { req.result.createObjectStore(STORE, { keyPath: "token" }); };
-      req.onsuccess = function () { resolve(req.result); };
-      req.onerror = function () { reject(req.error); };
-    });
-    return opened;
-  }
-  function tx(mode, fn) {
-    return db().then(function (d) {
-      return new Promise(function (resolve, reject) {
-        var t = d.transaction(STORE, mode), req = fn(t.objectStore(STORE)), result;
-        if (req) { req.onsuccess = function () { result = req.result; }; }
-        t.oncomplete = function () { resolve(result); };
-        t.onerror = t.onabort = function () { reject(t.error); };
-      });
-    });
-  }
-  function all() { return tx("readonly", function (s) { return s.getAll(); }); }
-  function get(token) { return tx("readonly", function (s) { return s.get(token); }); }
-  function put(entry) { return tx("readwrite", function (s) { return s.put(entry); }).then(changed); }
-  function del(token) { return tx("readwrite", function (s) { return s.delete(token); }).then(changed); }
-  function changed() { if (channel) { channel.postMessage("changed"); } render(); }
+  // Changes this tab makes are drawn here; the other tabs and the worker hear them on the channel.
+  function put(entry) { return box.put(entry).then(render); }
+  function del(token) { return box.del(token).then(render); }
 
-  function newToken() {
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
-  }
-
-  // One tab sends at a time; without Web Locks the client token still keeps it to one item.
-  function locked(wait, fn) {
-    if (!navigator.locks || !navigator.locks.request) { return Promise.resolve(fn()); }
-    return navigator.locks.request("civic-outbox", wait ? {} : { ifAvailable: true },
-      function (lock) { return lock === null ? null : fn(); });
-  }
-
-  // -- sending ------------------------------------------------------------------------------------------
-  function timed(url, options) {
-    if (window.AbortController) {
-      var ctl = new AbortController();
-      options.signal = ctl.signal;
-      setTimeout(function () { ctl.abort(); }, TIMEOUT_MS);
-    }
-    options.credentials = "same-origin";
-    options.cache = "no-store";
-    return fetch(url, options);
-  }
-
-  function textOf(html, selectors) {
-    var doc = new DOMParser().parseFromString(html, "text/html");
-    for (var i = 0; i < selectors.length; i++) {
-      var el = doc.querySelector(selectors[i]);
-      if (el && el.textContent.trim()) { return el.textContent.replace(/\s+/g, " ").trim(); }
-    }
-    return "";
-  }
-
-  /* Resolves to the entry marked "sent" (with its code) or "refused" (with the server's reason), or to null
-     when it should wait: no signal, a timeout, a server error. */
-  function send(entry) {
-    return timed(entry.action, {}).then(function (r) {
-      if (!r.ok) { throw new Error("form " + r.status); }
-      return r.text();
-    }).then(function (html) {
-      var csrf = (html.match(/name="csrf_token" value="([^"]+)"/) || [])[1] || "";
-      var body = new FormData();
-      body.append("csrf_token", csrf);
-      body.append("client_token", entry.token);
-      entry.fields.forEach(function (f) { body.append(f[0], f[1]); });
-      entry.files.forEach(function (f) { body.append(f.field, f.blob, f.name); });
-      return timed(entry.action, { method: "POST", body: body });
-    }).then(function (r) {
-      var code = (r.url.match(/\/(?:submitted|items)\/([A-Za-z0-9-]+)$/) || [])[1];
-      if (r.ok && code) {
-        entry.state = "sent"; entry.code = code; entry.url = r.url; entry.sentAt = Date.now();
-        entry.fields = []; entry.files = []; // nothing personal stays on the phone once it is sent
-        return entry;
-      }
-      if (r.status >= 500 || r.status === 429 || r.status === 408) { return null; }
-      return r.text().then(function (html) {
-        entry.state = "refused";
-        entry.reason = textOf(html, ["#form-errors", ".flash-error", "main h1"]) || String(r.status);
-        return entry;
-      });
-    }).catch(function () { return null; });
+  // Where the browser can (Background Sync), the worker sends what waits when the signal returns, even
+  // with every page of civic closed.
+  function syncLater() {
+    if (!("serviceWorker" in navigator)) { return Promise.resolve(false); }
+    return navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      return reg && reg.active && reg.sync ? reg.sync.register("civic-outbox").then(function () { return true; }) : false;
+    }).catch(function () { return false; });
   }
 
   function flush() {
-    return locked(false, function () {
-      return all().then(function (entries) {
-        var waiting = entries.filter(function (e) { return e.state === "waiting"; })
-          .sort(function (a, b) { return a.savedAt - b.savedAt; }); // in the order they were made
-        return waiting.reduce(function (previous, e) {
-          return previous.then(function () { return get(e.token); }).then(function (current) {
-            if (!current || current.state !== "waiting") { return null; }
-            return sending(current, function () { return send(current); })
-              .then(function (done) { return done ? put(done) : render(); });
-          });
-        }, Promise.resolve());
-      });
-    }).catch(function () {}).then(schedule);
+    return box.flush(sending).catch(function () {}).then(render).then(schedule);
   }
 
   function schedule() {
     return all().then(function (entries) {
       var waiting = entries.some(function (e) { return e.state === "waiting"; });
-      if (waiting && timer === null) { timer = setInterval(flush, RETRY_MS); }
+      if (waiting && timer === null) { timer = setInterval(flush, RETRY_MS); syncLater(); }
       if (!waiting && timer !== null) { clearInterval(timer); timer = null; }
     }).catch(function () {});
   }
@@ -184,7 +96,7 @@
     if (button) { button.disabled = true; }
     busy[entry.token] = true;
     put(entry).then(function () {
-      return locked(true, function () { return sending(entry, function () { return send(entry); }); });
+      return box.locked(true, function () { return sending(entry, function () { return box.send(entry); }); });
     }).then(function (done) {
       if (done && done.state === "sent") {
         done.seen = true; // the page it opens shows the code
@@ -196,8 +108,9 @@
       tokenInput(form).value = newToken(); // the next thing sent from this page is a new item
       form.reset();
       if (button) { button.disabled = false; }
-      say(form, panel.getAttribute("data-offline"));
-      return render().then(schedule);
+      return syncLater().then(function (background) {
+        say(form, panel.getAttribute(background ? "data-offline" : "data-offline-open"));
+      }).then(render).then(schedule);
     }).catch(function () { // no IndexedDB here (private window, full disk): send it the plain way
       form.submit();
     });
@@ -307,7 +220,7 @@
   function prune() {
     return all().then(function (entries) {
       var old = entries.filter(function (e) { return e.state !== "waiting" && e.seen && Date.now() - e.savedAt > KEEP_MS; });
-      return Promise.all(old.map(function (e) { return tx("readwrite", function (s) { return s.delete(e.token); }); }));
+      return Promise.all(old.map(function (e) { return box.del(e.token); }));
     }).catch(function () {});
   }
 

@@ -4,8 +4,11 @@
      a copy is kept, and shown when there is no signal, marked as a saved copy with its date.
    - Any other page without signal: the offline page (precached).
    - A new version (a deploy) installs at once, takes over open pages and deletes the old static cache;
-     saved pages are kept, and their old stylesheet URLs fall back to the current one. */
+     saved pages are kept, and their old stylesheet URLs fall back to the current one.
+   - Background Sync "civic-outbox": when the signal returns, send the submissions waiting in the outbox,
+     even with every page closed; the browser tries again later while some still wait. */
 "use strict";
+importScripts("__CIVIC_OUTBOX__"); // self.CivicOutbox: the outbox's core, shared with the page
 var VERSION = "__CIVIC_VERSION__";
 var PRECACHE = __CIVIC_PRECACHE__;
 var STATIC_CACHE = "civic-static-" + VERSION;
@@ -25,6 +28,13 @@ self.addEventListener("activate", function (event) {
       return name.indexOf("civic-static-") === 0 && name !== STATIC_CACHE;
     }).map(function (name) { return caches.delete(name); }));
   }).then(function () { return self.clients.claim(); }));
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag !== "civic-outbox") { return; }
+  event.waitUntil(self.CivicOutbox.flush().then(function (left) {
+    if (left > 0) { throw new Error(left + " still waiting"); } // the browser retries later
+  }));
 });
 
 self.addEventListener("message", function (event) {

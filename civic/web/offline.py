@@ -22,7 +22,7 @@ from civic.web.core import Web
 router = APIRouter()
 
 # What the worker stores when it installs: the files every page needs and the offline page.
-PRECACHE_ASSETS = ("civic.css", "offline.js", "photo-shrink.js", "favicon.svg", "icon-192.png")
+PRECACHE_ASSETS = ("civic.css", "outbox.js", "offline.js", "photo-shrink.js", "favicon.svg", "icon-192.png")
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +41,8 @@ def version() -> str:
 def worker_source() -> bytes:
     precache = [asset_url(name) for name in PRECACHE_ASSETS] + ["/offline"]
     source = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
-    source = source.replace("__CIVIC_VERSION__", version()).replace("__CIVIC_PRECACHE__", json.dumps(precache))
+    source = (source.replace("__CIVIC_VERSION__", version()).replace("__CIVIC_PRECACHE__", json.dumps(precache))
+              .replace("__CIVIC_OUTBOX__", asset_url("outbox.js")))
     return source.encode()
 
 

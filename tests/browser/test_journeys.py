@@ -207,12 +207,14 @@ def test_with_javascript_in_english_sending_a_form_twice_files_one_item(phone_js
     page.locator("form[action='/submit'] button[type=submit]").click()
     page.locator(".outbox-note").wait_for()
     assert answers == [303] and page.url.endswith("/submit"), (answers, page.url)
-    assert "Waiting to send" in page.locator("#outbox li[data-state=waiting]").inner_text()
-    page.reload()  # any page load (or the signal coming back) sends what waits
+    assert page.locator("#outbox li").count() == 1, "the form is not listed as waiting on the phone"
+    page.reload()  # any page load sends what waits (if the worker has not already)
     sent = page.locator("#outbox li[data-state=sent] a.code")
     sent.wait_for()
     page.unroute("**/submit")
-    assert answers == [303, 303]
+    # Sent again by the page ([303, 303]) or by the service worker through Background Sync, which the
+    # route does not see ([303]): either way with the same client token.
+    assert answers in ([303], [303, 303]), answers
     code = CODE.search(sent.inner_text()).group(0)
     assert item_count() == 1, "sending the same form twice created two items"
     sent.click()

@@ -172,6 +172,34 @@ def test_a_submission_without_signal_waits_then_is_sent_once_and_shows_its_code(
     assert page.locator("#outbox").is_hidden()
 
 
+
+def test_with_every_page_closed_the_worker_sends_it_when_the_signal_returns(phone):
+    w = build()
+    page = phone
+    page.goto("/submit")
+    controlled(page)
+    page.context.set_offline(True)
+    fill(page, w, "Mương xóm Bắc bị vỡ")
+    page.click("form[action='/submit'] button[type=submit]")
+    note = page.locator(".outbox-note")
+    note.wait_for()
+    assert "có thể đóng trang này" in note.inner_text(), "the phone can send it in the background: say so"
+    page.close()  # the resident puts the phone away
+
+    page.context.set_offline(False)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not items():
+        assert time.monotonic() < deadline, "the worker did not send what waited (Background Sync)"
+        time.sleep(0.2)
+    assert [t for _c, t in items()] == ["Mương xóm Bắc bị vỡ"]
+
+    later = page.context.new_page()
+    later.console_errors = []
+    later.goto("/")
+    sent = later.locator("#outbox li[data-state=sent] a.code")
+    sent.wait_for()
+    assert items()[0][0] in sent.inner_text(), "the phone shows the code the server gave"
+
 def test_a_lost_answer_and_two_tabs_sending_the_same_outbox_make_one_item(new_page):
     w = build()
     # Playwright cannot intercept what a service worker sends; the outbox works the same without one.

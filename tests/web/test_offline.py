@@ -2,6 +2,7 @@
 the offline page, and which pages a phone may keep."""
 
 import json
+import re
 
 from civic.config import get_settings
 from civic.db import unit_of_work
@@ -37,6 +38,8 @@ def test_the_service_worker_is_never_cached_and_precaches_what_exists(client):
     assert "/offline" in precache
     for url in precache:
         assert client.get(url).status_code == 200, url
+    imported = re.search(r'importScripts\("([^"]+)"\)', response.text).group(1)
+    assert imported in precache and client.get(imported).status_code == 200
 
 
 def test_a_new_release_gives_a_new_worker_version(monkeypatch):
