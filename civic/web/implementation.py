@@ -179,6 +179,7 @@ def _pledge_page(request: Request, code: str, pledge_id: str, status: int = 200,
         return web.render("implementation/pledge.html", status=status, **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
                           DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
                           accepts=rules.accepts_pledges(facts), today=clock.today_local(),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
                           form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}),
                           **extra)
 

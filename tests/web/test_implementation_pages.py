@@ -234,3 +234,17 @@ def test_not_done_is_shown_distinct_from_done(client):
         assert "Không xin được đất" in html and "strip-closed" in html
         assert code in anyone.get("/items?outcome=not_done").text
         assert code not in anyone.get("/items?outcome=done").text
+
+
+def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
+    code, users, reps, _outsider, codes = build()
+    login(client, reps[0])
+    assert post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
+                parcel_ref="Thửa 3, tờ 1", **CONSENT).status_code == 303
+    login(client, users["secretary"])
+    pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
+    withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
+    assert withdraw in client.get(f"/do/{code}/pledge/{pledge_id}").text
+    assert post(client, f"/do/{code}/progress", f"/do/{code}", percent="10", text="Đã khởi công.").status_code == 303
+    page = client.get(f"/do/{code}/pledge/{pledge_id}")
+    assert page.status_code == 200 and withdraw not in page.text, "a form that can only fail is still offered"
