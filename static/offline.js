@@ -250,6 +250,8 @@
   }
 
   function start() {
+    // After a log-in or log-out, the pages kept for the last person on this phone are forgotten.
+    if (document.body.hasAttribute("data-forget-saved") && window.caches) { caches.delete("civic-pages"); }
     panel = document.getElementById("outbox");
     list = panel && panel.querySelector("ul");
     lang = document.documentElement.lang || "vi";

@@ -28,6 +28,7 @@ def _start_session(request: Request, user_id: int) -> None:
     receipts = request.session.get("receipts")
     request.session.clear()  # a new session at every login: no fixation
     request.session["uid"] = user_id
+    request.session["forget_saved"] = True  # pages the last person kept on this phone (static/offline.js)
     if receipts:
         request.session["receipts"] = receipts
 
@@ -109,6 +110,7 @@ async def logout(request: Request):
     web = Web(request)
     web.check_csrf(form)
     request.session.clear()
+    request.session["forget_saved"] = True  # the pages this phone kept for them go with them
     return web.redirect("/", N_("You have logged out."))
 
 

@@ -176,6 +176,8 @@ class Web:
             "locale": self.locale,
             "viewer": self.viewer,
             "path": self.request.url.path,
+            "forget_saved": self.request.session.pop("forget_saved", False) if "session" in self.request.scope
+            else False,
         }
         ctx.update(values)
         return ctx

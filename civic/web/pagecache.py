@@ -79,7 +79,7 @@ def cacheable(request: Request) -> bool:
     if not cache.enabled:
         return False
     session = request.scope.get("session") or {}
-    return not session.get("uid") and not session.get("flash")
+    return not session.get("uid") and not session.get("flash") and not session.get("forget_saved")
 
 
 def chain_version(commune_id: int) -> str:

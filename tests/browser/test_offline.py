@@ -125,6 +125,20 @@ def test_a_status_page_opened_once_stays_readable_offline_as_a_dated_saved_copy(
     assert saved_urls(sec) == [], "a staff member's pages were kept on the phone"
 
 
+
+def test_logging_out_forgets_the_pages_kept_for_that_person(phone):
+    w = build()
+    page = phone
+    log_in(page, w["phones"]["resident"])
+    page.goto(f"/items/{w['know']}")
+    controlled(page)
+    page.reload()
+    eventually(page, f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(Boolean)")
+    page.locator("form[action='/logout'] button").click()
+    page.wait_for_load_state()
+    eventually(page, f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(r => !r)")
+    assert f"/items/{w['know']}" not in saved_urls(page)
+
 def test_a_submission_without_signal_waits_then_is_sent_once_and_shows_its_code(phone):
     w = build()
     page = phone

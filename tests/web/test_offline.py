@@ -75,3 +75,16 @@ def test_only_public_pages_and_the_form_may_be_kept_and_never_a_staff_members(cl
     assert "0912345678" in page.text  # the secretary sees the contact …
     assert ' data-saved="' not in page.text  # … so the phone must not keep the page
     assert ' data-saved="' not in client.get("/submit").text
+
+
+def test_logging_in_or_out_tells_the_phone_to_forget_the_pages_it_kept(client):
+    with unit_of_work(write=True) as db:
+        _commune, _a, _b, _cat, users = world(db)
+        resident = users["resident"]
+    assert "data-forget-saved" not in client.get("/").text
+    login(client, resident)
+    assert "data-forget-saved" in client.get("/").text  # the first page after logging in …
+    assert "data-forget-saved" not in client.get("/").text  # … only
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    after = client.post("/logout", data={"csrf_token": token})  # followed to the home page
+    assert after.status_code == 200 and "data-forget-saved" in after.text
