@@ -241,6 +241,23 @@ def support(session: Session, item: Item, viewer: Viewer) -> Support:
     return row
 
 
+def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
+    """A household takes its support back while the item can still be supported; the chain keeps both."""
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in to support an item."))
+    rules.check_stage(item.stage, rules.SUPPORT_STAGES,
+                      N_("Households support an item while it is in People know or People discuss."))
+    household_ids = [h for h, _r in _representations(session, viewer, item.village_id, clock.today_local())]
+    row = session.execute(select(Support).where(Support.item_id == item.id,
+                                                Support.household_id.in_(household_ids or [-1]))
+                          .with_for_update()).scalars().first()
+    if row is None:
+        raise Conflict(N_("Your household does not support this item."))
+    session.delete(row)
+    session.flush()
+    _record(session, item, "support_withdrawn", viewer, {"support_id": row.id}, role="resident", on_timeline=False)
+
+
 # --- meetings ----------------------------------------------------------------------------------------
 
 def schedule_meeting(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Meeting:
@@ -558,6 +575,7 @@ class Deliberation:
     sees_hidden: bool = False
     can_support: bool = False
     supported: bool = False
+    can_withdraw_support: bool = False
     can_vote: bool = False
     own_choice: str = ""
     now: datetime | None = None
@@ -656,6 +674,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         comment_after_login=stage_open and viewer.user is None,
         comment_official=secretary or supervisor, can_hide=secretary, sees_hidden=sees_hidden,
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
+        can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
         min_disclosure_days=min_days)
 

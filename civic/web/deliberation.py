@@ -152,6 +152,8 @@ RESIDENT_ACTIONS = {
     "comment": (deliberation.add_comment, N_("Your comment was posted."), "comments"),
     "support": (lambda db, item, viewer, form: deliberation.support(db, item, viewer),
                 N_("Your household's support was counted."), "supports"),
+    "unsupport": (lambda db, item, viewer, form: deliberation.withdraw_support(db, item, viewer),
+                  N_("Your household's support was withdrawn."), "supports"),
     "vote": (deliberation.cast_online_ballot, N_("Your household's ballot was recorded. You may change it until "
                                                  "the ballot closes."), "vote"),
 }
@@ -170,6 +172,11 @@ async def post_comment(request: Request, code: str):
 @router.post("/items/{code}/support")
 async def post_support(request: Request, code: str):
     return await _resident_post(request, code, "support")
+
+
+@router.post("/items/{code}/support/withdraw")
+async def post_withdraw_support(request: Request, code: str):
+    return await _resident_post(request, code, "unsupport")
 
 
 @router.post("/items/{code}/vote")

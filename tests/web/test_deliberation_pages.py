@@ -19,6 +19,7 @@ from civic.items.models import Category, Item
 from civic.web.pagecache import cache
 from tests.builders import (
     PASSWORD,
+    audit_events,
     count,
     csrf_token,
     disclose,
@@ -423,3 +424,48 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     clock.advance(timedelta(days=2))
     after = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
     assert after and int(after.group(1)) == int(before.group(1)) - 2, (before.group(0), after and after.group(0))
+
+
+def test_a_household_withdraws_its_support_and_may_give_it_again(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    with unit_of_work(write=True) as db:
+        rep = make_household_rep(db, w["a"], 0)
+        other = make_household_rep(db, w["a"], 1, name="Hộ Khác")
+    withdraw = f'action="/items/{code}/support/withdraw"'
+    login(client, other)
+    token = csrf_token(client, f"/items/{code}")
+    nothing = client.post(f"/items/{code}/support/withdraw", data={"csrf_token": token})
+    assert nothing.status_code == 409 and _rows(Support) == 0  # a household that never supported it
+    login(client, rep)
+    token = csrf_token(client, f"/items/{code}")
+    assert withdraw not in client.get(f"/items/{code}").text
+    assert client.post(f"/items/{code}/support", data={"csrf_token": token},
+                       follow_redirects=False).status_code == 303
+    page = client.get(f"/items/{code}?lang=en")
+    assert "1 of 10 households support this" in page.text and withdraw in page.text
+    gone = client.post(f"/items/{code}/support/withdraw", data={"csrf_token": token}, follow_redirects=False)
+    assert gone.status_code == 303 and _rows(Support) == 0
+    page = client.get(f"/items/{code}?lang=en")
+    assert "0 of 10 households support this" in page.text
+    assert withdraw not in page.text and f'action="/items/{code}/support"' in page.text
+    with unit_of_work() as db:
+        actions = [e.action for e in audit_events(db)]
+    assert actions.count("support_added") == 1 and actions.count("support_withdrawn") == 1
+    again = client.post(f"/items/{code}/support", data={"csrf_token": token}, follow_redirects=False)
+    assert again.status_code == 303 and _rows(Support) == 1
+
+
+def test_a_support_cannot_be_withdrawn_once_the_item_has_moved_on(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    with unit_of_work(write=True) as db:
+        rep = make_household_rep(db, w["a"], 0)
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        deliberation.support(db, item, viewer(db, rep))
+        item.stage = "do"  # the households decided; supports are part of the record now
+    login(client, rep)
+    token = csrf_token(client, f"/items/{code}")
+    assert f'action="/items/{code}/support/withdraw"' not in client.get(f"/items/{code}").text
+    refused = client.post(f"/items/{code}/support/withdraw", data={"csrf_token": token})
+    assert refused.status_code == 409 and _rows(Support) == 1
