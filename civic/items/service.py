@@ -86,8 +86,11 @@ def _clean_client_token(raw: str | None) -> str | None:
 
 
 def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Viewer, *, channel: str = "web",
-           client_token: str | None = None, on_behalf: bool = False, require_contact: bool = True) -> Submitted:
+           client_token: str | None = None, on_behalf: bool = False, require_contact: bool = True,
+           partner: tuple[int, str] | None = None) -> Submitted:
     """Create an item (or return the one this client token already created).
+
+    `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain.
 
     `require_contact=False` (the Open311 channel) takes a submission without an account and without a
     phone; a phone that is given is still checked and kept in the private contact fields.
@@ -142,6 +145,8 @@ def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Vie
     session.flush()
     payload = {"code": item.code, "kind": item.kind, "village_id": item.village_id,
                "category_id": item.category_id, "channel": item.channel}
+    if partner is not None:
+        payload["api_key_id"], payload["partner"] = partner
     audit.record(session, commune_id=commune.id, item_id=item.id, action="submitted",
                  actor_id=viewer.id, actor_role="secretary" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)

@@ -310,7 +310,8 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     if len(token) > 200:
         raise bad(N_("The token must have at most 200 characters."), "token")
     result = items.submit(db, commune, data, ANONYMOUS_VIEWER, channel="api", require_contact=False,
-                          client_token=queries.client_token(key.id, token) if token else None)
+                          client_token=queries.client_token(key.id, token) if token else None,
+                          partner=(key.id, key.name))
     return result, token
 
 

@@ -260,6 +260,10 @@ def test_post_creates_an_item_in_the_triage_queue_and_the_audit_chain(client, si
         assert json.loads(item.attributes) == {"problem": "blocked", "hazards": ["deep", "dark"], "length_m": 12}
         events = db.execute(select(AuditEvent).where(AuditEvent.item_id == item.id)).scalars().all()
         assert [(e.action, json.loads(e.payload)["channel"]) for e in events] == [("submitted", "api")]
+        # Which partner filed it is part of the record, and the status page says so.
+        payload = json.loads(events[0].payload)
+        assert (payload["api_key_id"], payload["partner"]) == (site.api_key_id, "Cổng tỉnh")
+    assert "Cổng tỉnh" in client.get(f"/items/{code}").text
     # It waits in the village secretary's triage queue, and nothing private leaks back out.
     login(client, site.users["secretary"])
     assert code in client.get("/triage").text
