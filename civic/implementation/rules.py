@@ -426,6 +426,12 @@ def shows_section(stage: str, outcome: str | None) -> bool:
     return stage in (Stage.DO, Stage.INSPECT) or (stage == Stage.CLOSED and outcome in ("done", "not_done"))
 
 
+def publishes_names(stage: str, outcome: str | None, decided_to_publish: bool) -> bool:
+    """Pledging households are named in public only where the households decided so, and only once there is
+    a Dân làm section to name them in."""
+    return decided_to_publish and shows_section(stage, outcome)
+
+
 def is_secretary(item: ItemFacts, actor: ActorFacts) -> bool:
     return SECRETARY in relations(item, actor)
 

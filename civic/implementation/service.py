@@ -411,12 +411,16 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                   counts[1], disputed, sorted(materials, key=lambda m: m[0]))
 
 
-def public_names(session: Session, item: Item, limit: int = 40) -> tuple[list[str], int]:
-    """Names of the pledging households' heads, only where the decision says they may be published."""
-    base = (select(Household.head_name).join(Pledge, Pledge.household_id == Household.id)
-            .where(Pledge.item_id == item.id, Pledge.withdrawn_at.is_(None)).distinct())
-    names = [n for n in session.execute(base.order_by(Household.head_name).limit(limit)).scalars() if n]
-    return names, limit
+def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -> tuple[list[str], int]:
+    """A page of the pledging households' heads' names, by name, and how many there are. The caller shows
+    them only where the decision says they may be published (ImplementationSetting.publish_pledger_names)."""
+    base = (select(Household.id, Household.head_name).join(Pledge, Pledge.household_id == Household.id)
+            .where(Pledge.item_id == item.id, Pledge.withdrawn_at.is_(None), Household.head_name != "")
+            .distinct())
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = session.execute(base.order_by(Household.head_name, Household.id)
+                           .offset((page - 1) * limit).limit(limit)).all()
+    return [name for _id, name in rows], total
 
 
 def budget(session: Session, item: Item, limit: int = 100) -> Budget:

@@ -48,12 +48,15 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
     out: dict[str, Any] = {"DO": LABELS, "do": None}
     if rules.shows_section(item.stage, item.outcome):
         setting = impl.settings_for(db, item)
-        names = impl.public_names(db, item)[0] if setting is not None and setting.publish_pledger_names else []
+        names, names_total = impl.public_names(db, item) \
+            if rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)) \
+            else ([], 0)
         mine = impl.represented_households(db, web.viewer, item.village_id) if web.viewer.id else []
         out["do"] = {
             "totals": impl.totals(db, item, setting),
             "setting": setting,
             "names": names,
+            "names_total": names_total,
             "budget": impl.budget(db, item),
             "spending": impl.spending_page(db, item, size=10)[0],
             "progress": impl.progress(db, item),
@@ -223,6 +226,25 @@ def _household_page(request: Request, code: str, status: int = 200, **extra) -> 
                           can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)), today=clock.today_local(),
                           form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}),
                           **extra)
+
+
+PLEDGERS_PAGE = 200
+
+
+@router.get("/items/{code}/pledgers", response_class=HTMLResponse)
+def pledgers(request: Request, code: str):
+    """Every household that pledged, by name, where the households decided the names may be published."""
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_code(db, code)
+        setting = impl.settings_for(db, item)
+        if not rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)):
+            raise NotFound(N_("The names of the pledging households are not published for this item."))
+        page = _page(request)
+        names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
+        pages = max(1, -(-total // PLEDGERS_PAGE))
+        return web.render("implementation/pledgers.html", item=item, names=names, total=total, page=page,
+                          pages=pages, first=(page - 1) * PLEDGERS_PAGE + 1)
 
 
 @router.get("/items/{code}/pledge", response_class=HTMLResponse)

@@ -674,3 +674,25 @@ PAGES.update({
     "admin: categories with errors": ("admin", _with_errors(
         "/admin/categories", "form[action^='/admin/categories/']", [("input[name^=days_]", "nhiều")], ".error")),
 })
+
+
+def _pledgers(page, w):
+    """The full list of pledging households, once the village has decided to publish their names."""
+    from sqlalchemy import select
+
+    from civic.accounts.models import User
+    from civic.implementation import service as impl
+    from civic.items.models import Item
+    from tests.builders import viewer
+
+    code = _work_items(w)["do"]
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        sec = db.execute(select(User).where(User.phone == w["phones"]["secretary"])).scalar_one()
+        impl.save_settings(db, item, viewer(db, sec), {"needed_land_m2": "400", "needed_money": "5.000.000",
+                                                       "publish_pledger_names": "1"})
+    page.goto(f"/items/{code}/pledgers")
+    assert page.locator("h1").count() == 1
+
+
+PAGES.update({"households that pledged": (None, _pledgers)})

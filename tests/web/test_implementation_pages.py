@@ -248,3 +248,43 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     assert post(client, f"/do/{code}/progress", f"/do/{code}", percent="10", text="Đã khởi công.").status_code == 303
     page = client.get(f"/do/{code}/pledge/{pledge_id}")
     assert page.status_code == 200 and withdraw not in page.text, "a form that can only fail is still offered"
+
+
+def _pledging_village(publish: bool, households: int = 45) -> str:
+    from civic.implementation import service as impl
+    from tests.builders import make_category, make_commune, make_user, make_village, pledge_data, viewer
+
+    with unit_of_work(write=True) as db:
+        commune = make_commune(db)
+        village = make_village(db, commune, households=households)
+        cat = make_category(db, commune)
+        for n, h in enumerate(households_of(db, village)):
+            h.head_name = f"Nguyễn Văn {n:02d}"
+        sec = viewer(db, make_user(db, "secretary", commune=commune, village=village))
+        item = make_item(db, commune, village, cat, stage="do")
+        impl.save_settings(db, item, sec, {"needed_land_m2": "5.000", "publish_pledger_names": "1" if publish else ""})
+        pledges = [impl.pledge(db, item, sec, pledge_data(household=h.code), on_behalf=True)
+                   for h in households_of(db, village)]
+        impl.withdraw(db, item, pledges[0].id, sec, {"reason": "Hộ đổi ý."})
+        return item.code
+
+
+def test_every_household_that_pledged_is_listed_where_names_are_published(client):
+    code = _pledging_village(publish=True)
+    status = client.get(f"/items/{code}?lang=en")
+    assert status.text.count("Nguyễn Văn ") == 40  # the first 40 on the status page …
+    assert f'href="/items/{code}/pledgers"' in status.text and "All 44 households that pledged" in status.text
+    full = client.get(f"/items/{code}/pledgers")  # … and all of them here
+    assert full.status_code == 200
+    listed = re.findall(r"<li>(Nguyễn Văn \d\d)</li>", full.text)
+    assert listed == [f"Nguyễn Văn {n:02d}" for n in range(1, 45)], "withdrawn pledge listed, or one missing"
+    assert client.get(f"/items/{code}/pledgers?page=9").status_code == 200
+
+
+def test_no_list_of_names_where_the_village_did_not_decide_to_publish_them(client):
+    code = _pledging_village(publish=False, households=3)
+    status = client.get(f"/items/{code}")
+    assert "Nguyễn Văn" not in status.text and "/pledgers" not in status.text
+    hidden = client.get(f"/items/{code}/pledgers")
+    assert hidden.status_code == 404 and "Nguyễn Văn" not in hidden.text
+    assert client.get("/items/NS-2020-9999/pledgers").status_code == 404
