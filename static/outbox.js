@@ -63,6 +63,7 @@
     return fetch(url, options);
   }
 
+  // Text of an HTML fragment: tags dropped, entities decoded, spaces collapsed.
   function plain(html) {
     return html.replace(/<[^>]+>/g, " ").replace(/&#(\d+);/g, function (_, n) { return String.fromCharCode(+n); })
       .replace(/&quot;/g, "\"").replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
@@ -131,6 +132,6 @@
     }).then(function (left) { return left === null ? -1 : left; });
   }
 
-  scope.CivicOutbox = { all: all, get: get, put: put, del: del, tx: tx, newToken: newToken, locked: locked,
-                        send: send, flush: flush };
+  scope.CivicOutbox = { all: all, get: get, put: put, del: del, newToken: newToken, locked: locked,
+                        send: send, flush: flush, plain: plain };
 })(self);

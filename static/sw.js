@@ -87,17 +87,12 @@ function escapeHtml(text) {
   return text.replace(/[&<>"]/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;" }[c]; });
 }
 
-function decode(text) {
-  return text.replace(/&#(\d+);/g, function (_, n) { return String.fromCharCode(+n); })
-    .replace(/&quot;/g, "\"").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-}
-
 // The saved copy, with a notice at the top of <main>: "Saved copy from <date> …" in the page's language.
 function savedCopy(response) {
   var savedAt = new Date(response.headers.get(SAVED_AT) || Date.now());
   return response.text().then(function (html) {
     var lang = (html.match(/<html lang="([a-z]+)"/) || [])[1] || "vi";
-    var label = decode((html.match(/ data-saved="([^"]*)"/) || [])[1] || "");
+    var label = self.CivicOutbox.plain((html.match(/ data-saved="([^"]*)"/) || [])[1] || "");
     var when = savedAt.toLocaleString(lang === "vi" ? "vi-VN" : "en-GB",
       { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Ho_Chi_Minh" });
     var note = "<p class=\"flash saved-copy\" role=\"status\" data-saved-at=\"" + savedAt.toISOString() + "\">" +

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,44 +63,50 @@ class LiveServer:
             return fh.read().decode("utf-8", "replace")
 
 
+@contextmanager
+def running_server(port: int, log_path: Path, **env: str):
+    """A uvicorn process on the test database at `port`, started and waited for (/healthz); stopped after."""
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "civic.main:create_app", "--factory", "--port", str(port),
+             "--host", "127.0.0.1"],
+            cwd=str(ROOT), env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        server = LiveServer(url, log_path, proc)
+        deadline = time.monotonic() + 30
+        try:
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"the live server exited with {proc.returncode}:\n{server.log_since(0)}",
+                                pytrace=False)
+                try:
+                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the live server did not answer /healthz within 30 s:\n{server.log_since(0)}",
+                                pytrace=False)
+                time.sleep(0.1)
+            yield server
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.fixture(scope="session")
 def live_server():
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = Path(os.environ["CIVIC_VAR_DIR"]) / f"uvicorn-{port}.log"
-    log = log_path.open("wb")
     CLOCK_FILE.write_text("0")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "civic.main:create_app", "--factory", "--port", str(port),
-         "--host", "127.0.0.1"],
-        cwd=str(ROOT), env={**os.environ, "CIVIC_TEST_CLOCK_FILE": str(CLOCK_FILE)},
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    server = LiveServer(url, log_path, proc)
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the live server exited with {proc.returncode}:\n{server.log_since(0)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the live server did not answer /healthz within 30 s:\n{server.log_since(0)}",
-                            pytrace=False)
-            time.sleep(0.1)
+    with running_server(port, Path(os.environ["CIVIC_VAR_DIR"]) / f"uvicorn-{port}.log",
+                        CIVIC_TEST_CLOCK_FILE=str(CLOCK_FILE)) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(autouse=True)

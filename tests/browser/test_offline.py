@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,10 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from civic import clock
-from civic.config import ROOT
 from civic.db import unit_of_work
 from civic.items.models import Item
-from tests.browser.conftest import PHONE_390, TIMEOUT_MS, _free_port
+from tests.browser.conftest import PHONE_390, TIMEOUT_MS, _free_port, running_server
 from tests.browser.pages import log_in
 from tests.builders import make_item, world
 
@@ -310,26 +306,10 @@ def test_what_the_server_refuses_after_waiting_is_shown_with_its_reason_and_can_
 
 @contextmanager
 def server(port: int, release: str):
-    env = {**os.environ, "CIVIC_RELEASE": release}
+    """This deploy of the app on `port`: the same database, another CIVIC_RELEASE."""
     log = Path(os.environ["CIVIC_VAR_DIR"]) / f"deploy-{port}-{release}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "civic.main:create_app", "--factory",
-                                 "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=str(ROOT), env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"the {release} server did not start:\n{log.read_text()}", pytrace=False)
-                    time.sleep(0.1)
-            yield
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with running_server(port, log, CIVIC_RELEASE=release):
+        yield
     text = log.read_text()
     assert "Traceback" not in text and '" 500' not in text, text
 
