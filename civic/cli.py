@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     get_settings()
+    import civic.domains  # noqa: F401  (every table and stage move, whatever the command touches)
+
     return args.fn(args)
 
 

@@ -10,6 +10,17 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """A message id with its own parameters (one field's error among several)."""
+
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Message:
+        self = super().__new__(cls, msgid)
+        self.params = params
+        return self
+
+
 class CivicError(Exception):
     status = 400
 

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
+import civic.domains  # noqa: F401  (every table and stage move)
 from civic.config import get_settings
 from civic.errors import CivicError
 from civic.open311 import routes as open311

@@ -80,17 +80,17 @@ def make_item(db: Session, commune: Commune, village: Village, category: Categor
     secretary = make_user(db, "secretary", commune=commune, village=village, name="Thư Ký")
     sec = viewer(db, secretary)
     if stage == "know":
-        workflow.transition(db, item, "accept", sec)
+        move(db, item, "accept", sec)
     elif stage in ("rejected", "duplicate", "redirected"):
         if stage == "rejected":
-            workflow.transition(db, item, "reject", sec, {"reason": "Ngoài khả năng của thôn."})
+            move(db, item, "reject", sec, {"reason": "Ngoài khả năng của thôn."})
         elif stage == "redirected":
-            workflow.transition(db, item, "redirect", sec, {"destination": "Bộ phận tiếp công dân",
+            move(db, item, "redirect", sec, {"destination": "Bộ phận tiếp công dân",
                                                             "reason": "Tranh chấp đất đai."})
         else:
             original = items.submit(db, commune, item_data(village, category, title="Bản gốc phản ánh"),
                                     Viewer()).item
-            workflow.transition(db, item, "mark_duplicate", sec, {"original_code": original.code,
+            move(db, item, "mark_duplicate", sec, {"original_code": original.code,
                                                                   "reason": "Trùng với phản ánh trước."})
     else:
         # Later stages are reached by issue 4/5 services; tests of them set the stage directly.
@@ -274,7 +274,7 @@ def make_discuss_item(db: Session, commune: Commune, village: Village, category:
     """An item taken to Dân bàn through the real services: accepted, disclosed 3 days ago, discussion opened."""
     item = make_item(db, commune, village, category, stage="know", **over)
     disclose(db, item, secretary, days_ago=3)
-    workflow.transition(db, item, "open_discussion", viewer(db, secretary),
+    move(db, item, "open_discussion", viewer(db, secretary),
                         {"question": f"Có đồng ý: {item.title}?", "asks_contribution": "1" if asks_contribution else ""})
     return item
 
@@ -358,3 +358,11 @@ def media_files() -> set[str]:
 
     root = storage.root()
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def move(session: Session, item, action: str, viewer: Viewer, inputs: dict | None = None, *,
+         is_author: bool = False):
+    """A stage move through the one mover, with its form filled in as a person would type it."""
+
+    form = workflow.form_for(action).parse(inputs or {})
+    return workflow.transition(session, item, action, viewer, form, is_author=is_author)

@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+import civic.domains  # noqa: E402,F401  (every table and stage move)
 from civic import clock  # noqa: E402
 from civic.accounts import service as _accounts  # noqa: E402
 from civic.cli import migrate  # noqa: E402

@@ -16,9 +16,9 @@ from civic.accounts import rules
 from civic.accounts.models import ApiKey, RoleGrant, User
 from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
+from civic.core.facts import ActorFacts
+from civic.core.kinds import Role
 from civic.errors import N_, Invalid, NotFound
-from civic.workflow.rules import ActorFacts
-from civic.workflow.stages import Role
 
 _hasher = PasswordHasher()
 # A hash to verify against when the phone is unknown, so both paths take the same time.

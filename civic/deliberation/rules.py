@@ -173,11 +173,8 @@ def open_discussion_blocker(disclosure_count: int, ready_on: date | None, today:
     return None
 
 
-def clean_question(data: dict[str, Any], default: str) -> dict[str, Any]:
-    question = str(data.get("question") or "").strip() or default
-    question = clean_text(question, "question", minimum=5, maximum=1000,
-                          message=N_("Please state the question the households decide (5 to 1000 characters)."))
-    return {"question": question, "asks_contribution": truthy(data.get("asks_contribution"))}
+# The question households decide in Dân bàn.
+QUESTION_MIN, QUESTION_MAX = 5, 1000
 
 
 # --- comments and supports ---------------------------------------------------------------------------

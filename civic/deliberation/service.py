@@ -84,28 +84,6 @@ def latest_result(session: Session, item_id: int) -> Decision | None:
                            .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def on_transition(session: Session, item: Item, action: str, viewer: Viewer, inputs: dict[str, Any]
-                  ) -> dict[str, Any]:
-    """What the workflow's mover records for this module's transitions (called after the rules passed)."""
-    if action == "open_discussion":
-        clean = rules.clean_question(inputs, default=item.title)
-        discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
-        if discussion is None:
-            discussion = Discussion(item_id=item.id, question=clean["question"], opened_at=clock.now(),
-                                    opened_by_id=viewer.id, asks_contribution=clean["asks_contribution"])
-            session.add(discussion)
-        else:
-            discussion.question, discussion.asks_contribution = clean["question"], clean["asks_contribution"]
-        return {"question": clean["question"], "asks_contribution": clean["asks_contribution"]}
-    decision = latest_result(session, item.id)
-    extra = {"decision_id": decision.id, "method": decision.method}
-    if decision.method != "authority":
-        extra.update({"in_favour": decision.yes, "households": decision.households_total})
-    if action == "close_not_approved":
-        extra["reason"] = rules.tally_reason(decision.yes or 0, decision.households_total or 0)
-    return extra
-
-
 def _discussion(session: Session, item: Item) -> Discussion:
     """The question households decide; an item that reached Dân bàn without one asks for contributions."""
     discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()

@@ -8,9 +8,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from civic.core.facts import ActorFacts, ItemFacts
 from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.items.rules import clean_text
-from civic.workflow.rules import ActorFacts, ItemFacts, relations
+from civic.workflow.rules import relations
 from civic.workflow.stages import SECRETARY, Stage
 
 LAND, MONEY, LABOUR, MATERIALS = "land", "money", "labour", "materials"

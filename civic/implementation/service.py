@@ -17,6 +17,7 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
+from civic.core.facts import ItemFacts
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
 from civic.implementation.models import (
@@ -29,14 +30,13 @@ from civic.implementation.models import (
 )
 from civic.implementation.schemas import Budget, BudgetRow, KindTotal, PledgeRow, Totals
 from civic.items.models import Item
+from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
 HUNDRED = Decimal(100)
 
 
-def _facts(session: Session, item: Item):
-    from civic.workflow import service as workflow
-
+def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 

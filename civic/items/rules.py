@@ -7,8 +7,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from civic.core.kinds import Kind
 from civic.errors import N_, Invalid
-from civic.workflow.stages import KINDS
+
+KINDS = tuple(Kind)
 
 TITLE_MAX = 160
 DESCRIPTION_MAX = 4000

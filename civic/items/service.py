@@ -21,10 +21,10 @@ from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
+from civic.core.kinds import Stage
 from civic.errors import N_, Invalid, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item
-from civic.workflow.stages import Stage
 
 # --- reading ----------------------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from civic.core.facts import ActorFacts
 from civic.errors import N_, Forbidden, Invalid, TooLarge
-from civic.workflow.rules import ActorFacts
 
 # Longest side of the two stored sizes of a photo, in pixels.
 DISPLAY_PX = 1600

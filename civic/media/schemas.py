@@ -45,3 +45,11 @@ class Prepared:
     thumb: Variant | None = None
     original: Variant | None = None  # only when settings.keep_originals
     pages: int | None = None
+
+
+@dataclass(frozen=True)
+class FileField:
+    """A form's file field: how many files it takes and of which kinds (civic.media.rules.PHOTO, …)."""
+
+    most: int
+    accept: tuple[str, ...]

@@ -8,7 +8,7 @@ that rolls back are removed again (storage.py), so a refused or failed request l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -16,14 +16,14 @@ from sqlmodel import Session
 from civic import clock
 from civic.audit import service as audit
 from civic.config import get_settings
+from civic.core.facts import ActorFacts
 from civic.errors import N_, NotFound
 from civic.items.models import Item
 from civic.media import processing, rules, storage
 from civic.media.models import Attachment
-from civic.media.schemas import Prepared, Upload
-from civic.workflow.rules import ActorFacts
+from civic.media.schemas import FileField, Prepared, Upload
 
-__all__ = ["Upload", "Prepared", "prepare", "attach", "list_for", "hide", "get", "fetchable"]
+__all__ = ["Upload", "Prepared", "FileField", "prepare", "prepare_files", "attach", "list_for", "hide", "get", "fetchable"]
 
 
 def prepare(upload: Upload, *, accept: tuple[str, ...] = rules.KINDS, field: str = "file") -> Prepared:
@@ -31,6 +31,16 @@ def prepare(upload: Upload, *, accept: tuple[str, ...] = rules.KINDS, field: str
     settings = get_settings()
     return processing.prepare(upload, accept=accept, field=field, max_bytes=settings.upload_max_bytes,
                               keep_original=settings.keep_originals)
+
+
+def prepare_files(uploads: Mapping[str, Sequence[Upload]], fields: Mapping[str, FileField]
+                  ) -> dict[str, list[Prepared]]:
+    """Every file of a form checked and processed, before any transaction; the first refusal raises,
+    naming its field."""
+    out: dict[str, list[Prepared]] = {}
+    for name, spec in fields.items():
+        out[name] = [prepare(u, accept=spec.accept, field=name) for u in uploads.get(name, ())]
+    return out
 
 
 def attach(session: Session, *, item: Item, upload: Upload | Prepared, purpose: str, actor_id: int | None,

@@ -90,6 +90,13 @@ GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", 
          "Thị Thu", "Văn Sơn", "Thị Nga", "Minh Tuấn", "Thị Yến"]
 
 
+def _move(session: Session, item: Item, action: str, viewer: Viewer, values: dict[str, str] | None = None,
+          *, is_author: bool = False) -> Item:
+    """A stage move with its form filled in as a person would type it."""
+    form = workflow.form_for(action).parse(values or {})
+    return workflow.transition(session, item, action, viewer, form, is_author=is_author)
+
+
 @dataclass
 class Plan:
     village: str
@@ -297,30 +304,30 @@ def _load(session: Session, now: datetime) -> str:
         item = made[plan_idx]
         sec = sec_viewers[plan.village]
         if step == "accept":
-            workflow.transition(session, item, "accept", sec)
+            _move(session, item, "accept", sec)
         elif step == "reject":
             reason = ("Ngoài khả năng ngân sách của thôn năm nay; thôn sẽ đưa vào kế hoạch năm sau."
                       if plan.note == "review" else "Đường làng thuộc quản lý của xã; đã chuyển ý kiến lên xã.")
-            workflow.transition(session, item, "reject", sec, {"reason": reason})
+            _move(session, item, "reject", sec, {"reason": reason})
         elif step == "redirect":
-            workflow.transition(session, item, "redirect", sec, {
+            _move(session, item, "redirect", sec, {
                 "destination": "Bộ phận tiếp công dân UBND xã Nhạo Sơn",
                 "reason": "Tranh chấp đất đai được giải quyết theo Luật Đất đai tại bộ phận tiếp công dân."})
         elif step == "duplicate":
             original = next(i for i in made.values() if i.title == "Cống trước nhà văn hoá thôn bị tắc")
-            workflow.transition(session, item, "mark_duplicate", sec, {
+            _move(session, item, "mark_duplicate", sec, {
                 "original_code": original.code, "reason": "Đã có phản ánh trước về cùng vị trí."})
         elif step == "withdraw":
-            workflow.transition(session, item, "withdraw", Viewer(), {"reason": "Đèn đã được sửa."},
+            _move(session, item, "withdraw", Viewer(), {"reason": "Đèn đã được sửa."},
                                 is_author=True)
         elif step == "request_review":
-            workflow.transition(session, item, "request_review", Viewer(), {
+            _move(session, item, "request_review", Viewer(), {
                 "reason": "Thanh niên thôn sẵn sàng góp công; xin xem xét lại."}, is_author=True)
         elif step == "redirect_review":
-            workflow.transition(session, item, "request_review", Viewer(), {
+            _move(session, item, "request_review", Viewer(), {
                 "reason": "Tôi muốn thôn hoà giải trước."}, is_author=True)
         elif step == "uphold":
-            workflow.transition(session, item, "uphold", viewers["supervisor"], {
+            _move(session, item, "uphold", viewers["supervisor"], {
                 "reason": "Tranh chấp đất đai phải qua hoà giải ở xã theo luật; việc chuyển là đúng."})
         elif step.startswith("d_") or (step == Stage.DISCUSS and plan.title in DELIBERATION_DEMO):
             _deliberation_step(session, item, step, plan, sec, villages[plan.village], now)
@@ -392,7 +399,7 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
 
     today = clock.today_local()
     if step == Stage.DISCUSS:
-        workflow.transition(session, item, "open_discussion", sec, {
+        _move(session, item, "open_discussion", sec, {
             "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và góp công "
                         "xây lại tường rào không?", "asks_contribution": "1"})
     elif step == "d_disclose_board":
@@ -677,10 +684,10 @@ def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor:
     from civic.supervision import service as sup
 
     if step == Stage.INSPECT:
-        workflow.transition(session, item, "start_inspection", sec)
+        _move(session, item, "start_inspection", sec)
     elif step == "done":
         if item.stage == Stage.DO:
-            workflow.transition(session, item, "start_inspection", sec)
+            _move(session, item, "start_inspection", sec)
         ins = sup.open_new_inspection(session, item, supervisor)
         for e in sup.checklist(session, [ins.id])[ins.id]:
             sup.mark_entry(session, item, supervisor, e.id, {"mark": "ok"})
@@ -688,6 +695,6 @@ def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor:
                                                         "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."})
         sup.answer_finding(session, item, sec, f.id, {"answer": "Đã dọn sạch ngay trong ngày nghiệm thu."})
         sup.resolve_finding(session, item, supervisor, f.id)
-        workflow.transition(session, item, "sign_off", supervisor)
+        _move(session, item, "sign_off", supervisor)
     elif step == "not_done":
-        workflow.transition(session, item, "close_not_done", supervisor, {"reason": CLOSINGS["not_done"][1]})
+        _move(session, item, "close_not_done", supervisor, {"reason": CLOSINGS["not_done"][1]})

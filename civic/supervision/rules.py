@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from civic.core.facts import ActorFacts, ItemFacts
 from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.implementation.rules import parse_day
 from civic.items.rules import clean_text
-from civic.workflow.rules import ActorFacts, ItemFacts, relations
+from civic.workflow.rules import relations
 from civic.workflow.stages import SECRETARY, SUPERVISOR, Outcome, Stage
 
 # The default checklist of an inspection (msgids: stored as written, shown translated). Editable.

@@ -13,18 +13,18 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.areas.models import Household
 from civic.audit import service as audit
+from civic.core.facts import ItemFacts
 from civic.errors import N_, Invalid, NotFound
 from civic.implementation import service as implementation
 from civic.items.models import Item
 from civic.supervision import rules
 from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, Verdict
 from civic.supervision.schemas import SupervisorQueue, VerdictTotals
+from civic.workflow import service as workflow
 from civic.workflow.stages import Outcome, Stage
 
 
-def _facts(session: Session, item: Item):
-    from civic.workflow import service as workflow
-
+def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 
@@ -75,34 +75,6 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     if item.stage == Stage.CLOSED and item.outcome == Outcome.DONE:
         return {"reopen_pending": current_closure_reopen(session, item) is not None}
     return {}
-
-
-def on_transition(session: Session, item: Item, action: str, viewer: Viewer, reason: str) -> dict[str, Any]:
-    """What issue 5's stage changes do besides moving the item; returns public facts for the payload."""
-    now = clock.now()
-    payload: dict[str, Any] = {}
-    if action in ("sign_off", "rework", "close_not_done"):
-        inspection = open_inspection(session, item.id)
-        if inspection is not None:
-            inspection.result = {"sign_off": "signed_off", "rework": "rework"}.get(action, "not_done")
-            inspection.closed_at = now
-            payload["inspection_id"] = inspection.id
-    if action == "rework":
-        payload["findings_open"] = session.execute(select(func.count()).select_from(Finding).where(
-            Finding.item_id == item.id, Finding.resolved_at.is_(None))).scalar_one()
-    if action == "reopen":
-        request = current_closure_reopen(session, item)
-        request.decision = "reopened"
-        request.decision_reason = reason
-        request.decided_at = now
-        request.decided_by_id = viewer.id
-        payload["reopen_request_id"] = request.id
-        item.outcome = None
-        item.closed_at = None
-        item.close_reason = ""
-    if action == "start_inspection":
-        payload["percent"] = 100
-    return payload
 
 
 # --- inspections ------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from civic.accounts.service import ANONYMOUS_VIEWER, Viewer, load_viewer
 from civic.config import ROOT, get_settings
-from civic.errors import N_, CivicError, Forbidden, Invalid
+from civic.core.inputs import Form
+from civic.errors import N_, CivicError, Forbidden, Invalid, Message
 from civic.web import i18n
 from civic.web.assets import asset_url
 from civic.workflow import stages
@@ -72,7 +73,18 @@ env.globals.update(
     csrf_token=lambda: _current.get().csrf_token,
     lang=lambda: _current.get().locale,
     url=lambda path, **query: Web.url(path, **query),
+    url_for=lambda name, **params: _current.get().request.app.url_path_for(
+        name, **{k: str(v) for k, v in params.items()}),
+    limit=lambda form, name: FORMS[form].limits()[name],
 )
+
+# Forms whose limits templates read: {{ limit("RedirectForm", "destination").max }}.
+FORMS: dict[str, type[Form]] = {}
+
+
+def register_forms(*forms: type[Form]) -> None:
+    for form in forms:
+        FORMS[form.__name__] = form
 
 
 def make_gettext(translations) -> tuple[Callable[..., str], Callable[..., str]]:
@@ -121,7 +133,8 @@ class Web:
 
     def field_errors(self, exc: Invalid) -> dict[str, str]:
         params = self._params(exc.params)
-        return {field: self._(msg, **params) for field, msg in exc.errors.items()}
+        return {field: self._(msg, **(self._params(msg.params) if isinstance(msg, Message) else params))
+                for field, msg in exc.errors.items()}
 
     def fmt_dt(self, value, fmt: str = "short") -> str:
         return i18n.fmt_datetime(value, self.locale, fmt)

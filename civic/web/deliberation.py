@@ -122,7 +122,7 @@ def _desk_act(request: Request, code: str, action: str, form: dict, uploads: lis
         require_user(web)
         item = items.get_by_code(db, code)
         if action in MOVES:
-            workflow.transition(db, item, action, web.viewer, form)
+            workflow.transition(db, item, action, web.viewer, workflow.form_for(action).parse(form))
             return web, item, MOVES[action]
         if action not in DESK_ACTIONS:
             raise NotFound(N_("This action does not exist."))

@@ -70,6 +70,10 @@ async def http_error(request: Request, exc: StarletteHTTPException):
 
 
 async def validation_error(request: Request, exc: RequestValidationError):
+    """A typed path parameter no page could have (an id past 64 bits, a code with other characters) is a
+    page that does not exist; a bad query-string value is bad input."""
+    if any((err.get("loc") or ("",))[0] == "path" for err in exc.errors()):
+        return _render_error(request, 404, MESSAGES[404])
     return _render_error(request, 422, MESSAGES[422])
 
 

@@ -186,7 +186,8 @@ def _author_action(request: Request, code: str, action: str, form: dict):
             raise NotFound(N_("This action does not exist."))
         item = items.get_by_code(db, code)
         is_author = items.is_author(item, web.viewer, token)
-        workflow.transition(db, item, action, web.viewer, form, is_author=is_author)
+        workflow.transition(db, item, action, web.viewer, workflow.form_for(action).parse(form),
+                            is_author=is_author)
         return web, item
 
     try:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from civic import clock
 from civic.areas import service as areas
-from civic.db import run_write, unit_of_work
-from civic.errors import N_, Invalid, NotFound
+from civic.core.kinds import Action
+from civic.db import unit_of_work
+from civic.errors import N_, NotFound
 from civic.items import service as items
-from civic.web.core import Web, form_dict, read_form, require_user
+from civic.web.core import Web, register_forms, require_user
+from civic.web.deps import ItemCode
+from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.resident import render_submit_form, submit_upload
 from civic.web.views import item_page_context, lookups
 from civic.workflow import rules
 from civic.workflow import service as workflow
+from civic.workflow.schemas import DuplicateForm, RecategorizeForm, RedirectForm, TransitionForm
 from civic.workflow.stages import REVIEW_ACTIONS, TRIAGE_ACTIONS
 
 router = APIRouter()
+register_forms(TransitionForm, DuplicateForm, RedirectForm, RecategorizeForm)
 
 DONE_MESSAGES = {
     "accept": N_("%(code)s was accepted. It is now in People know."),
@@ -43,14 +47,15 @@ def triage_queue(request: Request):
         return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local())
 
 
-def _staff_item_page(request: Request, code: str, template: str, status: int = 200, **extra):
+def _staff_item_page(request: Request, code: str, template: str, state: FormState = EMPTY):
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
         item = items.get_by_code(db, code)
         rules.check_staff_view(workflow.facts(db, item), viewer.facts())
         look = lookups(db, item.commune_id)
-        return web.render(template, status=status, look=look, **item_page_context(db, web, item), **extra)
+        return web.render(template, status=state.status, look=look, **item_page_context(db, web, item),
+                          **state.context())
 
 
 @router.get("/triage/new", response_class=HTMLResponse)
@@ -68,8 +73,8 @@ async def assisted_submit(request: Request):
 
 
 @router.get("/triage/{code}", response_class=HTMLResponse)
-def triage_item(request: Request, code: str):
-    return _staff_item_page(request, code, "triage/item_triage.html", form_values={}, form_errors={})
+def triage_item(request: Request, code: ItemCode):
+    return _staff_item_page(request, code, "triage/item_triage.html")
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -84,39 +89,31 @@ def review_queue(request: Request):
 
 
 @router.get("/review/{code}", response_class=HTMLResponse)
-def review_item(request: Request, code: str):
-    return _staff_item_page(request, code, "review/item_review.html", form_values={}, form_errors={})
+def review_item(request: Request, code: ItemCode):
+    return _staff_item_page(request, code, "review/item_review.html")
 
 
 @router.post("/triage/{code}/{action}")
-async def triage_action(request: Request, code: str, action: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_act, request, code, action, form, TRIAGE_ACTIONS, "triage")
+async def triage_action(request: Request, code: ItemCode, action: str):
+    return await _move(request, code, action, TRIAGE_ACTIONS, "triage")
 
 
 @router.post("/review/{code}/{action}")
-async def review_action(request: Request, code: str, action: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_act, request, code, action, form, REVIEW_ACTIONS, "review")
+async def review_action(request: Request, code: ItemCode, action: str):
+    return await _move(request, code, action, REVIEW_ACTIONS, "review")
 
 
-def _act(request: Request, code: str, action: str, form: dict, known: tuple[str, ...], area: str):
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
+async def _move(request: Request, code: str, action: str, known: tuple[str, ...], area: str):
+    if action not in known:
+        raise NotFound(N_("This action does not exist."))
+    template = "triage/item_triage.html" if area == "triage" else "review/item_review.html"
+
+    def act(db, web, form, files) -> Done:
         require_user(web)
-        if action not in known:
-            raise NotFound(N_("This action does not exist."))
         item = items.get_by_code(db, code)
         workflow.transition(db, item, action, web.viewer, form)
-        return web, item
+        target = f"/{area}/{item.code}" if action == Action.RECATEGORIZE else f"/{area}"
+        return Done(target, DONE_MESSAGES[action], {"code": item.code})
 
-    try:
-        web, item = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        template = "triage/item_triage.html" if area == "triage" else "review/item_review.html"
-        return _staff_item_page(request, code, template, status=422, form_action=action, form_values=form,
-                                form_errors=web.field_errors(exc), form_message=web.error_text(exc))
-    target = f"/{area}/{item.code}" if action == "recategorize" else f"/{area}"
-    return web.redirect(target, DONE_MESSAGES[action], code=item.code)
+    return await post_form(request, workflow.form_for(action), action=action, act=act,
+                           page=lambda state: _staff_item_page(request, code, template, state))

@@ -131,7 +131,8 @@ async def inspect_action(request: Request, code: str, action: str):
             fn = lambda db, item, viewer, f: sup.add_finding(db, item, viewer, f, files.get("photos"))  # noqa: E731
         target = lambda item: f"/inspect/{item.code}"  # noqa: E731
     elif action in MOVES:
-        fn = lambda db, item, viewer, f: workflow.transition(db, item, action, viewer, f)  # noqa: E731
+        fn = lambda db, item, viewer, f: workflow.transition(  # noqa: E731
+            db, item, action, viewer, workflow.form_for(action).parse(f))
         message = MOVES[action]
         target = lambda item: f"/items/{item.code}"  # noqa: E731
     else:

@@ -10,11 +10,25 @@ from sqlmodel import Session
 
 from civic.accounts.models import User
 from civic.areas.models import Village
+from civic.core.kinds import Action, Stage
+from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.web import media as media_web
 from civic.workflow import service as workflow
-from civic.workflow.stages import DESKS, STRIP, Stage
+from civic.workflow.stages import STRIP
+
+A = Action
+# The desk page where each staff action is taken, and the label of the link to it, in the order shown.
+DESKS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/triage/{code}", N_("Open in triage"),
+     frozenset({A.ACCEPT, A.REJECT, A.MARK_DUPLICATE, A.REDIRECT, A.RECATEGORIZE})),
+    ("/review/{code}", N_("Review this decision"), frozenset({A.UPHOLD, A.SEND_BACK})),
+    ("/deliberation/{code}", N_("Disclosure, meetings and decision"),
+     frozenset({A.OPEN_DISCUSSION, A.START_WORK, A.CLOSE_NOT_APPROVED})),
+    ("/do/{code}", N_("Contributions, budget and progress"), frozenset({A.START_INSPECTION})),
+    ("/inspect/{code}", N_("Inspection and sign-off"), frozenset({A.SIGN_OFF, A.REWORK, A.CLOSE_NOT_DONE, A.REOPEN})),
+)
 
 
 @dataclass

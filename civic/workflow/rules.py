@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from civic.clock import LOCAL_TZ
-from civic.deliberation import rules as deliberation_rules
-from civic.errors import N_, Conflict, Forbidden, NotFound
+from civic.core.facts import ANONYMOUS, ActorFacts, ItemFacts
+from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from civic.workflow import registry
 from civic.workflow.stages import (
     ADMIN,
     AUTHOR,
@@ -16,48 +16,12 @@ from civic.workflow.stages import (
     STAGE_LABELS,
     SUPERVISOR,
     TRANSITIONS,
-    Stage,
     Transition,
 )
 
+__all__ = ["ANONYMOUS", "ActorFacts", "ItemFacts", "allowed", "allowed_actions", "check", "relations"]
 
-@dataclass(frozen=True)
-class ItemFacts:
-    stage: str
-    outcome: str | None
-    commune_id: int
-    village_id: int
-    closed_at: datetime | None = None
-    # A review was already asked for the current closure / is waiting for a supervisor.
-    review_requested: bool = False
-    review_pending: bool = False
-    # Dân biết / Dân bàn (issue 4): disclosures recorded, the first day the item may move to Dân bàn,
-    # and whether the item's decision passed or failed.
-    disclosure_count: int = 0
-    disclosure_ready_on: date | None = None
-    decision_passed: bool = False
-    decision_failed: bool = False
-    # Dân làm / Dân kiểm tra (issue 5): the latest progress, pledges neither delivered nor withdrawn, the
-    # open inspection and its unmarked checklist entries, open findings, a household's pending reopen request.
-    progress_percent: int = 0
-    pledges_open: int = 0
-    inspection_open: bool = False
-    checklist_unmarked: int = 0
-    findings_open: int = 0
-    serious_findings_open: int = 0
-    reopen_pending: bool = False
-
-
-@dataclass(frozen=True)
-class ActorFacts:
-    user_id: int | None = None
-    is_author: bool = False
-    secretary_villages: frozenset[int] = field(default_factory=frozenset)
-    supervisor_communes: frozenset[int] = field(default_factory=frozenset)
-    admin_communes: frozenset[int] = field(default_factory=frozenset)
-
-
-ANONYMOUS = ActorFacts()
+REASON_MIN = 5
 
 
 def relations(item: ItemFacts, actor: ActorFacts) -> frozenset[str]:
@@ -84,52 +48,31 @@ def acting_role(item: ItemFacts, actor: ActorFacts, action: str) -> str:
 
 
 def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *, review_window_days: int = 30) -> Transition:
-    """Raise Forbidden when the actor may not do this to the item, Conflict when its state forbids it."""
+    """Raise Forbidden when the actor may not do this to the item, Conflict when its state forbids it.
+
+    Who and from where is read from the TRANSITIONS row; what else must hold is the row's `check`, a
+    precondition its domain registered (civic.workflow.registry)."""
     t = TRANSITIONS.get(action)
     if t is None:
         raise NotFound(N_("This action does not exist."))
     if not (t.actors & relations(item, actor)):
         raise Forbidden(N_("You are not allowed to do this for this item."))
     if item.stage not in t.from_stages:
-        raise Conflict(N_("This cannot be done while the item is at the stage “%(stage)s”."), stage=STAGE_LABELS.get(item.stage, item.stage))
+        raise Conflict(N_("This cannot be done while the item is at the stage “%(stage)s”."),
+                       stage=STAGE_LABELS.get(item.stage, item.stage))
     if t.from_outcomes and item.outcome not in t.from_outcomes:
         raise Conflict(N_("This cannot be done for an item closed this way."))
-    if action == "request_review":
-        if item.review_requested:
-            raise Conflict(N_("A review has already been asked for; it can be asked only once."))
-        if item.closed_at is None or now > item.closed_at + timedelta(days=review_window_days):
-            raise Conflict(N_("A review can be asked for only within %(days)s days of the decision."),
-                           days=review_window_days)
-    if action in ("uphold", "send_back") and not item.review_pending:
-        raise Conflict(N_("Nobody has asked for a review of this decision."))
-    if action == "open_discussion":
-        blocker = deliberation_rules.open_discussion_blocker(
-            item.disclosure_count, item.disclosure_ready_on, now.astimezone(LOCAL_TZ).date())
-        if blocker is not None:
-            raise Conflict(blocker.message, **blocker.params)
-    if action == "start_work" and not item.decision_passed:
-        raise Conflict(N_("The item moves to People do only after a decision of the households passed."))
-    if action == "close_not_approved" and not item.decision_failed:
-        raise Conflict(N_("The item closes as not approved only after a decision failed."))
-    if action in ("start_inspection", "sign_off", "rework", "reopen"):
-        _check_do_inspect(action, item)
+    if t.check:
+        registry.CHECKS[t.check](item, actor, now, review_window_days=review_window_days)
     return t
 
 
+def check_reason(t: Transition, reason: str) -> str:
+    """A closing or reviewing decision says why, publicly; elsewhere a reason is optional."""
+    if t.needs_reason and len(reason) < REASON_MIN:
+        raise Invalid(N_("Please give a reason of at least 5 characters; it is shown publicly."), field="reason")
+    return reason
 
-def _check_do_inspect(action: str, item: ItemFacts) -> None:
-    """Issue 5's preconditions, decided by its own rules (imported here: they import this module)."""
-    from civic.implementation import rules as implementation_rules
-    from civic.supervision import rules as supervision_rules
-
-    if action == "start_inspection":
-        implementation_rules.check_ready_for_inspection(item.progress_percent, item.pledges_open)
-    elif action == "sign_off":
-        supervision_rules.check_sign_off(item)
-    elif action == "rework":
-        supervision_rules.check_rework(item)
-    elif action == "reopen":
-        supervision_rules.check_reopen(item)
 
 def allowed(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, **kw) -> bool:
     try:
@@ -142,10 +85,6 @@ def allowed(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, **kw
 def allowed_actions(item: ItemFacts, actor: ActorFacts, now: datetime, actions: Iterable[str] | None = None,
                     **kw) -> list[str]:
     return [a for a in (actions or TRANSITIONS) if allowed(a, item, actor, now, **kw)]
-
-
-def is_open(stage: str) -> bool:
-    return stage != Stage.CLOSED
 
 
 # --- the acknowledgement deadline, in working days -------------------------------------------------

@@ -7,47 +7,29 @@ service.transition().
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from civic.core.kinds import (
+    ADMIN,
+    ANY_ACCOUNT,
+    AUTHOR,
+    OPEN_STAGES,
+    SECRETARY,
+    SUPERVISOR,
+    Action,
+    Kind,
+    Outcome,
+    Role,
+    Stage,
+)
 from civic.errors import N_
 
+# The vocabulary lives in the leaf module; it is re-exported here beside the tables that use it.
+__all__ = ["ADMIN", "ANY_ACCOUNT", "AUTHOR", "Action", "OPEN_STAGES", "Outcome", "Role", "SECRETARY", "Stage",
+           "SUPERVISOR", "TRANSITIONS", "Transition"]
 
-class Stage(StrEnum):
-    SUBMITTED = "submitted"
-    KNOW = "know"
-    DISCUSS = "discuss"
-    DO = "do"
-    INSPECT = "inspect"
-    CLOSED = "closed"
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-    REDIRECTED = "redirected"
-    WITHDRAWN = "withdrawn"
-    NOT_APPROVED = "not_approved"
-    NOT_DONE = "not_done"
-
-
-class Role(StrEnum):
-    RESIDENT = "resident"
-    SECRETARY = "secretary"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-# Who is acting, relative to one item. "author" is the reporter (an account or the manage link).
-AUTHOR = "author"
-SECRETARY = "secretary"  # a secretary of the item's village
-SUPERVISOR = "supervisor"  # a supervisor of the item's commune
-ADMIN = "admin"  # an admin of the item's commune
-ANY_ACCOUNT = "account"  # any signed-in user
 
 # The four public stages, in order: the strip on every status page.
 STRIP: tuple[Stage, ...] = (Stage.KNOW, Stage.DISCUSS, Stage.DO, Stage.INSPECT)
-OPEN_STAGES = frozenset({Stage.SUBMITTED, Stage.KNOW, Stage.DISCUSS, Stage.DO, Stage.INSPECT})
 
 STAGE_LABELS: dict[str, str] = {
     Stage.SUBMITTED: N_("Awaiting triage"),
@@ -82,9 +64,9 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.NOT_DONE: N_("Closed without being done"),
 }
 KIND_LABELS: dict[str, str] = {
-    "concern": N_("Concern"),
-    "recommendation": N_("Recommendation"),
-    "proposal": N_("Proposal"),
+    Kind.CONCERN: N_("Concern"),
+    Kind.RECOMMENDATION: N_("Recommendation"),
+    Kind.PROPOSAL: N_("Proposal"),
 }
 KINDS = tuple(KIND_LABELS)
 # Outcomes whose author may ask a supervisor for a review.
@@ -93,7 +75,10 @@ REVIEWABLE_OUTCOMES = frozenset({Outcome.REJECTED, Outcome.DUPLICATE, Outcome.RE
 
 @dataclass(frozen=True)
 class Transition:
-    action: str
+    """One row: who may move an item from which stages to where, what must hold first (`check`, a
+    precondition a domain registered) and what else changes (`effect`, registered with its form)."""
+
+    action: Action
     label: str
     from_stages: frozenset[Stage]
     actors: frozenset[str]
@@ -101,57 +86,57 @@ class Transition:
     outcome: Outcome | None = None
     needs_reason: bool = False
     from_outcomes: frozenset[Outcome] = field(default_factory=frozenset)
+    check: str | None = None
+    effect: str | None = None
 
 
-def _t(action, label, from_stages, actors, to_stage=None, outcome=None, needs_reason=False, from_outcomes=()):
+def _t(action, label, from_stages, actors, to_stage=None, outcome=None, needs_reason=False, from_outcomes=(),
+       *, check=None, effect=None):
     return Transition(action, label, frozenset(from_stages), frozenset(actors), to_stage, outcome, needs_reason,
-                      frozenset(from_outcomes))
+                      frozenset(from_outcomes), check, effect)
 
 
+A = Action
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    # Triage (DESIGN §2): a secretary of the item's village.
-    _t("accept", N_("Accept"), {Stage.SUBMITTED}, {SECRETARY}, Stage.KNOW),
-    _t("reject", N_("Reject"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REJECTED, True),
-    _t("mark_duplicate", N_("Mark as duplicate"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED,
-       Outcome.DUPLICATE, True),
-    _t("redirect", N_("Redirect"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REDIRECTED, True),
-    _t("recategorize", N_("Change village or category"), {Stage.SUBMITTED}, {SECRETARY}),
+    # Triage (DESIGN §2): a secretary of the item's village. Effects: civic/workflow/transitions.py.
+    _t(A.ACCEPT, N_("Accept"), {Stage.SUBMITTED}, {SECRETARY}, Stage.KNOW, effect="triage.acknowledge"),
+    _t(A.REJECT, N_("Reject"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REJECTED, True,
+       effect="triage.acknowledge"),
+    _t(A.MARK_DUPLICATE, N_("Mark as duplicate"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED,
+       Outcome.DUPLICATE, True, effect="triage.mark_duplicate"),
+    _t(A.REDIRECT, N_("Redirect"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REDIRECTED, True,
+       effect="triage.redirect"),
+    _t(A.RECATEGORIZE, N_("Change village or category"), {Stage.SUBMITTED}, {SECRETARY},
+       effect="triage.recategorize"),
     # The author may withdraw before the discussion starts.
-    _t("withdraw", N_("Withdraw"), {Stage.SUBMITTED, Stage.KNOW}, {AUTHOR}, Stage.CLOSED, Outcome.WITHDRAWN),
+    _t(A.WITHDRAW, N_("Withdraw"), {Stage.SUBMITTED, Stage.KNOW}, {AUTHOR}, Stage.CLOSED, Outcome.WITHDRAWN),
     # Review on appeal: the author asks once within the window; a supervisor decides.
-    _t("request_review", N_("Ask for a review"), {Stage.CLOSED}, {AUTHOR}, None, None, True,
-       REVIEWABLE_OUTCOMES),
-    _t("uphold", N_("Uphold the decision"), {Stage.CLOSED}, {SUPERVISOR}, None, None, True,
-       REVIEWABLE_OUTCOMES),
-    _t("send_back", N_("Send back to triage"), {Stage.CLOSED}, {SUPERVISOR}, Stage.SUBMITTED, None, True,
-       REVIEWABLE_OUTCOMES),
-    # Dân biết → Dân bàn → Dân làm (issue 4): preconditions are checked by civic.deliberation.rules.
-    _t("open_discussion", N_("Open the discussion"), {Stage.KNOW}, {SECRETARY}, Stage.DISCUSS),
-    _t("start_work", N_("Move to People do"), {Stage.DISCUSS}, {SECRETARY}, Stage.DO),
-    _t("close_not_approved", N_("Close as not approved"), {Stage.DISCUSS}, {SECRETARY}, Stage.CLOSED,
-       Outcome.NOT_APPROVED),
-    # Dân làm → Dân kiểm tra → closed (issue 5): preconditions are checked by civic.implementation.rules
-    # and civic.supervision.rules, through the facts workflow.service.facts() computes.
-    _t("start_inspection", N_("Hand over for inspection"), {Stage.DO}, {SECRETARY}, Stage.INSPECT),
-    _t("sign_off", N_("Sign off as done"), {Stage.INSPECT}, {SUPERVISOR}, Stage.CLOSED, Outcome.DONE),
-    _t("rework", N_("Send back for rework"), {Stage.INSPECT}, {SUPERVISOR}, Stage.DO, None, True),
-    _t("close_not_done", N_("Close as not done"), OPEN_STAGES, {SUPERVISOR}, Stage.CLOSED, Outcome.NOT_DONE, True),
-    _t("reopen", N_("Reopen for inspection"), {Stage.CLOSED}, {SUPERVISOR}, Stage.INSPECT, None, True,
-       {Outcome.DONE}),
+    _t(A.REQUEST_REVIEW, N_("Ask for a review"), {Stage.CLOSED}, {AUTHOR}, None, None, True,
+       REVIEWABLE_OUTCOMES, check="review.may_request", effect="review.request"),
+    _t(A.UPHOLD, N_("Uphold the decision"), {Stage.CLOSED}, {SUPERVISOR}, None, None, True,
+       REVIEWABLE_OUTCOMES, check="review.pending", effect="review.uphold"),
+    _t(A.SEND_BACK, N_("Send back to triage"), {Stage.CLOSED}, {SUPERVISOR}, Stage.SUBMITTED, None, True,
+       REVIEWABLE_OUTCOMES, check="review.pending", effect="review.send_back"),
+    # Dân biết → Dân bàn → Dân làm: civic/deliberation/transitions.py.
+    _t(A.OPEN_DISCUSSION, N_("Open the discussion"), {Stage.KNOW}, {SECRETARY}, Stage.DISCUSS,
+       check="deliberation.disclosure_period_over", effect="deliberation.open_discussion"),
+    _t(A.START_WORK, N_("Move to People do"), {Stage.DISCUSS}, {SECRETARY}, Stage.DO,
+       check="deliberation.decision_passed", effect="deliberation.record_result"),
+    _t(A.CLOSE_NOT_APPROVED, N_("Close as not approved"), {Stage.DISCUSS}, {SECRETARY}, Stage.CLOSED,
+       Outcome.NOT_APPROVED, check="deliberation.decision_failed", effect="deliberation.record_result"),
+    # Dân làm → Dân kiểm tra → closed: civic/implementation/transitions.py, civic/supervision/transitions.py.
+    _t(A.START_INSPECTION, N_("Hand over for inspection"), {Stage.DO}, {SECRETARY}, Stage.INSPECT,
+       check="implementation.ready_for_inspection", effect="supervision.hand_over"),
+    _t(A.SIGN_OFF, N_("Sign off as done"), {Stage.INSPECT}, {SUPERVISOR}, Stage.CLOSED, Outcome.DONE,
+       check="supervision.may_sign_off", effect="supervision.sign_off"),
+    _t(A.REWORK, N_("Send back for rework"), {Stage.INSPECT}, {SUPERVISOR}, Stage.DO, None, True,
+       check="supervision.may_rework", effect="supervision.rework"),
+    _t(A.CLOSE_NOT_DONE, N_("Close as not done"), OPEN_STAGES, {SUPERVISOR}, Stage.CLOSED, Outcome.NOT_DONE, True,
+       effect="supervision.close_not_done"),
+    _t(A.REOPEN, N_("Reopen for inspection"), {Stage.CLOSED}, {SUPERVISOR}, Stage.INSPECT, None, True,
+       {Outcome.DONE}, check="supervision.may_reopen", effect="supervision.reopen"),
 )}
 
-# Actions a secretary performs from the triage page, in the order the buttons appear.
-# The desk page where each staff action is taken, and the label of the link to it, in the order shown.
-DESKS: tuple[tuple[str, str, frozenset[str]], ...] = (
-    ("/triage/{code}", N_("Open in triage"), frozenset({"accept", "reject", "mark_duplicate", "redirect",
-                                                         "recategorize"})),
-    ("/review/{code}", N_("Review this decision"), frozenset({"uphold", "send_back"})),
-    ("/deliberation/{code}", N_("Disclosure, meetings and decision"),
-     frozenset({"open_discussion", "start_work", "close_not_approved"})),
-    ("/do/{code}", N_("Contributions, budget and progress"), frozenset({"start_inspection"})),
-    ("/inspect/{code}", N_("Inspection and sign-off"), frozenset({"sign_off", "rework", "close_not_done",
-                                                                  "reopen"})),
-)
-
-TRIAGE_ACTIONS = ("accept", "reject", "mark_duplicate", "redirect", "recategorize")
-REVIEW_ACTIONS = ("uphold", "send_back")
+# Actions a secretary performs from the triage page, and a supervisor from the review page, in order.
+TRIAGE_ACTIONS = (A.ACCEPT, A.REJECT, A.MARK_DUPLICATE, A.REDIRECT, A.RECATEGORIZE)
+REVIEW_ACTIONS = (A.UPHOLD, A.SEND_BACK)

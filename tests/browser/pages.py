@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from civic.db import unit_of_work
-from civic.workflow import service as workflow
-from tests.builders import PASSWORD, make_item, viewer, world
+from tests.builders import PASSWORD, make_item, move, viewer, world
 
 
 def build() -> dict:
@@ -19,7 +18,7 @@ def build() -> dict:
                          description="Ba bóng đèn hỏng.\nTối đi lại nguy hiểm.")
         rejected = make_item(db, commune, a, cat, stage="rejected", reporter=users["resident"],
                              title="Xin làm sân bóng mới")
-        workflow.transition(db, rejected, "request_review", viewer(db, users["resident"]),
+        move(db, rejected, "request_review", viewer(db, users["resident"]),
                             {"reason": "Thôn có đất công bỏ trống."}, is_author=True)
         return {"submitted": submitted.code, "know": know.code, "rejected": rejected.code,
                 "manage": submitted._manage_token,
@@ -298,7 +297,7 @@ def _work_items(w) -> dict:
         ins = sup.open_new_inspection(db, done, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, done, su, e.id, {"mark": "ok"})
-        workflow.transition(db, done, "sign_off", su)
+        move(db, done, "sign_off", su)
         for h in hh[1:5]:
             sup.give_verdict(db, done, viewer(db, make_representative(db, commune, village, h)),
                              {"verdict": "done", "satisfaction": "4"})
@@ -442,13 +441,13 @@ def _more_items(w) -> dict:
         duplicate = item("duplicate", title="Cống tắc lần hai")
         redirected = item("redirected", title="Tranh chấp ranh giới đất")
         withdrawn = item(reporter=user["resident"], title="Xin sửa biển tên thôn")
-        workflow.transition(db, withdrawn, "withdraw", resident, is_author=True)
+        move(db, withdrawn, "withdraw", resident, is_author=True)
         not_approved = discuss("Làm cổng chào mới", asks_contribution=False)
         deliberation.decide(db, not_approved, sec, {"method": "paper_ballot"})
         deliberation.close_count(db, not_approved, sec)
-        workflow.transition(db, not_approved, "close_not_approved", sec)
+        move(db, not_approved, "close_not_approved", sec)
         not_done = item("do", title="Kè bờ ao làng")
-        workflow.transition(db, not_done, "close_not_done", su, {"reason": "Nhà thầu bỏ dở, thôn không đủ kinh phí."})
+        move(db, not_done, "close_not_done", su, {"reason": "Nhà thầu bỏ dở, thôn không đủ kinh phí."})
         # The author's own items: one they may still withdraw, one rejected with no review asked yet;
         # and one sent without an account, managed through its private link.
         own_know = item("know", reporter=user["resident"], title="Lắp gương cầu lồi ở ngã ba")
@@ -493,7 +492,7 @@ def _more_items(w) -> dict:
         ins = sup.open_new_inspection(db, done2, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, done2, su, e.id, {"mark": "ok"})
-        workflow.transition(db, done2, "sign_off", su)
+        move(db, done2, "sign_off", su)
         sup.give_verdict(db, done2, resident, {"household_id": str(hh[0].id), "verdict": "not_done",
                                                "satisfaction": "2"})
         w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"], "rejected": w["rejected"],

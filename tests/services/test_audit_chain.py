@@ -16,7 +16,6 @@ from civic.db import unit_of_work
 from civic.errors import Conflict
 from civic.items import service as items
 from civic.items.models import Item
-from civic.workflow import service as workflow
 from tests.builders import (
     audit_events,
     item_data,
@@ -24,6 +23,7 @@ from tests.builders import (
     make_commune,
     make_item,
     make_village,
+    move,
     setup_world,
     viewer,
     world,
@@ -37,9 +37,9 @@ def busy_commune():
         sec = viewer(db, users["secretary"])
         first = items.submit(db, commune, item_data(a, cat), Viewer()).item
         clock.advance(timedelta(minutes=1))
-        workflow.transition(db, first, "accept", sec)
+        move(db, first, "accept", sec)
         second = make_item(db, commune, a, cat)
-        workflow.transition(db, second, "reject", sec, {"reason": "Không thuộc phạm vi thôn."})
+        move(db, second, "reject", sec, {"reason": "Không thuộc phạm vi thôn."})
         make_item(db, commune, a, cat, stage="duplicate")
     return commune
 
@@ -57,7 +57,7 @@ def tamper(sql, **params):
 def test_every_event_links_to_the_one_before(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
-    workflow.transition(db, item, "accept", viewer(db, users["secretary"]))
+    move(db, item, "accept", viewer(db, users["secretary"]))
     events = audit_events(db, commune.id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == GENESIS
@@ -181,7 +181,7 @@ def test_a_refused_change_writes_no_event():
     with unit_of_work() as db:
         head_before = audit.head(db, commune.id)
     with pytest.raises(Conflict), unit_of_work(write=True) as db:
-        workflow.transition(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
     with unit_of_work() as db:
         assert audit.head(db, commune.id) == head_before
         assert db.execute(text("SELECT count(*) FROM audit_event WHERE item_id = :i"), {"i": item.id}).scalar() == 2
@@ -192,7 +192,7 @@ def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
     commune, a, _b, cat, users = world(db)
     result = items.submit(db, commune, item_data(a, cat, contact_name="Bà Năm Riêng", contact_phone="0987654321"),
                           Viewer())
-    workflow.transition(db, result.item, "reject", viewer(db, users["secretary"]), {"reason": "Không thuộc thôn."})
+    move(db, result.item, "reject", viewer(db, users["secretary"]), {"reason": "Không thuộc thôn."})
     entries = items.timeline(db, result.item)
     assert [(e.action, e.role) for e in entries] == [("submitted", "author"), ("reject", "secretary")]
     assert entries[0].actor_name == "", "the reporter chose not to show a name"

@@ -22,6 +22,7 @@ from tests.builders import (
     make_discuss_item,
     make_household_rep,
     make_item,
+    move,
     viewer,
     world,
 )
@@ -47,17 +48,17 @@ def test_disclosure_period_with_time_moved_by_the_clock(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     with pytest.raises(Conflict):  # no disclosure yet
-        workflow.transition(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
     disclose(db, item, w["users"]["secretary"], days_ago=0)
     assert "open_discussion" not in workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=2, hours=14))  # 23:00 on the third day, local time
     with pytest.raises(Conflict) as exc:
-        workflow.transition(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
     assert exc.value.params["date"] == T0.date() + timedelta(days=3)
     assert item.stage == "know"
     clock.advance(timedelta(hours=1, minutes=1))  # just past midnight: 3 days after the first disclosure
     assert "open_discussion" in workflow.allowed_actions(db, item, sec)
-    workflow.transition(db, item, "open_discussion", sec, {"question": "Làm mương?", "asks_contribution": "1"})
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "asks_contribution": "1"})
     assert item.stage == "discuss"
 
 
@@ -190,7 +191,7 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
     assert (d.passed, d.households_total, d.yes) == (passed, 10, int(yes))
     action = "start_work" if passed else "close_not_approved"
     assert action in workflow.allowed_actions(db, item, sec)
-    workflow.transition(db, item, action, sec)
+    move(db, item, action, sec)
     if passed:
         assert item.stage == "do"
     else:
@@ -258,7 +259,7 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
         deliberation.cast_online_ballot(db, item, viewer(db, reps[1]), {"choice": "yes"})
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.no, d.households_total, d.passed) == (1, 6, 10, False)
-    workflow.transition(db, item, "close_not_approved", sec)
+    move(db, item, "close_not_approved", sec)
     assert item.outcome == "not_approved"
 
 
@@ -272,7 +273,7 @@ def test_authority_decision_for_a_plain_concern(w):
     assert d.passed
     with pytest.raises(Conflict):  # decided once
         deliberation.decide(db, item, sec, {"method": "paper_ballot"})
-    workflow.transition(db, item, "start_work", sec)
+    move(db, item, "start_work", sec)
     assert item.stage == "do"
 
 

@@ -9,7 +9,6 @@ import pytest
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import service as impl
 from civic.implementation.models import Delivery, Pledge, ProgressUpdate
-from civic.workflow import service as workflow
 from tests.builders import (
     audit_events,
     count,
@@ -17,6 +16,7 @@ from tests.builders import (
     make_item,
     make_representative,
     make_village,
+    move,
     pledge_data,
     viewer,
     world,
@@ -200,15 +200,15 @@ def test_progress_and_the_move_to_inspection_says_what_is_missing(db):
     impl.withdraw(db, item, withdrawn.id, rep)
     impl.post_progress(db, item, sec, {"percent": "60", "text": "Xong phần đào mương."})
     with pytest.raises(Conflict) as exc:
-        workflow.transition(db, item, "start_inspection", sec)
+        move(db, item, "start_inspection", sec)
     assert "60" in str(exc.value.params) or exc.value.params.get("percent") == 60
     impl.post_progress(db, item, sec, {"percent": "100", "text": "Hoàn thành, đã lát tấm đan."})
     with pytest.raises(Conflict) as exc:
-        workflow.transition(db, item, "start_inspection", sec)
+        move(db, item, "start_inspection", sec)
     assert exc.value.params == {"count": 1}
     assert item.stage == "do"
     deliver(db, item, sec, p, "2")
-    workflow.transition(db, item, "start_inspection", sec)
+    move(db, item, "start_inspection", sec)
     assert item.stage == "inspect"
     assert count(db, ProgressUpdate) == 2
 

@@ -21,6 +21,7 @@ from tests.builders import (
     make_commune,
     make_user,
     make_village,
+    move,
     setup_item,
     setup_world,
     snapshot,
@@ -45,7 +46,7 @@ def act(item, action, who, inputs=None, *, author=False):
     with unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
         actor = viewer(db, who) if who is not None else Viewer()
-        workflow.transition(db, live, action, actor, inputs or {}, is_author=author)
+        move(db, live, action, actor, inputs or {}, is_author=author)
         return live
 
 
@@ -122,7 +123,7 @@ def test_anonymous_author_asks_with_the_manage_link():
     with unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
         assert items.is_author(live, Viewer(), item._manage_token)
-        workflow.transition(db, live, "request_review", Viewer(), WHY, is_author=True)
+        move(db, live, "request_review", Viewer(), WHY, is_author=True)
     assert queue_codes(users["supervisor"]) == [item.code]
 
 

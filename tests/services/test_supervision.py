@@ -11,8 +11,7 @@ from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import service as impl
 from civic.supervision import service as sup
 from civic.supervision.models import Finding, Verdict
-from civic.workflow import service as workflow
-from tests.builders import count, households_of, make_item, make_representative, viewer, world
+from tests.builders import count, households_of, make_item, make_representative, move, viewer, world
 
 
 def setup(db, stage="inspect"):
@@ -71,13 +70,13 @@ def test_sign_off_is_refused_while_a_serious_finding_is_open(db):
     f = finding(db, item, su, "serious")
     finding(db, item, su, "note")
     with pytest.raises(Conflict):
-        workflow.transition(db, item, "sign_off", su)
+        move(db, item, "sign_off", su)
     assert item.stage == "inspect"
     with pytest.raises(Conflict):  # not answered yet
         sup.resolve_finding(db, item, su, f.id)
     sup.answer_finding(db, item, sec, f.id, {"answer": "Đã thay 3 tấm đan nứt ngày 12/3."})
     sup.resolve_finding(db, item, su, f.id)
-    workflow.transition(db, item, "sign_off", su)
+    move(db, item, "sign_off", su)
     assert (item.stage, item.outcome) == ("closed", "done")
     assert sup.inspections(db, item)[0].result == "signed_off"
 
@@ -85,13 +84,13 @@ def test_sign_off_is_refused_while_a_serious_finding_is_open(db):
 def test_sign_off_needs_an_open_inspection_with_every_entry_marked(db):
     _c, _a, _b, item, _u, _sec, su = setup(db)
     with pytest.raises(Conflict):
-        workflow.transition(db, item, "sign_off", su)
+        move(db, item, "sign_off", su)
     ins = sup.open_new_inspection(db, item, su)
     with pytest.raises(Conflict) as exc:
-        workflow.transition(db, item, "sign_off", su)
+        move(db, item, "sign_off", su)
     assert exc.value.params == {"count": 5}
     mark_all(db, item, su, ins)
-    workflow.transition(db, item, "sign_off", su)
+    move(db, item, "sign_off", su)
 
 
 def test_a_secretary_of_another_village_cannot_answer_a_finding(db):
@@ -119,12 +118,12 @@ def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
     _c, _a, _b, item, _u, sec, su = setup(db)
     sup.open_new_inspection(db, item, su)
     with pytest.raises(Conflict):  # nothing recorded to fix
-        workflow.transition(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+        move(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
     f = finding(db, item, su, "needs_fixing")
-    workflow.transition(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+    move(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
     assert item.stage == "do"
     impl.post_progress(db, item, sec, {"percent": "100", "text": "Đã sửa xong."})
-    workflow.transition(db, item, "start_inspection", sec)
+    move(db, item, "start_inspection", sec)
     assert sup.workflow_facts(db, item)["findings_open"] == 1  # the finding came back with the item
     assert f.resolved_at is None
 
@@ -132,10 +131,10 @@ def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
 def test_not_done_is_a_closure_with_a_reason(db):
     _c, _a, _b, item, _u, sec, su = setup(db, stage="do")
     with pytest.raises(Forbidden):
-        workflow.transition(db, item, "close_not_done", sec, {"reason": "Không làm được."})
+        move(db, item, "close_not_done", sec, {"reason": "Không làm được."})
     with pytest.raises(Invalid):
-        workflow.transition(db, item, "close_not_done", su, {"reason": ""})
-    workflow.transition(db, item, "close_not_done", su, {"reason": "Không xin được đất, dừng thực hiện."})
+        move(db, item, "close_not_done", su, {"reason": ""})
+    move(db, item, "close_not_done", su, {"reason": "Không xin được đất, dừng thực hiện."})
     assert (item.stage, item.outcome, item.close_reason) == ("closed", "not_done", "Không xin được đất, dừng thực hiện.")
 
 
@@ -143,7 +142,7 @@ def signed_off(db):
     commune, a, b, item, users, sec, su = setup(db)
     ins = sup.open_new_inspection(db, item, su)
     mark_all(db, item, su, ins)
-    workflow.transition(db, item, "sign_off", su)
+    move(db, item, "sign_off", su)
     reps = [viewer(db, make_representative(db, commune, a, h)) for h in households_of(db, a)[:4]]
     return commune, a, b, item, users, sec, su, reps
 
@@ -175,13 +174,13 @@ def test_a_household_that_said_not_done_asks_to_reopen_and_a_supervisor_decides(
     with pytest.raises(Conflict):
         sup.ask_reopen(db, item, reps[0], {"reason": "Mương vẫn ngập."})
     with pytest.raises(Conflict):
-        workflow.transition(db, item, "reopen", su, {"reason": "Kiểm tra lại."})
+        move(db, item, "reopen", su, {"reason": "Kiểm tra lại."})
     sup.ask_reopen(db, item, reps[1], {"reason": "Đoạn cuối mương chưa làm."})
     with pytest.raises(Conflict):
         sup.ask_reopen(db, item, reps[1], {"reason": "Lần nữa."})
     with pytest.raises(Forbidden):
-        workflow.transition(db, item, "reopen", sec, {"reason": "Kiểm tra lại."})
-    workflow.transition(db, item, "reopen", su, {"reason": "Đoàn sẽ kiểm tra lại đoạn cuối."})
+        move(db, item, "reopen", sec, {"reason": "Kiểm tra lại."})
+    move(db, item, "reopen", su, {"reason": "Đoàn sẽ kiểm tra lại đoạn cuối."})
     assert (item.stage, item.outcome, item.closed_at) == ("inspect", None, None)
     assert sup.reopen_requests(db, item)[0].decision == "reopened"
 

@@ -1,4 +1,4 @@
-"""Triage through the one mover, workflow.transition(), against the real database."""
+"""Triage through the one mover, move(), against the real database."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from tests.builders import (
     make_item,
     make_user,
     make_village,
+    move,
     setup_item,
     setup_world,
     snapshot,
@@ -40,7 +41,7 @@ def test_accept_moves_to_know_and_writes_one_event(db):
     item = make_item(db, commune, a, cat)
     before = len(audit_events(db, commune.id))
     clock.advance(timedelta(hours=2))
-    workflow.transition(db, item, "accept", viewer(db, users["secretary"]))
+    move(db, item, "accept", viewer(db, users["secretary"]))
     assert (item.stage, item.outcome, item.closed_at) == (Stage.KNOW, None, None)
     assert item.acknowledged_at is not None and item.updated_at == item.acknowledged_at
     events = audit_events(db, commune.id)
@@ -59,7 +60,7 @@ def test_closing_decisions(db, action, inputs, outcome):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     before = len(audit_events(db, commune.id))
-    workflow.transition(db, item, action, viewer(db, users["secretary"]), inputs)
+    move(db, item, action, viewer(db, users["secretary"]), inputs)
     assert (item.stage, item.outcome) == (Stage.CLOSED, outcome)
     assert item.close_reason == inputs["reason"]
     assert item.closed_at is not None
@@ -76,7 +77,7 @@ def test_mark_duplicate_links_the_original(db):
     original = make_item(db, commune, a, cat, title="Cống tắc lần đầu")
     item = make_item(db, commune, a, cat)
     typed = original.code.lower().replace("-", " ")
-    workflow.transition(db, item, "mark_duplicate", viewer(db, users["secretary"]),
+    move(db, item, "mark_duplicate", viewer(db, users["secretary"]),
                         {"original_code": typed, "reason": "Đã có người phản ánh."})
     assert (item.stage, item.outcome, item.duplicate_of_id) == (Stage.CLOSED, "duplicate", original.id)
     assert json.loads(audit_events(db, commune.id)[-1].payload)["original"] == original.code
@@ -87,7 +88,7 @@ def test_mark_duplicate_needs_an_existing_original(db, code):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(Invalid) as exc:
-        workflow.transition(db, item, "mark_duplicate", viewer(db, users["secretary"]),
+        move(db, item, "mark_duplicate", viewer(db, users["secretary"]),
                             {"original_code": code, "reason": "Đã có người phản ánh."})
     assert "original_code" in exc.value.errors
 
@@ -97,12 +98,12 @@ def test_an_item_is_not_a_duplicate_of_itself_or_of_another_communes_item(db):
     item = make_item(db, commune, a, cat)
     sec = viewer(db, users["secretary"])
     with pytest.raises(Invalid):
-        workflow.transition(db, item, "mark_duplicate", sec, {"original_code": item.code, "reason": "Trùng lặp."})
+        move(db, item, "mark_duplicate", sec, {"original_code": item.code, "reason": "Trùng lặp."})
     other = make_commune(db, code="TT", name="Thanh Thủy")
     foreign = items.submit(db, other, item_data(make_village(db, other, "Đồng Xuân"), make_category(db, other)),
                            Viewer()).item
     with pytest.raises(Invalid):
-        workflow.transition(db, item, "mark_duplicate", sec, {"original_code": foreign.code, "reason": "Trùng."})
+        move(db, item, "mark_duplicate", sec, {"original_code": foreign.code, "reason": "Trùng."})
     assert item.stage == Stage.SUBMITTED
 
 
@@ -122,7 +123,7 @@ def test_decisions_need_their_inputs_and_change_nothing_without_them(action, inp
     before = snapshot(item.code)
     with pytest.raises(Invalid) as exc, unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
-        workflow.transition(db, live, action, viewer(db, users["secretary"]), inputs)
+        move(db, live, action, viewer(db, users["secretary"]), inputs)
     assert field in exc.value.errors
     assert snapshot(item.code) == before
 
@@ -131,7 +132,7 @@ def test_recategorize_moves_the_item_to_the_right_village_and_category(db):
     commune, a, b, cat, users = world(db)
     roads = make_category(db, commune, code="roads", vi="Đường giao thông", en="Roads")
     item = make_item(db, commune, a, cat)
-    workflow.transition(db, item, "recategorize", viewer(db, users["secretary"]),
+    move(db, item, "recategorize", viewer(db, users["secretary"]),
                         {"village_id": str(b.id), "category_id": str(roads.id)})
     assert (item.stage, item.village_id, item.category_id) == (Stage.SUBMITTED, b.id, roads.id)
     payload = json.loads(audit_events(db, commune.id)[-1].payload)
@@ -139,8 +140,8 @@ def test_recategorize_moves_the_item_to_the_right_village_and_category(db):
     assert (payload["category_from"], payload["category_to"]) == (cat.id, roads.id)
     # Now it belongs to the other village: its secretary triages it, the first one no longer may.
     with pytest.raises(Forbidden):
-        workflow.transition(db, item, "accept", viewer(db, users["secretary"]))
-    workflow.transition(db, item, "accept", viewer(db, users["other_secretary"]))
+        move(db, item, "accept", viewer(db, users["secretary"]))
+    move(db, item, "accept", viewer(db, users["other_secretary"]))
     assert item.stage == Stage.KNOW
 
 
@@ -154,7 +155,7 @@ def test_recategorize_refuses_unknown_places(db, inputs):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(Invalid) as exc:
-        workflow.transition(db, item, "recategorize", viewer(db, users["secretary"]), inputs)
+        move(db, item, "recategorize", viewer(db, users["secretary"]), inputs)
     assert {"village_id", "category_id"} <= set(exc.value.errors)
 
 
@@ -165,10 +166,10 @@ def test_recategorize_refuses_a_village_of_another_commune_and_no_change(db):
     item = make_item(db, commune, a, cat)
     sec = viewer(db, users["secretary"])
     with pytest.raises(Invalid) as exc:
-        workflow.transition(db, item, "recategorize", sec, {"village_id": foreign.id, "category_id": cat.id})
+        move(db, item, "recategorize", sec, {"village_id": foreign.id, "category_id": cat.id})
     assert "village_id" in exc.value.errors
     with pytest.raises(Invalid):
-        workflow.transition(db, item, "recategorize", sec, {"village_id": a.id, "category_id": cat.id})
+        move(db, item, "recategorize", sec, {"village_id": a.id, "category_id": cat.id})
     assert (item.village_id, item.category_id) == (a.id, cat.id)
 
 
@@ -176,7 +177,7 @@ def test_author_withdraws_before_the_discussion(db):
     commune, a, _b, cat, users = world(db)
     resident = users["resident"]
     item = make_item(db, commune, a, cat, reporter=resident)
-    workflow.transition(db, item, "withdraw", viewer(db, resident), is_author=True)
+    move(db, item, "withdraw", viewer(db, resident), is_author=True)
     assert (item.stage, item.outcome) == (Stage.CLOSED, "withdrawn")
     assert audit_events(db, commune.id)[-1].actor_role == "author"
 
@@ -186,7 +187,7 @@ def test_anonymous_author_withdraws_with_the_manage_link(db):
     item = make_item(db, commune, a, cat, stage="know")
     assert items.is_author(item, Viewer(), item._manage_token)
     assert not items.is_author(item, Viewer(), "x" * 43)
-    workflow.transition(db, item, "withdraw", Viewer(), is_author=items.is_author(item, Viewer(), item._manage_token))
+    move(db, item, "withdraw", Viewer(), is_author=items.is_author(item, Viewer(), item._manage_token))
     assert item.outcome == "withdrawn"
 
 
@@ -202,7 +203,7 @@ def test_forbidden_triage_changes_nothing(actor, action):
     before = snapshot(item.code)
     with pytest.raises(Forbidden) as exc, unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
-        workflow.transition(db, live, action, viewer(db, users[actor]) if actor else Viewer(), inputs)
+        move(db, live, action, viewer(db, users[actor]) if actor else Viewer(), inputs)
     assert exc.value.status == 403
     assert snapshot(item.code) == before
 
@@ -213,7 +214,7 @@ def test_accepting_twice_is_a_conflict_and_changes_nothing():
     before = snapshot(item.code)
     clock.advance(timedelta(minutes=5))
     with pytest.raises(Conflict) as exc, unit_of_work(write=True) as db:
-        workflow.transition(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
     assert exc.value.status == 409
     assert snapshot(item.code) == before
 
@@ -225,7 +226,7 @@ def test_a_closed_item_cannot_be_triaged_again(stage):
     before = snapshot(item.code)
     for action, inputs in (("accept", {}), ("reject", {"reason": "Lý do khác hẳn."})):
         with pytest.raises(Conflict), unit_of_work(write=True) as db:
-            workflow.transition(db, db.get(Item, item.id), action, viewer(db, users["secretary"]), inputs)
+            move(db, db.get(Item, item.id), action, viewer(db, users["secretary"]), inputs)
     assert snapshot(item.code) == before
 
 
@@ -233,7 +234,7 @@ def test_unknown_action_is_not_found(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(NotFound):
-        workflow.transition(db, item, "publish", viewer(db, users["secretary"]))
+        move(db, item, "publish", viewer(db, users["secretary"]))
 
 
 def test_allowed_actions_of_the_pages(db):
@@ -300,5 +301,5 @@ def test_a_second_secretary_of_the_same_village_shares_the_queue(db):
     deputy = make_user(db, "secretary", commune=commune, village=a, name="Phó Bí Thư")
     item = make_item(db, commune, a, cat)
     assert [e.item.id for e in workflow.triage_queue(db, viewer(db, deputy))] == [item.id]
-    workflow.transition(db, item, "accept", viewer(db, deputy))
+    move(db, item, "accept", viewer(db, deputy))
     assert workflow.triage_queue(db, viewer(db, users["secretary"])) == []

@@ -7,8 +7,7 @@ import re
 from html.parser import HTMLParser
 
 from civic.db import unit_of_work
-from civic.workflow import service as workflow
-from tests.builders import PASSWORD, make_item, viewer, world
+from tests.builders import PASSWORD, make_item, move, viewer, world
 
 BUDGET = 30 * 1024
 FRAMEWORKS = re.compile(r"jquery|react|vue|angular|svelte|htmx|alpine|bootstrap|tailwind|bulma|foundation|"
@@ -37,12 +36,12 @@ def build() -> dict:
             item = make_item(db, commune, village, cat, title=f"{TITLES[n % 5]} ({n + 1})",
                              description=DESCRIPTION, address="Xóm Trên, cạnh nhà văn hoá")
             if n % 2:
-                workflow.transition(db, item, "accept", sec)
+                move(db, item, "accept", sec)
             if village is a:
                 codes.setdefault("know" if n % 2 else "submitted", item.code)
         rejected = make_item(db, commune, a, cat, stage="rejected", reporter=users["resident"],
                              title=TITLES[2], description=DESCRIPTION)
-        workflow.transition(db, rejected, "request_review", viewer(db, users["resident"]),
+        move(db, rejected, "request_review", viewer(db, users["resident"]),
                             {"reason": "Thôn có đất công bỏ trống, các hộ đã đồng ý góp công. " * 4},
                             is_author=True)
         codes["rejected"] = rejected.code

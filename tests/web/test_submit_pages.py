@@ -7,11 +7,11 @@ import re
 from civic.audit.models import AuditEvent
 from civic.db import unit_of_work
 from civic.items.models import Item
-from civic.workflow import service as workflow
 from tests.builders import (
     browser,
     count,
     login,
+    move,
     setup_world,
     snapshot,
     submit_form,
@@ -212,7 +212,7 @@ def test_html_in_every_text_field_is_shown_as_text(client):
                                              show_name="1"))
     item = only_item()
     with unit_of_work(write=True) as db:  # accepted, so it is also on the home page
-        workflow.transition(db, db.get(Item, item.id), "accept", viewer(db, _users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, _users["secretary"]))
     for path in (f"/items/{item.code}", "/items", "/items?q=alert", "/"):
         html = client.get(path).text
         assert "<script>alert" not in html, path

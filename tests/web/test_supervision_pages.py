@@ -15,7 +15,6 @@ from civic.implementation import service as impl
 from civic.media.models import Attachment
 from civic.supervision import service as sup
 from civic.web.pagecache import cache
-from civic.workflow import service as workflow
 from tests.builders import (
     CONSENT,
     browser,
@@ -24,6 +23,7 @@ from tests.builders import (
     login,
     make_item,
     make_representative,
+    move,
     photo_bytes,
     pledge_data,
     viewer,
@@ -132,7 +132,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     impl.post_progress(db, item, sec, {"percent": "100", "text": "Xong."})
     if stage == "do":
         return
-    workflow.transition(db, item, "start_inspection", sec)
+    move(db, item, "start_inspection", sec)
     ins = sup.open_new_inspection(db, item, su)
     for e in sup.checklist(db, [ins.id])[ins.id]:
         sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
@@ -141,7 +141,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
         sup.answer_finding(db, item, sec, f.id, {"answer": "Đã dọn xong."})
     if stage == "inspect":
         return
-    workflow.transition(db, item, "sign_off", su)
+    move(db, item, "sign_off", su)
     for k in range(n):
         sup.give_verdict(db, item, reps[k], {"verdict": "done", "satisfaction": "4"})
 
@@ -247,7 +247,7 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
-        workflow.transition(db, item, "sign_off", su)
+        move(db, item, "sign_off", su)
         rep = make_representative(db, commune, a)
         code = item.code
     login(client, rep)
