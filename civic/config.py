@@ -20,8 +20,6 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", validation_alias=AliasChoices("SECRET_KEY", "CIVIC_SECRET_KEY"))
     var_dir: Path = Field(default=ROOT / "var", validation_alias=AliasChoices("CIVIC_VAR_DIR"))
     cookie_secure: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_COOKIE_SECURE"))
-    default_locale: str = "vi"
-    timezone: str = "Asia/Ho_Chi_Minh"
     # Working days a secretary has to acknowledge (triage) a new item.
     ack_working_days: int = Field(default=3, validation_alias=AliasChoices("CIVIC_ACK_WORKING_DAYS"))
     # Days of notice households get before a village meeting (Decree 59: at least 5).

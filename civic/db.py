@@ -71,13 +71,6 @@ def get_engine() -> Engine:
     return build_engine(get_settings().database_url)
 
 
-def reset_engine() -> None:
-    """Forget the cached engine (tests switch databases)."""
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
-
-
 # SQLite has one writer at a time. Threads of one process queue here, so that only one of them at a time
 # waits in SQLite's busy handler (which sleeps in growing steps) against the other processes.
 _sqlite_write_lock = threading.RLock()

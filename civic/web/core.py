@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from civic.accounts.service import ANONYMOUS_VIEWER, Viewer, load_viewer
-from civic.config import ROOT, get_settings
+from civic.config import ROOT
 from civic.core.inputs import Form
 from civic.errors import N_, CivicError, Forbidden, Invalid, Message
 from civic.web import i18n
@@ -242,6 +242,3 @@ async def read_form(request: Request) -> FormData:
 def form_dict(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
-
-def settings():
-    return get_settings()
