@@ -1072,7 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
     if chain_ok is not None:
         print(f"audit chain after the run: {'intact' if chain_ok else 'BROKEN'}")
     media_result = None
-    if not args.only:  # the evidence-upload figure (issue 7): one 4 MB phone photo through check, resize, store
+    if not args.only:  # the evidence-upload figure: one 4 MB phone photo through check, resize, store
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import bench_media
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mobile Lighthouse on the demo commune (issue 8): home, item list and two status pages.
+# Mobile Lighthouse on the demo commune: home, item list and two status pages.
 #
 #   scripts/lighthouse.sh            # or: make lighthouse
 #   RUNS=5 scripts/lighthouse.sh     # more runs per page (the median is reported)

@@ -93,7 +93,7 @@ def make_item(db: Session, commune: Commune, village: Village, category: Categor
             move(db, item, "mark_duplicate", sec, {"original_code": original.code,
                                                                   "reason": "Trùng với phản ánh trước."})
     else:
-        # Later stages are reached by issue 4/5 services; tests of them set the stage directly.
+        # Later stages are reached through their own services; tests of them set the stage directly.
         item.stage = stage
         item.updated_at = clock.now()
         db.flush()
@@ -211,7 +211,7 @@ def stage_strip(html: str) -> list[tuple[str, bool]]:
     return [(name.strip(), 'aria-current="step"' in attrs) for attrs, name in steps]
 
 
-# --- Dân làm / Dân kiểm tra (issue 5) ------------------------------------------------------------------
+# --- Dân làm / Dân kiểm tra ----------------------------------------------------------------------------
 
 def households_of(db: Session, village: Village) -> list[Household]:
     from sqlalchemy import select as _sel
@@ -242,7 +242,7 @@ def pledge_data(kind: str = "land", amount: str = "20", **over) -> dict:
     return data
 
 
-# --- Dân biết / Dân bàn (issue 4) ---------------------------------------------------------------------
+# --- Dân biết / Dân bàn -------------------------------------------------------------------------------
 
 def make_household_rep(db: Session, village: Village, index: int = 0, *, representative: bool = True,
                         name: str = "Chủ Hộ") -> User:
@@ -279,7 +279,7 @@ def make_discuss_item(db: Session, commune: Commune, village: Village, category:
     return item
 
 
-# --- photos and documents (issue 7) --------------------------------------------------------------------
+# --- photos and documents ------------------------------------------------------------------------------
 # Real files made with Pillow / pypdf in the test, never fixtures on disk.
 
 def photo_bytes(size: tuple[int, int] = (2400, 1800), fmt: str = "JPEG", *, orientation: int | None = None,

@@ -34,6 +34,7 @@ router = APIRouter()
 LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES}
 
 
+@page_views.status_section
 def deliberation_context(db, web: Web, item) -> dict:
     """What the status page shows of Dân biết and Dân bàn (called from views.item_page_context)."""
     raw = web.request.query_params.get("comments", "1")

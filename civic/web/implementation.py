@@ -21,7 +21,7 @@ from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
 from civic.web.core import Web, env, form_dict, read_form, require_user
 from civic.web.uploads import allow_uploads, read_multipart
-from civic.web.views import strip_state
+from civic.web.views import status_section, strip_state
 from civic.workflow import service as workflow
 
 router = APIRouter()
@@ -39,6 +39,7 @@ def _page(request: Request, name: str = "page") -> int:
     return int(raw) if raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
 
 
+@status_section
 def status_context(db, web: Web, item) -> dict[str, Any]:
     """What the status page shows of Dân làm and Dân kiểm tra (called once from views.item_page_context)."""
     from civic.web.supervision import supervision_context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,19 +125,18 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "entered_by": entered_by,
         "reporter_name": items.reporter_display(db, item),
         "manage_token": manage_token,
-        **_deliberation_context(db, web, item),
-        **media_web.page_context(db, web, item),  # attachments (issue 7)
-        **_do_inspect_context(db, web, item),  # Dân làm and Dân kiểm tra (issue 5)
+        **media_web.page_context(db, web, item),  # photos and documents
+        **{k: v for section in SECTIONS for k, v in section(db, web, item).items()},
     }
 
 
-def _deliberation_context(db: Session, web, item: Item) -> dict[str, Any]:
-    from civic.web.deliberation import deliberation_context  # issue 4: Dân biết and Dân bàn
+# What each stage's pages add to the status page (Dân biết/Dân bàn, Dân làm/Dân kiểm tra). The web modules
+# of those stages register here, so this module needs none of them.
+Section = Callable[[Session, Any, Item], dict[str, Any]]
+SECTIONS: list[Section] = []
 
-    return deliberation_context(db, web, item)
 
-
-def _do_inspect_context(db: Session, web, item: Item) -> dict[str, Any]:
-    from civic.web.implementation import status_context  # issue 5: Dân làm and Dân kiểm tra
-
-    return status_context(db, web, item)
+def status_section(fn: Section) -> Section:
+    if fn not in SECTIONS:
+        SECTIONS.append(fn)
+    return fn
