@@ -15,6 +15,14 @@ from civic import clock
 from civic.db import get_engine, unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
+from civic.deliberation.schemas import (
+    CommentForm,
+    DecideForm,
+    HideCommentForm,
+    PaperBallotForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+)
 from civic.items.models import Category, Item
 from civic.web.pagecache import cache
 from tests.builders import (
@@ -66,23 +74,26 @@ def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
         res = viewer(db, w["users"]["resident"])
         first = None
         for n in range(comments):
-            c = deliberation.add_comment(db, item, res, {"body": f"Ý kiến số {n + 1}: nên làm sớm."})
+            c = deliberation.add_comment(db, item, res, CommentForm.parse({
+                "body": f"Ý kiến số {n + 1}: nên làm sớm."}))
             first = first or c
-        deliberation.add_comment(db, item, sec, {"body": "Thôn sẽ họp vào tuần sau."})
-        deliberation.hide_comment(db, item, sec, {"comment_id": str(first.id), "reason": "Nói tục"})
+        deliberation.add_comment(db, item, sec, CommentForm.parse({"body": "Thôn sẽ họp vào tuần sau."}))
+        deliberation.hide_comment(db, item, sec, HideCommentForm.parse({
+            "comment_id": str(first.id), "reason": "Nói tục"}))
         for n in range(3):
             deliberation.support(db, item, viewer(db, make_household_rep(db, w["a"], n)))
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
-        m = deliberation.schedule_meeting(db, item, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-                                                          "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        m = deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm mương"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, item, sec, {"meeting_id": str(m.id), "households_present": "5",
-                                                    "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan",
-                                                    "minutes_text": "Không đủ số hộ."})
-        deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
+            "meeting_id": str(m.id), "households_present": "5", "chair_name": "Ông Hải",
+            "minutes_taker_name": "Bà Lan", "minutes_text": "Không đủ số hộ."}))
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
         for n in range(ballots):
-            deliberation.enter_paper_ballot(db, item, sec, {"household_code": f"H{n:04d}",
-                                                            "choice": "yes" if n < 6 else "no"})
+            deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+                "household_code": f"H{n:04d}", "choice": "yes" if n < 6 else "no"}))
         deliberation.close_count(db, item, sec)
         return item.code
 
@@ -252,9 +263,9 @@ def test_resident_comments_supports_and_votes(client, frozen):
         rep = make_household_rep(db, w["a"], 0)
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"})
+            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"}))
     anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
     assert anon.status_code == 403 and _rows(Comment) == 0
     login(client, rep)
@@ -288,9 +299,9 @@ def test_a_non_representative_cannot_vote(client, frozen):
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"})
+            "leaders_agreed": "1"}))
     login(client, w["users"]["resident"])  # a resident without a household
     token = csrf_token(client, f"/items/{code}")
     assert client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "yes"}).status_code == 403
@@ -304,9 +315,9 @@ def test_admin_sets_the_minimum_disclosure_days(client, frozen):
     assert page.status_code == 200
     cid = w["cat"].id
     token = csrf_token(client, "/admin/categories")
-    bad = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "-2"})
+    bad = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": "-2"})
     assert bad.status_code == 422
-    ok = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "7"},
+    ok = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": "7"},
                      follow_redirects=False)
     assert ok.status_code == 303
     with unit_of_work() as db:
@@ -319,7 +330,7 @@ def test_the_admin_page_is_for_admins(client, frozen):
     assert client.get("/admin/categories").status_code == 403
     token = csrf_token(client, "/items")
     assert client.post(f"/admin/categories/{w['cat'].id}", data={"csrf_token": token,
-                                                                 f"days_{w['cat'].id}": "1"}).status_code == 403
+                                                                 "days": "1"}).status_code == 403
 
 
 def test_passed_item_moves_to_do_from_the_desk(client, frozen):
@@ -415,8 +426,10 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     with unit_of_work(write=True) as db:
         item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
         start = (clock.now() + timedelta(days=6, hours=1)).astimezone(clock.LOCAL_TZ)
-        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), {
-            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        sec = viewer(db, w["users"]["secretary"])
+        deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm mương"}))
         code = item.code
     before = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
     assert before, "no countdown on the page"
