@@ -482,3 +482,53 @@ def test_a_support_cannot_be_withdrawn_once_the_item_has_moved_on(client, frozen
     assert f'action="/items/{code}/support/withdraw"' not in client.get(f"/items/{code}").text
     refused = client.post(f"/items/{code}/support/withdraw", data={"csrf_token": token})
     assert refused.status_code == 409 and _rows(Support) == 1
+
+
+def test_nothing_a_user_types_answers_500(client, frozen):
+    """Unreadable page numbers show the first page; unreadable ids are a 404 or the form's own message."""
+    w = _world()
+    code = _full_item(w, comments=2, ballots=6)
+    for page in ("¹", "99999999999999999999", "-3", "0", "abc", "٣", "2" * 7):
+        answer = client.get(f"/items/{code}", params={"comments": page})
+        assert answer.status_code == 200, page
+    for bad in ("99999999999999999999", "0", "¹", "-1"):
+        assert client.get(f"/items/{code}/decisions/{bad}/record").status_code == 404, bad
+    assert client.get("/items/x/notice").status_code == 404
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    for action, data, status in (
+            ("hide_comment", {"comment_id": "¹", "reason": "Lạc đề quá"}, 404),
+            ("hide_comment", {"comment_id": "99999999999999999999", "reason": "Lạc đề quá"}, 404),
+            ("record_meeting", {"meeting_id": "99999999999999999999", "households_present": "¹",
+                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 422),
+            ("schedule_meeting", {"starts_at": "31/02/2026 19:00", "place": "Nhà văn hoá",
+                                  "agenda": "Bàn làm mương"}, 422),
+            ("decide", {"method": "meeting_vote", "yes": "¹", "no": "0", "abstain": "0"}, 422),
+            ("decide", {"method": ["paper_ballot", "x"]}, 422),
+            ("paper_ballot", {"household_code": "H" * 300, "choice": "yes"}, 422),
+    ):
+        answer = client.post(f"/deliberation/{code}/{action}", data={"csrf_token": token, **data})
+        assert answer.status_code == status, (action, data, answer.status_code)
+    login(client, w["users"]["admin"])
+    token = csrf_token(client, "/admin/categories")
+    for bad in ("99999999999999999999", "abc", "0"):
+        assert client.post(f"/admin/categories/{bad}", data={"csrf_token": token, "days": "3"}).status_code == 404
+    cid = w["cat"].id
+    for days in ("¹", "91", "9" * 30, ""):
+        answer = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": days})
+        assert answer.status_code == 422, days
+
+
+def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    today = clock.today_local()
+    ok = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "loudspeaker", "place": "Loa thôn", "starts_on": today.strftime("%d/%m/%Y"),
+        "ends_on": (today + timedelta(days=2)).isoformat()}, follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work() as db:
+        row = db.execute(select(Disclosure)).scalar_one()
+    assert (row.starts_on, row.ends_on) == (today, today + timedelta(days=2))
