@@ -532,3 +532,27 @@ def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
     with unit_of_work() as db:
         row = db.execute(select(Disclosure)).scalar_one()
     assert (row.starts_on, row.ends_on) == (today, today + timedelta(days=2))
+
+
+def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
+    from civic.deliberation.schemas import RecordMeetingForm
+
+    w = _world()
+    with unit_of_work(write=True) as db:
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+        start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
+        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%d/%m/%Y %H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"}))
+        code = item.code
+    clock.advance(timedelta(days=6))
+    login(client, w["users"]["secretary"])
+    desk = client.get(f"/deliberation/{code}")
+    assert desk.status_code == 200
+    assert f'action="/deliberation/{code}/record_meeting"' in desk.text
+    chair = RecordMeetingForm.limits()["chair_name"].max
+    assert re.search(rf'name="chair_name"[^>]*maxlength="{chair}"', desk.text)
+    token = csrf_token(client, f"/deliberation/{code}")
+    bad = client.post(f"/deliberation/{code}/record_meeting?lang=en", data={
+        "csrf_token": token, "meeting_id": "1", "households_present": "-4", "chair_name": "Ông Hải",
+        "minutes_taker_name": "Bà Lan"})
+    assert bad.status_code == 422 and "cannot be negative" in bad.text
