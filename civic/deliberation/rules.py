@@ -8,7 +8,6 @@ asks households for land, money or labour is never decided online or by an autho
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ METHODS: dict[str, str] = {
     "authority": N_("Decision of the authority"),
 }
 CHOICES: dict[str, str] = {"yes": N_("In favour"), "no": N_("Against"), "abstain": N_("Abstain")}
+DISCLOSURE_STAGES = frozenset({"know", "discuss"})
 COMMENT_STAGES = frozenset({"know", "discuss"})
 SUPPORT_STAGES = frozenset({"know", "discuss"})
 CLUSTER_MIN_HOUSEHOLDS = 200
@@ -73,82 +73,7 @@ def check_stage(stage: str, allowed: frozenset[str] | set[str], message: str = "
         raise Conflict(message or N_("This cannot be done at the item's current stage."))
 
 
-# --- small parsers -----------------------------------------------------------------------------------
-
-def clean_text(value: Any, field: str, *, minimum: int, maximum: int, message: str) -> str:
-    text = " ".join(str(value or "").split()) if "\n" not in str(value or "") else \
-        "\n".join(" ".join(line.split()) for line in str(value).strip().splitlines()).strip()
-    if len(text) < minimum or len(text) > maximum:
-        raise Invalid(message, field=field, minimum=minimum, maximum=maximum)
-    return text
-
-
-def parse_date(value: Any, field: str) -> date:
-    raw = str(value or "").strip()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(N_("Please give a date like 2026-06-15."), field=field) from None
-
-
-def parse_local_datetime(value: Any, field: str, tz) -> datetime:
-    raw = str(value or "").strip().replace(" ", "T")
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(N_("Please give a date and time like 2026-06-15 19:30."), field=field) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed
-
-
-_INT = re.compile(r"^\s*-?\d{1,7}\s*$")
-
-
-def parse_count(value: Any, field: str) -> int:
-    raw = str(value if value is not None else "").strip()
-    if not _INT.match(raw):
-        raise Invalid(N_("Please give a whole number of households."), field=field)
-    number = int(raw)
-    if number < 0:
-        raise Invalid(N_("A number of households cannot be negative."), field=field)
-    return number
-
-
-def truthy(value: Any) -> bool:
-    return str(value or "").strip().lower() in ("1", "on", "yes", "true")
-
-
 # --- Dân biết: disclosures and the minimum period ---------------------------------------------------
-
-def clean_disclosure(data: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    channel = str(data.get("channel") or "")
-    if channel not in CHANNELS:
-        errors["channel"] = N_("Please choose how the item was made known.")
-    out["channel"] = channel
-    try:
-        out["place"] = clean_text(data.get("place"), "place", minimum=2, maximum=200,
-                                  message=N_("Please say where (2 to 200 characters)."))
-    except Invalid as exc:
-        errors.update(exc.errors)
-    try:
-        out["note"] = clean_text(data.get("note"), "note", minimum=0, maximum=400,
-                                 message=N_("A note may have at most 400 characters."))
-    except Invalid as exc:
-        errors.update(exc.errors)
-    for key in ("starts_on", "ends_on"):
-        try:
-            out[key] = parse_date(data.get(key), key)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if "starts_on" in out and "ends_on" in out and out["ends_on"] < out["starts_on"]:
-        errors["ends_on"] = N_("The disclosure cannot end before it starts.")
-    if errors:
-        raise Invalid(errors=errors)
-    return out
-
 
 def disclosure_ready_on(first_start: date | None, min_days: int) -> date | None:
     """The first day the item may move to Dân bàn: the earliest disclosure's start plus the minimum days."""
@@ -177,18 +102,6 @@ def open_discussion_blocker(disclosure_count: int, ready_on: date | None, today:
 QUESTION_MIN, QUESTION_MAX = 5, 1000
 
 
-# --- comments and supports ---------------------------------------------------------------------------
-
-def clean_comment(body: Any) -> str:
-    return clean_text(body, "body", minimum=2, maximum=2000,
-                      message=N_("A comment needs 2 to 2000 characters."))
-
-
-def clean_hide_reason(reason: Any) -> str:
-    return clean_text(reason, "reason", minimum=3, maximum=400,
-                      message=N_("Please give the public reason for hiding it (3 to 400 characters)."))
-
-
 # --- meetings ----------------------------------------------------------------------------------------
 
 def check_meeting_notice(starts_at: datetime, now: datetime, notice_days: int) -> None:
@@ -215,67 +128,25 @@ def passes(in_favour: int, total: int) -> bool:
     return total > 0 and in_favour * 2 > total
 
 
-def clean_attendance(data: dict[str, Any], total: int) -> dict[str, Any]:
-    """The households represented (directly or as the sum of clusters), the chair and the minutes-taker."""
-    errors: dict[str, str] = {}
-    out: dict[str, Any] = {"clusters": []}
-    for n in range(1, MAX_CLUSTERS + 1):
-        name = " ".join(str(data.get(f"cluster_name_{n}") or "").split())
-        raw = str(data.get(f"cluster_present_{n}") or "").strip()
-        if not name and not raw:
-            continue
-        if not name or len(name) > 80:
-            errors[f"cluster_name_{n}"] = N_("Please name the cluster (at most 80 characters).")
-        try:
-            out["clusters"].append((name, parse_count(raw, f"cluster_present_{n}")))
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if out["clusters"]:
-        if total < CLUSTER_MIN_HOUSEHOLDS:
-            errors["cluster_name_1"] = N_("Only villages of %(min)s or more households may meet by cluster.")
-        present = sum(p for _n, p in out["clusters"])
-    else:
-        try:
-            present = parse_count(data.get("households_present"), "households_present")
-        except Invalid as exc:
-            errors.update(exc.errors)
-            present = 0
-    if present > total and not errors:
-        errors["households_present"] = N_("%(present)s households cannot be represented: the register has "
-                                          "%(total)s on the meeting date.")
-    for key, msg in (("chair_name", N_("Please name who chaired the meeting.")),
-                     ("minutes_taker_name", N_("Please name who took the minutes."))):
-        try:
-            out[key] = clean_text(data.get(key), key, minimum=2, maximum=120, message=msg)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    try:
-        out["minutes_text"] = clean_text(data.get("minutes_text"), "minutes_text", minimum=0, maximum=5000,
-                                         message=N_("The minutes summary may have at most 5000 characters."))
-    except Invalid as exc:
-        errors.update(exc.errors)
-    if errors:
-        raise Invalid(errors=errors, min=CLUSTER_MIN_HOUSEHOLDS, present=present, total=total)
-    out["households_present"] = present
-    out["quorum"] = has_quorum(present, total)
-    return out
+def check_attendance(present: int, by_cluster: bool, total: int) -> None:
+    """Only a village of CLUSTER_MIN_HOUSEHOLDS or more meets by cluster; no more households are represented
+    than the register has on the meeting date."""
+    if by_cluster and total < CLUSTER_MIN_HOUSEHOLDS:
+        raise Invalid(N_("Only villages of %(min)s or more households may meet by cluster."),
+                      field="cluster_name_1", min=CLUSTER_MIN_HOUSEHOLDS, present=present, total=total)
+    if present > total:
+        raise Invalid(N_("%(present)s households cannot be represented: the register has %(total)s on the "
+                         "meeting date."), field="households_present", min=CLUSTER_MIN_HOUSEHOLDS,
+                      present=present, total=total)
 
 
 # --- decisions ---------------------------------------------------------------------------------------
 
-def clean_counts(data: dict[str, Any], present: int) -> tuple[int, int, int]:
-    errors: dict[str, str] = {}
-    counts = {}
-    for key in ("yes", "no", "abstain"):
-        try:
-            counts[key] = parse_count(data.get(key), key)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if not errors and sum(counts.values()) > present:
-        errors["yes"] = N_("The counts add up to %(sum)s, more than the %(present)s households present.")
-    if errors:
-        raise Invalid(errors=errors, sum=sum(counts.values()), present=present)
-    return counts["yes"], counts["no"], counts["abstain"]
+def check_counts(yes: int, no: int, abstain: int, present: int) -> None:
+    """The votes at a meeting come from the households represented there."""
+    if yes + no + abstain > present:
+        raise Invalid(N_("The counts add up to %(sum)s, more than the %(present)s households present."),
+                      field="yes", sum=yes + no + abstain, present=present)
 
 
 def check_can_decide(stage: str, has_open: bool, has_result: bool) -> None:
@@ -310,44 +181,9 @@ def check_meeting_vote(meeting_recorded: bool, quorum: bool | None) -> None:
                           "is not valid. Use a household paper ballot instead."))
 
 
-def clean_ballot_window(data: dict[str, Any], today: date) -> tuple[date, date]:
-    errors: dict[str, str] = {}
-    out = {}
-    for key in ("opens_on", "closes_on"):
-        try:
-            out[key] = parse_date(data.get(key), key)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if not errors:
-        if out["opens_on"] < today:
-            errors["opens_on"] = N_("Voting cannot open in the past.")
-        if out["closes_on"] < out["opens_on"]:
-            errors["closes_on"] = N_("Voting cannot close before it opens.")
-    if errors:
-        raise Invalid(errors=errors)
-    return out["opens_on"], out["closes_on"]
-
-
-def clean_authority(data: dict[str, Any]) -> tuple[str, str]:
-    errors: dict[str, str] = {}
-    out = []
-    for key, lo, hi, msg in (("document_no", 2, 60, N_("Please give the document number (2 to 60 characters).")),
-                             ("document_text", 5, 5000, N_("Please give the text of the decision (5 to 5000 "
-                                                           "characters)."))):
-        try:
-            out.append(clean_text(data.get(key), key, minimum=lo, maximum=hi, message=msg))
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if errors:
-        raise Invalid(errors=errors)
-    return out[0], out[1]
-
-
-def clean_choice(value: Any) -> str:
-    choice = str(value or "")
-    if choice not in CHOICES:
-        raise Invalid(N_("Please choose in favour, against or abstain."), field="choice")
-    return choice
+def check_ballot_window(opens_on: date, today: date) -> None:
+    if opens_on < today:
+        raise Invalid(N_("Voting cannot open in the past."), field="opens_on")
 
 
 def check_voting_open(status: str, opens_at: datetime | None, closes_at: datetime | None, now: datetime) -> None:

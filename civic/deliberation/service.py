@@ -8,6 +8,7 @@ A ballot event never says how the household voted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from civic.accounts.service import Viewer
 from civic.areas import service as areas
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
+from civic.core.inputs import localize
 from civic.deliberation import rules
 from civic.deliberation.models import (
     Ballot,
@@ -33,8 +35,20 @@ from civic.deliberation.models import (
     MeetingCluster,
     Support,
 )
+from civic.deliberation.schemas import (
+    CommentForm,
+    DecideForm,
+    DisclosureForm,
+    HideCommentForm,
+    MinDisclosureDaysForm,
+    PaperBallotForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+    VoteForm,
+)
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.items.models import Category, Item
+from civic.media.schemas import Prepared
 
 COMMENT_PAGE_SIZE = 20
 MAX_SHOWN = 50  # disclosures, meetings and decisions shown on a page (a village has a handful)
@@ -109,8 +123,8 @@ def _touch(item: Item) -> None:
 
 # --- Dân biết ---------------------------------------------------------------------------------------
 
-def _attach(session: Session, item: Item, viewer: Viewer, uploads: list | tuple, *, purpose: str, owner_kind: str,
-            owner_id: int, accept: tuple[str, ...], field: str) -> None:
+def _attach(session: Session, item: Item, viewer: Viewer, uploads: Sequence[Prepared], *, purpose: str,
+            owner_kind: str, owner_id: int, accept: tuple[str, ...], field: str) -> None:
     """Attach checked uploads (civic.media) as evidence of one of this module's rows."""
     if not uploads:
         return
@@ -121,20 +135,22 @@ def _attach(session: Session, item: Item, viewer: Viewer, uploads: list | tuple,
                      owner_id=owner_id, actor_role="secretary", accept=accept, field=field)
 
 
-def add_disclosure(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], proof: list | tuple = ()
-                   ) -> Disclosure:
+def add_disclosure(session: Session, item: Item, viewer: Viewer, form: DisclosureForm,
+                   proof: Sequence[Prepared] = ()) -> Disclosure:
+    if not isinstance(form, DisclosureForm):  # tests/builders.disclose still passes what a person typed
+        form = DisclosureForm.parse(form)
     rules.check_secretary(viewer.facts(), item.village_id)
-    rules.check_stage(item.stage, {"know", "discuss"},
+    rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
-    clean = rules.clean_disclosure(data)
-    disclosure = Disclosure(item_id=item.id, posted_by_id=viewer.id, created_at=clock.now(), **clean)
+    disclosure = Disclosure(item_id=item.id, posted_by_id=viewer.id, created_at=clock.now(),
+                            channel=form.channel, place=form.place, starts_on=form.starts_on,
+                            ends_on=form.ends_on, note=form.note)
     session.add(disclosure)
     _touch(item)
     session.flush()
     _record(session, item, "disclosure_added", viewer, {
-        "disclosure_id": disclosure.id, "channel": clean["channel"],
-        "place": clean["place"], "starts_on": clean["starts_on"].isoformat(),
-        "ends_on": clean["ends_on"].isoformat()})
+        "disclosure_id": disclosure.id, "channel": form.channel, "place": form.place,
+        "starts_on": form.starts_on.isoformat(), "ends_on": form.ends_on.isoformat()})
     _attach(session, item, viewer, proof, purpose="disclosure_proof", owner_kind="disclosure",
             owner_id=disclosure.id, accept=("photo",), field="proof")
     return disclosure
@@ -142,19 +158,16 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, data: dict[str,
 
 # --- comments and supports -------------------------------------------------------------------------
 
-def add_comment(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Comment:
+def add_comment(session: Session, item: Item, viewer: Viewer, form: CommentForm) -> Comment:
     if viewer.user is None:
         raise Forbidden(N_("Please log in to comment."))
     rules.check_stage(item.stage, rules.COMMENT_STAGES,
                       N_("Comments are open while the item is in People know or People discuss."))
-    body = rules.clean_comment(data.get("body"))
+    body = form.body
     role = rules.official_role(viewer.facts(), item.commune_id, item.village_id)
     reply_to = None
-    raw_reply = str(data.get("reply_to") or "").strip()
-    if raw_reply:
-        if not raw_reply.isdigit():
-            raise Invalid(N_("This comment does not exist."), field="body")
-        reply_to = session.get(Comment, int(raw_reply))
+    if form.reply_to is not None:
+        reply_to = session.get(Comment, form.reply_to)
         if reply_to is None or reply_to.item_id != item.id:
             raise Invalid(N_("This comment does not exist."), field="body")
     comment = Comment(item_id=item.id, author_id=viewer.id, body=body, official=bool(role),
@@ -171,15 +184,14 @@ def add_comment(session: Session, item: Item, viewer: Viewer, data: dict[str, An
     return comment
 
 
-def hide_comment(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Comment:
+def hide_comment(session: Session, item: Item, viewer: Viewer, form: HideCommentForm) -> Comment:
     rules.check_secretary(viewer.facts(), item.village_id)
-    raw = str(data.get("comment_id") or "")
-    comment = session.get(Comment, int(raw)) if raw.isdigit() else None
+    comment = session.get(Comment, form.comment_id) if form.comment_id is not None else None
     if comment is None or comment.item_id != item.id:
         raise NotFound(N_("This comment does not exist."))
     if comment.hidden_at is not None:
         raise Conflict(N_("This comment is already hidden."))
-    reason = rules.clean_hide_reason(data.get("reason"))
+    reason = form.reason
     comment.hidden_at, comment.hidden_reason, comment.hidden_by_id = clock.now(), reason, viewer.id
     _touch(item)
     _record(session, item, "comment_hidden", viewer, {"comment_id": comment.id, "reason": reason})
@@ -238,73 +250,56 @@ def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
 
 # --- meetings ----------------------------------------------------------------------------------------
 
-def schedule_meeting(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Meeting:
+def schedule_meeting(session: Session, item: Item, viewer: Viewer, form: ScheduleMeetingForm) -> Meeting:
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"}, N_("A meeting is scheduled while the item is in People discuss."))
-    errors: dict[str, str] = {}
     now = clock.now()
-    starts_at = None
-    try:
-        starts_at = rules.parse_local_datetime(data.get("starts_at"), "starts_at", clock.LOCAL_TZ)
-        rules.check_meeting_notice(starts_at, now, meeting_notice_days())
-    except Invalid as exc:
-        errors.update({k: v for k, v in exc.errors.items()})
-        params = exc.params
-    else:
-        params = {}
-    clean = {}
-    for key, lo, hi, msg in (("place", 2, 200, N_("Please say where (2 to 200 characters).")),
-                             ("agenda", 5, 2000, N_("Please give the agenda (5 to 2000 characters)."))):
-        try:
-            clean[key] = rules.clean_text(data.get(key), key, minimum=lo, maximum=hi, message=msg)
-        except Invalid as exc:
-            errors.update(exc.errors)
-    if errors:
-        raise Invalid(errors=errors, **params)
+    starts_at = localize(form.starts_at, clock.LOCAL_TZ)
+    rules.check_meeting_notice(starts_at, now, meeting_notice_days())
     meeting = Meeting(item_id=item.id, village_id=item.village_id, starts_at=starts_at.astimezone(UTC), notice_at=now,
-                      scheduled_by_id=viewer.id, **clean)
+                      scheduled_by_id=viewer.id, place=form.place, agenda=form.agenda)
     session.add(meeting)
     _touch(item)
     session.flush()
     _record(session, item, "meeting_scheduled", viewer, {
-        "meeting_id": meeting.id, "starts_at": clock.as_utc(starts_at).isoformat(), "place": clean["place"]})
+        "meeting_id": meeting.id, "starts_at": clock.as_utc(starts_at).isoformat(), "place": form.place})
     return meeting
 
 
-def _meeting(session: Session, item: Item, raw_id: Any) -> Meeting:
-    raw = str(raw_id or "")
-    meeting = session.get(Meeting, int(raw)) if raw.isdigit() else None
+def _meeting(session: Session, item: Item, meeting_id: int | None) -> Meeting:
+    meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
     if meeting is None or meeting.item_id != item.id:
         raise NotFound(N_("This meeting does not exist."))
     return meeting
 
 
-def record_meeting(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], minutes: list | tuple = ()
-                   ) -> Meeting:
+def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMeetingForm,
+                   minutes: Sequence[Prepared] = ()) -> Meeting:
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"}, N_("A meeting is recorded while the item is in People discuss."))
-    meeting = _meeting(session, item, data.get("meeting_id"))
+    meeting = _meeting(session, item, form.meeting_id)
     if meeting.recorded_at is not None:
         raise Conflict(N_("This meeting has already been recorded."))
     if clock.now() < clock.as_utc(meeting.starts_at):
         raise Conflict(N_("The meeting has not taken place yet: it is on %(date)s."),
                        date=rules.local_text(clock.as_utc(meeting.starts_at)))
     total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
-    clean = rules.clean_attendance(data, total)
+    clusters = form.clusters
+    rules.check_attendance(form.present, bool(clusters), total)
     meeting.recorded_at = clock.now()
     meeting.households_total = total
-    meeting.households_present = clean["households_present"]
-    meeting.quorum = clean["quorum"]
-    meeting.by_cluster = bool(clean["clusters"])
-    meeting.chair_name = clean["chair_name"]
-    meeting.minutes_taker_name = clean["minutes_taker_name"]
-    meeting.minutes_text = clean["minutes_text"]
-    for name, present in clean["clusters"]:
+    meeting.households_present = form.present
+    meeting.quorum = rules.has_quorum(form.present, total)
+    meeting.by_cluster = bool(clusters)
+    meeting.chair_name = form.chair_name
+    meeting.minutes_taker_name = form.minutes_taker_name
+    meeting.minutes_text = form.minutes_text
+    for name, present in clusters:
         session.add(MeetingCluster(meeting_id=meeting.id, name=name, households_present=present))
     _touch(item)
     _record(session, item, "meeting_recorded", viewer, {
         "meeting_id": meeting.id, "present": meeting.households_present, "households": total,
-        "quorum": meeting.quorum, "clusters": len(clean["clusters"])})
+        "quorum": meeting.quorum, "clusters": len(clusters)})
     _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=meeting.id,
             accept=("photo", "document"), field="minutes")
     return meeting
@@ -319,26 +314,26 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
     return counts.get("open", 0) > 0, counts.get("closed", 0) > 0
 
 
-def decide(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Decision:
+def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
     """Start or record a decision by one of the four methods."""
     rules.check_secretary(viewer.facts(), item.village_id)
     has_open, has_result = _decision_state(session, item.id)
     rules.check_can_decide(item.stage, has_open, has_result)
-    method = str(data.get("method") or "")
+    method = form.method
     discussion = _discussion(session, item)
-    leaders_agreed = rules.truthy(data.get("leaders_agreed"))
-    rules.check_method(method, discussion.asks_contribution, leaders_agreed)
+    rules.check_method(method, discussion.asks_contribution, form.leaders_agreed)
     now = clock.now()
     today = clock.today_local()
     decision = Decision(item_id=item.id, method=method, question=discussion.question, created_at=now,
                         created_by_id=viewer.id)
     payload: dict[str, Any] = {"method": method}
     if method == "meeting_vote":
-        meeting = _meeting(session, item, data.get("meeting_id")) if str(data.get("meeting_id") or "") else \
+        meeting = _meeting(session, item, form.meeting_id) if form.meeting_id is not None else \
             _last_meeting(session, item)
         rules.check_meeting_vote(meeting is not None and meeting.recorded_at is not None,
                                  meeting.quorum if meeting else None)
-        yes, no, abstain = rules.clean_counts(data, meeting.households_present or 0)
+        yes, no, abstain = form.counts
+        rules.check_counts(yes, no, abstain, meeting.households_present or 0)
         decision.meeting_id = meeting.id
         decision.decided_on = _local_date(meeting.starts_at)
         decision.households_total = meeting.households_total
@@ -351,14 +346,15 @@ def decide(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -
     elif method == "paper_ballot":
         payload["counting"] = True
     elif method == "online_ballot":
-        opens_on, closes_on = rules.clean_ballot_window(data, today)
+        opens_on, closes_on = form.opens_on, form.closes_on
+        rules.check_ballot_window(opens_on, today)
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
         decision.leaders_agreed = True
         payload.update({"opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat(),
                         "leaders_agreed": True})
     else:  # authority
-        document_no, text = rules.clean_authority(data)
+        document_no, text = form.document_no, form.document_text
         decision.document_no, decision.document_text = document_no, text
         decision.decided_on, decision.passed = today, True
         decision.status, decision.closed_at = "closed", now
@@ -381,21 +377,20 @@ def open_decision(session: Session, item: Item) -> Decision | None:
                            .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
 
 
-def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Ballot:
+def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: PaperBallotForm) -> Ballot:
     """The secretary enters one household's returned paper ballot; a second one for it is refused."""
     rules.check_secretary(viewer.facts(), item.village_id)
     decision = open_decision(session, item)
     if decision is None or decision.method != "paper_ballot":
         raise Conflict(N_("There is no household paper ballot being counted on this item."))
-    code = " ".join(str(data.get("household_code") or "").split()).upper()
-    household = session.execute(select(Household).where(Household.village_id == item.village_id,
-                                                        func.upper(Household.code) == code)).scalar_one_or_none() \
-        if code else None
+    code = form.household_code
+    household = session.execute(select(Household).where(
+        Household.village_id == item.village_id, func.upper(Household.code) == code)).scalar_one_or_none()
     today = clock.today_local()
     if household is None or household.active_from > today or (household.active_to and household.active_to <= today):
         raise Invalid(N_("No household of this village's register has the code “%(code)s”."),
                       field="household_code", code=code[:32])
-    choice = rules.clean_choice(data.get("choice"))
+    choice = form.choice
     now = clock.now()
     ballot = Ballot(decision_id=decision.id, household_id=household.id, choice=choice, cast_by_id=viewer.id,
                     cast_at=now, updated_at=now)
@@ -410,7 +405,7 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, data: dict[
     return ballot
 
 
-def cast_online_ballot(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Ballot:
+def cast_online_ballot(session: Session, item: Item, viewer: Viewer, form: VoteForm) -> Ballot:
     """A household representative votes on a phone; the household's ballot may be changed until the close."""
     if viewer.user is None:
         raise Forbidden(N_("Please log in to vote for your household."))
@@ -421,7 +416,7 @@ def cast_online_ballot(session: Session, item: Item, viewer: Viewer, data: dict[
     rules.check_voting_open(decision.status, clock.as_utc(decision.opens_at), clock.as_utc(decision.closes_at), now)
     household_id = rules.representative_household(
         _representations(session, viewer, item.village_id, clock.today_local()))
-    choice = rules.clean_choice(data.get("choice"))
+    choice = form.choice
     existing = _household_ballot(session, decision.id, household_id)
     if existing is None:
         ballot = Ballot(decision_id=decision.id, household_id=household_id, choice=choice, cast_by_id=viewer.id,
@@ -479,16 +474,14 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
 
 # --- the admin's setting ---------------------------------------------------------------------------
 
-def set_min_disclosure_days(session: Session, viewer: Viewer, category_id: int, raw: Any) -> Category:
+def set_min_disclosure_days(session: Session, viewer: Viewer, category_id: int, form: MinDisclosureDaysForm
+                            ) -> Category:
     category = session.get(Category, category_id)
     if category is None:
         raise NotFound(N_("This category does not exist."))
     if category.commune_id not in viewer.communes("admin"):
         raise Forbidden(N_("Only an administrator of the commune may change this."))
-    text = str(raw or "").strip()
-    if not text.isdigit() or not 0 <= int(text) <= 90:
-        raise Invalid(N_("Please give a number of days from 0 to 90."), field=f"days_{category_id}")
-    days = int(text)
+    days = form.days
     if days != category.min_disclosure_days:
         old = category.min_disclosure_days
         category.min_disclosure_days = days
@@ -544,6 +537,12 @@ class Deliberation:
     households_total: int
     meetings: list[MeetingView]
     decisions: list[DecisionView]
+    # Where the item stands, so the templates need not compare stages.
+    in_know: bool = False  # Dân biết: the minimum period runs, the discussion may open
+    in_discuss: bool = False  # Dân bàn: meetings and decisions
+    is_closed: bool = False
+    takes_disclosures: bool = False
+    can_meet_by_cluster: bool = False  # a village of rules.CLUSTER_MIN_HOUSEHOLDS households or more
     # What this viewer may do (decided here, rendered by the templates).
     is_secretary: bool = False
     can_comment: bool = False
@@ -648,6 +647,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         item=item, disclosures=disclosures, ready_on=ready_on, blocker=blocker, discussion=discussion,
         comments=comments, comment_page=page, comment_pages=pages, comment_total=comment_total,
         supports=supports, households_total=households_total, meetings=meeting_views, decisions=views,
+        in_know=item.stage == "know", in_discuss=item.stage == "discuss", is_closed=item.stage == "closed",
+        takes_disclosures=item.stage in rules.DISCLOSURE_STAGES,
+        can_meet_by_cluster=households_total >= rules.CLUSTER_MIN_HOUSEHOLDS,
         is_secretary=secretary, can_comment=stage_open and viewer.user is not None,
         comment_after_login=stage_open and viewer.user is None,
         comment_official=secretary or supervisor, can_hide=secretary, sees_hidden=sees_hidden,

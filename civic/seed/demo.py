@@ -396,6 +396,14 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
                        now: datetime) -> None:
     from civic.deliberation import service as deliberation
     from civic.deliberation.models import Meeting
+    from civic.deliberation.schemas import (
+        CommentForm,
+        DecideForm,
+        DisclosureForm,
+        HideCommentForm,
+        RecordMeetingForm,
+        ScheduleMeetingForm,
+    )
 
     today = clock.today_local()
     if step == Stage.DISCUSS:
@@ -403,45 +411,45 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
             "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và góp công "
                         "xây lại tường rào không?", "asks_contribution": "1"})
     elif step == "d_disclose_board":
-        deliberation.add_disclosure(session, item, sec, {
+        deliberation.add_disclosure(session, item, sec, DisclosureForm.parse({
             "channel": "notice_board", "place": "Bảng tin nhà văn hoá thôn Hưng Đạo",
             "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
-            "note": "Niêm yết nội dung đề xuất và sơ đồ vị trí."})
+            "note": "Niêm yết nội dung đề xuất và sơ đồ vị trí."}))
     elif step == "d_disclose_loud":
-        deliberation.add_disclosure(session, item, sec, {
+        deliberation.add_disclosure(session, item, sec, DisclosureForm.parse({
             "channel": "loudspeaker", "place": "Loa truyền thanh thôn", "starts_on": today.isoformat(),
-            "ends_on": (today + timedelta(days=2)).isoformat(), "note": "Phát 3 buổi sáng liên tiếp."})
+            "ends_on": (today + timedelta(days=2)).isoformat(), "note": "Phát 3 buổi sáng liên tiếp."}))
     elif step == "d_comments":
         people = _demo_household_viewers(session, village, 6)
         for n, text in enumerate(DEMO_COMMENTS[plan.title]):
-            deliberation.add_comment(session, item, people[n], {"body": text})
+            deliberation.add_comment(session, item, people[n], CommentForm.parse({"body": text}))
             clock.advance(timedelta(minutes=17))
-        deliberation.add_comment(session, item, sec, {
-            "body": "Thôn ghi nhận các ý kiến; dự toán sẽ được niêm yết cùng giấy mời họp."})
+        deliberation.add_comment(session, item, sec, CommentForm.parse({
+            "body": "Thôn ghi nhận các ý kiến; dự toán sẽ được niêm yết cùng giấy mời họp."}))
     elif step == "d_hide":
         rude = next(c for c in _comments(session, item) if c.body.startswith("Mấy người này"))
-        deliberation.hide_comment(session, item, sec, {"comment_id": str(rude.id),
-                                                       "reason": "Lời lẽ xúc phạm, không góp ý về nội dung."})
+        deliberation.hide_comment(session, item, sec, HideCommentForm.parse({
+            "comment_id": str(rude.id), "reason": "Lời lẽ xúc phạm, không góp ý về nội dung."}))
     elif step == "d_supports":
         for v in _demo_household_viewers(session, village, 27 if plan.title == DISCUSS_DEMO else 12):
             deliberation.support(session, item, v)
     elif step == "d_meeting":
         starts = datetime.combine(today + timedelta(days=7), datetime.min.time().replace(hour=19, minute=30),
                                   tzinfo=clock.LOCAL_TZ)
-        deliberation.schedule_meeting(session, item, sec, {
+        deliberation.schedule_meeting(session, item, sec, ScheduleMeetingForm.parse({
             "starts_at": starts.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn Hưng Đạo",
             "agenda": "1. Thông qua phương án mở rộng đường liên xóm lên 5 m. 2. Hiến đất và góp công xây lại "
-                      "tường rào. 3. Biểu quyết."})
+                      "tường rào. 3. Biểu quyết."}))
     elif step == "d_record":
         meeting = session.execute(select(Meeting).where(Meeting.item_id == item.id)).scalar_one()
-        deliberation.record_meeting(session, item, sec, {
+        deliberation.record_meeting(session, item, sec, RecordMeetingForm.parse({
             "meeting_id": str(meeting.id), "households_present": "45", "chair_name": "Trần Thị Bình",
             "minutes_taker_name": "Nguyễn Văn Hùng",
             "minutes_text": "45 hộ dự họp. Các hộ thống nhất mở rộng đường; 21 hộ hai bên đăng ký hiến đất; "
-                            "các hộ còn lại góp công xây lại tường rào. Biểu quyết giơ tay."})
+                            "các hộ còn lại góp công xây lại tường rào. Biểu quyết giơ tay."}))
     elif step == "d_vote":
-        deliberation.decide(session, item, sec, {"method": "meeting_vote", "yes": "38", "no": "4",
-                                                 "abstain": "3"})
+        deliberation.decide(session, item, sec, DecideForm.parse({
+            "method": "meeting_vote", "yes": "38", "no": "4", "abstain": "3"}))
 
 
 def _comments(session: Session, item: Item):

@@ -1,212 +1,227 @@
 """Pages of Dân biết and Dân bàn: the secretary's deliberation desk, residents' comments, supports and votes,
 the printable notice and vote-count record, and the admin's minimum disclosure days.
 
-Routes translate HTTP to service calls and render what the services and rules decided.
+Routes translate HTTP to service calls and render what the services and rules decided. Every form posts
+through `post_form` (civic/web/forms.py).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 
 from civic import clock
 from civic.areas import service as areas
 from civic.areas.models import Village
 from civic.audit import service as audit
-from civic.db import run_write, unit_of_work
+from civic.core.inputs import Form
+from civic.core.kinds import Action, Stage
+from civic.db import unit_of_work
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
-from civic.errors import N_, Forbidden, Invalid, NotFound, TooLarge
+from civic.deliberation.schemas import (
+    FORMS,
+    CommentForm,
+    CommentPageQuery,
+    DecideForm,
+    DisclosureForm,
+    HideCommentForm,
+    MinDisclosureDaysForm,
+    PaperBallotForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+    VoteForm,
+)
+from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.items import service as items
 from civic.items.models import Category
-from civic.media import service as media
+from civic.media import rules as media_rules
+from civic.media.schemas import FileField
 from civic.web import views as page_views
-from civic.web.core import Web, form_dict, read_form, require_user
-from civic.web.uploads import allow_uploads, read_multipart
+from civic.web.core import Web, register_forms, require_user
+from civic.web.deps import ItemCode, RowId
+from civic.web.forms import EMPTY, Done, FormState, post_form
+from civic.web.uploads import allow_uploads
 from civic.workflow import rules as wrules
 from civic.workflow import service as workflow
+from civic.workflow.stages import STAGE_HINTS
 
 router = APIRouter()
+register_forms(*FORMS)
 
 LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES}
 
 
 @page_views.status_section
 def deliberation_context(db, web: Web, item) -> dict:
-    """What the status page shows of Dân biết and Dân bàn (called from views.item_page_context)."""
-    raw = web.request.query_params.get("comments", "1")
-    page = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    """What the status page shows of Dân biết and Dân bàn (called from views.item_page_context).
+    An unreadable `?comments=` page shows the first page."""
+    try:
+        page = CommentPageQuery.parse(web.request.query_params).comments or 1
+    except Invalid:
+        page = 1
     return {"delib": deliberation.page_context(db, item, web.viewer, page), "DELIB": LABELS}
 
 
 # --- the secretary's desk ---------------------------------------------------------------------------
 
-DESK_ACTIONS = {
-    "disclosure": (deliberation.add_disclosure, N_("The disclosure was recorded.")),
-    "schedule_meeting": (deliberation.schedule_meeting, N_("The meeting was scheduled; the notice is public.")),
-    "record_meeting": (deliberation.record_meeting, N_("The meeting was recorded.")),
-    "decide": (deliberation.decide, N_("The decision was recorded.")),
-    "paper_ballot": (deliberation.enter_paper_ballot, N_("The household's ballot was entered.")),
-    "close_count": (lambda db, item, viewer, form: deliberation.close_count(db, item, viewer),
-                    N_("The count was closed; the result is public.")),
-    "hide_comment": (deliberation.hide_comment, N_("The comment was hidden; the reason is shown publicly.")),
+Run = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class DeskAction:
+    """One form of the desk: what it parses, what it runs, what the flash says, the files it takes."""
+
+    schema: type[Form] | None
+    run: Run  # (db, item, viewer, form, files) -> the changed row
+    message: str
+    files: dict[str, FileField] = field(default_factory=dict)
+
+
+# Evidence files: a proof photo of a disclosure, the minutes of a meeting (photos or a PDF).
+PROOF = FileField(most=1, accept=(media_rules.PHOTO,))
+MINUTES = FileField(most=3, accept=(media_rules.PHOTO, media_rules.DOCUMENT))
+allow_uploads(r"/deliberation/[^/]+/(disclosure|record_meeting)", files=3)
+
+DESK_ACTIONS: dict[str, DeskAction] = {
+    "disclosure": DeskAction(
+        DisclosureForm, lambda db, item, viewer, form, files: deliberation.add_disclosure(
+            db, item, viewer, form, files.get("proof", [])),
+        N_("The disclosure was recorded."), {"proof": PROOF}),
+    "schedule_meeting": DeskAction(
+        ScheduleMeetingForm,
+        lambda db, item, viewer, form, files: deliberation.schedule_meeting(db, item, viewer, form),
+        N_("The meeting was scheduled; the notice is public.")),
+    "record_meeting": DeskAction(
+        RecordMeetingForm, lambda db, item, viewer, form, files: deliberation.record_meeting(
+            db, item, viewer, form, files.get("minutes", [])),
+        N_("The meeting was recorded."), {"minutes": MINUTES}),
+    "decide": DeskAction(
+        DecideForm, lambda db, item, viewer, form, files: deliberation.decide(db, item, viewer, form),
+        N_("The decision was recorded.")),
+    "paper_ballot": DeskAction(
+        PaperBallotForm,
+        lambda db, item, viewer, form, files: deliberation.enter_paper_ballot(db, item, viewer, form),
+        N_("The household's ballot was entered.")),
+    "close_count": DeskAction(
+        None, lambda db, item, viewer, form, files: deliberation.close_count(db, item, viewer),
+        N_("The count was closed; the result is public.")),
+    "hide_comment": DeskAction(
+        HideCommentForm,
+        lambda db, item, viewer, form, files: deliberation.hide_comment(db, item, viewer, form),
+        N_("The comment was hidden; the reason is shown publicly.")),
 }
 MOVES = {
-    "open_discussion": N_("%(code)s is now in People discuss."),
-    "start_work": N_("%(code)s is now in People do."),
-    "close_not_approved": N_("%(code)s was closed as not approved by the households."),
+    Action.OPEN_DISCUSSION: N_("%(code)s is now in People discuss."),
+    Action.START_WORK: N_("%(code)s is now in People do."),
+    Action.CLOSE_NOT_APPROVED: N_("%(code)s was closed as not approved by the households."),
 }
+# After these moves the desk has nothing left to do: the status page follows.
+LEAVES_DESK = frozenset({Action.START_WORK, Action.CLOSE_NOT_APPROVED})
 
 
-def _desk(request: Request, code: str, status: int = 200, **extra) -> HTMLResponse:
+def _desk(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
         item = items.get_by_code(db, code)
         wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
         ctx = page_views.item_page_context(db, web, item)
-        extra.setdefault("form_action", "")
-        extra.setdefault("form_values", {})
-        extra.setdefault("form_errors", {})
-        extra.setdefault("form_message", "")
-        return web.render("deliberation/desk.html", status=status, today=clock.today_local(),
-                          notice_days=deliberation.meeting_notice_days(), **ctx, **extra)
+        return web.render("deliberation/desk.html", status=state.status, today=clock.today_local(),
+                          notice_days=deliberation.meeting_notice_days(), **ctx, **state.context())
 
 
 @router.get("/deliberation/{code}", response_class=HTMLResponse)
-def desk(request: Request, code: str):
+def desk(request: Request, code: ItemCode):
     return _desk(request, code)
 
 
-# Evidence files: a proof photo of a disclosure, the minutes of a meeting (photos or a PDF).
-FILE_FIELDS = {"disclosure": ("proof", 1, ("photo",)), "record_meeting": ("minutes", 3, ("photo", "document"))}
-allow_uploads(r"/deliberation/[^/]+/(disclosure|record_meeting)", files=3)
-
-
 @router.post("/deliberation/{code}/{action}")
-async def desk_action(request: Request, code: str, action: str):
-    if action in FILE_FIELDS:
-        name, most, _accept = FILE_FIELDS[action]
-        try:
-            form, files = await read_multipart(request, file_fields={name: most})
-        except (Invalid, TooLarge) as exc:
-            values = getattr(exc, "values", None)
-            if values is None or not exc.field:
-                raise
-            web = Web(request)
-            return await run_in_threadpool(_desk, request, code, exc.status, form_action=action, form_values=values,
-                                           form_errors={exc.field: web.error_text(exc)},
-                                           form_message=web.error_text(exc))
-        return await run_in_threadpool(_desk_act, request, code, action, form, files[name])
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_desk_act, request, code, action, form)
+async def desk_action(request: Request, code: ItemCode, action: str):
+    if action in MOVES:
+        return await _move(request, code, Action(action))
+    step = DESK_ACTIONS.get(action)
+    if step is None:
+        raise NotFound(N_("This action does not exist."))
 
-
-def _desk_act(request: Request, code: str, action: str, form: dict, uploads: list | tuple = ()):
-    Web(request).check_csrf(form)
-    prepared = []
-    if uploads:  # the slow part (decoding, resizing) runs before the writing transaction
-        name, _most, accept = FILE_FIELDS[action]
-        try:
-            prepared = [media.prepare(u, accept=accept, field=name) for u in uploads]
-        except (Invalid, TooLarge) as exc:
-            web = Web(request)
-            return _desk(request, code, exc.status, form_action=action, form_values=form,
-                         form_errors={name: web.error_text(exc)}, form_message=web.error_text(exc))
-
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
+    def act(db, web: Web, form, files) -> Done:
         require_user(web)
         item = items.get_by_code(db, code)
-        if action in MOVES:
-            workflow.transition(db, item, action, web.viewer, workflow.form_for(action).parse(form))
-            return web, item, MOVES[action]
-        if action not in DESK_ACTIONS:
-            raise NotFound(N_("This action does not exist."))
-        fn, message = DESK_ACTIONS[action]
-        if prepared:
-            fn(db, item, web.viewer, form, prepared)
-        else:
-            fn(db, item, web.viewer, form)
-        return web, item, message
+        step.run(db, item, web.viewer, form, files)
+        return Done(f"/deliberation/{item.code}", step.message, {"code": item.code})
 
-    try:
-        web, item, message = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        errors = web.field_errors(exc)
-        if prepared and action in FILE_FIELDS and FILE_FIELDS[action][0] not in errors:
-            errors[FILE_FIELDS[action][0]] = web._(N_("Your files were not kept: please choose them again."))
-        return _desk(request, code, 422, form_action=action, form_values=form, form_errors=errors,
-                     form_message=web.error_text(exc))
-    target = f"/items/{item.code}" if action in ("start_work", "close_not_approved") else f"/deliberation/{item.code}"
-    return web.redirect(target, message, code=item.code)
+    return await post_form(request, step.schema, action=action, act=act, files=step.files or None,
+                           page=lambda state: _desk(request, code, state))
+
+
+async def _move(request: Request, code: str, action: Action):
+    """Open the discussion, move on to Dân làm, or close as not approved: through the one mover."""
+
+    def act(db, web: Web, form, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        workflow.transition(db, item, action, web.viewer, form)
+        target = f"/items/{item.code}" if action in LEAVES_DESK else f"/deliberation/{item.code}"
+        return Done(target, MOVES[action], {"code": item.code})
+
+    return await post_form(request, workflow.form_for(action), action=str(action), act=act,
+                           page=lambda state: _desk(request, code, state))
 
 
 # --- residents: comment, support, vote ------------------------------------------------------------
 
-RESIDENT_ACTIONS = {
-    "comment": (deliberation.add_comment, N_("Your comment was posted."), "comments"),
-    "support": (lambda db, item, viewer, form: deliberation.support(db, item, viewer),
-                N_("Your household's support was counted."), "supports"),
-    "unsupport": (lambda db, item, viewer, form: deliberation.withdraw_support(db, item, viewer),
-                  N_("Your household's support was withdrawn."), "supports"),
-    "vote": (deliberation.cast_online_ballot, N_("Your household's ballot was recorded. You may change it until "
-                                                 "the ballot closes."), "vote"),
-}
+def _status_page(request: Request, code: str, state: FormState) -> HTMLResponse:
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_code(db, code)
+        return web.render("public/item_status.html", status=state.status,
+                          **page_views.item_page_context(db, web, item), **state.context())
 
 
-async def _resident_post(request: Request, code: str, action: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_resident_act, request, code, action, form)
+async def _resident_post(request: Request, code: str, action: str, schema: type[Form] | None, run: Run,
+                         message: str, anchor: str):
+    def act(db, web: Web, form, files) -> Done:
+        require_user(web, f"/items/{code}")
+        item = items.get_by_code(db, code)
+        run(db, item, web.viewer, form)
+        return Done(f"/items/{item.code}#{anchor}", message)
+
+    return await post_form(request, schema, action=action, act=act,
+                           page=lambda state: _status_page(request, code, state))
 
 
 @router.post("/items/{code}/comment")
-async def post_comment(request: Request, code: str):
-    return await _resident_post(request, code, "comment")
+async def post_comment(request: Request, code: ItemCode):
+    return await _resident_post(request, code, "comment", CommentForm, deliberation.add_comment,
+                                N_("Your comment was posted."), "comments")
 
 
 @router.post("/items/{code}/support")
-async def post_support(request: Request, code: str):
-    return await _resident_post(request, code, "support")
+async def post_support(request: Request, code: ItemCode):
+    return await _resident_post(request, code, "support", None,
+                                lambda db, item, viewer, form: deliberation.support(db, item, viewer),
+                                N_("Your household's support was counted."), "supports")
 
 
 @router.post("/items/{code}/support/withdraw")
-async def post_withdraw_support(request: Request, code: str):
-    return await _resident_post(request, code, "unsupport")
+async def post_withdraw_support(request: Request, code: ItemCode):
+    return await _resident_post(request, code, "unsupport", None,
+                                lambda db, item, viewer, form: deliberation.withdraw_support(
+                                    db, item, viewer),
+                                N_("Your household's support was withdrawn."), "supports")
 
 
 @router.post("/items/{code}/vote")
-async def post_vote(request: Request, code: str):
-    return await _resident_post(request, code, "vote")
-
-
-def _resident_act(request: Request, code: str, action: str, form: dict):
-    fn, message, anchor = RESIDENT_ACTIONS[action]
-
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
-        require_user(web, f"/items/{code}")
-        item = items.get_by_code(db, code)
-        fn(db, item, web.viewer, form)
-        return web, item
-
-    try:
-        web, item = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        with unit_of_work() as db:
-            web = Web(request, db)
-            item = items.get_by_code(db, code)
-            return web.render("public/item_status.html", status=422, form_action=action, form_values=form,
-                              form_errors=web.field_errors(exc), form_message=web.error_text(exc),
-                              **page_views.item_page_context(db, web, item))
-    return web.redirect(f"/items/{item.code}#{anchor}", message)
+async def post_vote(request: Request, code: ItemCode):
+    return await _resident_post(request, code, "vote", VoteForm, deliberation.cast_online_ballot,
+                                N_("Your household's ballot was recorded. You may change it until the ballot "
+                                   "closes."), "vote")
 
 
 # --- printable pages ----------------------------------------------------------------------------------
@@ -219,25 +234,24 @@ def qr_svg(url: str) -> Markup:
 
 
 @router.get("/items/{code}/notice", response_class=HTMLResponse)
-def notice(request: Request, code: str):
+def notice(request: Request, code: ItemCode):
     with unit_of_work() as db:
         web = Web(request, db)
         item = items.get_by_code(db, code)
         ctx = page_views.item_page_context(db, web, item)
         status_url = str(request.base_url).rstrip("/") + f"/items/{item.code}"
         head = audit.head(db, item.commune_id)
+        stage_hint = "" if item.stage == Stage.CLOSED else STAGE_HINTS.get(item.stage, "")
         return web.render("deliberation/notice.html", qr=qr_svg(status_url), status_url=status_url, head=head,
-                          printed_on=clock.today_local(), **ctx)
+                          printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
 @router.get("/items/{code}/decisions/{decision_id}/record", response_class=HTMLResponse)
-def vote_record(request: Request, code: str, decision_id: str):
+def vote_record(request: Request, code: ItemCode, decision_id: RowId):
     with unit_of_work() as db:
         web = Web(request, db)
         item = items.get_by_code(db, code)
-        if not decision_id.isdigit() or len(decision_id) > 12:
-            raise NotFound(N_("This decision does not exist."))
-        decision = deliberation.get_decision(db, item, int(decision_id))
+        decision = deliberation.get_decision(db, item, decision_id)
         meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
         village = db.get(Village, item.village_id)
         commune = areas.default_commune(db)
@@ -248,7 +262,12 @@ def vote_record(request: Request, code: str, decision_id: str):
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------
 
-def _categories_page(request: Request, status: int = 200, errors: dict | None = None, values: dict | None = None):
+def _days_action(category_id: int) -> str:
+    """Which category's form a refused value belongs to (each category has its own form on the page)."""
+    return f"days_{category_id}"
+
+
+def _categories_page(request: Request, state: FormState = EMPTY) -> HTMLResponse:
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
@@ -258,8 +277,7 @@ def _categories_page(request: Request, status: int = 200, errors: dict | None = 
         if commune.id not in viewer.communes("admin"):
             raise Forbidden(N_("This page is for commune administrators."))
         cats = items.categories(db, commune.id)
-        return web.render("admin/category_list.html", status=status, categories=cats, errors=errors or {},
-                          values=values or {})
+        return web.render("admin/category_list.html", status=state.status, categories=cats, **state.context())
 
 
 @router.get("/admin/categories", response_class=HTMLResponse)
@@ -268,30 +286,15 @@ def categories(request: Request):
 
 
 @router.post("/admin/categories/{category_id}")
-async def set_days(request: Request, category_id: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_set_days, request, category_id, form)
-
-
-def _set_days(request: Request, category_id: str, form: dict):
-    if not category_id.isdigit() or len(category_id) > 12:
-        raise NotFound(N_("This category does not exist."))
-
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
+async def set_days(request: Request, category_id: RowId):
+    def act(db, web: Web, form: MinDisclosureDaysForm, files) -> Done:
         require_user(web)
-        category = deliberation.set_min_disclosure_days(db, web.viewer, int(category_id),
-                                                        form.get(f"days_{category_id}"))
-        return web, category
+        category = deliberation.set_min_disclosure_days(db, web.viewer, category_id, form)
+        return Done("/admin/categories", N_("The minimum disclosure period of %(name)s was saved."),
+                    {"name": category.name_en if web.locale == "en" else category.name_vi})
 
-    try:
-        web, category = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        return _categories_page(request, 422, web.field_errors(exc), form)
-    return web.redirect("/admin/categories", N_("The minimum disclosure period of %(name)s was saved."),
-                        name=category.name_en if web.locale == "en" else category.name_vi)
+    return await post_form(request, MinDisclosureDaysForm, action=_days_action(category_id), act=act,
+                           page=lambda state: _categories_page(request, state))
 
 
 __all__ = ["router", "deliberation_context", "Category"]

@@ -171,6 +171,13 @@ def _deliberation_items(w) -> dict:
     from civic.areas.models import Commune, Village
     from civic.deliberation import service as deliberation
     from civic.deliberation.models import Decision
+    from civic.deliberation.schemas import (
+        CommentForm,
+        DecideForm,
+        HideCommentForm,
+        RecordMeetingForm,
+        ScheduleMeetingForm,
+    )
     from civic.items.models import Category, Item
     from tests.builders import disclose, make_discuss_item, make_household_rep, viewer
 
@@ -186,23 +193,27 @@ def _deliberation_items(w) -> dict:
         for n in range(3):
             rep = viewer(db, make_household_rep(db, village, n, name=f"Chủ Hộ {n}"))
             deliberation.support(db, full, rep)
-            c = deliberation.add_comment(db, full, rep, {"body": f"Ý kiến {n}: tôi đồng ý."})
-        deliberation.add_comment(db, full, sec, {"body": "Thôn sẽ họp vào tuần sau."})
-        deliberation.hide_comment(db, full, sec, {"comment_id": str(c.id), "reason": "Lạc đề"})
+            c = deliberation.add_comment(db, full, rep, CommentForm.parse({
+                "body": f"Ý kiến {n}: tôi đồng ý."}))
+        deliberation.add_comment(db, full, sec, CommentForm.parse({"body": "Thôn sẽ họp vào tuần sau."}))
+        deliberation.hide_comment(db, full, sec, HideCommentForm.parse({
+            "comment_id": str(c.id), "reason": "Lạc đề"}))
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
-        m = deliberation.schedule_meeting(db, full, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-                                                          "place": "Nhà văn hoá", "agenda": "Bàn làm đường"})
+        m = deliberation.schedule_meeting(db, full, sec, ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm đường"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, full, sec, {"meeting_id": str(m.id), "households_present": "8",
-                                                    "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan",
-                                                    "minutes_text": "Các hộ thống nhất."})
-        deliberation.decide(db, full, sec, {"method": "meeting_vote", "yes": "7", "no": "1", "abstain": "0"})
+        deliberation.record_meeting(db, full, sec, RecordMeetingForm.parse({
+            "meeting_id": str(m.id), "households_present": "8", "chair_name": "Ông Hải",
+            "minutes_taker_name": "Bà Lan", "minutes_text": "Các hộ thống nhất."}))
+        deliberation.decide(db, full, sec, DecideForm.parse({
+            "method": "meeting_vote", "yes": "7", "no": "1", "abstain": "0"}))
         counting = make_discuss_item(db, commune, village, category, sec_user, title="Sửa mái nhà văn hoá",
                                      asks_contribution=False)
-        deliberation.schedule_meeting(db, counting, sec, {
+        deliberation.schedule_meeting(db, counting, sec, ScheduleMeetingForm.parse({
             "starts_at": (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
-            "place": "Sân đình", "agenda": "Bàn sửa mái"})
-        deliberation.decide(db, counting, sec, {"method": "paper_ballot"})
+            "place": "Sân đình", "agenda": "Bàn sửa mái"}))
+        deliberation.decide(db, counting, sec, DecideForm.parse({"method": "paper_ballot"}))
         clock.reset()
         decision_id = db.execute(select(Decision.id).where(Decision.item_id == full.id)).scalar_one()
         w["delib"] = {"full": full.code, "counting": counting.code, "decision": decision_id}
@@ -403,6 +414,7 @@ def _more_items(w) -> dict:
     from civic.accounts.models import User
     from civic.areas.models import Commune, Village
     from civic.deliberation import service as deliberation
+    from civic.deliberation.schemas import DecideForm, RecordMeetingForm, ScheduleMeetingForm
     from civic.implementation import service as impl
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
@@ -443,7 +455,7 @@ def _more_items(w) -> dict:
         withdrawn = item(reporter=user["resident"], title="Xin sửa biển tên thôn")
         move(db, withdrawn, "withdraw", resident, is_author=True)
         not_approved = discuss("Làm cổng chào mới", asks_contribution=False)
-        deliberation.decide(db, not_approved, sec, {"method": "paper_ballot"})
+        deliberation.decide(db, not_approved, sec, DecideForm.parse({"method": "paper_ballot"}))
         deliberation.close_count(db, not_approved, sec)
         move(db, not_approved, "close_not_approved", sec)
         not_done = item("do", title="Kè bờ ao làng")
@@ -459,21 +471,22 @@ def _more_items(w) -> dict:
         # Dân bàn, no meeting yet; and one with an online ballot open to households.
         talk = discuss("Làm sân chơi cho trẻ em")
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
-        deliberation.decide(db, online, sec, {"method": "online_ballot", "opens_on": today.isoformat(),
-                                              "closes_on": (today + timedelta(days=7)).isoformat(),
-                                              "leaders_agreed": "1"})
+        deliberation.decide(db, online, sec, DecideForm.parse({
+            "method": "online_ballot", "opens_on": today.isoformat(),
+            "closes_on": (today + timedelta(days=7)).isoformat(), "leaders_agreed": "1"}))
         # Dân bàn with a recorded meeting waiting for its vote, and a later meeting still to be recorded.
         clock.freeze(clock.now() - timedelta(days=20))
         voting = discuss("Bê tông hoá đường nội đồng", asks_contribution=False)
-        m1 = deliberation.schedule_meeting(db, voting, sec, {
+        m1 = deliberation.schedule_meeting(db, voting, sec, ScheduleMeetingForm.parse({
             "starts_at": local(clock.now() + timedelta(days=5, minutes=5)), "place": "Nhà văn hoá",
-            "agenda": "Bàn làm đường nội đồng"})
-        deliberation.schedule_meeting(db, voting, sec, {
+            "agenda": "Bàn làm đường nội đồng"}))
+        deliberation.schedule_meeting(db, voting, sec, ScheduleMeetingForm.parse({
             "starts_at": local(clock.now() + timedelta(days=6)), "place": "Sân kho",
-            "agenda": "Bàn tiếp về đường nội đồng"})
+            "agenda": "Bàn tiếp về đường nội đồng"}))
         clock.advance(timedelta(days=7))
-        deliberation.record_meeting(db, voting, sec, {"meeting_id": str(m1.id), "households_present": "8",
-                                                      "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"})
+        deliberation.record_meeting(db, voting, sec, RecordMeetingForm.parse({
+            "meeting_id": str(m1.id), "households_present": "8", "chair_name": "Ông Hải",
+            "minutes_taker_name": "Bà Lan"}))
         clock.reset()
         # Dân làm: a second pledge of the resident's household, partly delivered (the household may dispute it).
         do = by_code(work["do"])
@@ -671,7 +684,8 @@ PAGES.update({
     "track: not an item code": (None, "/track?code=abc"),
     # admin
     "admin: categories with errors": ("admin", _with_errors(
-        "/admin/categories", "form[action^='/admin/categories/']", [("input[name^=days_]", "nhiều")], ".error")),
+        "/admin/categories", "form[action^='/admin/categories/']", [("input[name=days]", "nhiều")],
+        ".error")),
 })
 
 

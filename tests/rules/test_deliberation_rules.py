@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from civic.deliberation import rules
+from civic.deliberation.schemas import DecideForm, DisclosureForm, RecordMeetingForm
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.workflow import rules as wrules
 from civic.workflow.rules import ActorFacts, ItemFacts
@@ -47,9 +48,16 @@ def test_passing_counts_all_households_not_those_present():
 
 # --- counts ----------------------------------------------------------------------------------------
 
+def _counts(data: dict, present: int) -> tuple[int, int, int]:
+    """The counts as typed at a meeting, checked against the households present."""
+    counts = DecideForm.parse({"method": "meeting_vote", **data}).counts
+    rules.check_counts(*counts, present)
+    return counts
+
+
 def test_counts_within_those_present():
-    assert rules.clean_counts({"yes": "30", "no": "5", "abstain": "2"}, 40) == (30, 5, 2)
-    assert rules.clean_counts({"yes": "40", "no": "0", "abstain": "0"}, 40) == (40, 0, 0)
+    assert _counts({"yes": "30", "no": "5", "abstain": "2"}, 40) == (30, 5, 2)
+    assert _counts({"yes": "40", "no": "0", "abstain": "0"}, 40) == (40, 0, 0)
 
 
 @pytest.mark.parametrize(("data", "field"), [
@@ -61,29 +69,34 @@ def test_counts_within_those_present():
 ])
 def test_bad_counts_are_refused(data, field):
     with pytest.raises(Invalid) as exc:
-        rules.clean_counts(data, 40)
+        _counts(data, 40)
     assert field in exc.value.errors
     assert exc.value.status == 422
 
 
+def _attendance(data: dict, total: int) -> dict:
+    """The attendance as typed, checked against the register's `total` households."""
+    form = RecordMeetingForm.parse({"meeting_id": "1", **data})
+    rules.check_attendance(form.present, bool(form.clusters), total)
+    return {"households_present": form.present, "quorum": rules.has_quorum(form.present, total)}
+
+
 def test_attendance_cannot_exceed_the_register():
-    ok = rules.clean_attendance({"households_present": "33", "chair_name": "Ông Hải",
-                                 "minutes_taker_name": "Bà Lan"}, 64)
+    ok = _attendance({"households_present": "33", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 64)
     assert ok["households_present"] == 33 and ok["quorum"] is True
     with pytest.raises(Invalid) as exc:
-        rules.clean_attendance({"households_present": "65", "chair_name": "Ông Hải",
-                                "minutes_taker_name": "Bà Lan"}, 64)
+        _attendance({"households_present": "65", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 64)
     assert "households_present" in exc.value.errors
 
 
 def test_clusters_are_summed_and_only_for_villages_of_200_households():
     data = {"cluster_name_1": "Xóm Trên", "cluster_present_1": "60", "cluster_name_2": "Xóm Dưới",
             "cluster_present_2": "52", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}
-    out = rules.clean_attendance(data, 210)
+    out = _attendance(data, 210)
     assert out["households_present"] == 112 and out["quorum"] is True
-    assert rules.clean_attendance(dict(data, cluster_present_2="40"), 210)["quorum"] is False  # 100 of 210
+    assert _attendance(dict(data, cluster_present_2="40"), 210)["quorum"] is False  # 100 of 210
     with pytest.raises(Invalid) as exc:
-        rules.clean_attendance(data, 199)
+        _attendance(data, 199)
     assert "cluster_name_1" in exc.value.errors
 
 
@@ -155,14 +168,14 @@ def test_a_decision_only_in_discuss_and_only_once():
 
 def test_disclosure_ending_before_it_starts_is_refused():
     with pytest.raises(Invalid) as exc:
-        rules.clean_disclosure({"channel": "notice_board", "place": "Nhà văn hoá", "starts_on": "2026-06-10",
-                                "ends_on": "2026-06-09"})
+        DisclosureForm.parse({"channel": "notice_board", "place": "Nhà văn hoá", "starts_on": "2026-06-10",
+                              "ends_on": "2026-06-09"})
     assert "ends_on" in exc.value.errors
-    ok = rules.clean_disclosure({"channel": "loudspeaker", "place": "Loa thôn", "starts_on": "2026-06-10",
-                                 "ends_on": "2026-06-10"})
-    assert ok["starts_on"] == ok["ends_on"] == date(2026, 6, 10)
+    ok = DisclosureForm.parse({"channel": "loudspeaker", "place": "Loa thôn", "starts_on": "2026-06-10",
+                               "ends_on": "10/06/2026"})
+    assert ok.starts_on == ok.ends_on == date(2026, 6, 10)
     with pytest.raises(Invalid) as exc:
-        rules.clean_disclosure({"channel": "pigeon", "place": "", "starts_on": "mai", "ends_on": ""})
+        DisclosureForm.parse({"channel": "pigeon", "place": "", "starts_on": "mai", "ends_on": ""})
     assert set(exc.value.errors) == {"channel", "place", "starts_on", "ends_on"}
 
 

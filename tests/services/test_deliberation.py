@@ -13,6 +13,16 @@ from civic.audit.models import AuditEvent
 from civic.db import run_write, unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
+from civic.deliberation.schemas import (
+    CommentForm,
+    DecideForm,
+    DisclosureForm,
+    HideCommentForm,
+    PaperBallotForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+    VoteForm,
+)
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.items.models import Item
 from civic.workflow import service as workflow
@@ -78,8 +88,8 @@ def test_bad_disclosure_changes_nothing(w):
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     before = _events(db)
     with pytest.raises(Invalid) as exc:
-        deliberation.add_disclosure(db, item, sec, {"channel": "loudspeaker", "place": "Loa",
-                                                    "starts_on": "2026-06-05", "ends_on": "2026-06-04"})
+        deliberation.add_disclosure(db, item, sec, DisclosureForm.parse({
+            "channel": "loudspeaker", "place": "Loa", "starts_on": "2026-06-05", "ends_on": "2026-06-04"}))
     assert "ends_on" in exc.value.errors
     with pytest.raises(Forbidden):
         disclose(db, item, w["users"]["other_secretary"])
@@ -92,13 +102,17 @@ def test_comments_official_replies_and_hiding(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     resident = viewer(db, w["users"]["resident"])
-    c = deliberation.add_comment(db, item, resident, {"body": "Nên làm sớm trước mùa mưa."})
-    rude = deliberation.add_comment(db, item, resident, {"body": "Lời lẽ xúc phạm."})
-    reply = deliberation.add_comment(db, item, viewer(db, w["users"]["supervisor"]), {"body": "Đã ghi nhận."})
+    c = deliberation.add_comment(db, item, resident, CommentForm.parse({
+        "body": "Nên làm sớm trước mùa mưa."}))
+    rude = deliberation.add_comment(db, item, resident, CommentForm.parse({"body": "Lời lẽ xúc phạm."}))
+    reply = deliberation.add_comment(db, item, viewer(db, w["users"]["supervisor"]), CommentForm.parse({
+        "body": "Đã ghi nhận."}))
     assert not c.official and reply.official and reply.author_role == "supervisor"
     with pytest.raises(Forbidden):
-        deliberation.hide_comment(db, item, resident, {"comment_id": str(rude.id), "reason": "Xúc phạm"})
-    deliberation.hide_comment(db, item, sec, {"comment_id": str(rude.id), "reason": "Lời lẽ xúc phạm người khác"})
+        deliberation.hide_comment(db, item, resident, HideCommentForm.parse({
+            "comment_id": str(rude.id), "reason": "Xúc phạm"}))
+    deliberation.hide_comment(db, item, sec, HideCommentForm.parse({
+        "comment_id": str(rude.id), "reason": "Lời lẽ xúc phạm người khác"}))
     assert db.get(Comment, rude.id).body == "Lời lẽ xúc phạm."  # text kept
     public = deliberation.page_context(db, item, resident)
     shown = {x.id: x for x in public.comments}
@@ -107,14 +121,15 @@ def test_comments_official_replies_and_hiding(w):
     staff = deliberation.page_context(db, item, viewer(db, w["users"]["supervisor"]))
     assert {x.id: x for x in staff.comments}[rude.id].body == "Lời lẽ xúc phạm."
     with pytest.raises(Invalid):
-        deliberation.add_comment(db, item, resident, {"body": " "})
+        deliberation.add_comment(db, item, resident, CommentForm.parse({"body": " "}))
 
 
 def test_comments_only_in_know_and_discuss(w):
     db = w["db"]
     item = make_item(db, w["commune"], w["a"], w["cat"])
     with pytest.raises(Conflict):
-        deliberation.add_comment(db, item, viewer(db, w["users"]["resident"]), {"body": "Sớm quá"})
+        deliberation.add_comment(db, item, viewer(db, w["users"]["resident"]), CommentForm.parse({
+            "body": "Sớm quá"}))
 
 
 def test_one_support_per_household(w):
@@ -137,8 +152,9 @@ def test_one_support_per_household(w):
 
 def _schedule(db, item, sec, days=5):
     start = (clock.now() + timedelta(days=days, minutes=1)).astimezone(clock.LOCAL_TZ)
-    return deliberation.schedule_meeting(db, item, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-                                                         "place": "Nhà văn hoá", "agenda": "Bàn việc làm mương"})
+    return deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+        "agenda": "Bàn việc làm mương"}))
 
 
 def test_meeting_notice_period_and_record(w):
@@ -146,22 +162,23 @@ def test_meeting_notice_period_and_record(w):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
     soon = (clock.now() + timedelta(days=4, hours=23)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     with pytest.raises(Invalid) as exc:
-        deliberation.schedule_meeting(db, item, sec, {"starts_at": soon, "place": "Nhà văn hoá",
-                                                      "agenda": "Bàn việc làm mương"})
+        deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+            "starts_at": soon, "place": "Nhà văn hoá", "agenda": "Bàn việc làm mương"}))
     assert "starts_at" in exc.value.errors
     meeting = _schedule(db, item, sec)
     assert deliberation.page_context(db, item, sec).meetings[0].days_left == 6
     record = {"meeting_id": str(meeting.id), "households_present": "6", "chair_name": "Ông Hải",
               "minutes_taker_name": "Bà Lan"}
     with pytest.raises(Conflict):  # it has not taken place yet
-        deliberation.record_meeting(db, item, sec, record)
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
     clock.advance(timedelta(days=6))
     with pytest.raises(Invalid):  # more than the register
-        deliberation.record_meeting(db, item, sec, dict(record, households_present="11"))
-    deliberation.record_meeting(db, item, sec, record)
+        deliberation.record_meeting(db, item, sec,
+                                    RecordMeetingForm.parse(dict(record, households_present="11")))
+    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
     assert (meeting.households_total, meeting.households_present, meeting.quorum) == (10, 6, True)
     with pytest.raises(Conflict):
-        deliberation.record_meeting(db, item, sec, record)
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
 
 
 def test_meeting_vote_valid_only_with_quorum(w):
@@ -169,11 +186,13 @@ def test_meeting_vote_valid_only_with_quorum(w):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, {"meeting_id": str(meeting.id), "households_present": "5",
-                                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"})
+    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
+        "meeting_id": str(meeting.id), "households_present": "5", "chair_name": "Ông Hải",
+        "minutes_taker_name": "Bà Lan"}))
     assert meeting.quorum is False  # 5 of 10 is not more than half
     with pytest.raises(Conflict):
-        deliberation.decide(db, item, sec, {"method": "meeting_vote", "yes": "5", "no": "0", "abstain": "0"})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "meeting_vote", "yes": "5", "no": "0", "abstain": "0"}))
     assert count(db, Decision) == 0
 
 
@@ -183,11 +202,14 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, {"meeting_id": str(meeting.id), "households_present": "8",
-                                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"})
+    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
+        "meeting_id": str(meeting.id), "households_present": "8", "chair_name": "Ông Hải",
+        "minutes_taker_name": "Bà Lan"}))
     with pytest.raises(Invalid):  # 9 votes from 8 households present
-        deliberation.decide(db, item, sec, {"method": "meeting_vote", "yes": yes, "no": "3", "abstain": "1"})
-    d = deliberation.decide(db, item, sec, {"method": "meeting_vote", "yes": yes, "no": "2", "abstain": "0"})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "meeting_vote", "yes": yes, "no": "3", "abstain": "1"}))
+    d = deliberation.decide(db, item, sec, DecideForm.parse({
+        "method": "meeting_vote", "yes": yes, "no": "2", "abstain": "0"}))
     assert (d.passed, d.households_total, d.yes) == (passed, 10, int(yes))
     action = "start_work" if passed else "close_not_approved"
     assert action in workflow.allowed_actions(db, item, sec)
@@ -202,21 +224,26 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
 def test_paper_ballot_one_per_household_and_close(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
-    deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+    deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     codes = [f"H{n:04d}" for n in range(6)]
     for code in codes:
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": code, "choice": "yes"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": code, "choice": "yes"}))
     with pytest.raises(Conflict):
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": "h0000", "choice": "no"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": "h0000", "choice": "no"}))
     with pytest.raises(Invalid):
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": "X9999", "choice": "no"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": "X9999", "choice": "no"}))
     with pytest.raises(Invalid):
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": "H0009", "choice": "maybe"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": "H0009", "choice": "maybe"}))
     assert count(db, Ballot) == 6
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.households_total, d.passed) == (6, 10, True)
     with pytest.raises(Conflict):  # counted once
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": "H0009", "choice": "no"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": "H0009", "choice": "no"}))
 
 
 def test_online_ballot_refused_for_contribution_items(w):
@@ -224,11 +251,12 @@ def test_online_ballot_refused_for_contribution_items(w):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=True)
     before = _events(db)
     with pytest.raises(Conflict):
-        deliberation.decide(db, item, sec, {"method": "online_ballot", "opens_on": "2026-06-10",
-                                            "closes_on": "2026-06-12", "leaders_agreed": "1"})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "online_ballot", "opens_on": "2026-06-10", "closes_on": "2026-06-12",
+            "leaders_agreed": "1"}))
     with pytest.raises(Conflict):
-        deliberation.decide(db, item, sec, {"method": "authority", "document_no": "12/QĐ-UBND",
-                                            "document_text": "Đồng ý thực hiện."})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "authority", "document_no": "12/QĐ-UBND", "document_text": "Đồng ý thực hiện."}))
     assert count(db, Decision) == 0 and _events(db) == before
 
 
@@ -236,27 +264,28 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=False)
     with pytest.raises(Invalid):  # no agreement of the village head and Front committee
-        deliberation.decide(db, item, sec, {"method": "online_ballot", "opens_on": "2026-06-02",
-                                            "closes_on": "2026-06-04"})
-    deliberation.decide(db, item, sec, {"method": "online_ballot", "opens_on": "2026-06-02",
-                                        "closes_on": "2026-06-04", "leaders_agreed": "1"})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}))
+    deliberation.decide(db, item, sec, DecideForm.parse({"method": "online_ballot", "opens_on": "2026-06-02",
+                                        "closes_on": "2026-06-04", "leaders_agreed": "1"}))
     reps = [make_household_rep(db, w["a"], n) for n in range(7)]
     member = make_household_rep(db, w["a"], 7, representative=False)
     with pytest.raises(Conflict):  # not open yet
-        deliberation.cast_online_ballot(db, item, viewer(db, reps[0]), {"choice": "yes"})
+        deliberation.cast_online_ballot(db, item, viewer(db, reps[0]), VoteForm.parse({"choice": "yes"}))
     clock.freeze(datetime(2026, 6, 2, 0, 0, tzinfo=clock.LOCAL_TZ))
     for r in reps:
-        deliberation.cast_online_ballot(db, item, viewer(db, r), {"choice": "no"})
-    deliberation.cast_online_ballot(db, item, viewer(db, reps[0]), {"choice": "yes"})  # changed
+        deliberation.cast_online_ballot(db, item, viewer(db, r), VoteForm.parse({"choice": "no"}))
+    deliberation.cast_online_ballot(db, item, viewer(db, reps[0]), VoteForm.parse({
+        "choice": "yes"}))  # changed
     with pytest.raises(Forbidden):
-        deliberation.cast_online_ballot(db, item, viewer(db, member), {"choice": "yes"})
+        deliberation.cast_online_ballot(db, item, viewer(db, member), VoteForm.parse({"choice": "yes"}))
     with pytest.raises(Conflict):  # the close is after the last day
         deliberation.close_count(db, item, sec)
     assert deliberation.tally(db, item.id and deliberation.open_decision(db, item).id) == \
         {"yes": 1, "no": 6, "abstain": 0}
     clock.freeze(datetime(2026, 6, 5, 0, 0, tzinfo=clock.LOCAL_TZ))
     with pytest.raises(Conflict):
-        deliberation.cast_online_ballot(db, item, viewer(db, reps[1]), {"choice": "yes"})
+        deliberation.cast_online_ballot(db, item, viewer(db, reps[1]), VoteForm.parse({"choice": "yes"}))
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.no, d.households_total, d.passed) == (1, 6, 10, False)
     move(db, item, "close_not_approved", sec)
@@ -267,12 +296,14 @@ def test_authority_decision_for_a_plain_concern(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=False)
     with pytest.raises(Invalid):
-        deliberation.decide(db, item, sec, {"method": "authority", "document_no": "", "document_text": ""})
-    d = deliberation.decide(db, item, sec, {"method": "authority", "document_no": "12/QĐ-UBND",
-                                            "document_text": "UBND xã sửa đèn bằng ngân sách xã."})
+        deliberation.decide(db, item, sec, DecideForm.parse({
+            "method": "authority", "document_no": "", "document_text": ""}))
+    d = deliberation.decide(db, item, sec, DecideForm.parse({
+        "method": "authority", "document_no": "12/QĐ-UBND",
+        "document_text": "UBND xã sửa đèn bằng ngân sách xã."}))
     assert d.passed
     with pytest.raises(Conflict):  # decided once
-        deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     move(db, item, "start_work", sec)
     assert item.stage == "do"
 
@@ -281,7 +312,7 @@ def test_decision_in_the_wrong_stage_is_refused(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     with pytest.raises(Conflict):
-        deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     assert count(db, Decision) == 0
 
 
@@ -294,9 +325,10 @@ def test_the_denominator_follows_the_register_on_the_decision_date(w):
                          .order_by(Household.id.desc()).limit(2)).all()
     for row in leaving:
         db.get(Household, row.id).active_to = clock.today_local()  # left today: 8 in the register
-    deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+    deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     for n in range(5):
-        deliberation.enter_paper_ballot(db, item, sec, {"household_code": f"H{n:04d}", "choice": "yes"})
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": f"H{n:04d}", "choice": "yes"}))
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.households_total, d.passed) == (5, 8, True)  # 5 of 10 would not pass; 5 of 8 does
 
@@ -337,12 +369,13 @@ def test_two_paper_ballots_of_one_household_at_once_count_once():
 
     with unit_of_work(write=True) as db:
         item = db.execute(Item.__table__.select().where(Item.code == code)).one()
-        deliberation.decide(db, db.get(Item, item.id), load_viewer(db, sec_id), {"method": "paper_ballot"})
+        deliberation.decide(db, db.get(Item, item.id), load_viewer(db, sec_id), DecideForm.parse({
+            "method": "paper_ballot"}))
 
     def enter(db, n):
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()
-        return deliberation.enter_paper_ballot(db, db.get(Item, it.id), load_viewer(db, sec_id),
-                                               {"household_code": "H0000", "choice": "yes" if n else "no"})
+        form = PaperBallotForm.parse({"household_code": "H0000", "choice": "yes" if n else "no"})
+        return deliberation.enter_paper_ballot(db, db.get(Item, it.id), load_viewer(db, sec_id), form)
 
     results = _twice_at_once(enter)
     errors = [r for r in results if isinstance(r, Exception)]
@@ -358,14 +391,14 @@ def test_two_online_ballots_of_one_household_at_once_count_once():
     with unit_of_work(write=True) as db:
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()
         today = clock.today_local()
-        deliberation.decide(db, db.get(Item, it.id), load_viewer(db, sec_id), {
+        deliberation.decide(db, db.get(Item, it.id), load_viewer(db, sec_id), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"})
+            "leaders_agreed": "1"}))
 
     def vote(db, n):
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()
         return deliberation.cast_online_ballot(db, db.get(Item, it.id), load_viewer(db, (rep, other)[n]),
-                                               {"choice": "yes"})
+                                               VoteForm.parse({"choice": "yes"}))
 
     results = _twice_at_once(vote)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -379,8 +412,9 @@ def test_the_unique_key_itself_refuses_a_second_ballot(w):
 
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
-    d = deliberation.decide(db, item, sec, {"method": "paper_ballot"})
-    b = deliberation.enter_paper_ballot(db, item, sec, {"household_code": "H0001", "choice": "yes"})
+    d = deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
+    b = deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+        "household_code": "H0001", "choice": "yes"}))
     with pytest.raises(IntegrityError):
         with db.begin_nested():
             db.add(Ballot(decision_id=d.id, household_id=b.household_id, choice="no", cast_at=clock.now(),
@@ -392,8 +426,9 @@ def test_the_unique_key_itself_refuses_a_second_ballot(w):
 def test_no_personal_vote_in_the_chain(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
-    deliberation.decide(db, item, sec, {"method": "paper_ballot"})
-    deliberation.enter_paper_ballot(db, item, sec, {"household_code": "H0001", "choice": "no"})
+    deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
+    deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+        "household_code": "H0001", "choice": "no"}))
     events = db.execute(AuditEvent.__table__.select().where(AuditEvent.action == "ballot_entered")).all()
     assert len(events) == 1 and '"no"' not in events[0].payload and "household" not in events[0].payload
     assert count(db, Support) == 0 and count(db, Meeting) == 0

@@ -15,6 +15,14 @@ from civic import clock
 from civic.db import get_engine, unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
+from civic.deliberation.schemas import (
+    CommentForm,
+    DecideForm,
+    HideCommentForm,
+    PaperBallotForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+)
 from civic.items.models import Category, Item
 from civic.web.pagecache import cache
 from tests.builders import (
@@ -66,23 +74,26 @@ def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
         res = viewer(db, w["users"]["resident"])
         first = None
         for n in range(comments):
-            c = deliberation.add_comment(db, item, res, {"body": f"Ý kiến số {n + 1}: nên làm sớm."})
+            c = deliberation.add_comment(db, item, res, CommentForm.parse({
+                "body": f"Ý kiến số {n + 1}: nên làm sớm."}))
             first = first or c
-        deliberation.add_comment(db, item, sec, {"body": "Thôn sẽ họp vào tuần sau."})
-        deliberation.hide_comment(db, item, sec, {"comment_id": str(first.id), "reason": "Nói tục"})
+        deliberation.add_comment(db, item, sec, CommentForm.parse({"body": "Thôn sẽ họp vào tuần sau."}))
+        deliberation.hide_comment(db, item, sec, HideCommentForm.parse({
+            "comment_id": str(first.id), "reason": "Nói tục"}))
         for n in range(3):
             deliberation.support(db, item, viewer(db, make_household_rep(db, w["a"], n)))
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
-        m = deliberation.schedule_meeting(db, item, sec, {"starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-                                                          "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        m = deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm mương"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, item, sec, {"meeting_id": str(m.id), "households_present": "5",
-                                                    "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan",
-                                                    "minutes_text": "Không đủ số hộ."})
-        deliberation.decide(db, item, sec, {"method": "paper_ballot"})
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
+            "meeting_id": str(m.id), "households_present": "5", "chair_name": "Ông Hải",
+            "minutes_taker_name": "Bà Lan", "minutes_text": "Không đủ số hộ."}))
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
         for n in range(ballots):
-            deliberation.enter_paper_ballot(db, item, sec, {"household_code": f"H{n:04d}",
-                                                            "choice": "yes" if n < 6 else "no"})
+            deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+                "household_code": f"H{n:04d}", "choice": "yes" if n < 6 else "no"}))
         deliberation.close_count(db, item, sec)
         return item.code
 
@@ -252,9 +263,9 @@ def test_resident_comments_supports_and_votes(client, frozen):
         rep = make_household_rep(db, w["a"], 0)
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"})
+            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"}))
     anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
     assert anon.status_code == 403 and _rows(Comment) == 0
     login(client, rep)
@@ -288,9 +299,9 @@ def test_a_non_representative_cannot_vote(client, frozen):
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), {
+        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"})
+            "leaders_agreed": "1"}))
     login(client, w["users"]["resident"])  # a resident without a household
     token = csrf_token(client, f"/items/{code}")
     assert client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "yes"}).status_code == 403
@@ -304,9 +315,9 @@ def test_admin_sets_the_minimum_disclosure_days(client, frozen):
     assert page.status_code == 200
     cid = w["cat"].id
     token = csrf_token(client, "/admin/categories")
-    bad = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "-2"})
+    bad = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": "-2"})
     assert bad.status_code == 422
-    ok = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, f"days_{cid}": "7"},
+    ok = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": "7"},
                      follow_redirects=False)
     assert ok.status_code == 303
     with unit_of_work() as db:
@@ -319,7 +330,7 @@ def test_the_admin_page_is_for_admins(client, frozen):
     assert client.get("/admin/categories").status_code == 403
     token = csrf_token(client, "/items")
     assert client.post(f"/admin/categories/{w['cat'].id}", data={"csrf_token": token,
-                                                                 f"days_{w['cat'].id}": "1"}).status_code == 403
+                                                                 "days": "1"}).status_code == 403
 
 
 def test_passed_item_moves_to_do_from_the_desk(client, frozen):
@@ -415,8 +426,10 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     with unit_of_work(write=True) as db:
         item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
         start = (clock.now() + timedelta(days=6, hours=1)).astimezone(clock.LOCAL_TZ)
-        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), {
-            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"})
+        sec = viewer(db, w["users"]["secretary"])
+        deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
+            "agenda": "Bàn làm mương"}))
         code = item.code
     before = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
     assert before, "no countdown on the page"
@@ -469,3 +482,77 @@ def test_a_support_cannot_be_withdrawn_once_the_item_has_moved_on(client, frozen
     assert f'action="/items/{code}/support/withdraw"' not in client.get(f"/items/{code}").text
     refused = client.post(f"/items/{code}/support/withdraw", data={"csrf_token": token})
     assert refused.status_code == 409 and _rows(Support) == 1
+
+
+def test_nothing_a_user_types_answers_500(client, frozen):
+    """Unreadable page numbers show the first page; unreadable ids are a 404 or the form's own message."""
+    w = _world()
+    code = _full_item(w, comments=2, ballots=6)
+    for page in ("¹", "99999999999999999999", "-3", "0", "abc", "٣", "2" * 7):
+        answer = client.get(f"/items/{code}", params={"comments": page})
+        assert answer.status_code == 200, page
+    for bad in ("99999999999999999999", "0", "¹", "-1"):
+        assert client.get(f"/items/{code}/decisions/{bad}/record").status_code == 404, bad
+    assert client.get("/items/x/notice").status_code == 404
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    for action, data, status in (
+            ("hide_comment", {"comment_id": "¹", "reason": "Lạc đề quá"}, 404),
+            ("hide_comment", {"comment_id": "99999999999999999999", "reason": "Lạc đề quá"}, 404),
+            ("record_meeting", {"meeting_id": "99999999999999999999", "households_present": "¹",
+                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 422),
+            ("schedule_meeting", {"starts_at": "31/02/2026 19:00", "place": "Nhà văn hoá",
+                                  "agenda": "Bàn làm mương"}, 422),
+            ("decide", {"method": "meeting_vote", "yes": "¹", "no": "0", "abstain": "0"}, 422),
+            ("decide", {"method": ["paper_ballot", "x"]}, 422),
+            ("paper_ballot", {"household_code": "H" * 300, "choice": "yes"}, 422),
+    ):
+        answer = client.post(f"/deliberation/{code}/{action}", data={"csrf_token": token, **data})
+        assert answer.status_code == status, (action, data, answer.status_code)
+    login(client, w["users"]["admin"])
+    token = csrf_token(client, "/admin/categories")
+    for bad in ("99999999999999999999", "abc", "0"):
+        assert client.post(f"/admin/categories/{bad}", data={"csrf_token": token, "days": "3"}).status_code == 404
+    cid = w["cat"].id
+    for days in ("¹", "91", "9" * 30, ""):
+        answer = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": days})
+        assert answer.status_code == 422, days
+
+
+def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    today = clock.today_local()
+    ok = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "loudspeaker", "place": "Loa thôn", "starts_on": today.strftime("%d/%m/%Y"),
+        "ends_on": (today + timedelta(days=2)).isoformat()}, follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work() as db:
+        row = db.execute(select(Disclosure)).scalar_one()
+    assert (row.starts_on, row.ends_on) == (today, today + timedelta(days=2))
+
+
+def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
+    from civic.deliberation.schemas import RecordMeetingForm
+
+    w = _world()
+    with unit_of_work(write=True) as db:
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+        start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
+        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), ScheduleMeetingForm.parse({
+            "starts_at": start.strftime("%d/%m/%Y %H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"}))
+        code = item.code
+    clock.advance(timedelta(days=6))
+    login(client, w["users"]["secretary"])
+    desk = client.get(f"/deliberation/{code}")
+    assert desk.status_code == 200
+    assert f'action="/deliberation/{code}/record_meeting"' in desk.text
+    chair = RecordMeetingForm.limits()["chair_name"].max
+    assert re.search(rf'name="chair_name"[^>]*maxlength="{chair}"', desk.text)
+    token = csrf_token(client, f"/deliberation/{code}")
+    bad = client.post(f"/deliberation/{code}/record_meeting?lang=en", data={
+        "csrf_token": token, "meeting_id": "1", "households_present": "-4", "chair_name": "Ông Hải",
+        "minutes_taker_name": "Bà Lan"})
+    assert bad.status_code == 422 and "cannot be negative" in bad.text

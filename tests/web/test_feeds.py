@@ -55,15 +55,16 @@ def test_village_calendar_lists_its_meetings(client):
 
     from civic import clock
     from civic.deliberation import service as deliberation
+    from civic.deliberation.schemas import ScheduleMeetingForm
     from tests.builders import make_discuss_item, viewer
 
     with unit_of_work(write=True) as db:
         commune, a, b, cat, users = world(db)
         item = make_discuss_item(db, commune, a, cat, users["secretary"], title="Mở rộng đường liên xóm, hiến đất")
         start = (clock.now() + timedelta(days=8)).astimezone(clock.LOCAL_TZ).replace(hour=19, minute=30, second=0, microsecond=0)
-        deliberation.schedule_meeting(db, item, viewer(db, users["secretary"]), {
+        deliberation.schedule_meeting(db, item, viewer(db, users["secretary"]), ScheduleMeetingForm.parse({
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn; sân trước",
-            "agenda": "Bàn việc mở rộng đường, mức đóng góp của các hộ và cách thu chi."})
+            "agenda": "Bàn việc mở rộng đường, mức đóng góp của các hộ và cách thu chi."}))
         code, village_a, village_b = item.code, a.id, b.id
     response = client.get(f"/villages/{village_a}/meetings.ics")
     assert response.status_code == 200
