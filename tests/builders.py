@@ -266,7 +266,9 @@ def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, **over
     data = {"channel": "notice_board", "place": "Bảng tin nhà văn hoá", "starts_on": start.isoformat(),
             "ends_on": (start + _td(days=7)).isoformat()}
     data.update(over)
-    return deliberation.add_disclosure(db, item, viewer(db, secretary), data)
+    from civic.deliberation.schemas import DisclosureForm
+
+    return deliberation.add_disclosure(db, item, viewer(db, secretary), DisclosureForm.parse(data))
 
 
 def make_discuss_item(db: Session, commune: Commune, village: Village, category: Category, secretary: User, *,

@@ -137,8 +137,6 @@ def _attach(session: Session, item: Item, viewer: Viewer, uploads: Sequence[Prep
 
 def add_disclosure(session: Session, item: Item, viewer: Viewer, form: DisclosureForm,
                    proof: Sequence[Prepared] = ()) -> Disclosure:
-    if not isinstance(form, DisclosureForm):  # tests/builders.disclose still passes what a person typed
-        form = DisclosureForm.parse(form)
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
