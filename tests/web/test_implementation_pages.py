@@ -252,6 +252,7 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
 
 def _pledging_village(publish: bool, households: int = 45) -> str:
     from civic.implementation import service as impl
+    from civic.implementation.schemas import PledgeOnBehalfForm, SettingsForm, WithdrawForm
     from tests.builders import make_category, make_commune, make_user, make_village, pledge_data, viewer
 
     with unit_of_work(write=True) as db:
@@ -262,10 +263,11 @@ def _pledging_village(publish: bool, households: int = 45) -> str:
             h.head_name = f"Nguyễn Văn {n:02d}"
         sec = viewer(db, make_user(db, "secretary", commune=commune, village=village))
         item = make_item(db, commune, village, cat, stage="do")
-        impl.save_settings(db, item, sec, {"needed_land_m2": "5.000", "publish_pledger_names": "1" if publish else ""})
-        pledges = [impl.pledge(db, item, sec, pledge_data(household=h.code), on_behalf=True)
+        impl.save_settings(db, item, sec, SettingsForm.parse({"needed_land_m2": "5.000",
+                                                              "publish_pledger_names": "1" if publish else ""}))
+        pledges = [impl.pledge(db, item, sec, PledgeOnBehalfForm.parse(pledge_data(household=h.code)))
                    for h in households_of(db, village)]
-        impl.withdraw(db, item, pledges[0].id, sec, {"reason": "Hộ đổi ý."})
+        impl.withdraw(db, item, pledges[0].id, sec, WithdrawForm.parse({"reason": "Hộ đổi ý."}))
         return item.code
 
 
