@@ -81,10 +81,10 @@ def check_household(household_village_id: int | None, household_active: bool, it
 IMPLAUSIBLE = {
     LAND: N_("Over 100,000 m² in one pledge is unusual. Check the number, and tick the confirmation if it is "
              "right."),
-    MONEY: N_("Over 10 billion đồng in one pledge is unusual. Check the number, and tick the confirmation if it "
-              "is right."),
-    LABOUR: N_("Over 1,000 person-days in one pledge is unusual. Check the number, and tick the confirmation if "
-               "it is right."),
+    MONEY: N_("Over 10 billion đồng in one pledge is unusual. Check the number, and tick the confirmation if "
+              "it is right."),
+    LABOUR: N_("Over 1,000 person-days in one pledge is unusual. Check the number, and tick the confirmation "
+               "if it is right."),
 }
 
 
@@ -141,7 +141,8 @@ def check_dispute(*, own_household: bool, already_disputed: bool) -> None:
 
 # --- budget ----------------------------------------------------------------------------------------
 
-def check_spending(budget_line_id: int | None, line_ids: set[int], spent_on: date | None, today: date) -> None:
+def check_spending(budget_line_id: int | None, line_ids: set[int], spent_on: date | None, today: date
+                   ) -> None:
     """A payment comes from one of the item's budget lines and was made by today."""
     errors: dict[str, str] = {}
     if budget_line_id not in line_ids:

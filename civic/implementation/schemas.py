@@ -31,6 +31,9 @@ from civic.implementation.models import BudgetLine, Pledge
 TEXT_MAX = rules.TEXT_MAX
 # The dates Dân làm asks for come from date inputs; a typed one is read as dd/mm/yyyy too.
 DATE_MESSAGE = N_("Please enter a date like 2026-06-15.")
+PARCEL_MESSAGE = N_("Please give the land parcel (for example: parcel 123, map sheet 5).")
+MATERIALS_MESSAGE = N_("Please say what materials are given (2 to 200 characters).")
+UNIT_MESSAGE = N_("Please give the unit of the quantity (bags, m³, pieces…).")
 
 # --- forms ------------------------------------------------------------------------------------------------
 
@@ -60,17 +63,15 @@ class _PledgeFields(Form):
     confirm_large: Annotated[bool, Flag()] = False
     # Đồng (whole) for money, a quantity (two decimals) for land, labour and materials.
     amount: int | Decimal | None = None
-    parcel_ref: Annotated[str, Text(0, 120, N_("Please give the land parcel (for example: parcel 123, map "
-                                               "sheet 5)."))] = ""
-    description: Annotated[str, Text(0, 200, N_("Please say what materials are given (2 to 200 "
-                                                "characters)."))] = ""
-    unit: Annotated[str, Text(0, 40, N_("Please give the unit of the quantity (bags, m³, pieces…)."))] = ""
+    parcel_ref: Annotated[str, Text(0, 120, PARCEL_MESSAGE)] = ""
+    description: Annotated[str, Text(0, 200, MATERIALS_MESSAGE)] = ""
+    unit: Annotated[str, Text(0, 40, UNIT_MESSAGE)] = ""
     consent_text: Annotated[str, Text(10, TEXT_MAX, N_("Please copy the consent text the household was shown "
                                                        "(10 to 2,000 characters)."), multiline=True)] = ""
     consent_on: Annotated[date | None, Day(message=DATE_MESSAGE)] = None
     witness_name: Annotated[str, Text(2, 120, N_("Please give the witness's name."))] = ""
-    witness_role: Annotated[str, Text(2, 120, N_("Please give the witness's role (village head, Front committee"
-                                                 "…)."))] = ""
+    witness_role: Annotated[str, Text(2, 120, N_("Please give the witness's role (village head, Front "
+                                                 "committee…)."))] = ""
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -87,20 +88,17 @@ class _PledgeFields(Form):
     @field_validator("parcel_ref", mode="wrap")
     @classmethod
     def _parcel_for_land(cls, raw: Any, handler: Any, info: ValidationInfo) -> str:
-        return _only_for(rules.LAND, 2, raw, handler, info, N_("Please give the land parcel (for example: parcel "
-                                                               "123, map sheet 5)."))
+        return _only_for(rules.LAND, 2, raw, handler, info, PARCEL_MESSAGE)
 
     @field_validator("description", mode="wrap")
     @classmethod
     def _description_for_materials(cls, raw: Any, handler: Any, info: ValidationInfo) -> str:
-        return _only_for(rules.MATERIALS, 2, raw, handler, info, N_("Please say what materials are given (2 to "
-                                                                    "200 characters)."))
+        return _only_for(rules.MATERIALS, 2, raw, handler, info, MATERIALS_MESSAGE)
 
     @field_validator("unit", mode="wrap")
     @classmethod
     def _unit_for_materials(cls, raw: Any, handler: Any, info: ValidationInfo) -> str:
-        return _only_for(rules.MATERIALS, 1, raw, handler, info, N_("Please give the unit of the quantity (bags, "
-                                                                    "m³, pieces…)."))
+        return _only_for(rules.MATERIALS, 1, raw, handler, info, UNIT_MESSAGE)
 
     @property
     def money(self) -> int | None:
@@ -221,8 +219,8 @@ class ProgressForm(Form):
                               multiline=True)] = ""
 
 
-FORMS = (SettingsForm, PledgeForm, PledgeOnBehalfForm, WithdrawForm, DeliveryForm, MoneyDeliveryForm, DisputeForm,
-         BudgetLineForm, SpendingForm, ProgressForm)
+FORMS = (SettingsForm, PledgeForm, PledgeOnBehalfForm, WithdrawForm, DeliveryForm, MoneyDeliveryForm,
+         DisputeForm, BudgetLineForm, SpendingForm, ProgressForm)
 
 
 # --- what a page shows ------------------------------------------------------------------------------------

@@ -66,9 +66,9 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
                  actor_role=role, payload=payload)
 
 
-def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequence[Prepared | Upload] | None, *,
-                    purpose: str, owner_kind: str, owner_id: int, role: str, accept: tuple[str, ...] | None = None,
-                    field: str = "photos") -> list:
+def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequence[Prepared | Upload] | None,
+                    *, purpose: str, owner_kind: str, owner_id: int, role: str,
+                    accept: tuple[str, ...] | None = None, field: str = "photos") -> list:
     """Store files as evidence of one row; [] when none. Dân làm's routes prepare them (civic.web.forms)
     before the writing transaction, so storing them is all that is left here."""
     if not files:
@@ -225,12 +225,13 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
                  on_behalf=on_behalf, created_at=clock.now())
     session.add(row)
     session.flush()
-    _record(session, item, "pledge_added", viewer, "secretary" if on_behalf else "household",
+    role = "secretary" if on_behalf else "household"
+    _record(session, item, "pledge_added", viewer, role,
             {"pledge_id": row.id, "household_id": household.id, "kind": clean.kind,
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
              "on_behalf": on_behalf})
     scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge",
-                            owner_id=row.id, role="secretary" if on_behalf else "household", field="consent_scan")
+                            owner_id=row.id, role=role, field="consent_scan")
     if scans:
         row.consent_scan_id = scans[0].id  # private whatever is asked (civic.media.rules.PRIVATE_PURPOSES)
     return row

@@ -10,9 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from civic import clock
+from civic.accounts.service import Viewer
+from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import run_write, unit_of_work
 from civic.errors import N_, CivicError, Conflict, Invalid, NotFound, TooLarge
@@ -31,8 +35,9 @@ from civic.implementation.schemas import (
     WithdrawForm,
 )
 from civic.items import service as items
+from civic.items.models import Item
 from civic.media import rules as media_rules
-from civic.media.schemas import FileField
+from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
 from civic.web.core import Web, env, form_dict, read_form, register_forms, require_user
@@ -108,8 +113,8 @@ def _desk(request: Request, code: str, state: FormState = EMPTY, page: int = 1) 
         spending, _n = impl.spending_page(db, item)
         actions = workflow.allowed_actions(db, item, viewer)
         return web.render(
-            "implementation/desk.html", status=state.status, **media_web.page_context(db, web, item), item=item,
-            strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
+            "implementation/desk.html", status=state.status, **media_web.page_context(db, web, item),
+            item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
             pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
             budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
             missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
@@ -122,21 +127,29 @@ def desk(request: Request, code: ItemCode, page: PageNumber = 1):
     return _desk(request, code, page=page)
 
 
-Work = Callable[..., Any]
+# work(db, item, viewer, form, files): the service call of one form, in the writing unit of work.
+Work = Callable[[Session, Item, Viewer, Any, dict[str, list[Prepared]]], Any]
 
 
-async def _desk_post(request: Request, code: str, action: str, schema: type | None, work: Work, message: str,
-                     files: dict[str, FileField] | None = None, done_path: str = "/do/{code}"):
-    """One form of the desk: `work(db, item, viewer, form, files)` runs in the writing unit of work."""
+async def _post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str, *,
+                done: str, page: Callable[[FormState], Response], files: dict[str, FileField] | None = None
+                ) -> Response:
+    """One Dân làm form through post_form: signed in, the item found, the service run; then `done` (a path
+    with `{code}`) and the flash message, or `page` again with what was refused."""
 
-    def act(db, web: Web, form, prepared) -> Done:
+    def act(db: Session, web: Web, form: Any, prepared: dict[str, list[Prepared]]) -> Done:
         require_user(web)
         item = items.get_by_code(db, code)
         work(db, item, web.viewer, form, prepared)
-        return Done(done_path.format(code=item.code), message, {"code": item.code})
+        return Done(done.format(code=item.code), message, {"code": item.code})
 
-    return await post_form(request, schema, action=action, act=act, files=files,
-                           page=lambda state: _desk(request, code, state))
+    return await post_form(request, schema, action=action, act=act, page=page, files=files)
+
+
+def _desk_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
+               files: dict[str, FileField] | None = None, done: str = "/do/{code}"):
+    return _post(request, code, action, schema, work, message, done=done, files=files,
+                 page=lambda state: _desk(request, code, state))
 
 
 @router.post("/do/{code}/settings")
@@ -144,7 +157,8 @@ async def save_settings(request: Request, code: ItemCode):
     def work(db, item, viewer, form: SettingsForm, files) -> None:
         impl.save_settings(db, item, viewer, form)
 
-    return await _desk_post(request, code, "settings", SettingsForm, work, N_("The decision's figures were saved."))
+    return await _desk_post(request, code, "settings", SettingsForm, work,
+                            N_("The decision's figures were saved."))
 
 
 @router.post("/do/{code}/pledge")
@@ -178,8 +192,8 @@ async def post_progress(request: Request, code: ItemCode):
     def work(db, item, viewer, form: ProgressForm, files) -> None:
         impl.post_progress(db, item, viewer, form, files["photos"])
 
-    return await _desk_post(request, code, "progress", ProgressForm, work, N_("The progress update was posted."),
-                            files=PROGRESS_PHOTOS)
+    return await _desk_post(request, code, "progress", ProgressForm, work,
+                            N_("The progress update was posted."), files=PROGRESS_PHOTOS)
 
 
 @router.post("/do/{code}/start_inspection")
@@ -187,12 +201,12 @@ async def start_inspection(request: Request, code: ItemCode):
     def work(db, item, viewer, form, files) -> None:
         workflow.transition(db, item, Action.START_INSPECTION, viewer, form)
 
-    return await _desk_post(request, code, "start_inspection", workflow.form_for(Action.START_INSPECTION), work,
-                            N_("%(code)s was handed over to the supervisors for inspection."),
-                            done_path="/items/{code}")
+    return await _desk_post(request, code, "start_inspection", workflow.form_for(Action.START_INSPECTION),
+                            work, N_("%(code)s was handed over to the supervisors for inspection."),
+                            done="/items/{code}")
 
 
-# --- one pledge ---------------------------------------------------------------------------------------------
+# --- one pledge -------------------------------------------------------------------------------------------
 
 def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState = EMPTY) -> HTMLResponse:
     with unit_of_work() as db:
@@ -203,9 +217,9 @@ def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState =
         rules.check_secretary(facts, viewer.facts())
         p = impl.pledge_of_item(db, item, pledge_id)
         row = impl.pledge_rows(db, item, pledge_id=p.id, size=1)[0][0]
-        return web.render("implementation/pledge.html", status=state.status, **media_web.page_context(db, web, item),
-                          item=item, strip=strip_state(item), DO=LABELS, row=row,
-                          deliveries=impl.deliveries_for(db, item, [p.household_id]),
+        return web.render("implementation/pledge.html", status=state.status,
+                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                          DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
                           accepts=rules.accepts_pledges(facts), today=clock.today_local(),
                           can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
                           **state.context())
@@ -224,16 +238,10 @@ def _delivery_form(request: Request, code: str, pledge_id: int) -> type[Delivery
         return DeliveryForm.for_kind(impl.pledge_of_item(db, item, pledge_id).kind)
 
 
-async def _pledge_post(request: Request, code: str, pledge_id: int, action: str, schema: type, work: Work,
-                       message: str, files: dict[str, FileField] | None = None):
-    def act(db, web: Web, form, prepared) -> Done:
-        require_user(web)
-        item = items.get_by_code(db, code)
-        work(db, item, web.viewer, form, prepared)
-        return Done(f"/do/{item.code}/pledge/{pledge_id}", message, {"code": item.code})
-
-    return await post_form(request, schema, action=action, act=act, files=files,
-                           page=lambda state: _pledge_page(request, code, pledge_id, state))
+def _pledge_post(request: Request, code: str, pledge_id: int, action: str, schema: type[Form], work: Work,
+                 message: str, files: dict[str, FileField] | None = None):
+    return _post(request, code, action, schema, work, message, done=f"/do/{{code}}/pledge/{pledge_id}",
+                 files=files, page=lambda state: _pledge_page(request, code, pledge_id, state))
 
 
 @router.post("/do/{code}/pledge/{pledge_id}/deliver")
@@ -243,8 +251,8 @@ async def record_delivery(request: Request, code: ItemCode, pledge_id: RowId):
     def work(db, item, viewer, form: DeliveryForm, files) -> None:
         impl.record_delivery(db, item, pledge_id, viewer, form, files["evidence_files"])
 
-    return await _pledge_post(request, code, pledge_id, "deliver", schema, work, N_("The delivery was recorded."),
-                              files=DELIVERY_EVIDENCE)
+    return await _pledge_post(request, code, pledge_id, "deliver", schema, work,
+                              N_("The delivery was recorded."), files=DELIVERY_EVIDENCE)
 
 
 @router.post("/do/{code}/pledge/{pledge_id}/withdraw")
@@ -270,8 +278,8 @@ def _household_page(request: Request, code: str, state: FormState = EMPTY, dispu
         ids = [h.id for h in mine]
         rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
         return web.render("implementation/household.html", status=state.status,
-                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item), DO=LABELS,
-                          households=mine, rows=rows, deliveries=impl.deliveries_for(db, item, ids),
+                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                          DO=LABELS, households=mine, rows=rows, deliveries=impl.deliveries_for(db, item, ids),
                           accepts=rules.accepts_pledges(facts),
                           can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
                           today=clock.today_local(), dispute_id=dispute_id, **state.context())
@@ -300,16 +308,10 @@ def household_page(request: Request, code: ItemCode):
     return _household_page(request, code)
 
 
-async def _household_post(request: Request, code: str, action: str, schema: type, work: Work, message: str,
-                          files: dict[str, FileField] | None = None, dispute_id: int | None = None):
-    def act(db, web: Web, form, prepared) -> Done:
-        require_user(web)
-        item = items.get_by_code(db, code)
-        work(db, item, web.viewer, form, prepared)
-        return Done(f"/items/{item.code}/pledge", message, {"code": item.code})
-
-    return await post_form(request, schema, action=action, act=act, files=files,
-                           page=lambda state: _household_page(request, code, state, dispute_id))
+def _household_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
+                    files: dict[str, FileField] | None = None, dispute_id: int | None = None):
+    return _post(request, code, action, schema, work, message, done="/items/{code}/pledge", files=files,
+                 page=lambda state: _household_page(request, code, state, dispute_id))
 
 
 @router.post("/items/{code}/pledge")
@@ -340,9 +342,10 @@ async def household_dispute(request: Request, code: ItemCode, delivery_id: RowId
                                  dispute_id=delivery_id)
 
 
-# --- kept for civic.web.supervision until it posts through civic.web.forms.post_form; delete with it --------
+# --- kept for civic.web.supervision until it posts through civic.web.forms.post_form; delete with it ----
 
-async def read(request: Request, file_fields: dict[str, int] | None = None) -> tuple[dict, dict, CivicError | None]:
+async def read(request: Request, file_fields: dict[str, int] | None = None
+               ) -> tuple[dict, dict, CivicError | None]:
     """The form's text values and files; a refused upload comes back as the error to show with the form."""
     if not file_fields:
         return form_dict(await read_form(request)), {}, None

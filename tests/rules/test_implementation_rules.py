@@ -32,7 +32,8 @@ def item(stage="do", **over) -> ItemFacts:
 
 def quantity(typed):
     """An amount of land, labour or materials as the forms read it."""
-    return DeliveryForm.parse({"amount": typed, "delivered_on": "2026-06-10", "evidence": "Biên bản số 3"}).amount
+    form = DeliveryForm.parse({"amount": typed, "delivered_on": "2026-06-10", "evidence": "Biên bản số 3"})
+    return form.amount
 
 
 def money(typed):
@@ -139,18 +140,19 @@ def test_deliveries_part_whole_or_more_with_confirmation():
     assert validate_delivery({**base, "amount": "20"}, kind="land", remaining=Decimal(20), withdrawn=False,
                              today=TODAY).quantity == Decimal(20)
     with pytest.raises(Invalid):
-        validate_delivery({**base, "amount": "20,01"}, kind="land", remaining=Decimal(20), withdrawn=False, today=TODAY)
-    assert validate_delivery({**base, "amount": "25", "confirm_over": "on"}, kind="land", remaining=Decimal(20),
-                             withdrawn=False, today=TODAY).over_confirmed
+        validate_delivery({**base, "amount": "20,01"}, kind="land", remaining=Decimal(20), withdrawn=False,
+                          today=TODAY)
+    assert validate_delivery({**base, "amount": "25", "confirm_over": "on"}, kind="land",
+                             remaining=Decimal(20), withdrawn=False, today=TODAY).over_confirmed
     with pytest.raises(Conflict):
         validate_delivery({**base, "amount": "1"}, kind="money", remaining=5, withdrawn=True, today=TODAY)
     with pytest.raises(Invalid) as exc:  # the form refuses a missing evidence …
-        validate_delivery({"amount": "1", "delivered_on": "2026-07-01", "evidence": ""}, kind="money", remaining=5,
-                          withdrawn=False, today=TODAY)
+        validate_delivery({"amount": "1", "delivered_on": "2026-07-01", "evidence": ""}, kind="money",
+                          remaining=5, withdrawn=False, today=TODAY)
     assert set(exc.value.errors) == {"evidence"}
     with pytest.raises(Invalid) as exc:  # … the rule a date after today
-        validate_delivery({"amount": "1", "delivered_on": "2026-07-01", "evidence": "Biên bản số 3"}, kind="money",
-                          remaining=5, withdrawn=False, today=TODAY)
+        validate_delivery({"amount": "1", "delivered_on": "2026-07-01", "evidence": "Biên bản số 3"},
+                          kind="money", remaining=5, withdrawn=False, today=TODAY)
     assert set(exc.value.errors) == {"delivered_on"}
 
 

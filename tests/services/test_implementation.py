@@ -54,6 +54,10 @@ def pledge_form(*args, **over):
     return PledgeForm.parse(pledge_data(*args, **over))
 
 
+def progress(percent, text):
+    return ProgressForm.parse({"percent": percent, "text": text})
+
+
 def on_behalf(*args, **over):
     """A pledge the secretary records for a household."""
     return PledgeOnBehalfForm.parse(pledge_data(*args, **over))
@@ -142,7 +146,7 @@ def test_withdrawal_until_the_work_starts_and_it_is_kept(db):
     with pytest.raises(Conflict):
         impl.withdraw(db, item, p.id, rep)
     second = impl.pledge(db, item, rep, pledge_form("labour", "3"))
-    impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "10", "text": "Đã đào xong 30 m mương."}))
+    impl.post_progress(db, item, sec, progress("10", "Đã đào xong 30 m mương."))
     with pytest.raises(Conflict):
         impl.withdraw(db, item, second.id, rep)
     assert second.withdrawn_at is None
@@ -210,8 +214,8 @@ def test_budget_spent_and_remaining(db):
     assert b.by_source() == {"state": 200_000_000, "community": 50_000_000}
     assert [r.remaining for r in b.rows] == [80_000_000, 50_000_000]
     with pytest.raises(Invalid) as exc:  # what the form itself refuses …
-        SpendingForm.parse({"budget_line_id": "999", "amount": "0", "spent_on": "2999-01-01", "description": "",
-                            "document_ref": ""})
+        SpendingForm.parse({"budget_line_id": "999", "amount": "0", "spent_on": "2999-01-01",
+                            "description": "", "document_ref": ""})
     assert set(exc.value.errors) == {"amount", "spent_on", "description", "document_ref"}
     tomorrow = (clock.today_local() + timedelta(days=1)).isoformat()
     with pytest.raises(Invalid) as exc:  # … and what only the item's budget lines and today's date tell
@@ -228,11 +232,11 @@ def test_progress_and_the_move_to_inspection_says_what_is_missing(db):
     p = impl.pledge(db, item, rep, pledge_form("labour", "2"))
     withdrawn = impl.pledge(db, item, rep, pledge_form("money", "100000"))
     impl.withdraw(db, item, withdrawn.id, rep)
-    impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "60", "text": "Xong phần đào mương."}))
+    impl.post_progress(db, item, sec, progress("60", "Xong phần đào mương."))
     with pytest.raises(Conflict) as exc:
         move(db, item, "start_inspection", sec)
     assert "60" in str(exc.value.params) or exc.value.params.get("percent") == 60
-    impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "100", "text": "Hoàn thành, đã lát tấm đan."}))
+    impl.post_progress(db, item, sec, progress("100", "Hoàn thành, đã lát tấm đan."))
     with pytest.raises(Conflict) as exc:
         move(db, item, "start_inspection", sec)
     assert exc.value.params == {"count": 1}
@@ -247,7 +251,7 @@ def test_progress_only_from_0_to_100(db):
     _c, _a, _b, item, _users, sec = setup(db)
     for bad in ("101", "-1", "", "abc"):
         with pytest.raises(Invalid):
-            impl.post_progress(db, item, sec, ProgressForm.parse({"percent": bad, "text": "Cập nhật tiến độ."}))
+            impl.post_progress(db, item, sec, progress(bad, "Cập nhật tiến độ."))
     assert count(db, ProgressUpdate) == 0
 
 
