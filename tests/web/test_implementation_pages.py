@@ -142,6 +142,7 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', desk.text).group(1)
     post(client, f"/do/{code}/pledge/{pledge_id}/deliver", f"/do/{code}/pledge/{pledge_id}", amount="2",
          delivered_on=clock.today_local().isoformat(), evidence="Sổ chấm công")
+    assert f'action="/do/{code}/start_inspection"' in client.get(f"/do/{code}").text
     r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
     assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
