@@ -25,16 +25,9 @@ SOURCE_LABELS = {"state": N_("State budget"), "commune": N_("Commune budget"),
 TEXT_MAX = 2000
 
 
-# --- dates ---------------------------------------------------------------------------------------------
-
-def check_past(day: date, today: date, field: str) -> None:
-    """A day something happened (a consent, a delivery, a payment) cannot be after today."""
-    if day > today:
-        raise Invalid(N_("This date is in the future."), field=field)
-
+# --- kept for civic.supervision.rules until it reads its dates with civic.core.inputs.Day; delete with it ---
 
 def parse_day(raw: Any, field: str, today: date, *, required: bool = True, future: bool = False) -> date | None:
-    """Kept for civic.supervision.rules until its forms are schemas (Day); Dân làm reads dates with Day."""
     text = str(raw or "").strip()
     if not text:
         if required:
@@ -98,8 +91,8 @@ def implausible(kind: str, amount: int | Decimal | None, *, confirmed: bool) -> 
 
 def check_pledge(consent_on: date | None, today: date) -> None:
     """What a pledge's form cannot know: the consent was given by today."""
-    if consent_on is not None:
-        check_past(consent_on, today, "consent_on")
+    if consent_on is not None and consent_on > today:
+        raise Invalid(N_("This date is in the future."), field="consent_on")
 
 
 def check_withdraw(item: ItemFacts, *, withdrawn: bool, delivered: bool, work_started: bool) -> None:
