@@ -15,7 +15,8 @@ QTY = Numeric(14, 2)
 class ImplementationSetting(SQLModel, table=True):
     """What the households decided about the work: amounts needed, and whether pledgers' names are public.
 
-    Until the decision model of issue 4 carries these, the secretary copies them here from the decision.
+    A recorded decision (civic.deliberation) does not hold these figures, so the secretary copies them here
+    from the decision's minutes.
     """
 
     __tablename__ = "implementation_setting"

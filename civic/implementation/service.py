@@ -6,7 +6,8 @@ flushes; it never commits. Audit payloads hold ids and public amounts, never nam
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +29,26 @@ from civic.implementation.models import (
     ProgressUpdate,
     Spending,
 )
-from civic.implementation.schemas import Budget, BudgetRow, KindTotal, PledgeRow, Totals
+from civic.implementation.schemas import (
+    Budget,
+    BudgetLineForm,
+    BudgetRow,
+    DeliveryForm,
+    DisputeForm,
+    KindTotal,
+    PledgeForm,
+    PledgeOnBehalfForm,
+    PledgeRow,
+    ProgressForm,
+    SettingsForm,
+    SpendingForm,
+    Totals,
+    WithdrawForm,
+)
 from civic.items.models import Item
+from civic.media import rules as media_rules
+from civic.media import service as media
+from civic.media.schemas import Prepared, Upload
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
@@ -47,14 +66,13 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
                  actor_role=role, payload=payload)
 
 
-def attach_evidence(session: Session, item: Item, viewer: Viewer, files: list | None, *, purpose: str, owner_kind: str,
-            owner_id: int, role: str, accept: tuple[str, ...] | None = None, field: str = "photos") -> list:
-    """Store the uploads as evidence of one row (civic.media checks them by content); [] when none."""
+def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequence[Prepared | Upload] | None,
+                    *, purpose: str, owner_kind: str, owner_id: int, role: str,
+                    accept: tuple[str, ...] | None = None, field: str = "photos") -> list:
+    """Store files as evidence of one row; [] when none. Dân làm's routes prepare them (civic.web.forms)
+    before the writing transaction, so storing them is all that is left here."""
     if not files:
         return []
-    from civic.media import rules as media_rules
-    from civic.media import service as media
-
     return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
                          owner_id=owner_id, actor_role=role, accept=accept or media_rules.KINDS, field=field)
             for f in files]
@@ -111,13 +129,12 @@ def settings_for(session: Session, item: Item) -> ImplementationSetting | None:
     return session.get(ImplementationSetting, item.id)
 
 
-def save_settings(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ImplementationSetting:
+def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsForm) -> ImplementationSetting:
     """The amounts needed and whether pledgers' names are public, as the households decided."""
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     if item.stage not in (Stage.DO, Stage.INSPECT):
         rules.check_stage_do(facts)
-    clean = rules.validate_settings(data)
     row = settings_for(session, item)
     if row is None:
         row = ImplementationSetting(item_id=item.id, updated_at=clock.now())
@@ -154,11 +171,10 @@ def _active(household: Household, on: date) -> bool:
     return household.active_from <= on and (household.active_to is None or household.active_to > on)
 
 
-def _household_by_code(session: Session, item: Item, code: Any) -> Household:
-    text = " ".join(str(code or "").split()).upper()
+def _household_by_code(session: Session, item: Item, code: str) -> Household:
     household = None
-    if text:
-        household = session.execute(select(Household).where(Household.code == text,
+    if code:
+        household = session.execute(select(Household).where(Household.code == code,
                                                             Household.village_id == item.village_id)
                                     ).scalar_one_or_none()
     if household is None:
@@ -166,13 +182,10 @@ def _household_by_code(session: Session, item: Item, code: Any) -> Household:
     return household
 
 
-def _household_of_viewer(session: Session, item: Item, viewer: Viewer, household_id: Any) -> Household:
+def _household_of_viewer(session: Session, item: Item, viewer: Viewer, household_id: int | None) -> Household:
     """A household the viewer represents, in the item's village; else refused with the reason."""
     mine = represented_households(session, viewer)
-    try:
-        wanted = int(str(household_id or "0"))
-    except ValueError:
-        wanted = 0
+    wanted = household_id or 0
     household = next((h for h in mine if h.id == wanted), None)
     if household is None:
         in_village = [h for h in mine if h.village_id == item.village_id]
@@ -189,20 +202,22 @@ def _household_of_viewer(session: Session, item: Item, viewer: Viewer, household
 
 # --- pledges ----------------------------------------------------------------------------------------------
 
-def pledge(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], *, on_behalf: bool = False,
-           consent_scan: list | None = None) -> Pledge:
-    """A household's pledge with its consent: by its representative, or by the secretary on its behalf."""
+def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | PledgeOnBehalfForm, *,
+           consent_scan: Sequence[Prepared] | None = None) -> Pledge:
+    """A household's pledge with its consent: by its representative (PledgeForm), or by the secretary on
+    its behalf (PledgeOnBehalfForm, which names the household by its register code)."""
     facts = _facts(session, item)
-    if on_behalf:
+    on_behalf = isinstance(clean, PledgeOnBehalfForm)
+    if isinstance(clean, PledgeOnBehalfForm):
         rules.check_secretary(facts, viewer.facts())
         rules.check_stage_do(facts)
-        household = _household_by_code(session, item, data.get("household"))
+        household = _household_by_code(session, item, clean.household)
     else:
         rules.check_stage_do(facts)
-        household = _household_of_viewer(session, item, viewer, data.get("household_id"))
+        household = _household_of_viewer(session, item, viewer, clean.household_id)
     today = clock.today_local()
     rules.check_household(household.village_id, _active(household, today), facts)
-    clean = rules.validate_pledge(data, today)
+    rules.check_pledge(clean.consent_on, today)
     row = Pledge(item_id=item.id, household_id=household.id, kind=clean.kind, money=clean.money,
                  quantity=clean.quantity, unit=clean.unit, description=clean.description,
                  parcel_ref=clean.parcel_ref, consent_text=clean.consent_text, consent_on=clean.consent_on,
@@ -210,33 +225,30 @@ def pledge(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], *
                  on_behalf=on_behalf, created_at=clock.now())
     session.add(row)
     session.flush()
-    _record(session, item, "pledge_added", viewer, "secretary" if on_behalf else "household",
+    role = "secretary" if on_behalf else "household"
+    _record(session, item, "pledge_added", viewer, role,
             {"pledge_id": row.id, "household_id": household.id, "kind": clean.kind,
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
              "on_behalf": on_behalf})
-    scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge", owner_id=row.id,
-                    role="secretary" if on_behalf else "household", field="consent_scan")
+    scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge",
+                            owner_id=row.id, role=role, field="consent_scan")
     if scans:
         row.consent_scan_id = scans[0].id  # private whatever is asked (civic.media.rules.PRIVATE_PURPOSES)
     return row
 
 
-def _pledge_of_item(session: Session, item: Item, pledge_id: Any) -> Pledge:
-    try:
-        pid = int(str(pledge_id))
-    except ValueError:
-        pid = 0
-    row = session.get(Pledge, pid) if pid else None
+def pledge_of_item(session: Session, item: Item, pledge_id: int) -> Pledge:
+    """One pledge of this item; NotFound for any other id."""
+    row = session.get(Pledge, pledge_id)
     if row is None or row.item_id != item.id:
         raise NotFound(N_("This pledge does not exist."))
     return row
 
 
-def withdraw(session: Session, item: Item, pledge_id: Any, viewer: Viewer, data: dict[str, Any] | None = None
+def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form: WithdrawForm | None = None
              ) -> Pledge:
     """The household takes back its pledge (its representative, or the secretary on its behalf)."""
-    data = data or {}
-    row = _pledge_of_item(session, item, pledge_id)
+    row = pledge_of_item(session, item, pledge_id)
     facts = _facts(session, item)
     own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
     if not own:
@@ -244,10 +256,9 @@ def withdraw(session: Session, item: Item, pledge_id: Any, viewer: Viewer, data:
     delivered = session.execute(select(Delivery.id).where(Delivery.pledge_id == row.id).limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
                          work_started=work_started(session, item.id))
-    reason = rules.clean_text(data.get("reason"), multiline=True)[:rules.TEXT_MAX]
     row.withdrawn_at = clock.now()
     row.withdrawn_by_id = viewer.id
-    row.withdraw_reason = reason
+    row.withdraw_reason = form.reason if form is not None else ""
     _record(session, item, "pledge_withdrawn", viewer, "household" if own else "secretary",
             {"pledge_id": row.id, "household_id": row.household_id, "on_behalf": not own})
     return row
@@ -262,57 +273,55 @@ def delivered_of(session: Session, pledge_row: Pledge) -> int | Decimal:
     return int(money) if pledge_row.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
 
 
-def record_delivery(session: Session, item: Item, pledge_id: Any, viewer: Viewer, data: dict[str, Any],
-                    evidence_files: list | None = None) -> Delivery:
-    """What the household actually gave against a pledge, with date and evidence; part or all of it."""
-    row = _pledge_of_item(session, item, pledge_id)
+def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer, clean: DeliveryForm,
+                    evidence_files: Sequence[Prepared] | None = None) -> Delivery:
+    """What the household actually gave against a pledge, with date and evidence; part or all of it.
+    `clean` is the form of the pledge's kind (DeliveryForm.for_kind)."""
+    row = pledge_of_item(session, item, pledge_id)
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
+    if DeliveryForm.for_kind(row.kind) is not type(clean):
+        raise ValueError(f"a delivery against a {row.kind} pledge is read with DeliveryForm.for_kind()")
     pledged = row.money if row.kind == rules.MONEY else row.quantity
     remaining = rules.open_amount(pledged, delivered_of(session, row))
-    clean = rules.validate_delivery(data, kind=row.kind, remaining=remaining,
-                                    withdrawn=row.withdrawn_at is not None, today=clock.today_local())
+    over = rules.check_delivery(clean.amount, remaining, confirmed_over=clean.confirm_over,
+                                withdrawn=row.withdrawn_at is not None, delivered_on=clean.delivered_on,
+                                today=clock.today_local())
     d = Delivery(item_id=item.id, pledge_id=row.id, household_id=row.household_id, money=clean.money,
                  quantity=clean.quantity, delivered_on=clean.delivered_on, evidence=clean.evidence,
-                 over_confirmed=clean.over_confirmed, recorded_by_id=viewer.id, created_at=clock.now())
+                 over_confirmed=over, recorded_by_id=viewer.id, created_at=clock.now())
     session.add(d)
     session.flush()
     _record(session, item, "delivery_recorded", viewer, "secretary",
             {"delivery_id": d.id, "pledge_id": row.id, "kind": row.kind,
              "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
-             "over_confirmed": clean.over_confirmed})
-    attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery", owner_id=d.id,
-            role="secretary", field="evidence_files")
+             "over_confirmed": over})
+    attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
+                    owner_id=d.id, role="secretary", field="evidence_files")
     return d
 
 
-def dispute(session: Session, item: Item, delivery_id: Any, viewer: Viewer, data: dict[str, Any]) -> Delivery:
+def dispute(session: Session, item: Item, delivery_id: int, viewer: Viewer, form: DisputeForm) -> Delivery:
     """A household says a delivery recorded for it is wrong. The dispute stays with the record."""
-    try:
-        did = int(str(delivery_id))
-    except ValueError:
-        did = 0
-    d = session.get(Delivery, did) if did else None
+    d = session.get(Delivery, delivery_id)
     if d is None or d.item_id != item.id:
         raise NotFound(N_("This delivery does not exist."))
     own = any(h.id == d.household_id for h in represented_households(session, viewer))
     rules.check_dispute(own_household=own, already_disputed=d.disputed_at is not None)
-    text = rules.clean_dispute(data)
     d.disputed_at = clock.now()
     d.disputed_by_id = viewer.id
-    d.dispute_text = text
+    d.dispute_text = form.dispute_text
     _record(session, item, "delivery_disputed", viewer, "household", {"delivery_id": d.id})
     return d
 
 
 # --- budget -----------------------------------------------------------------------------------------------
 
-def add_budget_line(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> BudgetLine:
+def add_budget_line(session: Session, item: Item, viewer: Viewer, clean: BudgetLineForm) -> BudgetLine:
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    clean = rules.validate_budget_line(data)
     line = BudgetLine(item_id=item.id, source=clean.source, label=clean.label, amount=clean.amount,
                       created_at=clock.now(), created_by_id=viewer.id)
     session.add(line)
@@ -322,13 +331,13 @@ def add_budget_line(session: Session, item: Item, viewer: Viewer, data: dict[str
     return line
 
 
-def add_spending(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], document: list | None = None
-                 ) -> Spending:
+def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingForm,
+                 document: Sequence[Prepared] | None = None) -> Spending:
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
     line_ids = set(session.execute(select(BudgetLine.id).where(BudgetLine.item_id == item.id)).scalars())
-    clean = rules.validate_spending(data, line_ids=line_ids, today=clock.today_local())
+    rules.check_spending(clean.budget_line_id, line_ids, clean.spent_on, clock.today_local())
     row = Spending(item_id=item.id, budget_line_id=clean.budget_line_id, amount=clean.amount,
                    spent_on=clean.spent_on, description=clean.description, document_ref=clean.document_ref,
                    created_at=clock.now(), created_by_id=viewer.id)
@@ -338,28 +347,25 @@ def add_spending(session: Session, item: Item, viewer: Viewer, data: dict[str, A
             {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
              "document_ref": clean.document_ref})
     attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending", owner_id=row.id,
-            role="secretary", field="document")
+                    role="secretary", field="document")
     return row
 
 
 # --- progress ---------------------------------------------------------------------------------------------
 
-def post_progress(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], photos: list | None = None
-                  ) -> ProgressUpdate:
+def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressForm,
+                  photos: Sequence[Prepared] | None = None) -> ProgressUpdate:
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    clean = rules.validate_progress(data)
     row = ProgressUpdate(item_id=item.id, percent=clean.percent, text=clean.text, created_at=clock.now(),
                          created_by_id=viewer.id)
     session.add(row)
     session.flush()
     _record(session, item, "progress_posted", viewer, "secretary",
             {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
-    from civic.media.rules import PHOTO
-
     attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress", owner_id=row.id,
-            role="secretary", accept=(PHOTO,))
+                    role="secretary", accept=(media_rules.PHOTO,))
     return row
 
 
@@ -447,13 +453,16 @@ def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpda
                                 .limit(limit)).scalars())
 
 
-def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None, page: int = 1,
-                size: int = 25) -> tuple[list[PledgeRow], int]:
-    """Pledges with what was delivered against each, for the secretary's page or a household (2 queries)."""
+def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None,
+                pledge_id: int | None = None, page: int = 1, size: int = 25) -> tuple[list[PledgeRow], int]:
+    """Pledges with what was delivered against each, for the secretary's page, a household or one pledge's
+    page (2 queries)."""
     d = _delivered_subquery()
     where = [Pledge.item_id == item.id]
     if household_ids is not None:
         where.append(Pledge.household_id.in_(household_ids or [-1]))
+    if pledge_id is not None:
+        where.append(Pledge.id == pledge_id)
     total = session.execute(select(func.count()).select_from(Pledge).where(*where)).scalar_one()
     rows = session.execute(
         select(Pledge, Household.code, func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
@@ -475,6 +484,3 @@ def deliveries_for(session: Session, item: Item, household_ids: list[int], limit
                                                        Delivery.household_id.in_(household_ids))
                                 .order_by(Delivery.delivered_on.desc(), Delivery.id.desc()).limit(limit)).scalars())
 
-
-def pledge_datetime(p: Pledge) -> datetime | None:
-    return clock.as_utc(p.created_at)

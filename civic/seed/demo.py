@@ -578,6 +578,16 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                resident: Viewer) -> None:
     from civic.implementation import service as impl
     from civic.implementation.models import Pledge
+    from civic.implementation.schemas import (
+        BudgetLineForm,
+        DeliveryForm,
+        PledgeForm,
+        PledgeOnBehalfForm,
+        ProgressForm,
+        SettingsForm,
+        SpendingForm,
+        WithdrawForm,
+    )
     from civic.supervision import service as sup
 
     today = clock.today_local().isoformat()
@@ -587,25 +597,25 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
     consent = {"consent_text": CONSENT_TEXT, "consent_on": today, "witness_name": "Đỗ Văn Hùng",
                "witness_role": "Trưởng Ban công tác Mặt trận thôn"}
     if step == "w_setup":
-        impl.save_settings(session, item, sec, {
+        impl.save_settings(session, item, sec, SettingsForm.parse({
             "needed_land_m2": "1.400" if ditch else "", "needed_money": "60.000.000" if ditch else "8.000.000",
-            "needed_labour_days": "150" if ditch else "40", "publish_pledger_names": "1" if ditch else ""})
-        impl.add_budget_line(session, item, sec, {"source": "state", "label": "Hỗ trợ chương trình nông thôn mới",
-                                                  "amount": "250.000.000" if ditch else "40.000.000"})
-        impl.add_budget_line(session, item, sec, {"source": "commune", "label": "Ngân sách xã đối ứng",
-                                                  "amount": "80.000.000" if ditch else "10.000.000"})
-        impl.add_budget_line(session, item, sec, {"source": "community", "label": "Các hộ gia đình đóng góp",
-                                                  "amount": "60.000.000" if ditch else "8.000.000"})
+            "needed_labour_days": "150" if ditch else "40", "publish_pledger_names": "1" if ditch else ""}))
+        budget_lines = [("state", "Hỗ trợ chương trình nông thôn mới",
+                         "250.000.000" if ditch else "40.000.000"),
+                        ("commune", "Ngân sách xã đối ứng", "80.000.000" if ditch else "10.000.000"),
+                        ("community", "Các hộ gia đình đóng góp", "60.000.000" if ditch else "8.000.000")]
         if ditch:
-            impl.add_budget_line(session, item, sec, {"source": "sponsor", "label": "Doanh nghiệp vật liệu xây dựng",
-                                                      "amount": "20.000.000"})
+            budget_lines.append(("sponsor", "Doanh nghiệp vật liệu xây dựng", "20.000.000"))
+        for source, label, amount in budget_lines:
+            impl.add_budget_line(session, item, sec,
+                                 BudgetLineForm.parse({"source": source, "label": label, "amount": amount}))
     elif step == "w_pledges":
         share = 0.85 if ditch else 0.4  # most households pledge for the ditch
         chosen = households[1:][: int(len(households) * share)]
         land_left = 1400 if ditch else 0
         if ditch and resident.id is not None and households and households[0].village_id == item.village_id:
-            impl.pledge(session, item, resident, {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9",
-                                                  **consent})
+            impl.pledge(session, item, resident, PledgeForm.parse(
+                {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9", **consent}))
             land_left -= 20
         for n, h in enumerate(chosen):
             if ditch and n < 16 and land_left > 0:
@@ -619,19 +629,21 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             else:
                 data = {"kind": "materials", "amount": rng.choice(("5", "10", "20")), "description": "Xi măng PCB30",
                         "unit": "bao"}
-            impl.pledge(session, item, sec, {**data, "household": h.code, **consent}, on_behalf=True)
+            form = PledgeOnBehalfForm.parse({**data, "household": h.code, **consent})
+            impl.pledge(session, item, sec, form)
     elif step == "w_withdraw":
         rows = session.execute(select(Pledge).where(Pledge.item_id == item.id, Pledge.kind == "money")
                                .order_by(Pledge.id.desc()).limit(2 if ditch else 1)).scalars().all()
         for p in rows:
-            impl.withdraw(session, item, p.id, sec, {"reason": "Gia đình có người ốm, xin rút lại."})
+            reason = WithdrawForm.parse({"reason": "Gia đình có người ốm, xin rút lại."})
+            impl.withdraw(session, item, p.id, sec, reason)
     elif step.startswith("w_progress"):
         percent, text = {
             "w_progress_1": (20 if ditch else 30, "Đã khởi công: giải phóng mặt bằng, đào xong đoạn đầu."),
             "w_progress_2": (70 if ditch else 75, "Đã đổ bê tông thành mương và đáy mương phần lớn tuyến."),
             "w_progress_done": (100, "Hoàn thành toàn bộ; đã lát tấm đan và dọn dẹp mặt bằng."),
         }[step]
-        impl.post_progress(session, item, sec, {"percent": str(percent), "text": text})
+        impl.post_progress(session, item, sec, ProgressForm.parse({"percent": str(percent), "text": text}))
     elif step in ("w_deliver_1", "w_deliver_all"):
         rows, _n = impl.pledge_rows(session, item, size=1000)
         for n, r in enumerate(rows):
@@ -641,18 +653,19 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                 continue  # a quarter has not delivered yet
             evidence = {"land": "Biên bản bàn giao mặt bằng", "money": "Phiếu thu của Ban phát triển thôn",
                         "labour": "Sổ chấm công", "materials": "Biên bản nhận vật tư"}[r.pledge.kind]
-            impl.record_delivery(session, item, r.pledge.id, sec, {"amount": str(r.remaining).replace(".", ","),
-                                                                   "delivered_on": today,
-                                                                   "evidence": f"{evidence} số {n + 1}"})
+            form = DeliveryForm.for_kind(r.pledge.kind).parse({
+                "amount": str(r.remaining).replace(".", ","), "delivered_on": today,
+                "evidence": f"{evidence} số {n + 1}"})
+            impl.record_delivery(session, item, r.pledge.id, sec, form)
     elif step == "w_spend":
         lines = impl.budget(session, item).rows
-        impl.add_spending(session, item, sec, {"budget_line_id": str(lines[0].line.id),
-                                               "amount": "120.000.000" if ditch else "25.000.000", "spent_on": today,
-                                               "description": "Xi măng, cát, đá, thép", "document_ref": "HĐ 0004512"})
-        impl.add_spending(session, item, sec, {"budget_line_id": str(lines[2].line.id),
-                                               "amount": "18.500.000" if ditch else "3.000.000", "spent_on": today,
-                                               "description": "Thuê máy đào và nhân công kỹ thuật",
-                                               "document_ref": "Phiếu chi 27"})
+        impl.add_spending(session, item, sec, SpendingForm.parse({
+            "budget_line_id": str(lines[0].line.id), "amount": "120.000.000" if ditch else "25.000.000",
+            "spent_on": today, "description": "Xi măng, cát, đá, thép", "document_ref": "HĐ 0004512"}))
+        impl.add_spending(session, item, sec, SpendingForm.parse({
+            "budget_line_id": str(lines[2].line.id), "amount": "18.500.000" if ditch else "3.000.000",
+            "spent_on": today, "description": "Thuê máy đào và nhân công kỹ thuật",
+            "document_ref": "Phiếu chi 27"}))
     elif step == "w_inspection":
         ins = sup.open_new_inspection(session, item, supervisor)
         entries = sup.checklist(session, [ins.id])[ins.id]

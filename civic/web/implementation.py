@@ -1,5 +1,6 @@
 """Pages of Dân làm: the public section of the status page, the secretary's work desk and a pledge's page,
-and a household's own pledges. Routes translate HTTP to service calls and render what the rules decided.
+and a household's own pledges. Routes translate HTTP to service calls and render what the rules decided;
+every form posts through civic.web.forms.post_form.
 """
 
 from __future__ import annotations
@@ -9,22 +10,45 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from civic import clock
+from civic.accounts.service import Viewer
+from civic.core.inputs import Form
+from civic.core.kinds import Action
 from civic.db import run_write, unit_of_work
 from civic.errors import N_, CivicError, Conflict, Invalid, NotFound, TooLarge
 from civic.implementation import rules
 from civic.implementation import service as impl
+from civic.implementation.schemas import (
+    FORMS,
+    BudgetLineForm,
+    DeliveryForm,
+    DisputeForm,
+    PledgeForm,
+    PledgeOnBehalfForm,
+    ProgressForm,
+    SettingsForm,
+    SpendingForm,
+    WithdrawForm,
+)
 from civic.items import service as items
+from civic.items.models import Item
+from civic.media import rules as media_rules
+from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
-from civic.web.core import Web, env, form_dict, read_form, require_user
+from civic.web.core import Web, env, form_dict, read_form, register_forms, require_user
+from civic.web.deps import ItemCode, PageNumber, RowId
+from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads, read_multipart
 from civic.web.views import status_section, strip_state
 from civic.workflow import service as workflow
 
 router = APIRouter()
+register_forms(*FORMS)
 
 # Labels the shared timeline needs to tell Dân làm and Dân kiểm tra events (components/timeline.html).
 env.globals.update(DO_KINDS=rules.KIND_LABELS, DO_UNITS=rules.UNIT_LABELS, SUP_MARKS=sup_rules.MARKS,
@@ -33,10 +57,14 @@ env.globals.update(DO_KINDS=rules.KIND_LABELS, DO_UNITS=rules.UNIT_LABELS, SUP_M
 LABELS = {"kinds": rules.KIND_LABELS, "units": rules.UNIT_LABELS, "sources": rules.SOURCE_LABELS}
 PAGE_SIZE = 25
 
-
-def _page(request: Request, name: str = "page") -> int:
-    raw = request.query_params.get(name, "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+# The files each form takes; they are checked and processed before the writing transaction.
+CONSENT_SCAN = {"consent_scan": FileField(most=1, accept=media_rules.KINDS)}
+PROGRESS_PHOTOS = {"photos": FileField(most=5, accept=(media_rules.PHOTO,))}
+SPENDING_DOCUMENT = {"document": FileField(most=1, accept=media_rules.KINDS)}
+DELIVERY_EVIDENCE = {"evidence_files": FileField(most=3, accept=media_rules.KINDS)}
+allow_uploads(r"/do/[^/]+/(pledge|progress|spend)", files=5)
+allow_uploads(r"/do/[^/]+/pledge/\d+/deliver", files=3)
+allow_uploads(r"/items/[^/]+/pledge", files=1)
 
 
 @status_section
@@ -73,55 +101,252 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
 
 # --- the secretary's desk -----------------------------------------------------------------------------------
 
-def _desk(request: Request, code: str, status: int = 200, **extra) -> HTMLResponse:
+def _desk(request: Request, code: str, state: FormState = EMPTY, page: int = 1) -> HTMLResponse:
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
         item = items.get_by_code(db, code)
         facts = workflow.facts(db, item)
         rules.check_secretary(facts, viewer.facts())
-        page = _page(request)
         rows, total = impl.pledge_rows(db, item, page=page, size=PAGE_SIZE)
         setting = impl.settings_for(db, item)
         budget = impl.budget(db, item)
         spending, _n = impl.spending_page(db, item)
         actions = workflow.allowed_actions(db, item, viewer)
         return web.render(
-            "implementation/desk.html", status=status, **media_web.page_context(db, web, item), item=item, strip=strip_state(item), DO=LABELS,
-            rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-            setting=setting, totals=impl.totals(db, item, setting), budget=budget, spending=spending,
-            progress=impl.progress(db, item, limit=5),
+            "implementation/desk.html", status=state.status, **media_web.page_context(db, web, item),
+            item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
+            pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
+            budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
             missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
-            can_start_inspection="start_inspection" in actions, accepts=rules.accepts_pledges(facts),
-            today=clock.today_local(), form_values=extra.pop("form_values", {}),
-            form_errors=extra.pop("form_errors", {}), **extra)
+            can_start_inspection=Action.START_INSPECTION in actions, accepts=rules.accepts_pledges(facts),
+            today=clock.today_local(), **state.context())
 
 
 @router.get("/do/{code}", response_class=HTMLResponse)
-def desk(request: Request, code: str):
-    return _desk(request, code)
+def desk(request: Request, code: ItemCode, page: PageNumber = 1):
+    return _desk(request, code, page=page)
 
 
-DESK_FILES = {"pledge": {"consent_scan": 1}, "progress": {"photos": 5}, "spend": {"document": 1}}
-allow_uploads(r"/do/[^/]+/(pledge|progress|spend)", files=5)
-allow_uploads(r"/do/[^/]+/pledge/\d+/deliver", files=3)
-allow_uploads(r"/items/[^/]+/pledge", files=1)
-
-DESK_ACTIONS: dict[str, tuple[Callable, str]] = {
-    "settings": (lambda db, item, viewer, form, files: impl.save_settings(db, item, viewer, form), N_("The decision's figures were saved.")),
-    "pledge": (lambda db, item, viewer, form, files: impl.pledge(db, item, viewer, form, on_behalf=True,
-                                                                  consent_scan=files.get("consent_scan")),
-               N_("The pledge was recorded on behalf of the household.")),
-    "budget": (lambda db, item, viewer, form, files: impl.add_budget_line(db, item, viewer, form), N_("The budget line was added.")),
-    "spend": (lambda db, item, viewer, form, files: impl.add_spending(db, item, viewer, form, files.get("document")), N_("The spending was recorded.")),
-    "progress": (lambda db, item, viewer, form, files: impl.post_progress(db, item, viewer, form, files.get("photos")), N_("The progress update was posted.")),
-    "start_inspection": (lambda db, item, viewer, form, files: workflow.transition(db, item, "start_inspection",
-                                                                                   viewer),
-                         N_("%(code)s was handed over to the supervisors for inspection.")),
-}
+# work(db, item, viewer, form, files): the service call of one form, in the writing unit of work.
+Work = Callable[[Session, Item, Viewer, Any, dict[str, list[Prepared]]], Any]
 
 
-async def read(request: Request, file_fields: dict[str, int] | None = None) -> tuple[dict, dict, CivicError | None]:
+async def _post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str, *,
+                done: str, page: Callable[[FormState], Response], files: dict[str, FileField] | None = None
+                ) -> Response:
+    """One Dân làm form through post_form: signed in, the item found, the service run; then `done` (a path
+    with `{code}`) and the flash message, or `page` again with what was refused."""
+
+    def act(db: Session, web: Web, form: Any, prepared: dict[str, list[Prepared]]) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        work(db, item, web.viewer, form, prepared)
+        return Done(done.format(code=item.code), message, {"code": item.code})
+
+    return await post_form(request, schema, action=action, act=act, page=page, files=files)
+
+
+def _desk_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
+               files: dict[str, FileField] | None = None, done: str = "/do/{code}"):
+    return _post(request, code, action, schema, work, message, done=done, files=files,
+                 page=lambda state: _desk(request, code, state))
+
+
+@router.post("/do/{code}/settings")
+async def save_settings(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: SettingsForm, files) -> None:
+        impl.save_settings(db, item, viewer, form)
+
+    return await _desk_post(request, code, "settings", SettingsForm, work,
+                            N_("The decision's figures were saved."))
+
+
+@router.post("/do/{code}/pledge")
+async def pledge_on_behalf(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: PledgeOnBehalfForm, files) -> None:
+        impl.pledge(db, item, viewer, form, consent_scan=files["consent_scan"])
+
+    return await _desk_post(request, code, "pledge", PledgeOnBehalfForm, work,
+                            N_("The pledge was recorded on behalf of the household."), files=CONSENT_SCAN)
+
+
+@router.post("/do/{code}/budget")
+async def add_budget_line(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: BudgetLineForm, files) -> None:
+        impl.add_budget_line(db, item, viewer, form)
+
+    return await _desk_post(request, code, "budget", BudgetLineForm, work, N_("The budget line was added."))
+
+
+@router.post("/do/{code}/spend")
+async def add_spending(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: SpendingForm, files) -> None:
+        impl.add_spending(db, item, viewer, form, files["document"])
+
+    return await _desk_post(request, code, "spend", SpendingForm, work, N_("The spending was recorded."),
+                            files=SPENDING_DOCUMENT)
+
+
+@router.post("/do/{code}/progress")
+async def post_progress(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: ProgressForm, files) -> None:
+        impl.post_progress(db, item, viewer, form, files["photos"])
+
+    return await _desk_post(request, code, "progress", ProgressForm, work,
+                            N_("The progress update was posted."), files=PROGRESS_PHOTOS)
+
+
+@router.post("/do/{code}/start_inspection")
+async def start_inspection(request: Request, code: ItemCode):
+    def work(db, item, viewer, form, files) -> None:
+        workflow.transition(db, item, Action.START_INSPECTION, viewer, form)
+
+    return await _desk_post(request, code, "start_inspection", workflow.form_for(Action.START_INSPECTION),
+                            work, N_("%(code)s was handed over to the supervisors for inspection."),
+                            done="/items/{code}")
+
+
+# --- one pledge -------------------------------------------------------------------------------------------
+
+def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState = EMPTY) -> HTMLResponse:
+    with unit_of_work() as db:
+        web = Web(request, db)
+        viewer = require_user(web)
+        item = items.get_by_code(db, code)
+        facts = workflow.facts(db, item)
+        rules.check_secretary(facts, viewer.facts())
+        p = impl.pledge_of_item(db, item, pledge_id)
+        row = impl.pledge_rows(db, item, pledge_id=p.id, size=1)[0][0]
+        return web.render("implementation/pledge.html", status=state.status,
+                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                          DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
+                          accepts=rules.accepts_pledges(facts), today=clock.today_local(),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
+                          **state.context())
+
+
+@router.get("/do/{code}/pledge/{pledge_id}", response_class=HTMLResponse)
+def pledge_page(request: Request, code: ItemCode, pledge_id: RowId):
+    return _pledge_page(request, code, pledge_id)
+
+
+def _delivery_form(request: Request, code: str, pledge_id: int) -> type[DeliveryForm]:
+    """The delivery form of this pledge's kind: whole đồng for money, a quantity otherwise."""
+    with unit_of_work() as db:
+        require_user(Web(request, db))
+        item = items.get_by_code(db, code)
+        return DeliveryForm.for_kind(impl.pledge_of_item(db, item, pledge_id).kind)
+
+
+def _pledge_post(request: Request, code: str, pledge_id: int, action: str, schema: type[Form], work: Work,
+                 message: str, files: dict[str, FileField] | None = None):
+    return _post(request, code, action, schema, work, message, done=f"/do/{{code}}/pledge/{pledge_id}",
+                 files=files, page=lambda state: _pledge_page(request, code, pledge_id, state))
+
+
+@router.post("/do/{code}/pledge/{pledge_id}/deliver")
+async def record_delivery(request: Request, code: ItemCode, pledge_id: RowId):
+    schema = await run_in_threadpool(_delivery_form, request, code, pledge_id)
+
+    def work(db, item, viewer, form: DeliveryForm, files) -> None:
+        impl.record_delivery(db, item, pledge_id, viewer, form, files["evidence_files"])
+
+    return await _pledge_post(request, code, pledge_id, "deliver", schema, work,
+                              N_("The delivery was recorded."), files=DELIVERY_EVIDENCE)
+
+
+@router.post("/do/{code}/pledge/{pledge_id}/withdraw")
+async def withdraw_on_behalf(request: Request, code: ItemCode, pledge_id: RowId):
+    def work(db, item, viewer, form: WithdrawForm, files) -> None:
+        impl.withdraw(db, item, pledge_id, viewer, form)
+
+    return await _pledge_post(request, code, pledge_id, "withdraw", WithdrawForm, work,
+                              N_("The pledge was withdrawn on behalf of the household; the record is kept."))
+
+
+# --- a household's own pledges ------------------------------------------------------------------------------
+
+def _household_page(request: Request, code: str, state: FormState = EMPTY, dispute_id: int | None = None
+                    ) -> HTMLResponse:
+    with unit_of_work() as db:
+        web = Web(request, db)
+        viewer = require_user(web)
+        item = items.get_by_code(db, code)
+        facts = workflow.facts(db, item)
+        mine = impl.represented_households(db, viewer, item.village_id)
+        rules.check_household_page(facts, bool(mine))
+        ids = [h.id for h in mine]
+        rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
+        return web.render("implementation/household.html", status=state.status,
+                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                          DO=LABELS, households=mine, rows=rows, deliveries=impl.deliveries_for(db, item, ids),
+                          accepts=rules.accepts_pledges(facts),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
+                          today=clock.today_local(), dispute_id=dispute_id, **state.context())
+
+
+PLEDGERS_PAGE = 200
+
+
+@router.get("/items/{code}/pledgers", response_class=HTMLResponse)
+def pledgers(request: Request, code: ItemCode, page: PageNumber = 1):
+    """Every household that pledged, by name, where the households decided the names may be published."""
+    with unit_of_work() as db:
+        web = Web(request, db)
+        item = items.get_by_code(db, code)
+        setting = impl.settings_for(db, item)
+        if not rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)):
+            raise NotFound(N_("The names of the pledging households are not published for this item."))
+        names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
+        pages = max(1, -(-total // PLEDGERS_PAGE))
+        return web.render("implementation/pledgers.html", item=item, names=names, total=total, page=page,
+                          pages=pages, first=(page - 1) * PLEDGERS_PAGE + 1)
+
+
+@router.get("/items/{code}/pledge", response_class=HTMLResponse)
+def household_page(request: Request, code: ItemCode):
+    return _household_page(request, code)
+
+
+def _household_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
+                    files: dict[str, FileField] | None = None, dispute_id: int | None = None):
+    return _post(request, code, action, schema, work, message, done="/items/{code}/pledge", files=files,
+                 page=lambda state: _household_page(request, code, state, dispute_id))
+
+
+@router.post("/items/{code}/pledge")
+async def household_pledge(request: Request, code: ItemCode):
+    def work(db, item, viewer, form: PledgeForm, files) -> None:
+        impl.pledge(db, item, viewer, form, consent_scan=files["consent_scan"])
+
+    return await _household_post(request, code, "pledge", PledgeForm, work,
+                                 N_("Your household's pledge was recorded. Thank you."), files=CONSENT_SCAN)
+
+
+@router.post("/items/{code}/pledge/{pledge_id}/withdraw")
+async def household_withdraw(request: Request, code: ItemCode, pledge_id: RowId):
+    def work(db, item, viewer, form: WithdrawForm, files) -> None:
+        impl.withdraw(db, item, pledge_id, viewer, form)
+
+    return await _household_post(request, code, "withdraw", WithdrawForm, work,
+                                 N_("Your household's pledge was withdrawn."))
+
+
+@router.post("/items/{code}/delivery/{delivery_id}/dispute")
+async def household_dispute(request: Request, code: ItemCode, delivery_id: RowId):
+    def work(db, item, viewer, form: DisputeForm, files) -> None:
+        impl.dispute(db, item, delivery_id, viewer, form)
+
+    return await _household_post(request, code, "dispute", DisputeForm, work,
+                                 N_("Your dispute was recorded; the secretary will look at it."),
+                                 dispute_id=delivery_id)
+
+
+# --- kept for civic.web.supervision until it posts through civic.web.forms.post_form; delete with it ----
+
+async def read(request: Request, file_fields: dict[str, int] | None = None
+               ) -> tuple[dict, dict, CivicError | None]:
     """The form's text values and files; a refused upload comes back as the error to show with the form."""
     if not file_fields:
         return form_dict(await read_form(request)), {}, None
@@ -159,126 +384,3 @@ def _run(request: Request, code: str, form: dict, fn: Callable, message: str, su
     return web.redirect(success_path(item), message, code=item.code)
 
 
-@router.post("/do/{code}/{action}")
-async def desk_action(request: Request, code: str, action: str):
-    if action not in DESK_ACTIONS:
-        raise NotFound(N_("This action does not exist."))
-    form, files, error = await read(request, DESK_FILES.get(action))
-    fn, message = DESK_ACTIONS[action]
-    target = (lambda item: f"/items/{item.code}") if action == "start_inspection" else (lambda item: f"/do/{item.code}")
-    return await run_in_threadpool(_run, request, code, form, lambda db, item, viewer, f: fn(db, item, viewer, f, files),
-                                   message, target, lambda **kw: _desk(request, code, **kw), action, error)
-
-
-def _pledge_page(request: Request, code: str, pledge_id: str, status: int = 200, **extra) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        rules.check_secretary(facts, viewer.facts())
-        p = impl._pledge_of_item(db, item, pledge_id)
-        row = impl.pledge_rows(db, item, household_ids=[p.household_id], size=100)[0]
-        row = next(r for r in row if r.pledge.id == p.id)
-        return web.render("implementation/pledge.html", status=status, **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
-                          DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
-                          accepts=rules.accepts_pledges(facts), today=clock.today_local(),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
-                          form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}),
-                          **extra)
-
-
-@router.get("/do/{code}/pledge/{pledge_id}", response_class=HTMLResponse)
-def pledge_page(request: Request, code: str, pledge_id: str):
-    return _pledge_page(request, code, pledge_id)
-
-
-@router.post("/do/{code}/pledge/{pledge_id}/{action}")
-async def pledge_action(request: Request, code: str, pledge_id: str, action: str):
-    form, files, error = await read(request, {"evidence_files": 3} if action == "deliver" else None)
-    fns = {"deliver": (lambda db, item, viewer, f: impl.record_delivery(db, item, pledge_id, viewer, f,
-                                                                        files.get("evidence_files")),
-                       N_("The delivery was recorded.")),
-           "withdraw": (lambda db, item, viewer, f: impl.withdraw(db, item, pledge_id, viewer, f),
-                        N_("The pledge was withdrawn on behalf of the household; the record is kept."))}
-    if action not in fns:
-        raise NotFound(N_("This action does not exist."))
-    fn, message = fns[action]
-    return await run_in_threadpool(_run, request, code, form, fn, message,
-                                   lambda item: f"/do/{item.code}/pledge/{pledge_id}",
-                                   lambda **kw: _pledge_page(request, code, pledge_id, **kw), action, error)
-
-
-# --- a household's own pledges ------------------------------------------------------------------------------
-
-def _household_page(request: Request, code: str, status: int = 200, **extra) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        mine = impl.represented_households(db, viewer, item.village_id)
-        rules.check_household_page(facts, bool(mine))
-        ids = [h.id for h in mine]
-        rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
-        return web.render("implementation/household.html", status=status, **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
-                          DO=LABELS, households=mine, rows=rows, deliveries=impl.deliveries_for(db, item, ids),
-                          accepts=rules.accepts_pledges(facts),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)), today=clock.today_local(),
-                          form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}),
-                          **extra)
-
-
-PLEDGERS_PAGE = 200
-
-
-@router.get("/items/{code}/pledgers", response_class=HTMLResponse)
-def pledgers(request: Request, code: str):
-    """Every household that pledged, by name, where the households decided the names may be published."""
-    with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_code(db, code)
-        setting = impl.settings_for(db, item)
-        if not rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)):
-            raise NotFound(N_("The names of the pledging households are not published for this item."))
-        page = _page(request)
-        names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
-        pages = max(1, -(-total // PLEDGERS_PAGE))
-        return web.render("implementation/pledgers.html", item=item, names=names, total=total, page=page,
-                          pages=pages, first=(page - 1) * PLEDGERS_PAGE + 1)
-
-
-@router.get("/items/{code}/pledge", response_class=HTMLResponse)
-def household_page(request: Request, code: str):
-    return _household_page(request, code)
-
-
-@router.post("/items/{code}/pledge")
-async def household_pledge(request: Request, code: str):
-    form, files, error = await read(request, {"consent_scan": 1})
-    return await run_in_threadpool(
-        _run, request, code, form,
-        lambda db, item, viewer, f: impl.pledge(db, item, viewer, f, consent_scan=files.get("consent_scan")),
-        N_("Your household's pledge was recorded. Thank you."), lambda item: f"/items/{item.code}/pledge",
-        lambda **kw: _household_page(request, code, **kw), "pledge", error)
-
-
-@router.post("/items/{code}/pledge/{pledge_id}/withdraw")
-async def household_withdraw(request: Request, code: str, pledge_id: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_run, request, code, form,
-                                   lambda db, item, viewer, f: impl.withdraw(db, item, pledge_id, viewer, f),
-                                   N_("Your household's pledge was withdrawn."),
-                                   lambda item: f"/items/{item.code}/pledge",
-                                   lambda **kw: _household_page(request, code, **kw), "withdraw")
-
-
-@router.post("/items/{code}/delivery/{delivery_id}/dispute")
-async def household_dispute(request: Request, code: str, delivery_id: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_run, request, code, form,
-                                   lambda db, item, viewer, f: impl.dispute(db, item, delivery_id, viewer, f),
-                                   N_("Your dispute was recorded; the secretary will look at it."),
-                                   lambda item: f"/items/{item.code}/pledge",
-                                   lambda **kw: _household_page(request, code, dispute_id=delivery_id, **kw),
-                                   "dispute")

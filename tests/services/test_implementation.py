@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from civic import clock
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import service as impl
 from civic.implementation.models import Delivery, Pledge, ProgressUpdate
+from civic.implementation.schemas import (
+    BudgetLineForm,
+    DeliveryForm,
+    DisputeForm,
+    PledgeForm,
+    PledgeOnBehalfForm,
+    ProgressForm,
+    SettingsForm,
+    SpendingForm,
+    WithdrawForm,
+)
 from tests.builders import (
     audit_events,
     count,
@@ -33,14 +46,28 @@ def setup(db, stage="do"):
 def deliver(db, item, sec, p, amount, **over):
     data = {"amount": amount, "delivered_on": "2026-02-01", "evidence": "Biên bản bàn giao số 1"}
     data.update(over)
-    return impl.record_delivery(db, item, p.id, sec, data)
+    return impl.record_delivery(db, item, p.id, sec, DeliveryForm.for_kind(p.kind).parse(data))
+
+
+def pledge_form(*args, **over):
+    """A household's own pledge, as its representative types it."""
+    return PledgeForm.parse(pledge_data(*args, **over))
+
+
+def progress(percent, text):
+    return ProgressForm.parse({"percent": percent, "text": text})
+
+
+def on_behalf(*args, **over):
+    """A pledge the secretary records for a household."""
+    return PledgeOnBehalfForm.parse(pledge_data(*args, **over))
 
 
 def test_a_representative_pledges_land_with_consent_and_it_is_recorded_once_in_the_chain(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = make_representative(db, commune, a)
     before = len(audit_events(db, commune.id))
-    p = impl.pledge(db, item, viewer(db, rep), pledge_data("land", "20,5"))
+    p = impl.pledge(db, item, viewer(db, rep), pledge_form("land", "20,5"))
     assert (p.kind, p.quantity, p.parcel_ref, p.on_behalf) == ("land", Decimal("20.50"), "Thửa 123, tờ bản đồ 5", False)
     assert p.witness_name == "Nguyễn Văn Trưởng" and p.consent_on.isoformat() == "2026-01-10"
     events = audit_events(db, commune.id)[before:]
@@ -51,7 +78,7 @@ def test_a_representative_pledges_land_with_consent_and_it_is_recorded_once_in_t
 def test_the_secretary_pledges_on_behalf_of_a_household_and_the_fact_is_recorded(db):
     _c, a, _b, item, _users, sec = setup(db)
     h = households_of(db, a)[3]
-    p = impl.pledge(db, item, sec, pledge_data("money", "1.500.000", household=h.code), on_behalf=True)
+    p = impl.pledge(db, item, sec, on_behalf("money", "1.500.000", household=h.code))
     assert (p.household_id, p.money, p.on_behalf) == (h.id, 1_500_000, True)
 
 
@@ -59,9 +86,9 @@ def test_a_household_of_another_village_cannot_pledge_and_nothing_is_stored(db):
     commune, a, b, item, users, sec = setup(db)
     outsider = make_representative(db, commune, b)
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, outsider), pledge_data())
+        impl.pledge(db, item, viewer(db, outsider), pledge_form())
     with pytest.raises(Invalid) as exc:  # the register of the item's village has no such code
-        impl.pledge(db, item, sec, pledge_data(household="X-999"), on_behalf=True)
+        impl.pledge(db, item, sec, on_behalf(household="X-999"))
     assert "household" in exc.value.errors
     assert count(db, Pledge) == 0
 
@@ -69,9 +96,9 @@ def test_a_household_of_another_village_cannot_pledge_and_nothing_is_stored(db):
 def test_a_resident_without_a_household_and_a_secretary_of_another_village_are_refused(db):
     _c, _a, _b, item, users, _sec = setup(db)
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, users["resident"]), pledge_data())
+        impl.pledge(db, item, viewer(db, users["resident"]), pledge_form())
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, users["other_secretary"]), pledge_data(household="H0001"), on_behalf=True)
+        impl.pledge(db, item, viewer(db, users["other_secretary"]), on_behalf(household="H0001"))
 
 
 @pytest.mark.parametrize(("kind", "amount"), [("land", "0"), ("money", "-5"), ("labour", "abc"), ("land", "")])
@@ -79,7 +106,7 @@ def test_zero_negative_or_unreadable_amounts_are_refused(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = make_representative(db, commune, a)
     with pytest.raises(Invalid) as exc:
-        impl.pledge(db, item, viewer(db, rep), pledge_data(kind, amount))
+        impl.pledge(db, item, viewer(db, rep), pledge_form(kind, amount))
     assert "amount" in exc.value.errors
     assert count(db, Pledge) == 0
 
@@ -89,9 +116,9 @@ def test_implausible_amounts_need_an_explicit_confirmation(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     with pytest.raises(Invalid):
-        impl.pledge(db, item, rep, pledge_data(kind, amount))
+        impl.pledge(db, item, rep, pledge_form(kind, amount))
     assert count(db, Pledge) == 0
-    assert impl.pledge(db, item, rep, pledge_data(kind, amount, confirm_large="1")).id
+    assert impl.pledge(db, item, rep, pledge_form(kind, amount, confirm_large="1")).id
 
 
 def test_pledges_are_taken_only_in_dan_lam(db):
@@ -99,7 +126,7 @@ def test_pledges_are_taken_only_in_dan_lam(db):
     rep = viewer(db, make_representative(db, commune, a))
     item = make_item(db, commune, a, _item_category(db), stage="know")
     with pytest.raises(Conflict):
-        impl.pledge(db, item, rep, pledge_data())
+        impl.pledge(db, item, rep, pledge_form())
 
 
 def _item_category(db):
@@ -113,13 +140,13 @@ def _item_category(db):
 def test_withdrawal_until_the_work_starts_and_it_is_kept(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_data())
-    impl.withdraw(db, item, p.id, rep, {"reason": "Gia đình đổi ý."})
+    p = impl.pledge(db, item, rep, pledge_form())
+    impl.withdraw(db, item, p.id, rep, WithdrawForm.parse({"reason": "Gia đình đổi ý."}))
     assert p.withdrawn_at is not None and count(db, Pledge) == 1
     with pytest.raises(Conflict):
         impl.withdraw(db, item, p.id, rep)
-    second = impl.pledge(db, item, rep, pledge_data("labour", "3"))
-    impl.post_progress(db, item, sec, {"percent": "10", "text": "Đã đào xong 30 m mương."})
+    second = impl.pledge(db, item, rep, pledge_form("labour", "3"))
+    impl.post_progress(db, item, sec, progress("10", "Đã đào xong 30 m mương."))
     with pytest.raises(Conflict):
         impl.withdraw(db, item, second.id, rep)
     assert second.withdrawn_at is None
@@ -129,7 +156,7 @@ def test_someone_else_cannot_withdraw_a_households_pledge(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     other = viewer(db, make_representative(db, commune, a, households_of(db, a)[1]))
-    p = impl.pledge(db, item, rep, pledge_data())
+    p = impl.pledge(db, item, rep, pledge_form())
     with pytest.raises(Forbidden):
         impl.withdraw(db, item, p.id, other)
 
@@ -137,7 +164,7 @@ def test_someone_else_cannot_withdraw_a_households_pledge(db):
 def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmation(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_data("land", "20"))
+    p = impl.pledge(db, item, rep, pledge_form("land", "20"))
     deliver(db, item, sec, p, "12,5")
     assert impl.open_pledges(db, item.id) == 1
     with pytest.raises(Invalid) as exc:
@@ -152,7 +179,7 @@ def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmatio
 def test_only_the_villages_secretary_records_deliveries(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_data())
+    p = impl.pledge(db, item, rep, pledge_form())
     for who in (rep, viewer(db, users["other_secretary"]), viewer(db, users["supervisor"])):
         with pytest.raises(Forbidden):
             deliver(db, item, who, p, "5")
@@ -162,47 +189,54 @@ def test_only_the_villages_secretary_records_deliveries(db):
 def test_a_household_disputes_a_delivery_recorded_for_it_once(db):
     commune, a, _b, item, users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_data("money", "500000"))
+    p = impl.pledge(db, item, rep, pledge_form("money", "500000"))
     d = deliver(db, item, sec, p, "500.000")
     with pytest.raises(Forbidden):
-        impl.dispute(db, item, d.id, viewer(db, users["resident"]), {"dispute_text": "Không đúng."})
-    impl.dispute(db, item, d.id, rep, {"dispute_text": "Hộ tôi mới nộp 300.000 đồng."})
+        impl.dispute(db, item, d.id, viewer(db, users["resident"]),
+                     DisputeForm.parse({"dispute_text": "Không đúng."}))
+    impl.dispute(db, item, d.id, rep, DisputeForm.parse({"dispute_text": "Hộ tôi mới nộp 300.000 đồng."}))
     assert d.disputed_at is not None
     with pytest.raises(Conflict):
-        impl.dispute(db, item, d.id, rep, {"dispute_text": "Lần nữa."})
+        impl.dispute(db, item, d.id, rep, DisputeForm.parse({"dispute_text": "Lần nữa."}))
 
 
 def test_budget_spent_and_remaining(db):
     _c, _a, _b, item, _users, sec = setup(db)
-    state = impl.add_budget_line(db, item, sec, {"source": "state", "label": "Hỗ trợ nông thôn mới",
-                                                 "amount": "200.000.000"})
-    community = impl.add_budget_line(db, item, sec, {"source": "community", "label": "Các hộ đóng góp",
-                                                     "amount": "50.000.000"})
-    impl.add_spending(db, item, sec, {"budget_line_id": str(state.id), "amount": "120.000.000",
-                                      "spent_on": "2026-03-01", "description": "Xi măng, cát, đá",
-                                      "document_ref": "HĐ 0001234"})
+    state = impl.add_budget_line(db, item, sec, BudgetLineForm.parse(
+        {"source": "state", "label": "Hỗ trợ nông thôn mới", "amount": "200.000.000"}))
+    community = impl.add_budget_line(db, item, sec, BudgetLineForm.parse(
+        {"source": "community", "label": "Các hộ đóng góp", "amount": "50.000.000"}))
+    impl.add_spending(db, item, sec, SpendingForm.parse(
+        {"budget_line_id": str(state.id), "amount": "120.000.000", "spent_on": "2026-03-01",
+         "description": "Xi măng, cát, đá", "document_ref": "HĐ 0001234"}))
     b = impl.budget(db, item)
     assert (b.total, b.spent, b.remaining) == (250_000_000, 120_000_000, 130_000_000)
     assert b.by_source() == {"state": 200_000_000, "community": 50_000_000}
     assert [r.remaining for r in b.rows] == [80_000_000, 50_000_000]
-    with pytest.raises(Invalid) as exc:
-        impl.add_spending(db, item, sec, {"budget_line_id": "999", "amount": "0", "spent_on": "2999-01-01",
-                                          "description": "", "document_ref": ""})
-    assert set(exc.value.errors) == {"budget_line_id", "amount", "spent_on", "description", "document_ref"}
+    with pytest.raises(Invalid) as exc:  # what the form itself refuses …
+        SpendingForm.parse({"budget_line_id": "999", "amount": "0", "spent_on": "2999-01-01",
+                            "description": "", "document_ref": ""})
+    assert set(exc.value.errors) == {"amount", "spent_on", "description", "document_ref"}
+    tomorrow = (clock.today_local() + timedelta(days=1)).isoformat()
+    with pytest.raises(Invalid) as exc:  # … and what only the item's budget lines and today's date tell
+        impl.add_spending(db, item, sec, SpendingForm.parse({"budget_line_id": "999", "amount": "5",
+                                                             "spent_on": tomorrow, "description": "Xi măng",
+                                                             "document_ref": "HĐ 1"}))
+    assert set(exc.value.errors) == {"budget_line_id", "spent_on"}
     assert community.id
 
 
 def test_progress_and_the_move_to_inspection_says_what_is_missing(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_data("labour", "2"))
-    withdrawn = impl.pledge(db, item, rep, pledge_data("money", "100000"))
+    p = impl.pledge(db, item, rep, pledge_form("labour", "2"))
+    withdrawn = impl.pledge(db, item, rep, pledge_form("money", "100000"))
     impl.withdraw(db, item, withdrawn.id, rep)
-    impl.post_progress(db, item, sec, {"percent": "60", "text": "Xong phần đào mương."})
+    impl.post_progress(db, item, sec, progress("60", "Xong phần đào mương."))
     with pytest.raises(Conflict) as exc:
         move(db, item, "start_inspection", sec)
     assert "60" in str(exc.value.params) or exc.value.params.get("percent") == 60
-    impl.post_progress(db, item, sec, {"percent": "100", "text": "Hoàn thành, đã lát tấm đan."})
+    impl.post_progress(db, item, sec, progress("100", "Hoàn thành, đã lát tấm đan."))
     with pytest.raises(Conflict) as exc:
         move(db, item, "start_inspection", sec)
     assert exc.value.params == {"count": 1}
@@ -217,7 +251,7 @@ def test_progress_only_from_0_to_100(db):
     _c, _a, _b, item, _users, sec = setup(db)
     for bad in ("101", "-1", "", "abc"):
         with pytest.raises(Invalid):
-            impl.post_progress(db, item, sec, {"percent": bad, "text": "Cập nhật tiến độ."})
+            impl.post_progress(db, item, sec, progress(bad, "Cập nhật tiến độ."))
     assert count(db, ProgressUpdate) == 0
 
 
@@ -258,11 +292,12 @@ def test_totals_stay_exact_with_thousands_of_pledges(db):
 
 def test_totals_count_households_and_leave_out_withdrawn_pledges(db):
     commune, a, _b, item, _users, sec = setup(db)
-    impl.save_settings(db, item, sec, {"needed_land_m2": "1.400", "needed_money": "", "publish_pledger_names": ""})
+    impl.save_settings(db, item, sec, SettingsForm.parse({"needed_land_m2": "1.400", "needed_money": "",
+                                                          "publish_pledger_names": ""}))
     reps = [viewer(db, make_representative(db, commune, a, h)) for h in households_of(db, a)[:3]]
-    p1 = impl.pledge(db, item, reps[0], pledge_data("land", "1.000"))
-    impl.pledge(db, item, reps[1], pledge_data("land", "240"))
-    p3 = impl.pledge(db, item, reps[2], pledge_data("land", "99"))
+    p1 = impl.pledge(db, item, reps[0], pledge_form("land", "1.000"))
+    impl.pledge(db, item, reps[1], pledge_form("land", "240"))
+    p3 = impl.pledge(db, item, reps[2], pledge_form("land", "99"))
     impl.withdraw(db, item, p3.id, reps[2])
     deliver(db, item, sec, p1, "1.000")
     t = impl.totals(db, item, impl.settings_for(db, item))

@@ -142,6 +142,7 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', desk.text).group(1)
     post(client, f"/do/{code}/pledge/{pledge_id}/deliver", f"/do/{code}/pledge/{pledge_id}", amount="2",
          delivered_on=clock.today_local().isoformat(), evidence="Sổ chấm công")
+    assert f'action="/do/{code}/start_inspection"' in client.get(f"/do/{code}").text
     r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
     assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
@@ -252,6 +253,7 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
 
 def _pledging_village(publish: bool, households: int = 45) -> str:
     from civic.implementation import service as impl
+    from civic.implementation.schemas import PledgeOnBehalfForm, SettingsForm, WithdrawForm
     from tests.builders import make_category, make_commune, make_user, make_village, pledge_data, viewer
 
     with unit_of_work(write=True) as db:
@@ -262,10 +264,11 @@ def _pledging_village(publish: bool, households: int = 45) -> str:
             h.head_name = f"Nguyễn Văn {n:02d}"
         sec = viewer(db, make_user(db, "secretary", commune=commune, village=village))
         item = make_item(db, commune, village, cat, stage="do")
-        impl.save_settings(db, item, sec, {"needed_land_m2": "5.000", "publish_pledger_names": "1" if publish else ""})
-        pledges = [impl.pledge(db, item, sec, pledge_data(household=h.code), on_behalf=True)
+        decided = {"needed_land_m2": "5.000", "publish_pledger_names": "1" if publish else ""}
+        impl.save_settings(db, item, sec, SettingsForm.parse(decided))
+        pledges = [impl.pledge(db, item, sec, PledgeOnBehalfForm.parse(pledge_data(household=h.code)))
                    for h in households_of(db, village)]
-        impl.withdraw(db, item, pledges[0].id, sec, {"reason": "Hộ đổi ý."})
+        impl.withdraw(db, item, pledges[0].id, sec, WithdrawForm.parse({"reason": "Hộ đổi ý."}))
         return item.code
 
 
@@ -288,3 +291,80 @@ def test_no_list_of_names_where_the_village_did_not_decide_to_publish_them(clien
     hidden = client.get(f"/items/{code}/pledgers")
     assert hidden.status_code == 404 and "Nguyễn Văn" not in hidden.text
     assert client.get("/items/NS-2020-9999/pledgers").status_code == 404
+
+
+def _desk_with_a_pledge(client, kind="money", amount="500.000"):
+    code, users, _reps, _outsider, codes = build()
+    login(client, users["secretary"])
+    r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind=kind, amount=amount,
+             **CONSENT)
+    assert r.status_code == 303
+    pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
+    return code, pledge_id
+
+
+def test_amounts_no_column_could_hold_are_answered_with_the_message_not_an_error_page(client):
+    code, users, reps, _outsider, codes = build()
+    login(client, users["secretary"])
+    r = post(client, f"/do/{code}/budget", f"/do/{code}", source="state", label="Ngân sách nhà nước",
+             amount="9" * 5000)
+    assert r.status_code == 422 and "Giá trị này quá lớn." in r.text  # "This amount is far too large."
+    r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[2], kind="land", amount="1" * 30,
+             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+    assert r.status_code == 422 and "Giá trị này quá lớn." in r.text and "1" * 30 in r.text
+    with browser(client.app) as rep:
+        login(rep, reps[0])
+        r = post(rep, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="labour", amount="1" * 30,
+                 confirm_large="1", **CONSENT)
+        assert r.status_code == 422
+    assert rows_of(Pledge) == 0
+
+
+def test_a_delivery_is_read_by_the_kind_of_its_pledge(client):
+    code, pledge_id = _desk_with_a_pledge(client, "money", "500.000")
+    path = f"/do/{code}/pledge/{pledge_id}"
+    today = clock.today_local().isoformat()
+    r = post(client, f"{path}/deliver", path, amount="2,5", delivered_on=today, evidence="Phiếu thu số 1")
+    assert r.status_code == 422 and rows_of(Delivery) == 0  # money is whole đồng
+    r = post(client, f"{path}/deliver", path, amount="500.000", delivered_on=today, evidence="Phiếu thu số 1")
+    assert r.status_code == 303 and rows_of(Delivery) == 1
+
+
+def test_addresses_and_page_numbers_no_row_could_have(client):
+    code, pledge_id = _desk_with_a_pledge(client)
+    for path in (f"/do/{code}/pledge/abc", f"/do/{code}/pledge/{'9' * 20}", f"/do/{code}/pledge/0",
+                 f"/do/{code}/pledge/{int(pledge_id) + 1000}"):
+        assert client.get(path).status_code == 404, path
+    assert post(client, f"/do/{code}/pledge/{'9' * 20}/deliver", f"/do/{code}", amount="1").status_code == 404
+    assert post(client, f"/do/{code}/pledge/¹/withdraw", f"/do/{code}").status_code == 404
+    assert post(client, f"/items/{code}/delivery/x1/dispute", f"/do/{code}").status_code == 404
+    for query in ("¹", "9" * 20, "0", "-1", "abc"):
+        assert client.get(f"/do/{code}?page={query}").status_code in (400, 404, 422), query
+    assert client.get(f"/do/{code}?page=3").status_code == 200
+
+
+def test_photos_and_documents_are_kept_with_the_row_they_prove(client):
+    from civic.media.models import Attachment
+    from tests.builders import pdf_bytes, photo_bytes
+
+    code, pledge_id = _desk_with_a_pledge(client)
+    token = csrf_token(client, f"/do/{code}")
+
+    def send(path, files, **form):
+        return client.post(path, data={"csrf_token": token, **form}, files=files, follow_redirects=False)
+
+    r = send(f"/do/{code}/progress", [("photos", ("a.jpg", photo_bytes((800, 600)), "image/jpeg"))],
+             percent="40", text="Đã đổ xong bê tông.")
+    assert r.status_code == 303
+    r = send(f"/do/{code}/progress", [("photos", ("a.pdf", pdf_bytes(), "application/pdf"))],
+             percent="50", text="Thêm một đoạn.")
+    assert r.status_code == 422 and rows_of(ProgressUpdate) == 1  # progress takes photos only
+    r = send(f"/do/{code}/pledge/{pledge_id}/deliver", [("evidence_files", ("phieu.pdf", pdf_bytes(),
+                                                                             "application/pdf"))],
+             amount="500.000", evidence="Phiếu thu số 2", delivered_on=clock.today_local().isoformat())
+    assert r.status_code == 303
+    with unit_of_work() as db:
+        from sqlalchemy import select
+
+        kept = {(a.owner_kind, a.purpose, a.kind) for a in db.execute(select(Attachment)).scalars()}
+    assert kept == {("progress", "progress", "photo"), ("delivery", "delivery", "document")}
