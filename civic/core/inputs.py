@@ -217,6 +217,10 @@ class Money(_Field):
 
     required: bool = True
 
+    @property
+    def limits(self) -> Limits:  # type: ignore[override]
+        return Limits(None, 40)  # longer text is refused as "far too large" before it is read
+
     def parse(self, raw: Any) -> int | None:
         raw = _first(raw)
         text = unicodedata.normalize("NFC", _SPACES.sub("", str(raw if raw is not None else ""))).lower()
@@ -249,6 +253,10 @@ class Quantity(_Field):
     """A positive decimal with at most two places: '12,5', '12.5', '1.240' (thousands), '1.400,5'."""
 
     required: bool = True
+
+    @property
+    def limits(self) -> Limits:  # type: ignore[override]
+        return Limits(None, 40)  # longer text is refused as "far too large" before it is read
 
     def parse(self, raw: Any) -> Decimal | None:
         raw = _first(raw)
