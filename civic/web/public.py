@@ -24,6 +24,9 @@ from civic.workflow.stages import KINDS, STRIP, Stage
 
 router = APIRouter()
 
+# The stages the home page counts and the list filters by, in the order an item goes through them.
+LISTED_STAGES = (Stage.SUBMITTED, *STRIP, Stage.CLOSED)
+
 
 def _key(request: Request, name: str) -> tuple:
     from civic.web.i18n import COOKIE, pick_locale
@@ -45,7 +48,7 @@ def _home(request: Request):
         counts = items.stage_counts(db, commune.id)
         latest = items.latest_by_stage(db, commune.id, (Stage.SUBMITTED, *STRIP))
         return web.render("public/home.html", commune=commune, counts=counts, latest=latest, look=look,
-                          total=sum(counts.values()))
+                          total=sum(counts.values()), stages=LISTED_STAGES)
 
 
 @router.get("/items", response_class=HTMLResponse)
@@ -68,7 +71,7 @@ def _item_list(request: Request, query: ItemListQuery):
         )
         result = items.list_public(db, commune.id, f, page_size=request.app.state.settings.page_size)
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
-                          stages=[Stage.SUBMITTED, *STRIP, Stage.CLOSED], kinds=KINDS,
+                          stages=LISTED_STAGES, kinds=KINDS,
                           search_max=SEARCH_MAX)
 
 

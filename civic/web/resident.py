@@ -23,7 +23,7 @@ from civic.media import service as media
 from civic.media.schemas import FileField
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import ItemCode
-from civic.web.forms import EMPTY, Done, FormState, post_form
+from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
 from civic.web.views import item_page_context, lookups
 from civic.workflow import rules as workflow_rules
@@ -39,6 +39,7 @@ ManageTokenPath = Annotated[str, Path(min_length=16, max_length=MANAGE_TOKEN_MAX
 
 PHOTO_FIELD = "photos"
 MAX_PHOTOS = 5
+PHOTOS_NOT_KEPT = N_("Your photos were not kept: please choose them again.")
 PHOTOS = {PHOTO_FIELD: FileField(most=MAX_PHOTOS, accept=(media_rules.PHOTO,))}
 allow_uploads(r"/submit", files=MAX_PHOTOS)
 allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
@@ -59,10 +60,13 @@ def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf:
         shown = dict(values or {})
         shown.update({k: v for k, v in state.values.items() if isinstance(v, str)})
         shown.setdefault("client_token", uuid.uuid4().hex)
+        errors = dict(state.errors)
+        if errors.get(PHOTO_FIELD) == web._(FILES_NOT_KEPT):  # this form only takes photos: say so
+            errors[PHOTO_FIELD] = web._(PHOTOS_NOT_KEPT)
         if len(look.villages) == 1:
             shown.setdefault("village_id", str(next(iter(look.villages))))
         return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
-                          errors=state.errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
+                          errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
                           message=state.message, signed_in=web.viewer.user is not None,
                           form_path="/triage/new" if on_behalf else "/submit")
 
