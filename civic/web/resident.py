@@ -68,7 +68,7 @@ def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf:
         return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
                           errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
                           message=state.message, signed_in=web.viewer.user is not None,
-                          form_path="/triage/new" if on_behalf else "/submit")
+                          form_path=request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
 
 
 @router.get("/submit", response_class=HTMLResponse)
