@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from civic import clock
-from civic.accounts import rules
 from civic.accounts.models import ApiKey, RoleGrant, User
+from civic.accounts.schemas import WRONG_LOGIN, LoginForm, RegisterForm
 from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.facts import ActorFacts
@@ -97,47 +97,38 @@ def load_viewer(session: Session, user_id: int | None) -> Viewer:
     return Viewer(user, grants, households)
 
 
-def register(session: Session, *, phone: str, display_name: str, password: str, email: str | None = None) -> User:
-    errors: dict[str, str] = {}
-    clean = {}
-    for key, fn, value in (("phone", rules.normalize_phone, phone), ("display_name", rules.clean_name, display_name),
-                           ("password", rules.check_password, password)):
-        try:
-            clean[key] = fn(value)
-        except Invalid as exc:
-            errors[key] = exc.message
-    if "phone" in clean and session.execute(select(User.id).where(User.phone == clean["phone"])).first():
-        errors["phone"] = N_("An account with this phone number already exists. Log in instead.")
-    if errors:
-        raise Invalid(errors=errors)
-    user = User(phone=clean["phone"], display_name=clean["display_name"], email=(email or None),
-                password_hash=hash_password(clean["password"]), created_at=clock.now())
+def register(session: Session, form: RegisterForm) -> User:
+    """A new account; its phone number must not have one already."""
+    if session.execute(select(User.id).where(User.phone == form.phone)).first():
+        raise Invalid(N_("An account with this phone number already exists. Log in instead."), field="phone")
+    user = User(phone=form.phone, display_name=form.display_name, email=None,
+                password_hash=hash_password(form.password), created_at=clock.now())
     session.add(user)
     session.flush()
     return user
 
 
-def authenticate(session: Session, phone: str, password: str) -> User:
+def authenticate(session: Session, form: LoginForm) -> User:
     """The user for this phone and password, or Invalid with one message that tells nothing more."""
-    wrong = Invalid(N_("The phone number or the password is wrong."), field="password")
-    try:
-        normalized = rules.normalize_phone(phone)
-    except Invalid:
-        raise wrong from None
-    user = session.execute(select(User).where(User.phone == normalized)).scalar_one_or_none()
+    wrong = Invalid(WRONG_LOGIN, field="password")
+    user = session.execute(select(User).where(User.phone == form.phone)).scalar_one_or_none()
     if user is None or not user.is_active:
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(_DUMMY_HASH, form.password)
         raise wrong
-    if not verify_password(user.password_hash, password or ""):
+    if not verify_password(user.password_hash, form.password):
         raise wrong
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(form.password)
     return user
 
 
 def create_user(session: Session, *, phone: str, display_name: str, password: str, role: str | None = None,
                 commune_id: int | None = None, village_id: int | None = None, title: str = "") -> User:
-    user = register(session, phone=phone, display_name=display_name, password=password)
+    """An account made by an administrator (the CLI, the demo seed): its fields are read by the same form
+    as a registration."""
+    form = RegisterForm.parse({"phone": phone, "display_name": display_name, "password": password,
+                               "password_again": password})
+    user = register(session, form)
     if role:
         grant(session, user, role=role, commune_id=commune_id, village_id=village_id, title=title)
     return user

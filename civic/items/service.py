@@ -14,17 +14,17 @@ from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from civic import clock
-from civic.accounts import rules as account_rules
-from civic.accounts.models import RoleGrant, User
+from civic.accounts.models import User
 from civic.accounts.service import Viewer
 from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
 from civic.core.kinds import Stage
-from civic.errors import N_, Invalid, NotFound
+from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item
+from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
 
 # --- reading ----------------------------------------------------------------------------------------
 
@@ -44,19 +44,26 @@ def get_by_code(session: Session, code: str) -> Item:
 
 
 def get_by_manage_token(session: Session, token: str) -> Item:
-    digest = hashlib.sha256((token or "").encode()).hexdigest()
+    if not token or len(token) > MANAGE_TOKEN_MAX:
+        raise NotFound(N_("This manage link is not valid."))
+    digest = hashlib.sha256(token.encode()).hexdigest()
     item = session.execute(select(Item).where(Item.manage_token_hash == digest)).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("This manage link is not valid."))
     return item
 
 
+def is_manage_token(item: Item, manage_token: str | None) -> bool:
+    """Is this the item's private manage link token?"""
+    if not manage_token or not item.manage_token_hash:
+        return False
+    return hmac.compare_digest(hashlib.sha256(manage_token.encode()).hexdigest(), item.manage_token_hash)
+
+
 def is_author(item: Item, viewer: Viewer, manage_token: str | None = None) -> bool:
     if viewer.id is not None and item.reporter_id == viewer.id:
         return True
-    if manage_token and item.manage_token_hash:
-        return hmac.compare_digest(hashlib.sha256(manage_token.encode()).hexdigest(), item.manage_token_hash)
-    return False
+    return is_manage_token(item, manage_token)
 
 
 # --- submitting -------------------------------------------------------------------------------------
@@ -76,34 +83,26 @@ def _manage_token(client_token: str | None) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _clean_client_token(raw: str | None) -> str | None:
-    token = (raw or "").strip()
-    if not token:
-        return None
-    if len(token) > 64 or not all(c.isalnum() or c in "-_" for c in token):
-        raise Invalid(N_("The form was damaged; please reload the page and try again."), field="client_token")
-    return token
-
-
-def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Viewer, *, channel: str = "web",
-           client_token: str | None = None, on_behalf: bool = False, require_contact: bool = True,
+def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, channel: str = "web",
+           on_behalf: bool = False, require_contact: bool = True, attributes: dict[str, Any] | None = None,
            partner: tuple[int, str] | None = None) -> Submitted:
-    """Create an item (or return the one this client token already created).
+    """Create an item (or return the one this form's client token already created).
 
-    `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain.
+    `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain, and
+    `attributes` the values of its category's Open311 attributes.
 
     `require_contact=False` (the Open311 channel) takes a submission without an account and without a
-    phone; a phone that is given is still checked and kept in the private contact fields.
+    phone; a phone that is given was checked by the form and is kept in the private contact fields.
     """
-    client_token = _clean_client_token(client_token)
+    if not isinstance(form, SubmitForm):  # tests/builders.py passes the fields as typed, until it parses them
+        form = SubmitForm.parse(form)
+    client_token = form.client_token
     if client_token:
         existing = session.execute(select(Item).where(Item.client_token == client_token)).scalar_one_or_none()
         if existing is not None:
             token = _manage_token(client_token) if existing.manage_token_hash else None
             return Submitted(existing, False, token)
     if on_behalf and not viewer.villages("secretary"):
-        from civic.errors import Forbidden
-
         raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
     village_ids = set(session.execute(select(Village.id).where(Village.commune_id == commune.id)).scalars())
     if on_behalf:
@@ -111,14 +110,9 @@ def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Vie
     category_ids = set(session.execute(select(Category.id).where(Category.commune_id == commune.id,
                                                                  Category.active)).scalars())
     anonymous = viewer.user is None or on_behalf
-    sub = rules.validate_submission(data, village_ids=village_ids, category_ids=category_ids,
-                                    needs_contact=anonymous and not on_behalf and require_contact,
-                                    normalize_phone=account_rules.normalize_phone)
-    if on_behalf and not sub.contact_name:
-        raise Invalid(errors={"contact_name": N_("Please enter the name of the resident you file this for.")})
-    contact_phone = sub.contact_phone
-    if (on_behalf or not require_contact) and str(data.get("contact_phone") or "").strip():
-        contact_phone = account_rules.normalize_phone(str(data["contact_phone"]), field="contact_phone")
+    rules.check_submission(form, village_ids=village_ids, category_ids=category_ids,
+                           needs_phone=anonymous and not on_behalf and require_contact, needs_name=on_behalf)
+    contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
 
     # Take the commune's chain head first: it serialises code allocation for the commune.
     _lock_head(session, commune.id)
@@ -130,15 +124,15 @@ def submit(session: Session, commune: Commune, data: dict[str, Any], viewer: Vie
     manage_token = _manage_token(client_token) if anonymous else None
     item = Item(
         commune_id=commune.id, code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
-        kind=sub.kind, category_id=sub.category_id, village_id=sub.village_id, title=sub.title,
-        description=sub.description, address=sub.address, lat=sub.lat, lng=sub.lng,
+        kind=form.kind, category_id=form.category_id, village_id=form.village_id, title=form.title,
+        description=form.description, address=form.address, lat=form.lat, lng=form.lng,
         stage=Stage.SUBMITTED, reporter_id=None if anonymous else viewer.id,
-        contact_name=sub.contact_name if anonymous else "", contact_phone=contact_phone,
-        show_name=sub.show_name, channel="assisted" if on_behalf else channel,
+        contact_name=contact_name, contact_phone=contact_phone, show_name=form.show_name,
+        channel="assisted" if on_behalf else channel,
         entered_by_id=viewer.id if on_behalf else None, client_token=client_token,
         manage_token_hash=hashlib.sha256(manage_token.encode()).hexdigest() if manage_token else None,
-        attributes=json.dumps(data.get("attributes") or {}, ensure_ascii=False, sort_keys=True),
-        search_text=rules.fold(f"{sub.title} {sub.description} {sub.address}"),
+        attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
+        search_text=rules.fold(f"{form.title} {form.description} {form.address}"),
         created_at=now, updated_at=now, stage_changed_at=now,
     )
     session.add(item)
@@ -314,13 +308,6 @@ def public_events(session: Session, *, item_id: int | None = None, village_id: i
                                                       _public_name(role, name, actor_id, show, contact),
                                                       json.loads(payload)))
             for seq, action, at, role, payload, actor_id, name, code, title, show, contact in rows]
-
-
-def official_titles(session: Session, user_ids: set[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    rows = session.execute(select(RoleGrant.user_id, RoleGrant.title).where(RoleGrant.user_id.in_(user_ids))).all()
-    return {uid: title for uid, title in rows if title}
 
 
 def reporter_display(session: Session, item: Item) -> str:

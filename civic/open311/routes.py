@@ -12,13 +12,13 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from civic import clock
-from civic.accounts import rules as account_rules
 from civic.accounts import service as accounts
 from civic.accounts.service import ANONYMOUS_VIEWER
 from civic.db import run_write, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
+from civic.items.schemas import SubmitForm
 from civic.open311 import encode, mapping, queries, schemas
 from civic.open311.errors import (
     ApiError,
@@ -294,24 +294,27 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
         "title": item_rules.title_from_description(description, category.name_vi),
         "description": description, "address": address, "lat": one(args, "lat"), "lng": one(args, "long"),
         "contact_name": " ".join(x for x in (one(args, "first_name"), one(args, "last_name")) if x),
-        "contact_phone": one(args, "phone"), "attributes": attributes,
+        "contact_phone": one(args, "phone"),
     }
-    if errors:  # report the submission's own errors with these, all at once
-        probe = dict(data, village_id=village_id or 0)
-        seen = {field for field, _m, _p in errors}
-        try:
-            item_rules.validate_submission(probe, village_ids={village_id or 0}, category_ids={category.id},
-                                           needs_contact=bool(data["contact_phone"]),
-                                           normalize_phone=account_rules.normalize_phone)
-        except Invalid as exc:
-            errors += [e for e in from_civic(exc).errors if e[0] not in seen]
-        raise ApiError(400, errors)
     token = one(args, "token")
+    if token and len(token) <= 200:
+        data["client_token"] = queries.client_token(key.id, token)
+    form, form_error = None, None
+    try:  # any village for reading the fields: the service checks the one that is stored
+        form = SubmitForm.parse(dict(data, village_id=village_id or 1))
+    except Invalid as exc:
+        form_error = exc
+    if errors:  # report the submission's own errors with these, all at once
+        seen = {field for field, _m, _p in errors}
+        if form_error is not None:
+            errors += [e for e in from_civic(form_error).errors if e[0] not in seen]
+        raise ApiError(400, errors)
     if len(token) > 200:
         raise bad(N_("The token must have at most 200 characters."), "token")
-    result = items.submit(db, commune, data, ANONYMOUS_VIEWER, channel="api", require_contact=False,
-                          client_token=queries.client_token(key.id, token) if token else None,
-                          partner=(key.id, key.name))
+    if form is None:
+        raise from_civic(form_error)
+    result = items.submit(db, commune, form, ANONYMOUS_VIEWER, channel="api", require_contact=False,
+                          attributes=attributes, partner=(key.id, key.name))
     return result, token
 
 

@@ -25,6 +25,7 @@ from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
 from civic.items import service as items
 from civic.items.models import Category, Item
+from civic.items.schemas import SubmitForm
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
@@ -298,8 +299,8 @@ def _load(session: Session, now: datetime) -> str:
                     "category_id": cats[plan.category].id, "title": plan.title, "description": plan.description,
                     "address": plan.address, "contact_phone": f"09{random.randint(10000000, 99999999)}",
                     "contact_name": f"{random.choice(SURNAMES)} {random.choice(GIVEN)}",
-                    "show_name": "1" if plan_idx % 3 == 0 else ""}
-            made[plan_idx] = items.submit(session, commune, data, viewer, client_token=secrets.token_hex(8)).item
+                    "show_name": "1" if plan_idx % 3 == 0 else "", "client_token": secrets.token_hex(8)}
+            made[plan_idx] = items.submit(session, commune, SubmitForm.parse(data), viewer).item
             continue
         item = made[plan_idx]
         sec = sec_viewers[plan.village]

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from civic.accounts import service as accounts
+from civic.accounts.schemas import LoginForm, RegisterForm, safe_next
 from civic.config import get_settings
-from civic.db import run_write
-from civic.errors import N_, Invalid
+from civic.errors import N_
 from civic.web import i18n
-from civic.web.core import Web, form_dict, read_form
+from civic.web.core import Web, register_forms
+from civic.web.forms import EMPTY, Done, FormState, post_form
 
 router = APIRouter()
+register_forms(LoginForm, RegisterForm)
 
-
-def safe_next(value: str | None) -> str:
-    """Only local paths: never send a user to another site after logging in."""
-    value = value or "/"
-    if not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value or "\r" in value:
-        return "/"
-    return value
+# What a refused form shows again: never a password.
+SHOWN_AGAIN = {"login": ("phone",), "register": ("phone", "display_name")}
+SHOWN_MAX = 100
 
 
 def _start_session(request: Request, user_id: int) -> None:
@@ -33,85 +30,55 @@ def _start_session(request: Request, user_id: int) -> None:
         request.session["receipts"] = receipts
 
 
+def _page(request: Request, action: str, state: FormState = EMPTY, next_path: str | None = None) -> HTMLResponse:
+    web = Web(request)
+    sent = state.values
+    values = {k: str(sent.get(k) or "")[:SHOWN_MAX] for k in SHOWN_AGAIN[action] if isinstance(sent.get(k), str)}
+    values["next"] = safe_next(next_path if next_path is not None else sent.get("next")
+                               if isinstance(sent.get("next"), str) else None)
+    return web.render(f"accounts/{action}.html", status=state.status, values=values, errors=state.errors)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/"):
-    web = Web(request)
-    return web.render("accounts/login.html", values={"next": safe_next(next)}, errors={})
+    return _page(request, "login", next_path=next)
 
 
 @router.post("/login")
 async def login(request: Request):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_login, request, form)
+    def act(db, web: Web, form: LoginForm, files) -> Done:
+        user = accounts.authenticate(db, form)
+        _start_session(request, user.id)
+        return Done(form.next, N_("Welcome, %(name)s."), {"name": user.display_name})
 
-
-def _login(request: Request, form: dict):
-    def work(db):
-        web = Web(request, db, load_user=False)
-        web.check_csrf(form)
-        return accounts.authenticate(db, form.get("phone", ""), form.get("password", ""))
-
-    try:
-        user = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        values = {"phone": form.get("phone", "")[:30], "next": safe_next(form.get("next"))}
-        return web.render("accounts/login.html", status=422, values=values, errors=web.field_errors(exc))
-    _start_session(request, user.id)
-    web = Web(request)
-    return web.redirect(safe_next(form.get("next")), N_("Welcome, %(name)s."), name=user.display_name)
+    return await post_form(request, LoginForm, action="login", act=act,
+                           page=lambda state: _page(request, "login", state))
 
 
 @router.get("/register", response_class=HTMLResponse)
 def register_form(request: Request, next: str = "/"):
-    web = Web(request)
-    return web.render("accounts/register.html", values={"next": safe_next(next)}, errors={})
+    return _page(request, "register", next_path=next)
 
 
 @router.post("/register")
 async def register(request: Request):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_register, request, form)
+    def act(db, web: Web, form: RegisterForm, files) -> Done:
+        user = accounts.register(db, form)
+        _start_session(request, user.id)
+        return Done(form.next, N_("Your account was created. Welcome, %(name)s."), {"name": user.display_name})
 
-
-def _register(request: Request, form: dict):
-    def work(db):
-        web = Web(request, db, load_user=False)
-        web.check_csrf(form)
-        errors = {}
-        if form.get("password", "") != form.get("password_again", ""):
-            errors["password_again"] = N_("The two passwords are not the same.")
-        try:
-            user = accounts.register(db, phone=form.get("phone", ""), display_name=form.get("display_name", ""),
-                                     password=form.get("password", ""))
-        except Invalid as exc:
-            exc.errors.update(errors)
-            raise
-        if errors:
-            raise Invalid(errors=errors)
-        return user
-
-    try:
-        user = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        values = {k: form.get(k, "")[:100] for k in ("phone", "display_name")}
-        values["next"] = safe_next(form.get("next"))
-        return web.render("accounts/register.html", status=422, values=values, errors=web.field_errors(exc))
-    _start_session(request, user.id)
-    web = Web(request)
-    return web.redirect(safe_next(form.get("next")), N_("Your account was created. Welcome, %(name)s."),
-                        name=user.display_name)
+    return await post_form(request, RegisterForm, action="register", act=act,
+                           page=lambda state: _page(request, "register", state))
 
 
 @router.post("/logout")
 async def logout(request: Request):
-    form = form_dict(await read_form(request))
-    web = Web(request)
-    web.check_csrf(form)
-    request.session.clear()
-    request.session["forget_saved"] = True  # the pages this phone kept for them go with them
-    return web.redirect("/", N_("You have logged out."))
+    def act(db, web: Web, form, files) -> Done:
+        request.session.clear()
+        request.session["forget_saved"] = True  # the pages this phone kept for them go with them
+        return Done("/", N_("You have logged out."))
+
+    return await post_form(request, None, action="logout", act=act, page=lambda state: _page(request, "login", state))
 
 
 @router.get("/lang/{code}")
@@ -121,5 +88,3 @@ def set_language(request: Request, code: str, next: str = "/"):
     response.set_cookie(i18n.COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax",
                         secure=get_settings().cookie_secure, httponly=False)
     return response
-
-

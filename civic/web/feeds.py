@@ -13,6 +13,7 @@ from civic.db import unit_of_work
 from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.web.core import Web
+from civic.web.deps import ItemCode, RowId
 
 router = APIRouter()
 
@@ -30,7 +31,7 @@ def _atom(web: Web, *, feed_id: str, title: str, page_url: str, entries) -> Resp
 
 
 @router.get("/items/{code}/feed.atom")
-def item_feed(request: Request, code: str):
+def item_feed(request: Request, code: ItemCode):
     with unit_of_work() as db:
         web = Web(request, db, load_user=False)
         item = items.get_by_code(db, code)
@@ -39,16 +40,22 @@ def item_feed(request: Request, code: str):
                      title=f"{item.code} · {item.title}", page_url=f"/items/{item.code}", entries=entries)
 
 
+def _village(db, village_id: int) -> Village:
+    village = db.get(Village, village_id)
+    if village is None:
+        raise NotFound(N_("This village does not exist."))
+    return village
+
+
 @router.get("/villages/{village_id}/feed.atom")
-def village_feed(request: Request, village_id: str):
+def village_feed(request: Request, village_id: RowId):
     with unit_of_work() as db:
         web = Web(request, db, load_user=False)
-        village = db.get(Village, int(village_id)) if village_id.isdigit() and len(village_id) < 10 else None
-        if village is None:
-            raise NotFound(N_("This village does not exist."))
+        village = _village(db, village_id)
         entries = items.public_events(db, village_id=village.id)
         return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/villages/{village.id}",
-                     title=web._("Changes in %(name)s", name=village.name), page_url=f"/items?village={village.id}",
+                     title=web._("Changes in %(name)s", name=village.name),
+                     page_url=Web.url(request.app.url_path_for("item_list"), village=village.id),
                      entries=entries)
 
 
@@ -77,13 +84,11 @@ def _ics_time(value) -> str:
 
 
 @router.get("/villages/{village_id}/meetings.ics")
-def village_calendar(request: Request, village_id: str):
+def village_calendar(request: Request, village_id: RowId):
     from civic.deliberation import service as deliberation
 
     with unit_of_work() as db:
-        village = db.get(Village, int(village_id)) if village_id.isdigit() and len(village_id) < 10 else None
-        if village is None:
-            raise NotFound(N_("This village does not exist."))
+        village = _village(db, village_id)
         meetings = deliberation.village_meetings(db, village.id)
     base = str(request.base_url).rstrip("/")
     host = request.url.hostname or "civic"

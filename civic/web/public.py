@@ -9,24 +9,23 @@ from sqlalchemy import text
 from civic import clock
 from civic.areas import service as areas
 from civic.audit import service as audit
+from civic.config import get_settings
 from civic.db import get_engine, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
+from civic.items.schemas import SEARCH_MAX, ItemListQuery
 from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
 from civic.web.core import Web
+from civic.web.deps import ItemCode
 from civic.web.views import item_page_context, lookups
-from civic.workflow.stages import KINDS, OUTCOME_LABELS, STRIP, Stage
+from civic.workflow.stages import KINDS, STRIP, Stage
 
 router = APIRouter()
 
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+# The stages the home page counts and the list filters by, in the order an item goes through them.
+LISTED_STAGES = (Stage.SUBMITTED, *STRIP, Stage.CLOSED)
 
 
 def _key(request: Request, name: str) -> tuple:
@@ -49,38 +48,35 @@ def _home(request: Request):
         counts = items.stage_counts(db, commune.id)
         latest = items.latest_by_stage(db, commune.id, (Stage.SUBMITTED, *STRIP))
         return web.render("public/home.html", commune=commune, counts=counts, latest=latest, look=look,
-                          total=sum(counts.values()))
+                          total=sum(counts.values()), stages=LISTED_STAGES)
 
 
 @router.get("/items", response_class=HTMLResponse)
-def item_list(request: Request, village: str | None = None, stage: str | None = None, outcome: str | None = None,
-              kind: str | None = None, category: str | None = None, q: str = "", page: str = "1"):
+def item_list(request: Request):
+    query = ItemListQuery.read(request.query_params)
     return pagecache.serve(request, _key(request, "list"), pagecache.commune_id(),
-                           lambda: _item_list(request, village, stage, outcome, kind, category, q, page))
+                           lambda: _item_list(request, query))
 
 
-def _item_list(request, village, stage, outcome, kind, category, q, page):
+def _item_list(request: Request, query: ItemListQuery):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
         look = lookups(db, commune.id)
-        valid_stages = {s.value for s in Stage}
         f = items.ListFilters(
-            village_id=_int_or_none(village) if _int_or_none(village) in look.villages else None,
-            stage=stage if stage in valid_stages else None,
-            outcome=outcome if outcome in OUTCOME_LABELS else None,
-            kind=kind if kind in KINDS else None,
-            category_id=_int_or_none(category) if _int_or_none(category) in look.categories else None,
-            q=item_rules.clean_text(q)[:100],
-            page=max(1, _int_or_none(page) or 1),
+            village_id=query.village if query.village in look.villages else None,
+            stage=query.stage, outcome=query.outcome, kind=query.kind,
+            category_id=query.category if query.category in look.categories else None,
+            q=query.q, page=max(1, query.page or 1),
         )
-        result = items.list_public(db, commune.id, f, page_size=web.request.app.state.settings.page_size)
+        result = items.list_public(db, commune.id, f, page_size=request.app.state.settings.page_size)
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
-                          stages=[Stage.SUBMITTED, *STRIP, Stage.CLOSED], kinds=KINDS)
+                          stages=LISTED_STAGES, kinds=KINDS,
+                          search_max=SEARCH_MAX)
 
 
-@router.get("/items/{code}", response_class=HTMLResponse)
-def item_status(request: Request, code: str):
+@router.get("/items/{code}", response_class=HTMLResponse, name="item_status")
+def item_status(request: Request, code: ItemCode):
     canonical = item_rules.parse_code(code)
     commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
     return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code))
@@ -91,8 +87,9 @@ def _item_status(request: Request, code: str):
         web = Web(request, db)
         item = items.get_by_code(db, code)
         if item.code != code:
-            return RedirectResponse(f"/items/{item.code}", status_code=301)
-        return web.render("public/item_status.html", **item_page_context(db, web, item))
+            return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)
+        return web.render("public/item_status.html", review_days=get_settings().review_window_days,
+                          is_closed=item.stage == Stage.CLOSED, **item_page_context(db, web, item))
 
 
 @router.get("/track")

@@ -3,55 +3,80 @@
 from __future__ import annotations
 
 import uuid
+from functools import cache
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
+from pydantic import create_model
 
 from civic.areas import service as areas
-from civic.db import run_write, unit_of_work
-from civic.errors import N_, Invalid, TooLarge
+from civic.config import get_settings
+from civic.core.inputs import Form
+from civic.core.kinds import Action, Stage
+from civic.db import unit_of_work
+from civic.errors import N_, NotFound
 from civic.items import service as items
+from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageToken, SubmitForm, SubmitPrefill
 from civic.media import rules as media_rules
 from civic.media import service as media
-from civic.media.schemas import Upload
-from civic.web.core import Web, form_dict, read_form, require_user
-from civic.web.uploads import allow_uploads, read_multipart
+from civic.media.schemas import FileField
+from civic.web.core import Web, register_forms, require_user
+from civic.web.deps import ItemCode
+from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
+from civic.web.uploads import allow_uploads
 from civic.web.views import item_page_context, lookups
+from civic.workflow import rules as workflow_rules
 from civic.workflow import service as workflow
+from civic.workflow.schemas import TransitionForm
 from civic.workflow.stages import KINDS
 
 router = APIRouter()
+register_forms(SubmitForm, TransitionForm)
+
+# The manage link's token in an address: what _manage_token makes (43 characters), never more than 64.
+ManageTokenPath = Annotated[str, Path(min_length=16, max_length=MANAGE_TOKEN_MAX, pattern=r"^[A-Za-z0-9_-]+$")]
+
+PHOTO_FIELD = "photos"
+MAX_PHOTOS = 5
+PHOTOS_NOT_KEPT = N_("Your photos were not kept: please choose them again.")
+PHOTOS = {PHOTO_FIELD: FileField(most=MAX_PHOTOS, accept=(media_rules.PHOTO,))}
+allow_uploads(r"/submit", files=MAX_PHOTOS)
+allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
 
 
-def render_submit_form(request: Request, values: dict | None = None, errors: dict | None = None,
-                       status: int = 200, *, on_behalf: bool = False, message: str = "") -> HTMLResponse:
+def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf: bool = False,
+                       values: dict[str, str] | None = None) -> HTMLResponse:
+    """The submission form: empty, pre-filled from a link (`values`), or sent back with its messages."""
     with unit_of_work() as db:
         web = Web(request, db)
+        if on_behalf:
+            workflow_rules.check_queue("triage", require_user(web).facts())
         commune = areas.default_commune(db)
         look = lookups(db, commune.id)
         if on_behalf:
             allowed = web.viewer.villages("secretary")
             look.villages = {k: v for k, v in look.villages.items() if k in allowed}
-        values = dict(values or {})
-        values.setdefault("client_token", uuid.uuid4().hex)
+        shown = dict(values or {})
+        shown.update({k: v for k, v in state.values.items() if isinstance(v, str)})
+        shown.setdefault("client_token", uuid.uuid4().hex)
+        errors = dict(state.errors)
+        if errors.get(PHOTO_FIELD) == web._(FILES_NOT_KEPT):  # this form only takes photos: say so
+            errors[PHOTO_FIELD] = web._(PHOTOS_NOT_KEPT)
         if len(look.villages) == 1:
-            values.setdefault("village_id", str(next(iter(look.villages))))
-        return web.render("resident/item_form.html", status=status, look=look, values=values,
-                          errors=errors or {}, kinds=KINDS, on_behalf=on_behalf, commune=commune,
-                          message=message)
+            shown.setdefault("village_id", str(next(iter(look.villages))))
+        return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
+                          errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
+                          message=state.message, signed_in=web.viewer.user is not None,
+                          form_path=request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, kind: str = "", village: str = "", category: str = ""):
-    values = {"kind": kind if kind in KINDS else "", "village_id": village, "category_id": category}
-    return render_submit_form(request, values)
-
-
-PHOTO_FIELD = "photos"
-MAX_PHOTOS = 5
-allow_uploads(r"/submit", files=MAX_PHOTOS)
-allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
+def submit_form(request: Request):
+    prefill = SubmitPrefill.read(request.query_params)
+    values = {"kind": prefill.kind or "", "village_id": str(prefill.village or ""),
+              "category_id": str(prefill.category or "")}
+    return render_submit_form(request, values=values)
 
 
 @router.post("/submit")
@@ -60,83 +85,49 @@ async def submit(request: Request):
 
 
 async def submit_upload(request: Request, *, on_behalf: bool):
-    """Read a submission with up to 5 photos (multipart, or url-encoded without photos) and submit it."""
-    try:
-        data, files = await read_multipart(request, file_fields={PHOTO_FIELD: MAX_PHOTOS})
-    except (Invalid, TooLarge) as exc:
-        values = getattr(exc, "values", None)
-        if values is None or not exc.field:
-            raise
-        web = Web(request)
-        return render_submit_form(request, values, {exc.field: web.error_text(exc)}, exc.status,
-                                  on_behalf=on_behalf, message=web.error_text(exc))
-    return await run_in_threadpool(_submit, request, data, on_behalf, files[PHOTO_FIELD])
+    """A submission with up to 5 photos (multipart, or url-encoded without photos), from a resident or
+    filed by a secretary on a resident's behalf (/triage/new)."""
+    signed_in = bool(request.session.get("uid"))
+    schema = SubmitForm if on_behalf or signed_in else AnonymousSubmitForm
 
-
-def _submit(request: Request, data: dict, on_behalf: bool, photos: list[Upload] | tuple = ()):
-    Web(request).check_csrf(data)
-    # The slow part (decoding, turning, resizing) runs before the writing transaction starts.
-    prepared, photo_error = [], None
-    for upload in photos:
-        try:
-            prepared.append(media.prepare(upload, accept=(media_rules.PHOTO,), field=PHOTO_FIELD))
-        except (Invalid, TooLarge) as exc:
-            photo_error = exc
-            break
-
-    def work(db):
-        web = Web(request, db)
+    def act(db, web: Web, form: SubmitForm, files) -> Done:
         if on_behalf:
             require_user(web)
         commune = areas.default_commune(db)
-        try:
-            result = items.submit(db, commune, data, web.viewer, channel="web",
-                                  client_token=data.get("client_token"), on_behalf=on_behalf)
-        except Invalid as exc:
-            if photo_error is not None:
-                exc.errors[PHOTO_FIELD] = photo_error.message
-                exc.params.update(photo_error.params)
-            raise
+        result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf)
         if result.created:  # a repeated form (same client token) does not add its photos again
-            if photo_error is not None:
-                raise Invalid(photo_error.message, field=PHOTO_FIELD, **photo_error.params)
-            for p in prepared:
-                media.attach(db, item=result.item, upload=p, purpose="evidence", actor_id=web.viewer.id,
+            for prepared in files.get(PHOTO_FIELD, ()):
+                media.attach(db, item=result.item, upload=prepared, purpose="evidence", actor_id=web.viewer.id,
                              actor_role="secretary" if on_behalf else "author", accept=(media_rules.PHOTO,),
                              field=PHOTO_FIELD)
-        return web, result
+        _keep_receipt(request, result)
+        code = result.item.code
+        path = request.app.url_path_for("submitted", code=code)
+        if on_behalf:
+            return Done(path, N_("Item %(code)s was filed on behalf of the resident."), {"code": code})
+        message = N_("Thank you. Your item was received as %(code)s.") if result.created else \
+            N_("This form had already been sent; it is item %(code)s.")
+        return Done(path, message, {"code": code})
 
-    try:
-        web, result = run_write(work)
-    except Invalid as exc:
-        web = Web(request)
-        errors = web.field_errors(exc)
-        if photos and PHOTO_FIELD not in errors:
-            errors[PHOTO_FIELD] = web._(N_("Your photos were not kept: please choose them again."))
-        return render_submit_form(request, data, errors, 422, on_behalf=on_behalf, message=web.error_text(exc))
-    item = result.item
+    return await post_form(request, schema, action="submit", act=act, files=PHOTOS,
+                           page=lambda state: render_submit_form(request, state, on_behalf=on_behalf))
+
+
+def _keep_receipt(request: Request, result: items.Submitted) -> None:
+    """The browser that sent an item may open its receipt page (with the manage link) for the last five."""
     receipts = dict(request.session.get("receipts", {}))
-    if result.manage_token:
-        receipts[item.code] = result.manage_token
-    else:
-        receipts[item.code] = ""
+    receipts[result.item.code] = result.manage_token or ""
     request.session["receipts"] = dict(list(receipts.items())[-5:])
-    if on_behalf:
-        return web.redirect(f"/submitted/{item.code}", N_("Item %(code)s was filed on behalf of the resident."),
-                            code=item.code)
-    message = N_("Thank you. Your item was received as %(code)s.") if result.created else \
-        N_("This form had already been sent; it is item %(code)s.")
-    return web.redirect(f"/submitted/{item.code}", message, code=item.code)
 
 
-@router.get("/submitted/{code}", response_class=HTMLResponse)
-def submitted(request: Request, code: str):
+@router.get("/submitted/{code}", response_class=HTMLResponse, name="submitted")
+def submitted(request: Request, code: ItemCode):
     with unit_of_work() as db:
         web = Web(request, db)
         item = items.get_by_code(db, code)
         receipts = request.session.get("receipts", {})
         if item.code not in receipts:  # only the browser that sent it sees this page
-            return web.redirect(f"/items/{item.code}")
+            return web.redirect(request.app.url_path_for("item_status", code=item.code))
         token = receipts.get(item.code) or None
         manage_url = str(request.url_for("manage", token=token)) if token else None
         status_url = str(request.url_for("item_status", code=item.code))
@@ -154,51 +145,56 @@ def my_items(request: Request):
         return web.render("resident/my_items.html", rows=rows, look=look)
 
 
+MANAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
 @router.get("/m/{token}", response_class=HTMLResponse, name="manage")
-def manage(request: Request, token: str):
+def manage(request: Request, token: ManageTokenPath):
     with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_manage_token(db, token)
-        ctx = item_page_context(db, web, item, manage_token=token)
-        return web.render("resident/item_manage.html", headers={"Referrer-Policy": "no-referrer",
-                                                                "Cache-Control": "no-store"}, **ctx)
+        return _author_page(Web(request, db), items.get_by_manage_token(db, token), token)
 
 
-AUTHOR_ACTIONS = {"withdraw": N_("You withdrew item %(code)s."),
-                  "request_review": N_("Your request for a review of %(code)s was sent to the supervisors.")}
+def _author_page(web: Web, item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
+    """The manage page (with the private token) or the public status page, with an author's form again.
+    The private page is shown only for the item's own token."""
+    db = web.db
+    if token and not items.is_manage_token(item, token):
+        token = None
+    page = dict(review_days=get_settings().review_window_days, is_closed=item.stage == Stage.CLOSED,
+                **item_page_context(db, web, item, manage_token=token), **state.context())
+    if token:
+        return web.render("resident/item_manage.html", status=state.status, headers=MANAGE_HEADERS, **page)
+    return web.render("public/item_status.html", status=state.status, **page)
+
+
+AUTHOR_ACTIONS = {Action.WITHDRAW: N_("You withdrew item %(code)s."),
+                  Action.REQUEST_REVIEW: N_("Your request for a review of %(code)s was sent to the supervisors.")}
+
+
+@cache
+def author_form(action: str) -> type[Form]:
+    """The move's own form, with the manage link's token that tells the author without an account."""
+    base = workflow.form_for(action)
+    return create_model(f"Author{base.__name__}", __base__=base,
+                        manage_token=(Annotated[str, ManageToken()], ""))
 
 
 @router.post("/items/{code}/author/{action}")
-async def author_action(request: Request, code: str, action: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_author_action, request, code, action, form)
+async def author_action(request: Request, code: ItemCode, action: str):
+    if action not in AUTHOR_ACTIONS:
+        raise NotFound(N_("This action does not exist."))
 
-
-def _author_action(request: Request, code: str, action: str, form: dict):
-    token = form.get("manage_token") or None
-
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
-        if action not in AUTHOR_ACTIONS:
-            from civic.errors import NotFound
-
-            raise NotFound(N_("This action does not exist."))
+    def act(db, web: Web, form, files) -> Done:
+        token = form.manage_token or None
         item = items.get_by_code(db, code)
-        is_author = items.is_author(item, web.viewer, token)
-        workflow.transition(db, item, action, web.viewer, workflow.form_for(action).parse(form),
-                            is_author=is_author)
-        return web, item
+        workflow.transition(db, item, action, web.viewer, form, is_author=items.is_author(item, web.viewer, token))
+        back = request.app.url_path_for("manage", token=token) if token else \
+            request.app.url_path_for("item_status", code=item.code)
+        return Done(back, AUTHOR_ACTIONS[action], {"code": item.code})
 
-    try:
-        web, item = run_write(work)
-    except Invalid as exc:
+    def page(state: FormState):
         with unit_of_work() as db:
-            web = Web(request, db)
-            item = items.get_by_code(db, code)
-            ctx = item_page_context(db, web, item, manage_token=token)
-            template = "resident/item_manage.html" if token else "public/item_status.html"
-            return web.render(template, status=422, form_errors=web.field_errors(exc), form_action=action,
-                              form_values=form, **ctx)
-    back = f"/m/{token}" if token else f"/items/{item.code}"
-    return web.redirect(back, AUTHOR_ACTIONS[action], code=item.code)
+            return _author_page(Web(request, db), items.get_by_code(db, code),
+                                ManageToken().parse(state.values.get("manage_token")) or None, state)
+
+    return await post_form(request, author_form(action), action=action, act=act, page=page)

@@ -15,6 +15,7 @@ from civic.db import run_write, unit_of_work
 from civic.errors import Forbidden, Invalid
 from civic.items import service as items
 from civic.items.models import Item
+from civic.items.schemas import SubmitForm
 from civic.workflow.stages import Stage
 from tests.builders import (
     audit_events,
@@ -30,11 +31,16 @@ from tests.builders import (
 MARCH = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
+def form(village, category, **over) -> SubmitForm:
+    """The submission as the form reads what a person typed."""
+    return SubmitForm.parse(item_data(village, category, **over))
+
+
 def test_submit_creates_one_item_with_the_next_code(db):
     clock.freeze(MARCH)
     commune, a, _b, cat, _users = world(db)
-    first = items.submit(db, commune, item_data(a, cat, title="Đường ngõ 3 bị ngập"), Viewer())
-    second = items.submit(db, commune, item_data(a, cat), Viewer())
+    first = items.submit(db, commune, form(a, cat, title="Đường ngõ 3 bị ngập"), Viewer())
+    second = items.submit(db, commune, form(a, cat), Viewer())
     assert first.created and second.created
     assert (first.item.code, second.item.code) == ("NS-2026-0001", "NS-2026-0002")
     assert count(db, Item) == 2
@@ -51,10 +57,10 @@ def test_codes_count_per_year_in_the_local_time_zone(db):
     """31 Dec 17:30 UTC is already 1 January in Hà Nội: the first item of the new year is -0001."""
     clock.freeze(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
     commune, a, _b, cat, _users = world(db)
-    assert items.submit(db, commune, item_data(a, cat), Viewer()).item.code == "NS-2026-0001"
-    assert items.submit(db, commune, item_data(a, cat), Viewer()).item.code == "NS-2026-0002"
+    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0001"
+    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0002"
     clock.freeze(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
-    assert items.submit(db, commune, item_data(a, cat), Viewer()).item.code == "NS-2027-0001"
+    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2027-0001"
 
 
 def test_each_commune_has_its_own_numbers(db):
@@ -64,9 +70,9 @@ def test_each_commune_has_its_own_numbers(db):
     from tests.builders import make_category, make_village
 
     ov, oc = make_village(db, other, "Đồng Xuân"), make_category(db, other)
-    items.submit(db, commune, item_data(a, cat), Viewer())
-    assert items.submit(db, other, item_data(ov, oc), Viewer()).item.code == "TT-2026-0001"
-    assert items.submit(db, commune, item_data(a, cat), Viewer()).item.code == "NS-2026-0002"
+    items.submit(db, commune, form(a, cat), Viewer())
+    assert items.submit(db, other, form(ov, oc), Viewer()).item.code == "TT-2026-0001"
+    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0002"
 
 
 def test_a_village_of_another_commune_is_refused(db):
@@ -76,7 +82,7 @@ def test_a_village_of_another_commune_is_refused(db):
 
     foreign = make_village(db, other, "Đồng Xuân")
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(foreign, cat), Viewer())
+        items.submit(db, commune, form(foreign, cat), Viewer())
     assert "village_id" in exc.value.errors
     assert count(db, Item) == 0
 
@@ -84,7 +90,7 @@ def test_a_village_of_another_commune_is_refused(db):
 def test_submission_writes_one_audit_event_without_personal_data(db):
     commune, a, _b, cat, _users = world(db)
     before = len(audit_events(db, commune.id))
-    result = items.submit(db, commune, item_data(a, cat, contact_phone="+84 912 345 678",
+    result = items.submit(db, commune, form(a, cat, contact_phone="+84 912 345 678",
                                                    contact_name="Nguyễn Thị Riêng Tư"), Viewer())
     events = audit_events(db, commune.id)
     assert len(events) == before + 1
@@ -98,14 +104,14 @@ def test_submission_writes_one_audit_event_without_personal_data(db):
 def test_anonymous_submission_needs_a_phone_and_keeps_it_private(db):
     commune, a, _b, cat, _users = world(db)
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(a, cat, contact_phone=""), Viewer())
+        items.submit(db, commune, form(a, cat, contact_phone=""), Viewer())
     assert set(exc.value.errors) == {"contact_phone"}
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(a, cat, contact_phone="0241234567"), Viewer())
+        items.submit(db, commune, form(a, cat, contact_phone="0241234567"), Viewer())
     assert set(exc.value.errors) == {"contact_phone"}
     assert count(db, Item) == 0
 
-    result = items.submit(db, commune, item_data(a, cat, contact_phone="0912 345 678", contact_name="Bà Tư"),
+    result = items.submit(db, commune, form(a, cat, contact_phone="0912 345 678", contact_name="Bà Tư"),
                           Viewer())
     assert result.item.reporter_id is None
     assert result.manage_token and len(result.manage_token) >= 32
@@ -121,7 +127,7 @@ def test_anonymous_submission_needs_a_phone_and_keeps_it_private(db):
 def test_submission_with_an_account_is_linked_to_it(db):
     commune, a, _b, cat, users = world(db)
     resident = users["resident"]
-    result = items.submit(db, commune, item_data(a, cat, contact_phone=""), viewer(db, resident))
+    result = items.submit(db, commune, form(a, cat, contact_phone=""), viewer(db, resident))
     assert result.created
     assert result.item.reporter_id == resident.id
     assert result.manage_token is None and result.item.manage_token_hash is None
@@ -132,10 +138,10 @@ def test_submission_with_an_account_is_linked_to_it(db):
 
 def test_the_same_client_token_twice_returns_the_same_item(db):
     commune, a, _b, cat, _users = world(db)
-    first = items.submit(db, commune, item_data(a, cat), Viewer(), client_token="tok-123")
+    first = items.submit(db, commune, form(a, cat, client_token="tok-123"), Viewer())
     events = len(audit_events(db, commune.id))
-    again = items.submit(db, commune, item_data(a, cat, title="Một tiêu đề khác hẳn"), Viewer(),
-                         client_token="tok-123")
+    again = items.submit(db, commune, form(a, cat, title="Một tiêu đề khác hẳn", client_token="tok-123"),
+                         Viewer())
     assert not again.created
     assert again.item.id == first.item.id
     assert again.manage_token == first.manage_token, "a retry shows the same manage link"
@@ -145,8 +151,8 @@ def test_the_same_client_token_twice_returns_the_same_item(db):
 
 def test_different_client_tokens_make_different_items(db):
     commune, a, _b, cat, _users = world(db)
-    one = items.submit(db, commune, item_data(a, cat), Viewer(), client_token="tok-1")
-    two = items.submit(db, commune, item_data(a, cat), Viewer(), client_token="tok-2")
+    one = items.submit(db, commune, form(a, cat, client_token="tok-1"), Viewer())
+    two = items.submit(db, commune, form(a, cat, client_token="tok-2"), Viewer())
     assert one.item.id != two.item.id
     assert one.manage_token != two.manage_token
 
@@ -155,21 +161,20 @@ def test_different_client_tokens_make_different_items(db):
 def test_a_damaged_client_token_is_refused(db, token):
     commune, a, _b, cat, _users = world(db)
     with pytest.raises(Invalid):
-        items.submit(db, commune, item_data(a, cat), Viewer(), client_token=token)
+        items.submit(db, commune, form(a, cat, client_token=token), Viewer())
     assert count(db, Item) == 0
 
 
 def test_concurrent_submissions_with_one_client_token_make_one_item():
     commune, a, _b, cat, _users = setup_world()
-    data = item_data(a, cat)
+    data = form(a, cat, client_token="same-token")
     barrier = threading.Barrier(2)
     results, errors = [], []
 
     def send():
         try:
             barrier.wait(timeout=10)
-            results.append(run_write(lambda db: items.submit(db, commune, data, Viewer(),
-                                                             client_token="same-token").item.code))
+            results.append(run_write(lambda db: items.submit(db, commune, data, Viewer()).item.code))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -193,8 +198,8 @@ def test_concurrent_submissions_get_distinct_codes():
     def send(n):
         try:
             barrier.wait(timeout=10)
-            codes.append(run_write(lambda db: items.submit(db, commune, item_data(a, cat), Viewer(),
-                                                           client_token=f"tok-{n}").item.code))
+            codes.append(run_write(lambda db: items.submit(db, commune, form(a, cat, client_token=f"tok-{n}"),
+                                                           Viewer()).item.code))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -214,7 +219,7 @@ def test_a_failed_transaction_leaves_neither_item_nor_event():
     with unit_of_work() as db:
         events_before = len(audit_events(db, commune.id))
     with pytest.raises(RuntimeError), unit_of_work(write=True) as db:
-        items.submit(db, commune, item_data(a, cat), Viewer())
+        items.submit(db, commune, form(a, cat), Viewer())
         raise RuntimeError("the request failed after the service ran")
     with unit_of_work() as db:
         assert count(db, Item) == 0
@@ -229,7 +234,7 @@ def test_a_failed_transaction_leaves_neither_item_nor_event():
 def test_secretary_files_on_behalf_of_a_resident(db):
     commune, a, _b, cat, users = world(db)
     sec = users["secretary"]
-    result = items.submit(db, commune, item_data(a, cat, contact_phone="", contact_name="Cụ Ông Năm"),
+    result = items.submit(db, commune, form(a, cat, contact_phone="", contact_name="Cụ Ông Năm"),
                           viewer(db, sec), on_behalf=True)
     item = result.item
     assert (item.channel, item.entered_by_id, item.reporter_id) == ("assisted", sec.id, None)
@@ -244,13 +249,13 @@ def test_on_behalf_needs_the_residents_name_and_a_valid_phone_if_given(db):
     commune, a, _b, cat, users = world(db)
     sec = viewer(db, users["secretary"])
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(a, cat, contact_name=""), sec, on_behalf=True)
+        items.submit(db, commune, form(a, cat, contact_name=""), sec, on_behalf=True)
     assert "contact_name" in exc.value.errors
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(a, cat, contact_name="Cụ Năm", contact_phone="12"), sec,
+        items.submit(db, commune, form(a, cat, contact_name="Cụ Năm", contact_phone="12"), sec,
                      on_behalf=True)
     assert "contact_phone" in exc.value.errors
-    ok = items.submit(db, commune, item_data(a, cat, contact_name="Cụ Năm", contact_phone="84912000111"), sec,
+    ok = items.submit(db, commune, form(a, cat, contact_name="Cụ Năm", contact_phone="84912000111"), sec,
                       on_behalf=True)
     assert ok.item.contact_phone == "0912000111"
 
@@ -258,7 +263,7 @@ def test_on_behalf_needs_the_residents_name_and_a_valid_phone_if_given(db):
 def test_on_behalf_only_for_the_secretarys_own_villages(db):
     commune, a, b, cat, users = world(db)
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, item_data(b, cat, contact_name="Cụ Năm"), viewer(db, users["secretary"]),
+        items.submit(db, commune, form(b, cat, contact_name="Cụ Năm"), viewer(db, users["secretary"]),
                      on_behalf=True)
     assert "village_id" in exc.value.errors
     assert count(db, Item) == 0
@@ -269,7 +274,7 @@ def test_only_a_secretary_files_on_behalf(db, who):
     commune, a, _b, cat, users = world(db)
     actor = viewer(db, users[who]) if who else Viewer()
     with pytest.raises(Forbidden):
-        items.submit(db, commune, item_data(a, cat, contact_name="Cụ Năm"), actor, on_behalf=True)
+        items.submit(db, commune, form(a, cat, contact_name="Cụ Năm"), actor, on_behalf=True)
     assert count(db, Item) == 0
 
 
@@ -277,9 +282,9 @@ def test_only_a_secretary_files_on_behalf(db, who):
 
 def test_search_ignores_diacritics_and_case(db):
     commune, a, _b, cat, _users = world(db)
-    road = items.submit(db, commune, item_data(a, cat, title="Đường liên thôn xuống cấp",
+    road = items.submit(db, commune, form(a, cat, title="Đường liên thôn xuống cấp",
                                                description="Nhiều ổ gà sau mùa mưa."), Viewer()).item
-    items.submit(db, commune, item_data(a, cat, title="Đèn chiếu sáng hỏng", description="Tối om cả ngõ."),
+    items.submit(db, commune, form(a, cat, title="Đèn chiếu sáng hỏng", description="Tối om cả ngõ."),
                  Viewer())
     for q in ("duong", "ĐƯỜNG", "Đường", "duong lien", "  lien   thon "):
         page = items.list_public(db, commune.id, items.ListFilters(q=q))
@@ -290,12 +295,12 @@ def test_search_ignores_diacritics_and_case(db):
 @pytest.mark.parametrize("q", ["%", "_", "\\", "'", "100%_x"])
 def test_search_treats_wildcards_as_text(db, q):
     commune, a, _b, cat, _users = world(db)
-    items.submit(db, commune, item_data(a, cat, title="Đèn chiếu sáng hỏng"), Viewer())
+    items.submit(db, commune, form(a, cat, title="Đèn chiếu sáng hỏng"), Viewer())
     assert items.list_public(db, commune.id, items.ListFilters(q=q)).total == 0
 
 
 def test_item_with_a_second_account_is_not_in_my_items(db):
     commune, a, _b, cat, users = world(db)
     other = make_user(db, "resident", commune=commune, village=a, name="Người Khác")
-    items.submit(db, commune, item_data(a, cat), viewer(db, other))
+    items.submit(db, commune, form(a, cat), viewer(db, other))
     assert items.my_items(db, users["resident"].id) == []

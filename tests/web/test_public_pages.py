@@ -12,6 +12,7 @@ from civic.audit import service as audit
 from civic.db import unit_of_work
 from civic.items import service as items
 from civic.items.models import Item
+from civic.items.schemas import SubmitForm
 from tests.builders import make_category, make_item, setup_item, setup_world, stage_strip, world
 
 
@@ -166,9 +167,9 @@ def test_pagination(client):
     with unit_of_work(write=True) as db:
         for n in range(23):
             clock.advance(timedelta(seconds=1))
-            items.submit(db, commune, {"kind": "concern", "village_id": a.id, "category_id": cat.id,
-                                       "title": f"Phản ánh số {n:02d}", "description": "Một mô tả đủ dài.",
-                                       "contact_phone": "0912345678"}, viewer=_anonymous())
+            items.submit(db, commune, SubmitForm.parse({
+                "kind": "concern", "village_id": a.id, "category_id": cat.id, "title": f"Phản ánh số {n:02d}",
+                "description": "Một mô tả đủ dài.", "contact_phone": "0912345678"}), viewer=_anonymous())
     first = client.get("/items")
     first_codes = re.findall(r'<a class="card-title" href="/items/([^"]+)">', first.text)
     assert len(first_codes) == 20

@@ -1,0 +1,89 @@
+"""Forms of the accounts package: create an account, log in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import model_validator
+
+from civic.core.inputs import Form, Limits, Phone, Text, error, fail, normalize_phone
+from civic.errors import N_
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+NAME_MAX = 80
+PATH_MAX = 2000  # where to go after logging in
+
+WRONG_LOGIN = N_("The phone number or the password is wrong.")
+
+
+@dataclass(frozen=True)
+class Password(Text):
+    """A password exactly as typed (spaces and all), between `min` and `max` characters."""
+
+    min: int = PASSWORD_MIN
+    max: int = PASSWORD_MAX
+    message: str = N_("The password must have at least 8 characters.")
+    too_long: str | None = N_("The password must have at most 128 characters.")
+
+    @property
+    def limits(self) -> Limits:  # type: ignore[override]
+        return Limits(self.min, self.max)
+
+    def parse(self, raw: Any) -> str:
+        raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
+        password = raw if isinstance(raw, str) else ""
+        if len(password) > self.max and self.too_long:
+            raise fail(self.too_long)
+        if len(password) < self.min or len(password) > self.max:
+            raise fail(self.message)
+        return password
+
+
+class NextPath(Text):
+    """Where to go after logging in: only a path of this site, else the home page."""
+
+    def parse(self, raw: Any) -> str:
+        raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
+        return safe_next(raw if isinstance(raw, str) else None)
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: never send a user to another site after logging in."""
+    value = value or "/"
+    if (len(value) > PATH_MAX or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or any(c in value for c in "\r\n\x00")):
+        return "/"
+    return value
+
+
+class RegisterForm(Form):
+    display_name: Annotated[str, Text(1, NAME_MAX, N_("Please enter your name."),
+                                      too_long=N_("The name must have at most 80 characters."))] = ""
+    phone: Annotated[str, Phone()] = ""
+    password: Annotated[str, Password()] = ""
+    password_again: Annotated[str, Password(min=0, max=10 * PASSWORD_MAX, too_long=None)] = ""
+    next: Annotated[str, NextPath()] = "/"
+
+    @model_validator(mode="after")
+    def _same_password_twice(self) -> RegisterForm:
+        if self.password != self.password_again:
+            raise error(N_("The two passwords are not the same."), field="password_again")
+        return self
+
+
+class LoginForm(Form):
+    """A phone and a password; whatever is wrong with them, the answer is the same one message."""
+
+    phone: Annotated[str, Text(0, 100, WRONG_LOGIN)] = ""
+    password: Annotated[str, Password(min=0, max=10 * PASSWORD_MAX, message=WRONG_LOGIN, too_long=None)] = ""
+    next: Annotated[str, NextPath()] = "/"
+
+    @model_validator(mode="after")
+    def _a_mobile_number(self) -> LoginForm:
+        phone = normalize_phone(self.phone)
+        if phone is None or not self.password:
+            raise error(WRONG_LOGIN, field="password")
+        self.phone = phone
+        return self
