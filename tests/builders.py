@@ -16,6 +16,7 @@ from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.items import service as items
 from civic.items.models import Category, Item
+from civic.items.schemas import SubmitForm
 from civic.workflow import service as workflow
 
 PASSWORD = "correct-horse-9"
@@ -72,7 +73,8 @@ def item_data(village: Village, category: Category, **over) -> dict:
 def make_item(db: Session, commune: Commune, village: Village, category: Category, *, stage: str = "submitted",
               reporter: User | None = None, **over) -> Item:
     """An item taken to `stage` through the real services (submitted, know, or a triage closure)."""
-    result = items.submit(db, commune, item_data(village, category, **over), viewer(db, reporter))
+    form = SubmitForm.parse(item_data(village, category, **over))
+    result = items.submit(db, commune, form, viewer(db, reporter))
     item = result.item
     item._manage_token = result.manage_token  # type: ignore[attr-defined]
     if stage == "submitted":
@@ -85,11 +87,11 @@ def make_item(db: Session, commune: Commune, village: Village, category: Categor
         if stage == "rejected":
             move(db, item, "reject", sec, {"reason": "Ngoài khả năng của thôn."})
         elif stage == "redirected":
-            move(db, item, "redirect", sec, {"destination": "Bộ phận tiếp công dân",
-                                                            "reason": "Tranh chấp đất đai."})
+            move(db, item, "redirect", sec,
+                 {"destination": "Bộ phận tiếp công dân", "reason": "Tranh chấp đất đai."})
         else:
-            original = items.submit(db, commune, item_data(village, category, title="Bản gốc phản ánh"),
-                                    Viewer()).item
+            first = SubmitForm.parse(item_data(village, category, title="Bản gốc phản ánh"))
+            original = items.submit(db, commune, first, Viewer()).item
             move(db, item, "mark_duplicate", sec, {"original_code": original.code,
                                                                   "reason": "Trùng với phản ánh trước."})
     else:

@@ -94,8 +94,6 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     `require_contact=False` (the Open311 channel) takes a submission without an account and without a
     phone; a phone that is given was checked by the form and is kept in the private contact fields.
     """
-    if not isinstance(form, SubmitForm):  # tests/builders.py passes the fields as typed, until it parses them
-        form = SubmitForm.parse(form)
     client_token = form.client_token
     if client_token:
         existing = session.execute(select(Item).where(Item.client_token == client_token)).scalar_one_or_none()

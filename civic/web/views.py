@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from civic.accounts.models import User
 from civic.areas.models import Village
+from civic.config import get_settings
 from civic.core.kinds import Action, Stage
 from civic.errors import N_
 from civic.items import service as items
@@ -125,6 +126,8 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "entered_by": entered_by,
         "reporter_name": items.reporter_display(db, item),
         "manage_token": manage_token,
+        "is_closed": item.stage == Stage.CLOSED,
+        "review_days": get_settings().review_window_days,
         **media_web.page_context(db, web, item),  # photos and documents
         **{k: v for section in SECTIONS for k, v in section(db, web, item).items()},
     }

@@ -13,6 +13,7 @@ from civic import clock
 from civic.audit.models import AuditEvent
 from civic.db import unit_of_work
 from civic.items.models import Item
+from civic.items.schemas import SubmitForm
 from tests.builders import count, login, make_item, setup_item
 from tests.open311.conftest import parse, post
 
@@ -331,13 +332,13 @@ def test_web_form_still_needs_a_phone_without_an_account(client, site):
 
     with unit_of_work(write=True) as db:
         with pytest.raises(Invalid) as exc:
-            items.submit(db, site.commune, item_data(site.village, site.drainage, contact_phone=""), Viewer())
+            items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="")), Viewer())
         assert "contact_phone" in exc.value.errors
-        made = items.submit(db, site.commune, item_data(site.village, site.drainage, contact_phone=""), Viewer(),
+        made = items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="")), Viewer(),
                             channel="api", require_contact=False)
         assert made.item.contact_phone == ""
         with pytest.raises(Invalid):
-            items.submit(db, site.commune, item_data(site.village, site.drainage, contact_phone="12"), Viewer(),
+            items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="12")), Viewer(),
                          channel="api", require_contact=False)
 
 

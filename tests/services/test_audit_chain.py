@@ -16,6 +16,7 @@ from civic.db import unit_of_work
 from civic.errors import Conflict
 from civic.items import service as items
 from civic.items.models import Item
+from civic.items.schemas import SubmitForm
 from tests.builders import (
     audit_events,
     item_data,
@@ -35,7 +36,7 @@ def busy_commune():
     commune, a, _b, cat, users = setup_world()
     with unit_of_work(write=True) as db:
         sec = viewer(db, users["secretary"])
-        first = items.submit(db, commune, item_data(a, cat), Viewer()).item
+        first = items.submit(db, commune, SubmitForm.parse(item_data(a, cat)), Viewer()).item
         clock.advance(timedelta(minutes=1))
         move(db, first, "accept", sec)
         second = make_item(db, commune, a, cat)
@@ -155,7 +156,7 @@ def test_each_commune_has_its_own_chain():
     with unit_of_work(write=True) as db:
         other = make_commune(db, code="TT", name="Thanh Thủy")
         village, cat = make_village(db, other, "Đồng Xuân"), make_category(db, other)
-        items.submit(db, other, item_data(village, cat), Viewer())
+        items.submit(db, other, SubmitForm.parse(item_data(village, cat)), Viewer())
     with unit_of_work() as db:
         theirs = audit_events(db, other.id)
     assert theirs[0].seq == 1 and theirs[0].prev_hash == GENESIS
@@ -190,7 +191,7 @@ def test_a_refused_change_writes_no_event():
 
 def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
     commune, a, _b, cat, users = world(db)
-    result = items.submit(db, commune, item_data(a, cat, contact_name="Bà Năm Riêng", contact_phone="0987654321"),
+    result = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm Riêng", contact_phone="0987654321")),
                           Viewer())
     move(db, result.item, "reject", viewer(db, users["secretary"]), {"reason": "Không thuộc thôn."})
     entries = items.timeline(db, result.item)
@@ -203,10 +204,10 @@ def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
 
 def test_timeline_shows_the_reporters_name_only_when_they_chose_to(db):
     commune, a, _b, cat, _users = world(db)
-    shown = items.submit(db, commune, item_data(a, cat, contact_name="Bà Năm", show_name="1"), Viewer()).item
+    shown = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm", show_name="1")), Viewer()).item
     assert items.timeline(db, shown)[0].actor_name == "Bà Năm"
     assert items.reporter_display(db, shown) == "Bà Năm"
-    hidden = items.submit(db, commune, item_data(a, cat, contact_name="Bà Sáu"), Viewer()).item
+    hidden = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Sáu")), Viewer()).item
     assert items.timeline(db, hidden)[0].actor_name == ""
     assert items.reporter_display(db, hidden) == ""
 
@@ -215,7 +216,7 @@ def test_verify_reads_a_long_chain_in_batches():
     commune, a, _b, cat, _users = setup_world()
     with unit_of_work(write=True) as db:
         for _ in range(12):
-            items.submit(db, commune, item_data(a, cat), Viewer())
+            items.submit(db, commune, SubmitForm.parse(item_data(a, cat)), Viewer())
     with unit_of_work() as db:
         total = audit.count_events(db, commune.id)
         assert audit.verify(db, commune.id, batch=5).checked == total

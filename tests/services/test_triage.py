@@ -13,6 +13,7 @@ from civic.db import unit_of_work
 from civic.errors import Conflict, Forbidden, Invalid, NotFound
 from civic.items import service as items
 from civic.items.models import Item
+from civic.items.schemas import SubmitForm
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 from tests.builders import (
@@ -100,7 +101,7 @@ def test_an_item_is_not_a_duplicate_of_itself_or_of_another_communes_item(db):
     with pytest.raises(Invalid):
         move(db, item, "mark_duplicate", sec, {"original_code": item.code, "reason": "Trùng lặp."})
     other = make_commune(db, code="TT", name="Thanh Thủy")
-    foreign = items.submit(db, other, item_data(make_village(db, other, "Đồng Xuân"), make_category(db, other)),
+    foreign = items.submit(db, other, SubmitForm.parse(item_data(make_village(db, other, "Đồng Xuân"), make_category(db, other))),
                            Viewer()).item
     with pytest.raises(Invalid):
         move(db, item, "mark_duplicate", sec, {"original_code": foreign.code, "reason": "Trùng."})
