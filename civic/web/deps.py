@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
+from pydantic import BeforeValidator
 from sqlmodel import Session
 from starlette.requests import Request
 
 from civic.accounts.service import Viewer
-from civic.core.inputs import ID_MAX
+from civic.core.inputs import ID_MAX, is_ascii_number
 from civic.db import get_engine
 from civic.items import service as items
 from civic.items.models import Item
@@ -30,8 +31,17 @@ from civic.web.core import Web, require_user
 
 # An item's public code as it may appear in an address: letters, digits, dashes ('ns-2026-42' is found).
 ItemCode = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _ascii_digits(raw: object) -> object:
+    """Only 0-9: pydantic would read ' 1', '+1', '1_000' or '1.0' as a number too."""
+    if not is_ascii_number(str(raw)):
+        raise ValueError("not an id")
+    return raw
+
+
 # A row's id in an address: ASCII digits, positive, within 64 bits.
-RowId = Annotated[int, Path(ge=1, le=ID_MAX, strict=False)]
+RowId = Annotated[int, BeforeValidator(_ascii_digits), Path(ge=1, le=ID_MAX)]
 # A page number in a query string.
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 

@@ -9,7 +9,6 @@ from sqlalchemy import text
 from civic import clock
 from civic.areas import service as areas
 from civic.audit import service as audit
-from civic.config import get_settings
 from civic.db import get_engine, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
@@ -88,8 +87,7 @@ def _item_status(request: Request, code: str):
         item = items.get_by_code(db, code)
         if item.code != code:
             return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)
-        return web.render("public/item_status.html", review_days=get_settings().review_window_days,
-                          is_closed=item.stage == Stage.CLOSED, **item_page_context(db, web, item))
+        return web.render("public/item_status.html", **item_page_context(db, web, item))
 
 
 @router.get("/track")

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import create_model
 
 from civic.areas import service as areas
-from civic.config import get_settings
 from civic.core.inputs import Form
-from civic.core.kinds import Action, Stage
+from civic.core.kinds import Action
 from civic.db import unit_of_work
 from civic.errors import N_, NotFound
 from civic.items import service as items
@@ -160,8 +159,7 @@ def _author_page(web: Web, item, token: str | None, state: FormState = EMPTY) ->
     db = web.db
     if token and not items.is_manage_token(item, token):
         token = None
-    page = dict(review_days=get_settings().review_window_days, is_closed=item.stage == Stage.CLOSED,
-                **item_page_context(db, web, item, manage_token=token), **state.context())
+    page = dict(**item_page_context(db, web, item, manage_token=token), **state.context())
     if token:
         return web.render("resident/item_manage.html", status=state.status, headers=MANAGE_HEADERS, **page)
     return web.render("public/item_status.html", status=state.status, **page)
