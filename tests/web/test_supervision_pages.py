@@ -14,6 +14,7 @@ from civic.db import get_engine, unit_of_work
 from civic.implementation import service as impl
 from civic.media.models import Attachment
 from civic.supervision import service as sup
+from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 from civic.web.pagecache import cache
 from tests.builders import (
     CONSENT,
@@ -135,15 +136,16 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     move(db, item, "start_inspection", sec)
     ins = sup.open_new_inspection(db, item, su)
     for e in sup.checklist(db, [ins.id])[ins.id]:
-        sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
+        sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
     for _k in range(n):
-        f = sup.add_finding(db, item, su, {"severity": "note", "text": "Cần dọn vệ sinh."})
-        sup.answer_finding(db, item, sec, f.id, {"answer": "Đã dọn xong."})
+        f = sup.add_finding(db, item, su,
+                            FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
+        sup.answer_finding(db, item, sec, AnswerForm.parse({"target_id": f.id, "answer": "Đã dọn xong."}))
     if stage == "inspect":
         return
     move(db, item, "sign_off", su)
     for k in range(n):
-        sup.give_verdict(db, item, reps[k], {"verdict": "done", "satisfaction": "4"})
+        sup.give_verdict(db, item, reps[k], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
 
 
 @pytest.mark.parametrize("stage", ["do", "inspect", "done"])
@@ -206,8 +208,9 @@ def test_issue_5_pages_stay_under_the_weight_budget(client):
         insp = make_item(db, commune, big, cat, stage="inspect")
         sup.open_new_inspection(db, insp, su)
         for _k in range(15):
-            sup.add_finding(db, insp, su, {"severity": "needs_fixing", "text": "Mặt mương bị nứt ở đoạn giữa. " * 3,
-                                           "due_on": (clock.today_local() + timedelta(days=5)).isoformat()})
+            sup.add_finding(db, insp, su, FindingForm.parse(
+                {"severity": "needs_fixing", "text": "Mặt mương bị nứt ở đoạn giữa. " * 3,
+                 "due_on": (clock.today_local() + timedelta(days=5)).isoformat()}))
         codes = {"do": do_item.code, "inspect": insp.code}
         pledge_id = impl.pledge_rows(db, do_item, size=1)[0][0].pledge.id
     pages = [
@@ -246,7 +249,7 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
         su, _sec = viewer(db, users["supervisor"]), viewer(db, users["secretary"])
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
-            sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
+            sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         move(db, item, "sign_off", su)
         rep = make_representative(db, commune, a)
         code = item.code
