@@ -108,6 +108,7 @@ def _attach_demo_files(code: str) -> None:
     from civic.items.models import Item
     from civic.media import service as media
     from civic.media.models import Attachment
+    from civic.media.schemas import HideForm
     from tests.builders import make_attachment, make_user, pdf_bytes, photo_bytes
 
     with unit_of_work(write=True) as db:
@@ -121,7 +122,8 @@ def _attach_demo_files(code: str) -> None:
         from tests.builders import viewer
 
         sec = make_user(db, "secretary", village=_village(db, item), name="Thư Ký Ảnh")
-        media.hide(db, hidden, viewer(db, sec).facts(), "Thấy rõ mặt người đi đường")
+        media.hide(db, hidden, viewer(db, sec).facts(),
+                   HideForm.parse({"reason": "Thấy rõ mặt người đi đường"}))
 
 
 def _village(db, item):

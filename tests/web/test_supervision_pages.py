@@ -260,3 +260,58 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
                     follow_redirects=False)
     assert r.status_code == 409
     assert date.today()  # the real clock is untouched
+
+
+ODD = ("99999999999999999999", "¹", "٣", "-1", "0", "1.5", "\x00", "x" * 5000, ["1", "2"], "")
+
+
+def _post(c, path, page, **form):
+    return c.post(path, data={"csrf_token": csrf_token(c, page), **form}, follow_redirects=False)
+
+
+def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client):
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage="inspect")
+        su = viewer(db, users["supervisor"])
+        ins = sup.open_new_inspection(db, item, su)
+        entry = sup.checklist(db, [ins.id])[ins.id][0]
+        finding = sup.add_finding(db, item, su,
+                                  FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
+        rep = make_representative(db, commune, a)
+        code = item.code
+    login(client, users["supervisor"])
+    page = f"/inspect/{code}"
+    for odd_code in ("¹", "a" * 41, "NS 1", "%00", "a.b"):
+        assert client.get(f"/inspect/{odd_code}").status_code == 404, odd_code
+        assert client.post(f"/inspect/{odd_code}/mark", data={}).status_code in (403, 404), odd_code
+    assert _post(client, f"{page}/no_such_action", page).status_code == 404
+    for odd in ODD:
+        for action in ("mark", "remove_entry", "answer", "resolve"):
+            r = _post(client, f"{page}/{action}", page, target_id=odd, mark="ok", answer="Đã dọn xong rồi.")
+            assert r.status_code in (303, 403, 404, 409, 422), (action, odd, r.status_code)
+        for field in ("mark", "note"):
+            r = _post(client, f"{page}/mark", page, target_id=str(entry.id),
+                      **{"mark": "not_ok", field: odd})
+            assert r.status_code in (303, 422), (field, odd, r.status_code)
+        for field, other in (("severity", {"text": "Nứt tấm đan.", "due_on": "2030-01-01"}),
+                             ("text", {"severity": "note"}), ("due_on", {"severity": "serious", "text": "Nứt."})):
+            r = _post(client, f"{page}/finding", page, **other, **{field: odd})
+            assert r.status_code in (303, 422), (field, odd, r.status_code)
+        assert _post(client, f"{page}/add_entry", page, label=odd).status_code in (303, 422), odd
+    for due in ("2026-02-30", "99999-01-01", "31/12/1999", "١٢/٠٦/٢٠٣٠", "2030-1-1T00:00"):
+        r = _post(client, f"{page}/finding", page, severity="serious", text="Nứt tấm đan.", due_on=due)
+        assert r.status_code == 422, due
+    assert finding.id
+    for odd in ODD:
+        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 409, 422), odd
+    login(client, rep)
+    verdict = f"/items/{code}/verdict"
+    for odd in ODD:
+        for field in ("household_id", "verdict", "satisfaction", "comment"):
+            values = {"verdict": "done", "satisfaction": "5", field: odd}
+            r = _post(client, verdict, verdict, **values)
+            assert r.status_code in (403, 409, 422), (field, odd, r.status_code)
+        r = _post(client, f"/items/{code}/reopen-request", verdict, household_id=odd,
+                  reason="Đoạn cuối chưa làm.")
+        assert r.status_code in (403, 409, 422), (odd, r.status_code)
