@@ -107,11 +107,12 @@ def inspect_page(request: Request, code: ItemCode):
 
 @dataclass(frozen=True)
 class InspectAction:
-    """One form of the inspection page: what it parses, what it does, where it goes and what it says."""
+    """One form of the inspection page: what it parses, what it says when done, what it does (with the
+    database, the item, the viewer, the parsed form and the prepared files), and where it goes."""
 
     form: type[Form] | None  # None: the move's own form (workflow.form_for)
-    run: Callable[[Any, Any, Any, Any, dict], Any]  # (db, item, viewer, form, files)
     message: str
+    run: Callable[[Any, Any, Any, Any, dict], Any]
     to_status_page: bool = False
     files: dict[str, FileField] | None = None
 
@@ -119,28 +120,31 @@ class InspectAction:
 FINDING_FILES = {"photos": FileField(most=sup.FINDING_PHOTOS_MAX, accept=sup.FINDING_FILES)}
 
 ACTIONS: dict[str, InspectAction] = {
-    "open": InspectAction(forms.OpenInspectionForm, lambda db, item, viewer, form, files:
-                          sup.open_new_inspection(db, item, viewer, form), N_("The inspection was opened.")),
-    "add_entry": InspectAction(forms.ChecklistEntryForm, lambda db, item, viewer, form, files:
-                               sup.add_checklist_entry(db, item, viewer, form),
-                               N_("The checklist entry was added.")),
-    "remove_entry": InspectAction(forms.EntryForm, lambda db, item, viewer, form, files:
-                                  sup.remove_checklist_entry(db, item, viewer, form.target_id),
-                                  N_("The checklist entry was removed.")),
-    "mark": InspectAction(forms.MarkForm, lambda db, item, viewer, form, files:
-                          sup.mark_entry(db, item, viewer, form), N_("The checklist entry was marked.")),
-    "finding": InspectAction(forms.FindingForm, lambda db, item, viewer, form, files:
-                             sup.add_finding(db, item, viewer, form, files.get("photos", ())),
-                             N_("The finding was recorded; the secretary must answer it."),
-                             files=FINDING_FILES),
-    "answer": InspectAction(forms.AnswerForm, lambda db, item, viewer, form, files:
-                            sup.answer_finding(db, item, viewer, form), N_("Your answer was published.")),
-    "resolve": InspectAction(forms.FindingRefForm, lambda db, item, viewer, form, files:
-                             sup.resolve_finding(db, item, viewer, form.target_id),
-                             N_("The finding was marked resolved.")),
-    "refuse_reopen": InspectAction(forms.RefuseReopenForm, lambda db, item, viewer, form, files:
-                                   sup.refuse_reopen(db, item, viewer, form),
-                                   N_("The request to reopen was refused; the reason is public.")),
+    "open": InspectAction(
+        forms.OpenInspectionForm, N_("The inspection was opened."),
+        lambda db, item, who, form, files: sup.open_new_inspection(db, item, who, form)),
+    "add_entry": InspectAction(
+        forms.ChecklistEntryForm, N_("The checklist entry was added."),
+        lambda db, item, who, form, files: sup.add_checklist_entry(db, item, who, form)),
+    "remove_entry": InspectAction(
+        forms.EntryForm, N_("The checklist entry was removed."),
+        lambda db, item, who, form, files: sup.remove_checklist_entry(db, item, who, form.target_id)),
+    "mark": InspectAction(
+        forms.MarkForm, N_("The checklist entry was marked."),
+        lambda db, item, who, form, files: sup.mark_entry(db, item, who, form)),
+    "finding": InspectAction(
+        forms.FindingForm, N_("The finding was recorded; the secretary must answer it."),
+        lambda db, item, who, form, files: sup.add_finding(db, item, who, form, files.get("photos", ())),
+        files=FINDING_FILES),
+    "answer": InspectAction(
+        forms.AnswerForm, N_("Your answer was published."),
+        lambda db, item, who, form, files: sup.answer_finding(db, item, who, form)),
+    "resolve": InspectAction(
+        forms.FindingRefForm, N_("The finding was marked resolved."),
+        lambda db, item, who, form, files: sup.resolve_finding(db, item, who, form.target_id)),
+    "refuse_reopen": InspectAction(
+        forms.RefuseReopenForm, N_("The request to reopen was refused; the reason is public."),
+        lambda db, item, who, form, files: sup.refuse_reopen(db, item, who, form)),
 }
 MOVES = {
     Action.SIGN_OFF: N_("%(code)s was signed off as done."),
@@ -148,10 +152,11 @@ MOVES = {
     Action.CLOSE_NOT_DONE: N_("%(code)s was closed as not done."),
     Action.REOPEN: N_("%(code)s was reopened and is back in People inspect."),
 }
-for _move in MOVES:
+for _move, _message in MOVES.items():
     ACTIONS[_move] = InspectAction(
-        None, lambda db, item, viewer, form, files, action=_move:
-        workflow.transition(db, item, action, viewer, form), MOVES[_move], to_status_page=True)
+        None, _message,
+        lambda db, item, who, form, files, action=_move: workflow.transition(db, item, action, who, form),
+        to_status_page=True)
 
 
 allow_uploads(r"/inspect/[^/]+/finding", files=sup.FINDING_PHOTOS_MAX)
