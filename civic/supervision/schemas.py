@@ -23,7 +23,8 @@ class Checklist(_Field):
         return Limits(0, rules.CHECKLIST_MAX * rules.LABEL_MAX)
 
     def parse(self, raw: Any) -> list[str]:
-        raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
+        if isinstance(raw, list | tuple):
+            raw = raw[-1] if raw else None
         if raw is not None and not isinstance(raw, str):
             raise fail(N_("The checklist needs at least one entry."))
         text = raw or ""

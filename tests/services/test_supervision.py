@@ -220,3 +220,13 @@ def test_the_supervisors_queue(db):
     assert [f.id for _, f in q.past_due] == [late.id]
     assert q.reopen == []
     assert sup.queue(db, sec).awaiting == []
+
+
+def test_an_empty_checklist_field_opens_with_the_default_checklist(db):
+    from civic.supervision.schemas import OpenInspectionForm
+
+    _c, _a, _b, item, _u, _sec, su = setup(db)
+    for sent in ({}, {"checklist": " \n "}, {"checklist": []}):
+        assert OpenInspectionForm.parse(sent).checklist == []
+    ins = sup.open_new_inspection(db, item, su, OpenInspectionForm.parse({}))
+    assert len(sup.checklist(db, [ins.id])[ins.id]) == 5
