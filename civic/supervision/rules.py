@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from civic.core.facts import ActorFacts, ItemFacts
 from civic.core.kinds import SECRETARY, SUPERVISOR, Outcome, Stage
 from civic.errors import N_, Conflict, Forbidden, Invalid
+from civic.media import rules as media_rules
 from civic.workflow.rules import relations
 
 # The default checklist of an inspection (msgids: stored as written, shown translated). Editable.
@@ -27,6 +28,9 @@ LABEL_MAX = 200  # a checklist entry
 NOTE_MAX = 500  # a mark's note
 COMMENT_MAX = 1000  # a verdict's comment
 TEXT_MAX = 2000  # a finding, an answer, a reason
+# The files that come with a finding: photos, and PDF documents as well (the field is called "photos").
+FINDING_FILES = media_rules.KINDS
+FINDING_PHOTOS_MAX = 5
 
 
 # --- who ----------------------------------------------------------------------------------------------

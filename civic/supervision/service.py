@@ -19,7 +19,6 @@ from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
 from civic.items.models import Item
-from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import Prepared
 from civic.supervision import rules
@@ -37,10 +36,6 @@ from civic.supervision.schemas import (
     VerdictTotals,
 )
 from civic.workflow import service as workflow
-
-# What a finding's photos may be: photos, and PDF documents as before (the field is called "photos").
-FINDING_FILES = media_rules.KINDS
-FINDING_PHOTOS_MAX = 5
 
 
 def _facts(session: Session, item: Item) -> ItemFacts:
@@ -176,8 +171,8 @@ def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
              "due_on": form.due_on.isoformat() if form.due_on else None})
     for photo in photos:
         media.attach(session, item=item, upload=photo, purpose="finding", actor_id=viewer.id,
-                     owner_kind="finding", owner_id=finding.id, actor_role="supervisor", accept=FINDING_FILES,
-                     field="photos")
+                     owner_kind="finding", owner_id=finding.id, actor_role="supervisor",
+                     accept=rules.FINDING_FILES, field="photos")
     return finding
 
 

@@ -117,7 +117,7 @@ class InspectAction:
     files: dict[str, FileField] | None = None
 
 
-FINDING_FILES = {"photos": FileField(most=sup.FINDING_PHOTOS_MAX, accept=sup.FINDING_FILES)}
+FINDING_FILES = {"photos": FileField(most=rules.FINDING_PHOTOS_MAX, accept=rules.FINDING_FILES)}
 
 ACTIONS: dict[str, InspectAction] = {
     "open": InspectAction(
@@ -159,7 +159,7 @@ for _move, _message in MOVES.items():
         to_status_page=True)
 
 
-allow_uploads(r"/inspect/[^/]+/finding", files=sup.FINDING_PHOTOS_MAX)
+allow_uploads(r"/inspect/[^/]+/finding", files=rules.FINDING_PHOTOS_MAX)
 
 
 @router.post("/inspect/{code}/{action}")
