@@ -48,9 +48,5 @@ class Attachment(SQLModel, table=True):
     hidden_reason: str = Field(default="", sa_type=Text)
 
     @property
-    def is_photo(self) -> bool:
-        return self.kind == "photo"
-
-    @property
     def hidden(self) -> bool:
         return self.hidden_at is not None

@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 from civic.core.facts import ActorFacts
-from civic.errors import N_, Forbidden, Invalid, TooLarge
+from civic.errors import N_, Conflict, Forbidden, Invalid, TooLarge
 
 # Longest side of the two stored sizes of a photo, in pixels.
 DISPLAY_PX = 1600
@@ -170,18 +170,9 @@ def may_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, a
 REASON_MIN, REASON_MAX = 3, 500
 
 
-def check_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts,
-               reason: str) -> str:
-    """The cleaned public reason for hiding, or why it cannot be hidden."""
+def check_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts) -> None:
+    """Why this file cannot be hidden by this actor, if it cannot (the reason is checked by HideForm)."""
     if not is_official(commune_id, village_id, actor):
         raise Forbidden(N_("You are not allowed to do this for this item."))
     if private or hidden:
-        from civic.errors import Conflict
-
         raise Conflict(N_("This file is already hidden from the public."))
-    text = " ".join((reason or "").split())
-    if len(text) < REASON_MIN:
-        raise Invalid(N_("Please say why the photo is hidden, e.g. “a face can be recognised”."), field="reason")
-    if len(text) > REASON_MAX:
-        raise Invalid(N_("The reason must have at most 500 characters."), field="reason")
-    return text

@@ -21,7 +21,7 @@ from civic.errors import N_, NotFound
 from civic.items.models import Item
 from civic.media import processing, rules, storage
 from civic.media.models import Attachment
-from civic.media.schemas import FileField, Prepared, Upload
+from civic.media.schemas import FileField, HideForm, Prepared, Upload
 
 __all__ = ["Upload", "Prepared", "FileField", "prepare", "prepare_files", "attach", "list_for", "hide", "get", "fetchable"]
 
@@ -133,14 +133,16 @@ def fetchable(session: Session, attachment_id: int, actor: ActorFacts, variant: 
     return att
 
 
-def hide(session: Session, att: Attachment, actor: ActorFacts, reason: str, actor_role: str = "") -> Attachment:
+def hide(session: Session, att: Attachment, actor: ActorFacts, form: HideForm, actor_role: str = ""
+         ) -> Attachment:
     """Hide a public photo or document from the public, with a public reason (a face, a number plate)."""
     village_id = village_of(session, att)
     if not rules.may_fetch(private=att.private, hidden=att.hidden, commune_id=att.commune_id,
                            village_id=village_id, actor=actor) and att.private:
         raise NotFound(N_("This file does not exist."))
-    text = rules.check_hide(private=att.private, hidden=att.hidden, commune_id=att.commune_id,
-                            village_id=village_id, actor=actor, reason=reason)
+    rules.check_hide(private=att.private, hidden=att.hidden, commune_id=att.commune_id, village_id=village_id,
+                     actor=actor)
+    text = form.reason
     att.hidden_at = clock.now()
     att.hidden_by_id = actor.user_id
     att.hidden_reason = text

@@ -590,6 +590,7 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
         WithdrawForm,
     )
     from civic.supervision import service as sup
+    from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 
     today = clock.today_local().isoformat()
     ditch = plan.title == DITCH_DEMO
@@ -671,22 +672,26 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
         ins = sup.open_new_inspection(session, item, supervisor)
         entries = sup.checklist(session, [ins.id])[ins.id]
         for e in entries[:3]:
-            sup.mark_entry(session, item, supervisor, e.id, {"mark": "ok"})
-        sup.mark_entry(session, item, supervisor, entries[3].id,
-                       {"mark": "not_ok", "note": "Hoá đơn cây giống thiếu 20 cây so với biên bản nghiệm thu."})
+            sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
+        sup.mark_entry(session, item, supervisor, MarkForm.parse(
+            {"target_id": entries[3].id, "mark": "not_ok",
+             "note": "Hoá đơn cây giống thiếu 20 cây so với biên bản nghiệm thu."}))
         due = (clock.today_local() + timedelta(days=10)).isoformat()
-        sup.add_finding(session, item, supervisor, {"severity": "serious", "due_on": due,
-                                                    "text": "Hoá đơn mua cây giống ghi 200 cây nhưng đếm thực tế 180 cây."})
-        sup.add_finding(session, item, supervisor, {"severity": "needs_fixing", "due_on": due,
-                                                    "text": "12 cây bị chết, cần trồng dặm."})
-        sup.add_finding(session, item, supervisor, {"severity": "note", "text": "Nên làm biển ghi tên hộ nhận chăm sóc cây."})
+        sup.add_finding(session, item, supervisor, FindingForm.parse(
+            {"severity": "serious", "due_on": due,
+             "text": "Hoá đơn mua cây giống ghi 200 cây nhưng đếm thực tế 180 cây."}))
+        sup.add_finding(session, item, supervisor, FindingForm.parse(
+            {"severity": "needs_fixing", "due_on": due, "text": "12 cây bị chết, cần trồng dặm."}))
+        sup.add_finding(session, item, supervisor, FindingForm.parse(
+            {"severity": "note", "text": "Nên làm biển ghi tên hộ nhận chăm sóc cây."}))
     elif step == "w_answers":
         found = sup.findings(session, item)
         answers = {"serious": "20 cây còn lại sẽ trồng tuần tới; nhà cung cấp đã xác nhận giao bù, kèm biên bản.",
                    "needs_fixing": "Đã trồng dặm 12 cây ngày hôm qua, các hộ nhận chăm sóc.",
                    "note": "Thôn sẽ làm biển gỗ trước Tết."}
         for f in found:
-            sup.answer_finding(session, item, sec, f.id, {"answer": answers[f.severity]})
+            sup.answer_finding(session, item, sec,
+                               AnswerForm.parse({"target_id": f.id, "answer": answers[f.severity]}))
         needs = [f for f in found if f.severity == "needs_fixing"]
         if needs:
             sup.resolve_finding(session, item, supervisor, needs[0].id)
@@ -698,12 +703,14 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                    ("not_done", "2", "Hố ga trước nhà tôi vẫn hở.")]
         for k, v in enumerate(people[(n - 1) * 4: n * 4]):
             verdict, score, comment = choices[(k + n) % len(choices)]
-            sup.give_verdict(session, item, v, {"verdict": verdict, "satisfaction": score, "comment": comment})
+            sup.give_verdict(session, item, v, VerdictForm.parse({"verdict": verdict, "satisfaction": score,
+                                                                  "comment": comment}))
 
 
 def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer) -> None:
     """The real transitions out of Dân làm for items whose work was recorded."""
     from civic.supervision import service as sup
+    from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm
 
     if step == Stage.INSPECT:
         _move(session, item, "start_inspection", sec)
@@ -712,10 +719,11 @@ def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor:
             _move(session, item, "start_inspection", sec)
         ins = sup.open_new_inspection(session, item, supervisor)
         for e in sup.checklist(session, [ins.id])[ins.id]:
-            sup.mark_entry(session, item, supervisor, e.id, {"mark": "ok"})
-        f = sup.add_finding(session, item, supervisor, {"severity": "note",
-                                                        "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."})
-        sup.answer_finding(session, item, sec, f.id, {"answer": "Đã dọn sạch ngay trong ngày nghiệm thu."})
+            sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
+        f = sup.add_finding(session, item, supervisor, FindingForm.parse(
+            {"severity": "note", "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."}))
+        sup.answer_finding(session, item, sec, AnswerForm.parse(
+            {"target_id": f.id, "answer": "Đã dọn sạch ngay trong ngày nghiệm thu."}))
         sup.resolve_finding(session, item, supervisor, f.id)
         _move(session, item, "sign_off", supervisor)
     elif step == "not_done":

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from civic.core.facts import ActorFacts, ItemFacts
+from civic.core.kinds import SECRETARY, SUPERVISOR, Outcome, Stage
 from civic.errors import N_, Conflict, Forbidden, Invalid
-from civic.implementation.rules import parse_day
-from civic.items.rules import clean_text
+from civic.media import rules as media_rules
 from civic.workflow.rules import relations
-from civic.workflow.stages import SECRETARY, SUPERVISOR, Outcome, Stage
 
 # The default checklist of an inspection (msgids: stored as written, shown translated). Editable.
 DEFAULT_CHECKLIST = (
@@ -24,16 +21,16 @@ DEFAULT_CHECKLIST = (
 MARKS = {"ok": N_("Satisfactory"), "not_ok": N_("Not satisfactory"), "not_applicable": N_("Does not apply")}
 SEVERITIES = {"note": N_("Note"), "needs_fixing": N_("Needs fixing"), "serious": N_("Serious")}
 VERDICTS = {"done": N_("Done as promised"), "partly": N_("Partly done"), "not_done": N_("Not done")}
+SATISFACTION = range(1, 6)  # the scores a household may give
 VERDICT_WINDOW_DAYS = 30
 CHECKLIST_MAX = 30
-TEXT_MAX = 2000
-
-
-def _text(data: dict[str, Any], name: str, errors: dict[str, str], *, low: int, high: int, message: str) -> str:
-    value = clean_text(data.get(name), multiline=True)
-    if len(value) < low or len(value) > high:
-        errors[name] = message
-    return value
+LABEL_MAX = 200  # a checklist entry
+NOTE_MAX = 500  # a mark's note
+COMMENT_MAX = 1000  # a verdict's comment
+TEXT_MAX = 2000  # a finding, an answer, a reason
+# The files that come with a finding: photos, and PDF documents as well (the field is called "photos").
+FINDING_FILES = media_rules.KINDS
+FINDING_PHOTOS_MAX = 5
 
 
 # --- who ----------------------------------------------------------------------------------------------
@@ -63,80 +60,20 @@ def check_inspection_is_open(item: ItemFacts) -> None:
         raise Conflict(N_("No inspection of this item is open."))
 
 
-def clean_checklist(raw: Any) -> list[str]:
-    """The checklist as typed, one entry a line; empty lines dropped, duplicates kept once."""
-    labels: list[str] = []
-    for line in str(raw or "").splitlines():
-        label = clean_text(line)
-        if label and label not in labels:
-            labels.append(label)
-    if not labels:
-        raise Invalid(N_("The checklist needs at least one entry."), field="checklist")
-    if len(labels) > CHECKLIST_MAX:
-        raise Invalid(N_("A checklist has at most 30 entries."), field="checklist")
-    if any(len(label) > 200 for label in labels):
-        raise Invalid(N_("Each checklist entry has at most 200 characters."), field="checklist")
-    return labels
-
-
-def clean_checklist_label(raw: Any, existing: int) -> str:
-    label = clean_text(raw)
-    if not 2 <= len(label) <= 200:
-        raise Invalid(N_("Please write the checklist entry (2 to 200 characters)."), field="label")
+def check_checklist_room(existing: int) -> None:
+    """One more entry fits on a checklist that has `existing` entries."""
     if existing >= CHECKLIST_MAX:
         raise Invalid(N_("A checklist has at most 30 entries."), field="label")
-    return label
 
 
-def clean_mark(data: dict[str, Any]) -> tuple[str, str]:
-    errors: dict[str, str] = {}
-    mark = str(data.get("mark") or "")
-    if mark not in MARKS:
-        errors["mark"] = N_("Please choose: satisfactory, not satisfactory, or does not apply.")
-    note = _text(data, "note", errors, low=0, high=500, message=N_("A note has at most 500 characters."))
-    if mark == "not_ok" and not note:
-        errors["note"] = N_("Please say what is not satisfactory.")
-    if errors:
-        raise Invalid(errors=errors)
-    return mark, note
-
-
-@dataclass(frozen=True)
-class FindingInput:
-    severity: str
-    text: str
-    due_on: date | None
-
-
-def validate_finding(data: dict[str, Any], today: date) -> FindingInput:
-    errors: dict[str, str] = {}
-    severity = str(data.get("severity") or "")
-    if severity not in SEVERITIES:
-        errors["severity"] = N_("Please choose how serious the finding is.")
-    text = _text(data, "text", errors, low=5, high=TEXT_MAX,
-                 message=N_("Please describe the finding (5 to 2,000 characters)."))
-    due_on = None
-    try:
-        due_on = parse_day(data.get("due_on"), "due_on", today, required=severity != "note", future=True)
-    except Invalid as exc:
-        errors["due_on"] = exc.message
-    if errors:
-        raise Invalid(errors=errors)
-    return FindingInput(severity, text, due_on)
+def due_in_past(due_on: date, today: date) -> bool:
+    """A finding's due date must not be in the past (today is fine)."""
+    return due_on < today
 
 
 def check_answer(*, finding_resolved: bool) -> None:
     if finding_resolved:
         raise Conflict(N_("This finding is already resolved."))
-
-
-def clean_answer(data: dict[str, Any]) -> str:
-    errors: dict[str, str] = {}
-    text = _text(data, "answer", errors, low=5, high=TEXT_MAX,
-                 message=N_("Please write the answer (5 to 2,000 characters); it is shown publicly."))
-    if errors:
-        raise Invalid(errors=errors)
-    return text
 
 
 def check_resolve(*, answered: bool, resolved: bool) -> None:
@@ -187,28 +124,6 @@ def check_verdict(item: ItemFacts, now: datetime, *, already_given: bool, days: 
         raise Conflict(N_("Your household has already given its verdict; each household gives it once."))
 
 
-@dataclass(frozen=True)
-class VerdictInput:
-    verdict: str
-    satisfaction: int
-    comment: str
-
-
-def validate_verdict(data: dict[str, Any]) -> VerdictInput:
-    errors: dict[str, str] = {}
-    verdict = str(data.get("verdict") or "")
-    if verdict not in VERDICTS:
-        errors["verdict"] = N_("Please choose: done as promised, partly done, or not done.")
-    raw = str(data.get("satisfaction") or "").strip()
-    satisfaction = int(raw) if raw in {"1", "2", "3", "4", "5"} else 0
-    if not satisfaction:
-        errors["satisfaction"] = N_("Please choose a score from 1 to 5.")
-    comment = _text(data, "comment", errors, low=0, high=1000, message=N_("A comment has at most 1,000 characters."))
-    if errors:
-        raise Invalid(errors=errors)
-    return VerdictInput(verdict, satisfaction, comment)
-
-
 def check_reopen_request(item: ItemFacts, now: datetime, *, household_verdict: str | None, already_asked: bool,
                          days: int = VERDICT_WINDOW_DAYS) -> None:
     if not verdict_window_open(item.stage, item.outcome, item.closed_at, now, days):
@@ -218,15 +133,6 @@ def check_reopen_request(item: ItemFacts, now: datetime, *, household_verdict: s
         raise Conflict(N_("Only a household that said the work was not done can ask to reopen it."))
     if already_asked:
         raise Conflict(N_("Your household has already asked to reopen this item."))
-
-
-def clean_reason(data: dict[str, Any], name: str = "reason") -> str:
-    errors: dict[str, str] = {}
-    text = _text(data, name, errors, low=5, high=TEXT_MAX,
-                 message=N_("Please give a reason of at least 5 characters; it is shown publicly."))
-    if errors:
-        raise Invalid(errors=errors)
-    return text
 
 
 def check_refuse_reopen(item: ItemFacts, actor: ActorFacts) -> None:

@@ -3,7 +3,7 @@ residents' verdict and reopen requests, and the supervisor's queue. Never commit
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -14,14 +14,28 @@ from civic.accounts.service import Viewer
 from civic.areas.models import Household
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
-from civic.errors import N_, Invalid, NotFound
+from civic.core.kinds import Outcome, Stage
+from civic.errors import N_, Forbidden, Invalid, NotFound
+from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
 from civic.items.models import Item
+from civic.media import service as media
+from civic.media.schemas import Prepared
 from civic.supervision import rules
 from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, Verdict
-from civic.supervision.schemas import SupervisorQueue, VerdictTotals
+from civic.supervision.schemas import (
+    AnswerForm,
+    ChecklistEntryForm,
+    FindingForm,
+    MarkForm,
+    OpenInspectionForm,
+    RefuseReopenForm,
+    ReopenRequestForm,
+    SupervisorQueue,
+    VerdictForm,
+    VerdictTotals,
+)
 from civic.workflow import service as workflow
-from civic.workflow.stages import Outcome, Stage
 
 
 def _facts(session: Session, item: Item) -> ItemFacts:
@@ -33,13 +47,6 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
                  actor_role=role, payload=payload)
-
-
-def _id(raw: Any) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        return 0
 
 
 # --- facts for the workflow -------------------------------------------------------------------------------
@@ -79,15 +86,13 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
 
 # --- inspections ------------------------------------------------------------------------------------------
 
-def open_new_inspection(session: Session, item: Item, viewer: Viewer, data: dict[str, Any] | None = None
+def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: OpenInspectionForm | None = None
                         ) -> Inspection:
     """A supervisor opens an inspection with a checklist: the defaults, or the entries they typed."""
-    data = data or {}
     facts = _facts(session, item)
     rules.check_supervisor(facts, viewer.facts())
     rules.check_open_inspection(facts)
-    raw = data.get("checklist")
-    labels = rules.clean_checklist(raw) if str(raw or "").strip() else list(rules.DEFAULT_CHECKLIST)
+    labels = list(form.checklist) if form and form.checklist else list(rules.DEFAULT_CHECKLIST)
     now = clock.now()
     inspection = Inspection(item_id=item.id, opened_at=now, opened_by_id=viewer.id)
     session.add(inspection)
@@ -106,11 +111,13 @@ def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -
     return open_inspection(session, item.id)
 
 
-def add_checklist_entry(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ChecklistEntry:
+def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: ChecklistEntryForm
+                        ) -> ChecklistEntry:
     inspection = _open_inspection_or_conflict(session, item, viewer)
     existing = session.execute(select(func.count(), func.max(ChecklistEntry.position))
                                .where(ChecklistEntry.inspection_id == inspection.id)).one()
-    label = rules.clean_checklist_label(data.get("label"), existing[0])
+    rules.check_checklist_room(existing[0])
+    label = form.label
     entry = ChecklistEntry(inspection_id=inspection.id, position=(existing[1] or 0) + 1, label=label)
     session.add(entry)
     session.flush()
@@ -119,14 +126,14 @@ def add_checklist_entry(session: Session, item: Item, viewer: Viewer, data: dict
     return entry
 
 
-def _entry(session: Session, inspection: Inspection, entry_id: Any) -> ChecklistEntry:
-    entry = session.get(ChecklistEntry, _id(entry_id)) if _id(entry_id) else None
+def _entry(session: Session, inspection: Inspection, entry_id: int | None) -> ChecklistEntry:
+    entry = session.get(ChecklistEntry, entry_id) if entry_id else None
     if entry is None or entry.inspection_id != inspection.id:
         raise NotFound(N_("This checklist entry does not exist."))
     return entry
 
 
-def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_id: Any) -> None:
+def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_id: int | None) -> None:
     inspection = _open_inspection_or_conflict(session, item, viewer)
     entry = _entry(session, inspection, entry_id)
     left = session.execute(select(func.count()).select_from(ChecklistEntry)
@@ -139,10 +146,10 @@ def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_i
             {"inspection_id": inspection.id, "removed": label})
 
 
-def mark_entry(session: Session, item: Item, viewer: Viewer, entry_id: Any, data: dict[str, Any]) -> ChecklistEntry:
+def mark_entry(session: Session, item: Item, viewer: Viewer, form: MarkForm) -> ChecklistEntry:
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    entry = _entry(session, inspection, entry_id)
-    mark, note = rules.clean_mark(data)
+    entry = _entry(session, inspection, form.target_id)
+    mark, note = form.mark, form.note
     entry.mark, entry.note, entry.marked_at = mark, note, clock.now()
     _record(session, item, "checklist_marked", viewer, "supervisor",
             {"inspection_id": inspection.id, "entry_id": entry.id, "label": entry.label, "mark": mark,
@@ -150,41 +157,44 @@ def mark_entry(session: Session, item: Item, viewer: Viewer, entry_id: Any, data
     return entry
 
 
-def add_finding(session: Session, item: Item, viewer: Viewer, data: dict[str, Any], photos: list | None = None
-                ) -> Finding:
+def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
+                photos: Sequence[Prepared] = ()) -> Finding:
+    """A supervisor records a finding of the open inspection, with its photos (prepared before the
+    transaction: see civic.web.forms)."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    clean = rules.validate_finding(data, clock.today_local())
-    finding = Finding(item_id=item.id, inspection_id=inspection.id, severity=clean.severity, text=clean.text,
-                      due_on=clean.due_on, created_at=clock.now(), created_by_id=viewer.id)
+    finding = Finding(item_id=item.id, inspection_id=inspection.id, severity=form.severity, text=form.text,
+                      due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
     session.add(finding)
     session.flush()
     _record(session, item, "finding_added", viewer, "supervisor",
-            {"finding_id": finding.id, "severity": clean.severity, "text": clean.text,
-             "due_on": clean.due_on.isoformat() if clean.due_on else None})
-    implementation.attach_evidence(session, item, viewer, photos, purpose="finding", owner_kind="finding",
-                           owner_id=finding.id, role="supervisor")
+            {"finding_id": finding.id, "severity": form.severity, "text": form.text,
+             "due_on": form.due_on.isoformat() if form.due_on else None})
+    for photo in photos:
+        media.attach(session, item=item, upload=photo, purpose="finding", actor_id=viewer.id,
+                     owner_kind="finding", owner_id=finding.id, actor_role="supervisor",
+                     accept=rules.FINDING_FILES, field="photos")
     return finding
 
 
-def _finding(session: Session, item: Item, finding_id: Any) -> Finding:
-    finding = session.get(Finding, _id(finding_id)) if _id(finding_id) else None
+def _finding(session: Session, item: Item, finding_id: int | None) -> Finding:
+    finding = session.get(Finding, finding_id) if finding_id else None
     if finding is None or finding.item_id != item.id:
         raise NotFound(N_("This finding does not exist."))
     return finding
 
 
-def answer_finding(session: Session, item: Item, viewer: Viewer, finding_id: Any, data: dict[str, Any]) -> Finding:
+def answer_finding(session: Session, item: Item, viewer: Viewer, form: AnswerForm) -> Finding:
     """The secretary of the item's village answers a finding, in public. A later answer replaces it."""
-    finding = _finding(session, item, finding_id)
+    finding = _finding(session, item, form.target_id)
     rules.check_answerer(_facts(session, item), viewer.facts())
     rules.check_answer(finding_resolved=finding.resolved_at is not None)
-    text = rules.clean_answer(data)
+    text = form.answer
     finding.answer, finding.answered_at, finding.answered_by_id = text, clock.now(), viewer.id
     _record(session, item, "finding_answered", viewer, "secretary", {"finding_id": finding.id, "text": text})
     return finding
 
 
-def resolve_finding(session: Session, item: Item, viewer: Viewer, finding_id: Any) -> Finding:
+def resolve_finding(session: Session, item: Item, viewer: Viewer, finding_id: int | None) -> Finding:
     finding = _finding(session, item, finding_id)
     rules.check_supervisor(_facts(session, item), viewer.facts())
     rules.check_resolve(answered=finding.answered_at is not None, resolved=finding.resolved_at is not None)
@@ -196,21 +206,16 @@ def resolve_finding(session: Session, item: Item, viewer: Viewer, finding_id: An
 
 # --- verdicts and reopening ---------------------------------------------------------------------------------
 
-def _verdict_household(session: Session, item: Item, viewer: Viewer, household_id: Any) -> Household:
+def _verdict_household(session: Session, item: Item, viewer: Viewer, wanted: int | None) -> Household:
     mine = implementation.represented_households(session, viewer)
-    wanted = _id(household_id)
     household = next((h for h in mine if h.id == wanted), None)
     if household is None:
         in_village = [h for h in mine if h.village_id == item.village_id]
         household = in_village[0] if len(in_village) == 1 and not wanted else None
     if household is None:
-        from civic.errors import Forbidden
-
         if mine and not any(h.village_id == item.village_id for h in mine):
             raise Forbidden(N_("This household is not in the village of this item."))
         raise Forbidden(N_("Only the representative of a household of this village can give its verdict."))
-    from civic.implementation import rules as implementation_rules
-
     today = clock.today_local()
     active = household.active_from <= today and (household.active_to is None or household.active_to > today)
     implementation_rules.check_household(household.village_id, active, _facts(session, item))
@@ -224,22 +229,22 @@ def household_verdict(session: Session, item: Item, household_id: int) -> Verdic
                                                  Verdict.closure_at == item.closed_at)).scalar_one_or_none()
 
 
-def give_verdict(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> Verdict:
-    household = _verdict_household(session, item, viewer, data.get("household_id"))
+def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm) -> Verdict:
+    household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
     rules.check_verdict(facts, clock.now(), already_given=household_verdict(session, item, household.id) is not None)
-    clean = rules.validate_verdict(data)
-    v = Verdict(item_id=item.id, household_id=household.id, closure_at=item.closed_at, verdict=clean.verdict,
-                satisfaction=clean.satisfaction, comment=clean.comment, given_by_id=viewer.id, created_at=clock.now())
+    v = Verdict(item_id=item.id, household_id=household.id, closure_at=item.closed_at, verdict=form.verdict,
+                satisfaction=form.satisfaction, comment=form.comment, given_by_id=viewer.id,
+                created_at=clock.now())
     session.add(v)
     session.flush()
     _record(session, item, "verdict_given", viewer, "household",
-            {"verdict_id": v.id, "verdict": clean.verdict, "satisfaction": clean.satisfaction})
+            {"verdict_id": v.id, "verdict": form.verdict, "satisfaction": form.satisfaction})
     return v
 
 
-def ask_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ReopenRequest:
-    household = _verdict_household(session, item, viewer, data.get("household_id"))
+def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequestForm) -> ReopenRequest:
+    household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
     verdict = household_verdict(session, item, household.id)
     asked = session.execute(select(ReopenRequest.id).where(
@@ -247,7 +252,7 @@ def ask_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any
         ReopenRequest.closure_at == item.closed_at)).first() is not None
     rules.check_reopen_request(facts, clock.now(), household_verdict=verdict.verdict if verdict else None,
                                already_asked=asked)
-    reason = rules.clean_reason(data)
+    reason = form.reason
     r = ReopenRequest(item_id=item.id, household_id=household.id, closure_at=item.closed_at, reason=reason,
                       requested_at=clock.now(), requested_by_id=viewer.id)
     session.add(r)
@@ -256,11 +261,11 @@ def ask_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any
     return r
 
 
-def refuse_reopen(session: Session, item: Item, viewer: Viewer, data: dict[str, Any]) -> ReopenRequest:
+def refuse_reopen(session: Session, item: Item, viewer: Viewer, form: RefuseReopenForm) -> ReopenRequest:
     """A supervisor decides a household's request to reopen: not reopened, with a public reason."""
     facts = _facts(session, item)
     rules.check_refuse_reopen(facts, viewer.facts())
-    reason = rules.clean_reason(data)
+    reason = form.reason
     request = current_closure_reopen(session, item)
     request.decision, request.decision_reason = "refused", reason
     request.decided_at, request.decided_by_id = clock.now(), viewer.id
@@ -346,6 +351,3 @@ def queue(session: Session, viewer: Viewer, limit: int = 100) -> SupervisorQueue
         .order_by(ReopenRequest.requested_at).limit(limit)).all()
     return SupervisorQueue(list(awaiting), list(due), list(reopen))
 
-
-def days_late(due_on: date, today: date | None = None) -> int:
-    return ((today or clock.today_local()) - due_on).days

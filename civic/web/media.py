@@ -15,17 +15,20 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
-from civic.db import run_write, unit_of_work
-from civic.errors import N_, Invalid, NotFound
+from civic.db import unit_of_work
+from civic.errors import N_, NotFound
 from civic.items.models import Item
 from civic.media import rules, storage
 from civic.media import service as media
 from civic.media.models import Attachment
-from civic.web.core import Web, form_dict, read_form, require_user
+from civic.media.schemas import HideForm
+from civic.web.core import Web, register_forms, require_user
+from civic.web.deps import RowId
+from civic.web.forms import Done, FormState, post_form
 
 router = APIRouter()
+register_forms(HideForm)
 
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, max-age=3600"
@@ -95,7 +98,7 @@ def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
 
 @router.api_route("/media/{attachment_id}/{name}", methods=["GET", "HEAD"], name="media_file",
                   include_in_schema=False)
-def media_file(request: Request, attachment_id: int, name: str):
+def media_file(request: Request, attachment_id: RowId, name: str):
     with unit_of_work() as db:
         web = Web(request, db)
         variant = name.partition("-")[0]
@@ -129,41 +132,31 @@ def media_file(request: Request, attachment_id: int, name: str):
 # --- hiding -------------------------------------------------------------------------------------------
 
 @router.post("/media/{attachment_id}/hide")
-async def hide(request: Request, attachment_id: int):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_hide, request, attachment_id, form)
-
-
-def _safe_back(back: str, code: str) -> str:
-    if back.startswith("/") and not back.startswith("//") and "\\" not in back and len(back) < 300:
-        return back
-    return f"/items/{code}"
-
-
-def _hide(request: Request, attachment_id: int, form: dict):
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
+async def hide(request: Request, attachment_id: RowId):
+    def act(db, web, form: HideForm, files) -> Done:
         viewer = require_user(web)
         att = media.fetchable(db, attachment_id, viewer.facts())
         item = db.get(Item, att.item_id)
-        media.hide(db, att, viewer.facts(), form.get("reason", ""))
-        return web, item
+        media.hide(db, att, viewer.facts(), form)
+        return Done(form.back or f"/items/{item.code}",
+                    N_("It was hidden from the public; the page says why."))
 
-    try:
-        web, item = run_write(work)
-    except Invalid as exc:
-        from civic.web.views import item_page_context
-
-        with unit_of_work() as db:
-            web = Web(request, db)
-            att = media.fetchable(db, attachment_id, web.viewer.facts())
-            item = db.get(Item, att.item_id)
-            ctx = item_page_context(db, web, item)
-            ctx["media_form"] = {"id": attachment_id, "errors": web.field_errors(exc),
-                                 "reason": form.get("reason", "")}
-            return web.render("public/item_status.html", status=422, **ctx)
-    return web.redirect(_safe_back(form.get("back", ""), item.code),
-                        N_("It was hidden from the public; the page says why."))
+    return await post_form(request, HideForm, action="hide", act=act,
+                           page=lambda state: _hide_page(request, attachment_id, state))
 
 
+def _hide_page(request: Request, attachment_id: int, state: FormState):
+    """The item's page again, the hide form of this file open with its message."""
+    from civic.web.views import item_page_context
+
+    with unit_of_work() as db:
+        web = Web(request, db)
+        att = media.fetchable(db, attachment_id, web.viewer.facts())
+        item = db.get(Item, att.item_id)
+        ctx = item_page_context(db, web, item)
+        reason = state.values.get("reason", "")
+        ctx["media_form"] = {"id": attachment_id, "errors": state.errors,
+                             "reason": reason[-1] if isinstance(reason, list) and reason else reason}
+        # A refusal that is no field's (already hidden) is said at the top of the page.
+        message = "" if state.errors else state.message
+        return web.render("public/item_status.html", status=state.status, form_message=message, **ctx)

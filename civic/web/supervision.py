@@ -3,28 +3,37 @@ village secretary), the supervisor's queue, and a household's verdict. Routes de
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from civic import clock
 from civic.areas import service as areas
+from civic.core.inputs import Form
+from civic.core.kinds import Action
 from civic.db import unit_of_work
 from civic.errors import N_, NotFound
+from civic.implementation import rules as impl_rules
 from civic.implementation import service as impl
 from civic.items import service as items
+from civic.media.schemas import FileField
 from civic.supervision import rules
+from civic.supervision import schemas as forms
 from civic.supervision import service as sup
 from civic.web import media as media_web
-from civic.web.core import Web, form_dict, read_form, require_user
-from civic.web.implementation import _run, read
+from civic.web.core import Web, register_forms, require_user
+from civic.web.deps import ItemCode
+from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
 from civic.web.views import lookups, strip_state
 from civic.workflow import service as workflow
+from civic.workflow.schemas import TransitionForm
 
 router = APIRouter()
+register_forms(*forms.FORMS, TransitionForm)
 
 LABELS = {"marks": rules.MARKS, "severities": rules.SEVERITIES, "verdicts": rules.VERDICTS}
 
@@ -69,7 +78,7 @@ def queue(request: Request):
 
 # --- the inspection page ------------------------------------------------------------------------------------
 
-def _inspect_page(request: Request, code: str, status: int = 200, **extra) -> HTMLResponse:
+def _inspect_page(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
@@ -81,69 +90,99 @@ def _inspect_page(request: Request, code: str, status: int = 200, **extra) -> HT
         current = latest[0] if latest and latest[0].result is None else None
         actions = workflow.allowed_actions(db, item, viewer)
         return web.render(
-            "supervision/inspect.html", status=status, **media_web.page_context(db, web, item), item=item, strip=strip_state(item), SUP=LABELS,
-            inspection=current, checklist=sup.checklist(db, [current.id])[current.id] if current else [],
+            "supervision/inspect.html", status=state.status, **media_web.page_context(db, web, item),
+            item=item, strip=strip_state(item), SUP=LABELS, inspection=current,
+            checklist=sup.checklist(db, [current.id])[current.id] if current else [],
             findings=sup.findings(db, item), reopen=sup.reopen_requests(db, item),
             can_open=rules.can_open_inspection(facts, actor), can_edit=rules.can_edit_inspection(facts, actor),
             can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
-            actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST), today=clock.today_local(),
-            form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}), **extra)
+            actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST),
+            today=clock.today_local(), **state.context())
 
 
 @router.get("/inspect/{code}", response_class=HTMLResponse)
-def inspect_page(request: Request, code: str):
+def inspect_page(request: Request, code: ItemCode):
     return _inspect_page(request, code)
 
 
-def _with_id(fn):
-    return lambda db, item, viewer, form: fn(db, item, viewer, form.get("target_id"), form)
+@dataclass(frozen=True)
+class InspectAction:
+    """One form of the inspection page: what it parses, what it says when done, what it does (with the
+    database, the item, the viewer, the parsed form and the prepared files), and where it goes."""
+
+    form: type[Form] | None  # None: the move's own form (workflow.form_for)
+    message: str
+    run: Callable[[Any, Any, Any, Any, dict], Any]
+    to_status_page: bool = False
+    files: dict[str, FileField] | None = None
 
 
-ACTIONS = {
-    "open": (sup.open_new_inspection, N_("The inspection was opened.")),
-    "add_entry": (sup.add_checklist_entry, N_("The checklist entry was added.")),
-    "remove_entry": (lambda db, item, viewer, form: sup.remove_checklist_entry(db, item, viewer, form.get("target_id")),
-                     N_("The checklist entry was removed.")),
-    "mark": (_with_id(sup.mark_entry), N_("The checklist entry was marked.")),
-    "finding": (None, N_("The finding was recorded; the secretary must answer it.")),
-    "answer": (_with_id(sup.answer_finding), N_("Your answer was published.")),
-    "resolve": (lambda db, item, viewer, form: sup.resolve_finding(db, item, viewer, form.get("target_id")),
-                N_("The finding was marked resolved.")),
-    "refuse_reopen": (sup.refuse_reopen, N_("The request to reopen was refused; the reason is public.")),
+FINDING_FILES = {"photos": FileField(most=rules.FINDING_PHOTOS_MAX, accept=rules.FINDING_FILES)}
+
+ACTIONS: dict[str, InspectAction] = {
+    "open": InspectAction(
+        forms.OpenInspectionForm, N_("The inspection was opened."),
+        lambda db, item, who, form, files: sup.open_new_inspection(db, item, who, form)),
+    "add_entry": InspectAction(
+        forms.ChecklistEntryForm, N_("The checklist entry was added."),
+        lambda db, item, who, form, files: sup.add_checklist_entry(db, item, who, form)),
+    "remove_entry": InspectAction(
+        forms.EntryForm, N_("The checklist entry was removed."),
+        lambda db, item, who, form, files: sup.remove_checklist_entry(db, item, who, form.target_id)),
+    "mark": InspectAction(
+        forms.MarkForm, N_("The checklist entry was marked."),
+        lambda db, item, who, form, files: sup.mark_entry(db, item, who, form)),
+    "finding": InspectAction(
+        forms.FindingForm, N_("The finding was recorded; the secretary must answer it."),
+        lambda db, item, who, form, files: sup.add_finding(db, item, who, form, files.get("photos", ())),
+        files=FINDING_FILES),
+    "answer": InspectAction(
+        forms.AnswerForm, N_("Your answer was published."),
+        lambda db, item, who, form, files: sup.answer_finding(db, item, who, form)),
+    "resolve": InspectAction(
+        forms.FindingRefForm, N_("The finding was marked resolved."),
+        lambda db, item, who, form, files: sup.resolve_finding(db, item, who, form.target_id)),
+    "refuse_reopen": InspectAction(
+        forms.RefuseReopenForm, N_("The request to reopen was refused; the reason is public."),
+        lambda db, item, who, form, files: sup.refuse_reopen(db, item, who, form)),
 }
 MOVES = {
-    "sign_off": N_("%(code)s was signed off as done."),
-    "rework": N_("%(code)s was sent back to People do for rework."),
-    "close_not_done": N_("%(code)s was closed as not done."),
-    "reopen": N_("%(code)s was reopened and is back in People inspect."),
+    Action.SIGN_OFF: N_("%(code)s was signed off as done."),
+    Action.REWORK: N_("%(code)s was sent back to People do for rework."),
+    Action.CLOSE_NOT_DONE: N_("%(code)s was closed as not done."),
+    Action.REOPEN: N_("%(code)s was reopened and is back in People inspect."),
 }
+for _move, _message in MOVES.items():
+    ACTIONS[_move] = InspectAction(
+        None, _message,
+        lambda db, item, who, form, files, action=_move: workflow.transition(db, item, action, who, form),
+        to_status_page=True)
 
 
-allow_uploads(r"/inspect/[^/]+/finding", files=5)
+allow_uploads(r"/inspect/[^/]+/finding", files=rules.FINDING_PHOTOS_MAX)
 
 
 @router.post("/inspect/{code}/{action}")
-async def inspect_action(request: Request, code: str, action: str):
-    form, files, error = await read(request, {"photos": 5} if action == "finding" else None)
-    if action in ACTIONS:
-        fn, message = ACTIONS[action]
-        if action == "finding":
-            fn = lambda db, item, viewer, f: sup.add_finding(db, item, viewer, f, files.get("photos"))  # noqa: E731
-        target = lambda item: f"/inspect/{item.code}"  # noqa: E731
-    elif action in MOVES:
-        fn = lambda db, item, viewer, f: workflow.transition(  # noqa: E731
-            db, item, action, viewer, workflow.form_for(action).parse(f))
-        message = MOVES[action]
-        target = lambda item: f"/items/{item.code}"  # noqa: E731
-    else:
+async def inspect_action(request: Request, code: ItemCode, action: str):
+    spec = ACTIONS.get(action)
+    if spec is None:
         raise NotFound(N_("This action does not exist."))
-    return await run_in_threadpool(_run, request, code, form, fn, message, target,
-                                   lambda **kw: _inspect_page(request, code, **kw), action, error)
+
+    def act(db, web, form, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        spec.run(db, item, web.viewer, form, files)
+        target = f"/items/{item.code}" if spec.to_status_page else f"/inspect/{item.code}"
+        return Done(target, spec.message, {"code": item.code})
+
+    schema = spec.form or workflow.form_for(action)
+    return await post_form(request, schema, action=action, act=act, files=spec.files,
+                           page=lambda state: _inspect_page(request, code, state))
 
 
 # --- a household's verdict ----------------------------------------------------------------------------------
 
-def _verdict_page(request: Request, code: str, status: int = 200, **extra) -> HTMLResponse:
+def _verdict_page(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
     with unit_of_work() as db:
         web = Web(request, db)
         viewer = require_user(web)
@@ -151,39 +190,43 @@ def _verdict_page(request: Request, code: str, status: int = 200, **extra) -> HT
         facts = workflow.facts(db, item)
         mine = impl.represented_households(db, viewer, item.village_id)
         if not mine:
-            from civic.implementation import rules as impl_rules
-
             impl_rules.check_household_page(facts, False)
         given = {h.id: sup.household_verdict(db, item, h.id) for h in mine}
         asked = {r.household_id for r in sup.reopen_requests(db, item, limit=200)
                  if clock.as_utc(r.closure_at) == clock.as_utc(item.closed_at)}
         may_reopen = {h.id for h in mine if rules.offers_reopen(facts, clock.now(), given[h.id].verdict
                                                                  if given[h.id] else None, h.id in asked)}
-        return web.render("supervision/verdict.html", status=status, item=item, strip=strip_state(item),
-                          SUP=LABELS, households=mine, given=given, may_reopen=may_reopen, open=rules.takes_verdicts(facts, clock.now()),
-                          totals=sup.verdict_totals(db, item), closed_at=item.closed_at,
-                          form_values=extra.pop("form_values", {}), form_errors=extra.pop("form_errors", {}),
-                          **extra)
+        return web.render("supervision/verdict.html", status=state.status, item=item, strip=strip_state(item),
+                          SUP=LABELS, households=mine, given=given, may_reopen=may_reopen,
+                          open=rules.takes_verdicts(facts, clock.now()),
+                          verdict_days=rules.VERDICT_WINDOW_DAYS, satisfaction=rules.SATISFACTION,
+                          totals=sup.verdict_totals(db, item), closed_at=item.closed_at, **state.context())
 
 
 @router.get("/items/{code}/verdict", response_class=HTMLResponse)
-def verdict_page(request: Request, code: str):
+def verdict_page(request: Request, code: ItemCode):
     return _verdict_page(request, code)
 
 
+def _household_post(request: Request, code: str, schema: type[Form], action: str, run: Callable,
+                    message: str):
+    def act(db, web, form, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        run(db, item, web.viewer, form)
+        return Done(f"/items/{item.code}/verdict", message, {"code": item.code})
+
+    return post_form(request, schema, action=action, act=act,
+                     page=lambda state: _verdict_page(request, code, state))
+
+
 @router.post("/items/{code}/verdict")
-async def verdict_post(request: Request, code: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_run, request, code, form, sup.give_verdict,
-                                   N_("Your household's verdict was recorded. Thank you."),
-                                   lambda item: f"/items/{item.code}/verdict",
-                                   lambda **kw: _verdict_page(request, code, **kw), "verdict")
+async def verdict_post(request: Request, code: ItemCode):
+    return await _household_post(request, code, forms.VerdictForm, "verdict", sup.give_verdict,
+                                 N_("Your household's verdict was recorded. Thank you."))
 
 
 @router.post("/items/{code}/reopen-request")
-async def reopen_post(request: Request, code: str):
-    form = form_dict(await read_form(request))
-    return await run_in_threadpool(_run, request, code, form, sup.ask_reopen,
-                                   N_("Your request to reopen was sent to the supervisors."),
-                                   lambda item: f"/items/{item.code}/verdict",
-                                   lambda **kw: _verdict_page(request, code, **kw), "reopen_request")
+async def reopen_post(request: Request, code: ItemCode):
+    return await _household_post(request, code, forms.ReopenRequestForm, "reopen_request", sup.ask_reopen,
+                                 N_("Your request to reopen was sent to the supervisors."))

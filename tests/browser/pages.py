@@ -108,6 +108,7 @@ def _attach_demo_files(code: str) -> None:
     from civic.items.models import Item
     from civic.media import service as media
     from civic.media.models import Attachment
+    from civic.media.schemas import HideForm
     from tests.builders import make_attachment, make_user, pdf_bytes, photo_bytes
 
     with unit_of_work(write=True) as db:
@@ -121,7 +122,8 @@ def _attach_demo_files(code: str) -> None:
         from tests.builders import viewer
 
         sec = make_user(db, "secretary", village=_village(db, item), name="Thư Ký Ảnh")
-        media.hide(db, hidden, viewer(db, sec).facts(), "Thấy rõ mặt người đi đường")
+        media.hide(db, hidden, viewer(db, sec).facts(),
+                   HideForm.parse({"reason": "Thấy rõ mặt người đi đường"}))
 
 
 def _village(db, item):
@@ -269,6 +271,7 @@ def _work_items(w) -> dict:
     from civic.implementation import service as impl
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
+    from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
     from tests.builders import households_of, make_representative, pledge_data, viewer
 
     with unit_of_work(write=True) as db:
@@ -298,20 +301,24 @@ def _work_items(w) -> dict:
         insp = make_item(db, commune, village, category, stage="inspect", title="Trồng cây bóng mát")
         ins = sup.open_new_inspection(db, insp, su)
         entries = sup.checklist(db, [ins.id])[ins.id]
-        sup.mark_entry(db, insp, su, entries[0].id, {"mark": "ok"})
-        sup.mark_entry(db, insp, su, entries[1].id, {"mark": "not_ok", "note": "Cây chết 12 cây."})
+        sup.mark_entry(db, insp, su, MarkForm.parse({"target_id": entries[0].id, "mark": "ok"}))
+        sup.mark_entry(db, insp, su, MarkForm.parse({"target_id": entries[1].id, "mark": "not_ok",
+                                                     "note": "Cây chết 12 cây."}))
         due = (clock.today_local() + timedelta(days=7)).isoformat()
-        f = sup.add_finding(db, insp, su, {"severity": "serious", "text": "Thiếu 20 cây so với hoá đơn.", "due_on": due})
-        sup.answer_finding(db, insp, sec, f.id, {"answer": "Sẽ trồng bù trong tuần."})
-        sup.add_finding(db, insp, su, {"severity": "needs_fixing", "text": "Trồng dặm cây chết.", "due_on": due})
+        f = sup.add_finding(db, insp, su, FindingForm.parse(
+            {"severity": "serious", "text": "Thiếu 20 cây so với hoá đơn.", "due_on": due}))
+        sup.answer_finding(db, insp, sec,
+                           AnswerForm.parse({"target_id": f.id, "answer": "Sẽ trồng bù trong tuần."}))
+        sup.add_finding(db, insp, su, FindingForm.parse(
+            {"severity": "needs_fixing", "text": "Trồng dặm cây chết.", "due_on": due}))
         done = make_item(db, commune, village, category, stage="inspect", title="Làm nắp cống xóm Trên")
         ins = sup.open_new_inspection(db, done, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
-            sup.mark_entry(db, done, su, e.id, {"mark": "ok"})
+            sup.mark_entry(db, done, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         move(db, done, "sign_off", su)
         for h in hh[1:5]:
             sup.give_verdict(db, done, viewer(db, make_representative(db, commune, village, h)),
-                             {"verdict": "done", "satisfaction": "4"})
+                             VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
         pledge_id = impl.pledge_rows(db, do, size=1)[0][0].pledge.id
         w["work"] = {"do": do.code, "inspect": insp.code, "done": done.code, "pledge": pledge_id}
     return w["work"]
@@ -418,6 +425,7 @@ def _more_items(w) -> dict:
     from civic.implementation import service as impl
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
+    from civic.supervision.schemas import MarkForm, ReopenRequestForm, VerdictForm
     from tests.builders import (
         disclose,
         households_of,
@@ -499,15 +507,17 @@ def _more_items(w) -> dict:
         # resident's household said "not done" and may still ask.
         done = by_code(work["done"])
         rep = viewer(db, make_representative(db, commune, village, hh[5], name="Chủ Hộ Năm"))
-        sup.give_verdict(db, done, rep, {"household_id": str(hh[5].id), "verdict": "not_done", "satisfaction": "1"})
-        sup.ask_reopen(db, done, rep, {"household_id": str(hh[5].id), "reason": "Nắp cống đầu xóm chưa làm."})
+        sup.give_verdict(db, done, rep, VerdictForm.parse(
+            {"household_id": str(hh[5].id), "verdict": "not_done", "satisfaction": "1"}))
+        sup.ask_reopen(db, done, rep, ReopenRequestForm.parse(
+            {"household_id": str(hh[5].id), "reason": "Nắp cống đầu xóm chưa làm."}))
         done2 = item("inspect", title="Sơn lại nhà văn hoá")
         ins = sup.open_new_inspection(db, done2, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
-            sup.mark_entry(db, done2, su, e.id, {"mark": "ok"})
+            sup.mark_entry(db, done2, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         move(db, done2, "sign_off", su)
-        sup.give_verdict(db, done2, resident, {"household_id": str(hh[0].id), "verdict": "not_done",
-                                               "satisfaction": "2"})
+        sup.give_verdict(db, done2, resident, VerdictForm.parse(
+            {"household_id": str(hh[0].id), "verdict": "not_done", "satisfaction": "2"}))
         w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"], "rejected": w["rejected"],
                      "duplicate": duplicate.code, "redirected": redirected.code, "withdrawn": withdrawn.code,
                      "not_approved": not_approved.code, "not_done": not_done.code, "own_know": own_know.code,

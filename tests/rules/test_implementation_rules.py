@@ -9,10 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from civic import clock
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import rules as r
 from civic.implementation.schemas import BudgetLineForm, DeliveryForm, PledgeForm
 from civic.supervision import rules as s
+from civic.supervision.schemas import FindingForm, MarkForm, OpenInspectionForm, VerdictForm
 from civic.workflow.rules import ActorFacts, ItemFacts
 
 TODAY = date(2026, 6, 15)
@@ -184,13 +186,17 @@ def test_secretary_of_the_village_only():
 # --- Dân kiểm tra ----------------------------------------------------------------------------------------
 
 def test_findings_need_severity_text_and_a_future_due_date_unless_a_note():
-    assert s.validate_finding({"severity": "note", "text": "Nên làm biển."}, TODAY).due_on is None
-    with pytest.raises(Invalid) as exc:
-        s.validate_finding({"severity": "serious", "text": "Nứt tấm đan."}, TODAY)
-    assert set(exc.value.errors) == {"due_on"}
-    with pytest.raises(Invalid):
-        s.validate_finding({"severity": "serious", "text": "Nứt tấm đan.", "due_on": "2026-06-14"}, TODAY)
-    assert s.validate_finding({"severity": "serious", "text": "Nứt tấm đan.", "due_on": "2026-06-15"}, TODAY)
+    clock.freeze(NOW)
+    try:
+        assert FindingForm.parse({"severity": "note", "text": "Nên làm biển."}).due_on is None
+        with pytest.raises(Invalid) as exc:
+            FindingForm.parse({"severity": "serious", "text": "Nứt tấm đan."})
+        assert set(exc.value.errors) == {"due_on"}
+        with pytest.raises(Invalid):
+            FindingForm.parse({"severity": "serious", "text": "Nứt tấm đan.", "due_on": "2026-06-14"})
+        assert FindingForm.parse({"severity": "serious", "text": "Nứt tấm đan.", "due_on": "2026-06-15"})
+    finally:
+        clock.reset()
 
 
 def test_a_secretary_of_another_village_cannot_answer():
@@ -200,12 +206,12 @@ def test_a_secretary_of_another_village_cannot_answer():
 
 
 def test_checklist_entries():
-    assert s.clean_checklist("a b\n\n a b \nc d") == ["a b", "c d"]
+    assert OpenInspectionForm.parse({"checklist": "a b\n\n a b \nc d"}).checklist == ["a b", "c d"]
     with pytest.raises(Invalid):
-        s.clean_checklist(" \n ")
+        OpenInspectionForm.parse({"checklist": " \x00\n "})
     with pytest.raises(Invalid):
-        s.clean_mark({"mark": "not_ok", "note": ""})
-    assert s.clean_mark({"mark": "ok"}) == ("ok", "")
+        MarkForm.parse({"mark": "not_ok", "note": ""})
+    assert (lambda f: (f.mark, f.note))(MarkForm.parse({"mark": "ok"})) == ("ok", "")
 
 
 DONE_AT = NOW - timedelta(days=10)
@@ -232,9 +238,9 @@ def test_one_verdict_per_household_and_only_on_done_items():
     with pytest.raises(Conflict):
         s.check_verdict(item("closed", outcome="not_done", closed_at=DONE_AT), NOW, already_given=False)
     with pytest.raises(Invalid):
-        s.validate_verdict({"verdict": "done", "satisfaction": "0"})
+        VerdictForm.parse({"verdict": "done", "satisfaction": "0"})
     with pytest.raises(Invalid):
-        s.validate_verdict({"verdict": "maybe", "satisfaction": "3"})
+        VerdictForm.parse({"verdict": "maybe", "satisfaction": "3"})
 
 
 def test_only_a_not_done_household_asks_to_reopen_once_within_the_window():

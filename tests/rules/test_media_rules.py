@@ -6,6 +6,7 @@ import pytest
 
 from civic.errors import Conflict, Forbidden, Invalid, TooLarge
 from civic.media import rules
+from civic.media.schemas import HideForm
 from civic.workflow.rules import ActorFacts
 
 COMMUNE, VILLAGE, OTHER_VILLAGE = 1, 10, 11
@@ -110,22 +111,23 @@ def test_who_may_hide_a_public_photo(actor):
     kw = dict(private=False, hidden=False, commune_id=COMMUNE, village_id=VILLAGE, actor=facts)
     assert rules.may_hide(**kw) == (actor in OFFICIALS)
     if actor in OFFICIALS:
-        assert rules.check_hide(reason="  Có   mặt người  ", **kw) == "Có mặt người"
+        rules.check_hide(**kw)
+        assert HideForm.parse({"reason": "  Có   mặt người  "}).reason == "Có mặt người"
     else:
         with pytest.raises(Forbidden):
-            rules.check_hide(reason="Có mặt người", **kw)
+            rules.check_hide(**kw)
 
 
 def test_hiding_needs_a_reason_and_a_public_visible_file():
     facts = ACTORS["secretary"]
     kw = dict(commune_id=COMMUNE, village_id=VILLAGE, actor=facts)
     with pytest.raises(Invalid) as exc:
-        rules.check_hide(private=False, hidden=False, reason=" ", **kw)
+        HideForm.parse({"reason": " "})
     assert "reason" in exc.value.errors
     with pytest.raises(Invalid):
-        rules.check_hide(private=False, hidden=False, reason="x" * 501, **kw)
+        HideForm.parse({"reason": "x" * 501})
     with pytest.raises(Conflict):
-        rules.check_hide(private=False, hidden=True, reason="again", **kw)
+        rules.check_hide(private=False, hidden=True, **kw)
     with pytest.raises(Conflict):
-        rules.check_hide(private=True, hidden=False, reason="private", **kw)
+        rules.check_hide(private=True, hidden=False, **kw)
     assert not rules.may_hide(private=True, hidden=False, **kw)

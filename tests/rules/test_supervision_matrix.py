@@ -1,5 +1,5 @@
-"""The stage × actor matrix of issue 5's actions (start_inspection, sign_off, rework, close_not_done, reopen),
-written out by hand, and each action's preconditions. Pure, no database."""
+"""The stage × actor matrix of the moves out of Dân làm and Dân kiểm tra (start_inspection, sign_off, rework,
+close_not_done, reopen), written out by hand, and each action's preconditions. Pure, no database."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ closed/not_done       403 403 403 403 403 409 403 403
 
 
 def ready(state: str, **over) -> ItemFacts:
-    """An item in `state` that meets every precondition of issue 5's actions."""
+    """An item in `state` that meets every precondition of these moves."""
     stage, _, outcome = state.partition("/")
     facts = dict(stage=stage, outcome=outcome or None, commune_id=COMMUNE, village_id=VILLAGE,
                  closed_at=NOW - timedelta(days=1) if stage == "closed" else None,
@@ -168,7 +168,7 @@ def test_reopen_needs_a_households_request():
 
 
 def test_defaults_of_the_new_facts_block_every_precondition():
-    """An item whose facts were not computed moves nowhere by issue 5's preconditions."""
+    """An item whose facts were not computed moves nowhere by these preconditions."""
     bare = ItemFacts(stage="do", outcome=None, commune_id=COMMUNE, village_id=VILLAGE)
     assert not rules.allowed("start_inspection", bare, SEC, NOW)
     assert not rules.allowed("sign_off", replace(bare, stage="inspect"), SUP, NOW)

@@ -16,7 +16,7 @@ from civic.errors import Invalid, TooLarge
 from civic.media import processing, rules, storage
 from civic.media import service as media
 from civic.media.models import Attachment
-from civic.media.schemas import Upload
+from civic.media.schemas import HideForm, Upload
 from tests.builders import (
     audit_events,
     count,
@@ -345,7 +345,7 @@ def test_hiding_a_photo_records_the_public_reason(db):
     item = make_item(db, commune, a, cat)
     att = make_attachment(db, item)
     sec = viewer(db, users["secretary"]).facts()
-    media.hide(db, att, sec, "  Thấy rõ   mặt người đi đường ")
+    media.hide(db, att, sec, HideForm.parse({"reason": "  Thấy rõ   mặt người đi đường "}))
     assert att.hidden and att.hidden_reason == "Thấy rõ mặt người đi đường"
     assert att.hidden_by_id == users["secretary"].id
     e = audit_events(db)[-1]
@@ -367,5 +367,6 @@ def test_another_village_secretary_cannot_hide_and_nothing_changes(db):
     att = make_attachment(db, item)
     n = count(db, AuditEvent)
     with pytest.raises(Forbidden):
-        media.hide(db, att, viewer(db, users["other_secretary"]).facts(), "Có mặt người")
+        media.hide(db, att, viewer(db, users["other_secretary"]).facts(),
+                   HideForm.parse({"reason": "Có mặt người"}))
     assert not att.hidden and count(db, AuditEvent) == n

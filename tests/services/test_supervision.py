@@ -11,6 +11,15 @@ from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import service as impl
 from civic.supervision import service as sup
 from civic.supervision.models import Finding, Verdict
+from civic.supervision.schemas import (
+    AnswerForm,
+    ChecklistEntryForm,
+    FindingForm,
+    MarkForm,
+    RefuseReopenForm,
+    ReopenRequestForm,
+    VerdictForm,
+)
 from tests.builders import count, households_of, make_item, make_representative, move, viewer, world
 
 
@@ -22,13 +31,13 @@ def setup(db, stage="inspect"):
 
 def mark_all(db, item, su, inspection, mark="ok"):
     for entry in sup.checklist(db, [inspection.id])[inspection.id]:
-        sup.mark_entry(db, item, su, entry.id, {"mark": mark})
+        sup.mark_entry(db, item, su, MarkForm.parse({"target_id": entry.id, "mark": mark}))
 
 
 def finding(db, item, su, severity="serious", due=7):
     due_on = (clock.today_local() + timedelta(days=due)).isoformat()
-    return sup.add_finding(db, item, su, {"severity": severity, "text": "Tấm đan bị nứt ở đoạn cuối.",
-                                          "due_on": due_on})
+    return sup.add_finding(db, item, su, FindingForm.parse(
+        {"severity": severity, "text": "Tấm đan bị nứt ở đoạn cuối.", "due_on": due_on}))
 
 
 def test_an_inspection_opens_with_the_default_checklist_which_can_be_edited(db):
@@ -37,7 +46,7 @@ def test_an_inspection_opens_with_the_default_checklist_which_can_be_edited(db):
     labels = [e.label for e in sup.checklist(db, [ins.id])[ins.id]]
     assert labels == ["Done as decided", "Quality of the work", "Contributions used as recorded",
                       "Spending matches the documents", "Site clean and safe"]
-    sup.add_checklist_entry(db, item, su, {"label": "Biển công khai công trình"})
+    sup.add_checklist_entry(db, item, su, ChecklistEntryForm.parse({"label": "Biển công khai công trình"}))
     first = sup.checklist(db, [ins.id])[ins.id][0]
     sup.remove_checklist_entry(db, item, su, first.id)
     labels = [e.label for e in sup.checklist(db, [ins.id])[ins.id]]
@@ -74,7 +83,8 @@ def test_sign_off_is_refused_while_a_serious_finding_is_open(db):
     assert item.stage == "inspect"
     with pytest.raises(Conflict):  # not answered yet
         sup.resolve_finding(db, item, su, f.id)
-    sup.answer_finding(db, item, sec, f.id, {"answer": "Đã thay 3 tấm đan nứt ngày 12/3."})
+    sup.answer_finding(db, item, sec,
+                       AnswerForm.parse({"target_id": f.id, "answer": "Đã thay 3 tấm đan nứt ngày 12/3."}))
     sup.resolve_finding(db, item, su, f.id)
     move(db, item, "sign_off", su)
     assert (item.stage, item.outcome) == ("closed", "done")
@@ -98,7 +108,8 @@ def test_a_secretary_of_another_village_cannot_answer_a_finding(db):
     sup.open_new_inspection(db, item, su)
     f = finding(db, item, su)
     with pytest.raises(Forbidden):
-        sup.answer_finding(db, item, viewer(db, users["other_secretary"]), f.id, {"answer": "Tôi trả lời."})
+        sup.answer_finding(db, item, viewer(db, users["other_secretary"]),
+                           AnswerForm.parse({"target_id": f.id, "answer": "Tôi trả lời."}))
     assert f.answer == ""
 
 
@@ -106,7 +117,8 @@ def test_findings_need_a_severity_text_and_a_due_date_in_the_future(db):
     _c, _a, _b, item, _u, _sec, su = setup(db)
     sup.open_new_inspection(db, item, su)
     with pytest.raises(Invalid) as exc:
-        sup.add_finding(db, item, su, {"severity": "catastrophic", "text": "x", "due_on": "2000-01-01"})
+        sup.add_finding(db, item, su,
+                        FindingForm.parse({"severity": "catastrophic", "text": "x", "due_on": "2000-01-01"}))
     assert set(exc.value.errors) == {"severity", "text", "due_on"}
     with pytest.raises(Invalid) as exc:
         finding(db, item, su, "needs_fixing", due=-1)
@@ -149,19 +161,20 @@ def signed_off(db):
 
 def test_verdicts_once_per_household_within_30_days_and_their_totals(db):
     commune, a, b, item, users, sec, su, reps = signed_off(db)
-    sup.give_verdict(db, item, reps[0], {"verdict": "done", "satisfaction": "5", "comment": "Tốt."})
-    sup.give_verdict(db, item, reps[1], {"verdict": "partly", "satisfaction": "3"})
-    sup.give_verdict(db, item, reps[2], {"verdict": "not_done", "satisfaction": "1"})
+    sup.give_verdict(db, item, reps[0],
+                     VerdictForm.parse({"verdict": "done", "satisfaction": "5", "comment": "Tốt."}))
+    sup.give_verdict(db, item, reps[1], VerdictForm.parse({"verdict": "partly", "satisfaction": "3"}))
+    sup.give_verdict(db, item, reps[2], VerdictForm.parse({"verdict": "not_done", "satisfaction": "1"}))
     with pytest.raises(Conflict):
-        sup.give_verdict(db, item, reps[0], {"verdict": "not_done", "satisfaction": "1"})
+        sup.give_verdict(db, item, reps[0], VerdictForm.parse({"verdict": "not_done", "satisfaction": "1"}))
     with pytest.raises(Forbidden):  # a household of another village
-        sup.give_verdict(db, item, viewer(db, make_representative(db, commune, b)), {"verdict": "done",
-                                                                                     "satisfaction": "4"})
+        sup.give_verdict(db, item, viewer(db, make_representative(db, commune, b)),
+                         VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
     with pytest.raises(Invalid):
-        sup.give_verdict(db, item, reps[3], {"verdict": "done", "satisfaction": "6"})
+        sup.give_verdict(db, item, reps[3], VerdictForm.parse({"verdict": "done", "satisfaction": "6"}))
     clock.freeze(clock.now() + timedelta(days=30, minutes=1))
     with pytest.raises(Conflict):
-        sup.give_verdict(db, item, reps[3], {"verdict": "done", "satisfaction": "4"})
+        sup.give_verdict(db, item, reps[3], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
     t = sup.verdict_totals(db, item)
     assert (t.count, t.by_verdict, t.average, t.households) == (3, {"done": 1, "partly": 1, "not_done": 1}, 3.0, 10)
     assert count(db, Verdict) == 3
@@ -169,15 +182,15 @@ def test_verdicts_once_per_household_within_30_days_and_their_totals(db):
 
 def test_a_household_that_said_not_done_asks_to_reopen_and_a_supervisor_decides(db):
     commune, a, b, item, users, sec, su, reps = signed_off(db)
-    sup.give_verdict(db, item, reps[0], {"verdict": "done", "satisfaction": "4"})
-    sup.give_verdict(db, item, reps[1], {"verdict": "not_done", "satisfaction": "1"})
+    sup.give_verdict(db, item, reps[0], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
+    sup.give_verdict(db, item, reps[1], VerdictForm.parse({"verdict": "not_done", "satisfaction": "1"}))
     with pytest.raises(Conflict):
-        sup.ask_reopen(db, item, reps[0], {"reason": "Mương vẫn ngập."})
+        sup.ask_reopen(db, item, reps[0], ReopenRequestForm.parse({"reason": "Mương vẫn ngập."}))
     with pytest.raises(Conflict):
         move(db, item, "reopen", su, {"reason": "Kiểm tra lại."})
-    sup.ask_reopen(db, item, reps[1], {"reason": "Đoạn cuối mương chưa làm."})
+    sup.ask_reopen(db, item, reps[1], ReopenRequestForm.parse({"reason": "Đoạn cuối mương chưa làm."}))
     with pytest.raises(Conflict):
-        sup.ask_reopen(db, item, reps[1], {"reason": "Lần nữa."})
+        sup.ask_reopen(db, item, reps[1], ReopenRequestForm.parse({"reason": "Lần nữa."}))
     with pytest.raises(Forbidden):
         move(db, item, "reopen", sec, {"reason": "Kiểm tra lại."})
     move(db, item, "reopen", su, {"reason": "Đoàn sẽ kiểm tra lại đoạn cuối."})
@@ -187,12 +200,13 @@ def test_a_household_that_said_not_done_asks_to_reopen_and_a_supervisor_decides(
 
 def test_a_supervisor_may_refuse_to_reopen_with_a_reason(db):
     commune, a, b, item, users, sec, su, reps = signed_off(db)
-    sup.give_verdict(db, item, reps[1], {"verdict": "not_done", "satisfaction": "1"})
-    sup.ask_reopen(db, item, reps[1], {"reason": "Đoạn cuối mương chưa làm."})
-    sup.refuse_reopen(db, item, su, {"reason": "Đoạn cuối thuộc dự án khác của xã."})
+    sup.give_verdict(db, item, reps[1], VerdictForm.parse({"verdict": "not_done", "satisfaction": "1"}))
+    sup.ask_reopen(db, item, reps[1], ReopenRequestForm.parse({"reason": "Đoạn cuối mương chưa làm."}))
+    sup.refuse_reopen(db, item, su,
+                      RefuseReopenForm.parse({"reason": "Đoạn cuối thuộc dự án khác của xã."}))
     assert (item.stage, item.outcome) == ("closed", "done")
     with pytest.raises(Conflict):
-        sup.refuse_reopen(db, item, su, {"reason": "Lần nữa."})
+        sup.refuse_reopen(db, item, su, RefuseReopenForm.parse({"reason": "Lần nữa."}))
 
 
 def test_the_supervisors_queue(db):
@@ -206,3 +220,13 @@ def test_the_supervisors_queue(db):
     assert [f.id for _, f in q.past_due] == [late.id]
     assert q.reopen == []
     assert sup.queue(db, sec).awaiting == []
+
+
+def test_an_empty_checklist_field_opens_with_the_default_checklist(db):
+    from civic.supervision.schemas import OpenInspectionForm
+
+    _c, _a, _b, item, _u, _sec, su = setup(db)
+    for sent in ({}, {"checklist": " \n "}, {"checklist": []}):
+        assert OpenInspectionForm.parse(sent).checklist == []
+    ins = sup.open_new_inspection(db, item, su, OpenInspectionForm.parse({}))
+    assert len(sup.checklist(db, [ins.id])[ins.id]) == 5

@@ -1,6 +1,6 @@
-"""The demo data of issue 5, loaded through the real services: a drainage ditch in Dân làm with pledges from
-most households, deliveries, a budget and progress; an item in Dân kiểm tra with findings and answers; a done
-item with verdicts; and the chain still verifies."""
+"""The demo data of Dân làm and Dân kiểm tra, loaded through the real services: a drainage ditch in Dân làm
+with pledges from most households, deliveries, a budget and progress; an item in Dân kiểm tra with findings
+and answers; a done item with verdicts; and the chain still verifies."""
 
 from __future__ import annotations
 

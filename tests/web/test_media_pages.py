@@ -378,3 +378,53 @@ def test_photos_answer_head_and_ranges_and_are_not_gzipped_again(client):
     assert full.headers.get("content-encoding", "identity") == "identity" and len(full.content) == att.byte_size
     part = client.get(url, headers={"range": "bytes=0-9"})
     assert part.status_code == 206 and part.content == full.content[:10]
+
+
+ODD_IDS = ("99999999999999999999", "9223372036854775808", "¹", "٣", "１", "0", "-1", "1.5", "1e3", "0x1",
+           "%00", "%C2%B9", "a")
+ODD_NAMES = ("display-x.webp", "display", "thumb-", "-", "original-0000000000000000.jpg", "x" * 300,
+             "%00.webp", "display-%E2%80%8B.webp", "display-0000000000000000.webp%00", "..%2F..%2Fetc%2Fpasswd",
+             "%C3%A9")
+
+
+def test_odd_media_addresses_answer_404_never_500(client):
+    commune, a, _b, cat, users = setup_world()
+    with unit_of_work(write=True) as db:
+        item = db.get(Item, setup_item(commune, a, cat).id)
+        att = make_attachment(db, item, photo_bytes((900, 600)))
+    for odd in ODD_IDS:
+        for name in ("display-x.webp", "thumb-0000000000000000.webp"):
+            for method in (client.get, client.head):
+                assert method(f"/media/{odd}/{name}").status_code == 404, (odd, name)
+    for name in ODD_NAMES:
+        assert client.get(f"/media/{att.id}/{name}").status_code == 404, name
+    login(client, users["secretary"])
+    token = csrf_from(client.get(f"/items/{item.code}").text)
+    for odd in ODD_IDS:
+        r = client.post(f"/media/{odd}/hide", data={"csrf_token": token, "reason": "Có mặt người"})
+        assert r.status_code == 404, (odd, r.status_code)
+    r = client.post("/media/99999/hide", data={"csrf_token": token, "reason": "Có mặt người"})
+    assert r.status_code == 404
+    assert not attachments()[0].hidden
+
+
+def test_hiding_goes_back_only_to_a_page_of_this_site(app):
+    commune, a, _b, cat, users = setup_world()
+    with unit_of_work(write=True) as db:
+        item = db.get(Item, setup_item(commune, a, cat).id)
+        atts = [make_attachment(db, item, photo_bytes((900, 600), color=(n, 9, 9))) for n in range(5)]
+    with browser(app) as c:
+        login(c, users["secretary"])
+        token = csrf_from(c.get(f"/items/{item.code}").text)
+        for att, back in zip(atts, ("//evil.example/x", "https://evil.example/", "/\\evil", "/x" * 200,
+                                    ["/a", "/items"]), strict=True):
+            r = c.post(f"/media/{att.id}/hide", follow_redirects=False,
+                       data={"csrf_token": token, "reason": "Có mặt người", "back": back})
+            assert r.status_code == 303
+            assert r.headers["location"] in (f"/items/{item.code}", "/items"), (back, r.headers["location"])
+        # Odd reasons: too long, control characters only, repeated; the page again, never a 500.
+        with unit_of_work(write=True) as db:
+            fresh = make_attachment(db, db.get(Item, item.id), photo_bytes((900, 600), color=(1, 200, 1)))
+        for reason in ("x" * 501, "\x00\x01\x02", ["", " "]):
+            r = c.post(f"/media/{fresh.id}/hide", data={"csrf_token": token, "reason": reason})
+            assert r.status_code == 422 and f'id="hide-{fresh.id}-error"' in r.text, reason

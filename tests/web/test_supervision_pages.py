@@ -1,5 +1,6 @@
-"""Issue 5's cross-cutting bars through HTTP: private things stay private, uploads attach to the right rows,
-the status page loads in a fixed number of queries, and every new page stays under the weight budget."""
+"""Dân làm and Dân kiểm tra through HTTP, the bars across them: private things stay private, uploads attach
+to the right rows, the status page loads in a fixed number of queries, and every new page stays under the
+weight budget; odd input never answers 500."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from civic.db import get_engine, unit_of_work
 from civic.implementation import service as impl
 from civic.media.models import Attachment
 from civic.supervision import service as sup
+from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 from civic.web.pagecache import cache
 from tests.builders import (
     CONSENT,
@@ -135,15 +137,16 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     move(db, item, "start_inspection", sec)
     ins = sup.open_new_inspection(db, item, su)
     for e in sup.checklist(db, [ins.id])[ins.id]:
-        sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
+        sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
     for _k in range(n):
-        f = sup.add_finding(db, item, su, {"severity": "note", "text": "Cần dọn vệ sinh."})
-        sup.answer_finding(db, item, sec, f.id, {"answer": "Đã dọn xong."})
+        f = sup.add_finding(db, item, su,
+                            FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
+        sup.answer_finding(db, item, sec, AnswerForm.parse({"target_id": f.id, "answer": "Đã dọn xong."}))
     if stage == "inspect":
         return
     move(db, item, "sign_off", su)
     for k in range(n):
-        sup.give_verdict(db, item, reps[k], {"verdict": "done", "satisfaction": "4"})
+        sup.give_verdict(db, item, reps[k], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
 
 
 @pytest.mark.parametrize("stage", ["do", "inspect", "done"])
@@ -176,7 +179,7 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     assert counts[0] <= 40, counts
 
 
-def test_issue_5_pages_stay_under_the_weight_budget(client):
+def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
     from tests.web.test_page_weight import BUDGET, weigh
 
     with unit_of_work(write=True) as db:
@@ -206,8 +209,9 @@ def test_issue_5_pages_stay_under_the_weight_budget(client):
         insp = make_item(db, commune, big, cat, stage="inspect")
         sup.open_new_inspection(db, insp, su)
         for _k in range(15):
-            sup.add_finding(db, insp, su, {"severity": "needs_fixing", "text": "Mặt mương bị nứt ở đoạn giữa. " * 3,
-                                           "due_on": (clock.today_local() + timedelta(days=5)).isoformat()})
+            sup.add_finding(db, insp, su, FindingForm.parse(
+                {"severity": "needs_fixing", "text": "Mặt mương bị nứt ở đoạn giữa. " * 3,
+                 "due_on": (clock.today_local() + timedelta(days=5)).isoformat()}))
         codes = {"do": do_item.code, "inspect": insp.code}
         pledge_id = impl.pledge_rows(db, do_item, size=1)[0][0].pledge.id
     pages = [
@@ -246,7 +250,7 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
         su, _sec = viewer(db, users["supervisor"]), viewer(db, users["secretary"])
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
-            sup.mark_entry(db, item, su, e.id, {"mark": "ok"})
+            sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         move(db, item, "sign_off", su)
         rep = make_representative(db, commune, a)
         code = item.code
@@ -257,3 +261,101 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
                     follow_redirects=False)
     assert r.status_code == 409
     assert date.today()  # the real clock is untouched
+
+
+ODD = ("99999999999999999999", "¹", "٣", "-1", "0", "1.5", "\x00", "x" * 5000, ["1", "2"], "")
+
+
+def _post(c, path, page, **form):
+    return c.post(path, data={"csrf_token": csrf_token(c, page), **form}, follow_redirects=False)
+
+
+def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client):
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage="inspect")
+        su = viewer(db, users["supervisor"])
+        ins = sup.open_new_inspection(db, item, su)
+        entry = sup.checklist(db, [ins.id])[ins.id][0]
+        finding = sup.add_finding(db, item, su,
+                                  FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
+        rep = make_representative(db, commune, a)
+        code = item.code
+    login(client, users["supervisor"])
+    page = f"/inspect/{code}"
+    for odd_code in ("¹", "a" * 41, "NS 1", "%00", "a.b"):
+        assert client.get(f"/inspect/{odd_code}").status_code == 404, odd_code
+        assert client.post(f"/inspect/{odd_code}/mark", data={}).status_code in (403, 404), odd_code
+    assert _post(client, f"{page}/no_such_action", page).status_code == 404
+    for odd in ODD:
+        for action in ("mark", "remove_entry", "answer", "resolve"):
+            r = _post(client, f"{page}/{action}", page, target_id=odd, mark="ok", answer="Đã dọn xong rồi.")
+            assert r.status_code in (303, 403, 404, 409, 422), (action, odd, r.status_code)
+        for field in ("mark", "note"):
+            r = _post(client, f"{page}/mark", page, target_id=str(entry.id),
+                      **{"mark": "not_ok", field: odd})
+            assert r.status_code in (303, 422), (field, odd, r.status_code)
+        for field, other in (("severity", {"text": "Nứt tấm đan.", "due_on": "2030-01-01"}),
+                             ("text", {"severity": "note"}), ("due_on", {"severity": "serious", "text": "Nứt."})):
+            r = _post(client, f"{page}/finding", page, **other, **{field: odd})
+            assert r.status_code in (303, 422), (field, odd, r.status_code)
+        assert _post(client, f"{page}/add_entry", page, label=odd).status_code in (303, 422), odd
+    for due in ("2026-02-30", "99999-01-01", "31/12/1999", "١٢/٠٦/٢٠٣٠", "2030-1-1T00:00"):
+        r = _post(client, f"{page}/finding", page, severity="serious", text="Nứt tấm đan.", due_on=due)
+        assert r.status_code == 422, due
+    assert finding.id
+    for odd in ODD:
+        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 409, 422), odd
+    login(client, rep)
+    verdict = f"/items/{code}/verdict"
+    for odd in ODD:
+        for field in ("household_id", "verdict", "satisfaction", "comment"):
+            values = {"verdict": "done", "satisfaction": "5", field: odd}
+            r = _post(client, verdict, verdict, **values)
+            assert r.status_code in (403, 409, 422), (field, odd, r.status_code)
+        r = _post(client, f"/items/{code}/reopen-request", verdict, household_id=odd,
+                  reason="Đoạn cuối chưa làm.")
+        assert r.status_code in (403, 409, 422), (odd, r.status_code)
+
+
+def test_a_finding_is_recorded_with_its_photos_and_a_refused_one_keeps_nothing(client):
+    import html as html_text
+
+    from civic.supervision.models import Finding
+    from tests.builders import count
+
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage="inspect")
+        sup.open_new_inspection(db, item, viewer(db, users["supervisor"]))
+        code = item.code
+    login(client, users["supervisor"])
+    page = f"/inspect/{code}"
+    due = (clock.today_local() + timedelta(days=7)).isoformat()
+    form = {"severity": "serious", "text": "Tấm đan nứt ở đoạn cuối.", "due_on": due}
+
+    def send(files, **over):
+        return client.post(f"{page}/finding", data={"csrf_token": csrf_token(client, page), **form, **over},
+                           files=files, follow_redirects=False)
+
+    def stored():
+        with unit_of_work() as db:
+            return count(db, Finding), count(db, Attachment)
+
+    photo = ("photos", ("a.jpg", photo_bytes((900, 600)), "image/jpeg"))
+    r = send([photo], text="x")  # a mistake elsewhere: the photo is not kept, and the form says so
+    assert r.status_code == 422 and 'id="f-photos-error"' in r.text and 'id="f-finding-text-error"' in r.text
+    r = send([("photos", ("khong-phai-anh.jpg", b"not a photo at all" * 10, "image/jpeg"))])
+    assert r.status_code == 422 and "khong-phai-anh.jpg" in html_text.unescape(r.text)
+    assert "Tấm đan nứt ở đoạn cuối." in html_text.unescape(r.text)
+    r = send([photo] * 6)
+    assert r.status_code == 422 and 'id="f-photos-error"' in r.text
+    assert stored() == (0, 0)
+    r = send([photo, ("photos", ("b.jpg", photo_bytes((600, 900), color=(9, 90, 9)), "image/jpeg"))])
+    assert r.status_code == 303 and r.headers["location"] == page
+    with unit_of_work() as db:
+        finding = db.execute(select(Finding)).scalar_one()
+        rows = db.execute(select(Attachment).order_by(Attachment.id)).scalars().all()
+        assert [(x.owner_kind, x.owner_id, x.purpose) for x in rows] == [("finding", finding.id, "finding")] * 2
+    with browser(client.app) as anyone:
+        assert len(re.findall(r'<img src="/media/\d+/thumb-', anyone.get(f"/items/{code}").text)) == 2
