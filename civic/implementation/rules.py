@@ -25,27 +25,6 @@ SOURCE_LABELS = {"state": N_("State budget"), "commune": N_("Commune budget"),
 TEXT_MAX = 2000
 
 
-# --- kept for civic.supervision.rules until it reads its dates with civic.core.inputs.Day; delete with it ---
-
-def parse_day(raw: Any, field: str, today: date, *, required: bool = True, future: bool = False) -> date | None:
-    text = str(raw or "").strip()
-    if not text:
-        if required:
-            raise Invalid(N_("Please enter a date."), field=field)
-        return None
-    try:
-        day = date.fromisoformat(text[:40])
-    except ValueError:
-        raise Invalid(N_("Please enter a date like 2026-06-15."), field=field) from None
-    if not future and day > today:
-        raise Invalid(N_("This date is in the future."), field=field)
-    if future and day < today:
-        raise Invalid(N_("This date is in the past."), field=field)
-    if day.year < 2000:
-        raise Invalid(N_("Please enter a date like 2026-06-15."), field=field)
-    return day
-
-
 # --- who may do what --------------------------------------------------------------------------------
 
 def check_secretary(item: ItemFacts, actor: ActorFacts) -> None:

@@ -18,8 +18,8 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import run_write, unit_of_work
-from civic.errors import N_, CivicError, Conflict, Invalid, NotFound, TooLarge
+from civic.db import unit_of_work
+from civic.errors import N_, NotFound
 from civic.implementation import rules
 from civic.implementation import service as impl
 from civic.implementation.schemas import (
@@ -40,10 +40,10 @@ from civic.media import rules as media_rules
 from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
-from civic.web.core import Web, env, form_dict, read_form, register_forms, require_user
+from civic.web.core import Web, env, register_forms, require_user
 from civic.web.deps import ItemCode, PageNumber, RowId
 from civic.web.forms import EMPTY, Done, FormState, post_form
-from civic.web.uploads import allow_uploads, read_multipart
+from civic.web.uploads import allow_uploads
 from civic.web.views import status_section, strip_state
 from civic.workflow import service as workflow
 
@@ -341,46 +341,3 @@ async def household_dispute(request: Request, code: ItemCode, delivery_id: RowId
     return await _household_post(request, code, "dispute", DisputeForm, work,
                                  N_("Your dispute was recorded; the secretary will look at it."),
                                  dispute_id=delivery_id)
-
-
-# --- kept for civic.web.supervision until it posts through civic.web.forms.post_form; delete with it ----
-
-async def read(request: Request, file_fields: dict[str, int] | None = None
-               ) -> tuple[dict, dict, CivicError | None]:
-    """The form's text values and files; a refused upload comes back as the error to show with the form."""
-    if not file_fields:
-        return form_dict(await read_form(request)), {}, None
-    try:
-        values, files = await read_multipart(request, file_fields=file_fields)
-    except (Invalid, TooLarge) as exc:
-        return dict(getattr(exc, "values", {}) or {}), {}, exc
-    return values, files, None
-
-
-def _run(request: Request, code: str, form: dict, fn: Callable, message: str, success_path: Callable,
-         failure: Callable, action: str, read_error: CivicError | None = None) -> Any:
-    """POST → service → 303 with a flash; bad input or a refused rule re-renders the page with the reason."""
-    if read_error is not None:
-        web = Web(request)
-        errors = web.field_errors(read_error) if isinstance(read_error, Invalid) else {}
-        return failure(status=read_error.status, form_action=action, form_values=form, form_errors=errors,
-                       form_message=web.error_text(read_error))
-
-    def work(db):
-        web = Web(request, db)
-        web.check_csrf(form)
-        require_user(web)
-        item = items.get_by_code(db, code)
-        fn(db, item, web.viewer, form)
-        return web, item
-
-    try:
-        web, item = run_write(work)
-    except (Invalid, Conflict, TooLarge) as exc:
-        web = Web(request)
-        errors = web.field_errors(exc) if isinstance(exc, Invalid) else {}
-        return failure(status=exc.status, form_action=action, form_values=form, form_errors=errors,
-                       form_message=web.error_text(exc))
-    return web.redirect(success_path(item), message, code=item.code)
-
-

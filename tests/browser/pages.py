@@ -269,6 +269,15 @@ def _work_items(w) -> dict:
     from civic.accounts.models import User
     from civic.areas.models import Commune, Village
     from civic.implementation import service as impl
+    from civic.implementation.schemas import (
+        BudgetLineForm,
+        DeliveryForm,
+        PledgeForm,
+        PledgeOnBehalfForm,
+        ProgressForm,
+        SettingsForm,
+        SpendingForm,
+    )
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
     from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
@@ -286,18 +295,22 @@ def _work_items(w) -> dict:
         resident = viewer(db, user["resident"])
         today = clock.today_local().isoformat()
         do = make_item(db, commune, village, category, stage="do", title="Đào mương thoát nước xóm Giữa")
-        impl.save_settings(db, do, sec, {"needed_land_m2": "400", "needed_money": "5.000.000",
-                                         "publish_pledger_names": ""})
-        impl.pledge(db, do, resident, pledge_data("land", "40"))
+        impl.save_settings(db, do, sec, SettingsForm.parse(
+            {"needed_land_m2": "400", "needed_money": "5.000.000", "publish_pledger_names": ""}))
+        impl.pledge(db, do, resident, PledgeForm.parse(pledge_data("land", "40")))
         for n, h in enumerate(hh[1:6]):
-            p = impl.pledge(db, do, sec, pledge_data("money" if n % 2 else "land", "500.000" if n % 2 else "60",
-                                                     household=h.code), on_behalf=True)
-            impl.record_delivery(db, do, p.id, sec, {"amount": "500.000" if n % 2 else "60", "delivered_on": today,
-                                                     "evidence": "Biên bản bàn giao"})
-        line = impl.add_budget_line(db, do, sec, {"source": "state", "label": "Nông thôn mới", "amount": "90.000.000"})
-        impl.add_spending(db, do, sec, {"budget_line_id": str(line.id), "amount": "30.000.000", "spent_on": today,
-                                        "description": "Xi măng, cát", "document_ref": "HĐ 12"})
-        impl.post_progress(db, do, sec, {"percent": "40", "text": "Đã đào xong nửa tuyến mương."})
+            p = impl.pledge(db, do, sec, PledgeOnBehalfForm.parse(pledge_data(
+                "money" if n % 2 else "land", "500.000" if n % 2 else "60", household=h.code)))
+            impl.record_delivery(db, do, p.id, sec, DeliveryForm.for_kind(p.kind).parse({
+                "amount": "500.000" if n % 2 else "60", "delivered_on": today,
+                "evidence": "Biên bản bàn giao"}))
+        line = impl.add_budget_line(db, do, sec, BudgetLineForm.parse(
+            {"source": "state", "label": "Nông thôn mới", "amount": "90.000.000"}))
+        impl.add_spending(db, do, sec, SpendingForm.parse(
+            {"budget_line_id": str(line.id), "amount": "30.000.000", "spent_on": today,
+             "description": "Xi măng, cát", "document_ref": "HĐ 12"}))
+        impl.post_progress(db, do, sec, ProgressForm.parse({"percent": "40",
+                                                            "text": "Đã đào xong nửa tuyến mương."}))
         insp = make_item(db, commune, village, category, stage="inspect", title="Trồng cây bóng mát")
         ins = sup.open_new_inspection(db, insp, su)
         entries = sup.checklist(db, [ins.id])[ins.id]
@@ -423,6 +436,7 @@ def _more_items(w) -> dict:
     from civic.deliberation import service as deliberation
     from civic.deliberation.schemas import DecideForm, RecordMeetingForm, ScheduleMeetingForm
     from civic.implementation import service as impl
+    from civic.implementation.schemas import MoneyDeliveryForm, PledgeForm
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
     from civic.supervision.schemas import MarkForm, ReopenRequestForm, VerdictForm
@@ -498,9 +512,9 @@ def _more_items(w) -> dict:
         clock.reset()
         # Dân làm: a second pledge of the resident's household, partly delivered (the household may dispute it).
         do = by_code(work["do"])
-        p = impl.pledge(db, do, resident, pledge_data("money", "200.000"))
-        impl.record_delivery(db, do, p.id, sec, {"amount": "100.000", "delivered_on": today.isoformat(),
-                                                 "evidence": "Phiếu thu số 7"})
+        p = impl.pledge(db, do, resident, PledgeForm.parse(pledge_data("money", "200.000")))
+        impl.record_delivery(db, do, p.id, sec, MoneyDeliveryForm.parse({
+            "amount": "100.000", "delivered_on": today.isoformat(), "evidence": "Phiếu thu số 7"}))
         # Dân kiểm tra with no inspection opened yet.
         unopened = item("inspect", title="Sửa cầu tạm qua suối")
         # Done: a household says it was not done and asks to reopen; and one more done item where the
@@ -705,6 +719,7 @@ def _pledgers(page, w):
 
     from civic.accounts.models import User
     from civic.implementation import service as impl
+    from civic.implementation.schemas import SettingsForm
     from civic.items.models import Item
     from tests.builders import viewer
 
@@ -712,8 +727,8 @@ def _pledgers(page, w):
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         sec = db.execute(select(User).where(User.phone == w["phones"]["secretary"])).scalar_one()
-        impl.save_settings(db, item, viewer(db, sec), {"needed_land_m2": "400", "needed_money": "5.000.000",
-                                                       "publish_pledger_names": "1"})
+        impl.save_settings(db, item, viewer(db, sec), SettingsForm.parse(
+            {"needed_land_m2": "400", "needed_money": "5.000.000", "publish_pledger_names": "1"}))
     page.goto(f"/items/{code}/pledgers")
     assert page.locator("h1").count() == 1
 

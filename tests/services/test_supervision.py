@@ -9,6 +9,7 @@ import pytest
 from civic import clock
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.implementation import service as impl
+from civic.implementation.schemas import ProgressForm
 from civic.supervision import service as sup
 from civic.supervision.models import Finding, Verdict
 from civic.supervision.schemas import (
@@ -134,7 +135,7 @@ def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
     f = finding(db, item, su, "needs_fixing")
     move(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
     assert item.stage == "do"
-    impl.post_progress(db, item, sec, {"percent": "100", "text": "Đã sửa xong."})
+    impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "100", "text": "Đã sửa xong."}))
     move(db, item, "start_inspection", sec)
     assert sup.workflow_facts(db, item)["findings_open"] == 1  # the finding came back with the item
     assert f.resolved_at is None

@@ -13,6 +13,15 @@ from sqlalchemy import event, select
 from civic import clock
 from civic.db import get_engine, unit_of_work
 from civic.implementation import service as impl
+from civic.implementation.schemas import (
+    BudgetLineForm,
+    DeliveryForm,
+    PledgeForm,
+    PledgeOnBehalfForm,
+    ProgressForm,
+    SettingsForm,
+    SpendingForm,
+)
 from civic.media.models import Attachment
 from civic.supervision import service as sup
 from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
@@ -122,16 +131,18 @@ def _count_queries(client, path: str) -> int:
 
 def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     """n pledges with deliveries, n progress updates, n spending entries; then n findings, n verdicts."""
-    line = impl.add_budget_line(db, item, sec, {"source": "state", "label": "Ngân sách", "amount": "900.000.000"})
+    line = impl.add_budget_line(db, item, sec, BudgetLineForm.parse({"source": "state", "label": "Ngân sách",
+                                                                     "amount": "900.000.000"}))
     for k in range(n):
-        p = impl.pledge(db, item, reps[k], pledge_data("land", str(10 + k)))
-        impl.record_delivery(db, item, p.id, sec, {"amount": str(10 + k), "delivered_on": clock.today_local().isoformat(),
-                                                   "evidence": "Biên bản"})
-        impl.add_spending(db, item, sec, {"budget_line_id": str(line.id), "amount": "1.000.000",
-                                          "spent_on": clock.today_local().isoformat(), "description": "Vật liệu",
-                                          "document_ref": f"HĐ {k}"})
-        impl.post_progress(db, item, sec, {"percent": str(min(100, 20 * (k + 1))), "text": "Cập nhật tiến độ."})
-    impl.post_progress(db, item, sec, {"percent": "100", "text": "Xong."})
+        p = impl.pledge(db, item, reps[k], PledgeForm.parse(pledge_data("land", str(10 + k))))
+        impl.record_delivery(db, item, p.id, sec, DeliveryForm.parse({
+            "amount": str(10 + k), "delivered_on": clock.today_local().isoformat(), "evidence": "Biên bản"}))
+        impl.add_spending(db, item, sec, SpendingForm.parse({
+            "budget_line_id": str(line.id), "amount": "1.000.000", "description": "Vật liệu",
+            "spent_on": clock.today_local().isoformat(), "document_ref": f"HĐ {k}"}))
+        impl.post_progress(db, item, sec, ProgressForm.parse({"percent": str(min(100, 20 * (k + 1))),
+                                                              "text": "Cập nhật tiến độ."}))
+    impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "100", "text": "Xong."}))
     if stage == "do":
         return
     move(db, item, "start_inspection", sec)
@@ -194,18 +205,19 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
         hh = households_of(db, big)
         rep_user = make_representative(db, commune, big, hh[0])
         do_item = make_item(db, commune, big, cat, stage="do", title="Đào mương thoát nước xóm Giữa")
-        impl.save_settings(db, do_item, sec, {"needed_land_m2": "1.400", "publish_pledger_names": "1"})
+        impl.save_settings(db, do_item, sec, SettingsForm.parse({"needed_land_m2": "1.400",
+                                                                 "publish_pledger_names": "1"}))
         for n, h in enumerate(hh[1:]):
-            p = impl.pledge(db, do_item, sec, pledge_data("land" if n % 2 else "money",
-                                                          "25" if n % 2 else "1.000.000", household=h.code),
-                            on_behalf=True)
+            p = impl.pledge(db, do_item, sec, PledgeOnBehalfForm.parse(pledge_data(
+                "land" if n % 2 else "money", "25" if n % 2 else "1.000.000", household=h.code)))
             if n % 3:
-                impl.record_delivery(db, do_item, p.id, sec, {"amount": "25" if n % 2 else "1.000.000",
-                                                              "delivered_on": clock.today_local().isoformat(),
-                                                              "evidence": "Biên bản bàn giao"})
-        impl.pledge(db, do_item, viewer(db, rep_user), pledge_data())
+                impl.record_delivery(db, do_item, p.id, sec, DeliveryForm.for_kind(p.kind).parse({
+                    "amount": "25" if n % 2 else "1.000.000", "delivered_on": clock.today_local().isoformat(),
+                    "evidence": "Biên bản bàn giao"}))
+        impl.pledge(db, do_item, viewer(db, rep_user), PledgeForm.parse(pledge_data()))
         for k in range(12):
-            impl.post_progress(db, do_item, sec, {"percent": str(5 * k), "text": "Tiến độ thi công tuần này: " * 3})
+            update = {"percent": str(5 * k), "text": "Tiến độ thi công tuần này: " * 3}
+            impl.post_progress(db, do_item, sec, ProgressForm.parse(update))
         insp = make_item(db, commune, big, cat, stage="inspect")
         sup.open_new_inspection(db, insp, su)
         for _k in range(15):
