@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlmodel import col
+
 from civic.config import ROOT, get_settings
 
 
@@ -63,8 +65,8 @@ def cmd_create_user(args) -> int:
             commune = default_commune(db, args.commune)
             village_id = None
             if args.village:
-                village = db.query(Village).filter(Village.commune_id == commune.id,
-                                                   (Village.slug == args.village) | (Village.name == args.village)
+                village = db.query(Village).filter(col(Village.commune_id) == commune.id,
+                                                   (col(Village.slug) == args.village) | (col(Village.name) == args.village)
                                                    ).one_or_none()
                 if village is None:
                     print(f"no village {args.village!r} in {commune.name}", file=sys.stderr)
@@ -120,7 +122,7 @@ def cmd_api_key_list(args) -> int:
     from civic.db import unit_of_work
 
     with unit_of_work() as db:
-        for key in db.execute(select(ApiKey).order_by(ApiKey.id)).scalars():
+        for key in db.execute(select(ApiKey).order_by(col(ApiKey.id))).scalars():
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             print(f"{key.id}\t{key.prefix}…\t{key.name}\t{state}")
     return 0
@@ -135,7 +137,7 @@ def cmd_audit_verify(args) -> int:
 
     broken = False
     with unit_of_work() as db:
-        communes = db.execute(select(Commune).order_by(Commune.id)).scalars().all()
+        communes = db.execute(select(Commune).order_by(col(Commune.id))).scalars().all()
         if not communes:
             print("no commune: nothing to verify")
             return 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.models import ApiKey, RoleGrant, User
@@ -91,15 +91,15 @@ def load_viewer(session: Session, user_id: int | None) -> Viewer:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         return ANONYMOUS_VIEWER
-    grants = list(session.execute(select(RoleGrant).where(RoleGrant.user_id == user.id)).scalars())
+    grants = list(session.execute(select(RoleGrant).where(col(RoleGrant.user_id) == user.id)).scalars())
     households = frozenset(session.execute(
-        select(HouseholdMember.household_id).where(HouseholdMember.user_id == user.id)).scalars())
+        select(col(HouseholdMember.household_id)).where(col(HouseholdMember.user_id) == user.id)).scalars())
     return Viewer(user, grants, households)
 
 
 def register(session: Session, form: RegisterForm) -> User:
     """A new account; its phone number must not have one already."""
-    if session.execute(select(User.id).where(User.phone == form.phone)).first():
+    if session.execute(select(col(User.id)).where(col(User.phone) == form.phone)).first():
         raise Invalid(N_("An account with this phone number already exists. Log in instead."), field="phone")
     user = User(phone=form.phone, display_name=form.display_name, email=None,
                 password_hash=hash_password(form.password), created_at=clock.now())
@@ -111,7 +111,7 @@ def register(session: Session, form: RegisterForm) -> User:
 def authenticate(session: Session, form: LoginForm) -> User:
     """The user for this phone and password, or Invalid with one message that tells nothing more."""
     wrong = Invalid(WRONG_LOGIN, field="password")
-    user = session.execute(select(User).where(User.phone == form.phone)).scalar_one_or_none()
+    user = session.execute(select(User).where(col(User.phone) == form.phone)).scalar_one_or_none()
     if user is None or not user.is_active:
         verify_password(_DUMMY_HASH, form.password)
         raise wrong
@@ -180,7 +180,7 @@ def find_api_key(session: Session, secret: str) -> ApiKey | None:
     if not secret:
         return None
     digest = hashlib.sha256(secret.encode()).hexdigest()
-    key = session.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalar_one_or_none()
+    key = session.execute(select(ApiKey).where(col(ApiKey.key_hash) == digest)).scalar_one_or_none()
     return key if key is not None and key.revoked_at is None else None
 
 

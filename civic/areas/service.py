@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
@@ -33,9 +33,9 @@ def create_village(session: Session, commune: Commune, *, name: str, slug: str, 
 
 
 def default_commune(session: Session, code: str | None = None) -> Commune:
-    stmt = select(Commune).order_by(Commune.id).limit(1)
+    stmt = select(Commune).order_by(col(Commune.id)).limit(1)
     if code:
-        stmt = select(Commune).where(Commune.code == code.upper())
+        stmt = select(Commune).where(col(Commune.code) == code.upper())
     commune = session.execute(stmt).scalar_one_or_none()
     if commune is None:
         raise NotFound(N_("This site has not been set up yet: no commune exists."))
@@ -43,16 +43,16 @@ def default_commune(session: Session, code: str | None = None) -> Commune:
 
 
 def villages(session: Session, commune_id: int) -> list[Village]:
-    return list(session.execute(select(Village).where(Village.commune_id == commune_id)
-                                .order_by(Village.name)).scalars())
+    return list(session.execute(select(Village).where(col(Village.commune_id) == commune_id)
+                                .order_by(col(Village.name))).scalars())
 
 
 def active_households(session: Session, village_id: int, on: date) -> int:
     """Households in the register on a date: the denominator of every vote (DESIGN §2)."""
     return session.execute(
         select(func.count()).select_from(Household).where(
-            Household.village_id == village_id,
-            Household.active_from <= on,
-            or_(Household.active_to.is_(None), Household.active_to > on),
+            col(Household.village_id) == village_id,
+            col(Household.active_from) <= on,
+            or_(col(Household.active_to).is_(None), col(Household.active_to) > on),
         )
     ).scalar_one()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.audit.models import AuditEvent, AuditHead
@@ -32,7 +32,7 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
         raise ValueError(f"personal data in an audit payload: {sorted(leaked)}")
     session.flush()
     head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.commune_id == commune_id).with_for_update()
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id).with_for_update()
     ).first()
     if head is None:
         ensure_head(session, commune_id)
@@ -45,7 +45,7 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
                        actor_role=actor_role, action=action, payload=canonical_json(payload),
                        created_at=created_at, prev_hash=prev, hash=digest)
     session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.commune_id == commune_id).values(seq=seq, hash=digest))
+    session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id).values(seq=seq, hash=digest))
     session.flush()
     return event
 
@@ -58,7 +58,7 @@ class ChainHead:
 
 
 def head(session: Session, commune_id: int) -> ChainHead:
-    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.commune_id == commune_id)).first()
+    row = session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id)).first()
     return ChainHead(commune_id, row[0], row[1]) if row else ChainHead(commune_id, 0, GENESIS)
 
 
@@ -81,8 +81,8 @@ def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult
     prev, expected_seq, checked = GENESIS, 1, 0
     while True:
         rows = session.execute(
-            select(AuditEvent).where(AuditEvent.commune_id == commune_id, AuditEvent.seq >= expected_seq)
-            .order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent).where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.seq) >= expected_seq)
+            .order_by(col(AuditEvent.seq)).limit(batch)
         ).scalars().all()
         if not rows:
             break
@@ -111,4 +111,4 @@ def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult
 
 def count_events(session: Session, commune_id: int) -> int:
     return session.execute(select(func.count()).select_from(AuditEvent)
-                           .where(AuditEvent.commune_id == commune_id)).scalar_one()
+                           .where(col(AuditEvent.commune_id) == commune_id)).scalar_one()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.models import User
@@ -74,9 +74,9 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """The facts the stage rules need, in one query for the item's current stage."""
     if item.stage == "know":
         count, first, min_days = session.execute(
-            select(func.count(Disclosure.id), func.min(Disclosure.starts_on), Category.min_disclosure_days)
-            .select_from(Category).outerjoin(Disclosure, Disclosure.item_id == item.id)
-            .where(Category.id == item.category_id).group_by(Category.min_disclosure_days)
+            select(func.count(col(Disclosure.id)), func.min(col(Disclosure.starts_on)), col(Category.min_disclosure_days))
+            .select_from(Category).outerjoin(Disclosure, col(Disclosure.item_id) == item.id)
+            .where(col(Category.id) == item.category_id).group_by(col(Category.min_disclosure_days))
         ).one()
         if isinstance(first, str):  # SQLite returns an aggregate of dates as text
             first = date.fromisoformat(first)
@@ -88,19 +88,19 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
 
 
 def _result(session: Session, item_id: int) -> str:
-    row = session.execute(select(Decision.status, Decision.passed).where(
-        Decision.item_id == item_id, Decision.status == "closed").order_by(Decision.id.desc()).limit(1)).first()
+    row = session.execute(select(col(Decision.status), col(Decision.passed)).where(
+        col(Decision.item_id) == item_id, col(Decision.status) == "closed").order_by(col(Decision.id).desc()).limit(1)).first()
     return rules.decision_outcome(row[0], row[1]) if row else ""
 
 
 def latest_result(session: Session, item_id: int) -> Decision | None:
-    return session.execute(select(Decision).where(Decision.item_id == item_id, Decision.status == "closed")
-                           .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(select(Decision).where(col(Decision.item_id) == item_id, col(Decision.status) == "closed")
+                           .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def _discussion(session: Session, item: Item) -> Discussion:
     """The question households decide; an item that reached Dân bàn without one asks for contributions."""
-    discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
     if discussion is None:
         discussion = Discussion(item_id=item.id, question=item.title, asks_contribution=True, opened_at=clock.now())
         session.add(discussion)
@@ -200,11 +200,11 @@ def _representations(session: Session, viewer: Viewer, village_id: int, on: date
     if viewer.user is None:
         return []
     rows = session.execute(
-        select(Household.id, HouseholdMember.is_representative)
-        .join(HouseholdMember, HouseholdMember.household_id == Household.id)
-        .where(HouseholdMember.user_id == viewer.id, Household.village_id == village_id,
-               Household.active_from <= on, or_(Household.active_to.is_(None), Household.active_to > on))
-        .order_by(HouseholdMember.is_representative.desc(), Household.id)
+        select(col(Household.id), col(HouseholdMember.is_representative))
+        .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
+        .where(col(HouseholdMember.user_id) == viewer.id, col(Household.village_id) == village_id,
+               col(Household.active_from) <= on, or_(col(Household.active_to).is_(None), col(Household.active_to) > on))
+        .order_by(col(HouseholdMember.is_representative).desc(), col(Household.id))
     ).all()
     return [(h, bool(r)) for h, r in rows]
 
@@ -236,8 +236,8 @@ def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
     rules.check_stage(item.stage, rules.SUPPORT_STAGES,
                       N_("Households support an item while it is in People know or People discuss."))
     household_ids = [h for h, _r in _representations(session, viewer, item.village_id, clock.today_local())]
-    row = session.execute(select(Support).where(Support.item_id == item.id,
-                                                Support.household_id.in_(household_ids or [-1]))
+    row = session.execute(select(Support).where(col(Support.item_id) == item.id,
+                                                col(Support.household_id).in_(household_ids or [-1]))
                           .with_for_update()).scalars().first()
     if row is None:
         raise Conflict(N_("Your household does not support this item."))
@@ -306,8 +306,8 @@ def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMee
 # --- decisions ---------------------------------------------------------------------------------------
 
 def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
-    rows = session.execute(select(Decision.status, func.count()).where(Decision.item_id == item_id)
-                           .group_by(Decision.status)).all()
+    rows = session.execute(select(col(Decision.status), func.count()).where(col(Decision.item_id) == item_id)
+                           .group_by(col(Decision.status))).all()
     counts = dict(rows)
     return counts.get("open", 0) > 0, counts.get("closed", 0) > 0
 
@@ -366,13 +366,13 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
 
 
 def _last_meeting(session: Session, item: Item) -> Meeting | None:
-    return session.execute(select(Meeting).where(Meeting.item_id == item.id, Meeting.recorded_at.is_not(None))
-                           .order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(select(Meeting).where(col(Meeting.item_id) == item.id, col(Meeting.recorded_at).is_not(None))
+                           .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def open_decision(session: Session, item: Item) -> Decision | None:
-    return session.execute(select(Decision).where(Decision.item_id == item.id, Decision.status == "open")
-                           .order_by(Decision.id.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(select(Decision).where(col(Decision.item_id) == item.id, col(Decision.status) == "open")
+                           .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: PaperBallotForm) -> Ballot:
@@ -383,7 +383,7 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: Paper
         raise Conflict(N_("There is no household paper ballot being counted on this item."))
     code = form.household_code
     household = session.execute(select(Household).where(
-        Household.village_id == item.village_id, func.upper(Household.code) == code)).scalar_one_or_none()
+        col(Household.village_id) == item.village_id, func.upper(col(Household.code)) == code)).scalar_one_or_none()
     today = clock.today_local()
     if household is None or household.active_from > today or (household.active_to and household.active_to <= today):
         raise Invalid(N_("No household of this village's register has the code “%(code)s”."),
@@ -433,13 +433,13 @@ def cast_online_ballot(session: Session, item: Item, viewer: Viewer, form: VoteF
 
 
 def _household_ballot(session: Session, decision_id: int, household_id: int) -> Ballot | None:
-    return session.execute(select(Ballot).where(Ballot.decision_id == decision_id,
-                                                Ballot.household_id == household_id)).scalar_one_or_none()
+    return session.execute(select(Ballot).where(col(Ballot.decision_id) == decision_id,
+                                                col(Ballot.household_id) == household_id)).scalar_one_or_none()
 
 
 def tally(session: Session, decision_id: int) -> dict[str, int]:
-    rows = session.execute(select(Ballot.choice, func.count()).where(Ballot.decision_id == decision_id)
-                           .group_by(Ballot.choice)).all()
+    rows = session.execute(select(col(Ballot.choice), func.count()).where(col(Ballot.decision_id) == decision_id)
+                           .group_by(col(Ballot.choice))).all()
     out = {"yes": 0, "no": 0, "abstain": 0}
     out.update(dict(rows))
     return out
@@ -579,23 +579,23 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     actor = viewer.facts()
     secretary = rules.is_secretary(actor, item.village_id)
     supervisor = rules.is_supervisor(actor, item.commune_id)
-    disclosures = list(session.execute(select(Disclosure).where(Disclosure.item_id == item.id)
-                                       .order_by(Disclosure.starts_on, Disclosure.id).limit(MAX_SHOWN)).scalars())
-    min_days = session.execute(select(Category.min_disclosure_days).where(Category.id == item.category_id)
+    disclosures = list(session.execute(select(Disclosure).where(col(Disclosure.item_id) == item.id)
+                                       .order_by(col(Disclosure.starts_on), col(Disclosure.id)).limit(MAX_SHOWN)).scalars())
+    min_days = session.execute(select(col(Category.min_disclosure_days)).where(col(Category.id) == item.category_id)
                                ).scalar_one_or_none() or 0
     first = min((d.starts_on for d in disclosures), default=None)
     ready_on = rules.disclosure_ready_on(first, min_days)
     blocker = rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know" else None
-    discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
 
     comment_total = session.execute(select(func.count()).select_from(Comment)
-                                    .where(Comment.item_id == item.id)).scalar_one()
+                                    .where(col(Comment.item_id) == item.id)).scalar_one()
     pages = max(1, -(-comment_total // COMMENT_PAGE_SIZE))
     page = min(max(1, comment_page), pages)
     sees_hidden = supervisor or secretary
     rows = session.execute(
-        select(Comment, User.display_name).join(User, User.id == Comment.author_id)
-        .where(Comment.item_id == item.id).order_by(Comment.created_at, Comment.id)
+        select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
+        .where(col(Comment.item_id) == item.id).order_by(col(Comment.created_at), col(Comment.id))
         .offset((page - 1) * COMMENT_PAGE_SIZE).limit(COMMENT_PAGE_SIZE)).all() if comment_total else []
     comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None, c.hidden_at is not None,
                             c.hidden_reason, c.official, c.author_role, name, clock.as_utc(c.created_at),
@@ -605,24 +605,24 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     own = _representations(session, viewer, item.village_id, today)
     own_ids = [h for h, _r in own]
     support_row = session.execute(
-        select(func.count(Support.id),
-               func.coalesce(func.sum(case((Support.household_id.in_(own_ids or [-1]), 1), else_=0)), 0))
-        .where(Support.item_id == item.id)).one()
+        select(func.count(col(Support.id)),
+               func.coalesce(func.sum(case((col(Support.household_id).in_(own_ids or [-1]), 1), else_=0)), 0))
+        .where(col(Support.item_id) == item.id)).one()
     supports, supported = support_row[0], bool(support_row[1])
 
-    meetings = list(session.execute(select(Meeting).where(Meeting.item_id == item.id)
-                                    .order_by(Meeting.starts_at, Meeting.id).limit(MAX_SHOWN)).scalars())
+    meetings = list(session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)
+                                    .order_by(col(Meeting.starts_at), col(Meeting.id)).limit(MAX_SHOWN)).scalars())
     clusters: dict[int, list[MeetingCluster]] = {}
     if any(m.by_cluster for m in meetings):
         for c in session.execute(select(MeetingCluster).where(
-                MeetingCluster.meeting_id.in_([m.id for m in meetings if m.by_cluster]))
-                .order_by(MeetingCluster.id)).scalars():
+                col(MeetingCluster.meeting_id).in_([m.id for m in meetings if m.by_cluster]))
+                .order_by(col(MeetingCluster.id))).scalars():
             clusters.setdefault(c.meeting_id, []).append(c)
     meeting_views = [MeetingView(m, clusters.get(m.id, []), rules.days_until(clock.as_utc(m.starts_at), now),
                                  clock.as_utc(m.starts_at) > now) for m in meetings]
 
-    decisions = list(session.execute(select(Decision).where(Decision.item_id == item.id)
-                                     .order_by(Decision.id).limit(MAX_SHOWN)).scalars())
+    decisions = list(session.execute(select(Decision).where(col(Decision.item_id) == item.id)
+                                     .order_by(col(Decision.id)).limit(MAX_SHOWN)).scalars())
     views = [DecisionView(d, rules.decision_outcome(d.status, d.passed)) for d in decisions]
     open_views = [v for v in views if v.decision.status == "open"]
     own_choice = ""
@@ -631,9 +631,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         v = open_views[-1]
         rep = next((h for h, r in own if r), None)
         counted = session.execute(
-            select(func.count(Ballot.id),
-                   func.max(case((Ballot.household_id == (rep or -1), Ballot.choice), else_=None)))
-            .where(Ballot.decision_id == v.decision.id)).one()
+            select(func.count(col(Ballot.id)),
+                   func.max(case((col(Ballot.household_id) == (rep or -1), col(Ballot.choice)), else_=None)))
+            .where(col(Ballot.decision_id) == v.decision.id)).one()
         v.ballots_cast = counted[0]
         d = v.decision
         if d.method == "online_ballot":
@@ -667,7 +667,7 @@ def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
 def village_meetings(session: Session, village_id: int, limit: int = 200) -> list[tuple[Meeting, str, str]]:
     """A village's meetings with their item's code and title, newest first (for the calendar feed)."""
     rows = session.execute(
-        select(Meeting, Item.code, Item.title).join(Item, Item.id == Meeting.item_id)
-        .where(Meeting.village_id == village_id).order_by(Meeting.starts_at.desc()).limit(limit)
+        select(Meeting, col(Item.code), col(Item.title)).join(Item, col(Item.id) == col(Meeting.item_id))
+        .where(col(Meeting.village_id) == village_id).order_by(col(Meeting.starts_at).desc()).limit(limit)
     ).all()
     return [(m, code, title) for m, code, title in rows]

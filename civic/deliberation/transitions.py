@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from civic import clock
 from civic.core.facts import ActorFacts, ItemFacts
@@ -47,7 +48,7 @@ def open_discussion(move: Move) -> dict[str, Any]:
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:
         raise Invalid(N_("Please state the question the households decide (5 to 1000 characters)."),
                       field="question", minimum=rules.QUESTION_MIN, maximum=rules.QUESTION_MAX)
-    discussion = session.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one_or_none()
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
     if discussion is None:
         session.add(Discussion(item_id=item.id, question=question, opened_at=clock.now(), opened_by_id=viewer.id,
                                asks_contribution=form.asks_contribution))

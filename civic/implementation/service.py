@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.service import Viewer
@@ -86,28 +86,28 @@ def _amount(kind: str, money: int | None, quantity: Decimal | None) -> str:
 # --- facts for the workflow -------------------------------------------------------------------------------
 
 def latest_percent(session: Session, item_id: int) -> int:
-    row = session.execute(select(ProgressUpdate.percent).where(ProgressUpdate.item_id == item_id)
-                          .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc()).limit(1)).first()
+    row = session.execute(select(col(ProgressUpdate.percent)).where(col(ProgressUpdate.item_id) == item_id)
+                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc()).limit(1)).first()
     return row[0] if row else 0
 
 
 def _delivered_subquery():
-    return (select(Delivery.pledge_id, func.coalesce(func.sum(Delivery.money), 0).label("money"),
-                   func.coalesce(func.sum(func.round(Delivery.quantity * 100)), 0).label("centi"),
+    return (select(col(Delivery.pledge_id), func.coalesce(func.sum(col(Delivery.money)), 0).label("money"),
+                   func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0).label("centi"),
                    func.count().label("n"))
-            .group_by(Delivery.pledge_id).subquery())
+            .group_by(col(Delivery.pledge_id)).subquery())
 
 
 def open_pledges(session: Session, item_id: int) -> int:
     """Pledges neither withdrawn nor delivered in full."""
     d = _delivered_subquery()
-    pledged_centi = func.round(Pledge.quantity * 100)
+    pledged_centi = func.round(col(Pledge.quantity) * 100)
     short = or_(
-        (Pledge.kind == rules.MONEY) & (func.coalesce(d.c.money, 0) < Pledge.money),
-        (Pledge.kind != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
+        (col(Pledge.kind) == rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
+        (col(Pledge.kind) != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
     )
-    return session.execute(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == Pledge.id)
-                           .where(Pledge.item_id == item_id, Pledge.withdrawn_at.is_(None), short)).scalar_one()
+    return session.execute(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == col(Pledge.id))
+                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)).scalar_one()
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
@@ -119,8 +119,8 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
 
 def work_started(session: Session, item_id: int) -> bool:
     """The work has started once a progress update reports more than 0 %."""
-    return session.execute(select(ProgressUpdate.id).where(ProgressUpdate.item_id == item_id,
-                                                           ProgressUpdate.percent > 0).limit(1)).first() is not None
+    return session.execute(select(col(ProgressUpdate.id)).where(col(ProgressUpdate.item_id) == item_id,
+                                                           col(ProgressUpdate.percent) > 0).limit(1)).first() is not None
 
 
 # --- settings -----------------------------------------------------------------------------------------------
@@ -159,11 +159,11 @@ def represented_households(session: Session, viewer: Viewer, village_id: int | N
     """The households the viewer represents (optionally only in one village)."""
     if viewer.id is None:
         return []
-    stmt = (select(Household).join(HouseholdMember, HouseholdMember.household_id == Household.id)
-            .where(HouseholdMember.user_id == viewer.id, HouseholdMember.is_representative)
-            .order_by(Household.id))
+    stmt = (select(Household).join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
+            .where(col(HouseholdMember.user_id) == viewer.id, col(HouseholdMember.is_representative))
+            .order_by(col(Household.id)))
     if village_id is not None:
-        stmt = stmt.where(Household.village_id == village_id)
+        stmt = stmt.where(col(Household.village_id) == village_id)
     return list(session.execute(stmt).scalars())
 
 
@@ -174,8 +174,8 @@ def _active(household: Household, on: date) -> bool:
 def _household_by_code(session: Session, item: Item, code: str) -> Household:
     household = None
     if code:
-        household = session.execute(select(Household).where(Household.code == code,
-                                                            Household.village_id == item.village_id)
+        household = session.execute(select(Household).where(col(Household.code) == code,
+                                                            col(Household.village_id) == item.village_id)
                                     ).scalar_one_or_none()
     if household is None:
         raise Invalid(N_("No household of this village has this code."), field="household")
@@ -253,7 +253,7 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
     own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
     if not own:
         rules.check_secretary(facts, viewer.facts())
-    delivered = session.execute(select(Delivery.id).where(Delivery.pledge_id == row.id).limit(1)).first()
+    delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id).limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
                          work_started=work_started(session, item.id))
     row.withdrawn_at = clock.now()
@@ -268,8 +268,8 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
 
 def delivered_of(session: Session, pledge_row: Pledge) -> int | Decimal:
     money, centi = session.execute(
-        select(func.coalesce(func.sum(Delivery.money), 0), func.coalesce(func.sum(func.round(Delivery.quantity * 100)), 0))
-        .where(Delivery.pledge_id == pledge_row.id)).one()
+        select(func.coalesce(func.sum(col(Delivery.money)), 0), func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0))
+        .where(col(Delivery.pledge_id) == pledge_row.id)).one()
     return int(money) if pledge_row.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
 
 
@@ -336,7 +336,7 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    line_ids = set(session.execute(select(BudgetLine.id).where(BudgetLine.item_id == item.id)).scalars())
+    line_ids = set(session.execute(select(col(BudgetLine.id)).where(col(BudgetLine.item_id) == item.id)).scalars())
     rules.check_spending(clean.budget_line_id, line_ids, clean.spent_on, clock.today_local())
     row = Spending(item_id=item.id, budget_line_id=clean.budget_line_id, amount=clean.amount,
                    spent_on=clean.spent_on, description=clean.description, document_ref=clean.document_ref,
@@ -376,17 +376,17 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
     from civic.areas.service import active_households
 
     d = _delivered_subquery()
-    active = Pledge.withdrawn_at.is_(None)
+    active = col(Pledge.withdrawn_at).is_(None)
     rows = session.execute(
-        select(Pledge.kind, Pledge.description, Pledge.unit,
+        select(col(Pledge.kind), col(Pledge.description), col(Pledge.unit),
                func.count(),
-               func.coalesce(func.sum(Pledge.money), 0),
-               func.coalesce(func.sum(func.round(Pledge.quantity * 100)), 0),
+               func.coalesce(func.sum(col(Pledge.money)), 0),
+               func.coalesce(func.sum(func.round(col(Pledge.quantity) * 100)), 0),
                func.coalesce(func.sum(d.c.money), 0),
                func.coalesce(func.sum(d.c.centi), 0))
-        .outerjoin(d, d.c.pledge_id == Pledge.id)
-        .where(Pledge.item_id == item.id, active)
-        .group_by(Pledge.kind, Pledge.description, Pledge.unit)
+        .outerjoin(d, d.c.pledge_id == col(Pledge.id))
+        .where(col(Pledge.item_id) == item.id, active)
+        .group_by(col(Pledge.kind), col(Pledge.description), col(Pledge.unit))
     ).all()
     kinds = {k: KindTotal(k) for k in (rules.LAND, rules.MONEY, rules.LABOUR)}
     materials = []
@@ -407,11 +407,11 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
         kinds[rules.MONEY].needed = setting.needed_money
         kinds[rules.LABOUR].needed = setting.needed_labour_days
     counts = session.execute(
-        select(func.count(func.distinct(case((active, Pledge.household_id)))),
-               func.count(case((Pledge.withdrawn_at.is_not(None), 1))))
-        .where(Pledge.item_id == item.id)).one()
+        select(func.count(func.distinct(case((active, col(Pledge.household_id))))),
+               func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))))
+        .where(col(Pledge.item_id) == item.id)).one()
     disputed = session.execute(select(func.count()).select_from(Delivery)
-                               .where(Delivery.item_id == item.id, Delivery.disputed_at.is_not(None))).scalar_one()
+                               .where(col(Delivery.item_id) == item.id, col(Delivery.disputed_at).is_not(None))).scalar_one()
     register = active_households(session, item.village_id, clock.today_local())
     return Totals(kinds, counts[0], register, open_pledges(session, item.id) if item.stage == Stage.DO else 0,
                   counts[1], disputed, sorted(materials, key=lambda m: m[0]))
@@ -419,37 +419,37 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
 
 def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -> tuple[list[str], int]:
     """A page of the pledging households' heads' names, by name, and how many there are. The caller shows
-    them only where the decision says they may be published (ImplementationSetting.publish_pledger_names)."""
-    base = (select(Household.id, Household.head_name).join(Pledge, Pledge.household_id == Household.id)
-            .where(Pledge.item_id == item.id, Pledge.withdrawn_at.is_(None), Household.head_name != "")
+    them only where the decision says they may be published (col(ImplementationSetting.publish_pledger_names))."""
+    base = (select(col(Household.id), col(Household.head_name)).join(Pledge, col(Pledge.household_id) == col(Household.id))
+            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None), col(Household.head_name) != "")
             .distinct())
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = session.execute(base.order_by(Household.head_name, Household.id)
+    rows = session.execute(base.order_by(col(Household.head_name), col(Household.id))
                            .offset((page - 1) * limit).limit(limit)).all()
     return [name for _id, name in rows], total
 
 
 def budget(session: Session, item: Item, limit: int = 100) -> Budget:
-    spent = (select(Spending.budget_line_id, func.sum(Spending.amount).label("spent"))
-             .where(Spending.item_id == item.id).group_by(Spending.budget_line_id).subquery())
+    spent = (select(col(Spending.budget_line_id), func.sum(col(Spending.amount)).label("spent"))
+             .where(col(Spending.item_id) == item.id).group_by(col(Spending.budget_line_id)).subquery())
     rows = session.execute(select(BudgetLine, func.coalesce(spent.c.spent, 0))
-                           .outerjoin(spent, spent.c.budget_line_id == BudgetLine.id)
-                           .where(BudgetLine.item_id == item.id).order_by(BudgetLine.id).limit(limit)).all()
+                           .outerjoin(spent, spent.c.budget_line_id == col(BudgetLine.id))
+                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id)).limit(limit)).all()
     return Budget([BudgetRow(line, int(s)) for line, s in rows])
 
 
 def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
-    total = session.execute(select(func.count()).select_from(Spending).where(Spending.item_id == item.id)).scalar_one()
-    rows = list(session.execute(select(Spending).where(Spending.item_id == item.id)
-                                .order_by(Spending.spent_on.desc(), Spending.id.desc())
+    total = session.execute(select(func.count()).select_from(Spending).where(col(Spending.item_id) == item.id)).scalar_one()
+    rows = list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
+                                .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
                                 .offset((page - 1) * size).limit(size)).scalars())
     return rows, total
 
 
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
     """The latest progress updates, newest first."""
-    return list(session.execute(select(ProgressUpdate).where(ProgressUpdate.item_id == item.id)
-                                .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
+    return list(session.execute(select(ProgressUpdate).where(col(ProgressUpdate.item_id) == item.id)
+                                .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
                                 .limit(limit)).scalars())
 
 
@@ -458,17 +458,17 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     """Pledges with what was delivered against each, for the secretary's page, a household or one pledge's
     page (2 queries)."""
     d = _delivered_subquery()
-    where = [Pledge.item_id == item.id]
+    where = [col(Pledge.item_id) == item.id]
     if household_ids is not None:
-        where.append(Pledge.household_id.in_(household_ids or [-1]))
+        where.append(col(Pledge.household_id).in_(household_ids or [-1]))
     if pledge_id is not None:
-        where.append(Pledge.id == pledge_id)
+        where.append(col(Pledge.id) == pledge_id)
     total = session.execute(select(func.count()).select_from(Pledge).where(*where)).scalar_one()
     rows = session.execute(
-        select(Pledge, Household.code, func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
+        select(Pledge, col(Household.code), func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
                func.coalesce(d.c.n, 0))
-        .join(Household, Household.id == Pledge.household_id).outerjoin(d, d.c.pledge_id == Pledge.id)
-        .where(*where).order_by(Pledge.withdrawn_at.is_not(None), Household.code, Pledge.id)
+        .join(Household, col(Household.id) == col(Pledge.household_id)).outerjoin(d, d.c.pledge_id == col(Pledge.id))
+        .where(*where).order_by(col(Pledge.withdrawn_at).is_not(None), col(Household.code), col(Pledge.id))
         .offset((page - 1) * size).limit(size)).all()
     out = []
     for p, code, money, centi, n in rows:
@@ -480,7 +480,7 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
 def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100) -> list[Delivery]:
     if not household_ids:
         return []
-    return list(session.execute(select(Delivery).where(Delivery.item_id == item.id,
-                                                       Delivery.household_id.in_(household_ids))
-                                .order_by(Delivery.delivered_on.desc(), Delivery.id.desc()).limit(limit)).scalars())
+    return list(session.execute(select(Delivery).where(col(Delivery.item_id) == item.id,
+                                                       col(Delivery.household_id).in_(household_ids))
+                                .order_by(col(Delivery.delivered_on).desc(), col(Delivery.id).desc()).limit(limit)).scalars())
 

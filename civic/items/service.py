@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.models import User
@@ -29,15 +29,15 @@ from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
 # --- reading ----------------------------------------------------------------------------------------
 
 def categories(session: Session, commune_id: int) -> list[Category]:
-    return list(session.execute(select(Category).where(Category.commune_id == commune_id, Category.active)
-                                .order_by(Category.position, Category.id)).scalars())
+    return list(session.execute(select(Category).where(col(Category.commune_id) == commune_id, col(Category.active))
+                                .order_by(col(Category.position), col(Category.id))).scalars())
 
 
 def get_by_code(session: Session, code: str) -> Item:
     canonical = rules.parse_code(code)
     item = None
     if canonical:
-        item = session.execute(select(Item).where(Item.code == canonical)).scalar_one_or_none()
+        item = session.execute(select(Item).where(col(Item.code) == canonical)).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
     return item
@@ -47,7 +47,7 @@ def get_by_manage_token(session: Session, token: str) -> Item:
     if not token or len(token) > MANAGE_TOKEN_MAX:
         raise NotFound(N_("This manage link is not valid."))
     digest = hashlib.sha256(token.encode()).hexdigest()
-    item = session.execute(select(Item).where(Item.manage_token_hash == digest)).scalar_one_or_none()
+    item = session.execute(select(Item).where(col(Item.manage_token_hash) == digest)).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("This manage link is not valid."))
     return item
@@ -96,17 +96,17 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     """
     client_token = form.client_token
     if client_token:
-        existing = session.execute(select(Item).where(Item.client_token == client_token)).scalar_one_or_none()
+        existing = session.execute(select(Item).where(col(Item.client_token) == client_token)).scalar_one_or_none()
         if existing is not None:
             token = _manage_token(client_token) if existing.manage_token_hash else None
             return Submitted(existing, False, token)
     if on_behalf and not viewer.villages("secretary"):
         raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
-    village_ids = set(session.execute(select(Village.id).where(Village.commune_id == commune.id)).scalars())
+    village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)).scalars())
     if on_behalf:
         village_ids &= set(viewer.villages("secretary"))
-    category_ids = set(session.execute(select(Category.id).where(Category.commune_id == commune.id,
-                                                                 Category.active)).scalars())
+    category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
+                                                                 col(Category.active))).scalars())
     anonymous = viewer.user is None or on_behalf
     rules.check_submission(form, village_ids=village_ids, category_ids=category_ids,
                            needs_phone=anonymous and not on_behalf and require_contact, needs_name=on_behalf)
@@ -116,7 +116,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     _lock_head(session, commune.id)
     now = clock.now()
     year = clock.today_local().year
-    last = session.execute(select(func.max(Item.seq)).where(Item.commune_id == commune.id, Item.year == year)
+    last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id, col(Item.year) == year)
                            ).scalar_one()
     seq = (last or 0) + 1
     manage_token = _manage_token(client_token) if anonymous else None
@@ -145,7 +145,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
 
 
 def _lock_head(session: Session, commune_id: int) -> None:
-    row = session.execute(select(AuditHead.seq).where(AuditHead.commune_id == commune_id).with_for_update()).first()
+    row = session.execute(select(col(AuditHead.seq)).where(col(AuditHead.commune_id) == commune_id).with_for_update()).first()
     if row is None:
         audit.ensure_head(session, commune_id)
 
@@ -192,44 +192,44 @@ class Page:
 
 SEARCH_COUNT_CAP = 1000
 
-LIST_COLUMNS = (Item.id, Item.code, Item.kind, Item.title, Item.stage, Item.outcome, Item.village_id,
-                Item.category_id, Item.created_at, Item.updated_at)
+LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.stage), col(Item.outcome), col(Item.village_id),
+                col(Item.category_id), col(Item.created_at), col(Item.updated_at))
 
 
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
-    conds = [Item.commune_id == commune_id]
+    conds = [col(Item.commune_id) == commune_id]
     if f.village_id:
-        conds.append(Item.village_id == f.village_id)
+        conds.append(col(Item.village_id) == f.village_id)
     if f.stage:
-        conds.append(Item.stage == f.stage)
+        conds.append(col(Item.stage) == f.stage)
     if f.outcome:
-        conds.append(Item.outcome == f.outcome)
+        conds.append(col(Item.outcome) == f.outcome)
     if f.kind:
-        conds.append(Item.kind == f.kind)
+        conds.append(col(Item.kind) == f.kind)
     if f.category_id:
-        conds.append(Item.category_id == f.category_id)
+        conds.append(col(Item.category_id) == f.category_id)
     for word in rules.fold(f.q).split()[:6]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conds.append(Item.search_text.like(f"%{escaped}%", escape="\\"))
+        conds.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
     where = and_(*conds)
     capped = False
     if f.q:
         # A text search cannot use an index: count at most SEARCH_COUNT_CAP + 1 matches, then stop.
-        limited = select(Item.id).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
+        limited = select(col(Item.id)).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
         total = session.execute(select(func.count()).select_from(limited)).scalar_one()
         if total > SEARCH_COUNT_CAP:
             total, capped = SEARCH_COUNT_CAP, True
     else:
         total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
     page = max(1, min(f.page, max(1, -(-total // page_size))))
-    rows = session.execute(select(*LIST_COLUMNS).where(where).order_by(Item.created_at.desc(), Item.id.desc())
+    rows = session.execute(select(*LIST_COLUMNS).where(where).order_by(col(Item.created_at).desc(), col(Item.id).desc())
                            .offset((page - 1) * page_size).limit(page_size)).all()
     return Page(list(rows), total, page, page_size, capped)
 
 
 def stage_counts(session: Session, commune_id: int) -> dict[str, int]:
-    rows = session.execute(select(Item.stage, func.count()).where(Item.commune_id == commune_id)
-                           .group_by(Item.stage)).all()
+    rows = session.execute(select(col(Item.stage), func.count()).where(col(Item.commune_id) == commune_id)
+                           .group_by(col(Item.stage))).all()
     return {stage: n for stage, n in rows}
 
 
@@ -238,14 +238,14 @@ def latest_by_stage(session: Session, commune_id: int, stages: tuple[str, ...], 
     out: dict[str, list[Any]] = {}
     for stage in stages:
         out[stage] = list(session.execute(
-            select(*LIST_COLUMNS).where(Item.commune_id == commune_id, Item.stage == stage)
-            .order_by(Item.created_at.desc(), Item.id.desc()).limit(per_stage)).all())
+            select(*LIST_COLUMNS).where(col(Item.commune_id) == commune_id, col(Item.stage) == stage)
+            .order_by(col(Item.created_at).desc(), col(Item.id).desc()).limit(per_stage)).all())
     return out
 
 
 def my_items(session: Session, user_id: int, limit: int = 100) -> list[Any]:
-    return list(session.execute(select(*LIST_COLUMNS).where(Item.reporter_id == user_id)
-                                .order_by(Item.created_at.desc()).limit(limit)).all())
+    return list(session.execute(select(*LIST_COLUMNS).where(col(Item.reporter_id) == user_id)
+                                .order_by(col(Item.created_at).desc()).limit(limit)).all())
 
 
 # --- the public timeline ----------------------------------------------------------------------------
@@ -261,10 +261,10 @@ class TimelineEntry:
 
 def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEntry]:
     rows = session.execute(
-        select(AuditEvent.action, AuditEvent.created_at, AuditEvent.actor_role, AuditEvent.payload,
-               AuditEvent.actor_id, User.display_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.item_id == item.id).order_by(AuditEvent.seq).limit(limit)
+        select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role), col(AuditEvent.payload),
+               col(AuditEvent.actor_id), col(User.display_name))
+        .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
+        .where(col(AuditEvent.item_id) == item.id).order_by(col(AuditEvent.seq)).limit(limit)
     ).all()
     return [TimelineEntry(action, clock.as_utc(at), role,
                           _public_name(role, name, actor_id, item.show_name, item.contact_name), json.loads(payload))
@@ -292,16 +292,16 @@ class FeedEntry:
 def public_events(session: Session, *, item_id: int | None = None, village_id: int | None = None,
                   limit: int = 50) -> list[FeedEntry]:
     """The latest public changes of one item or of a village's items, newest first (for feeds)."""
-    stmt = (select(AuditEvent.seq, AuditEvent.action, AuditEvent.created_at, AuditEvent.actor_role,
-                   AuditEvent.payload, AuditEvent.actor_id, User.display_name, Item.code, Item.title,
-                   Item.show_name, Item.contact_name)
-            .join(Item, Item.id == AuditEvent.item_id)
-            .outerjoin(User, User.id == AuditEvent.actor_id))
+    stmt = (select(col(AuditEvent.seq), col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
+                   col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name), col(Item.code), col(Item.title),
+                   col(Item.show_name), col(Item.contact_name))
+            .join(Item, col(Item.id) == col(AuditEvent.item_id))
+            .outerjoin(User, col(User.id) == col(AuditEvent.actor_id)))
     if item_id is not None:
-        stmt = stmt.where(AuditEvent.item_id == item_id)
+        stmt = stmt.where(col(AuditEvent.item_id) == item_id)
     if village_id is not None:
-        stmt = stmt.where(Item.village_id == village_id)
-    rows = session.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        stmt = stmt.where(col(Item.village_id) == village_id)
+    rows = session.execute(stmt.order_by(col(AuditEvent.id).desc()).limit(limit)).all()
     return [FeedEntry(seq, code, title, TimelineEntry(action, clock.as_utc(at), role,
                                                       _public_name(role, name, actor_id, show, contact),
                                                       json.loads(payload)))

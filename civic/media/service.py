@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.audit import service as audit
@@ -90,12 +90,12 @@ def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_k
     ids = [i.id if isinstance(i, Item) else int(i) for i in items]
     if not ids:
         return []
-    stmt = select(Attachment).where(Attachment.item_id.in_(ids))
+    stmt = select(Attachment).where(col(Attachment.item_id).in_(ids))
     if owner_kind is not None:
-        stmt = stmt.where(Attachment.owner_kind == owner_kind)
+        stmt = stmt.where(col(Attachment.owner_kind) == owner_kind)
     if owner_id is not None:
-        stmt = stmt.where(Attachment.owner_id == owner_id)
-    return list(session.execute(stmt.order_by(Attachment.item_id, Attachment.id).limit(limit)).scalars())
+        stmt = stmt.where(col(Attachment.owner_id) == owner_id)
+    return list(session.execute(stmt.order_by(col(Attachment.item_id), col(Attachment.id)).limit(limit)).scalars())
 
 
 def by_owner(attachments: Iterable[Attachment]) -> dict[tuple[str, int | None], list[Attachment]]:
@@ -114,7 +114,7 @@ def get(session: Session, attachment_id: int) -> Attachment:
 
 
 def village_of(session: Session, att: Attachment) -> int:
-    return session.execute(select(Item.village_id).where(Item.id == att.item_id)).scalar_one()
+    return session.execute(select(col(Item.village_id)).where(col(Item.id) == att.item_id)).scalar_one()
 
 
 def view_state(att: Attachment, village_id: int, actor: ActorFacts) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import col
 
 from civic.config import get_settings
 
@@ -77,10 +78,10 @@ def discard_written(session: OrmSession) -> None:
         from civic.db import get_engine
         from civic.media.models import Attachment
 
-        cols = (Attachment.display_key, Attachment.thumb_key, Attachment.original_key)
+        cols = (col(Attachment.display_key), col(Attachment.thumb_key), col(Attachment.original_key))
         with get_engine().connect() as conn:
-            for col in cols:
-                in_use.update(conn.execute(select(col).where(col.in_(keys))).scalars())
+            for column in cols:
+                in_use.update(conn.execute(select(column).where(column.in_(keys))).scalars())
     except Exception:  # pragma: no cover - the database is gone: removing is still right for our own files
         log.warning("could not check media keys in use; removing the files of the failed transaction")
     for key in keys:

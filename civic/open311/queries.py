@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic.accounts.models import ApiKey
 from civic.areas.models import Commune, Village
@@ -19,16 +19,16 @@ from civic.items.models import Category, Item
 from civic.open311.errors import not_found
 from civic.workflow.stages import Stage
 
-REQUEST_COLUMNS = (Item.id, Item.code, Item.kind, Item.title, Item.description, Item.stage, Item.outcome,
-                   Item.close_reason, Item.category_id, Item.village_id, Item.address, Item.lat, Item.lng,
-                   Item.created_at, Item.updated_at)
+REQUEST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.description), col(Item.stage), col(Item.outcome),
+                   col(Item.close_reason), col(Item.category_id), col(Item.village_id), col(Item.address), col(Item.lat), col(Item.lng),
+                   col(Item.created_at), col(Item.updated_at))
 
 
 def commune(session: Session, jurisdiction_id: str) -> Commune:
     """The commune this endpoint serves: the one named by `jurisdiction_id` (its code), or the site's own."""
-    stmt = select(Commune).order_by(Commune.id).limit(1)
+    stmt = select(Commune).order_by(col(Commune.id)).limit(1)
     if jurisdiction_id:
-        stmt = select(Commune).where(Commune.code == jurisdiction_id.strip().upper()[:8])
+        stmt = select(Commune).where(col(Commune.code) == jurisdiction_id.strip().upper()[:8])
     found = session.execute(stmt).scalar_one_or_none()
     if found is None:
         raise not_found(N_("Unknown jurisdiction_id."))
@@ -46,10 +46,10 @@ class Lookups:
 
 
 def lookups(session: Session, c: Commune) -> Lookups:
-    cats = {x.id: x for x in session.execute(select(Category).where(Category.commune_id == c.id)
-                                             .order_by(Category.position, Category.id)).scalars()}
-    villages = {v.id: v for v in session.execute(select(Village).where(Village.commune_id == c.id)
-                                                 .order_by(Village.id)).scalars()}
+    cats = {x.id: x for x in session.execute(select(Category).where(col(Category.commune_id) == c.id)
+                                             .order_by(col(Category.position), col(Category.id))).scalars()}
+    villages = {v.id: v for v in session.execute(select(Village).where(col(Village.commune_id) == c.id)
+                                                 .order_by(col(Village.id))).scalars()}
     return Lookups(c, cats, villages)
 
 
@@ -66,24 +66,24 @@ class RequestQuery:
 
 def list_requests(session: Session, commune_id: int, q: RequestQuery) -> list[Any]:
     """One page of requests, newest first; served by ix_item_commune_created (or the unique code)."""
-    conds = [Item.commune_id == commune_id]
+    conds = [col(Item.commune_id) == commune_id]
     if q.codes:
         canonical = [c for c in (item_rules.parse_code(x) for x in q.codes) if c]
         if not canonical:
             return []
-        conds.append(Item.code.in_(canonical))
+        conds.append(col(Item.code).in_(canonical))
     else:
-        conds += [Item.created_at >= q.start, Item.created_at <= q.end]
+        conds += [col(Item.created_at) >= q.start, col(Item.created_at) <= q.end]
         if q.category_ids is not None:
             if not q.category_ids:
                 return []
-            conds.append(Item.category_id.in_(q.category_ids))
+            conds.append(col(Item.category_id).in_(q.category_ids))
         if q.statuses == {"open"}:
-            conds.append(Item.stage != Stage.CLOSED)
+            conds.append(col(Item.stage) != Stage.CLOSED)
         elif q.statuses == {"closed"}:
-            conds.append(Item.stage == Stage.CLOSED)
+            conds.append(col(Item.stage) == Stage.CLOSED)
     return list(session.execute(
-        select(*REQUEST_COLUMNS).where(and_(*conds)).order_by(Item.created_at.desc(), Item.id.desc())
+        select(*REQUEST_COLUMNS).where(and_(*conds)).order_by(col(Item.created_at).desc(), col(Item.id).desc())
         .offset((q.page - 1) * q.page_size).limit(q.page_size)).all())
 
 
@@ -91,8 +91,8 @@ def one_request(session: Session, commune_id: int, code: str) -> Any:
     canonical = item_rules.parse_code(code)
     row = None
     if canonical:
-        row = session.execute(select(*REQUEST_COLUMNS).where(Item.code == canonical,
-                                                             Item.commune_id == commune_id)).first()
+        row = session.execute(select(*REQUEST_COLUMNS).where(col(Item.code) == canonical,
+                                                             col(Item.commune_id) == commune_id)).first()
     if row is None:
         raise not_found(N_("No request has the id %(id)s."), id=(code or "")[:40])
     return row
@@ -103,9 +103,9 @@ def events_of(session: Session, item_ids: list[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = {i: [] for i in item_ids}
     if not item_ids:
         return out
-    rows = session.execute(select(AuditEvent.item_id, AuditEvent.action, AuditEvent.actor_role,
-                                  AuditEvent.payload, AuditEvent.created_at)
-                           .where(AuditEvent.item_id.in_(item_ids)).order_by(AuditEvent.item_id, AuditEvent.seq))
+    rows = session.execute(select(col(AuditEvent.item_id), col(AuditEvent.action), col(AuditEvent.actor_role),
+                                  col(AuditEvent.payload), col(AuditEvent.created_at))
+                           .where(col(AuditEvent.item_id).in_(item_ids)).order_by(col(AuditEvent.item_id), col(AuditEvent.seq)))
     for row in rows:
         out[row.item_id].append(row)
     return out
@@ -119,9 +119,9 @@ def progress_of(session: Session, item_ids: list[int]) -> dict[int, int]:
         return {}
     if not item_ids:
         return {}
-    rows = session.execute(select(ProgressUpdate.item_id, ProgressUpdate.percent)
-                           .where(ProgressUpdate.item_id.in_(item_ids))
-                           .order_by(ProgressUpdate.item_id, ProgressUpdate.created_at, ProgressUpdate.id))
+    rows = session.execute(select(col(ProgressUpdate.item_id), col(ProgressUpdate.percent))
+                           .where(col(ProgressUpdate.item_id).in_(item_ids))
+                           .order_by(col(ProgressUpdate.item_id), col(ProgressUpdate.created_at), col(ProgressUpdate.id)))
     return {item_id: percent for item_id, percent in rows}
 
 
@@ -129,11 +129,11 @@ def updates(session: Session, commune_id: int, start: datetime, end: datetime, p
             ) -> list[Any]:
     """A page of the commune's item events between two datetimes (ix_audit_event_commune_created)."""
     return list(session.execute(
-        select(AuditEvent.id, AuditEvent.seq, AuditEvent.item_id, AuditEvent.action, AuditEvent.actor_role,
-               AuditEvent.payload, AuditEvent.created_at, Item.code, Item.stage, Item.outcome)
-        .join(Item, Item.id == AuditEvent.item_id)
-        .where(AuditEvent.commune_id == commune_id, AuditEvent.created_at >= start, AuditEvent.created_at <= end)
-        .order_by(AuditEvent.created_at, AuditEvent.seq)
+        select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.item_id), col(AuditEvent.action), col(AuditEvent.actor_role),
+               col(AuditEvent.payload), col(AuditEvent.created_at), col(Item.code), col(Item.stage), col(Item.outcome))
+        .join(Item, col(Item.id) == col(AuditEvent.item_id))
+        .where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.created_at) >= start, col(AuditEvent.created_at) <= end)
+        .order_by(col(AuditEvent.created_at), col(AuditEvent.seq))
         .offset((page - 1) * page_size).limit(page_size)).all())
 
 
@@ -148,10 +148,10 @@ def find_by_token(session: Session, commune_id: int, token: str, api_key_id: int
     if api_key_id is not None:
         key_ids = [api_key_id]
     else:
-        key_ids = list(session.execute(select(ApiKey.id).where(ApiKey.commune_id == commune_id)).scalars())
+        key_ids = list(session.execute(select(col(ApiKey.id)).where(col(ApiKey.commune_id) == commune_id)).scalars())
     candidates = [client_token(k, token) for k in key_ids]
     if not candidates:
         return []
-    return list(session.execute(select(Item.code).where(Item.client_token.in_(candidates),
-                                                        Item.commune_id == commune_id)
-                                .order_by(Item.id)).scalars())
+    return list(session.execute(select(col(Item.code)).where(col(Item.client_token).in_(candidates),
+                                                        col(Item.commune_id) == commune_id)
+                                .order_by(col(Item.id))).scalars())

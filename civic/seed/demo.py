@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts import service as accounts
@@ -243,8 +243,8 @@ def _load(session: Session, now: datetime) -> str:
         # Two households of each village left the register this year: the denominator follows the date.
         session.flush()
     for slug in villages:
-        leavers = session.execute(select(Household).where(Household.village_id == villages[slug].id)
-                                  .order_by(Household.id.desc()).limit(2)).scalars().all()
+        leavers = session.execute(select(Household).where(col(Household.village_id) == villages[slug].id)
+                                  .order_by(col(Household.id).desc()).limit(2)).scalars().all()
         for h in leavers:
             h.active_to = date(now.year, 3, 1)
     cats = {}
@@ -265,8 +265,8 @@ def _load(session: Session, now: datetime) -> str:
     accounts.grant(session, users["supervisor"], role="supervisor", commune_id=commune.id,
                    title=DEMO_ACCOUNTS[2][4])
     accounts.grant(session, users["admin"], role="admin", commune_id=commune.id, title=DEMO_ACCOUNTS[3][4])
-    first = session.execute(select(Household).where(Household.village_id == villages["hung-dao"].id)
-                            .order_by(Household.id).limit(1)).scalar_one()
+    first = session.execute(select(Household).where(col(Household.village_id) == villages["hung-dao"].id)
+                            .order_by(col(Household.id)).limit(1)).scalar_one()
     accounts.link_household(session, users["resident"], first, representative=True)
     secretaries = {"hung-dao": users["secretary"]}
     for i, (name, slug, _kind, _n) in enumerate(VILLAGES[1:], start=5):
@@ -378,12 +378,12 @@ def _demo_household_viewers(session: Session, village, count: int) -> list[Viewe
     """Representatives of households 2… of the village (household 1 is the demo resident's)."""
     from civic.accounts.models import User
 
-    found = session.execute(select(Household).where(Household.village_id == village.id)
-                            .order_by(Household.id).offset(1).limit(count)).scalars().all()
+    found = session.execute(select(Household).where(col(Household.village_id) == village.id)
+                            .order_by(col(Household.id)).offset(1).limit(count)).scalars().all()
     out = []
     for n, household in enumerate(found):
         phone = f"09001{village.id % 10}{n:04d}"
-        user = session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
+        user = session.execute(select(User).where(col(User.phone) == phone)).scalar_one_or_none()
         if user is None:
             user = accounts.create_user(session, phone=phone, display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}",
                                         password=secrets.token_urlsafe(16))
@@ -442,7 +442,7 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
             "agenda": "1. Thông qua phương án mở rộng đường liên xóm lên 5 m. 2. Hiến đất và góp công xây lại "
                       "tường rào. 3. Biểu quyết."}))
     elif step == "d_record":
-        meeting = session.execute(select(Meeting).where(Meeting.item_id == item.id)).scalar_one()
+        meeting = session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)).scalar_one()
         deliberation.record_meeting(session, item, sec, RecordMeetingForm.parse({
             "meeting_id": str(meeting.id), "households_present": "45", "chair_name": "Trần Thị Bình",
             "minutes_taker_name": "Nguyễn Văn Hùng",
@@ -456,7 +456,7 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
 def _comments(session: Session, item: Item):
     from civic.deliberation.models import Comment
 
-    return session.execute(select(Comment).where(Comment.item_id == item.id).order_by(Comment.id)).scalars().all()
+    return session.execute(select(Comment).where(col(Comment.item_id) == item.id).order_by(col(Comment.id))).scalars().all()
 
 
 def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int, str, Plan]]:
@@ -570,8 +570,8 @@ def _work_steps(steps: list[tuple[datetime, int, str, Plan]], now: datetime) -> 
 
 def _active_households(session: Session, item: Item) -> list[Household]:
     today = clock.today_local()
-    rows = session.execute(select(Household).where(Household.village_id == item.village_id)
-                           .order_by(Household.id)).scalars().all()
+    rows = session.execute(select(Household).where(col(Household.village_id) == item.village_id)
+                           .order_by(col(Household.id))).scalars().all()
     return [h for h in rows if h.active_from <= today and (h.active_to is None or h.active_to > today)]
 
 
@@ -634,8 +634,8 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             form = PledgeOnBehalfForm.parse({**data, "household": h.code, **consent})
             impl.pledge(session, item, sec, form)
     elif step == "w_withdraw":
-        rows = session.execute(select(Pledge).where(Pledge.item_id == item.id, Pledge.kind == "money")
-                               .order_by(Pledge.id.desc()).limit(2 if ditch else 1)).scalars().all()
+        rows = session.execute(select(Pledge).where(col(Pledge.item_id) == item.id, col(Pledge.kind) == "money")
+                               .order_by(col(Pledge.id).desc()).limit(2 if ditch else 1)).scalars().all()
         for p in rows:
             reason = WithdrawForm.parse({"reason": "Gia đình có người ốm, xin rút lại."})
             impl.withdraw(session, item, p.id, sec, reason)

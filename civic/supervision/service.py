@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.service import Viewer
@@ -52,18 +52,18 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
 # --- facts for the workflow -------------------------------------------------------------------------------
 
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
-    return session.execute(select(Inspection).where(Inspection.item_id == item_id, Inspection.result.is_(None))
-                           .order_by(Inspection.id.desc()).limit(1)).scalar_one_or_none()
+    return session.execute(select(Inspection).where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
+                           .order_by(col(Inspection.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None:
     """The oldest undecided reopen request of the item's current done closure."""
     if item.closed_at is None:
         return None
-    return session.execute(select(ReopenRequest).where(ReopenRequest.item_id == item.id,
-                                                       ReopenRequest.closure_at == item.closed_at,
-                                                       ReopenRequest.decision.is_(None))
-                           .order_by(ReopenRequest.id).limit(1)).scalar_one_or_none()
+    return session.execute(select(ReopenRequest).where(col(ReopenRequest.item_id) == item.id,
+                                                       col(ReopenRequest.closure_at) == item.closed_at,
+                                                       col(ReopenRequest.decision).is_(None))
+                           .order_by(col(ReopenRequest.id)).limit(1)).scalar_one_or_none()
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
@@ -73,10 +73,10 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
         unmarked = 0
         if inspection is not None:
             unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
-                ChecklistEntry.inspection_id == inspection.id, ChecklistEntry.mark.is_(None))).scalar_one()
+                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))).scalar_one()
         opened, serious = session.execute(
-            select(func.count(), func.count(case((Finding.severity == "serious", 1))))
-            .where(Finding.item_id == item.id, Finding.resolved_at.is_(None))).one()
+            select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
+            .where(col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).one()
         return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
                 "findings_open": opened, "serious_findings_open": serious}
     if item.stage == Stage.CLOSED and item.outcome == Outcome.DONE:
@@ -114,8 +114,8 @@ def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -
 def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: ChecklistEntryForm
                         ) -> ChecklistEntry:
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    existing = session.execute(select(func.count(), func.max(ChecklistEntry.position))
-                               .where(ChecklistEntry.inspection_id == inspection.id)).one()
+    existing = session.execute(select(func.count(), func.max(col(ChecklistEntry.position)))
+                               .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
     rules.check_checklist_room(existing[0])
     label = form.label
     entry = ChecklistEntry(inspection_id=inspection.id, position=(existing[1] or 0) + 1, label=label)
@@ -137,7 +137,7 @@ def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_i
     inspection = _open_inspection_or_conflict(session, item, viewer)
     entry = _entry(session, inspection, entry_id)
     left = session.execute(select(func.count()).select_from(ChecklistEntry)
-                           .where(ChecklistEntry.inspection_id == inspection.id)).scalar_one()
+                           .where(col(ChecklistEntry.inspection_id) == inspection.id)).scalar_one()
     if left <= 1:
         raise Invalid(N_("The checklist needs at least one entry."), field="label")
     label = entry.label
@@ -225,8 +225,8 @@ def _verdict_household(session: Session, item: Item, viewer: Viewer, wanted: int
 def household_verdict(session: Session, item: Item, household_id: int) -> Verdict | None:
     if item.closed_at is None:
         return None
-    return session.execute(select(Verdict).where(Verdict.item_id == item.id, Verdict.household_id == household_id,
-                                                 Verdict.closure_at == item.closed_at)).scalar_one_or_none()
+    return session.execute(select(Verdict).where(col(Verdict.item_id) == item.id, col(Verdict.household_id) == household_id,
+                                                 col(Verdict.closure_at) == item.closed_at)).scalar_one_or_none()
 
 
 def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm) -> Verdict:
@@ -247,9 +247,9 @@ def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequest
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
     verdict = household_verdict(session, item, household.id)
-    asked = session.execute(select(ReopenRequest.id).where(
-        ReopenRequest.item_id == item.id, ReopenRequest.household_id == household.id,
-        ReopenRequest.closure_at == item.closed_at)).first() is not None
+    asked = session.execute(select(col(ReopenRequest.id)).where(
+        col(ReopenRequest.item_id) == item.id, col(ReopenRequest.household_id) == household.id,
+        col(ReopenRequest.closure_at) == item.closed_at)).first() is not None
     rules.check_reopen_request(facts, clock.now(), household_verdict=verdict.verdict if verdict else None,
                                already_asked=asked)
     reason = form.reason
@@ -281,9 +281,9 @@ def verdict_totals(session: Session, item: Item) -> VerdictTotals | None:
     closure = item.closed_at
     if closure is None:
         return None
-    rows = session.execute(select(Verdict.verdict, func.count(), func.sum(Verdict.satisfaction))
-                           .where(Verdict.item_id == item.id, Verdict.closure_at == closure)
-                           .group_by(Verdict.verdict)).all()
+    rows = session.execute(select(col(Verdict.verdict), func.count(), func.sum(col(Verdict.satisfaction)))
+                           .where(col(Verdict.item_id) == item.id, col(Verdict.closure_at) == closure)
+                           .group_by(col(Verdict.verdict))).all()
     by = {k: 0 for k in rules.VERDICTS}
     count = score = 0
     for verdict, n, s in rules_rows(rows):
@@ -301,31 +301,31 @@ def rules_rows(rows):
 
 
 def inspections(session: Session, item: Item, limit: int = 5) -> list[Inspection]:
-    return list(session.execute(select(Inspection).where(Inspection.item_id == item.id)
-                                .order_by(Inspection.id.desc()).limit(limit)).scalars())
+    return list(session.execute(select(Inspection).where(col(Inspection.item_id) == item.id)
+                                .order_by(col(Inspection.id).desc()).limit(limit)).scalars())
 
 
 def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[ChecklistEntry]]:
     out: dict[int, list[ChecklistEntry]] = {i: [] for i in inspection_ids}
     if not inspection_ids:
         return out
-    for e in session.execute(select(ChecklistEntry).where(ChecklistEntry.inspection_id.in_(inspection_ids))
-                             .order_by(ChecklistEntry.position, ChecklistEntry.id)).scalars():
+    for e in session.execute(select(ChecklistEntry).where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
+                             .order_by(col(ChecklistEntry.position), col(ChecklistEntry.id))).scalars():
         out[e.inspection_id].append(e)
     return out
 
 
 def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
     """Open findings first (serious first), then resolved ones; newest first within each."""
-    order = case((Finding.severity == "serious", 0), (Finding.severity == "needs_fixing", 1), else_=2)
-    return list(session.execute(select(Finding).where(Finding.item_id == item.id)
-                                .order_by(Finding.resolved_at.is_not(None), order, Finding.id.desc())
+    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1), else_=2)
+    return list(session.execute(select(Finding).where(col(Finding.item_id) == item.id)
+                                .order_by(col(Finding.resolved_at).is_not(None), order, col(Finding.id).desc())
                                 .limit(limit)).scalars())
 
 
 def reopen_requests(session: Session, item: Item, limit: int = 20) -> list[ReopenRequest]:
-    return list(session.execute(select(ReopenRequest).where(ReopenRequest.item_id == item.id)
-                                .order_by(ReopenRequest.id.desc()).limit(limit)).scalars())
+    return list(session.execute(select(ReopenRequest).where(col(ReopenRequest.item_id) == item.id)
+                                .order_by(col(ReopenRequest.id).desc()).limit(limit)).scalars())
 
 
 # --- the supervisor's queue -------------------------------------------------------------------------------
@@ -335,19 +335,19 @@ def queue(session: Session, viewer: Viewer, limit: int = 100) -> SupervisorQueue
     if not communes:
         return SupervisorQueue([], [], [])
     awaiting = session.execute(
-        select(Item, Inspection).outerjoin(Inspection, (Inspection.item_id == Item.id) & Inspection.result.is_(None))
-        .where(Item.commune_id.in_(communes), Item.stage == Stage.INSPECT)
-        .order_by(Item.stage_changed_at, Item.id).limit(limit)).all()
+        select(Item, Inspection).outerjoin(Inspection, (col(Inspection.item_id) == col(Item.id)) & col(Inspection.result).is_(None))
+        .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.INSPECT)
+        .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit)).all()
     today = clock.today_local()
     due = session.execute(
-        select(Item, Finding).join(Finding, Finding.item_id == Item.id)
-        .where(Item.commune_id.in_(communes), Finding.resolved_at.is_(None), Finding.due_on.is_not(None),
-               Finding.due_on < today)
-        .order_by(Finding.due_on, Finding.id).limit(limit)).all()
+        select(Item, Finding).join(Finding, col(Finding.item_id) == col(Item.id))
+        .where(col(Item.commune_id).in_(communes), col(Finding.resolved_at).is_(None), col(Finding.due_on).is_not(None),
+               col(Finding.due_on) < today)
+        .order_by(col(Finding.due_on), col(Finding.id)).limit(limit)).all()
     reopen = session.execute(
-        select(Item, ReopenRequest).join(ReopenRequest, ReopenRequest.item_id == Item.id)
-        .where(Item.commune_id.in_(communes), ReopenRequest.decision.is_(None), Item.stage == Stage.CLOSED,
-               ReopenRequest.closure_at == Item.closed_at)
-        .order_by(ReopenRequest.requested_at).limit(limit)).all()
+        select(Item, ReopenRequest).join(ReopenRequest, col(ReopenRequest.item_id) == col(Item.id))
+        .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None), col(Item.stage) == Stage.CLOSED,
+               col(ReopenRequest.closure_at) == col(Item.closed_at))
+        .order_by(col(ReopenRequest.requested_at)).limit(limit)).all()
     return SupervisorQueue(list(awaiting), list(due), list(reopen))
 

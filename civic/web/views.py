@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic.accounts.models import User
 from civic.areas.models import Village
@@ -57,8 +57,8 @@ class Lookups:
 
 def lookups(db: Session, commune_id: int) -> Lookups:
     """Villages as plain rows (a commune may have hundreds, on every list page) and the categories."""
-    villages = {v.id: v for v in db.execute(select(Village.id, Village.name, Village.slug, Village.kind)
-                                              .where(Village.commune_id == commune_id).order_by(Village.name))}
+    villages = {v.id: v for v in db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind))
+                                              .where(col(Village.commune_id) == commune_id).order_by(col(Village.name)))}
     cats = {c.id: c for c in items.categories(db, commune_id)}
     return Lookups(villages, cats)
 

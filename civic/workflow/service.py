@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.service import Viewer
@@ -100,8 +100,8 @@ def triage_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[Que
     villages = viewer.villages("secretary")
     if not villages:
         return []
-    rows = session.execute(select(Item).where(Item.village_id.in_(villages), Item.stage == Stage.SUBMITTED)
-                           .order_by(Item.created_at, Item.id).limit(limit)).scalars().all()
+    rows = session.execute(select(Item).where(col(Item.village_id).in_(villages), col(Item.stage) == Stage.SUBMITTED)
+                           .order_by(col(Item.created_at), col(Item.id)).limit(limit)).scalars().all()
     today = clock.today_local()
     allowed_days = get_settings().ack_working_days
     out = []
@@ -123,10 +123,10 @@ def review_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[Rev
     if not communes:
         return []
     rows = session.execute(
-        select(Item, ReviewRequest).join(ReviewRequest, ReviewRequest.item_id == Item.id)
-        .where(Item.commune_id.in_(communes), Item.stage == Stage.CLOSED, ReviewRequest.decision.is_(None),
-               ReviewRequest.requested_at >= Item.closed_at)
-        .order_by(ReviewRequest.requested_at).limit(limit)
+        select(Item, ReviewRequest).join(ReviewRequest, col(ReviewRequest.item_id) == col(Item.id))
+        .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.CLOSED, col(ReviewRequest.decision).is_(None),
+               col(ReviewRequest.requested_at) >= col(Item.closed_at))
+        .order_by(col(ReviewRequest.requested_at)).limit(limit)
     ).all()
     return [ReviewEntry(item, review) for item, review in rows]
 
