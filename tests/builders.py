@@ -70,8 +70,8 @@ def item_data(village: Village, category: Category, **over) -> dict:
     return data
 
 
-def make_item(db: Session, commune: Commune, village: Village, category: Category, *, stage: str = "submitted",
-              reporter: User | None = None, **over) -> Item:
+def make_item(db: Session, commune: Commune, village: Village, category: Category, *,
+              stage: str = "submitted", reporter: User | None = None, **over) -> Item:
     """An item taken to `stage` through the real services (submitted, know, or a triage closure)."""
     form = SubmitForm.parse(item_data(village, category, **over))
     result = items.submit(db, commune, form, viewer(db, reporter))
@@ -146,7 +146,8 @@ def snapshot(code: str) -> dict:
     with unit_of_work() as db:
         item = db.execute(_select(Item).where(Item.code == code)).scalar_one()
         return {"stage": item.stage, "outcome": item.outcome, "updated_at": clock.as_utc(item.updated_at),
-                "village_id": item.village_id, "category_id": item.category_id, "close_reason": item.close_reason,
+                "village_id": item.village_id, "category_id": item.category_id,
+                "close_reason": item.close_reason,
                 "events": count(db, AuditEvent, AuditEvent.commune_id == item.commune_id),
                 "items": count(db, Item)}
 
@@ -208,8 +209,8 @@ def browser(app):
 
 def stage_strip(html: str) -> list[tuple[str, bool]]:
     """The four stages of a status page's strip, each with whether it carries aria-current="step"."""
-    steps = re.findall(r'<li ([^>]*class="step [^>]*)>\s*<span [^>]*class="step-name"[^>]*>(?:<[^>]+>)*([^<]+)<',
-                       html)
+    steps = re.findall(r'<li ([^>]*class="step [^>]*)>\s*'
+                       r'<span [^>]*class="step-name"[^>]*>(?:<[^>]+>)*([^<]+)<', html)
     return [(name.strip(), 'aria-current="step"' in attrs) for attrs, name in steps]
 
 
@@ -218,7 +219,8 @@ def stage_strip(html: str) -> list[tuple[str, bool]]:
 def households_of(db: Session, village: Village) -> list[Household]:
     from sqlalchemy import select as _sel
 
-    return list(db.execute(_sel(Household).where(Household.village_id == village.id).order_by(Household.id)).scalars())
+    return list(db.execute(_sel(Household).where(Household.village_id == village.id)
+                           .order_by(Household.id)).scalars())
 
 
 def make_representative(db: Session, commune: Commune, village: Village, household: Household | None = None,
@@ -275,11 +277,13 @@ def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, **over
 
 def make_discuss_item(db: Session, commune: Commune, village: Village, category: Category, secretary: User, *,
                       asks_contribution: bool = True, **over) -> Item:
-    """An item taken to Dân bàn through the real services: accepted, disclosed 3 days ago, discussion opened."""
+    """An item taken to Dân bàn through the real services: accepted, disclosed 3 days ago, discussion
+    opened."""
     item = make_item(db, commune, village, category, stage="know", **over)
     disclose(db, item, secretary, days_ago=3)
     move(db, item, "open_discussion", viewer(db, secretary),
-                        {"question": f"Có đồng ý: {item.title}?", "asks_contribution": "1" if asks_contribution else ""})
+                        {"question": f"Có đồng ý: {item.title}?",
+                         "asks_contribution": "1" if asks_contribution else ""})
     return item
 
 
@@ -288,8 +292,8 @@ def make_discuss_item(db: Session, commune: Commune, village: Village, category:
 
 def photo_bytes(size: tuple[int, int] = (2400, 1800), fmt: str = "JPEG", *, orientation: int | None = None,
                 gps: bool = False, color=(180, 40, 40), corner=(0, 200, 0), **save) -> bytes:
-    """A photo of `size` filled with `color`, with a `corner`-coloured block in its top-left corner (as stored,
-    before any EXIF orientation), optionally with an EXIF orientation and a GPS position."""
+    """A photo of `size` filled with `color`, with a `corner`-coloured block in its top-left corner (as
+    stored, before any EXIF orientation), optionally with an EXIF orientation and a GPS position."""
     import io
 
     from PIL import Image
@@ -318,7 +322,8 @@ def photo_bytes(size: tuple[int, int] = (2400, 1800), fmt: str = "JPEG", *, orie
 
 def pdf_bytes(pages: int = 2, *, javascript: str | None = None, open_action: str | None = None,
               password: str | None = None) -> bytes:
-    """A PDF of blank pages; optionally with document JavaScript, an /OpenAction ("js" or "dest"), or a password."""
+    """A PDF of blank pages; optionally with document JavaScript, an /OpenAction ("js" or "dest"), or a
+    password."""
     import io
 
     from pypdf import PdfWriter
@@ -330,14 +335,16 @@ def pdf_bytes(pages: int = 2, *, javascript: str | None = None, open_action: str
     if javascript:  # a document-level script in the /Names /JavaScript tree, as viewers run on opening
         action = writer._add_object(DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
                                                       NameObject("/JS"): TextStringObject(javascript)}))
-        writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): DictionaryObject({
-            NameObject("/Names"): ArrayObject([TextStringObject("script"), action])})})
+        writer._root_object[NameObject("/Names")] = DictionaryObject({
+            NameObject("/JavaScript"): DictionaryObject({
+                NameObject("/Names"): ArrayObject([TextStringObject("script"), action])})})
     if open_action == "js":
         writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
             NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")})
     elif open_action == "dest":
         writer._root_object[NameObject("/OpenAction")] = ArrayObject([
-            writer.pages[0].indirect_reference, NameObject("/XYZ"), NumberObject(0), NumberObject(0), NumberObject(0)])
+            writer.pages[0].indirect_reference, NameObject("/XYZ"),
+            NumberObject(0), NumberObject(0), NumberObject(0)])
     if password:
         writer.encrypt(password)
     buf = io.BytesIO()
@@ -352,8 +359,8 @@ def make_attachment(db: Session, item: Item, data: bytes | None = None, *, filen
     from civic.media.schemas import Upload
 
     data = data if data is not None else photo_bytes()
-    return media.attach(db, item=item, upload=Upload(filename, "application/octet-stream", data), purpose=purpose,
-                        actor_id=actor.id if actor else None, private=private, **kw)
+    return media.attach(db, item=item, upload=Upload(filename, "application/octet-stream", data),
+                        purpose=purpose, actor_id=actor.id if actor else None, private=private, **kw)
 
 
 def media_files() -> set[str]:

@@ -43,7 +43,8 @@ def _empty_all_tables() -> None:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
         else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables)
+                              + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from civic.accounts.schemas import LoginForm, RegisterForm, safe_next
 from civic.config import get_settings
 from civic.errors import N_
 from civic.web import i18n
-from civic.web.core import Web, register_forms
+from civic.web.core import Web, register_forms, stored_id
 from civic.web.forms import EMPTY, Done, FormState, post_form
 
 router = APIRouter()
@@ -30,10 +30,12 @@ def _start_session(request: Request, user_id: int) -> None:
         request.session["receipts"] = receipts
 
 
-def _page(request: Request, action: str, state: FormState = EMPTY, next_path: str | None = None) -> HTMLResponse:
+def _page(request: Request, action: str, state: FormState = EMPTY, next_path: str | None = None
+          ) -> HTMLResponse:
     web = Web(request)
     sent = state.values
-    values = {k: str(sent.get(k) or "")[:SHOWN_MAX] for k in SHOWN_AGAIN[action] if isinstance(sent.get(k), str)}
+    values = {k: str(sent.get(k) or "")[:SHOWN_MAX] for k in SHOWN_AGAIN[action]
+              if isinstance(sent.get(k), str)}
     values["next"] = safe_next(next_path if next_path is not None else sent.get("next")
                                if isinstance(sent.get("next"), str) else None)
     return web.render(f"accounts/{action}.html", status=state.status, values=values, errors=state.errors)
@@ -48,7 +50,7 @@ def login_form(request: Request, next: str = "/"):
 async def login(request: Request):
     def act(db, web: Web, form: LoginForm, files) -> Done:
         user = accounts.authenticate(db, form)
-        _start_session(request, user.id)
+        _start_session(request, stored_id(user))
         return Done(form.next, N_("Welcome, %(name)s."), {"name": user.display_name})
 
     return await post_form(request, LoginForm, action="login", act=act,
@@ -64,8 +66,9 @@ def register_form(request: Request, next: str = "/"):
 async def register(request: Request):
     def act(db, web: Web, form: RegisterForm, files) -> Done:
         user = accounts.register(db, form)
-        _start_session(request, user.id)
-        return Done(form.next, N_("Your account was created. Welcome, %(name)s."), {"name": user.display_name})
+        _start_session(request, stored_id(user))
+        return Done(form.next, N_("Your account was created. Welcome, %(name)s."),
+                    {"name": user.display_name})
 
     return await post_form(request, RegisterForm, action="register", act=act,
                            page=lambda state: _page(request, "register", state))
@@ -78,7 +81,8 @@ async def logout(request: Request):
         request.session["forget_saved"] = True  # the pages this phone kept for them go with them
         return Done("/", N_("You have logged out."))
 
-    return await post_form(request, None, action="logout", act=act, page=lambda state: _page(request, "login", state))
+    return await post_form(request, None, action="logout", act=act,
+                           page=lambda state: _page(request, "login", state))
 
 
 @router.get("/lang/{code}")

@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -108,14 +108,15 @@ class Web:
     """What a page needs to know about its request: language, viewer, CSRF token, flash messages."""
 
     def __init__(self, request: Request, session: Session | None = None, *, load_user: bool = True):
-        self.request = request
+        self.request: Request = request
         self.db = session
-        self.locale = i18n.pick_locale(request.cookies.get(i18n.COOKIE), request.query_params.get("lang"))
+        self.locale: str = i18n.pick_locale(request.cookies.get(i18n.COOKIE),
+                                            request.query_params.get("lang"))
         self.translations = i18n.translations(self.locale)
         self.gettext, self.ngettext = make_gettext(self.translations)
         user_id = request.session.get("uid") if "session" in request.scope else None
-        self.viewer: Viewer = load_viewer(session, user_id) if (session is not None and load_user and user_id) \
-            else ANONYMOUS_VIEWER
+        self.viewer: Viewer = load_viewer(session, user_id) \
+            if (session is not None and load_user and user_id) else ANONYMOUS_VIEWER
 
     # -- language ------------------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
@@ -206,7 +207,8 @@ class Web:
         response.headers.setdefault("Content-Language", self.locale)
         return response
 
-    def redirect(self, path: str, message: str | None = None, kind: str = "ok", **params: Any) -> RedirectResponse:
+    def redirect(self, path: str, message: str | None = None, kind: str = "ok", **params: Any
+                 ) -> RedirectResponse:
         if message:
             self.flash(message, kind, **params)
         return RedirectResponse(path, status_code=303)
@@ -221,6 +223,19 @@ def require_user(web: Web, next_path: str | None = None) -> Viewer:
     if web.viewer.user is None:
         raise LoginRequired(next_path or web.request.url.path)
     return web.viewer
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: _HasId) -> int:
+    """The id of a row read from the database (or of a signed-in viewer). SQLModel types `id` as
+    `int | None` for a row not yet inserted; a page only ever holds stored ones."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id")
+    return row.id
 
 
 class LoginRequired(CivicError):

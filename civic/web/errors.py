@@ -45,7 +45,8 @@ def _render_error(request: Request, status: int, message: str, params: dict | No
     try:
         with unit_of_work() as db:
             web = Web(request, db)
-            return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
+            return web.render("errors/error.html", status=status,
+                              title=web._(TITLES.get(status, TITLES[400])),
                               message=web._(message, **web._params(params or {})), status_code=status,
                               request_id=request_id)
     except Exception:  # the database itself may be the problem: render without a viewer

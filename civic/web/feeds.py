@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -68,7 +68,8 @@ def _ics_text(value: str) -> str:
 
 def _ics_fold(line: str) -> str:
     """Lines longer than 75 octets continue on the next line after a space, never inside a character."""
-    out, current = [], b""
+    out: list[str] = []
+    current = b""
     for char in line:
         encoded = char.encode("utf-8")
         if len(current) + len(encoded) > (75 if not out else 74):
@@ -79,8 +80,14 @@ def _ics_fold(line: str) -> str:
     return "\r\n ".join(out)
 
 
-def _ics_time(value) -> str:
-    return clock.as_utc(value).strftime("%Y%m%dT%H%M%SZ")
+def _utc(value: datetime) -> datetime:
+    utc = clock.as_utc(value)
+    assert utc is not None  # as_utc gives None only for None
+    return utc
+
+
+def _ics_time(value: datetime) -> str:
+    return _utc(value).strftime("%Y%m%dT%H%M%SZ")
 
 
 @router.get("/villages/{village_id}/meetings.ics")
@@ -89,7 +96,7 @@ def village_calendar(request: Request, village_id: RowId):
 
     with unit_of_work() as db:
         village = _village(db, village_id)
-        meetings = deliberation.village_meetings(db, village.id)
+        meetings = deliberation.village_meetings(db, village_id)
     base = str(request.base_url).rstrip("/")
     host = request.url.hostname or "civic"
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//civic//meetings//VI", "CALSCALE:GREGORIAN",
@@ -99,7 +106,7 @@ def village_calendar(request: Request, village_id: RowId):
     for meeting, code, title in meetings:
         lines += ["BEGIN:VEVENT", f"UID:meeting-{meeting.id}@{host}", f"DTSTAMP:{stamp}",
                   f"DTSTART:{_ics_time(meeting.starts_at)}",
-                  f"DTEND:{_ics_time(clock.as_utc(meeting.starts_at) + timedelta(hours=2))}",
+                  f"DTEND:{_ics_time(_utc(meeting.starts_at) + timedelta(hours=2))}",
                   f"SUMMARY:{_ics_text(f'{code} · {title}')}", f"LOCATION:{_ics_text(meeting.place)}",
                   f"DESCRIPTION:{_ics_text(meeting.agenda)}", f"URL:{base}/items/{code}", "END:VEVENT"]
     lines.append("END:VCALENDAR")

@@ -5,7 +5,8 @@ page again.
     async def add_budget(request: Request, code: ItemCode):
         return await post_form(
             request, BudgetLineForm,
-            act=lambda db, web, form, files: impl.add_budget_line(db, items.get_by_code(db, code), web.viewer, form)
+            act=lambda db, web, form, files: impl.add_budget_line(db, items.get_by_code(db, code),
+                                                                  web.viewer, form)
                 and Done(f"/do/{code}", N_("The budget line was added.")),
             page=lambda state: _desk(request, code, state))
 

@@ -53,10 +53,17 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
+def _local(value: datetime) -> datetime:
+    """A stored datetime (UTC, naive from SQLite) in the commune's time zone."""
+    utc = as_utc(value)
+    assert utc is not None  # as_utc gives None only for None
+    return utc.astimezone(LOCAL_TZ)
+
+
 def fmt_datetime(value: datetime | None, locale: str, fmt: str = "short") -> str:
     if value is None:
         return ""
-    local = as_utc(value).astimezone(LOCAL_TZ)
+    local = _local(value)
     if fmt == "short":
         pattern = "HH:mm dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
         return format_datetime(local, pattern, locale=babel_locale(locale))
@@ -67,7 +74,7 @@ def fmt_date(value: date | datetime | None, locale: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = as_utc(value).astimezone(LOCAL_TZ).date()
+        value = _local(value).date()
     pattern = "dd/MM/yyyy" if locale == "vi" else "d MMM yyyy"
     return format_date(value, pattern, locale=babel_locale(locale))
 

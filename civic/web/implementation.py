@@ -40,7 +40,7 @@ from civic.media import rules as media_rules
 from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
-from civic.web.core import Web, env, register_forms, require_user
+from civic.web.core import Web, env, register_forms, require_user, stored_id
 from civic.web.deps import ItemCode, PageNumber, RowId
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -77,9 +77,9 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
     out: dict[str, Any] = {"DO": LABELS, "do": None}
     if rules.shows_section(item.stage, item.outcome):
         setting = impl.settings_for(db, item)
-        names, names_total = impl.public_names(db, item) \
-            if rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)) \
-            else ([], 0)
+        published = rules.publishes_names(item.stage, item.outcome,
+                                          bool(setting and setting.publish_pledger_names))
+        names, names_total = impl.public_names(db, item) if published else ([], 0)
         mine = impl.represented_households(db, web.viewer, item.village_id) if web.viewer.id else []
         out["do"] = {
             "totals": impl.totals(db, item, setting),
@@ -222,7 +222,7 @@ def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState =
                           **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
                           DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
                           accepts=rules.accepts_pledges(facts), today=clock.today_local(),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, stored_id(item))),
                           **state.context())
 
 
@@ -276,13 +276,13 @@ def _household_page(request: Request, code: str, state: FormState = EMPTY, dispu
         facts = workflow.facts(db, item)
         mine = impl.represented_households(db, viewer, item.village_id)
         rules.check_household_page(facts, bool(mine))
-        ids = [h.id for h in mine]
+        ids = [stored_id(h) for h in mine]
         rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
         return web.render("implementation/household.html", status=state.status,
                           **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
-                          DO=LABELS, households=mine, rows=rows, deliveries=impl.deliveries_for(db, item, ids),
-                          accepts=rules.accepts_pledges(facts),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, item.id)),
+                          DO=LABELS, households=mine, rows=rows,
+                          deliveries=impl.deliveries_for(db, item, ids), accepts=rules.accepts_pledges(facts),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, stored_id(item))),
                           today=clock.today_local(), dispute_id=dispute_id, **state.context())
 
 
@@ -296,7 +296,8 @@ def pledgers(request: Request, code: ItemCode, page: PageNumber = 1):
         web = Web(request, db)
         item = items.get_by_code(db, code)
         setting = impl.settings_for(db, item)
-        if not rules.publishes_names(item.stage, item.outcome, bool(setting and setting.publish_pledger_names)):
+        if not rules.publishes_names(item.stage, item.outcome,
+                                     bool(setting and setting.publish_pledger_names)):
             raise NotFound(N_("The names of the pledging households are not published for this item."))
         names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
         pages = max(1, -(-total // PLEDGERS_PAGE))

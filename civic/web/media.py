@@ -34,7 +34,8 @@ PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, max-age=3600"
 VARIANTS = ("display", "thumb", "original")
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-FILE_CSP_PDF = "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+FILE_CSP_PDF = ("default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; "
+                "frame-ancestors 'self'")
 
 
 def file_url(att: Attachment, variant: str = "display") -> str:
@@ -153,6 +154,8 @@ def _hide_page(request: Request, attachment_id: int, state: FormState):
         web = Web(request, db)
         att = media.fetchable(db, attachment_id, web.viewer.facts())
         item = db.get(Item, att.item_id)
+        if item is None:  # an attachment always belongs to an item (foreign key)
+            raise NotFound(N_("This file does not exist."))
         ctx = item_page_context(db, web, item)
         reason = state.values.get("reason", "")
         ctx["media_form"] = {"id": attachment_id, "errors": state.errors,

@@ -41,7 +41,8 @@ def version() -> str:
 def worker_source() -> bytes:
     precache = [asset_url(name) for name in PRECACHE_ASSETS] + ["/offline"]
     source = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
-    source = (source.replace("__CIVIC_VERSION__", version()).replace("__CIVIC_PRECACHE__", json.dumps(precache))
+    source = (source.replace("__CIVIC_VERSION__", version())
+              .replace("__CIVIC_PRECACHE__", json.dumps(precache))
               .replace("__CIVIC_OUTBOX__", asset_url("outbox.js")))
     return source.encode()
 
@@ -60,7 +61,8 @@ def manifest(request: Request):
     body = {
         "name": _("civic — village feedback"),
         "short_name": _("civic"),
-        "description": _("Residents raise concerns and proposals; the village decides and does them in public."),
+        "description": _("Residents raise concerns and proposals; "
+                         "the village decides and does them in public."),
         "lang": web.locale,
         "start_url": "/",
         "scope": "/",
@@ -68,8 +70,10 @@ def manifest(request: Request):
         "background_color": "#ffffff",
         "theme_color": "#0b5d3b",
         "icons": [
-            {"src": asset_url("icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any maskable"},
-            {"src": asset_url("icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+            {"src": asset_url("icon-192.png"), "sizes": "192x192", "type": "image/png",
+             "purpose": "any maskable"},
+            {"src": asset_url("icon-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "any maskable"},
             {"src": asset_url("favicon.svg"), "sizes": "any", "type": "image/svg+xml"},
         ],
     }

@@ -16,7 +16,7 @@ from civic.items import service as items
 from civic.items.schemas import SEARCH_MAX, ItemListQuery
 from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
-from civic.web.core import Web
+from civic.web.core import Web, stored_id
 from civic.web.deps import ItemCode
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, STRIP, Stage
@@ -43,9 +43,10 @@ def _home(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        look = lookups(db, commune.id)
-        counts = items.stage_counts(db, commune.id)
-        latest = items.latest_by_stage(db, commune.id, (Stage.SUBMITTED, *STRIP))
+        commune_id = stored_id(commune)
+        look = lookups(db, commune_id)
+        counts = items.stage_counts(db, commune_id)
+        latest = items.latest_by_stage(db, commune_id, (Stage.SUBMITTED, *STRIP))
         return web.render("public/home.html", commune=commune, counts=counts, latest=latest, look=look,
                           total=sum(counts.values()), stages=LISTED_STAGES)
 
@@ -61,14 +62,14 @@ def _item_list(request: Request, query: ItemListQuery):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        look = lookups(db, commune.id)
+        look = lookups(db, stored_id(commune))
         f = items.ListFilters(
             village_id=query.village if query.village in look.villages else None,
             stage=query.stage, outcome=query.outcome, kind=query.kind,
             category_id=query.category if query.category in look.categories else None,
             q=query.q, page=max(1, query.page or 1),
         )
-        result = items.list_public(db, commune.id, f, page_size=request.app.state.settings.page_size)
+        result = items.list_public(db, stored_id(commune), f, page_size=request.app.state.settings.page_size)
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
                           stages=LISTED_STAGES, kinds=KINDS,
                           search_max=SEARCH_MAX)
@@ -104,7 +105,7 @@ def audit_page(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        head = audit.head(db, commune.id)
+        head = audit.head(db, stored_id(commune))
         return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import create_model
+from sqlmodel import Session
 
 from civic.areas import service as areas
 from civic.core.inputs import Form
@@ -20,7 +21,7 @@ from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageTok
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
-from civic.web.core import Web, register_forms, require_user
+from civic.web.core import Web, register_forms, require_user, stored_id
 from civic.web.deps import ItemCode
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -34,7 +35,8 @@ router = APIRouter()
 register_forms(SubmitForm, TransitionForm)
 
 # The manage link's token in an address: what _manage_token makes (43 characters), never more than 64.
-ManageTokenPath = Annotated[str, Path(min_length=16, max_length=MANAGE_TOKEN_MAX, pattern=r"^[A-Za-z0-9_-]+$")]
+ManageTokenPath = Annotated[str, Path(min_length=16, max_length=MANAGE_TOKEN_MAX,
+                                      pattern=r"^[A-Za-z0-9_-]+$")]
 
 PHOTO_FIELD = "photos"
 MAX_PHOTOS = 5
@@ -52,7 +54,7 @@ def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf:
         if on_behalf:
             workflow_rules.check_queue("triage", require_user(web).facts())
         commune = areas.default_commune(db)
-        look = lookups(db, commune.id)
+        look = lookups(db, stored_id(commune))
         if on_behalf:
             allowed = web.viewer.villages("secretary")
             look.villages = {k: v for k, v in look.villages.items() if k in allowed}
@@ -96,9 +98,9 @@ async def submit_upload(request: Request, *, on_behalf: bool):
         result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf)
         if result.created:  # a repeated form (same client token) does not add its photos again
             for prepared in files.get(PHOTO_FIELD, ()):
-                media.attach(db, item=result.item, upload=prepared, purpose="evidence", actor_id=web.viewer.id,
-                             actor_role="secretary" if on_behalf else "author", accept=(media_rules.PHOTO,),
-                             field=PHOTO_FIELD)
+                media.attach(db, item=result.item, upload=prepared, purpose="evidence",
+                             actor_id=web.viewer.id, actor_role="secretary" if on_behalf else "author",
+                             accept=(media_rules.PHOTO,), field=PHOTO_FIELD)
         _keep_receipt(request, result)
         code = result.item.code
         path = request.app.url_path_for("submitted", code=code)
@@ -130,7 +132,8 @@ def submitted(request: Request, code: ItemCode):
         token = receipts.get(item.code) or None
         manage_url = str(request.url_for("manage", token=token)) if token else None
         status_url = str(request.url_for("item_status", code=item.code))
-        return web.render("resident/item_submitted.html", item=item, manage_url=manage_url, status_url=status_url)
+        return web.render("resident/item_submitted.html", item=item, manage_url=manage_url,
+                          status_url=status_url)
 
 
 @router.get("/me/items", response_class=HTMLResponse)
@@ -139,8 +142,8 @@ def my_items(request: Request):
         web = Web(request, db)
         viewer = require_user(web)
         commune = areas.default_commune(db)
-        look = lookups(db, commune.id)
-        rows = items.my_items(db, viewer.id)
+        look = lookups(db, stored_id(commune))
+        rows = items.my_items(db, stored_id(viewer))
         return web.render("resident/my_items.html", rows=rows, look=look)
 
 
@@ -150,13 +153,12 @@ MANAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 @router.get("/m/{token}", response_class=HTMLResponse, name="manage")
 def manage(request: Request, token: ManageTokenPath):
     with unit_of_work() as db:
-        return _author_page(Web(request, db), items.get_by_manage_token(db, token), token)
+        return _author_page(db, Web(request, db), items.get_by_manage_token(db, token), token)
 
 
-def _author_page(web: Web, item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
+def _author_page(db: Session, web: Web, item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
     """The manage page (with the private token) or the public status page, with an author's form again.
     The private page is shown only for the item's own token."""
-    db = web.db
     if token and not items.is_manage_token(item, token):
         token = None
     page = dict(**item_page_context(db, web, item, manage_token=token), **state.context())
@@ -165,8 +167,10 @@ def _author_page(web: Web, item, token: str | None, state: FormState = EMPTY) ->
     return web.render("public/item_status.html", status=state.status, **page)
 
 
-AUTHOR_ACTIONS = {Action.WITHDRAW: N_("You withdrew item %(code)s."),
-                  Action.REQUEST_REVIEW: N_("Your request for a review of %(code)s was sent to the supervisors.")}
+AUTHOR_ACTIONS: dict[str, str] = {
+    Action.WITHDRAW: N_("You withdrew item %(code)s."),
+    Action.REQUEST_REVIEW: N_("Your request for a review of %(code)s was sent to the supervisors."),
+}
 
 
 @cache
@@ -185,14 +189,15 @@ async def author_action(request: Request, code: ItemCode, action: str):
     def act(db, web: Web, form, files) -> Done:
         token = form.manage_token or None
         item = items.get_by_code(db, code)
-        workflow.transition(db, item, action, web.viewer, form, is_author=items.is_author(item, web.viewer, token))
+        workflow.transition(db, item, action, web.viewer, form,
+                            is_author=items.is_author(item, web.viewer, token))
         back = request.app.url_path_for("manage", token=token) if token else \
             request.app.url_path_for("item_status", code=item.code)
         return Done(back, AUTHOR_ACTIONS[action], {"code": item.code})
 
     def page(state: FormState):
         with unit_of_work() as db:
-            return _author_page(Web(request, db), items.get_by_code(db, code),
+            return _author_page(db, Web(request, db), items.get_by_code(db, code),
                                 ManageToken().parse(state.values.get("manage_token")) or None, state)
 
     return await post_form(request, author_form(action), action=action, act=act, page=page)

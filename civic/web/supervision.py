@@ -24,7 +24,7 @@ from civic.supervision import rules
 from civic.supervision import schemas as forms
 from civic.supervision import service as sup
 from civic.web import media as media_web
-from civic.web.core import Web, register_forms, require_user
+from civic.web.core import Web, register_forms, require_user, stored_id
 from civic.web.deps import ItemCode
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -45,14 +45,14 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
         return out
     actor = web.viewer.facts()
     latest = sup.inspections(db, item, limit=1)
-    lists = sup.checklist(db, [i.id for i in latest])
+    lists = sup.checklist(db, [stored_id(i) for i in latest])
     verdicts = sup.verdict_totals(db, item) if rules.is_closed_done(facts) else None
     mine = impl.represented_households(db, web.viewer, item.village_id) if web.viewer.id else []
     findings = sup.findings(db, item)
     today = clock.today_local()
     out["inspect"] = {
         "inspection": latest[0] if latest else None,
-        "checklist": lists[latest[0].id] if latest else [],
+        "checklist": lists[stored_id(latest[0])] if latest else [],
         "findings": findings,
         "past_due": {f.id for f in findings if rules.past_due(f.due_on, f.resolved_at is not None, today)},
         "verdicts": verdicts,
@@ -72,8 +72,8 @@ def queue(request: Request):
         viewer = require_user(web)
         rules.check_queue(viewer.facts())
         commune = areas.default_commune(db)
-        return web.render("supervision/queue.html", queue=sup.queue(db, viewer), look=lookups(db, commune.id),
-                          today=clock.today_local(), SUP=LABELS)
+        return web.render("supervision/queue.html", queue=sup.queue(db, viewer),
+                          look=lookups(db, stored_id(commune)), today=clock.today_local(), SUP=LABELS)
 
 
 # --- the inspection page ------------------------------------------------------------------------------------
@@ -92,9 +92,10 @@ def _inspect_page(request: Request, code: str, state: FormState = EMPTY) -> HTML
         return web.render(
             "supervision/inspect.html", status=state.status, **media_web.page_context(db, web, item),
             item=item, strip=strip_state(item), SUP=LABELS, inspection=current,
-            checklist=sup.checklist(db, [current.id])[current.id] if current else [],
+            checklist=sup.checklist(db, [stored_id(current)])[stored_id(current)] if current else [],
             findings=sup.findings(db, item), reopen=sup.reopen_requests(db, item),
-            can_open=rules.can_open_inspection(facts, actor), can_edit=rules.can_edit_inspection(facts, actor),
+            can_open=rules.can_open_inspection(facts, actor),
+            can_edit=rules.can_edit_inspection(facts, actor),
             can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
             actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST),
             today=clock.today_local(), **state.context())
@@ -152,11 +153,15 @@ MOVES = {
     Action.CLOSE_NOT_DONE: N_("%(code)s was closed as not done."),
     Action.REOPEN: N_("%(code)s was reopened and is back in People inspect."),
 }
+
+
+def _moving(action: Action) -> Callable[[Any, Any, Any, Any, dict], Any]:
+    """What a move's form does: the workflow transition, with the move's own form."""
+    return lambda db, item, who, form, files: workflow.transition(db, item, action, who, form)
+
+
 for _move, _message in MOVES.items():
-    ACTIONS[_move] = InspectAction(
-        None, _message,
-        lambda db, item, who, form, files, action=_move: workflow.transition(db, item, action, who, form),
-        to_status_page=True)
+    ACTIONS[_move] = InspectAction(None, _message, _moving(_move), to_status_page=True)
 
 
 allow_uploads(r"/inspect/[^/]+/finding", files=rules.FINDING_PHOTOS_MAX)
@@ -191,11 +196,12 @@ def _verdict_page(request: Request, code: str, state: FormState = EMPTY) -> HTML
         mine = impl.represented_households(db, viewer, item.village_id)
         if not mine:
             impl_rules.check_household_page(facts, False)
-        given = {h.id: sup.household_verdict(db, item, h.id) for h in mine}
+        given = {hid: sup.household_verdict(db, item, hid) for hid in (stored_id(h) for h in mine)}
         asked = {r.household_id for r in sup.reopen_requests(db, item, limit=200)
                  if clock.as_utc(r.closure_at) == clock.as_utc(item.closed_at)}
-        may_reopen = {h.id for h in mine if rules.offers_reopen(facts, clock.now(), given[h.id].verdict
-                                                                 if given[h.id] else None, h.id in asked)}
+        may_reopen = {hid for hid, verdict in given.items()
+                      if rules.offers_reopen(facts, clock.now(), verdict.verdict if verdict else None,
+                                             hid in asked)}
         return web.render("supervision/verdict.html", status=state.status, item=item, strip=strip_state(item),
                           SUP=LABELS, households=mine, given=given, may_reopen=may_reopen,
                           open=rules.takes_verdicts(facts, clock.now()),

@@ -24,7 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from civic.config import get_settings
-from civic.errors import N_, Invalid, TooLarge
+from civic.errors import N_, CivicError, Invalid, TooLarge
 from civic.media import rules
 from civic.media.schemas import Upload
 
@@ -80,6 +80,17 @@ class _Part:
     dropped: bool = False
 
 
+@dataclass
+class _Reading:
+    """The parser's place: the part being read, the header being read, the text fields counted so far."""
+
+    part: _Part = field(default_factory=_Part)
+    hname: bytes = b""
+    hvalue: bytes = b""
+    headers: dict[bytes, bytes] = field(default_factory=dict)
+    fields: int = 0
+
+
 async def read_multipart(request: Request, *, file_fields: dict[str, int],
                          max_bytes: int | None = None) -> tuple[dict[str, str], dict[str, list[Upload]]]:
     """The form's text values and its files by field, within the limits; see the module's docstring."""
@@ -95,9 +106,8 @@ async def read_multipart(request: Request, *, file_fields: dict[str, int],
 
     _, params = parse_options_header(ctype)
     boundary = params.get(b"boundary")
-    charset = params.get(b"charset", b"utf-8")
     try:
-        charset = codecs.lookup(charset.decode("latin-1")).name
+        charset = codecs.lookup(params.get(b"charset", b"utf-8").decode("latin-1")).name
     except LookupError:
         charset = "utf-8"
     refused = _Refused()
@@ -105,46 +115,46 @@ async def read_multipart(request: Request, *, file_fields: dict[str, int],
     if not boundary:
         raise bad_form
 
-    state = {"part": _Part(), "hname": b"", "hvalue": b"", "headers": {}, "fields": 0}
+    state = _Reading()
 
     def decode(raw: bytes) -> str:
         return raw.decode(charset, errors="replace")
 
     def on_part_begin() -> None:
-        state["part"] = _Part()
-        state["headers"] = {}
+        state.part = _Part()
+        state.headers = {}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["hname"] += data[start:end]
+        state.hname += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["hvalue"] += data[start:end]
+        state.hvalue += data[start:end]
 
     def on_header_end() -> None:
-        state["headers"][state["hname"].lower()] = state["hvalue"]
-        state["hname"], state["hvalue"] = b"", b""
+        state.headers[state.hname.lower()] = state.hvalue
+        state.hname, state.hvalue = b"", b""
 
     def on_headers_finished() -> None:
-        part: _Part = state["part"]
-        disposition, options = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        part = state.part
+        disposition, options = parse_options_header(state.headers.get(b"content-disposition", b""))
         if b"name" not in options:
             raise _Malformed()
         part.name = decode(options[b"name"])
         if b"filename" in options:
             part.filename = decode(options[b"filename"])
-            part.content_type = decode(state["headers"].get(b"content-type", b""))[:100]
+            part.content_type = decode(state.headers.get(b"content-type", b""))[:100]
             if part.name not in file_fields:
                 refused.set(Invalid(N_("This form does not take files here."), field=part.name))
                 part.dropped = True
             elif refused.error is not None:
                 part.dropped = True
         else:
-            state["fields"] += 1
-            if state["fields"] > MAX_FIELDS:
+            state.fields += 1
+            if state.fields > MAX_FIELDS:
                 raise _Malformed()
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        part: _Part = state["part"]
+        part = state.part
         if part.dropped:
             return
         part.data.extend(data[start:end])
@@ -158,7 +168,7 @@ async def read_multipart(request: Request, *, file_fields: dict[str, int],
             part.data = bytearray()
 
     def on_part_end() -> None:
-        part: _Part = state["part"]
+        part = state.part
         if part.filename is None:
             if part.name not in file_fields:
                 values[part.name] = decode(bytes(part.data))
@@ -189,8 +199,9 @@ async def read_multipart(request: Request, *, file_fields: dict[str, int],
         bad_form.values = values  # type: ignore[attr-defined]
         raise bad_form from exc
     if refused.error is not None:
-        refused.error.values = values  # type: ignore[attr-defined]
-        raise refused.error
+        error: CivicError = refused.error
+        error.values = values  # type: ignore[attr-defined]
+        raise error
     return values, files
 
 

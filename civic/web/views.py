@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -29,13 +29,23 @@ DESKS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/deliberation/{code}", N_("Disclosure, meetings and decision"),
      frozenset({A.OPEN_DISCUSSION, A.START_WORK, A.CLOSE_NOT_APPROVED})),
     ("/do/{code}", N_("Contributions, budget and progress"), frozenset({A.START_INSPECTION})),
-    ("/inspect/{code}", N_("Inspection and sign-off"), frozenset({A.SIGN_OFF, A.REWORK, A.CLOSE_NOT_DONE, A.REOPEN})),
+    ("/inspect/{code}", N_("Inspection and sign-off"),
+     frozenset({A.SIGN_OFF, A.REWORK, A.CLOSE_NOT_DONE, A.REOPEN})),
 )
+
+
+class VillageRow(NamedTuple):
+    """A village as lists and forms name it; lighter than a Village."""
+
+    id: int
+    name: str
+    slug: str
+    kind: str
 
 
 @dataclass
 class Lookups:
-    villages: dict[int, Village]
+    villages: dict[int, VillageRow]
     categories: dict[int, Category]
 
     def village_name(self, village_id: int) -> str:
@@ -46,7 +56,7 @@ class Lookups:
         return [(v.id, v.name) for v in self.villages.values()]
 
     def category_options(self, locale: str) -> list[tuple[int, str]]:
-        return [(c.id, c.name_en if locale == "en" else c.name_vi) for c in self.categories.values()]
+        return [(cid, c.name_en if locale == "en" else c.name_vi) for cid, c in self.categories.items()]
 
     def category_name(self, category_id: int, locale: str) -> str:
         c = self.categories.get(category_id)
@@ -57,9 +67,10 @@ class Lookups:
 
 def lookups(db: Session, commune_id: int) -> Lookups:
     """Villages as plain rows (a commune may have hundreds, on every list page) and the categories."""
-    villages = {v.id: v for v in db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind))
-                                              .where(col(Village.commune_id) == commune_id).order_by(col(Village.name)))}
-    cats = {c.id: c for c in items.categories(db, commune_id)}
+    rows = db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind))
+                      .where(col(Village.commune_id) == commune_id).order_by(col(Village.name)))
+    villages = {v.id: v for v in (VillageRow(*row) for row in rows)}
+    cats = {c.id: c for c in items.categories(db, commune_id) if c.id is not None}  # stored: all have one
     return Lookups(villages, cats)
 
 

@@ -19,7 +19,8 @@ def logged_in(client) -> bool:
 
 def register(client, **over):
     data = {"csrf_token": csrf_token(client, "/register"), "display_name": "Nguyễn Thị Mới",
-            "phone": "0987 654 321", "password": "mat-khau-dai", "password_again": "mat-khau-dai", "next": "/"}
+            "phone": "0987 654 321", "password": "mat-khau-dai", "password_again": "mat-khau-dai",
+            "next": "/"}
     data.update(over)
     return client.post("/register", data=data, follow_redirects=False)
 
@@ -103,7 +104,8 @@ def test_wrong_login_is_refused_with_one_message_and_no_session(client, case):
                        "unknown phone": ("0999999999", PASSWORD),
                        "not a phone": ("abc", PASSWORD),
                        "empty": ("", "")}[case]
-    answer = client.post("/login", data={"csrf_token": csrf_token(client), "phone": phone, "password": password},
+    answer = client.post("/login",
+                         data={"csrf_token": csrf_token(client), "phone": phone, "password": password},
                          follow_redirects=False)
     assert answer.status_code == 422
     assert "The phone number or the password is wrong." in answer.text

@@ -1,4 +1,5 @@
-"""Nothing a user can type yields a 500: garbage in every field, odd URLs, odd bodies. Bad input changes nothing."""
+"""Nothing a user can type yields a 500: garbage in every field, odd URLs, odd bodies. Bad input changes
+nothing."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ def test_text_with_nul_bytes_is_stored_without_them(client, place):
     assert client.post("/submit", data=data, follow_redirects=False).status_code == 303
     with unit_of_work() as db:
         item = db.query(Item).one()
-        assert (item.title, item.description, item.contact_name) == ("Cống bị tắc", "Nước tràn lên đường.", "Bà Tư")
+        assert (item.title, item.description, item.contact_name) == ("Cống bị tắc", "Nước tràn lên đường.",
+                                                                     "Bà Tư")
 
 
 def test_every_field_garbage_at_once(client, place):
@@ -92,8 +94,9 @@ def test_every_field_garbage_at_once(client, place):
 @pytest.mark.parametrize("field", ["display_name", "phone", "password", "password_again", "next"])
 def test_garbage_in_the_register_form(client, place, field):
     for value in GARBAGE:
-        data = {"csrf_token": csrf_token(client, "/register"), "display_name": "Người Mới", "phone": "0977000111",
-                "password": "mat-khau-dai", "password_again": "mat-khau-dai", "next": "/"}
+        data = {"csrf_token": csrf_token(client, "/register"), "display_name": "Người Mới",
+                "phone": "0977000111", "password": "mat-khau-dai", "password_again": "mat-khau-dai",
+                "next": "/"}
         data[field] = value
         if field == "password":
             data["password_again"] = value
@@ -110,7 +113,8 @@ def test_garbage_in_the_register_form(client, place, field):
 def test_garbage_in_the_login_form(client, place, field):
     _c, _a, _b, _cat, users = place
     for value in GARBAGE:
-        data = {"csrf_token": csrf_token(client), "phone": users["resident"].phone, "password": "wrong-password"}
+        data = {"csrf_token": csrf_token(client), "phone": users["resident"].phone,
+                "password": "wrong-password"}
         data[field] = value
         answer = client.post("/login", data=data, follow_redirects=False)
         assert answer.status_code == 422, (field, value[:40], answer.status_code)
@@ -151,10 +155,12 @@ def test_garbage_in_the_review_request(client, place):
 
 @pytest.mark.parametrize("path", [
     "/items/123", "/items/%00", "/items/%ff%fe", "/items/" + "a" * 5000, "/items/NS-2026-0001%0A",
-    "/items/..%2F..%2Fetc%2Fpasswd", "/submitted/garbage", "/submitted/NS-2026-9999", "/m/%00", "/m/" + "z" * 5000,
+    "/items/..%2F..%2Fetc%2Fpasswd", "/submitted/garbage", "/submitted/NS-2026-9999", "/m/%00",
+    "/m/" + "z" * 5000,
     "/triage/garbage", "/review/garbage", "/track?code=%00", "/track?code=" + "9" * 5000, "/no/such/page",
     "/static/../civic/config.py", "/static/nothing.css", "/items?page=" + "9" * 400,
-    "/submit?kind=%3Cscript%3E&village=abc&category=-1", "/login?next=%00", "/lang/%00", "/lang/en?next=%0d%0aX:1",
+    "/submit?kind=%3Cscript%3E&village=abc&category=-1", "/login?next=%00", "/lang/%00",
+    "/lang/en?next=%0d%0aX:1",
 ])
 def test_odd_urls_never_fail(client, place, path):
     answer = client.get(path, follow_redirects=False)
@@ -193,13 +199,15 @@ def test_an_oversized_body_is_refused(client, place):
 def test_a_file_where_none_is_expected(client, place):
     _c, a, _b, cat, _users = place
     data = submit_form(client, a, cat)
-    answer = client.post("/submit", data=data, files={"photo": ("x.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")})
+    answer = client.post("/submit", data=data,
+                         files={"photo": ("x.jpg", b"\xff\xd8\xff" + b"0" * 100, "image/jpeg")})
     assert answer.status_code in (400, 403, 422)
     assert items_count() == 0
 
 
 @pytest.mark.parametrize(("content_type", "body"), [
-    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nbroken"),
+    ("multipart/form-data; boundary=xyz",
+     b"--xyz\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nbroken"),
     ("multipart/form-data", b"no boundary at all"),
     ("application/x-www-form-urlencoded", b"title=%ff%fe%fd&kind=%C0%AF&csrf_token=%"),
     ("application/x-www-form-urlencoded", b"\xff\xfe\x00\x01" * 100),
@@ -209,7 +217,8 @@ def test_a_file_where_none_is_expected(client, place):
 def test_malformed_bodies(client, place, content_type, body):
     client.get("/submit")
     for path in ("/submit", "/login", "/register", "/logout", "/triage/NS-2026-0001/accept"):
-        answer = client.post(path, content=body, headers={"content-type": content_type}, follow_redirects=False)
+        answer = client.post(path, content=body, headers={"content-type": content_type},
+                             follow_redirects=False)
         assert answer.status_code in (303, 403, 422), (path, content_type, answer.status_code)
     assert items_count() == 0
 

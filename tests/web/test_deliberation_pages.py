@@ -210,7 +210,8 @@ def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, fr
     desk = client.get(f"/deliberation/{code}")
     assert 'action="/deliberation/' + code + '/open_discussion"' in desk.text
     moved = client.post(f"/deliberation/{code}/open_discussion", data={
-        "csrf_token": token, "question": "Có làm mương không?", "asks_contribution": "1"}, follow_redirects=False)
+        "csrf_token": token, "question": "Có làm mương không?", "asks_contribution": "1"},
+        follow_redirects=False)
     assert moved.status_code == 303
     with unit_of_work() as db:
         assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "discuss"
@@ -245,8 +246,9 @@ def test_bad_meeting_and_decision_input(client, frozen):
                     follow_redirects=False)
     assert r.status_code == 303
     for choice, status in (("yes", 303), ("no", 409)):
-        r = client.post(f"/deliberation/{code}/paper_ballot", data={"csrf_token": token, "household_code": "H0003",
-                                                                    "choice": choice}, follow_redirects=False)
+        r = client.post(f"/deliberation/{code}/paper_ballot",
+                        data={"csrf_token": token, "household_code": "H0003", "choice": choice},
+                        follow_redirects=False)
         assert r.status_code == status
     r = client.post(f"/deliberation/{code}/paper_ballot", data={"csrf_token": token, "household_code": "nope",
                                                                 "choice": "yes"})
@@ -284,7 +286,8 @@ def test_resident_comments_supports_and_votes(client, frozen):
     bad = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "maybe"})
     assert bad.status_code == 422 and _rows(Ballot) == 0
     for choice in ("no", "yes"):
-        r = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": choice}, follow_redirects=False)
+        r = client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": choice},
+                        follow_redirects=False)
         assert r.status_code == 303
     with unit_of_work() as db:
         assert [b.choice for b in db.execute(select(Ballot)).scalars()] == ["yes"]
@@ -374,12 +377,14 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
     r = client.post(f"/deliberation/{code}/disclosure", data={
-        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá", "starts_on": today.isoformat(),
-        "ends_on": today.isoformat()}, files={"proof": ("bang-tin.png", _png(), "image/png")}, follow_redirects=False)
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": today.isoformat(), "ends_on": today.isoformat()},
+        files={"proof": ("bang-tin.png", _png(), "image/png")}, follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
     bad = client.post(f"/deliberation/{code}/disclosure", data={
-        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá", "starts_on": today.isoformat(),
-        "ends_on": today.isoformat()}, files={"proof": ("x.png", b"not an image", "image/png")})
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": today.isoformat(), "ends_on": today.isoformat()},
+        files={"proof": ("x.png", b"not an image", "image/png")})
     assert bad.status_code == 422
     with unit_of_work() as db:
         rows = list(db.execute(select(Attachment)).scalars())
@@ -398,8 +403,9 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
     with unit_of_work() as db:
         meeting_id = db.execute(select(Meeting.id)).scalar_one()
     r = client.post(f"/deliberation/{code}/record_meeting", data={
-        "csrf_token": token, "meeting_id": str(meeting_id), "households_present": "6", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"}, files={"minutes": ("bien-ban.png", _png(), "image/png")},
+        "csrf_token": token, "meeting_id": str(meeting_id), "households_present": "6",
+        "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"},
+        files={"minutes": ("bien-ban.png", _png(), "image/png")},
         follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
     with unit_of_work() as db:
@@ -436,7 +442,8 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     assert before.group(0) in client.get(f"/items/{code}").text  # served from the cache
     clock.advance(timedelta(days=2))
     after = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
-    assert after and int(after.group(1)) == int(before.group(1)) - 2, (before.group(0), after and after.group(0))
+    assert after and int(after.group(1)) == int(before.group(1)) - 2, \
+        (before.group(0), after and after.group(0))
 
 
 def test_a_household_withdraws_its_support_and_may_give_it_again(client, frozen):
@@ -512,7 +519,8 @@ def test_nothing_a_user_types_answers_500(client, frozen):
     login(client, w["users"]["admin"])
     token = csrf_token(client, "/admin/categories")
     for bad in ("99999999999999999999", "abc", "0"):
-        assert client.post(f"/admin/categories/{bad}", data={"csrf_token": token, "days": "3"}).status_code == 404
+        assert client.post(f"/admin/categories/{bad}",
+                           data={"csrf_token": token, "days": "3"}).status_code == 404
     cid = w["cat"].id
     for days in ("¹", "91", "9" * 30, ""):
         answer = client.post(f"/admin/categories/{cid}", data={"csrf_token": token, "days": days})
@@ -526,7 +534,8 @@ def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
     ok = client.post(f"/deliberation/{code}/disclosure", data={
-        "csrf_token": token, "channel": "loudspeaker", "place": "Loa thôn", "starts_on": today.strftime("%d/%m/%Y"),
+        "csrf_token": token, "channel": "loudspeaker", "place": "Loa thôn",
+        "starts_on": today.strftime("%d/%m/%Y"),
         "ends_on": (today + timedelta(days=2)).isoformat()}, follow_redirects=False)
     assert ok.status_code == 303
     with unit_of_work() as db:
@@ -541,8 +550,10 @@ def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
     with unit_of_work(write=True) as db:
         item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
-        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]), ScheduleMeetingForm.parse({
-            "starts_at": start.strftime("%d/%m/%Y %H:%M"), "place": "Nhà văn hoá", "agenda": "Bàn làm mương"}))
+        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]),
+                                      ScheduleMeetingForm.parse({
+                                          "starts_at": start.strftime("%d/%m/%Y %H:%M"),
+                                          "place": "Nhà văn hoá", "agenda": "Bàn làm mương"}))
         code = item.code
     clock.advance(timedelta(days=6))
     login(client, w["users"]["secretary"])

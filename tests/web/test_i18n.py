@@ -1,4 +1,5 @@
-"""Translations: the catalogs are complete and current, and pages speak Vietnamese by default, English by choice.
+"""Translations: the catalogs are complete and current, and pages speak Vietnamese by default, English by
+choice.
 
 When a test here fails after you added or changed a string: run `make messages`, translate the new entries
 in locales/vi/LC_MESSAGES/messages.po (no "fuzzy" flag, placeholders exactly as in the msgid), run again.
@@ -22,7 +23,8 @@ from tests.builders import make_item, world
 
 POT = ROOT / "locales" / "messages.pot"
 # The same extraction as the Makefile's `messages` target.
-EXTRACT_ARGS = ["-F", str(ROOT / "babel.cfg"), "-k", "N_", "-k", "ngettext:1,2", "--no-location", "--sort-output"]
+EXTRACT_ARGS = ["-F", str(ROOT / "babel.cfg"), "-k", "N_", "-k", "ngettext:1,2", "--no-location",
+                "--sort-output"]
 # printf-style conversions as Python's % operator reads them: %(name)s, %s, %d, %.1f, %%
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
 
@@ -140,8 +142,10 @@ def test_pot_is_up_to_date(tmp_path, pot):
     new = set(fresh) - set(pot)
     gone = set(pot) - set(fresh)
     assert not new, ("strings in the code and templates that are not in locales/messages.pot; run "
-                     f"`make messages` and translate them in locales/vi/LC_MESSAGES/messages.po:\n{_show(new)}")
-    assert not gone, f"msgids in locales/messages.pot that the code no longer uses; run `make messages`:\n{_show(gone)}"
+                     "`make messages` and translate them in locales/vi/LC_MESSAGES/messages.po:\n"
+                     f"{_show(new)}")
+    assert not gone, ("msgids in locales/messages.pot that the code no longer uses; run `make messages`:\n"
+                      f"{_show(gone)}")
     changed = [i for i in fresh if fresh[i].id != pot[i].id]  # e.g. a plural form edited
     assert not changed, f"plural msgids changed; run `make messages`:\n{_show(changed)}"
 
@@ -172,7 +176,8 @@ def _submit_with_bad_phone(client, village_id: int, category_id: int):
     assert form.status_code == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     return client.post("/submit", data={
-        "csrf_token": token, "kind": "concern", "village_id": str(village_id), "category_id": str(category_id),
+        "csrf_token": token, "kind": "concern", "village_id": str(village_id),
+        "category_id": str(category_id),
         "title": "Cống bị tắc trước nhà văn hoá", "description": "Nước tràn lên đường sau mưa lớn.",
         "contact_phone": "12345",
     }, follow_redirects=False)

@@ -59,7 +59,8 @@ def test_a_household_pledges_the_secretary_delivers_and_the_public_sees_the_tota
         desk = sec.get(f"/do/{code}")
         pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', desk.text).group(1)
         r = post(sec, f"/do/{code}/pledge/{pledge_id}/deliver", f"/do/{code}/pledge/{pledge_id}",
-                 amount="1.240", delivered_on=clock.today_local().isoformat(), evidence="Biên bản bàn giao số 7")
+                 amount="1.240", delivered_on=clock.today_local().isoformat(),
+                 evidence="Biên bản bàn giao số 7")
         assert r.status_code == 303
     with browser(app) as anyone:
         status = anyone.get(f"/items/{code}")
@@ -78,7 +79,8 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
     for form in ({"kind": "land", "amount": "0"}, {"kind": "money", "amount": "-100000"},
                  {"kind": "land", "amount": "200.000"}, {"kind": "labour", "amount": "5000"},
                  {"kind": "money", "amount": "20.000.000.000"}):
-        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **CONSENT, **form)
+        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **CONSENT,
+                 **form)
         assert r.status_code == 422, form
         assert 'aria-invalid="true"' in r.text and form["amount"] in r.text  # the value is kept
     assert rows_of(Pledge) == 0
@@ -89,8 +91,9 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
         login(other, outsider)
         assert other.get(f"/items/{code}/pledge").status_code == 403
         token = csrf_token(other, "/login")
-        r = other.post(f"/items/{code}/pledge", data={"csrf_token": token, "kind": "land", "amount": "5",
-                                                      "parcel_ref": "Thửa 1", **CONSENT}, follow_redirects=False)
+        r = other.post(f"/items/{code}/pledge",
+                       data={"csrf_token": token, "kind": "land", "amount": "5", "parcel_ref": "Thửa 1",
+                             **CONSENT}, follow_redirects=False)
         assert r.status_code == 403
     assert rows_of(Pledge) == 1
 
@@ -113,7 +116,8 @@ def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_
         page = rep.get(f"/items/{code}/pledge")
         assert "Phiếu thu số 3" in page.text  # the household sees the delivery recorded for it
         delivery_id = re.search(rf'/items/{code}/delivery/(\d+)/dispute', page.text).group(1)
-        r = post(rep, f"/items/{code}/delivery/{delivery_id}/dispute", f"/items/{code}/pledge", dispute_text="")
+        r = post(rep, f"/items/{code}/delivery/{delivery_id}/dispute", f"/items/{code}/pledge",
+                 dispute_text="")
         assert r.status_code == 422
         r = post(rep, f"/items/{code}/delivery/{delivery_id}/dispute", f"/items/{code}/pledge",
                  dispute_text="Hộ tôi chỉ nộp 500.000 đồng.")
@@ -122,7 +126,8 @@ def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_
         login(other, reps[0])
         token = csrf_token(other, f"/items/{code}/pledge")
         r = other.post(f"/items/{code}/delivery/{delivery_id}/dispute",
-                       data={"csrf_token": token, "dispute_text": "Không phải của tôi."}, follow_redirects=False)
+                       data={"csrf_token": token, "dispute_text": "Không phải của tôi."},
+                       follow_redirects=False)
         assert r.status_code == 403
 
 
@@ -134,7 +139,8 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     assert r.status_code == 422 and snapshot(code) == before
     r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="100", text="Hoàn thành toàn bộ mương.")
     assert r.status_code == 303 and rows_of(ProgressUpdate) == 1
-    post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[4], kind="labour", amount="2", **CONSENT)
+    post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[4], kind="labour", amount="2",
+         **CONSENT)
     desk = client.get(f"/do/{code}")
     assert f'action="/do/{code}/start_inspection"' not in desk.text  # not offered: a pledge is open
     r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
@@ -161,7 +167,8 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     login(client, users["supervisor"])
     assert client.get("/inspect").status_code == 200 and code in client.get("/inspect").text
     page = f"/inspect/{code}"
-    assert post(client, f"{page}/open", page, checklist="Đúng thiết kế\nChất lượng bê tông").status_code == 303
+    assert post(client, f"{page}/open", page,
+                checklist="Đúng thiết kế\nChất lượng bê tông").status_code == 303
     html = client.get(page).text
     entry_ids = list(dict.fromkeys(re.findall(r'name="target_id" value="(\d+)"', html)))
     due = (clock.today_local() + timedelta(days=7)).isoformat()
@@ -189,7 +196,8 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     assert "Đã thay 3 tấm đan ngày hôm qua." in public
     with browser(app) as rep:
         login(rep, reps[0])
-        r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="not_done", satisfaction="2")
+        r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="not_done",
+                 satisfaction="2")
         assert r.status_code == 303
         r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="done", satisfaction="5")
         assert r.status_code == 409 and rows_of(Verdict) == 1
@@ -246,7 +254,8 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
     assert withdraw in client.get(f"/do/{code}/pledge/{pledge_id}").text
-    assert post(client, f"/do/{code}/progress", f"/do/{code}", percent="10", text="Đã khởi công.").status_code == 303
+    assert post(client, f"/do/{code}/progress", f"/do/{code}", percent="10",
+                text="Đã khởi công.").status_code == 303
     page = client.get(f"/do/{code}/pledge/{pledge_id}")
     assert page.status_code == 200 and withdraw not in page.text, "a form that can only fail is still offered"
 

@@ -28,7 +28,8 @@ from tests.builders import (
     submit_form,
 )
 
-IMG_RE = re.compile(r'<img src="(/media/\d+/thumb-[0-9a-f]{16}\.webp)" width="(\d+)" height="(\d+)" loading="lazy"')
+IMG_RE = re.compile(r'<img src="(/media/\d+/thumb-[0-9a-f]{16}\.webp)" '
+                    r'width="(\d+)" height="(\d+)" loading="lazy"')
 LINK_RE = re.compile(r'<a href="(/media/\d+/display-[0-9a-f]{16}\.webp)">')
 
 
@@ -38,8 +39,8 @@ def jpeg(name="IMG_0001.jpg", size=(3000, 2000), **kw):
 
 def state():
     with unit_of_work() as db:
-        return {"items": count(db, Item), "attachments": count(db, Attachment), "events": count(db, AuditEvent),
-                "files": media_files()}
+        return {"items": count(db, Item), "attachments": count(db, Attachment),
+                "events": count(db, AuditEvent), "files": media_files()}
 
 
 def attachments():
@@ -51,10 +52,12 @@ def test_a_resident_sends_photos_with_the_form_and_they_show_on_the_status_page(
     _c, a, _b, cat, _u = setup_world()
     page = client.get("/submit")
     assert 'enctype="multipart/form-data"' in page.text
-    assert re.search(r'<input id="f-photos" name="photos" type="file" accept="image/jpeg,[^"]*" multiple', page.text)
+    assert re.search(r'<input id="f-photos" name="photos" type="file" accept="image/jpeg,[^"]*" multiple',
+                     page.text)
     assert '<label for="f-photos">' in page.text
     data = submit_form(client, a, cat)
-    answer = client.post("/submit", data=data, files=[jpeg("a.jpg", orientation=6), jpeg("b.jpg", color=(9, 90, 9))],
+    answer = client.post("/submit", data=data,
+                         files=[jpeg("a.jpg", orientation=6), jpeg("b.jpg", color=(9, 90, 9))],
                          follow_redirects=False)
     assert answer.status_code == 303, answer.text[:2000]
     rows = attachments()
@@ -106,7 +109,8 @@ def test_a_damaged_photo_with_other_mistakes_shows_all_the_errors(client):
     before = state()
     data = submit_form(client, a, cat, title="")
     full = photo_bytes((1600, 1200), quality=95)
-    answer = client.post("/submit", data=data, files=[("photos", ("cut.jpg", full[: len(full) // 2], "image/jpeg"))])
+    answer = client.post("/submit", data=data,
+                         files=[("photos", ("cut.jpg", full[: len(full) // 2], "image/jpeg"))])
     assert answer.status_code == 422
     assert 'id="f-title-error"' in answer.text and 'id="f-photos-error"' in answer.text
     assert "cut.jpg" in html.unescape(answer.text)
@@ -173,9 +177,10 @@ def test_the_secretary_files_on_behalf_of_a_resident_with_a_photo(client):
     page = client.get("/triage/new")
     assert page.status_code == 200 and 'name="photos"' in page.text
     data = {"csrf_token": csrf_from(page.text), "kind": "concern", "village_id": str(a.id),
-            "category_id": str(cat.id), "title": "Ổ gà đường liên thôn", "description": "Ổ gà rất sâu, xe máy dễ ngã.",
-            "contact_name": "Ông Ba"}
-    answer = client.post("/triage/new", data=data, files=[("photos", ("o-ga.jpg", photo_bytes(), "image/jpeg"))],
+            "category_id": str(cat.id), "title": "Ổ gà đường liên thôn",
+            "description": "Ổ gà rất sâu, xe máy dễ ngã.", "contact_name": "Ông Ba"}
+    answer = client.post("/triage/new", data=data,
+                         files=[("photos", ("o-ga.jpg", photo_bytes(), "image/jpeg"))],
                          follow_redirects=False)
     assert answer.status_code == 303
     assert state()["attachments"] == 1
@@ -269,11 +274,13 @@ def test_a_secretary_hides_a_public_photo_with_a_reason(app):
         assert f'action="/media/{att.id}/hide"' in page
         token = csrf_from(page)
         # Without a reason: the page again with the error next to the field, nothing hidden.
-        answer = c.post(f"/media/{att.id}/hide", data={"csrf_token": token, "reason": " ", "back": f"/items/{item.code}"})
+        answer = c.post(f"/media/{att.id}/hide",
+                        data={"csrf_token": token, "reason": " ", "back": f"/items/{item.code}"})
         assert answer.status_code == 422 and f'id="hide-{att.id}-error"' in answer.text
         assert not attachments()[0].hidden
-        answer = c.post(f"/media/{att.id}/hide", data={"csrf_token": token, "reason": "Thấy rõ biển số xe máy",
-                                                        "back": f"/items/{item.code}"}, follow_redirects=False)
+        answer = c.post(f"/media/{att.id}/hide",
+                        data={"csrf_token": token, "reason": "Thấy rõ biển số xe máy",
+                              "back": f"/items/{item.code}"}, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == f"/items/{item.code}"
         # The secretary still sees it, marked hidden.
         assert c.get(public_urls[0]).status_code == 200
@@ -286,7 +293,8 @@ def test_a_secretary_hides_a_public_photo_with_a_reason(app):
     with browser(app) as c:
         login(c, users["supervisor"])
         token = csrf_from(c.get(f"/items/{item.code}").text)
-        assert c.post(f"/media/{att.id}/hide", data={"csrf_token": token, "reason": "lần nữa"}).status_code == 409
+        assert c.post(f"/media/{att.id}/hide",
+                      data={"csrf_token": token, "reason": "lần nữa"}).status_code == 409
     with browser(app) as c:
         login(c, users["other_secretary"])
         token = csrf_from(c.get("/submit").text)
@@ -375,7 +383,8 @@ def test_photos_answer_head_and_ranges_and_are_not_gzipped_again(client):
     head = client.head(url)
     assert head.status_code == 200 and int(head.headers["content-length"]) == att.byte_size
     full = client.get(url, headers={"accept-encoding": "gzip"})
-    assert full.headers.get("content-encoding", "identity") == "identity" and len(full.content) == att.byte_size
+    assert full.headers.get("content-encoding", "identity") == "identity" \
+        and len(full.content) == att.byte_size
     part = client.get(url, headers={"range": "bytes=0-9"})
     assert part.status_code == 206 and part.content == full.content[:10]
 
@@ -383,8 +392,8 @@ def test_photos_answer_head_and_ranges_and_are_not_gzipped_again(client):
 ODD_IDS = ("99999999999999999999", "9223372036854775808", "¹", "٣", "１", "0", "-1", "1.5", "1e3", "0x1",
            "%00", "%C2%B9", "a")
 ODD_NAMES = ("display-x.webp", "display", "thumb-", "-", "original-0000000000000000.jpg", "x" * 300,
-             "%00.webp", "display-%E2%80%8B.webp", "display-0000000000000000.webp%00", "..%2F..%2Fetc%2Fpasswd",
-             "%C3%A9")
+             "%00.webp", "display-%E2%80%8B.webp", "display-0000000000000000.webp%00",
+             "..%2F..%2Fetc%2Fpasswd", "%C3%A9")
 
 
 def test_odd_media_addresses_answer_404_never_500(client):

@@ -20,7 +20,8 @@ TITLES = ["Cống thoát nước trước nhà văn hoá thôn bị tắc sau m�
           "Ổ gà sâu trên đường vào trường tiểu học, xe máy dễ ngã",
           "Rác thải đổ bừa bãi cạnh bờ kênh đầu làng"]
 DESCRIPTION = ("Sau mỗi trận mưa lớn nước tràn lên mặt đường, ngập sâu khoảng 30 cm, học sinh và người đi xe "
-               "máy phải đi vòng. Cống đã bị tắc từ tháng trước do bùn đất và rác. Đề nghị thôn tổ chức nạo vét "
+               "máy phải đi vòng. Cống đã bị tắc từ tháng trước do bùn đất và rác. "
+               "Đề nghị thôn tổ chức nạo vét "
                "và lắp nắp cống mới; các hộ trong xóm sẵn sàng góp ngày công.\n"
                "Vị trí: đoạn từ nhà văn hoá đến ngã ba xóm Trên, dài khoảng 150 m.") * 2
 
@@ -45,7 +46,8 @@ def build() -> dict:
                             {"reason": "Thôn có đất công bỏ trống, các hộ đã đồng ý góp công. " * 4},
                             is_author=True)
         codes["rejected"] = rejected.code
-        return {"codes": codes, "secretary": users["secretary"].phone, "supervisor": users["supervisor"].phone}
+        return {"codes": codes, "secretary": users["secretary"].phone,
+                "supervisor": users["supervisor"].phone}
 
 
 class Resources(HTMLParser):
@@ -158,7 +160,8 @@ def test_every_page_is_under_30_kb_compressed_with_no_font_framework_or_third_pa
             logged_in = who
         with subtests.test(msg=name):
             sizes, problems = weigh(client, path, status)
-            table.append(f"{name:32} html {sizes['html']:6} B (raw {sizes['html raw']:6}) + css {sizes['css']:5} B "
+            table.append(f"{name:32} html {sizes['html']:6} B (raw {sizes['html raw']:6}) "
+                         f"+ css {sizes['css']:5} B "
                          f"+ js {sizes['js']:5} B = {sizes['total']:6} B")
             assert sizes["total"] < BUDGET, f"{name} ({path}) weighs {sizes['total']} B compressed, over " \
                 f"{BUDGET} B:\n" + "\n".join(table)

@@ -88,8 +88,8 @@ def catalogue():
         commune, a, b, cat, users = world(db)
         roads = make_category(db, commune, code="roads", vi="Đường giao thông", en="Roads")
         made = {
-            "road": make_item(db, commune, a, roads, title="Đường liên thôn xuống cấp", description="Nhiều ổ gà lớn.",
-                              kind="proposal"),
+            "road": make_item(db, commune, a, roads, title="Đường liên thôn xuống cấp",
+                              description="Nhiều ổ gà lớn.", kind="proposal"),
             "drain": make_item(db, commune, a, cat, stage="know", title="Cống thoát nước bị tắc",
                                description="Nước tràn vào nhà dân."),
             "light": make_item(db, commune, b, cat, stage="rejected", title="Đèn chiếu sáng hỏng",
@@ -202,7 +202,8 @@ def test_status_page_marks_the_current_stage(client):
     page = client.get(f"/items/{item.code}")
     assert page.status_code == 200
     html = page.text
-    assert stage_strip(html) == [("Dân biết", True), ("Dân bàn", False), ("Dân làm", False), ("Dân kiểm tra", False)]
+    assert stage_strip(html) == [("Dân biết", True), ("Dân bàn", False), ("Dân làm", False),
+                                 ("Dân kiểm tra", False)]
     assert html.count('aria-current="step"') == 1
     assert item.code in html and "Cống bị tắc trước nhà văn hoá" in html
     assert "Nước tràn lên đường sau mưa lớn." in html

@@ -22,15 +22,16 @@ def rejected(client):
     clock.freeze(DECIDED - timedelta(days=2))
     commune, a, b, cat, users = setup_world()
     clock.freeze(DECIDED)
-    item = setup_item(commune, a, cat, stage="rejected", reporter=users["resident"], title="Cống tắc bị từ chối")
+    item = setup_item(commune, a, cat, stage="rejected", reporter=users["resident"],
+                      title="Cống tắc bị từ chối")
     login(client, users["resident"])
     return commune, a, b, cat, users, item
 
 
 def ask(client, code, reason=WHY, **extra):
     token = csrf_token(client, f"/items/{code}")
-    return client.post(f"/items/{code}/author/request_review", data={"csrf_token": token, "reason": reason, **extra},
-                       follow_redirects=False)
+    return client.post(f"/items/{code}/author/request_review",
+                       data={"csrf_token": token, "reason": reason, **extra}, follow_redirects=False)
 
 
 def decide(client, code, action, reason="Quyết định của thôn là đúng quy định."):
@@ -170,7 +171,8 @@ def test_review_pages_are_for_supervisors(client, rejected, who):
         assert other.get("/review").status_code == 403
         token = csrf_token(other, "/submit")
         before = snapshot(item.code)
-        answer = other.post(f"/review/{item.code}/uphold", data={"csrf_token": token, "reason": "Giữ nguyên."})
+        answer = other.post(f"/review/{item.code}/uphold",
+                            data={"csrf_token": token, "reason": "Giữ nguyên."})
         assert answer.status_code == 403
         assert snapshot(item.code) == before
 
@@ -184,7 +186,8 @@ def test_supervisor_decision_needs_a_reason_and_csrf(client, rejected):
         answer = decide(supervisor, item.code, "send_back", reason="")
         assert answer.status_code == 422
         assert 'id="f-reason-error"' in answer.text
-        assert supervisor.post(f"/review/{item.code}/send_back", data={"reason": "Thôn xem lại."}).status_code == 403
+        assert supervisor.post(f"/review/{item.code}/send_back",
+                               data={"reason": "Thôn xem lại."}).status_code == 403
         assert decide(supervisor, item.code, "reopen_everything").status_code == 404
         assert decide(supervisor, item.code, "accept").status_code == 404
         assert snapshot(item.code) == before

@@ -145,8 +145,9 @@ def test_two_forms_make_two_items(client):
 def test_malformed_phone_is_explained_next_to_the_field_and_the_rest_is_kept(client):
     _commune, a, _b, cat, _users = setup_world()
     client.get("/lang/en")
-    data = submit_form(client, a, cat, title="Rác thải đầu ngõ <b>7</b>", description="Đã ba ngày chưa ai thu gom.",
-                       address="Ngõ 7, xóm Đông", contact_phone="0241234567", contact_name="Chú Tám")
+    data = submit_form(client, a, cat, title="Rác thải đầu ngõ <b>7</b>",
+                       description="Đã ba ngày chưa ai thu gom.", address="Ngõ 7, xóm Đông",
+                       contact_phone="0241234567", contact_name="Chú Tám")
     answer = client.post("/submit", data=data)
     assert answer.status_code == 422
     html = answer.text
@@ -250,11 +251,12 @@ def test_the_manage_link_lets_the_author_withdraw(client):
                                 data={"csrf_token": stranger_csrf, "manage_token": "x" * 43})
         assert refused.status_code == 403
         assert snapshot(item.code)["stage"] == "submitted"
-    done = client.post(f"/items/{item.code}/author/withdraw", data={"csrf_token": csrf, "manage_token": token},
-                       follow_redirects=False)
+    done = client.post(f"/items/{item.code}/author/withdraw",
+                       data={"csrf_token": csrf, "manage_token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == manage
     assert (snapshot(item.code)["stage"], snapshot(item.code)["outcome"]) == ("closed", "withdrawn")
-    again = client.post(f"/items/{item.code}/author/withdraw", data={"csrf_token": csrf, "manage_token": token})
+    again = client.post(f"/items/{item.code}/author/withdraw",
+                        data={"csrf_token": csrf, "manage_token": token})
     assert again.status_code == 409
 
 

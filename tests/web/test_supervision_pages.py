@@ -61,10 +61,12 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
                             created_at=now)
         db.add(decision)
         db.flush()
-        db.add(Ballot(decision_id=decision.id, household_id=hh[6].id, choice="no", cast_at=now, updated_at=now))
+        db.add(Ballot(decision_id=decision.id, household_id=hh[6].id, choice="no", cast_at=now,
+                      updated_at=now))
     login(client, users["secretary"])
     form = {"csrf_token": csrf_token(client, f"/do/{code}"), "household": secret_code, "kind": "land",
-            "amount": "120", "parcel_ref": PARCEL, **CONSENT, "consent_text": CONSENT_TEXT, "witness_name": WITNESS}
+            "amount": "120", "parcel_ref": PARCEL, **CONSENT, "consent_text": CONSENT_TEXT,
+            "witness_name": WITNESS}
     r = client.post(f"/do/{code}/pledge", data=form, follow_redirects=False,
                     files={"consent_scan": ("giay-hien-dat.jpg", photo_bytes((800, 600)), "image/jpeg")})
     assert r.status_code == 303, r.text[:3000]
@@ -78,7 +80,8 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
     with browser(client.app) as anyone, browser(client.app) as resident:
         login(resident, users["resident"])
         paths = ["/", "/items", f"/items/{code}", "/items?stage=do", "/audit", "/open311/v2/requests.json",
-                 "/open311/v2/requests.xml", f"/open311/v2/requests/{code}.json", f"/open311/v2/requests/{code}.xml"]
+                 "/open311/v2/requests.xml", f"/open311/v2/requests/{code}.json",
+                 f"/open311/v2/requests/{code}.xml"]
         for who in (anyone, resident):
             for path in paths:
                 page = who.get(path)
@@ -86,7 +89,8 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
                 for secret in secrets:
                     assert secret not in page.text, f"{secret!r} leaks on {path}"
             assert who.get(f"/media/{scan.id}/{_name(pledge_page, scan.id)}").status_code == 404
-            assert who.get(f"/do/{code}/pledge/{scan.owner_id}", follow_redirects=False).status_code in (403, 303)
+            assert who.get(f"/do/{code}/pledge/{scan.owner_id}",
+                           follow_redirects=False).status_code in (403, 303)
 
 
 def _name(html: str, att_id: int) -> str:
@@ -99,14 +103,16 @@ def test_progress_photos_and_finding_photos_are_public_evidence_on_the_status_pa
         item = make_item(db, commune, a, cat, stage="do")
         code = item.code
     login(client, users["secretary"])
-    r = client.post(f"/do/{code}/progress", data={"csrf_token": csrf_token(client, f"/do/{code}"), "percent": "40",
-                                                  "text": "Đã đào xong 200 m mương."},
+    r = client.post(f"/do/{code}/progress", data={"csrf_token": csrf_token(client, f"/do/{code}"),
+                                                  "percent": "40", "text": "Đã đào xong 200 m mương."},
                     files=[("photos", ("a.jpg", photo_bytes((900, 600)), "image/jpeg")),
-                           ("photos", ("b.jpg", photo_bytes((600, 900)), "image/jpeg"))], follow_redirects=False)
+                           ("photos", ("b.jpg", photo_bytes((600, 900)), "image/jpeg"))],
+                    follow_redirects=False)
     assert r.status_code == 303, r.text[:2000]
     bad = client.post(f"/do/{code}/progress", data={"csrf_token": csrf_token(client, f"/do/{code}"),
                                                     "percent": "50", "text": "Ảnh hỏng."},
-                      files=[("photos", ("x.jpg", b"not a photo at all", "image/jpeg"))], follow_redirects=False)
+                      files=[("photos", ("x.jpg", b"not a photo at all", "image/jpeg"))],
+                      follow_redirects=False)
     assert bad.status_code == 422 and "Ảnh hỏng." in bad.text
     with browser(client.app) as anyone:
         html = anyone.get(f"/items/{code}").text
@@ -269,7 +275,8 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
     login(client, rep)
     token = csrf_token(client, f"/items/{code}/verdict")
     clock.freeze(clock.now() + timedelta(days=30, hours=1))
-    r = client.post(f"/items/{code}/verdict", data={"csrf_token": token, "verdict": "done", "satisfaction": "5"},
+    r = client.post(f"/items/{code}/verdict",
+                    data={"csrf_token": token, "verdict": "done", "satisfaction": "5"},
                     follow_redirects=False)
     assert r.status_code == 409
     assert date.today()  # the real clock is untouched
@@ -308,7 +315,8 @@ def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client)
                       **{"mark": "not_ok", field: odd})
             assert r.status_code in (303, 422), (field, odd, r.status_code)
         for field, other in (("severity", {"text": "Nứt tấm đan.", "due_on": "2030-01-01"}),
-                             ("text", {"severity": "note"}), ("due_on", {"severity": "serious", "text": "Nứt."})):
+                             ("text", {"severity": "note"}),
+                             ("due_on", {"severity": "serious", "text": "Nứt."})):
             r = _post(client, f"{page}/finding", page, **other, **{field: odd})
             assert r.status_code in (303, 422), (field, odd, r.status_code)
         assert _post(client, f"{page}/add_entry", page, label=odd).status_code in (303, 422), odd
@@ -368,6 +376,7 @@ def test_a_finding_is_recorded_with_its_photos_and_a_refused_one_keeps_nothing(c
     with unit_of_work() as db:
         finding = db.execute(select(Finding)).scalar_one()
         rows = db.execute(select(Attachment).order_by(Attachment.id)).scalars().all()
-        assert [(x.owner_kind, x.owner_id, x.purpose) for x in rows] == [("finding", finding.id, "finding")] * 2
+        assert [(x.owner_kind, x.owner_id, x.purpose) for x in rows] == \
+            [("finding", finding.id, "finding")] * 2
     with browser(client.app) as anyone:
         assert len(re.findall(r'<img src="/media/\d+/thumb-', anyone.get(f"/items/{code}").text)) == 2

@@ -107,7 +107,8 @@ def test_item_page_shows_the_private_contact_to_its_secretary_only(client, setti
         assert "0987654321" not in refused.text
         public = other.get(f"/items/{item.code}")
         assert public.status_code == 200 and "0987654321" not in public.text
-    assert "0987654321" in client.get(f"/items/{item.code}").text, "its own secretary sees it on the status page too"
+    assert "0987654321" in client.get(f"/items/{item.code}").text, \
+        "its own secretary sees it on the status page too"
 
 
 def test_accept(client, setting):
@@ -169,7 +170,8 @@ def test_mark_duplicate(client, setting):
 def test_mark_duplicate_of_an_unknown_item_keeps_the_typed_values(client, setting):
     _c, _a, _b, _cat, _users, item = setting
     before = snapshot(item.code)
-    answer = act(client, item.code, "mark_duplicate", original_code="NS-1999-0042", reason="Đã có phản ánh giống.")
+    answer = act(client, item.code, "mark_duplicate", original_code="NS-1999-0042",
+                 reason="Đã có phản ánh giống.")
     assert answer.status_code == 422
     assert 'id="f-original_code-error"' in answer.text
     assert 'value="NS-1999-0042"' in answer.text
@@ -237,7 +239,8 @@ def test_anonymous_triage_goes_to_login_and_changes_nothing(client, setting):
     with browser(client.app) as anonymous:
         token = csrf_token(anonymous, "/submit")
         before = snapshot(item.code)
-        answer = anonymous.post(f"/triage/{item.code}/accept", data={"csrf_token": token}, follow_redirects=False)
+        answer = anonymous.post(f"/triage/{item.code}/accept", data={"csrf_token": token},
+                                follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
         assert snapshot(item.code) == before
 
@@ -273,7 +276,8 @@ def test_secretary_files_on_behalf_of_a_resident(client, setting):
     assert answer.status_code == 303
     with unit_of_work() as db:
         filed = db.query(Item).filter(Item.title == "Cụ Năm báo đèn hỏng").one()
-        assert (filed.channel, filed.entered_by_id, filed.reporter_id) == ("assisted", users["secretary"].id, None)
+        assert (filed.channel, filed.entered_by_id, filed.reporter_id) == \
+            ("assisted", users["secretary"].id, None)
         assert (filed.contact_name, filed.contact_phone) == ("Cụ Năm", "0977111222")
     with browser(client.app) as anyone:
         public = anyone.get(f"/items/{filed.code}").text
