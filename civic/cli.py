@@ -86,13 +86,13 @@ def cmd_create_user(args) -> int:
 def cmd_api_key_create(args) -> int:
     from civic.accounts import service as accounts
     from civic.areas.service import default_commune
-    from civic.db import unit_of_work
+    from civic.db import row_id, unit_of_work
     from civic.errors import CivicError
 
     try:
         with unit_of_work(write=True) as db:
             commune = default_commune(db, args.commune)
-            key, secret = accounts.create_api_key(db, commune_id=commune.id, name=args.name)
+            key, secret = accounts.create_api_key(db, commune_id=row_id(commune), name=args.name)
     except CivicError as exc:
         print(f"refused: {exc.message}", file=sys.stderr)
         return 2

@@ -36,8 +36,10 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
     ).first()
     if head is None:
         ensure_head(session, commune_id)
-        head = (0, GENESIS)
-    seq, prev = head[0] + 1, head[1]
+        last_seq, prev = 0, GENESIS
+    else:
+        last_seq, prev = head[0], head[1]
+    seq = last_seq + 1
     created_at = clock.now()
     digest = link_hash(prev, commune_id=commune_id, seq=seq, item_id=item_id, actor_id=actor_id,
                        actor_role=actor_role, action=action, payload=payload, created_at=created_at)

@@ -97,7 +97,7 @@ class ManageToken(Text):
 
     max: int = MANAGE_TOKEN_MAX
 
-    def parse(self, raw: Any) -> str:  # type: ignore[override]
+    def parse(self, raw: Any) -> str:
         raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
         token = raw.strip() if isinstance(raw, str) else ""
         return token if len(token) <= self.max and _TOKEN.match(token) else ""

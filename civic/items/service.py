@@ -21,6 +21,7 @@ from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
 from civic.core.kinds import Stage
+from civic.db import row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item
@@ -113,7 +114,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
 
     # Take the commune's chain head first: it serialises code allocation for the commune.
-    _lock_head(session, commune.id)
+    _lock_head(session, row_id(commune))
     now = clock.now()
     year = clock.today_local().year
     last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id, col(Item.year) == year)
@@ -121,7 +122,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     seq = (last or 0) + 1
     manage_token = _manage_token(client_token) if anonymous else None
     item = Item(
-        commune_id=commune.id, code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
+        commune_id=row_id(commune), code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
         kind=form.kind, category_id=form.category_id, village_id=form.village_id, title=form.title,
         description=form.description, address=form.address, lat=form.lat, lng=form.lng,
         stage=Stage.SUBMITTED, reporter_id=None if anonymous else viewer.id,
@@ -139,7 +140,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
                "category_id": item.category_id, "channel": item.channel}
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
-    audit.record(session, commune_id=commune.id, item_id=item.id, action="submitted",
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
                  actor_id=viewer.id, actor_role="secretary" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)
 

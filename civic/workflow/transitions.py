@@ -25,9 +25,9 @@ def current_review(session: Session, item: Item) -> ReviewRequest | None:
     if item.closed_at is None:
         return None
     return session.execute(
-        select(ReviewRequest).where(col(ReviewRequest.item_id) == item.id,  # type: ignore[arg-type]
+        select(ReviewRequest).where(col(ReviewRequest.item_id) == item.id,
                                     col(ReviewRequest.requested_at) >= item.closed_at)
-        .order_by(col(ReviewRequest.id).desc()).limit(1)  # type: ignore[union-attr]
+        .order_by(col(ReviewRequest.id).desc()).limit(1)
     ).scalar_one_or_none()
 
 
