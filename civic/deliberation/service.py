@@ -24,6 +24,7 @@ from civic.areas import service as areas
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
 from civic.core.inputs import localize
+from civic.db import row_id
 from civic.deliberation import rules
 from civic.deliberation.models import (
     Ballot,
@@ -82,7 +83,7 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
             first = date.fromisoformat(first)
         return {"disclosure_count": count, "disclosure_ready_on": rules.disclosure_ready_on(first, min_days)}
     if item.stage == "discuss":
-        outcome = _result(session, item.id)
+        outcome = _result(session, row_id(item))
         return {"decision_passed": outcome == "passed", "decision_failed": outcome == "failed"}
     return {}
 
@@ -102,7 +103,7 @@ def _discussion(session: Session, item: Item) -> Discussion:
     """The question households decide; an item that reached Dân bàn without one asks for contributions."""
     discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
     if discussion is None:
-        discussion = Discussion(item_id=item.id, question=item.title, asks_contribution=True, opened_at=clock.now())
+        discussion = Discussion(item_id=row_id(item), question=item.title, asks_contribution=True, opened_at=clock.now())
         session.add(discussion)
         session.flush()
     return discussion
@@ -140,7 +141,7 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, form: Disclosur
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
-    disclosure = Disclosure(item_id=item.id, posted_by_id=viewer.id, created_at=clock.now(),
+    disclosure = Disclosure(item_id=row_id(item), posted_by_id=viewer.id, created_at=clock.now(),
                             channel=form.channel, place=form.place, starts_on=form.starts_on,
                             ends_on=form.ends_on, note=form.note)
     session.add(disclosure)
@@ -150,7 +151,7 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, form: Disclosur
         "disclosure_id": disclosure.id, "channel": form.channel, "place": form.place,
         "starts_on": form.starts_on.isoformat(), "ends_on": form.ends_on.isoformat()})
     _attach(session, item, viewer, proof, purpose="disclosure_proof", owner_kind="disclosure",
-            owner_id=disclosure.id, accept=("photo",), field="proof")
+            owner_id=row_id(disclosure), accept=("photo",), field="proof")
     return disclosure
 
 
@@ -168,7 +169,7 @@ def add_comment(session: Session, item: Item, viewer: Viewer, form: CommentForm)
         reply_to = session.get(Comment, form.reply_to)
         if reply_to is None or reply_to.item_id != item.id:
             raise Invalid(N_("This comment does not exist."), field="body")
-    comment = Comment(item_id=item.id, author_id=viewer.id, body=body, official=bool(role),
+    comment = Comment(item_id=row_id(item), author_id=row_id(viewer.user), body=body, official=bool(role),
                       author_role=role or "resident", reply_to_id=reply_to.id if reply_to else None,
                       created_at=clock.now())
     session.add(comment)
@@ -218,7 +219,7 @@ def support(session: Session, item: Item, viewer: Viewer) -> Support:
     if not households:
         raise Forbidden(N_("Only a member of a household of this village may support it."))
     household_id = households[0][0]
-    row = Support(item_id=item.id, household_id=household_id, user_id=viewer.id, created_at=clock.now())
+    row = Support(item_id=row_id(item), household_id=household_id, user_id=row_id(viewer.user), created_at=clock.now())
     try:
         with session.begin_nested():
             session.add(row)
@@ -254,7 +255,7 @@ def schedule_meeting(session: Session, item: Item, viewer: Viewer, form: Schedul
     now = clock.now()
     starts_at = localize(form.starts_at, clock.LOCAL_TZ)
     rules.check_meeting_notice(starts_at, now, meeting_notice_days())
-    meeting = Meeting(item_id=item.id, village_id=item.village_id, starts_at=starts_at.astimezone(UTC), notice_at=now,
+    meeting = Meeting(item_id=row_id(item), village_id=item.village_id, starts_at=starts_at.astimezone(UTC), notice_at=now,
                       scheduled_by_id=viewer.id, place=form.place, agenda=form.agenda)
     session.add(meeting)
     _touch(item)
@@ -293,12 +294,12 @@ def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMee
     meeting.minutes_taker_name = form.minutes_taker_name
     meeting.minutes_text = form.minutes_text
     for name, present in clusters:
-        session.add(MeetingCluster(meeting_id=meeting.id, name=name, households_present=present))
+        session.add(MeetingCluster(meeting_id=row_id(meeting), name=name, households_present=present))
     _touch(item)
     _record(session, item, "meeting_recorded", viewer, {
         "meeting_id": meeting.id, "present": meeting.households_present, "households": total,
         "quorum": meeting.quorum, "clusters": len(clusters)})
-    _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=meeting.id,
+    _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=row_id(meeting),
             accept=("photo", "document"), field="minutes")
     return meeting
 
@@ -315,14 +316,14 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
 def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
     """Start or record a decision by one of the four methods."""
     rules.check_secretary(viewer.facts(), item.village_id)
-    has_open, has_result = _decision_state(session, item.id)
+    has_open, has_result = _decision_state(session, row_id(item))
     rules.check_can_decide(item.stage, has_open, has_result)
     method = form.method
     discussion = _discussion(session, item)
     rules.check_method(method, discussion.asks_contribution, form.leaders_agreed)
     now = clock.now()
     today = clock.today_local()
-    decision = Decision(item_id=item.id, method=method, question=discussion.question, created_at=now,
+    decision = Decision(item_id=row_id(item), method=method, question=discussion.question, created_at=now,
                         created_by_id=viewer.id)
     payload: dict[str, Any] = {"method": method}
     if method == "meeting_vote":
@@ -330,6 +331,7 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
             _last_meeting(session, item)
         rules.check_meeting_vote(meeting is not None and meeting.recorded_at is not None,
                                  meeting.quorum if meeting else None)
+        assert meeting is not None  # check_meeting_vote refused a vote without a recorded meeting
         yes, no, abstain = form.counts
         rules.check_counts(yes, no, abstain, meeting.households_present or 0)
         decision.meeting_id = meeting.id
@@ -345,6 +347,8 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
         payload["counting"] = True
     elif method == "online_ballot":
         opens_on, closes_on = form.opens_on, form.closes_on
+        # DecideForm's validator refused an online ballot without both days.
+        assert opens_on is not None and closes_on is not None
         rules.check_ballot_window(opens_on, today)
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
@@ -390,7 +394,7 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: Paper
                       field="household_code", code=code[:32])
     choice = form.choice
     now = clock.now()
-    ballot = Ballot(decision_id=decision.id, household_id=household.id, choice=choice, cast_by_id=viewer.id,
+    ballot = Ballot(decision_id=row_id(decision), household_id=row_id(household), choice=choice, cast_by_id=viewer.id,
                     cast_at=now, updated_at=now)
     try:
         with session.begin_nested():
@@ -415,16 +419,16 @@ def cast_online_ballot(session: Session, item: Item, viewer: Viewer, form: VoteF
     household_id = rules.representative_household(
         _representations(session, viewer, item.village_id, clock.today_local()))
     choice = form.choice
-    existing = _household_ballot(session, decision.id, household_id)
+    existing = _household_ballot(session, row_id(decision), household_id)
     if existing is None:
-        ballot = Ballot(decision_id=decision.id, household_id=household_id, choice=choice, cast_by_id=viewer.id,
+        ballot = Ballot(decision_id=row_id(decision), household_id=household_id, choice=choice, cast_by_id=viewer.id,
                         cast_at=now, updated_at=now)
         try:
             with session.begin_nested():
                 session.add(ballot)
                 session.flush()
         except IntegrityError:  # the other phone of the household was faster: change that ballot instead
-            existing = _household_ballot(session, decision.id, household_id)
+            existing = _household_ballot(session, row_id(decision), household_id)
     if existing is not None:
         existing.choice, existing.cast_by_id, existing.updated_at = choice, viewer.id, now
         ballot = existing
@@ -453,9 +457,13 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         raise Conflict(N_("There is no open count to close."))
     now = clock.now()
     rules.check_can_close(decision.method, decision.status, clock.as_utc(decision.closes_at), now)
-    counts = tally(session, decision.id)
-    decided_on = clock.today_local() if decision.method == "paper_ballot" else \
-        _local_date(clock.as_utc(decision.closes_at) - timedelta(seconds=1))
+    counts = tally(session, row_id(decision))
+    if decision.method == "paper_ballot":
+        decided_on = clock.today_local()
+    else:
+        closes_at = clock.as_utc(decision.closes_at)
+        assert closes_at is not None  # decide() sets the closing time of every online ballot
+        decided_on = _local_date(closes_at - timedelta(seconds=1))
     total = areas.active_households(session, item.village_id, decided_on)
     decision.decided_on = decided_on
     decision.households_total = total
@@ -637,7 +645,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         v.ballots_cast = counted[0]
         d = v.decision
         if d.method == "online_ballot":
-            v.voting_open = clock.as_utc(d.opens_at) <= now < clock.as_utc(d.closes_at)
+            opens_at, closes_at = clock.as_utc(d.opens_at), clock.as_utc(d.closes_at)
+            v.voting_open = opens_at is not None and closes_at is not None and opens_at <= now < closes_at
             own_choice = counted[1] or ""
             can_vote = v.voting_open and rep is not None
     stage_open = item.stage in rules.COMMENT_STAGES

@@ -23,6 +23,7 @@ from civic.accounts.service import Viewer, load_viewer
 from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
+from civic.db import row_id
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.items.schemas import SubmitForm
@@ -200,7 +201,7 @@ PLANS: list[Plan] = [
 ]
 
 # The public facts recorded when a seeded item moves past Dân biết (until issues 4 and 5 record them).
-STAGE_NOTES = {
+STAGE_NOTES: dict[str, str] = {
     Stage.DISCUSS: "Đã niêm yết tại nhà văn hoá và thông báo trên loa truyền thanh 3 ngày.",
     Stage.DO: "Hội nghị thôn biểu quyết thông qua: đa số hộ gia đình đồng ý.",
     Stage.INSPECT: "Công trình hoàn thành 100 %; mọi khoản đóng góp đã được ghi nhận.",
@@ -238,7 +239,7 @@ def _load(session: Session, now: datetime) -> str:
         villages[slug] = v
         for n in range(1, count + 1):
             head = f"{random.choice(SURNAMES)} {random.choice(GIVEN)}"
-            session.add(Household(village_id=v.id, code=f"{slug[:2].upper()}-{n:03d}", head_name=head,
+            session.add(Household(village_id=row_id(v), code=f"{slug[:2].upper()}-{n:03d}", head_name=head,
                                   active_from=date(2020, 1, 1)))
         # Two households of each village left the register this year: the denominator follows the date.
         session.flush()
@@ -249,7 +250,7 @@ def _load(session: Session, now: datetime) -> str:
             h.active_to = date(now.year, 3, 1)
     cats = {}
     for pos, (code, vi, en, group, kw) in enumerate(CATEGORIES):
-        c = Category(commune_id=commune.id, code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
+        c = Category(commune_id=row_id(commune), code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
                      min_disclosure_days=3, position=pos, attributes=json.dumps(CATEGORY_ATTRIBUTES.get(code, []), ensure_ascii=False))
         session.add(c)
         cats[code] = c
@@ -341,9 +342,9 @@ def _load(session: Session, now: datetime) -> str:
                        else viewers["supervisor"])
     clock.freeze(now)
     count = session.execute(select(func.count()).select_from(Item)).scalar_one()
-    head = audit.head(session, commune.id)
+    chain = audit.head(session, row_id(commune))
     return (f"demo commune {commune.name}: {len(villages)} villages, {count} items, "
-            f"{head.seq} audit events; accounts 0900000001-0900000004")
+            f"{chain.seq} audit events; accounts 0900000001-0900000004")
 
 
 # --- Dân biết and Dân bàn (issue 4): two items filled in through the deliberation services ----------------
@@ -481,10 +482,11 @@ def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int,
         return out + [(_at(now, d - 3, 18), idx, "withdraw", plan)]
     if t == "know":
         return out
-    path = {"discuss": [Stage.DISCUSS], "do": [Stage.DISCUSS, Stage.DO],
+    paths: dict[str, list[str]] = {"discuss": [Stage.DISCUSS], "do": [Stage.DISCUSS, Stage.DO],
             "inspect": [Stage.DISCUSS, Stage.DO, Stage.INSPECT],
             "done": [Stage.DISCUSS, Stage.DO, Stage.INSPECT, "done"],
-            "not_approved": [Stage.DISCUSS, "not_approved"], "not_done": [Stage.DISCUSS, Stage.DO, "not_done"]}[t]
+            "not_approved": [Stage.DISCUSS, "not_approved"], "not_done": [Stage.DISCUSS, Stage.DO, "not_done"]}
+    path = paths[t]
     span = max(d - 2, len(path))
     for n, step in enumerate(path, start=1):
         out.append((_at(now, d - 1 - span * n / (len(path) + 1), 14), idx, str(step), plan))
@@ -548,15 +550,15 @@ def _work_steps(steps: list[tuple[datetime, int, str, Plan]], now: datetime) -> 
         end = after[0] if after else now - timedelta(hours=2)
         span = end - start
 
-        def at(frac: float, start: datetime = start, span: timedelta = span) -> datetime:
+        def when(frac: float, start: datetime = start, span: timedelta = span) -> datetime:
             return start + span * frac
 
-        out += [(at(0.05), idx, "w_setup", plan), (at(0.15), idx, "w_pledges", plan),
-                (at(0.25), idx, "w_withdraw", plan), (at(0.35), idx, "w_progress_1", plan),
-                (at(0.5), idx, "w_deliver_1", plan), (at(0.6), idx, "w_spend", plan),
-                (at(0.7), idx, "w_progress_2", plan)]
+        out += [(when(0.05), idx, "w_setup", plan), (when(0.15), idx, "w_pledges", plan),
+                (when(0.25), idx, "w_withdraw", plan), (when(0.35), idx, "w_progress_1", plan),
+                (when(0.5), idx, "w_deliver_1", plan), (when(0.6), idx, "w_spend", plan),
+                (when(0.7), idx, "w_progress_2", plan)]
         if plan.target != "not_done" and plan.title != DITCH_DEMO:
-            out += [(at(0.8), idx, "w_deliver_all", plan), (at(0.9), idx, "w_progress_done", plan)]
+            out += [(when(0.8), idx, "w_deliver_all", plan), (when(0.9), idx, "w_progress_done", plan)]
         if plan.target == "inspect":
             moved = after[0]
             out += [(moved + timedelta(days=1), idx, "w_inspection", plan),
@@ -621,9 +623,9 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             land_left -= 20
         for n, h in enumerate(chosen):
             if ditch and n < 16 and land_left > 0:
-                amount = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
-                land_left -= amount
-                data = {"kind": "land", "amount": str(amount), "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
+                land = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
+                land_left -= land
+                data = {"kind": "land", "amount": str(land), "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
             elif n % 3 == 0:
                 data = {"kind": "labour", "amount": rng.choice(("2", "3", "4,5", "5"))}
             elif n % 3 == 1:
@@ -655,10 +657,10 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                 continue  # a quarter has not delivered yet
             evidence = {"land": "Biên bản bàn giao mặt bằng", "money": "Phiếu thu của Ban phát triển thôn",
                         "labour": "Sổ chấm công", "materials": "Biên bản nhận vật tư"}[r.pledge.kind]
-            form = DeliveryForm.for_kind(r.pledge.kind).parse({
+            delivery = DeliveryForm.for_kind(r.pledge.kind).parse({
                 "amount": str(r.remaining).replace(".", ","), "delivered_on": today,
                 "evidence": f"{evidence} số {n + 1}"})
-            impl.record_delivery(session, item, r.pledge.id, sec, form)
+            impl.record_delivery(session, item, row_id(r.pledge), sec, delivery)
     elif step == "w_spend":
         lines = impl.budget(session, item).rows
         impl.add_spending(session, item, sec, SpendingForm.parse({
@@ -670,7 +672,7 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             "document_ref": "Phiếu chi 27"}))
     elif step == "w_inspection":
         ins = sup.open_new_inspection(session, item, supervisor)
-        entries = sup.checklist(session, [ins.id])[ins.id]
+        entries = sup.checklist(session, [row_id(ins)])[row_id(ins)]
         for e in entries[:3]:
             sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         sup.mark_entry(session, item, supervisor, MarkForm.parse(
@@ -718,7 +720,7 @@ def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor:
         if item.stage == Stage.DO:
             _move(session, item, "start_inspection", sec)
         ins = sup.open_new_inspection(session, item, supervisor)
-        for e in sup.checklist(session, [ins.id])[ins.id]:
+        for e in sup.checklist(session, [row_id(ins)])[row_id(ins)]:
             sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         f = sup.add_finding(session, item, supervisor, FindingForm.parse(
             {"severity": "note", "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."}))
