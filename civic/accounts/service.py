@@ -192,5 +192,6 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound(N_("This API key does not exist."))
     if key.revoked_at is None:
         key.revoked_at = clock.now()
-        audit.record(session, commune_id=key.commune_id, action="api_key_revoked", payload={"api_key_id": key.id})
+        audit.record(session, commune_id=key.commune_id, action="api_key_revoked",
+                     payload={"api_key_id": key.id})
     return key

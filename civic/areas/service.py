@@ -13,7 +13,8 @@ from civic.db import row_id
 from civic.errors import N_, NotFound
 
 
-def create_commune(session: Session, *, code: str, name: str, kind: str = "xa", province: str = "") -> Commune:
+def create_commune(session: Session, *, code: str, name: str, kind: str = "xa",
+                   province: str = "") -> Commune:
     commune = Commune(code=code.upper(), name=name, kind=kind, province=province)
     session.add(commune)
     session.flush()

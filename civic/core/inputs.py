@@ -206,8 +206,10 @@ class Count(_Field):
 
 # "1,5 triệu", "2 tỷ", "500 nghìn": the words Vietnamese use for large amounts.
 _MONEY_WORDS = {"nghìn": 1_000, "nghin": 1_000, "ngàn": 1_000, "ngan": 1_000, "k": 1_000,
-                "triệu": 1_000_000, "trieu": 1_000_000, "tr": 1_000_000, "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9}
-_MONEY_WORD = re.compile(r"^(\d{1,6}(?:[.,]\d{1,3})?)(" + "|".join(sorted(_MONEY_WORDS, key=len, reverse=True))
+                "triệu": 1_000_000, "trieu": 1_000_000, "tr": 1_000_000,
+                "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9}
+_MONEY_WORD = re.compile(r"^(\d{1,6}(?:[.,]\d{1,3})?)("
+                         + "|".join(sorted(_MONEY_WORDS, key=len, reverse=True))
                          + r")$", re.IGNORECASE)
 
 

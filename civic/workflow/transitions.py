@@ -73,7 +73,8 @@ def mark_duplicate(move: Move) -> dict[str, Any]:
     session, item, form = move.session, move.item, move.form
     code = item_rules.parse_code(form.original_code)
     if not code:
-        raise Invalid(N_("Please give the code of the original item, like NS-2026-0042."), field="original_code")
+        raise Invalid(N_("Please give the code of the original item, like NS-2026-0042."),
+                      field="original_code")
     original = session.execute(select(Item).where(col(Item.code) == code)).scalar_one_or_none()
     if original is None or original.commune_id != item.commune_id:
         raise Invalid(N_("No item of this commune has the code %(code)s."), field="original_code", code=code)
