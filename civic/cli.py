@@ -65,9 +65,10 @@ def cmd_create_user(args) -> int:
             commune = default_commune(db, args.commune)
             village_id = None
             if args.village:
-                village = db.query(Village).filter(col(Village.commune_id) == commune.id,
-                                                   (col(Village.slug) == args.village) | (col(Village.name) == args.village)
-                                                   ).one_or_none()
+                village = db.query(Village).filter(
+                    col(Village.commune_id) == commune.id,
+                    (col(Village.slug) == args.village) | (col(Village.name) == args.village),
+                ).one_or_none()
                 if village is None:
                     print(f"no village {args.village!r} in {commune.name}", file=sys.stderr)
                     return 2
@@ -86,13 +87,13 @@ def cmd_create_user(args) -> int:
 def cmd_api_key_create(args) -> int:
     from civic.accounts import service as accounts
     from civic.areas.service import default_commune
-    from civic.db import unit_of_work
+    from civic.db import row_id, unit_of_work
     from civic.errors import CivicError
 
     try:
         with unit_of_work(write=True) as db:
             commune = default_commune(db, args.commune)
-            key, secret = accounts.create_api_key(db, commune_id=commune.id, name=args.name)
+            key, secret = accounts.create_api_key(db, commune_id=row_id(commune), name=args.name)
     except CivicError as exc:
         print(f"refused: {exc.message}", file=sys.stderr)
         return 2
@@ -154,7 +155,8 @@ def cmd_audit_verify(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="civic", description="civic: grassroots-democracy feedback platform.")
+    parser = argparse.ArgumentParser(prog="civic",
+                                     description="civic: grassroots-democracy feedback platform.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="serve the web app", description="Serve the web app with uvicorn.")
@@ -175,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_seed_demo)
 
     p = sub.add_parser("create-user", help="create a user, optionally with a role",
-                       description="Create a user account; with --role, grant a role in the commune or a village.")
+                       description="Create a user account; with --role, grant a role in the commune or a "
+                                   "village.")
     p.add_argument("--phone", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--password", required=True)
@@ -185,11 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="official title shown on the timeline")
     p.set_defaults(fn=cmd_create_user)
 
-    p = sub.add_parser("api-key", help="manage Open311 API keys", description="Create, list or revoke API keys.")
+    p = sub.add_parser("api-key", help="manage Open311 API keys",
+                       description="Create, list or revoke API keys.")
     ak = p.add_subparsers(dest="api_key_command", required=True, metavar="ACTION")
     c = ak.add_parser("create", help="create a key (printed once; stored hashed)",
-                      description="Create an API key for a partner system. The key is printed once and stored "
-                                  "only as a hash.")
+                      description="Create an API key for a partner system. The key is printed once and "
+                                  "stored only as a hash.")
     c.add_argument("--name", required=True, help="who the key is for")
     c.add_argument("--commune", help="commune code (default: the first commune)")
     c.set_defaults(fn=cmd_api_key_create)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -16,15 +17,15 @@ _OFFSET_FILE = os.environ.get("CIVIC_TEST_CLOCK_FILE") or None
 _file_state: tuple[float, timedelta] = (-1.0, timedelta(0))
 
 
-def _file_offset() -> timedelta:
+def _file_offset(path: str) -> timedelta:
     global _file_state
     try:
-        mtime = os.stat(_OFFSET_FILE).st_mtime_ns
+        mtime = os.stat(path).st_mtime_ns
     except OSError:
         return timedelta(0)
     if mtime != _file_state[0]:
         try:
-            seconds = float(open(_OFFSET_FILE, encoding="ascii").read().strip() or 0)
+            seconds = float(open(path, encoding="ascii").read().strip() or 0)
         except (OSError, ValueError):
             seconds = 0.0
         _file_state = (mtime, timedelta(seconds=seconds))
@@ -35,7 +36,7 @@ def now() -> datetime:
     if _frozen is not None:
         return _frozen
     if _OFFSET_FILE:
-        return datetime.now(UTC) + _offset + _file_offset()
+        return datetime.now(UTC) + _offset + _file_offset(_OFFSET_FILE)
     return datetime.now(UTC) + _offset
 
 
@@ -63,6 +64,14 @@ def reset() -> None:
     global _offset, _frozen
     _offset = timedelta(0)
     _frozen = None
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:

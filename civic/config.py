@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     # Working days a secretary has to acknowledge (triage) a new item.
     ack_working_days: int = Field(default=3, validation_alias=AliasChoices("CIVIC_ACK_WORKING_DAYS"))
     # Days of notice households get before a village meeting (Decree 59: at least 5).
-    meeting_notice_days: int = Field(default=5, ge=0, validation_alias=AliasChoices("CIVIC_MEETING_NOTICE_DAYS"))
+    meeting_notice_days: int = Field(default=5, ge=0,
+                                     validation_alias=AliasChoices("CIVIC_MEETING_NOTICE_DAYS"))
     # Days after a rejection in which the author may ask for a review.
     review_window_days: int = 30
     page_size: int = 20
@@ -34,7 +35,8 @@ class Settings(BaseSettings):
     # Uploaded photos and documents (civic/media): where the files live (default: <var_dir>/media),
     # the largest file accepted, and whether the uploaded original is kept beside the processed sizes.
     media_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_MEDIA_DIR"))
-    upload_max_bytes: int = Field(default=10 * 1024 * 1024, validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024,
+                                  validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
     keep_originals: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_KEEP_ORIGINALS"))
     # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
     # hash of the static files and templates: set it to force phones to take a new worker.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -26,6 +26,22 @@ from civic.config import get_settings
 metadata = SQLModel.metadata
 
 T = TypeVar("T")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def row_id(row: _Row) -> int:
+    """The primary key of a row that is in the database: loaded, or added and flushed.
+
+    Tables declare `id: int | None` because a new object has no key until its INSERT; every row a
+    service reads or has flushed has one, so a row without one here is a bug (a missing flush()).
+    """
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id: it was never flushed")
+    return row.id
 
 
 def is_sqlite(url: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -55,8 +56,8 @@ class Invalid(CivicError):
 
     status = 422
 
-    def __init__(self, message: str = N_("Please correct the highlighted fields."), *, field: str | None = None,
-                 errors: dict[str, str] | None = None, **params: Any):
+    def __init__(self, message: str = N_("Please correct the highlighted fields."), *,
+                 field: str | None = None, errors: Mapping[str, str] | None = None, **params: Any):
         super().__init__(message, field=field, **params)
         self.errors: dict[str, str] = dict(errors or {})
         if field and field not in self.errors:

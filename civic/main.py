@@ -55,9 +55,11 @@ def create_app() -> FastAPI:
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 
-    app.add_exception_handler(CivicError, web_errors.civic_error)
-    app.add_exception_handler(StarletteHTTPException, web_errors.http_error)
-    app.add_exception_handler(RequestValidationError, web_errors.validation_error)
+    # Starlette types every handler as taking any Exception, though it calls each one only with the class
+    # it is registered for; the ignores below are for that.
+    app.add_exception_handler(CivicError, web_errors.civic_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, web_errors.http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, web_errors.validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, web_errors.unexpected_error)
 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",

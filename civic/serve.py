@@ -31,8 +31,8 @@ def _socket(host: str, port: int) -> socket.socket:
 def _worker(host: str, port: int, access_log: bool) -> None:
     import uvicorn
 
-    config = uvicorn.Config("civic.main:create_app", factory=True, host=host, port=port, access_log=access_log,
-                            proxy_headers=True, lifespan="on")
+    config = uvicorn.Config("civic.main:create_app", factory=True, host=host, port=port,
+                            access_log=access_log, proxy_headers=True, lifespan="on")
     server = uvicorn.Server(config)
     server.run(sockets=[_socket(host, port)])
 

@@ -18,6 +18,7 @@ from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.facts import ActorFacts
 from civic.core.kinds import Role
+from civic.db import row_id
 from civic.errors import N_, Invalid, NotFound
 
 _hasher = PasswordHasher()
@@ -147,7 +148,7 @@ def grant(session: Session, user: User, *, role: str, commune_id: int | None, vi
         raise Invalid(N_("A role needs a commune or a village."), field="scope")
     if role in (Role.SECRETARY, Role.RESIDENT) and village_id is None:
         raise Invalid(N_("This role needs a village."), field="scope")
-    g = RoleGrant(user_id=user.id, role=role, commune_id=commune_id, village_id=village_id, title=title)
+    g = RoleGrant(user_id=row_id(user), role=role, commune_id=commune_id, village_id=village_id, title=title)
     session.add(g)
     session.flush()
     audit.record(session, commune_id=commune_id, action="role_granted", actor_id=None,
@@ -156,7 +157,8 @@ def grant(session: Session, user: User, *, role: str, commune_id: int | None, vi
 
 
 def link_household(session: Session, user: User, household: Household, representative: bool = True) -> None:
-    session.add(HouseholdMember(household_id=household.id, user_id=user.id, is_representative=representative))
+    session.add(HouseholdMember(household_id=row_id(household), user_id=row_id(user),
+                                is_representative=representative))
     session.flush()
 
 
@@ -190,5 +192,6 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound(N_("This API key does not exist."))
     if key.revoked_at is None:
         key.revoked_at = clock.now()
-        audit.record(session, commune_id=key.commune_id, action="api_key_revoked", payload={"api_key_id": key.id})
+        audit.record(session, commune_id=key.commune_id, action="api_key_revoked",
+                     payload={"api_key_id": key.id})
     return key

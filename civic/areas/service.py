@@ -9,25 +9,27 @@ from sqlmodel import Session, col
 
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
+from civic.db import row_id
 from civic.errors import N_, NotFound
 
 
-def create_commune(session: Session, *, code: str, name: str, kind: str = "xa", province: str = "") -> Commune:
+def create_commune(session: Session, *, code: str, name: str, kind: str = "xa",
+                   province: str = "") -> Commune:
     commune = Commune(code=code.upper(), name=name, kind=kind, province=province)
     session.add(commune)
     session.flush()
-    audit.ensure_head(session, commune.id)
-    audit.record(session, commune_id=commune.id, action="commune_created", payload={"code": commune.code,
-                                                                                   "name": name})
+    audit.ensure_head(session, row_id(commune))
+    audit.record(session, commune_id=row_id(commune), action="commune_created",
+                 payload={"code": commune.code, "name": name})
     return commune
 
 
 def create_village(session: Session, commune: Commune, *, name: str, slug: str, kind: str = "thon",
                    label: str = "") -> Village:
-    village = Village(commune_id=commune.id, name=name, slug=slug, kind=kind, label=label)
+    village = Village(commune_id=row_id(commune), name=name, slug=slug, kind=kind, label=label)
     session.add(village)
     session.flush()
-    audit.record(session, commune_id=commune.id, action="village_created",
+    audit.record(session, commune_id=village.commune_id, action="village_created",
                  payload={"village_id": village.id, "name": name})
     return village
 

@@ -24,7 +24,8 @@ def ensure_head(session: Session, commune_id: int) -> None:
 
 
 def record(session: Session, *, commune_id: int, action: str, item_id: int | None = None,
-           actor_id: int | None = None, actor_role: str = "", payload: dict[str, Any] | None = None) -> AuditEvent:
+           actor_id: int | None = None, actor_role: str = "",
+           payload: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the commune's chain, in the caller's transaction."""
     payload = dict(payload or {})
     leaked = PRIVATE_KEYS.intersection(payload)
@@ -32,12 +33,15 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
         raise ValueError(f"personal data in an audit payload: {sorted(leaked)}")
     session.flush()
     head = session.execute(
-        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id).with_for_update()
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id)
+        .with_for_update()
     ).first()
     if head is None:
         ensure_head(session, commune_id)
-        head = (0, GENESIS)
-    seq, prev = head[0] + 1, head[1]
+        last_seq, prev = 0, GENESIS
+    else:
+        last_seq, prev = head[0], head[1]
+    seq = last_seq + 1
     created_at = clock.now()
     digest = link_hash(prev, commune_id=commune_id, seq=seq, item_id=item_id, actor_id=actor_id,
                        actor_role=actor_role, action=action, payload=payload, created_at=created_at)
@@ -45,7 +49,8 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
                        actor_role=actor_role, action=action, payload=canonical_json(payload),
                        created_at=created_at, prev_hash=prev, hash=digest)
     session.add(event)
-    session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id).values(seq=seq, hash=digest))
+    session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id)
+                    .values(seq=seq, hash=digest))
     session.flush()
     return event
 
@@ -58,7 +63,8 @@ class ChainHead:
 
 
 def head(session: Session, commune_id: int) -> ChainHead:
-    row = session.execute(select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id)).first()
+    row = session.execute(select(col(AuditHead.seq), col(AuditHead.hash))
+                          .where(col(AuditHead.commune_id) == commune_id)).first()
     return ChainHead(commune_id, row[0], row[1]) if row else ChainHead(commune_id, 0, GENESIS)
 
 
@@ -81,7 +87,8 @@ def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult
     prev, expected_seq, checked = GENESIS, 1, 0
     while True:
         rows = session.execute(
-            select(AuditEvent).where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.seq) >= expected_seq)
+            select(AuditEvent).where(col(AuditEvent.commune_id) == commune_id,
+                                     col(AuditEvent.seq) >= expected_seq)
             .order_by(col(AuditEvent.seq)).limit(batch)
         ).scalars().all()
         if not rows:
@@ -90,7 +97,8 @@ def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult
             if ev.seq != expected_seq:
                 return VerifyResult(commune_id, checked, expected_seq, "missing event")
             if ev.prev_hash != prev:
-                return VerifyResult(commune_id, checked, ev.seq, "prev_hash does not match the previous event")
+                return VerifyResult(commune_id, checked, ev.seq,
+                                    "prev_hash does not match the previous event")
             try:
                 payload = json.loads(ev.payload)
             except ValueError:

@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, ClassVar, Self, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, ValidationError
 from pydantic_core import PydanticCustomError
 
 from civic.errors import N_, Invalid, Message
@@ -88,7 +88,7 @@ class _Field:
 
     limits = Limits()
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: Callable) -> Any:
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
         return BeforeValidator(self.parse).__get_pydantic_core_schema__(source, handler)
 
     def parse(self, raw: Any) -> Any:  # pragma: no cover - every subclass defines it
@@ -206,8 +206,10 @@ class Count(_Field):
 
 # "1,5 triệu", "2 tỷ", "500 nghìn": the words Vietnamese use for large amounts.
 _MONEY_WORDS = {"nghìn": 1_000, "nghin": 1_000, "ngàn": 1_000, "ngan": 1_000, "k": 1_000,
-                "triệu": 1_000_000, "trieu": 1_000_000, "tr": 1_000_000, "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9}
-_MONEY_WORD = re.compile(r"^(\d{1,6}(?:[.,]\d{1,3})?)(" + "|".join(sorted(_MONEY_WORDS, key=len, reverse=True))
+                "triệu": 1_000_000, "trieu": 1_000_000, "tr": 1_000_000,
+                "tỷ": 10**9, "tỉ": 10**9, "ty": 10**9}
+_MONEY_WORD = re.compile(r"^(\d{1,6}(?:[.,]\d{1,3})?)("
+                         + "|".join(sorted(_MONEY_WORDS, key=len, reverse=True))
                          + r")$", re.IGNORECASE)
 
 
@@ -541,7 +543,7 @@ GENERIC = N_("Please check this field.")
 
 def invalid(exc: ValidationError) -> Invalid:
     """A pydantic error as civic's Invalid: {field: message id} in the order the fields were checked."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Message] = {}
     for err in exc.errors(include_url=False):
         ctx = dict(err.get("ctx") or {})
         loc = err.get("loc") or ()

@@ -186,7 +186,8 @@ def check_ballot_window(opens_on: date, today: date) -> None:
         raise Invalid(N_("Voting cannot open in the past."), field="opens_on")
 
 
-def check_voting_open(status: str, opens_at: datetime | None, closes_at: datetime | None, now: datetime) -> None:
+def check_voting_open(status: str, opens_at: datetime | None, closes_at: datetime | None,
+                      now: datetime) -> None:
     if status != "open" or opens_at is None or closes_at is None:
         raise Conflict(N_("There is no open online ballot on this item."))
     if now < opens_at:

@@ -24,6 +24,7 @@ from civic.areas import service as areas
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
 from civic.core.inputs import localize
+from civic.db import row_id
 from civic.deliberation import rules
 from civic.deliberation.models import (
     Ballot,
@@ -74,7 +75,8 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """The facts the stage rules need, in one query for the item's current stage."""
     if item.stage == "know":
         count, first, min_days = session.execute(
-            select(func.count(col(Disclosure.id)), func.min(col(Disclosure.starts_on)), col(Category.min_disclosure_days))
+            select(func.count(col(Disclosure.id)), func.min(col(Disclosure.starts_on)),
+                   col(Category.min_disclosure_days))
             .select_from(Category).outerjoin(Disclosure, col(Disclosure.item_id) == item.id)
             .where(col(Category.id) == item.category_id).group_by(col(Category.min_disclosure_days))
         ).one()
@@ -82,27 +84,31 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
             first = date.fromisoformat(first)
         return {"disclosure_count": count, "disclosure_ready_on": rules.disclosure_ready_on(first, min_days)}
     if item.stage == "discuss":
-        outcome = _result(session, item.id)
+        outcome = _result(session, row_id(item))
         return {"decision_passed": outcome == "passed", "decision_failed": outcome == "failed"}
     return {}
 
 
 def _result(session: Session, item_id: int) -> str:
     row = session.execute(select(col(Decision.status), col(Decision.passed)).where(
-        col(Decision.item_id) == item_id, col(Decision.status) == "closed").order_by(col(Decision.id).desc()).limit(1)).first()
+        col(Decision.item_id) == item_id, col(Decision.status) == "closed")
+        .order_by(col(Decision.id).desc()).limit(1)).first()
     return rules.decision_outcome(row[0], row[1]) if row else ""
 
 
 def latest_result(session: Session, item_id: int) -> Decision | None:
-    return session.execute(select(Decision).where(col(Decision.item_id) == item_id, col(Decision.status) == "closed")
+    return session.execute(select(Decision).where(col(Decision.item_id) == item_id,
+                                                  col(Decision.status) == "closed")
                            .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def _discussion(session: Session, item: Item) -> Discussion:
     """The question households decide; an item that reached Dân bàn without one asks for contributions."""
-    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
+                                 ).scalar_one_or_none()
     if discussion is None:
-        discussion = Discussion(item_id=item.id, question=item.title, asks_contribution=True, opened_at=clock.now())
+        discussion = Discussion(item_id=row_id(item), question=item.title, asks_contribution=True,
+                                opened_at=clock.now())
         session.add(discussion)
         session.flush()
     return discussion
@@ -131,8 +137,9 @@ def _attach(session: Session, item: Item, viewer: Viewer, uploads: Sequence[Prep
     from civic.media import service as media
 
     for upload in uploads:
-        media.attach(session, item=item, upload=upload, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
-                     owner_id=owner_id, actor_role="secretary", accept=accept, field=field)
+        media.attach(session, item=item, upload=upload, purpose=purpose, actor_id=viewer.id,
+                     owner_kind=owner_kind, owner_id=owner_id, actor_role="secretary", accept=accept,
+                     field=field)
 
 
 def add_disclosure(session: Session, item: Item, viewer: Viewer, form: DisclosureForm,
@@ -140,7 +147,7 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, form: Disclosur
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
-    disclosure = Disclosure(item_id=item.id, posted_by_id=viewer.id, created_at=clock.now(),
+    disclosure = Disclosure(item_id=row_id(item), posted_by_id=viewer.id, created_at=clock.now(),
                             channel=form.channel, place=form.place, starts_on=form.starts_on,
                             ends_on=form.ends_on, note=form.note)
     session.add(disclosure)
@@ -150,7 +157,7 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, form: Disclosur
         "disclosure_id": disclosure.id, "channel": form.channel, "place": form.place,
         "starts_on": form.starts_on.isoformat(), "ends_on": form.ends_on.isoformat()})
     _attach(session, item, viewer, proof, purpose="disclosure_proof", owner_kind="disclosure",
-            owner_id=disclosure.id, accept=("photo",), field="proof")
+            owner_id=row_id(disclosure), accept=("photo",), field="proof")
     return disclosure
 
 
@@ -168,7 +175,7 @@ def add_comment(session: Session, item: Item, viewer: Viewer, form: CommentForm)
         reply_to = session.get(Comment, form.reply_to)
         if reply_to is None or reply_to.item_id != item.id:
             raise Invalid(N_("This comment does not exist."), field="body")
-    comment = Comment(item_id=item.id, author_id=viewer.id, body=body, official=bool(role),
+    comment = Comment(item_id=row_id(item), author_id=row_id(viewer.user), body=body, official=bool(role),
                       author_role=role or "resident", reply_to_id=reply_to.id if reply_to else None,
                       created_at=clock.now())
     session.add(comment)
@@ -203,7 +210,8 @@ def _representations(session: Session, viewer: Viewer, village_id: int, on: date
         select(col(Household.id), col(HouseholdMember.is_representative))
         .join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
         .where(col(HouseholdMember.user_id) == viewer.id, col(Household.village_id) == village_id,
-               col(Household.active_from) <= on, or_(col(Household.active_to).is_(None), col(Household.active_to) > on))
+               col(Household.active_from) <= on,
+               or_(col(Household.active_to).is_(None), col(Household.active_to) > on))
         .order_by(col(HouseholdMember.is_representative).desc(), col(Household.id))
     ).all()
     return [(h, bool(r)) for h, r in rows]
@@ -218,14 +226,16 @@ def support(session: Session, item: Item, viewer: Viewer) -> Support:
     if not households:
         raise Forbidden(N_("Only a member of a household of this village may support it."))
     household_id = households[0][0]
-    row = Support(item_id=item.id, household_id=household_id, user_id=viewer.id, created_at=clock.now())
+    row = Support(item_id=row_id(item), household_id=household_id, user_id=row_id(viewer.user),
+                  created_at=clock.now())
     try:
         with session.begin_nested():
             session.add(row)
             session.flush()
     except IntegrityError:
         raise Conflict(N_("Your household already supports this item.")) from None
-    _record(session, item, "support_added", viewer, {"support_id": row.id}, role="resident", on_timeline=False)
+    _record(session, item, "support_added", viewer, {"support_id": row.id}, role="resident",
+            on_timeline=False)
     return row
 
 
@@ -243,19 +253,21 @@ def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
         raise Conflict(N_("Your household does not support this item."))
     session.delete(row)
     session.flush()
-    _record(session, item, "support_withdrawn", viewer, {"support_id": row.id}, role="resident", on_timeline=False)
+    _record(session, item, "support_withdrawn", viewer, {"support_id": row.id}, role="resident",
+            on_timeline=False)
 
 
 # --- meetings ----------------------------------------------------------------------------------------
 
 def schedule_meeting(session: Session, item: Item, viewer: Viewer, form: ScheduleMeetingForm) -> Meeting:
     rules.check_secretary(viewer.facts(), item.village_id)
-    rules.check_stage(item.stage, {"discuss"}, N_("A meeting is scheduled while the item is in People discuss."))
+    rules.check_stage(item.stage, {"discuss"},
+                      N_("A meeting is scheduled while the item is in People discuss."))
     now = clock.now()
     starts_at = localize(form.starts_at, clock.LOCAL_TZ)
     rules.check_meeting_notice(starts_at, now, meeting_notice_days())
-    meeting = Meeting(item_id=item.id, village_id=item.village_id, starts_at=starts_at.astimezone(UTC), notice_at=now,
-                      scheduled_by_id=viewer.id, place=form.place, agenda=form.agenda)
+    meeting = Meeting(item_id=row_id(item), village_id=item.village_id, starts_at=starts_at.astimezone(UTC),
+                      notice_at=now, scheduled_by_id=viewer.id, place=form.place, agenda=form.agenda)
     session.add(meeting)
     _touch(item)
     session.flush()
@@ -274,7 +286,8 @@ def _meeting(session: Session, item: Item, meeting_id: int | None) -> Meeting:
 def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMeetingForm,
                    minutes: Sequence[Prepared] = ()) -> Meeting:
     rules.check_secretary(viewer.facts(), item.village_id)
-    rules.check_stage(item.stage, {"discuss"}, N_("A meeting is recorded while the item is in People discuss."))
+    rules.check_stage(item.stage, {"discuss"},
+                      N_("A meeting is recorded while the item is in People discuss."))
     meeting = _meeting(session, item, form.meeting_id)
     if meeting.recorded_at is not None:
         raise Conflict(N_("This meeting has already been recorded."))
@@ -293,12 +306,12 @@ def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMee
     meeting.minutes_taker_name = form.minutes_taker_name
     meeting.minutes_text = form.minutes_text
     for name, present in clusters:
-        session.add(MeetingCluster(meeting_id=meeting.id, name=name, households_present=present))
+        session.add(MeetingCluster(meeting_id=row_id(meeting), name=name, households_present=present))
     _touch(item)
     _record(session, item, "meeting_recorded", viewer, {
         "meeting_id": meeting.id, "present": meeting.households_present, "households": total,
         "quorum": meeting.quorum, "clusters": len(clusters)})
-    _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=meeting.id,
+    _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=row_id(meeting),
             accept=("photo", "document"), field="minutes")
     return meeting
 
@@ -315,14 +328,14 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
 def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
     """Start or record a decision by one of the four methods."""
     rules.check_secretary(viewer.facts(), item.village_id)
-    has_open, has_result = _decision_state(session, item.id)
+    has_open, has_result = _decision_state(session, row_id(item))
     rules.check_can_decide(item.stage, has_open, has_result)
     method = form.method
     discussion = _discussion(session, item)
     rules.check_method(method, discussion.asks_contribution, form.leaders_agreed)
     now = clock.now()
     today = clock.today_local()
-    decision = Decision(item_id=item.id, method=method, question=discussion.question, created_at=now,
+    decision = Decision(item_id=row_id(item), method=method, question=discussion.question, created_at=now,
                         created_by_id=viewer.id)
     payload: dict[str, Any] = {"method": method}
     if method == "meeting_vote":
@@ -330,6 +343,7 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
             _last_meeting(session, item)
         rules.check_meeting_vote(meeting is not None and meeting.recorded_at is not None,
                                  meeting.quorum if meeting else None)
+        assert meeting is not None  # check_meeting_vote refused a vote without a recorded meeting
         yes, no, abstain = form.counts
         rules.check_counts(yes, no, abstain, meeting.households_present or 0)
         decision.meeting_id = meeting.id
@@ -345,6 +359,8 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
         payload["counting"] = True
     elif method == "online_ballot":
         opens_on, closes_on = form.opens_on, form.closes_on
+        # DecideForm's validator refused an online ballot without both days.
+        assert opens_on is not None and closes_on is not None
         rules.check_ballot_window(opens_on, today)
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
@@ -361,17 +377,21 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
     _touch(item)
     session.flush()
     payload["decision_id"] = decision.id
-    _record(session, item, "decision_recorded" if decision.status == "closed" else "ballot_opened", viewer, payload)
+    _record(session, item, "decision_recorded" if decision.status == "closed" else "ballot_opened", viewer,
+            payload)
     return decision
 
 
 def _last_meeting(session: Session, item: Item) -> Meeting | None:
-    return session.execute(select(Meeting).where(col(Meeting.item_id) == item.id, col(Meeting.recorded_at).is_not(None))
-                           .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc()).limit(1)).scalar_one_or_none()
+    return session.execute(select(Meeting).where(col(Meeting.item_id) == item.id,
+                                                 col(Meeting.recorded_at).is_not(None))
+                           .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc()).limit(1)
+                           ).scalar_one_or_none()
 
 
 def open_decision(session: Session, item: Item) -> Decision | None:
-    return session.execute(select(Decision).where(col(Decision.item_id) == item.id, col(Decision.status) == "open")
+    return session.execute(select(Decision).where(col(Decision.item_id) == item.id,
+                                                  col(Decision.status) == "open")
                            .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
 
 
@@ -383,22 +403,24 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: Paper
         raise Conflict(N_("There is no household paper ballot being counted on this item."))
     code = form.household_code
     household = session.execute(select(Household).where(
-        col(Household.village_id) == item.village_id, func.upper(col(Household.code)) == code)).scalar_one_or_none()
+        col(Household.village_id) == item.village_id, func.upper(col(Household.code)) == code)
+    ).scalar_one_or_none()
     today = clock.today_local()
-    if household is None or household.active_from > today or (household.active_to and household.active_to <= today):
+    if (household is None or household.active_from > today
+            or (household.active_to and household.active_to <= today)):
         raise Invalid(N_("No household of this village's register has the code “%(code)s”."),
                       field="household_code", code=code[:32])
     choice = form.choice
     now = clock.now()
-    ballot = Ballot(decision_id=decision.id, household_id=household.id, choice=choice, cast_by_id=viewer.id,
-                    cast_at=now, updated_at=now)
+    ballot = Ballot(decision_id=row_id(decision), household_id=row_id(household), choice=choice,
+                    cast_by_id=viewer.id, cast_at=now, updated_at=now)
     try:
         with session.begin_nested():
             session.add(ballot)
             session.flush()
     except IntegrityError:
-        raise Conflict(N_("The ballot of household %(code)s has already been entered."), code=household.code) \
-            from None
+        raise Conflict(N_("The ballot of household %(code)s has already been entered."),
+                       code=household.code) from None
     _record(session, item, "ballot_entered", viewer, {"decision_id": decision.id}, on_timeline=False)
     return ballot
 
@@ -411,34 +433,38 @@ def cast_online_ballot(session: Session, item: Item, viewer: Viewer, form: VoteF
     if decision is None or decision.method != "online_ballot":
         raise Conflict(N_("There is no open online ballot on this item."))
     now = clock.now()
-    rules.check_voting_open(decision.status, clock.as_utc(decision.opens_at), clock.as_utc(decision.closes_at), now)
+    rules.check_voting_open(decision.status, clock.as_utc(decision.opens_at),
+                            clock.as_utc(decision.closes_at), now)
     household_id = rules.representative_household(
         _representations(session, viewer, item.village_id, clock.today_local()))
     choice = form.choice
-    existing = _household_ballot(session, decision.id, household_id)
+    existing = _household_ballot(session, row_id(decision), household_id)
     if existing is None:
-        ballot = Ballot(decision_id=decision.id, household_id=household_id, choice=choice, cast_by_id=viewer.id,
-                        cast_at=now, updated_at=now)
+        ballot = Ballot(decision_id=row_id(decision), household_id=household_id, choice=choice,
+                        cast_by_id=viewer.id, cast_at=now, updated_at=now)
         try:
             with session.begin_nested():
                 session.add(ballot)
                 session.flush()
         except IntegrityError:  # the other phone of the household was faster: change that ballot instead
-            existing = _household_ballot(session, decision.id, household_id)
+            existing = _household_ballot(session, row_id(decision), household_id)
     if existing is not None:
         existing.choice, existing.cast_by_id, existing.updated_at = choice, viewer.id, now
         ballot = existing
-    _record(session, item, "ballot_cast", viewer, {"decision_id": decision.id}, role="resident", on_timeline=False)
+    _record(session, item, "ballot_cast", viewer, {"decision_id": decision.id}, role="resident",
+            on_timeline=False)
     return ballot
 
 
 def _household_ballot(session: Session, decision_id: int, household_id: int) -> Ballot | None:
     return session.execute(select(Ballot).where(col(Ballot.decision_id) == decision_id,
-                                                col(Ballot.household_id) == household_id)).scalar_one_or_none()
+                                                col(Ballot.household_id) == household_id)
+                           ).scalar_one_or_none()
 
 
 def tally(session: Session, decision_id: int) -> dict[str, int]:
-    rows = session.execute(select(col(Ballot.choice), func.count()).where(col(Ballot.decision_id) == decision_id)
+    rows = session.execute(select(col(Ballot.choice), func.count())
+                           .where(col(Ballot.decision_id) == decision_id)
                            .group_by(col(Ballot.choice))).all()
     out = {"yes": 0, "no": 0, "abstain": 0}
     out.update(dict(rows))
@@ -453,9 +479,13 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         raise Conflict(N_("There is no open count to close."))
     now = clock.now()
     rules.check_can_close(decision.method, decision.status, clock.as_utc(decision.closes_at), now)
-    counts = tally(session, decision.id)
-    decided_on = clock.today_local() if decision.method == "paper_ballot" else \
-        _local_date(clock.as_utc(decision.closes_at) - timedelta(seconds=1))
+    counts = tally(session, row_id(decision))
+    if decision.method == "paper_ballot":
+        decided_on = clock.today_local()
+    else:
+        closes_at = clock.as_utc(decision.closes_at)
+        assert closes_at is not None  # decide() sets the closing time of every online ballot
+        decided_on = _local_date(closes_at - timedelta(seconds=1))
     total = areas.active_households(session, item.village_id, decided_on)
     decision.decided_on = decided_on
     decision.households_total = total
@@ -466,7 +496,8 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
     _touch(item)
     _record(session, item, "decision_recorded", viewer, {
         "decision_id": decision.id, "method": decision.method, "in_favour": counts["yes"],
-        "against": counts["no"], "abstain": counts["abstain"], "households": total, "passed": decision.passed})
+        "against": counts["no"], "abstain": counts["abstain"], "households": total,
+        "passed": decision.passed})
     return decision
 
 
@@ -484,8 +515,9 @@ def set_min_disclosure_days(session: Session, viewer: Viewer, category_id: int, 
         old = category.min_disclosure_days
         category.min_disclosure_days = days
         session.flush()
-        audit.record(session, commune_id=category.commune_id, action="category_disclosure_days", actor_id=viewer.id,
-                     actor_role="admin", payload={"category_id": category.id, "from": old, "to": days})
+        audit.record(session, commune_id=category.commune_id, action="category_disclosure_days",
+                     actor_id=viewer.id, actor_role="admin",
+                     payload={"category_id": category.id, "from": old, "to": days})
     return category
 
 
@@ -580,13 +612,17 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     secretary = rules.is_secretary(actor, item.village_id)
     supervisor = rules.is_supervisor(actor, item.commune_id)
     disclosures = list(session.execute(select(Disclosure).where(col(Disclosure.item_id) == item.id)
-                                       .order_by(col(Disclosure.starts_on), col(Disclosure.id)).limit(MAX_SHOWN)).scalars())
-    min_days = session.execute(select(col(Category.min_disclosure_days)).where(col(Category.id) == item.category_id)
+                                       .order_by(col(Disclosure.starts_on), col(Disclosure.id))
+                                       .limit(MAX_SHOWN)).scalars())
+    min_days = session.execute(select(col(Category.min_disclosure_days))
+                               .where(col(Category.id) == item.category_id)
                                ).scalar_one_or_none() or 0
     first = min((d.starts_on for d in disclosures), default=None)
     ready_on = rules.disclosure_ready_on(first, min_days)
-    blocker = rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know" else None
-    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
+    blocker = (rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know"
+               else None)
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
+                                 ).scalar_one_or_none()
 
     comment_total = session.execute(select(func.count()).select_from(Comment)
                                     .where(col(Comment.item_id) == item.id)).scalar_one()
@@ -597,9 +633,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
         .where(col(Comment.item_id) == item.id).order_by(col(Comment.created_at), col(Comment.id))
         .offset((page - 1) * COMMENT_PAGE_SIZE).limit(COMMENT_PAGE_SIZE)).all() if comment_total else []
-    comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None, c.hidden_at is not None,
-                            c.hidden_reason, c.official, c.author_role, name, clock.as_utc(c.created_at),
-                            c.reply_to_id) for c, name in rows]
+    comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None,
+                            c.hidden_at is not None, c.hidden_reason, c.official, c.author_role, name,
+                            clock.as_utc(c.created_at), c.reply_to_id) for c, name in rows]
 
     households_total = areas.active_households(session, item.village_id, today)
     own = _representations(session, viewer, item.village_id, today)
@@ -611,7 +647,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     supports, supported = support_row[0], bool(support_row[1])
 
     meetings = list(session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)
-                                    .order_by(col(Meeting.starts_at), col(Meeting.id)).limit(MAX_SHOWN)).scalars())
+                                    .order_by(col(Meeting.starts_at), col(Meeting.id))
+                                    .limit(MAX_SHOWN)).scalars())
     clusters: dict[int, list[MeetingCluster]] = {}
     if any(m.by_cluster for m in meetings):
         for c in session.execute(select(MeetingCluster).where(
@@ -637,7 +674,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         v.ballots_cast = counted[0]
         d = v.decision
         if d.method == "online_ballot":
-            v.voting_open = clock.as_utc(d.opens_at) <= now < clock.as_utc(d.closes_at)
+            opens_at, closes_at = clock.as_utc(d.opens_at), clock.as_utc(d.closes_at)
+            v.voting_open = opens_at is not None and closes_at is not None and opens_at <= now < closes_at
             own_choice = counted[1] or ""
             can_vote = v.voting_open and rep is not None
     stage_open = item.stage in rules.COMMENT_STAGES

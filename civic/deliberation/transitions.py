@@ -21,7 +21,8 @@ facts_provider(deliberation.workflow_facts)
 
 
 @precondition("deliberation.disclosure_period_over")
-def disclosure_period_over(item: ItemFacts, actor: ActorFacts, now: datetime, *, review_window_days: int) -> None:
+def disclosure_period_over(item: ItemFacts, actor: ActorFacts, now: datetime, *,
+                           review_window_days: int) -> None:
     blocker = rules.open_discussion_blocker(item.disclosure_count, item.disclosure_ready_on,
                                             now.astimezone(clock.LOCAL_TZ).date())
     if blocker is not None:
@@ -48,10 +49,11 @@ def open_discussion(move: Move) -> dict[str, Any]:
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:
         raise Invalid(N_("Please state the question the households decide (5 to 1000 characters)."),
                       field="question", minimum=rules.QUESTION_MIN, maximum=rules.QUESTION_MAX)
-    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
+                                 ).scalar_one_or_none()
     if discussion is None:
-        session.add(Discussion(item_id=item.id, question=question, opened_at=clock.now(), opened_by_id=viewer.id,
-                               asks_contribution=form.asks_contribution))
+        session.add(Discussion(item_id=item.id, question=question, opened_at=clock.now(),
+                               opened_by_id=viewer.id, asks_contribution=form.asks_contribution))
     else:
         discussion.question, discussion.asks_contribution = question, form.asks_contribution
     return {"question": question, "asks_contribution": form.asks_contribution}

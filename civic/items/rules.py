@@ -107,7 +107,8 @@ def attribute_definitions(raw: Any) -> list[dict[str, Any]]:
     return sorted(out, key=lambda a: (a["order"], a["code"]))
 
 
-def validate_attribute_values(definitions: list[dict[str, Any]], given: dict[str, list[str]]) -> dict[str, Any]:
+def validate_attribute_values(definitions: list[dict[str, Any]],
+                              given: dict[str, list[str]]) -> dict[str, Any]:
     """Check the attribute values of a request against its category's definitions.
 
     `given` maps an attribute code to the values sent for it (a multivaluelist may repeat). Returns the

@@ -73,7 +73,8 @@ class SubmitForm(Form):
     address: Annotated[str, Text(0, ADDRESS_MAX, N_("The address must have at most 200 characters."))] = ""
     lat: Annotated[float | None, Coordinate(90.0, LOCATION)] = None
     lng: Annotated[float | None, _Longitude(180.0, LOCATION)] = None
-    contact_name: Annotated[str, Text(0, CONTACT_NAME_MAX, N_("The name must have at most 80 characters."))] = ""
+    contact_name: Annotated[str, Text(0, CONTACT_NAME_MAX,
+                                      N_("The name must have at most 80 characters."))] = ""
     contact_phone: Annotated[str | None, Phone(required=False)] = None
     show_name: Annotated[bool, Flag()] = False
     client_token: Annotated[str | None, ClientToken()] = None
@@ -97,7 +98,7 @@ class ManageToken(Text):
 
     max: int = MANAGE_TOKEN_MAX
 
-    def parse(self, raw: Any) -> str:  # type: ignore[override]
+    def parse(self, raw: Any) -> str:
         raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
         token = raw.strip() if isinstance(raw, str) else ""
         return token if len(token) <= self.max and _TOKEN.match(token) else ""

@@ -21,6 +21,7 @@ from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
 from civic.core.kinds import Stage
+from civic.db import row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item
@@ -29,7 +30,8 @@ from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
 # --- reading ----------------------------------------------------------------------------------------
 
 def categories(session: Session, commune_id: int) -> list[Category]:
-    return list(session.execute(select(Category).where(col(Category.commune_id) == commune_id, col(Category.active))
+    return list(session.execute(select(Category).where(col(Category.commune_id) == commune_id,
+                                                       col(Category.active))
                                 .order_by(col(Category.position), col(Category.id))).scalars())
 
 
@@ -96,13 +98,15 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     """
     client_token = form.client_token
     if client_token:
-        existing = session.execute(select(Item).where(col(Item.client_token) == client_token)).scalar_one_or_none()
+        existing = session.execute(select(Item).where(col(Item.client_token) == client_token)
+                                   ).scalar_one_or_none()
         if existing is not None:
             token = _manage_token(client_token) if existing.manage_token_hash else None
             return Submitted(existing, False, token)
     if on_behalf and not viewer.villages("secretary"):
         raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
-    village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)).scalars())
+    village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)
+                                      ).scalars())
     if on_behalf:
         village_ids &= set(viewer.villages("secretary"))
     category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
@@ -113,15 +117,16 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
 
     # Take the commune's chain head first: it serialises code allocation for the commune.
-    _lock_head(session, commune.id)
+    _lock_head(session, row_id(commune))
     now = clock.now()
     year = clock.today_local().year
-    last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id, col(Item.year) == year)
+    last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id,
+                                                                  col(Item.year) == year)
                            ).scalar_one()
     seq = (last or 0) + 1
     manage_token = _manage_token(client_token) if anonymous else None
     item = Item(
-        commune_id=commune.id, code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
+        commune_id=row_id(commune), code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
         kind=form.kind, category_id=form.category_id, village_id=form.village_id, title=form.title,
         description=form.description, address=form.address, lat=form.lat, lng=form.lng,
         stage=Stage.SUBMITTED, reporter_id=None if anonymous else viewer.id,
@@ -139,13 +144,14 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
                "category_id": item.category_id, "channel": item.channel}
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
-    audit.record(session, commune_id=commune.id, item_id=item.id, action="submitted",
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
                  actor_id=viewer.id, actor_role="secretary" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)
 
 
 def _lock_head(session: Session, commune_id: int) -> None:
-    row = session.execute(select(col(AuditHead.seq)).where(col(AuditHead.commune_id) == commune_id).with_for_update()).first()
+    row = session.execute(select(col(AuditHead.seq)).where(col(AuditHead.commune_id) == commune_id)
+                          .with_for_update()).first()
     if row is None:
         audit.ensure_head(session, commune_id)
 
@@ -163,8 +169,9 @@ class ListFilters:
     page: int = 1
 
     def query_args(self) -> dict[str, Any]:
-        out = {k: v for k, v in (("village", self.village_id), ("stage", self.stage), ("outcome", self.outcome),
-                                 ("kind", self.kind), ("category", self.category_id), ("q", self.q)) if v}
+        out = {k: v for k, v in (("village", self.village_id), ("stage", self.stage),
+                                 ("outcome", self.outcome), ("kind", self.kind),
+                                 ("category", self.category_id), ("q", self.q)) if v}
         return out
 
 
@@ -192,8 +199,9 @@ class Page:
 
 SEARCH_COUNT_CAP = 1000
 
-LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.stage), col(Item.outcome), col(Item.village_id),
-                col(Item.category_id), col(Item.created_at), col(Item.updated_at))
+LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.stage),
+                col(Item.outcome), col(Item.village_id), col(Item.category_id), col(Item.created_at),
+                col(Item.updated_at))
 
 
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
@@ -222,7 +230,8 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
     else:
         total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
     page = max(1, min(f.page, max(1, -(-total // page_size))))
-    rows = session.execute(select(*LIST_COLUMNS).where(where).order_by(col(Item.created_at).desc(), col(Item.id).desc())
+    rows = session.execute(select(*LIST_COLUMNS).where(where)
+                           .order_by(col(Item.created_at).desc(), col(Item.id).desc())
                            .offset((page - 1) * page_size).limit(page_size)).all()
     return Page(list(rows), total, page, page_size, capped)
 
@@ -261,13 +270,14 @@ class TimelineEntry:
 
 def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEntry]:
     rows = session.execute(
-        select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role), col(AuditEvent.payload),
-               col(AuditEvent.actor_id), col(User.display_name))
+        select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
+               col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name))
         .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
         .where(col(AuditEvent.item_id) == item.id).order_by(col(AuditEvent.seq)).limit(limit)
     ).all()
     return [TimelineEntry(action, clock.as_utc(at), role,
-                          _public_name(role, name, actor_id, item.show_name, item.contact_name), json.loads(payload))
+                          _public_name(role, name, actor_id, item.show_name, item.contact_name),
+                          json.loads(payload))
             for action, at, role, payload, actor_id, name in rows]
 
 
@@ -292,9 +302,10 @@ class FeedEntry:
 def public_events(session: Session, *, item_id: int | None = None, village_id: int | None = None,
                   limit: int = 50) -> list[FeedEntry]:
     """The latest public changes of one item or of a village's items, newest first (for feeds)."""
-    stmt = (select(col(AuditEvent.seq), col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
-                   col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name), col(Item.code), col(Item.title),
-                   col(Item.show_name), col(Item.contact_name))
+    stmt = (select(col(AuditEvent.seq), col(AuditEvent.action), col(AuditEvent.created_at),
+                   col(AuditEvent.actor_role), col(AuditEvent.payload), col(AuditEvent.actor_id),
+                   col(User.display_name), col(Item.code), col(Item.title), col(Item.show_name),
+                   col(Item.contact_name))
             .join(Item, col(Item.id) == col(AuditEvent.item_id))
             .outerjoin(User, col(User.id) == col(AuditEvent.actor_id)))
     if item_id is not None:

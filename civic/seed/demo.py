@@ -23,6 +23,7 @@ from civic.accounts.service import Viewer, load_viewer
 from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
+from civic.db import row_id
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.items.schemas import SubmitForm
@@ -66,7 +67,8 @@ CATEGORY_ATTRIBUTES = {
                     {"key": "no_cover", "name": "Mất nắp cống", "name_en": "Missing cover"}]},
         {"code": "length_m", "datatype": "number", "required": False, "order": 2,
          "datatype_description": "mét / metres",
-         "description": "Đoạn bị ảnh hưởng dài bao nhiêu mét?", "description_en": "How many metres are affected?"},
+         "description": "Đoạn bị ảnh hưởng dài bao nhiêu mét?",
+         "description_en": "How many metres are affected?"},
     ],
     "roads": [
         {"code": "surface", "datatype": "singlevaluelist", "required": False, "order": 1,
@@ -87,8 +89,8 @@ CATEGORY_ATTRIBUTES = {
 }
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ"]
-GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", "Thị Mai", "Văn Tùng", "Thị Hằng", "Quang Huy",
-         "Thị Thu", "Văn Sơn", "Thị Nga", "Minh Tuấn", "Thị Yến"]
+GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", "Thị Mai", "Văn Tùng", "Thị Hằng",
+         "Quang Huy", "Thị Thu", "Văn Sơn", "Thị Nga", "Minh Tuấn", "Thị Yến"]
 
 
 def _move(session: Session, item: Item, action: str, viewer: Viewer, values: dict[str, str] | None = None,
@@ -115,7 +117,8 @@ class Plan:
 PLANS: list[Plan] = [
     # Awaiting triage
     Plan("hung-dao", "drainage", "concern", "Cống trước nhà văn hoá thôn bị tắc",
-         "Sau mấy trận mưa, cống thoát nước trước nhà văn hoá thôn bị rác và bùn làm tắc, nước tràn lên đường.",
+         "Sau mấy trận mưa, cống thoát nước trước nhà văn hoá thôn bị rác và bùn làm tắc, "
+         "nước tràn lên đường.",
          "Trước nhà văn hoá thôn Hưng Đạo", "submitted", 1),
     Plan("hung-dao", "lighting", "concern", "Đèn đường ngõ 3 không sáng",
          "Ba bóng đèn đường ở ngõ 3 đã hỏng hơn hai tuần, buổi tối học sinh đi học về rất tối.",
@@ -133,8 +136,9 @@ PLANS: list[Plan] = [
     Plan("hung-dao", "drainage", "proposal", "Xây mương thoát nước xóm Dưới; hộ tôi góp 20 m² đất",
          "Đề xuất xây mương thoát nước dài khoảng 300 m dọc đường xóm Dưới. Hộ tôi xin hiến 20 m² đất để "
          "làm mương; mong các hộ cùng góp công, góp tiền.", "Đường xóm Dưới", "know", 12),
-    Plan("tan-tien", "roads", "proposal", "Bê tông hoá ngõ 7", "Ngõ 7 dài 180 m vẫn là đường đất, mùa mưa lầy "
-         "lội. Đề xuất bê tông hoá, các hộ trong ngõ góp tiền và ngày công.", "Ngõ 7", "know", 8),
+    Plan("tan-tien", "roads", "proposal", "Bê tông hoá ngõ 7",
+         "Ngõ 7 dài 180 m vẫn là đường đất, mùa mưa lầy lội. Đề xuất bê tông hoá, các hộ trong ngõ góp tiền "
+         "và ngày công.", "Ngõ 7", "know", 8),
     Plan("dong-tam", "lighting", "recommendation", "Lắp thêm đèn ở đường ra đồng",
          "Đường ra đồng buổi sáng sớm rất tối, đề nghị lắp thêm 5 cột đèn năng lượng mặt trời.",
          "Đường ra cánh đồng Mả Mé", "know", 6),
@@ -143,8 +147,9 @@ PLANS: list[Plan] = [
          "know", 5),
     # Dân bàn
     Plan("hung-dao", "roads", "proposal", "Mở rộng đường liên xóm lên 5 m; các hộ hiến đất",
-         "Đường liên xóm hiện rộng 3 m, xe cứu thương không vào được. Đề xuất mở rộng lên 5 m, các hộ hai bên "
-         "hiến đất, ai không có đất thì góp công xây lại tường rào.", "Đường liên xóm Hưng Đạo", "discuss", 30),
+         "Đường liên xóm hiện rộng 3 m, xe cứu thương không vào được. Đề xuất mở rộng lên 5 m, "
+         "các hộ hai bên hiến đất, ai không có đất thì góp công xây lại tường rào.",
+         "Đường liên xóm Hưng Đạo", "discuss", 30),
     Plan("tan-tien", "drainage", "proposal", "Nạo vét kênh tiêu nội đồng",
          "Kênh tiêu bị bồi lắng, lúa vụ mùa hay bị ngập. Đề xuất nạo vét, mỗi hộ góp 2 ngày công.",
          "Kênh tiêu xứ đồng Trại", "discuss", 26),
@@ -154,11 +159,14 @@ PLANS: list[Plan] = [
     Plan("quyet-thang", "public_order", "recommendation", "Lắp camera an ninh ở các ngõ",
          "Đề nghị lắp 6 camera ở đầu các ngõ để phòng trộm cắp.", "Các ngõ tổ dân phố", "discuss", 20),
     # Dân làm
-    Plan("hung-dao", "drainage", "proposal", "Đào mương thoát nước dọc đường xóm Giữa; các hộ hiến đất, góp công",
-         "Mương dài 420 m dọc đường xóm Giữa để hết ngập mùa mưa. Các hộ hai bên hiến đất làm mương, các hộ khác "
-         "góp tiền, ngày công hoặc vật liệu theo nghị quyết hội nghị thôn.", "Đường xóm Giữa", "do", 58),  # issue 5
+    Plan("hung-dao", "drainage", "proposal",  # issue 5
+         "Đào mương thoát nước dọc đường xóm Giữa; các hộ hiến đất, góp công",
+         "Mương dài 420 m dọc đường xóm Giữa để hết ngập mùa mưa. Các hộ hai bên hiến đất làm mương, "
+         "các hộ khác góp tiền, ngày công hoặc vật liệu theo nghị quyết hội nghị thôn.",
+         "Đường xóm Giữa", "do", 58),
     Plan("hung-dao", "lighting", "proposal", "Thắp sáng đường quê: 20 cột đèn năng lượng mặt trời",
-         "Lắp 20 cột đèn năng lượng mặt trời trên trục đường chính của thôn; các hộ góp tiền theo nghị quyết.",
+         "Lắp 20 cột đèn năng lượng mặt trời trên trục đường chính của thôn; "
+         "các hộ góp tiền theo nghị quyết.",
          "Trục đường chính thôn Hưng Đạo", "do", 55),
     Plan("tan-tien", "roads", "proposal", "Làm cầu bê tông qua mương",
          "Cây cầu tre qua mương đã mục, đề xuất làm cầu bê tông rộng 2 m.", "Cầu mương xóm Giữa", "do", 48),
@@ -172,12 +180,13 @@ PLANS: list[Plan] = [
     Plan("tan-tien", "lighting", "recommendation", "Thay bóng đèn cao áp bằng đèn LED",
          "Thay 15 bóng cao áp tốn điện bằng đèn LED.", "Đường trục thôn Tân Tiến", "inspect", 65),
     Plan("quyet-thang", "roads", "proposal", "Vá ổ gà đường tổ dân phố",
-         "Vá các ổ gà trên đoạn đường 400 m; các hộ góp công.", "Đường tổ dân phố Quyết Thắng", "inspect", 60),
+         "Vá các ổ gà trên đoạn đường 400 m; các hộ góp công.", "Đường tổ dân phố Quyết Thắng",
+         "inspect", 60),
     # Closed: done
     Plan("hung-dao", "drainage", "proposal", "Làm nắp cống xóm Trên",
          "Đậy nắp các hố ga hở ở xóm Trên, nguy hiểm cho trẻ em.", "Xóm Trên", "done", 110),
-    Plan("dong-tam", "roads", "proposal", "Bê tông hoá ngõ 2", "Bê tông hoá 120 m ngõ 2, các hộ góp tiền và công.",
-         "Ngõ 2 Đồng Tâm", "done", 100),
+    Plan("dong-tam", "roads", "proposal", "Bê tông hoá ngõ 2",
+         "Bê tông hoá 120 m ngõ 2, các hộ góp tiền và công.", "Ngõ 2 Đồng Tâm", "done", 100),
     Plan("tan-tien", "environment", "recommendation", "Khơi thông mương sau trường học",
          "Mương sau trường bị rác làm tắc, bốc mùi.", "Sau trường tiểu học", "done", 90),
     # Closed: other outcomes
@@ -200,7 +209,7 @@ PLANS: list[Plan] = [
 ]
 
 # The public facts recorded when a seeded item moves past Dân biết (until issues 4 and 5 record them).
-STAGE_NOTES = {
+STAGE_NOTES: dict[str, str] = {
     Stage.DISCUSS: "Đã niêm yết tại nhà văn hoá và thông báo trên loa truyền thanh 3 ngày.",
     Stage.DO: "Hội nghị thôn biểu quyết thông qua: đa số hộ gia đình đồng ý.",
     Stage.INSPECT: "Công trình hoàn thành 100 %; mọi khoản đóng góp đã được ghi nhận.",
@@ -212,7 +221,8 @@ def has_data(session: Session) -> bool:
 
 
 def _at(base: datetime, days_ago: float, hour: int = 9) -> datetime:
-    """`days_ago` days before `base`, at about `hour` o'clock local time, never later than just before `base`."""
+    """`days_ago` days before `base`, at about `hour` o'clock local time, never later than just before
+    `base`."""
     local = (base - timedelta(days=days_ago)).astimezone(clock.LOCAL_TZ)
     local = local.replace(hour=hour, minute=random.randint(0, 59), second=0, microsecond=0)
     return min(local.astimezone(UTC), base - timedelta(minutes=5))
@@ -238,7 +248,7 @@ def _load(session: Session, now: datetime) -> str:
         villages[slug] = v
         for n in range(1, count + 1):
             head = f"{random.choice(SURNAMES)} {random.choice(GIVEN)}"
-            session.add(Household(village_id=v.id, code=f"{slug[:2].upper()}-{n:03d}", head_name=head,
+            session.add(Household(village_id=row_id(v), code=f"{slug[:2].upper()}-{n:03d}", head_name=head,
                                   active_from=date(2020, 1, 1)))
         # Two households of each village left the register this year: the denominator follows the date.
         session.flush()
@@ -249,8 +259,9 @@ def _load(session: Session, now: datetime) -> str:
             h.active_to = date(now.year, 3, 1)
     cats = {}
     for pos, (code, vi, en, group, kw) in enumerate(CATEGORIES):
-        c = Category(commune_id=commune.id, code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
-                     min_disclosure_days=3, position=pos, attributes=json.dumps(CATEGORY_ATTRIBUTES.get(code, []), ensure_ascii=False))
+        c = Category(commune_id=row_id(commune), code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
+                     min_disclosure_days=3, position=pos,
+                     attributes=json.dumps(CATEGORY_ATTRIBUTES.get(code, []), ensure_ascii=False))
         session.add(c)
         cats[code] = c
     session.flush()
@@ -296,7 +307,8 @@ def _load(session: Session, now: datetime) -> str:
             anonymous = plan_idx not in resident_items
             viewer = Viewer() if anonymous else viewers["resident"]
             data = {"kind": plan.kind, "village_id": villages[plan.village].id,
-                    "category_id": cats[plan.category].id, "title": plan.title, "description": plan.description,
+                    "category_id": cats[plan.category].id, "title": plan.title,
+                    "description": plan.description,
                     "address": plan.address, "contact_phone": f"09{random.randint(10000000, 99999999)}",
                     "contact_name": f"{random.choice(SURNAMES)} {random.choice(GIVEN)}",
                     "show_name": "1" if plan_idx % 3 == 0 else "", "client_token": secrets.token_hex(8)}
@@ -308,7 +320,8 @@ def _load(session: Session, now: datetime) -> str:
             _move(session, item, "accept", sec)
         elif step == "reject":
             reason = ("Ngoài khả năng ngân sách của thôn năm nay; thôn sẽ đưa vào kế hoạch năm sau."
-                      if plan.note == "review" else "Đường làng thuộc quản lý của xã; đã chuyển ý kiến lên xã.")
+                      if plan.note == "review"
+                      else "Đường làng thuộc quản lý của xã; đã chuyển ý kiến lên xã.")
             _move(session, item, "reject", sec, {"reason": reason})
         elif step == "redirect":
             _move(session, item, "redirect", sec, {
@@ -341,9 +354,9 @@ def _load(session: Session, now: datetime) -> str:
                        else viewers["supervisor"])
     clock.freeze(now)
     count = session.execute(select(func.count()).select_from(Item)).scalar_one()
-    head = audit.head(session, commune.id)
+    chain = audit.head(session, row_id(commune))
     return (f"demo commune {commune.name}: {len(villages)} villages, {count} items, "
-            f"{head.seq} audit events; accounts 0900000001-0900000004")
+            f"{chain.seq} audit events; accounts 0900000001-0900000004")
 
 
 # --- Dân biết and Dân bàn (issue 4): two items filled in through the deliberation services ----------------
@@ -364,10 +377,12 @@ DEMO_COMMENTS = {
 
 def _deliberation_steps(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int, str, Plan]]:
     if plan.title == KNOW_DEMO:
-        return [(_at(now, 11, 16), idx, "d_disclose_board", plan), (_at(now, 10, 7), idx, "d_disclose_loud", plan),
+        return [(_at(now, 11, 16), idx, "d_disclose_board", plan),
+                (_at(now, 10, 7), idx, "d_disclose_loud", plan),
                 (_at(now, 9, 20), idx, "d_comments", plan), (_at(now, 8, 19), idx, "d_supports", plan)]
     if plan.title == DISCUSS_DEMO:
-        return [(_at(now, 29, 15), idx, "d_disclose_board", plan), (_at(now, 28, 7), idx, "d_disclose_loud", plan),
+        return [(_at(now, 29, 15), idx, "d_disclose_board", plan),
+                (_at(now, 28, 7), idx, "d_disclose_loud", plan),
                 (_at(now, 13, 20), idx, "d_comments", plan), (_at(now, 12, 8), idx, "d_hide", plan),
                 (_at(now, 12, 19), idx, "d_supports", plan), (_at(now, 14, 16), idx, "d_meeting", plan),
                 (_at(now, 7, 22), idx, "d_record", plan), (_at(now, 7, 23), idx, "d_vote", plan)]
@@ -385,9 +400,11 @@ def _demo_household_viewers(session: Session, village, count: int) -> list[Viewe
         phone = f"09001{village.id % 10}{n:04d}"
         user = session.execute(select(User).where(col(User.phone) == phone)).scalar_one_or_none()
         if user is None:
-            user = accounts.create_user(session, phone=phone, display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}",
+            user = accounts.create_user(session, phone=phone,
+                                        display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}",
                                         password=secrets.token_urlsafe(16))
-            accounts.grant(session, user, role="resident", commune_id=village.commune_id, village_id=village.id)
+            accounts.grant(session, user, role="resident", commune_id=village.commune_id,
+                           village_id=village.id)
             accounts.link_household(session, user, household, representative=True)
         out.append(load_viewer(session, user.id))
     return out
@@ -409,8 +426,8 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
     today = clock.today_local()
     if step == Stage.DISCUSS:
         _move(session, item, "open_discussion", sec, {
-            "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và góp công "
-                        "xây lại tường rào không?", "asks_contribution": "1"})
+            "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và "
+                        "góp công xây lại tường rào không?", "asks_contribution": "1"})
     elif step == "d_disclose_board":
         deliberation.add_disclosure(session, item, sec, DisclosureForm.parse({
             "channel": "notice_board", "place": "Bảng tin nhà văn hoá thôn Hưng Đạo",
@@ -439,8 +456,8 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
                                   tzinfo=clock.LOCAL_TZ)
         deliberation.schedule_meeting(session, item, sec, ScheduleMeetingForm.parse({
             "starts_at": starts.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn Hưng Đạo",
-            "agenda": "1. Thông qua phương án mở rộng đường liên xóm lên 5 m. 2. Hiến đất và góp công xây lại "
-                      "tường rào. 3. Biểu quyết."}))
+            "agenda": "1. Thông qua phương án mở rộng đường liên xóm lên 5 m. 2. Hiến đất và góp công "
+                      "xây lại tường rào. 3. Biểu quyết."}))
     elif step == "d_record":
         meeting = session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)).scalar_one()
         deliberation.record_meeting(session, item, sec, RecordMeetingForm.parse({
@@ -456,7 +473,8 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
 def _comments(session: Session, item: Item):
     from civic.deliberation.models import Comment
 
-    return session.execute(select(Comment).where(col(Comment.item_id) == item.id).order_by(col(Comment.id))).scalars().all()
+    return session.execute(select(Comment).where(col(Comment.item_id) == item.id)
+                           .order_by(col(Comment.id))).scalars().all()
 
 
 def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int, str, Plan]]:
@@ -471,7 +489,8 @@ def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int,
             out.append((_at(now, d - 3, 19), idx, "request_review", plan))
         return out
     if t == "redirected":
-        out += [(_at(now, d - 1, 10), idx, "redirect", plan), (_at(now, d - 2, 20), idx, "redirect_review", plan),
+        out += [(_at(now, d - 1, 10), idx, "redirect", plan),
+                (_at(now, d - 2, 20), idx, "redirect_review", plan),
                 (_at(now, d - 6, 14), idx, "uphold", plan)]
         return out
     if t == "duplicate":
@@ -481,10 +500,12 @@ def _steps_for(plan: Plan, idx: int, now: datetime) -> list[tuple[datetime, int,
         return out + [(_at(now, d - 3, 18), idx, "withdraw", plan)]
     if t == "know":
         return out
-    path = {"discuss": [Stage.DISCUSS], "do": [Stage.DISCUSS, Stage.DO],
-            "inspect": [Stage.DISCUSS, Stage.DO, Stage.INSPECT],
-            "done": [Stage.DISCUSS, Stage.DO, Stage.INSPECT, "done"],
-            "not_approved": [Stage.DISCUSS, "not_approved"], "not_done": [Stage.DISCUSS, Stage.DO, "not_done"]}[t]
+    paths: dict[str, list[str]] = {
+        "discuss": [Stage.DISCUSS], "do": [Stage.DISCUSS, Stage.DO],
+        "inspect": [Stage.DISCUSS, Stage.DO, Stage.INSPECT],
+        "done": [Stage.DISCUSS, Stage.DO, Stage.INSPECT, "done"],
+        "not_approved": [Stage.DISCUSS, "not_approved"], "not_done": [Stage.DISCUSS, Stage.DO, "not_done"]}
+    path = paths[t]
     span = max(d - 2, len(path))
     for n, step in enumerate(path, start=1):
         out.append((_at(now, d - 1 - span * n / (len(path) + 1), 14), idx, str(step), plan))
@@ -529,7 +550,8 @@ CONSENT_TEXT = ("Hộ gia đình chúng tôi tự nguyện đóng góp cho công
                 "đã được nghe phổ biến và không bị ép buộc. Hộ có thể rút lại trước khi khởi công.")
 
 
-def _work_steps(steps: list[tuple[datetime, int, str, Plan]], now: datetime) -> list[tuple[datetime, int, str, Plan]]:
+def _work_steps(steps: list[tuple[datetime, int, str, Plan]],
+                now: datetime) -> list[tuple[datetime, int, str, Plan]]:
     """The Dân làm / Dân kiểm tra steps of each item, timed between its move to Dân làm and its next move."""
     out = []
     by_idx: dict[int, list[tuple[datetime, str, Plan]]] = {}
@@ -548,15 +570,15 @@ def _work_steps(steps: list[tuple[datetime, int, str, Plan]], now: datetime) -> 
         end = after[0] if after else now - timedelta(hours=2)
         span = end - start
 
-        def at(frac: float, start: datetime = start, span: timedelta = span) -> datetime:
+        def when(frac: float, start: datetime = start, span: timedelta = span) -> datetime:
             return start + span * frac
 
-        out += [(at(0.05), idx, "w_setup", plan), (at(0.15), idx, "w_pledges", plan),
-                (at(0.25), idx, "w_withdraw", plan), (at(0.35), idx, "w_progress_1", plan),
-                (at(0.5), idx, "w_deliver_1", plan), (at(0.6), idx, "w_spend", plan),
-                (at(0.7), idx, "w_progress_2", plan)]
+        out += [(when(0.05), idx, "w_setup", plan), (when(0.15), idx, "w_pledges", plan),
+                (when(0.25), idx, "w_withdraw", plan), (when(0.35), idx, "w_progress_1", plan),
+                (when(0.5), idx, "w_deliver_1", plan), (when(0.6), idx, "w_spend", plan),
+                (when(0.7), idx, "w_progress_2", plan)]
         if plan.target != "not_done" and plan.title != DITCH_DEMO:
-            out += [(at(0.8), idx, "w_deliver_all", plan), (at(0.9), idx, "w_progress_done", plan)]
+            out += [(when(0.8), idx, "w_deliver_all", plan), (when(0.9), idx, "w_progress_done", plan)]
         if plan.target == "inspect":
             moved = after[0]
             out += [(moved + timedelta(days=1), idx, "w_inspection", plan),
@@ -600,8 +622,10 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                "witness_role": "Trưởng Ban công tác Mặt trận thôn"}
     if step == "w_setup":
         impl.save_settings(session, item, sec, SettingsForm.parse({
-            "needed_land_m2": "1.400" if ditch else "", "needed_money": "60.000.000" if ditch else "8.000.000",
-            "needed_labour_days": "150" if ditch else "40", "publish_pledger_names": "1" if ditch else ""}))
+            "needed_land_m2": "1.400" if ditch else "",
+            "needed_money": "60.000.000" if ditch else "8.000.000",
+            "needed_labour_days": "150" if ditch else "40",
+            "publish_pledger_names": "1" if ditch else ""}))
         budget_lines = [("state", "Hỗ trợ chương trình nông thôn mới",
                          "250.000.000" if ditch else "40.000.000"),
                         ("commune", "Ngân sách xã đối ứng", "80.000.000" if ditch else "10.000.000"),
@@ -621,20 +645,23 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             land_left -= 20
         for n, h in enumerate(chosen):
             if ditch and n < 16 and land_left > 0:
-                amount = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
-                land_left -= amount
-                data = {"kind": "land", "amount": str(amount), "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
+                land = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
+                land_left -= land
+                data = {"kind": "land", "amount": str(land),
+                        "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
             elif n % 3 == 0:
                 data = {"kind": "labour", "amount": rng.choice(("2", "3", "4,5", "5"))}
             elif n % 3 == 1:
-                data = {"kind": "money", "amount": rng.choice(("500.000", "1.000.000", "1.500.000", "2.000.000"))}
+                data = {"kind": "money",
+                        "amount": rng.choice(("500.000", "1.000.000", "1.500.000", "2.000.000"))}
             else:
-                data = {"kind": "materials", "amount": rng.choice(("5", "10", "20")), "description": "Xi măng PCB30",
-                        "unit": "bao"}
+                data = {"kind": "materials", "amount": rng.choice(("5", "10", "20")),
+                        "description": "Xi măng PCB30", "unit": "bao"}
             form = PledgeOnBehalfForm.parse({**data, "household": h.code, **consent})
             impl.pledge(session, item, sec, form)
     elif step == "w_withdraw":
-        rows = session.execute(select(Pledge).where(col(Pledge.item_id) == item.id, col(Pledge.kind) == "money")
+        rows = session.execute(select(Pledge).where(col(Pledge.item_id) == item.id,
+                                                    col(Pledge.kind) == "money")
                                .order_by(col(Pledge.id).desc()).limit(2 if ditch else 1)).scalars().all()
         for p in rows:
             reason = WithdrawForm.parse({"reason": "Gia đình có người ốm, xin rút lại."})
@@ -655,10 +682,10 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                 continue  # a quarter has not delivered yet
             evidence = {"land": "Biên bản bàn giao mặt bằng", "money": "Phiếu thu của Ban phát triển thôn",
                         "labour": "Sổ chấm công", "materials": "Biên bản nhận vật tư"}[r.pledge.kind]
-            form = DeliveryForm.for_kind(r.pledge.kind).parse({
+            delivery = DeliveryForm.for_kind(r.pledge.kind).parse({
                 "amount": str(r.remaining).replace(".", ","), "delivered_on": today,
                 "evidence": f"{evidence} số {n + 1}"})
-            impl.record_delivery(session, item, r.pledge.id, sec, form)
+            impl.record_delivery(session, item, row_id(r.pledge), sec, delivery)
     elif step == "w_spend":
         lines = impl.budget(session, item).rows
         impl.add_spending(session, item, sec, SpendingForm.parse({
@@ -670,7 +697,7 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             "document_ref": "Phiếu chi 27"}))
     elif step == "w_inspection":
         ins = sup.open_new_inspection(session, item, supervisor)
-        entries = sup.checklist(session, [ins.id])[ins.id]
+        entries = sup.checklist(session, [row_id(ins)])[row_id(ins)]
         for e in entries[:3]:
             sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         sup.mark_entry(session, item, supervisor, MarkForm.parse(
@@ -686,7 +713,8 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
             {"severity": "note", "text": "Nên làm biển ghi tên hộ nhận chăm sóc cây."}))
     elif step == "w_answers":
         found = sup.findings(session, item)
-        answers = {"serious": "20 cây còn lại sẽ trồng tuần tới; nhà cung cấp đã xác nhận giao bù, kèm biên bản.",
+        answers = {"serious": "20 cây còn lại sẽ trồng tuần tới; nhà cung cấp đã xác nhận giao bù, "
+                              "kèm biên bản.",
                    "needs_fixing": "Đã trồng dặm 12 cây ngày hôm qua, các hộ nhận chăm sóc.",
                    "note": "Thôn sẽ làm biển gỗ trước Tết."}
         for f in found:
@@ -718,7 +746,7 @@ def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor:
         if item.stage == Stage.DO:
             _move(session, item, "start_inspection", sec)
         ins = sup.open_new_inspection(session, item, supervisor)
-        for e in sup.checklist(session, [ins.id])[ins.id]:
+        for e in sup.checklist(session, [row_id(ins)])[row_id(ins)]:
             sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
         f = sup.add_finding(session, item, supervisor, FindingForm.parse(
             {"severity": "note", "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."}))

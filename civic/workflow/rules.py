@@ -47,7 +47,8 @@ def acting_role(item: ItemFacts, actor: ActorFacts, action: str) -> str:
     return ""
 
 
-def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *, review_window_days: int = 30) -> Transition:
+def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *,
+          review_window_days: int = 30) -> Transition:
     """Raise Forbidden when the actor may not do this to the item, Conflict when its state forbids it.
 
     Who and from where is read from the TRANSITIONS row; what else must hold is the row's `check`, a
@@ -70,7 +71,8 @@ def check(action: str, item: ItemFacts, actor: ActorFacts, now: datetime, *, rev
 def check_reason(t: Transition, reason: str) -> str:
     """A closing or reviewing decision says why, publicly; elsewhere a reason is optional."""
     if t.needs_reason and len(reason) < REASON_MIN:
-        raise Invalid(N_("Please give a reason of at least 5 characters; it is shown publicly."), field="reason")
+        raise Invalid(N_("Please give a reason of at least 5 characters; it is shown publicly."),
+                      field="reason")
     return reason
 
 
@@ -123,7 +125,8 @@ class AckStatus:
     overdue: bool
 
 
-def ack_status(submitted_on: date, today: date, allowed_days: int, is_holiday: Callable[[date], bool]) -> AckStatus:
+def ack_status(submitted_on: date, today: date, allowed_days: int,
+               is_holiday: Callable[[date], bool]) -> AckStatus:
     waited = working_days_between(submitted_on, today, is_holiday)
     due = add_working_days(submitted_on, allowed_days, is_holiday)
     return AckStatus(waited, allowed_days, due, today > due)

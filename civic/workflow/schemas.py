@@ -18,13 +18,16 @@ class TransitionForm(Form):
 
 
 class DuplicateForm(TransitionForm):
-    original_code: Annotated[str, Text(0, 40, N_("Please give the code of the original item, like NS-2026-0042."))] = ""
+    original_code: Annotated[str, Text(0, 40, N_("Please give the code of the original item, "
+                                                 "like NS-2026-0042."))] = ""
 
 
 class RedirectForm(TransitionForm):
-    destination: Annotated[str, Text(3, 200, N_("Please say where the item was sent (3 to 200 characters)."))] = ""
+    destination: Annotated[str, Text(3, 200, N_("Please say where the item was sent "
+                                                "(3 to 200 characters)."))] = ""
 
 
 class RecategorizeForm(TransitionForm):
-    village_id: Annotated[int | None, Id(N_("This village does not exist in this commune."), lenient=True)] = None
+    village_id: Annotated[int | None, Id(N_("This village does not exist in this commune."),
+                                         lenient=True)] = None
     category_id: Annotated[int | None, Id(N_("This category does not exist."), lenient=True)] = None

@@ -22,7 +22,8 @@ from civic.workflow.schemas import TransitionForm
 from civic.workflow.stages import TRANSITIONS, Action, Stage
 from civic.workflow.transitions import current_review
 
-__all__ = ["allowed_actions", "current_review", "facts", "form_for", "review_queue", "transition", "triage_queue"]
+__all__ = ["allowed_actions", "current_review", "facts", "form_for", "review_queue", "transition",
+           "triage_queue"]
 
 
 def facts(session: Session, item: Item) -> ItemFacts:
@@ -100,7 +101,8 @@ def triage_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[Que
     villages = viewer.villages("secretary")
     if not villages:
         return []
-    rows = session.execute(select(Item).where(col(Item.village_id).in_(villages), col(Item.stage) == Stage.SUBMITTED)
+    rows = session.execute(select(Item).where(col(Item.village_id).in_(villages),
+                                              col(Item.stage) == Stage.SUBMITTED)
                            .order_by(col(Item.created_at), col(Item.id)).limit(limit)).scalars().all()
     today = clock.today_local()
     allowed_days = get_settings().ack_working_days
@@ -124,8 +126,8 @@ def review_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[Rev
         return []
     rows = session.execute(
         select(Item, ReviewRequest).join(ReviewRequest, col(ReviewRequest.item_id) == col(Item.id))
-        .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.CLOSED, col(ReviewRequest.decision).is_(None),
-               col(ReviewRequest.requested_at) >= col(Item.closed_at))
+        .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.CLOSED,
+               col(ReviewRequest.decision).is_(None), col(ReviewRequest.requested_at) >= col(Item.closed_at))
         .order_by(col(ReviewRequest.requested_at)).limit(limit)
     ).all()
     return [ReviewEntry(item, review) for item, review in rows]

@@ -92,8 +92,8 @@ class Transition:
 
 def _t(action, label, from_stages, actors, to_stage=None, outcome=None, needs_reason=False, from_outcomes=(),
        *, check=None, effect=None):
-    return Transition(action, label, frozenset(from_stages), frozenset(actors), to_stage, outcome, needs_reason,
-                      frozenset(from_outcomes), check, effect)
+    return Transition(action, label, frozenset(from_stages), frozenset(actors), to_stage, outcome,
+                      needs_reason, frozenset(from_outcomes), check, effect)
 
 
 A = Action
@@ -131,8 +131,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        check="supervision.may_sign_off", effect="supervision.sign_off"),
     _t(A.REWORK, N_("Send back for rework"), {Stage.INSPECT}, {SUPERVISOR}, Stage.DO, None, True,
        check="supervision.may_rework", effect="supervision.rework"),
-    _t(A.CLOSE_NOT_DONE, N_("Close as not done"), OPEN_STAGES, {SUPERVISOR}, Stage.CLOSED, Outcome.NOT_DONE, True,
-       effect="supervision.close_not_done"),
+    _t(A.CLOSE_NOT_DONE, N_("Close as not done"), OPEN_STAGES, {SUPERVISOR}, Stage.CLOSED, Outcome.NOT_DONE,
+       True, effect="supervision.close_not_done"),
     _t(A.REOPEN, N_("Reopen for inspection"), {Stage.CLOSED}, {SUPERVISOR}, Stage.INSPECT, None, True,
        {Outcome.DONE}, check="supervision.may_reopen", effect="supervision.reopen"),
 )}

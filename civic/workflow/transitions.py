@@ -25,9 +25,9 @@ def current_review(session: Session, item: Item) -> ReviewRequest | None:
     if item.closed_at is None:
         return None
     return session.execute(
-        select(ReviewRequest).where(col(ReviewRequest.item_id) == item.id,  # type: ignore[arg-type]
+        select(ReviewRequest).where(col(ReviewRequest.item_id) == item.id,
                                     col(ReviewRequest.requested_at) >= item.closed_at)
-        .order_by(col(ReviewRequest.id).desc()).limit(1)  # type: ignore[union-attr]
+        .order_by(col(ReviewRequest.id).desc()).limit(1)
     ).scalar_one_or_none()
 
 
@@ -73,7 +73,8 @@ def mark_duplicate(move: Move) -> dict[str, Any]:
     session, item, form = move.session, move.item, move.form
     code = item_rules.parse_code(form.original_code)
     if not code:
-        raise Invalid(N_("Please give the code of the original item, like NS-2026-0042."), field="original_code")
+        raise Invalid(N_("Please give the code of the original item, like NS-2026-0042."),
+                      field="original_code")
     original = session.execute(select(Item).where(col(Item.code) == code)).scalar_one_or_none()
     if original is None or original.commune_id != item.commune_id:
         raise Invalid(N_("No item of this commune has the code %(code)s."), field="original_code", code=code)

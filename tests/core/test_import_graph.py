@@ -87,4 +87,5 @@ def test_domains_never_import_the_web_or_the_api():
     graph = import_graph()
     for package in ("accounts", "areas", "items", "workflow", "deliberation", "implementation", "supervision",
                     "media", "audit", "core"):
-        assert not graph.get(f"civic.{package}", set()) & {"civic.web", "civic.open311", "civic.main"}, package
+        delivery = {"civic.web", "civic.open311", "civic.main"}
+        assert not graph.get(f"civic.{package}", set()) & delivery, package

@@ -25,7 +25,8 @@ def normalize_phone(typed, field: str = "phone") -> str:
 
 
 def registration(**over) -> RegisterForm:
-    data = {"phone": "0912345678", "display_name": "Tên", "password": "12345678", "password_again": "12345678"}
+    data = {"phone": "0912345678", "display_name": "Tên", "password": "12345678",
+            "password_again": "12345678"}
     data.update(over)
     if "password" in over:
         data["password_again"] = over["password"]

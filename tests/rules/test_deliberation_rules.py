@@ -82,7 +82,8 @@ def _attendance(data: dict, total: int) -> dict:
 
 
 def test_attendance_cannot_exceed_the_register():
-    ok = _attendance({"households_present": "33", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 64)
+    ok = _attendance({"households_present": "33", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"},
+                     64)
     assert ok["households_present"] == 33 and ok["quorum"] is True
     with pytest.raises(Invalid) as exc:
         _attendance({"households_present": "65", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 64)
@@ -204,7 +205,8 @@ def test_meeting_notice_is_at_least_the_setting():
 NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội, 15 June
 SEC = ActorFacts(user_id=2, secretary_villages=frozenset({10}))
 OTHERS = {
-    "anonymous": ActorFacts(), "account": ActorFacts(user_id=1), "author": ActorFacts(user_id=3, is_author=True),
+    "anonymous": ActorFacts(), "account": ActorFacts(user_id=1),
+    "author": ActorFacts(user_id=3, is_author=True),
     "other_secretary": ActorFacts(user_id=4, secretary_villages=frozenset({11})),
     "supervisor": ActorFacts(user_id=5, supervisor_communes=frozenset({1})),
     "admin": ActorFacts(user_id=6, admin_communes=frozenset({1})),
@@ -224,7 +226,8 @@ ROWS = [
     ("close_not_approved", dict(decision_failed=True), "discuss"),
 ]
 STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/not_approved")
-# The actions this module's matrix covers (tests/rules/test_workflow_matrix.py checks every action is covered).
+# The actions this module's matrix covers (tests/rules/test_workflow_matrix.py checks every action is
+# covered).
 MATRIX = {action: start for action, _good, start in ROWS}
 
 

@@ -59,8 +59,9 @@ def validate_delivery(data, *, kind, remaining, withdrawn, today):
 
 
 @pytest.mark.parametrize(("typed", "value"), [
-    ("1.240", Decimal("1240")), ("1,240", Decimal("1240")), ("12,5", Decimal("12.5")), ("12.5", Decimal("12.5")),
-    ("1.400,5", Decimal("1400.5")), ("1,400.25", Decimal("1400.25")), (" 20 ", Decimal("20")), ("0,5", Decimal("0.5"))])
+    ("1.240", Decimal("1240")), ("1,240", Decimal("1240")), ("12,5", Decimal("12.5")),
+    ("12.5", Decimal("12.5")), ("1.400,5", Decimal("1400.5")), ("1,400.25", Decimal("1400.25")),
+    (" 20 ", Decimal("20")), ("0,5", Decimal("0.5"))])
 def test_quantities_as_typed(typed, value):
     assert quantity(typed) == value
 
@@ -100,7 +101,8 @@ def test_implausible_amounts_need_a_confirmation(kind, amount, limit_message):
 def test_a_pledge_records_consent_and_kind_specific_facts():
     with pytest.raises(Invalid) as exc:
         validate_pledge({"kind": "land", "amount": "20"}, TODAY)
-    assert set(exc.value.errors) == {"parcel_ref", "consent_text", "consent_on", "witness_name", "witness_role"}
+    assert set(exc.value.errors) == {"parcel_ref", "consent_text", "consent_on", "witness_name",
+                                     "witness_role"}
     with pytest.raises(Invalid) as exc:
         validate_pledge({"kind": "materials", "amount": "5", **CONSENT}, TODAY)
     assert set(exc.value.errors) == {"description", "unit"}
@@ -251,4 +253,5 @@ def test_only_a_not_done_household_asks_to_reopen_once_within_the_window():
     with pytest.raises(Conflict):
         s.check_reopen_request(done(), NOW, household_verdict="not_done", already_asked=True)
     with pytest.raises(Conflict):
-        s.check_reopen_request(done(), DONE_AT + timedelta(days=31), household_verdict="not_done", already_asked=False)
+        s.check_reopen_request(done(), DONE_AT + timedelta(days=31), household_verdict="not_done",
+                               already_asked=False)

@@ -77,7 +77,8 @@ CATEGORIES = {10, 11}
 
 def good(**over) -> dict:
     data = {"kind": "concern", "village_id": "1", "category_id": "10", "title": "Cống bị tắc",
-            "description": "Nước tràn lên đường sau mưa.", "address": "Xóm Trên", "contact_phone": "0912345678"}
+            "description": "Nước tràn lên đường sau mưa.", "address": "Xóm Trên",
+            "contact_phone": "0912345678"}
     data.update(over)
     return data
 
@@ -175,7 +176,8 @@ def test_each_bad_field_is_named(over, field):
 
 def test_every_error_is_reported_at_once():
     errors = errors_of({"lat": "x"})
-    assert set(errors) >= {"kind", "village_id", "category_id", "title", "description", "lat", "contact_phone"}
+    assert set(errors) >= {"kind", "village_id", "category_id", "title", "description", "lat",
+                           "contact_phone"}
 
 
 def test_a_phone_is_asked_for_only_without_an_account():

@@ -93,8 +93,10 @@ def test_consent_scans_are_private_whatever_the_caller_says():
 @pytest.mark.parametrize("private,hidden", [(False, False), (True, False), (False, True)])
 def test_who_sees_what(actor, private, hidden):
     facts = ACTORS[actor]
-    state = rules.view_state(private=private, hidden=hidden, commune_id=COMMUNE, village_id=VILLAGE, actor=facts)
-    fetch = rules.may_fetch(private=private, hidden=hidden, commune_id=COMMUNE, village_id=VILLAGE, actor=facts)
+    state = rules.view_state(private=private, hidden=hidden, commune_id=COMMUNE, village_id=VILLAGE,
+                             actor=facts)
+    fetch = rules.may_fetch(private=private, hidden=hidden, commune_id=COMMUNE, village_id=VILLAGE,
+                            actor=facts)
     if not private and not hidden:
         assert state == rules.SHOW and fetch
     elif actor in OFFICIALS:

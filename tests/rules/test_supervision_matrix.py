@@ -135,7 +135,8 @@ SEC, SUP = ACTORS["secretary"], ACTORS["supervisor"]
 
 @pytest.mark.parametrize(("percent", "open_pledges", "ok"), [
     (100, 0, True), (99, 0, False), (0, 0, False), (100, 1, False), (100, 40, False), (50, 3, False)])
-def test_inspection_starts_only_at_100_percent_with_every_pledge_delivered_or_withdrawn(percent, open_pledges, ok):
+def test_inspection_starts_only_at_100_percent_with_every_pledge_delivered_or_withdrawn(
+        percent, open_pledges, ok):
     item = ready("do", progress_percent=percent, pledges_open=open_pledges)
     assert rules.allowed("start_inspection", item, SEC, NOW) is ok
 
@@ -150,8 +151,9 @@ def test_the_refusal_names_what_is_missing():
 
 
 @pytest.mark.parametrize(("over", "ok"), [
-    ({}, True), ({"serious_findings_open": 1, "findings_open": 1}, False), ({"inspection_open": False}, False),
-    ({"checklist_unmarked": 2}, False), ({"findings_open": 3}, True), ({"findings_open": 0}, True)])
+    ({}, True), ({"serious_findings_open": 1, "findings_open": 1}, False),
+    ({"inspection_open": False}, False), ({"checklist_unmarked": 2}, False), ({"findings_open": 3}, True),
+    ({"findings_open": 0}, True)])
 def test_sign_off(over, ok):
     assert rules.allowed("sign_off", ready("inspect", **over), SUP, NOW) is ok
 

@@ -40,8 +40,9 @@ ACTORS: dict[str, ActorFacts] = {
 }
 COLUMNS = tuple(ACTORS)
 
-STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/rejected", "closed/duplicate",
-          "closed/redirected", "closed/withdrawn", "closed/not_approved", "closed/not_done")
+STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/rejected",
+          "closed/duplicate", "closed/redirected", "closed/withdrawn", "closed/not_approved",
+          "closed/not_done")
 
 # Columns: anonymous, account, author, secretary (of the item's village), other_secretary (another village),
 # supervisor (of the item's commune), other_supervisor (another commune), admin (of the item's commune).
@@ -183,7 +184,8 @@ CLOSED_AT = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
 
 
 def rejected(**over) -> ItemFacts:
-    facts = dict(stage="closed", outcome="rejected", commune_id=COMMUNE, village_id=VILLAGE, closed_at=CLOSED_AT)
+    facts = dict(stage="closed", outcome="rejected", commune_id=COMMUNE, village_id=VILLAGE,
+                 closed_at=CLOSED_AT)
     facts.update(over)
     return ItemFacts(**facts)
 
@@ -249,7 +251,8 @@ def test_secretary_is_offered_every_triage_action_on_a_new_item():
 
 def test_author_is_offered_withdraw_on_a_new_item_and_review_on_a_rejection():
     assert rules.allowed_actions(item_in("submitted", "withdraw"), ACTORS["author"], NOW) == ["withdraw"]
-    assert rules.allowed_actions(rejected(), ACTORS["author"], CLOSED_AT + timedelta(days=2)) == ["request_review"]
+    assert (rules.allowed_actions(rejected(), ACTORS["author"], CLOSED_AT + timedelta(days=2))
+            == ["request_review"])
     assert rules.allowed_actions(rejected(), ACTORS["author"], CLOSED_AT + timedelta(days=31)) == []
 
 

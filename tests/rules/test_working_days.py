@@ -75,7 +75,8 @@ def test_working_days_waited(start, end, waited):
 def test_overdue_exactly_after_the_due_day():
     sent = date(2026, 3, 2)  # Monday; due Thursday 5 March
     on_time = rules.ack_status(sent, date(2026, 3, 5), 3, is_holiday)
-    assert (on_time.waited, on_time.allowed, on_time.due_on, on_time.overdue) == (3, 3, date(2026, 3, 5), False)
+    assert ((on_time.waited, on_time.allowed, on_time.due_on, on_time.overdue)
+            == (3, 3, date(2026, 3, 5), False))
     late = rules.ack_status(sent, date(2026, 3, 6), 3, is_holiday)
     assert (late.waited, late.due_on, late.overdue) == (4, date(2026, 3, 5), True)
 

@@ -161,7 +161,8 @@ def test_each_commune_has_its_own_chain():
         theirs = audit_events(db, other.id)
     assert theirs[0].seq == 1 and theirs[0].prev_hash == GENESIS
     event, _total = middle_event(commune.id)
-    tamper("UPDATE audit_event SET payload = '{}' WHERE commune_id = :c AND seq = :s", c=commune.id, s=event.seq)
+    tamper("UPDATE audit_event SET payload = '{}' WHERE commune_id = :c AND seq = :s", c=commune.id,
+           s=event.seq)
     assert verify(commune.id).broken_seq == event.seq
     assert verify(other.id).ok
 
@@ -185,13 +186,15 @@ def test_a_refused_change_writes_no_event():
         move(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
     with unit_of_work() as db:
         assert audit.head(db, commune.id) == head_before
-        assert db.execute(text("SELECT count(*) FROM audit_event WHERE item_id = :i"), {"i": item.id}).scalar() == 2
+        assert db.execute(text("SELECT count(*) FROM audit_event WHERE item_id = :i"),
+                          {"i": item.id}).scalar() == 2
     assert verify(commune.id).ok
 
 
 def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
     commune, a, _b, cat, users = world(db)
-    result = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm Riêng", contact_phone="0987654321")),
+    result = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm Riêng",
+                                                                  contact_phone="0987654321")),
                           Viewer())
     move(db, result.item, "reject", viewer(db, users["secretary"]), {"reason": "Không thuộc thôn."})
     entries = items.timeline(db, result.item)
@@ -204,10 +207,13 @@ def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
 
 def test_timeline_shows_the_reporters_name_only_when_they_chose_to(db):
     commune, a, _b, cat, _users = world(db)
-    shown = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm", show_name="1")), Viewer()).item
+    shown = items.submit(db, commune,
+                         SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm", show_name="1")),
+                         Viewer()).item
     assert items.timeline(db, shown)[0].actor_name == "Bà Năm"
     assert items.reporter_display(db, shown) == "Bà Năm"
-    hidden = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Sáu")), Viewer()).item
+    hidden = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Sáu")),
+                          Viewer()).item
     assert items.timeline(db, hidden)[0].actor_name == ""
     assert items.reporter_display(db, hidden) == ""
 

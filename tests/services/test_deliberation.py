@@ -248,7 +248,8 @@ def test_paper_ballot_one_per_household_and_close(w):
 
 def test_online_ballot_refused_for_contribution_items(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=True)
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+                             asks_contribution=True)
     before = _events(db)
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
@@ -262,7 +263,8 @@ def test_online_ballot_refused_for_contribution_items(w):
 
 def test_online_ballot_between_two_dates_changeable_until_close(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=False)
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+                             asks_contribution=False)
     with pytest.raises(Invalid):  # no agreement of the village head and Front committee
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}))
@@ -294,7 +296,8 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
 
 def test_authority_decision_for_a_plain_concern(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], asks_contribution=False)
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+                             asks_contribution=False)
     with pytest.raises(Invalid):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "authority", "document_no": "", "document_text": ""}))

@@ -68,7 +68,8 @@ def test_a_representative_pledges_land_with_consent_and_it_is_recorded_once_in_t
     rep = make_representative(db, commune, a)
     before = len(audit_events(db, commune.id))
     p = impl.pledge(db, item, viewer(db, rep), pledge_form("land", "20,5"))
-    assert (p.kind, p.quantity, p.parcel_ref, p.on_behalf) == ("land", Decimal("20.50"), "Thửa 123, tờ bản đồ 5", False)
+    assert ((p.kind, p.quantity, p.parcel_ref, p.on_behalf)
+            == ("land", Decimal("20.50"), "Thửa 123, tờ bản đồ 5", False))
     assert p.witness_name == "Nguyễn Văn Trưởng" and p.consent_on.isoformat() == "2026-01-10"
     events = audit_events(db, commune.id)[before:]
     assert [e.action for e in events] == ["pledge_added"]
@@ -101,7 +102,8 @@ def test_a_resident_without_a_household_and_a_secretary_of_another_village_are_r
         impl.pledge(db, item, viewer(db, users["other_secretary"]), on_behalf(household="H0001"))
 
 
-@pytest.mark.parametrize(("kind", "amount"), [("land", "0"), ("money", "-5"), ("labour", "abc"), ("land", "")])
+@pytest.mark.parametrize(("kind", "amount"), [("land", "0"), ("money", "-5"), ("labour", "abc"),
+                                              ("land", "")])
 def test_zero_negative_or_unreadable_amounts_are_refused(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = make_representative(db, commune, a)
@@ -111,7 +113,8 @@ def test_zero_negative_or_unreadable_amounts_are_refused(db, kind, amount):
     assert count(db, Pledge) == 0
 
 
-@pytest.mark.parametrize(("kind", "amount"), [("land", "100.001"), ("money", "10.000.000.001"), ("labour", "1001")])
+@pytest.mark.parametrize(("kind", "amount"), [("land", "100.001"), ("money", "10.000.000.001"),
+                                              ("labour", "1001")])
 def test_implausible_amounts_need_an_explicit_confirmation(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
@@ -302,6 +305,7 @@ def test_totals_count_households_and_leave_out_withdrawn_pledges(db):
     deliver(db, item, sec, p1, "1.000")
     t = impl.totals(db, item, impl.settings_for(db, item))
     land = t.kinds["land"]
-    assert (land.pledged, land.delivered, land.needed) == (Decimal("1240.00"), Decimal("1000.00"), Decimal("1400.00"))
+    assert ((land.pledged, land.delivered, land.needed)
+            == (Decimal("1240.00"), Decimal("1000.00"), Decimal("1400.00")))
     assert land.delivered_share == 71
     assert (t.households_pledged, t.households_in_register, t.withdrawn) == (2, 10, 1)

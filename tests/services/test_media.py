@@ -350,7 +350,8 @@ def test_hiding_a_photo_records_the_public_reason(db):
     assert att.hidden_by_id == users["secretary"].id
     e = audit_events(db)[-1]
     assert e.action == "attachment_hidden" and e.actor_role == "secretary"
-    assert json.loads(e.payload) == {"attachment_id": att.id, "kind": "photo", "reason": "Thấy rõ mặt người đi đường"}
+    assert json.loads(e.payload) == {"attachment_id": att.id, "kind": "photo",
+                                     "reason": "Thấy rõ mặt người đi đường"}
     # Now only officials can fetch it.
     from civic.errors import NotFound
 

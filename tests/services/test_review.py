@@ -140,7 +140,8 @@ def test_uphold_keeps_the_decision_and_empties_the_queue():
         assert (review.decision, review.decided_by_id) == ("upheld", users["supervisor"].id)
         assert clock.as_utc(review.decided_at) == DECIDED + timedelta(days=5)
         event = audit_events(db, live.commune_id)[-1]
-        assert (event.action, event.actor_role, event.actor_id) == ("uphold", "supervisor", users["supervisor"].id)
+        assert ((event.action, event.actor_role, event.actor_id)
+                == ("uphold", "supervisor", users["supervisor"].id))
     assert queue_codes(users["supervisor"]) == []
     with pytest.raises(Conflict):
         act(item, "send_back", users["supervisor"], {"reason": "Đổi ý sau khi đã quyết."})
@@ -153,7 +154,8 @@ def test_send_back_returns_the_item_to_triage_where_it_can_be_accepted():
     act(item, "send_back", users["supervisor"], {"reason": "Cần xem xét lại tại thôn."})
     with unit_of_work() as db:
         live = db.get(Item, item.id)
-        assert (live.stage, live.outcome, live.closed_at, live.close_reason) == (Stage.SUBMITTED, None, None, "")
+        assert ((live.stage, live.outcome, live.closed_at, live.close_reason)
+                == (Stage.SUBMITTED, None, None, ""))
         assert live.acknowledged_at is None
         assert [e.item.code for e in workflow.triage_queue(db, viewer(db, users["secretary"]))] == [item.code]
         review = db.execute(ReviewRequest.__table__.select()).one()

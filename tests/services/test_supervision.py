@@ -148,7 +148,8 @@ def test_not_done_is_a_closure_with_a_reason(db):
     with pytest.raises(Invalid):
         move(db, item, "close_not_done", su, {"reason": ""})
     move(db, item, "close_not_done", su, {"reason": "Không xin được đất, dừng thực hiện."})
-    assert (item.stage, item.outcome, item.close_reason) == ("closed", "not_done", "Không xin được đất, dừng thực hiện.")
+    assert ((item.stage, item.outcome, item.close_reason)
+            == ("closed", "not_done", "Không xin được đất, dừng thực hiện."))
 
 
 def signed_off(db):
@@ -177,7 +178,8 @@ def test_verdicts_once_per_household_within_30_days_and_their_totals(db):
     with pytest.raises(Conflict):
         sup.give_verdict(db, item, reps[3], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
     t = sup.verdict_totals(db, item)
-    assert (t.count, t.by_verdict, t.average, t.households) == (3, {"done": 1, "partly": 1, "not_done": 1}, 3.0, 10)
+    assert ((t.count, t.by_verdict, t.average, t.households)
+            == (3, {"done": 1, "partly": 1, "not_done": 1}, 3.0, 10))
     assert count(db, Verdict) == 3
 
 

@@ -55,7 +55,8 @@ def test_accept_moves_to_know_and_writes_one_event(db):
 
 @pytest.mark.parametrize(("action", "inputs", "outcome"), [
     ("reject", {"reason": "Việc này thuộc thẩm quyền của huyện."}, "rejected"),
-    ("redirect", {"destination": "Bộ phận tiếp công dân xã", "reason": "Là tranh chấp đất đai."}, "redirected"),
+    ("redirect", {"destination": "Bộ phận tiếp công dân xã", "reason": "Là tranh chấp đất đai."},
+     "redirected"),
 ])
 def test_closing_decisions(db, action, inputs, outcome):
     commune, a, _b, cat, users = world(db)
@@ -101,7 +102,8 @@ def test_an_item_is_not_a_duplicate_of_itself_or_of_another_communes_item(db):
     with pytest.raises(Invalid):
         move(db, item, "mark_duplicate", sec, {"original_code": item.code, "reason": "Trùng lặp."})
     other = make_commune(db, code="TT", name="Thanh Thủy")
-    foreign = items.submit(db, other, SubmitForm.parse(item_data(make_village(db, other, "Đồng Xuân"), make_category(db, other))),
+    foreign = items.submit(db, other, SubmitForm.parse(item_data(make_village(db, other, "Đồng Xuân"),
+                                                                 make_category(db, other))),
                            Viewer()).item
     with pytest.raises(Invalid):
         move(db, item, "mark_duplicate", sec, {"original_code": foreign.code, "reason": "Trùng."})
@@ -199,8 +201,8 @@ def test_forbidden_triage_changes_nothing(actor, action):
     item = setup_item(commune, a, cat)
     original = setup_item(commune, a, cat)
     clock.advance(timedelta(minutes=5))
-    inputs = {"reason": "Một lý do đủ dài.", "destination": "Bộ phận tiếp dân", "original_code": original.code,
-              "village_id": str(b.id), "category_id": str(cat.id)}
+    inputs = {"reason": "Một lý do đủ dài.", "destination": "Bộ phận tiếp dân",
+              "original_code": original.code, "village_id": str(b.id), "category_id": str(cat.id)}
     before = snapshot(item.code)
     with pytest.raises(Forbidden) as exc, unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
@@ -281,7 +283,8 @@ def test_triage_queue_counts_working_days_in_local_time(db):
     sec = viewer(db, users["secretary"])
     clock.freeze(at_local(2026, 3, 5, 16))
     entry = workflow.triage_queue(db, sec)[0]
-    assert (entry.waited, entry.allowed, entry.due_on, entry.overdue) == (3, 3, datetime(2026, 3, 5).date(), False)
+    assert ((entry.waited, entry.allowed, entry.due_on, entry.overdue)
+            == (3, 3, datetime(2026, 3, 5).date(), False))
     clock.freeze(at_local(2026, 3, 6, 8))
     entry = workflow.triage_queue(db, sec)[0]
     assert (entry.waited, entry.overdue) == (4, True)
