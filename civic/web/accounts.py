@@ -8,9 +8,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from civic.accounts import service as accounts
 from civic.accounts.schemas import LoginForm, RegisterForm, safe_next
 from civic.config import get_settings
+from civic.db import row_id
 from civic.errors import N_
 from civic.web import i18n
-from civic.web.core import Web, register_forms, stored_id
+from civic.web.core import Web, register_forms
 from civic.web.forms import EMPTY, Done, FormState, post_form
 
 router = APIRouter()
@@ -50,7 +51,7 @@ def login_form(request: Request, next: str = "/"):
 async def login(request: Request):
     def act(db, web: Web, form: LoginForm, files) -> Done:
         user = accounts.authenticate(db, form)
-        _start_session(request, stored_id(user))
+        _start_session(request, row_id(user))
         return Done(form.next, N_("Welcome, %(name)s."), {"name": user.display_name})
 
     return await post_form(request, LoginForm, action="login", act=act,
@@ -66,7 +67,7 @@ def register_form(request: Request, next: str = "/"):
 async def register(request: Request):
     def act(db, web: Web, form: RegisterForm, files) -> Done:
         user = accounts.register(db, form)
-        _start_session(request, stored_id(user))
+        _start_session(request, row_id(user))
         return Done(form.next, N_("Your account was created. Welcome, %(name)s."),
                     {"name": user.display_name})
 

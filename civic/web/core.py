@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -223,19 +223,6 @@ def require_user(web: Web, next_path: str | None = None) -> Viewer:
     if web.viewer.user is None:
         raise LoginRequired(next_path or web.request.url.path)
     return web.viewer
-
-
-class _HasId(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def stored_id(row: _HasId) -> int:
-    """The id of a row read from the database (or of a signed-in viewer). SQLModel types `id` as
-    `int | None` for a row not yet inserted; a page only ever holds stored ones."""
-    if row.id is None:
-        raise RuntimeError(f"{type(row).__name__} has no id")
-    return row.id
 
 
 class LoginRequired(CivicError):

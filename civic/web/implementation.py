@@ -18,7 +18,7 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import unit_of_work
+from civic.db import row_id, unit_of_work
 from civic.errors import N_, NotFound
 from civic.implementation import rules
 from civic.implementation import service as impl
@@ -40,7 +40,7 @@ from civic.media import rules as media_rules
 from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
-from civic.web.core import Web, env, register_forms, require_user, stored_id
+from civic.web.core import Web, env, register_forms, require_user
 from civic.web.deps import ItemCode, PageNumber, RowId
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -222,7 +222,7 @@ def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState =
                           **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
                           DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
                           accepts=rules.accepts_pledges(facts), today=clock.today_local(),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, stored_id(item))),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
                           **state.context())
 
 
@@ -276,13 +276,13 @@ def _household_page(request: Request, code: str, state: FormState = EMPTY, dispu
         facts = workflow.facts(db, item)
         mine = impl.represented_households(db, viewer, item.village_id)
         rules.check_household_page(facts, bool(mine))
-        ids = [stored_id(h) for h in mine]
+        ids = [row_id(h) for h in mine]
         rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
         return web.render("implementation/household.html", status=state.status,
                           **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
                           DO=LABELS, households=mine, rows=rows,
                           deliveries=impl.deliveries_for(db, item, ids), accepts=rules.accepts_pledges(facts),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, stored_id(item))),
+                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
                           today=clock.today_local(), dispute_id=dispute_id, **state.context())
 
 

@@ -9,14 +9,14 @@ from sqlalchemy import text
 from civic import clock
 from civic.areas import service as areas
 from civic.audit import service as audit
-from civic.db import get_engine, unit_of_work
+from civic.db import get_engine, row_id, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.schemas import SEARCH_MAX, ItemListQuery
 from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
-from civic.web.core import Web, stored_id
+from civic.web.core import Web
 from civic.web.deps import ItemCode
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, STRIP, Stage
@@ -43,7 +43,7 @@ def _home(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        commune_id = stored_id(commune)
+        commune_id = row_id(commune)
         look = lookups(db, commune_id)
         counts = items.stage_counts(db, commune_id)
         latest = items.latest_by_stage(db, commune_id, (Stage.SUBMITTED, *STRIP))
@@ -62,14 +62,14 @@ def _item_list(request: Request, query: ItemListQuery):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        look = lookups(db, stored_id(commune))
+        look = lookups(db, row_id(commune))
         f = items.ListFilters(
             village_id=query.village if query.village in look.villages else None,
             stage=query.stage, outcome=query.outcome, kind=query.kind,
             category_id=query.category if query.category in look.categories else None,
             q=query.q, page=max(1, query.page or 1),
         )
-        result = items.list_public(db, stored_id(commune), f, page_size=request.app.state.settings.page_size)
+        result = items.list_public(db, row_id(commune), f, page_size=request.app.state.settings.page_size)
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
                           stages=LISTED_STAGES, kinds=KINDS,
                           search_max=SEARCH_MAX)
@@ -105,7 +105,7 @@ def audit_page(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
         commune = areas.default_commune(db)
-        head = audit.head(db, stored_id(commune))
+        head = audit.head(db, row_id(commune))
         return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
 
 

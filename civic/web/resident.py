@@ -14,14 +14,14 @@ from sqlmodel import Session
 from civic.areas import service as areas
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import unit_of_work
+from civic.db import row_id, unit_of_work
 from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageToken, SubmitForm, SubmitPrefill
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
-from civic.web.core import Web, register_forms, require_user, stored_id
+from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import ItemCode
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -54,7 +54,7 @@ def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf:
         if on_behalf:
             workflow_rules.check_queue("triage", require_user(web).facts())
         commune = areas.default_commune(db)
-        look = lookups(db, stored_id(commune))
+        look = lookups(db, row_id(commune))
         if on_behalf:
             allowed = web.viewer.villages("secretary")
             look.villages = {k: v for k, v in look.villages.items() if k in allowed}
@@ -142,8 +142,8 @@ def my_items(request: Request):
         web = Web(request, db)
         viewer = require_user(web)
         commune = areas.default_commune(db)
-        look = lookups(db, stored_id(commune))
-        rows = items.my_items(db, stored_id(viewer))
+        look = lookups(db, row_id(commune))
+        rows = items.my_items(db, row_id(viewer))
         return web.render("resident/my_items.html", rows=rows, look=look)
 
 

@@ -8,10 +8,10 @@ from fastapi.responses import HTMLResponse
 from civic import clock
 from civic.areas import service as areas
 from civic.core.kinds import Action
-from civic.db import unit_of_work
+from civic.db import row_id, unit_of_work
 from civic.errors import N_, NotFound
 from civic.items import service as items
-from civic.web.core import Web, register_forms, require_user, stored_id
+from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import ItemCode
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.resident import render_submit_form, submit_upload
@@ -42,7 +42,7 @@ def triage_queue(request: Request):
         viewer = require_user(web)
         rules.check_queue("triage", viewer.facts())
         commune = areas.default_commune(db)
-        look = lookups(db, stored_id(commune))
+        look = lookups(db, row_id(commune))
         queue = workflow.triage_queue(db, viewer)
         return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local())
 
@@ -84,7 +84,7 @@ def review_queue(request: Request):
         viewer = require_user(web)
         rules.check_queue("review", viewer.facts())
         commune = areas.default_commune(db)
-        look = lookups(db, stored_id(commune))
+        look = lookups(db, row_id(commune))
         return web.render("review/queue.html", queue=workflow.review_queue(db, viewer), look=look)
 
 

@@ -14,7 +14,7 @@ from civic import clock
 from civic.areas import service as areas
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import unit_of_work
+from civic.db import row_id, unit_of_work
 from civic.errors import N_, NotFound
 from civic.implementation import rules as impl_rules
 from civic.implementation import service as impl
@@ -24,7 +24,7 @@ from civic.supervision import rules
 from civic.supervision import schemas as forms
 from civic.supervision import service as sup
 from civic.web import media as media_web
-from civic.web.core import Web, register_forms, require_user, stored_id
+from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import ItemCode
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
@@ -45,14 +45,14 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
         return out
     actor = web.viewer.facts()
     latest = sup.inspections(db, item, limit=1)
-    lists = sup.checklist(db, [stored_id(i) for i in latest])
+    lists = sup.checklist(db, [row_id(i) for i in latest])
     verdicts = sup.verdict_totals(db, item) if rules.is_closed_done(facts) else None
     mine = impl.represented_households(db, web.viewer, item.village_id) if web.viewer.id else []
     findings = sup.findings(db, item)
     today = clock.today_local()
     out["inspect"] = {
         "inspection": latest[0] if latest else None,
-        "checklist": lists[stored_id(latest[0])] if latest else [],
+        "checklist": lists[row_id(latest[0])] if latest else [],
         "findings": findings,
         "past_due": {f.id for f in findings if rules.past_due(f.due_on, f.resolved_at is not None, today)},
         "verdicts": verdicts,
@@ -73,7 +73,7 @@ def queue(request: Request):
         rules.check_queue(viewer.facts())
         commune = areas.default_commune(db)
         return web.render("supervision/queue.html", queue=sup.queue(db, viewer),
-                          look=lookups(db, stored_id(commune)), today=clock.today_local(), SUP=LABELS)
+                          look=lookups(db, row_id(commune)), today=clock.today_local(), SUP=LABELS)
 
 
 # --- the inspection page ------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def _inspect_page(request: Request, code: str, state: FormState = EMPTY) -> HTML
         return web.render(
             "supervision/inspect.html", status=state.status, **media_web.page_context(db, web, item),
             item=item, strip=strip_state(item), SUP=LABELS, inspection=current,
-            checklist=sup.checklist(db, [stored_id(current)])[stored_id(current)] if current else [],
+            checklist=sup.checklist(db, [row_id(current)])[row_id(current)] if current else [],
             findings=sup.findings(db, item), reopen=sup.reopen_requests(db, item),
             can_open=rules.can_open_inspection(facts, actor),
             can_edit=rules.can_edit_inspection(facts, actor),
@@ -196,7 +196,7 @@ def _verdict_page(request: Request, code: str, state: FormState = EMPTY) -> HTML
         mine = impl.represented_households(db, viewer, item.village_id)
         if not mine:
             impl_rules.check_household_page(facts, False)
-        given = {hid: sup.household_verdict(db, item, hid) for hid in (stored_id(h) for h in mine)}
+        given = {hid: sup.household_verdict(db, item, hid) for hid in (row_id(h) for h in mine)}
         asked = {r.household_id for r in sup.reopen_requests(db, item, limit=200)
                  if clock.as_utc(r.closure_at) == clock.as_utc(item.closed_at)}
         may_reopen = {hid for hid, verdict in given.items()
