@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -63,6 +64,18 @@ def reset() -> None:
     global _offset, _frozen
     _offset = timedelta(0)
     _frozen = None
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(value: None) -> None: ...
+
+
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:
