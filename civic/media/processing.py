@@ -42,6 +42,7 @@ def prepare(upload: Upload, *, accept: tuple[str, ...] = rules.KINDS, field: str
     fmt = rules.sniff(upload.data)
     kind = rules.check_kind(fmt, accept, name, field)
     if kind == rules.PHOTO:
+        assert fmt is not None  # check_kind refuses content of no known format
         return _prepare_photo(upload.data, fmt, name, field, keep_original)
     return _prepare_pdf(upload.data, name, field)
 

@@ -60,6 +60,7 @@ def attach(session: Session, *, item: Item, upload: Upload | Prepared, purpose: 
     display_key = storage.put(session, prepared.display.data, prepared.display.ext)
     thumb_key = storage.put(session, prepared.thumb.data, prepared.thumb.ext) if prepared.thumb else ""
     original_key = storage.put(session, prepared.original.data, prepared.original.ext) if prepared.original else ""
+    assert item.id is not None  # the item was loaded from the database
     att = Attachment(
         commune_id=item.commune_id, item_id=item.id, owner_kind=owner_kind, owner_id=owner_id,
         purpose=purpose, kind=prepared.kind, private=rules.is_private(purpose, private),

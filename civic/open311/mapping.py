@@ -155,8 +155,9 @@ def event_words(locale: str, action: str, payload: dict[str, Any]) -> str:
     if action == "redirect":
         return translate(locale, N_("sent it to %(place)s"), {"place": payload.get("destination", "")})
     if action == "stage_changed":
+        to = str(payload.get("to"))
         text = translate(locale, N_("moved it to %(stage)s"),
-                         {"stage": translate(locale, STAGE_LABELS.get(payload.get("to"), str(payload.get("to"))))})
+                         {"stage": translate(locale, STAGE_LABELS.get(to, to))})
         if payload.get("outcome") in OUTCOME_LABELS:
             text += " — " + translate(locale, OUTCOME_LABELS[payload["outcome"]])
         return text

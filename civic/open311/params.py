@@ -114,10 +114,9 @@ def window(args: Args) -> Window:
     raw_start, raw_end = one(args, "start_date"), one(args, "end_date")
     start = parse_datetime(raw_start, "start_date") if raw_start else None
     end = parse_datetime(raw_end, "end_date") if raw_end else None
-    if start is None and end is None:
-        end = clock.now()
-        start = end - WINDOW
-    elif start is None:
+    if start is None:
+        if end is None:
+            end = clock.now()
         start = end - WINDOW
     elif end is None:
         end = start + WINDOW

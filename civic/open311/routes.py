@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.routing import Match
 
@@ -128,7 +129,7 @@ def _request_query(args: Args, look: queries.Lookups) -> queries.RequestQuery:
     service_codes = comma_list(args, "service_code", 200)
     category_ids = None
     if service_codes:
-        category_ids = [c.id for c in look.categories.values() if c.code in service_codes]
+        category_ids = [cid for cid, c in look.categories.items() if c.code in service_codes]
     now = clock.now()
     return queries.RequestQuery(codes, category_ids, win.start if win else now, win.end if win else now,
                                 statuses, page, page_size)
@@ -159,7 +160,7 @@ def request_list(
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        rows = queries.list_requests(db, look.commune.id, _request_query(args, look))
+        rows = queries.list_requests(db, queries.stored_id(look.commune), _request_query(args, look))
         body = _requests_body(db, lang, look, rows, _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
@@ -173,7 +174,7 @@ def request_one(request: Request, service_request_id: str, fmt: str = FMT,
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        row = queries.one_request(db, look.commune.id, service_request_id)
+        row = queries.one_request(db, queries.stored_id(look.commune), service_request_id)
         body = _requests_body(db, lang, look, [row], _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
@@ -191,7 +192,7 @@ def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: 
             if key is None or key.commune_id != commune.id:
                 raise forbidden(N_("This api_key is not valid."))
             key_id = key.id
-        codes = queries.find_by_token(db, commune.id, token, key_id)
+        codes = queries.find_by_token(db, queries.stored_id(commune), token, key_id)
     if not codes:
         raise not_found(N_("No request was created with this token."))
     return encode.respond(fmt, "service_requests", [{"service_request_id": c, "token": token} for c in codes])
@@ -211,7 +212,7 @@ def request_updates(request: Request, fmt: str = FMT, jurisdiction_id: str | Non
     size = positive_int(args, "page_size", MAX_RESULTS, MAX_RESULTS)
     with unit_of_work() as db:
         commune = queries.commune(db, one(args, "jurisdiction_id"))
-        rows = queries.updates(db, commune.id, win.start, win.end, page_n, size)
+        rows = queries.updates(db, queries.stored_id(commune), win.start, win.end, page_n, size)
     return encode.respond(fmt, "service_request_updates", mapping.request_updates(lang, rows))
 
 
@@ -278,7 +279,7 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     village_id = None
     try:
         village_id = item_rules.village_for_address(
-            [(v.id, v.name, v.slug) for v in look.villages.values()], one(args, "address_id"),
+            [(vid, v.name, v.slug) for vid, v in look.villages.items()], one(args, "address_id"),
             one(args, "address_string"))
     except Invalid as exc:
         errors += from_civic(exc).errors
@@ -298,23 +299,23 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     }
     token = one(args, "token")
     if token and len(token) <= 200:
-        data["client_token"] = queries.client_token(key.id, token)
-    form, form_error = None, None
+        data["client_token"] = queries.client_token(queries.stored_id(key), token)
+    form: SubmitForm | Invalid  # the form, or why it was refused
     try:  # any village for reading the fields: the service checks the one that is stored
         form = SubmitForm.parse(dict(data, village_id=village_id or 1))
     except Invalid as exc:
-        form_error = exc
+        form = exc
     if errors:  # report the submission's own errors with these, all at once
         seen = {field for field, _m, _p in errors}
-        if form_error is not None:
-            errors += [e for e in from_civic(form_error).errors if e[0] not in seen]
+        if isinstance(form, Invalid):
+            errors += [e for e in from_civic(form).errors if e[0] not in seen]
         raise ApiError(400, errors)
     if len(token) > 200:
         raise bad(N_("The token must have at most 200 characters."), "token")
-    if form is None:
-        raise from_civic(form_error)
+    if isinstance(form, Invalid):
+        raise from_civic(form)
     result = items.submit(db, commune, form, ANONYMOUS_VIEWER, channel="api", require_contact=False,
-                          attributes=attributes, partner=(key.id, key.name))
+                          attributes=attributes, partner=(queries.stored_id(key), key.name))
     return result, token
 
 
@@ -339,8 +340,9 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 @router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
 async def unknown(request: Request, rest: str):
     allowed = {method for route in router.routes
-               if route.endpoint is not unknown and route.matches(request.scope)[0] == Match.PARTIAL
-               for method in route.methods}
+               if isinstance(route, APIRoute) and route.endpoint is not unknown
+               and route.matches(request.scope)[0] == Match.PARTIAL
+               for method in route.methods or ()}
     if allowed:  # RFC 9110: a 405 lists the methods the address does accept
         raise ApiError(405, [("", N_("This address does not accept this kind of request."), {})],
                        headers={"Allow": ", ".join(sorted(allowed))})

@@ -4,7 +4,7 @@ residents' verdict and reopen requests, and the supervisor's queue. Never commit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
@@ -15,7 +15,7 @@ from civic.areas.models import Household
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Outcome, Stage
-from civic.errors import N_, Forbidden, Invalid, NotFound
+from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
 from civic.items.models import Item
@@ -36,6 +36,17 @@ from civic.supervision.schemas import (
     VerdictTotals,
 )
 from civic.workflow import service as workflow
+
+
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def _id(row: _Stored) -> int:
+    """The id of a row loaded from the database or flushed: such a row always has one."""
+    assert row.id is not None, "a stored row has an id"
+    return row.id
 
 
 def _facts(session: Session, item: Item) -> ItemFacts:
@@ -69,7 +80,7 @@ def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
     if item.stage == Stage.INSPECT:
-        inspection = open_inspection(session, item.id)
+        inspection = open_inspection(session, _id(item))
         unmarked = 0
         if inspection is not None:
             unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
@@ -94,11 +105,11 @@ def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: Open
     rules.check_open_inspection(facts)
     labels = list(form.checklist) if form and form.checklist else list(rules.DEFAULT_CHECKLIST)
     now = clock.now()
-    inspection = Inspection(item_id=item.id, opened_at=now, opened_by_id=viewer.id)
+    inspection = Inspection(item_id=_id(item), opened_at=now, opened_by_id=viewer.id)
     session.add(inspection)
     session.flush()
     for pos, label in enumerate(labels):
-        session.add(ChecklistEntry(inspection_id=inspection.id, position=pos, label=label))
+        session.add(ChecklistEntry(inspection_id=_id(inspection), position=pos, label=label))
     _record(session, item, "inspection_opened", viewer, "supervisor",
             {"inspection_id": inspection.id, "checklist": len(labels)})
     return inspection
@@ -108,7 +119,10 @@ def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -
     facts = _facts(session, item)
     rules.check_supervisor(facts, viewer.facts())
     rules.check_inspection_is_open(facts)
-    return open_inspection(session, item.id)
+    inspection = open_inspection(session, _id(item))
+    if inspection is None:  # the facts just said one is open; refused the same way if not
+        raise Conflict(N_("No inspection of this item is open."))
+    return inspection
 
 
 def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: ChecklistEntryForm
@@ -118,7 +132,7 @@ def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: Chec
                                .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
     rules.check_checklist_room(existing[0])
     label = form.label
-    entry = ChecklistEntry(inspection_id=inspection.id, position=(existing[1] or 0) + 1, label=label)
+    entry = ChecklistEntry(inspection_id=_id(inspection), position=(existing[1] or 0) + 1, label=label)
     session.add(entry)
     session.flush()
     _record(session, item, "checklist_changed", viewer, "supervisor",
@@ -162,7 +176,7 @@ def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
     """A supervisor records a finding of the open inspection, with its photos (prepared before the
     transaction: see civic.web.forms)."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    finding = Finding(item_id=item.id, inspection_id=inspection.id, severity=form.severity, text=form.text,
+    finding = Finding(item_id=_id(item), inspection_id=_id(inspection), severity=form.severity, text=form.text,
                       due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
     session.add(finding)
     session.flush()
@@ -232,8 +246,10 @@ def household_verdict(session: Session, item: Item, household_id: int) -> Verdic
 def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm) -> Verdict:
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
-    rules.check_verdict(facts, clock.now(), already_given=household_verdict(session, item, household.id) is not None)
-    v = Verdict(item_id=item.id, household_id=household.id, closure_at=item.closed_at, verdict=form.verdict,
+    rules.check_verdict(facts, clock.now(),
+                        already_given=household_verdict(session, item, _id(household)) is not None)
+    assert item.closed_at is not None  # check_verdict refuses an item that is not closed
+    v = Verdict(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at, verdict=form.verdict,
                 satisfaction=form.satisfaction, comment=form.comment, given_by_id=viewer.id,
                 created_at=clock.now())
     session.add(v)
@@ -246,14 +262,15 @@ def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm
 def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequestForm) -> ReopenRequest:
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
-    verdict = household_verdict(session, item, household.id)
+    verdict = household_verdict(session, item, _id(household))
     asked = session.execute(select(col(ReopenRequest.id)).where(
         col(ReopenRequest.item_id) == item.id, col(ReopenRequest.household_id) == household.id,
         col(ReopenRequest.closure_at) == item.closed_at)).first() is not None
     rules.check_reopen_request(facts, clock.now(), household_verdict=verdict.verdict if verdict else None,
                                already_asked=asked)
     reason = form.reason
-    r = ReopenRequest(item_id=item.id, household_id=household.id, closure_at=item.closed_at, reason=reason,
+    assert item.closed_at is not None  # check_reopen_request refuses an item that is not closed
+    r = ReopenRequest(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at, reason=reason,
                       requested_at=clock.now(), requested_by_id=viewer.id)
     session.add(r)
     session.flush()
@@ -267,6 +284,8 @@ def refuse_reopen(session: Session, item: Item, viewer: Viewer, form: RefuseReop
     rules.check_refuse_reopen(facts, viewer.facts())
     reason = form.reason
     request = current_closure_reopen(session, item)
+    if request is None:  # the facts just said one is pending; refused the same way if not
+        raise Conflict(N_("No household has asked to reopen this item."))
     request.decision, request.decision_reason = "refused", reason
     request.decided_at, request.decided_by_id = clock.now(), viewer.id
     _record(session, item, "reopen_refused", viewer, "supervisor",
