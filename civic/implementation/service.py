@@ -70,7 +70,8 @@ def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 
-def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str,
+            payload: dict[str, Any]) -> None:
     item.updated_at = clock.now()
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
@@ -84,8 +85,9 @@ def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequenc
     before the writing transaction, so storing them is all that is left here."""
     if not files:
         return []
-    return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
-                         owner_id=owner_id, actor_role=role, accept=accept or media_rules.KINDS, field=field)
+    return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id,
+                         owner_kind=owner_kind, owner_id=owner_id, actor_role=role,
+                         accept=accept or media_rules.KINDS, field=field)
             for f in files]
 
 
@@ -98,7 +100,8 @@ def _amount(kind: str, money: int | None, quantity: Decimal | None) -> str:
 
 def latest_percent(session: Session, item_id: int) -> int:
     row = session.execute(select(col(ProgressUpdate.percent)).where(col(ProgressUpdate.item_id) == item_id)
-                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc()).limit(1)).first()
+                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                          .limit(1)).first()
     return row[0] if row else 0
 
 
@@ -117,8 +120,10 @@ def open_pledges(session: Session, item_id: int) -> int:
         (col(Pledge.kind) == rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
         (col(Pledge.kind) != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
     )
-    return session.execute(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == col(Pledge.id))
-                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)).scalar_one()
+    return session.execute(select(func.count()).select_from(Pledge)
+                           .outerjoin(d, d.c.pledge_id == col(Pledge.id))
+                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)
+                           ).scalar_one()
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
@@ -131,8 +136,9 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
 
 def work_started(session: Session, item_id: int) -> bool:
     """The work has started once a progress update reports more than 0 %."""
-    return session.execute(select(col(ProgressUpdate.id)).where(col(ProgressUpdate.item_id) == item_id,
-                                                           col(ProgressUpdate.percent) > 0).limit(1)).first() is not None
+    return session.execute(select(col(ProgressUpdate.id))
+                           .where(col(ProgressUpdate.item_id) == item_id, col(ProgressUpdate.percent) > 0)
+                           .limit(1)).first() is not None
 
 
 # --- settings -----------------------------------------------------------------------------------------------
@@ -161,13 +167,15 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
         "publish_names": clean.publish_pledger_names,
         "needed_land_m2": str(clean.needed_land_m2) if clean.needed_land_m2 is not None else None,
         "needed_money": clean.needed_money,
-        "needed_labour_days": str(clean.needed_labour_days) if clean.needed_labour_days is not None else None})
+        "needed_labour_days": (str(clean.needed_labour_days) if clean.needed_labour_days is not None
+                               else None)})
     return row
 
 
 # --- households -------------------------------------------------------------------------------------------
 
-def represented_households(session: Session, viewer: Viewer, village_id: int | None = None) -> list[Household]:
+def represented_households(session: Session, viewer: Viewer, village_id: int | None = None
+                           ) -> list[Household]:
     """The households the viewer represents (optionally only in one village)."""
     if viewer.id is None:
         return []
@@ -266,7 +274,8 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
     own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
     if not own:
         rules.check_secretary(facts, viewer.facts())
-    delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id).limit(1)).first()
+    delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id)
+                                .limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
                          work_started=work_started(session, _id(item)))
     row.withdrawn_at = clock.now()
@@ -281,7 +290,8 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
 
 def delivered_of(session: Session, pledge_row: Pledge) -> int | Decimal:
     money, centi = session.execute(
-        select(func.coalesce(func.sum(col(Delivery.money)), 0), func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0))
+        select(func.coalesce(func.sum(col(Delivery.money)), 0),
+               func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0))
         .where(col(Delivery.pledge_id) == pledge_row.id)).one()
     return int(money) if pledge_row.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
 
@@ -351,7 +361,8 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    line_ids = set(session.execute(select(col(BudgetLine.id)).where(col(BudgetLine.item_id) == item.id)).scalars())
+    line_ids = set(session.execute(select(col(BudgetLine.id))
+                                   .where(col(BudgetLine.item_id) == item.id)).scalars())
     rules.check_spending(clean.budget_line_id, line_ids, clean.spent_on, clock.today_local())
     # Required fields: the form refuses them empty (and check_spending the line of another item).
     assert clean.budget_line_id is not None and clean.amount is not None and clean.spent_on is not None
@@ -363,8 +374,8 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     _record(session, item, "spending_added", viewer, "secretary",
             {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
              "document_ref": clean.document_ref})
-    attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending", owner_id=_id(row),
-                    role="secretary", field="document")
+    attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending",
+                    owner_id=_id(row), role="secretary", field="document")
     return row
 
 
@@ -382,8 +393,8 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
     session.flush()
     _record(session, item, "progress_posted", viewer, "secretary",
             {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
-    attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress", owner_id=_id(row),
-                    role="secretary", accept=(media_rules.PHOTO,))
+    attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress",
+                    owner_id=_id(row), role="secretary", accept=(media_rules.PHOTO,))
     return row
 
 
@@ -410,7 +421,8 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
     materials = []
     for kind, description, unit, n, money, centi, d_money, d_centi in rows:
         if kind == rules.MATERIALS:
-            materials.append((description, unit, Decimal(int(centi)) / HUNDRED, Decimal(int(d_centi)) / HUNDRED))
+            materials.append((description, unit, Decimal(int(centi)) / HUNDRED,
+                              Decimal(int(d_centi)) / HUNDRED))
             continue
         t = kinds[kind]
         t.pledges += n
@@ -429,17 +441,21 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))))
         .where(col(Pledge.item_id) == item.id)).one()
     disputed = session.execute(select(func.count()).select_from(Delivery)
-                               .where(col(Delivery.item_id) == item.id, col(Delivery.disputed_at).is_not(None))).scalar_one()
+                               .where(col(Delivery.item_id) == item.id,
+                                      col(Delivery.disputed_at).is_not(None))).scalar_one()
     register = active_households(session, item.village_id, clock.today_local())
-    return Totals(kinds, counts[0], register, open_pledges(session, _id(item)) if item.stage == Stage.DO else 0,
-                  counts[1], disputed, sorted(materials, key=lambda m: m[0]))
+    pledges_open = open_pledges(session, _id(item)) if item.stage == Stage.DO else 0
+    return Totals(kinds, counts[0], register, pledges_open, counts[1], disputed,
+                  sorted(materials, key=lambda m: m[0]))
 
 
 def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -> tuple[list[str], int]:
     """A page of the pledging households' heads' names, by name, and how many there are. The caller shows
-    them only where the decision says they may be published (col(ImplementationSetting.publish_pledger_names))."""
-    base = (select(col(Household.id), col(Household.head_name)).join(Pledge, col(Pledge.household_id) == col(Household.id))
-            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None), col(Household.head_name) != "")
+    them only where the decision says they may be published (ImplementationSetting.publish_pledger_names)."""
+    base = (select(col(Household.id), col(Household.head_name))
+            .join(Pledge, col(Pledge.household_id) == col(Household.id))
+            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None),
+                   col(Household.head_name) != "")
             .distinct())
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(base.order_by(col(Household.head_name), col(Household.id))
@@ -452,12 +468,14 @@ def budget(session: Session, item: Item, limit: int = 100) -> Budget:
              .where(col(Spending.item_id) == item.id).group_by(col(Spending.budget_line_id)).subquery())
     rows = session.execute(select(BudgetLine, func.coalesce(spent.c.spent, 0))
                            .outerjoin(spent, spent.c.budget_line_id == col(BudgetLine.id))
-                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id)).limit(limit)).all()
+                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id))
+                           .limit(limit)).all()
     return Budget([BudgetRow(line, int(s)) for line, s in rows])
 
 
 def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
-    total = session.execute(select(func.count()).select_from(Spending).where(col(Spending.item_id) == item.id)).scalar_one()
+    total = session.execute(select(func.count()).select_from(Spending)
+                            .where(col(Spending.item_id) == item.id)).scalar_one()
     rows = list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
                                 .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
                                 .offset((page - 1) * size).limit(size)).scalars())
@@ -467,7 +485,8 @@ def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
     """The latest progress updates, newest first."""
     return list(session.execute(select(ProgressUpdate).where(col(ProgressUpdate.item_id) == item.id)
-                                .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                                .order_by(col(ProgressUpdate.created_at).desc(),
+                                          col(ProgressUpdate.id).desc())
                                 .limit(limit)).scalars())
 
 
@@ -485,7 +504,8 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     rows = session.execute(
         select(Pledge, col(Household.code), func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
                func.coalesce(d.c.n, 0))
-        .join(Household, col(Household.id) == col(Pledge.household_id)).outerjoin(d, d.c.pledge_id == col(Pledge.id))
+        .join(Household, col(Household.id) == col(Pledge.household_id))
+        .outerjoin(d, d.c.pledge_id == col(Pledge.id))
         .where(*where).order_by(col(Pledge.withdrawn_at).is_not(None), col(Household.code), col(Pledge.id))
         .offset((page - 1) * size).limit(size)).all()
     out = []
@@ -495,10 +515,12 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     return out, total
 
 
-def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100) -> list[Delivery]:
+def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100
+                   ) -> list[Delivery]:
     if not household_ids:
         return []
     return list(session.execute(select(Delivery).where(col(Delivery.item_id) == item.id,
                                                        col(Delivery.household_id).in_(household_ids))
-                                .order_by(col(Delivery.delivered_on).desc(), col(Delivery.id).desc()).limit(limit)).scalars())
+                                .order_by(col(Delivery.delivered_on).desc(), col(Delivery.id).desc())
+                                .limit(limit)).scalars())
 

@@ -74,7 +74,8 @@ def _prepare_photo(data: bytes, fmt: str, name: str, field: str, keep_original: 
     except Invalid:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(rules.TOO_MANY_PIXELS, field=field, name=name, mp=rules.MAX_PIXELS // 1_000_000) from None
+        raise Invalid(rules.TOO_MANY_PIXELS, field=field, name=name,
+                      mp=rules.MAX_PIXELS // 1_000_000) from None
     except Exception:  # any decoder error: OSError, SyntaxError, ValueError, struct errors, MemoryError
         raise damaged from None
 
@@ -95,7 +96,8 @@ def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(im, src, _SRGB, outputMode=target if im.mode != "CMYK" else "RGB")
+            converted = ImageCms.profileToProfile(im, src, _SRGB,
+                                                  outputMode=target if im.mode != "CMYK" else "RGB")
             if converted is not None:
                 im = converted
         except (ImageCms.PyCMSError, OSError, ValueError):

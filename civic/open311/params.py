@@ -87,7 +87,8 @@ def parse_datetime(value: str, field: str) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             parsed = datetime.combine(datetime.fromisoformat(text).date(), time(0))
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", text):
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                          r"(Z|[+-]\d{2}:?\d{2})?", text):
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         else:
             raise ValueError(text)

@@ -109,7 +109,8 @@ def service_definition(request: Request, service_code: str, fmt: str = FMT,
     return _definition(request, service_code, fmt)
 
 
-@router.get("/service/{service_code}.{fmt}", summary="A service's definition (the singular path of old clients)",
+@router.get("/service/{service_code}.{fmt}",
+            summary="A service's definition (the singular path of old clients)",
             responses=schemas.responses(schemas.ServiceDefinition), response_model=None)
 def service_definition_singular(request: Request, service_code: str, fmt: str = FMT,
                                 jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE):
@@ -147,14 +148,16 @@ def _requests_body(db, lang: str, look: queries.Lookups, rows: list, extensions:
             responses=schemas.responses(list[schemas.ServiceRequest]), response_model=None)
 def request_list(
     request: Request, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE,
-    service_request_id: str | None = Query(None, description="Comma list of ids; overrides the other filters."),
+    service_request_id: str | None = Query(None,
+                                           description="Comma list of ids; overrides the other filters."),
     service_code: str | None = Query(None, description="Comma list of service codes."),
     start_date: str | None = Query(None, description="W3C datetime; the range spans at most 90 days."),
     end_date: str | None = Query(None, description="W3C datetime; default: the last 90 days."),
     status: str | None = Query(None, description="open, closed, or both (comma list)."),
     page: str | None = Query(None, description="Extension: page number from 1."),
     page_size: str | None = Query(None, description="Extension: results per page, at most 1,000."),
-    extensions: str | None = Query(None, description="Extension: true adds stage, outcome, progress and notes."),
+    extensions: str | None = Query(None,
+                                   description="Extension: true adds stage, outcome, progress and notes."),
 ):
     args = _args(request, fmt)
     lang = request_locale(request)
@@ -169,7 +172,8 @@ def request_list(
             responses=schemas.responses(list[schemas.ServiceRequest]), response_model=None)
 def request_one(request: Request, service_request_id: str, fmt: str = FMT,
                 jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE,
-                extensions: str | None = Query(None, description="Extension: true adds the public timeline.")):
+                extensions: str | None = Query(None,
+                                               description="Extension: true adds the public timeline.")):
     args = _args(request, fmt)
     lang = request_locale(request)
     with unit_of_work() as db:
@@ -180,7 +184,8 @@ def request_one(request: Request, service_request_id: str, fmt: str = FMT,
 
 
 @router.get("/tokens/{token}.{fmt}", summary="The request a client's token created",
-            responses=schemas.responses(list[schemas.TokenAnswer], errors=(400, 403, 404)), response_model=None)
+            responses=schemas.responses(list[schemas.TokenAnswer], errors=(400, 403, 404)),
+            response_model=None)
 def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION,
                  api_key: str | None = Query(None, description="Optional: only this partner's requests.")):
     args = _args(request, fmt)
@@ -203,7 +208,8 @@ def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: 
 def request_updates(request: Request, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION,
                     locale: str | None = LOCALE,
                     start_date: str | None = Query(None, description="W3C datetime; default: 90 days ago."),
-                    end_date: str | None = Query(None, description="W3C datetime; at most 90 days after start."),
+                    end_date: str | None = Query(None,
+                                                 description="W3C datetime; at most 90 days after start."),
                     page: str | None = Query(None), page_size: str | None = Query(None)):
     args = _args(request, fmt)
     lang = request_locale(request)
@@ -272,8 +278,8 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     errors = _location_errors(args)
     attributes = {}
     try:
-        attributes = item_rules.validate_attribute_values(item_rules.attribute_definitions(category.attributes),
-                                                          attribute_args(args))
+        attributes = item_rules.validate_attribute_values(
+            item_rules.attribute_definitions(category.attributes), attribute_args(args))
     except Invalid as exc:
         errors += from_civic(exc).errors
     village_id = None
@@ -288,7 +294,8 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
             raise bad(N_("This commune has no village yet."), "address_id")
         village_id = next(iter(look.villages))  # the first village; the secretary corrects it in triage
     address = one(args, "address_string")
-    where = address or (f"{one(args, 'lat')}, {one(args, 'long')}" if one(args, "lat") else one(args, "address_id"))
+    where = address or (f"{one(args, 'lat')}, {one(args, 'long')}" if one(args, "lat")
+                        else one(args, "address_id"))
     description = one(args, "description") or f"{category.name_vi} — {where}"
     data = {
         "kind": "concern", "village_id": village_id, "category_id": category.id,

@@ -53,7 +53,8 @@ def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 
-def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str,
+            payload: dict[str, Any]) -> None:
     item.updated_at = clock.now()
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
@@ -63,7 +64,8 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
 # --- facts for the workflow -------------------------------------------------------------------------------
 
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
-    return session.execute(select(Inspection).where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
+    return session.execute(select(Inspection)
+                           .where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
                            .order_by(col(Inspection.id).desc()).limit(1)).scalar_one_or_none()
 
 
@@ -84,7 +86,8 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
         unmarked = 0
         if inspection is not None:
             unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
-                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))).scalar_one()
+                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))
+            ).scalar_one()
         opened, serious = session.execute(
             select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
             .where(col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).one()
@@ -176,8 +179,8 @@ def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
     """A supervisor records a finding of the open inspection, with its photos (prepared before the
     transaction: see civic.web.forms)."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    finding = Finding(item_id=_id(item), inspection_id=_id(inspection), severity=form.severity, text=form.text,
-                      due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
+    finding = Finding(item_id=_id(item), inspection_id=_id(inspection), severity=form.severity,
+                      text=form.text, due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
     session.add(finding)
     session.flush()
     _record(session, item, "finding_added", viewer, "supervisor",
@@ -239,8 +242,10 @@ def _verdict_household(session: Session, item: Item, viewer: Viewer, wanted: int
 def household_verdict(session: Session, item: Item, household_id: int) -> Verdict | None:
     if item.closed_at is None:
         return None
-    return session.execute(select(Verdict).where(col(Verdict.item_id) == item.id, col(Verdict.household_id) == household_id,
-                                                 col(Verdict.closure_at) == item.closed_at)).scalar_one_or_none()
+    return session.execute(select(Verdict).where(col(Verdict.item_id) == item.id,
+                                                 col(Verdict.household_id) == household_id,
+                                                 col(Verdict.closure_at) == item.closed_at)
+                           ).scalar_one_or_none()
 
 
 def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm) -> Verdict:
@@ -249,9 +254,9 @@ def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm
     rules.check_verdict(facts, clock.now(),
                         already_given=household_verdict(session, item, _id(household)) is not None)
     assert item.closed_at is not None  # check_verdict refuses an item that is not closed
-    v = Verdict(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at, verdict=form.verdict,
-                satisfaction=form.satisfaction, comment=form.comment, given_by_id=viewer.id,
-                created_at=clock.now())
+    v = Verdict(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+                verdict=form.verdict, satisfaction=form.satisfaction, comment=form.comment,
+                given_by_id=viewer.id, created_at=clock.now())
     session.add(v)
     session.flush()
     _record(session, item, "verdict_given", viewer, "household",
@@ -270,11 +275,12 @@ def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequest
                                already_asked=asked)
     reason = form.reason
     assert item.closed_at is not None  # check_reopen_request refuses an item that is not closed
-    r = ReopenRequest(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at, reason=reason,
-                      requested_at=clock.now(), requested_by_id=viewer.id)
+    r = ReopenRequest(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+                      reason=reason, requested_at=clock.now(), requested_by_id=viewer.id)
     session.add(r)
     session.flush()
-    _record(session, item, "reopen_requested", viewer, "household", {"reopen_request_id": r.id, "reason": reason})
+    _record(session, item, "reopen_requested", viewer, "household",
+            {"reopen_request_id": r.id, "reason": reason})
     return r
 
 
@@ -328,7 +334,8 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
     out: dict[int, list[ChecklistEntry]] = {i: [] for i in inspection_ids}
     if not inspection_ids:
         return out
-    for e in session.execute(select(ChecklistEntry).where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
+    for e in session.execute(select(ChecklistEntry)
+                             .where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
                              .order_by(col(ChecklistEntry.position), col(ChecklistEntry.id))).scalars():
         out[e.inspection_id].append(e)
     return out
@@ -336,9 +343,11 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
 
 def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
     """Open findings first (serious first), then resolved ones; newest first within each."""
-    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1), else_=2)
+    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1),
+                 else_=2)
     return list(session.execute(select(Finding).where(col(Finding.item_id) == item.id)
-                                .order_by(col(Finding.resolved_at).is_not(None), order, col(Finding.id).desc())
+                                .order_by(col(Finding.resolved_at).is_not(None), order,
+                                          col(Finding.id).desc())
                                 .limit(limit)).scalars())
 
 
@@ -354,19 +363,20 @@ def queue(session: Session, viewer: Viewer, limit: int = 100) -> SupervisorQueue
     if not communes:
         return SupervisorQueue([], [], [])
     awaiting = session.execute(
-        select(Item, Inspection).outerjoin(Inspection, (col(Inspection.item_id) == col(Item.id)) & col(Inspection.result).is_(None))
+        select(Item, Inspection)
+        .outerjoin(Inspection, (col(Inspection.item_id) == col(Item.id)) & col(Inspection.result).is_(None))
         .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.INSPECT)
         .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit)).all()
     today = clock.today_local()
     due = session.execute(
         select(Item, Finding).join(Finding, col(Finding.item_id) == col(Item.id))
-        .where(col(Item.commune_id).in_(communes), col(Finding.resolved_at).is_(None), col(Finding.due_on).is_not(None),
-               col(Finding.due_on) < today)
+        .where(col(Item.commune_id).in_(communes), col(Finding.resolved_at).is_(None),
+               col(Finding.due_on).is_not(None), col(Finding.due_on) < today)
         .order_by(col(Finding.due_on), col(Finding.id)).limit(limit)).all()
     reopen = session.execute(
         select(Item, ReopenRequest).join(ReopenRequest, col(ReopenRequest.item_id) == col(Item.id))
-        .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None), col(Item.stage) == Stage.CLOSED,
-               col(ReopenRequest.closure_at) == col(Item.closed_at))
+        .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None),
+               col(Item.stage) == Stage.CLOSED, col(ReopenRequest.closure_at) == col(Item.closed_at))
         .order_by(col(ReopenRequest.requested_at)).limit(limit)).all()
     return SupervisorQueue(list(awaiting), list(due), list(reopen))
 
