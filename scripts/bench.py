@@ -73,53 +73,69 @@ VILLAGE_STEMS = [
     "Cẩm Khê",
 ]
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"]
-GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", "Thị Mai", "Văn Tùng", "Thị Hằng", "Quang Huy",
-         "Thị Thu", "Văn Sơn", "Thị Nga", "Minh Tuấn", "Thị Yến"]
+GIVEN = ["Văn Hải", "Thị Lan", "Văn Minh", "Thị Hoa", "Đức Thắng", "Thị Mai", "Văn Tùng", "Thị Hằng",
+         "Quang Huy", "Thị Thu", "Văn Sơn", "Thị Nga", "Minh Tuấn", "Thị Yến"]
 HAMLETS = ["Trên", "Giữa", "Dưới", "Đông", "Tây", "Chợ", "Đình", "Bến", "Cuối"]
 
 # Per category: (title, description) templates; {n} is a number, {h} a hamlet.
 TEXTS: dict[str, list[tuple[str, str]]] = {
     "drainage": [
-        ("Cống ngõ {n} bị tắc", "Sau mấy trận mưa, cống thoát nước ngõ {n} bị rác và bùn làm tắc, nước tràn lên đường."),
+        ("Cống ngõ {n} bị tắc",
+         "Sau mấy trận mưa, cống thoát nước ngõ {n} bị rác và bùn làm tắc, nước tràn lên đường."),
         ("Mương xóm {h} bị bồi lắng", "Mương thoát nước xóm {h} bị bồi lắng, mùa mưa nước ngập vào nhà dân."),
         ("Xây mương thoát nước dọc đường xóm {h}",
          "Đề xuất xây mương thoát nước dài khoảng {n}0 m dọc đường xóm {h}; các hộ góp công, góp đất."),
         ("Hố ga hở nắp ở ngõ {n}", "Hố ga ở đầu ngõ {n} bị mất nắp, rất nguy hiểm cho trẻ em đi học."),
     ],
     "roads": [
-        ("Đường ngõ {n} nhiều ổ gà", "Đoạn đường ngõ {n} xóm {h} xuống cấp, nhiều ổ gà, trời mưa lầy lội khó đi."),
-        ("Bê tông hoá ngõ {n}", "Ngõ {n} dài khoảng {n}0 m vẫn là đường đất. Đề xuất bê tông hoá, các hộ góp tiền và ngày công."),
-        ("Mở rộng đường liên xóm {h}", "Đường liên xóm {h} hẹp, xe cứu thương không vào được. Đề xuất mở rộng, các hộ hiến đất."),
-        ("Lắp gương cầu lồi ở ngã ba xóm {h}", "Ngã ba xóm {h} khuất tầm nhìn, đã có va quệt. Đề nghị lắp gương cầu lồi."),
+        ("Đường ngõ {n} nhiều ổ gà",
+         "Đoạn đường ngõ {n} xóm {h} xuống cấp, nhiều ổ gà, trời mưa lầy lội khó đi."),
+        ("Bê tông hoá ngõ {n}",
+         "Ngõ {n} dài khoảng {n}0 m vẫn là đường đất. Đề xuất bê tông hoá, các hộ góp tiền và ngày công."),
+        ("Mở rộng đường liên xóm {h}",
+         "Đường liên xóm {h} hẹp, xe cứu thương không vào được. Đề xuất mở rộng, các hộ hiến đất."),
+        ("Lắp gương cầu lồi ở ngã ba xóm {h}",
+         "Ngã ba xóm {h} khuất tầm nhìn, đã có va quệt. Đề nghị lắp gương cầu lồi."),
     ],
     "lighting": [
-        ("Đèn đường ngõ {n} không sáng", "Mấy bóng đèn đường ở ngõ {n} hỏng đã lâu, buổi tối học sinh đi học về rất tối."),
-        ("Lắp đèn năng lượng mặt trời xóm {h}", "Đề xuất lắp {n} cột đèn năng lượng mặt trời trên trục đường xóm {h}; các hộ góp tiền."),
+        ("Đèn đường ngõ {n} không sáng",
+         "Mấy bóng đèn đường ở ngõ {n} hỏng đã lâu, buổi tối học sinh đi học về rất tối."),
+        ("Lắp đèn năng lượng mặt trời xóm {h}",
+         "Đề xuất lắp {n} cột đèn năng lượng mặt trời trên trục đường xóm {h}; các hộ góp tiền."),
         ("Thay bóng cao áp bằng đèn LED", "Thay các bóng cao áp tốn điện ở xóm {h} bằng đèn LED tiết kiệm."),
     ],
     "environment": [
-        ("Rác thải đổ bừa bãi cạnh bờ kênh", "Có người đổ rác sinh hoạt cạnh bờ kênh xóm {h}, bốc mùi và thu hút ruồi muỗi."),
-        ("Trồng cây xanh quanh sân chơi", "Sân chơi của trẻ em xóm {h} nắng gắt, đề nghị trồng hàng cây bóng mát."),
-        ("Xây điểm tập kết rác có mái che", "Xây điểm tập kết rác có mái che ở cuối ngõ {n}, tránh rác bị mưa cuốn trôi."),
-        ("Khói đốt rơm rạ gây ô nhiễm", "Mùa gặt nhiều hộ đốt rơm rạ ngoài đồng, khói bay vào khu dân cư xóm {h}."),
+        ("Rác thải đổ bừa bãi cạnh bờ kênh",
+         "Có người đổ rác sinh hoạt cạnh bờ kênh xóm {h}, bốc mùi và thu hút ruồi muỗi."),
+        ("Trồng cây xanh quanh sân chơi",
+         "Sân chơi của trẻ em xóm {h} nắng gắt, đề nghị trồng hàng cây bóng mát."),
+        ("Xây điểm tập kết rác có mái che",
+         "Xây điểm tập kết rác có mái che ở cuối ngõ {n}, tránh rác bị mưa cuốn trôi."),
+        ("Khói đốt rơm rạ gây ô nhiễm",
+         "Mùa gặt nhiều hộ đốt rơm rạ ngoài đồng, khói bay vào khu dân cư xóm {h}."),
     ],
     "public_order": [
-        ("Tụ tập gây ồn ào sau 23 giờ", "Một nhóm thanh niên thường tụ tập hát karaoke ngoài trời sau 23 giờ ở ngõ {n}."),
+        ("Tụ tập gây ồn ào sau 23 giờ",
+         "Một nhóm thanh niên thường tụ tập hát karaoke ngoài trời sau 23 giờ ở ngõ {n}."),
         ("Lắp camera an ninh ở đầu ngõ", "Đề nghị lắp camera ở đầu ngõ {n} và ngõ {n}1 để phòng trộm cắp."),
-        ("Xe tải chạy quá tốc độ qua thôn", "Xe tải chở vật liệu chạy nhanh qua đường xóm {h}, nguy hiểm cho người đi bộ."),
+        ("Xe tải chạy quá tốc độ qua thôn",
+         "Xe tải chở vật liệu chạy nhanh qua đường xóm {h}, nguy hiểm cho người đi bộ."),
     ],
     "other": [
         ("Sửa mái nhà văn hoá", "Mái nhà văn hoá xóm {h} bị dột nhiều chỗ, ảnh hưởng sinh hoạt chung."),
         ("Xây nhà để xe chung", "Xây nhà để xe chung cạnh sân nhà văn hoá, mỗi hộ góp {n}00 nghìn đồng."),
-        ("Loa truyền thanh xóm {h} bị rè", "Loa truyền thanh ở xóm {h} bị rè, người dân không nghe rõ thông báo."),
+        ("Loa truyền thanh xóm {h} bị rè",
+         "Loa truyền thanh ở xóm {h} bị rè, người dân không nghe rõ thông báo."),
     ],
 }
-CATEGORY_WEIGHTS = {"drainage": 22, "roads": 26, "lighting": 16, "environment": 16, "public_order": 10, "other": 10}
+CATEGORY_WEIGHTS = {"drainage": 22, "roads": 26, "lighting": 16, "environment": 16, "public_order": 10,
+                    "other": 10}
 
 REJECT_REASONS = ["Ngoài khả năng ngân sách của thôn năm nay; thôn sẽ đưa vào kế hoạch năm sau.",
                   "Việc này thuộc thẩm quyền của huyện; đã hướng dẫn người phản ánh.",
                   "Nội dung chưa rõ vị trí; mời gửi lại với địa chỉ cụ thể."]
-REDIRECTS = [("Bộ phận tiếp công dân UBND xã", "Tranh chấp đất đai được giải quyết tại bộ phận tiếp công dân."),
+REDIRECTS = [("Bộ phận tiếp công dân UBND xã",
+              "Tranh chấp đất đai được giải quyết tại bộ phận tiếp công dân."),
              ("Điện lực huyện", "Lưới điện do Điện lực quản lý; đã chuyển phản ánh.")]
 DUPLICATE_REASON = "Đã có phản ánh trước về cùng vị trí."
 WITHDRAW_REASONS = ["", "Đã được sửa.", "Các hộ đã tự thu xếp."]
@@ -152,16 +168,16 @@ PATHS = {
     "not_done": ["accept", "discuss", "do", "close:not_done"],
 }
 # Where items end up: older items have travelled further; new ones mostly wait or are just known.
-WEIGHTS_OLD = {"submitted": 1, "recategorized": 1, "know": 6, "discuss": 10, "do": 8, "inspect": 6, "done": 16,
-               "rejected": 16, "duplicate": 6, "redirected": 8, "withdrawn_early": 2, "withdrawn": 3,
-               "not_approved": 8, "not_done": 4}
-WEIGHTS_NEW = {"submitted": 20, "recategorized": 10, "know": 30, "discuss": 15, "rejected": 10, "duplicate": 5,
-               "redirected": 5, "withdrawn_early": 3, "withdrawn": 2}
+WEIGHTS_OLD = {"submitted": 1, "recategorized": 1, "know": 6, "discuss": 10, "do": 8, "inspect": 6,
+               "done": 16, "rejected": 16, "duplicate": 6, "redirected": 8, "withdrawn_early": 2,
+               "withdrawn": 3, "not_approved": 8, "not_done": 4}
+WEIGHTS_NEW = {"submitted": 20, "recategorized": 10, "know": 30, "discuss": 15, "rejected": 10,
+               "duplicate": 5, "redirected": 5, "withdrawn_early": 3, "withdrawn": 2}
 
 
 def _village_names(n: int) -> list[str]:
-    return [VILLAGE_STEMS[i % len(VILLAGE_STEMS)] + (f" {i // len(VILLAGE_STEMS) + 1}" if i >= len(VILLAGE_STEMS)
-                                                     else "") for i in range(n)]
+    return [VILLAGE_STEMS[i % len(VILLAGE_STEMS)]
+            + (f" {i // len(VILLAGE_STEMS) + 1}" if i >= len(VILLAGE_STEMS) else "") for i in range(n)]
 
 
 def _person(rng: random.Random) -> str:
@@ -205,12 +221,13 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
             villages = []
             for i, name in enumerate(_village_names(n_villages)):
                 kind = "to_dan_pho" if i % 5 == 4 else "thon"
-                villages.append(areas.create_village(db, commune, name=name, slug=fold(name).replace(" ", "-"),
-                                                     kind=kind, label="thôn" if kind == "thon" else "tổ dân phố"))
+                villages.append(areas.create_village(db, commune, name=name,
+                                                     slug=fold(name).replace(" ", "-"), kind=kind,
+                                                     label="thôn" if kind == "thon" else "tổ dân phố"))
             cats = []
             for pos, (code, vi, en, group, kw) in enumerate(CATEGORIES):
-                c = Category(commune_id=commune.id, code=code, name_vi=vi, name_en=en, group=group, keywords=kw,
-                             min_disclosure_days=3, position=pos, attributes="[]")
+                c = Category(commune_id=commune.id, code=code, name_vi=vi, name_en=en, group=group,
+                             keywords=kw, min_disclosure_days=3, position=pos, attributes="[]")
                 db.add(c)
                 cats.append(c)
             db.flush()
@@ -238,7 +255,8 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
         for n in range(1, count + 1):
             households.append({"village_id": vid, "code": f"V{vi + 1:03d}-{n:03d}", "head_name": _person(rng),
                                "active_from": date(2020, 1, 1) + timedelta(days=rng.randint(0, 900)),
-                               "active_to": (now - timedelta(days=rng.randint(10, 300))).date() if n <= 2 else None})
+                               "active_to": ((now - timedelta(days=rng.randint(10, 300))).date() if n <= 2
+                                             else None)})
 
     # Items, in creation order; their ids are assigned here so events can refer to them.
     span = (now - timedelta(hours=1) - first).total_seconds()
@@ -304,7 +322,8 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                 stage, stage_changed_at, acknowledged_at = "know", when, when
                 payload["to"] = "know"
             elif step in ("reject", "mark_duplicate", "redirect"):
-                outcome = {"reject": "rejected", "mark_duplicate": "duplicate", "redirect": "redirected"}[step]
+                outcome = {"reject": "rejected", "mark_duplicate": "duplicate",
+                           "redirect": "redirected"}[step]
                 if step == "reject":
                     reason = rng.choice(REJECT_REASONS)
                 elif step == "redirect":
@@ -326,7 +345,8 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                 if reason:
                     payload["reason"] = reason
                 payload.update(to="closed", outcome="withdrawn")
-                stage, outcome, stage_changed_at, closed_at, close_reason = "closed", "withdrawn", when, when, reason
+                stage, outcome, stage_changed_at, closed_at = "closed", "withdrawn", when, when
+                close_reason = reason
             elif step.startswith("close:"):
                 outcome = step.split(":", 1)[1]
                 actor, role, action = sup_id, "supervisor", "stage_changed"
@@ -462,8 +482,8 @@ def _db_env(db: Path) -> dict[str, str]:
 
 def _verify_chain(db: Path, when: str) -> bool:
     t = time.perf_counter()
-    proc = subprocess.run([*_civic_command(), "audit", "verify"], env=_db_env(db), capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run([*_civic_command(), "audit", "verify"], env=_db_env(db), capture_output=True,
+                          text=True, cwd=ROOT)
     took = time.perf_counter() - t
     text = (proc.stdout + proc.stderr).strip().splitlines()
     if proc.returncode == 0:
@@ -498,7 +518,8 @@ def _sample(db: Path, seed: int, n_codes: int) -> dict:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         villages = [r[0] for r in conn.execute("SELECT id FROM village ORDER BY id")]
-        categories = [r[0] for r in conn.execute("SELECT id FROM category WHERE active ORDER BY position, id")]
+        categories = [r[0] for r in conn.execute("SELECT id FROM category WHERE active "
+                                                 "ORDER BY position, id")]
         codes = [r[0] for r in conn.execute("SELECT code FROM item")]
     finally:
         conn.close()
@@ -542,8 +563,8 @@ def _serve_nodelay(port: int, workers: int) -> None:
     """
     from uvicorn.supervisors import Multiprocess
 
-    config = _NoDelayConfig("civic.main:create_app", factory=True, host="127.0.0.1", port=port, workers=workers,
-                            access_log=False, proxy_headers=True)
+    config = _NoDelayConfig("civic.main:create_app", factory=True, host="127.0.0.1", port=port,
+                            workers=workers, access_log=False, proxy_headers=True)
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
@@ -572,7 +593,8 @@ class Server:
 
     def start(self, timeout: float = 60) -> None:
         if self.kind == "nodelay":
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-nodelay", str(self.port), str(self.workers)]
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-nodelay", str(self.port),
+                   str(self.workers)]
         else:
             cmd = [*_civic_command(), "serve", "--workers", str(self.workers), "--no-access-log",
                    "--port", str(self.port)]
@@ -589,7 +611,8 @@ class Server:
                         # every worker must be up: ask a few times
                         for _ in range(self.workers * 4):
                             urllib.request.urlopen(self.base + "/healthz", timeout=5).read()
-                        log(f"server up on {self.base} ({'civic serve' if self.kind == 'civic' else 'nodelay launcher'}"
+                        launcher = "civic serve" if self.kind == "civic" else "nodelay launcher"
+                        log(f"server up on {self.base} ({launcher}"
                             f", {self.workers} workers, pid {self.proc.pid})")
                         return
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -668,8 +691,8 @@ def _connections_per_process(port: int) -> list[int]:
     if not shutil.which("ss"):
         return []
     try:
-        out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True,
-                             text=True, timeout=10).stdout
+        out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     counts: dict[str, int] = {}
@@ -685,8 +708,10 @@ def _summarise(name: str, label: str, r: dict, ok_statuses) -> dict:
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
     return {"endpoint": name, "label": label, "requests": r["requests"], "seconds": round(seconds, 2),
             "rps": round(r["requests"] / seconds, 1) if seconds else 0.0,
-            "p50_ms": round(r["latency_us"]["p50"] / 1000, 2), "p90_ms": round(r["latency_us"]["p90"] / 1000, 2),
-            "p99_ms": round(r["latency_us"]["p99"] / 1000, 2), "max_ms": round(r["latency_us"]["max"] / 1000, 2),
+            "p50_ms": round(r["latency_us"]["p50"] / 1000, 2),
+            "p90_ms": round(r["latency_us"]["p90"] / 1000, 2),
+            "p99_ms": round(r["latency_us"]["p99"] / 1000, 2),
+            "max_ms": round(r["latency_us"]["max"] / 1000, 2),
             "errors": bad_status + socket_errors, "bad_status": bad_status, "socket_errors": e,
             "statuses": r["statuses"], "kb_per_response": round(r["bytes"] / max(1, r["requests"]) / 1024, 1),
             "connections_per_worker": r.get("connections_per_worker", [])}
@@ -715,7 +740,8 @@ def bench_get(wrk, server, name, label, paths, args, *, unique: bool) -> dict:
                 connections=args.connections)
     out = _summarise(name, label, r, lambda code: 200 <= code < 400)
     out["variant"] = variant
-    log(f"{name:7} {variant:7} {out['rps']:>8,.1f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+    log(f"{name:7} {variant:7} {out['rps']:>8,.1f} req/s  "
+        f"p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
         f"statuses {out['statuses']}  connections per worker {out['connections_per_worker']}")
     return out
 
@@ -725,7 +751,8 @@ def _session_for_submit(base: str) -> tuple[str, str]:
         html = r.read().decode()
         cookies = r.headers.get_all("Set-Cookie") or []
     m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    cookie = next((c.split(";", 1)[0].split("=", 1)[1] for c in cookies if c.startswith("civic_session=")), None)
+    cookie = next((c.split(";", 1)[0].split("=", 1)[1] for c in cookies if c.startswith("civic_session=")),
+                  None)
     if not m or not cookie:
         raise RuntimeError("GET /submit gave no CSRF token or no civic_session cookie")
     return m.group(1), cookie
@@ -744,9 +771,11 @@ def bench_submit(wrk, server, db: Path, sample: dict, args) -> dict:
     categories = ",".join(map(str, sample["categories"]))
 
     # One submission by hand first, so a broken form shows its answer instead of thousands of errors.
-    body = urllib.parse.urlencode({"csrf_token": csrf, "client_token": f"probe{os.getpid()}{int(time.time())}",
+    body = urllib.parse.urlencode({"csrf_token": csrf,
+                                   "client_token": f"probe{os.getpid()}{int(time.time())}",
                                    "kind": "concern", "village_id": sample["villages"][0],
-                                   "category_id": sample["categories"][0], "title": "Đèn đường ngõ 5 không sáng",
+                                   "category_id": sample["categories"][0],
+                                   "title": "Đèn đường ngõ 5 không sáng",
                                    "description": "Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần.",
                                    "contact_phone": "0912345678"}).encode()
     req = urllib.request.Request(server.base + "/submit", data=body, method="POST",
@@ -775,14 +804,16 @@ def bench_submit(wrk, server, db: Path, sample: dict, args) -> dict:
     return _check_creations(out, "submit ", r, before, after, 303, args.connections)
 
 
-def _check_creations(out: dict, tag: str, r: dict, before: int, after: int, status: int, connections: int) -> dict:
+def _check_creations(out: dict, tag: str, r: dict, before: int, after: int, status: int,
+                     connections: int) -> dict:
     """Items created must match the successful answers (+ at most one in flight per connection)."""
     created, answered = after - before, r["statuses"].get(status, 0)
     in_flight = created - answered
     # wrk stops with up to one request per connection unanswered; the server may still commit those.
     consistent = 0 <= in_flight <= connections
     out["check"] = {"items_before": before, "items_after": after, "items_created": created,
-                    f"responses_{status}": answered, "committed_after_wrk_stopped": in_flight, "ok": consistent}
+                    f"responses_{status}": answered, "committed_after_wrk_stopped": in_flight,
+                    "ok": consistent}
     log(f"{tag} {out['rps']:>8,.1f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
         f"statuses {out['statuses']}; items +{created:,} for {answered:,} × {status}"
         f"{'' if in_flight == 0 else f' (+{in_flight} answered after wrk stopped)'} → "
@@ -805,7 +836,8 @@ def _open311_window(db: Path, want: int) -> dict:
     that holds at least `want` requests, from the spread of the generated dates."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        first, last, total = conn.execute("SELECT min(created_at), max(created_at), count(*) FROM item").fetchone()
+        first, last, total = conn.execute("SELECT min(created_at), max(created_at), count(*) FROM item"
+                                          ).fetchone()
         end = _w3c(last).replace(microsecond=0) + timedelta(seconds=1)
         for days in (7, 14, 30, 60, 90):
             start = end - timedelta(days=days)
@@ -826,7 +858,8 @@ def bench_open311_list(wrk, server, db: Path, args) -> dict:
     win = _open311_window(db, OPEN311_PAGE)
     path = (f"/open311/v2/requests.json?start_date={win['start']}&end_date={win['end']}"
             f"&page_size={OPEN311_PAGE}")
-    log(f"open311 items from {win['items_from']} to {win['items_to']} (about {win['items_per_day']:g} a day); "
+    log(f"open311 items from {win['items_from']} to {win['items_to']} "
+        f"(about {win['items_per_day']:g} a day); "
         f"{win['days']} days up to the newest hold {win['items_in_range']:,}")
     # Once by hand first: the response must really hold a full page of requests.
     with urllib.request.urlopen(server.base + path, timeout=60) as r:
@@ -864,7 +897,8 @@ def bench_open311_post(wrk, server, db: Path, args) -> dict:
     api_key = _create_api_key(db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        services = [r[0] for r in conn.execute("SELECT code FROM category WHERE active ORDER BY position, id")]
+        services = [r[0] for r in conn.execute("SELECT code FROM category WHERE active "
+                                               "ORDER BY position, id")]
         villages = [r[0] for r in conn.execute("SELECT slug FROM village ORDER BY id")]
     finally:
         conn.close()
@@ -903,8 +937,10 @@ def bench_open311_post(wrk, server, db: Path, args) -> dict:
 
 def print_table(results: list[dict], meta: dict, args) -> None:
     print()
-    print(f"civic bench — {meta['items']:,} items, {meta['villages']} villages, {meta['events']:,} audit events; "
-          f"server: {'civic serve' if args.server == 'civic' else 'uvicorn + TCP_NODELAY'}, {args.workers} workers; wrk: {args.threads} threads × {args.connections} connections, "
+    server_name = "civic serve" if args.server == "civic" else "uvicorn + TCP_NODELAY"
+    print(f"civic bench — {meta['items']:,} items, {meta['villages']} villages, "
+          f"{meta['events']:,} audit events; server: {server_name}, {args.workers} workers; "
+          f"wrk: {args.threads} threads × {args.connections} connections, "
           f"{args.duration:g} s each; {os.cpu_count()} CPUs shared by server and wrk")
     head = f"{'endpoint':<64} {'req/s':>9} {'p50':>9} {'p99':>10} {'errors':>7} {'conns':>7}  vs reference"
     print(head)
@@ -917,17 +953,19 @@ def print_table(results: list[dict], meta: dict, args) -> None:
             versus = f"{factor:,.0f}× (target {TARGET_FACTOR}× = {ref * TARGET_FACTOR:,.0f}) " + \
                 ("ok" if factor > TARGET_FACTOR else "BELOW")
         spread = "/".join(map(str, r.get("connections_per_worker") or [])) or "?"
-        print(f"{r['label']:<64} {r['rps']:>9,.1f} {r['p50_ms']:>6.1f} ms {r['p99_ms']:>7.1f} ms {r['errors']:>7} "
+        print(f"{r['label']:<64} {r['rps']:>9,.1f} {r['p50_ms']:>6.1f} ms {r['p99_ms']:>7.1f} ms "
+              f"{r['errors']:>7} "
               f"{spread:>7}  {versus}")
     print()
-    print(f"Reference: a well-known participation platform serves its idea list at about {REFERENCE['list']:g} req/s "
-          f"and its idea page at about {REFERENCE['status']:g} on this kind of machine; the target is more than "
+    print(f"Reference: a well-known participation platform serves its idea list at about "
+          f"{REFERENCE['list']:g} req/s and its idea page at about {REFERENCE['status']:g} on this kind of "
+          f"machine; the target is more than "
           f"{TARGET_FACTOR}× that: ≈{REFERENCE['list'] * TARGET_FACTOR:,.0f} req/s for a list and "
           f"≈{REFERENCE['status'] * TARGET_FACTOR:,.0f} for an item page.")
     print("errors = non-2xx/3xx answers and socket errors (for the submission: anything but 303).")
     print("conns = how the load generator's connections were spread over the server's worker processes.")
-    print("repeated = the same URLs again (a page cache answers after the warm-up); unique URLs = a parameter no "
-          "page reads makes every request new, so each page is rendered.")
+    print("repeated = the same URLs again (a page cache answers after the warm-up); unique URLs = a "
+          "parameter no page reads makes every request new, so each page is rendered.")
     sub = next((r for r in results if r["endpoint"] == "submit"), None)
     if sub:
         c = sub["check"]
@@ -952,20 +990,24 @@ def print_table(results: list[dict], meta: dict, args) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--items", type=int, default=100_000, help="items in the benchmark database (default 100000)")
+    p.add_argument("--items", type=int, default=100_000,
+                   help="items in the benchmark database (default 100000)")
     p.add_argument("--villages", type=int, default=200, help="villages (default 200)")
     p.add_argument("--seed", type=int, default=20260101, help="random seed of the generated data")
     p.add_argument("--duration", type=float, default=10, help="seconds of load per endpoint (default 10)")
-    p.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint (default 2; 0: none)")
+    p.add_argument("--warmup", type=float, default=2,
+                   help="seconds of warm-up per endpoint (default 2; 0: none)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
     p.add_argument("--server", choices=("civic", "nodelay"), default="civic",
                    help="civic: `civic serve` as shipped (default); nodelay: the same app under uvicorn's "
-                        "multi-worker supervisor with TCP_NODELAY restored (uvicorn issue #3149), for comparison")
+                        "multi-worker supervisor with TCP_NODELAY restored (uvicorn issue #3149), for "
+                        "comparison")
     p.add_argument("--serve-nodelay", nargs=2, type=int, metavar=("PORT", "WORKERS"), help=argparse.SUPPRESS)
     p.add_argument("--codes", type=int, default=10_000, help="item codes the status page rotates over")
-    p.add_argument("--hot", type=int, default=100, help="item codes of the repeated status-page run (default 100)")
+    p.add_argument("--hot", type=int, default=100,
+                   help="item codes of the repeated status-page run (default 100)")
     p.add_argument("--urls", choices=("both", "repeat", "unique"), default="both",
                    help="GET each page with repeated URLs (a page cache can answer), with unique URLs (every "
                         "request rendered), or both (default)")
@@ -975,7 +1017,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="comma-separated: home,list,search,status,submit,open311 "
                                               "(list = the filtered list and the search; open311 = "
                                               "open311_list and open311_post)")
-    p.add_argument("--no-verify", action="store_true", help="skip `civic audit verify` after the build and run")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip `civic audit verify` after the build and run")
     p.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                    help="wait up to S seconds for other work on the machine to stop before measuring")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -1066,9 +1109,9 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results, meta, args)
     if load_before is not None and load_after is not None:
         busy = max(load_before, load_after)
-        print(f"background CPU load (other processes, measured while idle before/after): {load_before:.0f} % / "
-              f"{load_after:.0f} %" + (" — NOT a quiet machine: treat these figures as a lower bound" if busy > 10
-                                       else ""))
+        warning = " — NOT a quiet machine: treat these figures as a lower bound" if busy > 10 else ""
+        print(f"background CPU load (other processes, measured while idle before/after): "
+              f"{load_before:.0f} % / {load_after:.0f} %" + warning)
     if chain_ok is not None:
         print(f"audit chain after the run: {'intact' if chain_ok else 'BROKEN'}")
     media_result = None
@@ -1078,7 +1121,8 @@ def main(argv: list[str] | None = None) -> int:
 
         media_result = bench_media.measure()
         print(bench_media.summary(media_result))
-    print(f"(whole bench: {time.perf_counter() - started:.0f} s; server log: {server.log_path.relative_to(ROOT)})")
+    print(f"(whole bench: {time.perf_counter() - started:.0f} s; "
+          f"server log: {server.log_path.relative_to(ROOT)})")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({

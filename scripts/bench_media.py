@@ -75,7 +75,8 @@ def _accept(body: bytes, ctype: str):
             return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {"type": "http", "method": "POST", "path": "/submit", "headers": [(b"content-type", ctype.encode())]}
+    scope = {"type": "http", "method": "POST", "path": "/submit",
+             "headers": [(b"content-type", ctype.encode())]}
     return asyncio.run(read_multipart(Request(scope, receive), file_fields={"photos": 5}))
 
 
@@ -102,7 +103,8 @@ def measure(repeat: int = 5) -> dict:
         storage.put(None, prepared.display.data, prepared.display.ext)
         storage.put(None, prepared.thumb.data, prepared.thumb.ext)
         t3 = time.perf_counter()
-        for key in (storage.key_for(prepared.display.data, "webp"), storage.key_for(prepared.thumb.data, "webp")):
+        for key in (storage.key_for(prepared.display.data, "webp"),
+                    storage.key_for(prepared.thumb.data, "webp")):
             storage.path(key).unlink(missing_ok=True)  # the next round stores anew
         rounds.append({"accept": (t1 - t0) * 1000, "process": (t2 - t1) * 1000, "store": (t3 - t2) * 1000,
                        "total": (t3 - t0) * 1000})
@@ -117,10 +119,12 @@ def measure(repeat: int = 5) -> dict:
 
 def summary(result: dict) -> str:
     m = result["median_ms"]
-    return (f"photo upload: a {result['photo_bytes'] / 1048576:.1f} MB {result['photo_px'][0]}×{result['photo_px'][1]}"
+    return (f"photo upload: a {result['photo_bytes'] / 1048576:.1f} MB "
+            f"{result['photo_px'][0]}×{result['photo_px'][1]}"
             f" phone photo is accepted and processed in {m['total']:.0f} ms (median of {result['rounds']}; "
             f"worst {result['max_total_ms']:.0f} ms): accept {m['accept']:.0f} ms, check+resize "
-            f"{m['process']:.0f} ms, store {m['store']:.0f} ms → {result['display_px'][0]}×{result['display_px'][1]}"
+            f"{m['process']:.0f} ms, store {m['store']:.0f} ms → "
+            f"{result['display_px'][0]}×{result['display_px'][1]}"
             f" WebP {result['display_bytes'] // 1024} KB + thumbnail {result['thumb_bytes'] // 1024} KB")
 
 

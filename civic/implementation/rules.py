@@ -16,7 +16,7 @@ KINDS = (LAND, MONEY, LABOUR, MATERIALS)
 KIND_LABELS = {LAND: N_("Land"), MONEY: N_("Money"), LABOUR: N_("Labour"), MATERIALS: N_("Materials")}
 UNIT_LABELS = {LAND: N_("m²"), MONEY: N_("đồng"), LABOUR: N_("person-days")}
 # One pledge above these needs an explicit confirmation (a typo of three zeros is the usual cause).
-PLAUSIBLE = {LAND: Decimal(100_000), MONEY: 10_000_000_000, LABOUR: Decimal(1_000)}
+PLAUSIBLE: dict[str, int | Decimal] = {LAND: Decimal(100_000), MONEY: 10_000_000_000, LABOUR: Decimal(1_000)}
 
 SOURCES = ("state", "commune", "community", "sponsor")
 SOURCE_LABELS = {"state": N_("State budget"), "commune": N_("Commune budget"),
@@ -153,7 +153,16 @@ def share(part: int | Decimal, whole: int | Decimal | None) -> int:
     if not whole or whole <= 0:
         return 0
     value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return int(max(0, min(100, value)))
+    return int(max(Decimal(0), min(Decimal(100), value)))
+
+
+def pledged_amount(kind: str, money: int | None, quantity: Decimal | None) -> int | Decimal:
+    """A pledge's amount: whole đồng for money, else its quantity. Every pledge is stored with the one its
+    kind needs (the form requires it), so a missing one is a broken row."""
+    amount = money if kind == MONEY else quantity
+    if amount is None:
+        raise ValueError(f"a {kind} pledge without its amount")
+    return amount
 
 
 def open_amount(pledged: int | Decimal, delivered: int | Decimal) -> int | Decimal:

@@ -175,7 +175,7 @@ class MoneyDeliveryForm(DeliveryForm):
 
     @property
     def money(self) -> int | None:
-        return self.amount  # type: ignore[return-value]
+        return self.amount
 
     @property
     def quantity(self) -> Decimal | None:
@@ -299,7 +299,7 @@ class PledgeRow:
 
     @property
     def amount(self) -> int | Decimal:
-        return self.pledge.money if self.pledge.kind == rules.MONEY else self.pledge.quantity
+        return rules.pledged_amount(self.pledge.kind, self.pledge.money, self.pledge.quantity)
 
     @property
     def remaining(self) -> int | Decimal:

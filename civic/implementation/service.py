@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
@@ -55,11 +55,23 @@ from civic.workflow.stages import Stage
 HUNDRED = Decimal(100)
 
 
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def _id(row: _Stored) -> int:
+    """The id of a row loaded from the database or flushed: such a row always has one."""
+    assert row.id is not None, "a stored row has an id"
+    return row.id
+
+
 def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 
-def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str,
+            payload: dict[str, Any]) -> None:
     item.updated_at = clock.now()
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
@@ -73,8 +85,9 @@ def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequenc
     before the writing transaction, so storing them is all that is left here."""
     if not files:
         return []
-    return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id, owner_kind=owner_kind,
-                         owner_id=owner_id, actor_role=role, accept=accept or media_rules.KINDS, field=field)
+    return [media.attach(session, item=item, upload=f, purpose=purpose, actor_id=viewer.id,
+                         owner_kind=owner_kind, owner_id=owner_id, actor_role=role,
+                         accept=accept or media_rules.KINDS, field=field)
             for f in files]
 
 
@@ -87,7 +100,8 @@ def _amount(kind: str, money: int | None, quantity: Decimal | None) -> str:
 
 def latest_percent(session: Session, item_id: int) -> int:
     row = session.execute(select(col(ProgressUpdate.percent)).where(col(ProgressUpdate.item_id) == item_id)
-                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc()).limit(1)).first()
+                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                          .limit(1)).first()
     return row[0] if row else 0
 
 
@@ -106,21 +120,25 @@ def open_pledges(session: Session, item_id: int) -> int:
         (col(Pledge.kind) == rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
         (col(Pledge.kind) != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
     )
-    return session.execute(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == col(Pledge.id))
-                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)).scalar_one()
+    return session.execute(select(func.count()).select_from(Pledge)
+                           .outerjoin(d, d.c.pledge_id == col(Pledge.id))
+                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)
+                           ).scalar_one()
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need to know about Dân làm (two queries, only while the item is in it)."""
     if item.stage != Stage.DO:
         return {}
-    return {"progress_percent": latest_percent(session, item.id), "pledges_open": open_pledges(session, item.id)}
+    return {"progress_percent": latest_percent(session, _id(item)),
+            "pledges_open": open_pledges(session, _id(item))}
 
 
 def work_started(session: Session, item_id: int) -> bool:
     """The work has started once a progress update reports more than 0 %."""
-    return session.execute(select(col(ProgressUpdate.id)).where(col(ProgressUpdate.item_id) == item_id,
-                                                           col(ProgressUpdate.percent) > 0).limit(1)).first() is not None
+    return session.execute(select(col(ProgressUpdate.id))
+                           .where(col(ProgressUpdate.item_id) == item_id, col(ProgressUpdate.percent) > 0)
+                           .limit(1)).first() is not None
 
 
 # --- settings -----------------------------------------------------------------------------------------------
@@ -137,7 +155,7 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
         rules.check_stage_do(facts)
     row = settings_for(session, item)
     if row is None:
-        row = ImplementationSetting(item_id=item.id, updated_at=clock.now())
+        row = ImplementationSetting(item_id=_id(item), updated_at=clock.now())
         session.add(row)
     row.publish_pledger_names = clean.publish_pledger_names
     row.needed_land_m2 = clean.needed_land_m2
@@ -149,13 +167,15 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
         "publish_names": clean.publish_pledger_names,
         "needed_land_m2": str(clean.needed_land_m2) if clean.needed_land_m2 is not None else None,
         "needed_money": clean.needed_money,
-        "needed_labour_days": str(clean.needed_labour_days) if clean.needed_labour_days is not None else None})
+        "needed_labour_days": (str(clean.needed_labour_days) if clean.needed_labour_days is not None
+                               else None)})
     return row
 
 
 # --- households -------------------------------------------------------------------------------------------
 
-def represented_households(session: Session, viewer: Viewer, village_id: int | None = None) -> list[Household]:
+def represented_households(session: Session, viewer: Viewer, village_id: int | None = None
+                           ) -> list[Household]:
     """The households the viewer represents (optionally only in one village)."""
     if viewer.id is None:
         return []
@@ -218,7 +238,8 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
     today = clock.today_local()
     rules.check_household(household.village_id, _active(household, today), facts)
     rules.check_pledge(clean.consent_on, today)
-    row = Pledge(item_id=item.id, household_id=household.id, kind=clean.kind, money=clean.money,
+    assert clean.consent_on is not None  # a required field: the form refuses it empty
+    row = Pledge(item_id=_id(item), household_id=_id(household), kind=clean.kind, money=clean.money,
                  quantity=clean.quantity, unit=clean.unit, description=clean.description,
                  parcel_ref=clean.parcel_ref, consent_text=clean.consent_text, consent_on=clean.consent_on,
                  witness_name=clean.witness_name, witness_role=clean.witness_role, pledged_by_id=viewer.id,
@@ -231,7 +252,7 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
              "on_behalf": on_behalf})
     scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge",
-                            owner_id=row.id, role=role, field="consent_scan")
+                            owner_id=_id(row), role=role, field="consent_scan")
     if scans:
         row.consent_scan_id = scans[0].id  # private whatever is asked (civic.media.rules.PRIVATE_PURPOSES)
     return row
@@ -253,9 +274,10 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
     own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
     if not own:
         rules.check_secretary(facts, viewer.facts())
-    delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id).limit(1)).first()
+    delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id)
+                                .limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
-                         work_started=work_started(session, item.id))
+                         work_started=work_started(session, _id(item)))
     row.withdrawn_at = clock.now()
     row.withdrawn_by_id = viewer.id
     row.withdraw_reason = form.reason if form is not None else ""
@@ -268,7 +290,8 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
 
 def delivered_of(session: Session, pledge_row: Pledge) -> int | Decimal:
     money, centi = session.execute(
-        select(func.coalesce(func.sum(col(Delivery.money)), 0), func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0))
+        select(func.coalesce(func.sum(col(Delivery.money)), 0),
+               func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0))
         .where(col(Delivery.pledge_id) == pledge_row.id)).one()
     return int(money) if pledge_row.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
 
@@ -283,12 +306,13 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
     rules.check_stage_do(facts)
     if DeliveryForm.for_kind(row.kind) is not type(clean):
         raise ValueError(f"a delivery against a {row.kind} pledge is read with DeliveryForm.for_kind()")
-    pledged = row.money if row.kind == rules.MONEY else row.quantity
+    pledged = rules.pledged_amount(row.kind, row.money, row.quantity)
     remaining = rules.open_amount(pledged, delivered_of(session, row))
     over = rules.check_delivery(clean.amount, remaining, confirmed_over=clean.confirm_over,
                                 withdrawn=row.withdrawn_at is not None, delivered_on=clean.delivered_on,
                                 today=clock.today_local())
-    d = Delivery(item_id=item.id, pledge_id=row.id, household_id=row.household_id, money=clean.money,
+    assert clean.delivered_on is not None  # a required field: the form refuses it empty
+    d = Delivery(item_id=_id(item), pledge_id=_id(row), household_id=row.household_id, money=clean.money,
                  quantity=clean.quantity, delivered_on=clean.delivered_on, evidence=clean.evidence,
                  over_confirmed=over, recorded_by_id=viewer.id, created_at=clock.now())
     session.add(d)
@@ -298,7 +322,7 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
              "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
              "over_confirmed": over})
     attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
-                    owner_id=d.id, role="secretary", field="evidence_files")
+                    owner_id=_id(d), role="secretary", field="evidence_files")
     return d
 
 
@@ -322,7 +346,8 @@ def add_budget_line(session: Session, item: Item, viewer: Viewer, clean: BudgetL
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    line = BudgetLine(item_id=item.id, source=clean.source, label=clean.label, amount=clean.amount,
+    assert clean.amount is not None  # a required field: the form refuses it empty
+    line = BudgetLine(item_id=_id(item), source=clean.source, label=clean.label, amount=clean.amount,
                       created_at=clock.now(), created_by_id=viewer.id)
     session.add(line)
     session.flush()
@@ -336,9 +361,12 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    line_ids = set(session.execute(select(col(BudgetLine.id)).where(col(BudgetLine.item_id) == item.id)).scalars())
+    line_ids = set(session.execute(select(col(BudgetLine.id))
+                                   .where(col(BudgetLine.item_id) == item.id)).scalars())
     rules.check_spending(clean.budget_line_id, line_ids, clean.spent_on, clock.today_local())
-    row = Spending(item_id=item.id, budget_line_id=clean.budget_line_id, amount=clean.amount,
+    # Required fields: the form refuses them empty (and check_spending the line of another item).
+    assert clean.budget_line_id is not None and clean.amount is not None and clean.spent_on is not None
+    row = Spending(item_id=_id(item), budget_line_id=clean.budget_line_id, amount=clean.amount,
                    spent_on=clean.spent_on, description=clean.description, document_ref=clean.document_ref,
                    created_at=clock.now(), created_by_id=viewer.id)
     session.add(row)
@@ -346,8 +374,8 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     _record(session, item, "spending_added", viewer, "secretary",
             {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
              "document_ref": clean.document_ref})
-    attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending", owner_id=row.id,
-                    role="secretary", field="document")
+    attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending",
+                    owner_id=_id(row), role="secretary", field="document")
     return row
 
 
@@ -358,14 +386,15 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
     facts = _facts(session, item)
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
-    row = ProgressUpdate(item_id=item.id, percent=clean.percent, text=clean.text, created_at=clock.now(),
+    assert clean.percent is not None  # a required field: the form refuses it empty
+    row = ProgressUpdate(item_id=_id(item), percent=clean.percent, text=clean.text, created_at=clock.now(),
                          created_by_id=viewer.id)
     session.add(row)
     session.flush()
     _record(session, item, "progress_posted", viewer, "secretary",
             {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
-    attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress", owner_id=row.id,
-                    role="secretary", accept=(media_rules.PHOTO,))
+    attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress",
+                    owner_id=_id(row), role="secretary", accept=(media_rules.PHOTO,))
     return row
 
 
@@ -392,7 +421,8 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
     materials = []
     for kind, description, unit, n, money, centi, d_money, d_centi in rows:
         if kind == rules.MATERIALS:
-            materials.append((description, unit, Decimal(int(centi)) / HUNDRED, Decimal(int(d_centi)) / HUNDRED))
+            materials.append((description, unit, Decimal(int(centi)) / HUNDRED,
+                              Decimal(int(d_centi)) / HUNDRED))
             continue
         t = kinds[kind]
         t.pledges += n
@@ -411,17 +441,21 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))))
         .where(col(Pledge.item_id) == item.id)).one()
     disputed = session.execute(select(func.count()).select_from(Delivery)
-                               .where(col(Delivery.item_id) == item.id, col(Delivery.disputed_at).is_not(None))).scalar_one()
+                               .where(col(Delivery.item_id) == item.id,
+                                      col(Delivery.disputed_at).is_not(None))).scalar_one()
     register = active_households(session, item.village_id, clock.today_local())
-    return Totals(kinds, counts[0], register, open_pledges(session, item.id) if item.stage == Stage.DO else 0,
-                  counts[1], disputed, sorted(materials, key=lambda m: m[0]))
+    pledges_open = open_pledges(session, _id(item)) if item.stage == Stage.DO else 0
+    return Totals(kinds, counts[0], register, pledges_open, counts[1], disputed,
+                  sorted(materials, key=lambda m: m[0]))
 
 
 def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -> tuple[list[str], int]:
     """A page of the pledging households' heads' names, by name, and how many there are. The caller shows
-    them only where the decision says they may be published (col(ImplementationSetting.publish_pledger_names))."""
-    base = (select(col(Household.id), col(Household.head_name)).join(Pledge, col(Pledge.household_id) == col(Household.id))
-            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None), col(Household.head_name) != "")
+    them only where the decision says they may be published (ImplementationSetting.publish_pledger_names)."""
+    base = (select(col(Household.id), col(Household.head_name))
+            .join(Pledge, col(Pledge.household_id) == col(Household.id))
+            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None),
+                   col(Household.head_name) != "")
             .distinct())
     total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(base.order_by(col(Household.head_name), col(Household.id))
@@ -434,12 +468,14 @@ def budget(session: Session, item: Item, limit: int = 100) -> Budget:
              .where(col(Spending.item_id) == item.id).group_by(col(Spending.budget_line_id)).subquery())
     rows = session.execute(select(BudgetLine, func.coalesce(spent.c.spent, 0))
                            .outerjoin(spent, spent.c.budget_line_id == col(BudgetLine.id))
-                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id)).limit(limit)).all()
+                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id))
+                           .limit(limit)).all()
     return Budget([BudgetRow(line, int(s)) for line, s in rows])
 
 
 def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
-    total = session.execute(select(func.count()).select_from(Spending).where(col(Spending.item_id) == item.id)).scalar_one()
+    total = session.execute(select(func.count()).select_from(Spending)
+                            .where(col(Spending.item_id) == item.id)).scalar_one()
     rows = list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
                                 .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
                                 .offset((page - 1) * size).limit(size)).scalars())
@@ -449,7 +485,8 @@ def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
     """The latest progress updates, newest first."""
     return list(session.execute(select(ProgressUpdate).where(col(ProgressUpdate.item_id) == item.id)
-                                .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                                .order_by(col(ProgressUpdate.created_at).desc(),
+                                          col(ProgressUpdate.id).desc())
                                 .limit(limit)).scalars())
 
 
@@ -467,7 +504,8 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     rows = session.execute(
         select(Pledge, col(Household.code), func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
                func.coalesce(d.c.n, 0))
-        .join(Household, col(Household.id) == col(Pledge.household_id)).outerjoin(d, d.c.pledge_id == col(Pledge.id))
+        .join(Household, col(Household.id) == col(Pledge.household_id))
+        .outerjoin(d, d.c.pledge_id == col(Pledge.id))
         .where(*where).order_by(col(Pledge.withdrawn_at).is_not(None), col(Household.code), col(Pledge.id))
         .offset((page - 1) * size).limit(size)).all()
     out = []
@@ -477,10 +515,12 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     return out, total
 
 
-def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100) -> list[Delivery]:
+def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100
+                   ) -> list[Delivery]:
     if not household_ids:
         return []
     return list(session.execute(select(Delivery).where(col(Delivery.item_id) == item.id,
                                                        col(Delivery.household_id).in_(household_ids))
-                                .order_by(col(Delivery.delivered_on).desc(), col(Delivery.id).desc()).limit(limit)).scalars())
+                                .order_by(col(Delivery.delivered_on).desc(), col(Delivery.id).desc())
+                                .limit(limit)).scalars())
 

@@ -13,6 +13,7 @@ facts_provider(implementation.workflow_facts)
 
 
 @precondition("implementation.ready_for_inspection")
-def ready_for_inspection(item: ItemFacts, actor: ActorFacts, now: datetime, *, review_window_days: int) -> None:
+def ready_for_inspection(item: ItemFacts, actor: ActorFacts, now: datetime, *,
+                         review_window_days: int) -> None:
     """Handed over only at 100 % progress with every pledge delivered or withdrawn."""
     rules.check_ready_for_inspection(item.progress_percent, item.pledges_open)

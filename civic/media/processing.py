@@ -42,6 +42,7 @@ def prepare(upload: Upload, *, accept: tuple[str, ...] = rules.KINDS, field: str
     fmt = rules.sniff(upload.data)
     kind = rules.check_kind(fmt, accept, name, field)
     if kind == rules.PHOTO:
+        assert fmt is not None  # check_kind refuses content of no known format
         return _prepare_photo(upload.data, fmt, name, field, keep_original)
     return _prepare_pdf(upload.data, name, field)
 
@@ -73,7 +74,8 @@ def _prepare_photo(data: bytes, fmt: str, name: str, field: str, keep_original: 
     except Invalid:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise Invalid(rules.TOO_MANY_PIXELS, field=field, name=name, mp=rules.MAX_PIXELS // 1_000_000) from None
+        raise Invalid(rules.TOO_MANY_PIXELS, field=field, name=name,
+                      mp=rules.MAX_PIXELS // 1_000_000) from None
     except Exception:  # any decoder error: OSError, SyntaxError, ValueError, struct errors, MemoryError
         raise damaged from None
 
@@ -94,7 +96,8 @@ def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(im, src, _SRGB, outputMode=target if im.mode != "CMYK" else "RGB")
+            converted = ImageCms.profileToProfile(im, src, _SRGB,
+                                                  outputMode=target if im.mode != "CMYK" else "RGB")
             if converted is not None:
                 im = converted
         except (ImageCms.PyCMSError, OSError, ValueError):

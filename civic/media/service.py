@@ -23,7 +23,8 @@ from civic.media import processing, rules, storage
 from civic.media.models import Attachment
 from civic.media.schemas import FileField, HideForm, Prepared, Upload
 
-__all__ = ["Upload", "Prepared", "FileField", "prepare", "prepare_files", "attach", "list_for", "hide", "get", "fetchable"]
+__all__ = ["Upload", "Prepared", "FileField", "prepare", "prepare_files", "attach", "list_for", "hide", "get",
+           "fetchable"]
 
 
 def prepare(upload: Upload, *, accept: tuple[str, ...] = rules.KINDS, field: str = "file") -> Prepared:
@@ -59,7 +60,9 @@ def attach(session: Session, *, item: Item, upload: Upload | Prepared, purpose: 
         rules.check_kind(None, accept, prepared.filename, field)
     display_key = storage.put(session, prepared.display.data, prepared.display.ext)
     thumb_key = storage.put(session, prepared.thumb.data, prepared.thumb.ext) if prepared.thumb else ""
-    original_key = storage.put(session, prepared.original.data, prepared.original.ext) if prepared.original else ""
+    original_key = (storage.put(session, prepared.original.data, prepared.original.ext) if prepared.original
+                    else "")
+    assert item.id is not None  # the item was loaded from the database
     att = Attachment(
         commune_id=item.commune_id, item_id=item.id, owner_kind=owner_kind, owner_id=owner_id,
         purpose=purpose, kind=prepared.kind, private=rules.is_private(purpose, private),
@@ -95,7 +98,8 @@ def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_k
         stmt = stmt.where(col(Attachment.owner_kind) == owner_kind)
     if owner_id is not None:
         stmt = stmt.where(col(Attachment.owner_id) == owner_id)
-    return list(session.execute(stmt.order_by(col(Attachment.item_id), col(Attachment.id)).limit(limit)).scalars())
+    return list(session.execute(stmt.order_by(col(Attachment.item_id), col(Attachment.id))
+                                .limit(limit)).scalars())
 
 
 def by_owner(attachments: Iterable[Attachment]) -> dict[tuple[str, int | None], list[Attachment]]:
@@ -122,7 +126,8 @@ def view_state(att: Attachment, village_id: int, actor: ActorFacts) -> str:
                             village_id=village_id, actor=actor)
 
 
-def fetchable(session: Session, attachment_id: int, actor: ActorFacts, variant: str = "display") -> Attachment:
+def fetchable(session: Session, attachment_id: int, actor: ActorFacts, variant: str = "display"
+              ) -> Attachment:
     """The attachment if this viewer may download it; NotFound otherwise (existence does not leak).
     A kept original still carries its EXIF (GPS, camera): it is treated as private."""
     att = get(session, attachment_id)

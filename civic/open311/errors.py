@@ -25,8 +25,9 @@ from civic.web import i18n
 log = logging.getLogger("civic.open311")
 
 # Field names of the web form that the Open311 channel calls differently.
-FIELD_NAMES = {"lng": "long", "address": "address_string", "contact_phone": "phone", "contact_name": "first_name",
-               "village_id": "address_id", "category_id": "service_code", "title": "description"}
+FIELD_NAMES = {"lng": "long", "address": "address_string", "contact_phone": "phone",
+               "contact_name": "first_name", "village_id": "address_id", "category_id": "service_code",
+               "title": "description"}
 
 
 class ApiError(Exception):
@@ -137,7 +138,8 @@ class Open311Route(APIRoute):
                 api_error = as_api_error(exc)
                 if api_error is None:
                     request_id = request.scope.get("civic.request_id") or secrets.token_hex(6)
-                    log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
+                    log.exception("unexpected error %s on %s %s", request_id, request.method,
+                                  request.url.path)
                     api_error = ApiError(500, [("", N_("An unexpected error happened. It has been recorded; "
                                                        "please try again later."), {})])
                 return error_response(request, api_error)

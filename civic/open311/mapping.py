@@ -93,7 +93,8 @@ def service_definition(locale: str, c: Category) -> dict[str, Any]:
     attributes = []
     for a in item_rules.attribute_definitions(c.attributes):
         attributes.append({
-            "variable": a["variable"], "code": a["code"], "datatype": a["datatype"], "required": a["required"],
+            "variable": a["variable"], "code": a["code"], "datatype": a["datatype"],
+            "required": a["required"],
             "datatype_description": a["datatype_description"], "order": a["order"],
             "description": a["description_en"] if locale == "en" else a["description"],
             "values": [{"key": v["key"], "name": v["name_en"] if locale == "en" else v["name"]}
@@ -155,8 +156,9 @@ def event_words(locale: str, action: str, payload: dict[str, Any]) -> str:
     if action == "redirect":
         return translate(locale, N_("sent it to %(place)s"), {"place": payload.get("destination", "")})
     if action == "stage_changed":
+        to = str(payload.get("to"))
         text = translate(locale, N_("moved it to %(stage)s"),
-                         {"stage": translate(locale, STAGE_LABELS.get(payload.get("to"), str(payload.get("to"))))})
+                         {"stage": translate(locale, STAGE_LABELS.get(to, to))})
         if payload.get("outcome") in OUTCOME_LABELS:
             text += " — " + translate(locale, OUTCOME_LABELS[payload["outcome"]])
         return text
@@ -172,7 +174,8 @@ def _summary(locale: str, role: str, action: str, payload: dict[str, Any]) -> st
 
 
 def _public_text(payload: dict[str, Any]) -> str:
-    return " ".join(str(payload[k]) for k in ("reason", "text") if isinstance(payload.get(k), str) and payload[k])
+    return " ".join(str(payload[k]) for k in ("reason", "text")
+                    if isinstance(payload.get(k), str) and payload[k])
 
 
 def note(locale: str, event: Any) -> dict[str, Any]:
@@ -197,7 +200,8 @@ def request_updates(locale: str, rows: list[Any]) -> list[dict[str, Any]]:
         else:  # the stage did not change: as after the item's previous event here, else as it is now
             stage, outcome = state.get(e.item_id, (e.stage, e.outcome))
         state[e.item_id] = (stage, outcome)
-        fms = FMS_OUTCOME.get(outcome or "", "CLOSED") if stage == Stage.CLOSED else FMS_STATUS.get(stage, "OPEN")
+        fms = (FMS_OUTCOME.get(outcome or "", "CLOSED") if stage == Stage.CLOSED
+               else FMS_STATUS.get(stage, "OPEN"))
         description = _summary(locale, e.actor_role, e.action, payload)
         text = _public_text(payload)
         out.append({"update_id": f"{e.id}", "service_request_id": e.code, "status": fms,

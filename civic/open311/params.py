@@ -87,7 +87,8 @@ def parse_datetime(value: str, field: str) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             parsed = datetime.combine(datetime.fromisoformat(text).date(), time(0))
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", text):
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                          r"(Z|[+-]\d{2}:?\d{2})?", text):
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         else:
             raise ValueError(text)
@@ -114,10 +115,9 @@ def window(args: Args) -> Window:
     raw_start, raw_end = one(args, "start_date"), one(args, "end_date")
     start = parse_datetime(raw_start, "start_date") if raw_start else None
     end = parse_datetime(raw_end, "end_date") if raw_end else None
-    if start is None and end is None:
-        end = clock.now()
-        start = end - WINDOW
-    elif start is None:
+    if start is None:
+        if end is None:
+            end = clock.now()
         start = end - WINDOW
     elif end is None:
         end = start + WINDOW

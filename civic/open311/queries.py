@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, select
 from sqlmodel import Session, col
@@ -19,8 +19,21 @@ from civic.items.models import Category, Item
 from civic.open311.errors import not_found
 from civic.workflow.stages import Stage
 
-REQUEST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.description), col(Item.stage), col(Item.outcome),
-                   col(Item.close_reason), col(Item.category_id), col(Item.village_id), col(Item.address), col(Item.lat), col(Item.lng),
+
+class Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: Stored) -> int:
+    """The id of a row loaded from the database: such a row always has one."""
+    assert row.id is not None, "a stored row has an id"
+    return row.id
+
+
+REQUEST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.description),
+                   col(Item.stage), col(Item.outcome), col(Item.close_reason), col(Item.category_id),
+                   col(Item.village_id), col(Item.address), col(Item.lat), col(Item.lng),
                    col(Item.created_at), col(Item.updated_at))
 
 
@@ -83,7 +96,8 @@ def list_requests(session: Session, commune_id: int, q: RequestQuery) -> list[An
         elif q.statuses == {"closed"}:
             conds.append(col(Item.stage) == Stage.CLOSED)
     return list(session.execute(
-        select(*REQUEST_COLUMNS).where(and_(*conds)).order_by(col(Item.created_at).desc(), col(Item.id).desc())
+        select(*REQUEST_COLUMNS).where(and_(*conds))
+        .order_by(col(Item.created_at).desc(), col(Item.id).desc())
         .offset((q.page - 1) * q.page_size).limit(q.page_size)).all())
 
 
@@ -105,7 +119,8 @@ def events_of(session: Session, item_ids: list[int]) -> dict[int, list[Any]]:
         return out
     rows = session.execute(select(col(AuditEvent.item_id), col(AuditEvent.action), col(AuditEvent.actor_role),
                                   col(AuditEvent.payload), col(AuditEvent.created_at))
-                           .where(col(AuditEvent.item_id).in_(item_ids)).order_by(col(AuditEvent.item_id), col(AuditEvent.seq)))
+                           .where(col(AuditEvent.item_id).in_(item_ids))
+                           .order_by(col(AuditEvent.item_id), col(AuditEvent.seq)))
     for row in rows:
         out[row.item_id].append(row)
     return out
@@ -121,7 +136,8 @@ def progress_of(session: Session, item_ids: list[int]) -> dict[int, int]:
         return {}
     rows = session.execute(select(col(ProgressUpdate.item_id), col(ProgressUpdate.percent))
                            .where(col(ProgressUpdate.item_id).in_(item_ids))
-                           .order_by(col(ProgressUpdate.item_id), col(ProgressUpdate.created_at), col(ProgressUpdate.id)))
+                           .order_by(col(ProgressUpdate.item_id), col(ProgressUpdate.created_at),
+                                     col(ProgressUpdate.id)))
     return {item_id: percent for item_id, percent in rows}
 
 
@@ -129,10 +145,12 @@ def updates(session: Session, commune_id: int, start: datetime, end: datetime, p
             ) -> list[Any]:
     """A page of the commune's item events between two datetimes (ix_audit_event_commune_created)."""
     return list(session.execute(
-        select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.item_id), col(AuditEvent.action), col(AuditEvent.actor_role),
-               col(AuditEvent.payload), col(AuditEvent.created_at), col(Item.code), col(Item.stage), col(Item.outcome))
+        select(col(AuditEvent.id), col(AuditEvent.seq), col(AuditEvent.item_id), col(AuditEvent.action),
+               col(AuditEvent.actor_role), col(AuditEvent.payload), col(AuditEvent.created_at),
+               col(Item.code), col(Item.stage), col(Item.outcome))
         .join(Item, col(Item.id) == col(AuditEvent.item_id))
-        .where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.created_at) >= start, col(AuditEvent.created_at) <= end)
+        .where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.created_at) >= start,
+               col(AuditEvent.created_at) <= end)
         .order_by(col(AuditEvent.created_at), col(AuditEvent.seq))
         .offset((page - 1) * page_size).limit(page_size)).all())
 
@@ -148,7 +166,8 @@ def find_by_token(session: Session, commune_id: int, token: str, api_key_id: int
     if api_key_id is not None:
         key_ids = [api_key_id]
     else:
-        key_ids = list(session.execute(select(col(ApiKey.id)).where(col(ApiKey.commune_id) == commune_id)).scalars())
+        key_ids = list(session.execute(select(col(ApiKey.id))
+                                       .where(col(ApiKey.commune_id) == commune_id)).scalars())
     candidates = [client_token(k, token) for k in key_ids]
     if not candidates:
         return []

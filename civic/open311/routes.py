@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.routing import Match
 
@@ -108,7 +109,8 @@ def service_definition(request: Request, service_code: str, fmt: str = FMT,
     return _definition(request, service_code, fmt)
 
 
-@router.get("/service/{service_code}.{fmt}", summary="A service's definition (the singular path of old clients)",
+@router.get("/service/{service_code}.{fmt}",
+            summary="A service's definition (the singular path of old clients)",
             responses=schemas.responses(schemas.ServiceDefinition), response_model=None)
 def service_definition_singular(request: Request, service_code: str, fmt: str = FMT,
                                 jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE):
@@ -128,7 +130,7 @@ def _request_query(args: Args, look: queries.Lookups) -> queries.RequestQuery:
     service_codes = comma_list(args, "service_code", 200)
     category_ids = None
     if service_codes:
-        category_ids = [c.id for c in look.categories.values() if c.code in service_codes]
+        category_ids = [cid for cid, c in look.categories.items() if c.code in service_codes]
     now = clock.now()
     return queries.RequestQuery(codes, category_ids, win.start if win else now, win.end if win else now,
                                 statuses, page, page_size)
@@ -146,20 +148,22 @@ def _requests_body(db, lang: str, look: queries.Lookups, rows: list, extensions:
             responses=schemas.responses(list[schemas.ServiceRequest]), response_model=None)
 def request_list(
     request: Request, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE,
-    service_request_id: str | None = Query(None, description="Comma list of ids; overrides the other filters."),
+    service_request_id: str | None = Query(None,
+                                           description="Comma list of ids; overrides the other filters."),
     service_code: str | None = Query(None, description="Comma list of service codes."),
     start_date: str | None = Query(None, description="W3C datetime; the range spans at most 90 days."),
     end_date: str | None = Query(None, description="W3C datetime; default: the last 90 days."),
     status: str | None = Query(None, description="open, closed, or both (comma list)."),
     page: str | None = Query(None, description="Extension: page number from 1."),
     page_size: str | None = Query(None, description="Extension: results per page, at most 1,000."),
-    extensions: str | None = Query(None, description="Extension: true adds stage, outcome, progress and notes."),
+    extensions: str | None = Query(None,
+                                   description="Extension: true adds stage, outcome, progress and notes."),
 ):
     args = _args(request, fmt)
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        rows = queries.list_requests(db, look.commune.id, _request_query(args, look))
+        rows = queries.list_requests(db, queries.stored_id(look.commune), _request_query(args, look))
         body = _requests_body(db, lang, look, rows, _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
@@ -168,18 +172,20 @@ def request_list(
             responses=schemas.responses(list[schemas.ServiceRequest]), response_model=None)
 def request_one(request: Request, service_request_id: str, fmt: str = FMT,
                 jurisdiction_id: str | None = JURISDICTION, locale: str | None = LOCALE,
-                extensions: str | None = Query(None, description="Extension: true adds the public timeline.")):
+                extensions: str | None = Query(None,
+                                               description="Extension: true adds the public timeline.")):
     args = _args(request, fmt)
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        row = queries.one_request(db, look.commune.id, service_request_id)
+        row = queries.one_request(db, queries.stored_id(look.commune), service_request_id)
         body = _requests_body(db, lang, look, [row], _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="The request a client's token created",
-            responses=schemas.responses(list[schemas.TokenAnswer], errors=(400, 403, 404)), response_model=None)
+            responses=schemas.responses(list[schemas.TokenAnswer], errors=(400, 403, 404)),
+            response_model=None)
 def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION,
                  api_key: str | None = Query(None, description="Optional: only this partner's requests.")):
     args = _args(request, fmt)
@@ -191,7 +197,7 @@ def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: 
             if key is None or key.commune_id != commune.id:
                 raise forbidden(N_("This api_key is not valid."))
             key_id = key.id
-        codes = queries.find_by_token(db, commune.id, token, key_id)
+        codes = queries.find_by_token(db, queries.stored_id(commune), token, key_id)
     if not codes:
         raise not_found(N_("No request was created with this token."))
     return encode.respond(fmt, "service_requests", [{"service_request_id": c, "token": token} for c in codes])
@@ -202,7 +208,8 @@ def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: 
 def request_updates(request: Request, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION,
                     locale: str | None = LOCALE,
                     start_date: str | None = Query(None, description="W3C datetime; default: 90 days ago."),
-                    end_date: str | None = Query(None, description="W3C datetime; at most 90 days after start."),
+                    end_date: str | None = Query(None,
+                                                 description="W3C datetime; at most 90 days after start."),
                     page: str | None = Query(None), page_size: str | None = Query(None)):
     args = _args(request, fmt)
     lang = request_locale(request)
@@ -211,7 +218,7 @@ def request_updates(request: Request, fmt: str = FMT, jurisdiction_id: str | Non
     size = positive_int(args, "page_size", MAX_RESULTS, MAX_RESULTS)
     with unit_of_work() as db:
         commune = queries.commune(db, one(args, "jurisdiction_id"))
-        rows = queries.updates(db, commune.id, win.start, win.end, page_n, size)
+        rows = queries.updates(db, queries.stored_id(commune), win.start, win.end, page_n, size)
     return encode.respond(fmt, "service_request_updates", mapping.request_updates(lang, rows))
 
 
@@ -271,14 +278,14 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     errors = _location_errors(args)
     attributes = {}
     try:
-        attributes = item_rules.validate_attribute_values(item_rules.attribute_definitions(category.attributes),
-                                                          attribute_args(args))
+        attributes = item_rules.validate_attribute_values(
+            item_rules.attribute_definitions(category.attributes), attribute_args(args))
     except Invalid as exc:
         errors += from_civic(exc).errors
     village_id = None
     try:
         village_id = item_rules.village_for_address(
-            [(v.id, v.name, v.slug) for v in look.villages.values()], one(args, "address_id"),
+            [(vid, v.name, v.slug) for vid, v in look.villages.items()], one(args, "address_id"),
             one(args, "address_string"))
     except Invalid as exc:
         errors += from_civic(exc).errors
@@ -287,7 +294,8 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
             raise bad(N_("This commune has no village yet."), "address_id")
         village_id = next(iter(look.villages))  # the first village; the secretary corrects it in triage
     address = one(args, "address_string")
-    where = address or (f"{one(args, 'lat')}, {one(args, 'long')}" if one(args, "lat") else one(args, "address_id"))
+    where = address or (f"{one(args, 'lat')}, {one(args, 'long')}" if one(args, "lat")
+                        else one(args, "address_id"))
     description = one(args, "description") or f"{category.name_vi} — {where}"
     data = {
         "kind": "concern", "village_id": village_id, "category_id": category.id,
@@ -298,23 +306,23 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     }
     token = one(args, "token")
     if token and len(token) <= 200:
-        data["client_token"] = queries.client_token(key.id, token)
-    form, form_error = None, None
+        data["client_token"] = queries.client_token(queries.stored_id(key), token)
+    form: SubmitForm | Invalid  # the form, or why it was refused
     try:  # any village for reading the fields: the service checks the one that is stored
         form = SubmitForm.parse(dict(data, village_id=village_id or 1))
     except Invalid as exc:
-        form_error = exc
+        form = exc
     if errors:  # report the submission's own errors with these, all at once
         seen = {field for field, _m, _p in errors}
-        if form_error is not None:
-            errors += [e for e in from_civic(form_error).errors if e[0] not in seen]
+        if isinstance(form, Invalid):
+            errors += [e for e in from_civic(form).errors if e[0] not in seen]
         raise ApiError(400, errors)
     if len(token) > 200:
         raise bad(N_("The token must have at most 200 characters."), "token")
-    if form is None:
-        raise from_civic(form_error)
+    if isinstance(form, Invalid):
+        raise from_civic(form)
     result = items.submit(db, commune, form, ANONYMOUS_VIEWER, channel="api", require_contact=False,
-                          attributes=attributes, partner=(key.id, key.name))
+                          attributes=attributes, partner=(queries.stored_id(key), key.name))
     return result, token
 
 
@@ -339,8 +347,9 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 @router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
 async def unknown(request: Request, rest: str):
     allowed = {method for route in router.routes
-               if route.endpoint is not unknown and route.matches(request.scope)[0] == Match.PARTIAL
-               for method in route.methods}
+               if isinstance(route, APIRoute) and route.endpoint is not unknown
+               and route.matches(request.scope)[0] == Match.PARTIAL
+               for method in route.methods or ()}
     if allowed:  # RFC 9110: a 405 lists the methods the address does accept
         raise ApiError(405, [("", N_("This address does not accept this kind of request."), {})],
                        headers={"Allow": ", ".join(sorted(allowed))})

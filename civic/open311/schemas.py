@@ -127,5 +127,6 @@ def responses(model: Any, *, errors: tuple[int, ...] = (400, 404)) -> dict[int |
     for status in errors:
         out[status] = {"model": list[Error], "content": XML, "description": "the spec's error array"}
     # Declaring the 4XX family keeps FastAPI from documenting a 422 these routes never answer.
-    out["4XX"] = {"model": list[Error], "content": XML, "description": "any other client error: the error array"}
+    out["4XX"] = {"model": list[Error], "content": XML,
+                  "description": "any other client error: the error array"}
     return out

@@ -50,7 +50,8 @@ def check_answerer(item: ItemFacts, actor: ActorFacts) -> None:
 
 def check_open_inspection(item: ItemFacts) -> None:
     if item.stage != Stage.INSPECT:
-        raise Conflict(N_("An inspection can be opened only while the item is in People inspect (Dân kiểm tra)."))
+        raise Conflict(N_("An inspection can be opened only while the item is in People inspect "
+                          "(Dân kiểm tra)."))
     if item.inspection_open:
         raise Conflict(N_("An inspection of this item is already open."))
 
@@ -91,7 +92,8 @@ def check_sign_off(item: ItemFacts) -> None:
     if item.checklist_unmarked:
         raise Conflict(N_("%(count)s checklist entries are not marked yet."), count=item.checklist_unmarked)
     if item.serious_findings_open:
-        raise Conflict(N_("A serious finding is still open: it must be answered and resolved before signing off."))
+        raise Conflict(N_("A serious finding is still open: it must be answered and resolved before "
+                          "signing off."))
 
 
 def check_rework(item: ItemFacts) -> None:
@@ -114,7 +116,8 @@ def verdict_window_open(stage: str, outcome: str | None, closed_at: datetime | N
             and closed_at <= now <= closed_at + timedelta(days=days))
 
 
-def check_verdict(item: ItemFacts, now: datetime, *, already_given: bool, days: int = VERDICT_WINDOW_DAYS) -> None:
+def check_verdict(item: ItemFacts, now: datetime, *, already_given: bool,
+                  days: int = VERDICT_WINDOW_DAYS) -> None:
     if item.stage != Stage.CLOSED or item.outcome != Outcome.DONE:
         raise Conflict(N_("Households give their verdict once the work is signed off as done."))
     if not verdict_window_open(item.stage, item.outcome, item.closed_at, now, days):
@@ -124,8 +127,8 @@ def check_verdict(item: ItemFacts, now: datetime, *, already_given: bool, days: 
         raise Conflict(N_("Your household has already given its verdict; each household gives it once."))
 
 
-def check_reopen_request(item: ItemFacts, now: datetime, *, household_verdict: str | None, already_asked: bool,
-                         days: int = VERDICT_WINDOW_DAYS) -> None:
+def check_reopen_request(item: ItemFacts, now: datetime, *, household_verdict: str | None,
+                         already_asked: bool, days: int = VERDICT_WINDOW_DAYS) -> None:
     if not verdict_window_open(item.stage, item.outcome, item.closed_at, now, days):
         raise Conflict(N_("Reopening can be asked only within %(days)s days after the work was signed off."),
                        days=days)

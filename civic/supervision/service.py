@@ -4,7 +4,7 @@ residents' verdict and reopen requests, and the supervisor's queue. Never commit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
@@ -15,7 +15,7 @@ from civic.areas.models import Household
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Outcome, Stage
-from civic.errors import N_, Forbidden, Invalid, NotFound
+from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
 from civic.items.models import Item
@@ -38,11 +38,23 @@ from civic.supervision.schemas import (
 from civic.workflow import service as workflow
 
 
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def _id(row: _Stored) -> int:
+    """The id of a row loaded from the database or flushed: such a row always has one."""
+    assert row.id is not None, "a stored row has an id"
+    return row.id
+
+
 def _facts(session: Session, item: Item) -> ItemFacts:
     return workflow.facts(session, item)
 
 
-def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str, payload: dict[str, Any]) -> None:
+def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str,
+            payload: dict[str, Any]) -> None:
     item.updated_at = clock.now()
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=action, actor_id=viewer.id,
@@ -52,7 +64,8 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
 # --- facts for the workflow -------------------------------------------------------------------------------
 
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
-    return session.execute(select(Inspection).where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
+    return session.execute(select(Inspection)
+                           .where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
                            .order_by(col(Inspection.id).desc()).limit(1)).scalar_one_or_none()
 
 
@@ -69,11 +82,12 @@ def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
     if item.stage == Stage.INSPECT:
-        inspection = open_inspection(session, item.id)
+        inspection = open_inspection(session, _id(item))
         unmarked = 0
         if inspection is not None:
             unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
-                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))).scalar_one()
+                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))
+            ).scalar_one()
         opened, serious = session.execute(
             select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
             .where(col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).one()
@@ -94,11 +108,11 @@ def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: Open
     rules.check_open_inspection(facts)
     labels = list(form.checklist) if form and form.checklist else list(rules.DEFAULT_CHECKLIST)
     now = clock.now()
-    inspection = Inspection(item_id=item.id, opened_at=now, opened_by_id=viewer.id)
+    inspection = Inspection(item_id=_id(item), opened_at=now, opened_by_id=viewer.id)
     session.add(inspection)
     session.flush()
     for pos, label in enumerate(labels):
-        session.add(ChecklistEntry(inspection_id=inspection.id, position=pos, label=label))
+        session.add(ChecklistEntry(inspection_id=_id(inspection), position=pos, label=label))
     _record(session, item, "inspection_opened", viewer, "supervisor",
             {"inspection_id": inspection.id, "checklist": len(labels)})
     return inspection
@@ -108,7 +122,10 @@ def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -
     facts = _facts(session, item)
     rules.check_supervisor(facts, viewer.facts())
     rules.check_inspection_is_open(facts)
-    return open_inspection(session, item.id)
+    inspection = open_inspection(session, _id(item))
+    if inspection is None:  # the facts just said one is open; refused the same way if not
+        raise Conflict(N_("No inspection of this item is open."))
+    return inspection
 
 
 def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: ChecklistEntryForm
@@ -118,7 +135,7 @@ def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: Chec
                                .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
     rules.check_checklist_room(existing[0])
     label = form.label
-    entry = ChecklistEntry(inspection_id=inspection.id, position=(existing[1] or 0) + 1, label=label)
+    entry = ChecklistEntry(inspection_id=_id(inspection), position=(existing[1] or 0) + 1, label=label)
     session.add(entry)
     session.flush()
     _record(session, item, "checklist_changed", viewer, "supervisor",
@@ -162,8 +179,8 @@ def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
     """A supervisor records a finding of the open inspection, with its photos (prepared before the
     transaction: see civic.web.forms)."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    finding = Finding(item_id=item.id, inspection_id=inspection.id, severity=form.severity, text=form.text,
-                      due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
+    finding = Finding(item_id=_id(item), inspection_id=_id(inspection), severity=form.severity,
+                      text=form.text, due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
     session.add(finding)
     session.flush()
     _record(session, item, "finding_added", viewer, "supervisor",
@@ -225,17 +242,21 @@ def _verdict_household(session: Session, item: Item, viewer: Viewer, wanted: int
 def household_verdict(session: Session, item: Item, household_id: int) -> Verdict | None:
     if item.closed_at is None:
         return None
-    return session.execute(select(Verdict).where(col(Verdict.item_id) == item.id, col(Verdict.household_id) == household_id,
-                                                 col(Verdict.closure_at) == item.closed_at)).scalar_one_or_none()
+    return session.execute(select(Verdict).where(col(Verdict.item_id) == item.id,
+                                                 col(Verdict.household_id) == household_id,
+                                                 col(Verdict.closure_at) == item.closed_at)
+                           ).scalar_one_or_none()
 
 
 def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm) -> Verdict:
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
-    rules.check_verdict(facts, clock.now(), already_given=household_verdict(session, item, household.id) is not None)
-    v = Verdict(item_id=item.id, household_id=household.id, closure_at=item.closed_at, verdict=form.verdict,
-                satisfaction=form.satisfaction, comment=form.comment, given_by_id=viewer.id,
-                created_at=clock.now())
+    rules.check_verdict(facts, clock.now(),
+                        already_given=household_verdict(session, item, _id(household)) is not None)
+    assert item.closed_at is not None  # check_verdict refuses an item that is not closed
+    v = Verdict(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+                verdict=form.verdict, satisfaction=form.satisfaction, comment=form.comment,
+                given_by_id=viewer.id, created_at=clock.now())
     session.add(v)
     session.flush()
     _record(session, item, "verdict_given", viewer, "household",
@@ -246,18 +267,20 @@ def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm
 def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequestForm) -> ReopenRequest:
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
-    verdict = household_verdict(session, item, household.id)
+    verdict = household_verdict(session, item, _id(household))
     asked = session.execute(select(col(ReopenRequest.id)).where(
         col(ReopenRequest.item_id) == item.id, col(ReopenRequest.household_id) == household.id,
         col(ReopenRequest.closure_at) == item.closed_at)).first() is not None
     rules.check_reopen_request(facts, clock.now(), household_verdict=verdict.verdict if verdict else None,
                                already_asked=asked)
     reason = form.reason
-    r = ReopenRequest(item_id=item.id, household_id=household.id, closure_at=item.closed_at, reason=reason,
-                      requested_at=clock.now(), requested_by_id=viewer.id)
+    assert item.closed_at is not None  # check_reopen_request refuses an item that is not closed
+    r = ReopenRequest(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+                      reason=reason, requested_at=clock.now(), requested_by_id=viewer.id)
     session.add(r)
     session.flush()
-    _record(session, item, "reopen_requested", viewer, "household", {"reopen_request_id": r.id, "reason": reason})
+    _record(session, item, "reopen_requested", viewer, "household",
+            {"reopen_request_id": r.id, "reason": reason})
     return r
 
 
@@ -267,6 +290,8 @@ def refuse_reopen(session: Session, item: Item, viewer: Viewer, form: RefuseReop
     rules.check_refuse_reopen(facts, viewer.facts())
     reason = form.reason
     request = current_closure_reopen(session, item)
+    if request is None:  # the facts just said one is pending; refused the same way if not
+        raise Conflict(N_("No household has asked to reopen this item."))
     request.decision, request.decision_reason = "refused", reason
     request.decided_at, request.decided_by_id = clock.now(), viewer.id
     _record(session, item, "reopen_refused", viewer, "supervisor",
@@ -309,7 +334,8 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
     out: dict[int, list[ChecklistEntry]] = {i: [] for i in inspection_ids}
     if not inspection_ids:
         return out
-    for e in session.execute(select(ChecklistEntry).where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
+    for e in session.execute(select(ChecklistEntry)
+                             .where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
                              .order_by(col(ChecklistEntry.position), col(ChecklistEntry.id))).scalars():
         out[e.inspection_id].append(e)
     return out
@@ -317,9 +343,11 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
 
 def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
     """Open findings first (serious first), then resolved ones; newest first within each."""
-    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1), else_=2)
+    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1),
+                 else_=2)
     return list(session.execute(select(Finding).where(col(Finding.item_id) == item.id)
-                                .order_by(col(Finding.resolved_at).is_not(None), order, col(Finding.id).desc())
+                                .order_by(col(Finding.resolved_at).is_not(None), order,
+                                          col(Finding.id).desc())
                                 .limit(limit)).scalars())
 
 
@@ -335,19 +363,20 @@ def queue(session: Session, viewer: Viewer, limit: int = 100) -> SupervisorQueue
     if not communes:
         return SupervisorQueue([], [], [])
     awaiting = session.execute(
-        select(Item, Inspection).outerjoin(Inspection, (col(Inspection.item_id) == col(Item.id)) & col(Inspection.result).is_(None))
+        select(Item, Inspection)
+        .outerjoin(Inspection, (col(Inspection.item_id) == col(Item.id)) & col(Inspection.result).is_(None))
         .where(col(Item.commune_id).in_(communes), col(Item.stage) == Stage.INSPECT)
         .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit)).all()
     today = clock.today_local()
     due = session.execute(
         select(Item, Finding).join(Finding, col(Finding.item_id) == col(Item.id))
-        .where(col(Item.commune_id).in_(communes), col(Finding.resolved_at).is_(None), col(Finding.due_on).is_not(None),
-               col(Finding.due_on) < today)
+        .where(col(Item.commune_id).in_(communes), col(Finding.resolved_at).is_(None),
+               col(Finding.due_on).is_not(None), col(Finding.due_on) < today)
         .order_by(col(Finding.due_on), col(Finding.id)).limit(limit)).all()
     reopen = session.execute(
         select(Item, ReopenRequest).join(ReopenRequest, col(ReopenRequest.item_id) == col(Item.id))
-        .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None), col(Item.stage) == Stage.CLOSED,
-               col(ReopenRequest.closure_at) == col(Item.closed_at))
+        .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None),
+               col(Item.stage) == Stage.CLOSED, col(ReopenRequest.closure_at) == col(Item.closed_at))
         .order_by(col(ReopenRequest.requested_at)).limit(limit)).all()
     return SupervisorQueue(list(awaiting), list(due), list(reopen))
 

@@ -60,7 +60,7 @@ def rework(move: Move) -> dict[str, Any]:
     session, item = move.session, move.item
     payload = _close_inspection(move, "rework")
     payload["findings_open"] = session.execute(select(func.count()).select_from(Finding).where(
-        col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).scalar_one()  # type: ignore[union-attr]
+        col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).scalar_one()
     return payload
 
 

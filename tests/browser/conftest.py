@@ -35,7 +35,8 @@ TIMEOUT_MS = 10_000
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: real Chromium through Playwright (deselect with -m 'not browser')")
+    config.addinivalue_line("markers",
+                            "browser: real Chromium through Playwright (deselect with -m 'not browser')")
 
 
 # -- the live server ---------------------------------------------------------------------------------
@@ -87,8 +88,8 @@ def running_server(port: int, log_path: Path, **env: str):
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
-                    pytest.fail(f"the live server did not answer /healthz within 30 s:\n{server.log_since(0)}",
-                                pytrace=False)
+                    pytest.fail("the live server did not answer /healthz within 30 s:\n"
+                                f"{server.log_since(0)}", pytrace=False)
                 time.sleep(0.1)
             yield server
         finally:
@@ -175,7 +176,8 @@ def _page(ctx):
     """A page that remembers every response of 500 or more, to fail the test with it."""
     page = ctx.new_page()
     page.server_errors = []
-    page.on("response", lambda r: page.server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    page.on("response",
+            lambda r: page.server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     return page
 
 

@@ -146,7 +146,8 @@ def _submit_refused_photo(page, w):
     page.fill("#f-title", "Ảnh không hợp lệ")
     page.fill("#f-description", "Tệp này không phải là ảnh thật.")
     page.fill("#f-contact_phone", "0912345679")
-    page.set_input_files("#f-photos", {"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"MZ" + b"\0" * 500})
+    page.set_input_files("#f-photos",
+                         {"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"MZ" + b"\0" * 500})
     page.click("form[action='/submit'] button[type=submit]")
     page.wait_for_selector("#f-photos-error")
 
@@ -213,7 +214,8 @@ def _deliberation_items(w) -> dict:
         counting = make_discuss_item(db, commune, village, category, sec_user, title="Sửa mái nhà văn hoá",
                                      asks_contribution=False)
         deliberation.schedule_meeting(db, counting, sec, ScheduleMeetingForm.parse({
-            "starts_at": (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+            "starts_at": (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ)
+                         .strftime("%Y-%m-%dT%H:%M"),
             "place": "Sân đình", "agenda": "Bàn sửa mái"}))
         deliberation.decide(db, counting, sec, DecideForm.parse({"method": "paper_ballot"}))
         clock.reset()
@@ -241,7 +243,8 @@ def _desk_errors(page, w):
 PAGES.update({
     "status: Dân bàn with meeting and decision": (None, _goto(lambda d, w: f"/items/{d['full']}")),
     "status: Dân bàn, a signed-in resident": ("resident", _goto(lambda d, w: f"/items/{d['full']}")),
-    "status: paper ballot being counted, secretary": ("secretary", _goto(lambda d, w: f"/items/{d['counting']}")),
+    "status: paper ballot being counted, secretary": ("secretary",
+                                                      _goto(lambda d, w: f"/items/{d['counting']}")),
     "deliberation desk: know": ("secretary", _goto(lambda d, w: f"/deliberation/{w['know']}")),
     "deliberation desk: decided": ("secretary", _goto(lambda d, w: f"/deliberation/{d['full']}")),
     "deliberation desk: counting": ("secretary", _goto(lambda d, w: f"/deliberation/{d['counting']}")),
@@ -257,7 +260,8 @@ PAGES.update({
 
 def _work_items(w) -> dict:
     """Once per world: an item in Dân làm with pledges, deliveries, budget and progress; one in Dân kiểm tra
-    with an inspection, findings and an answer; one done with verdicts. The resident represents a household."""
+    with an inspection, findings and an answer; one done with verdicts. The resident represents a
+    household."""
     if "work" in w:
         return w["work"]
     from datetime import timedelta
@@ -388,7 +392,8 @@ PAGES.update({
 ERRORS_ANNOUNCED_JS = """() => {
   const problems = [];
   const shown = e => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
-  const errors = [...document.querySelectorAll('main form .error, main form [aria-invalid=true]')].filter(shown);
+  const errors = [...document.querySelectorAll('main form .error, main form [aria-invalid=true]')]
+    .filter(shown);
   if (!errors.length) return problems;
   const summary = document.querySelector('main [role=alert]');
   const focused = document.activeElement && document.activeElement.closest('main') &&
@@ -414,7 +419,8 @@ ERRORS_ANNOUNCED_JS = """() => {
   for (const c of document.querySelectorAll('[aria-invalid=true]')) {
     const own = refs(c).map(id => document.getElementById(id)).filter(e => e && e.textContent.trim());
     const group = c.closest('fieldset[aria-describedby]');
-    if (!own.length && !group) problems.push(`#${c.id || c.name} is aria-invalid with no message it points at`);
+    if (!own.length && !group)
+      problems.push(`#${c.id || c.name} is aria-invalid with no message it points at`);
   }
   return problems;
 }"""
@@ -510,7 +516,8 @@ def _more_items(w) -> dict:
             "meeting_id": str(m1.id), "households_present": "8", "chair_name": "Ông Hải",
             "minutes_taker_name": "Bà Lan"}))
         clock.reset()
-        # Dân làm: a second pledge of the resident's household, partly delivered (the household may dispute it).
+        # Dân làm: a second pledge of the resident's household, partly delivered (the household may
+        # dispute it).
         do = by_code(work["do"])
         p = impl.pledge(db, do, resident, PledgeForm.parse(pledge_data("money", "200.000")))
         impl.record_delivery(db, do, p.id, sec, MoneyDeliveryForm.parse({
@@ -532,8 +539,9 @@ def _more_items(w) -> dict:
         move(db, done2, "sign_off", su)
         sup.give_verdict(db, done2, resident, VerdictForm.parse(
             {"household_id": str(hh[0].id), "verdict": "not_done", "satisfaction": "2"}))
-        w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"], "rejected": w["rejected"],
-                     "duplicate": duplicate.code, "redirected": redirected.code, "withdrawn": withdrawn.code,
+        w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"],
+                     "rejected": w["rejected"], "duplicate": duplicate.code, "redirected": redirected.code,
+                     "withdrawn": withdrawn.code,
                      "not_approved": not_approved.code, "not_done": not_done.code, "own_know": own_know.code,
                      "own_rejected": own_rejected.code, "anon_manage": anon_rejected._manage_token,
                      "ready": ready.code, "talk": talk.code, "online": online.code, "voting": voting.code,
@@ -571,7 +579,8 @@ def _with_errors(path, form, fills=(), expect=".error", nth=0, before=None):
                    "e => e.removeAttribute('maxlength')) }")
         with page.expect_navigation() as sent:
             f.locator("button[type=submit]").click()
-        assert sent.value and sent.value.status == 422, f"{form} on {path}: answered {sent.value and sent.value.status}"
+        assert sent.value and sent.value.status == 422, \
+            f"{form} on {path}: answered {sent.value and sent.value.status}"
         assert page.locator(f"main {expect}").count() >= 1, \
             f"{form} on {path} did not come back with its errors ({expect}): {page.url}"
     return open_page
@@ -579,7 +588,8 @@ def _with_errors(path, form, fills=(), expect=".error", nth=0, before=None):
 
 def _tamper_village(page):
     """A request no honest browser sends: a village id that does not exist."""
-    page.evaluate("""() => { const s = document.querySelector("form[action$='/recategorize'] select[name=village_id]");
+    page.evaluate("""() => {
+      const s = document.querySelector("form[action$='/recategorize'] select[name=village_id]");
       s.add(new Option('?', '999999')); }""")
 
 
@@ -623,14 +633,16 @@ PAGES.update({
         "#f-reason-error")),
     "manage link of a rejected item": (None, _open("/m/{anon_manage}")),
     "manage link, review request with errors": (None, _with_errors(
-        "/m/{anon_manage}", "form[action$='/request_review']", [("textarea[name=reason]", " ")], "#f-reason-error")),
+        "/m/{anon_manage}", "form[action$='/request_review']", [("textarea[name=reason]", " ")],
+        "#f-reason-error")),
     "household: dispute with errors": ("resident", _with_errors(
         "/items/{do}/pledge", "form[action*='/dispute']", [("textarea", " ")], "[id^=dispute-][id$=-error]")),
     "verdict with errors": ("resident", _with_errors(
         "/items/{done}/verdict", "form[action$='/verdict']", (), "[id^=f-verdict-][id$=-error]")),
     "verdict page: may ask to reopen": ("resident", _open("/items/{done2}/verdict")),
     "reopen request with errors": ("resident", _with_errors(
-        "/items/{done2}/verdict", "form[action$='/reopen-request']", [("textarea", "x")], "[id$=-reason-error]")),
+        "/items/{done2}/verdict", "form[action$='/reopen-request']", [("textarea", "x")],
+        "[id$=-reason-error]")),
     # triage and review
     "triage: recategorize with errors": ("secretary", _with_errors(
         "/triage/{submitted}", "form[action$='/recategorize']", [("select[name=village_id]", "999999")],

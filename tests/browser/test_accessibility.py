@@ -17,8 +17,8 @@ _axe = Axe()
 
 # What a thumb taps. Links inside sentences are left out; a standalone link in its own paragraph is not
 # checked either (see the report of this test's author).
-TARGETS = ("button, .button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, textarea, "
-           "label.choice, header a, .card-title, .counts a, .pager a, .foot a")
+TARGETS = ("button, .button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, "
+           "textarea, label.choice, header a, .card-title, .counts a, .pager a, .foot a")
 SMALL_TARGETS_JS = """sel => [...document.querySelectorAll(sel)]
   .map(e => [e.outerHTML.slice(0, 100), e.getBoundingClientRect()])
   .filter(([_, r]) => r.width > 0 && r.height < 43.5)

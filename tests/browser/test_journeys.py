@@ -43,8 +43,8 @@ def fill_item_form(page, w, *, kind="concern", title="Cống bị tắc trước
                    description="Nước tràn lên đường sau mưa lớn, xe máy đi qua rất nguy hiểm.") -> None:
     page.check(f"input[name=kind][value={kind}]")
     page.select_option("#f-village_id", label=w["village"])
-    page.select_option("#f-category_id", label=w["category"] if page.locator("html").get_attribute("lang") == "vi"
-                       else w["category_en"])
+    vietnamese = page.locator("html").get_attribute("lang") == "vi"
+    page.select_option("#f-category_id", label=w["category"] if vietnamese else w["category_en"])
     page.fill("#f-title", title)
     page.fill("#f-description", description)
 

@@ -43,7 +43,8 @@ def build() -> dict:
         return {"village": a.name, "category": cat.name_vi, "households": len(codes), "codes": codes,
                 "secretary": users["secretary"].phone, "supervisor": users["supervisor"].phone,
                 "hoa": hoa.phone, "lan": lan.phone,
-                "phones": [PHONE_STORED, PHONE_TYPED] + [u.phone for u in users.values()] + [hoa.phone, lan.phone]}
+                "phones": [PHONE_STORED, PHONE_TYPED] + [u.phone for u in users.values()]
+                + [hoa.phone, lan.phone]}
 
 
 # --- what a user does -------------------------------------------------------------------------------
@@ -159,7 +160,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     anon = phone()
     go(anon, "/")
     follow(anon, anon.locator("main a.button[href='/submit']"))
-    fill_proposal(anon, w, TITLE, "Đường xóm Giữa lầy lội mỗi khi mưa.\nHộ tôi xin hiến 20 m² đất mở rộng đường.")
+    fill_proposal(anon, w, TITLE,
+                  "Đường xóm Giữa lầy lội mỗi khi mưa.\nHộ tôi xin hiến 20 m² đất mở rộng đường.")
     anon.fill("#f-contact_phone", PHONE_TYPED)
     anon.set_input_files("#f-photos", [{**PHOTO, "buffer": photo}])
     with anon.expect_navigation(url=re.compile(r"/submitted/NS-")):
@@ -178,12 +180,14 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
         anon.locator("form.track button[type=submit]").click()
     looks_right(anon)
     assert anon.locator("h1").inner_text().strip() == TITLE
-    assert strip_steps(anon) == MOTTOS and current_stage(anon) is None, "a new item is in none of the 4 stages"
+    assert strip_steps(anon) == MOTTOS and current_stage(anon) is None, \
+        "a new item is in none of the 4 stages"
     assert anon.locator(".strip-note").count() == 1
     assert anon.locator(".gallery img").count() == 1, "the photo is not on the status page"
     nothing_private(anon, w)
     go(anon, manage_url)
-    assert PHONE_STORED in anon.locator("main").inner_text(), "the manage link does not show the author's phone"
+    assert PHONE_STORED in anon.locator("main").inner_text(), \
+        "the manage link does not show the author's phone"
 
     # 4. The secretary finds it in triage, sees the contact privately, and accepts it.
     sec = phone()
@@ -209,12 +213,14 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
         send(page, page.locator(f"form[action='/items/{code}/comment']"))
         assert words in text_of(page, "ol.comments")
         send(page, page.locator(f"form[action='/items/{code}/support']"))
-        assert page.locator(f"form[action='/items/{code}/support']").count() == 0, "the household can support twice"
+        assert page.locator(f"form[action='/items/{code}/support']").count() == 0, \
+            "the household can support twice"
     assert f"2/{w['households']}" in text_of(lan, "#supports + p.big")
     go(anon, f"/items/{code}")
     assert f"2/{w['households']}" in text_of(anon, "#supports + p.big")
     assert "Nên làm trước mùa mưa." in text_of(anon, "ol.comments")
-    assert anon.locator(f"form[action='/items/{code}/comment']").count() == 0, "an anonymous visitor may comment"
+    assert anon.locator(f"form[action='/items/{code}/comment']").count() == 0, \
+        "an anonymous visitor may comment"
     assert anon.locator(f"a[href='/login?next=/items/{code}']").count() >= 1
     nothing_private(anon, w)
 
@@ -266,9 +272,11 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     record.locator("[name=households_present]").fill("8")
     record.locator("[name=chair_name]").fill("Ông Nguyễn Văn Hải")
     record.locator("[name=minutes_taker_name]").fill("Bà Phạm Thị Lan")
-    record.locator("[name=minutes_text]").fill("Các hộ thống nhất đổ bê tông đường, mỗi hộ góp theo khả năng.")
+    record.locator("[name=minutes_text]").fill(
+        "Các hộ thống nhất đổ bê tông đường, mỗi hộ góp theo khả năng.")
     send(sec, record)
-    vote = sec.locator(f"form[action='/deliberation/{code}/decide']:has(input[name=method][value=meeting_vote])")
+    vote = sec.locator(f"form[action='/deliberation/{code}/decide']"
+                       ":has(input[name=method][value=meeting_vote])")
     vote.locator("[name=yes]").fill("6")
     vote.locator("[name=no]").fill("1")
     vote.locator("[name=abstain]").fill("1")
@@ -346,7 +354,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     go(anon, f"/items/{code}")
     assert current_stage(anon) == "Dân kiểm tra"
     assert "100" in text_of(anon, "#do-progress + p.big")
-    assert anon.locator("#do-progress ~ ol.timeline .gallery img").count() == 1, "the progress photo is not public"
+    assert anon.locator("#do-progress ~ ol.timeline .gallery img").count() == 1, \
+        "the progress photo is not public"
 
     # 12. A supervisor finds it in the queue, opens the inspection, marks the checklist and signs off.
     sup = phone()
@@ -388,7 +397,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     verdict.locator("input[name=satisfaction][value='5']").check()
     verdict.locator("[name=comment]").fill("Đường đẹp, đi lại an toàn.")
     send(hoa, verdict)
-    assert hoa.locator(f"form[action='/items/{code}/verdict']").count() == 0, "the household can give two verdicts"
+    assert hoa.locator(f"form[action='/items/{code}/verdict']").count() == 0, \
+        "the household can give two verdicts"
     assert f"1/{w['households']}" in hoa.locator("main").inner_text()
     go(anon, f"/items/{code}")
     assert f"1/{w['households']}" in text_of(anon, "#insp-verdict + p.big")

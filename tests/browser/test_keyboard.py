@@ -28,7 +28,8 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 # Marks every element the Tab key should stop at, in DOM order (a radio group is one stop), and remembers
 # how each looks unfocused. Returns the number of stops and any element with a positive tabindex.
 PREPARE_JS = """() => {
-  const candidates = 'a[href], area[href], button, input, select, textarea, summary, iframe, [tabindex], [contenteditable]';
+  const candidates = 'a[href], area[href], button, input, select, textarea, summary, iframe, [tabindex], ' +
+                     '[contenteditable]';
   const rendered = e => (e.offsetWidth || e.offsetHeight || e.getClientRects().length) &&
                         getComputedStyle(e).visibility !== 'hidden';
   const look = e => { const s = getComputedStyle(e);
@@ -38,7 +39,8 @@ PREPARE_JS = """() => {
   let stops = 0;
   const positive = [];
   for (const e of document.querySelectorAll(candidates)) {
-    if (e.disabled || (e.type === 'hidden' && e.tagName === 'INPUT') || e.tabIndex < 0 || !rendered(e)) continue;
+    if (e.disabled || (e.type === 'hidden' && e.tagName === 'INPUT') || e.tabIndex < 0 || !rendered(e))
+      continue;
     if (e.tabIndex > 0) positive.push(e.outerHTML.slice(0, 120));
     window.__kbLook.set(e, look(e));
     if (e.type === 'radio' && e.name) {
@@ -56,12 +58,14 @@ PREPARE_JS = """() => {
 FOCUS_JS = """() => {
   const e = document.activeElement;
   if (!e || e === document.body || e === document.documentElement) return null;
-  const r = e.getBoundingClientRect(), s = getComputedStyle(e), before = (window.__kbLook || new Map()).get(e);
+  const r = e.getBoundingClientRect(), s = getComputedStyle(e),
+        before = (window.__kbLook || new Map()).get(e);
   return {kb: e.dataset.kb === undefined ? -1 : Number(e.dataset.kb), id: e.id, tag: e.tagName,
           html: e.outerHTML.slice(0, 120), x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height,
           inView: r.width > 0 && r.height > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth &&
                   r.bottom <= innerHeight,
-          outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth) || 0, outlineColor: s.outlineColor,
+          outlineStyle: s.outlineStyle, outlineWidth: parseFloat(s.outlineWidth) || 0,
+          outlineColor: s.outlineColor,
           outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`, shadow: s.boxShadow,
           before: before || null, skip: e.matches('a.skip')};
 }"""
@@ -164,10 +168,13 @@ def test_the_first_tab_stop_is_a_visible_skip_link_to_main(kb, subtests):
                 f"{name}: the skip link did not move the focus to main"
             page.keyboard.press("Tab")
             after = _focus(page)
-            skipped = page.evaluate("""() => { const m = document.getElementById('main'), a = document.activeElement;
-                return m.contains(a) || !!(m.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING); }""")
-            assert after and skipped, \
-                f"{name}: after the skip link the next Tab went back to {after and after['html']}, not past the menu"
+            skipped = page.evaluate("""() => {
+                const m = document.getElementById('main'), a = document.activeElement;
+                return m.contains(a) ||
+                  !!(m.compareDocumentPosition(a) & Node.DOCUMENT_POSITION_FOLLOWING); }""")
+            assert after and skipped, (
+                f"{name}: after the skip link the next Tab went back to {after and after['html']}, "
+                "not past the menu")
 
 
 def test_tab_order_moves_forward_through_every_element_with_a_visible_focus(kb, subtests):
@@ -182,7 +189,8 @@ def test_tab_order_moves_forward_through_every_element_with_a_visible_focus(kb, 
             assert ended, f"{name}: the focus never left the page: a trap near {stops[-1]['html']}"
             reached = [s["kb"] for s in stops]
             assert reached == list(range(prepared["stops"])), \
-                f"{name}: Tab reached the stops {reached}, expected 0..{prepared['stops'] - 1} in DOM order:\n" + \
+                f"{name}: Tab reached the stops {reached}, " \
+                f"expected 0..{prepared['stops'] - 1} in DOM order:\n" + \
                 "\n".join(f"  {s['kb']}: {s['html']}" for s in stops)
             for a, b in zip(stops, stops[1:], strict=False):
                 same_line = b["y"] < a["y"] + a["h"] and a["y"] < b["y"] + b["h"]
@@ -228,7 +236,8 @@ def test_a_keyboard_user_sends_the_submit_form(kb):
 
 def _assert_errors_announced(page, fields: tuple[str, ...], where: str) -> None:
     summary = page.locator("main [role=alert]")
-    assert summary.count() >= 1 and summary.first.inner_text().strip(), f"{where}: no error summary (role=alert)"
+    assert summary.count() >= 1 and summary.first.inner_text().strip(), \
+        f"{where}: no error summary (role=alert)"
     for fid in fields:
         field = page.locator(f"#{fid}")
         assert field.get_attribute("aria-invalid") == "true", f"{where}: #{fid} is not aria-invalid"
@@ -254,7 +263,8 @@ def test_forms_sent_back_with_errors_announce_them(kb):
     # The summary's first link takes the keyboard user to the first field in error.
     _tab_to(page, "#form-errors a")
     page.keyboard.press("Enter")
-    assert page.evaluate("() => document.activeElement.name") == "kind", "the summary link did not reach its field"
+    assert page.evaluate("() => document.activeElement.name") == "kind", \
+        "the summary link did not reach its field"
 
     # A desk form: the secretary rejects with a reason too short to publish.
     page = page_for("secretary")
@@ -278,7 +288,8 @@ def _read_out(snapshot: str) -> str:
     return " ".join(words)
 
 
-STATES_EN = {"done": "completed", "current": "current stage", "stopped": "stopped here", "todo": "not reached"}
+STATES_EN = {"done": "completed", "current": "current stage", "stopped": "stopped here",
+             "todo": "not reached"}
 
 
 def test_stage_strip_and_bars_have_text_equivalents(kb, subtests):
@@ -312,7 +323,8 @@ def test_stage_strip_and_bars_have_text_equivalents(kb, subtests):
                     ["completed", "stopped here", "not reached", "not reached"], spoken
             now = [s for s in steps if s.endswith(STATES_EN["current"])]
             if current:
-                assert len(now) == 1 and now[0].startswith(current), f"{key}: current stage not named:\n{spoken}"
+                assert len(now) == 1 and now[0].startswith(current), \
+                    f"{key}: current stage not named:\n{spoken}"
                 assert current in page.locator(".stage-now").inner_text()
             else:
                 assert not now, f"{key}: a closed or waiting item has a current stage:\n{spoken}"

@@ -57,8 +57,13 @@ def eventually(page, script: str, timeout_ms: int = TIMEOUT_MS) -> None:
         page.wait_for_timeout(100)
 
 
+# The left border style of the saved-copy notice: "solid" when the stylesheet was loaded.
+BORDER_JS = "getComputedStyle(document.querySelector('.saved-copy')).borderLeftStyle"
+
+
 def saved_urls(page) -> list[str]:
-    return page.evaluate("caches.open('civic-pages').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))")
+    return page.evaluate("caches.open('civic-pages').then(c => c.keys())"
+                         ".then(k => k.map(r => new URL(r.url).pathname))")
 
 
 def fill(page, w, title: str) -> None:
@@ -100,8 +105,7 @@ def test_a_status_page_opened_once_stays_readable_offline_as_a_dated_saved_copy(
     assert page.locator("h1").inner_text().strip() == "Đèn đường ngõ ba không sáng"
     current = page.locator("ol.strip li[aria-current='step'] .step-name")
     assert current.inner_text().strip() == "Dân biết", "the saved copy shows the stage it was in"
-    assert page.evaluate("getComputedStyle(document.querySelector('.saved-copy')).borderLeftStyle") == "solid", \
-        "the saved copy has no stylesheet offline"
+    assert page.evaluate(BORDER_JS) == "solid", "the saved copy has no stylesheet offline"
 
     # A page never opened: the offline page, which lists what this phone kept.
     page.goto("/items?stage=do")
@@ -249,7 +253,8 @@ def test_a_lost_answer_and_two_tabs_sending_the_same_outbox_make_one_item(new_pa
     assert len(stored) == 1, f"one outbox entry became {len(stored)} items"
     code = stored[0][0]
     for tab in (page, other):
-        assert code in tab.locator("#outbox li[data-state=sent]").inner_text(), "the phone shows the real code"
+        assert code in tab.locator("#outbox li[data-state=sent]").inner_text(), \
+            "the phone shows the real code"
     assert all(a == 303 for a in answers)
     page.context.unroute("**/submit")
 
@@ -332,7 +337,8 @@ def test_a_deploy_replaces_the_old_service_worker_and_keeps_saved_pages(browser)
             page.goto(f"/items/{w['know']}")
             controlled(page)
             page.reload()
-            eventually(page, f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(Boolean)")
+            eventually(page,
+                       f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(Boolean)")
             first = page.evaluate(VERSION_JS)
             assert sorted(page.evaluate("caches.keys()")) == sorted(["civic-static-" + first, "civic-pages"])
         with server(port, "second"):
@@ -344,14 +350,15 @@ def test_a_deploy_replaces_the_old_service_worker_and_keeps_saved_pages(browser)
             assert second != first, "the new worker did not take over"
             page.reload()  # a page load under the new worker
             page.wait_for_timeout(300)
-            assert sorted(page.evaluate("caches.keys()")) == sorted(["civic-static-" + second, "civic-pages"]), \
+            kept = sorted(page.evaluate("caches.keys()"))
+            assert kept == sorted(["civic-static-" + second, "civic-pages"]), \
                 "the old version's files were not removed"
             regs = page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)")
             assert regs == 1
         # The server is gone: the page saved under the old version is still there, with its styles.
         page.goto(f"/items/{w['know']}")
         assert page.locator("main .saved-copy").count() == 1
-        assert page.evaluate("getComputedStyle(document.querySelector('.saved-copy')).borderLeftStyle") == "solid"
+        assert page.evaluate(BORDER_JS) == "solid"
     finally:
         ctx.close()
 

@@ -57,8 +57,9 @@ def site() -> Site:
 
 def new_request(site: Site, **over) -> dict:
     data = {"api_key": site.api_key, "service_code": site.drainage.code, "lat": "21.3021", "long": "105.2104",
-            "address_string": "Ngõ 3, thôn Hưng Đạo", "description": "Cống trước nhà văn hoá bị tắc, nước tràn "
-            "lên đường.", "attribute[problem]": "blocked"}
+            "address_string": "Ngõ 3, thôn Hưng Đạo",
+            "description": "Cống trước nhà văn hoá bị tắc, nước tràn lên đường.",
+            "attribute[problem]": "blocked"}
     data.update(over)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -79,7 +80,8 @@ def parse(response):
 def error_descriptions(response) -> list[str]:
     body = parse(response)
     if isinstance(body, list):
-        assert all(set(e) == {"code", "description"} and e["code"] == response.status_code for e in body), body
+        assert all(set(e) == {"code", "description"} and e["code"] == response.status_code
+                   for e in body), body
         return [e["description"] for e in body]
     assert body.tag == "errors", body.tag
     assert all(e.tag == "error" for e in body)

@@ -72,7 +72,8 @@ def test_a_revoked_key_is_refused(client, site):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_non_utf8_bytes_in_the_body_or_the_query(client, site, fmt):
     before = _stored()
-    body = f"api_key={site.api_key}&service_code={site.drainage.code}&address_string=Th%F4n&attribute[problem]=blocked"
+    body = (f"api_key={site.api_key}&service_code={site.drainage.code}&address_string=Th%F4n"
+            "&attribute[problem]=blocked")
     answer = client.post(f"/open311/v2/requests.{fmt}", content=body.encode(),
                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 400
@@ -111,7 +112,8 @@ BAD_GETS = [
     ("requests.json?end_date=2026-13-45T00:00:00Z", 400, "end_date"),
     ("requests.json?start_date=2026-05-01T00:00:00Z&end_date=2026-04-01T00:00:00Z", 400, "start_date"),
     ("requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-05-01T00:00:00Z", 400, "90 days"),
-    ("servicerequestupdates.json?start_date=2026-01-01T00:00:00Z&end_date=2026-05-01T00:00:00Z", 400, "90 days"),
+    ("servicerequestupdates.json?start_date=2026-01-01T00:00:00Z&end_date=2026-05-01T00:00:00Z", 400,
+     "90 days"),
     ("servicerequestupdates.json?start_date=soon", 400, "start_date"),
     ("requests.json?start_date=0001-01-01", 400, "start_date"),  # out of range once in UTC (was a 500)
     ("requests.json?end_date=9999-12-31T23:59:59-05:00", 400, "end_date"),

@@ -18,9 +18,10 @@ from tests.builders import count, login, make_item, setup_item
 from tests.open311.conftest import parse, post
 
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00$")
-REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
+REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name", "service_code",
+                  "description", "agency_responsible", "service_notice", "requested_datetime",
+                  "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long",
+                  "media_url"]
 FORMATS = ("json", "xml")
 
 
@@ -28,7 +29,7 @@ def _items(site, n=1, **over):
     return [setup_item(site.commune, site.village, site.drainage, **over) for _ in range(n)]
 
 
-# --- discovery and services --------------------------------------------------------------------------------
+# --- discovery and services ---------------------------------------------------------------------------------
 
 def test_discovery_in_both_formats(client, site):
     body = client.get("/open311/v2/discovery.json").json()
@@ -48,8 +49,9 @@ def test_services_list_categories_with_metadata_where_they_have_attributes(clien
     assert isinstance(services, list)
     by_code = {s["service_code"]: s for s in services}
     assert by_code[site.drainage.code] == {
-        "service_code": site.drainage.code, "service_name": "Thoát nước", "description": "Thoát nước / Drainage",
-        "metadata": True, "type": "realtime", "keywords": "", "group": ""}
+        "service_code": site.drainage.code, "service_name": "Thoát nước",
+        "description": "Thoát nước / Drainage", "metadata": True, "type": "realtime", "keywords": "",
+        "group": ""}
     assert by_code[site.lighting.code]["metadata"] is False
     root = parse(client.get("/open311/v2/services.xml"))
     assert root.tag == "services" and [c.tag for c in root] == ["service", "service"]
@@ -67,7 +69,8 @@ def test_service_definition_in_both_formats_and_both_paths(client, site, path):
     problem = body["attributes"][0]
     assert problem == {"variable": True, "code": "problem", "datatype": "singlevaluelist", "required": True,
                        "datatype_description": "", "order": 1, "description": "Vấn đề là gì?",
-                       "values": [{"key": "blocked", "name": "Tắc nghẽn"}, {"key": "broken", "name": "Hư hỏng"}]}
+                       "values": [{"key": "blocked", "name": "Tắc nghẽn"},
+                                  {"key": "broken", "name": "Hư hỏng"}]}
     assert [a["code"] for a in body["attributes"]] == ["problem", "hazards", "length_m"]
     root = parse(client.get(f"/open311/v2/{path}/{site.drainage.code}.xml"))
     assert root.tag == "service_definition"
@@ -79,7 +82,7 @@ def test_service_definition_in_both_formats_and_both_paths(client, site, path):
     assert client.get(f"/open311/v2/{path}/{site.lighting.code}.json").json()["attributes"] == []
 
 
-# --- reading requests ----------------------------------------------------------------------------------------
+# --- reading requests ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_requests_list_has_the_spec_fields_and_no_personal_data(client, site, fmt):
@@ -137,8 +140,8 @@ def test_filters_ids_codes_status_and_dates(client, site):
     b = setup_item(site.commune, site.village, site.lighting, stage="rejected")
     ids = lambda r: [x["service_request_id"] for x in r.json()]  # noqa: E731
     assert ids(client.get("/open311/v2/requests.json")) == [b.code, a.code]  # the last 90 days, newest first
-    assert ids(client.get(f"/open311/v2/requests.json?service_request_id={old.code},{a.code}&status=closed")) \
-        == [a.code, old.code]
+    assert ids(client.get(f"/open311/v2/requests.json?service_request_id={old.code},{a.code}"
+                          "&status=closed")) == [a.code, old.code]
     assert ids(client.get(f"/open311/v2/requests.json?service_code={site.lighting.code}")) == [b.code]
     assert ids(client.get(f"/open311/v2/requests.json?service_code={site.lighting.code},{site.drainage.code}"
                           )) == [b.code, a.code]
@@ -150,16 +153,18 @@ def test_filters_ids_codes_status_and_dates(client, site):
     assert ids(client.get("/open311/v2/requests.json?start_date=2026-01-10")) == [old.code]  # + 90 days
     assert ids(client.get("/open311/v2/requests.json?end_date=2026-04-01T00:00:00Z")) == [old.code]
     assert ids(client.get("/open311/v2/requests.json?jurisdiction_id=&status=")) == [b.code, a.code]
-    assert ids(client.get(f"/open311/v2/requests.json?jurisdiction_id={site.commune.code}")) == [b.code, a.code]
+    assert ids(client.get(f"/open311/v2/requests.json?jurisdiction_id={site.commune.code}")) \
+        == [b.code, a.code]
 
 
 def test_at_most_1000_a_page_and_pages_continue(client, site):
     with unit_of_work(write=True) as db:
         for n in range(1003):
             db.add(Item(commune_id=site.commune.id, code=f"NS-2026-{n + 1:04d}", year=2026, seq=n + 1,
-                        kind="concern", category_id=site.drainage.id, village_id=site.village.id, title="Cống tắc",
-                        description="Cống bị tắc", stage="submitted", created_at=clock.now() - timedelta(
-                            minutes=n), updated_at=clock.now(), stage_changed_at=clock.now()))
+                        kind="concern", category_id=site.drainage.id, village_id=site.village.id,
+                        title="Cống tắc", description="Cống bị tắc", stage="submitted",
+                        created_at=clock.now() - timedelta(minutes=n), updated_at=clock.now(),
+                        stage_changed_at=clock.now()))
     first = client.get("/open311/v2/requests.json").json()
     assert len(first) == 1000 and first[0]["service_request_id"] == "NS-2026-0001"
     second = client.get("/open311/v2/requests.json?page=2").json()
@@ -228,18 +233,19 @@ def test_service_request_updates_list_public_changes_with_fms_statuses(client, s
     assert [u["status"] for u in updates] == ["OPEN", "NOT_COUNCILS_RESPONSIBILITY"]
     assert "Tranh chấp đất đai." in updates[1]["description"]
     assert all(W3C.match(u["updated_datetime"]) for u in updates)
-    assert list(updates[0]) == ["update_id", "service_request_id", "status", "updated_datetime", "description",
-                                "media_url"]
+    assert list(updates[0]) == ["update_id", "service_request_id", "status", "updated_datetime",
+                                "description", "media_url"]
     later = client.get("/open311/v2/servicerequestupdates.json?start_date=2026-05-02T00:00:00Z").json()
     assert later == []
 
 
-# --- creating requests ---------------------------------------------------------------------------------------
+# --- creating requests --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_post_creates_an_item_in_the_triage_queue_and_the_audit_chain(client, site, fmt):
     answer = post(client, site, fmt, phone="0912 345 678", first_name="Lê", last_name="Thị Riêng",
-                  email="rieng@example.vn", **{"attribute[hazards][]": ["deep", "dark"], "attribute[length_m]": "12"})
+                  email="rieng@example.vn",
+                  **{"attribute[hazards][]": ["deep", "dark"], "attribute[length_m]": "12"})
     assert answer.status_code == 200, answer.text
     if fmt == "json":
         created = answer.json()
@@ -258,7 +264,8 @@ def test_post_creates_an_item_in_the_triage_queue_and_the_audit_chain(client, si
         assert item.lat == pytest.approx(21.3021)
         import json
 
-        assert json.loads(item.attributes) == {"problem": "blocked", "hazards": ["deep", "dark"], "length_m": 12}
+        assert json.loads(item.attributes) == {"problem": "blocked", "hazards": ["deep", "dark"],
+                                               "length_m": 12}
         events = db.execute(select(AuditEvent).where(AuditEvent.item_id == item.id)).scalars().all()
         assert [(e.action, json.loads(e.payload)["channel"]) for e in events] == [("submitted", "api")]
         # Which partner filed it is part of the record, and the status page says so.
@@ -282,7 +289,8 @@ def test_post_picks_the_village_from_address_id_or_the_address(client, site):
 
 
 def test_post_without_description_or_contact_is_still_taken(client, site):
-    answer = post(client, site, description=None, service_code=site.lighting.code, **{"attribute[problem]": None})
+    answer = post(client, site, description=None, service_code=site.lighting.code,
+                  **{"attribute[problem]": None})
     assert answer.status_code == 200, answer.text
     code = answer.json()[0]["service_request_id"]
     got = client.get(f"/open311/v2/requests/{code}.json").json()[0]
@@ -318,7 +326,8 @@ def test_token_lookup(client, site, fmt):
     else:
         root = parse(answer)
         assert root.tag == "service_requests"
-        assert (root.findtext("request/service_request_id"), root.findtext("request/token")) == (code, "abc-1")
+        assert (root.findtext("request/service_request_id"),
+                root.findtext("request/token")) == (code, "abc-1")
     mine = client.get(f"/open311/v2/tokens/abc-1.json?api_key={site.api_key}").json()
     assert mine == [{"service_request_id": code, "token": "abc-1"}]
     assert client.get(f"/open311/v2/tokens/abc-1.json?api_key={site.other_key}").status_code == 404
@@ -330,16 +339,17 @@ def test_web_form_still_needs_a_phone_without_an_account(client, site):
     from civic.items import service as items
     from tests.builders import item_data
 
+    def form(phone: str) -> SubmitForm:
+        return SubmitForm.parse(item_data(site.village, site.drainage, contact_phone=phone))
+
     with unit_of_work(write=True) as db:
         with pytest.raises(Invalid) as exc:
-            items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="")), Viewer())
+            items.submit(db, site.commune, form(""), Viewer())
         assert "contact_phone" in exc.value.errors
-        made = items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="")), Viewer(),
-                            channel="api", require_contact=False)
+        made = items.submit(db, site.commune, form(""), Viewer(), channel="api", require_contact=False)
         assert made.item.contact_phone == ""
         with pytest.raises(Invalid):
-            items.submit(db, site.commune, SubmitForm.parse(item_data(site.village, site.drainage, contact_phone="12")), Viewer(),
-                         channel="api", require_contact=False)
+            items.submit(db, site.commune, form("12"), Viewer(), channel="api", require_contact=False)
 
 
 def test_docs_list_the_routes_with_their_shapes(client, site):

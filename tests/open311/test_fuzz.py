@@ -145,7 +145,8 @@ def test_fuzz_open311_finds_no_server_error_and_no_schema_break(live_server, sit
     ]
     env = dict(os.environ, NO_COLOR="1", COLUMNS="160")
     started = time.monotonic()
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=MAX_TIME + 20)
+    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=MAX_TIME + 20)
     elapsed = time.monotonic() - started
     output = run.stdout + run.stderr
 
