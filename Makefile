@@ -40,6 +40,7 @@ messages: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check civic tests scripts
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var/civic.db var/civic.db-wal var/civic.db-shm

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session, col
@@ -19,6 +19,7 @@ from civic.accounts.service import Viewer
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
+from civic.db import row_id
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
 from civic.implementation.models import (
@@ -55,15 +56,6 @@ from civic.workflow.stages import Stage
 HUNDRED = Decimal(100)
 
 
-class _Stored(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def _id(row: _Stored) -> int:
-    """The id of a row loaded from the database or flushed: such a row always has one."""
-    assert row.id is not None, "a stored row has an id"
-    return row.id
 
 
 def _facts(session: Session, item: Item) -> ItemFacts:
@@ -130,8 +122,8 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need to know about Dân làm (two queries, only while the item is in it)."""
     if item.stage != Stage.DO:
         return {}
-    return {"progress_percent": latest_percent(session, _id(item)),
-            "pledges_open": open_pledges(session, _id(item))}
+    return {"progress_percent": latest_percent(session, row_id(item)),
+            "pledges_open": open_pledges(session, row_id(item))}
 
 
 def work_started(session: Session, item_id: int) -> bool:
@@ -155,7 +147,7 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
         rules.check_stage_do(facts)
     row = settings_for(session, item)
     if row is None:
-        row = ImplementationSetting(item_id=_id(item), updated_at=clock.now())
+        row = ImplementationSetting(item_id=row_id(item), updated_at=clock.now())
         session.add(row)
     row.publish_pledger_names = clean.publish_pledger_names
     row.needed_land_m2 = clean.needed_land_m2
@@ -239,7 +231,7 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
     rules.check_household(household.village_id, _active(household, today), facts)
     rules.check_pledge(clean.consent_on, today)
     assert clean.consent_on is not None  # a required field: the form refuses it empty
-    row = Pledge(item_id=_id(item), household_id=_id(household), kind=clean.kind, money=clean.money,
+    row = Pledge(item_id=row_id(item), household_id=row_id(household), kind=clean.kind, money=clean.money,
                  quantity=clean.quantity, unit=clean.unit, description=clean.description,
                  parcel_ref=clean.parcel_ref, consent_text=clean.consent_text, consent_on=clean.consent_on,
                  witness_name=clean.witness_name, witness_role=clean.witness_role, pledged_by_id=viewer.id,
@@ -252,7 +244,7 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
              "on_behalf": on_behalf})
     scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge",
-                            owner_id=_id(row), role=role, field="consent_scan")
+                            owner_id=row_id(row), role=role, field="consent_scan")
     if scans:
         row.consent_scan_id = scans[0].id  # private whatever is asked (civic.media.rules.PRIVATE_PURPOSES)
     return row
@@ -277,7 +269,7 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
     delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id)
                                 .limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
-                         work_started=work_started(session, _id(item)))
+                         work_started=work_started(session, row_id(item)))
     row.withdrawn_at = clock.now()
     row.withdrawn_by_id = viewer.id
     row.withdraw_reason = form.reason if form is not None else ""
@@ -312,9 +304,10 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
                                 withdrawn=row.withdrawn_at is not None, delivered_on=clean.delivered_on,
                                 today=clock.today_local())
     assert clean.delivered_on is not None  # a required field: the form refuses it empty
-    d = Delivery(item_id=_id(item), pledge_id=_id(row), household_id=row.household_id, money=clean.money,
-                 quantity=clean.quantity, delivered_on=clean.delivered_on, evidence=clean.evidence,
-                 over_confirmed=over, recorded_by_id=viewer.id, created_at=clock.now())
+    d = Delivery(item_id=row_id(item), pledge_id=row_id(row), household_id=row.household_id,
+                 money=clean.money, quantity=clean.quantity, delivered_on=clean.delivered_on,
+                 evidence=clean.evidence, over_confirmed=over, recorded_by_id=viewer.id,
+                 created_at=clock.now())
     session.add(d)
     session.flush()
     _record(session, item, "delivery_recorded", viewer, "secretary",
@@ -322,7 +315,7 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
              "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
              "over_confirmed": over})
     attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
-                    owner_id=_id(d), role="secretary", field="evidence_files")
+                    owner_id=row_id(d), role="secretary", field="evidence_files")
     return d
 
 
@@ -347,7 +340,7 @@ def add_budget_line(session: Session, item: Item, viewer: Viewer, clean: BudgetL
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
     assert clean.amount is not None  # a required field: the form refuses it empty
-    line = BudgetLine(item_id=_id(item), source=clean.source, label=clean.label, amount=clean.amount,
+    line = BudgetLine(item_id=row_id(item), source=clean.source, label=clean.label, amount=clean.amount,
                       created_at=clock.now(), created_by_id=viewer.id)
     session.add(line)
     session.flush()
@@ -366,7 +359,7 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
     rules.check_spending(clean.budget_line_id, line_ids, clean.spent_on, clock.today_local())
     # Required fields: the form refuses them empty (and check_spending the line of another item).
     assert clean.budget_line_id is not None and clean.amount is not None and clean.spent_on is not None
-    row = Spending(item_id=_id(item), budget_line_id=clean.budget_line_id, amount=clean.amount,
+    row = Spending(item_id=row_id(item), budget_line_id=clean.budget_line_id, amount=clean.amount,
                    spent_on=clean.spent_on, description=clean.description, document_ref=clean.document_ref,
                    created_at=clock.now(), created_by_id=viewer.id)
     session.add(row)
@@ -375,7 +368,7 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
             {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
              "document_ref": clean.document_ref})
     attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending",
-                    owner_id=_id(row), role="secretary", field="document")
+                    owner_id=row_id(row), role="secretary", field="document")
     return row
 
 
@@ -387,14 +380,14 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
     rules.check_secretary(facts, viewer.facts())
     rules.check_stage_do(facts)
     assert clean.percent is not None  # a required field: the form refuses it empty
-    row = ProgressUpdate(item_id=_id(item), percent=clean.percent, text=clean.text, created_at=clock.now(),
+    row = ProgressUpdate(item_id=row_id(item), percent=clean.percent, text=clean.text, created_at=clock.now(),
                          created_by_id=viewer.id)
     session.add(row)
     session.flush()
     _record(session, item, "progress_posted", viewer, "secretary",
             {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
     attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress",
-                    owner_id=_id(row), role="secretary", accept=(media_rules.PHOTO,))
+                    owner_id=row_id(row), role="secretary", accept=(media_rules.PHOTO,))
     return row
 
 
@@ -444,7 +437,7 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                                .where(col(Delivery.item_id) == item.id,
                                       col(Delivery.disputed_at).is_not(None))).scalar_one()
     register = active_households(session, item.village_id, clock.today_local())
-    pledges_open = open_pledges(session, _id(item)) if item.stage == Stage.DO else 0
+    pledges_open = open_pledges(session, row_id(item)) if item.stage == Stage.DO else 0
     return Totals(kinds, counts[0], register, pledges_open, counts[1], disputed,
                   sorted(materials, key=lambda m: m[0]))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlmodel import Session, col
@@ -18,18 +18,6 @@ from civic.items import rules as item_rules
 from civic.items.models import Category, Item
 from civic.open311.errors import not_found
 from civic.workflow.stages import Stage
-
-
-class Stored(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def stored_id(row: Stored) -> int:
-    """The id of a row loaded from the database: such a row always has one."""
-    assert row.id is not None, "a stored row has an id"
-    return row.id
-
 
 REQUEST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), col(Item.description),
                    col(Item.stage), col(Item.outcome), col(Item.close_reason), col(Item.category_id),

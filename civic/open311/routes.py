@@ -15,7 +15,7 @@ from starlette.routing import Match
 from civic import clock
 from civic.accounts import service as accounts
 from civic.accounts.service import ANONYMOUS_VIEWER
-from civic.db import run_write, unit_of_work
+from civic.db import row_id, run_write, unit_of_work
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
@@ -163,7 +163,7 @@ def request_list(
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        rows = queries.list_requests(db, queries.stored_id(look.commune), _request_query(args, look))
+        rows = queries.list_requests(db, row_id(look.commune), _request_query(args, look))
         body = _requests_body(db, lang, look, rows, _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
@@ -178,7 +178,7 @@ def request_one(request: Request, service_request_id: str, fmt: str = FMT,
     lang = request_locale(request)
     with unit_of_work() as db:
         look = queries.lookups(db, queries.commune(db, one(args, "jurisdiction_id")))
-        row = queries.one_request(db, queries.stored_id(look.commune), service_request_id)
+        row = queries.one_request(db, row_id(look.commune), service_request_id)
         body = _requests_body(db, lang, look, [row], _extensions(args))
     return encode.respond(fmt, "service_requests", body)
 
@@ -197,7 +197,7 @@ def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: 
             if key is None or key.commune_id != commune.id:
                 raise forbidden(N_("This api_key is not valid."))
             key_id = key.id
-        codes = queries.find_by_token(db, queries.stored_id(commune), token, key_id)
+        codes = queries.find_by_token(db, row_id(commune), token, key_id)
     if not codes:
         raise not_found(N_("No request was created with this token."))
     return encode.respond(fmt, "service_requests", [{"service_request_id": c, "token": token} for c in codes])
@@ -218,7 +218,7 @@ def request_updates(request: Request, fmt: str = FMT, jurisdiction_id: str | Non
     size = positive_int(args, "page_size", MAX_RESULTS, MAX_RESULTS)
     with unit_of_work() as db:
         commune = queries.commune(db, one(args, "jurisdiction_id"))
-        rows = queries.updates(db, queries.stored_id(commune), win.start, win.end, page_n, size)
+        rows = queries.updates(db, row_id(commune), win.start, win.end, page_n, size)
     return encode.respond(fmt, "service_request_updates", mapping.request_updates(lang, rows))
 
 
@@ -306,7 +306,7 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     }
     token = one(args, "token")
     if token and len(token) <= 200:
-        data["client_token"] = queries.client_token(queries.stored_id(key), token)
+        data["client_token"] = queries.client_token(row_id(key), token)
     form: SubmitForm | Invalid  # the form, or why it was refused
     try:  # any village for reading the fields: the service checks the one that is stored
         form = SubmitForm.parse(dict(data, village_id=village_id or 1))
@@ -322,7 +322,7 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     if isinstance(form, Invalid):
         raise from_civic(form)
     result = items.submit(db, commune, form, ANONYMOUS_VIEWER, channel="api", require_contact=False,
-                          attributes=attributes, partner=(queries.stored_id(key), key.name))
+                          attributes=attributes, partner=(row_id(key), key.name))
     return result, token
 
 

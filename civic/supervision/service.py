@@ -4,7 +4,7 @@ residents' verdict and reopen requests, and the supervisor's queue. Never commit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
@@ -15,6 +15,7 @@ from civic.areas.models import Household
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Outcome, Stage
+from civic.db import row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
@@ -36,17 +37,6 @@ from civic.supervision.schemas import (
     VerdictTotals,
 )
 from civic.workflow import service as workflow
-
-
-class _Stored(Protocol):
-    @property
-    def id(self) -> int | None: ...
-
-
-def _id(row: _Stored) -> int:
-    """The id of a row loaded from the database or flushed: such a row always has one."""
-    assert row.id is not None, "a stored row has an id"
-    return row.id
 
 
 def _facts(session: Session, item: Item) -> ItemFacts:
@@ -82,7 +72,7 @@ def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
     if item.stage == Stage.INSPECT:
-        inspection = open_inspection(session, _id(item))
+        inspection = open_inspection(session, row_id(item))
         unmarked = 0
         if inspection is not None:
             unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
@@ -108,11 +98,11 @@ def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: Open
     rules.check_open_inspection(facts)
     labels = list(form.checklist) if form and form.checklist else list(rules.DEFAULT_CHECKLIST)
     now = clock.now()
-    inspection = Inspection(item_id=_id(item), opened_at=now, opened_by_id=viewer.id)
+    inspection = Inspection(item_id=row_id(item), opened_at=now, opened_by_id=viewer.id)
     session.add(inspection)
     session.flush()
     for pos, label in enumerate(labels):
-        session.add(ChecklistEntry(inspection_id=_id(inspection), position=pos, label=label))
+        session.add(ChecklistEntry(inspection_id=row_id(inspection), position=pos, label=label))
     _record(session, item, "inspection_opened", viewer, "supervisor",
             {"inspection_id": inspection.id, "checklist": len(labels)})
     return inspection
@@ -122,7 +112,7 @@ def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -
     facts = _facts(session, item)
     rules.check_supervisor(facts, viewer.facts())
     rules.check_inspection_is_open(facts)
-    inspection = open_inspection(session, _id(item))
+    inspection = open_inspection(session, row_id(item))
     if inspection is None:  # the facts just said one is open; refused the same way if not
         raise Conflict(N_("No inspection of this item is open."))
     return inspection
@@ -135,7 +125,7 @@ def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: Chec
                                .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
     rules.check_checklist_room(existing[0])
     label = form.label
-    entry = ChecklistEntry(inspection_id=_id(inspection), position=(existing[1] or 0) + 1, label=label)
+    entry = ChecklistEntry(inspection_id=row_id(inspection), position=(existing[1] or 0) + 1, label=label)
     session.add(entry)
     session.flush()
     _record(session, item, "checklist_changed", viewer, "supervisor",
@@ -179,7 +169,7 @@ def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
     """A supervisor records a finding of the open inspection, with its photos (prepared before the
     transaction: see civic.web.forms)."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
-    finding = Finding(item_id=_id(item), inspection_id=_id(inspection), severity=form.severity,
+    finding = Finding(item_id=row_id(item), inspection_id=row_id(inspection), severity=form.severity,
                       text=form.text, due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
     session.add(finding)
     session.flush()
@@ -252,9 +242,9 @@ def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
     rules.check_verdict(facts, clock.now(),
-                        already_given=household_verdict(session, item, _id(household)) is not None)
+                        already_given=household_verdict(session, item, row_id(household)) is not None)
     assert item.closed_at is not None  # check_verdict refuses an item that is not closed
-    v = Verdict(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+    v = Verdict(item_id=row_id(item), household_id=row_id(household), closure_at=item.closed_at,
                 verdict=form.verdict, satisfaction=form.satisfaction, comment=form.comment,
                 given_by_id=viewer.id, created_at=clock.now())
     session.add(v)
@@ -267,7 +257,7 @@ def give_verdict(session: Session, item: Item, viewer: Viewer, form: VerdictForm
 def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequestForm) -> ReopenRequest:
     household = _verdict_household(session, item, viewer, form.household_id)
     facts = _facts(session, item)
-    verdict = household_verdict(session, item, _id(household))
+    verdict = household_verdict(session, item, row_id(household))
     asked = session.execute(select(col(ReopenRequest.id)).where(
         col(ReopenRequest.item_id) == item.id, col(ReopenRequest.household_id) == household.id,
         col(ReopenRequest.closure_at) == item.closed_at)).first() is not None
@@ -275,7 +265,7 @@ def ask_reopen(session: Session, item: Item, viewer: Viewer, form: ReopenRequest
                                already_asked=asked)
     reason = form.reason
     assert item.closed_at is not None  # check_reopen_request refuses an item that is not closed
-    r = ReopenRequest(item_id=_id(item), household_id=_id(household), closure_at=item.closed_at,
+    r = ReopenRequest(item_id=row_id(item), household_id=row_id(household), closure_at=item.closed_at,
                       reason=reason, requested_at=clock.now(), requested_by_id=viewer.id)
     session.add(r)
     session.flush()
