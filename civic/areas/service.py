@@ -50,7 +50,7 @@ def villages(session: Session, commune_id: int) -> list[Village]:
 
 
 def active_households(session: Session, village_id: int, on: date) -> int:
-    """Households in the register on a date: the denominator of every vote (DESIGN §2)."""
+    """Households in the register on a date: the denominator of every vote."""
     return session.execute(
         select(func.count()).select_from(Household).where(
             col(Household.village_id) == village_id,

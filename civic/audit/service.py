@@ -13,7 +13,7 @@ from civic import clock
 from civic.audit.models import AuditEvent, AuditHead
 from civic.audit.rules import GENESIS, canonical_json, link_hash
 
-# Keys that must never reach the public chain (DESIGN §5).
+# Keys that must never reach the public chain (docs/architecture.md, privacy).
 PRIVATE_KEYS = {"phone", "contact_phone", "email", "contact_name", "password", "token", "manage_token"}
 
 

@@ -1,9 +1,11 @@
 """Pure rules of Dân biết and Dân bàn: plain arguments in, a decision or a CivicError out.
 
-The vote rules (DESIGN §2, docs/domain.md): a meeting is valid only when MORE than half of all households
-of the register are represented; a community decision passes only when the households in favour are MORE
-than half of all households in the register on the decision date (not half of those present). Anything that
-asks households for land, money or labour is never decided online or by an authority alone.
+The vote rules of Law 10/2022/QH15 on implementing grassroots democracy (Art. 15: what households decide;
+Art. 18: the community meeting) and Decree 59/2023 (Art. 5: online voting): a meeting is valid only when
+MORE than half of all households of the register are represented; a community decision passes only when
+the households in favour are MORE than half of all households in the register on the decision date (not
+half of those present). Anything that asks households for land, money or labour is never decided online or
+by an authority alone.
 """
 
 from __future__ import annotations
@@ -119,12 +121,13 @@ def days_until(moment: datetime, now: datetime) -> int:
 
 
 def has_quorum(present: int, total: int) -> bool:
-    """More than half of ALL households of the register are represented."""
+    """More than half of ALL households of the register are represented (Law 10/2022/QH15, Art. 18)."""
     return total > 0 and present * 2 > total
 
 
 def passes(in_favour: int, total: int) -> bool:
-    """More than half of ALL households of the register on the decision date are in favour."""
+    """More than half of ALL households of the register on the decision date are in favour
+    (Law 10/2022/QH15, Art. 18); exactly half is not enough."""
     return total > 0 and in_favour * 2 > total
 
 

@@ -55,7 +55,7 @@ class Item(SQLModel, table=True):
     close_reason: str = Field(default="", sa_type=Text)
     redirected_to: str = Field(default="", max_length=200)
     duplicate_of_id: int | None = Field(default=None, foreign_key="item.id")
-    # Who raised it. The contact fields are private (DESIGN §5).
+    # Who raised it. The contact fields are private: only the village's staff see them.
     reporter_id: int | None = Field(default=None, foreign_key="user.id")
     contact_name: str = Field(default="", max_length=80)
     contact_phone: str = Field(default="", max_length=16)

@@ -283,7 +283,7 @@ def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEnt
 
 def _public_name(role: str, account_name: str | None, actor_id: int | None, show_name: bool,
                  contact_name: str) -> str:
-    """Officials by name; the reporter only if they chose to show it (DESIGN §5)."""
+    """Officials by name; the reporter only if they chose to show it."""
     if role != "author":
         return account_name or ""
     if not show_name:

@@ -23,7 +23,8 @@ PHOTO = "photo"
 DOCUMENT = "document"
 KINDS = (PHOTO, DOCUMENT)
 
-# What an attachment is for. Consent scans are never public (DESIGN §5), whatever the caller asks.
+# What an attachment is for. Consent scans are never public (docs/architecture.md, privacy), whatever
+# the caller asks.
 PRIVATE_PURPOSES = frozenset({"consent"})
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _OWNER_KIND = re.compile(r"^[a-z0-9_]{0,32}$")
@@ -135,7 +136,7 @@ def is_private(purpose: str, private: bool) -> bool:
 # --- who may see and hide -------------------------------------------------------------------------
 
 def is_official(commune_id: int, village_id: int, actor: ActorFacts) -> bool:
-    """The item's village secretary, or a supervisor or admin of its commune (DESIGN §5)."""
+    """The item's village secretary, or a supervisor or admin of its commune."""
     return (village_id in actor.secretary_villages or commune_id in actor.supervisor_communes
             or commune_id in actor.admin_communes)
 

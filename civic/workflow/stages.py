@@ -98,7 +98,7 @@ def _t(action, label, from_stages, actors, to_stage=None, outcome=None, needs_re
 
 A = Action
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    # Triage (DESIGN §2): a secretary of the item's village. Effects: civic/workflow/transitions.py.
+    # Triage: a secretary of the item's village. Effects: civic/workflow/transitions.py.
     _t(A.ACCEPT, N_("Accept"), {Stage.SUBMITTED}, {SECRETARY}, Stage.KNOW, effect="triage.acknowledge"),
     _t(A.REJECT, N_("Reject"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REJECTED, True,
        effect="triage.acknowledge"),

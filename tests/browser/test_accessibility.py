@@ -1,6 +1,6 @@
 """Every page of the core loop, in Vietnamese and in English, on a 360 px phone: zero axe violations
 (WCAG 2.1 A/AA and axe's best practices), one column that never scrolls sideways, and touch targets of at
-least 44 px (DESIGN §7). PAGES holds the status page in every stage and outcome and every form of the app,
+least 44 px. PAGES holds the status page in every stage and outcome and every form of the app,
 clean and sent back with errors; a form with errors must announce them (a summary with role=alert, each
 message tied to its field)."""
 

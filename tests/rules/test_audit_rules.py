@@ -1,4 +1,4 @@
-"""Pure parts of the audit chain (DESIGN §6): canonical JSON and the link hash."""
+"""Pure parts of the audit chain: canonical JSON and the link hash."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole stage × actor × action matrix of the workflow rules (DESIGN §2), pure, no database.
+"""The whole stage × actor × action matrix of the workflow rules, pure, no database.
 
 Every cell of the tables below is written out by hand: `ok` (allowed), `403` (Forbidden: this actor may
 never do this to this item) or `409` (Conflict: the actor may, but not in the item's current state).

@@ -1,4 +1,4 @@
-"""The audit chain against the real database (DESIGN §6): every change is a linked event; tampering shows."""
+"""The audit chain against the real database: every change is a linked event; tampering shows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review on appeal (DESIGN §2): the author asks once within 30 days; a supervisor upholds or sends back."""
+"""Review on appeal: the author asks once within 30 days; a supervisor upholds or sends back."""
 
 from __future__ import annotations
 
