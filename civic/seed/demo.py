@@ -19,14 +19,39 @@ from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts import service as accounts
+from civic.accounts.models import User
 from civic.accounts.service import Viewer, load_viewer
 from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
 from civic.db import row_id
+from civic.deliberation import service as deliberation
+from civic.deliberation.models import Comment, Meeting
+from civic.deliberation.schemas import (
+    CommentForm,
+    DecideForm,
+    DisclosureForm,
+    HideCommentForm,
+    RecordMeetingForm,
+    ScheduleMeetingForm,
+)
+from civic.implementation import service as impl
+from civic.implementation.models import Pledge
+from civic.implementation.schemas import (
+    BudgetLineForm,
+    DeliveryForm,
+    PledgeForm,
+    PledgeOnBehalfForm,
+    ProgressForm,
+    SettingsForm,
+    SpendingForm,
+    WithdrawForm,
+)
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.items.schemas import SubmitForm
+from civic.supervision import service as sup
+from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
@@ -391,7 +416,6 @@ def _deliberation_steps(plan: Plan, idx: int, now: datetime) -> list[tuple[datet
 
 def _demo_household_viewers(session: Session, village, count: int) -> list[Viewer]:
     """Representatives of households 2… of the village (household 1 is the demo resident's)."""
-    from civic.accounts.models import User
 
     found = session.execute(select(Household).where(col(Household.village_id) == village.id)
                             .order_by(col(Household.id)).offset(1).limit(count)).scalars().all()
@@ -412,16 +436,6 @@ def _demo_household_viewers(session: Session, village, count: int) -> list[Viewe
 
 def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, village,
                        now: datetime) -> None:
-    from civic.deliberation import service as deliberation
-    from civic.deliberation.models import Meeting
-    from civic.deliberation.schemas import (
-        CommentForm,
-        DecideForm,
-        DisclosureForm,
-        HideCommentForm,
-        RecordMeetingForm,
-        ScheduleMeetingForm,
-    )
 
     today = clock.today_local()
     if step == Stage.DISCUSS:
@@ -471,7 +485,6 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
 
 
 def _comments(session: Session, item: Item):
-    from civic.deliberation.models import Comment
 
     return session.execute(select(Comment).where(col(Comment.item_id) == item.id)
                            .order_by(col(Comment.id))).scalars().all()
@@ -599,20 +612,6 @@ def _active_households(session: Session, item: Item) -> list[Household]:
 
 def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, supervisor: Viewer,
                resident: Viewer) -> None:
-    from civic.implementation import service as impl
-    from civic.implementation.models import Pledge
-    from civic.implementation.schemas import (
-        BudgetLineForm,
-        DeliveryForm,
-        PledgeForm,
-        PledgeOnBehalfForm,
-        ProgressForm,
-        SettingsForm,
-        SpendingForm,
-        WithdrawForm,
-    )
-    from civic.supervision import service as sup
-    from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 
     today = clock.today_local().isoformat()
     ditch = plan.title == DITCH_DEMO
@@ -737,8 +736,6 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
 
 def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer) -> None:
     """The real transitions out of Dân làm for items whose work was recorded."""
-    from civic.supervision import service as sup
-    from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm
 
     if step == Stage.INSPECT:
         _move(session, item, "start_inspection", sec)
