@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.audit.models import AuditEvent, AuditHead
 from civic.audit.rules import GENESIS, canonical_json, link_hash
+from civic.clock import as_utc
 
 # Keys that must never reach the public chain (docs/architecture.md, privacy).
 PRIVATE_KEYS = {"phone", "contact_phone", "email", "contact_name", "password", "token", "manage_token"}
@@ -82,7 +83,6 @@ class VerifyResult:
 
 def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult:
     """Recompute the chain from the start; name the first event whose link does not hold."""
-    from civic.clock import as_utc
 
     prev, expected_seq, checked = GENESIS, 1, 0
     while True:

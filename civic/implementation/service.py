@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts.service import Viewer
 from civic.areas.models import Household, HouseholdMember
+from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.db import row_id
@@ -395,7 +396,6 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
 
 def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
     """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 4 queries."""
-    from civic.areas.service import active_households
 
     d = _delivered_subquery()
     active = col(Pledge.withdrawn_at).is_(None)

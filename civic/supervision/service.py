@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts.service import Viewer
 from civic.areas.models import Household
+from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Outcome, Stage
@@ -305,7 +306,6 @@ def verdict_totals(session: Session, item: Item) -> VerdictTotals | None:
         by[verdict] = n
         count += n
         score += s
-    from civic.areas.service import active_households
 
     avg = round(score / count, 1) if count else None
     return VerdictTotals(count, by, avg, active_households(session, item.village_id, clock.today_local()))

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from civic import clock
 from civic.areas.models import Village
 from civic.db import unit_of_work
+from civic.deliberation import service as deliberation
 from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.web.core import Web
@@ -92,7 +93,6 @@ def _ics_time(value: datetime) -> str:
 
 @router.get("/villages/{village_id}/meetings.ics")
 def village_calendar(request: Request, village_id: RowId):
-    from civic.deliberation import service as deliberation
 
     with unit_of_work() as db:
         village = _village(db, village_id)

@@ -43,6 +43,7 @@ from civic.web import media as media_web
 from civic.web.core import Web, env, register_forms, require_user
 from civic.web.deps import ItemCode, PageNumber, RowId
 from civic.web.forms import EMPTY, Done, FormState, post_form
+from civic.web.supervision import supervision_context
 from civic.web.uploads import allow_uploads
 from civic.web.views import status_section, strip_state
 from civic.workflow import service as workflow
@@ -70,7 +71,6 @@ allow_uploads(r"/items/[^/]+/pledge", files=1)
 @status_section
 def status_context(db, web: Web, item) -> dict[str, Any]:
     """What the status page shows of Dân làm and Dân kiểm tra (called once from views.item_page_context)."""
-    from civic.web.supervision import supervision_context
 
     facts = workflow.facts(db, item)
     actor = web.viewer.facts()

@@ -26,6 +26,7 @@ from civic.media.schemas import HideForm
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import RowId
 from civic.web.forms import Done, FormState, post_form
+from civic.web.views import item_page_context, status_section
 
 router = APIRouter()
 register_forms(HideForm)
@@ -85,6 +86,7 @@ def views(attachments: list[Attachment], item: Item, viewer) -> list[AttachmentV
     return out
 
 
+@status_section
 def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
     """For item pages: the item's own attachments, and all of them by (owner_kind, owner_id), in one query."""
     all_views = views(media.list_for(db, item), item, web.viewer)
@@ -148,7 +150,6 @@ async def hide(request: Request, attachment_id: RowId):
 
 def _hide_page(request: Request, attachment_id: int, state: FormState):
     """The item's page again, the hide form of this file open with its message."""
-    from civic.web.views import item_page_context
 
     with unit_of_work() as db:
         web = Web(request, db)

@@ -18,6 +18,7 @@ from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
 from civic.web.core import Web
 from civic.web.deps import ItemCode
+from civic.web.i18n import COOKIE, pick_locale
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, STRIP, Stage
 
@@ -28,7 +29,6 @@ LISTED_STAGES = (Stage.SUBMITTED, *STRIP, Stage.CLOSED)
 
 
 def _key(request: Request, name: str) -> tuple:
-    from civic.web.i18n import COOKIE, pick_locale
 
     locale = pick_locale(request.cookies.get(COOKIE), request.query_params.get("lang"))
     return (name, locale, request.url.path, str(request.query_params))

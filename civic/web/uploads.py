@@ -27,6 +27,7 @@ from civic.config import get_settings
 from civic.errors import N_, CivicError, Invalid, TooLarge
 from civic.media import rules
 from civic.media.schemas import Upload
+from civic.web.core import form_dict, read_form
 
 FORM_OVERHEAD = 256 * 1024
 MAX_FIELDS = 200
@@ -100,7 +101,6 @@ async def read_multipart(request: Request, *, file_fields: dict[str, int],
     ctype = request.headers.get("content-type", "")
     if not ctype.lower().startswith("multipart/form-data"):
         # A url-encoded form (an old client, a test): text values only, no files.
-        from civic.web.core import form_dict, read_form
 
         return form_dict(await read_form(request)), files
 

@@ -16,7 +16,6 @@ from civic.core.kinds import Action, Stage
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
-from civic.web import media as media_web
 from civic.workflow import service as workflow
 from civic.workflow.stages import STRIP
 
@@ -139,13 +138,12 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "manage_token": manage_token,
         "is_closed": item.stage == Stage.CLOSED,
         "review_days": get_settings().review_window_days,
-        **media_web.page_context(db, web, item),  # photos and documents
         **{k: v for section in SECTIONS for k, v in section(db, web, item).items()},
     }
 
 
-# What each stage's pages add to the status page (Dân biết/Dân bàn, Dân làm/Dân kiểm tra). The web modules
-# of those stages register here, so this module needs none of them.
+# What the other page modules add to the status page (photos and documents, Dân biết/Dân bàn, Dân làm/
+# Dân kiểm tra). They register here, so this module needs none of them.
 Section = Callable[[Session, Any, Item], dict[str, Any]]
 SECTIONS: list[Section] = []
 
