@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from html import escape
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from civic.db import unit_of_work
 from civic.errors import N_, CivicError
 from civic.web.core import LoginRequired, Web
+from civic.web.i18n import COOKIE, DEFAULT_LOCALE, pick_locale, translations
 from civic.web.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("civic")
@@ -38,20 +40,61 @@ MESSAGES = {
     422: N_("Some of what you entered is not valid."),
     500: N_("An unexpected error happened. It has been recorded; please try again later."),
 }
+# The words of templates/errors/error.html, for the page written by hand.
+REFERENCE = N_("Reference: %(id)s")
+HOME = N_("Home")
 
 
 def _render_error(request: Request, status: int, message: str, params: dict | None = None,
-                  request_id: str | None = None):
+                  request_id: str | None = None) -> Response:
+    """The calm error page, whatever else is broken.
+
+    First with the viewer read from the database; if that fails (the database itself may be the problem)
+    as an anonymous page without the database and with a session of its own; if even the templates fail,
+    a page written here by hand. A request without a session (a HEAD request's error, or one raised before
+    the session middleware ran) gets a session of its own, kept by nobody, from the start."""
+    if "session" not in request.scope:
+        request = Request(dict(request.scope, session={}))
     try:
         with unit_of_work() as db:
             web = Web(request, db)
-            return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
-                              message=web._(message, **web._params(params or {})), status_code=status,
-                              request_id=request_id)
-    except Exception:  # the database itself may be the problem: render without a viewer
-        web = Web(request)
-        return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
-                          message=web._(message, **(params or {})), status_code=status, request_id=request_id)
+            return _page(web, status, message, web._params(params or {}), request_id)
+    except Exception:
+        log.warning("error page %s rendered without the database", status, exc_info=True)
+    try:
+        web = Web(Request(dict(request.scope, session={})))
+        return _page(web, status, message, params or {}, request_id)
+    except Exception:
+        log.warning("error page %s written without templates", status, exc_info=True)
+    return _plain_page(request, status, message, params or {}, request_id)
+
+
+def _page(web: Web, status: int, message: str, params: dict, request_id: str | None) -> Response:
+    return web.render("errors/error.html", status=status, title=web._(TITLES.get(status, TITLES[400])),
+                      message=web._(message, **params), status_code=status, request_id=request_id)
+
+
+def _plain_page(request: Request, status: int, message: str, params: dict, request_id: str | None) -> Response:
+    """The error page with nothing but the catalogs (and without them, the English of the message ids)."""
+    locale = DEFAULT_LOCALE
+    title, text, reference, home = TITLES.get(status, TITLES[400]), message, REFERENCE, HOME
+    try:
+        locale = pick_locale(request.cookies.get(COOKIE))
+        _ = translations(locale).gettext
+        title, text, reference, home = _(title), _(text), _(reference), _(home)
+    except Exception:
+        log.warning("error page %s without catalogs", status, exc_info=True)
+    try:
+        text = text % params if params else text
+    except (KeyError, TypeError, ValueError):
+        pass
+    ref = f'<p class="meta">{escape(reference % {"id": request_id})}</p>' if request_id else ""
+    body = (f'<!doctype html>\n<html lang="{locale}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{escape(title)}</title>\n</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n"
+            f'<p class="big" role="alert">{escape(text)}</p>\n{ref}\n<p><a href="/">{escape(home)}</a></p>\n'
+            "</main>\n</body>\n</html>\n")
+    return HTMLResponse(body, status_code=status, headers={"Content-Language": locale})
 
 
 async def civic_error(request: Request, exc: CivicError):

@@ -1,0 +1,130 @@
+"""A mutation fuzz over every form of the demo commune, for each role: nothing a user can type gives a 500.
+
+For each role (anonymous and the four demo accounts) the test opens every page that role can reach from the
+home page and the desks, collects each `<form method=post>`, fills it in as a careful person would, then
+posts it again and again with one field wrong at a time: empty, missing, 100 KB, with a NUL, Unicode
+digits, negative, 20 and 5,000 digits, far dates, an unknown choice, sent twice. The links it found are
+opened with each query value and each numeric path segment mutated the same way. Every answer >= 500 is
+collected and all of them are listed at the end.
+
+Mutations are drawn with a fixed seed, so a failure reproduces; the whole run takes about a minute on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from tests import fuzz_support as fz
+
+SEEDS = ["/", "/items", "/audit", "/track", "/submit", "/me/items", "/triage", "/triage/new", "/review",
+         "/inspect", "/admin/categories", "/login", "/register", "/offline"]
+# Posting these changes who is signed in: sign in again afterwards.
+SESSION_CHANGERS = re.compile(r"^/(login|logout|register)\b")
+# Mutations drawn per field on top of fuzz_support.ALWAYS; CIVIC_FUZZ_FULL=1 posts every one (minutes).
+SAMPLED = len(fz.SAMPLED) if os.environ.get("CIVIC_FUZZ_FULL") else 2
+QUERY_VALUES = [label for label in fz.VALUES if label != "100 KB"]  # past any URL length a client sends
+
+
+class LastError(logging.Handler):
+    """The exception the app logged for the last 500, to name it in the report."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.last = ""
+
+    def emit(self, record):
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            self.last = f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
+@pytest.fixture
+def errors():
+    handler = LastError()
+    logger = logging.getLogger("civic")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def _failure(failures: list[str], errors: LastError, answer, method: str, path: str, what: str) -> None:
+    if answer.status_code >= 500:
+        failures.append(f"{answer.status_code} {method} {path[:120]} {what} -> {errors.last}")
+    errors.last = ""
+
+
+@pytest.fixture
+def quick_unknown_phone(monkeypatch):
+    """An unknown phone is checked against a dummy hash made before the tests chose cheap argon2
+    parameters; make it with the same cheap ones (the code path is the same)."""
+    from civic.accounts import service
+
+    monkeypatch.setattr(service, "_DUMMY_HASH", service._hasher.hash("not-a-real-password"))
+
+
+@pytest.mark.parametrize("role", list(fz.DEMO_LOGINS))
+def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, role):
+    fz.load_demo()
+    csrf = fz.log_in(client, role)
+    pages = fz.crawl(client, SEEDS)
+    assert len(pages) > 20, f"{role} reached only {sorted(pages)}"
+    forms = fz.forms_of(pages)
+    if role != "anonymous":  # the same forms as for anonymous, and each post would sign the role out
+        forms = [f for f in forms if not SESSION_CHANGERS.match(f.action) or f.action == "/logout"]
+    assert forms, f"{role} found no form"
+    rng = random.Random(f"civic-fuzz-{role}")
+    failures: list[str] = []
+    for form in forms:
+        base = fz.baseline(form)
+        for name, mutation in fz.mutations_for(form, rng, SAMPLED):
+            values = fz.MUTATIONS[mutation](base, name)
+            answer = fz.post(client, form, values, csrf)
+            _failure(failures, errors, answer, "POST", form.action, f"field={name or '-'} mutation={mutation}")
+            if SESSION_CHANGERS.match(form.action) or answer.headers.get("location", "").startswith("/login"):
+                csrf = fz.log_in(client, role)
+    assert not failures, f"{len(failures)} answers >= 500 for {role}:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "secretary"])
+def test_no_link_of_the_demo_answers_500_with_odd_values(client, errors, role):
+    """Each query value and each numeric path segment of the links found, mutated."""
+    fz.load_demo()
+    fz.log_in(client, role)
+    pages = fz.crawl(client, SEEDS)
+    rng = random.Random(f"civic-links-{role}")
+    seen: set[str] = set()
+    failures: list[str] = []
+    for path in sorted(pages):
+        parser = fz.PageParser(path)
+        parser.feed(pages[path])
+        for href in parser.links + [f.action for f in parser.forms if f.method == "get"]:
+            target = fz.same_site_path(href)
+            if not target or fz.shape(target) in seen or target.startswith(("/lang", "/static")):
+                continue
+            seen.add(fz.shape(target))
+            parts = urlsplit(target)
+            names = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)]
+            for form in parser.forms:
+                if form.method == "get" and fz.same_site_path(form.action) == target:
+                    names += [f.name for f in form.fields if f.type != "submit"]
+            for name in dict.fromkeys(names):
+                for label in rng.sample(QUERY_VALUES, 6):
+                    probe = fz.with_query(target, name, fz.VALUES[label])
+                    answer = client.get(probe, follow_redirects=False)
+                    _failure(failures, errors, answer, "GET", probe, f"query {name}={label}")
+            segments = parts.path.split("/")
+            for i, segment in enumerate(segments):
+                if not (segment.isdigit() or fz.CODE.fullmatch(segment)):
+                    continue
+                for label in ("superscript one", "Arabic-Indic three", "full-width 12", "20 digits",
+                              "5000 digits", "negative"):
+                    probe = "/".join(segments[:i] + [fz.VALUES[label]] + segments[i + 1:])
+                    answer = client.get(probe, follow_redirects=False)
+                    _failure(failures, errors, answer, "GET", probe, f"path segment {i}={label}")
+    assert not failures, f"{len(failures)} answers >= 500 for {role}:\n" + "\n".join(failures)
