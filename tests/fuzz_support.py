@@ -202,11 +202,18 @@ def crawl(client, seeds: Iterable[str], most: int = 400, per_template: int = 3) 
         parser = PageParser(path)
         parser.feed(answer.text)
         pages[path] = answer.text
-        for href in parser.links:
+        for href in parser.links + [searched(form) for form in parser.forms if form.method == "get"]:
             target = same_site_path(href)
             if target and target not in seen:
                 queue.append(target)
     return pages
+
+
+def searched(form: PageForm) -> str:
+    """The address a GET form (a search, a filter) leads to when sent as it is filled in."""
+    action = urlsplit(form.action).path if form.action.startswith("/") else urlsplit(form.page).path
+    query = [(k, v) for k, v in baseline(form) if v]
+    return f"{action}?{urlencode(query)}" if query else action
 
 
 CODE = re.compile(r"\b[A-Z]{2,3}-\d{4}-\d{3,5}\b")

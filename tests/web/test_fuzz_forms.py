@@ -16,7 +16,7 @@ import logging
 import os
 import random
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 
@@ -28,7 +28,11 @@ SEEDS = ["/", "/items", "/audit", "/track", "/submit", "/me/items", "/triage", "
 SESSION_CHANGERS = re.compile(r"^/(login|logout|register)\b")
 # Mutations drawn per field on top of fuzz_support.ALWAYS; CIVIC_FUZZ_FULL=1 posts every one (minutes).
 SAMPLED = len(fz.SAMPLED) if os.environ.get("CIVIC_FUZZ_FULL") else 2
-QUERY_VALUES = [label for label in fz.VALUES if label != "100 KB"]  # past any URL length a client sends
+# Query values and path segments: 100 KB is past any URL length a client sends.
+QUERY_ALWAYS = ["superscript one", "30 digits", "5000 digits"]
+QUERY_SAMPLED = [label for label in fz.VALUES if label not in QUERY_ALWAYS and label != "100 KB"]
+PAGERS = ["page", "comments"]  # the query names of the pagers (?page=2, ?comments=2)
+PATH_VALUES = ["superscript one", "Arabic-Indic three", "full-width 12", "20 digits", "5000 digits", "negative"]
 
 
 class LastError(logging.Handler):
@@ -93,38 +97,43 @@ def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, ro
 
 @pytest.mark.parametrize("role", ["anonymous", "secretary"])
 def test_no_link_of_the_demo_answers_500_with_odd_values(client, errors, role):
-    """Each query value and each numeric path segment of the links found, mutated."""
+    """Each query value of the links and searches found, and each id or code in their paths, mutated."""
     fz.load_demo()
     fz.log_in(client, role)
     pages = fz.crawl(client, SEEDS)
     rng = random.Random(f"civic-links-{role}")
     seen: set[str] = set()
     failures: list[str] = []
+
+    def probe(path: str, what: str) -> None:
+        answer = client.get(path, follow_redirects=False)
+        _failure(failures, errors, answer, "GET", path, what)
+
     for path in sorted(pages):
         parser = fz.PageParser(path)
         parser.feed(pages[path])
-        for href in parser.links + [f.action for f in parser.forms if f.method == "get"]:
-            target = fz.same_site_path(href)
-            if not target or fz.shape(target) in seen or target.startswith(("/lang", "/static")):
+        targets = parser.links + [fz.searched(f) for f in parser.forms if f.method == "get"]
+        for target in filter(None, map(fz.same_site_path, targets)):
+            if fz.shape(target) in seen or target.startswith(("/lang", "/static")):
                 continue
             seen.add(fz.shape(target))
             parts = urlsplit(target)
-            names = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)]
-            for form in parser.forms:
-                if form.method == "get" and fz.same_site_path(form.action) == target:
-                    names += [f.name for f in form.fields if f.type != "submit"]
-            for name in dict.fromkeys(names):
-                for label in rng.sample(QUERY_VALUES, 6):
-                    probe = fz.with_query(target, name, fz.VALUES[label])
-                    answer = client.get(probe, follow_redirects=False)
-                    _failure(failures, errors, answer, "GET", probe, f"query {name}={label}")
+            for name in dict.fromkeys(k for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
+                for label in [*QUERY_ALWAYS, *rng.sample(QUERY_SAMPLED, 3)]:
+                    probe(fz.with_query(target, name, fz.VALUES[label]), f"query {name}={label}")
             segments = parts.path.split("/")
             for i, segment in enumerate(segments):
-                if not (segment.isdigit() or fz.CODE.fullmatch(segment)):
-                    continue
-                for label in ("superscript one", "Arabic-Indic three", "full-width 12", "20 digits",
-                              "5000 digits", "negative"):
-                    probe = "/".join(segments[:i] + [fz.VALUES[label]] + segments[i + 1:])
-                    answer = client.get(probe, follow_redirects=False)
-                    _failure(failures, errors, answer, "GET", probe, f"path segment {i}={label}")
+                if segment.isdigit() or fz.CODE.fullmatch(segment):
+                    for label in PATH_VALUES:
+                        probe("/".join(segments[:i] + [quote(fz.VALUES[label], safe="")] + segments[i + 1:]),
+                              f"path segment {i}={label}")
+    # The pagers show only past the first page: ask every page for a page of each kind anyway.
+    paged: set[str] = set()
+    for path in sorted({urlsplit(p).path for p in pages}):
+        if fz.shape(path) in paged:
+            continue
+        paged.add(fz.shape(path))
+        for name in PAGERS:
+            for label in ("superscript one", "5000 digits"):
+                probe(fz.with_query(path, name, fz.VALUES[label]), f"query {name}={label}")
     assert not failures, f"{len(failures)} answers >= 500 for {role}:\n" + "\n".join(failures)

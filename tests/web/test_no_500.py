@@ -31,6 +31,7 @@ KNOW = "NS-2026-0014"  # in Dân bàn with comments and a decision record (delib
 DO = "NS-2026-0008"  # in Dân làm with pledges, budget and deliveries (implementation desk)
 PLEDGE = "NS-2026-0009"  # in Dân làm; the demo resident's household may pledge
 INSPECT = "NS-2026-0005"  # in Dân kiểm tra with a checklist (inspection desk)
+TRIAGE = "NS-2026-0023"  # submitted to the demo secretary's village (triage desk)
 PAST_64_BITS = "9" * 20
 PAST_INT_LIMIT = "9" * 5000
 PAST_DECIMAL = "9" * 30
@@ -62,6 +63,9 @@ CASES = [
     # -- GET: query values and path segments -----------------------------------------------------------
     Case("comment-page-superscript-on-status-page", "GET", f"/items/{KNOW}?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-desk", "GET", f"/deliberation/{KNOW}?comments={_q(SUPERSCRIPT_ONE)}",
+         role="secretary"),
+    Case("comment-page-superscript-on-notice", "GET", f"/items/{KNOW}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
+    Case("comment-page-superscript-on-triage", "GET", f"/triage/{TRIAGE}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
     Case("village-feed-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/feed.atom"),
     Case("village-calendar-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/meetings.ics"),
