@@ -182,6 +182,28 @@ def test_no_500(client, case):
         assert _rows() == rows
 
 
+@pytest.mark.parametrize("path", [
+    "/static/" + "a" * 256, "/static/" + "é" * 128, "/static/" + "a" * 5000 + ".css", "/static/%00",
+    "/static/civic.css%00.png", "/static/.hidden", "/static/..%2fcivic%2fconfig.py", "/static/a//civic.css",
+    "/static/civic.css/" + "x" * 300, "/static/" + "a/" * 600, "/static/%ff%fe", "/static/%C2%B9",
+    "/static/nothing.css?v=" + "9" * 5000,
+], ids=lambda p: p[:40])
+def test_odd_static_paths_are_not_found(client, path):
+    for method in ("GET", "HEAD"):
+        answer = client.request(method, path, follow_redirects=False)
+        assert answer.status_code == 404, (method, path[:60], answer.status_code)
+    assert_calm(client.get(path, follow_redirects=False))
+
+
+def test_static_files_are_still_served(client):
+    from civic.web.assets import asset_url
+
+    versioned = client.get(asset_url("civic.css"))
+    assert versioned.status_code == 200 and "immutable" in versioned.headers["cache-control"]
+    plain = client.get("/static/civic.css")
+    assert plain.status_code == 200 and plain.headers["cache-control"] == "no-cache"
+
+
 # -- the last-resort error page ---------------------------------------------------------------------------
 
 class Boom(RuntimeError):
