@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from civic.db import get_engine, metadata, unit_of_work
+from civic.items.models import Item
 
 # -- the demo commune ---------------------------------------------------------------------------------
 
@@ -30,21 +31,37 @@ DEMO_LOGINS = {
 }
 
 _demo_rows: dict[str, list[dict]] | None = None
+_demo_files: dict[str, bytes] = {}
 
 
 def load_demo() -> None:
-    """The demo commune in the (emptied) test database: built once, then restored from memory."""
+    """The demo commune in the (emptied) test database: built once, then restored from memory.
+
+    The demo has no files; a photo and a PDF are attached to the item in Dân bàn, so the pages show the
+    links to files and the form that hides one."""
     global _demo_rows
+    from civic.media import storage
+
     if _demo_rows is None:
         from civic.seed import demo
+        from tests.builders import make_attachment, media_files, pdf_bytes, photo_bytes
 
+        before = media_files()
         with unit_of_work(write=True) as db:
             demo.load(db)
+            item = db.execute(select(Item).where(Item.title == demo.DISCUSS_DEMO)).scalar_one()
+            make_attachment(db, item, photo_bytes((800, 600)), filename="duong-lien-xom.jpg")
+            make_attachment(db, item, pdf_bytes(1), filename="Biên bản họp thôn.pdf", purpose="minutes")
+        _demo_files.update({key: storage.path(key).read_bytes() for key in media_files() - before})
         engine = get_engine()
         with engine.connect() as conn:
             _demo_rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
                           for t in metadata.sorted_tables}
         return
+    for key, data in _demo_files.items():  # another test may have removed files nothing referred to
+        if not storage.path(key).exists():
+            storage.path(key).parent.mkdir(parents=True, exist_ok=True)
+            storage.path(key).write_bytes(data)
     engine = get_engine()
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
