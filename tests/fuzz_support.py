@@ -357,15 +357,18 @@ SAMPLED = [m for m in MUTATIONS if m not in ALWAYS and m != "as sent"]
 
 
 def mutations_for(form: PageForm, rng: random.Random, sampled: int) -> list[tuple[str, str]]:
-    """(field, mutation) pairs for a form: the ALWAYS ones on every field, `sampled` more drawn with `rng`."""
+    """(field, mutation) pairs for a form: the ALWAYS ones on every field, and `sampled` more per field taken
+    in turn from the other mutations shuffled with `rng`, so a form of six fields gets every one."""
     names = [n for n in dict.fromkeys(f.name for f in form.fields if f.type not in ("submit", "file"))
              if n != "csrf_token"]
     if not names:  # a button alone (accept, support): as sent, and with a field nobody asked for
         return [("", "as sent"), ("unexpected", "5000 digits")]
+    others = rng.sample(SAMPLED, len(SAMPLED))
+    turn = iter(others * (len(names) * sampled // len(others) + 1))
     pairs = []
     for name in names:
         pairs.extend((name, m) for m in ALWAYS)
-        pairs.extend((name, m) for m in rng.sample(SAMPLED, min(sampled, len(SAMPLED))))
+        pairs.extend((name, next(turn)) for _ in range(min(sampled, len(others))))
     return pairs
 
 

@@ -27,7 +27,7 @@ SEEDS = ["/", "/items", "/audit", "/track", "/submit", "/me/items", "/triage", "
 # Posting these changes who is signed in: sign in again afterwards.
 SESSION_CHANGERS = re.compile(r"^/(login|logout|register)\b")
 # Mutations drawn per field on top of fuzz_support.ALWAYS; CIVIC_FUZZ_FULL=1 posts every one (minutes).
-SAMPLED = len(fz.SAMPLED) if os.environ.get("CIVIC_FUZZ_FULL") else 2
+SAMPLED = len(fz.SAMPLED) if os.environ.get("CIVIC_FUZZ_FULL") else 3
 # Query values and path segments: 100 KB is past any URL length a client sends.
 QUERY_ALWAYS = ["superscript one", "30 digits", "5000 digits"]
 QUERY_SAMPLED = [label for label in fz.VALUES if label not in QUERY_ALWAYS and label != "100 KB"]
