@@ -3,9 +3,10 @@
 For each role (anonymous and the four demo accounts) the test opens every page that role can reach from the
 home page and the desks, collects each `<form method=post>`, fills it in as a careful person would, then
 posts it again and again with one field wrong at a time: empty, missing, 100 KB, with a NUL, Unicode
-digits, negative, 20 and 5,000 digits, far dates, an unknown choice, sent twice. The links it found are
-opened with each query value and each numeric path segment mutated the same way. Every answer >= 500 is
-collected and all of them are listed at the end.
+digits, negative, 20, 30 and 5,000 digits, far dates, an unknown choice, sent twice. The links and searches
+it found are opened with each query value and each id in their path mutated the same way, and every page
+with its pagers (?page=, ?comments=) set to such values. Every answer >= 500 (or showing a stack trace) is
+collected and all of them are listed at the end, as "status METHOD path field/query mutation -> exception".
 
 Mutations are drawn with a fixed seed, so a failure reproduces; the whole run takes about a minute on SQLite.
 """
@@ -58,7 +59,7 @@ def errors():
 
 
 def _failure(failures: list[str], errors: LastError, answer, method: str, path: str, what: str) -> None:
-    if answer.status_code >= 500:
+    if answer.status_code >= 500 or "Traceback (most recent call last)" in answer.text:
         failures.append(f"{answer.status_code} {method} {path[:120]} {what} -> {errors.last}")
     errors.last = ""
 
