@@ -63,7 +63,7 @@ def _render_error(request: Request, status: int, message: str, params: dict | No
         log.warning("error page %s rendered without the database", status, exc_info=True)
     try:
         web = Web(Request(dict(request.scope, session={})))
-        return _page(web, status, message, params or {}, request_id)
+        return _page(web, status, message, web._params(params or {}), request_id)
     except Exception:
         log.warning("error page %s written without templates", status, exc_info=True)
     return _plain_page(request, status, message, params or {}, request_id)
@@ -74,7 +74,8 @@ def _page(web: Web, status: int, message: str, params: dict, request_id: str | N
                       message=web._(message, **params), status_code=status, request_id=request_id)
 
 
-def _plain_page(request: Request, status: int, message: str, params: dict, request_id: str | None) -> Response:
+def _plain_page(request: Request, status: int, message: str, params: dict,
+                request_id: str | None) -> Response:
     """The error page with nothing but the catalogs (and without them, the English of the message ids)."""
     locale = DEFAULT_LOCALE
     title, text, reference, home = TITLES.get(status, TITLES[400]), message, REFERENCE, HOME
@@ -122,7 +123,8 @@ async def validation_error(request: Request, exc: RequestValidationError):
 
 async def unexpected_error(request: Request, exc: Exception):
     request_id = request.scope.get("civic.request_id") or secrets.token_hex(6)
-    log.exception("unexpected error %s on %s %s", request_id, request.method, request.url.path)
+    log.exception("unexpected error %s on %s %s", request_id, request.scope.get("method"),
+                  request.scope.get("path"))
     response = _render_error(request, 500, MESSAGES[500], request_id=request_id)
     # This handler runs outside the inner middleware, so it adds their headers itself.
     for key, value in SECURITY_HEADERS:

@@ -33,7 +33,8 @@ SAMPLED = len(fz.SAMPLED) if os.environ.get("CIVIC_FUZZ_FULL") else 3
 QUERY_ALWAYS = ["superscript one", "30 digits", "5000 digits"]
 QUERY_SAMPLED = [label for label in fz.VALUES if label not in QUERY_ALWAYS and label != "100 KB"]
 PAGERS = ["page", "comments"]  # the query names of the pagers (?page=2, ?comments=2)
-PATH_VALUES = ["superscript one", "Arabic-Indic three", "full-width 12", "20 digits", "5000 digits", "negative"]
+PATH_VALUES = ["superscript one", "Arabic-Indic three", "full-width 12", "20 digits", "5000 digits",
+               "negative"]
 
 
 class LastError(logging.Handler):
@@ -90,7 +91,8 @@ def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, ro
         for name, mutation in fz.mutations_for(form, rng, SAMPLED):
             values = fz.MUTATIONS[mutation](base, name)
             answer = fz.post(client, form, values, csrf)
-            _failure(failures, errors, answer, "POST", form.action, f"field={name or '-'} mutation={mutation}")
+            what = f"field={name or '-'} mutation={mutation}"
+            _failure(failures, errors, answer, "POST", form.action, what)
             if SESSION_CHANGERS.match(form.action) or answer.headers.get("location", "").startswith("/login"):
                 csrf = fz.log_in(client, role)
     assert not failures, f"{len(failures)} answers >= 500 for {role}:\n" + "\n".join(failures)

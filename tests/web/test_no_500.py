@@ -77,8 +77,8 @@ CASES = [
     Case("static-name-past-name-max", "GET", "/static/" + "a" * 5000),
     Case("static-path-past-path-max", "GET", "/static/" + "a/" * 2500 + "civic.css"),
     # -- POST: ids in the path ------------------------------------------------------------------------
-    Case("deliver-pledge-id-past-64-bits", "POST", f"/do/{DO}/pledge/{PAST_64_BITS}/deliver", role="secretary",
-         data={"amount": "1"}),
+    Case("deliver-pledge-id-past-64-bits", "POST", f"/do/{DO}/pledge/{PAST_64_BITS}/deliver",
+         role="secretary", data={"amount": "1"}),
     Case("withdraw-pledge-id-past-64-bits", "POST", f"/items/{DO}/pledge/{PAST_64_BITS}/withdraw",
          role="resident", data={}),
     Case("dispute-delivery-id-past-64-bits", "POST", f"/items/{DO}/delivery/{PAST_64_BITS}/dispute",
@@ -88,8 +88,8 @@ CASES = [
     Case("category-id-superscript", "POST", f"/admin/categories/{_q(SUPERSCRIPT_ONE)}", role="admin",
          data={"days_1": "3"}),
     # -- POST: fields of the forms --------------------------------------------------------------------
-    Case("category-days-superscript", "POST", r"/admin/categories/\d+", role="admin", page="/admin/categories",
-         change={r"days_\d+": SUPERSCRIPT_ONE}),
+    Case("category-days-superscript", "POST", r"/admin/categories/\d+", role="admin",
+         page="/admin/categories", change={r"days_\d+": SUPERSCRIPT_ONE}),
     Case("category-days-past-int-limit", "POST", r"/admin/categories/\d+", role="admin",
          page="/admin/categories", change={r"days_\d+": PAST_INT_LIMIT}),
     Case("hide-comment-superscript", "POST", f"/deliberation/{KNOW}/hide_comment", role="secretary",
@@ -130,7 +130,8 @@ def _audit_head(client) -> str:
 
 def _rows() -> dict[str, int]:
     with unit_of_work() as db:
-        return {t.name: db.execute(select(func.count()).select_from(t)).scalar_one() for t in metadata.sorted_tables}
+        return {t.name: db.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in metadata.sorted_tables}
 
 
 def _form_body(client, case: Case, csrf: str) -> tuple[str, list[tuple[str, str]]]:
@@ -182,12 +183,24 @@ def test_no_500(client, case):
         assert _rows() == rows
 
 
-@pytest.mark.parametrize("path", [
-    "/static/" + "a" * 256, "/static/" + "é" * 128, "/static/" + "a" * 5000 + ".css", "/static/%00",
-    "/static/civic.css%00.png", "/static/.hidden", "/static/..%2fcivic%2fconfig.py", "/static/a//civic.css",
-    "/static/civic.css/" + "x" * 300, "/static/" + "a/" * 600, "/static/%ff%fe", "/static/%C2%B9",
-    "/static/nothing.css?v=" + "9" * 5000,
-], ids=lambda p: p[:40])
+ODD_STATIC = {
+    "name-past-255-bytes": "/static/" + "a" * 256,
+    "name-past-255-bytes-in-utf8": "/static/" + "é" * 128,
+    "name-of-5000-chars": "/static/" + "a" * 5000 + ".css",
+    "nul": "/static/%00",
+    "nul-before-extension": "/static/civic.css%00.png",
+    "hidden-file": "/static/.hidden",
+    "encoded-parent-directory": "/static/..%2fcivic%2fconfig.py",
+    "empty-segment": "/static/a//civic.css",
+    "below-a-file": "/static/civic.css/" + "x" * 300,
+    "path-past-1024-bytes": "/static/" + "a/" * 600,
+    "invalid-utf8": "/static/%ff%fe",
+    "superscript-one": "/static/%C2%B9",
+    "version-of-5000-digits": "/static/nothing.css?v=" + "9" * 5000,
+}
+
+
+@pytest.mark.parametrize("path", list(ODD_STATIC.values()), ids=list(ODD_STATIC))
 def test_odd_static_paths_are_not_found(client, path):
     for method in ("GET", "HEAD"):
         answer = client.request(method, path, follow_redirects=False)
@@ -208,6 +221,10 @@ def test_static_files_are_still_served(client):
 
 class Boom(RuntimeError):
     pass
+
+
+def _client(app) -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def _broken_route():
@@ -241,7 +258,7 @@ def test_the_error_page_renders_when_the_database_is_down(broken_app, monkeypatc
         raise OperationalError("SELECT 1", {}, Exception("unable to open database file"))
 
     monkeypatch.setattr(errors, "unit_of_work", no_database)
-    with caplog.at_level(logging.ERROR, logger="civic"), TestClient(broken_app, raise_server_exceptions=False) as c:
+    with caplog.at_level(logging.ERROR, logger="civic"), _client(broken_app) as c:
         answer = c.get("/boom")
     _assert_error_page(answer, caplog)
     assert "<h1>" in answer.text and 'href="/"' in answer.text
@@ -254,7 +271,7 @@ def test_the_error_page_renders_when_the_templates_fail_too(broken_app, monkeypa
         raise RuntimeError("template exploded")
 
     monkeypatch.setattr(errors.Web, "render", broken_render)
-    with caplog.at_level(logging.ERROR, logger="civic"), TestClient(broken_app, raise_server_exceptions=False) as c:
+    with caplog.at_level(logging.ERROR, logger="civic"), _client(broken_app) as c:
         answer = c.get("/boom")
     _assert_error_page(answer, caplog)
 
@@ -268,7 +285,7 @@ def test_the_error_page_renders_without_the_session(caplog):
     for exc, handler in full.exception_handlers.items():
         app.add_exception_handler(exc, handler)
     app.add_api_route("/boom", _broken_route)
-    with caplog.at_level(logging.ERROR, logger="civic"), TestClient(app, raise_server_exceptions=False) as c:
+    with caplog.at_level(logging.ERROR, logger="civic"), _client(app) as c:
         answer = c.get("/boom")
     assert answer.status_code == 500
     assert re.search(r'<html lang="vi">', answer.text)
@@ -277,7 +294,7 @@ def test_the_error_page_renders_without_the_session(caplog):
 
 
 def test_a_head_request_that_fails_gets_the_error_status_and_reference(broken_app, caplog):
-    with caplog.at_level(logging.ERROR, logger="civic"), TestClient(broken_app, raise_server_exceptions=False) as c:
+    with caplog.at_level(logging.ERROR, logger="civic"), _client(broken_app) as c:
         answer = c.head("/boom")
         page = c.get("/boom")
     assert answer.status_code == 500
