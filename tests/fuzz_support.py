@@ -179,7 +179,12 @@ class PageParser(HTMLParser):
             self._textarea = None
 
 
+SITE = "http://testserver"  # where the test client's requests go: absolute links there are same-site
+
+
 def same_site_path(href: str) -> str | None:
+    if href.startswith(SITE + "/"):
+        href = href[len(SITE):]
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return None
@@ -278,6 +283,10 @@ def plausible(f: Field) -> str:
         return "2026-12-01"
     if f.type == "datetime-local" or name.endswith("_at") or "time" in name:
         return "2026-12-01T09:00"
+    if name in ("lat", "latitude"):
+        return "21.3021"
+    if name in ("lng", "long", "longitude"):
+        return "105.2104"
     if f.type == "tel" or "phone" in name:
         return "0912345678"
     if f.type == "number" or any(w in name for w in ("amount", "quantity", "count", "total", "people",
