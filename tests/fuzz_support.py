@@ -388,12 +388,13 @@ def post(client, form: PageForm, values: list[tuple[str, str]], csrf: str):
     if form.multipart:
         files = [(f.name, ("", b"", "application/octet-stream")) for f in form.fields if f.type == "file"]
         files = files or [("_", ("", b"", "application/octet-stream"))]
-        return client.post(form.action, data=_as_dict(body), files=files, follow_redirects=False)
+        return client.post(form.action, data=as_form(body), files=files, follow_redirects=False)
     return client.post(form.action, content=urlencode(body).encode(),
                        headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
 
 
-def _as_dict(body: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+def as_form(body: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Pairs as the test client's `data=`: a name sent twice becomes a list."""
     out: dict[str, str | list[str]] = {}
     for k, v in body:
         if k in out:

@@ -175,7 +175,7 @@ def test_no_500(client, case):
         else:
             action, body = _form_body(client, case, csrf)
         before = _rows()  # reading the pages may have written (a first view), posting must not
-        answer = client.post(action, data=fz._as_dict(body), follow_redirects=False)
+        answer = client.post(action, data=fz.as_form(body), follow_redirects=False)
         assert _rows() == before, f"{case.name} changed rows"
     assert_calm(answer)
     assert _audit_head(client) == head, f"{case.name} changed the audit chain"
