@@ -8,6 +8,7 @@ rows kept in memory; each test that needs it puts the rows back into the tables 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -391,6 +392,21 @@ def post(client, form: PageForm, values: list[tuple[str, str]], csrf: str):
         return client.post(form.action, data=as_form(body), files=files, follow_redirects=False)
     return client.post(form.action, content=urlencode(body).encode(),
                        headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+
+
+def broken_bodies(form: PageForm, values: list[tuple[str, str]], csrf: str) -> dict[str, tuple[str, bytes]]:
+    """The form's body as no browser sends it but a broken client or a proxy might: bad percent-encoding,
+    bytes that are not UTF-8, a multipart body without its boundary, JSON."""
+    fields = [("csrf_token", csrf)] + [(k, v) for k, v in values if k != "csrf_token"]
+    plain = urlencode(fields).encode()
+    return {
+        "bad percent-encoding": ("application/x-www-form-urlencoded", plain + b"&title=%ff%fe%&%=%%"),
+        "not UTF-8": ("application/x-www-form-urlencoded", plain + b"&description=\xff\xfe\x00\xc0\xaf"),
+        "multipart without boundary": ("multipart/form-data", plain),
+        "multipart cut short": ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; "
+                                b'name="csrf_token"\r\n\r\n' + csrf.encode()),
+        "JSON": ("application/json", json.dumps(dict(fields)).encode()),
+    }
 
 
 def as_form(body: list[tuple[str, str]]) -> dict[str, str | list[str]]:
