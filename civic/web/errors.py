@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from civic.db import unit_of_work
 from civic.errors import N_, CivicError
 from civic.web.core import LoginRequired, Web
-from civic.web.i18n import COOKIE, DEFAULT_LOCALE, pick_locale, translations
+from civic.web.i18n import COOKIE, pick_locale, translations
 from civic.web.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("civic")
@@ -77,25 +77,31 @@ def _page(web: Web, status: int, message: str, params: dict, request_id: str | N
 def _plain_page(request: Request, status: int, message: str, params: dict,
                 request_id: str | None) -> Response:
     """The error page with nothing but the catalogs (and without them, the English of the message ids)."""
-    locale = DEFAULT_LOCALE
-    title, text, reference, home = TITLES.get(status, TITLES[400]), message, REFERENCE, HOME
+    words = _words("en", status, message, params, request_id, translate=False)  # the message ids are English
     try:
         locale = pick_locale(request.cookies.get(COOKIE))
-        _ = translations(locale).gettext
-        title, text, reference, home = _(title), _(text), _(reference), _(home)
+        words = _words(locale, status, message, params, request_id, translate=True)
     except Exception:
         log.warning("error page %s without catalogs", status, exc_info=True)
-    try:
-        text = text % params if params else text
-    except (KeyError, TypeError, ValueError):
-        pass
-    ref = f'<p class="meta">{escape(reference % {"id": request_id})}</p>' if request_id else ""
+    locale, title, text, reference, home = words
+    ref = f'<p class="meta">{escape(reference)}</p>' if request_id else ""
     body = (f'<!doctype html>\n<html lang="{locale}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n"
             f'<p class="big" role="alert">{escape(text)}</p>\n{ref}\n<p><a href="/">{escape(home)}</a></p>\n'
             "</main>\n</body>\n</html>\n")
     return HTMLResponse(body, status_code=status, headers={"Content-Language": locale})
+
+
+def _words(locale: str, status: int, message: str, params: dict, request_id: str | None, *,
+           translate: bool) -> tuple[str, str, str, str, str]:
+    _ = translations(locale).gettext if translate else str
+    text = _(message)
+    try:
+        text = text % params if params else text
+    except (KeyError, TypeError, ValueError):
+        pass
+    return locale, _(TITLES.get(status, TITLES[400])), text, _(REFERENCE) % {"id": request_id}, _(HOME)
 
 
 async def civic_error(request: Request, exc: CivicError):

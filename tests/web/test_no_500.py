@@ -276,6 +276,23 @@ def test_the_error_page_renders_when_the_templates_fail_too(broken_app, monkeypa
     _assert_error_page(answer, caplog)
 
 
+def test_the_error_page_renders_without_templates_or_catalogs(broken_app, monkeypatch, caplog):
+    from civic.web import errors
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("everything exploded")
+
+    monkeypatch.setattr(errors.Web, "render", broken)
+    monkeypatch.setattr(errors, "translations", broken)
+    with caplog.at_level(logging.ERROR, logger="civic"), _client(broken_app) as c:
+        answer = c.get("/boom")
+    assert answer.status_code == 500
+    logged = re.search(r"unexpected error ([0-9a-f]{12}) on GET /boom", caplog.text)
+    assert logged
+    assert '<html lang="en">' in answer.text and "exploded" not in answer.text
+    assert "Something went wrong on our side" in answer.text and f"Reference: {logged.group(1)}" in answer.text
+
+
 def test_the_error_page_renders_without_the_session(caplog):
     """An app without the session middleware (or an error raised before it ran) still gets the page."""
     from civic.main import create_app
