@@ -403,7 +403,8 @@ def broken_bodies(form: PageForm, values: list[tuple[str, str]], csrf: str) -> d
         "bad percent-encoding": ("application/x-www-form-urlencoded", plain + b"&title=%ff%fe%&%=%%"),
         "not UTF-8": ("application/x-www-form-urlencoded", plain + b"&description=\xff\xfe\x00\xc0\xaf"),
         "multipart without boundary": ("multipart/form-data", plain),
-        "multipart cut short": ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; "
+        "multipart cut short": ("multipart/form-data; boundary=xyz",
+                                b"--xyz\r\nContent-Disposition: form-data; "
                                 b'name="csrf_token"\r\n\r\n' + csrf.encode()),
         "JSON": ("application/json", json.dumps(dict(fields)).encode()),
     }
