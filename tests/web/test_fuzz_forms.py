@@ -114,7 +114,7 @@ def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, ro
     assert not failures, f"{len(failures)} answers >= 500 for {role}:\n" + "\n".join(failures)
 
 
-@pytest.mark.parametrize("role", ["anonymous", "secretary"])
+@pytest.mark.parametrize("role", ["anonymous", "resident", "secretary", "supervisor"])
 def test_no_link_of_the_demo_answers_500_with_odd_values(client, errors, role):
     """Each query value of the links and searches found, and each id or code in their paths, mutated."""
     fz.load_demo()

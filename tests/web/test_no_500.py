@@ -32,6 +32,7 @@ DO = "NS-2026-0008"  # in Dân làm with pledges, budget and deliveries (impleme
 PLEDGE = "NS-2026-0009"  # in Dân làm; the demo resident's household may pledge
 INSPECT = "NS-2026-0005"  # in Dân kiểm tra with a checklist (inspection desk)
 TRIAGE = "NS-2026-0023"  # submitted to the demo secretary's village (triage desk)
+REVIEW = "NS-2026-0019"  # refused, and its author asked the supervisors to review it (review desk)
 PAST_64_BITS = "9" * 20
 PAST_INT_LIMIT = "9" * 5000
 PAST_DECIMAL = "9" * 30
@@ -67,6 +68,8 @@ CASES = [
     Case("comment-page-superscript-on-notice", "GET", f"/items/{KNOW}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-triage", "GET", f"/triage/{TRIAGE}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
+    Case("comment-page-superscript-on-review", "GET", f"/review/{REVIEW}?comments={_q(SUPERSCRIPT_ONE)}",
+         role="supervisor"),
     Case("village-feed-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/feed.atom"),
     Case("village-calendar-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/meetings.ics"),
     Case("media-id-past-64-bits", "GET", f"/media/{PAST_64_BITS}/display-x.webp"),
