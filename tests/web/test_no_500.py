@@ -27,7 +27,7 @@ from civic.db import metadata, unit_of_work
 from tests import fuzz_support as fz
 from tests.builders import pledge_data
 
-KNOW = "NS-2026-0014"  # in Dân bàn with comments and a decision record (deliberation desk)
+DISCUSS = "NS-2026-0014"  # in Dân bàn with comments and a decision record (deliberation desk)
 DO = "NS-2026-0008"  # in Dân làm with pledges, budget and deliveries (implementation desk)
 PLEDGE = "NS-2026-0009"  # in Dân làm; the demo resident's household may pledge
 INSPECT = "NS-2026-0005"  # in Dân kiểm tra with a checklist (inspection desk)
@@ -62,10 +62,10 @@ def _q(value: str) -> str:
 
 CASES = [
     # -- GET: query values and path segments -----------------------------------------------------------
-    Case("comment-page-superscript-on-status-page", "GET", f"/items/{KNOW}?comments={_q(SUPERSCRIPT_ONE)}"),
-    Case("comment-page-superscript-on-desk", "GET", f"/deliberation/{KNOW}?comments={_q(SUPERSCRIPT_ONE)}",
+    Case("comment-page-superscript-on-status-page", "GET", f"/items/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}"),
+    Case("comment-page-superscript-on-desk", "GET", f"/deliberation/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
-    Case("comment-page-superscript-on-notice", "GET", f"/items/{KNOW}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
+    Case("comment-page-superscript-on-notice", "GET", f"/items/{DISCUSS}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-triage", "GET", f"/triage/{TRIAGE}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
     Case("comment-page-superscript-on-review", "GET", f"/review/{REVIEW}?comments={_q(SUPERSCRIPT_ONE)}",
@@ -73,7 +73,7 @@ CASES = [
     Case("village-feed-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/feed.atom"),
     Case("village-calendar-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/meetings.ics"),
     Case("media-id-past-64-bits", "GET", f"/media/{PAST_64_BITS}/display-x.webp"),
-    Case("decision-record-superscript", "GET", f"/items/{KNOW}/decisions/{_q(SUPERSCRIPT_ONE)}/record"),
+    Case("decision-record-superscript", "GET", f"/items/{DISCUSS}/decisions/{_q(SUPERSCRIPT_ONE)}/record"),
     Case("pledgers-page-superscript", "GET", f"/items/{DO}/pledgers?page={_q(SUPERSCRIPT_ONE)}"),
     Case("do-desk-page-superscript", "GET", f"/do/{DO}?page={_q(SUPERSCRIPT_ONE)}", role="secretary"),
     Case("do-pledge-id-past-64-bits", "GET", f"/do/{DO}/pledge/{PAST_64_BITS}", role="secretary"),
@@ -95,12 +95,12 @@ CASES = [
          page="/admin/categories", change={r"days_\d+": SUPERSCRIPT_ONE}),
     Case("category-days-past-int-limit", "POST", r"/admin/categories/\d+", role="admin",
          page="/admin/categories", change={r"days_\d+": PAST_INT_LIMIT}),
-    Case("hide-comment-superscript", "POST", f"/deliberation/{KNOW}/hide_comment", role="secretary",
-         page=f"/deliberation/{KNOW}", change={"comment_id": SUPERSCRIPT_ONE}),
-    Case("hide-comment-id-past-64-bits", "POST", f"/deliberation/{KNOW}/hide_comment", role="secretary",
-         page=f"/deliberation/{KNOW}", change={"comment_id": PAST_64_BITS}),
-    Case("hide-comment-id-past-int-limit", "POST", f"/deliberation/{KNOW}/hide_comment", role="secretary",
-         page=f"/deliberation/{KNOW}", change={"comment_id": PAST_INT_LIMIT}),
+    Case("hide-comment-superscript", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+         page=f"/deliberation/{DISCUSS}", change={"comment_id": SUPERSCRIPT_ONE}),
+    Case("hide-comment-id-past-64-bits", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+         page=f"/deliberation/{DISCUSS}", change={"comment_id": PAST_64_BITS}),
+    Case("hide-comment-id-past-int-limit", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+         page=f"/deliberation/{DISCUSS}", change={"comment_id": PAST_INT_LIMIT}),
     *[Case(f"inspect-{action.replace('_', '-')}-target-past-64-bits", "POST", f"/inspect/{INSPECT}/{action}",
            role=role, page=f"/inspect/{INSPECT}", change={"target_id": PAST_64_BITS})
       for action, role in (("mark", "supervisor"), ("resolve", "supervisor"), ("remove_entry", "supervisor"),
