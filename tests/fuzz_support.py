@@ -44,16 +44,18 @@ def load_demo() -> None:
     from civic.media import storage
 
     if _demo_rows is None:
+        from civic.media.models import Attachment
         from civic.seed import demo
-        from tests.builders import make_attachment, media_files, pdf_bytes, photo_bytes
+        from tests.builders import make_attachment, pdf_bytes, photo_bytes
 
-        before = media_files()
         with unit_of_work(write=True) as db:
             demo.load(db)
             item = db.execute(select(Item).where(Item.title == demo.DISCUSS_DEMO)).scalar_one()
             make_attachment(db, item, photo_bytes((800, 600)), filename="duong-lien-xom.jpg")
             make_attachment(db, item, pdf_bytes(1), filename="Biên bản họp thôn.pdf", purpose="minutes")
-        _demo_files.update({key: storage.path(key).read_bytes() for key in media_files() - before})
+            keys = {k for a in db.execute(select(Attachment)).scalars()
+                    for k in (a.display_key, a.thumb_key, a.original_key) if k}
+        _demo_files.update({key: storage.path(key).read_bytes() for key in keys})
         engine = get_engine()
         with engine.connect() as conn:
             _demo_rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())]
