@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from sqlalchemy import select, text
 
@@ -422,6 +422,15 @@ def as_form(body: list[tuple[str, str]]) -> dict[str, str | list[str]]:
         else:
             out[k] = v
     return out
+
+
+def odd_paths(path: str, labels: Iterable[str]) -> list[tuple[str, str]]:
+    """(label, path) with each id or item code of `path` replaced by each of the VALUES named."""
+    segments = path.split("/")
+    return [(f"segment {i}={label}",
+             "/".join(segments[:i] + [quote(VALUES[label], safe="")] + segments[i + 1:]))
+            for i, segment in enumerate(segments) if segment.isdigit() or CODE.fullmatch(segment)
+            for label in labels]
 
 
 def with_query(path: str, name: str, value: str) -> str:

@@ -17,7 +17,7 @@ import logging
 import os
 import random
 import re
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -42,6 +42,7 @@ MUST_FIND = {
     "supervisor": {"/review/{code}/uphold", "/inspect/{code}/mark"},
     "admin": {"/admin/categories/{id}"},
 }
+ACTION_VALUES = ["superscript one", "20 digits"]  # put in place of each id or code of a form's action
 PAGERS = ["page", "comments"]  # the query names of the pagers (?page=2, ?comments=2)
 PATH_VALUES = ["superscript one", "Arabic-Indic three", "full-width 12", "20 digits", "5000 digits",
                "negative"]
@@ -118,14 +119,19 @@ def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, ro
             _failure(failures, errors, answer, "POST", form.action, what)
             if SESSION_CHANGERS.match(form.action) or answer.headers.get("location", "").startswith("/login"):
                 csrf = fz.log_in(client, role)
+        for label, action in fz.odd_paths(form.action, ACTION_VALUES):
+            elsewhere = fz.PageForm(form.page, "post", action, form.enctype, form.fields)
+            answer = fz.post(client, elsewhere, base, csrf)
+            posts += 1
+            _failure(failures, errors, answer, "POST", action, f"path {label}")
         for label, (ctype, body) in fz.broken_bodies(form, base, csrf).items():
             answer = client.post(form.action, content=body, headers={"content-type": ctype},
                                  follow_redirects=False)
             _failure(failures, errors, answer, "POST", form.action, f"body={label}")
             if SESSION_CHANGERS.match(form.action):
                 csrf = fz.log_in(client, role)
-    assert not failures, (f"{len(failures)} of {posts} posts into {len(forms)} forms answered >= 500 for {role}:\n"
-                          + "\n".join(failures))
+    assert not failures, (f"{len(failures)} of {posts} posts into {len(forms)} forms answered >= 500 "
+                          f"for {role}:\n" + "\n".join(failures))
 
 
 @pytest.mark.parametrize("role", ["anonymous", "resident", "secretary", "supervisor"])
@@ -154,12 +160,8 @@ def test_no_link_of_the_demo_answers_500_with_odd_values(client, errors, role):
             for name in dict.fromkeys(k for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
                 for label in [*QUERY_ALWAYS, *rng.sample(QUERY_SAMPLED, 3)]:
                     probe(fz.with_query(target, name, fz.VALUES[label]), f"query {name}={label}")
-            segments = parts.path.split("/")
-            for i, segment in enumerate(segments):
-                if segment.isdigit() or fz.CODE.fullmatch(segment):
-                    for label in PATH_VALUES:
-                        probe("/".join(segments[:i] + [quote(fz.VALUES[label], safe="")] + segments[i + 1:]),
-                              f"path segment {i}={label}")
+            for label, odd in fz.odd_paths(parts.path, PATH_VALUES):
+                probe(odd, f"path {label}")
     # The pagers show only past the first page: ask every page for a page of each kind anyway.
     paged: set[str] = set()
     for path in sorted({urlsplit(p).path for p in pages}):

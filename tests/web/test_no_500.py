@@ -74,10 +74,12 @@ def _q(value: str) -> str:
 
 CASES = [
     # -- GET: query values and path segments -----------------------------------------------------------
-    Case("comment-page-superscript-on-status-page", "GET", f"/items/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}"),
+    Case("comment-page-superscript-on-status-page", "GET",
+         f"/items/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-desk", "GET", f"/deliberation/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
-    Case("comment-page-superscript-on-notice", "GET", f"/items/{DISCUSS}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
+    Case("comment-page-superscript-on-notice", "GET",
+         f"/items/{DISCUSS}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-triage", "GET", f"/triage/{TRIAGE}?comments={_q(SUPERSCRIPT_ONE)}",
          role="secretary"),
     Case("comment-page-superscript-on-review", "GET", f"/review/{REVIEW}?comments={_q(SUPERSCRIPT_ONE)}",
@@ -220,7 +222,8 @@ def test_a_body_over_the_cap_without_a_length_is_refused(client, path):
         for _ in range(12):
             yield b"x" * 100_000
 
-    answer = client.post(path, content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    answer = client.post(path, content=chunks(), headers=form)
     assert answer.status_code == 413
     assert _rows() == rows
 
