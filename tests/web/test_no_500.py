@@ -6,8 +6,9 @@ error page or the form shown again (never a stack trace), and a POST changed not
 
 The families: a Unicode digit that `str.isdigit()` accepts and `int()` refuses ('¹'); an id past 64 bits
 (the database refuses it); a number past Python's 4,300-digit `int()` limit; a quantity past Decimal's 28
-digits (InvalidOperation); a path segment longer than a file name may be. Last, the error page itself renders
-when the database, the session or the templates are the thing that is broken.
+digits (InvalidOperation); a path segment longer than a file name may be (/static/). Then a body past the
+1 MB cap sent without a length, and last the error page itself, which renders when the database, the
+session, the templates or the catalogs are the thing that is broken.
 """
 
 from __future__ import annotations
