@@ -80,19 +80,33 @@ class BodyLimit:
                     await _too_large(send)
                     return
         received = 0
+        exceeded = started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
+                    exceeded = True
                     raise BodyTooLarge()
             return message
 
+        async def send_unless_exceeded(message: Message) -> None:
+            # A route that catches the error reading the body (a form parser turning any failure into
+            # "the form could not be read") does not turn a body over the cap into another answer.
+            nonlocal started
+            if exceeded and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
+            await self.app(scope, limited_receive, send_unless_exceeded)
+        except Exception:
+            if not exceeded or started:  # BodyTooLarge or what a route made of it: 413 below
+                raise
+        if exceeded and not started:
             await _too_large(send)
 
 
