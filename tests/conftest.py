@@ -23,12 +23,13 @@ import pytest  # noqa: E402
 # hashes with the smallest parameters instead; the code paths are the same.
 from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session  # noqa: E402
 
 import civic.domains  # noqa: E402,F401  (every table and stage move)
 from civic import clock  # noqa: E402
 from civic.accounts import service as _accounts  # noqa: E402
 from civic.cli import migrate  # noqa: E402
-from civic.db import get_engine, is_sqlite, metadata, unit_of_work  # noqa: E402
+from civic.db import get_engine, is_sqlite, metadata  # noqa: E402
 
 _accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -69,9 +70,19 @@ def clean_db():
 
 @pytest.fixture
 def db():
-    """A session for service tests; committed at the end of the test like a request's unit of work."""
-    with unit_of_work(write=True) as session:
+    """A session for service tests, in one transaction that is rolled back when the test ends: services
+    flush and never commit, so what a test changed is gone without emptying the tables. A test that needs
+    several transactions (races, tampering) opens its own `unit_of_work()` instead."""
+    connection = get_engine().connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, expire_on_commit=False, autoflush=True,
+                      join_transaction_mode="create_savepoint")
+    try:
         yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture

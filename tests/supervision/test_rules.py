@@ -11,7 +11,7 @@ import pytest
 from civic.errors import Conflict, Forbidden
 from civic.workflow import rules
 from civic.workflow.rules import ItemFacts
-from tests.rules.test_workflow_matrix import ACTORS, COLUMNS, COMMUNE, STATES, VILLAGE
+from tests.workflow.test_rules import ACTORS, COLUMNS, COMMUNE, STATES, VILLAGE
 
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 

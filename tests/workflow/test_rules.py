@@ -147,14 +147,16 @@ def item_in(state: str, action: str) -> ItemFacts:
 
 
 def test_the_matrix_covers_every_action_of_the_stage_table():
-    """Each action is covered here or by a feature's own matrix (a module-level MATRIX in tests/rules/)."""
+    """Each action is covered here or by a domain's own matrix (a module-level MATRIX in a tests/<domain>/
+    test_rules.py)."""
     import importlib
     from pathlib import Path
 
     covered = set(MATRIX)
-    for path in sorted(Path(__file__).parent.glob("test_*.py")):
-        if path.stem != Path(__file__).stem:
-            covered |= set(getattr(importlib.import_module(f"tests.rules.{path.stem}"), "MATRIX", {}))
+    for path in sorted(Path(__file__).parent.parent.glob("*/test_rules.py")):
+        if path != Path(__file__):
+            module = importlib.import_module(f"tests.{path.parent.name}.{path.stem}")
+            covered |= set(getattr(module, "MATRIX", {}))
     assert covered == set(TRANSITIONS)
 
 

@@ -226,7 +226,7 @@ ROWS = [
     ("close_not_approved", dict(decision_failed=True), "discuss"),
 ]
 STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/not_approved")
-# The actions this module's matrix covers (tests/rules/test_workflow_matrix.py checks every action is
+# The actions this module's matrix covers (tests/workflow/test_rules.py checks every action is
 # covered).
 MATRIX = {action: start for action, _good, start in ROWS}
 
