@@ -27,6 +27,7 @@ from civic.core.inputs import Form
 from civic.errors import N_, CivicError, Forbidden, Invalid, Message
 from civic.web import i18n
 from civic.web.assets import asset_url
+from civic.workflow import rules as workflow_rules
 from civic.workflow import stages
 
 env = Environment(
@@ -77,6 +78,9 @@ env.globals.update(
         name, **{k: str(v) for k, v in params.items()}),
     limit=lambda form, name: FORMS[form].limits()[name],
 )
+
+# State of an item as templates ask it ({% if item.stage is closed %}), decided by the workflow rules.
+env.tests.update(closed=workflow_rules.is_closed, awaiting_triage=workflow_rules.awaits_triage)
 
 # Forms whose limits templates read: {{ limit("RedirectForm", "destination").max }}.
 FORMS: dict[str, type[Form]] = {}

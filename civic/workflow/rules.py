@@ -16,12 +16,23 @@ from civic.workflow.stages import (
     STAGE_LABELS,
     SUPERVISOR,
     TRANSITIONS,
+    Stage,
     Transition,
 )
 
 __all__ = ["ANONYMOUS", "ActorFacts", "ItemFacts", "allowed", "allowed_actions", "check", "relations"]
 
 REASON_MIN = 5
+
+
+def is_closed(stage: str) -> bool:
+    """The item left the four stages with an outcome."""
+    return stage == Stage.CLOSED
+
+
+def awaits_triage(stage: str) -> bool:
+    """Not yet accepted into the four stages."""
+    return stage == Stage.SUBMITTED
 
 
 def relations(item: ItemFacts, actor: ActorFacts) -> frozenset[str]:
