@@ -137,7 +137,7 @@ def _desk(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse
                           notice_days=deliberation.meeting_notice_days(), **ctx, **state.context())
 
 
-@router.get("/deliberation/{code}", response_class=HTMLResponse)
+@router.get("/deliberation/{code}", response_class=HTMLResponse, name="deliberation_desk")
 def desk(request: Request, code: ItemCode):
     return _desk(request, code)
 

@@ -123,7 +123,7 @@ def _desk(request: Request, code: str, state: FormState = EMPTY, page: int = 1) 
             today=clock.today_local(), **state.context())
 
 
-@router.get("/do/{code}", response_class=HTMLResponse)
+@router.get("/do/{code}", response_class=HTMLResponse, name="work_desk")
 def desk(request: Request, code: ItemCode, page: PageNumber = 1):
     return _desk(request, code, page=page)
 

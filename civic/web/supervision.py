@@ -65,7 +65,7 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
 
 # --- the supervisor's queue ---------------------------------------------------------------------------------
 
-@router.get("/inspect", response_class=HTMLResponse)
+@router.get("/inspect", response_class=HTMLResponse, name="inspect_queue")
 def queue(request: Request):
     with unit_of_work() as db:
         web = Web(request, db)
