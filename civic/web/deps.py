@@ -14,7 +14,8 @@ page instead of reaching the database: `ItemCode`, `RowId`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
@@ -24,7 +25,7 @@ from starlette.requests import Request
 
 from civic.accounts.service import Viewer
 from civic.core.inputs import ID_MAX, is_ascii_number
-from civic.db import get_engine
+from civic.db import get_engine, unit_of_work
 from civic.items import service as items
 from civic.items.models import Item
 from civic.web.core import Web, require_user
@@ -44,6 +45,14 @@ def _ascii_digits(raw: object) -> object:
 RowId = Annotated[int, BeforeValidator(_ascii_digits), Path(ge=1, le=ID_MAX)]
 # A page number in a query string.
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Web]:
+    """A page rendered outside a route's dependencies: on a page-cache miss, or again after post_form
+    refused a form (its own transaction was rolled back). One read session, closed at the end."""
+    with unit_of_work() as db:
+        yield Web(request, db)
 
 
 async def _session() -> AsyncIterator[Session]:
