@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select
 from sqlmodel import col
 
+import civic.domains  # noqa: F401  (every table and stage move, whatever the command touches)
+from civic.accounts import service as accounts
+from civic.accounts.models import ApiKey
+from civic.areas.models import Commune, Village
+from civic.areas.service import default_commune
+from civic.audit import service as audit
 from civic.config import ROOT, get_settings
+from civic.db import row_id, unit_of_work
+from civic.errors import CivicError
+from civic.seed import demo
+from civic.serve import serve
 
 
 def _alembic_config():
-    from alembic.config import Config
-
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     return cfg
@@ -20,8 +31,6 @@ def _alembic_config():
 
 def migrate(url: str | None = None) -> None:
     """Apply every Alembic migration to the database (DATABASE_URL, or `url`)."""
-    from alembic import command
-
     cfg = _alembic_config()
     if url:
         cfg.attributes["url"] = url
@@ -35,15 +44,10 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from civic.serve import serve
-
     return serve(args.host, args.port, args.workers, access_log=not args.no_access_log)
 
 
 def cmd_seed_demo(args) -> int:
-    from civic.db import unit_of_work
-    from civic.seed import demo
-
     with unit_of_work(write=True) as db:
         if demo.has_data(db):
             print("database already has data; demo not loaded")
@@ -54,12 +58,6 @@ def cmd_seed_demo(args) -> int:
 
 
 def cmd_create_user(args) -> int:
-    from civic.accounts import service as accounts
-    from civic.areas.models import Village
-    from civic.areas.service import default_commune
-    from civic.db import unit_of_work
-    from civic.errors import CivicError
-
     try:
         with unit_of_work(write=True) as db:
             commune = default_commune(db, args.commune)
@@ -85,11 +83,6 @@ def cmd_create_user(args) -> int:
 
 
 def cmd_api_key_create(args) -> int:
-    from civic.accounts import service as accounts
-    from civic.areas.service import default_commune
-    from civic.db import row_id, unit_of_work
-    from civic.errors import CivicError
-
     try:
         with unit_of_work(write=True) as db:
             commune = default_commune(db, args.commune)
@@ -102,10 +95,6 @@ def cmd_api_key_create(args) -> int:
 
 
 def cmd_api_key_revoke(args) -> int:
-    from civic.accounts import service as accounts
-    from civic.db import unit_of_work
-    from civic.errors import CivicError
-
     try:
         with unit_of_work(write=True) as db:
             accounts.revoke_api_key(db, args.id)
@@ -117,11 +106,6 @@ def cmd_api_key_revoke(args) -> int:
 
 
 def cmd_api_key_list(args) -> int:
-    from sqlalchemy import select
-
-    from civic.accounts.models import ApiKey
-    from civic.db import unit_of_work
-
     with unit_of_work() as db:
         for key in db.execute(select(ApiKey).order_by(col(ApiKey.id))).scalars():
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
@@ -130,12 +114,6 @@ def cmd_api_key_list(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from sqlalchemy import select
-
-    from civic.areas.models import Commune
-    from civic.audit import service as audit
-    from civic.db import unit_of_work
-
     broken = False
     with unit_of_work() as db:
         communes = db.execute(select(Commune).order_by(col(Commune.id))).scalars().all()
@@ -215,8 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     get_settings()
-    import civic.domains  # noqa: F401  (every table and stage move, whatever the command touches)
-
     return args.fn(args)
 
 

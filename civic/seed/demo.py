@@ -416,7 +416,6 @@ def _deliberation_steps(plan: Plan, idx: int, now: datetime) -> list[tuple[datet
 
 def _demo_household_viewers(session: Session, village, count: int) -> list[Viewer]:
     """Representatives of households 2… of the village (household 1 is the demo resident's)."""
-
     found = session.execute(select(Household).where(col(Household.village_id) == village.id)
                             .order_by(col(Household.id)).offset(1).limit(count)).scalars().all()
     out = []
@@ -485,7 +484,6 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
 
 
 def _comments(session: Session, item: Item):
-
     return session.execute(select(Comment).where(col(Comment.item_id) == item.id)
                            .order_by(col(Comment.id))).scalars().all()
 
@@ -736,7 +734,6 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
 
 def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer) -> None:
     """The real transitions out of Dân làm for items whose work was recorded."""
-
     if step == Stage.INSPECT:
         _move(session, item, "start_inspection", sec)
     elif step == "done":
