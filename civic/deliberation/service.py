@@ -23,6 +23,7 @@ from civic.accounts.service import Viewer
 from civic.areas import service as areas
 from civic.areas.models import Household, HouseholdMember
 from civic.audit import service as audit
+from civic.config import get_settings
 from civic.core.inputs import localize
 from civic.db import row_id
 from civic.deliberation import rules
@@ -49,6 +50,7 @@ from civic.deliberation.schemas import (
 )
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.items.models import Category, Item
+from civic.media import service as media
 from civic.media.schemas import Prepared
 
 COMMENT_PAGE_SIZE = 20
@@ -56,8 +58,6 @@ MAX_SHOWN = 50  # disclosures, meetings and decisions shown on a page (a village
 
 
 def meeting_notice_days() -> int:
-    from civic.config import get_settings
-
     return get_settings().meeting_notice_days
 
 
@@ -134,8 +134,6 @@ def _attach(session: Session, item: Item, viewer: Viewer, uploads: Sequence[Prep
     """Attach checked uploads (civic.media) as evidence of one of this module's rows."""
     if not uploads:
         return
-    from civic.media import service as media
-
     for upload in uploads:
         media.attach(session, item=item, upload=upload, purpose=purpose, actor_id=viewer.id,
                      owner_kind=owner_kind, owner_id=owner_id, actor_role="secretary", accept=accept,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import col
 
 from civic.config import get_settings
+from civic.db import get_engine
+from civic.media.models import Attachment
 
 log = logging.getLogger("civic.media")
 _WRITTEN = "civic_media_written"
@@ -75,8 +77,6 @@ def discard_written(session: OrmSession) -> None:
         return
     in_use: set[str] = set()
     try:
-        from civic.db import get_engine
-        from civic.media.models import Attachment
 
         cols = (col(Attachment.display_key), col(Attachment.thumb_key), col(Attachment.original_key))
         with get_engine().connect() as conn:

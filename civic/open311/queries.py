@@ -14,6 +14,7 @@ from civic.accounts.models import ApiKey
 from civic.areas.models import Commune, Village
 from civic.audit.models import AuditEvent
 from civic.errors import N_
+from civic.implementation.models import ProgressUpdate
 from civic.items import rules as item_rules
 from civic.items.models import Category, Item
 from civic.open311.errors import not_found
@@ -116,10 +117,6 @@ def events_of(session: Session, item_ids: list[int]) -> dict[int, list[Any]]:
 
 def progress_of(session: Session, item_ids: list[int]) -> dict[int, int]:
     """The latest progress percent of each item, where the implementation package records one."""
-    try:
-        from civic.implementation.models import ProgressUpdate
-    except ImportError:  # pragma: no cover - before Dân làm exists
-        return {}
     if not item_ids:
         return {}
     rows = session.execute(select(col(ProgressUpdate.item_id), col(ProgressUpdate.percent))
