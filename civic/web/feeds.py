@@ -6,15 +6,15 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from civic import clock
 from civic.areas.models import Village
-from civic.db import unit_of_work
 from civic.deliberation import service as deliberation
 from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.web.core import Web
-from civic.web.deps import ItemCode, RowId
+from civic.web.deps import CurrentItem, Db, RowId
 
 router = APIRouter()
 
@@ -32,16 +32,15 @@ def _atom(web: Web, *, feed_id: str, title: str, page_url: str, entries) -> Resp
 
 
 @router.get("/items/{code}/feed.atom")
-def item_feed(request: Request, code: ItemCode):
-    with unit_of_work() as db:
-        web = Web(request, db, load_user=False)
-        item = items.get_by_code(db, code)
-        entries = items.public_events(db, item_id=item.id)
-        return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/items/{item.code}",
-                     title=f"{item.code} · {item.title}", page_url=f"/items/{item.code}", entries=entries)
+def item_feed(request: Request, db: Db, item: CurrentItem):
+    # A feed is the same for everyone: no viewer is loaded (and no CurrentWeb, which would load one).
+    web = Web(request, db, load_user=False)
+    entries = items.public_events(db, item_id=item.id)
+    return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/items/{item.code}",
+                 title=f"{item.code} · {item.title}", page_url=f"/items/{item.code}", entries=entries)
 
 
-def _village(db, village_id: int) -> Village:
+def _village(db: Session, village_id: int) -> Village:
     village = db.get(Village, village_id)
     if village is None:
         raise NotFound(N_("This village does not exist."))
@@ -49,15 +48,14 @@ def _village(db, village_id: int) -> Village:
 
 
 @router.get("/villages/{village_id}/feed.atom")
-def village_feed(request: Request, village_id: RowId):
-    with unit_of_work() as db:
-        web = Web(request, db, load_user=False)
-        village = _village(db, village_id)
-        entries = items.public_events(db, village_id=village.id)
-        return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/villages/{village.id}",
-                     title=web._("Changes in %(name)s", name=village.name),
-                     page_url=Web.url(request.app.url_path_for("item_list"), village=village.id),
-                     entries=entries)
+def village_feed(request: Request, db: Db, village_id: RowId):
+    web = Web(request, db, load_user=False)
+    village = _village(db, village_id)
+    entries = items.public_events(db, village_id=village.id)
+    return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/villages/{village.id}",
+                 title=web._("Changes in %(name)s", name=village.name),
+                 page_url=Web.url(request.app.url_path_for("item_list"), village=village.id),
+                 entries=entries)
 
 
 # --- iCalendar (RFC 5545) feed of a village's meetings ------------------------------------------------
@@ -92,11 +90,9 @@ def _ics_time(value: datetime) -> str:
 
 
 @router.get("/villages/{village_id}/meetings.ics")
-def village_calendar(request: Request, village_id: RowId):
-
-    with unit_of_work() as db:
-        village = _village(db, village_id)
-        meetings = deliberation.village_meetings(db, village_id)
+def village_calendar(request: Request, db: Db, village_id: RowId):
+    village = _village(db, village_id)
+    meetings = deliberation.village_meetings(db, village_id)
     base = str(request.base_url).rstrip("/")
     host = request.url.hostname or "civic"
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//civic//meetings//VI", "CALSCALE:GREGORIAN",

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sqlmodel import Session
 
-from civic.db import unit_of_work
 from civic.errors import N_, NotFound
 from civic.items.models import Item
 from civic.media import rules, storage
@@ -24,7 +23,7 @@ from civic.media import service as media
 from civic.media.models import Attachment
 from civic.media.schemas import HideForm
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import RowId
+from civic.web.deps import CurrentWeb, Db, RowId, reading
 from civic.web.forms import Done, FormState, post_form
 from civic.web.views import item_page_context, status_section
 
@@ -101,17 +100,15 @@ def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
 
 @router.api_route("/media/{attachment_id}/{name}", methods=["GET", "HEAD"], name="media_file",
                   include_in_schema=False)
-def media_file(request: Request, attachment_id: RowId, name: str):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        variant = name.partition("-")[0]
-        if variant not in VARIANTS:
-            raise NotFound(N_("This file does not exist."))
-        att = media.fetchable(db, attachment_id, web.viewer.facts(), variant)
-        if file_url(att, variant).rsplit("/", 1)[-1] != name:
-            raise NotFound(N_("This file does not exist."))
-        key = {"display": att.display_key, "thumb": att.thumb_key, "original": att.original_key}[variant]
-        public = not att.private and not att.hidden and variant != "original"
+def media_file(web: CurrentWeb, db: Db, attachment_id: RowId, name: str):
+    variant = name.partition("-")[0]
+    if variant not in VARIANTS:
+        raise NotFound(N_("This file does not exist."))
+    att = media.fetchable(db, attachment_id, web.viewer.facts(), variant)
+    if file_url(att, variant).rsplit("/", 1)[-1] != name:
+        raise NotFound(N_("This file does not exist."))
+    key = {"display": att.display_key, "thumb": att.thumb_key, "original": att.original_key}[variant]
+    public = not att.private and not att.hidden and variant != "original"
     path = storage.path(key)
     if not path.is_file():
         raise NotFound(N_("This file does not exist."))
@@ -145,22 +142,26 @@ async def hide(request: Request, attachment_id: RowId):
                     N_("It was hidden from the public; the page says why."))
 
     return await post_form(request, HideForm, action="hide", act=act,
-                           page=lambda state: _hide_page(request, attachment_id, state))
+                           page=lambda state: _hide_again(request, attachment_id, state))
 
 
-def _hide_page(request: Request, attachment_id: int, state: FormState):
+def _hide_again(request: Request, attachment_id: int, state: FormState):
+    with reading(request) as web:
+        return _hide_page(web, attachment_id, state)
+
+
+def _hide_page(web: Web, attachment_id: int, state: FormState):
     """The item's page again, the hide form of this file open with its message."""
-
-    with unit_of_work() as db:
-        web = Web(request, db)
-        att = media.fetchable(db, attachment_id, web.viewer.facts())
-        item = db.get(Item, att.item_id)
-        if item is None:  # an attachment always belongs to an item (foreign key)
-            raise NotFound(N_("This file does not exist."))
-        ctx = item_page_context(db, web, item)
-        reason = state.values.get("reason", "")
-        ctx["media_form"] = {"id": attachment_id, "errors": state.errors,
-                             "reason": reason[-1] if isinstance(reason, list) and reason else reason}
-        # A refusal that is no field's (already hidden) is said at the top of the page.
-        message = "" if state.errors else state.message
-        return web.render("public/item_status.html", status=state.status, form_message=message, **ctx)
+    db = web.db
+    assert db is not None  # a page is rendered with a session (reading())
+    att = media.fetchable(db, attachment_id, web.viewer.facts())
+    item = db.get(Item, att.item_id)
+    if item is None:  # an attachment always belongs to an item (foreign key)
+        raise NotFound(N_("This file does not exist."))
+    ctx = item_page_context(db, web, item)
+    reason = state.values.get("reason", "")
+    ctx["media_form"] = {"id": attachment_id, "errors": state.errors,
+                         "reason": reason[-1] if isinstance(reason, list) and reason else reason}
+    # A refusal that is no field's (already hidden) is said at the top of the page.
+    message = "" if state.errors else state.message
+    return web.render("public/item_status.html", status=state.status, form_message=message, **ctx)

@@ -9,15 +9,14 @@ from sqlalchemy import text
 from civic import clock
 from civic.areas import service as areas
 from civic.audit import service as audit
-from civic.db import get_engine, row_id, unit_of_work
+from civic.db import get_engine, row_id
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.schemas import SEARCH_MAX, ItemListQuery
 from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
-from civic.web.core import Web
-from civic.web.deps import ItemCode
+from civic.web.deps import CurrentWeb, Db, ItemCode, reading
 from civic.web.i18n import COOKIE, pick_locale
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, STRIP, Stage
@@ -40,8 +39,9 @@ def home(request: Request):
 
 
 def _home(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
+    with reading(request) as web:
+        db = web.db
+        assert db is not None  # reading() always opens a session
         commune = areas.default_commune(db)
         commune_id = row_id(commune)
         look = lookups(db, commune_id)
@@ -59,8 +59,9 @@ def item_list(request: Request):
 
 
 def _item_list(request: Request, query: ItemListQuery):
-    with unit_of_work() as db:
-        web = Web(request, db)
+    with reading(request) as web:
+        db = web.db
+        assert db is not None  # reading() always opens a session
         commune = areas.default_commune(db)
         look = lookups(db, row_id(commune))
         f = items.ListFilters(
@@ -83,8 +84,9 @@ def item_status(request: Request, code: ItemCode):
 
 
 def _item_status(request: Request, code: str):
-    with unit_of_work() as db:
-        web = Web(request, db)
+    with reading(request) as web:
+        db = web.db
+        assert db is not None  # reading() always opens a session
         item = items.get_by_code(db, code)
         if item.code != code:
             return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)
@@ -101,12 +103,10 @@ def track(code: str = ""):
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        commune = areas.default_commune(db)
-        head = audit.head(db, row_id(commune))
-        return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
+def audit_page(web: CurrentWeb, db: Db):
+    commune = areas.default_commune(db)
+    head = audit.head(db, row_id(commune))
+    return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
 
 
 @router.get("/favicon.ico", include_in_schema=False)

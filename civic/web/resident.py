@@ -9,20 +9,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from pydantic import create_model
-from sqlmodel import Session
 
 from civic.areas import service as areas
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import row_id, unit_of_work
+from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.items import service as items
+from civic.items.models import Item
 from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageToken, SubmitForm, SubmitPrefill
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import ItemCode
+from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
 from civic.web.views import item_page_context, lookups
@@ -46,38 +46,45 @@ allow_uploads(r"/submit", files=MAX_PHOTOS)
 allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
 
 
+def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = False,
+                     values: dict[str, str] | None = None) -> HTMLResponse:
+    """The submission form: empty, pre-filled from a link (`values`), or sent back with its messages."""
+    db = web.db
+    assert db is not None  # a page is rendered with a session (a dependency, or reading())
+    if on_behalf:
+        workflow_rules.check_queue("triage", require_user(web).facts())
+    commune = areas.default_commune(db)
+    look = lookups(db, row_id(commune))
+    if on_behalf:
+        allowed = web.viewer.villages("secretary")
+        look.villages = {k: v for k, v in look.villages.items() if k in allowed}
+    shown = dict(values or {})
+    shown.update({k: v for k, v in state.values.items() if isinstance(v, str)})
+    shown.setdefault("client_token", uuid.uuid4().hex)
+    errors = dict(state.errors)
+    if errors.get(PHOTO_FIELD) == web._(FILES_NOT_KEPT):  # this form only takes photos: say so
+        errors[PHOTO_FIELD] = web._(PHOTOS_NOT_KEPT)
+    if len(look.villages) == 1:
+        shown.setdefault("village_id", str(next(iter(look.villages))))
+    return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
+                      errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
+                      message=state.message, signed_in=web.viewer.user is not None,
+                      form_path=web.request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
+
+
 def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf: bool = False,
                        values: dict[str, str] | None = None) -> HTMLResponse:
-    """The submission form: empty, pre-filled from a link (`values`), or sent back with its messages."""
-    with unit_of_work() as db:
-        web = Web(request, db)
-        if on_behalf:
-            workflow_rules.check_queue("triage", require_user(web).facts())
-        commune = areas.default_commune(db)
-        look = lookups(db, row_id(commune))
-        if on_behalf:
-            allowed = web.viewer.villages("secretary")
-            look.villages = {k: v for k, v in look.villages.items() if k in allowed}
-        shown = dict(values or {})
-        shown.update({k: v for k, v in state.values.items() if isinstance(v, str)})
-        shown.setdefault("client_token", uuid.uuid4().hex)
-        errors = dict(state.errors)
-        if errors.get(PHOTO_FIELD) == web._(FILES_NOT_KEPT):  # this form only takes photos: say so
-            errors[PHOTO_FIELD] = web._(PHOTOS_NOT_KEPT)
-        if len(look.villages) == 1:
-            shown.setdefault("village_id", str(next(iter(look.villages))))
-        return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
-                          errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
-                          message=state.message, signed_in=web.viewer.user is not None,
-                          form_path=request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
+    """submit_form_page in a read session of its own (a refused form; staff.py's filing on behalf)."""
+    with reading(request) as web:
+        return submit_form_page(web, state, on_behalf=on_behalf, values=values)
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request):
+def submit_form(request: Request, web: CurrentWeb):
     prefill = SubmitPrefill.read(request.query_params)
     values = {"kind": prefill.kind or "", "village_id": str(prefill.village or ""),
               "category_id": str(prefill.category or "")}
-    return render_submit_form(request, values=values)
+    return submit_form_page(web, values=values)
 
 
 @router.post("/submit")
@@ -122,43 +129,38 @@ def _keep_receipt(request: Request, result: items.Submitted) -> None:
 
 
 @router.get("/submitted/{code}", response_class=HTMLResponse, name="submitted")
-def submitted(request: Request, code: ItemCode):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_code(db, code)
-        receipts = request.session.get("receipts", {})
-        if item.code not in receipts:  # only the browser that sent it sees this page
-            return web.redirect(request.app.url_path_for("item_status", code=item.code))
-        token = receipts.get(item.code) or None
-        manage_url = str(request.url_for("manage", token=token)) if token else None
-        status_url = str(request.url_for("item_status", code=item.code))
-        return web.render("resident/item_submitted.html", item=item, manage_url=manage_url,
-                          status_url=status_url)
+def submitted(request: Request, web: CurrentWeb, item: CurrentItem):
+    receipts = request.session.get("receipts", {})
+    if item.code not in receipts:  # only the browser that sent it sees this page
+        return web.redirect(request.app.url_path_for("item_status", code=item.code))
+    token = receipts.get(item.code) or None
+    manage_url = str(request.url_for("manage", token=token)) if token else None
+    status_url = str(request.url_for("item_status", code=item.code))
+    return web.render("resident/item_submitted.html", item=item, manage_url=manage_url,
+                      status_url=status_url)
 
 
 @router.get("/me/items", response_class=HTMLResponse)
-def my_items(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        commune = areas.default_commune(db)
-        look = lookups(db, row_id(commune))
-        rows = items.my_items(db, row_id(viewer))
-        return web.render("resident/my_items.html", rows=rows, look=look)
+def my_items(web: CurrentWeb, db: Db, viewer: SignedIn):
+    commune = areas.default_commune(db)
+    look = lookups(db, row_id(commune))
+    rows = items.my_items(db, row_id(viewer))
+    return web.render("resident/my_items.html", rows=rows, look=look)
 
 
 MANAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 @router.get("/m/{token}", response_class=HTMLResponse, name="manage")
-def manage(request: Request, token: ManageTokenPath):
-    with unit_of_work() as db:
-        return _author_page(db, Web(request, db), items.get_by_manage_token(db, token), token)
+def manage(web: CurrentWeb, db: Db, token: ManageTokenPath):
+    return _author_page(web, items.get_by_manage_token(db, token), token)
 
 
-def _author_page(db: Session, web: Web, item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
+def _author_page(web: Web, item: Item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
     """The manage page (with the private token) or the public status page, with an author's form again.
     The private page is shown only for the item's own token."""
+    db = web.db
+    assert db is not None  # a page is rendered with a session (a dependency, or reading())
     if token and not items.is_manage_token(item, token):
         token = None
     page = dict(**item_page_context(db, web, item, manage_token=token), **state.context())
@@ -196,8 +198,9 @@ async def author_action(request: Request, code: ItemCode, action: str):
         return Done(back, AUTHOR_ACTIONS[action], {"code": item.code})
 
     def page(state: FormState):
-        with unit_of_work() as db:
-            return _author_page(db, Web(request, db), items.get_by_code(db, code),
+        with reading(request) as web:
+            assert web.db is not None  # reading() always opens a session
+            return _author_page(web, items.get_by_code(web.db, code),
                                 ManageToken().parse(state.values.get("manage_token")) or None, state)
 
     return await post_form(request, author_form(action), action=action, act=act, page=page)
