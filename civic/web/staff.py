@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
+from starlette.responses import Response
 
 from civic import clock
 from civic.areas import service as areas
 from civic.core.kinds import Action
-from civic.db import row_id, unit_of_work
+from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.items import service as items
+from civic.items.models import Item
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import ItemCode
+from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.resident import render_submit_form, submit_upload
 from civic.web.views import item_page_context, lookups
@@ -36,34 +39,32 @@ DONE_MESSAGES = {
 
 
 @router.get("/triage", response_class=HTMLResponse)
-def triage_queue(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        rules.check_queue("triage", viewer.facts())
-        commune = areas.default_commune(db)
-        look = lookups(db, row_id(commune))
-        queue = workflow.triage_queue(db, viewer)
-        return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local())
+def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db):
+    rules.check_queue("triage", viewer.facts())
+    commune = areas.default_commune(db)
+    look = lookups(db, row_id(commune))
+    queue = workflow.triage_queue(db, viewer)
+    return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local())
 
 
-def _staff_item_page(request: Request, code: str, template: str, state: FormState = EMPTY):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        rules.check_staff_view(workflow.facts(db, item), viewer.facts())
-        look = lookups(db, item.commune_id)
-        return web.render(template, status=state.status, look=look, **item_page_context(db, web, item),
-                          **state.context())
+def _staff_item_page(db: Session, web: Web, item: Item, template: str, state: FormState = EMPTY) -> Response:
+    rules.check_staff_view(workflow.facts(db, item), web.viewer.facts())
+    look = lookups(db, item.commune_id)
+    return web.render(template, status=state.status, look=look, **item_page_context(db, web, item),
+                      **state.context())
+
+
+def _staff_item_again(request: Request, code: str, template: str, state: FormState) -> Response:
+    """The item's desk again, after post_form refused a form (its own transaction was rolled back)."""
+    with reading(request) as web:
+        assert web.db is not None  # reading() always opens a session
+        require_user(web)
+        return _staff_item_page(web.db, web, items.get_by_code(web.db, code), template, state)
 
 
 @router.get("/triage/new", response_class=HTMLResponse)
-def assisted_form(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        rules.check_queue("triage", viewer.facts())
+def assisted_form(request: Request, viewer: SignedIn):
+    rules.check_queue("triage", viewer.facts())
     return render_submit_form(request, on_behalf=True)
 
 
@@ -72,25 +73,23 @@ async def assisted_submit(request: Request):
     return await submit_upload(request, on_behalf=True)
 
 
+# SignedIn before CurrentItem: an anonymous visitor goes to the login page before the item is looked up.
 @router.get("/triage/{code}", response_class=HTMLResponse)
-def triage_item(request: Request, code: ItemCode):
-    return _staff_item_page(request, code, "triage/item_triage.html")
+def triage_item(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
+    return _staff_item_page(db, web, item, "triage/item_triage.html")
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_queue(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        rules.check_queue("review", viewer.facts())
-        commune = areas.default_commune(db)
-        look = lookups(db, row_id(commune))
-        return web.render("review/queue.html", queue=workflow.review_queue(db, viewer), look=look)
+def review_queue(viewer: SignedIn, web: CurrentWeb, db: Db):
+    rules.check_queue("review", viewer.facts())
+    commune = areas.default_commune(db)
+    look = lookups(db, row_id(commune))
+    return web.render("review/queue.html", queue=workflow.review_queue(db, viewer), look=look)
 
 
 @router.get("/review/{code}", response_class=HTMLResponse)
-def review_item(request: Request, code: ItemCode):
-    return _staff_item_page(request, code, "review/item_review.html")
+def review_item(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
+    return _staff_item_page(db, web, item, "review/item_review.html")
 
 
 @router.post("/triage/{code}/{action}")
@@ -116,4 +115,4 @@ async def _move(request: Request, code: str, action: str, known: tuple[str, ...]
         return Done(target, DONE_MESSAGES[action], {"code": item.code})
 
     return await post_form(request, workflow.form_for(action), action=action, act=act,
-                           page=lambda state: _staff_item_page(request, code, template, state))
+                           page=lambda state: _staff_item_again(request, code, template, state))

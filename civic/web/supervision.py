@@ -9,23 +9,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
 from civic import clock
 from civic.areas import service as areas
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import row_id, unit_of_work
+from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.implementation import rules as impl_rules
 from civic.implementation import service as impl
 from civic.items import service as items
+from civic.items.models import Item
 from civic.media.schemas import FileField
 from civic.supervision import rules
 from civic.supervision import schemas as forms
 from civic.supervision import service as sup
 from civic.web import media as media_web
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import ItemCode
+from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
 from civic.web.views import lookups, strip_state
@@ -66,44 +68,49 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
 # --- the supervisor's queue ---------------------------------------------------------------------------------
 
 @router.get("/inspect", response_class=HTMLResponse, name="inspect_queue")
-def queue(request: Request):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        rules.check_queue(viewer.facts())
-        commune = areas.default_commune(db)
-        return web.render("supervision/queue.html", queue=sup.queue(db, viewer),
-                          look=lookups(db, row_id(commune)), today=clock.today_local(), SUP=LABELS)
+def queue(viewer: SignedIn, web: CurrentWeb, db: Db):
+    rules.check_queue(viewer.facts())
+    commune = areas.default_commune(db)
+    return web.render("supervision/queue.html", queue=sup.queue(db, viewer),
+                      look=lookups(db, row_id(commune)), today=clock.today_local(), SUP=LABELS)
 
 
 # --- the inspection page ------------------------------------------------------------------------------------
 
-def _inspect_page(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        actor = viewer.facts()
-        rules.check_staff_page(facts, actor)
-        latest = sup.inspections(db, item, limit=1)
-        current = latest[0] if latest and latest[0].result is None else None
-        actions = workflow.allowed_actions(db, item, viewer)
-        return web.render(
-            "supervision/inspect.html", status=state.status, **media_web.page_context(db, web, item),
-            item=item, strip=strip_state(item), SUP=LABELS, inspection=current,
-            checklist=sup.checklist(db, [row_id(current)])[row_id(current)] if current else [],
-            findings=sup.findings(db, item), reopen=sup.reopen_requests(db, item),
-            can_open=rules.can_open_inspection(facts, actor),
-            can_edit=rules.can_edit_inspection(facts, actor),
-            can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
-            actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST),
-            today=clock.today_local(), **state.context())
+def _inspect_page(db: Session, web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse:
+    viewer = web.viewer
+    facts = workflow.facts(db, item)
+    actor = viewer.facts()
+    rules.check_staff_page(facts, actor)
+    latest = sup.inspections(db, item, limit=1)
+    current = latest[0] if latest and latest[0].result is None else None
+    actions = workflow.allowed_actions(db, item, viewer)
+    return web.render(
+        "supervision/inspect.html", status=state.status, **media_web.page_context(db, web, item),
+        item=item, strip=strip_state(item), SUP=LABELS, inspection=current,
+        checklist=sup.checklist(db, [row_id(current)])[row_id(current)] if current else [],
+        findings=sup.findings(db, item), reopen=sup.reopen_requests(db, item),
+        can_open=rules.can_open_inspection(facts, actor),
+        can_edit=rules.can_edit_inspection(facts, actor),
+        can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
+        actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST),
+        today=clock.today_local(), **state.context())
 
 
+def _again(request: Request, code: str, page: Callable[[Session, Web, Item, FormState], HTMLResponse],
+           state: FormState) -> HTMLResponse:
+    """A page again, after post_form refused a form (its own transaction was rolled back): the login is
+    asked for before the item is looked up, as on the GET route."""
+    with reading(request) as web:
+        assert web.db is not None  # reading() always opens a session
+        require_user(web)
+        return page(web.db, web, items.get_by_code(web.db, code), state)
+
+
+# SignedIn before CurrentItem: an anonymous visitor goes to the login page before the item is looked up.
 @router.get("/inspect/{code}", response_class=HTMLResponse)
-def inspect_page(request: Request, code: ItemCode):
-    return _inspect_page(request, code)
+def inspect_page(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
+    return _inspect_page(db, web, item)
 
 
 @dataclass(frozen=True)
@@ -182,36 +189,33 @@ async def inspect_action(request: Request, code: ItemCode, action: str):
 
     schema = spec.form or workflow.form_for(action)
     return await post_form(request, schema, action=action, act=act, files=spec.files,
-                           page=lambda state: _inspect_page(request, code, state))
+                           page=lambda state: _again(request, code, _inspect_page, state))
 
 
 # --- a household's verdict ----------------------------------------------------------------------------------
 
-def _verdict_page(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        mine = impl.represented_households(db, viewer, item.village_id)
-        if not mine:
-            impl_rules.check_household_page(facts, False)
-        given = {hid: sup.household_verdict(db, item, hid) for hid in (row_id(h) for h in mine)}
-        asked = {r.household_id for r in sup.reopen_requests(db, item, limit=200)
-                 if clock.as_utc(r.closure_at) == clock.as_utc(item.closed_at)}
-        may_reopen = {hid for hid, verdict in given.items()
-                      if rules.offers_reopen(facts, clock.now(), verdict.verdict if verdict else None,
-                                             hid in asked)}
-        return web.render("supervision/verdict.html", status=state.status, item=item, strip=strip_state(item),
-                          SUP=LABELS, households=mine, given=given, may_reopen=may_reopen,
-                          open=rules.takes_verdicts(facts, clock.now()),
-                          verdict_days=rules.VERDICT_WINDOW_DAYS, satisfaction=rules.SATISFACTION,
-                          totals=sup.verdict_totals(db, item), closed_at=item.closed_at, **state.context())
+def _verdict_page(db: Session, web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse:
+    viewer = web.viewer
+    facts = workflow.facts(db, item)
+    mine = impl.represented_households(db, viewer, item.village_id)
+    if not mine:
+        impl_rules.check_household_page(facts, False)
+    given = {hid: sup.household_verdict(db, item, hid) for hid in (row_id(h) for h in mine)}
+    asked = {r.household_id for r in sup.reopen_requests(db, item, limit=200)
+             if clock.as_utc(r.closure_at) == clock.as_utc(item.closed_at)}
+    may_reopen = {hid for hid, verdict in given.items()
+                  if rules.offers_reopen(facts, clock.now(), verdict.verdict if verdict else None,
+                                         hid in asked)}
+    return web.render("supervision/verdict.html", status=state.status, item=item, strip=strip_state(item),
+                      SUP=LABELS, households=mine, given=given, may_reopen=may_reopen,
+                      open=rules.takes_verdicts(facts, clock.now()),
+                      verdict_days=rules.VERDICT_WINDOW_DAYS, satisfaction=rules.SATISFACTION,
+                      totals=sup.verdict_totals(db, item), closed_at=item.closed_at, **state.context())
 
 
 @router.get("/items/{code}/verdict", response_class=HTMLResponse)
-def verdict_page(request: Request, code: ItemCode):
-    return _verdict_page(request, code)
+def verdict_page(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
+    return _verdict_page(db, web, item)
 
 
 def _household_post(request: Request, code: str, schema: type[Form], action: str, run: Callable,
@@ -223,7 +227,7 @@ def _household_post(request: Request, code: str, schema: type[Form], action: str
         return Done(f"/items/{item.code}/verdict", message, {"code": item.code})
 
     return post_form(request, schema, action=action, act=act,
-                     page=lambda state: _verdict_page(request, code, state))
+                     page=lambda state: _again(request, code, _verdict_page, state))
 
 
 @router.post("/items/{code}/verdict")
