@@ -15,6 +15,7 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from sqlmodel import Session
 
 from civic import clock
 from civic.areas import service as areas
@@ -22,7 +23,6 @@ from civic.areas.models import Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
 from civic.core.kinds import Action, Stage
-from civic.db import unit_of_work
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
@@ -40,12 +40,12 @@ from civic.deliberation.schemas import (
 )
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.items import service as items
-from civic.items.models import Category
+from civic.items.models import Category, Item
 from civic.media import rules as media_rules
 from civic.media.schemas import FileField
 from civic.web import views as page_views
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import ItemCode, RowId
+from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.uploads import allow_uploads
 from civic.workflow import rules as wrules
@@ -126,20 +126,38 @@ MOVES = {
 LEAVES_DESK = frozenset({Action.START_WORK, Action.CLOSE_NOT_APPROVED})
 
 
-def _desk(request: Request, code: str, state: FormState = EMPTY) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
-        ctx = page_views.item_page_context(db, web, item)
-        return web.render("deliberation/desk.html", status=state.status, today=clock.today_local(),
-                          notice_days=deliberation.meeting_notice_days(), **ctx, **state.context())
+def _db(web: Web) -> Session:
+    """The session of a Web from the dependencies or reading(): always there."""
+    assert web.db is not None
+    return web.db
+
+
+def _desk(web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse:
+    db = _db(web)
+    viewer = require_user(web)
+    wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
+    ctx = page_views.item_page_context(db, web, item)
+    return web.render("deliberation/desk.html", status=state.status, today=clock.today_local(),
+                      notice_days=deliberation.meeting_notice_days(), **ctx, **state.context())
+
+
+def _signed_in_item(web: Web, code: str) -> Item:
+    """The desk's item: the login first, then the item (a signed-out visitor is sent to log in even where no
+    item has the code). Not `SignedIn` + `CurrentItem`: a dependency that raises runs before the path is
+    checked, and would send a malformed address to log in instead of answering 404."""
+    require_user(web)
+    return items.get_by_code(_db(web), code)
+
+
+def _desk_again(request: Request, code: str, state: FormState) -> HTMLResponse:
+    """The desk after post_form refused a form, in its own read session."""
+    with reading(request) as web:
+        return _desk(web, _signed_in_item(web, code), state)
 
 
 @router.get("/deliberation/{code}", response_class=HTMLResponse, name="deliberation_desk")
-def desk(request: Request, code: ItemCode):
-    return _desk(request, code)
+def desk(web: CurrentWeb, code: ItemCode):
+    return _desk(web, _signed_in_item(web, code))
 
 
 @router.post("/deliberation/{code}/{action}")
@@ -157,7 +175,7 @@ async def desk_action(request: Request, code: ItemCode, action: str):
         return Done(f"/deliberation/{item.code}", step.message, {"code": item.code})
 
     return await post_form(request, step.schema, action=action, act=act, files=step.files or None,
-                           page=lambda state: _desk(request, code, state))
+                           page=lambda state: _desk_again(request, code, state))
 
 
 async def _move(request: Request, code: str, action: Action):
@@ -171,14 +189,14 @@ async def _move(request: Request, code: str, action: Action):
         return Done(target, MOVES[action], {"code": item.code})
 
     return await post_form(request, workflow.form_for(action), action=str(action), act=act,
-                           page=lambda state: _desk(request, code, state))
+                           page=lambda state: _desk_again(request, code, state))
 
 
 # --- residents: comment, support, vote ------------------------------------------------------------
 
 def _status_page(request: Request, code: str, state: FormState) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
+    with reading(request) as web:
+        db = _db(web)
         item = items.get_by_code(db, code)
         return web.render("public/item_status.html", status=state.status,
                           **page_views.item_page_context(db, web, item), **state.context())
@@ -234,30 +252,26 @@ def qr_svg(url: str) -> Markup:
 
 
 @router.get("/items/{code}/notice", response_class=HTMLResponse)
-def notice(request: Request, code: ItemCode):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_code(db, code)
-        ctx = page_views.item_page_context(db, web, item)
-        status_url = str(request.base_url).rstrip("/") + f"/items/{item.code}"
-        head = audit.head(db, item.commune_id)
-        stage_hint = "" if item.stage == Stage.CLOSED else STAGE_HINTS.get(item.stage, "")
-        return web.render("deliberation/notice.html", qr=qr_svg(status_url), status_url=status_url, head=head,
-                          printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
+def notice(web: CurrentWeb, item: CurrentItem):
+    db = _db(web)
+    ctx = page_views.item_page_context(db, web, item)
+    status_url = str(web.request.base_url).rstrip("/") + f"/items/{item.code}"
+    head = audit.head(db, item.commune_id)
+    stage_hint = "" if item.stage == Stage.CLOSED else STAGE_HINTS.get(item.stage, "")
+    return web.render("deliberation/notice.html", qr=qr_svg(status_url), status_url=status_url, head=head,
+                      printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
 @router.get("/items/{code}/decisions/{decision_id}/record", response_class=HTMLResponse)
-def vote_record(request: Request, code: ItemCode, decision_id: RowId):
-    with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_code(db, code)
-        decision = deliberation.get_decision(db, item, decision_id)
-        meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
-        village = db.get(Village, item.village_id)
-        commune = areas.default_commune(db)
-        return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
-                          village=village, commune=commune, DELIB=LABELS,
-                          outcome=drules.decision_outcome(decision.status, decision.passed))
+def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
+    db = _db(web)
+    decision = deliberation.get_decision(db, item, decision_id)
+    meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
+    village = db.get(Village, item.village_id)
+    commune = areas.default_commune(db)
+    return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
+                      village=village, commune=commune, DELIB=LABELS,
+                      outcome=drules.decision_outcome(decision.status, decision.passed))
 
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------
@@ -267,22 +281,26 @@ def _days_action(category_id: int) -> str:
     return f"days_{category_id}"
 
 
-def _categories_page(request: Request, state: FormState = EMPTY) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        if not viewer.communes("admin"):
-            raise Forbidden(N_("This page is for commune administrators."))
-        commune = areas.default_commune(db)
-        if commune.id not in viewer.communes("admin"):
-            raise Forbidden(N_("This page is for commune administrators."))
-        cats = items.categories(db, commune.id)
-        return web.render("admin/category_list.html", status=state.status, categories=cats, **state.context())
+def _categories_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
+    db = _db(web)
+    viewer = require_user(web)
+    if not viewer.communes("admin"):
+        raise Forbidden(N_("This page is for commune administrators."))
+    commune = areas.default_commune(db)
+    if commune.id not in viewer.communes("admin"):
+        raise Forbidden(N_("This page is for commune administrators."))
+    cats = items.categories(db, commune.id)
+    return web.render("admin/category_list.html", status=state.status, categories=cats, **state.context())
+
+
+def _categories_again(request: Request, state: FormState) -> HTMLResponse:
+    with reading(request) as web:
+        return _categories_page(web, state)
 
 
 @router.get("/admin/categories", response_class=HTMLResponse)
-def categories(request: Request):
-    return _categories_page(request)
+def categories(web: CurrentWeb):
+    return _categories_page(web)
 
 
 @router.post("/admin/categories/{category_id}")
@@ -294,7 +312,7 @@ async def set_days(request: Request, category_id: RowId):
                     {"name": category.name_en if web.locale == "en" else category.name_vi})
 
     return await post_form(request, MinDisclosureDaysForm, action=_days_action(category_id), act=act,
-                           page=lambda state: _categories_page(request, state))
+                           page=lambda state: _categories_again(request, state))
 
 
 __all__ = ["router", "deliberation_context", "Category"]

@@ -18,7 +18,7 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.core.inputs import Form
 from civic.core.kinds import Action
-from civic.db import row_id, unit_of_work
+from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.implementation import rules
 from civic.implementation import service as impl
@@ -41,7 +41,7 @@ from civic.media.schemas import FileField, Prepared
 from civic.supervision import rules as sup_rules
 from civic.web import media as media_web
 from civic.web.core import Web, env, register_forms, require_user
-from civic.web.deps import ItemCode, PageNumber, RowId
+from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, PageNumber, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.supervision import supervision_context
 from civic.web.uploads import allow_uploads
@@ -101,31 +101,49 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
 
 # --- the secretary's desk -----------------------------------------------------------------------------------
 
-def _desk(request: Request, code: str, state: FormState = EMPTY, page: int = 1) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        rules.check_secretary(facts, viewer.facts())
-        rows, total = impl.pledge_rows(db, item, page=page, size=PAGE_SIZE)
-        setting = impl.settings_for(db, item)
-        budget = impl.budget(db, item)
-        spending, _n = impl.spending_page(db, item)
-        actions = workflow.allowed_actions(db, item, viewer)
-        return web.render(
-            "implementation/desk.html", status=state.status, **media_web.page_context(db, web, item),
-            item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
-            pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
-            budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
-            missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
-            can_start_inspection=Action.START_INSPECTION in actions, accepts=rules.accepts_pledges(facts),
-            today=clock.today_local(), **state.context())
+def _db(web: Web) -> Session:
+    """The session of a Web from the dependencies or reading(): always there."""
+    assert web.db is not None
+    return web.db
+
+
+def _signed_in_item(web: Web, code: str) -> Item:
+    """The item of a page for the signed-in: the login first, then the item (a signed-out visitor is sent
+    to log in even where no item has the code). Not `SignedIn` + `CurrentItem`: a dependency that raises
+    runs before the path and query are checked, and would send a malformed address to log in, not 404."""
+    require_user(web)
+    return items.get_by_code(_db(web), code)
+
+
+def _again(request: Request, code: str, render: Callable[[Web, Item], Response]) -> Response:
+    """A page again after post_form refused a form, in its own read session."""
+    with reading(request) as web:
+        return render(web, _signed_in_item(web, code))
+
+
+def _desk(web: Web, item: Item, state: FormState = EMPTY, page: int = 1) -> HTMLResponse:
+    db = _db(web)
+    viewer = require_user(web)
+    facts = workflow.facts(db, item)
+    rules.check_secretary(facts, viewer.facts())
+    rows, total = impl.pledge_rows(db, item, page=page, size=PAGE_SIZE)
+    setting = impl.settings_for(db, item)
+    budget = impl.budget(db, item)
+    spending, _n = impl.spending_page(db, item)
+    actions = workflow.allowed_actions(db, item, viewer)
+    return web.render(
+        "implementation/desk.html", status=state.status, **media_web.page_context(db, web, item),
+        item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
+        pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
+        budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
+        missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
+        can_start_inspection=Action.START_INSPECTION in actions, accepts=rules.accepts_pledges(facts),
+        today=clock.today_local(), **state.context())
 
 
 @router.get("/do/{code}", response_class=HTMLResponse, name="work_desk")
-def desk(request: Request, code: ItemCode, page: PageNumber = 1):
-    return _desk(request, code, page=page)
+def desk(web: CurrentWeb, code: ItemCode, page: PageNumber = 1):
+    return _desk(web, _signed_in_item(web, code), page=page)
 
 
 # work(db, item, viewer, form, files): the service call of one form, in the writing unit of work.
@@ -150,7 +168,7 @@ async def _post(request: Request, code: str, action: str, schema: type[Form], wo
 def _desk_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
                files: dict[str, FileField] | None = None, done: str = "/do/{code}"):
     return _post(request, code, action, schema, work, message, done=done, files=files,
-                 page=lambda state: _desk(request, code, state))
+                 page=lambda state: _again(request, code, lambda web, item: _desk(web, item, state)))
 
 
 @router.post("/do/{code}/settings")
@@ -209,40 +227,38 @@ async def start_inspection(request: Request, code: ItemCode):
 
 # --- one pledge -------------------------------------------------------------------------------------------
 
-def _pledge_page(request: Request, code: str, pledge_id: int, state: FormState = EMPTY) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        rules.check_secretary(facts, viewer.facts())
-        p = impl.pledge_of_item(db, item, pledge_id)
-        row = impl.pledge_rows(db, item, pledge_id=p.id, size=1)[0][0]
-        return web.render("implementation/pledge.html", status=state.status,
-                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
-                          DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
-                          accepts=rules.accepts_pledges(facts), today=clock.today_local(),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
-                          **state.context())
+def _pledge_page(web: Web, item: Item, pledge_id: int, state: FormState = EMPTY) -> HTMLResponse:
+    db = _db(web)
+    viewer = require_user(web)
+    facts = workflow.facts(db, item)
+    rules.check_secretary(facts, viewer.facts())
+    p = impl.pledge_of_item(db, item, pledge_id)
+    row = impl.pledge_rows(db, item, pledge_id=p.id, size=1)[0][0]
+    return web.render("implementation/pledge.html", status=state.status,
+                      **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                      DO=LABELS, row=row, deliveries=impl.deliveries_for(db, item, [p.household_id]),
+                      accepts=rules.accepts_pledges(facts), today=clock.today_local(),
+                      can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
+                      **state.context())
 
 
 @router.get("/do/{code}/pledge/{pledge_id}", response_class=HTMLResponse)
-def pledge_page(request: Request, code: ItemCode, pledge_id: RowId):
-    return _pledge_page(request, code, pledge_id)
+def pledge_page(web: CurrentWeb, code: ItemCode, pledge_id: RowId):
+    return _pledge_page(web, _signed_in_item(web, code), pledge_id)
 
 
 def _delivery_form(request: Request, code: str, pledge_id: int) -> type[DeliveryForm]:
     """The delivery form of this pledge's kind: whole đồng for money, a quantity otherwise."""
-    with unit_of_work() as db:
-        require_user(Web(request, db))
-        item = items.get_by_code(db, code)
-        return DeliveryForm.for_kind(impl.pledge_of_item(db, item, pledge_id).kind)
+    with reading(request) as web:
+        item = _signed_in_item(web, code)
+        return DeliveryForm.for_kind(impl.pledge_of_item(_db(web), item, pledge_id).kind)
 
 
 def _pledge_post(request: Request, code: str, pledge_id: int, action: str, schema: type[Form], work: Work,
                  message: str, files: dict[str, FileField] | None = None):
     return _post(request, code, action, schema, work, message, done=f"/do/{{code}}/pledge/{pledge_id}",
-                 files=files, page=lambda state: _pledge_page(request, code, pledge_id, state))
+                 files=files, page=lambda state: _again(request, code,
+                                               lambda web, item: _pledge_page(web, item, pledge_id, state)))
 
 
 @router.post("/do/{code}/pledge/{pledge_id}/deliver")
@@ -267,53 +283,50 @@ async def withdraw_on_behalf(request: Request, code: ItemCode, pledge_id: RowId)
 
 # --- a household's own pledges ------------------------------------------------------------------------------
 
-def _household_page(request: Request, code: str, state: FormState = EMPTY, dispute_id: int | None = None
+def _household_page(web: Web, item: Item, state: FormState = EMPTY, dispute_id: int | None = None
                     ) -> HTMLResponse:
-    with unit_of_work() as db:
-        web = Web(request, db)
-        viewer = require_user(web)
-        item = items.get_by_code(db, code)
-        facts = workflow.facts(db, item)
-        mine = impl.represented_households(db, viewer, item.village_id)
-        rules.check_household_page(facts, bool(mine))
-        ids = [row_id(h) for h in mine]
-        rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
-        return web.render("implementation/household.html", status=state.status,
-                          **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
-                          DO=LABELS, households=mine, rows=rows,
-                          deliveries=impl.deliveries_for(db, item, ids), accepts=rules.accepts_pledges(facts),
-                          can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
-                          today=clock.today_local(), dispute_id=dispute_id, **state.context())
+    db = _db(web)
+    viewer = require_user(web)
+    facts = workflow.facts(db, item)
+    mine = impl.represented_households(db, viewer, item.village_id)
+    rules.check_household_page(facts, bool(mine))
+    ids = [row_id(h) for h in mine]
+    rows, _total = impl.pledge_rows(db, item, household_ids=ids, size=100)
+    return web.render("implementation/household.html", status=state.status,
+                      **media_web.page_context(db, web, item), item=item, strip=strip_state(item),
+                      DO=LABELS, households=mine, rows=rows,
+                      deliveries=impl.deliveries_for(db, item, ids), accepts=rules.accepts_pledges(facts),
+                      can_withdraw=rules.offers_withdrawal(facts, impl.work_started(db, row_id(item))),
+                      today=clock.today_local(), dispute_id=dispute_id, **state.context())
 
 
 PLEDGERS_PAGE = 200
 
 
 @router.get("/items/{code}/pledgers", response_class=HTMLResponse)
-def pledgers(request: Request, code: ItemCode, page: PageNumber = 1):
+def pledgers(web: CurrentWeb, item: CurrentItem, page: PageNumber = 1):
     """Every household that pledged, by name, where the households decided the names may be published."""
-    with unit_of_work() as db:
-        web = Web(request, db)
-        item = items.get_by_code(db, code)
-        setting = impl.settings_for(db, item)
-        if not rules.publishes_names(item.stage, item.outcome,
-                                     bool(setting and setting.publish_pledger_names)):
-            raise NotFound(N_("The names of the pledging households are not published for this item."))
-        names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
-        pages = max(1, -(-total // PLEDGERS_PAGE))
-        return web.render("implementation/pledgers.html", item=item, names=names, total=total, page=page,
-                          pages=pages, first=(page - 1) * PLEDGERS_PAGE + 1)
+    db = _db(web)
+    setting = impl.settings_for(db, item)
+    if not rules.publishes_names(item.stage, item.outcome,
+                                 bool(setting and setting.publish_pledger_names)):
+        raise NotFound(N_("The names of the pledging households are not published for this item."))
+    names, total = impl.public_names(db, item, limit=PLEDGERS_PAGE, page=page)
+    pages = max(1, -(-total // PLEDGERS_PAGE))
+    return web.render("implementation/pledgers.html", item=item, names=names, total=total, page=page,
+                      pages=pages, first=(page - 1) * PLEDGERS_PAGE + 1)
 
 
 @router.get("/items/{code}/pledge", response_class=HTMLResponse)
-def household_page(request: Request, code: ItemCode):
-    return _household_page(request, code)
+def household_page(web: CurrentWeb, code: ItemCode):
+    return _household_page(web, _signed_in_item(web, code))
 
 
 def _household_post(request: Request, code: str, action: str, schema: type[Form], work: Work, message: str,
                     files: dict[str, FileField] | None = None, dispute_id: int | None = None):
     return _post(request, code, action, schema, work, message, done="/items/{code}/pledge", files=files,
-                 page=lambda state: _household_page(request, code, state, dispute_id))
+                 page=lambda state: _again(request, code,
+                                        lambda web, item: _household_page(web, item, state, dispute_id)))
 
 
 @router.post("/items/{code}/pledge")
