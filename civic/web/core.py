@@ -144,6 +144,13 @@ class Web:
         self.viewer: Viewer = load_viewer(session, user_id) \
             if (session is not None and load_user and user_id) else ANONYMOUS_VIEWER
 
+    @property
+    def session(self) -> Session:
+        """The request's read session: every page gets one (from the dependencies, or deps.reading())."""
+        if self.db is None:
+            raise RuntimeError("this page was built without a session")
+        return self.db
+
     # -- language ------------------------------------------------------------------------------------
     def _(self, message: str, **params: Any) -> str:
         if not message:

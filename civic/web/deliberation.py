@@ -15,7 +15,6 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlmodel import Session
 
 from civic import clock
 from civic.areas import service as areas
@@ -126,14 +125,8 @@ MOVES = {
 LEAVES_DESK = frozenset({Action.START_WORK, Action.CLOSE_NOT_APPROVED})
 
 
-def _db(web: Web) -> Session:
-    """The session of a Web from the dependencies or reading(): always there."""
-    assert web.db is not None
-    return web.db
-
-
 def _desk(web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse:
-    db = _db(web)
+    db = web.session
     viewer = require_user(web)
     wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
     ctx = page_views.item_page_context(db, web, item)
@@ -146,7 +139,7 @@ def _signed_in_item(web: Web, code: str) -> Item:
     item has the code). Not `SignedIn` + `CurrentItem`: a dependency that raises runs before the path is
     checked, and would send a malformed address to log in instead of answering 404."""
     require_user(web)
-    return items.get_by_code(_db(web), code)
+    return items.get_by_code(web.session, code)
 
 
 def _desk_again(request: Request, code: str, state: FormState) -> HTMLResponse:
@@ -196,7 +189,7 @@ async def _move(request: Request, code: str, action: Action):
 
 def _status_page(request: Request, code: str, state: FormState) -> HTMLResponse:
     with reading(request) as web:
-        db = _db(web)
+        db = web.session
         item = items.get_by_code(db, code)
         return web.render("public/item_status.html", status=state.status,
                           **page_views.item_page_context(db, web, item), **state.context())
@@ -253,7 +246,7 @@ def qr_svg(url: str) -> Markup:
 
 @router.get("/items/{code}/notice", response_class=HTMLResponse)
 def notice(web: CurrentWeb, item: CurrentItem):
-    db = _db(web)
+    db = web.session
     ctx = page_views.item_page_context(db, web, item)
     status_url = str(web.request.base_url).rstrip("/") + f"/items/{item.code}"
     head = audit.head(db, item.commune_id)
@@ -264,7 +257,7 @@ def notice(web: CurrentWeb, item: CurrentItem):
 
 @router.get("/items/{code}/decisions/{decision_id}/record", response_class=HTMLResponse)
 def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
-    db = _db(web)
+    db = web.session
     decision = deliberation.get_decision(db, item, decision_id)
     meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
     village = db.get(Village, item.village_id)
@@ -282,7 +275,7 @@ def _days_action(category_id: int) -> str:
 
 
 def _categories_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
-    db = _db(web)
+    db = web.session
     viewer = require_user(web)
     if not viewer.communes("admin"):
         raise Forbidden(N_("This page is for commune administrators."))

@@ -9,7 +9,9 @@ one or two indexed lookups below (the viewer, the item) take well under a millis
 hand-off. The route itself is a plain `def`, run on the thread pool, where its queries belong.
 
 Path parameters are typed here too, so an address no item or id could have answers 404 with the usual
-page instead of reaching the database: `ItemCode`, `RowId`.
+page and never reaches a query: `ItemCode`, `RowId`. (FastAPI checks a route's own path parameters after
+its dependencies: a route that needs a login checks it first, so a visitor who is not logged in is sent
+to the login page whatever the address.)
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ page again.
             act=lambda db, web, form, files: impl.add_budget_line(db, items.get_by_code(db, code),
                                                                   web.viewer, form)
                 and Done(f"/do/{code}", N_("The budget line was added.")),
-            page=lambda state: _desk(request, code, state))
+            page=lambda state: desk_again(request, code, state))  # the page, rendered inside reading()
 
 - The body is read with limits (url-encoded, or multipart with the files the route allows).
 - CSRF is checked against the session before anything else is looked at (403 when it fails).

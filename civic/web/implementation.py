@@ -101,18 +101,13 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
 
 # --- the secretary's desk -----------------------------------------------------------------------------------
 
-def _db(web: Web) -> Session:
-    """The session of a Web from the dependencies or reading(): always there."""
-    assert web.db is not None
-    return web.db
-
 
 def _signed_in_item(web: Web, code: str) -> Item:
     """The item of a page for the signed-in: the login first, then the item (a signed-out visitor is sent
     to log in even where no item has the code). Not `SignedIn` + `CurrentItem`: a dependency that raises
     runs before the path and query are checked, and would send a malformed address to log in, not 404."""
     require_user(web)
-    return items.get_by_code(_db(web), code)
+    return items.get_by_code(web.session, code)
 
 
 def _again(request: Request, code: str, render: Callable[[Web, Item], Response]) -> Response:
@@ -122,7 +117,7 @@ def _again(request: Request, code: str, render: Callable[[Web, Item], Response])
 
 
 def _desk(web: Web, item: Item, state: FormState = EMPTY, page: int = 1) -> HTMLResponse:
-    db = _db(web)
+    db = web.session
     viewer = require_user(web)
     facts = workflow.facts(db, item)
     rules.check_secretary(facts, viewer.facts())
@@ -228,7 +223,7 @@ async def start_inspection(request: Request, code: ItemCode):
 # --- one pledge -------------------------------------------------------------------------------------------
 
 def _pledge_page(web: Web, item: Item, pledge_id: int, state: FormState = EMPTY) -> HTMLResponse:
-    db = _db(web)
+    db = web.session
     viewer = require_user(web)
     facts = workflow.facts(db, item)
     rules.check_secretary(facts, viewer.facts())
@@ -251,7 +246,7 @@ def _delivery_form(request: Request, code: str, pledge_id: int) -> type[Delivery
     """The delivery form of this pledge's kind: whole đồng for money, a quantity otherwise."""
     with reading(request) as web:
         item = _signed_in_item(web, code)
-        return DeliveryForm.for_kind(impl.pledge_of_item(_db(web), item, pledge_id).kind)
+        return DeliveryForm.for_kind(impl.pledge_of_item(web.session, item, pledge_id).kind)
 
 
 def _pledge_post(request: Request, code: str, pledge_id: int, action: str, schema: type[Form], work: Work,
@@ -285,7 +280,7 @@ async def withdraw_on_behalf(request: Request, code: ItemCode, pledge_id: RowId)
 
 def _household_page(web: Web, item: Item, state: FormState = EMPTY, dispute_id: int | None = None
                     ) -> HTMLResponse:
-    db = _db(web)
+    db = web.session
     viewer = require_user(web)
     facts = workflow.facts(db, item)
     mine = impl.represented_households(db, viewer, item.village_id)
@@ -306,7 +301,7 @@ PLEDGERS_PAGE = 200
 @router.get("/items/{code}/pledgers", response_class=HTMLResponse)
 def pledgers(web: CurrentWeb, item: CurrentItem, page: PageNumber = 1):
     """Every household that pledged, by name, where the households decided the names may be published."""
-    db = _db(web)
+    db = web.session
     setting = impl.settings_for(db, item)
     if not rules.publishes_names(item.stage, item.outcome,
                                  bool(setting and setting.publish_pledger_names)):

@@ -152,8 +152,7 @@ def _hide_again(request: Request, attachment_id: int, state: FormState):
 
 def _hide_page(web: Web, attachment_id: int, state: FormState):
     """The item's page again, the hide form of this file open with its message."""
-    db = web.db
-    assert db is not None  # a page is rendered with a session (reading())
+    db = web.session
     att = media.fetchable(db, attachment_id, web.viewer.facts())
     item = db.get(Item, att.item_id)
     if item is None:  # an attachment always belongs to an item (foreign key)

@@ -40,8 +40,7 @@ def home(request: Request):
 
 def _home(request: Request):
     with reading(request) as web:
-        db = web.db
-        assert db is not None  # reading() always opens a session
+        db = web.session
         commune = areas.default_commune(db)
         commune_id = row_id(commune)
         look = lookups(db, commune_id)
@@ -60,8 +59,7 @@ def item_list(request: Request):
 
 def _item_list(request: Request, query: ItemListQuery):
     with reading(request) as web:
-        db = web.db
-        assert db is not None  # reading() always opens a session
+        db = web.session
         commune = areas.default_commune(db)
         look = lookups(db, row_id(commune))
         f = items.ListFilters(
@@ -85,8 +83,7 @@ def item_status(request: Request, code: ItemCode):
 
 def _item_status(request: Request, code: str):
     with reading(request) as web:
-        db = web.db
-        assert db is not None  # reading() always opens a session
+        db = web.session
         item = items.get_by_code(db, code)
         if item.code != code:
             return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)

@@ -49,8 +49,7 @@ allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a residen
 def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = False,
                      values: dict[str, str] | None = None) -> HTMLResponse:
     """The submission form: empty, pre-filled from a link (`values`), or sent back with its messages."""
-    db = web.db
-    assert db is not None  # a page is rendered with a session (a dependency, or reading())
+    db = web.session
     if on_behalf:
         workflow_rules.check_queue("triage", require_user(web).facts())
     commune = areas.default_commune(db)
@@ -159,8 +158,7 @@ def manage(web: CurrentWeb, db: Db, token: ManageTokenPath):
 def _author_page(web: Web, item: Item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:
     """The manage page (with the private token) or the public status page, with an author's form again.
     The private page is shown only for the item's own token."""
-    db = web.db
-    assert db is not None  # a page is rendered with a session (a dependency, or reading())
+    db = web.session
     if token and not items.is_manage_token(item, token):
         token = None
     page = dict(**item_page_context(db, web, item, manage_token=token), **state.context())
@@ -199,8 +197,7 @@ async def author_action(request: Request, code: ItemCode, action: str):
 
     def page(state: FormState):
         with reading(request) as web:
-            assert web.db is not None  # reading() always opens a session
-            return _author_page(web, items.get_by_code(web.db, code),
+            return _author_page(web, items.get_by_code(web.session, code),
                                 ManageToken().parse(state.values.get("manage_token")) or None, state)
 
     return await post_form(request, author_form(action), action=action, act=act, page=page)

@@ -57,9 +57,8 @@ def _staff_item_page(db: Session, web: Web, item: Item, template: str, state: Fo
 def _staff_item_again(request: Request, code: str, template: str, state: FormState) -> Response:
     """The item's desk again, after post_form refused a form (its own transaction was rolled back)."""
     with reading(request) as web:
-        assert web.db is not None  # reading() always opens a session
         require_user(web)
-        return _staff_item_page(web.db, web, items.get_by_code(web.db, code), template, state)
+        return _staff_item_page(web.session, web, items.get_by_code(web.session, code), template, state)
 
 
 @router.get("/triage/new", response_class=HTMLResponse)

@@ -102,9 +102,8 @@ def _again(request: Request, code: str, page: Callable[[Session, Web, Item, Form
     """A page again, after post_form refused a form (its own transaction was rolled back): the login is
     asked for before the item is looked up, as on the GET route."""
     with reading(request) as web:
-        assert web.db is not None  # reading() always opens a session
         require_user(web)
-        return page(web.db, web, items.get_by_code(web.db, code), state)
+        return page(web.session, web, items.get_by_code(web.session, code), state)
 
 
 # SignedIn before CurrentItem: an anonymous visitor goes to the login page before the item is looked up.
