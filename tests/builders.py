@@ -359,8 +359,10 @@ def make_attachment(db: Session, item: Item, data: bytes | None = None, *, filen
     from civic.media.schemas import Upload
 
     data = data if data is not None else photo_bytes()
-    return media.attach(db, item=item, upload=Upload(filename, "application/octet-stream", data),
-                        purpose=purpose, actor_id=actor.id if actor else None, private=private, **kw)
+    prepared = media.prepare(Upload(filename, "application/octet-stream", data), **{
+        k: v for k, v in kw.items() if k in ("accept", "field")})
+    return media.attach(db, item=item, upload=prepared, purpose=purpose, actor_id=actor.id if actor else None,
+                        private=private, **kw)
 
 
 def media_files() -> set[str]:

@@ -50,7 +50,7 @@ from civic.implementation.schemas import (
 from civic.items.models import Item
 from civic.media import rules as media_rules
 from civic.media import service as media
-from civic.media.schemas import Prepared, Upload
+from civic.media.schemas import Prepared
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
@@ -71,7 +71,7 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
                  actor_role=role, payload=payload)
 
 
-def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequence[Prepared | Upload] | None,
+def attach_evidence(session: Session, item: Item, viewer: Viewer, files: Sequence[Prepared] | None,
                     *, purpose: str, owner_kind: str, owner_id: int, role: str,
                     accept: tuple[str, ...] | None = None, field: str = "photos") -> list:
     """Store files as evidence of one row; [] when none. Dân làm's routes prepare them (civic.web.forms)

@@ -44,18 +44,19 @@ def prepare_files(uploads: Mapping[str, Sequence[Upload]], fields: Mapping[str, 
     return out
 
 
-def attach(session: Session, *, item: Item, upload: Upload | Prepared, purpose: str, actor_id: int | None,
+def attach(session: Session, *, item: Item, upload: Prepared, purpose: str, actor_id: int | None,
            private: bool = False, owner_kind: str = "", owner_id: int | None = None, actor_role: str = "",
            accept: tuple[str, ...] = rules.KINDS, field: str = "file") -> Attachment:
-    """Check, process and store one file as evidence for `item` (or for one of its rows); returns the row.
+    """Store one prepared file as evidence for `item` (or for one of its rows); returns the row.
 
-    `upload` may be already prepared (see prepare()), so a route can do the slow work before its
-    transaction. Raises Invalid (422) or TooLarge (413) naming the file, with `field` as the form field.
-    Consent scans are private whatever `private` says.
+    Preparing (checks, decoding, turning, resizing: prepare()) is the slow part and happens before the
+    writing transaction (civic.web.forms.post_form does it for every form), so only storing is left here.
+    A file of a kind the purpose does not take is Invalid, with `field` as the form field. Consent scans are
+    private whatever `private` says.
     """
     rules.check_purpose(purpose)
     rules.check_owner(owner_kind, owner_id)
-    prepared = upload if isinstance(upload, Prepared) else prepare(upload, accept=accept, field=field)
+    prepared = upload
     if prepared.kind not in accept:
         rules.check_kind(None, accept, prepared.filename, field)
     display_key = storage.put(session, prepared.display.data, prepared.display.ext)

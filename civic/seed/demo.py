@@ -184,7 +184,7 @@ PLANS: list[Plan] = [
     Plan("quyet-thang", "public_order", "recommendation", "Lắp camera an ninh ở các ngõ",
          "Đề nghị lắp 6 camera ở đầu các ngõ để phòng trộm cắp.", "Các ngõ tổ dân phố", "discuss", 20),
     # Dân làm
-    Plan("hung-dao", "drainage", "proposal",  # issue 5
+    Plan("hung-dao", "drainage", "proposal",  # carried through Dân làm and Dân kiểm tra
          "Đào mương thoát nước dọc đường xóm Giữa; các hộ hiến đất, góp công",
          "Mương dài 420 m dọc đường xóm Giữa để hết ngập mùa mưa. Các hộ hai bên hiến đất làm mương, "
          "các hộ khác góp tiền, ngày công hoặc vật liệu theo nghị quyết hội nghị thôn.",
@@ -321,7 +321,7 @@ def _load(session: Session, now: datetime) -> str:
     for idx, plan in enumerate(sorted(PLANS, key=lambda p: -p.days_ago)):
         steps.extend(_steps_for(plan, idx, now))
         steps.extend(_deliberation_steps(plan, idx, now))
-    steps.extend(_work_steps(steps, now))  # issue 5: Dân làm and Dân kiểm tra
+    steps.extend(_work_steps(steps, now))  # Dân làm and Dân kiểm tra
     steps.sort(key=lambda s: (s[0], s[1]))
     made: dict[int, Item] = {}
     resident_items = {0, 5, 9, 23}  # some items are the demo resident's own
@@ -370,9 +370,9 @@ def _load(session: Session, now: datetime) -> str:
                 "reason": "Tranh chấp đất đai phải qua hoà giải ở xã theo luật; việc chuyển là đúng."})
         elif step.startswith("d_") or (step == Stage.DISCUSS and plan.title in DELIBERATION_DEMO):
             _deliberation_step(session, item, step, plan, sec, villages[plan.village], now)
-        elif step.startswith("w_"):  # issue 5
+        elif step.startswith("w_"):  # a Dân làm step
             _work_step(session, item, step, plan, sec, viewers["supervisor"], viewers["resident"])
-        elif step in (Stage.INSPECT, "done", "not_done") and plan.target in WORK_TARGETS:  # issue 5
+        elif step in (Stage.INSPECT, "done", "not_done") and plan.target in WORK_TARGETS:
             _work_move(session, item, step, sec, viewers["supervisor"])
         else:  # a later stage, reached by a recorded stage change
             _seed_move(session, item, step, sec if step in (Stage.DISCUSS, Stage.DO, Stage.INSPECT)
@@ -384,7 +384,7 @@ def _load(session: Session, now: datetime) -> str:
             f"{chain.seq} audit events; accounts 0900000001-0900000004")
 
 
-# --- Dân biết and Dân bàn (issue 4): two items filled in through the deliberation services ----------------
+# --- Dân biết and Dân bàn: two items filled in through the deliberation services ----------------------------
 
 KNOW_DEMO = "Xây mương thoát nước xóm Dưới; hộ tôi góp 20 m² đất"
 DISCUSS_DEMO = "Mở rộng đường liên xóm lên 5 m; các hộ hiến đất"
@@ -549,7 +549,7 @@ def _seed_move(session: Session, item: Item, step: str, actor: Viewer) -> None:
                  actor_id=actor.id, actor_role=role, payload=payload)
 
 
-# --- Dân làm and Dân kiểm tra (issue 5): pledges, deliveries, budget, progress, inspections, verdicts -------
+# --- Dân làm and Dân kiểm tra: pledges, deliveries, budget, progress, inspections, verdicts -----------------
 # Every item that reaches Dân làm gets its work recorded through the implementation and supervision
 # services; its moves to Dân kiểm tra and its closures go through the real transitions.
 

@@ -99,7 +99,7 @@ PAGES = {
 }
 
 
-# --- photos and documents (issue 7) ---------------------------------------------------------------------
+# --- photos and documents -----------------------------------------------------------------------------------
 
 def _attach_demo_files(code: str) -> None:
     """A public photo, a hidden photo, a public PDF and a private consent scan on the item (once)."""
@@ -159,7 +159,7 @@ PAGES.update({
 })
 
 
-# --- Dân biết and Dân bàn (issue 4) ---------------------------------------------------------------------
+# --- Dân biết and Dân bàn -----------------------------------------------------------------------------------
 
 def _deliberation_items(w) -> dict:
     """Once per world: an item in Dân bàn with everything filled in, and one with a paper ballot open."""
@@ -256,7 +256,7 @@ PAGES.update({
 })
 
 
-# --- Dân làm and Dân kiểm tra (issue 5) ---------------------------------------------------------------------
+# --- Dân làm and Dân kiểm tra -------------------------------------------------------------------------------
 
 def _work_items(w) -> dict:
     """Once per world: an item in Dân làm with pledges, deliveries, budget and progress; one in Dân kiểm tra
@@ -384,7 +384,7 @@ PAGES.update({
 })
 
 
-# --- every stage and outcome, every form with and without errors (issue 8) ------------------------------
+# --- every stage and outcome, every form with and without errors --------------------------------------------
 
 # Whether a form that came back with errors announces them: a summary that is focused or has role=alert,
 # and each message tied to its field (aria-invalid + aria-describedby; a radio group names it on its

@@ -1,4 +1,4 @@
-"""The whole life of one proposal in a real browser (issue 8), on a 390 × 844 phone, once with JavaScript off
+"""The whole life of one proposal in a real browser, on a 390 × 844 phone, once with JavaScript off
 and once with it on.
 
 Only the world is built with builders (a commune, its villages and household register, the accounts); every

@@ -1,4 +1,4 @@
-"""Keyboard-only use (issue 8): what a resident or secretary without a mouse notices.
+"""Keyboard-only use: what a resident or secretary without a mouse notices.
 
 On a representative set of pages (home, list, a status page, the submit form, two desk forms), with a
 desktop-sized window and the keyboard only:

@@ -54,7 +54,8 @@ def test_a_phone_photo_is_stripped_turned_upright_and_stored_in_two_sizes(db):
     # 4000 x 3000 as stored, orientation 6 ("turn 90° clockwise"): upright it is 3000 wide, 4000 high.
     data = photo_bytes((4000, 3000), orientation=6, gps=True)
     assert b"PhoneMaker" in data and Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)
-    att = media.attach(db, item=item, upload=upload(data), purpose="evidence", actor_id=users["resident"].id)
+    att = media.attach(db, item=item, upload=media.prepare(upload(data)), purpose="evidence",
+                       actor_id=users["resident"].id)
 
     assert (att.kind, att.content_type, att.private) == ("photo", "image/webp", False)
     assert (att.width, att.height) == (1200, 1600)
