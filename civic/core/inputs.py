@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
@@ -83,7 +84,7 @@ class Limits:
     max: int | None = None
 
 
-class _Field:
+class _Field(ABC):
     """Base of the annotated field types: a before-validator with a message and limits."""
 
     limits = Limits()
@@ -91,8 +92,9 @@ class _Field:
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
         return BeforeValidator(self.parse).__get_pydantic_core_schema__(source, handler)
 
-    def parse(self, raw: Any) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, raw: Any) -> Any:
+        """The value the model holds, or a PydanticCustomError made by fail()."""
 
 
 def _first(raw: Any) -> Any:
