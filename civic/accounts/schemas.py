@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import model_validator
 
-from civic.core.inputs import Form, Limits, Phone, Text, error, fail, normalize_phone
+from civic.core.inputs import Form, Limits, Phone, Text, error, fail, local_path, normalize_phone
 from civic.errors import N_
 
 PASSWORD_MIN = 8
@@ -45,17 +45,12 @@ class NextPath(Text):
     """Where to go after logging in: only a path of this site, else the home page."""
 
     def parse(self, raw: Any) -> str:
-        raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
-        return safe_next(raw if isinstance(raw, str) else None)
+        return safe_next(raw)
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(value: Any) -> str:
     """Only local paths: never send a user to another site after logging in."""
-    value = value or "/"
-    if (len(value) > PATH_MAX or not value.startswith("/") or value.startswith("//") or "\\" in value
-            or any(c in value for c in "\r\n\x00")):
-        return "/"
-    return value
+    return local_path(value, PATH_MAX) or "/"
 
 
 class RegisterForm(Form):

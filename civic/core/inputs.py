@@ -474,6 +474,31 @@ class Coordinate(_Field):
         return number
 
 
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def local_path(raw: Any, most: int = 2000) -> str | None:
+    """A path on this site ('/items/NS-2026-0042'), or None: never another site ('//host', 'http:…'),
+    a backslash, a control character or a very long text, so a redirect cannot leave the site."""
+    raw = _first(raw)
+    if not isinstance(raw, str) or not raw.startswith("/") or raw.startswith("//"):
+        return None
+    if _UNSAFE_IN_PATH.search(raw) or len(raw) > most:
+        return None
+    return raw
+
+
+@dataclass(frozen=True)
+class LocalPath(_Field):
+    """A path on this site to go back to; anything else reads as `default`."""
+
+    most: int = 2000
+    default: str = ""
+
+    def parse(self, raw: Any) -> str:
+        return local_path(raw, self.most) or self.default
+
+
 # --- forms ------------------------------------------------------------------------------------------------
 
 class Form(BaseModel):

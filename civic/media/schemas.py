@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
-from civic.core.inputs import Form, Text, _Field
+from civic.core.inputs import Form, LocalPath, Text
 from civic.errors import N_
 from civic.media import rules
 
@@ -61,28 +60,10 @@ class FileField:
     accept: tuple[str, ...]
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class LocalPath(_Field):
-    """A path on this site to go back to after a post ('/items/NS-2026-0042'); anything else (another site,
-    '//host', a backslash, control characters, a very long text) is empty, so the caller uses its own."""
-
-    most: int = 300
-
-    def parse(self, raw: Any) -> str:
-        raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
-        if not isinstance(raw, str) or not raw.startswith("/") or raw.startswith("//"):
-            return ""
-        if "\\" in raw or _CONTROL.search(raw) or len(raw) >= self.most:
-            return ""
-        return raw
-
-
 class HideForm(Form):
     """Hiding a public photo or document: the public reason, and the page to go back to."""
 
     reason: Annotated[str, Text(rules.REASON_MIN, rules.REASON_MAX,
                                 N_("Please say why the photo is hidden, e.g. “a face can be recognised”."),
                                 too_long=N_("The reason must have at most 500 characters."))] = ""
-    back: Annotated[str, LocalPath()] = ""
+    back: Annotated[str, LocalPath(most=299)] = ""
