@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from civic.core.inputs import clean_text
@@ -14,6 +15,17 @@ from civic.items.schemas import TITLE_MIN
 if TYPE_CHECKING:
     from civic.items.schemas import SubmitForm
 
+# A private manage link works while its item is open and for this many days after the item closed, long
+# enough to ask for a review or follow a reopening; then it stops, so an old link found in a message or a
+# browser history no longer shows the resident's phone (OWASP ASVS 4.0 V3.3: tokens expire; V8.3.8:
+# personal data is kept only as long as it is needed).
+MANAGE_LINK_DAYS_AFTER_CLOSE = 90
+
+
+def manage_link_expired(closed_at: datetime | None, now: datetime,
+                        days: int = MANAGE_LINK_DAYS_AFTER_CLOSE) -> bool:
+    """Has the manage link of an item closed at `closed_at` (None: still open) expired at `now`?"""
+    return closed_at is not None and now >= closed_at + timedelta(days=days)
 
 
 def fold(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -46,6 +47,7 @@ def get_by_code(session: Session, code: str) -> Item:
 
 
 def get_by_manage_token(session: Session, token: str) -> Item:
+    """The item of a manage link, whether or not the link has expired (see manage_link_expired)."""
     if not token or len(token) > MANAGE_TOKEN_MAX:
         raise NotFound(N_("This manage link is not valid."))
     digest = hashlib.sha256(token.encode()).hexdigest()
@@ -55,11 +57,18 @@ def get_by_manage_token(session: Session, token: str) -> Item:
     return item
 
 
+def manage_link_expired(item: Item) -> bool:
+    """Has this item's manage link stopped working (some time after the item closed)?"""
+    return rules.manage_link_expired(clock.as_utc(item.closed_at), clock.now())
+
+
 def is_manage_token(item: Item, manage_token: str | None) -> bool:
-    """Is this the item's private manage link token?"""
+    """Is this the item's private manage link token, and does the link still work?"""
     if not manage_token or not item.manage_token_hash:
         return False
-    return hmac.compare_digest(hashlib.sha256(manage_token.encode()).hexdigest(), item.manage_token_hash)
+    if not hmac.compare_digest(hashlib.sha256(manage_token.encode()).hexdigest(), item.manage_token_hash):
+        return False
+    return not manage_link_expired(item)
 
 
 def is_author(item: Item, viewer: Viewer, manage_token: str | None = None) -> bool:
@@ -74,20 +83,41 @@ def is_author(item: Item, viewer: Viewer, manage_token: str | None = None) -> bo
 class Submitted:
     item: Item
     created: bool
-    manage_token: str | None  # only for a submission without an account
+    manage_token: str | None  # only for its own submitter, of an item without an account
+    # Did this submission come from whoever sent the item (always, for a new item)? A replay of somebody
+    # else's client token gets the item (for its public code) and nothing private.
+    own: bool = True
 
 
-def _manage_token(client_token: str | None) -> str:
-    """A long random token; for a form with a client token, derived from it, so a retry shows it again."""
-    if client_token:
+def _manage_token(client_token: str | None, submitter: str | None) -> str:
+    """The private manage link's token: random; or, for a form with a client token sent from a known
+    browser session, an HMAC under the server's secret of the client token and `submitter` (a secret
+    that session held before the form was sent: its CSRF token). So the same browser retrying after a lost
+    answer gets its link again, and nobody can make it without the server's secret and both values."""
+    if client_token and submitter:
         key = get_settings().secret_key.encode()
-        return hmac.new(key, b"manage:" + client_token.encode(), hashlib.sha256).hexdigest()[:43]
+        message = b"manage\0" + client_token.encode() + b"\0" + submitter.encode()
+        digest = hmac.new(key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
     return secrets.token_urlsafe(32)
+
+
+def _replay(existing: Item, client_token: str, viewer: Viewer, submitter: str | None) -> Submitted:
+    """A form whose client token already made `existing`. Only its own submitter, recognised by the
+    manage token its session derives again or by the account, gets anything more than the item's public
+    code (OWASP ASVS 4.0 V4.2.1: no access to another user's record by knowing or guessing its key)."""
+    token = _manage_token(client_token, submitter) if submitter and existing.manage_token_hash else None
+    if token is not None and not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(),
+                                                     existing.manage_token_hash or ""):
+        token = None
+    own = token is not None or (viewer.id is not None
+                                and viewer.id in (existing.reporter_id, existing.entered_by_id))
+    return Submitted(existing, False, token, own)
 
 
 def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, channel: str = "web",
            on_behalf: bool = False, require_contact: bool = True, attributes: dict[str, Any] | None = None,
-           partner: tuple[int, str] | None = None) -> Submitted:
+           partner: tuple[int, str] | None = None, submitter: str | None = None) -> Submitted:
     """Create an item (or return the one this form's client token already created).
 
     `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain, and
@@ -95,14 +125,18 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
 
     `require_contact=False` (the Open311 channel) takes a submission without an account and without a
     phone; a phone that is given was checked by the form and is kept in the private contact fields.
+
+    `submitter` is a secret the sending browser's session held when the form was shown (the web pages pass
+    its CSRF token): a repeat of the form from that session gets the manage link again; a repeat from
+    anyone else gets `own=False` and no manage link. An item filed through the API has no manage link:
+    its answer never shows one.
     """
     client_token = form.client_token
     if client_token:
         existing = session.execute(select(Item).where(col(Item.client_token) == client_token)
                                    ).scalar_one_or_none()
         if existing is not None:
-            token = _manage_token(client_token) if existing.manage_token_hash else None
-            return Submitted(existing, False, token)
+            return _replay(existing, client_token, viewer, submitter)
     if on_behalf and not viewer.villages("secretary"):
         raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
     village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)
@@ -124,7 +158,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
                                                                   col(Item.year) == year)
                            ).scalar_one()
     seq = (last or 0) + 1
-    manage_token = _manage_token(client_token) if anonymous else None
+    manage_token = _manage_token(client_token, submitter) if anonymous and channel != "api" else None
     item = Item(
         commune_id=row_id(commune), code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
         kind=form.kind, category_id=form.category_id, village_id=form.village_id, title=form.title,

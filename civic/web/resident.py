@@ -15,6 +15,7 @@ from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import row_id
 from civic.errors import N_, NotFound
+from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.models import Item
 from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageToken, SubmitForm, SubmitPrefill
@@ -101,14 +102,20 @@ async def submit_upload(request: Request, *, on_behalf: bool):
         if on_behalf:
             require_user(web)
         commune = areas.default_commune(db)
-        result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf)
+        # The session's CSRF token was in the session before this form was shown, so it names this
+        # browser even when the answer to its first send was lost and the cookie never updated.
+        result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf,
+                              submitter=web.csrf_token)
+        code = result.item.code
+        if not result.own:  # somebody else's form: its public page, never the receipt and its manage link
+            return Done(request.app.url_path_for("item_status", code=code),
+                        N_("This form had already been sent; it is item %(code)s."), {"code": code})
         if result.created:  # a repeated form (same client token) does not add its photos again
             for prepared in files.get(PHOTO_FIELD, ()):
                 media.attach(db, item=result.item, upload=prepared, purpose="evidence",
                              actor_id=web.viewer.id, actor_role="secretary" if on_behalf else "author",
                              accept=(media_rules.PHOTO,), field=PHOTO_FIELD)
         _keep_receipt(request, result)
-        code = result.item.code
         path = request.app.url_path_for("submitted", code=code)
         if on_behalf:
             return Done(path, N_("Item %(code)s was filed on behalf of the resident."), {"code": code})
@@ -152,7 +159,11 @@ MANAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 @router.get("/m/{token}", response_class=HTMLResponse, name="manage")
 def manage(web: CurrentWeb, db: Db, token: ManageTokenPath):
-    return _author_page(web, items.get_by_manage_token(db, token), token)
+    item = items.get_by_manage_token(db, token)
+    if items.manage_link_expired(item):  # a calm page with the public code only, never the private data
+        return web.render("resident/manage_expired.html", status=410, headers=MANAGE_HEADERS, item=item,
+                          days=item_rules.MANAGE_LINK_DAYS_AFTER_CLOSE)
+    return _author_page(web, item, token)
 
 
 def _author_page(web: Web, item: Item, token: str | None, state: FormState = EMPTY) -> HTMLResponse:

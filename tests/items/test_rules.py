@@ -186,3 +186,17 @@ def test_a_phone_is_asked_for_only_without_an_account():
     sub = validate(good(contact_phone="0912345678"), needs_contact=False)
     assert rules.kept_contact(sub, anonymous=False)[1] == "", \
         "a signed-in reporter's typed phone is not stored as a contact"
+
+
+def test_a_manage_link_expires_90_days_after_the_item_closed():
+    from datetime import UTC, datetime, timedelta
+
+    closed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    assert rules.MANAGE_LINK_DAYS_AFTER_CLOSE == 90
+    assert not rules.manage_link_expired(None, closed + timedelta(days=3650)), "an open item's link lasts"
+    assert not rules.manage_link_expired(closed, closed)
+    assert not rules.manage_link_expired(closed, closed + timedelta(days=90) - timedelta(seconds=1))
+    assert rules.manage_link_expired(closed, closed + timedelta(days=90))
+    assert rules.manage_link_expired(closed, closed + timedelta(days=400))
+    assert not rules.manage_link_expired(closed, closed + timedelta(days=20), days=30)
+    assert rules.manage_link_expired(closed, closed + timedelta(days=30), days=30)

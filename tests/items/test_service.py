@@ -138,15 +138,25 @@ def test_submission_with_an_account_is_linked_to_it(db):
 
 def test_the_same_client_token_twice_returns_the_same_item(db):
     commune, a, _b, cat, _users = world(db)
-    first = items.submit(db, commune, form(a, cat, client_token="tok-123"), Viewer())
+    first = items.submit(db, commune, form(a, cat, client_token="tok-123"), Viewer(), submitter="session-A")
     events = len(audit_events(db, commune.id))
     again = items.submit(db, commune, form(a, cat, title="Một tiêu đề khác hẳn", client_token="tok-123"),
-                         Viewer())
-    assert not again.created
+                         Viewer(), submitter="session-A")
+    assert not again.created and again.own
     assert again.item.id == first.item.id
-    assert again.manage_token == first.manage_token, "a retry shows the same manage link"
+    assert again.manage_token == first.manage_token, "the same session sees its link again"
     assert count(db, Item) == 1
     assert len(audit_events(db, commune.id)) == events
+
+
+@pytest.mark.parametrize("submitter", [None, "session-B"])
+def test_a_replay_from_another_session_gets_no_manage_link(db, submitter):
+    commune, a, _b, cat, _users = world(db)
+    first = items.submit(db, commune, form(a, cat, client_token="tok-123"), Viewer(), submitter="session-A")
+    replay = items.submit(db, commune, form(a, cat, client_token="tok-123"), Viewer(), submitter=submitter)
+    assert replay.item.id == first.item.id and not replay.created
+    assert not replay.own and replay.manage_token is None
+    assert first.manage_token and items.is_manage_token(first.item, first.manage_token)
 
 
 def test_different_client_tokens_make_different_items(db):
