@@ -183,21 +183,22 @@ def request_one(request: Request, service_request_id: str, fmt: str = FMT,
     return encode.respond(fmt, "service_requests", body)
 
 
-@router.get("/tokens/{token}.{fmt}", summary="The request a client's token created",
+@router.get("/tokens/{token}.{fmt}", summary="The request a client's token created (needs its api_key)",
             responses=schemas.responses(list[schemas.TokenAnswer], errors=(400, 403, 404)),
             response_model=None)
 def token_lookup(request: Request, token: str, fmt: str = FMT, jurisdiction_id: str | None = JURISDICTION,
-                 api_key: str | None = Query(None, description="Optional: only this partner's requests.")):
+                 api_key: str | None = Query(None, description="The API key that sent the token.")):
+    """A token names a partner's request only to that partner: without its key the answer is 403, and
+    with another key it is not found, like a token never sent (OWASP ASVS 4.0 V4.2.1, V13.1.3)."""
     args = _args(request, fmt)
+    if not one(args, "api_key"):
+        raise forbidden(N_("A valid api_key is required to look up a token."))
     with unit_of_work() as db:
         commune = queries.commune(db, one(args, "jurisdiction_id"))
-        key_id = None
-        if one(args, "api_key"):
-            key = accounts.find_api_key(db, one(args, "api_key"))
-            if key is None or key.commune_id != commune.id:
-                raise forbidden(N_("This api_key is not valid."))
-            key_id = key.id
-        codes = queries.find_by_token(db, row_id(commune), token, key_id)
+        key = accounts.find_api_key(db, one(args, "api_key"))
+        if key is None or key.commune_id != commune.id:
+            raise forbidden(N_("This api_key is not valid."))
+        codes = queries.find_by_token(db, row_id(commune), token, row_id(key))
     if not codes:
         raise not_found(N_("No request was created with this token."))
     return encode.respond(fmt, "service_requests", [{"service_request_id": c, "token": token} for c in codes])

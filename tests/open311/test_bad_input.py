@@ -127,7 +127,7 @@ BAD_GETS = [
     ("requests/not-a-code.json", 404, "not-a-code"),
     ("services/no-such-service.json", 404, "no-such-service"),
     ("service/no-such-service.json", 404, "no-such-service"),
-    ("tokens/never-sent.json", 404, "token"),
+    ("tokens/never-sent.json", 403, "api_key"),
     ("tokens/never-sent.json?api_key=civic_wrong", 403, "api_key"),
     ("requests.yaml", 400, "format"),
     ("services.html", 400, "format"),

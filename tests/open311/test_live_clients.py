@@ -79,7 +79,12 @@ def test_open311_client_lists_defines_posts_and_looks_up(live_server, site, item
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         assert (item.channel, item.stage) == ("api", "submitted")
         assert '"problem": "broken"' in item.attributes
+    with pytest.raises(urllib.error.HTTPError) as exc:  # a token is looked up with the key that sent it
+        client.request_id_from_token("outbox-7")
+    assert exc.value.code == 403 and b"<errors><error><code>403</code>" in exc.value.read()
+    client.required_params = {"api_key": site.api_key}  # the client's own way to add a parameter to reads
     assert client.request_id_from_token("outbox-7")["service_request_id"] == code
+    client.required_params = None
 
     listed = client.service_requests(status="open")
     listed = listed if isinstance(listed, list) else [listed]
