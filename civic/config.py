@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     # Host names this site answers to, comma-separated ("*" for any). Default: the base URL's host when it
     # is set, else any. Other hosts get 400 (Host header injection, cache poisoning).
     allowed_hosts: str = Field(default="", validation_alias=AliasChoices("CIVIC_ALLOWED_HOSTS"))
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        """A base URL is an absolute http(s) address of a host (a typo must not become every link)."""
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError("CIVIC_BASE_URL must look like https://nhaoson.example.vn")
+        return value
 
     @property
     def public_base(self) -> str:

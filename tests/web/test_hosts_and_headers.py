@@ -189,3 +189,14 @@ def test_healthz_is_503_when_the_database_does_not_answer(client, monkeypatch):
     assert answer.text == "database: unavailable\nmedia: ok\n"
     assert client.get("/healthz/db").status_code == 503
     assert client.get("/healthz/media").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["nhaoson.example.vn", "ftp://nhaoson.example.vn", "https://", "https://x/?a=1"])
+def test_a_base_url_that_is_not_an_http_address_stops_the_start(monkeypatch, value):
+    from pydantic import ValidationError
+
+    from civic.config import Settings
+
+    monkeypatch.setenv("CIVIC_BASE_URL", value)
+    with pytest.raises(ValidationError, match="CIVIC_BASE_URL"):
+        Settings()
