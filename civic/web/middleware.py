@@ -59,8 +59,11 @@ class TrustedHosts:
 
     The Host header is the client's to choose: a page built from it could carry another site's links,
     and the page cache would give that page to everyone (OWASP ASVS 4.0 V14.5, cache poisoning).
-    Starlette's TrustedHostMiddleware decides; only its plain-text refusal is replaced here.
+    Starlette's TrustedHostMiddleware decides; only its plain-text refusal is replaced here. The health
+    checks answer any host: load balancers call a worker by its own address, and /healthz carries no link.
     """
+
+    OPEN_PATHS = ("/healthz",)
 
     def __init__(self, app: ASGIApp, allowed_hosts: list[str]):
         self.app = app
@@ -73,6 +76,10 @@ class TrustedHosts:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.check(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if any(path == p or path.startswith(p + "/") for p in self.OPEN_PATHS):
+            await self.app(scope, receive, send)
             return
         refused = False
 

@@ -105,6 +105,10 @@ def test_the_allowed_hosts_default_to_the_base_urls_host(make_client):
     client = make_client(BASE, CIVIC_BASE_URL=BASE)
     assert client.get(f"/items/{item.code}").status_code == 200
     assert client.get(f"/items/{item.code}", headers={"Host": "testserver"}).status_code == 400
+    # A load balancer checks a worker by its own address: the health checks answer any host.
+    for path in ("/healthz", "/healthz/db", "/healthz/media"):
+        assert client.get(path, headers={"Host": "10.1.2.3:8000"}).status_code == 200, path
+    assert client.get("/healthzz", headers={"Host": "10.1.2.3:8000"}).status_code == 400
 
 
 def test_without_a_base_url_a_forged_host_does_not_reach_the_next_visitor(client):
