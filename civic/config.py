@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,37 @@ class Settings(BaseSettings):
     # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
     # hash of the static files and templates: set it to force phones to take a new worker.
     release: str = Field(default="", validation_alias=AliasChoices("CIVIC_RELEASE"))
+    # The site's public address, e.g. https://nhaoson.example.vn: every absolute link (og:url, QR codes,
+    # feeds, the manage link) is built from it, never from the request's Host header (empty: development,
+    # links follow the request). OWASP ASVS 5.0 V4 / 4.0 V14.5: do not trust the Host header.
+    base_url: str = Field(default="", validation_alias=AliasChoices("CIVIC_BASE_URL"))
+    # Host names this site answers to, comma-separated ("*" for any). Default: the base URL's host when it
+    # is set, else any. Other hosts get 400 (Host header injection, cache poisoning).
+    allowed_hosts: str = Field(default="", validation_alias=AliasChoices("CIVIC_ALLOWED_HOSTS"))
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        """A base URL is an absolute http(s) address of a host (a typo must not become every link)."""
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError("CIVIC_BASE_URL must look like https://nhaoson.example.vn")
+        return value
+
+    @property
+    def public_base(self) -> str:
+        """The base URL without a trailing slash ("" when not set)."""
+        return self.base_url.strip().rstrip("/")
+
+    def host_list(self) -> list[str]:
+        """The hosts TrustedHostMiddleware accepts (["*"]: any)."""
+        hosts = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        if hosts:
+            return hosts
+        host = urlsplit(self.public_base).hostname if self.public_base else None
+        return [host] if host else ["*"]
 
 
 @lru_cache

@@ -28,7 +28,7 @@ from civic.web import (
     uploads,
 )
 from civic.web import errors as web_errors
-from civic.web.middleware import BodyLimit, RequestMeta
+from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
 
 
@@ -39,7 +39,9 @@ def create_app() -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool
         yield
 
-    app = FastAPI(title="civic", version="0.1.0", docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    # No Swagger UI: it loads its scripts and styles from a CDN and runs an inline script, which the site's
+    # CSP (script-src 'self') forbids. /docs is a small local page instead (civic/web/public.py).
+    app = FastAPI(title="civic", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
@@ -67,5 +69,8 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=500)
     # 1 MB for every request, except multipart uploads to routes that called uploads.allow_uploads().
     app.add_middleware(BodyLimit, max_bytes=1_000_000, limit_for=uploads.upload_body_limit)
-    app.add_middleware(RequestMeta)
+    hosts = settings.host_list()
+    if hosts != ["*"]:
+        app.add_middleware(TrustedHosts, allowed_hosts=hosts)
+    app.add_middleware(RequestMeta, hsts=settings.cookie_secure)
     return app

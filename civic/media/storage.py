@@ -20,10 +20,25 @@ from sqlmodel import col
 
 from civic.config import get_settings
 from civic.db import get_engine
+from civic.errors import N_, CivicError
 from civic.media.models import Attachment
 
 log = logging.getLogger("civic.media")
 _WRITTEN = "civic_media_written"
+
+
+class StorageUnavailable(CivicError):
+    """The media folder cannot be written (read-only mount, full disk, permissions): 503, try later.
+
+    Raised inside the writing transaction, so it rolls back and nothing is recorded without its files;
+    the form is shown again with what was typed (civic/web/forms.py).
+    """
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(N_("The photo or document could not be saved right now, so nothing was sent. "
+                            "What you typed is kept below: please try again in a few minutes."))
 
 
 def root() -> Path:
@@ -49,8 +64,19 @@ def put(session: OrmSession | None, data: bytes, ext: str) -> str:
     """Store `data` (once) and return its key; remember a newly written file on the session."""
     key = key_for(data, ext)
     target = path(key)
-    if target.exists():
-        return key
+    try:
+        if target.is_file():
+            return key
+        _write(target, data)
+    except OSError as exc:
+        log.error("media storage cannot be written (%s): %s", root(), exc)
+        raise StorageUnavailable() from exc
+    if session is not None:
+        session.info.setdefault(_WRITTEN, []).append(key)
+    return key
+
+
+def _write(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".up-")
     try:
@@ -61,9 +87,23 @@ def put(session: OrmSession | None, data: bytes, ext: str) -> str:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if session is not None:
-        session.info.setdefault(_WRITTEN, []).append(key)
-    return key
+
+
+def probe() -> None:
+    """Write, read back and delete a small file in the media folder; OSError (or ValueError) if it fails.
+
+    For /healthz/media: a load balancer takes a worker out when its storage cannot take an upload."""
+    folder = root()
+    folder.mkdir(parents=True, exist_ok=True)
+    data = os.urandom(16)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".probe-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if Path(tmp).read_bytes() != data:
+            raise ValueError("the probe file read back differently")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def written(session: OrmSession) -> list[str]:

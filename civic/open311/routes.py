@@ -45,6 +45,7 @@ from civic.open311.params import (
     query_args,
     window,
 )
+from civic.web import urls
 
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, tags=["Open311 GeoReport v2"], route_class=Open311Route)
@@ -69,7 +70,7 @@ def _extensions(args: Args) -> bool:
             responses=schemas.responses(schemas.Discovery, errors=(400,)), response_model=None)
 def discovery(request: Request, fmt: str = FMT):
     _args(request, fmt)
-    base = str(request.base_url).rstrip("/") + PREFIX
+    base = urls.base(request) + PREFIX
     changeset = encode.w3c(clock.now().replace(hour=0, minute=0, second=0, microsecond=0))
     body = {"changeset": changeset, "contact": "UBND xã — civic",
             "key_service": "civic api-key create --name …",

@@ -42,6 +42,7 @@ from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.media import rules as media_rules
 from civic.media.schemas import FileField
+from civic.web import urls
 from civic.web import views as page_views
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, RowId, reading
@@ -248,7 +249,7 @@ def qr_svg(url: str) -> Markup:
 def notice(web: CurrentWeb, item: CurrentItem):
     db = web.session
     ctx = page_views.item_page_context(db, web, item)
-    status_url = str(web.request.base_url).rstrip("/") + f"/items/{item.code}"
+    status_url = urls.for_route(web.request, "item_status", code=item.code)
     head = audit.head(db, item.commune_id)
     stage_hint = "" if item.stage == Stage.CLOSED else STAGE_HINTS.get(item.stage, "")
     return web.render("deliberation/notice.html", qr=qr_svg(status_url), status_url=status_url, head=head,

@@ -13,6 +13,7 @@ from civic.areas.models import Village
 from civic.deliberation import service as deliberation
 from civic.errors import N_, NotFound
 from civic.items import service as items
+from civic.web import urls
 from civic.web.core import Web
 from civic.web.deps import CurrentItem, Db, RowId
 
@@ -24,10 +25,10 @@ ATOM = "application/atom+xml; charset=utf-8"
 
 
 def _atom(web: Web, *, feed_id: str, title: str, page_url: str, entries) -> Response:
-    base = str(web.request.base_url).rstrip("/")
+    base = urls.base(web.request)
     updated = entries[0].entry.at if entries else clock.now()
     response = web.render("feeds/atom.xml", base=base, feed_id=feed_id, title=title, updated=updated,
-                          self_url=str(web.request.url), page_url=base + page_url, entries=entries)
+                          self_url=base + web.request.url.path, page_url=base + page_url, entries=entries)
     return Response(response.body, media_type=ATOM, headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -36,7 +37,7 @@ def item_feed(request: Request, db: Db, item: CurrentItem):
     # A feed is the same for everyone: no viewer is loaded (and no CurrentWeb, which would load one).
     web = Web(request, db, load_user=False)
     entries = items.public_events(db, item_id=item.id)
-    return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/items/{item.code}",
+    return _atom(web, feed_id=urls.absolute(request, f"/items/{item.code}"),
                  title=f"{item.code} · {item.title}", page_url=f"/items/{item.code}", entries=entries)
 
 
@@ -52,7 +53,7 @@ def village_feed(request: Request, db: Db, village_id: RowId):
     web = Web(request, db, load_user=False)
     village = _village(db, village_id)
     entries = items.public_events(db, village_id=village.id)
-    return _atom(web, feed_id=f"{str(request.base_url).rstrip('/')}/villages/{village.id}",
+    return _atom(web, feed_id=urls.absolute(request, f"/villages/{village.id}"),
                  title=web._("Changes in %(name)s", name=village.name),
                  page_url=Web.url(request.app.url_path_for("item_list"), village=village.id),
                  entries=entries)
@@ -93,8 +94,8 @@ def _ics_time(value: datetime) -> str:
 def village_calendar(request: Request, db: Db, village_id: RowId):
     village = _village(db, village_id)
     meetings = deliberation.village_meetings(db, village_id)
-    base = str(request.base_url).rstrip("/")
-    host = request.url.hostname or "civic"
+    base = urls.base(request)
+    host = urls.host(request)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//civic//meetings//VI", "CALSCALE:GREGORIAN",
              "METHOD:PUBLISH", f"X-WR-CALNAME:{_ics_text('Họp thôn ' + village.name)}",
              "X-WR-TIMEZONE:Asia/Ho_Chi_Minh"]

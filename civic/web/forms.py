@@ -17,8 +17,9 @@ page again.
 - The form is parsed into its schema; bad input re-renders the same page with 422, the values kept and
   each message next to its field.
 - The service runs in one writing unit of work (retried on a lost race). It returns `Done`: where to go
-  and the flash message. `Invalid`, `Conflict` and `TooLarge` re-render the page with their status and
-  message; other errors (403, 404, a login needed) go to the error pages.
+  and the flash message. `Invalid`, `Conflict`, `TooLarge` and `StorageUnavailable` (the media folder
+  cannot be written: 503) re-render the page with their status and message; other errors (403, 404, a
+  login needed) go to the error pages.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from civic.db import run_write
 from civic.errors import N_, CivicError, Conflict, Invalid, TooLarge
 from civic.media import service as media
 from civic.media.schemas import FileField, Prepared, Upload
+from civic.media.storage import StorageUnavailable
 from civic.web.core import Web, read_form
 from civic.web.uploads import read_multipart
 
@@ -167,10 +169,12 @@ def _handle(request: Request, schema: type[Form] | None, act: Act, page: Page, a
 
     try:
         web, done = run_write(work)
-    except (Invalid, Conflict, TooLarge) as exc:
+    except (Invalid, Conflict, TooLarge, StorageUnavailable) as exc:
+        # StorageUnavailable: the media folder cannot be written; the transaction rolled back, and the
+        # page comes back with 503 and everything typed (only the files must be chosen again).
         web = Web(request)
         errors = web.field_errors(exc) if isinstance(exc, Invalid) else {}
-        if isinstance(exc, Invalid):
+        if isinstance(exc, Invalid | StorageUnavailable):
             for name in files or {}:
                 if uploads.get(name):
                     errors.setdefault(name, web._(FILES_NOT_KEPT))

@@ -1,10 +1,11 @@
-"""Small pure-ASGI middleware: request ids, security headers, a cap on request bodies."""
+"""Small pure-ASGI middleware: request ids, security headers, known hosts only, a cap on request bodies."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
 
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = [
@@ -16,12 +17,17 @@ SECURITY_HEADERS = [
      b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
 ]
 
+# Two years, subdomains too: once a browser has seen the site over HTTPS it never tries plain HTTP again
+# (OWASP ASVS 4.0 V14.4.5 / 5.0 V3.4.1). Only sent when the site runs behind TLS (CIVIC_COOKIE_SECURE).
+HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
 
 class RequestMeta:
     """Give each request an id (logged with any error) and add security headers to every response."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, hsts: bool = False):
         self.app = app
+        self.headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +44,7 @@ class RequestMeta:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                headers.extend(h for h in self.headers if h[0] not in present)
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             elif head and message["type"] == "http.response.body":
@@ -46,6 +52,48 @@ class RequestMeta:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class TrustedHosts:
+    """Answer only requests for this site's own host names; others get a calm 400 page.
+
+    The Host header is the client's to choose: a page built from it could carry another site's links,
+    and the page cache would give that page to everyone (OWASP ASVS 4.0 V14.5, cache poisoning).
+    Starlette's TrustedHostMiddleware decides; only its plain-text refusal is replaced here. The health
+    checks answer any host: load balancers call a worker by its own address, and /healthz carries no link.
+    """
+
+    OPEN_PATHS = ("/healthz",)
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]):
+        self.app = app
+        self.check = TrustedHostMiddleware(self._accepted, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    async def _accepted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["civic.host_ok"] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.check(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if any(path == p or path.startswith(p + "/") for p in self.OPEN_PATHS):
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal refused
+            if scope.get("civic.host_ok"):
+                await send(message)
+            else:
+                refused = True  # Starlette's own "Invalid host header": replaced below
+
+        await self.check(scope, receive, send_unless_refused)
+        if refused:
+            await _plain(send, 400, "Địa chỉ này không thuộc trang này. / This site does not answer to "
+                                    "that host name.\n")
 
 
 class BodyLimit:
@@ -115,8 +163,12 @@ class BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send) -> None:
-    body = "Yêu cầu quá lớn. / The request is too large.\n".encode()
-    await send({"type": "http.response.start", "status": 413,
+    await _plain(send, 413, "Yêu cầu quá lớn. / The request is too large.\n")
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

@@ -130,6 +130,11 @@ def serve(request: Request, key: tuple, commune: int | None, render) -> Response
     """Serve the cached page for `key` if the commune's chain has not moved since; else render and keep it."""
     if commune is None or not cacheable(request):
         return render()
+    # Without a configured base URL, absolute links (og:url) follow the request's own address: keep one
+    # copy per address, so a request with a forged Host header never fills the page another host gets.
+    settings = getattr(request.app.state, "settings", None)
+    if not (settings is not None and settings.public_base):
+        key = (*key, str(request.base_url))
     version = chain_version(commune)
     page = cache.get(key, version)
     if page is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from sqlalchemy import text
@@ -14,6 +16,7 @@ from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.schemas import SEARCH_MAX, ItemListQuery
+from civic.media import storage
 from civic.web import pagecache
 from civic.web.assets import STATIC_DIR
 from civic.web.deps import CurrentWeb, Db, ItemCode, reading
@@ -113,11 +116,59 @@ def favicon():
                         headers={"Cache-Control": "public, max-age=604800"})
 
 
-@router.get("/healthz", response_class=PlainTextResponse)
-def healthz():
+# --- health, for a load balancer or an uptime check -----------------------------------------------------
+# Cheap, never cached, and nothing personal: each check says only "ok" or "unavailable" (the reason goes
+# to the log, not to whoever asks).
+
+log = logging.getLogger("civic.health")
+
+
+def _database_ok() -> bool:
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
-        return PlainTextResponse("database unavailable\n", status_code=503)
-    return PlainTextResponse("ok\n")
+        log.exception("health: the database does not answer")
+        return False
+    return True
+
+
+def _media_ok() -> bool:
+    try:
+        storage.probe()
+    except Exception:
+        log.exception("health: the media folder cannot be written")
+        return False
+    return True
+
+
+def _health(checks: dict[str, bool]) -> PlainTextResponse:
+    lines = "".join(f"{name}: {'ok' if ok else 'unavailable'}\n" for name, ok in checks.items())
+    return PlainTextResponse(lines, status_code=200 if all(checks.values()) else 503,
+                             headers={"Cache-Control": "no-store"})
+
+
+@router.get("/healthz", response_class=PlainTextResponse)
+def healthz():
+    """Both checks, one a line ("database: ok", "media: unavailable"); 503 when either fails."""
+    return _health({"database": _database_ok(), "media": _media_ok()})
+
+
+@router.get("/healthz/db", response_class=PlainTextResponse)
+def healthz_db():
+    return _health({"database": _database_ok()})
+
+
+@router.get("/healthz/media", response_class=PlainTextResponse)
+def healthz_media():
+    return _health({"media": _media_ok()})
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(web: CurrentWeb):
+    """The API's operations, from the OpenAPI schema, on a page of this site (no script from elsewhere)."""
+    operations = [(method.upper(), path, op.get("summary", ""))
+                  for path, ops in web.request.app.openapi().get("paths", {}).items()
+                  for method, op in ops.items() if isinstance(op, dict)]
+    return web.render("public/api_docs.html", operations=operations,
+                      schema_url=web.request.app.openapi_url)

@@ -22,6 +22,7 @@ from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageTok
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
+from civic.web import urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
@@ -140,8 +141,8 @@ def submitted(request: Request, web: CurrentWeb, item: CurrentItem):
     if item.code not in receipts:  # only the browser that sent it sees this page
         return web.redirect(request.app.url_path_for("item_status", code=item.code))
     token = receipts.get(item.code) or None
-    manage_url = str(request.url_for("manage", token=token)) if token else None
-    status_url = str(request.url_for("item_status", code=item.code))
+    manage_url = urls.for_route(request, "manage", token=token) if token else None
+    status_url = urls.for_route(request, "item_status", code=item.code)
     return web.render("resident/item_submitted.html", item=item, manage_url=manage_url,
                       status_url=status_url)
 

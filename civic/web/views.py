@@ -16,6 +16,7 @@ from civic.core.kinds import Action, Stage
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
+from civic.web import urls
 from civic.workflow import service as workflow
 from civic.workflow.stages import STRIP
 
@@ -121,6 +122,7 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
             entered_by = db.get(User, item.entered_by_id)
     return {
         "item": item,
+        "page_url": urls.for_route(web.request, "item_status", code=item.code),
         "village": village,
         "category": category,
         "category_name": (category.name_en if web.locale == "en" else category.name_vi) if category else "",

@@ -303,7 +303,7 @@ def test_audit_page_shows_the_head_hash_and_count(client):
 def test_healthz(client):
     answer = client.get("/healthz")
     assert answer.status_code == 200
-    assert answer.text.strip() == "ok"
+    assert answer.text == "database: ok\nmedia: ok\n"
 
 
 def test_security_headers(client):

@@ -437,3 +437,59 @@ def test_hiding_goes_back_only_to_a_page_of_this_site(app):
         for reason in ("x" * 501, "\x00\x01\x02", ["", " "]):
             r = c.post(f"/media/{fresh.id}/hide", data={"csrf_token": token, "reason": reason})
             assert r.status_code == 422 and f'id="hide-{fresh.id}-error"' in r.text, reason
+
+
+# --- the media folder cannot be written -------------------------------------------------------------
+# A file stands where the media folder should be: creating the folders under it fails as the OS would
+# (NotADirectoryError), for root too, like a read-only or full disk.
+
+def _unwritable_media(tmp_path, monkeypatch):
+    blocked = tmp_path / "media"
+    blocked.write_bytes(b"not a folder")
+    monkeypatch.setattr(get_settings(), "media_dir", blocked)
+    return blocked
+
+
+def test_a_submission_with_a_photo_when_storage_fails_keeps_the_text_and_records_nothing(client, tmp_path,
+                                                                                          monkeypatch):
+    _c, a, _b, cat, _u = setup_world()
+    data = submit_form(client, a, cat, title="Đèn đường hỏng ở ngõ 3", description="Tối om, rất nguy hiểm.",
+                       contact_name="Chị Hoa", address="Ngõ 3")
+    _unwritable_media(tmp_path, monkeypatch)
+    before = state()
+    answer = client.post("/submit", data=data, files=[jpeg("den.jpg")], follow_redirects=False)
+    assert answer.status_code == 503
+    text = html.unescape(answer.text)
+    assert "Không lưu được ảnh hoặc tài liệu lúc này" in text
+    assert 'role="alert"' in answer.text
+    for value in ("Đèn đường hỏng ở ngõ 3", "Tối om, rất nguy hiểm.", "Chị Hoa", "Ngõ 3", "0912345678"):
+        assert value in text
+    assert 'id="f-photos-error"' in answer.text  # only the photo must be chosen again
+    assert state() == before  # no item without its photo, no event
+    assert list(tmp_path.iterdir()) == [tmp_path / "media"]
+
+    # Once the storage is back, the same form goes through (the page kept its tokens).
+    monkeypatch.setattr(get_settings(), "media_dir", tmp_path / "media-ok")
+    again = client.post("/submit", data=data, files=[jpeg("den.jpg")], follow_redirects=False)
+    assert again.status_code == 303
+    assert state()["items"] == before["items"] + 1 and state()["attachments"] == 1
+
+
+def test_a_staff_form_with_a_file_when_storage_fails_is_shown_again_with_503(client, tmp_path, monkeypatch):
+    _c, a, _b, cat, users = setup_world()
+    login(client, users["secretary"])
+    page = client.get("/triage/new")
+    data = {"csrf_token": csrf_from(page.text), "kind": "concern", "village_id": str(a.id),
+            "category_id": str(cat.id), "title": "Ổ gà đường liên thôn",
+            "description": "Ổ gà rất sâu, xe máy dễ ngã.", "contact_name": "Ông Ba"}
+    _unwritable_media(tmp_path, monkeypatch)
+    before = state()
+    answer = client.post("/triage/new", data=data,
+                         files=[("photos", ("o-ga.jpg", photo_bytes(), "image/jpeg"))],
+                         follow_redirects=False)
+    assert answer.status_code == 503
+    text = html.unescape(answer.text)
+    assert "Không lưu được ảnh hoặc tài liệu lúc này" in text
+    for value in ("Ổ gà đường liên thôn", "Ổ gà rất sâu, xe máy dễ ngã.", "Ông Ba"):
+        assert value in text
+    assert state() == before
