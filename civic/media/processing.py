@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
+from civic.config import get_settings
 from civic.errors import Invalid
 from civic.media import rules
 from civic.media.schemas import Prepared, Upload, Variant
@@ -53,10 +55,50 @@ def _open(data: bytes, fmt: str) -> Image.Image:
     return Image.open(io.BytesIO(data), formats=_PIL_FORMATS[fmt])
 
 
+# PNG colour types (IHDR) and their bands: grey, RGB, palette, grey + alpha, RGBA.
+_PNG_BANDS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Modes the resizer takes as they are, without a full-size copy first (RGBA and LA are premultiplied
+# into a copy; a palette or 1-bit image is converted to RGB first, or it would be resized nearest-neighbour).
+_RESIZE_AS_IS = ("RGB", "L", "CMYK")
+
+
+def _bands_bits(im: Image.Image, data: bytes, fmt: str) -> tuple[int, int]:
+    """Bands and bits a band of the decoded pixels, from the header alone."""
+    if fmt == "PNG" and data[12:16] == b"IHDR":
+        return _PNG_BANDS.get(data[25], 4), max(data[24], 8)
+    if fmt == "JPEG":
+        return int(getattr(im, "layers", len(im.getbands()))), int(getattr(im, "bits", 8))
+    return len(im.getbands()), 16 if im.mode.startswith("I;16") else 8
+
+
+def _decode_cost(im: Image.Image, data: bytes, fmt: str) -> int:
+    """The memory decoding and shrinking `im` takes at most: its pixels as decoded, plus the one full-size
+    working copy some modes need (see _RESIZE_AS_IS). A JPEG is counted at its draft() scale."""
+    bands, bits = _bands_bits(im, data, fmt)
+    cost = rules.decode_bytes(im.width, im.height, bands, bits)
+    if im.mode not in _RESIZE_AS_IS:
+        cost += rules.decode_bytes(im.width, im.height, 4, 8)
+    return cost
+
+
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _decode_slot() -> threading.BoundedSemaphore:
+    """The process-wide gate for decoding: at most settings.decode_workers photos in memory at once, so
+    many large uploads at once wait their turn instead of each taking its share of memory."""
+    workers = max(1, get_settings().decode_workers)
+    with _slots_lock:
+        return _slots.setdefault(workers, threading.BoundedSemaphore(workers))
+
+
 def _prepare_photo(data: bytes, fmt: str, name: str, field: str, keep_original: bool) -> Prepared:
     damaged = Invalid(rules.DAMAGED, field=field, name=name)
     try:
-        with _open(data, fmt) as probe:  # reads the header only
+        # Image.open reads the header only: every limit is checked before a pixel buffer is allocated.
+        with _open(data, fmt) as probe:
+            size = probe.size
             rules.check_pixels(probe.width, probe.height, name, field)
             rules.check_frames(getattr(probe, "n_frames", 1), name, field)
             if getattr(probe, "is_animated", False):
@@ -64,30 +106,43 @@ def _prepare_photo(data: bytes, fmt: str, name: str, field: str, keep_original: 
             probe.verify()
         im = _open(data, fmt)
         if fmt == "JPEG" and max(im.size) > 2 * rules.DISPLAY_PX:
-            # Decode at 1/2, 1/4 or 1/8 scale when that still leaves the longest side ≥ the display size.
+            # Decode at 1/2, 1/4 or 1/8 scale when that still leaves the longest side ≥ the display size:
+            # a 48 MP photo then takes 12 MB instead of 192 MB.
             scale = rules.DISPLAY_PX / max(im.size)
             im.draft("RGB", (max(1, round(im.width * scale)), max(1, round(im.height * scale))))
-        im.load()  # a truncated or corrupt file fails here
-        icc = im.info.get("icc_profile")
-        im = ImageOps.exif_transpose(im)
-        im = _to_srgb(im, icc)
+        rules.check_decoded(_decode_cost(im, data, fmt), name, field)
+        with _decode_slot():
+            display_im = _decode_and_shrink(im)
+            display = _encode(display_im, DISPLAY_QUALITY)
+            thumb = _encode(_resized(display_im, rules.THUMB_PX), THUMB_QUALITY)
     except Invalid:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard (Image.MAX_IMAGE_PIXELS), should a decoder reach it first.
         raise Invalid(rules.TOO_MANY_PIXELS, field=field, name=name,
                       mp=rules.MAX_PIXELS // 1_000_000) from None
     except Exception:  # any decoder error: OSError, SyntaxError, ValueError, struct errors, MemoryError
         raise damaged from None
 
-    display_im = _resized(im, rules.DISPLAY_PX)
-    display = _encode(display_im, DISPLAY_QUALITY)
-    thumb = _encode(_resized(display_im, rules.THUMB_PX), THUMB_QUALITY)
     original = None
     if keep_original:
         ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}[fmt]
         ctype = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}[fmt]
-        original = Variant(data, ctype, ext, *im.size)
+        original = Variant(data, ctype, ext, *size)
     return Prepared(rules.PHOTO, name, len(data), display, thumb, original)
+
+
+def _decode_and_shrink(im: Image.Image) -> Image.Image:
+    """Decode, shrink to the display size in place (no full-size copy for RGB, L and CMYK), then turn
+    upright and convert to sRGB on the small image."""
+    im.load()  # a truncated or corrupt file fails here
+    icc = im.info.get("icc_profile")
+    if im.mode not in _RESIZE_AS_IS + ("RGBA", "LA"):
+        has_alpha = im.mode == "PA" or (im.mode == "P" and "transparency" in im.info)
+        im = im.convert("RGBA" if has_alpha else "RGB")
+    im.thumbnail((rules.DISPLAY_PX, rules.DISPLAY_PX), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    im = ImageOps.exif_transpose(im)
+    return _to_srgb(im, icc)
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
