@@ -1,11 +1,13 @@
 """Check an upload by its content and turn it into the files that are stored. No database, no web.
 
-Photos: the format is sniffed from the first bytes and only that decoder is allowed; the header's pixel
-count is checked before anything is decoded (decompression bombs); the file is verified, then opened
-again and decoded whole (truncated files fail here); animations are refused; the photo is turned upright
+Photos: the format is sniffed from the first bytes and only that decoder is allowed; from the header
+alone, before anything is decoded, the pixel count and the memory decoding would take are checked
+(decompression bombs); the file is verified, then decoded (a JPEG at a reduced scale) in one of a few
+process-wide slots (truncated files fail here); animations are refused; the photo is shrunk, turned upright
 by its EXIF orientation, converted to sRGB, and written as WebP in two sizes with no metadata at all
-(no EXIF, no GPS, no ICC, no XMP). Documents: PDF only, readable, not encrypted, without JavaScript or
-automatic actions; stored as sent.
+(no EXIF, no GPS, no ICC, no XMP). Documents: PDF only, readable, not encrypted, without scripts,
+automatic or dangerous actions, XFA forms, rich media or embedded files, wherever they hide (compressed
+object streams, inherited through /Parent); stored as sent.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 import warnings
 
 import pillow_heif
@@ -178,10 +181,26 @@ def _encode(im: Image.Image, quality: int) -> Variant:
 
 # --- documents --------------------------------------------------------------------------------------
 
-# Names that make a PDF act by itself; as raw bytes, with #xx escapes in names decoded first.
-_ACTIVE_NAMES = {"/JavaScript", "/JS", "/AA", "/Launch"}
-_RAW_ACTIVE = re.compile(rb"/(JavaScript|JS|AA|Launch)(?![A-Za-z0-9])")
+# What makes a PDF act by itself or carry something other than pages (OWASP ASVS 4.0 12.2.1 / 5.0 V5.2:
+# a file must be what it claims to be): scripts, automatic actions (/AA, and /OpenAction unless it is a
+# plain destination), launching programs, sending or importing form data, rich media, XFA forms (XML
+# forms with their own scripts) and embedded files (an HTML page or a program inside the PDF).
+_ACTIVE_KEYS = {"/JavaScript", "/JS", "/AA", "/Launch", "/RichMedia", "/RichMediaContent",
+                "/RichMediaSettings"}
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/RichMediaExecute", "/Rendition",
+                   "/Sound", "/Movie", "/GoToE"}
+_EMBEDDED_KEYS = {"/EmbeddedFiles", "/EmbeddedFile", "/EF"}
+_ACTIVE_SUBTYPES = {"/RichMedia", "/Screen", "/Movie", "/Sound", "/3D"}  # annotations that play media
+# The same names as raw bytes (a first net; #xx escapes in names are decoded first). The walk over the
+# parsed objects below is what counts: it also sees inside compressed object streams.
+_RAW = {
+    rules.PDF_ACTIVE: re.compile(rb"/(JavaScript|JS|AA|Launch|SubmitForm|ImportData|RichMedia[A-Za-z]*)"
+                                 rb"(?![A-Za-z0-9])"),
+    rules.PDF_FORM: re.compile(rb"/XFA(?![A-Za-z0-9])"),
+    rules.PDF_EMBEDDED: re.compile(rb"/(EmbeddedFiles?|FileAttachment)(?![A-Za-z0-9])"),
+}
 _HEX_NAME = re.compile(rb"/[^\s/<>\[\]()%{}]*#[0-9A-Fa-f]{2}[^\s/<>\[\]()%{}]*")
+_SCRIPT_URI = re.compile(r"^\s*(javascript|vbscript|data|file):", re.IGNORECASE)
 
 
 def _decode_name(match: re.Match) -> bytes:
@@ -192,12 +211,12 @@ def _prepare_pdf(data: bytes, name: str, field: str) -> Prepared:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     raw = _HEX_NAME.sub(_decode_name, data)
-    if _RAW_ACTIVE.search(raw):
-        raise Invalid(rules.PDF_ACTIVE, field=field, name=name)
+    for message, pattern in _RAW.items():
+        if pattern.search(raw):
+            raise Invalid(message, field=field, name=name)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -207,41 +226,68 @@ def _prepare_pdf(data: bytes, name: str, field: str) -> Prepared:
             raise Invalid(rules.PDF_DAMAGED, field=field, name=name)
         if pages > rules.MAX_PDF_PAGES:
             raise Invalid(rules.PDF_PAGES, field=field, name=name, pages=rules.MAX_PDF_PAGES)
-
-        # Walk every object reachable from the trailer (including those inside compressed object streams).
-        seen: set[tuple[int, int]] = set()
-        stack: list = [reader.trailer]
-        visited = 0
-        while stack:
-            obj = stack.pop()
-            if isinstance(obj, IndirectObject):
-                key = (obj.idnum, obj.generation)
-                if key in seen:
-                    continue
-                seen.add(key)
-                obj = obj.get_object()
-            visited += 1
-            if visited > rules.MAX_PDF_OBJECTS:
-                raise Invalid(rules.PDF_DAMAGED, field=field, name=name)
-            if isinstance(obj, DictionaryObject):
-                for k, v in obj.items():
-                    if k in _ACTIVE_NAMES:
-                        raise Invalid(rules.PDF_ACTIVE, field=field, name=name)
-                    if k == "/S" and isinstance(v, NameObject) and v in ("/JavaScript", "/Launch"):
-                        raise Invalid(rules.PDF_ACTIVE, field=field, name=name)
-                    if k == "/OpenAction":
-                        target = v.get_object() if isinstance(v, IndirectObject) else v
-                        # A destination (an array: open at page 1, fit width) is harmless; an action is not.
-                        if isinstance(target, DictionaryObject):
-                            raise Invalid(rules.PDF_ACTIVE, field=field, name=name)
-                    if k in ("/Parent", "/P"):  # back-links: reached from the other side anyway
-                        continue
-                    stack.append(v)
-            elif isinstance(obj, ArrayObject):
-                stack.extend(obj)
+        problem = _pdf_problem(reader)
     except Invalid:
         raise
     except Exception:  # pypdf raises many kinds on a broken or hostile file
         raise Invalid(rules.PDF_DAMAGED, field=field, name=name) from None
+    if problem:
+        raise Invalid(problem, field=field, name=name)
     filename = name if name.lower().endswith(".pdf") else f"{name}.pdf"
     return Prepared(rules.DOCUMENT, filename, len(data), Variant(data, "application/pdf", "pdf"), pages=pages)
+
+
+def _pdf_problem(reader) -> str | None:
+    """The message for the first active or embedded content found, or None.
+
+    Every object is visited: those reachable from the trailer, following every key (a page's /Parent may
+    lead to a page tree node of its own with /AA, inherited by the page), and every object the
+    cross-reference tables list, including those packed in compressed object streams. The walk stops
+    after rules.MAX_PDF_OBJECTS objects or rules.MAX_PDF_SECONDS seconds: too complex to check.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, TextStringObject
+
+    deadline = time.monotonic() + rules.MAX_PDF_SECONDS
+    seen: set[tuple[int, int]] = set()
+    stack: list = [reader.trailer]
+    for generation, numbers in reader.xref.items():
+        stack.extend(IndirectObject(n, generation, reader) for n in numbers)
+    stack.extend(IndirectObject(n, 0, reader) for n in reader.xref_objStm)
+    visited = 0
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        visited += 1
+        if visited > rules.MAX_PDF_OBJECTS or (visited % 256 == 0 and time.monotonic() > deadline):
+            return rules.PDF_COMPLEX
+        if isinstance(obj, DictionaryObject):  # a StreamObject is one too: its dictionary is checked
+            for k, v in obj.items():
+                target = v.get_object() if isinstance(v, IndirectObject) else v
+                if k in _ACTIVE_KEYS:
+                    return rules.PDF_ACTIVE
+                if k == "/XFA":
+                    return rules.PDF_FORM
+                if k in _EMBEDDED_KEYS:
+                    return rules.PDF_EMBEDDED
+                if k == "/S" and isinstance(target, NameObject) and target in _ACTIVE_ACTIONS:
+                    return rules.PDF_ACTIVE
+                if k == "/Subtype" and isinstance(target, NameObject) and target in _ACTIVE_SUBTYPES:
+                    return rules.PDF_ACTIVE
+                if k == "/Subtype" and target == "/FileAttachment":
+                    return rules.PDF_EMBEDDED
+                if k == "/URI" and isinstance(target, (TextStringObject, str, bytes)):
+                    text = target.decode("latin-1") if isinstance(target, bytes) else str(target)
+                    if _SCRIPT_URI.match(text):
+                        return rules.PDF_ACTIVE
+                if k == "/OpenAction" and isinstance(target, DictionaryObject):
+                    # A destination (an array: open at page 1, fit width) is harmless; an action is not.
+                    return rules.PDF_ACTIVE
+                stack.append(v)
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+    return None
