@@ -103,9 +103,12 @@ def _prepare_photo(data: bytes, fmt: str, name: str, field: str, keep_original: 
         with _open(data, fmt) as probe:
             size = probe.size
             rules.check_pixels(probe.width, probe.height, name, field)
-            rules.check_frames(getattr(probe, "n_frames", 1), name, field)
-            if getattr(probe, "is_animated", False):
-                rules.check_frames(2, name, field)
+            # A multi-picture JPEG (MPO, as some phones write) holds the photo first and previews or depth
+            # maps after it: only the first is decoded. Any other format with several frames is an animation.
+            if probe.format != "MPO":
+                rules.check_frames(getattr(probe, "n_frames", 1), name, field)
+                if getattr(probe, "is_animated", False):
+                    rules.check_frames(2, name, field)
             probe.verify()
         im = _open(data, fmt)
         if fmt == "JPEG" and max(im.size) > 2 * rules.DISPLAY_PX:

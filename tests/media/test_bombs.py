@@ -179,3 +179,13 @@ def test_at_most_decode_workers_photos_are_decoded_at_once(monkeypatch):
         t.join(30)
     assert len(results) == 4 and all(r.display.width == 1200 for r in results)
     assert most[0] == 2
+
+
+def test_a_multi_picture_jpeg_from_a_phone_is_its_first_picture_not_an_animation():
+    first = Image.new("RGB", (4000, 3000), (200, 20, 20))
+    depth_map = Image.new("RGB", (4000, 3000), (0, 0, 0))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[depth_map])
+    prepared = processing.prepare(Upload("IMG_0002.jpg", "image/jpeg", buf.getvalue()))
+    shown = Image.open(io.BytesIO(prepared.display.data))
+    assert shown.size == (1600, 1200) and shown.getpixel((800, 600))[0] > 150
