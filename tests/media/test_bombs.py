@@ -162,7 +162,7 @@ def test_at_most_decode_workers_photos_are_decoded_at_once(monkeypatch):
             active[0] += 1
             most[0] = max(most[0], active[0])
         try:
-            time.sleep(0.3)
+            time.sleep(0.5)
             return real_load(self)
         finally:
             with lock:
