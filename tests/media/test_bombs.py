@@ -189,3 +189,23 @@ def test_a_multi_picture_jpeg_from_a_phone_is_its_first_picture_not_an_animation
     prepared = processing.prepare(Upload("IMG_0002.jpg", "image/jpeg", buf.getvalue()))
     shown = Image.open(io.BytesIO(prepared.display.data))
     assert shown.size == (1600, 1200) and shown.getpixel((800, 600))[0] > 150
+
+
+def test_a_heic_photo_is_shrunk_from_the_decoders_buffer_without_a_full_size_copy(monkeypatch):
+    """libheif cannot decode at a reduced scale; Pillow must not copy its full-size buffer as well."""
+    data = photo_bytes((3400, 2000), "HEIF", orientation=6, quality=60)
+    monkeypatch.setattr(rules, "DISPLAY_PX", 800)  # a photo 4 times the display size, as a 48 MP one is
+    made: list[tuple[int, int]] = []
+
+    def spy(real):
+        def allocate(mode, size, *args):
+            made.append(tuple(size))
+            return real(mode, size, *args)
+        return allocate
+
+    # Every pixel buffer Pillow allocates comes from core.new() or core.fill().
+    for name in ("new", "fill"):
+        monkeypatch.setattr(Image.core, name, spy(getattr(Image.core, name)))
+    prepared = processing.prepare(Upload("IMG_0003.HEIC", "image/heic", data))
+    assert (prepared.display.width, prepared.display.height) == (471, 800)  # turned upright
+    assert made and max(w * h for w, h in made) < 3400 * 2000 // 2, made
