@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=10 * 1024 * 1024,
                                   validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
     keep_originals: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_KEEP_ORIGINALS"))
+    # Photos decoded at once in the whole process: each may take up to rules.MAX_DECODED_BYTES of memory,
+    # so many uploads at once wait their turn instead of exhausting it (OWASP ASVS 4.0 12.1.3).
+    decode_workers: int = Field(default=2, ge=1, validation_alias=AliasChoices("CIVIC_DECODE_WORKERS"))
     # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
     # hash of the static files and templates: set it to force phones to take a new worker.
     release: str = Field(default="", validation_alias=AliasChoices("CIVIC_RELEASE"))

@@ -16,8 +16,17 @@ DISPLAY_PX = 1600
 THUMB_PX = 320
 # A phone photo is at most about 50 megapixels (48 MP sensors); more in a small file is a decompression bomb.
 MAX_PIXELS = 64_000_000
+# The memory a photo may take once decoded, in bytes (width × height × bytes a pixel, as decode_bytes()
+# counts them). A small file can hold a huge image (a decompression bomb, OWASP ASVS 5.0 V5.2.3 / 4.0
+# 12.1.3): the pixel count alone lets 64 MP of 16-bit RGBA through, half a gigabyte. 200 MiB is what the
+# largest phone photos need: 50 MP (8160 × 6120) held as 4 bytes a pixel is 199.8 MB, 48 MP HEIC
+# (8064 × 6048) 195 MB; a JPEG is counted at the scale it is decoded at (1/2 to 1/8, see processing.py).
+MAX_DECODED_BYTES = 200 * 1024 * 1024
 MAX_PDF_PAGES = 500
+# A hostile PDF may hold millions of objects or make the parser crawl: the check stops there
+# (OWASP ASVS 4.0 12.1.3).
 MAX_PDF_OBJECTS = 200_000
+MAX_PDF_SECONDS = 10.0
 
 PHOTO = "photo"
 DOCUMENT = "document"
@@ -37,10 +46,17 @@ NOT_ALLOWED = N_("“%(name)s” is not a photo (JPEG, PNG, WebP or HEIC) or a P
 NOT_A_PHOTO = N_("“%(name)s” is not a photo. Please choose a JPEG, PNG, WebP or HEIC photo.")
 DAMAGED = N_("“%(name)s” is damaged or incomplete. Please take or choose the photo again.")
 TOO_MANY_PIXELS = N_("“%(name)s” has too many pixels (more than %(mp)s megapixels).")
+TOO_MUCH_MEMORY = N_("“%(name)s” is too large an image to open (it would take more than %(mb)s MB of "
+                     "memory). Please send a smaller photo, as a phone takes it.")
 ANIMATED = N_("“%(name)s” is an animation. Please choose a single photo.")
 PDF_DAMAGED = N_("“%(name)s” is not a readable PDF document.")
 PDF_ACTIVE = N_("“%(name)s” contains scripts or automatic actions, which are not allowed. "
                 "Please print it to a new PDF or scan the paper copy.")
+PDF_EMBEDDED = N_("“%(name)s” contains attached files, which are not allowed. "
+                  "Please print it to a new PDF or scan the paper copy.")
+PDF_FORM = N_("“%(name)s” is an interactive (XFA) form, which is not allowed. "
+              "Please print it to a new PDF or scan the paper copy.")
+PDF_COMPLEX = N_("“%(name)s” is too complex to check. Please print it to a new PDF or scan the paper copy.")
 PDF_ENCRYPTED = N_("“%(name)s” is protected by a password. Please upload a copy without a password.")
 PDF_PAGES = N_("“%(name)s” has too many pages (at most %(pages)s).")
 EMPTY = N_("“%(name)s” is empty.")
@@ -91,6 +107,26 @@ def check_size(size: int, max_bytes: int, name: str, field: str) -> None:
 def check_pixels(width: int, height: int, name: str, field: str, max_pixels: int = MAX_PIXELS) -> None:
     if width <= 0 or height <= 0 or width * height > max_pixels:
         raise Invalid(TOO_MANY_PIXELS, field=field, name=name, mp=max_pixels // 1_000_000)
+
+
+def pixel_bytes(bands: int, bits: int) -> int:
+    """Bytes one decoded pixel takes: bands × bytes a band; 2 or 3 bands of 8 bits take 4 bytes, as the
+    decoder (Pillow) keeps them in one 32-bit word."""
+    per_band = -(-max(bits, 1) // 8)
+    if per_band == 1 and bands in (2, 3):
+        return 4
+    return max(bands, 1) * per_band
+
+
+def decode_bytes(width: int, height: int, bands: int, bits: int, frames: int = 1) -> int:
+    """The memory the decoded pixels of an image take: width × height × pixel_bytes(), for each frame."""
+    return max(width, 0) * max(height, 0) * pixel_bytes(bands, bits) * max(frames, 1)
+
+
+def check_decoded(nbytes: int, name: str, field: str, max_bytes: int = MAX_DECODED_BYTES) -> None:
+    """Refuse an image whose decoding would take more than `max_bytes` of memory (decompression bombs)."""
+    if nbytes > max_bytes:
+        raise Invalid(TOO_MUCH_MEMORY, field=field, name=name, mb=round(max_bytes / 1_000_000))
 
 
 def check_frames(frames: int, name: str, field: str) -> None:

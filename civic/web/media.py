@@ -8,6 +8,7 @@ is 404, as if it did not exist. What a viewer may see is decided by civic.media.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -33,9 +34,12 @@ register_forms(HideForm)
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, max-age=3600"
 VARIANTS = ("display", "thumb", "original")
-FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-FILE_CSP_PDF = ("default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; "
-                "frame-ancestors 'self'")
+# A file is never a page of this site: `sandbox` gives it an origin of its own with no scripts, forms or
+# plug-ins, should a browser ever render it as a document (OWASP ASVS 4.0 12.5.2 / 5.0 V5.4.2). A photo is
+# still shown inline (the browser draws it in a document of its own making, with inline styles).
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+DOCUMENT_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+IMAGE_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
 
 
 def file_url(att: Attachment, variant: str = "display") -> str:
@@ -113,20 +117,28 @@ def media_file(web: CurrentWeb, db: Db, attachment_id: RowId, name: str):
     if not path.is_file():
         raise NotFound(N_("This file does not exist."))
     ext = key.rsplit(".", 1)[-1]
-    ctype = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png", "heic": "image/heic",
-             "pdf": "application/pdf"}.get(ext, "application/octet-stream")
-    # The browser shows a file opened on its own in a document of its own making (inline styles): the
-    # site's policy would block that, so the file gets a policy that allows only itself.
+    image = ext in IMAGE_TYPES
+    ctype = IMAGE_TYPES.get(ext) or ("application/pdf" if ext == "pdf" else "application/octet-stream")
     headers = {"Cache-Control": PUBLIC_CACHE if public else PRIVATE_CACHE,
-               "Content-Security-Policy": FILE_CSP_PDF if ext == "pdf" else FILE_CSP}
+               "Content-Security-Policy": FILE_CSP if image else DOCUMENT_CSP}
     if not public:
         headers["Vary"] = "Cookie"
-    if ext != "pdf":
+    if image:
         headers["Content-Encoding"] = "identity"  # already compressed: the gzip middleware leaves it alone
-    if ext == "pdf":
-        filename = att.filename or "document.pdf"
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    else:
+        # A document is saved, never opened inside the site: a PDF viewer in the browser runs the file's
+        # scripts and forms (OWASP ASVS 4.0 12.5.2 / 5.0 V5.4.1).
+        headers["Content-Disposition"] = attachment_header(att.filename or f"document.{ext}")
     return FileResponse(path, media_type=ctype, headers=headers)
+
+
+def attachment_header(filename: str) -> str:
+    """`attachment` with the name twice (RFC 6266 §4.3): plain ASCII for old clients, and the real name
+    in UTF-8 (RFC 8187) for the others, so “Biên bản họp thôn.pdf” is saved under that name."""
+    ascii_name = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
+    ascii_name = "".join(c for c in ascii_name if " " <= c <= "~" and c not in '"\\%;')
+    ascii_name = ascii_name.strip() or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 # --- hiding -------------------------------------------------------------------------------------------

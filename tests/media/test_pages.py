@@ -255,8 +255,38 @@ def test_a_document_shows_as_a_link_with_size_and_pages(client):
         item = db.get(Item, setup_item(commune, a, cat, stage="know").id)
         make_attachment(db, item, pdf_bytes(3), filename="Biên bản họp thôn.pdf", purpose="minutes")
     page = client.get(f"/items/{item.code}?lang=en").text
-    assert re.search(r'<a href="/media/\d+/display-[0-9a-f]{16}\.pdf">Biên bản họp thôn\.pdf</a>', page)
+    assert re.search(r'<a href="/media/\d+/display-[0-9a-f]{16}\.pdf" download>'
+                     r"Download Biên bản họp thôn\.pdf</a>", page)
     assert re.search(r"\(PDF, [\d.,]+ KB, 3 pages\)", page)
+    # In Vietnamese the link says it saves the file ("Tải về"), not that it shows it ("Xem").
+    assert "download>Tải về Biên bản họp thôn.pdf</a>" in client.get(f"/items/{item.code}?lang=vi").text
+
+
+def test_a_document_is_always_saved_never_opened_in_the_site_and_photos_still_show(client):
+    """A PDF opened in the browser's viewer runs its scripts and forms in the site's origin; any file a
+    browser might render as a page is sandboxed."""
+    commune, a, _b, cat, _u = setup_world()
+    with unit_of_work(write=True) as db:
+        item = db.get(Item, setup_item(commune, a, cat, stage="know").id)
+        doc = make_attachment(db, item, pdf_bytes(1), filename="Biên bản họp thôn “số 2”.pdf",
+                              purpose="minutes")
+        photo = make_attachment(db, item, photo_bytes((900, 600)))
+    from civic.web.media import file_url
+
+    r = client.get(file_url(doc))
+    assert r.status_code == 200 and r.content.startswith(b"%PDF-")
+    # RFC 6266: an ASCII name for old clients (no quotes left in it), and the real one in UTF-8.
+    assert r.headers["content-disposition"] == (
+        'attachment; filename="Bien ban hop thon so 2.pdf"; filename*=UTF-8'
+        "''Bi%C3%AAn%20b%E1%BA%A3n%20h%E1%BB%8Dp%20th%C3%B4n%20%E2%80%9Cs%E1%BB%91%202%E2%80%9D.pdf")
+    assert "sandbox" in r.headers["content-security-policy"].split("; ")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    for url in urls(photo):
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+        assert "content-disposition" not in r.headers  # shown inline, in the page and on its own
+        assert "sandbox" in r.headers["content-security-policy"].split("; ")
+        assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_secretary_hides_a_public_photo_with_a_reason(app):

@@ -133,3 +133,22 @@ def test_hiding_needs_a_reason_and_a_public_visible_file():
     with pytest.raises(Conflict):
         rules.check_hide(private=True, hidden=False, **kw)
     assert not rules.may_hide(private=True, hidden=False, **kw)
+
+
+def test_decoded_size_counts_bands_and_bits_so_a_48_mp_photo_passes_and_a_bomb_does_not():
+    # Pillow keeps 2 or 3 bands of 8 bits in 4 bytes; 16 bits a band take 2 bytes each.
+    assert [rules.pixel_bytes(b, bits) for b, bits in ((1, 1), (1, 8), (1, 16), (2, 8), (3, 8), (4, 8),
+                                                        (3, 16), (4, 16))] == [1, 1, 2, 4, 4, 4, 6, 8]
+    assert rules.decode_bytes(8000, 8000, 4, 16) == 512_000_000
+    assert rules.decode_bytes(100, 100, 3, 8, frames=3) == 120_000
+    # The largest phone photos: 48 MP HEIC (8064 x 6048) and 50 MP (8160 x 6120), 8 bits, RGB.
+    for width, height in ((8064, 6048), (8160, 6120), (8000, 6000)):
+        rules.check_decoded(rules.decode_bytes(width, height, 3, 8), "IMG_0001.heic", "photos")
+    # 64 MP (under the pixel limit) of 16-bit RGBA, and of 8-bit RGBA: half a gigabyte and 256 MB.
+    for bands, bits in ((4, 16), (4, 8)):
+        with pytest.raises(Invalid) as exc:
+            rules.check_decoded(rules.decode_bytes(8000, 8000, bands, bits), "bomb.png", "photos")
+        assert exc.value.status == 422 and exc.value.message == rules.TOO_MUCH_MEMORY
+        assert exc.value.errors == {"photos": rules.TOO_MUCH_MEMORY}
+        assert exc.value.params == {"name": "bomb.png", "mb": 210}
+    assert 8000 * 8000 <= rules.MAX_PIXELS  # the pixel count alone lets these through
