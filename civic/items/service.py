@@ -142,6 +142,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     session.flush()
     payload = {"code": item.code, "kind": item.kind, "village_id": item.village_id,
                "category_id": item.category_id, "channel": item.channel}
+    payload["title"] = item.title  # public; lets `civic audit verify` check the item table
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
