@@ -73,10 +73,6 @@ class ChainHead:
     hash: str
     at: datetime | None = None  # when the head event was recorded
 
-    @property
-    def short(self) -> str:
-        return self.hash[:16]
-
 
 def head(session: Session, commune_id: int) -> ChainHead:
     row = session.execute(select(col(AuditHead.seq), col(AuditHead.hash))
