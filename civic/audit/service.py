@@ -183,10 +183,11 @@ def as_checkpoint(row: AuditCheckpoint, commune_code: str) -> Checkpoint:
 
 def export_checkpoints(session: Session, commune_id: int, commune_code: str) -> dict[str, Any]:
     """Every checkpoint of the commune with the public key that checks them: the file partners keep."""
-    key = signing.public_key()
+    key = signing.public_key_if_any()
     rows = reversed(stored_checkpoints(session, commune_id))
     return {"format": CHECKPOINT_FORMAT, "commune": commune_code,
-            "public_key": {"algorithm": signing.ALGORITHM, "key": key.b64, "key_id": key.key_id},
+            "public_key": ({"algorithm": signing.ALGORITHM, "key": key.b64, "key_id": key.key_id}
+                           if key else None),
             "checkpoints": [as_checkpoint(r, commune_code).as_json() for r in rows]}
 
 

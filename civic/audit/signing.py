@@ -69,10 +69,19 @@ class PublicKey:
         return cls(raw) if len(raw) == 32 else None
 
 
-def public_key() -> PublicKey:
-    raw = _load_or_create().public_key().public_bytes(serialization.Encoding.Raw,
-                                                      serialization.PublicFormat.Raw)
+def _public(key: Ed25519PrivateKey) -> PublicKey:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return PublicKey(raw)
+
+
+def public_key() -> PublicKey:
+    """The deployment's public key (the key pair is created on first use)."""
+    return _public(_load_or_create())
+
+
+def public_key_if_any() -> PublicKey | None:
+    """The public key when the deployment has taken a checkpoint already; pages never create the key."""
+    return public_key() if _key_path().exists() else None
 
 
 def sign(message: bytes) -> str:

@@ -109,7 +109,7 @@ def audit_page(web: CurrentWeb, db: Db):
     head = audit.head(db, row_id(commune))
     checkpoints = audit.stored_checkpoints(db, row_id(commune), limit=AUDIT_CHECKPOINTS_SHOWN)
     return web.render("public/audit.html", commune=commune, head=head, now=clock.now(),
-                      checkpoints=checkpoints, public_key=audit_signing.public_key())
+                      checkpoints=checkpoints, public_key=audit_signing.public_key_if_any())
 
 
 @router.get("/audit/checkpoints.json")

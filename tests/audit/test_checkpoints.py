@@ -150,3 +150,28 @@ def test_the_printed_notice_pins_the_head_with_its_date(client):
     notice = client.get(f"/items/{item.code}/notice?lang=vi")
     assert notice.status_code == 200
     assert f"#{head.seq} {head.hash} · 06/12/2026" in notice.text
+
+
+def test_a_checkpoint_file_signed_by_another_key_is_reported(tmp_path, capsys):
+    """Someone who swapped the deployment's key re-signs a shortened history; the partner's copy still holds
+    the old key, and verify says the keys differ and still checks the copy with the key it holds."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from civic.cli import main
+
+    commune, _item, cp = checkpointed()
+    other = Ed25519PrivateKey.generate()
+    taken_at = "2026-12-06T01:00:00.000000+00:00"
+    message = checkpoint_message(commune="NS", seq=cp.seq, hash=cp.hash, taken_at=taken_at)
+    data = {"format": "civic-audit-checkpoint/1", "commune": "NS",
+            "public_key": {"algorithm": "Ed25519", "key": base64.b64encode(
+                other.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()},
+            "checkpoints": [{"commune": "NS", "seq": cp.seq, "hash": cp.hash, "taken_at": taken_at,
+                             "signature": base64.b64encode(other.sign(message)).decode()}]}
+    path = tmp_path / "theirs.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["audit", "verify", "--checkpoints", str(path)]) == 1
+    out = capsys.readouterr()
+    assert "the checkpoint file's public key" in out.err and "is not this deployment's key" in out.err
+    assert f"NS: leads to all 1 file checkpoints (latest at event {cp.seq}" in out.out
