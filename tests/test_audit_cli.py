@@ -20,11 +20,11 @@ from tests.builders import setup_item, setup_world
 CIVIC = str(Path(sys.executable).with_name("civic"))
 
 
-def civic(*args: str) -> subprocess.CompletedProcess:
+def civic(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Run the installed `civic` command with this test run's DATABASE_URL and var dir (tests/conftest.py)."""
     env = dict(os.environ)
     assert "test" in env["DATABASE_URL"] or env["DATABASE_URL"].startswith("sqlite")
-    return subprocess.run([CIVIC, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([CIVIC, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def sql(statement: str, **params) -> list:
@@ -37,7 +37,7 @@ def seeded(via_command: bool = True) -> dict:
     """The demo commune, loaded by `civic seed-demo` (or in this process, which is quicker on a busy machine:
     the command under test is `civic audit`); its head seq and hash."""
     if via_command:
-        run = civic("seed-demo")
+        run = civic("seed-demo", timeout=600)  # about 20 s of CPU; much longer on a shared machine
         assert run.returncode == 0, run.stderr
     else:
         with unit_of_work(write=True) as db:

@@ -7,8 +7,9 @@ longer matches what its events say (OWASP ASVS v4 7.3.3: the log proves the data
 What the events carry, and so what is recomputed (field names are the tables' columns; `withdrawn`,
 `disputed`, `resolved` and `hidden` stand for "its *_at column is set"):
 
-- item: code, title (events recorded from now on), stage, outcome
+- item: code, title (events recorded from now on), kind, village_id, category_id, stage, outcome
 - decision: status, yes, no, abstain, households_total, passed
+- meeting: households_present, households_total, quorum   support: the row exists (until withdrawn)
 - pledge: kind, money or quantity, withdrawn     delivery: money or quantity, disputed
 - budget_line: source, amount                    spending: budget_line_id, amount
 - progress_update: percent                       inspection: result
@@ -33,7 +34,7 @@ INSPECTION_RESULTS = {"sign_off": "signed_off", "rework": "rework", "close_not_d
 ID_KEYS = {
     "decision": "decision_id", "pledge": "pledge_id", "delivery": "delivery_id",
     "budget_line": "budget_line_id", "spending": "spending_id", "progress_update": "progress_id",
-    "inspection": "inspection_id", "verdict": "verdict_id", "finding": "finding_id",
+    "inspection": "inspection_id", "verdict": "verdict_id", "finding": "finding_id", "support": "support_id",
 }
 
 # Boolean fields the tables keep as "is this timestamp set".
@@ -56,13 +57,21 @@ class State:
     rows: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     item_of: dict[tuple[str, int], int] = field(default_factory=dict)
     item_codes: dict[int, str] = field(default_factory=dict)
+    code_of: dict[tuple[str, int], str] = field(default_factory=dict)  # rows of events off the timeline
+    gone: set[tuple[str, int]] = field(default_factory=set)  # rows the events removed (a withdrawn support)
 
     def set(self, table: str, row: Any, item_id: int | None, **values: Any) -> None:
         if not isinstance(row, int) or isinstance(row, bool):
             return
         self.rows.setdefault((table, row), {}).update(values)
+        self.gone.discard((table, row))
         if item_id is not None:
             self.item_of.setdefault((table, row), item_id)
+
+    def remove(self, table: str, row: Any) -> None:
+        if isinstance(row, int) and not isinstance(row, bool):
+            self.rows.pop((table, row), None)
+            self.gone.add((table, row))
 
 
 def number(value: Any) -> Decimal | None:
@@ -129,6 +138,15 @@ def fold(events: Iterable[Event]) -> State:
             state.set("finding", p.get("finding_id"), item, resolved=True)
         elif a == "comment_hidden":
             state.set("comment", p.get("comment_id"), item, hidden=True)
+        elif a == "meeting_recorded":
+            state.set("meeting", p.get("meeting_id"), item, households_present=number(p.get("present")),
+                      households_total=number(p.get("households")), quorum=bool(p.get("quorum")))
+        elif a == "support_added":
+            state.set("support", p.get("support_id"), item)
+            if isinstance(p.get("item"), str) and isinstance(p.get("support_id"), int):
+                state.code_of[("support", p["support_id"])] = p["item"]
+        elif a == "support_withdrawn":
+            state.remove("support", p.get("support_id"))
     return state
 
 
@@ -137,14 +155,20 @@ def _fold_item(state: State, ev: Event) -> None:
     assert item is not None
     if ev.action == "submitted":
         values: dict[str, Any] = {"stage": "submitted", "outcome": None}
-        for key in ("code", "title"):
+        for key in ("code", "title", "kind"):
             if isinstance(p.get(key), str):
                 values[key] = p[key]
+        for key in ("village_id", "category_id"):
+            if key in p:
+                values[key] = number(p[key])
         if isinstance(p.get("code"), str):
             state.item_codes[item] = p["code"]
         state.set("item", item, item, **values)
-    elif "from" in p and ("to" in p or "outcome" in p):  # a stage move (civic/workflow/service.py)
+    elif "from" in p:  # a move (civic/workflow/service.py)
         values = {}
+        for key, column in (("village_to", "village_id"), ("category_to", "category_id")):
+            if key in p:  # recategorize
+                values[column] = number(p[key])
         if isinstance(p.get("to"), str):
             values["stage"] = p["to"]
             if p["to"] != CLOSED:

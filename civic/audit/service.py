@@ -291,11 +291,13 @@ def reconcile(session: Session, commune_id: int) -> list[replay.Disagreement]:
             for row_id, values in stored.items():
                 if row_id not in rows:
                     item_id = row_id if name == "item" else values.get("item_id")
+                    why = "events removed it" if (name, row_id) in state.gone else "no event records it"
                     found.append(replay.Disagreement(name, row_id, codes.get(item_id or 0, ""), "row",
-                                                     "present", "no event records it"))
+                                                     "present", why))
         for row_id, values in sorted(rows.items()):
             item_id = state.item_of.get((name, row_id))
-            code = codes.get(item_id or 0) or state.item_codes.get(item_id or 0, "")
+            code = (codes.get(item_id or 0) or state.item_codes.get(item_id or 0)
+                    or state.code_of.get((name, row_id), ""))
             stored_row = stored.get(row_id)
             if stored_row is None:
                 found.append(replay.Disagreement(name, row_id, code, "row", "missing", "events record it"))

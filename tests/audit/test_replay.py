@@ -27,7 +27,7 @@ def test_an_item_s_stage_and_outcome_follow_its_moves():
               ev(2, "accept", **{"from": "submitted", "to": "know"}),
               ev(3, "open_discussion", **{"from": "know", "to": "discuss"}),
               ev(4, "close_not_approved", **{"from": "discuss", "to": "closed", "outcome": "not_approved"})]
-    assert fold(events[:3]).rows[("item", 7)] == {"stage": "discuss", "outcome": None,
+    assert fold(events[:3]).rows[("item", 7)] == {"stage": "discuss", "outcome": None, "kind": "concern",
                                                    "code": "NS-2026-0007", "title": "Đường xóm"}
     assert fold(events).rows[("item", 7)]["stage"] == "closed"
     assert fold(events).rows[("item", 7)]["outcome"] == "not_approved"
@@ -131,3 +131,19 @@ def test_checkpoint_problems():
                                                    hash_at_seq=None)
     assert "signature" in checkpoint_problem(seq=12, hash=h, signature_ok=False, head_seq=20, hash_at_seq=h)
     assert checkpoint_problem(seq=0, hash=GENESIS, signature_ok=True, head_seq=0, hash_at_seq=None) == ""
+
+
+def test_supports_meetings_and_recategorizing():
+    state = fold([ev(1, "submitted", code="NS-2026-0007", kind="concern", village_id=1, category_id=2),
+                  ev(2, "recategorize", **{"from": "submitted", "village_from": 1, "village_to": 3,
+                                           "category_from": 2, "category_to": 4}),
+                  ev(3, "support_added", item_id=None, item="NS-2026-0007", support_id=5),
+                  ev(4, "support_added", item_id=None, item="NS-2026-0007", support_id=6),
+                  ev(5, "support_withdrawn", item_id=None, item="NS-2026-0007", support_id=5),
+                  ev(6, "meeting_recorded", meeting_id=2, present=60, households=88, quorum=True,
+                     clusters=0)])
+    item = state.rows[("item", 7)]
+    assert (item["kind"], item["village_id"], item["category_id"]) == ("concern", 3, 4)
+    assert ("support", 5) not in state.rows and ("support", 5) in state.gone
+    assert state.rows[("support", 6)] == {} and state.code_of[("support", 6)] == "NS-2026-0007"
+    assert state.rows[("meeting", 2)] == {"households_present": 60, "households_total": 88, "quorum": True}
