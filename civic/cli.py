@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from alembic import command
@@ -16,6 +17,7 @@ from civic.accounts.models import ApiKey
 from civic.areas.models import Commune, Village
 from civic.areas.service import default_commune
 from civic.audit import service as audit
+from civic.audit import signing
 from civic.config import ROOT, get_settings
 from civic.db import row_id, unit_of_work
 from civic.errors import CivicError
@@ -113,23 +115,131 @@ def cmd_api_key_list(args) -> int:
     return 0
 
 
+def _read_checkpoint_file(path: str) -> tuple[signing.PublicKey, dict[str, list[audit.Checkpoint]]]:
+    """The public key and the checkpoints (by commune code) of an exported /audit/checkpoints.json."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise audit.BadExport(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise audit.BadExport(f"{path} is not JSON") from None
+    key, checkpoints = audit.parse_export(data)
+    by_commune: dict[str, list[audit.Checkpoint]] = {}
+    for cp in checkpoints:
+        by_commune.setdefault(cp.commune, []).append(cp)
+    return key, by_commune
+
+
 def cmd_audit_verify(args) -> int:
+    """The chain's links, the checkpoints it must still lead to, and the tables against the events."""
+    given_key: signing.PublicKey | None = None
+    given: dict[str, list[audit.Checkpoint]] = {}
+    if args.checkpoints:
+        try:
+            given_key, given = _read_checkpoint_file(args.checkpoints)
+        except audit.BadExport as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 2
     broken = False
     with unit_of_work() as db:
         communes = db.execute(select(Commune).order_by(col(Commune.id))).scalars().all()
+        unknown = sorted(set(given) - {c.code for c in communes})
+        for code in unknown:
+            broken = True
+            print(f"{code}: the checkpoint file names a commune this database does not have", file=sys.stderr)
         if not communes:
             print("no commune: nothing to verify")
-            return 0
+            return 1 if broken else 0
         for commune in communes:
-            result = audit.verify(db, commune.id)
+            cid = row_id(commune)
+            result = audit.verify(db, cid)
             if result.ok:
-                head = audit.head(db, commune.id)
+                head = audit.head(db, cid)
                 print(f"{commune.code}: chain intact, {result.checked} events, head {head.hash}")
             else:
                 broken = True
                 print(f"{commune.code}: BROKEN at event {result.broken_seq}: {result.problem} "
                       f"({result.checked} events before it are intact)", file=sys.stderr)
+            broken |= _verify_checkpoints(db, commune, given_key, given)
+            broken |= _verify_tables(db, commune)
     return 1 if broken else 0
+
+
+def _verify_checkpoints(db, commune: Commune, given_key: signing.PublicKey | None,
+                        given: dict[str, list[audit.Checkpoint]]) -> bool:
+    """Print what the checkpoints say; True when the chain no longer leads to one of them."""
+    cid = row_id(commune)
+    mismatch = False
+    if given_key is not None and commune.code in given:
+        checkpoints, key, source = given[commune.code], given_key, "file"
+        own = signing.public_key_if_any()
+        if key != own:  # checked with the file's key all the same: a partner's copy outlives a key swap
+            print(f"{commune.code}: BROKEN the checkpoint file's public key {key.key_id} is not this "
+                  f"deployment's key {own.key_id if own else '(none)'}", file=sys.stderr)
+            mismatch = True
+    else:
+        checkpoints = [audit.as_checkpoint(r, commune.code) for r in audit.stored_checkpoints(db, cid)]
+        key, source = None, "stored"
+    if not checkpoints:
+        print(f"{commune.code}: no checkpoint to compare with (take one with: civic audit checkpoint)")
+        return mismatch
+    problems = audit.check_checkpoints(db, cid, checkpoints, key or signing.public_key())
+    for problem in problems:
+        print(f"{commune.code}: BROKEN {problem}", file=sys.stderr)
+    if not problems:
+        latest = max(checkpoints, key=lambda c: c.seq)
+        print(f"{commune.code}: leads to all {len(checkpoints)} {source} checkpoints "
+              f"(latest at event {latest.seq}, {latest.taken_at[:10]})")
+    return bool(problems) or mismatch
+
+
+def _verify_tables(db, commune: Commune) -> bool:
+    """Print every table field the events do not bear out; True when there is one."""
+    found = audit.reconcile(db, row_id(commune))
+    for d in found:
+        print(f"{commune.code}: TABLE DIFFERS {d.describe()}", file=sys.stderr)
+    if not found:
+        print(f"{commune.code}: the tables agree with the events (items, decisions, pledges, deliveries, "
+              f"budget, spending, progress, inspections, verdicts)")
+    return bool(found)
+
+
+def cmd_audit_checkpoint(args) -> int:
+    """Sign and store each commune's head (or one commune's), after checking its chain."""
+    broken = False
+    with unit_of_work(write=True) as db:
+        if args.commune:
+            try:
+                communes = [default_commune(db, args.commune)]
+            except CivicError as exc:
+                print(f"refused: {exc.message}", file=sys.stderr)
+                return 2
+        else:
+            communes = list(db.execute(select(Commune).order_by(col(Commune.id))).scalars())
+        for commune in communes:
+            result = audit.verify(db, row_id(commune))
+            if not result.ok:
+                broken = True
+                print(f"{commune.code}: no checkpoint taken, the chain is BROKEN at event "
+                      f"{result.broken_seq}: {result.problem}", file=sys.stderr)
+                continue
+            cp = audit.take_checkpoint(db, row_id(commune), commune.code)
+            print(f"{commune.code}: checkpoint at event {cp.seq}, head {cp.hash}, signed by key {cp.key_id}")
+    return 1 if broken else 0
+
+
+def cmd_audit_export(args) -> int:
+    """Print a commune's checkpoints and public key as JSON (what /audit/checkpoints.json serves)."""
+    with unit_of_work() as db:
+        try:
+            commune = default_commune(db, args.commune)
+        except CivicError as exc:
+            print(f"refused: {exc.message}", file=sys.stderr)
+            return 2
+        data = audit.export_checkpoints(db, row_id(commune), commune.code)
+    print(json.dumps(data, ensure_ascii=False, indent=1))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,9 +294,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="check the audit chain", description="Audit chain tools.")
     au = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     v = au.add_parser("verify", help="recompute every commune's hash chain",
-                      description="Recompute every commune's hash chain; exit 0 when intact, 1 naming the "
-                                  "first broken event otherwise.")
+                      description="Recompute every commune's hash chain, check that it still leads to every "
+                                  "signed checkpoint, and replay the events into the public state (stage, "
+                                  "outcome, tallies, totals) to compare with the tables; exit 0 when all "
+                                  "hold, 1 naming each broken event, checkpoint or table field otherwise.")
+    v.add_argument("--checkpoints", metavar="FILE",
+                   help="an exported /audit/checkpoints.json to compare with (default: the stored ones)")
     v.set_defaults(fn=cmd_audit_verify)
+    c = au.add_parser("checkpoint", help="sign and store the chain heads (run it nightly)",
+                      description="Check each commune's chain and sign its head with the deployment's "
+                                  "Ed25519 key: a dated checkpoint shown on /audit and exported for "
+                                  "partners.")
+    c.add_argument("--commune", help="commune code (default: every commune)")
+    c.set_defaults(fn=cmd_audit_checkpoint)
+    e = au.add_parser("export", help="print the checkpoints and public key as JSON",
+                      description="Print a commune's signed checkpoints and the public key that checks "
+                                  "them, as served at /audit/checkpoints.json.")
+    e.add_argument("--commune", help="commune code (default: the first commune)")
+    e.set_defaults(fn=cmd_audit_export)
     return parser
 
 

@@ -36,3 +36,22 @@ class AuditEvent(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed, dated copy of a commune's chain head, taken by `civic audit checkpoint` (a nightly cron).
+
+    Published on /audit and in /audit/checkpoints.json so partners keep copies outside this database: a
+    chain that was cut back below a checkpoint, or rewritten before it, no longer leads to it (OWASP ASVS
+    v4 7.3.3, protecting logs from modification)."""
+
+    __tablename__ = "audit_checkpoint"
+    __table_args__ = (Index("ix_audit_checkpoint_commune_seq", "commune_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id")
+    seq: int
+    hash: str = Field(max_length=64)
+    taken_at: datetime = Field(sa_type=DateTime(timezone=True))
+    key_id: str = Field(max_length=16)  # the first hex digits of the public key's SHA-256
+    signature: str = Field(max_length=100)  # Ed25519 over rules.checkpoint_message(...), base64

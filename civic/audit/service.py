@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, table, update
 from sqlmodel import Session, col
 
 from civic import clock
-from civic.audit.models import AuditEvent, AuditHead
-from civic.audit.rules import GENESIS, canonical_json, link_hash
+from civic.audit import replay, signing
+from civic.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from civic.audit.rules import (
+    CHECKPOINT_FORMAT,
+    GENESIS,
+    canonical_json,
+    checkpoint_message,
+    checkpoint_problem,
+    link_hash,
+    stamp,
+)
 from civic.clock import as_utc
 
 # Keys that must never reach the public chain (docs/architecture.md, privacy).
@@ -61,12 +71,17 @@ class ChainHead:
     commune_id: int
     seq: int
     hash: str
+    at: datetime | None = None  # when the head event was recorded
 
 
 def head(session: Session, commune_id: int) -> ChainHead:
     row = session.execute(select(col(AuditHead.seq), col(AuditHead.hash))
                           .where(col(AuditHead.commune_id) == commune_id)).first()
-    return ChainHead(commune_id, row[0], row[1]) if row else ChainHead(commune_id, 0, GENESIS)
+    if row is None:
+        return ChainHead(commune_id, 0, GENESIS)
+    at = session.execute(select(col(AuditEvent.created_at)).where(
+        col(AuditEvent.commune_id) == commune_id, col(AuditEvent.seq) == row[0])).scalar_one_or_none()
+    return ChainHead(commune_id, row[0], row[1], as_utc(at) if at is not None else None)
 
 
 @dataclass
@@ -120,3 +135,183 @@ def verify(session: Session, commune_id: int, batch: int = 5000) -> VerifyResult
 def count_events(session: Session, commune_id: int) -> int:
     return session.execute(select(func.count()).select_from(AuditEvent)
                            .where(col(AuditEvent.commune_id) == commune_id)).scalar_one()
+
+
+# --- checkpoints ----------------------------------------------------------------------------------------
+# A checkpoint pins the chain head outside the chain: a signed, dated (commune, seq, hash) that partners keep
+# (/audit/checkpoints.json) and paper notices print. Cutting the newest events and rewinding the head, or
+# rewriting history and re-hashing it, no longer leads to a checkpoint taken before (OWASP ASVS v4 7.3.3).
+
+@dataclass(frozen=True)
+class Checkpoint:
+    commune: str
+    seq: int
+    hash: str
+    taken_at: str  # rules.stamp() of the UTC time
+    signature: str
+    key_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"commune": self.commune, "seq": self.seq, "hash": self.hash, "taken_at": self.taken_at,
+                "signature": self.signature, "key_id": self.key_id}
+
+
+def take_checkpoint(session: Session, commune_id: int, commune_code: str) -> AuditCheckpoint:
+    """Sign and store the commune's current head (the caller checks the chain first)."""
+    current = head(session, commune_id)
+    now = clock.now()
+    key = signing.public_key()
+    row = AuditCheckpoint(commune_id=commune_id, seq=current.seq, hash=current.hash, taken_at=now,
+                          key_id=key.key_id,
+                          signature=signing.sign(checkpoint_message(commune=commune_code, seq=current.seq,
+                                                                    hash=current.hash, taken_at=now)))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def stored_checkpoints(session: Session, commune_id: int, limit: int | None = None) -> list[AuditCheckpoint]:
+    """The commune's checkpoints, newest first."""
+    query = (select(AuditCheckpoint).where(col(AuditCheckpoint.commune_id) == commune_id)
+             .order_by(col(AuditCheckpoint.taken_at).desc(), col(AuditCheckpoint.id).desc()))
+    return list(session.execute(query.limit(limit) if limit else query).scalars())
+
+
+def as_checkpoint(row: AuditCheckpoint, commune_code: str) -> Checkpoint:
+    return Checkpoint(commune_code, row.seq, row.hash, stamp(as_utc(row.taken_at)), row.signature, row.key_id)
+
+
+def export_checkpoints(session: Session, commune_id: int, commune_code: str) -> dict[str, Any]:
+    """Every checkpoint of the commune with the public key that checks them: the file partners keep."""
+    key = signing.public_key_if_any()
+    rows = reversed(stored_checkpoints(session, commune_id))
+    return {"format": CHECKPOINT_FORMAT, "commune": commune_code,
+            "public_key": ({"algorithm": signing.ALGORITHM, "key": key.b64, "key_id": key.key_id}
+                           if key else None),
+            "checkpoints": [as_checkpoint(r, commune_code).as_json() for r in rows]}
+
+
+class BadExport(ValueError):
+    """A checkpoint file that is not an export of /audit/checkpoints.json."""
+
+
+def parse_export(data: Any) -> tuple[signing.PublicKey, list[Checkpoint]]:
+    """The public key and checkpoints of an exported file; BadExport says what is wrong with it."""
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise BadExport(f"not a checkpoint export (format {CHECKPOINT_FORMAT!r} expected)")
+    key_data = data.get("public_key")
+    key = (signing.PublicKey.from_b64(key_data.get("key", "")) if isinstance(key_data, dict)
+           and isinstance(key_data.get("key"), str) else None)
+    if key is None:
+        raise BadExport("the export has no valid Ed25519 public key")
+    items = data.get("checkpoints")
+    if not isinstance(items, list):
+        raise BadExport("the export has no list of checkpoints")
+    out = []
+    for n, cp in enumerate(items, start=1):
+        try:
+            seq = cp["seq"]
+            fields = (cp["commune"], cp["hash"], cp["taken_at"], cp["signature"])
+        except (KeyError, TypeError):
+            raise BadExport(f"checkpoint {n} lacks commune, seq, hash, taken_at or signature") from None
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 \
+                or not all(isinstance(f, str) for f in fields):
+            raise BadExport(f"checkpoint {n} is malformed")
+        out.append(Checkpoint(fields[0], seq, fields[1], fields[2], fields[3], str(cp.get("key_id", ""))))
+    return key, out
+
+
+def check_checkpoints(session: Session, commune_id: int, checkpoints: list[Checkpoint],
+                      key: signing.PublicKey) -> list[str]:
+    """Each way the chain no longer leads to a checkpoint (or a checkpoint's signature is forged)."""
+    if not checkpoints:
+        return []
+    current = head(session, commune_id)
+    wanted = {cp.seq for cp in checkpoints}
+    hashes = dict(session.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).where(
+        col(AuditEvent.commune_id) == commune_id, col(AuditEvent.seq).in_(wanted))).all())
+    problems = []
+    for cp in sorted(checkpoints, key=lambda c: (c.seq, c.taken_at)):
+        message = checkpoint_message(commune=cp.commune, seq=cp.seq, hash=cp.hash, taken_at=cp.taken_at)
+        problem = checkpoint_problem(seq=cp.seq, hash=cp.hash, signature_ok=signing.verify(key, message,
+                                                                                           cp.signature),
+                                     head_seq=current.seq, hash_at_seq=hashes.get(cp.seq))
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+# --- the tables against the events ----------------------------------------------------------------------
+
+def _events(session: Session, commune_id: int, batch: int = 5000):
+    after = 0
+    while True:
+        rows = session.execute(select(col(AuditEvent.seq), col(AuditEvent.item_id), col(AuditEvent.action),
+                                      col(AuditEvent.payload))
+                               .where(col(AuditEvent.commune_id) == commune_id, col(AuditEvent.seq) > after)
+                               .order_by(col(AuditEvent.seq)).limit(batch)).all()
+        if not rows:
+            return
+        for seq, item_id, action, payload in rows:
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                data = {}  # verify() names the event; the rest of the chain is still replayed
+            yield replay.Event(seq, item_id, action, data if isinstance(data, dict) else {})
+        after = rows[-1][0]
+
+
+def reconcile(session: Session, commune_id: int) -> list[replay.Disagreement]:
+    """Replay the commune's events and name every table field that says something else (the audit domain
+    sits below the others, so the tables are read by name, not through their models)."""
+    state = replay.fold(_events(session, commune_id))
+    item_t = table("item", column("id"), column("commune_id"), column("code"))
+    codes: dict[int, str] = dict(session.execute(select(item_t.c.id, item_t.c.code)
+                                                 .where(item_t.c.commune_id == commune_id)).all())
+    expected: dict[str, dict[int, dict[str, Any]]] = {}
+    for (name, row), values in state.rows.items():
+        expected.setdefault(name, {})[row] = values
+    found: list[replay.Disagreement] = []
+    for name in sorted(set(expected) | set(replay.ID_KEYS) | {"item"}):
+        rows = expected.get(name, {})
+        fields = sorted({f for values in rows.values() for f in values})
+        columns = sorted({replay.column_of(f) for f in fields} - {"id", "item_id", "commune_id"})
+        has_item = name in replay.ID_KEYS
+        t = table(name, column("id"), column("item_id"), column("commune_id"),
+                  *[column(c) for c in columns])
+        picked = [t.c.id, *([t.c.item_id] if has_item else []), *[t.c[c] for c in columns]]
+        if name == "item":
+            where = t.c.commune_id == commune_id
+        elif has_item:
+            where = t.c.item_id.in_(select(item_t.c.id).where(item_t.c.commune_id == commune_id))
+        else:
+            where = t.c.id.in_(list(rows) or [-1])
+        stored = {r["id"]: dict(r) for r in session.execute(select(*picked).where(where)).mappings()}
+        if name == "item" or has_item:
+            for row_id, values in stored.items():
+                if row_id not in rows:
+                    item_id = row_id if name == "item" else values.get("item_id")
+                    why = "events removed it" if (name, row_id) in state.gone else "no event records it"
+                    found.append(replay.Disagreement(name, row_id, codes.get(item_id or 0, ""), "row",
+                                                     "present", why))
+        for row_id, values in sorted(rows.items()):
+            item_id = state.item_of.get((name, row_id))
+            code = (codes.get(item_id or 0) or state.item_codes.get(item_id or 0)
+                    or state.code_of.get((name, row_id), ""))
+            stored_row = stored.get(row_id)
+            if stored_row is None:
+                found.append(replay.Disagreement(name, row_id, code, "row", "missing", "events record it"))
+                continue
+            for field, want in sorted(values.items()):
+                have = replay.table_value(field, stored_row)
+                if replay.same(want, have):
+                    continue
+                if field in replay.DIGEST_OF:  # the events keep a digest: name the column and its text
+                    text_column = replay.DIGEST_OF[field]
+                    found.append(replay.Disagreement(name, row_id, code, text_column,
+                                                     stored_row.get(text_column),
+                                                     f"a text with SHA-256 {str(want)[:16]}…"))
+                    continue
+                found.append(replay.Disagreement(name, row_id, code, field, replay.shown(have),
+                                                 replay.shown(want)))
+    return found

@@ -18,6 +18,7 @@ from civic import clock
 from civic.accounts.models import User
 from civic.accounts.service import Viewer
 from civic.areas.models import Commune, Village
+from civic.audit import rules as audit_rules
 from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
@@ -176,6 +177,9 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     session.flush()
     payload = {"code": item.code, "kind": item.kind, "village_id": item.village_id,
                "category_id": item.category_id, "channel": item.channel}
+    # A digest, not the text: `civic audit verify` can check the item table's title while the chain (which
+    # can never be edited) keeps no words a resident may later need redacted.
+    payload["title_sha256"] = audit_rules.text_digest(item.title)
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",

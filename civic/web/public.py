@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from sqlalchemy import text
 
 from civic import clock
 from civic.areas import service as areas
 from civic.audit import service as audit
+from civic.audit import signing as audit_signing
 from civic.db import get_engine, row_id
 from civic.errors import N_, Invalid
 from civic.items import rules as item_rules
@@ -102,11 +103,26 @@ def track(code: str = ""):
     return RedirectResponse(f"/items/{canonical}", status_code=303)
 
 
+AUDIT_CHECKPOINTS_SHOWN = 10
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(web: CurrentWeb, db: Db):
     commune = areas.default_commune(db)
     head = audit.head(db, row_id(commune))
-    return web.render("public/audit.html", commune=commune, head=head, now=clock.now())
+    checkpoints = audit.stored_checkpoints(db, row_id(commune), limit=AUDIT_CHECKPOINTS_SHOWN)
+    return web.render("public/audit.html", commune=commune, head=head, now=clock.now(),
+                      checkpoints=checkpoints, public_key=audit_signing.public_key_if_any())
+
+
+@router.get("/audit/checkpoints.json")
+def audit_checkpoints(db: Db):
+    """Every signed checkpoint of the commune and the public key that checks them, for partners to keep."""
+    commune = areas.default_commune(db)
+    data = audit.export_checkpoints(db, row_id(commune), commune.code)
+    name = "".join(ch for ch in commune.code if ch.isascii() and ch.isalnum()) or "commune"
+    disposition = f'attachment; filename="audit-checkpoints-{name}.json"'
+    return JSONResponse(data, headers={"Content-Disposition": disposition})
 
 
 @router.get("/favicon.ico", include_in_schema=False)
