@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -38,6 +38,10 @@ env = Environment(
     auto_reload=False,
     cache_size=400,
 )
+# Text from the catalog is the only text a template may show as markup: the set of message ids is read
+# once, at start-up, not on the first page a visitor asks for.
+i18n.msgids()
+
 env.globals.update(
     asset=asset_url,
     STRIP=stages.STRIP,
@@ -113,18 +117,36 @@ def register_forms(*forms: type[Form]) -> None:
         FORMS[form.__name__] = form
 
 
-def make_gettext(translations) -> tuple[Callable[..., str], Callable[..., str]]:
-    """Translation functions for templates: translated text is trusted, interpolated values are escaped."""
+def make_gettext(translations, known: frozenset[str] | None = None
+                 ) -> tuple[Callable[..., str], Callable[..., str]]:
+    """Translation functions for templates. A message of the catalog (`known`, by default the msgids of
+    locales/messages.pot) is translated and trusted as markup; its interpolated values are escaped. Any
+    other text (a checklist entry a supervisor typed, a label stored in the database) is user text: shown
+    as it is, escaped, never as markup (OWASP ASVS 5.3.1 and 5.3.3: output encoding, no stored XSS)."""
+    catalog = i18n.msgids() if known is None else known
+
+    def user_text(text: str, params: dict[str, Any]) -> str:
+        escaped = escape(text)
+        if not params:
+            return escaped
+        try:  # a message id the catalog does not have yet: its values are escaped all the same
+            return escaped % params
+        except (KeyError, TypeError, ValueError):
+            return escaped
 
     def gettext(message: str, **params: Any) -> str:
         if not message:  # gettext("") is the catalog header
             return Markup("")
+        if not isinstance(message, str) or message not in catalog:
+            return user_text(str(message), params)
         text = Markup(translations.gettext(message))
         return text % params if params else text
 
     def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
-        text = Markup(translations.ngettext(singular, plural, n))
         params.setdefault("num", n)
+        if singular not in catalog or plural not in catalog:
+            return user_text(singular if n == 1 else plural, params)
+        text = Markup(translations.ngettext(singular, plural, n))
         return text % params
 
     return gettext, ngettext

@@ -28,6 +28,25 @@ COOKIE = "lang"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
+POT = LOCALE_DIR / "messages.pot"
+
+
+@lru_cache(maxsize=1)
+def msgids() -> frozenset[str]:
+    """Every message id extracted from the code and templates (locales/messages.pot), singular and plural.
+
+    Only these texts are written by the project; templates may show them (and their translations) as
+    markup. Any other text reached a page from a user or the database and is always escaped (OWASP ASVS
+    5.3.1, output encoding)."""
+    with POT.open("rb") as fh:
+        catalog = read_po(fh)
+    ids: set[str] = set()
+    for message in catalog:
+        forms = message.id if isinstance(message.id, tuple | list) else (message.id,)
+        ids.update(str(form) for form in forms if form)
+    return frozenset(ids)
+
+
 @lru_cache
 def translations(locale: str) -> NullTranslations:
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"

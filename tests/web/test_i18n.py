@@ -240,3 +240,25 @@ def test_error_page_follows_the_language(client):
     assert missing.status_code == 404
     assert _html_lang(missing) == "en"
     assert "No item has the code NS-2020-9999." in missing.text
+
+
+# -- (d) only catalog text is markup ----------------------------------------------------------------------
+
+def test_only_messages_of_the_catalog_are_markup_in_templates():
+    """Templates' _() and ngettext() trust the catalog's text (a translation may hold <strong>) and nothing
+    else: text a user typed, even when a template passes it through _(), is escaped."""
+    from civic.web.core import make_gettext
+
+    assert {"Log in", "%(num)s item found", "%(num)s items found"} <= i18n.msgids()
+    gettext, ngettext = make_gettext(i18n.translations("vi"))
+    typed = '<meta http-equiv="refresh" content="0;url=//evil.example"><a href="//evil.example">x</a>'
+    assert str(gettext(typed)) == str(escape(typed))
+    assert "<meta" not in str(gettext(typed)) and "<a " not in str(gettext(typed))
+    assert "<b>" not in str(ngettext("<b>%(num)s</b>", "<b>%(num)s</b>", 2))
+    assert str(gettext("50%% <i>x</i> %(nope)s", name="y")).startswith("50%% &lt;i&gt;")  # no KeyError
+    assert gettext("Log in") == "Đăng nhập"  # a catalog message is still translated
+    assert gettext("Changes in %(name)s", name="<b>x</b>").count("&lt;b&gt;x&lt;/b&gt;") == 1
+    assert ngettext("%(num)s item found", "%(num)s items found", 3) == _vi("%(num)s item found") % {"num": 3}
+
+    with_markup = make_gettext(i18n.translations("vi"), known=frozenset({"<strong>Note</strong>: %(x)s"}))[0]
+    assert with_markup("<strong>Note</strong>: %(x)s", x="<i>") == "<strong>Note</strong>: &lt;i&gt;"
