@@ -60,6 +60,9 @@ MEDIA_PREFIX = "media/"
 # Temporary files of uploads being written (civic/media/storage.py): never part of a backup.
 _UPLOAD_TEMP_PREFIX = ".up-"
 _CHUNK = 1024 * 1024
+# The manifest's own SHA-256 (of its canonical JSON without this key): a changed row count or chain head is
+# caught before the restore starts, like a changed member.
+_SELF = "manifest_sha256"
 _HEADS_SQL = ("SELECT c.code, h.commune_id, h.seq, h.hash FROM audit_head h "
               "JOIN commune c ON c.id = h.commune_id ORDER BY c.code")
 _Heads = dict[str, dict[str, Any]]
@@ -407,11 +410,18 @@ def _write_tar(out: _Counting, gz: bool, dump: Path, snap: Snapshot) -> dict[str
             "media": {"files": media_files, "bytes": media_bytes},
             "files": files,
         }
+        manifest[_SELF] = hashlib.sha256(_canonical(manifest)).hexdigest()
         data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
         tar.addfile(_member(MANIFEST, len(data), time.time()), io.BytesIO(data))
     if zipped is not None:
         zipped.close()
     return manifest
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    """The manifest's bytes, without its own checksum."""
+    return json.dumps({k: v for k, v in manifest.items() if k != _SELF}, ensure_ascii=False, indent=1,
+                      sort_keys=True).encode()
 
 
 def _civic_version() -> str:
@@ -454,10 +464,20 @@ def _open_tar(path: Path) -> tarfile.TarFile:
         raise _damaged(f"not a tar file: {exc}") from exc
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """A tar or gzip error while reading the backup: the file is damaged (other OS errors, a full disk
+    say, are not the file's fault and propagate)."""
+    try:
+        yield
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise _damaged(str(exc) or type(exc).__name__) from exc
+
+
 def _members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
     """Every member, each a regular file with a safe name; anything else makes the backup damaged."""
     seen: set[str] = set()
-    try:
+    with _reading():
         for member in tar:
             name = member.name
             if not member.isfile():
@@ -473,8 +493,6 @@ def _members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]
             if fh is None:  # pragma: no cover - a regular file always has contents
                 raise _damaged(f"member {name!r} cannot be read")
             yield member, fh
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise _damaged(str(exc) or type(exc).__name__) from exc
 
 
 def _sha256(fh: IO[bytes], into: IO[bytes] | None = None) -> tuple[str, int]:
@@ -492,7 +510,7 @@ def check(path: Path) -> dict[str, Any]:
     raise Refused otherwise. Nothing is written."""
     seen: dict[str, tuple[str, int]] = {}
     manifest_bytes: bytes | None = None
-    with _open_tar(path) as tar:
+    with _open_tar(path) as tar, _reading():
         for member, fh in _members(tar):
             if member.name == MANIFEST:
                 if member.size > _MANIFEST_MAX:
@@ -504,6 +522,8 @@ def check(path: Path) -> dict[str, Any]:
         raise _damaged("no manifest.json: the file is cut short or not a civic backup")
     try:
         manifest = json.loads(manifest_bytes)
+        if hashlib.sha256(_canonical(manifest)).hexdigest() != manifest[_SELF]:
+            raise _damaged("checksum of manifest.json does not match")
         files = manifest["files"]
         if manifest.get("format") != FORMAT:
             raise _damaged("not a civic backup")
@@ -678,15 +698,15 @@ def restore(path: Path, *, force: bool = False, known_revisions: set[str] | None
                       "dùng --force nếu chắc chắn muốn thay.",
                       f"the target already holds data ({', '.join(busy)}); a restore replaces the database: "
                       "give --force if that is what you want")
-    with _open_tar(path) as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        member = members[manifest["database"]["member"]]
+    with _open_tar(path) as tar, _reading():
+        # The database is the first member: read no further than it (a gzip file has no index).
+        member = next(m for m, _fh in _members(tar) if m.name == manifest["database"]["member"])
         digest = manifest["files"][member.name]["sha256"]
         if kind == "sqlite":
             _restore_sqlite(url, tar, member, digest)
         else:
             _restore_postgresql(url, tar, member, digest, manifest["database"].get("tool", ""))
-    with _open_tar(path) as tar:
+    with _open_tar(path) as tar, _reading():
         media_files, media_bytes = _restore_media(tar, root, manifest["files"])
     rows = current_rows(url)
     expected = {t: int(n) for t, n in manifest["rows"].items()}
@@ -696,6 +716,18 @@ def restore(path: Path, *, force: bool = False, known_revisions: set[str] | None
                        f"restored row counts differ from the backup's: {', '.join(differ)}")
     return RestoreSummary(manifest, rows, media_files, media_bytes, time.monotonic() - started,
                           replaced=busy)
+
+
+@contextmanager
+def spooled_stdin() -> Iterator[Path]:
+    """Standard input saved to a temporary file (owner-only): a restore reads the backup twice, first to
+    check it, then to restore it, and `docker compose run -T app civic restore - < file` has no other path."""
+    with tempfile.TemporaryDirectory(prefix="civic-restore-") as tmp:
+        path = Path(tmp) / "backup.tar"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, _CHUNK)
+        yield path
 
 
 def _target_has_data(url: str, kind: str) -> bool:

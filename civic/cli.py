@@ -146,6 +146,9 @@ def cmd_backup(args) -> int:
     except backups.Refused as exc:
         _both(f"Không sao lưu được: {exc.vi}", f"backup refused: {exc.en}", err=True)
         return 2
+    except OSError as exc:
+        _both(f"Sao lưu thất bại: {exc}", f"backup failed: {exc}", err=True)
+        return 1
     m = summary.manifest
     rows = sum(m["rows"].values())
     # With `-` the backup itself is on stdout: the report goes to stderr.
@@ -165,12 +168,19 @@ def _known_revisions() -> set[str]:
 
 def cmd_restore(args) -> int:
     try:
-        summary = backups.restore(args.path, force=args.force, known_revisions=_known_revisions())
+        if str(args.path) == "-":
+            with backups.spooled_stdin() as path:
+                summary = backups.restore(path, force=args.force, known_revisions=_known_revisions())
+        else:
+            summary = backups.restore(args.path, force=args.force, known_revisions=_known_revisions())
     except backups.Refused as exc:
         _both(f"Không khôi phục: {exc.vi}", f"restore refused: {exc.en}", err=True)
         return 2
     except backups.Mismatch as exc:
         _both(f"Khôi phục KHÔNG đúng: {exc.vi}", f"restore FAILED: {exc.en}", err=True)
+        return 1
+    except OSError as exc:
+        _both(f"Khôi phục thất bại: {exc}", f"restore FAILED: {exc}", err=True)
         return 1
     m = summary.manifest
     _both(f"Đã khôi phục bản sao lưu lúc {m['created_at']} (civic {m['civic_version']}, "
@@ -179,8 +189,7 @@ def cmd_restore(args) -> int:
           f"restored the backup of {m['created_at']} (civic {m['civic_version']}, database revision "
           f"{m['alembic_revision']}): {sum(summary.rows.values()):,} rows, {summary.media_files} media files "
           f"({summary.media_bytes:,} bytes), in {summary.seconds:.1f} s")
-    for table, count in sorted(summary.rows.items()):
-        print(f"  {table}: {count}")
+    print("  " + ", ".join(f"{table} {count}" for table, count in sorted(summary.rows.items()) if count))
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if m["alembic_revision"] != head:
         migrate()
@@ -261,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write one tar file: the database (SQLite online backup or pg_dump), "
                                    "the media folder and manifest.json (versions, row counts, audit chain "
                                    "heads, a SHA-256 of every member). Safe while the app runs. Exit 0 when "
-                                   "written, 2 when refused.")
+                                   "written, 1 when writing failed, 2 when refused.")
     p.add_argument("--output", "-o", metavar="PATH",
                    help="file or folder to write (default var/backups/civic-<commune>-<UTC time>.tar[.gz]); "
                         "- writes to stdout")
@@ -276,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "revision, and verify the audit chain. Stop the app first. Exit 0 when "
                                    "restored and verified, 1 when the restored data does not verify, 2 when "
                                    "refused (nothing changed).")
-    p.add_argument("path", type=Path, help="the backup file (.tar or .tar.gz)")
+    p.add_argument("path", type=Path, help="the backup file (.tar or .tar.gz); - reads it from stdin")
     p.add_argument("--force", action="store_true",
                    help="restore even when the database or the media folder holds data: the database is "
                         "replaced; media files are added (files of the same name hold the same bytes)")
