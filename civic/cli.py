@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from alembic import command
@@ -167,6 +168,7 @@ def _known_revisions() -> set[str]:
 
 
 def cmd_restore(args) -> int:
+    started = time.monotonic()
     try:
         if str(args.path) == "-":
             with backups.spooled_stdin() as path:
@@ -206,7 +208,9 @@ def cmd_restore(args) -> int:
         _both("Khôi phục KHÔNG đúng: chuỗi nhật ký bị hỏng (xem trên).",
               "restore FAILED: the audit chain does not verify (see above)", err=True)
         return 1
-    _both("Khôi phục xong; chuỗi nhật ký nguyên vẹn.", "restore done; the audit chain is intact")
+    took = time.monotonic() - started
+    _both(f"Khôi phục xong trong {took:.1f} giây; chuỗi nhật ký nguyên vẹn.",
+          f"restore done in {took:.1f} s; the audit chain is intact")
     return 0
 
 

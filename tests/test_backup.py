@@ -234,6 +234,25 @@ def test_a_backup_from_an_older_revision_is_migrated_to_head_after_restoring(fre
     assert table_rows(target.url)["alembic_version"] == [(head,)]
 
 
+def test_a_backup_goes_through_a_pipe(demo_backup, fresh):
+    """`civic restore -` reads stdin and `civic backup --output -` writes stdout (how README restores and
+    copies backups with `docker compose run -T`)."""
+    target = fresh()
+    restored = subprocess.run([str(CIVIC), "restore", "-"], input=demo_backup["path"].read_bytes(),
+                              capture_output=True, env={**os.environ, **target.env}, timeout=300)
+    assert restored.returncode == 0, restored.stderr.decode()
+    assert table_rows(target.url) == demo_backup["rows"]
+
+    piped = subprocess.run([str(CIVIC), "backup", "--output", "-"], capture_output=True,
+                           env={**os.environ, **target.env}, timeout=300)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert "backup written to -" in piped.stderr.decode()
+    with tarfile.open(fileobj=io.BytesIO(piped.stdout)) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        assert len(tar.getnames()) == len(demo_backup["media"]) + 2
+    assert manifest["rows"]["audit_event"] == len(demo_backup["rows"]["audit_event"])
+
+
 def test_a_file_that_is_not_a_backup_is_refused(fresh, tmp_path):
     target = fresh()
     notes = tmp_path / "notes.tar"
