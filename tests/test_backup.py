@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from civic.db import build_engine, get_engine, is_sqlite, metadata, unit_of_work
 from civic.items.models import Item
 from civic.media import storage
-from tests.builders import make_attachment, pdf_bytes, photo_bytes
+from tests.builders import audit_events, make_attachment, pdf_bytes, photo_bytes, setup_item, setup_world
 
 CIVIC = Path(sys.executable).with_name("civic")
 SOURCE_URL = os.environ["DATABASE_URL"]  # the test database (tests/conftest.py)
@@ -268,3 +268,44 @@ def test_a_file_that_is_not_a_backup_is_refused(fresh, tmp_path):
     assert not (tmp_path / "outside.txt").exists() and not (target.var_dir / "outside.txt").exists()
     missing = target.civic("restore", str(tmp_path / "nothing-here.tar"))
     assert missing.returncode == 2 and "no backup file" in missing.stderr
+
+
+def test_a_restored_chain_that_does_not_verify_fails_the_restore(fresh, tmp_path):
+    """The backup is faithful to a database whose audit chain was already tampered with: the restore
+    puts it back, and `civic audit verify` run by the restore makes it exit 1 naming the event."""
+    commune, village, _b, category, _users = setup_world()
+    setup_item(commune, village, category, stage="know")
+    with unit_of_work() as db:
+        victim = audit_events(db, commune.id)[1]
+    with unit_of_work(write=True) as db:
+        db.execute(text("UPDATE audit_event SET payload = :p WHERE id = :id"),
+                   {"p": '{"forged":true}', "id": victim.id})
+    made = civic("backup", "--output", str(tmp_path / "forged.tar"))
+    assert made.returncode == 0, made.stderr
+
+    target = fresh()
+    run = target.civic("restore", str(tmp_path / "forged.tar"))
+    assert run.returncode == 1
+    assert f"event {victim.seq}" in run.stderr
+    assert "restore FAILED" in run.stderr
+
+
+def test_a_pg_dump_older_than_the_server_is_refused(tmp_path, monkeypatch):
+    """pg_dump cannot dump a newer server: the newest one found must be at least the server's version."""
+    from civic import backup
+
+    old = tmp_path / "pg_dump"
+    old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(backup.glob, "glob", lambda pattern: [])
+    with pytest.raises(backup.Refused) as refused:
+        backup.pg_tool("pg_dump", 15)
+    assert "pg_dump 9 is older than the PostgreSQL server (15)" in refused.value.en
+    assert "postgresql-client 15" in refused.value.vi
+    assert backup.pg_tool("pg_dump", 9) == (str(old), "pg_dump (PostgreSQL) 9.6.24")
+
+    old.unlink()
+    with pytest.raises(backup.Refused) as missing:
+        backup.pg_tool("pg_dump", 15)
+    assert "pg_dump not found" in missing.value.en
