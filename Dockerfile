@@ -1,10 +1,15 @@
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# pg_dump / pg_restore for `civic backup` and `civic restore` (Debian's client: at least the postgres:15 server).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir uv && uv pip install --system --no-cache -r requirements.lock
 COPY . .
-RUN uv pip install --system --no-cache --no-deps -e . && useradd --system civic && mkdir -p var && chown civic var
+# var/media and /backups exist owned by civic, so the named volumes mounted there start writable by it.
+RUN uv pip install --system --no-cache --no-deps -e . && useradd --system civic \
+    && mkdir -p var/media /backups && chown -R civic var /backups
 USER civic
 EXPOSE 8000
 CMD ["civic", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log"]

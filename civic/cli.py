@@ -1,17 +1,21 @@
-"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit verify."""
+"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit, backup, restore."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlmodel import col
 
 import civic.domains  # noqa: F401  (every table and stage move, whatever the command touches)
+from civic import backup as backups
 from civic.accounts import service as accounts
 from civic.accounts.models import ApiKey
 from civic.areas.models import Commune, Village
@@ -242,6 +246,84 @@ def cmd_audit_export(args) -> int:
     return 0
 
 
+def _both(vi: str, en: str, *, err: bool = False) -> None:
+    """A message in Vietnamese, then in English."""
+    print(f"{vi}\n{en}", file=sys.stderr if err else sys.stdout)
+
+
+def cmd_backup(args) -> int:
+    try:
+        summary = backups.create(args.output, args.compress)
+    except backups.Refused as exc:
+        _both(f"Không sao lưu được: {exc.vi}", f"backup refused: {exc.en}", err=True)
+        return 2
+    except OSError as exc:
+        _both(f"Sao lưu thất bại: {exc}", f"backup failed: {exc}", err=True)
+        return 1
+    m = summary.manifest
+    rows = sum(m["rows"].values())
+    # With `-` the backup itself is on stdout: the report goes to stderr.
+    to_err = summary.path == "-"
+    _both(f"Đã sao lưu vào {summary.path}: {summary.size:,} byte, {rows:,} dòng, {m['media']['files']} tệp "
+          f"ảnh/tài liệu, trong {summary.seconds:.1f} giây.",
+          f"backup written to {summary.path}: {summary.size:,} bytes, {rows:,} rows, {m['media']['files']} "
+          f"media files, in {summary.seconds:.1f} s", err=to_err)
+    for code, head in m["audit_heads"].items():
+        print(f"{code}: {head['seq']} events, head {head['hash']}", file=sys.stderr if to_err else sys.stdout)
+    return 0
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def cmd_restore(args) -> int:
+    started = time.monotonic()
+    try:
+        if str(args.path) == "-":
+            with backups.spooled_stdin() as path:
+                summary = backups.restore(path, force=args.force, known_revisions=_known_revisions())
+        else:
+            summary = backups.restore(args.path, force=args.force, known_revisions=_known_revisions())
+    except backups.Refused as exc:
+        _both(f"Không khôi phục: {exc.vi}", f"restore refused: {exc.en}", err=True)
+        return 2
+    except backups.Mismatch as exc:
+        _both(f"Khôi phục KHÔNG đúng: {exc.vi}", f"restore FAILED: {exc.en}", err=True)
+        return 1
+    except OSError as exc:
+        _both(f"Khôi phục thất bại: {exc}", f"restore FAILED: {exc}", err=True)
+        return 1
+    m = summary.manifest
+    _both(f"Đã khôi phục bản sao lưu lúc {m['created_at']} (civic {m['civic_version']}, "
+          f"phiên bản CSDL {m['alembic_revision']}): {sum(summary.rows.values()):,} dòng, "
+          f"{summary.media_files} tệp ({summary.media_bytes:,} byte), trong {summary.seconds:.1f} giây.",
+          f"restored the backup of {m['created_at']} (civic {m['civic_version']}, database revision "
+          f"{m['alembic_revision']}): {sum(summary.rows.values()):,} rows, {summary.media_files} media files "
+          f"({summary.media_bytes:,} bytes), in {summary.seconds:.1f} s")
+    print("  " + ", ".join(f"{table} {count}" for table, count in sorted(summary.rows.items()) if count))
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if m["alembic_revision"] != head:
+        migrate()
+        _both(f"Đã nâng cơ sở dữ liệu từ {m['alembic_revision']} lên {head}.",
+              f"database migrated from {m['alembic_revision']} to {head}")
+    heads = backups.current_heads(get_settings().database_url)
+    if heads != m["audit_heads"]:
+        _both("Khôi phục KHÔNG đúng: đầu chuỗi nhật ký khác với bản sao lưu.",
+              "restore FAILED: the audit chain heads differ from the backup's", err=True)
+        return 1
+    # The same check as `civic audit verify`, with its defaults.
+    verify = build_parser().parse_args(["audit", "verify"])
+    if verify.fn(verify) != 0:
+        _both("Khôi phục KHÔNG đúng: chuỗi nhật ký bị hỏng (xem trên).",
+              "restore FAILED: the audit chain does not verify (see above)", err=True)
+        return 1
+    took = time.monotonic() - started
+    _both(f"Khôi phục xong trong {took:.1f} giây; chuỗi nhật ký nguyên vẹn.",
+          f"restore done in {took:.1f} s; the audit chain is intact")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civic",
                                      description="civic: grassroots-democracy feedback platform.")
@@ -312,6 +394,31 @@ def build_parser() -> argparse.ArgumentParser:
                                   "them, as served at /audit/checkpoints.json.")
     e.add_argument("--commune", help="commune code (default: the first commune)")
     e.set_defaults(fn=cmd_audit_export)
+
+    p = sub.add_parser("backup", help="write a backup file (database, media, manifest)",
+                       description="Write one tar file: the database (SQLite online backup or pg_dump), "
+                                   "the media folder and manifest.json (versions, row counts, audit chain "
+                                   "heads, a SHA-256 of every member). Safe while the app runs. Exit 0 when "
+                                   "written, 1 when writing failed, 2 when refused.")
+    p.add_argument("--output", "-o", metavar="PATH",
+                   help="file or folder to write (default var/backups/civic-<commune>-<UTC time>.tar[.gz]); "
+                        "- writes to stdout")
+    p.add_argument("--compress", choices=["auto", "gzip", "none"], default="auto",
+                   help="auto (default): gzip for SQLite, none for PostgreSQL (its dump is compressed "
+                        "already)")
+    p.set_defaults(fn=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into an empty instance",
+                       description="Check every checksum of a backup file, then restore its database into "
+                                   "DATABASE_URL and its media into the media folder, migrate to the latest "
+                                   "revision, and verify the audit chain. Stop the app first. Exit 0 when "
+                                   "restored and verified, 1 when the restored data does not verify, 2 when "
+                                   "refused (nothing changed).")
+    p.add_argument("path", type=Path, help="the backup file (.tar or .tar.gz); - reads it from stdin")
+    p.add_argument("--force", action="store_true",
+                   help="restore even when the database or the media folder holds data: the database is "
+                        "replaced; media files are added (files of the same name hold the same bytes)")
+    p.set_defaults(fn=cmd_restore)
     return parser
 
 
