@@ -390,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--commune", help="commune code (default: every commune)")
     c.set_defaults(fn=cmd_audit_checkpoint)
     e = au.add_parser("export", help="print the checkpoints and public key as JSON",
-                      description="Print a commune's signed checkpoints and the public key that checks "
-                                  "them, as served at /audit/checkpoints.json.")
+                      description="Print, as JSON, a commune's signed checkpoints and the public key "
+                                  "that checks them, as served at /audit/checkpoints.json.")
     e.add_argument("--commune", help="commune code (default: the first commune)")
     e.set_defaults(fn=cmd_audit_export)
 

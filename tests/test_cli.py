@@ -58,7 +58,7 @@ def test_audit_verify_with_no_commune_yet():
 def test_the_command_explains_itself():
     run = civic("--help")
     assert run.returncode == 0
-    for command in ("serve", "migrate", "seed-demo", "create-user", "api-key", "audit"):
+    for command in ("serve", "migrate", "seed-demo", "create-user", "api-key", "audit", "backup", "restore"):
         assert command in run.stdout
 
 
@@ -71,8 +71,12 @@ def test_the_command_explains_itself():
     (["api-key", "create"], ["--name"]),
     (["api-key", "revoke"], ["id"]),
     (["api-key", "list"], ["API keys"]),
-    (["audit"], ["verify"]),
-    (["audit", "verify"], ["chain", "broken"]),
+    (["audit"], ["verify", "checkpoint", "export"]),
+    (["audit", "verify"], ["chain", "broken", "--checkpoints"]),
+    (["audit", "checkpoint"], ["sign", "--commune"]),
+    (["audit", "export"], ["JSON", "--commune"]),
+    (["backup"], ["--output", "--compress", "manifest"]),
+    (["restore"], ["--force", "checksum"]),
 ])
 def test_every_subcommand_has_help(capsys, argv, words):
     with pytest.raises(SystemExit) as exit_:
