@@ -7,9 +7,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-clie
 COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir uv && uv pip install --system --no-cache -r requirements.lock
 COPY . .
-# var/media and /backups exist owned by civic, so the named volumes mounted there start writable by it.
+# var/media, keys and /backups exist owned by civic, so the named volumes mounted there start writable by it.
 RUN uv pip install --system --no-cache --no-deps -e . && useradd --system civic \
-    && mkdir -p var/media /backups && chown -R civic var /backups
+    && mkdir -p var/media keys /backups && chown -R civic var keys /backups
 USER civic
 EXPOSE 8000
 CMD ["civic", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-access-log"]

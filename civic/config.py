@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
     # hash of the static files and templates: set it to force phones to take a new worker.
     release: str = Field(default="", validation_alias=AliasChoices("CIVIC_RELEASE"))
+    # The Ed25519 private key that signs audit checkpoints (civic/audit/signing.py); default
+    # <var_dir>/audit-ed25519.pem. Keep it on a volume: a new key makes partners' copies name another key.
+    audit_key_file: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_AUDIT_KEY_FILE"))
     # The site's public address, e.g. https://nhaoson.example.vn: every absolute link (og:url, QR codes,
     # feeds, the manage link) is built from it, never from the request's Host header (empty: development,
     # links follow the request). OWASP ASVS 5.0 V4 / 4.0 V14.5: do not trust the Host header.

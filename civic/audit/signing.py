@@ -1,6 +1,7 @@
 """The deployment's Ed25519 key that signs audit checkpoints.
 
-The private key lives in <var_dir>/audit-ed25519.pem (created on first use, readable by the owner only);
+The private key lives in CIVIC_AUDIT_KEY_FILE, by default <var_dir>/audit-ed25519.pem (created on first use,
+readable by the owner only);
 the public key is published on /audit and in the checkpoint export so anyone can check a signature.
 Signing uses the maintained `cryptography` library (OWASP ASVS v4 6.2.1/6.2.2: proven primitives, no
 hand-written cryptography).
@@ -26,7 +27,8 @@ ALGORITHM = "Ed25519"
 
 
 def _key_path() -> Path:
-    return get_settings().var_dir / KEY_FILE
+    settings = get_settings()
+    return settings.audit_key_file or settings.var_dir / KEY_FILE
 
 
 def _load_or_create() -> Ed25519PrivateKey:
