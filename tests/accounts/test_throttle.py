@@ -178,3 +178,48 @@ def test_a_common_password_is_refused_with_a_clear_message(client, password):
     assert "Mật khẩu này quá phổ biến và dễ đoán." in answer.text
     with unit_of_work() as db:
         assert count(db, User, User.phone == "0987654321") == 0
+
+
+def test_a_login_flood_waits_for_the_password_threads_not_the_page_threads(app, monkeypatch):
+    """While 12 logins are stuck in argon2, a public page still answers: the logins queue on the password
+    pool instead of taking the threads that serve every page."""
+    import threading
+
+    import anyio
+    import anyio.to_thread
+    import httpx
+
+    from tests.builders import csrf_from
+
+    _c, _a, _b, _cat, users = setup_world()
+    monkeypatch.setattr(get_settings(), "login_failures_per_phone", 1000)
+    monkeypatch.setattr(get_settings(), "login_failures_per_address", 1000)
+    gate = threading.Event()
+    verify = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password", lambda *a: gate.wait(10) and verify(*a))
+    answers: list[int] = []
+
+    async def flood_and_read() -> int:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().thread_pool
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://civic.test") as web:
+            token = csrf_from((await web.get("/login")).text)
+
+            async def log_in() -> None:
+                answer = await web.post("/login", data={"csrf_token": token, "phone": users["resident"].phone,
+                                                        "password": "sai-mat-khau-roi"})
+                answers.append(answer.status_code)
+
+            async with anyio.create_task_group() as flood:
+                for _ in range(get_settings().thread_pool + 4):
+                    flood.start_soon(log_in)
+                await anyio.sleep(0.2)  # the event loop's time, for the logins to reach argon2
+                try:
+                    with anyio.fail_after(5):
+                        status = (await web.get("/items")).status_code
+                finally:
+                    gate.set()
+            return status
+
+    assert anyio.run(flood_and_read) == 200
+    assert answers == [422] * (get_settings().thread_pool + 4)
