@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,13 +50,15 @@ T = TypeVar("T")
 
 # --- the password pool ------------------------------------------------------------------------------
 
-_pools: dict[int, anyio.CapacityLimiter] = {}
+# One limiter an event loop (a worker process has one; the tests start many).
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = \
+    weakref.WeakKeyDictionary()
 
 
 async def _in_password_pool(fn: Callable[..., T], *args: Any) -> T:
     """Run argon2 work on the password threads (CIVIC_PASSWORD_THREADS a process); the limiter belongs to
     the running event loop."""
-    loop = id(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
     limiter = _pools.get(loop)
     if limiter is None:
         limiter = _pools[loop] = anyio.CapacityLimiter(get_settings().password_threads)

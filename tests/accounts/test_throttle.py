@@ -223,3 +223,60 @@ def test_a_login_flood_waits_for_the_password_threads_not_the_page_threads(app, 
 
     assert anyio.run(flood_and_read) == 200
     assert answers == [422] * (get_settings().thread_pool + 4)
+
+
+def _serve(**env: str):
+    """`civic serve` in a subprocess on a free port, on the test database, as an operator runs it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "civic"), "serve", "--port", str(port), "--no-access-log"]
+    proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(base + "/healthz").status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("civic serve did not start: " + proc.stderr.read().decode()[-2000:])
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(("trusted", "third"), [("", 429), ("127.0.0.1", 303)])
+def test_civic_serve_believes_x_forwarded_for_only_from_trusted_proxies(trusted, third):
+    """Without CIVIC_TRUSTED_PROXIES a client cannot dodge the per-address count with a made-up
+    X-Forwarded-For; behind a trusted proxy the header names the client."""
+    import httpx
+
+    from tests.builders import csrf_from
+
+    _c, _a, _b, _cat, users = setup_world()
+    proc, base = _serve(CIVIC_LOGIN_FAILURES_PER_ADDRESS="2", CIVIC_TRUSTED_PROXIES=trusted)
+    try:
+        with httpx.Client(base_url=base) as web:
+            token = csrf_from(web.get("/login").text)
+
+            def attempt(phone: str, password: str, forwarded: str) -> int:
+                return web.post("/login", data={"csrf_token": token, "phone": phone, "password": password},
+                                headers={"X-Forwarded-For": forwarded}).status_code
+
+            assert attempt(users["resident"].phone, "sai-mat-khau", "203.0.113.1") == 422
+            assert attempt(users["supervisor"].phone, "sai-mat-khau", "203.0.113.2") == 422
+            assert attempt(users["secretary"].phone, PASSWORD, "203.0.113.3") == third
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
