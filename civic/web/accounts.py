@@ -77,9 +77,10 @@ def _window() -> timedelta:
 
 async def _checked_form(request: Request, schema: type[Form]) -> Any:
     """The parsed form when its CSRF token and values are good; else None, and post_form (which reads the
-    same body again) answers with its usual 403 or 422."""
+    same body again, kept by Starlette) answers with its usual 403 or 422. A body that cannot be read
+    raises here as it would in post_form: reading it twice would wait for a stream that has ended."""
+    values, _files = await read_body(request)
     try:
-        values, _files = await read_body(request)
         Web(request).check_csrf(values)
         return schema.parse(values)
     except CivicError:
