@@ -5,16 +5,31 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from civic import clock
 from civic.accounts import service as accounts
 from civic.accounts.models import User
-from civic.config import get_settings
+from civic.config import Settings, get_settings
 from civic.db import unit_of_work
 from tests.builders import PASSWORD, audit_events, browser, csrf_from, csrf_token, login, setup_world
 
 COOKIE = "civic_session"
+
+LIMITS = ("session_idle_minutes", "session_lifetime_hours", "staff_session_hours")
+
+
+@pytest.fixture(autouse=True)
+def shipped_limits(monkeypatch):
+    """The limits a deployment gets by default (the rest of the suite lifts them: tests/conftest.py)."""
+    for name in LIMITS:
+        monkeypatch.setattr(get_settings(), name, Settings.model_fields[name].default)
+
+
+def test_the_shipped_limits():
+    assert [Settings.model_fields[name].default for name in LIMITS] == [120, 720, 12]
+
 NEW_PASSWORD = "bo-la-chuoi-xanh"
 
 
