@@ -42,6 +42,31 @@ class Settings(BaseSettings):
     # Photos decoded at once in the whole process: each may take up to rules.MAX_DECODED_BYTES of memory,
     # so many uploads at once wait their turn instead of exhausting it (OWASP ASVS 4.0 12.1.3).
     decode_workers: int = Field(default=2, ge=1, validation_alias=AliasChoices("CIVIC_DECODE_WORKERS"))
+    # Sessions end on the server (ASVS 3.3.1, 3.3.2): a login lasts at most session_lifetime_hours, or
+    # staff_session_hours for a secretary, supervisor or admin (who see residents' contacts: ASVS level 2
+    # asks for 12 hours), and ends after session_idle_minutes without a page opened.
+    session_lifetime_hours: int = Field(default=720, ge=1,
+                                        validation_alias=AliasChoices("CIVIC_SESSION_LIFETIME_HOURS"))
+    staff_session_hours: int = Field(default=12, ge=1,
+                                     validation_alias=AliasChoices("CIVIC_STAFF_SESSION_HOURS"))
+    session_idle_minutes: int = Field(default=120, ge=1,
+                                      validation_alias=AliasChoices("CIVIC_SESSION_IDLE_MINUTES"))
+    # Login throttling (ASVS 2.2.1): failed logins allowed per phone number and per client address, and
+    # registrations per address, within one window; over the limit the answer is 429 with Retry-After.
+    throttle_window_minutes: int = Field(default=15, ge=1,
+                                         validation_alias=AliasChoices("CIVIC_THROTTLE_WINDOW_MINUTES"))
+    login_failures_per_phone: int = Field(default=5, ge=1,
+                                          validation_alias=AliasChoices("CIVIC_LOGIN_FAILURES_PER_PHONE"))
+    login_failures_per_address: int = Field(default=30, ge=1,
+                                            validation_alias=AliasChoices("CIVIC_LOGIN_FAILURES_PER_ADDRESS"))
+    registrations_per_address: int = Field(default=20, ge=1,
+                                           validation_alias=AliasChoices("CIVIC_REGISTRATIONS_PER_ADDRESS"))
+    # Threads that hash and verify passwords in each worker process: a flood of logins queues for them
+    # instead of taking the threads that serve pages.
+    password_threads: int = Field(default=1, ge=1, validation_alias=AliasChoices("CIVIC_PASSWORD_THREADS"))
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, comma
+    # separated ("127.0.0.1", "10.0.0.0/8", "*"); empty: the client address is the connection's.
+    trusted_proxies: str = Field(default="", validation_alias=AliasChoices("CIVIC_TRUSTED_PROXIES"))
     # A name for this deploy, folded into the service worker's version (civic/web/offline.py) beside the
     # hash of the static files and templates: set it to force phones to take a new worker.
     release: str = Field(default="", validation_alias=AliasChoices("CIVIC_RELEASE"))

@@ -31,8 +31,15 @@ def _socket(host: str, port: int) -> socket.socket:
 def _worker(host: str, port: int, access_log: bool) -> None:
     import uvicorn
 
+    from civic.config import get_settings
+
+    # X-Forwarded-For names the client only when it comes from a proxy the operator named: otherwise
+    # anyone could pick the address the login throttle counts them under (ASVS 2.2.1). uvicorn's own
+    # default trusts 127.0.0.1, which is every client of a proxy-less local serve.
+    trusted = get_settings().trusted_proxies.strip()
     config = uvicorn.Config("civic.main:create_app", factory=True, host=host, port=port,
-                            access_log=access_log, proxy_headers=True, lifespan="on")
+                            access_log=access_log, proxy_headers=bool(trusted),
+                            forwarded_allow_ips=trusted or None, lifespan="on")
     server = uvicorn.Server(config)
     server.run(sockets=[_socket(host, port)])
 

@@ -16,6 +16,9 @@ elif "test" not in _url.rsplit("/", 1)[-1]:
 os.environ["DATABASE_URL"] = _url
 os.environ["CIVIC_VAR_DIR"] = str(_tmp)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+# The suite's stories span days on one login; tests/accounts/test_sessions.py sets the shipped limits.
+os.environ.update(CIVIC_SESSION_IDLE_MINUTES="5256000", CIVIC_SESSION_LIFETIME_HOURS="87600",
+                  CIVIC_STAFF_SESSION_HOURS="87600")
 
 import pytest  # noqa: E402
 

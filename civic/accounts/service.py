@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 
@@ -12,9 +13,11 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from civic import clock
+from civic.accounts import sessions
 from civic.accounts.models import ApiKey, RoleGrant, User
-from civic.accounts.schemas import WRONG_LOGIN, LoginForm, RegisterForm
-from civic.areas.models import Household, HouseholdMember, Village
+from civic.accounts.rules import touch_due
+from civic.accounts.schemas import WRONG_LOGIN, ChangePasswordForm, LoginForm, RegisterForm
+from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.facts import ActorFacts
 from civic.core.kinds import Role
@@ -30,11 +33,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Does the password match? With no hash (an unknown phone) a dummy one is verified, so both paths
+    take the same time."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
 
 
 @dataclass
@@ -44,6 +53,9 @@ class Viewer:
     user: User | None = None
     grants: list[RoleGrant] = field(default_factory=list)
     household_ids: frozenset[int] = frozenset()
+    # The login this viewer came with, and whether its "last seen" is due to be written.
+    session_id: int | None = None
+    touch_due: bool = False
 
     @property
     def id(self) -> int | None:
@@ -92,35 +104,116 @@ def load_viewer(session: Session, user_id: int | None) -> Viewer:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         return ANONYMOUS_VIEWER
+    return _viewer_of(session, user)
+
+
+def _viewer_of(session: Session, user: User) -> Viewer:
     grants = list(session.execute(select(RoleGrant).where(col(RoleGrant.user_id) == user.id)).scalars())
     households = frozenset(session.execute(
         select(col(HouseholdMember.household_id)).where(col(HouseholdMember.user_id) == user.id)).scalars())
     return Viewer(user, grants, households)
 
 
-def register(session: Session, form: RegisterForm) -> User:
-    """A new account; its phone number must not have one already."""
-    if session.execute(select(col(User.id)).where(col(User.phone) == form.phone)).first():
+def load_session_viewer(session: Session, key: str | None, policy: sessions.SessionPolicy) -> Viewer:
+    """The viewer of a browser's login key: anonymous when the login ended, is too old or idle too long,
+    or its user was deactivated."""
+    found = sessions.find(session, key)
+    if found is None:
+        return ANONYMOUS_VIEWER
+    row, user = found
+    if not user.is_active:
+        return ANONYMOUS_VIEWER
+    viewer = _viewer_of(session, user)
+    now = clock.now()
+    staff = viewer.is_secretary or viewer.is_supervisor or viewer.is_admin
+    if not sessions.alive(row, policy, staff=staff, now=now):
+        return ANONYMOUS_VIEWER
+    viewer.session_id = row.id
+    viewer.touch_due = touch_due(clock.as_utc(row.last_seen_at), now)
+    return viewer
+
+
+def phone_taken(session: Session, phone: str) -> bool:
+    return session.execute(select(col(User.id)).where(col(User.phone) == phone)).first() is not None
+
+
+def register(session: Session, form: RegisterForm, password_hash: str | None = None) -> User:
+    """A new account made by an administrator (the CLI, the demo seed); its phone number must not have
+    one already. Self-registration uses create_account, which does not say so."""
+    if phone_taken(session, form.phone):
         raise Invalid(N_("An account with this phone number already exists. Log in instead."), field="phone")
-    user = User(phone=form.phone, display_name=form.display_name, email=None,
-                password_hash=hash_password(form.password), created_at=clock.now())
+    return _new_user(session, form, password_hash or hash_password(form.password))
+
+
+def create_account(session: Session, form: RegisterForm, password_hash: str) -> User | None:
+    """Self-registration: the new account, or None when the phone number has one already. The caller
+    answers both the same way, so that the page does not tell who has an account (ASVS 2.2.1, 3.2)."""
+    if phone_taken(session, form.phone):
+        return None
+    return _new_user(session, form, password_hash)
+
+
+def _new_user(session: Session, form: RegisterForm, password_hash: str) -> User:
+    user = User(phone=form.phone, display_name=form.display_name, email=None, password_hash=password_hash,
+                created_at=clock.now())
     session.add(user)
     session.flush()
     return user
 
 
-def authenticate(session: Session, form: LoginForm) -> User:
-    """The user for this phone and password, or Invalid with one message that tells nothing more."""
+def login_hash(session: Session, phone: str) -> str | None:
+    """The password hash to check a login against: None for an unknown or deactivated account."""
+    user = session.execute(select(User).where(col(User.phone) == phone)).scalar_one_or_none()
+    return user.password_hash if user is not None and user.is_active else None
+
+
+def authenticate(session: Session, form: LoginForm, verified_hash: str | None = None,
+                 new_hash: str | None = None) -> User:
+    """The user for this phone and password, or Invalid with one message that tells nothing more.
+
+    `verified_hash` is the hash the password was already checked against (off the request path of other
+    users, see civic/web/accounts.py): the login goes on only if the account still has that hash."""
     wrong = Invalid(WRONG_LOGIN, field="password")
     user = session.execute(select(User).where(col(User.phone) == form.phone)).scalar_one_or_none()
     if user is None or not user.is_active:
-        verify_password(_DUMMY_HASH, form.password)
+        if verified_hash is None:
+            verify_password(None, form.password)
         raise wrong
-    if not verify_password(user.password_hash, form.password):
+    if verified_hash is not None:
+        if not hmac.compare_digest(user.password_hash, verified_hash):
+            raise wrong
+    elif not verify_password(user.password_hash, form.password):
         raise wrong
-    if _hasher.check_needs_rehash(user.password_hash):
+    if new_hash is not None:
+        user.password_hash = new_hash
+    elif verified_hash is None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(form.password)
     return user
+
+
+def change_password(session: Session, viewer: Viewer, form: ChangePasswordForm, *,
+                    current_ok: bool | None = None, new_hash: str | None = None) -> User:
+    """A new password for the signed-in user. Every other login of theirs ends (ASVS 3.3.3); this one
+    goes on. The audit event says that it changed, never what it is."""
+    user = session.get(User, viewer.id) if viewer.id else None
+    if user is None:
+        raise NotFound(N_("This account does not exist."))
+    if current_ok is None:
+        current_ok = verify_password(user.password_hash, form.current_password)
+    if not current_ok:
+        raise Invalid(N_("Your current password is wrong."), field="current_password")
+    user.password_hash = new_hash or hash_password(form.new_password)
+    sessions.end_all(session, row_id(user), keep=viewer.session_id)
+    commune_id = viewer.grants[0].commune_id if viewer.grants else _any_commune(session)
+    if commune_id is not None:
+        audit.record(session, commune_id=commune_id, action="password_changed", actor_id=user.id,
+                     payload={"user_id": user.id})
+    session.flush()
+    return user
+
+
+def _any_commune(session: Session) -> int | None:
+    return session.execute(select(col(Commune.id)).order_by(col(Commune.id)).limit(1)).scalar_one_or_none()
 
 
 def create_user(session: Session, *, phone: str, display_name: str, password: str, role: str | None = None,
@@ -150,6 +243,8 @@ def grant(session: Session, user: User, *, role: str, commune_id: int | None, vi
         raise Invalid(N_("This role needs a village."), field="scope")
     g = RoleGrant(user_id=row_id(user), role=role, commune_id=commune_id, village_id=village_id, title=title)
     session.add(g)
+    # What a login may do was decided when it started: a new role ends the user's logins (ASVS 3.3.3).
+    sessions.end_all(session, row_id(user))
     session.flush()
     audit.record(session, commune_id=commune_id, action="role_granted", actor_id=None,
                  payload={"user_id": user.id, "role": role, "village_id": village_id})

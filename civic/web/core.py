@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,8 +22,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
-from civic.accounts.service import ANONYMOUS_VIEWER, Viewer, load_viewer
-from civic.config import ROOT
+from civic.accounts.service import ANONYMOUS_VIEWER, Viewer, load_session_viewer
+from civic.accounts.sessions import SessionPolicy
+from civic.config import ROOT, get_settings
 from civic.core.inputs import Form
 from civic.errors import N_, CivicError, Forbidden, Invalid, Message
 from civic.web import i18n
@@ -52,6 +54,19 @@ env.globals.update(
     KIND_LABELS=stages.KIND_LABELS,
     LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
 )
+
+
+# The signed cookie holds the login's key (the server checks it against user_session on every request)
+# and the user's id, which only tells the page cache and the submission form that someone may be signed in.
+SESSION_KEY = "sid"
+SESSION_USER = "uid"
+
+
+def session_policy() -> SessionPolicy:
+    settings = get_settings()
+    return SessionPolicy(lifetime=timedelta(hours=settings.session_lifetime_hours),
+                         staff_lifetime=timedelta(hours=settings.staff_session_hours),
+                         idle=timedelta(minutes=settings.session_idle_minutes))
 
 
 # Pages a phone keeps a copy of once opened (see Web.offline_savable and civic/web/offline.py).
@@ -162,9 +177,13 @@ class Web:
                                             request.query_params.get("lang"))
         self.translations = i18n.translations(self.locale)
         self.gettext, self.ngettext = make_gettext(self.translations)
-        user_id = request.session.get("uid") if "session" in request.scope else None
-        self.viewer: Viewer = load_viewer(session, user_id) \
-            if (session is not None and load_user and user_id) else ANONYMOUS_VIEWER
+        self.viewer: Viewer = ANONYMOUS_VIEWER
+        key = request.session.get(SESSION_KEY) if "session" in request.scope else None
+        if session is not None and load_user and key:
+            self.viewer = load_session_viewer(session, key, session_policy())
+            if self.viewer.user is None:  # ended, expired or idle: forget it, the browser is anonymous now
+                request.session.pop(SESSION_KEY, None)
+                request.session.pop(SESSION_USER, None)
 
     @property
     def session(self) -> Session:

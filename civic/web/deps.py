@@ -20,11 +20,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Path, Query
 from pydantic import BeforeValidator
 from sqlmodel import Session
 from starlette.requests import Request
 
+from civic import clock
+from civic.accounts import sessions
 from civic.accounts.service import Viewer
 from civic.core.inputs import ID_MAX, is_ascii_number
 from civic.db import get_engine, unit_of_work
@@ -54,7 +57,10 @@ def reading(request: Request) -> Iterator[Web]:
     """A page rendered outside a route's dependencies: on a page-cache miss, or again after post_form
     refused a form (its own transaction was rolled back). One read session, closed at the end."""
     with unit_of_work() as db:
-        yield Web(request, db)
+        web = Web(request, db)
+        if web.viewer.touch_due and web.viewer.session_id is not None:
+            sessions.touch(web.viewer.session_id, clock.now())  # at most once a minute, see _web
+        yield web
 
 
 async def _session() -> AsyncIterator[Session]:
@@ -70,7 +76,12 @@ Db = Annotated[Session, Depends(_session)]
 
 
 async def _web(request: Request, db: Db) -> Web:
-    return Web(request, db)
+    web = Web(request, db)
+    viewer = web.viewer
+    if viewer.touch_due and viewer.session_id is not None:
+        # At most once a minute a login: its "last seen", in a short write of its own, off the event loop.
+        await anyio.to_thread.run_sync(sessions.touch, viewer.session_id, clock.now())
+    return web
 
 
 CurrentWeb = Annotated[Web, Depends(_web)]

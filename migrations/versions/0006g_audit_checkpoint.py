@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0006g'
-down_revision: str | None = '0005'
+down_revision: str | None = "0006c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

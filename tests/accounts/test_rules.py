@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import pytest
 
 from civic.accounts import rules
-from civic.accounts.schemas import RegisterForm
+from civic.accounts.rules import _common_passwords, is_common_password, session_alive, throttle_wait
+from civic.accounts.schemas import COMMON_PASSWORD, RegisterForm
 from civic.core.inputs import Form, Phone
 from civic.errors import Invalid
 
@@ -20,13 +22,13 @@ class ContactForm(Form):
 
 def normalize_phone(typed, field: str = "phone") -> str:
     return ContactForm.parse({"contact_phone": typed}).contact_phone if field == "contact_phone" else \
-        RegisterForm.parse({"phone": typed, "display_name": "Tên", "password": "12345678",
-                            "password_again": "12345678"}).phone
+        RegisterForm.parse({"phone": typed, "display_name": "Tên", "password": "ga-trong-7",
+                            "password_again": "ga-trong-7"}).phone
 
 
 def registration(**over) -> RegisterForm:
-    data = {"phone": "0912345678", "display_name": "Tên", "password": "12345678",
-            "password_again": "12345678"}
+    data = {"phone": "0912345678", "display_name": "Tên", "password": "ga-trong-7",
+            "password_again": "ga-trong-7"}
     data.update(over)
     if "password" in over:
         data["password_again"] = over["password"]
@@ -88,7 +90,7 @@ def test_anything_else_is_refused(typed):
 
 
 def test_password_length():
-    assert registration(password="12345678").password == "12345678"
+    assert registration(password="ga-tro-7").password == "ga-tro-7"
     assert registration(password="p" * 128).password == "p" * 128
     for bad in ("", "1234567", None, "p" * 129):
         with pytest.raises(Invalid) as exc:
@@ -111,3 +113,52 @@ def test_masked_phone_hides_the_middle():
     assert rules.mask_phone("0912345678") == "0912•••678"
     assert "345" not in rules.mask_phone("0912345678")
     assert rules.mask_phone("123") == "•••"
+
+
+@pytest.mark.parametrize("common", ["12345678", "password", "Password1", " qwerty123 ", "iloveyou",
+                                    "matkhau123", "anhyeuem"])
+def test_common_passwords_are_refused(common):
+    assert is_common_password(common)
+    with pytest.raises(Invalid) as exc:
+        registration(password=common)
+    assert exc.value.errors["password"] == COMMON_PASSWORD
+
+
+@pytest.mark.parametrize("fine", ["ga-trong-7", "demo-resident", "demo-admin", "bo-la-chuoi-xanh",
+                                  "correct-horse-9"])
+def test_uncommon_passwords_pass(fine):
+    assert not is_common_password(fine)
+    assert registration(password=fine).password == fine
+
+
+def test_the_common_password_list_is_large():
+    assert len(_common_passwords()) >= 10_000
+
+
+T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+HOURS_3, IDLE_2H = timedelta(hours=3), timedelta(hours=2)
+
+
+@pytest.mark.parametrize(("last_seen", "ended", "now", "alive"), [
+    (T0, None, T0, True),
+    (T0, None, T0 + timedelta(minutes=119), True),
+    (T0, None, T0 + timedelta(minutes=120), False),                                  # idle 2 h exactly
+    (T0 + timedelta(minutes=100), None, T0 + timedelta(minutes=179), True),
+    (T0 + timedelta(minutes=170), None, T0 + timedelta(minutes=180), False),         # lifetime 3 h
+    (T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=2), False),               # logged out
+])
+def test_session_alive(last_seen, ended, now, alive):
+    assert session_alive(created_at=T0, last_seen_at=last_seen, ended_at=ended, now=now, lifetime=HOURS_3,
+                         idle=IDLE_2H) is alive
+
+
+@pytest.mark.parametrize(("start", "hits", "now", "wait"), [
+    (None, 0, T0, 0),
+    (T0, 4, T0 + timedelta(minutes=1), 0),                 # the 5th attempt is allowed
+    (T0, 5, T0 + timedelta(minutes=1), 14 * 60),           # the 6th waits for the window's end
+    (T0, 5, T0 + timedelta(minutes=14, seconds=59.5), 1),  # never "wait 0 seconds" while blocked
+    (T0, 9, T0 + timedelta(minutes=15), 0),                # a new window
+])
+def test_throttle_wait(start, hits, now, wait):
+    window = timedelta(minutes=15)
+    assert throttle_wait(window_start=start, hits=hits, limit=5, window=window, now=now) == wait
