@@ -14,7 +14,7 @@ from civic.areas import service as areas
 from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import row_id
-from civic.errors import N_, NotFound
+from civic.errors import N_, Invalid, NotFound
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.models import Item
@@ -102,6 +102,11 @@ async def submit_upload(request: Request, *, on_behalf: bool):
     def act(db, web: Web, form: SubmitForm, files) -> Done:
         if on_behalf:
             require_user(web)
+        elif signed_in and web.viewer.user is None:
+            # The form was opened while logged in and sent after the login ended: it has no contact fields,
+            # so it must not become an item nobody can be reached about. Shown again without the login.
+            raise Invalid(N_("Your login has ended. Log in again to send this item, or fill in the "
+                             "contact fields and send it without an account."), field="contact_phone")
         commune = areas.default_commune(db)
         # The session's CSRF token was in the session before this form was shown, so it names this
         # browser even when the answer to its first send was lost and the cookie never updated.

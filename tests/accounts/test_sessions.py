@@ -13,7 +13,17 @@ from civic.accounts import service as accounts
 from civic.accounts.models import User
 from civic.config import Settings, get_settings
 from civic.db import unit_of_work
-from tests.builders import PASSWORD, audit_events, browser, csrf_from, csrf_token, login, setup_world
+from civic.items.models import Item
+from tests.builders import (
+    PASSWORD,
+    audit_events,
+    browser,
+    csrf_from,
+    csrf_token,
+    item_data,
+    login,
+    setup_world,
+)
 
 COOKIE = "civic_session"
 
@@ -241,3 +251,21 @@ def test_public_pages_keep_a_session_alive_too(client):
         assert client.get("/items").status_code == 200
         assert client.get("/").status_code == 200
     assert logged_in(client), "300 minutes of reading public pages, never 120 idle"
+
+
+def test_an_item_form_sent_after_the_login_ended_is_shown_again_not_stored_without_a_contact(client):
+    _c, village, _b, category, users = setup_world()
+    login(client, users["resident"])
+    form_page = client.get("/submit").text
+    assert 'name="contact_phone"' not in form_page  # logged in: the account is the contact
+    data = item_data(village, category, title="Cống bị tắc trước nhà văn hoá", client_token="ended-login-1")
+    del data["contact_phone"]  # the signed-in form has no contact fields
+    data["csrf_token"] = csrf_from(form_page)
+    clock.advance(timedelta(minutes=121))  # the login ends while the resident types
+    answer = client.post("/submit", data=data, follow_redirects=False)
+    assert answer.status_code == 422
+    assert "Phiên đăng nhập của bạn đã hết" in answer.text
+    assert "Cống bị tắc trước nhà văn hoá" in answer.text  # what was typed is kept
+    assert 'name="contact_phone"' in answer.text  # and the form now asks how to reach them
+    with unit_of_work() as db:
+        assert db.execute(select(Item)).first() is None
