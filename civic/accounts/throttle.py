@@ -3,12 +3,14 @@
 Every worker process sees the same counts (the table is shared), and a count survives a restart. The
 `limits` package would give Redis or memcached storage, but none in an SQL database, which is the only
 store civic has; a fixed window in one small table costs one indexed read before a login and one write
-after a failure. Keys are sha256 of 'phone:…' or 'addr:…': the table holds no phone number or address.
+after a failure. Keys are an HMAC under the server secret of 'phone:…' or 'addr:…': the table holds no
+phone number or address, and a copy of it cannot be matched against a list of phone numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +20,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts.models import LoginThrottle
 from civic.accounts.rules import throttle_wait
+from civic.config import get_settings
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,16 @@ class Limit:
     limit: int
 
 
+def _key(text: str) -> str:
+    return hmac.new(get_settings().secret_key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
 def phone_key(phone: str) -> str:
-    return hashlib.sha256(f"phone:{phone}".encode()).hexdigest()
+    return _key(f"phone:{phone}")
 
 
 def address_key(address: str, purpose: str = "login") -> str:
-    return hashlib.sha256(f"addr:{purpose}:{address}".encode()).hexdigest()
+    return _key(f"addr:{purpose}:{address}")
 
 
 def wait(db: Session, limits: list[Limit], window: timedelta) -> int:
