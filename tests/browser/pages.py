@@ -58,6 +58,13 @@ def _register_errors(page, w):
     assert page.locator(".error").count() >= 1, "the register form did not show its errors"
 
 
+def _password_errors(page, w):
+    page.goto("/account/password")
+    page.click("form[action='/account/password'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".error").count() >= 1, "the password form did not show its errors"
+
+
 def _submitted(page, w):
     page.goto("/submit")
     page.check("input[name=kind][value=concern]")
@@ -88,6 +95,8 @@ PAGES = {
     "register": (None, "/register"),
     "register with errors": (None, _register_errors),
     "my items": ("resident", "/me/items"),
+    "change password": ("resident", "/account/password"),
+    "change password with errors": ("resident", _password_errors),
     "triage queue": ("secretary", "/triage"),
     "triage item": ("secretary", "/triage/{submitted}"),
     "file on behalf": ("secretary", "/triage/new"),
