@@ -181,7 +181,8 @@ def test_disclosure_ending_before_it_starts_is_refused():
 
 
 def test_disclosure_period_blocks_until_the_ready_date():
-    ready = rules.disclosure_ready_on(date(2026, 6, 10), 3)
+    runs = rules.coverage([rules.Posting("notice_board", date(2026, 6, 10), date(2026, 6, 16))], None)
+    ready = rules.disclosure_ready_on(runs, 3)
     assert ready == date(2026, 6, 13)
     assert rules.open_discussion_blocker(0, None, date(2026, 7, 1)) is not None
     blocker = rules.open_discussion_blocker(1, ready, date(2026, 6, 12))

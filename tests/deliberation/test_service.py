@@ -76,7 +76,9 @@ def test_the_category_sets_the_disclosure_days(w):
     db, sec = w["db"], w["sec"]
     w["cat"].min_disclosure_days = 10
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
-    disclose(db, item, w["users"]["secretary"], days_ago=9)
+    # Posted nine days ago and still on the board: ten days covered only once the tenth day has passed.
+    disclose(db, item, w["users"]["secretary"], days_ago=9,
+             ends_on=(clock.today_local() + timedelta(days=5)).isoformat())
     assert not workflow.allowed_actions(db, item, sec, ) or "open_discussion" not in \
         workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=1))
