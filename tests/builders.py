@@ -388,3 +388,13 @@ def move(session: Session, item, action: str, viewer: Viewer, inputs: dict | Non
 
     form = workflow.form_for(action).parse(inputs or {})
     return workflow.transition(session, item, action, viewer, form, is_author=is_author)
+
+
+def leave_register(db: Session, village: Village, codes: list[str], on: date) -> None:
+    """The households with these codes leave the village's register on `on`, through the areas service."""
+    from sqlalchemy import select as _sel
+
+    for code in codes:
+        household = db.execute(_sel(Household).where(Household.village_id == village.id,
+                                                     Household.code == code)).scalar_one()
+        areas.household_leaves(db, household, on)
