@@ -587,6 +587,7 @@ class Deliberation:
     item: Item
     disclosures: list[Disclosure]
     ready_on: date | None
+    covered_days: int  # the longest run of consecutive days the disclosures really covered
     blocker: rules.Blocker | None
     discussion: Discussion | None
     comments: list[CommentView]
@@ -645,9 +646,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
                                        .order_by(col(Disclosure.starts_on), col(Disclosure.id))
                                        .limit(MAX_SHOWN)).scalars())
     min_days = _required_days(session, item)
-    ready_on = rules.disclosure_ready_on(
-        rules.coverage([rules.Posting(d.channel, d.starts_on, d.ends_on) for d in disclosures],
-                       accepted_on(item)), min_days)
+    runs = rules.coverage([rules.Posting(d.channel, d.starts_on, d.ends_on) for d in disclosures],
+                          accepted_on(item))
+    ready_on = rules.disclosure_ready_on(runs, min_days)
     blocker = (rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know"
                else None)
     discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
@@ -712,7 +713,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
             can_vote = v.voting_open and rep is not None
     stage_open = item.stage in rules.COMMENT_STAGES
     return Deliberation(
-        item=item, disclosures=disclosures, ready_on=ready_on, blocker=blocker, discussion=discussion,
+        item=item, disclosures=disclosures, ready_on=ready_on, covered_days=rules.longest_run(runs),
+        blocker=blocker, discussion=discussion,
         comments=comments, comment_page=page, comment_pages=pages, comment_total=comment_total,
         supports=supports, households_total=households_total, meetings=meeting_views, decisions=views,
         in_know=item.stage == "know", in_discuss=item.stage == "discuss", is_closed=item.stage == "closed",

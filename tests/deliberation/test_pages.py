@@ -272,6 +272,8 @@ def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen
     clock.advance(timedelta(days=5))
     desk = client.get(f"/deliberation/{code}?lang=en")
     assert "do not yet cover the minimum period" in desk.text
+    status = client.get(f"/items/{code}?lang=en")
+    assert "3 consecutive days; the disclosures so far cover 1." in status.text
     refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
                                                                          "question": "Làm mương?"})
     assert refused.status_code == 409
