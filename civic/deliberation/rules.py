@@ -77,13 +77,14 @@ def check_stage(stage: str, allowed: frozenset[str] | set[str], message: str = "
 
 # --- Dân biết: disclosures and the minimum period ---------------------------------------------------
 
-# How a disclosure counts (Law 10/2022/QH15, Chapter II on what is made known and how; Decree 61/2023 for
-# the village convention): a posting counts from its start, never from before the item was accepted (nothing
-# can be made known before it exists), and only for the days it covered, start to end inclusive. The
-# minimum period is met by consecutive days of coverage, by any channel together. The loudspeaker is a
-# channel the law names with its own length (at least 3 consecutive days of broadcasting), so loudspeaker
-# days count only in a run of LOUDSPEAKER_MIN_DAYS consecutive days; a draft village convention stays posted
-# at least 30 days. Every category needs at least one day: a minimum of 0 would skip Dân biết altogether.
+# How a disclosure counts (Law 10/2022/QH15, Chapter II, the articles on the forms and the time of making
+# things known; Decree 61/2023/ND-CP for the draft village convention): a posting counts from its start,
+# never from before the item was accepted (nothing can be made known before it exists), and only for the
+# days it covered, start to end inclusive. The minimum period is met by consecutive days of coverage, by any
+# channel together. The loudspeaker is a channel the law names with its own length (at least 3 consecutive
+# days of broadcasting), so loudspeaker days count only in a run of LOUDSPEAKER_MIN_DAYS consecutive days; a
+# draft village convention stays posted at least 30 days. Every category needs at least one day: a minimum
+# of 0 would skip Dân biết altogether.
 LOUDSPEAKER_MIN_DAYS = 3
 MIN_DISCLOSURE_DAYS_FLOOR = 1
 MAX_DISCLOSURE_DAYS = 90
@@ -296,11 +297,12 @@ def representative_household(households: list[tuple[int, bool]]) -> int:
 
 
 # --- the tally: the denominator and the ballots on one date ------------------------------------------
-# Law 10/2022/QH15, Art. 21-22 (how the results of households' deciding are counted and recognised): a
-# decision passes when more than half of ALL households of the register agree, and it is the register on the
-# decision date that is both the denominator and the list of households whose ballots count. A household
-# that left the register before that date (or joined after it) has no ballot in the tally; its ballot is
-# listed as excluded with the reason, so "more households in favour than on the register" cannot happen.
+# Law 10/2022/QH15, Art. 18 (the community meeting) and Art. 21-22 (how the results of the households'
+# deciding are counted and recognised): a decision passes when more than half of ALL households of the
+# register agree, and it is the register on the decision date that is both the denominator and the list of
+# households whose ballots count. A household that left the register before that date (or joined after it)
+# has no ballot in the tally; its ballot is listed as excluded with the reason, so "more households in
+# favour than on the register" cannot happen.
 
 def on_register(active_from: date, active_to: date | None, on: date) -> bool:
     """The household is in the register on this date (it leaves on `active_to`, exclusive)."""

@@ -619,6 +619,7 @@ class Deliberation:
     now: datetime | None = None
     notice_days: int = rules.DEFAULT_MEETING_NOTICE_DAYS
     min_disclosure_days: int = 3
+    accepted_on: date | None = None  # no disclosure may start before this day
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -726,7 +727,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
-        min_disclosure_days=min_days)
+        min_disclosure_days=min_days, accepted_on=accepted_on(item))
 
 
 def get_decision(session: Session, item: Item, decision_id: int) -> Decision:

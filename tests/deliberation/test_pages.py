@@ -261,6 +261,8 @@ def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen
     login(client, w["users"]["secretary"])
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
+    desk = client.get(f"/deliberation/{code}?lang=vi")
+    assert f"Không sớm hơn ngày {today.strftime('%d/%m/%Y')}" in desk.text
     early = client.post(f"/deliberation/{code}/disclosure?lang=vi", data={
         "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
         "starts_on": (today - timedelta(days=5)).isoformat(), "ends_on": today.isoformat()})
