@@ -360,7 +360,7 @@ def _registers(draw):
     return households, base + timedelta(days=draw(st.integers(0, 130)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_registers())
 def test_never_more_in_favour_than_households_on_the_register(case):
     households, decided = case
