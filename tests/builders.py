@@ -260,13 +260,22 @@ def make_household_rep(db: Session, village: Village, index: int = 0, *, represe
     return user
 
 
-def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, **over):
-    """A disclosure on the notice board that started `days_ago` days ago and runs for 7 days."""
+def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, *, backdate: bool = True, **over):
+    """A disclosure on the notice board that started `days_ago` days ago and runs for 7 days.
+
+    A disclosure cannot start before the item was accepted, so with `backdate` an item accepted later than
+    the disclosure's first day is taken as accepted at the start of that day (as if the test had begun
+    then)."""
+    from datetime import datetime as _dt
+    from datetime import time as _time
     from datetime import timedelta as _td
 
     from civic.deliberation import service as deliberation
 
     start = clock.today_local() - _td(days=days_ago)
+    if backdate and item.acknowledged_at is not None and deliberation.accepted_on(item) > start:
+        item.acknowledged_at = _dt.combine(start, _time(0, 0), tzinfo=clock.LOCAL_TZ)
+        db.flush()
     data = {"channel": "notice_board", "place": "Bảng tin nhà văn hoá", "starts_on": start.isoformat(),
             "ends_on": (start + _td(days=7)).isoformat()}
     data.update(over)
@@ -379,3 +388,13 @@ def move(session: Session, item, action: str, viewer: Viewer, inputs: dict | Non
 
     form = workflow.form_for(action).parse(inputs or {})
     return workflow.transition(session, item, action, viewer, form, is_author=is_author)
+
+
+def leave_register(db: Session, village: Village, codes: list[str], on: date) -> None:
+    """The households with these codes leave the village's register on `on`, through the areas service."""
+    from sqlalchemy import select as _sel
+
+    for code in codes:
+        household = db.execute(_sel(Household).where(Household.village_id == village.id,
+                                                     Household.code == code)).scalar_one()
+        areas.household_leaves(db, household, on)

@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
 from civic.db import row_id
-from civic.errors import N_, NotFound
+from civic.errors import N_, Conflict, Invalid, NotFound
 
 
 def create_commune(session: Session, *, code: str, name: str, kind: str = "xa",
@@ -58,3 +58,21 @@ def active_households(session: Session, village_id: int, on: date) -> int:
             or_(col(Household.active_to).is_(None), col(Household.active_to) > on),
         )
     ).scalar_one()
+
+
+def household_leaves(session: Session, household: Household, on: date, *,
+                     actor_id: int | None = None) -> None:
+    """The household leaves the register on `on`: from that day it is neither in a vote's denominator nor
+    among the households whose ballots count (the register keeps its history by these dates)."""
+    if on <= household.active_from:
+        raise Invalid(N_("A household cannot leave the register before it joined (%(date)s)."),
+                      field="active_to", date=household.active_from.isoformat())
+    if household.active_to is not None and household.active_to <= on:
+        raise Conflict(N_("This household already left the register on %(date)s."),
+                       date=household.active_to.isoformat())
+    village = session.get(Village, household.village_id)
+    assert village is not None  # a household belongs to a village (foreign key)
+    household.active_to = on
+    session.flush()
+    audit.record(session, commune_id=village.commune_id, action="household_left", actor_id=actor_id,
+                 payload={"village_id": village.id, "household": household.code, "on": on.isoformat()})

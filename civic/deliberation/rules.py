@@ -77,11 +77,89 @@ def check_stage(stage: str, allowed: frozenset[str] | set[str], message: str = "
 
 # --- Dân biết: disclosures and the minimum period ---------------------------------------------------
 
-def disclosure_ready_on(first_start: date | None, min_days: int) -> date | None:
-    """The first day the item may move to Dân bàn: the earliest disclosure's start plus the minimum days."""
-    if first_start is None:
-        return None
-    return first_start + timedelta(days=max(0, min_days))
+# How a disclosure counts (Law 10/2022/QH15, Chapter II, the articles on the forms and the time of making
+# things known; Decree 61/2023/ND-CP for the draft village convention): a posting counts from its start,
+# never from before the item was accepted (nothing can be made known before it exists), and only for the
+# days it covered, start to end inclusive. The minimum period is met by consecutive days of coverage, by any
+# channel together. The loudspeaker is a channel the law names with its own length (at least 3 consecutive
+# days of broadcasting), so loudspeaker days count only in a run of LOUDSPEAKER_MIN_DAYS consecutive days; a
+# draft village convention stays posted at least 30 days. Every category needs at least one day: a minimum
+# of 0 would skip Dân biết altogether.
+LOUDSPEAKER_MIN_DAYS = 3
+MIN_DISCLOSURE_DAYS_FLOOR = 1
+MAX_DISCLOSURE_DAYS = 90
+LEGAL_MIN_DISCLOSURE_DAYS: dict[str, int] = {"village_convention": 30}  # category code -> days
+
+
+@dataclass(frozen=True)
+class Posting:
+    channel: str
+    starts_on: date
+    ends_on: date
+
+
+def legal_min_days(category_code: str) -> int:
+    """The smallest minimum period an administrator may set for a category."""
+    return max(MIN_DISCLOSURE_DAYS_FLOOR, LEGAL_MIN_DISCLOSURE_DAYS.get(category_code, 0))
+
+
+def required_days(category_code: str, configured: int) -> int:
+    """The period the item must be disclosed for: the category's setting, never below the legal minimum."""
+    return max(configured, legal_min_days(category_code))
+
+
+def check_min_disclosure_days(category_code: str, days: int) -> None:
+    least = legal_min_days(category_code)
+    if days < least:
+        raise Invalid(N_("The minimum disclosure period of this category must be at least %(days)s days."),
+                      field="days", days=least)
+
+
+def check_disclosure_dates(starts_on: date, ends_on: date, accepted_on: date) -> None:
+    """A posting cannot start before the item was accepted, nor end before it starts."""
+    if starts_on < accepted_on:
+        raise Invalid(N_("A disclosure cannot start before the item was accepted (%(date)s)."),
+                      field="starts_on", date=accepted_on.isoformat())
+    if ends_on < starts_on:
+        raise Invalid(N_("The disclosure cannot end before it starts."), field="ends_on")
+
+
+def _merge(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Overlapping or touching spans (inclusive) joined into runs of consecutive days, in order."""
+    runs: list[tuple[date, date]] = []
+    for start, end in sorted(spans):
+        if runs and start <= runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return runs
+
+
+def coverage(postings: list[Posting], accepted_on: date | None) -> list[tuple[date, date]]:
+    """The runs of consecutive days the postings really covered (inclusive), in order."""
+    spans: list[tuple[date, date]] = []
+    loud: list[tuple[date, date]] = []
+    for p in postings:
+        start = max(p.starts_on, accepted_on) if accepted_on is not None else p.starts_on
+        if p.ends_on < start:
+            continue
+        (loud if p.channel == "loudspeaker" else spans).append((start, p.ends_on))
+    spans += [r for r in _merge(loud) if (r[1] - r[0]).days + 1 >= LOUDSPEAKER_MIN_DAYS]
+    return _merge(spans)
+
+
+def longest_run(runs: list[tuple[date, date]]) -> int:
+    return max(((end - start).days + 1 for start, end in runs), default=0)
+
+
+def disclosure_ready_on(runs: list[tuple[date, date]], min_days: int) -> date | None:
+    """The first day the item may move to Dân bàn: the day after the first run of `min_days` consecutive
+    covered days ends, or None when no run is that long."""
+    need = max(MIN_DISCLOSURE_DAYS_FLOOR, min_days)
+    for start, end in runs:
+        if (end - start).days + 1 >= need:
+            return start + timedelta(days=need)
+    return None
 
 
 @dataclass(frozen=True)
@@ -92,8 +170,11 @@ class Blocker:
 
 def open_discussion_blocker(disclosure_count: int, ready_on: date | None, today: date) -> Blocker | None:
     """Why the item may not move to Dân bàn yet (shown beside the disabled button), or None."""
-    if disclosure_count < 1 or ready_on is None:
+    if disclosure_count < 1:
         return Blocker(N_("Record at least one disclosure first (notice board, loudspeaker, meeting…)."), {})
+    if ready_on is None:
+        return Blocker(N_("The disclosures do not yet cover the minimum period of consecutive days: record "
+                          "a disclosure that covers the missing days."), {})
     if today < ready_on:
         return Blocker(N_("The minimum disclosure period has not run yet: possible from %(date)s."),
                        {"date": ready_on})
@@ -213,6 +294,74 @@ def representative_household(households: list[tuple[int, bool]]) -> int:
         if is_representative:
             return household_id
     raise Forbidden(N_("Only the representative of a household of this village may vote."))
+
+
+# --- the tally: the denominator and the ballots on one date ------------------------------------------
+# Law 10/2022/QH15, Art. 18 (the community meeting) and Art. 21-22 (how the results of the households'
+# deciding are counted and recognised): a decision passes when more than half of ALL households of the
+# register agree, and it is the register on the decision date that is both the denominator and the list of
+# households whose ballots count. A household that left the register before that date (or joined after it)
+# has no ballot in the tally; its ballot is listed as excluded with the reason, so "more households in
+# favour than on the register" cannot happen.
+
+def on_register(active_from: date, active_to: date | None, on: date) -> bool:
+    """The household is in the register on this date (it leaves on `active_to`, exclusive)."""
+    return active_from <= on and (active_to is None or active_to > on)
+
+
+@dataclass(frozen=True)
+class CastBallot:
+    choice: str
+    household_code: str
+    active_from: date
+    active_to: date | None
+
+
+@dataclass(frozen=True)
+class Excluded:
+    household_code: str
+    reason: str  # left | joined
+    on: date  # the day it left, or the day it joined
+
+
+@dataclass(frozen=True)
+class Tally:
+    yes: int
+    no: int
+    abstain: int
+    total: int  # households of the register on the decision date
+    excluded: tuple[Excluded, ...]
+
+    @property
+    def counted(self) -> int:
+        return self.yes + self.no + self.abstain
+
+    @property
+    def passed(self) -> bool:
+        return passes(self.yes, self.total)
+
+
+def excluded_ballots(ballots: list[CastBallot], decided_on: date) -> list[Excluded]:
+    out = []
+    for b in ballots:
+        if on_register(b.active_from, b.active_to, decided_on):
+            continue
+        if b.active_from > decided_on:
+            out.append(Excluded(b.household_code, "joined", b.active_from))
+        else:
+            assert b.active_to is not None  # not on the register, and it had joined: it left
+            out.append(Excluded(b.household_code, "left", b.active_to))
+    return sorted(out, key=lambda e: e.household_code)
+
+
+def count_ballots(ballots: list[CastBallot], total: int, decided_on: date) -> Tally:
+    """Counts only the ballots of households on the register on the decision date."""
+    counts = {"yes": 0, "no": 0, "abstain": 0}
+    for b in ballots:
+        if on_register(b.active_from, b.active_to, decided_on) and b.choice in counts:
+            counts[b.choice] += 1
+    return Tally(counts["yes"], counts["no"], counts["abstain"], total,
+                 tuple(excluded_ballots(ballots, decided_on)))
 
 
 def decision_outcome(status: str, passed: bool | None) -> str:

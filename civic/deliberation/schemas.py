@@ -12,7 +12,14 @@ from typing import Annotated, Self
 from pydantic import model_validator
 
 from civic.core.inputs import Choice, Count, Day, Flag, Form, HouseholdCode, Id, LocalDateTime, Text, error
-from civic.deliberation.rules import CHANNELS, CHOICES, MAX_CLUSTERS, METHODS
+from civic.deliberation.rules import (
+    CHANNELS,
+    CHOICES,
+    MAX_CLUSTERS,
+    MAX_DISCLOSURE_DAYS,
+    METHODS,
+    MIN_DISCLOSURE_DAYS_FLOOR,
+)
 from civic.errors import N_
 from civic.workflow.schemas import TransitionForm
 
@@ -218,13 +225,20 @@ class VoteForm(Form):
 
 # --- the admin's setting ------------------------------------------------------------------------------
 
-DAYS = N_("Please give a number of days from 0 to 90.")
+DAYS = N_("Please give a number of days from 1 to 90.")
 
 
 class MinDisclosureDaysForm(Form):
     """The days a category's items stay in Dân biết before the discussion may open."""
 
-    days: Annotated[int, Count(90, DAYS, DAYS)] = None  # type: ignore[assignment]
+    days: Annotated[int, Count(MAX_DISCLOSURE_DAYS, DAYS, DAYS)] = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        # A minimum of 0 days would let an item skip Dân biết (Law 10/2022/QH15: disclosure before deciding).
+        if self.days < MIN_DISCLOSURE_DAYS_FLOOR:
+            raise error(DAYS, field="days")
+        return self
 
 
 FORMS = (OpenDiscussionForm, DisclosureForm, CommentForm, HideCommentForm, ScheduleMeetingForm,

@@ -74,19 +74,31 @@ def _local_date(moment: datetime) -> date:
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """The facts the stage rules need, in one query for the item's current stage."""
     if item.stage == "know":
-        count, first, min_days = session.execute(
-            select(func.count(col(Disclosure.id)), func.min(col(Disclosure.starts_on)),
-                   col(Category.min_disclosure_days))
-            .select_from(Category).outerjoin(Disclosure, col(Disclosure.item_id) == item.id)
-            .where(col(Category.id) == item.category_id).group_by(col(Category.min_disclosure_days))
-        ).one()
-        if isinstance(first, str):  # SQLite returns an aggregate of dates as text
-            first = date.fromisoformat(first)
-        return {"disclosure_count": count, "disclosure_ready_on": rules.disclosure_ready_on(first, min_days)}
+        postings = _postings(session, row_id(item))
+        return {"disclosure_count": len(postings),
+                "disclosure_ready_on": rules.disclosure_ready_on(rules.coverage(postings, accepted_on(item)),
+                                                                 _required_days(session, item))}
     if item.stage == "discuss":
         outcome = _result(session, row_id(item))
         return {"decision_passed": outcome == "passed", "decision_failed": outcome == "failed"}
     return {}
+
+
+def accepted_on(item: Item) -> date:
+    """The local day the item was accepted into Dân biết: no disclosure of it can start earlier."""
+    return _local_date(item.acknowledged_at or item.created_at)
+
+
+def _postings(session: Session, item_id: int) -> list[rules.Posting]:
+    rows = session.execute(select(col(Disclosure.channel), col(Disclosure.starts_on), col(Disclosure.ends_on))
+                           .where(col(Disclosure.item_id) == item_id)).all()
+    return [rules.Posting(channel, starts_on, ends_on) for channel, starts_on, ends_on in rows]
+
+
+def _required_days(session: Session, item: Item) -> int:
+    row = session.execute(select(col(Category.code), col(Category.min_disclosure_days))
+                          .where(col(Category.id) == item.category_id)).first()
+    return rules.required_days(row[0], row[1]) if row else rules.MIN_DISCLOSURE_DAYS_FLOOR
 
 
 def _result(session: Session, item_id: int) -> str:
@@ -145,6 +157,7 @@ def add_disclosure(session: Session, item: Item, viewer: Viewer, form: Disclosur
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
+    rules.check_disclosure_dates(form.starts_on, form.ends_on, accepted_on(item))
     disclosure = Disclosure(item_id=row_id(item), posted_by_id=viewer.id, created_at=clock.now(),
                             channel=form.channel, place=form.place, starts_on=form.starts_on,
                             ends_on=form.ends_on, note=form.note)
@@ -469,6 +482,23 @@ def tally(session: Session, decision_id: int) -> dict[str, int]:
     return out
 
 
+def _cast_ballots(session: Session, decision_id: int) -> list[rules.CastBallot]:
+    rows = session.execute(
+        select(col(Ballot.choice), col(Household.code), col(Household.active_from), col(Household.active_to))
+        .join(Household, col(Household.id) == col(Ballot.household_id))
+        .where(col(Ballot.decision_id) == decision_id).order_by(col(Household.code))).all()
+    return [rules.CastBallot(choice, code, active_from, active_to)
+            for choice, code, active_from, active_to in rows]
+
+
+def excluded_ballots(session: Session, decision: Decision) -> list[rules.Excluded]:
+    """The ballots of a closed household ballot that did not count, each with its reason."""
+    if decision.status != "closed" or decision.decided_on is None or \
+            decision.method not in ("paper_ballot", "online_ballot"):
+        return []
+    return rules.excluded_ballots(_cast_ballots(session, row_id(decision)), decision.decided_on)
+
+
 def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
     rules.check_secretary(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"}, N_("A count is closed while the item is in People discuss."))
@@ -477,7 +507,6 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         raise Conflict(N_("There is no open count to close."))
     now = clock.now()
     rules.check_can_close(decision.method, decision.status, clock.as_utc(decision.closes_at), now)
-    counts = tally(session, row_id(decision))
     if decision.method == "paper_ballot":
         decided_on = clock.today_local()
     else:
@@ -485,17 +514,18 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         assert closes_at is not None  # decide() sets the closing time of every online ballot
         decided_on = _local_date(closes_at - timedelta(seconds=1))
     total = areas.active_households(session, item.village_id, decided_on)
+    counted = rules.count_ballots(_cast_ballots(session, row_id(decision)), total, decided_on)
     decision.decided_on = decided_on
     decision.households_total = total
-    decision.households_present = sum(counts.values())
-    decision.yes, decision.no, decision.abstain = counts["yes"], counts["no"], counts["abstain"]
-    decision.passed = rules.passes(counts["yes"], total)
+    decision.households_present = counted.counted
+    decision.yes, decision.no, decision.abstain = counted.yes, counted.no, counted.abstain
+    decision.passed = counted.passed
     decision.status, decision.closed_at = "closed", now
     _touch(item)
     _record(session, item, "decision_recorded", viewer, {
-        "decision_id": decision.id, "method": decision.method, "in_favour": counts["yes"],
-        "against": counts["no"], "abstain": counts["abstain"], "households": total,
-        "passed": decision.passed})
+        "decision_id": decision.id, "method": decision.method, "in_favour": counted.yes,
+        "against": counted.no, "abstain": counted.abstain, "households": total,
+        "excluded": [e.household_code for e in counted.excluded], "passed": decision.passed})
     return decision
 
 
@@ -509,6 +539,7 @@ def set_min_disclosure_days(session: Session, viewer: Viewer, category_id: int, 
     if category.commune_id not in viewer.communes("admin"):
         raise Forbidden(N_("Only an administrator of the commune may change this."))
     days = form.days
+    rules.check_min_disclosure_days(category.code, days)
     if days != category.min_disclosure_days:
         old = category.min_disclosure_days
         category.min_disclosure_days = days
@@ -548,6 +579,7 @@ class DecisionView:
     outcome: str  # passed | failed | "" (open)
     ballots_cast: int = 0
     voting_open: bool = False
+    excluded: list[rules.Excluded] = field(default_factory=list)
 
 
 @dataclass
@@ -555,6 +587,7 @@ class Deliberation:
     item: Item
     disclosures: list[Disclosure]
     ready_on: date | None
+    covered_days: int  # the longest run of consecutive days the disclosures really covered
     blocker: rules.Blocker | None
     discussion: Discussion | None
     comments: list[CommentView]
@@ -586,6 +619,7 @@ class Deliberation:
     now: datetime | None = None
     notice_days: int = rules.DEFAULT_MEETING_NOTICE_DAYS
     min_disclosure_days: int = 3
+    accepted_on: date | None = None  # no disclosure may start before this day
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -612,11 +646,10 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     disclosures = list(session.execute(select(Disclosure).where(col(Disclosure.item_id) == item.id)
                                        .order_by(col(Disclosure.starts_on), col(Disclosure.id))
                                        .limit(MAX_SHOWN)).scalars())
-    min_days = session.execute(select(col(Category.min_disclosure_days))
-                               .where(col(Category.id) == item.category_id)
-                               ).scalar_one_or_none() or 0
-    first = min((d.starts_on for d in disclosures), default=None)
-    ready_on = rules.disclosure_ready_on(first, min_days)
+    min_days = _required_days(session, item)
+    runs = rules.coverage([rules.Posting(d.channel, d.starts_on, d.ends_on) for d in disclosures],
+                          accepted_on(item))
+    ready_on = rules.disclosure_ready_on(runs, min_days)
     blocker = (rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know"
                else None)
     discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
@@ -659,6 +692,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     decisions = list(session.execute(select(Decision).where(col(Decision.item_id) == item.id)
                                      .order_by(col(Decision.id)).limit(MAX_SHOWN)).scalars())
     views = [DecisionView(d, rules.decision_outcome(d.status, d.passed)) for d in decisions]
+    for v in views:
+        if v.outcome:
+            v.excluded = excluded_ballots(session, v.decision)
     open_views = [v for v in views if v.decision.status == "open"]
     own_choice = ""
     can_vote = False
@@ -678,7 +714,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
             can_vote = v.voting_open and rep is not None
     stage_open = item.stage in rules.COMMENT_STAGES
     return Deliberation(
-        item=item, disclosures=disclosures, ready_on=ready_on, blocker=blocker, discussion=discussion,
+        item=item, disclosures=disclosures, ready_on=ready_on, covered_days=rules.longest_run(runs),
+        blocker=blocker, discussion=discussion,
         comments=comments, comment_page=page, comment_pages=pages, comment_total=comment_total,
         supports=supports, households_total=households_total, meetings=meeting_views, decisions=views,
         in_know=item.stage == "know", in_discuss=item.stage == "discuss", is_closed=item.stage == "closed",
@@ -690,7 +727,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
-        min_disclosure_days=min_days)
+        min_disclosure_days=min_days, accepted_on=accepted_on(item))
 
 
 def get_decision(session: Session, item: Item, decision_id: int) -> Decision:

@@ -265,6 +265,7 @@ def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
     commune = areas.default_commune(db)
     return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
                       village=village, commune=commune, DELIB=LABELS,
+                      excluded=deliberation.excluded_ballots(db, decision),
                       outcome=drules.decision_outcome(decision.status, decision.passed))
 
 

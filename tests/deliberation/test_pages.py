@@ -31,6 +31,7 @@ from tests.builders import (
     count,
     csrf_token,
     disclose,
+    leave_register,
     login,
     make_discuss_item,
     make_household_rep,
@@ -215,6 +216,82 @@ def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, fr
     assert moved.status_code == 303
     with unit_of_work() as db:
         assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "discuss"
+
+
+def _six_of_five(w) -> tuple[str, int]:
+    """Six households vote yes by paper ballot; five of them leave the register before the count closes."""
+    with unit_of_work(write=True) as db:
+        sec_user = w["users"]["secretary"]
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], sec_user, title="Xây mương xóm Dưới")
+        sec = viewer(db, sec_user)
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
+        for n in range(6):
+            deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+                "household_code": f"H{n:04d}", "choice": "yes"}))
+        leave_register(db, w["a"], [f"H{n:04d}" for n in range(1, 6)],
+                       clock.today_local() + timedelta(days=1))
+        clock.advance(timedelta(days=2))
+        decision = deliberation.close_count(db, item, sec)
+        return item.code, decision.id
+
+
+def test_six_in_favour_of_whom_five_left_reads_one_of_five_on_the_page_and_the_record(client, frozen):
+    w = _world()
+    code, decision_id = _six_of_five(w)
+    left_on = clock.today_local() - timedelta(days=1)
+    left, left_vi = f"{left_on.day} {left_on.strftime('%b %Y')}", left_on.strftime("%d/%m/%Y")
+    for url in (f"/items/{code}", f"/items/{code}/decisions/{decision_id}/record"):
+        en = client.get(url + "?lang=en").text
+        assert "6 of 5" not in en and "1 of 5 households in favour — not passed" in en, url
+        assert "5 ballots not counted" in en
+        for n in range(1, 6):
+            assert f"Household H{n:04d} left the register on {left}" in en
+        assert "H0000 left" not in en and "Chủ Hộ" not in en
+        vi = client.get(url + "?lang=vi").text
+        assert "1/5 hộ gia đình tán thành" in vi and "6/5" not in vi, url
+        assert f"Hộ H0001 đã rời sổ hộ ngày {left_vi}" in vi
+    record = client.get(f"/items/{code}/decisions/{decision_id}/record?lang=en").text
+    assert re.search(r"Ballots counted</th><td>1<", record)
+    assert re.search(r"Ballots not counted</th><td>5<", record)
+
+
+def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen):
+    w = _world()
+    code = _item(w, "know")
+    login(client, w["users"]["secretary"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    today = clock.today_local()
+    desk = client.get(f"/deliberation/{code}?lang=vi")
+    assert f"Không sớm hơn ngày {today.strftime('%d/%m/%Y')}" in desk.text
+    early = client.post(f"/deliberation/{code}/disclosure?lang=vi", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": (today - timedelta(days=5)).isoformat(), "ends_on": today.isoformat()})
+    assert early.status_code == 422 and "trước ngày" in early.text and _rows(Disclosure) == 0
+    ok = client.post(f"/deliberation/{code}/disclosure", data={
+        "csrf_token": token, "channel": "notice_board", "place": "Nhà văn hoá",
+        "starts_on": today.isoformat(), "ends_on": today.isoformat()}, follow_redirects=False)
+    assert ok.status_code == 303 and _rows(Disclosure) == 1
+    clock.advance(timedelta(days=5))
+    desk = client.get(f"/deliberation/{code}?lang=en")
+    assert "do not yet cover the minimum period" in desk.text
+    status = client.get(f"/items/{code}?lang=en")
+    assert "3 consecutive days; the disclosures so far cover 1." in status.text
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
+                                                                         "question": "Làm mương?"})
+    assert refused.status_code == 409
+    with unit_of_work() as db:
+        assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "know"
+
+
+def test_the_admin_cannot_set_a_minimum_of_zero_days(client, frozen):
+    w = _world()
+    login(client, w["users"]["admin"])
+    token = csrf_token(client, "/admin/categories")
+    cid = w["cat"].id
+    bad = client.post(f"/admin/categories/{cid}?lang=en", data={"csrf_token": token, "days": "0"})
+    assert bad.status_code == 422 and "from 1 to 90" in bad.text
+    with unit_of_work() as db:
+        assert db.get(Category, cid).min_disclosure_days == 3
 
 
 def test_only_the_village_secretary_uses_the_desk(client, frozen):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from civic.deliberation import rules
 from civic.deliberation.schemas import DecideForm, DisclosureForm, RecordMeetingForm
@@ -181,7 +183,8 @@ def test_disclosure_ending_before_it_starts_is_refused():
 
 
 def test_disclosure_period_blocks_until_the_ready_date():
-    ready = rules.disclosure_ready_on(date(2026, 6, 10), 3)
+    runs = rules.coverage([rules.Posting("notice_board", date(2026, 6, 10), date(2026, 6, 16))], None)
+    ready = rules.disclosure_ready_on(runs, 3)
     assert ready == date(2026, 6, 13)
     assert rules.open_discussion_blocker(0, None, date(2026, 7, 1)) is not None
     blocker = rules.open_discussion_blocker(1, ready, date(2026, 6, 12))
@@ -263,3 +266,111 @@ def test_moving_on_needs_the_matching_result():
         wrules.check("close_not_approved", facts("discuss", decision_passed=True), SEC, NOW)
     assert wrules.allowed_actions(facts("discuss", decision_passed=True), SEC, NOW,
                                   ["start_work", "close_not_approved"]) == ["start_work"]
+
+
+# --- disclosure that counts ------------------------------------------------------------------------
+
+def _p(channel: str, start: date, end: date) -> rules.Posting:
+    return rules.Posting(channel, start, end)
+
+
+D = date(2026, 6, 10)
+
+
+def test_a_one_day_posting_covers_one_day_and_never_meets_three():
+    runs = rules.coverage([_p("notice_board", D, D)], D)
+    assert runs == [(D, D)] and rules.longest_run(runs) == 1
+    assert rules.disclosure_ready_on(runs, 3) is None
+    blocker = rules.open_discussion_blocker(1, None, D + timedelta(days=30))
+    assert blocker is not None and "do not yet cover" in blocker.message
+
+
+def test_days_before_the_acceptance_do_not_count_and_such_a_posting_is_refused():
+    accepted = D
+    runs = rules.coverage([_p("notice_board", D - timedelta(days=10), D + timedelta(days=1))], accepted)
+    assert runs == [(D, D + timedelta(days=1))]  # two real days, not twelve
+    assert rules.disclosure_ready_on(runs, 3) is None
+    with pytest.raises(Invalid) as exc:
+        rules.check_disclosure_dates(D - timedelta(days=1), D + timedelta(days=5), accepted)
+    assert "starts_on" in exc.value.errors and exc.value.params["date"] == "2026-06-10"
+    with pytest.raises(Invalid) as exc:
+        rules.check_disclosure_dates(D + timedelta(days=2), D + timedelta(days=1), accepted)
+    assert "ends_on" in exc.value.errors
+    rules.check_disclosure_dates(D, D, accepted)
+
+
+def test_postings_by_any_channel_add_up_only_when_consecutive():
+    board = _p("notice_board", D, D)
+    site = _p("website", D + timedelta(days=1), D + timedelta(days=2))
+    assert rules.disclosure_ready_on(rules.coverage([board, site], D), 3) == D + timedelta(days=3)
+    gap = _p("website", D + timedelta(days=2), D + timedelta(days=3))  # the second day is missing
+    runs = rules.coverage([board, gap], D)
+    assert rules.longest_run(runs) == 2 and rules.disclosure_ready_on(runs, 3) is None
+    # Overlapping postings do not count a day twice.
+    twice = [_p("notice_board", D, D + timedelta(days=1)), _p("website", D, D + timedelta(days=1))]
+    assert rules.disclosure_ready_on(rules.coverage(twice, D), 3) is None
+
+
+def test_the_loudspeaker_counts_only_in_three_consecutive_days():
+    two = [_p("loudspeaker", D, D + timedelta(days=1))]
+    assert rules.coverage(two, D) == []
+    assert rules.disclosure_ready_on(rules.coverage(two + [_p("notice_board", D + timedelta(days=2),
+                                                              D + timedelta(days=2))], D), 3) is None
+    three = [_p("loudspeaker", D, D), _p("loudspeaker", D + timedelta(days=1), D + timedelta(days=2))]
+    assert rules.disclosure_ready_on(rules.coverage(three, D), 3) == D + timedelta(days=3)
+
+
+def test_the_minimum_is_at_least_one_day_and_the_legal_minimum_of_a_convention():
+    with pytest.raises(Invalid) as exc:
+        rules.check_min_disclosure_days("drainage", 0)
+    assert "days" in exc.value.errors
+    rules.check_min_disclosure_days("drainage", 1)
+    with pytest.raises(Invalid) as exc:
+        rules.check_min_disclosure_days("village_convention", 29)
+    assert exc.value.params["days"] == 30
+    rules.check_min_disclosure_days("village_convention", 30)
+    assert rules.required_days("drainage", 0) == 1  # a 0 stored before this rule still means one day
+    assert rules.required_days("village_convention", 3) == 30
+    assert rules.required_days("drainage", 7) == 7
+
+
+# --- the tally on the decision date -----------------------------------------------------------------
+
+def test_six_in_favour_five_of_whom_left_is_one_of_five():
+    joined, left, decided = date(2020, 1, 1), date(2026, 12, 3), date(2026, 12, 5)
+    ballots = [rules.CastBallot("yes", f"H{n:04d}", joined, left if n else None) for n in range(6)]
+    tally = rules.count_ballots(ballots, 5, decided)
+    assert (tally.yes, tally.total, tally.counted, tally.passed) == (1, 5, 1, False)
+    assert [(e.household_code, e.reason, e.on) for e in tally.excluded] == \
+        [(f"H{n:04d}", "left", left) for n in range(1, 6)]
+    late = rules.count_ballots([rules.CastBallot("yes", "H0009", date(2026, 12, 6), None)], 5, decided)
+    assert late.yes == 0 and late.excluded[0].reason == "joined"
+
+
+@st.composite
+def _registers(draw):
+    """A register of households with random joins and leaves, one ballot or none from each, and a date."""
+    base = date(2026, 1, 1)
+    households = []
+    for n in range(draw(st.integers(0, 25))):
+        joined = base + timedelta(days=draw(st.integers(0, 60)))
+        left = draw(st.one_of(st.none(), st.integers(1, 60).map(lambda d, j=joined: j + timedelta(days=d))))
+        choice = draw(st.sampled_from(["yes", "no", "abstain", None]))
+        households.append((f"H{n:04d}", joined, left, choice))
+    return households, base + timedelta(days=draw(st.integers(0, 130)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_registers())
+def test_never_more_in_favour_than_households_on_the_register(case):
+    households, decided = case
+    total = sum(rules.on_register(j, left, decided) for _c, j, left, _ch in households)
+    ballots = [rules.CastBallot(ch, c, j, left) for c, j, left, ch in households if ch]
+    tally = rules.count_ballots(ballots, total, decided)
+    assert tally.yes <= tally.counted <= tally.total
+    assert tally.passed == (tally.yes * 2 > tally.total)
+    assert tally.counted + len(tally.excluded) == len(ballots)
+    for e in tally.excluded:  # each excluded household was really off the register that day
+        _c, j, left, _ch = next(h for h in households if h[0] == e.household_code)
+        assert not rules.on_register(j, left, decided)
+        assert e.on == (left if e.reason == "left" else j)

@@ -4,7 +4,7 @@ decisions and ballots, moving on. Time is moved with the clock, never by sleepin
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from civic.deliberation.schemas import (
     DecideForm,
     DisclosureForm,
     HideCommentForm,
+    MinDisclosureDaysForm,
     PaperBallotForm,
     RecordMeetingForm,
     ScheduleMeetingForm,
@@ -29,6 +30,7 @@ from civic.workflow import service as workflow
 from tests.builders import (
     count,
     disclose,
+    leave_register,
     make_discuss_item,
     make_household_rep,
     make_item,
@@ -76,7 +78,9 @@ def test_the_category_sets_the_disclosure_days(w):
     db, sec = w["db"], w["sec"]
     w["cat"].min_disclosure_days = 10
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
-    disclose(db, item, w["users"]["secretary"], days_ago=9)
+    # Posted nine days ago and still on the board: ten days covered only once the tenth day has passed.
+    disclose(db, item, w["users"]["secretary"], days_ago=9,
+             ends_on=(clock.today_local() + timedelta(days=5)).isoformat())
     assert not workflow.allowed_actions(db, item, sec, ) or "open_discussion" not in \
         workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=1))
@@ -334,6 +338,76 @@ def test_the_denominator_follows_the_register_on_the_decision_date(w):
             "household_code": f"H{n:04d}", "choice": "yes"}))
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.households_total, d.passed) == (5, 8, True)  # 5 of 10 would not pass; 5 of 8 does
+
+
+def test_ballots_of_households_that_left_before_the_count_do_not_count(w):
+    db, sec = w["db"], w["sec"]
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
+    for n in range(6):
+        deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
+            "household_code": f"H{n:04d}", "choice": "yes"}))
+    left_on = clock.today_local() + timedelta(days=1)
+    leave_register(db, w["a"], [f"H{n:04d}" for n in range(1, 6)] + ["H0009"], left_on)  # 6 of 10 leave
+    clock.advance(timedelta(days=2))
+    before = _events(db)
+    d = deliberation.close_count(db, item, sec)
+    assert (d.yes, d.households_present, d.households_total, d.passed) == (1, 1, 4, False)
+    excluded = deliberation.excluded_ballots(db, d)
+    assert [(e.household_code, e.reason, e.on) for e in excluded] == \
+        [(f"H{n:04d}", "left", left_on) for n in range(1, 6)]
+    assert _events(db) == before + 1
+
+
+def test_a_household_cannot_leave_before_it_joined_or_twice(w):
+    db = w["db"]
+    with pytest.raises(Invalid):
+        leave_register(db, w["a"], ["H0000"], date(2019, 1, 1))
+    leave_register(db, w["a"], ["H0000"], date(2026, 5, 1))
+    with pytest.raises(Conflict):
+        leave_register(db, w["a"], ["H0000"], date(2026, 5, 20))
+
+
+def test_a_disclosure_before_the_item_was_accepted_is_refused_and_changes_nothing(w):
+    db = w["db"]
+    item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
+    before = _events(db)
+    with pytest.raises(Invalid) as exc:
+        disclose(db, item, w["users"]["secretary"], days_ago=3, backdate=False)
+    assert "starts_on" in exc.value.errors and exc.value.params["date"] == clock.today_local().isoformat()
+    assert count(db, Disclosure) == 0 and _events(db) == before
+
+
+def test_a_one_day_posting_never_opens_the_discussion(w):
+    db, sec = w["db"], w["sec"]
+    item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
+    today = clock.today_local().isoformat()
+    disclose(db, item, w["users"]["secretary"], days_ago=0, ends_on=today)
+    clock.advance(timedelta(days=10))
+    with pytest.raises(Conflict) as exc:
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+    assert "do not yet cover" in exc.value.message and item.stage == "know"
+    # Two more days on the board continue the first: three consecutive days, ready the day after.
+    start = clock.today_local() - timedelta(days=9)
+    disclose(db, item, w["users"]["secretary"], days_ago=9, ends_on=(start + timedelta(days=1)).isoformat())
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+    assert item.stage == "discuss"
+
+
+def test_the_category_minimum_is_at_least_one_day(w):
+    db = w["db"]
+    admin = viewer(db, w["users"]["admin"])
+    with pytest.raises(Invalid) as exc:
+        MinDisclosureDaysForm.parse({"days": "0"})
+    assert "days" in exc.value.errors
+    w["cat"].code = "village_convention"
+    with pytest.raises(Invalid) as exc:
+        deliberation.set_min_disclosure_days(db, admin, w["cat"].id,
+                                             MinDisclosureDaysForm.parse({"days": "7"}))
+    assert exc.value.params["days"] == 30 and w["cat"].min_disclosure_days == 3
+    deliberation.set_min_disclosure_days(db, admin, w["cat"].id,
+                                         MinDisclosureDaysForm.parse({"days": "30"}))
+    assert w["cat"].min_disclosure_days == 30
 
 
 # --- one ballot per household under concurrent submissions --------------------------------------------
