@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", validation_alias=AliasChoices("SECRET_KEY", "CIVIC_SECRET_KEY"))
     var_dir: Path = Field(default=ROOT / "var", validation_alias=AliasChoices("CIVIC_VAR_DIR"))
     cookie_secure: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_COOKIE_SECURE"))
-    # Working days a secretary has to acknowledge (triage) a new item.
+    # Working days a village head has to acknowledge (triage) a new item.
     ack_working_days: int = Field(default=3, validation_alias=AliasChoices("CIVIC_ACK_WORKING_DAYS"))
     # Days of notice households get before a village meeting (Decree 59: at least 5).
     meeting_notice_days: int = Field(default=5, ge=0,
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # so many uploads at once wait their turn instead of exhausting it (OWASP ASVS 4.0 12.1.3).
     decode_workers: int = Field(default=2, ge=1, validation_alias=AliasChoices("CIVIC_DECODE_WORKERS"))
     # Sessions end on the server (ASVS 3.3.1, 3.3.2): a login lasts at most session_lifetime_hours, or
-    # staff_session_hours for a secretary, supervisor or admin (who see residents' contacts: ASVS level 2
+    # staff_session_hours for a village head, supervisor or admin (who see residents' contacts: ASVS level 2
     # asks for 12 hours), and ends after session_idle_minutes without a page opened.
     session_lifetime_hours: int = Field(default=720, ge=1,
                                         validation_alias=AliasChoices("CIVIC_SESSION_LIFETIME_HOURS"))

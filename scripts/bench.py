@@ -1,7 +1,7 @@
 """`make bench`: seed a large commune and measure the core pages with a real load generator.
 
 1. Build (or reuse) a benchmark SQLite database under var/bench/ — never var/civic.db: the Alembic
-   migrations, a commune of 200 villages with their household registers, the 6 categories, a secretary
+   migrations, a commune of 200 villages with their household registers, the 6 categories, a village head
    and a supervisor, and 100,000 items over three years, each with its audit events in one valid hash
    chain. The built file is kept as a pristine copy; every run works on a fresh copy of it, so runs
    start from the same state (the submission benchmark adds items).
@@ -231,10 +231,10 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                 db.add(c)
                 cats.append(c)
             db.flush()
-            secretary = accounts.create_user(db, phone="0900000102", display_name="Trần Thị Bình",
-                                             password="bench-secretary")
+            village_head = accounts.create_user(db, phone="0900000102", display_name="Trần Thị Bình",
+                                             password="bench-village_head")
             for v in villages:
-                accounts.grant(db, secretary, role="secretary", commune_id=commune.id, village_id=v.id,
+                accounts.grant(db, village_head, role="village_head", commune_id=commune.id, village_id=v.id,
                                title="Cán bộ tiếp nhận phản ánh")
             supervisor = accounts.create_user(db, phone="0900000103", display_name="Lê Văn Cường",
                                               password="bench-supervisor")
@@ -243,7 +243,7 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
             commune_id, commune_code = commune.id, commune.code
             village_ids = [v.id for v in villages]
             cat_by_code = {c.code: c.id for c in cats}
-            sec_id, sup_id = secretary.id, supervisor.id
+            sec_id, sup_id = village_head.id, supervisor.id
     finally:
         clock.reset()
     t_setup = time.perf_counter() - t0 - t_migrate
@@ -303,7 +303,7 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                 times.extend(t + timedelta(seconds=o, microseconds=k + 1) for k, o in enumerate(offsets))
 
         submitted_actor = sec_id if channel == "assisted" else None
-        events.append((at, item_id, 0, submitted_actor, "secretary" if channel == "assisted" else "author",
+        events.append((at, item_id, 0, submitted_actor, "village_head" if channel == "assisted" else "author",
                        "submitted", {"code": code, "kind": kind, "village_id": village_id,
                                      "category_id": category_id, "channel": channel}))
         stage, outcome = "submitted", None
@@ -313,7 +313,7 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
         duplicate_of_id = None
         for step_no, (step, when) in enumerate(zip(steps, times, strict=True), start=1):
             payload: dict = {"from": stage}
-            actor, role, action = sec_id, "secretary", step
+            actor, role, action = sec_id, "village_head", step
             if step == "recategorize":
                 new_cat = rng.choice([c for c in cat_by_code.values() if c != category_id])
                 payload.update(category_from=category_id, category_to=new_cat)
@@ -950,7 +950,7 @@ def print_table(results: list[dict], meta: dict, args) -> None:
         versus = ""
         if ref:
             factor = r["rps"] / ref
-            versus = f"{factor:,.0f}× (target {TARGET_FACTOR}× = {ref * TARGET_FACTOR:,.0f}) " + \
+            versus = f"{factor:,.0f}× (target {TARGET_FACTOR}× = {ref * TARGET_FACTOR:,.0f}) " +\
                 ("ok" if factor > TARGET_FACTOR else "BELOW")
         spread = "/".join(map(str, r.get("connections_per_worker") or [])) or "?"
         print(f"{r['label']:<64} {r['rps']:>9,.1f} {r['p50_ms']:>6.1f} ms {r['p99_ms']:>7.1f} ms "

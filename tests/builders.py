@@ -79,8 +79,8 @@ def make_item(db: Session, commune: Commune, village: Village, category: Categor
     item._manage_token = result.manage_token  # type: ignore[attr-defined]
     if stage == "submitted":
         return item
-    secretary = make_user(db, "secretary", commune=commune, village=village, name="Thư Ký")
-    sec = viewer(db, secretary)
+    village_head = make_user(db, "village_head", commune=commune, village=village, name="Thư Ký")
+    sec = viewer(db, village_head)
     if stage == "know":
         move(db, item, "accept", sec)
     elif stage in ("rejected", "duplicate", "redirected"):
@@ -103,15 +103,15 @@ def make_item(db: Session, commune: Commune, village: Village, category: Categor
 
 
 def world(db: Session):
-    """A commune with two villages, a category, and one user of each role (secretary of village A)."""
+    """A commune with two villages, a category, and one user of each role (village head of village A)."""
     commune = make_commune(db)
     a = make_village(db, commune, "Hưng Đạo")
     b = make_village(db, commune, "Tân Tiến")
     cat = make_category(db, commune)
     users = {
         "resident": make_user(db, "resident", commune=commune, village=a, name="Dân Một"),
-        "secretary": make_user(db, "secretary", commune=commune, village=a, name="Bí Thư A"),
-        "other_secretary": make_user(db, "secretary", commune=commune, village=b, name="Bí Thư B"),
+        "village_head": make_user(db, "village_head", commune=commune, village=a, name="Bí Thư A"),
+        "other_head": make_user(db, "village_head", commune=commune, village=b, name="Bí Thư B"),
         "supervisor": make_user(db, "supervisor", commune=commune, name="Giám Sát"),
         "admin": make_user(db, "admin", commune=commune, name="Quản Trị"),
     }
@@ -260,7 +260,8 @@ def make_household_rep(db: Session, village: Village, index: int = 0, *, represe
     return user
 
 
-def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, *, backdate: bool = True, **over):
+def disclose(db: Session, item: Item, village_head: User, days_ago: int = 3, *, backdate: bool = True,
+             **over):
     """A disclosure on the notice board that started `days_ago` days ago and runs for 7 days.
 
     A disclosure cannot start before the item was accepted, so with `backdate` an item accepted later than
@@ -281,16 +282,17 @@ def disclose(db: Session, item: Item, secretary: User, days_ago: int = 3, *, bac
     data.update(over)
     from civic.deliberation.schemas import DisclosureForm
 
-    return deliberation.add_disclosure(db, item, viewer(db, secretary), DisclosureForm.parse(data))
+    return deliberation.add_disclosure(db, item, viewer(db, village_head), DisclosureForm.parse(data))
 
 
-def make_discuss_item(db: Session, commune: Commune, village: Village, category: Category, secretary: User, *,
+def make_discuss_item(db: Session, commune: Commune, village: Village, category: Category,
+                      village_head: User, *,
                       asks_contribution: bool = True, **over) -> Item:
     """An item taken to Dân bàn through the real services: accepted, disclosed 3 days ago, discussion
     opened."""
     item = make_item(db, commune, village, category, stage="know", **over)
-    disclose(db, item, secretary, days_ago=3)
-    move(db, item, "open_discussion", viewer(db, secretary),
+    disclose(db, item, village_head, days_ago=3)
+    move(db, item, "open_discussion", viewer(db, village_head),
                         {"question": f"Có đồng ý: {item.title}?",
                          "asks_contribution": "1" if asks_contribution else ""})
     return item

@@ -26,7 +26,7 @@ from civic.items.models import Item
 DEMO_LOGINS = {
     "anonymous": None,
     "resident": ("0900000001", "demo-resident"),
-    "secretary": ("0900000002", "demo-secretary"),
+    "village_head": ("0900000002", "demo-head"),
     "supervisor": ("0900000003", "demo-supervisor"),
     "admin": ("0900000004", "demo-admin"),
 }

@@ -21,13 +21,13 @@ class User(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """A role with its scope: a village (secretary, resident) or the whole commune (supervisor, admin)."""
+    """A role with its scope: a village (village head, resident) or the whole commune (supervisor, admin)."""
 
     __tablename__ = "role_grant"
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    role: str = Field(max_length=16)  # resident | secretary | supervisor | admin
+    role: str = Field(max_length=16)  # resident | village head | supervisor | admin
     commune_id: int = Field(foreign_key="commune.id")
     village_id: int | None = Field(default=None, foreign_key="village.id")
     title: str = Field(default="", max_length=80)  # "Bí thư chi bộ", "Trưởng Ban TTND"…

@@ -68,8 +68,8 @@ class Viewer:
         return frozenset(g.commune_id for g in self.grants if g.role == role)
 
     @property
-    def is_secretary(self) -> bool:
-        return any(g.role == Role.SECRETARY for g in self.grants)
+    def is_village_head(self) -> bool:
+        return any(g.role == Role.VILLAGE_HEAD for g in self.grants)
 
     @property
     def is_supervisor(self) -> bool:
@@ -83,14 +83,14 @@ class Viewer:
         return ActorFacts(
             user_id=self.id,
             is_author=is_author,
-            secretary_villages=self.villages(Role.SECRETARY),
+            head_villages=self.villages(Role.VILLAGE_HEAD),
             supervisor_communes=self.communes(Role.SUPERVISOR),
             admin_communes=self.communes(Role.ADMIN),
         )
 
     def sees_private(self, commune_id: int, village_id: int) -> bool:
-        """Secretaries see contacts of their villages; supervisors and admins of their commune (§5)."""
-        return (village_id in self.villages(Role.SECRETARY)
+        """Village heads see contacts of their villages; supervisors and admins of their commune (§5)."""
+        return (village_id in self.villages(Role.VILLAGE_HEAD)
                 or commune_id in self.communes(Role.SUPERVISOR)
                 or commune_id in self.communes(Role.ADMIN))
 
@@ -125,7 +125,7 @@ def load_session_viewer(session: Session, key: str | None, policy: sessions.Sess
         return ANONYMOUS_VIEWER
     viewer = _viewer_of(session, user)
     now = clock.now()
-    staff = viewer.is_secretary or viewer.is_supervisor or viewer.is_admin
+    staff = viewer.is_village_head or viewer.is_supervisor or viewer.is_admin
     if not sessions.alive(row, policy, staff=staff, now=now):
         return ANONYMOUS_VIEWER
     viewer.session_id = row.id
@@ -239,7 +239,7 @@ def grant(session: Session, user: User, *, role: str, commune_id: int | None, vi
         commune_id = village.commune_id
     if commune_id is None:
         raise Invalid(N_("A role needs a commune or a village."), field="scope")
-    if role in (Role.SECRETARY, Role.RESIDENT) and village_id is None:
+    if role in (Role.VILLAGE_HEAD, Role.RESIDENT) and village_id is None:
         raise Invalid(N_("This role needs a village."), field="scope")
     g = RoleGrant(user_id=row_id(user), role=role, commune_id=commune_id, village_id=village_id, title=title)
     session.add(g)

@@ -41,7 +41,7 @@ class ItemFacts:
 class ActorFacts:
     user_id: int | None = None
     is_author: bool = False
-    secretary_villages: frozenset[int] = field(default_factory=frozenset)
+    head_villages: frozenset[int] = field(default_factory=frozenset)
     supervisor_communes: frozenset[int] = field(default_factory=frozenset)
     admin_communes: frozenset[int] = field(default_factory=frozenset)
 

@@ -26,7 +26,7 @@ class Outcome(StrEnum):
 
 class Role(StrEnum):
     RESIDENT = "resident"
-    SECRETARY = "secretary"
+    VILLAGE_HEAD = "village_head"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
@@ -61,7 +61,7 @@ class Kind(StrEnum):
 
 # Who is acting, relative to one item. "author" is the reporter (an account or the manage link).
 AUTHOR = "author"
-SECRETARY = "secretary"  # a secretary of the item's village
+VILLAGE_HEAD = "village_head"  # a village head of the item's village
 SUPERVISOR = "supervisor"  # a supervisor of the item's commune
 ADMIN = "admin"  # an admin of the item's commune
 ANY_ACCOUNT = "account"  # any signed-in user

@@ -48,8 +48,8 @@ class Comment(SQLModel, table=True):
     item_id: int = Field(foreign_key="item.id")
     author_id: int = Field(foreign_key="user.id")
     body: str = Field(sa_type=Text)  # kept when hidden: supervisors still read it
-    official: bool = False  # a reply by a secretary or supervisor
-    author_role: str = Field(default="", max_length=16)  # resident | secretary | supervisor
+    official: bool = False  # a reply by a village head or supervisor
+    author_role: str = Field(default="", max_length=16)  # resident | village head | supervisor
     reply_to_id: int | None = Field(default=None, foreign_key="comment.id")
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     hidden_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -82,7 +82,7 @@ class Meeting(SQLModel, table=True):
     agenda: str = Field(sa_type=Text)
     notice_at: datetime = Field(sa_type=DateTime(timezone=True))  # when the notice was given
     scheduled_by_id: int | None = Field(default=None, foreign_key="user.id")
-    # Filled in when the secretary records the meeting.
+    # Filled in when the village head records the meeting.
     recorded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     households_total: int | None = None  # the register on the meeting date
     households_present: int | None = None

@@ -48,8 +48,8 @@ def local_text(moment: datetime) -> str:
 
 # --- who ---------------------------------------------------------------------------------------------
 
-def is_secretary(actor: Any, village_id: int) -> bool:
-    return village_id in getattr(actor, "secretary_villages", frozenset())
+def is_village_head(actor: Any, village_id: int) -> bool:
+    return village_id in getattr(actor, "head_villages", frozenset())
 
 
 def is_supervisor(actor: Any, commune_id: int) -> bool:
@@ -58,16 +58,16 @@ def is_supervisor(actor: Any, commune_id: int) -> bool:
 
 def official_role(actor: Any, commune_id: int, village_id: int) -> str:
     """The role under which a comment is an official reply, or "" for a resident's comment."""
-    if is_secretary(actor, village_id):
-        return "secretary"
+    if is_village_head(actor, village_id):
+        return "village_head"
     if is_supervisor(actor, commune_id):
         return "supervisor"
     return ""
 
 
-def check_secretary(actor: Any, village_id: int) -> None:
-    if not is_secretary(actor, village_id):
-        raise Forbidden(N_("Only a secretary of this item's village may do this."))
+def check_village_head(actor: Any, village_id: int) -> None:
+    if not is_village_head(actor, village_id):
+        raise Forbidden(N_("Only a village head of this item's village may do this."))
 
 
 def check_stage(stage: str, allowed: frozenset[str] | set[str], message: str = "") -> None:

@@ -1,4 +1,4 @@
-"""Dân biết and Dân bàn forms: what the secretary, the residents and the admin type, parsed once.
+"""Dân biết and Dân bàn forms: what the village head, the residents and the admin type, parsed once.
 
 Checks that need the database or today's date (the meeting notice, the register's size, a vote that
 opens in the past) are in rules.py and the service; these forms only say what was typed.
@@ -74,7 +74,7 @@ class CommentForm(Form):
 
 
 class HideCommentForm(Form):
-    """The secretary hides a comment with a public reason; an unreadable id names no comment."""
+    """The village head hides a comment with a public reason; an unreadable id names no comment."""
 
     comment_id: Annotated[int | None, Id(NO_COMMENT, lenient=True)] = None
     reason: Annotated[str, Text(3, 400, N_("Please give the public reason for hiding it (3 to 400 "
@@ -92,7 +92,7 @@ class CommentPageQuery(Form):
 class ScheduleMeetingForm(Form):
     """When (local time) and where the village meets, and what it discusses."""
 
-    starts_at: Annotated[datetime, LocalDateTime(N_("Please give a date and time like 2026-06-15 19:30."))] \
+    starts_at: Annotated[datetime, LocalDateTime(N_("Please give a date and time like 2026-06-15 19:30."))]\
         = None  # type: ignore[assignment]
     place: Annotated[str, Text(2, 200, PLACE)] = ""
     agenda: Annotated[str, Text(5, 2000, N_("Please give the agenda (5 to 2000 characters)."),
@@ -211,7 +211,7 @@ class DecideForm(Form):
 
 
 class PaperBallotForm(Form):
-    """One household's returned paper ballot, entered by the secretary."""
+    """One household's returned paper ballot, entered by the village head."""
 
     household_code: Annotated[str, HouseholdCode()] = ""
     choice: Annotated[str, Choice(tuple(CHOICES), CHOICE)] = ""

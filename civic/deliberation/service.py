@@ -127,7 +127,7 @@ def _discussion(session: Session, item: Item) -> Discussion:
 
 
 def _record(session: Session, item: Item, action: str, viewer: Viewer, payload: dict[str, Any], *,
-            role: str = "secretary", on_timeline: bool = True) -> None:
+            role: str = "village_head", on_timeline: bool = True) -> None:
     session.flush()
     if not on_timeline:
         payload = {"item": item.code, **payload}
@@ -148,13 +148,13 @@ def _attach(session: Session, item: Item, viewer: Viewer, uploads: Sequence[Prep
         return
     for upload in uploads:
         media.attach(session, item=item, upload=upload, purpose=purpose, actor_id=viewer.id,
-                     owner_kind=owner_kind, owner_id=owner_id, actor_role="secretary", accept=accept,
+                     owner_kind=owner_kind, owner_id=owner_id, actor_role="village_head", accept=accept,
                      field=field)
 
 
 def add_disclosure(session: Session, item: Item, viewer: Viewer, form: DisclosureForm,
                    proof: Sequence[Prepared] = ()) -> Disclosure:
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, rules.DISCLOSURE_STAGES,
                       N_("Disclosures are recorded while the item is in People know or People discuss."))
     rules.check_disclosure_dates(form.starts_on, form.ends_on, accepted_on(item))
@@ -201,7 +201,7 @@ def add_comment(session: Session, item: Item, viewer: Viewer, form: CommentForm)
 
 
 def hide_comment(session: Session, item: Item, viewer: Viewer, form: HideCommentForm) -> Comment:
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     comment = session.get(Comment, form.comment_id) if form.comment_id is not None else None
     if comment is None or comment.item_id != item.id:
         raise NotFound(N_("This comment does not exist."))
@@ -271,7 +271,7 @@ def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
 # --- meetings ----------------------------------------------------------------------------------------
 
 def schedule_meeting(session: Session, item: Item, viewer: Viewer, form: ScheduleMeetingForm) -> Meeting:
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"},
                       N_("A meeting is scheduled while the item is in People discuss."))
     now = clock.now()
@@ -296,7 +296,7 @@ def _meeting(session: Session, item: Item, meeting_id: int | None) -> Meeting:
 
 def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMeetingForm,
                    minutes: Sequence[Prepared] = ()) -> Meeting:
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"},
                       N_("A meeting is recorded while the item is in People discuss."))
     meeting = _meeting(session, item, form.meeting_id)
@@ -338,7 +338,7 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
 
 def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
     """Start or record a decision by one of the four methods."""
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     has_open, has_result = _decision_state(session, row_id(item))
     rules.check_can_decide(item.stage, has_open, has_result)
     method = form.method
@@ -350,7 +350,7 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
                         created_by_id=viewer.id)
     payload: dict[str, Any] = {"method": method}
     if method == "meeting_vote":
-        meeting = _meeting(session, item, form.meeting_id) if form.meeting_id is not None else \
+        meeting = _meeting(session, item, form.meeting_id) if form.meeting_id is not None else\
             _last_meeting(session, item)
         rules.check_meeting_vote(meeting is not None and meeting.recorded_at is not None,
                                  meeting.quorum if meeting else None)
@@ -407,8 +407,8 @@ def open_decision(session: Session, item: Item) -> Decision | None:
 
 
 def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: PaperBallotForm) -> Ballot:
-    """The secretary enters one household's returned paper ballot; a second one for it is refused."""
-    rules.check_secretary(viewer.facts(), item.village_id)
+    """The village head enters one household's returned paper ballot; a second one for it is refused."""
+    rules.check_village_head(viewer.facts(), item.village_id)
     decision = open_decision(session, item)
     if decision is None or decision.method != "paper_ballot":
         raise Conflict(N_("There is no household paper ballot being counted on this item."))
@@ -493,14 +493,14 @@ def _cast_ballots(session: Session, decision_id: int) -> list[rules.CastBallot]:
 
 def excluded_ballots(session: Session, decision: Decision) -> list[rules.Excluded]:
     """The ballots of a closed household ballot that did not count, each with its reason."""
-    if decision.status != "closed" or decision.decided_on is None or \
+    if decision.status != "closed" or decision.decided_on is None or\
             decision.method not in ("paper_ballot", "online_ballot"):
         return []
     return rules.excluded_ballots(_cast_ballots(session, row_id(decision)), decision.decided_on)
 
 
 def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
-    rules.check_secretary(viewer.facts(), item.village_id)
+    rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"}, N_("A count is closed while the item is in People discuss."))
     decision = open_decision(session, item)
     if decision is None:
@@ -605,7 +605,7 @@ class Deliberation:
     takes_disclosures: bool = False
     can_meet_by_cluster: bool = False  # a village of rules.CLUSTER_MIN_HOUSEHOLDS households or more
     # What this viewer may do (decided here, rendered by the templates).
-    is_secretary: bool = False
+    is_village_head: bool = False
     can_comment: bool = False
     comment_after_login: bool = False  # the stage takes comments, the visitor is not logged in
     comment_official: bool = False
@@ -641,7 +641,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     now = clock.now()
     today = clock.today_local()
     actor = viewer.facts()
-    secretary = rules.is_secretary(actor, item.village_id)
+    village_head = rules.is_village_head(actor, item.village_id)
     supervisor = rules.is_supervisor(actor, item.commune_id)
     disclosures = list(session.execute(select(Disclosure).where(col(Disclosure.item_id) == item.id)
                                        .order_by(col(Disclosure.starts_on), col(Disclosure.id))
@@ -659,7 +659,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
                                     .where(col(Comment.item_id) == item.id)).scalar_one()
     pages = max(1, -(-comment_total // COMMENT_PAGE_SIZE))
     page = min(max(1, comment_page), pages)
-    sees_hidden = supervisor or secretary
+    sees_hidden = supervisor or village_head
     rows = session.execute(
         select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
         .where(col(Comment.item_id) == item.id).order_by(col(Comment.created_at), col(Comment.id))
@@ -721,9 +721,9 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         in_know=item.stage == "know", in_discuss=item.stage == "discuss", is_closed=item.stage == "closed",
         takes_disclosures=item.stage in rules.DISCLOSURE_STAGES,
         can_meet_by_cluster=households_total >= rules.CLUSTER_MIN_HOUSEHOLDS,
-        is_secretary=secretary, can_comment=stage_open and viewer.user is not None,
+        is_village_head=village_head, can_comment=stage_open and viewer.user is not None,
         comment_after_login=stage_open and viewer.user is None,
-        comment_official=secretary or supervisor, can_hide=secretary, sees_hidden=sees_hidden,
+        comment_official=village_head or supervisor, can_hide=village_head, sees_hidden=sees_hidden,
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),

@@ -43,7 +43,7 @@ def decision_failed(item: ItemFacts, actor: ActorFacts, now: datetime, *, review
 
 @effect("deliberation.open_discussion", form=OpenDiscussionForm)
 def open_discussion(move: Move) -> dict[str, Any]:
-    """The question the households decide: what the secretary typed, or the item's title."""
+    """The question the households decide: what the village head typed, or the item's title."""
     session, item, viewer, form = move.session, move.item, move.viewer, move.form
     question = form.question or item.title
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:

@@ -15,7 +15,7 @@ QTY = Numeric(14, 2)
 class ImplementationSetting(SQLModel, table=True):
     """What the households decided about the work: amounts needed, and whether pledgers' names are public.
 
-    A recorded decision (civic.deliberation) does not hold these figures, so the secretary copies them here
+    A recorded decision (civic.deliberation) does not hold these figures, so the village head copies them here
     from the decision's minutes.
     """
 
@@ -53,7 +53,7 @@ class Pledge(SQLModel, table=True):
     witness_role: str = Field(max_length=120)
     consent_scan_id: int | None = None  # a private attachment (civic.media)
     pledged_by_id: int | None = Field(default=None, foreign_key="user.id")
-    on_behalf: bool = False  # recorded by the secretary on the household's behalf
+    on_behalf: bool = False  # recorded by the village head on the household's behalf
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     withdrawn_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     withdrawn_by_id: int | None = Field(default=None, foreign_key="user.id")
@@ -72,7 +72,7 @@ class Delivery(SQLModel, table=True):
     quantity: Decimal | None = Field(default=None, sa_type=QTY)
     delivered_on: date
     evidence: str = Field(max_length=300)  # what proves it: "biên bản bàn giao mặt bằng số 12"
-    over_confirmed: bool = False  # more than the pledge, confirmed by the secretary
+    over_confirmed: bool = False  # more than the pledge, confirmed by the village_head
     recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     disputed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

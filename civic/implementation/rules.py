@@ -9,7 +9,7 @@ from typing import Any
 from civic.core.facts import ActorFacts, ItemFacts
 from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.workflow.rules import relations
-from civic.workflow.stages import SECRETARY, Stage
+from civic.workflow.stages import VILLAGE_HEAD, Stage
 
 LAND, MONEY, LABOUR, MATERIALS = "land", "money", "labour", "materials"
 KINDS = (LAND, MONEY, LABOUR, MATERIALS)
@@ -27,10 +27,10 @@ TEXT_MAX = 2000
 
 # --- who may do what --------------------------------------------------------------------------------
 
-def check_secretary(item: ItemFacts, actor: ActorFacts) -> None:
-    """Pledges on behalf, deliveries, budget and progress: the secretary of the item's village."""
-    if SECRETARY not in relations(item, actor):
-        raise Forbidden(N_("Only the secretary of this item's village can do this."))
+def check_village_head(item: ItemFacts, actor: ActorFacts) -> None:
+    """Pledges on behalf, deliveries, budget and progress: the village head of the item's village."""
+    if VILLAGE_HEAD not in relations(item, actor):
+        raise Forbidden(N_("Only the village head of this item's village can do this."))
 
 
 def check_stage_do(item: ItemFacts) -> None:
@@ -182,13 +182,13 @@ def publishes_names(stage: str, outcome: str | None, decided_to_publish: bool) -
     return decided_to_publish and shows_section(stage, outcome)
 
 
-def is_secretary(item: ItemFacts, actor: ActorFacts) -> bool:
-    return SECRETARY in relations(item, actor)
+def is_village_head(item: ItemFacts, actor: ActorFacts) -> bool:
+    return VILLAGE_HEAD in relations(item, actor)
 
 
 def can_manage(item: ItemFacts, actor: ActorFacts) -> bool:
-    """The secretary's page of the work: while it is done and while it is inspected."""
-    return is_secretary(item, actor) and item.stage in (Stage.DO, Stage.INSPECT)
+    """The village head's page of the work: while it is done and while it is inspected."""
+    return is_village_head(item, actor) and item.stage in (Stage.DO, Stage.INSPECT)
 
 
 def accepts_pledges(item: ItemFacts) -> bool:

@@ -128,7 +128,7 @@ class PledgeForm(_PledgeFields):
 
 
 class PledgeOnBehalfForm(_PledgeFields):
-    """A pledge the secretary records for a household without a phone, found by its register code."""
+    """A pledge the village head records for a household without a phone, found by its register code."""
 
     household: Annotated[str, HouseholdCode(N_("No household of this village has this code."))] = ""
 

@@ -143,7 +143,7 @@ def settings_for(session: Session, item: Item) -> ImplementationSetting | None:
 def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsForm) -> ImplementationSetting:
     """The amounts needed and whether pledgers' names are public, as the households decided."""
     facts = _facts(session, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     if item.stage not in (Stage.DO, Stage.INSPECT):
         rules.check_stage_do(facts)
     row = settings_for(session, item)
@@ -156,7 +156,7 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
     row.needed_labour_days = clean.needed_labour_days
     row.updated_at = clock.now()
     row.updated_by_id = viewer.id
-    _record(session, item, "implementation_settings", viewer, "secretary", {
+    _record(session, item, "implementation_settings", viewer, "village_head", {
         "publish_names": clean.publish_pledger_names,
         "needed_land_m2": str(clean.needed_land_m2) if clean.needed_land_m2 is not None else None,
         "needed_money": clean.needed_money,
@@ -217,12 +217,12 @@ def _household_of_viewer(session: Session, item: Item, viewer: Viewer, household
 
 def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | PledgeOnBehalfForm, *,
            consent_scan: Sequence[Prepared] | None = None) -> Pledge:
-    """A household's pledge with its consent: by its representative (PledgeForm), or by the secretary on
+    """A household's pledge with its consent: by its representative (PledgeForm), or by the village head on
     its behalf (PledgeOnBehalfForm, which names the household by its register code)."""
     facts = _facts(session, item)
     on_behalf = isinstance(clean, PledgeOnBehalfForm)
     if isinstance(clean, PledgeOnBehalfForm):
-        rules.check_secretary(facts, viewer.facts())
+        rules.check_village_head(facts, viewer.facts())
         rules.check_stage_do(facts)
         household = _household_by_code(session, item, clean.household)
     else:
@@ -239,7 +239,7 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
                  on_behalf=on_behalf, created_at=clock.now())
     session.add(row)
     session.flush()
-    role = "secretary" if on_behalf else "household"
+    role = "village_head" if on_behalf else "household"
     _record(session, item, "pledge_added", viewer, role,
             {"pledge_id": row.id, "household_id": household.id, "kind": clean.kind,
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
@@ -261,12 +261,12 @@ def pledge_of_item(session: Session, item: Item, pledge_id: int) -> Pledge:
 
 def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form: WithdrawForm | None = None
              ) -> Pledge:
-    """The household takes back its pledge (its representative, or the secretary on its behalf)."""
+    """The household takes back its pledge (its representative, or the village head on its behalf)."""
     row = pledge_of_item(session, item, pledge_id)
     facts = _facts(session, item)
     own = any(h.id == row.household_id for h in represented_households(session, viewer, item.village_id))
     if not own:
-        rules.check_secretary(facts, viewer.facts())
+        rules.check_village_head(facts, viewer.facts())
     delivered = session.execute(select(col(Delivery.id)).where(col(Delivery.pledge_id) == row.id)
                                 .limit(1)).first()
     rules.check_withdraw(facts, withdrawn=row.withdrawn_at is not None, delivered=delivered is not None,
@@ -274,7 +274,7 @@ def withdraw(session: Session, item: Item, pledge_id: int, viewer: Viewer, form:
     row.withdrawn_at = clock.now()
     row.withdrawn_by_id = viewer.id
     row.withdraw_reason = form.reason if form is not None else ""
-    _record(session, item, "pledge_withdrawn", viewer, "household" if own else "secretary",
+    _record(session, item, "pledge_withdrawn", viewer, "household" if own else "village_head",
             {"pledge_id": row.id, "household_id": row.household_id, "on_behalf": not own})
     return row
 
@@ -295,7 +295,7 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
     `clean` is the form of the pledge's kind (DeliveryForm.for_kind)."""
     row = pledge_of_item(session, item, pledge_id)
     facts = _facts(session, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     rules.check_stage_do(facts)
     if DeliveryForm.for_kind(row.kind) is not type(clean):
         raise ValueError(f"a delivery against a {row.kind} pledge is read with DeliveryForm.for_kind()")
@@ -311,12 +311,12 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
                  created_at=clock.now())
     session.add(d)
     session.flush()
-    _record(session, item, "delivery_recorded", viewer, "secretary",
+    _record(session, item, "delivery_recorded", viewer, "village_head",
             {"delivery_id": d.id, "pledge_id": row.id, "kind": row.kind,
              "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
              "over_confirmed": over})
     attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
-                    owner_id=row_id(d), role="secretary", field="evidence_files")
+                    owner_id=row_id(d), role="village_head", field="evidence_files")
     return d
 
 
@@ -338,14 +338,14 @@ def dispute(session: Session, item: Item, delivery_id: int, viewer: Viewer, form
 
 def add_budget_line(session: Session, item: Item, viewer: Viewer, clean: BudgetLineForm) -> BudgetLine:
     facts = _facts(session, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     rules.check_stage_do(facts)
     assert clean.amount is not None  # a required field: the form refuses it empty
     line = BudgetLine(item_id=row_id(item), source=clean.source, label=clean.label, amount=clean.amount,
                       created_at=clock.now(), created_by_id=viewer.id)
     session.add(line)
     session.flush()
-    _record(session, item, "budget_line_added", viewer, "secretary",
+    _record(session, item, "budget_line_added", viewer, "village_head",
             {"budget_line_id": line.id, "source": clean.source, "label": clean.label, "amount": clean.amount})
     return line
 
@@ -353,7 +353,7 @@ def add_budget_line(session: Session, item: Item, viewer: Viewer, clean: BudgetL
 def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingForm,
                  document: Sequence[Prepared] | None = None) -> Spending:
     facts = _facts(session, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     rules.check_stage_do(facts)
     line_ids = set(session.execute(select(col(BudgetLine.id))
                                    .where(col(BudgetLine.item_id) == item.id)).scalars())
@@ -365,11 +365,11 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
                    created_at=clock.now(), created_by_id=viewer.id)
     session.add(row)
     session.flush()
-    _record(session, item, "spending_added", viewer, "secretary",
+    _record(session, item, "spending_added", viewer, "village_head",
             {"spending_id": row.id, "budget_line_id": clean.budget_line_id, "amount": clean.amount,
              "document_ref": clean.document_ref})
     attach_evidence(session, item, viewer, document, purpose="spending", owner_kind="spending",
-                    owner_id=row_id(row), role="secretary", field="document")
+                    owner_id=row_id(row), role="village_head", field="document")
     return row
 
 
@@ -378,17 +378,17 @@ def add_spending(session: Session, item: Item, viewer: Viewer, clean: SpendingFo
 def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressForm,
                   photos: Sequence[Prepared] | None = None) -> ProgressUpdate:
     facts = _facts(session, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     rules.check_stage_do(facts)
     assert clean.percent is not None  # a required field: the form refuses it empty
     row = ProgressUpdate(item_id=row_id(item), percent=clean.percent, text=clean.text, created_at=clock.now(),
                          created_by_id=viewer.id)
     session.add(row)
     session.flush()
-    _record(session, item, "progress_posted", viewer, "secretary",
+    _record(session, item, "progress_posted", viewer, "village_head",
             {"progress_id": row.id, "percent": clean.percent, "text": clean.text})
     attach_evidence(session, item, viewer, photos, purpose="progress", owner_kind="progress",
-                    owner_id=row_id(row), role="secretary", accept=(media_rules.PHOTO,))
+                    owner_id=row_id(row), role="village_head", accept=(media_rules.PHOTO,))
     return row
 
 
@@ -485,7 +485,7 @@ def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpda
 
 def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None,
                 pledge_id: int | None = None, page: int = 1, size: int = 25) -> tuple[list[PledgeRow], int]:
-    """Pledges with what was delivered against each, for the secretary's page, a household or one pledge's
+    """Pledges with what was delivered against each, for the village head's page, a household or one pledge's
     page (2 queries)."""
     d = _delivered_subquery()
     where = [col(Pledge.item_id) == item.id]

@@ -56,7 +56,7 @@ class ClientToken(Text):
 
 
 class SubmitForm(Form):
-    """A concern, recommendation or proposal as a resident (or the secretary for one) sends it.
+    """A concern, recommendation or proposal as a resident (or the village head for one) sends it.
 
     Whether the village and the category exist in the commune is checked by the service (it needs the
     database): see `civic.items.rules.check_places`.
@@ -87,7 +87,7 @@ class SubmitForm(Form):
 
 
 class AnonymousSubmitForm(SubmitForm):
-    """A submission without an account: the secretary needs a phone number to reach the resident."""
+    """A submission without an account: the village head needs a phone number to reach the resident."""
 
     contact_phone: Annotated[str | None, Phone()] = None
 

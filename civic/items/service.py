@@ -138,12 +138,12 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
                                    ).scalar_one_or_none()
         if existing is not None:
             return _replay(existing, client_token, viewer, submitter)
-    if on_behalf and not viewer.villages("secretary"):
-        raise Forbidden(N_("Only a village secretary can file an item on behalf of a resident."))
+    if on_behalf and not viewer.villages("village_head"):
+        raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
     village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)
                                       ).scalars())
     if on_behalf:
-        village_ids &= set(viewer.villages("secretary"))
+        village_ids &= set(viewer.villages("village_head"))
     category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
                                                                  col(Category.active))).scalars())
     anonymous = viewer.user is None or on_behalf
@@ -183,7 +183,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
-                 actor_id=viewer.id, actor_role="secretary" if on_behalf else "author", payload=payload)
+                 actor_id=viewer.id, actor_role="village_head" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)
 
 

@@ -172,8 +172,8 @@ def is_private(purpose: str, private: bool) -> bool:
 # --- who may see and hide -------------------------------------------------------------------------
 
 def is_official(commune_id: int, village_id: int, actor: ActorFacts) -> bool:
-    """The item's village secretary, or a supervisor or admin of its commune."""
-    return (village_id in actor.secretary_villages or commune_id in actor.supervisor_communes
+    """The item's village head, or a supervisor or admin of its commune."""
+    return (village_id in actor.head_villages or commune_id in actor.supervisor_communes
             or commune_id in actor.admin_communes)
 
 
@@ -200,7 +200,7 @@ def may_fetch(*, private: bool, hidden: bool, commune_id: int, village_id: int, 
 
 def may_hide(*, private: bool, hidden: bool, commune_id: int, village_id: int, actor: ActorFacts) -> bool:
     return (not private and not hidden and
-            (village_id in actor.secretary_villages or commune_id in actor.supervisor_communes
+            (village_id in actor.head_villages or commune_id in actor.supervisor_communes
              or commune_id in actor.admin_communes))
 
 

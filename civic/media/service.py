@@ -155,7 +155,7 @@ def hide(session: Session, att: Attachment, actor: ActorFacts, form: HideForm, a
     session.add(att)
     session.flush()
     if not actor_role:
-        actor_role = ("secretary" if village_id in actor.secretary_villages else
+        actor_role = ("village_head" if village_id in actor.head_villages else
                       "supervisor" if att.commune_id in actor.supervisor_communes else "admin")
     audit.record(session, commune_id=att.commune_id, item_id=att.item_id, action="attachment_hidden",
                  actor_id=actor.user_id, actor_role=actor_role,

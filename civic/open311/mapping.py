@@ -47,7 +47,7 @@ ACTION_WORDS = {
 }
 ROLE_WORDS = {
     "author": N_("The resident who raised it"),
-    "secretary": N_("Village secretary"),
+    "village_head": N_("Village head"),
     "supervisor": N_("Supervisor"),
     "admin": N_("Commune administrator"),
 }

@@ -294,7 +294,7 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
     if village_id is None and not errors:
         if not look.villages:
             raise bad(N_("This commune has no village yet."), "address_id")
-        village_id = next(iter(look.villages))  # the first village; the secretary corrects it in triage
+        village_id = next(iter(look.villages))  # the first village; the village head corrects it in triage
     address = one(args, "address_string")
     where = address or (f"{one(args, 'lat')}, {one(args, 'long')}" if one(args, "lat")
                         else one(args, "address_id"))
@@ -336,7 +336,7 @@ async def request_create(request: Request, fmt: str = FMT):
     args = _merge(query_args(request), await body_args(request))
     lang = request_locale(request)
     result, _token = await anyio.to_thread.run_sync(lambda: run_write(lambda db: _create(db, args)))
-    notice = translate(lang, N_("Received. The village secretary will look at it within 3 working days."))
+    notice = translate(lang, N_("Received. The village head will look at it within 3 working days."))
     body = [{"service_request_id": result.item.code, "service_notice": notice, "account_id": None}]
     return encode.respond(fmt, "service_requests", body)
 

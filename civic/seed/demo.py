@@ -58,7 +58,7 @@ from civic.workflow.stages import Stage
 DEMO_ACCOUNTS = [
     # role, phone, password, name, title
     ("resident", "0900000001", "demo-resident", "Nguyễn Văn An", ""),
-    ("secretary", "0900000002", "demo-secretary", "Trần Thị Bình", "Bí thư chi bộ thôn Hưng Đạo"),
+    ("village_head", "0900000002", "demo-head", "Trần Thị Bình", "Bí thư chi bộ thôn Hưng Đạo"),
     ("supervisor", "0900000003", "demo-supervisor", "Lê Văn Cường", "Trưởng Ban Thanh tra nhân dân xã"),
     ("admin", "0900000004", "demo-admin", "Phạm Thị Dung", "Cán bộ Văn phòng UBND xã"),
 ]
@@ -296,7 +296,7 @@ def _load(session: Session, now: datetime) -> str:
         users[role] = accounts.create_user(session, phone=phone, display_name=name, password=password)
     accounts.grant(session, users["resident"], role="resident", commune_id=commune.id,
                    village_id=villages["hung-dao"].id)
-    accounts.grant(session, users["secretary"], role="secretary", commune_id=commune.id,
+    accounts.grant(session, users["village_head"], role="village_head", commune_id=commune.id,
                    village_id=villages["hung-dao"].id, title=DEMO_ACCOUNTS[1][4])
     accounts.grant(session, users["supervisor"], role="supervisor", commune_id=commune.id,
                    title=DEMO_ACCOUNTS[2][4])
@@ -304,17 +304,17 @@ def _load(session: Session, now: datetime) -> str:
     first = session.execute(select(Household).where(col(Household.village_id) == villages["hung-dao"].id)
                             .order_by(col(Household.id)).limit(1)).scalar_one()
     accounts.link_household(session, users["resident"], first, representative=True)
-    secretaries = {"hung-dao": users["secretary"]}
+    village_heads = {"hung-dao": users["village_head"]}
     for i, (name, slug, _kind, _n) in enumerate(VILLAGES[1:], start=5):
         u = accounts.create_user(session, phone=f"09000000{i:02d}",
                                  display_name=f"{random.choice(SURNAMES)} {random.choice(GIVEN)}",
                                  password=secrets.token_urlsafe(16))
-        accounts.grant(session, u, role="secretary", commune_id=commune.id, village_id=villages[slug].id,
+        accounts.grant(session, u, role="village_head", commune_id=commune.id, village_id=villages[slug].id,
                        title=f"Trưởng {'thôn' if _kind == 'thon' else 'tổ dân phố'} {name}")
-        secretaries[slug] = u
+        village_heads[slug] = u
 
     viewers = {k: load_viewer(session, u.id) for k, u in users.items()}
-    sec_viewers = {slug: load_viewer(session, u.id) for slug, u in secretaries.items()}
+    sec_viewers = {slug: load_viewer(session, u.id) for slug, u in village_heads.items()}
 
     # Every step of every item, run in time order so the chain's timestamps only move forward.
     steps: list[tuple[datetime, int, str, Plan]] = []
@@ -542,7 +542,7 @@ def _seed_move(session: Session, item: Item, step: str, actor: Viewer) -> None:
     else:
         item.stage = step
         payload.update({"to": step, "text": STAGE_NOTES.get(step, "")})
-        role = "secretary"
+        role = "village_head"
     item.stage_changed_at = item.updated_at = now
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="stage_changed",

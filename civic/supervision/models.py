@@ -45,7 +45,7 @@ class Finding(SQLModel, table=True):
     due_on: date | None = None
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
-    # The secretary's public answer.
+    # The village head's public answer.
     answer: str = Field(default="", sa_type=Text)
     answered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     answered_by_id: int | None = Field(default=None, foreign_key="user.id")

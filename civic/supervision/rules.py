@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from civic.core.facts import ActorFacts, ItemFacts
-from civic.core.kinds import SECRETARY, SUPERVISOR, Outcome, Stage
+from civic.core.kinds import SUPERVISOR, VILLAGE_HEAD, Outcome, Stage
 from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.media import rules as media_rules
 from civic.workflow.rules import relations
@@ -41,9 +41,9 @@ def check_supervisor(item: ItemFacts, actor: ActorFacts) -> None:
 
 
 def check_answerer(item: ItemFacts, actor: ActorFacts) -> None:
-    """Findings are answered by whoever carries out the work: the secretary of the item's village."""
-    if SECRETARY not in relations(item, actor):
-        raise Forbidden(N_("Only the secretary of this item's village can answer its findings."))
+    """Findings are answered by whoever carries out the work: the village head of the item's village."""
+    if VILLAGE_HEAD not in relations(item, actor):
+        raise Forbidden(N_("Only the village head of this item's village can answer its findings."))
 
 
 # --- inspections --------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def check_resolve(*, answered: bool, resolved: bool) -> None:
     if resolved:
         raise Conflict(N_("This finding is already resolved."))
     if not answered:
-        raise Conflict(N_("A finding can be resolved only after the secretary has answered it."))
+        raise Conflict(N_("A finding can be resolved only after the village head has answered it."))
 
 
 # --- outcomes (called by the workflow rules) ------------------------------------------------------------
@@ -168,13 +168,13 @@ def can_edit_inspection(item: ItemFacts, actor: ActorFacts) -> bool:
 
 
 def can_answer(item: ItemFacts, actor: ActorFacts) -> bool:
-    return SECRETARY in relations(item, actor)
+    return VILLAGE_HEAD in relations(item, actor)
 
 
 def check_staff_page(item: ItemFacts, actor: ActorFacts) -> None:
-    """The inspection page: the commune's supervisors and the secretary of the item's village."""
-    if not relations(item, actor) & {SUPERVISOR, SECRETARY}:
-        raise Forbidden(N_("This page is for supervisors and the village secretary."))
+    """The inspection page: the commune's supervisors and the village head of the item's village."""
+    if not relations(item, actor) & {SUPERVISOR, VILLAGE_HEAD}:
+        raise Forbidden(N_("This page is for supervisors and the village head."))
 
 
 def check_queue(actor: ActorFacts) -> None:

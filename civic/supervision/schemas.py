@@ -107,7 +107,7 @@ class FindingRefForm(Form):
 
 
 class AnswerForm(FindingRefForm):
-    """The village secretary's public answer to a finding."""
+    """The village head's public answer to a finding."""
 
     answer: Annotated[str, Text(5, rules.TEXT_MAX,
                                 N_("Please write the answer (5 to 2,000 characters); it is shown publicly."),

@@ -192,13 +192,14 @@ def _finding(session: Session, item: Item, finding_id: int | None) -> Finding:
 
 
 def answer_finding(session: Session, item: Item, viewer: Viewer, form: AnswerForm) -> Finding:
-    """The secretary of the item's village answers a finding, in public. A later answer replaces it."""
+    """The village head of the item's village answers a finding, in public. A later answer replaces it."""
     finding = _finding(session, item, form.target_id)
     rules.check_answerer(_facts(session, item), viewer.facts())
     rules.check_answer(finding_resolved=finding.resolved_at is not None)
     text = form.answer
     finding.answer, finding.answered_at, finding.answered_by_id = text, clock.now(), viewer.id
-    _record(session, item, "finding_answered", viewer, "secretary", {"finding_id": finding.id, "text": text})
+    _record(session, item, "finding_answered", viewer, "village_head",
+            {"finding_id": finding.id, "text": text})
     return finding
 
 

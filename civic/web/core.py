@@ -252,7 +252,7 @@ class Web:
         """May a phone keep a copy of this page for reading without signal (static/sw.js)? The public pages
         a resident follows and the submission form; never a page for staff, who see residents' contacts."""
         viewer = self.viewer
-        if viewer.is_secretary or viewer.is_supervisor or viewer.is_admin:
+        if viewer.is_village_head or viewer.is_supervisor or viewer.is_admin:
             return False
         return bool(OFFLINE_SAVABLE.match(self.request.url.path))
 

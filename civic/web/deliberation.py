@@ -1,4 +1,5 @@
-"""Pages of Dân biết and Dân bàn: the secretary's deliberation desk, residents' comments, supports and votes,
+"""Pages of Dân biết and Dân bàn: the village head's deliberation desk, residents' comments, supports and
+votes,
 the printable notice and vote-count record, and the admin's minimum disclosure days.
 
 Routes translate HTTP to service calls and render what the services and rules decided. Every form posts
@@ -69,7 +70,7 @@ def deliberation_context(db, web: Web, item) -> dict:
     return {"delib": deliberation.page_context(db, item, web.viewer, page), "DELIB": LABELS}
 
 
-# --- the secretary's desk ---------------------------------------------------------------------------
+# --- the village head's desk ---------------------------------------------------------------------------
 
 Run = Callable[..., Any]
 

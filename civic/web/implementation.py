@@ -1,4 +1,4 @@
-"""Pages of Dân làm: the public section of the status page, the secretary's work desk and a pledge's page,
+"""Pages of Dân làm: the public section of the status page, the village head's work desk and a pledge's page,
 and a household's own pledges. Routes translate HTTP to service calls and render what the rules decided;
 every form posts through civic.web.forms.post_form.
 """
@@ -99,7 +99,7 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
     return out
 
 
-# --- the secretary's desk -----------------------------------------------------------------------------------
+# --- the village head's desk ---------------------------------------------------------------------------
 
 
 def _signed_in_item(web: Web, code: str) -> Item:
@@ -120,7 +120,7 @@ def _desk(web: Web, item: Item, state: FormState = EMPTY, page: int = 1) -> HTML
     db = web.session
     viewer = require_user(web)
     facts = workflow.facts(db, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     rows, total = impl.pledge_rows(db, item, page=page, size=PAGE_SIZE)
     setting = impl.settings_for(db, item)
     budget = impl.budget(db, item)
@@ -226,7 +226,7 @@ def _pledge_page(web: Web, item: Item, pledge_id: int, state: FormState = EMPTY)
     db = web.session
     viewer = require_user(web)
     facts = workflow.facts(db, item)
-    rules.check_secretary(facts, viewer.facts())
+    rules.check_village_head(facts, viewer.facts())
     p = impl.pledge_of_item(db, item, pledge_id)
     row = impl.pledge_rows(db, item, pledge_id=p.id, size=1)[0][0]
     return web.render("implementation/pledge.html", status=state.status,
@@ -348,5 +348,5 @@ async def household_dispute(request: Request, code: ItemCode, delivery_id: RowId
         impl.dispute(db, item, delivery_id, viewer, form)
 
     return await _household_post(request, code, "dispute", DisputeForm, work,
-                                 N_("Your dispute was recorded; the secretary will look at it."),
+                                 N_("Your dispute was recorded; the village head will look at it."),
                                  dispute_id=delivery_id)

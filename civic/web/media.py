@@ -2,7 +2,7 @@
 
 Files are served under /media/<id>/<variant>-<hash>.<ext>: the URL names the content, so a public file is
 cached for a year. A private file (a consent scan, anything marked private) and a hidden photo are served
-only to the item's village secretary and the commune's supervisors and admins — to anyone else the answer
+only to the item's village head and the commune's supervisors and admins — to anyone else the answer
 is 404, as if it did not exist. What a viewer may see is decided by civic.media.rules.
 """
 

@@ -57,7 +57,7 @@ def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = Fa
     commune = areas.default_commune(db)
     look = lookups(db, row_id(commune))
     if on_behalf:
-        allowed = web.viewer.villages("secretary")
+        allowed = web.viewer.villages("village_head")
         look.villages = {k: v for k, v in look.villages.items() if k in allowed}
     shown = dict(values or {})
     shown.update({k: v for k, v in state.values.items() if isinstance(v, str)})
@@ -95,7 +95,7 @@ async def submit(request: Request):
 
 async def submit_upload(request: Request, *, on_behalf: bool):
     """A submission with up to 5 photos (multipart, or url-encoded without photos), from a resident or
-    filed by a secretary on a resident's behalf (/triage/new)."""
+    filed by a village head on a resident's behalf (/triage/new)."""
     signed_in = bool(request.session.get("uid"))
     schema = SubmitForm if on_behalf or signed_in else AnonymousSubmitForm
 
@@ -119,13 +119,13 @@ async def submit_upload(request: Request, *, on_behalf: bool):
         if result.created:  # a repeated form (same client token) does not add its photos again
             for prepared in files.get(PHOTO_FIELD, ()):
                 media.attach(db, item=result.item, upload=prepared, purpose="evidence",
-                             actor_id=web.viewer.id, actor_role="secretary" if on_behalf else "author",
+                             actor_id=web.viewer.id, actor_role="village_head" if on_behalf else "author",
                              accept=(media_rules.PHOTO,), field=PHOTO_FIELD)
         _keep_receipt(request, result)
         path = request.app.url_path_for("submitted", code=code)
         if on_behalf:
             return Done(path, N_("Item %(code)s was filed on behalf of the resident."), {"code": code})
-        message = N_("Thank you. Your item was received as %(code)s.") if result.created else \
+        message = N_("Thank you. Your item was received as %(code)s.") if result.created else\
             N_("This form had already been sent; it is item %(code)s.")
         return Done(path, message, {"code": code})
 
@@ -208,7 +208,7 @@ async def author_action(request: Request, code: ItemCode, action: str):
         item = items.get_by_code(db, code)
         workflow.transition(db, item, action, web.viewer, form,
                             is_author=items.is_author(item, web.viewer, token))
-        back = request.app.url_path_for("manage", token=token) if token else \
+        back = request.app.url_path_for("manage", token=token) if token else\
             request.app.url_path_for("item_status", code=item.code)
         return Done(back, AUTHOR_ACTIONS[action], {"code": item.code})
 

@@ -1,4 +1,5 @@
-"""Staff pages: the secretary's triage queue and actions, assisted intake, the supervisor's review queue."""
+"""Staff pages: the village head's triage queue and actions, assisted intake, the supervisor's review
+queue."""
 
 from __future__ import annotations
 

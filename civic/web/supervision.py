@@ -1,5 +1,5 @@
 """Pages of Dân kiểm tra: the public section of the status page, the inspection page (supervisors and the
-village secretary), the supervisor's queue, and a household's verdict. Routes decide nothing."""
+village head), the supervisor's queue, and a household's verdict. Routes decide nothing."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ ACTIONS: dict[str, InspectAction] = {
         forms.MarkForm, N_("The checklist entry was marked."),
         lambda db, item, who, form, files: sup.mark_entry(db, item, who, form)),
     "finding": InspectAction(
-        forms.FindingForm, N_("The finding was recorded; the secretary must answer it."),
+        forms.FindingForm, N_("The finding was recorded; the village head must answer it."),
         lambda db, item, who, form, files: sup.add_finding(db, item, who, form, files.get("photos", ())),
         files=FINDING_FILES),
     "answer": InspectAction(

@@ -12,10 +12,10 @@ from civic.workflow import registry
 from civic.workflow.stages import (
     ADMIN,
     AUTHOR,
-    SECRETARY,
     STAGE_LABELS,
     SUPERVISOR,
     TRANSITIONS,
+    VILLAGE_HEAD,
     Stage,
     Transition,
 )
@@ -36,12 +36,12 @@ def awaits_triage(stage: str) -> bool:
 
 
 def relations(item: ItemFacts, actor: ActorFacts) -> frozenset[str]:
-    """What the actor is to this item: author, its village's secretary, its commune's supervisor, admin."""
+    """What the actor is to this item: author, its village's village head, its commune's supervisor, admin."""
     rel = set()
     if actor.is_author:
         rel.add(AUTHOR)
-    if item.village_id in actor.secretary_villages:
-        rel.add(SECRETARY)
+    if item.village_id in actor.head_villages:
+        rel.add(VILLAGE_HEAD)
     if item.commune_id in actor.supervisor_communes:
         rel.add(SUPERVISOR)
     if item.commune_id in actor.admin_communes:
@@ -52,7 +52,7 @@ def relations(item: ItemFacts, actor: ActorFacts) -> frozenset[str]:
 def acting_role(item: ItemFacts, actor: ActorFacts, action: str) -> str:
     """The role under which the actor performs an action (shown on the timeline)."""
     t = TRANSITIONS[action]
-    for role in (SECRETARY, SUPERVISOR, ADMIN, AUTHOR):
+    for role in (VILLAGE_HEAD, SUPERVISOR, ADMIN, AUTHOR):
         if role in t.actors and role in relations(item, actor):
             return role
     return ""
@@ -145,17 +145,17 @@ def ack_status(submitted_on: date, today: date, allowed_days: int,
 
 # --- who may open the staff pages -------------------------------------------------------------------
 
-QUEUE_ROLES = {"triage": ("secretary_villages",), "review": ("supervisor_communes",)}
+QUEUE_ROLES = {"triage": ("head_villages",), "review": ("supervisor_communes",)}
 
 
 def check_queue(queue: str, actor: ActorFacts) -> None:
-    """Only secretaries open the triage queue and only supervisors the review queue."""
+    """Only village heads open the triage queue and only supervisors the review queue."""
     if not any(getattr(actor, attr) for attr in QUEUE_ROLES[queue]):
-        raise Forbidden(N_("This page is for village secretaries.") if queue == "triage"
+        raise Forbidden(N_("This page is for village heads.") if queue == "triage"
                         else N_("This page is for supervisors."))
 
 
 def check_staff_view(item: ItemFacts, actor: ActorFacts) -> None:
-    """Staff pages of an item show private contacts: its village's secretary, its commune's supervisors."""
-    if not (relations(item, actor) & {SECRETARY, SUPERVISOR, ADMIN}):
+    """Staff pages of an item show private contacts: its village's village head, its commune's supervisors."""
+    if not (relations(item, actor) & {VILLAGE_HEAD, SUPERVISOR, ADMIN}):
         raise Forbidden(N_("You are not allowed to see this item's private details."))

@@ -97,8 +97,8 @@ class QueueEntry:
 
 
 def triage_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[QueueEntry]:
-    """New items of the secretary's villages, oldest first, with the working days they have waited."""
-    villages = viewer.villages("secretary")
+    """New items of the village head's villages, oldest first, with the working days they have waited."""
+    villages = viewer.villages("village_head")
     if not villages:
         return []
     rows = session.execute(select(Item).where(col(Item.village_id).in_(villages),

@@ -13,8 +13,8 @@ from civic.core.kinds import (
     ANY_ACCOUNT,
     AUTHOR,
     OPEN_STAGES,
-    SECRETARY,
     SUPERVISOR,
+    VILLAGE_HEAD,
     Action,
     Kind,
     Outcome,
@@ -24,7 +24,8 @@ from civic.core.kinds import (
 from civic.errors import N_
 
 # The vocabulary lives in the leaf module; it is re-exported here beside the tables that use it.
-__all__ = ["ADMIN", "ANY_ACCOUNT", "AUTHOR", "Action", "OPEN_STAGES", "Outcome", "Role", "SECRETARY", "Stage",
+__all__ = ["ADMIN", "ANY_ACCOUNT", "AUTHOR", "Action", "OPEN_STAGES", "Outcome", "Role", "VILLAGE_HEAD",
+           "Stage",
            "SUPERVISOR", "TRANSITIONS", "Transition"]
 
 
@@ -47,7 +48,7 @@ STAGE_MOTTO: dict[str, str] = {
     Stage.INSPECT: "Dân kiểm tra",
 }
 STAGE_HINTS: dict[str, str] = {
-    Stage.SUBMITTED: N_("The village secretary will look at it and decide whether to take it up."),
+    Stage.SUBMITTED: N_("The village head will look at it and decide whether to take it up."),
     Stage.KNOW: N_("The village is being told about it: notices, loudspeaker, meetings."),
     Stage.DISCUSS: N_("Households discuss it and decide by meeting or ballot."),
     Stage.DO: N_("The work is being done with the households' contributions."),
@@ -98,15 +99,15 @@ def _t(action, label, from_stages, actors, to_stage=None, outcome=None, needs_re
 
 A = Action
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    # Triage: a secretary of the item's village. Effects: civic/workflow/transitions.py.
-    _t(A.ACCEPT, N_("Accept"), {Stage.SUBMITTED}, {SECRETARY}, Stage.KNOW, effect="triage.acknowledge"),
-    _t(A.REJECT, N_("Reject"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REJECTED, True,
+    # Triage: a village head of the item's village. Effects: civic/workflow/transitions.py.
+    _t(A.ACCEPT, N_("Accept"), {Stage.SUBMITTED}, {VILLAGE_HEAD}, Stage.KNOW, effect="triage.acknowledge"),
+    _t(A.REJECT, N_("Reject"), {Stage.SUBMITTED}, {VILLAGE_HEAD}, Stage.CLOSED, Outcome.REJECTED, True,
        effect="triage.acknowledge"),
-    _t(A.MARK_DUPLICATE, N_("Mark as duplicate"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED,
+    _t(A.MARK_DUPLICATE, N_("Mark as duplicate"), {Stage.SUBMITTED}, {VILLAGE_HEAD}, Stage.CLOSED,
        Outcome.DUPLICATE, True, effect="triage.mark_duplicate"),
-    _t(A.REDIRECT, N_("Redirect"), {Stage.SUBMITTED}, {SECRETARY}, Stage.CLOSED, Outcome.REDIRECTED, True,
+    _t(A.REDIRECT, N_("Redirect"), {Stage.SUBMITTED}, {VILLAGE_HEAD}, Stage.CLOSED, Outcome.REDIRECTED, True,
        effect="triage.redirect"),
-    _t(A.RECATEGORIZE, N_("Change village or category"), {Stage.SUBMITTED}, {SECRETARY},
+    _t(A.RECATEGORIZE, N_("Change village or category"), {Stage.SUBMITTED}, {VILLAGE_HEAD},
        effect="triage.recategorize"),
     # The author may withdraw before the discussion starts.
     _t(A.WITHDRAW, N_("Withdraw"), {Stage.SUBMITTED, Stage.KNOW}, {AUTHOR}, Stage.CLOSED, Outcome.WITHDRAWN),
@@ -118,14 +119,14 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t(A.SEND_BACK, N_("Send back to triage"), {Stage.CLOSED}, {SUPERVISOR}, Stage.SUBMITTED, None, True,
        REVIEWABLE_OUTCOMES, check="review.pending", effect="review.send_back"),
     # Dân biết → Dân bàn → Dân làm: civic/deliberation/transitions.py.
-    _t(A.OPEN_DISCUSSION, N_("Open the discussion"), {Stage.KNOW}, {SECRETARY}, Stage.DISCUSS,
+    _t(A.OPEN_DISCUSSION, N_("Open the discussion"), {Stage.KNOW}, {VILLAGE_HEAD}, Stage.DISCUSS,
        check="deliberation.disclosure_period_over", effect="deliberation.open_discussion"),
-    _t(A.START_WORK, N_("Move to People do"), {Stage.DISCUSS}, {SECRETARY}, Stage.DO,
+    _t(A.START_WORK, N_("Move to People do"), {Stage.DISCUSS}, {VILLAGE_HEAD}, Stage.DO,
        check="deliberation.decision_passed", effect="deliberation.record_result"),
-    _t(A.CLOSE_NOT_APPROVED, N_("Close as not approved"), {Stage.DISCUSS}, {SECRETARY}, Stage.CLOSED,
+    _t(A.CLOSE_NOT_APPROVED, N_("Close as not approved"), {Stage.DISCUSS}, {VILLAGE_HEAD}, Stage.CLOSED,
        Outcome.NOT_APPROVED, check="deliberation.decision_failed", effect="deliberation.record_result"),
     # Dân làm → Dân kiểm tra → closed: civic/implementation/transitions.py, civic/supervision/transitions.py.
-    _t(A.START_INSPECTION, N_("Hand over for inspection"), {Stage.DO}, {SECRETARY}, Stage.INSPECT,
+    _t(A.START_INSPECTION, N_("Hand over for inspection"), {Stage.DO}, {VILLAGE_HEAD}, Stage.INSPECT,
        check="implementation.ready_for_inspection", effect="supervision.hand_over"),
     _t(A.SIGN_OFF, N_("Sign off as done"), {Stage.INSPECT}, {SUPERVISOR}, Stage.CLOSED, Outcome.DONE,
        check="supervision.may_sign_off", effect="supervision.sign_off"),
@@ -137,6 +138,6 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
        {Outcome.DONE}, check="supervision.may_reopen", effect="supervision.reopen"),
 )}
 
-# Actions a secretary performs from the triage page, and a supervisor from the review page, in order.
+# Actions a village head performs from the triage page, and a supervisor from the review page, in order.
 TRIAGE_ACTIONS = (A.ACCEPT, A.REJECT, A.MARK_DUPLICATE, A.REDIRECT, A.RECATEGORIZE)
 REVIEW_ACTIONS = (A.UPHOLD, A.SEND_BACK)

@@ -168,11 +168,11 @@ def test_a_new_role_ends_the_users_sessions(client):
     _c, a, _b, _cat, users = setup_world()
     login(client, users["resident"])
     with browser(client.app) as other:
-        login(other, users["secretary"])
+        login(other, users["village_head"])
         with unit_of_work(write=True) as db:
-            accounts.grant(db, db.get(User, users["resident"].id), role="secretary", commune_id=None,
+            accounts.grant(db, db.get(User, users["resident"].id), role="village_head", commune_id=None,
                            village_id=a.id)
-        assert not logged_in(client), "the resident must log in again to act as a secretary"
+        assert not logged_in(client), "the resident must log in again to act as a village_head"
         assert logged_in(other), "other users stay logged in"
     login(client, users["resident"])
     assert client.get("/triage").status_code == 200
@@ -225,13 +225,13 @@ def test_a_session_ends_at_its_lifetime_however_active(client, monkeypatch):
 def test_staff_sessions_last_twelve_hours(client, monkeypatch):
     _c, _a, _b, _cat, users = setup_world()
     monkeypatch.setattr(get_settings(), "session_idle_minutes", 24 * 60)
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     with browser(client.app) as resident:
         login(resident, users["resident"])
         clock.advance(timedelta(hours=11, minutes=59))
         assert logged_in(client)
         clock.advance(timedelta(minutes=2))
-        assert not logged_in(client), "a secretary sees residents' contacts: 12 hours at most"
+        assert not logged_in(client), "a village head sees residents' contacts: 12 hours at most"
         assert logged_in(resident), "a resident's login lasts longer (CIVIC_SESSION_LIFETIME_HOURS)"
 
 

@@ -49,7 +49,7 @@ def test_five_wrong_passwords_for_a_phone_then_429_even_for_the_right_one(client
     assert answer.headers["content-language"] == "vi"
     assert argon2_calls.count("verify") == 5, "no argon2 work while throttled"
     # Another phone from the same browser is not blocked by this phone's count.
-    assert try_login(client, users["secretary"].phone, PASSWORD).status_code == 303
+    assert try_login(client, users["village_head"].phone, PASSWORD).status_code == 303
 
 
 def test_the_wait_is_in_english_for_an_english_reader_and_ends_with_the_window(client, monkeypatch):
@@ -110,7 +110,8 @@ def test_the_address_is_the_connections_not_a_forwarded_header(client, monkeypat
     for n in range(2):
         client.post("/login", data={"csrf_token": csrf_token(client), "phone": users["resident"].phone,
                                     "password": "sai"}, headers={"X-Forwarded-For": f"10.0.0.{n}"})
-    answer = client.post("/login", data={"csrf_token": csrf_token(client), "phone": users["secretary"].phone,
+    answer = client.post("/login", data={"csrf_token": csrf_token(client),
+                                         "phone": users["village_head"].phone,
                                          "password": PASSWORD}, headers={"X-Forwarded-For": "10.0.0.9"})
     assert answer.status_code == 429
 
@@ -276,7 +277,7 @@ def test_civic_serve_believes_x_forwarded_for_only_from_trusted_proxies(trusted,
 
             assert attempt(users["resident"].phone, "sai-mat-khau", "203.0.113.1") == 422
             assert attempt(users["supervisor"].phone, "sai-mat-khau", "203.0.113.2") == 422
-            assert attempt(users["secretary"].phone, PASSWORD, "203.0.113.3") == third
+            assert attempt(users["village_head"].phone, PASSWORD, "203.0.113.3") == third
     finally:
         proc.terminate()
         proc.wait(timeout=20)

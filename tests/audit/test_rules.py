@@ -18,7 +18,7 @@ def clean_db():
 
 
 AT = datetime(2026, 3, 2, 1, 30, 15, 123456, tzinfo=UTC)
-FIELDS = dict(commune_id=1, seq=7, item_id=42, actor_id=3, actor_role="secretary", action="accept",
+FIELDS = dict(commune_id=1, seq=7, item_id=42, actor_id=3, actor_role="village_head", action="accept",
               payload={"from": "submitted", "to": "know"}, created_at=AT)
 
 
@@ -27,13 +27,13 @@ def test_genesis_is_64_zeros():
 
 
 def test_canonical_json_is_sorted_compact_utf8():
-    assert canonical_json({"b": 1, "a": "Đường", "c": {"z": None, "y": [1, 2]}}) == \
+    assert canonical_json({"b": 1, "a": "Đường", "c": {"z": None, "y": [1, 2]}}) ==\
         '{"a":"Đường","b":1,"c":{"y":[1,2],"z":null}}'
 
 
 def test_link_hash_follows_the_design_formula():
     """hash = sha256(prev_hash + canonical JSON of the other fields), computed here by hand."""
-    body = json.dumps({"action": "accept", "actor_id": 3, "actor_role": "secretary", "commune_id": 1,
+    body = json.dumps({"action": "accept", "actor_id": 3, "actor_role": "village_head", "commune_id": 1,
                        "created_at": "2026-03-02T01:30:15.123456+00:00", "item_id": 42,
                        "payload": {"from": "submitted", "to": "know"}, "seq": 7},
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))

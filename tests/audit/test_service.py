@@ -35,7 +35,7 @@ def busy_commune():
     """A commune whose chain has a submission, an acceptance, a rejection and a duplicate (committed)."""
     commune, a, _b, cat, users = setup_world()
     with unit_of_work(write=True) as db:
-        sec = viewer(db, users["secretary"])
+        sec = viewer(db, users["village_head"])
         first = items.submit(db, commune, SubmitForm.parse(item_data(a, cat)), Viewer()).item
         clock.advance(timedelta(minutes=1))
         move(db, first, "accept", sec)
@@ -58,7 +58,7 @@ def tamper(sql, **params):
 def test_every_event_links_to_the_one_before(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
-    move(db, item, "accept", viewer(db, users["secretary"]))
+    move(db, item, "accept", viewer(db, users["village_head"]))
     events = audit_events(db, commune.id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == GENESIS
@@ -183,7 +183,7 @@ def test_a_refused_change_writes_no_event():
     with unit_of_work() as db:
         head_before = audit.head(db, commune.id)
     with pytest.raises(Conflict), unit_of_work(write=True) as db:
-        move(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, users["village_head"]))
     with unit_of_work() as db:
         assert audit.head(db, commune.id) == head_before
         assert db.execute(text("SELECT count(*) FROM audit_event WHERE item_id = :i"),
@@ -196,9 +196,9 @@ def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
     result = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm Riêng",
                                                                   contact_phone="0987654321")),
                           Viewer())
-    move(db, result.item, "reject", viewer(db, users["secretary"]), {"reason": "Không thuộc thôn."})
+    move(db, result.item, "reject", viewer(db, users["village_head"]), {"reason": "Không thuộc thôn."})
     entries = items.timeline(db, result.item)
-    assert [(e.action, e.role) for e in entries] == [("submitted", "author"), ("reject", "secretary")]
+    assert [(e.action, e.role) for e in entries] == [("submitted", "author"), ("reject", "village_head")]
     assert entries[0].actor_name == "", "the reporter chose not to show a name"
     assert entries[1].actor_name == "Bí Thư A"
     assert entries[1].payload["reason"] == "Không thuộc thôn."

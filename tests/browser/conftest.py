@@ -193,7 +193,7 @@ def phone(browser, live_server):
 
 @pytest.fixture
 def other_phone(browser, live_server):
-    """A second 360 px phone with JavaScript off (a secretary, another resident)."""
+    """A second 360 px phone with JavaScript off (a village head, another resident)."""
     ctx = _context(browser, live_server, java_script_enabled=False, **PHONE_360)
     page = _page(ctx)
     yield page

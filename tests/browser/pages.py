@@ -97,9 +97,9 @@ PAGES = {
     "my items": ("resident", "/me/items"),
     "change password": ("resident", "/account/password"),
     "change password with errors": ("resident", _password_errors),
-    "triage queue": ("secretary", "/triage"),
-    "triage item": ("secretary", "/triage/{submitted}"),
-    "file on behalf": ("secretary", "/triage/new"),
+    "triage queue": ("village_head", "/triage"),
+    "triage item": ("village_head", "/triage/{submitted}"),
+    "file on behalf": ("village_head", "/triage/new"),
     "review queue": ("supervisor", "/review"),
     "review item": ("supervisor", "/review/{rejected}"),
     "audit": (None, "/audit"),
@@ -130,7 +130,7 @@ def _attach_demo_files(code: str) -> None:
         make_attachment(db, item, pdf_bytes(1), filename="giay-dong-y.pdf", purpose="consent")
         from tests.builders import viewer
 
-        sec = make_user(db, "secretary", village=_village(db, item), name="Thư Ký Ảnh")
+        sec = make_user(db, "village_head", village=_village(db, item), name="Thư Ký Ảnh")
         media.hide(db, hidden, viewer(db, sec).facts(),
                    HideForm.parse({"reason": "Thấy rõ mặt người đi đường"}))
 
@@ -163,7 +163,7 @@ def _submit_refused_photo(page, w):
 
 PAGES.update({
     "status with photos and documents": (None, _status_with_files),
-    "status with photos, seen by the secretary": ("secretary", _status_with_files),
+    "status with photos, seen by the village_head": ("village_head", _status_with_files),
     "submit form with a refused photo": (None, _submit_refused_photo),
 })
 
@@ -197,7 +197,7 @@ def _deliberation_items(w) -> dict:
         know = db.execute(select(Item).where(Item.code == w["know"])).scalar_one()
         commune, village = db.get(Commune, know.commune_id), db.get(Village, know.village_id)
         category = db.get(Category, know.category_id)
-        sec_user = db.execute(select(User).where(User.phone == w["phones"]["secretary"])).scalar_one()
+        sec_user = db.execute(select(User).where(User.phone == w["phones"]["village_head"])).scalar_one()
         sec = viewer(db, sec_user)
         disclose(db, know, sec_user, days_ago=1)
         clock.freeze(clock.now() - timedelta(days=8))
@@ -252,12 +252,12 @@ def _desk_errors(page, w):
 PAGES.update({
     "status: Dân bàn with meeting and decision": (None, _goto(lambda d, w: f"/items/{d['full']}")),
     "status: Dân bàn, a signed-in resident": ("resident", _goto(lambda d, w: f"/items/{d['full']}")),
-    "status: paper ballot being counted, secretary": ("secretary",
+    "status: paper ballot being counted, village_head": ("village_head",
                                                       _goto(lambda d, w: f"/items/{d['counting']}")),
-    "deliberation desk: know": ("secretary", _goto(lambda d, w: f"/deliberation/{w['know']}")),
-    "deliberation desk: decided": ("secretary", _goto(lambda d, w: f"/deliberation/{d['full']}")),
-    "deliberation desk: counting": ("secretary", _goto(lambda d, w: f"/deliberation/{d['counting']}")),
-    "deliberation desk with errors": ("secretary", _desk_errors),
+    "deliberation desk: know": ("village_head", _goto(lambda d, w: f"/deliberation/{w['know']}")),
+    "deliberation desk: decided": ("village_head", _goto(lambda d, w: f"/deliberation/{d['full']}")),
+    "deliberation desk: counting": ("village_head", _goto(lambda d, w: f"/deliberation/{d['counting']}")),
+    "deliberation desk with errors": ("village_head", _desk_errors),
     "printable notice": (None, _goto(lambda d, w: f"/items/{d['full']}/notice")),
     "printable notice: know": (None, _goto(lambda d, w: f"/items/{w['know']}/notice")),
     "vote-count record": (None, _goto(lambda d, w: f"/items/{d['full']}/decisions/{d['decision']}/record")),
@@ -302,7 +302,7 @@ def _work_items(w) -> dict:
         category = db.get(Category, know.category_id)
         user = {role: db.execute(select(User).where(User.phone == phone)).scalar_one()
                 for role, phone in w["phones"].items()}
-        sec, su = viewer(db, user["secretary"]), viewer(db, user["supervisor"])
+        sec, su = viewer(db, user["village_head"]), viewer(db, user["supervisor"])
         hh = households_of(db, village)
         accounts.link_household(db, user["resident"], hh[0], representative=True)
         resident = viewer(db, user["resident"])
@@ -379,14 +379,14 @@ def _pledge_with_errors(page, w):
 PAGES.update({
     "status: Dân làm": (None, _work(lambda x: f"/items/{x['do']}")),
     "status: Dân làm, a household": ("resident", _work(lambda x: f"/items/{x['do']}")),
-    "work desk": ("secretary", _work(lambda x: f"/do/{x['do']}")),
-    "work desk with errors": ("secretary", _desk_with_errors),
-    "a pledge and its deliveries": ("secretary", _work(lambda x: f"/do/{x['do']}/pledge/{x['pledge']}")),
+    "work desk": ("village_head", _work(lambda x: f"/do/{x['do']}")),
+    "work desk with errors": ("village_head", _desk_with_errors),
+    "a pledge and its deliveries": ("village_head", _work(lambda x: f"/do/{x['do']}/pledge/{x['pledge']}")),
     "household's pledges": ("resident", _work(lambda x: f"/items/{x['do']}/pledge")),
     "household's pledge with errors": ("resident", _pledge_with_errors),
     "status: Dân kiểm tra": (None, _work(lambda x: f"/items/{x['inspect']}")),
     "inspection page": ("supervisor", _work(lambda x: f"/inspect/{x['inspect']}")),
-    "inspection page, secretary": ("secretary", _work(lambda x: f"/inspect/{x['inspect']}")),
+    "inspection page, village_head": ("village_head", _work(lambda x: f"/inspect/{x['inspect']}")),
     "supervisor's queue": ("supervisor", "/inspect"),
     "status: done with verdicts": (None, _work(lambda x: f"/items/{x['done']}")),
     "verdict form": ("resident", _work(lambda x: f"/items/{x['done']}/verdict")),
@@ -476,7 +476,7 @@ def _more_items(w) -> dict:
         category = db.get(Category, know.category_id)
         user = {role: db.execute(select(User).where(User.phone == phone)).scalar_one()
                 for role, phone in w["phones"].items()}
-        sec, su, resident = (viewer(db, user[r]) for r in ("secretary", "supervisor", "resident"))
+        sec, su, resident = (viewer(db, user[r]) for r in ("village_head", "supervisor", "resident"))
         hh = households_of(db, village)
         today = clock.today_local()
 
@@ -484,7 +484,8 @@ def _more_items(w) -> dict:
             return make_item(db, commune, village, category, stage=stage, **over)
 
         def discuss(title, **over):
-            return make_discuss_item(db, commune, village, category, user["secretary"], title=title, **over)
+            return make_discuss_item(db, commune, village, category, user["village_head"], title=title,
+                                     **over)
 
         # Closed in each way the triage, the author, the households and the supervisors close an item.
         duplicate = item("duplicate", title="Cống tắc lần hai")
@@ -504,7 +505,7 @@ def _more_items(w) -> dict:
         anon_rejected = item("rejected", title="Xin lắp thêm loa truyền thanh")
         # Dân biết, the disclosure period run: the discussion can be opened.
         ready = item("know", title="Nạo vét kênh tưới xóm Dưới")
-        disclose(db, ready, user["secretary"], days_ago=40)
+        disclose(db, ready, user["village_head"], days_ago=40)
         # Dân bàn, no meeting yet; and one with an online ballot open to households.
         talk = discuss("Làm sân chơi cho trẻ em")
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
@@ -588,9 +589,9 @@ def _with_errors(path, form, fills=(), expect=".error", nth=0, before=None):
                    "e => e.removeAttribute('maxlength')) }")
         with page.expect_navigation() as sent:
             f.locator("button[type=submit]").click()
-        assert sent.value and sent.value.status == 422, \
+        assert sent.value and sent.value.status == 422,\
             f"{form} on {path}: answered {sent.value and sent.value.status}"
-        assert page.locator(f"main {expect}").count() >= 1, \
+        assert page.locator(f"main {expect}").count() >= 1,\
             f"{form} on {path} did not come back with its errors ({expect}): {page.url}"
     return open_page
 
@@ -653,57 +654,58 @@ PAGES.update({
         "/items/{done2}/verdict", "form[action$='/reopen-request']", [("textarea", "x")],
         "[id$=-reason-error]")),
     # triage and review
-    "triage: recategorize with errors": ("secretary", _with_errors(
+    "triage: recategorize with errors": ("village_head", _with_errors(
         "/triage/{submitted}", "form[action$='/recategorize']", [("select[name=village_id]", "999999")],
         ".error", before=_tamper_village)),
-    "triage: reject with errors": ("secretary", _with_errors(
+    "triage: reject with errors": ("village_head", _with_errors(
         "/triage/{submitted}", "form[action$='/reject']", [("textarea[name=reason]", " ")], ".error")),
-    "triage: duplicate with errors": ("secretary", _with_errors(
+    "triage: duplicate with errors": ("village_head", _with_errors(
         "/triage/{submitted}", "form[action$='/mark_duplicate']",
         [("input[name=original_code]", "NS-2020-9999"), ("textarea[name=reason]", " ")], ".error")),
-    "triage: redirect with errors": ("secretary", _with_errors(
+    "triage: redirect with errors": ("village_head", _with_errors(
         "/triage/{submitted}", "form[action$='/redirect']", [("input[name=destination]", " ")], ".error")),
-    "file on behalf with errors": ("secretary", _with_errors("/triage/new", "form[action='/triage/new']", (),
+    "file on behalf with errors": (
+        "village_head", _with_errors("/triage/new", "form[action='/triage/new']", (),
                                                              "#form-errors")),
     "review: uphold with errors": ("supervisor", _with_errors(
         "/review/{rejected}", "form[action$='/uphold']", [("textarea[name=reason]", " ")], ".error")),
     "review: send back with errors": ("supervisor", _with_errors(
         "/review/{rejected}", "form[action$='/send_back']", [("textarea[name=reason]", "x")], ".error")),
     # Dân biết and Dân bàn desks
-    "deliberation desk: ready to open the discussion": ("secretary", _open("/deliberation/{ready}")),
-    "open discussion with errors": ("secretary", _with_errors(
+    "deliberation desk: ready to open the discussion": ("village_head", _open("/deliberation/{ready}")),
+    "open discussion with errors": ("village_head", _with_errors(
         "/deliberation/{ready}", "form[action$='/open_discussion']", [("textarea[name=question]", "abc")],
         ".error")),
-    "deliberation desk: no meeting yet": ("secretary", _open("/deliberation/{talk}")),
-    "schedule meeting with errors": ("secretary", _with_errors(
+    "deliberation desk: no meeting yet": ("village_head", _open("/deliberation/{talk}")),
+    "schedule meeting with errors": ("village_head", _with_errors(
         "/deliberation/{talk}", "form[action$='/schedule_meeting']", [("input[name=place]", " ")], ".error")),
-    "deliberation desk: meeting to record, vote awaited": ("secretary", _open("/deliberation/{voting}")),
-    "record meeting with errors": ("secretary", _with_errors(
+    "deliberation desk: meeting to record, vote awaited": ("village_head", _open("/deliberation/{voting}")),
+    "record meeting with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/record_meeting']",
         [("input[name=households_present]", "nhiều"), ("input[name=chair_name]", " ")], ".error")),
-    "meeting vote with errors": ("secretary", _with_errors(
+    "meeting vote with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=meeting_vote])",
         [("input[name=yes]", "9"), ("input[name=no]", "5"), ("input[name=abstain]", "0")], ".error")),
-    "online ballot with errors": ("secretary", _with_errors(
+    "online ballot with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=online_ballot])", (), ".error")),
-    "authority decision with errors": ("secretary", _with_errors(
+    "authority decision with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=authority])", (), ".error")),
-    "paper ballot entry with errors": ("secretary", _with_errors(
+    "paper ballot entry with errors": ("village_head", _with_errors(
         "/deliberation/{counting}", "form[action$='/paper_ballot']",
         [("input[name=household_code]", "HD-999"), ("select[name=choice]", "yes")], ".error")),
-    "hide a comment with errors": ("secretary", _with_errors(
+    "hide a comment with errors": ("village_head", _with_errors(
         "/deliberation/{full}", "form[action$='/hide_comment']", [("input[name=reason]", " ")], ".error")),
-    "hide a photo with errors": ("secretary", _hide_with_errors),
+    "hide a photo with errors": ("village_head", _hide_with_errors),
     # Dân làm desk
-    "pledge on behalf with errors": ("secretary", _with_errors(
+    "pledge on behalf with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/pledge']", [("input[name=household]", "HD-999")], ".error")),
-    "budget line with errors": ("secretary", _with_errors(
+    "budget line with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/budget']", [("input[name=amount]", "nhiều")], ".error")),
-    "spending with errors": ("secretary", _with_errors(
+    "spending with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/spend']", [("input[name=amount]", "0")], ".error")),
-    "work settings with errors": ("secretary", _with_errors(
+    "work settings with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/settings']", [("input[name=needed_land_m2]", "nhiều")], ".error")),
-    "delivery with errors": ("secretary", _with_errors(
+    "delivery with errors": ("village_head", _with_errors(
         "/do/{do}/pledge/{pledge}", "form[action$='/deliver']", [("input[name=amount]", "0")], ".error")),
     # Dân kiểm tra desk
     "inspection page: not opened yet": ("supervisor", _open("/inspect/{unopened}")),
@@ -719,7 +721,7 @@ PAGES.update({
         "/inspect/{inspect}", "form[action$='/rework']", [("textarea[name=reason]", "x")], ".error")),
     "close as not done with errors": ("supervisor", _with_errors(
         "/inspect/{inspect}", "form[action$='/close_not_done']", [("textarea[name=reason]", " ")], ".error")),
-    "answer a finding with errors": ("secretary", _with_errors(
+    "answer a finding with errors": ("village_head", _with_errors(
         "/inspect/{inspect}", "form[action$='/answer']", [("textarea[name=answer]", " ")], ".error")),
     "inspection page: a household asks to reopen": ("supervisor", _open("/inspect/{done}")),
     "reopen with errors": ("supervisor", _with_errors(
@@ -747,7 +749,7 @@ def _pledgers(page, w):
     code = _work_items(w)["do"]
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
-        sec = db.execute(select(User).where(User.phone == w["phones"]["secretary"])).scalar_one()
+        sec = db.execute(select(User).where(User.phone == w["phones"]["village_head"])).scalar_one()
         impl.save_settings(db, item, viewer(db, sec), SettingsForm.parse(
             {"needed_land_m2": "400", "needed_money": "5.000.000", "publish_pledger_names": "1"}))
     page.goto(f"/items/{code}/pledgers")

@@ -1,5 +1,5 @@
 """The core loop in a real browser: a resident on a 360 px phone with JavaScript off submits and follows an
-item, a secretary triages it, a resident with an account finds it under "my items"; and one journey
+item, a village head triages it, a resident with an account finds it under "my items"; and one journey
 with JavaScript on."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def build() -> dict:
     with unit_of_work(write=True) as db:
         _commune, a, _b, cat, users = world(db)
         return {"village": a.name, "category": cat.name_vi, "category_en": cat.name_en,
-                "secretary": users["secretary"].phone, "secretary_name": users["secretary"].display_name}
+                "village_head": users["village_head"].phone,
+                "village_head_name": users["village_head"].display_name}
 
 
 def item_count() -> int:
@@ -64,7 +65,7 @@ def log_in_through_the_form(page, phone: str) -> None:
     assert "/login" not in page.url, page.locator("main").inner_text()
 
 
-def test_resident_without_account_submits_follows_and_secretary_accepts(phone, other_phone):
+def test_resident_without_account_submits_follows_and_village_head_accepts(phone, other_phone):
     w = build()
     page = phone
 
@@ -112,9 +113,9 @@ def test_resident_without_account_submits_follows_and_secretary_accepts(phone, o
     page.goto(manage_url)
     assert PHONE_STORED in page.locator("main").inner_text()
 
-    # The secretary logs in through the form, finds the item in the triage queue and accepts it.
+    # The village head logs in through the form, finds the item in the triage queue and accepts it.
     sec = other_phone
-    log_in_through_the_form(sec, w["secretary"])
+    log_in_through_the_form(sec, w["village_head"])
     sec.locator("header nav a[href='/triage']").click()
     sec.wait_for_url(re.compile(r"/triage$"))
     fits_the_screen(sec)
@@ -123,7 +124,7 @@ def test_resident_without_account_submits_follows_and_secretary_accepts(phone, o
     card.locator("a.card-title").click()
     sec.wait_for_url(re.compile(rf"/triage/{code}$"))
     fits_the_screen(sec)
-    assert PHONE_STORED in sec.locator(".box-private").inner_text(), "the secretary sees the contact"
+    assert PHONE_STORED in sec.locator(".box-private").inner_text(), "the village head sees the contact"
     sec.locator(f"form[action='/triage/{code}/accept'] button[type=submit]").click()
     sec.wait_for_url(re.compile(r"/triage$"))
     assert code in sec.locator(".flash").inner_text()
@@ -135,7 +136,7 @@ def test_resident_without_account_submits_follows_and_secretary_accepts(phone, o
     assert current.count() == 1
     assert current.locator(".step-name").inner_text().strip() == "Dân biết"
     assert page.locator(".strip-note").count() == 0
-    assert w["secretary_name"] in page.locator(".timeline").inner_text()
+    assert w["village_head_name"] in page.locator(".timeline").inner_text()
     html = page.content()
     assert PHONE_STORED not in html and PHONE_TYPED not in html
 

@@ -4,7 +4,7 @@ and once with it on.
 Only the world is built with builders (a commune, its villages and household register, the accounts); every
 step after that is taken through the pages as the people of the village would take it: a resident with an
 account and one without submit proposals with photos, someone follows the second by its code, households
-comment and support, the secretary accepts it, makes it known, opens the discussion, holds the meeting and
+comment and support, the village head accepts it, makes it known, opens the discussion, holds the meeting and
 records its vote, records pledges, deliveries and progress and hands the work over; a supervisor inspects
 and signs it off; a household gives its verdict. The live server's clock is moved past the minimum
 disclosure period and the meeting notice instead of sleeping.
@@ -41,7 +41,7 @@ def build() -> dict:
         lan = make_household_rep(db, a, 1, name="Trần Thị Lan")
         codes = [h.code for h in households_of(db, a)]
         return {"village": a.name, "category": cat.name_vi, "households": len(codes), "codes": codes,
-                "secretary": users["secretary"].phone, "supervisor": users["supervisor"].phone,
+                "village_head": users["village_head"].phone, "supervisor": users["supervisor"].phone,
                 "hoa": hoa.phone, "lan": lan.phone,
                 "phones": [PHONE_STORED, PHONE_TYPED] + [u.phone for u in users.values()]
                 + [hoa.phone, lan.phone]}
@@ -85,7 +85,7 @@ def send(page, form) -> None:
         form.locator("button[type=submit]").click()
     response = nav.value
     main = page.locator("main").inner_text()
-    assert response.status == 200 and page.locator("#form-errors, .flash-error").count() == 0, \
+    assert response.status == 200 and page.locator("#form-errors, .flash-error").count() == 0,\
         f"{page.url} answered {response.status}:\n{main[:1500]}"
     assert response.request.redirected_from is not None, f"the form did not redirect: {page.url}"
     assert page.locator(".flash-ok").count() == 1, f"no confirmation on {page.url}:\n{main[:800]}"
@@ -180,18 +180,18 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
         anon.locator("form.track button[type=submit]").click()
     looks_right(anon)
     assert anon.locator("h1").inner_text().strip() == TITLE
-    assert strip_steps(anon) == MOTTOS and current_stage(anon) is None, \
+    assert strip_steps(anon) == MOTTOS and current_stage(anon) is None,\
         "a new item is in none of the 4 stages"
     assert anon.locator(".strip-note").count() == 1
     assert anon.locator(".gallery img").count() == 1, "the photo is not on the status page"
     nothing_private(anon, w)
     go(anon, manage_url)
-    assert PHONE_STORED in anon.locator("main").inner_text(), \
+    assert PHONE_STORED in anon.locator("main").inner_text(),\
         "the manage link does not show the author's phone"
 
-    # 4. The secretary finds it in triage, sees the contact privately, and accepts it.
+    # 4. The village head finds it in triage, sees the contact privately, and accepts it.
     sec = phone()
-    log_in_through_the_form(sec, w["secretary"])
+    log_in_through_the_form(sec, w["village_head"])
     follow(sec, sec.locator("header nav a[href='/triage']"))
     assert sec.locator(".card", has_text=hoa_code).count() == 1
     follow(sec, sec.locator(".card", has_text=code).locator("a.card-title"))
@@ -213,18 +213,18 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
         send(page, page.locator(f"form[action='/items/{code}/comment']"))
         assert words in text_of(page, "ol.comments")
         send(page, page.locator(f"form[action='/items/{code}/support']"))
-        assert page.locator(f"form[action='/items/{code}/support']").count() == 0, \
+        assert page.locator(f"form[action='/items/{code}/support']").count() == 0,\
             "the household can support twice"
     assert f"2/{w['households']}" in text_of(lan, "#supports + p.big")
     go(anon, f"/items/{code}")
     assert f"2/{w['households']}" in text_of(anon, "#supports + p.big")
     assert "Nên làm trước mùa mưa." in text_of(anon, "ol.comments")
-    assert anon.locator(f"form[action='/items/{code}/comment']").count() == 0, \
+    assert anon.locator(f"form[action='/items/{code}/comment']").count() == 0,\
         "an anonymous visitor may comment"
     assert anon.locator(f"a[href='/login?next=/items/{code}']").count() >= 1
     nothing_private(anon, w)
 
-    # 6. The secretary records a disclosure on the notice board, with a photo of the notice.
+    # 6. The village head records a disclosure on the notice board, with a photo of the notice.
     go(sec, f"/items/{code}")
     follow(sec, sec.locator(f"main a.button[href='/deliberation/{code}']").first)
     disclosure = sec.locator(f"form[action='/deliberation/{code}/disclosure']")
@@ -252,7 +252,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     go(anon, f"/items/{code}")
     assert current_stage(anon) == "Dân bàn"
 
-    # 8. The secretary schedules the village meeting at least 5 days ahead; it cannot be recorded before.
+    # 8. The village head schedules the village meeting at least 5 days ahead; it cannot be recorded before.
     go(sec, f"/deliberation/{code}")
     meeting_at = (clock.now() + timedelta(days=5, hours=2)).astimezone(clock.LOCAL_TZ)
     scheduling = sec.locator(f"form[action='/deliberation/{code}/schedule_meeting']")
@@ -260,7 +260,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     scheduling.locator("[name=place]").fill("Nhà văn hoá thôn Hưng Đạo")
     scheduling.locator("[name=agenda]").fill("Bàn việc đổ bê tông đường xóm Giữa và đóng góp của các hộ.")
     send(sec, scheduling)
-    assert sec.locator(f"form[action='/deliberation/{code}/record_meeting']").count() == 0, \
+    assert sec.locator(f"form[action='/deliberation/{code}/record_meeting']").count() == 0,\
         "a meeting can be recorded before it takes place"
     go(anon, f"/items/{code}")
     assert "Nhà văn hoá thôn Hưng Đạo" in text_of(anon, "#meetings + .card")
@@ -292,7 +292,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert sec.url.endswith(f"/items/{code}")
     assert current_stage(sec) == "Dân làm"
 
-    # 10. Dân làm: Lan pledges 20 m² of land for her household; the secretary records 500.000 đồng on behalf
+    # 10. Dân làm: Lan pledges 20 m² of land for her household; the village head records 500.000 đồng on
+    # behalf
     # of household H0005, which has no phone.
     go(lan, f"/items/{code}")
     follow(lan, lan.locator(f"main a.button[href='/items/{code}/pledge']"))
@@ -323,7 +324,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert "0/20" in contributions and "0/500.000" in contributions, contributions
     nothing_private(anon, w)
 
-    # 11. The secretary records what each household delivered, and the progress of the work.
+    # 11. The village head records what each household delivered, and the progress of the work.
     for household in (w["codes"][1], w["codes"][5]):
         go(sec, f"/do/{code}")
         follow(sec, sec.locator("section[aria-labelledby=pledges-h] tbody a", has_text=household))
@@ -335,7 +336,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     progress.locator("[name=percent]").fill("60")
     progress.locator("[name=text]").fill("Đã đổ xong 60 m đường.")
     send(sec, progress)
-    assert sec.locator(f"form[action='/do/{code}/start_inspection']").count() == 0, \
+    assert sec.locator(f"form[action='/do/{code}/start_inspection']").count() == 0,\
         "the work can be handed over at 60 %"
     go(anon, f"/items/{code}")
     assert "60" in text_of(anon, "#do-progress + p.big")
@@ -354,7 +355,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     go(anon, f"/items/{code}")
     assert current_stage(anon) == "Dân kiểm tra"
     assert "100" in text_of(anon, "#do-progress + p.big")
-    assert anon.locator("#do-progress ~ ol.timeline .gallery img").count() == 1, \
+    assert anon.locator("#do-progress ~ ol.timeline .gallery img").count() == 1,\
         "the progress photo is not public"
 
     # 12. A supervisor finds it in the queue, opens the inspection, marks the checklist and signs off.
@@ -397,7 +398,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     verdict.locator("input[name=satisfaction][value='5']").check()
     verdict.locator("[name=comment]").fill("Đường đẹp, đi lại an toàn.")
     send(hoa, verdict)
-    assert hoa.locator(f"form[action='/items/{code}/verdict']").count() == 0, \
+    assert hoa.locator(f"form[action='/items/{code}/verdict']").count() == 0,\
         "the household can give two verdicts"
     assert f"1/{w['households']}" in hoa.locator("main").inner_text()
     go(anon, f"/items/{code}")

@@ -1,4 +1,4 @@
-"""Keyboard-only use: what a resident or secretary without a mouse notices.
+"""Keyboard-only use: what a resident or village head without a mouse notices.
 
 On a representative set of pages (home, list, a status page, the submit form, two desk forms), with a
 desktop-sized window and the keyboard only:
@@ -146,8 +146,8 @@ KEYBOARD_PAGES = {
     "status page (Dân làm, with bars)": (None, "/items/{do}"),
     "status page (Dân bàn, a household)": ("resident", "/items/{talk}"),
     "submit form": (None, "/submit"),
-    "triage desk": ("secretary", "/triage/{submitted}"),
-    "work desk": ("secretary", "/do/{do}"),
+    "triage desk": ("village_head", "/triage/{submitted}"),
+    "work desk": ("village_head", "/do/{do}"),
 }
 
 
@@ -164,7 +164,7 @@ def test_the_first_tab_stop_is_a_visible_skip_link_to_main(kb, subtests):
             assert first["inView"], f"{name}: the focused skip link is not on screen ({first})"
             assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#main"
             page.keyboard.press("Enter")
-            assert page.evaluate("() => document.activeElement.id") == "main", \
+            assert page.evaluate("() => document.activeElement.id") == "main",\
                 f"{name}: the skip link did not move the focus to main"
             page.keyboard.press("Tab")
             after = _focus(page)
@@ -188,9 +188,9 @@ def test_tab_order_moves_forward_through_every_element_with_a_visible_focus(kb, 
             assert not prepared["positive"], f"{name}: positive tabindex on {prepared['positive']}"
             assert ended, f"{name}: the focus never left the page: a trap near {stops[-1]['html']}"
             reached = [s["kb"] for s in stops]
-            assert reached == list(range(prepared["stops"])), \
-                f"{name}: Tab reached the stops {reached}, " \
-                f"expected 0..{prepared['stops'] - 1} in DOM order:\n" + \
+            assert reached == list(range(prepared["stops"])),\
+                f"{name}: Tab reached the stops {reached}, "\
+                f"expected 0..{prepared['stops'] - 1} in DOM order:\n" +\
                 "\n".join(f"  {s['kb']}: {s['html']}" for s in stops)
             for a, b in zip(stops, stops[1:], strict=False):
                 same_line = b["y"] < a["y"] + a["h"] and a["y"] < b["y"] + b["h"]
@@ -236,7 +236,7 @@ def test_a_keyboard_user_sends_the_submit_form(kb):
 
 def _assert_errors_announced(page, fields: tuple[str, ...], where: str) -> None:
     summary = page.locator("main [role=alert]")
-    assert summary.count() >= 1 and summary.first.inner_text().strip(), \
+    assert summary.count() >= 1 and summary.first.inner_text().strip(),\
         f"{where}: no error summary (role=alert)"
     for fid in fields:
         field = page.locator(f"#{fid}")
@@ -244,7 +244,7 @@ def _assert_errors_announced(page, fields: tuple[str, ...], where: str) -> None:
         described = (field.get_attribute("aria-describedby") or "").split()
         messages = [page.locator(f"#{ref}").inner_text().strip() for ref in described
                     if page.locator(f"#{ref}").count() == 1]
-        assert any(page.locator(f"#{ref}.error").count() for ref in described) and all(messages), \
+        assert any(page.locator(f"#{ref}.error").count() for ref in described) and all(messages),\
             f"{where}: #{fid} is not described by its error message ({described})"
     assert page.evaluate(ERRORS_ANNOUNCED_JS) == [], f"{where}: {page.evaluate(ERRORS_ANNOUNCED_JS)}"
 
@@ -258,16 +258,16 @@ def test_forms_sent_back_with_errors_announce_them(kb):
         page.keyboard.press("Enter")
     _assert_errors_announced(page, ("f-village_id", "f-category_id", "f-title", "f-description",
                                     "f-contact_phone"), "submit form")
-    assert page.locator("fieldset[aria-describedby='f-kind-error']").count() == 1, \
+    assert page.locator("fieldset[aria-describedby='f-kind-error']").count() == 1,\
         "the kind radios are not described by their error"
     # The summary's first link takes the keyboard user to the first field in error.
     _tab_to(page, "#form-errors a")
     page.keyboard.press("Enter")
-    assert page.evaluate("() => document.activeElement.name") == "kind", \
+    assert page.evaluate("() => document.activeElement.name") == "kind",\
         "the summary link did not reach its field"
 
-    # A desk form: the secretary rejects with a reason too short to publish.
-    page = page_for("secretary")
+    # A desk form: the village head rejects with a reason too short to publish.
+    page = page_for("village_head")
     page.goto(f"/triage/{w['submitted']}")
     _tab_to(page, "form[action$='/reject'] textarea")
     page.keyboard.type("x")
@@ -319,11 +319,11 @@ def test_stage_strip_and_bars_have_text_equivalents(kb, subtests):
                 state = step.rsplit(" — ", 1)[-1] if " — " in step else ""
                 assert state in STATES_EN.values(), f"{key}: step {step!r} does not say its state in text"
             if key == "not_approved":  # it ended in Dân bàn, where the households voted it down
-                assert [st.rsplit(" — ", 1)[-1] for st in steps] == \
+                assert [st.rsplit(" — ", 1)[-1] for st in steps] ==\
                     ["completed", "stopped here", "not reached", "not reached"], spoken
             now = [s for s in steps if s.endswith(STATES_EN["current"])]
             if current:
-                assert len(now) == 1 and now[0].startswith(current), \
+                assert len(now) == 1 and now[0].startswith(current),\
                     f"{key}: current stage not named:\n{spoken}"
                 assert current in page.locator(".stage-now").inner_text()
             else:
@@ -338,5 +338,5 @@ def test_stage_strip_and_bars_have_text_equivalents(kb, subtests):
             value = bar.get_attribute("value")
             spoken = bar.aria_snapshot()
             name = re.search(r'progressbar "([^"]*)"', spoken)
-            assert name and re.search(rf"\b{value} %", name.group(1)), \
+            assert name and re.search(rf"\b{value} %", name.group(1)),\
                 f"bar {i} ({value} %) is read as {spoken!r}: its value is not in its text"

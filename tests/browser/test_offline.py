@@ -115,9 +115,9 @@ def test_a_status_page_opened_once_stays_readable_offline_as_a_dated_saved_copy(
     assert any(a.endswith(f"/items/{w['know']}") for a in saved.evaluate_all("els => els.map(e => e.href)"))
     page.context.set_offline(False)
 
-    # Staff pages carry residents' contacts: a secretary's phone keeps no copy.
+    # Staff pages carry residents' contacts: a village head's phone keeps no copy.
     sec = new_page(js=True, **PHONE_390)
-    log_in(sec, w["phones"]["secretary"])
+    log_in(sec, w["phones"]["village_head"])
     sec.goto(f"/items/{w['know']}")
     controlled(sec)
     sec.reload()
@@ -253,7 +253,7 @@ def test_a_lost_answer_and_two_tabs_sending_the_same_outbox_make_one_item(new_pa
     assert len(stored) == 1, f"one outbox entry became {len(stored)} items"
     code = stored[0][0]
     for tab in (page, other):
-        assert code in tab.locator("#outbox li[data-state=sent]").inner_text(), \
+        assert code in tab.locator("#outbox li[data-state=sent]").inner_text(),\
             "the phone shows the real code"
     assert all(a == 303 for a in answers)
     page.context.unroute("**/submit")
@@ -351,7 +351,7 @@ def test_a_deploy_replaces_the_old_service_worker_and_keeps_saved_pages(browser)
             page.reload()  # a page load under the new worker
             page.wait_for_timeout(300)
             kept = sorted(page.evaluate("caches.keys()"))
-            assert kept == sorted(["civic-static-" + second, "civic-pages"]), \
+            assert kept == sorted(["civic-static-" + second, "civic-pages"]),\
                 "the old version's files were not removed"
             regs = page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)")
             assert regs == 1

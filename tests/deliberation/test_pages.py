@@ -1,4 +1,4 @@
-"""Dân biết and Dân bàn through HTTP: the secretary's desk, residents' comments, supports and votes, the
+"""Dân biết and Dân bàn through HTTP: the village head's desk, residents' comments, supports and votes, the
 status page section, the printable notice and vote-count record, the admin's disclosure days; the status page
 loads in a fixed number of queries and stays under the page-weight budget."""
 
@@ -52,7 +52,7 @@ def _world(households: int = 10):
 def _item(w, stage="know", **kw):
     with unit_of_work(write=True) as db:
         if stage == "discuss":
-            item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"], **kw)
+            item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"], **kw)
         else:
             item = make_item(db, w["commune"], w["a"], w["cat"], stage=stage, **kw)
         return item.code
@@ -67,7 +67,7 @@ def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
     """An item in Dân bàn with disclosures, comments (one hidden, one official), supports, a recorded meeting
     and a paper-ballot decision."""
     with unit_of_work(write=True) as db:
-        sec_user = w["users"]["secretary"]
+        sec_user = w["users"]["village_head"]
         item = make_discuss_item(db, w["commune"], w["a"], w["cat"], sec_user, title="Xây mương xóm Dưới")
         sec = viewer(db, sec_user)
         for _ in range(disclosures - 1):
@@ -184,7 +184,7 @@ def test_status_page_loads_in_a_fixed_number_of_queries_and_under_budget(client,
 def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, frozen):
     w = _world()
     code = _item(w, "know")
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     desk = client.get(f"/deliberation/{code}?lang=en")
     assert desk.status_code == 200
     assert "Record at least one disclosure first" in desk.text and "disabled" in desk.text
@@ -221,7 +221,7 @@ def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, fr
 def _six_of_five(w) -> tuple[str, int]:
     """Six households vote yes by paper ballot; five of them leave the register before the count closes."""
     with unit_of_work(write=True) as db:
-        sec_user = w["users"]["secretary"]
+        sec_user = w["users"]["village_head"]
         item = make_discuss_item(db, w["commune"], w["a"], w["cat"], sec_user, title="Xây mương xóm Dưới")
         sec = viewer(db, sec_user)
         deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
@@ -258,7 +258,7 @@ def test_six_in_favour_of_whom_five_left_reads_one_of_five_on_the_page_and_the_r
 def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen):
     w = _world()
     code = _item(w, "know")
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
     desk = client.get(f"/deliberation/{code}?lang=vi")
@@ -294,10 +294,10 @@ def test_the_admin_cannot_set_a_minimum_of_zero_days(client, frozen):
         assert db.get(Category, cid).min_disclosure_days == 3
 
 
-def test_only_the_village_secretary_uses_the_desk(client, frozen):
+def test_only_the_village_village_head_uses_the_desk(client, frozen):
     w = _world()
     code = _item(w, "know")
-    login(client, w["users"]["other_secretary"])
+    login(client, w["users"]["other_head"])
     assert client.get(f"/deliberation/{code}").status_code == 403
     token = csrf_token(client, "/items")
     answer = client.post(f"/deliberation/{code}/disclosure", data={
@@ -309,7 +309,7 @@ def test_only_the_village_secretary_uses_the_desk(client, frozen):
 def test_bad_meeting_and_decision_input(client, frozen):
     w = _world()
     code = _item(w, "discuss")
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     soon = (clock.now() + timedelta(days=2)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     r = client.post(f"/deliberation/{code}/schedule_meeting?lang=en", data={
@@ -342,7 +342,7 @@ def test_resident_comments_supports_and_votes(client, frozen):
         rep = make_household_rep(db, w["a"], 0)
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
+        deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
             "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"}))
     anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
@@ -379,7 +379,7 @@ def test_a_non_representative_cannot_vote(client, frozen):
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
-        deliberation.decide(db, item, viewer(db, w["users"]["secretary"]), DecideForm.parse({
+        deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
             "leaders_agreed": "1"}))
     login(client, w["users"]["resident"])  # a resident without a household
@@ -406,7 +406,7 @@ def test_admin_sets_the_minimum_disclosure_days(client, frozen):
 
 def test_the_admin_page_is_for_admins(client, frozen):
     w = _world()
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     assert client.get("/admin/categories").status_code == 403
     token = csrf_token(client, "/items")
     assert client.post(f"/admin/categories/{w['cat'].id}", data={"csrf_token": token,
@@ -416,7 +416,7 @@ def test_the_admin_page_is_for_admins(client, frozen):
 def test_passed_item_moves_to_do_from_the_desk(client, frozen):
     w = _world()
     code = _item(w, "discuss", asks_contribution=False)
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     assert client.post(f"/deliberation/{code}/start_work", data={"csrf_token": token}).status_code == 409
     r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "authority",
@@ -450,7 +450,7 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
 
     w = _world()
     code = _item(w, "discuss")
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
     r = client.post(f"/deliberation/{code}/disclosure", data={
@@ -507,9 +507,9 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     """Public pages are cached until the commune's audit chain moves; a countdown moves with time alone."""
     w = _world()
     with unit_of_work(write=True) as db:
-        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
         start = (clock.now() + timedelta(days=6, hours=1)).astimezone(clock.LOCAL_TZ)
-        sec = viewer(db, w["users"]["secretary"])
+        sec = viewer(db, w["users"]["village_head"])
         deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
             "agenda": "Bàn làm mương"}))
@@ -519,7 +519,7 @@ def test_a_cached_status_page_counts_the_days_to_a_meeting_down_without_any_chan
     assert before.group(0) in client.get(f"/items/{code}").text  # served from the cache
     clock.advance(timedelta(days=2))
     after = re.search(r"Còn (\d+) ngày nữa", client.get(f"/items/{code}").text)
-    assert after and int(after.group(1)) == int(before.group(1)) - 2, \
+    assert after and int(after.group(1)) == int(before.group(1)) - 2,\
         (before.group(0), after and after.group(0))
 
 
@@ -578,7 +578,7 @@ def test_nothing_a_user_types_answers_500(client, frozen):
     for bad in ("99999999999999999999", "0", "¹", "-1"):
         assert client.get(f"/items/{code}/decisions/{bad}/record").status_code == 404, bad
     assert client.get("/items/x/notice").status_code == 404
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     for action, data, status in (
             ("hide_comment", {"comment_id": "¹", "reason": "Lạc đề quá"}, 404),
@@ -607,7 +607,7 @@ def test_nothing_a_user_types_answers_500(client, frozen):
 def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
     w = _world()
     code = _item(w, "know")
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     token = csrf_token(client, f"/deliberation/{code}")
     today = clock.today_local()
     ok = client.post(f"/deliberation/{code}/disclosure", data={
@@ -625,15 +625,15 @@ def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
 
     w = _world()
     with unit_of_work(write=True) as db:
-        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+        item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
-        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["secretary"]),
+        deliberation.schedule_meeting(db, item, viewer(db, w["users"]["village_head"]),
                                       ScheduleMeetingForm.parse({
                                           "starts_at": start.strftime("%d/%m/%Y %H:%M"),
                                           "place": "Nhà văn hoá", "agenda": "Bàn làm mương"}))
         code = item.code
     clock.advance(timedelta(days=6))
-    login(client, w["users"]["secretary"])
+    login(client, w["users"]["village_head"])
     desk = client.get(f"/deliberation/{code}")
     assert desk.status_code == 200
     assert f'action="/deliberation/{code}/record_meeting"' in desk.text

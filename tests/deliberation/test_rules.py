@@ -206,11 +206,11 @@ def test_meeting_notice_is_at_least_the_setting():
 # --- the matrix of this module's transitions ----------------------------------------------------------
 
 NOW = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội, 15 June
-SEC = ActorFacts(user_id=2, secretary_villages=frozenset({10}))
+SEC = ActorFacts(user_id=2, head_villages=frozenset({10}))
 OTHERS = {
     "anonymous": ActorFacts(), "account": ActorFacts(user_id=1),
     "author": ActorFacts(user_id=3, is_author=True),
-    "other_secretary": ActorFacts(user_id=4, secretary_villages=frozenset({11})),
+    "other_head": ActorFacts(user_id=4, head_villages=frozenset({11})),
     "supervisor": ActorFacts(user_id=5, supervisor_communes=frozenset({1})),
     "admin": ActorFacts(user_id=6, admin_communes=frozenset({1})),
 }
@@ -341,7 +341,7 @@ def test_six_in_favour_five_of_whom_left_is_one_of_five():
     ballots = [rules.CastBallot("yes", f"H{n:04d}", joined, left if n else None) for n in range(6)]
     tally = rules.count_ballots(ballots, 5, decided)
     assert (tally.yes, tally.total, tally.counted, tally.passed) == (1, 5, 1, False)
-    assert [(e.household_code, e.reason, e.on) for e in tally.excluded] == \
+    assert [(e.household_code, e.reason, e.on) for e in tally.excluded] ==\
         [(f"H{n:04d}", "left", left) for n in range(1, 6)]
     late = rules.count_ballots([rules.CastBallot("yes", "H0009", date(2026, 12, 6), None)], 5, decided)
     assert late.yes == 0 and late.excluded[0].reason == "joined"

@@ -47,7 +47,7 @@ def w(db):
     clock.freeze(T0)
     commune, a, b, cat, users = world(db)
     return {"db": db, "commune": commune, "a": a, "b": b, "cat": cat, "users": users,
-            "sec": viewer(db, users["secretary"])}
+            "sec": viewer(db, users["village_head"])}
 
 
 def _events(db) -> int:
@@ -61,7 +61,7 @@ def test_disclosure_period_with_time_moved_by_the_clock(w):
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     with pytest.raises(Conflict):  # no disclosure yet
         move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
-    disclose(db, item, w["users"]["secretary"], days_ago=0)
+    disclose(db, item, w["users"]["village_head"], days_ago=0)
     assert "open_discussion" not in workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=2, hours=14))  # 23:00 on the third day, local time
     with pytest.raises(Conflict) as exc:
@@ -79,9 +79,9 @@ def test_the_category_sets_the_disclosure_days(w):
     w["cat"].min_disclosure_days = 10
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     # Posted nine days ago and still on the board: ten days covered only once the tenth day has passed.
-    disclose(db, item, w["users"]["secretary"], days_ago=9,
+    disclose(db, item, w["users"]["village_head"], days_ago=9,
              ends_on=(clock.today_local() + timedelta(days=5)).isoformat())
-    assert not workflow.allowed_actions(db, item, sec, ) or "open_discussion" not in \
+    assert not workflow.allowed_actions(db, item, sec, ) or "open_discussion" not in\
         workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=1))
     assert "open_discussion" in workflow.allowed_actions(db, item, sec)
@@ -96,7 +96,7 @@ def test_bad_disclosure_changes_nothing(w):
             "channel": "loudspeaker", "place": "Loa", "starts_on": "2026-06-05", "ends_on": "2026-06-04"}))
     assert "ends_on" in exc.value.errors
     with pytest.raises(Forbidden):
-        disclose(db, item, w["users"]["other_secretary"])
+        disclose(db, item, w["users"]["other_head"])
     assert count(db, Disclosure) == 0 and _events(db) == before
 
 
@@ -163,7 +163,7 @@ def _schedule(db, item, sec, days=5):
 
 def test_meeting_notice_period_and_record(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     soon = (clock.now() + timedelta(days=4, hours=23)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     with pytest.raises(Invalid) as exc:
         deliberation.schedule_meeting(db, item, sec, ScheduleMeetingForm.parse({
@@ -187,7 +187,7 @@ def test_meeting_notice_period_and_record(w):
 
 def test_meeting_vote_valid_only_with_quorum(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
     deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
@@ -203,7 +203,7 @@ def test_meeting_vote_valid_only_with_quorum(w):
 @pytest.mark.parametrize(("yes", "passed"), [("5", False), ("6", True)])
 def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
     deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
@@ -227,7 +227,7 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
 
 def test_paper_ballot_one_per_household_and_close(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     codes = [f"H{n:04d}" for n in range(6)]
     for code in codes:
@@ -252,7 +252,7 @@ def test_paper_ballot_one_per_household_and_close(w):
 
 def test_online_ballot_refused_for_contribution_items(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"],
                              asks_contribution=True)
     before = _events(db)
     with pytest.raises(Conflict):
@@ -267,7 +267,7 @@ def test_online_ballot_refused_for_contribution_items(w):
 
 def test_online_ballot_between_two_dates_changeable_until_close(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"],
                              asks_contribution=False)
     with pytest.raises(Invalid):  # no agreement of the village head and Front committee
         deliberation.decide(db, item, sec, DecideForm.parse({
@@ -287,7 +287,7 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
         deliberation.cast_online_ballot(db, item, viewer(db, member), VoteForm.parse({"choice": "yes"}))
     with pytest.raises(Conflict):  # the close is after the last day
         deliberation.close_count(db, item, sec)
-    assert deliberation.tally(db, item.id and deliberation.open_decision(db, item).id) == \
+    assert deliberation.tally(db, item.id and deliberation.open_decision(db, item).id) ==\
         {"yes": 1, "no": 6, "abstain": 0}
     clock.freeze(datetime(2026, 6, 5, 0, 0, tzinfo=clock.LOCAL_TZ))
     with pytest.raises(Conflict):
@@ -300,7 +300,7 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
 
 def test_authority_decision_for_a_plain_concern(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"],
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"],
                              asks_contribution=False)
     with pytest.raises(Invalid):
         deliberation.decide(db, item, sec, DecideForm.parse({
@@ -325,7 +325,7 @@ def test_decision_in_the_wrong_stage_is_refused(w):
 
 def test_the_denominator_follows_the_register_on_the_decision_date(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     from civic.areas.models import Household
 
     leaving = db.execute(Household.__table__.select().where(Household.village_id == w["a"].id)
@@ -342,7 +342,7 @@ def test_the_denominator_follows_the_register_on_the_decision_date(w):
 
 def test_ballots_of_households_that_left_before_the_count_do_not_count(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     for n in range(6):
         deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
@@ -354,7 +354,7 @@ def test_ballots_of_households_that_left_before_the_count_do_not_count(w):
     d = deliberation.close_count(db, item, sec)
     assert (d.yes, d.households_present, d.households_total, d.passed) == (1, 1, 4, False)
     excluded = deliberation.excluded_ballots(db, d)
-    assert [(e.household_code, e.reason, e.on) for e in excluded] == \
+    assert [(e.household_code, e.reason, e.on) for e in excluded] ==\
         [(f"H{n:04d}", "left", left_on) for n in range(1, 6)]
     assert _events(db) == before + 1
 
@@ -373,7 +373,7 @@ def test_a_disclosure_before_the_item_was_accepted_is_refused_and_changes_nothin
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     before = _events(db)
     with pytest.raises(Invalid) as exc:
-        disclose(db, item, w["users"]["secretary"], days_ago=3, backdate=False)
+        disclose(db, item, w["users"]["village_head"], days_ago=3, backdate=False)
     assert "starts_on" in exc.value.errors and exc.value.params["date"] == clock.today_local().isoformat()
     assert count(db, Disclosure) == 0 and _events(db) == before
 
@@ -382,14 +382,15 @@ def test_a_one_day_posting_never_opens_the_discussion(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     today = clock.today_local().isoformat()
-    disclose(db, item, w["users"]["secretary"], days_ago=0, ends_on=today)
+    disclose(db, item, w["users"]["village_head"], days_ago=0, ends_on=today)
     clock.advance(timedelta(days=10))
     with pytest.raises(Conflict) as exc:
         move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
     assert "do not yet cover" in exc.value.message and item.stage == "know"
     # Two more days on the board continue the first: three consecutive days, ready the day after.
     start = clock.today_local() - timedelta(days=9)
-    disclose(db, item, w["users"]["secretary"], days_ago=9, ends_on=(start + timedelta(days=1)).isoformat())
+    disclose(db, item, w["users"]["village_head"], days_ago=9,
+             ends_on=(start + timedelta(days=1)).isoformat())
     move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
     assert item.stage == "discuss"
 
@@ -415,10 +416,11 @@ def test_the_category_minimum_is_at_least_one_day(w):
 def _committed_discuss_item(asks_contribution: bool):
     with unit_of_work(write=True) as db:
         commune, a, _b, cat, users = world(db)
-        item = make_discuss_item(db, commune, a, cat, users["secretary"], asks_contribution=asks_contribution)
+        item = make_discuss_item(db, commune, a, cat, users["village_head"],
+                                 asks_contribution=asks_contribution)
         rep = make_household_rep(db, a, 0)
         other_phone = make_household_rep(db, a, 0, name="Vợ")  # a second representative of the same household
-        return item.code, users["secretary"].id, rep.id, other_phone.id
+        return item.code, users["village_head"].id, rep.id, other_phone.id
 
 
 def _twice_at_once(fn):
@@ -488,7 +490,7 @@ def test_the_unique_key_itself_refuses_a_second_ballot(w):
     from sqlalchemy.exc import IntegrityError
 
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     d = deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     b = deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
         "household_code": "H0001", "choice": "yes"}))
@@ -502,7 +504,7 @@ def test_the_unique_key_itself_refuses_a_second_ballot(w):
 
 def test_no_personal_vote_in_the_chain(w):
     db, sec = w["db"], w["sec"]
-    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["secretary"])
+    item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
     deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
         "household_code": "H0001", "choice": "no"}))

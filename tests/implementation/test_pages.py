@@ -1,4 +1,4 @@
-"""Dân làm and Dân kiểm tra through the pages: the secretary's desk, a household's pledge, deliveries and
+"""Dân làm and Dân kiểm tra through the pages: the village head's desk, a household's pledge, deliveries and
 disputes, the public totals, the inspection, the verdict; bad input answered with 422 and nothing stored."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def rows_of(model):
         return count(db, model)
 
 
-def test_a_household_pledges_the_secretary_delivers_and_the_public_sees_the_totals(client, app):
+def test_a_household_pledges_the_village_head_delivers_and_the_public_sees_the_totals(client, app):
     code, users, reps, _outsider, codes = build()
     login(client, reps[0])
     page = client.get(f"/items/{code}/pledge")
@@ -53,7 +53,7 @@ def test_a_household_pledges_the_secretary_delivers_and_the_public_sees_the_tota
              parcel_ref="Thửa 12, tờ 3", **CONSENT)
     assert r.status_code == 303, r.text[:2000]
     with browser(app) as sec:
-        login(sec, users["secretary"])
+        login(sec, users["village_head"])
         r = post(sec, f"/do/{code}/settings", f"/do/{code}", needed_land_m2="1.400", publish_pledger_names="")
         assert r.status_code == 303
         desk = sec.get(f"/do/{code}")
@@ -100,7 +100,7 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
 
 def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_can_dispute_it(client, app):
     code, users, reps, _outsider, codes = build()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind="money", amount="500.000",
              **CONSENT)
     assert r.status_code == 303
@@ -133,7 +133,7 @@ def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_
 
 def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     code, users, reps, _outsider, codes = build()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     before = snapshot(code)
     r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="150", text="Xong.")
     assert r.status_code == 422 and snapshot(code) == before
@@ -153,10 +153,10 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
 
-def test_only_the_villages_secretary_opens_the_desk(client):
+def test_only_the_villages_village_head_opens_the_desk(client):
     code, users, reps, _outsider, _codes = build()
     assert "/login" in str(client.get(f"/do/{code}", follow_redirects=True).url)
-    for who in (users["other_secretary"], users["supervisor"], reps[0]):
+    for who in (users["other_head"], users["supervisor"], reps[0]):
         with browser(client.app) as c:
             login(c, who)
             assert c.get(f"/do/{code}").status_code == 403
@@ -180,13 +180,13 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     assert r.status_code == 409 and snapshot(code)["stage"] == "inspect"
     finding_id = str(_one(Finding).id)
     with browser(app) as other:
-        login(other, users["other_secretary"])
+        login(other, users["other_head"])
         token = csrf_token(other, "/login")
         r = other.post(f"{page}/answer", data={"csrf_token": token, "target_id": finding_id,
                                                "answer": "Tôi trả lời thay."}, follow_redirects=False)
         assert r.status_code == 403
     with browser(app) as sec:
-        login(sec, users["secretary"])
+        login(sec, users["village_head"])
         assert post(sec, f"{page}/answer", page, target_id=finding_id,
                     answer="Đã thay 3 tấm đan ngày hôm qua.").status_code == 303
     assert post(client, f"{page}/resolve", page, target_id=finding_id).status_code == 303
@@ -250,7 +250,7 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     login(client, reps[0])
     assert post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
                 parcel_ref="Thửa 3, tờ 1", **CONSENT).status_code == 303
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
     assert withdraw in client.get(f"/do/{code}/pledge/{pledge_id}").text
@@ -271,7 +271,7 @@ def _pledging_village(publish: bool, households: int = 45) -> str:
         cat = make_category(db, commune)
         for n, h in enumerate(households_of(db, village)):
             h.head_name = f"Nguyễn Văn {n:02d}"
-        sec = viewer(db, make_user(db, "secretary", commune=commune, village=village))
+        sec = viewer(db, make_user(db, "village_head", commune=commune, village=village))
         item = make_item(db, commune, village, cat, stage="do")
         decided = {"needed_land_m2": "5.000", "publish_pledger_names": "1" if publish else ""}
         impl.save_settings(db, item, sec, SettingsForm.parse(decided))
@@ -304,7 +304,7 @@ def test_no_list_of_names_where_the_village_did_not_decide_to_publish_them(clien
 
 def _desk_with_a_pledge(client, kind="money", amount="500.000"):
     code, users, _reps, _outsider, codes = build()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind=kind, amount=amount,
              **CONSENT)
     assert r.status_code == 303
@@ -314,7 +314,7 @@ def _desk_with_a_pledge(client, kind="money", amount="500.000"):
 
 def test_amounts_no_column_could_hold_are_answered_with_the_message_not_an_error_page(client):
     code, users, reps, _outsider, codes = build()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     r = post(client, f"/do/{code}/budget", f"/do/{code}", source="state", label="Ngân sách nhà nước",
              amount="9" * 5000)
     assert r.status_code == 422 and "Giá trị này quá lớn." in r.text  # "This amount is far too large."

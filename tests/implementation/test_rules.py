@@ -177,12 +177,12 @@ def test_bars_are_exact_and_bounded():
     assert r.share(2, 3) == 67 and r.share(1, 0) == 0 and r.share(5, 4) == 100
 
 
-def test_secretary_of_the_village_only():
-    r.check_secretary(item(), ActorFacts(user_id=1, secretary_villages=frozenset({10})))
-    for actor in (ActorFacts(user_id=2, secretary_villages=frozenset({11})),
+def test_village_head_of_the_village_only():
+    r.check_village_head(item(), ActorFacts(user_id=1, head_villages=frozenset({10})))
+    for actor in (ActorFacts(user_id=2, head_villages=frozenset({11})),
                   ActorFacts(user_id=3, supervisor_communes=frozenset({1})), ActorFacts()):
         with pytest.raises(Forbidden):
-            r.check_secretary(item(), actor)
+            r.check_village_head(item(), actor)
 
 
 # --- Dân kiểm tra ----------------------------------------------------------------------------------------
@@ -201,10 +201,10 @@ def test_findings_need_severity_text_and_a_future_due_date_unless_a_note():
         clock.reset()
 
 
-def test_a_secretary_of_another_village_cannot_answer():
-    s.check_answerer(item("inspect"), ActorFacts(user_id=1, secretary_villages=frozenset({10})))
+def test_a_village_head_of_another_village_cannot_answer():
+    s.check_answerer(item("inspect"), ActorFacts(user_id=1, head_villages=frozenset({10})))
     with pytest.raises(Forbidden):
-        s.check_answerer(item("inspect"), ActorFacts(user_id=1, secretary_villages=frozenset({11})))
+        s.check_answerer(item("inspect"), ActorFacts(user_id=1, head_villages=frozenset({11})))
 
 
 def test_checklist_entries():

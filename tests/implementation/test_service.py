@@ -39,7 +39,7 @@ from tests.builders import (
 def setup(db, stage="do"):
     commune, a, b, cat, users = world(db)
     item = make_item(db, commune, a, cat, stage=stage)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     return commune, a, b, item, users, sec
 
 
@@ -59,7 +59,7 @@ def progress(percent, text):
 
 
 def on_behalf(*args, **over):
-    """A pledge the secretary records for a household."""
+    """A pledge the village head records for a household."""
     return PledgeOnBehalfForm.parse(pledge_data(*args, **over))
 
 
@@ -76,7 +76,7 @@ def test_a_representative_pledges_land_with_consent_and_it_is_recorded_once_in_t
     assert "Nguyễn" not in events[0].payload  # the witness and the household's name never reach the chain
 
 
-def test_the_secretary_pledges_on_behalf_of_a_household_and_the_fact_is_recorded(db):
+def test_the_village_head_pledges_on_behalf_of_a_household_and_the_fact_is_recorded(db):
     _c, a, _b, item, _users, sec = setup(db)
     h = households_of(db, a)[3]
     p = impl.pledge(db, item, sec, on_behalf("money", "1.500.000", household=h.code))
@@ -94,12 +94,12 @@ def test_a_household_of_another_village_cannot_pledge_and_nothing_is_stored(db):
     assert count(db, Pledge) == 0
 
 
-def test_a_resident_without_a_household_and_a_secretary_of_another_village_are_refused(db):
+def test_a_resident_without_a_household_and_a_village_head_of_another_village_are_refused(db):
     _c, _a, _b, item, users, _sec = setup(db)
     with pytest.raises(Forbidden):
         impl.pledge(db, item, viewer(db, users["resident"]), pledge_form())
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, users["other_secretary"]), on_behalf(household="H0001"))
+        impl.pledge(db, item, viewer(db, users["other_head"]), on_behalf(household="H0001"))
 
 
 @pytest.mark.parametrize(("kind", "amount"), [("land", "0"), ("money", "-5"), ("labour", "abc"),
@@ -179,11 +179,11 @@ def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmatio
     assert d.over_confirmed
 
 
-def test_only_the_villages_secretary_records_deliveries(db):
+def test_only_the_villages_village_head_records_deliveries(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     p = impl.pledge(db, item, rep, pledge_form())
-    for who in (rep, viewer(db, users["other_secretary"]), viewer(db, users["supervisor"])):
+    for who in (rep, viewer(db, users["other_head"]), viewer(db, users["supervisor"])):
         with pytest.raises(Forbidden):
             deliver(db, item, who, p, "5")
     assert count(db, Delivery) == 0

@@ -107,7 +107,7 @@ def test_resident_with_an_account_finds_it_in_my_items(client):
     assert mine.status_code == 200
     assert item.code in mine.text and "Đèn đường ngõ 5 không sáng" in mine.text
     with browser(client.app) as other:
-        login(other, users["secretary"])
+        login(other, users["village_head"])
         assert item.code not in other.get("/me/items").text
 
 
@@ -213,7 +213,7 @@ def test_html_in_every_text_field_is_shown_as_text(client):
                                              show_name="1"))
     item = only_item()
     with unit_of_work(write=True) as db:  # accepted, so it is also on the home page
-        move(db, db.get(Item, item.id), "accept", viewer(db, _users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, _users["village_head"]))
     for path in (f"/items/{item.code}", "/items", "/items?q=alert", "/"):
         html = client.get(path).text
         assert "<script>alert" not in html, path

@@ -208,7 +208,7 @@ def test_status_page_marks_the_current_stage(client):
     assert item.code in html and "Cống bị tắc trước nhà văn hoá" in html
     assert "Nước tràn lên đường sau mưa lớn." in html
     assert "Hưng Đạo" in html and "Thoát nước" in html
-    assert "Thư Ký" in html, "the timeline names the secretary who accepted it"
+    assert "Thư Ký" in html, "the timeline names the village head who accepted it"
     assert "0912345678" not in html
 
 

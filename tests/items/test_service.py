@@ -95,7 +95,7 @@ def test_submission_writes_one_audit_event_without_personal_data(db):
     events = audit_events(db, commune.id)
     assert len(events) == before + 1
     event = events[-1]
-    assert (event.action, event.item_id, event.actor_role, event.actor_id) == \
+    assert (event.action, event.item_id, event.actor_role, event.actor_id) ==\
         ("submitted", result.item.id, "author", None)
     assert json.loads(event.payload)["code"] == result.item.code
     assert result.item.contact_phone == "0912345678"
@@ -241,23 +241,23 @@ def test_a_failed_transaction_leaves_neither_item_nor_event():
 
 # --- filing on behalf of a resident --------------------------------------------------------------
 
-def test_secretary_files_on_behalf_of_a_resident(db):
+def test_village_head_files_on_behalf_of_a_resident(db):
     commune, a, _b, cat, users = world(db)
-    sec = users["secretary"]
+    sec = users["village_head"]
     result = items.submit(db, commune, form(a, cat, contact_phone="", contact_name="Cụ Ông Năm"),
                           viewer(db, sec), on_behalf=True)
     item = result.item
     assert (item.channel, item.entered_by_id, item.reporter_id) == ("assisted", sec.id, None)
     assert item.contact_name == "Cụ Ông Năm" and item.contact_phone == ""
     event = audit_events(db, commune.id)[-1]
-    assert (event.actor_id, event.actor_role, json.loads(event.payload)["channel"]) == \
-        (sec.id, "secretary", "assisted")
+    assert (event.actor_id, event.actor_role, json.loads(event.payload)["channel"]) ==\
+        (sec.id, "village_head", "assisted")
     assert "Cụ Ông Năm" not in event.payload
 
 
 def test_on_behalf_needs_the_residents_name_and_a_valid_phone_if_given(db):
     commune, a, _b, cat, users = world(db)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     with pytest.raises(Invalid) as exc:
         items.submit(db, commune, form(a, cat, contact_name=""), sec, on_behalf=True)
     assert "contact_name" in exc.value.errors
@@ -270,17 +270,17 @@ def test_on_behalf_needs_the_residents_name_and_a_valid_phone_if_given(db):
     assert ok.item.contact_phone == "0912000111"
 
 
-def test_on_behalf_only_for_the_secretarys_own_villages(db):
+def test_on_behalf_only_for_the_village_heads_own_villages(db):
     commune, a, b, cat, users = world(db)
     with pytest.raises(Invalid) as exc:
-        items.submit(db, commune, form(b, cat, contact_name="Cụ Năm"), viewer(db, users["secretary"]),
+        items.submit(db, commune, form(b, cat, contact_name="Cụ Năm"), viewer(db, users["village_head"]),
                      on_behalf=True)
     assert "village_id" in exc.value.errors
     assert count(db, Item) == 0
 
 
 @pytest.mark.parametrize("who", ["resident", "supervisor", "admin", None])
-def test_only_a_secretary_files_on_behalf(db, who):
+def test_only_a_village_head_files_on_behalf(db, who):
     commune, a, _b, cat, users = world(db)
     actor = viewer(db, users[who]) if who else Viewer()
     with pytest.raises(Forbidden):

@@ -171,9 +171,9 @@ def test_an_empty_file_input_and_a_plain_form_still_work(client):
     assert state()["attachments"] == 0
 
 
-def test_the_secretary_files_on_behalf_of_a_resident_with_a_photo(client):
+def test_the_village_head_files_on_behalf_of_a_resident_with_a_photo(client):
     _c, a, _b, cat, users = setup_world()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     page = client.get("/triage/new")
     assert page.status_code == 200 and 'name="photos"' in page.text
     data = {"csrf_token": csrf_from(page.text), "kind": "concern", "village_id": str(a.id),
@@ -185,7 +185,7 @@ def test_the_secretary_files_on_behalf_of_a_resident_with_a_photo(client):
     assert answer.status_code == 303
     assert state()["attachments"] == 1
     code = answer.headers["location"].rsplit("/", 1)[-1]
-    assert "/media/" in client.get(f"/triage/{code}").text  # the secretary sees the photo while triaging
+    assert "/media/" in client.get(f"/triage/{code}").text  # the village head sees the photo while triaging
 
 
 def test_body_limits_uploads_get_room_other_routes_keep_1_mb(client):
@@ -224,13 +224,13 @@ def urls(att: Attachment) -> list[str]:
 
 def test_private_files_are_served_only_to_the_items_officials(app):
     item, users, atts = private_world()
-    who = {"anonymous": None, "resident": users["resident"], "other_secretary": users["other_secretary"],
-           "secretary": users["secretary"], "supervisor": users["supervisor"], "admin": users["admin"]}
+    who = {"anonymous": None, "resident": users["resident"], "other_head": users["other_head"],
+           "village_head": users["village_head"], "supervisor": users["supervisor"], "admin": users["admin"]}
     for name, user in who.items():
         with browser(app) as c:
             if user is not None:
                 login(c, user)
-            official = name in ("secretary", "supervisor", "admin")
+            official = name in ("village_head", "supervisor", "admin")
             for key in ("scan", "secret_photo"):
                 for url in urls(atts[key]):
                     r = c.get(url)
@@ -243,7 +243,7 @@ def test_private_files_are_served_only_to_the_items_officials(app):
             assert ("giay-dong-y.pdf" in page) == official, name
             assert (f"/media/{atts['secret_photo'].id}/" in page) == official, name
     with browser(app) as c:
-        login(c, users["secretary"])
+        login(c, users["village_head"])
         pdf = c.get(urls(atts["scan"])[0])
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
         assert "giay-dong-y.pdf" in pdf.headers["content-disposition"]
@@ -289,7 +289,7 @@ def test_a_document_is_always_saved_never_opened_in_the_site_and_photos_still_sh
         assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def test_a_secretary_hides_a_public_photo_with_a_reason(app):
+def test_a_village_head_hides_a_public_photo_with_a_reason(app):
     commune, a, _b, cat, users = setup_world()
     with unit_of_work(write=True) as db:
         item = db.get(Item, setup_item(commune, a, cat).id)
@@ -299,7 +299,7 @@ def test_a_secretary_hides_a_public_photo_with_a_reason(app):
         assert all(anon.get(u).status_code == 200 for u in public_urls)
         assert "Hide this photo" not in anon.get(f"/items/{item.code}?lang=en").text
     with browser(app) as c:
-        login(c, users["secretary"])
+        login(c, users["village_head"])
         page = c.get(f"/items/{item.code}").text
         assert f'action="/media/{att.id}/hide"' in page
         token = csrf_from(page)
@@ -312,33 +312,33 @@ def test_a_secretary_hides_a_public_photo_with_a_reason(app):
                         data={"csrf_token": token, "reason": "Thấy rõ biển số xe máy",
                               "back": f"/items/{item.code}"}, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == f"/items/{item.code}"
-        # The secretary still sees it, marked hidden.
+        # The village head still sees it, marked hidden.
         assert c.get(public_urls[0]).status_code == 200
     with browser(app) as anon:
         page = anon.get(f"/items/{item.code}").text
         assert "Thấy rõ biển số xe máy" in page
         assert f"/media/{att.id}/" not in page
         assert all(anon.get(u).status_code == 404 for u in public_urls)
-    # Hiding again is refused; another village's secretary cannot even find it.
+    # Hiding again is refused; another village's village head cannot even find it.
     with browser(app) as c:
         login(c, users["supervisor"])
         token = csrf_from(c.get(f"/items/{item.code}").text)
         assert c.post(f"/media/{att.id}/hide",
                       data={"csrf_token": token, "reason": "lần nữa"}).status_code == 409
     with browser(app) as c:
-        login(c, users["other_secretary"])
+        login(c, users["other_head"])
         token = csrf_from(c.get("/submit").text)
         assert c.post(f"/media/{att.id}/hide", data={"csrf_token": token, "reason": "không phải thôn tôi"}
                       ).status_code == 404
 
 
-def test_another_village_secretary_cannot_hide_a_public_photo(app):
+def test_another_village_village_head_cannot_hide_a_public_photo(app):
     commune, a, _b, cat, users = setup_world()
     with unit_of_work(write=True) as db:
         item = db.get(Item, setup_item(commune, a, cat).id)
         att = make_attachment(db, item, photo_bytes((900, 600)))
     with browser(app) as c:
-        login(c, users["other_secretary"])
+        login(c, users["other_head"])
         page = c.get(f"/items/{item.code}").text
         assert f'action="/media/{att.id}/hide"' not in page
         answer = c.post(f"/media/{att.id}/hide", data={"csrf_token": csrf_from(page), "reason": "không được"})
@@ -352,7 +352,7 @@ def test_hiding_needs_the_forms_csrf_token(app):
         item = db.get(Item, setup_item(commune, a, cat).id)
         att = make_attachment(db, item, photo_bytes((900, 600)))
     with browser(app) as c:
-        login(c, users["secretary"])
+        login(c, users["village_head"])
         assert c.post(f"/media/{att.id}/hide", data={"reason": "có mặt người"}).status_code == 403
     assert not attachments()[0].hidden
 
@@ -413,7 +413,7 @@ def test_photos_answer_head_and_ranges_and_are_not_gzipped_again(client):
     head = client.head(url)
     assert head.status_code == 200 and int(head.headers["content-length"]) == att.byte_size
     full = client.get(url, headers={"accept-encoding": "gzip"})
-    assert full.headers.get("content-encoding", "identity") == "identity" \
+    assert full.headers.get("content-encoding", "identity") == "identity"\
         and len(full.content) == att.byte_size
     part = client.get(url, headers={"range": "bytes=0-9"})
     assert part.status_code == 206 and part.content == full.content[:10]
@@ -437,7 +437,7 @@ def test_odd_media_addresses_answer_404_never_500(client):
                 assert method(f"/media/{odd}/{name}").status_code == 404, (odd, name)
     for name in ODD_NAMES:
         assert client.get(f"/media/{att.id}/{name}").status_code == 404, name
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     token = csrf_from(client.get(f"/items/{item.code}").text)
     for odd in ODD_IDS:
         r = client.post(f"/media/{odd}/hide", data={"csrf_token": token, "reason": "Có mặt người"})
@@ -453,7 +453,7 @@ def test_hiding_goes_back_only_to_a_page_of_this_site(app):
         item = db.get(Item, setup_item(commune, a, cat).id)
         atts = [make_attachment(db, item, photo_bytes((900, 600), color=(n, 9, 9))) for n in range(5)]
     with browser(app) as c:
-        login(c, users["secretary"])
+        login(c, users["village_head"])
         token = csrf_from(c.get(f"/items/{item.code}").text)
         for att, back in zip(atts, ("//evil.example/x", "https://evil.example/", "/\\evil", "/x" * 200,
                                     ["/a", "/items"]), strict=True):
@@ -507,7 +507,7 @@ def test_a_submission_with_a_photo_when_storage_fails_keeps_the_text_and_records
 
 def test_a_staff_form_with_a_file_when_storage_fails_is_shown_again_with_503(client, tmp_path, monkeypatch):
     _c, a, _b, cat, users = setup_world()
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     page = client.get("/triage/new")
     data = {"csrf_token": csrf_from(page.text), "kind": "concern", "village_id": str(a.id),
             "category_id": str(cat.id), "title": "Ổ gà đường liên thôn",

@@ -174,7 +174,7 @@ def test_the_walk_is_bounded_in_objects_and_time(monkeypatch):
 
 
 def test_a_hostile_pdf_sent_with_a_form_is_refused_in_vietnamese_and_nothing_is_kept(client):
-    """Through the pages: the secretary records a delivered pledge with an XFA form as its receipt."""
+    """Through the pages: the village head records a delivered pledge with an XFA form as its receipt."""
     from civic import clock
     from civic.implementation.models import Delivery
     from tests.implementation.test_pages import _desk_with_a_pledge, csrf_token

@@ -15,13 +15,13 @@ ACTORS = {
     "anonymous": ActorFacts(),
     "resident": ActorFacts(user_id=5),
     "author": ActorFacts(user_id=6, is_author=True),
-    "secretary": ActorFacts(user_id=7, secretary_villages=frozenset({VILLAGE})),
-    "other_secretary": ActorFacts(user_id=8, secretary_villages=frozenset({OTHER_VILLAGE})),
+    "village_head": ActorFacts(user_id=7, head_villages=frozenset({VILLAGE})),
+    "other_head": ActorFacts(user_id=8, head_villages=frozenset({OTHER_VILLAGE})),
     "supervisor": ActorFacts(user_id=9, supervisor_communes=frozenset({COMMUNE})),
     "other_commune_supervisor": ActorFacts(user_id=10, supervisor_communes=frozenset({2})),
     "admin": ActorFacts(user_id=11, admin_communes=frozenset({COMMUNE})),
 }
-OFFICIALS = {"secretary", "supervisor", "admin"}
+OFFICIALS = {"village_head", "supervisor", "admin"}
 
 
 @pytest.mark.parametrize("head,fmt", [
@@ -121,7 +121,7 @@ def test_who_may_hide_a_public_photo(actor):
 
 
 def test_hiding_needs_a_reason_and_a_public_visible_file():
-    facts = ACTORS["secretary"]
+    facts = ACTORS["village_head"]
     kw = dict(commune_id=COMMUNE, village_id=VILLAGE, actor=facts)
     with pytest.raises(Invalid) as exc:
         HideForm.parse({"reason": " "})

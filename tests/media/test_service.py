@@ -199,7 +199,7 @@ def test_a_pdf_is_stored_as_sent_with_its_size_and_page_count(db):
     item = make_item(db, commune, a, cat, stage="know")
     data = pdf_bytes(pages=3)
     att = make_attachment(db, item, data, filename="Biên bản họp thôn", purpose="minutes",
-                          actor=users["secretary"])
+                          actor=users["village_head"])
     assert (att.kind, att.content_type, att.pages, att.filename) == ("document", "application/pdf", 3,
                                                                       "Biên bản họp thôn.pdf")
     assert storage.path(att.display_key).read_bytes() == data and att.byte_size == len(data)
@@ -241,12 +241,12 @@ def test_attaching_records_one_audit_event_without_personal_data(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat, stage="know")
     before = len(audit_events(db))
-    att = make_attachment(db, item, filename="Nguyễn Văn A - 0912345678.jpg", actor=users["secretary"],
+    att = make_attachment(db, item, filename="Nguyễn Văn A - 0912345678.jpg", actor=users["village_head"],
                           purpose="progress", owner_kind="progress_update", owner_id=7)
     events = audit_events(db)
     assert len(events) == before + 1
     e = events[-1]
-    assert (e.action, e.item_id, e.actor_id) == ("attached", item.id, users["secretary"].id)
+    assert (e.action, e.item_id, e.actor_id) == ("attached", item.id, users["village_head"].id)
     payload = json.loads(e.payload)
     assert payload == {"attachment_id": att.id, "kind": "photo", "purpose": "progress", "private": False,
                        "owner_kind": "progress_update", "owner_id": 7}
@@ -343,12 +343,12 @@ def test_hiding_a_photo_records_the_public_reason(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     att = make_attachment(db, item)
-    sec = viewer(db, users["secretary"]).facts()
+    sec = viewer(db, users["village_head"]).facts()
     media.hide(db, att, sec, HideForm.parse({"reason": "  Thấy rõ   mặt người đi đường "}))
     assert att.hidden and att.hidden_reason == "Thấy rõ mặt người đi đường"
-    assert att.hidden_by_id == users["secretary"].id
+    assert att.hidden_by_id == users["village_head"].id
     e = audit_events(db)[-1]
-    assert e.action == "attachment_hidden" and e.actor_role == "secretary"
+    assert e.action == "attachment_hidden" and e.actor_role == "village_head"
     assert json.loads(e.payload) == {"attachment_id": att.id, "kind": "photo",
                                      "reason": "Thấy rõ mặt người đi đường"}
     # Now only officials can fetch it.
@@ -359,7 +359,7 @@ def test_hiding_a_photo_records_the_public_reason(db):
     assert media.fetchable(db, att.id, viewer(db, users["supervisor"]).facts()).id == att.id
 
 
-def test_another_village_secretary_cannot_hide_and_nothing_changes(db):
+def test_another_village_village_head_cannot_hide_and_nothing_changes(db):
     from civic.errors import Forbidden
 
     commune, a, _b, cat, users = world(db)
@@ -367,6 +367,6 @@ def test_another_village_secretary_cannot_hide_and_nothing_changes(db):
     att = make_attachment(db, item)
     n = count(db, AuditEvent)
     with pytest.raises(Forbidden):
-        media.hide(db, att, viewer(db, users["other_secretary"]).facts(),
+        media.hide(db, att, viewer(db, users["other_head"]).facts(),
                    HideForm.parse({"reason": "Có mặt người"}))
     assert not att.hidden and count(db, AuditEvent) == n

@@ -1,5 +1,5 @@
 """Every Open311 route in both formats: the spec's element names, array shapes, content types, datetimes
-with offsets, public fields only, and what a POST does to the secretary's queue and the audit chain."""
+with offsets, public fields only, and what a POST does to the village head's queue and the audit chain."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_status_notes_in_vietnamese_by_default_and_english_on_request(client, si
     assert parse(header).findtext("request/status_notes").startswith("Closed")
     known = setup_item(site.commune, site.village, site.drainage, stage="know")
     assert client.get(f"/open311/v2/requests/{known.code}.json").json()[0]["status_notes"] == "Dân biết"
-    assert client.get(f"/open311/v2/requests/{known.code}.json?locale=en").json()[0]["status_notes"] == \
+    assert client.get(f"/open311/v2/requests/{known.code}.json?locale=en").json()[0]["status_notes"] ==\
         "People know (Dân biết)"
 
 
@@ -153,7 +153,7 @@ def test_filters_ids_codes_status_and_dates(client, site):
     assert ids(client.get("/open311/v2/requests.json?start_date=2026-01-10")) == [old.code]  # + 90 days
     assert ids(client.get("/open311/v2/requests.json?end_date=2026-04-01T00:00:00Z")) == [old.code]
     assert ids(client.get("/open311/v2/requests.json?jurisdiction_id=&status=")) == [b.code, a.code]
-    assert ids(client.get(f"/open311/v2/requests.json?jurisdiction_id={site.commune.code}")) \
+    assert ids(client.get(f"/open311/v2/requests.json?jurisdiction_id={site.commune.code}"))\
         == [b.code, a.code]
 
 
@@ -272,8 +272,8 @@ def test_post_creates_an_item_in_the_triage_queue_and_the_audit_chain(client, si
         payload = json.loads(events[0].payload)
         assert (payload["api_key_id"], payload["partner"]) == (site.api_key_id, "Cổng tỉnh")
     assert "Cổng tỉnh" in client.get(f"/items/{code}").text
-    # It waits in the village secretary's triage queue, and nothing private leaks back out.
-    login(client, site.users["secretary"])
+    # It waits in the village head's triage queue, and nothing private leaks back out.
+    login(client, site.users["village_head"])
     assert code in client.get("/triage").text
     public = client.get(f"/open311/v2/requests/{code}.json?extensions=true").text
     assert "0912345678" not in public and "Riêng" not in public and "rieng@" not in public

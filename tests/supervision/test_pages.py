@@ -63,7 +63,7 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
         db.flush()
         db.add(Ballot(decision_id=decision.id, household_id=hh[6].id, choice="no", cast_at=now,
                       updated_at=now))
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     form = {"csrf_token": csrf_token(client, f"/do/{code}"), "household": secret_code, "kind": "land",
             "amount": "120", "parcel_ref": PARCEL, **CONSENT, "consent_text": CONSENT_TEXT,
             "witness_name": WITNESS}
@@ -74,7 +74,7 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
         scan = db.execute(select(Attachment).where(Attachment.purpose == "consent")).scalar_one()
         assert scan.private and scan.owner_kind == "pledge"
     pledge_page = client.get(f"/do/{code}/pledge/{scan.owner_id}").text
-    assert f"/media/{scan.id}/" in pledge_page  # the secretary sees the signed form
+    assert f"/media/{scan.id}/" in pledge_page  # the village head sees the signed form
     secrets = [WITNESS, PARCEL, CONSENT_TEXT, CONTACT, "Người Báo Tin", f"/media/{scan.id}/", secret_code,
                "giay-hien-dat"]
     with browser(client.app) as anyone, browser(client.app) as resident:
@@ -102,7 +102,7 @@ def test_progress_photos_and_finding_photos_are_public_evidence_on_the_status_pa
         commune, a, _b, cat, users = world(db)
         item = make_item(db, commune, a, cat, stage="do")
         code = item.code
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     r = client.post(f"/do/{code}/progress", data={"csrf_token": csrf_token(client, f"/do/{code}"),
                                                   "percent": "40", "text": "Đã đào xong 200 m mương."},
                     files=[("photos", ("a.jpg", photo_bytes((900, 600)), "image/jpeg")),
@@ -173,11 +173,12 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
         from tests.builders import make_village
 
         big = make_village(db, commune, "Làng Đông", households=12)
-        users["secretary_big"] = None
+        users["village_head_big"] = None
         from civic.accounts import service as accounts
 
-        accounts.grant(db, users["secretary"], role="secretary", commune_id=commune.id, village_id=big.id)
-        sec, su = viewer(db, users["secretary"]), viewer(db, users["supervisor"])
+        accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
+                       village_id=big.id)
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
         reps = [viewer(db, make_representative(db, commune, big, h)) for h in households_of(db, big)]
         small = make_item(db, commune, big, cat, stage="do")
         large = make_item(db, commune, big, cat, stage="do")
@@ -188,7 +189,7 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     try:
         client.get(f"/items/{codes[0]}")  # warm: the commune's id is looked up once a process
         counts = [_count_queries(client, f"/items/{c}") for c in codes]
-        login(client, users["secretary"])
+        login(client, users["village_head"])
         counts += [_count_queries(client, f"/items/{c}") for c in codes]
     finally:
         cache.enabled = True
@@ -206,8 +207,9 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
         big = make_village(db, commune, "Làng Tây", households=60)
         from civic.accounts import service as accounts
 
-        accounts.grant(db, users["secretary"], role="secretary", commune_id=commune.id, village_id=big.id)
-        sec, su = viewer(db, users["secretary"]), viewer(db, users["supervisor"])
+        accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
+                       village_id=big.id)
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
         hh = households_of(db, big)
         rep_user = make_representative(db, commune, big, hh[0])
         do_item = make_item(db, commune, big, cat, stage="do", title="Đào mương thoát nước xóm Giữa")
@@ -235,14 +237,14 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
     pages = [
         (None, "status: do, 60 pledges", f"/items/{codes['do']}"),
         (None, "status: inspect, 15 findings", f"/items/{codes['inspect']}"),
-        ("secretary", "work desk", f"/do/{codes['do']}"),
-        ("secretary", "a pledge", f"/do/{codes['do']}/pledge/{pledge_id}"),
-        ("secretary", "inspection page (secretary)", f"/inspect/{codes['inspect']}"),
+        ("village_head", "work desk", f"/do/{codes['do']}"),
+        ("village_head", "a pledge", f"/do/{codes['do']}/pledge/{pledge_id}"),
+        ("village_head", "inspection page (village head)", f"/inspect/{codes['inspect']}"),
         ("supervisor", "inspection page", f"/inspect/{codes['inspect']}"),
         ("supervisor", "supervisor's queue", "/inspect"),
         ("rep", "household's pledges", f"/items/{codes['do']}/pledge"),
     ]
-    who_users = {"secretary": users["secretary"], "supervisor": users["supervisor"], "rep": rep_user}
+    who_users = {"village_head": users["village_head"], "supervisor": users["supervisor"], "rep": rep_user}
     for who, name, path in pages:
         with browser(client.app) as c:
             if who:
@@ -255,7 +257,7 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
 def test_the_supervisor_finds_the_queue_and_others_are_refused(client):
     with unit_of_work(write=True) as db:
         _commune, _a, _b, _cat, users = world(db)
-    for role, status in (("supervisor", 200), ("secretary", 403), ("resident", 403)):
+    for role, status in (("supervisor", 200), ("village_head", 403), ("resident", 403)):
         with browser(client.app) as c:
             login(c, users[role])
             assert c.get("/inspect").status_code == status, role
@@ -265,7 +267,7 @@ def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client)
     with unit_of_work(write=True) as db:
         commune, a, _b, cat, users = world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        su, _sec = viewer(db, users["supervisor"]), viewer(db, users["secretary"])
+        su, _sec = viewer(db, users["supervisor"]), viewer(db, users["village_head"])
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
@@ -376,7 +378,7 @@ def test_a_finding_is_recorded_with_its_photos_and_a_refused_one_keeps_nothing(c
     with unit_of_work() as db:
         finding = db.execute(select(Finding)).scalar_one()
         rows = db.execute(select(Attachment).order_by(Attachment.id)).scalars().all()
-        assert [(x.owner_kind, x.owner_id, x.purpose) for x in rows] == \
+        assert [(x.owner_kind, x.owner_id, x.purpose) for x in rows] ==\
             [("finding", finding.id, "finding")] * 2
     with browser(client.app) as anyone:
         assert len(re.findall(r'<img src="/media/\d+/thumb-', anyone.get(f"/items/{code}").text)) == 2

@@ -22,7 +22,7 @@ def clean_db():
     yield
 
 
-# Columns: anonymous, account, author, secretary (of the item's village), other_secretary, supervisor (of the
+# Columns: anonymous, account, author, village head (of the item's village), other_head, supervisor (of the
 # item's commune), other_supervisor, admin. Every precondition other than stage and actor is met.
 MATRIX: dict[str, str] = {
     "start_inspection": """
@@ -130,7 +130,7 @@ def test_matrix(action, state, actor, want):
 
 # --- preconditions -----------------------------------------------------------------------------------
 
-SEC, SUP = ACTORS["secretary"], ACTORS["supervisor"]
+SEC, SUP = ACTORS["village_head"], ACTORS["supervisor"]
 
 
 @pytest.mark.parametrize(("percent", "open_pledges", "ok"), [

@@ -27,7 +27,7 @@ from tests.builders import count, households_of, make_item, make_representative,
 def setup(db, stage="inspect"):
     commune, a, b, cat, users = world(db)
     item = make_item(db, commune, a, cat, stage=stage)
-    return commune, a, b, item, users, viewer(db, users["secretary"]), viewer(db, users["supervisor"])
+    return commune, a, b, item, users, viewer(db, users["village_head"]), viewer(db, users["supervisor"])
 
 
 def mark_all(db, item, su, inspection, mark="ok"):
@@ -104,12 +104,12 @@ def test_sign_off_needs_an_open_inspection_with_every_entry_marked(db):
     move(db, item, "sign_off", su)
 
 
-def test_a_secretary_of_another_village_cannot_answer_a_finding(db):
+def test_a_village_head_of_another_village_cannot_answer_a_finding(db):
     _c, _a, _b, item, users, _sec, su = setup(db)
     sup.open_new_inspection(db, item, su)
     f = finding(db, item, su)
     with pytest.raises(Forbidden):
-        sup.answer_finding(db, item, viewer(db, users["other_secretary"]),
+        sup.answer_finding(db, item, viewer(db, users["other_head"]),
                            AnswerForm.parse({"target_id": f.id, "answer": "Tôi trả lời."}))
     assert f.answer == ""
 

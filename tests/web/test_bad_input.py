@@ -123,7 +123,7 @@ def test_garbage_in_the_login_form(client, place, field):
 @pytest.mark.parametrize("action", ["accept", "reject", "mark_duplicate", "redirect", "recategorize"])
 def test_garbage_in_the_triage_forms(client, place, action):
     commune, a, _b, cat, users = place
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     token = csrf_token(client, "/triage")
     for value in GARBAGE:
         item = setup_item(commune, a, cat)
@@ -175,7 +175,7 @@ def test_odd_urls_never_fail(client, place, path):
 def test_unknown_actions_in_urls_are_not_found(client, place, path):
     commune, a, _b, cat, users = place
     item = setup_item(commune, a, cat)
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     before = snapshot(item.code)
     answer = client.post(path, data={"csrf_token": csrf_token(client, "/triage")}, follow_redirects=False)
     assert answer.status_code in (404, 405), (path, answer.status_code)

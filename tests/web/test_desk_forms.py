@@ -19,11 +19,11 @@ from tests import fuzz_support as fz
 
 DESK = re.compile(r"^/(triage|review|deliberation|do|inspect)/[A-Z]{2,3}-\d{4}-\d{3,5}(/pledge/\d+)?$")
 DESK_PREFIXES = ("/triage", "/review", "/deliberation", "/do", "/inspect")
-# The secretary of another village of the demo commune (the demo gives them random passwords).
-OTHER_SECRETARY = ("0900000005", "other-village-secretary-9")
+# The village head of another village of the demo commune (the demo gives them random passwords).
+OTHER_HEAD = ("0900000005", "other-village-village_head-9")
 # Forms each role must find on the desks, so a crawl that stopped reaching them fails instead of passing.
 MUST_FIND = {
-    "secretary": {"/deliberation/{code}/schedule_meeting", "/deliberation/{code}/disclosure",
+    "village_head": {"/deliberation/{code}/schedule_meeting", "/deliberation/{code}/disclosure",
                   "/triage/{code}/accept", "/do/{code}/budget", "/inspect/{code}/answer"},
     "supervisor": {"/review/{code}/uphold", "/inspect/{code}/mark", "/inspect/{code}/finding"},
 }
@@ -35,15 +35,15 @@ def _codes() -> list[str]:
 
 
 def _log_in(client, role: str) -> str:
-    if role != "other_secretary":
+    if role != "other_head":
         return fz.log_in(client, role)
     with unit_of_work(write=True) as db:
-        user = db.execute(select(User).where(User.phone == OTHER_SECRETARY[0])).scalar_one()
-        user.password_hash = hash_password(OTHER_SECRETARY[1])
+        user = db.execute(select(User).where(User.phone == OTHER_HEAD[0])).scalar_one()
+        user.password_hash = hash_password(OTHER_HEAD[1])
     client.cookies.clear()
     page = client.get("/login")
-    answer = client.post("/login", data={"csrf_token": fz.csrf_of(page.text), "phone": OTHER_SECRETARY[0],
-                                         "password": OTHER_SECRETARY[1]}, follow_redirects=False)
+    answer = client.post("/login", data={"csrf_token": fz.csrf_of(page.text), "phone": OTHER_HEAD[0],
+                                         "password": OTHER_HEAD[1]}, follow_redirects=False)
     assert answer.status_code == 303
     return fz.csrf_of(client.get("/submit").text)
 
@@ -59,7 +59,7 @@ def _desk_forms(pages: dict[str, str]) -> list[fz.PageForm]:
     return [f for f in fz.forms_of(pages) if f.action.startswith((*DESK_PREFIXES, "/media/"))]
 
 
-@pytest.mark.parametrize("role", ["resident", "secretary", "supervisor", "admin", "other_secretary"])
+@pytest.mark.parametrize("role", ["resident", "village_head", "supervisor", "admin", "other_head"])
 def test_every_form_a_desk_shows_is_one_the_viewer_may_post(client, role):
     fz.load_demo()
     csrf = _log_in(client, role)
@@ -84,13 +84,13 @@ def _item(title: str) -> str:
         return db.execute(select(Item.code).where(Item.title == title)).scalar_one()
 
 
-def test_a_supervisor_follows_the_deliberation_desk_without_the_secretarys_forms(client):
+def test_a_supervisor_follows_the_deliberation_desk_without_the_village_heads_forms(client):
     fz.load_demo()
     code = _item(demo.DISCUSS_DEMO)
-    fz.log_in(client, "secretary")
+    fz.log_in(client, "village_head")
     own = client.get(f"/deliberation/{code}")
     assert own.status_code == 200
-    assert f'action="/deliberation/{code}/schedule_meeting"' in own.text  # the secretary's desk has it
+    assert f'action="/deliberation/{code}/schedule_meeting"' in own.text  # the village head's desk has it
 
     fz.log_in(client, "supervisor")
     page = client.get(f"/deliberation/{code}")
@@ -102,9 +102,9 @@ def test_a_supervisor_follows_the_deliberation_desk_without_the_secretarys_forms
     assert "<form" not in page.text.split("</header>", 1)[1]  # no form below the menu at all
 
 
-def test_the_secretary_of_another_village_gets_no_desk_of_this_village(client):
+def test_the_village_head_of_another_village_gets_no_desk_of_this_village(client):
     fz.load_demo()
-    _log_in(client, "other_secretary")
+    _log_in(client, "other_head")
     code = _item(demo.DISCUSS_DEMO)  # an item of Hưng Đạo
     for prefix in DESK_PREFIXES:
         answer = client.get(f"{prefix}/{code}")

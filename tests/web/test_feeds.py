@@ -60,11 +60,11 @@ def test_village_calendar_lists_its_meetings(client):
 
     with unit_of_work(write=True) as db:
         commune, a, b, cat, users = world(db)
-        item = make_discuss_item(db, commune, a, cat, users["secretary"],
+        item = make_discuss_item(db, commune, a, cat, users["village_head"],
                                  title="Mở rộng đường liên xóm, hiến đất")
         start = (clock.now() + timedelta(days=8)).astimezone(clock.LOCAL_TZ).replace(
             hour=19, minute=30, second=0, microsecond=0)
-        deliberation.schedule_meeting(db, item, viewer(db, users["secretary"]), ScheduleMeetingForm.parse({
+        deliberation.schedule_meeting(db, item, viewer(db, users["village_head"]), ScheduleMeetingForm.parse({
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá thôn; sân trước",
             "agenda": "Bàn việc mở rộng đường, mức đóng góp của các hộ và cách thu chi."}))
         code, village_a, village_b = item.code, a.id, b.id

@@ -37,7 +37,7 @@ QUERY_SAMPLED = [label for label in fz.VALUES if label not in QUERY_ALWAYS and l
 MUST_FIND = {
     "anonymous": {"/submit", "/login", "/register", "/items/{code}/author/withdraw"},
     "resident": {"/items/{code}/comment", "/items/{code}/pledge"},
-    "secretary": {"/triage/{code}/accept", "/deliberation/{code}/disclosure", "/do/{code}/budget",
+    "village_head": {"/triage/{code}/accept", "/deliberation/{code}/disclosure", "/do/{code}/budget",
                   "/do/{code}/pledge/{id}/deliver", "/media/{id}/hide"},
     "supervisor": {"/review/{code}/uphold", "/inspect/{code}/mark"},
     "admin": {"/admin/categories/{id}"},
@@ -134,7 +134,7 @@ def test_no_form_of_the_demo_answers_500(client, errors, quick_unknown_phone, ro
                           f"for {role}:\n" + "\n".join(failures))
 
 
-@pytest.mark.parametrize("role", ["anonymous", "resident", "secretary", "supervisor"])
+@pytest.mark.parametrize("role", ["anonymous", "resident", "village_head", "supervisor"])
 def test_no_link_of_the_demo_answers_500_with_odd_values(client, errors, role):
     """Each query value of the links and searches found, and each id or code in their paths, mutated."""
     fz.load_demo()

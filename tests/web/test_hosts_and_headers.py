@@ -51,9 +51,9 @@ def _item_with_meeting():
 
     with unit_of_work(write=True) as db:
         commune, a, _b, cat, users = world(db)
-        item = make_discuss_item(db, commune, a, cat, users["secretary"])
+        item = make_discuss_item(db, commune, a, cat, users["village_head"])
         start = (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ)
-        deliberation.schedule_meeting(db, item, viewer(db, users["secretary"]), ScheduleMeetingForm.parse({
+        deliberation.schedule_meeting(db, item, viewer(db, users["village_head"]), ScheduleMeetingForm.parse({
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
             "agenda": "Bàn làm mương"}))
         return item

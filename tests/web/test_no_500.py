@@ -36,7 +36,7 @@ DISCUSS = "{discuss}"  # in Dân bàn with comments and a decision record (delib
 DO = "{do}"  # in Dân làm with pledges, budget and deliveries (implementation desk)
 PLEDGE = "{pledge}"  # in Dân làm; the demo resident's household may pledge
 INSPECT = "{inspect}"  # in Dân kiểm tra with a checklist (inspection desk)
-TRIAGE = "{triage}"  # submitted to the demo secretary's village (triage desk)
+TRIAGE = "{triage}"  # submitted to the demo village head's village (triage desk)
 REVIEW = "{review}"  # refused, and its author asked the supervisors to review it (review desk)
 DEMO_ITEMS = {
     "discuss": demo.DISCUSS_DEMO,
@@ -78,11 +78,11 @@ CASES = [
     Case("comment-page-superscript-on-status-page", "GET",
          f"/items/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-desk", "GET", f"/deliberation/{DISCUSS}?comments={_q(SUPERSCRIPT_ONE)}",
-         role="secretary"),
+         role="village_head"),
     Case("comment-page-superscript-on-notice", "GET",
          f"/items/{DISCUSS}/notice?comments={_q(SUPERSCRIPT_ONE)}"),
     Case("comment-page-superscript-on-triage", "GET", f"/triage/{TRIAGE}?comments={_q(SUPERSCRIPT_ONE)}",
-         role="secretary"),
+         role="village_head"),
     Case("comment-page-superscript-on-review", "GET", f"/review/{REVIEW}?comments={_q(SUPERSCRIPT_ONE)}",
          role="supervisor"),
     Case("village-feed-superscript", "GET", f"/villages/{_q(SUPERSCRIPT_ONE)}/feed.atom"),
@@ -90,18 +90,18 @@ CASES = [
     Case("media-id-past-64-bits", "GET", f"/media/{PAST_64_BITS}/display-x.webp"),
     Case("decision-record-superscript", "GET", f"/items/{DISCUSS}/decisions/{_q(SUPERSCRIPT_ONE)}/record"),
     Case("pledgers-page-superscript", "GET", f"/items/{DO}/pledgers?page={_q(SUPERSCRIPT_ONE)}"),
-    Case("do-desk-page-superscript", "GET", f"/do/{DO}?page={_q(SUPERSCRIPT_ONE)}", role="secretary"),
-    Case("do-pledge-id-past-64-bits", "GET", f"/do/{DO}/pledge/{PAST_64_BITS}", role="secretary"),
+    Case("do-desk-page-superscript", "GET", f"/do/{DO}?page={_q(SUPERSCRIPT_ONE)}", role="village_head"),
+    Case("do-pledge-id-past-64-bits", "GET", f"/do/{DO}/pledge/{PAST_64_BITS}", role="village_head"),
     Case("static-name-past-name-max", "GET", "/static/" + "a" * 5000),
     Case("static-path-past-path-max", "GET", "/static/" + "a/" * 2500 + "civic.css"),
     # -- POST: ids in the path ------------------------------------------------------------------------
     Case("deliver-pledge-id-past-64-bits", "POST", f"/do/{DO}/pledge/{PAST_64_BITS}/deliver",
-         role="secretary", data={"amount": "1"}),
+         role="village_head", data={"amount": "1"}),
     Case("withdraw-pledge-id-past-64-bits", "POST", f"/items/{DO}/pledge/{PAST_64_BITS}/withdraw",
          role="resident", data={}),
     Case("dispute-delivery-id-past-64-bits", "POST", f"/items/{DO}/delivery/{PAST_64_BITS}/dispute",
          role="resident", data={"reason": "Hộ tôi chưa nhận được biên nhận giao vật liệu."}),
-    Case("hide-media-id-past-64-bits", "POST", f"/media/{PAST_64_BITS}/hide", role="secretary",
+    Case("hide-media-id-past-64-bits", "POST", f"/media/{PAST_64_BITS}/hide", role="village_head",
          data={"reason": "Ảnh có thông tin cá nhân của người dân."}),
     Case("category-id-superscript", "POST", f"/admin/categories/{_q(SUPERSCRIPT_ONE)}", role="admin",
          data={"days": "3"}),
@@ -110,21 +110,24 @@ CASES = [
          page="/admin/categories", change={"days": SUPERSCRIPT_ONE}),
     Case("category-days-past-int-limit", "POST", r"/admin/categories/\d+", role="admin",
          page="/admin/categories", change={"days": PAST_INT_LIMIT}),
-    Case("hide-comment-superscript", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+    Case("hide-comment-superscript", "POST", f"/deliberation/{DISCUSS}/hide_comment",
+         role="village_head",
          page=f"/deliberation/{DISCUSS}", change={"comment_id": SUPERSCRIPT_ONE}),
-    Case("hide-comment-id-past-64-bits", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+    Case("hide-comment-id-past-64-bits", "POST", f"/deliberation/{DISCUSS}/hide_comment",
+         role="village_head",
          page=f"/deliberation/{DISCUSS}", change={"comment_id": PAST_64_BITS}),
-    Case("hide-comment-id-past-int-limit", "POST", f"/deliberation/{DISCUSS}/hide_comment", role="secretary",
+    Case("hide-comment-id-past-int-limit", "POST", f"/deliberation/{DISCUSS}/hide_comment",
+         role="village_head",
          page=f"/deliberation/{DISCUSS}", change={"comment_id": PAST_INT_LIMIT}),
     *[Case(f"inspect-{action.replace('_', '-')}-target-past-64-bits", "POST", f"/inspect/{INSPECT}/{action}",
            role=role, page=f"/inspect/{INSPECT}", change={"target_id": PAST_64_BITS})
       for action, role in (("mark", "supervisor"), ("resolve", "supervisor"), ("remove_entry", "supervisor"),
-                           ("answer", "secretary"))],
-    Case("budget-amount-past-int-limit", "POST", f"/do/{DO}/budget", role="secretary", page=f"/do/{DO}",
+                           ("answer", "village_head"))],
+    Case("budget-amount-past-int-limit", "POST", f"/do/{DO}/budget", role="village_head", page=f"/do/{DO}",
          change={"amount": PAST_INT_LIMIT}),
-    Case("spend-amount-past-int-limit", "POST", f"/do/{DO}/spend", role="secretary", page=f"/do/{DO}",
+    Case("spend-amount-past-int-limit", "POST", f"/do/{DO}/spend", role="village_head", page=f"/do/{DO}",
          change={"amount": PAST_INT_LIMIT}),
-    *[Case(f"{name.replace('_', '-')}-past-int-limit", "POST", f"/do/{DO}/settings", role="secretary",
+    *[Case(f"{name.replace('_', '-')}-past-int-limit", "POST", f"/do/{DO}/settings", role="village_head",
            page=f"/do/{DO}", change={name: PAST_INT_LIMIT})
       for name in ("needed_money", "needed_land_m2", "needed_labour_days")],
     Case("pledge-land-past-decimal", "POST", f"/items/{PLEDGE}/pledge", role="resident",
@@ -133,7 +136,7 @@ CASES = [
          data=pledge_data("labour", PAST_DECIMAL)),
     Case("pledge-amount-past-int-limit", "POST", f"/items/{PLEDGE}/pledge", role="resident",
          data=pledge_data("land", PAST_INT_LIMIT)),
-    Case("deliver-amount-past-int-limit", "POST", rf"/do/{DO}/pledge/\d+/deliver", role="secretary",
+    Case("deliver-amount-past-int-limit", "POST", rf"/do/{DO}/pledge/\d+/deliver", role="village_head",
          page=f"/do/{DO}", follow=rf"^/do/{DO}/pledge/\d+$", change={"amount": PAST_INT_LIMIT}),
 ]
 
@@ -215,7 +218,7 @@ def test_a_body_over_the_cap_without_a_length_is_refused(client, path):
     """Sent in chunks (no Content-Length), a body past 1 MB is cut off and answered 413, as one that says its
     length is, even by a route that reads the form and would call any failure a form it could not read."""
     fz.load_demo()
-    csrf = fz.log_in(client, "secretary")
+    csrf = fz.log_in(client, "village_head")
     rows = _rows()
 
     def chunks():

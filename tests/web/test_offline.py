@@ -65,14 +65,14 @@ def test_only_public_pages_and_the_form_may_be_kept_and_never_a_staff_members(cl
     with unit_of_work(write=True) as db:
         commune, a, _b, cat, users = world(db)
         code = make_item(db, commune, a, cat, stage="know", contact_phone="0912345678").code
-        secretary = users["secretary"]
+        village_head = users["village_head"]
     for path in ("/", "/items", f"/items/{code}", "/submit"):
         assert ' data-saved="' in client.get(path).text, path
     for path in ("/login", "/audit", "/offline"):
         assert ' data-saved="' not in client.get(path).text, path
-    login(client, secretary)
+    login(client, village_head)
     page = client.get(f"/items/{code}")
-    assert "0912345678" in page.text  # the secretary sees the contact …
+    assert "0912345678" in page.text  # the village head sees the contact …
     assert ' data-saved="' not in page.text  # … so the phone must not keep the page
     assert ' data-saved="' not in client.get("/submit").text
 

@@ -30,10 +30,10 @@ def build() -> dict:
     """A commune with a full first page of items in every stage shown on home and a long status page."""
     with unit_of_work(write=True) as db:
         commune, a, b, cat, users = world(db)
-        sec = viewer(db, users["secretary"])
+        sec = viewer(db, users["village_head"])
         codes = {}
         for n in range(24):
-            village = b if n % 4 == 0 else a  # only items of village A get accepted: its secretary's
+            village = b if n % 4 == 0 else a  # only items of village A get accepted: its village head's
             item = make_item(db, commune, village, cat, title=f"{TITLES[n % 5]} ({n + 1})",
                              description=DESCRIPTION, address="Xóm Trên, cạnh nhà văn hoá")
             if n % 2:
@@ -46,7 +46,7 @@ def build() -> dict:
                             {"reason": "Thôn có đất công bỏ trống, các hộ đã đồng ý góp công. " * 4},
                             is_author=True)
         codes["rejected"] = rejected.code
-        return {"codes": codes, "secretary": users["secretary"].phone,
+        return {"codes": codes, "village_head": users["village_head"].phone,
                 "supervisor": users["supervisor"].phone}
 
 
@@ -147,8 +147,8 @@ def test_every_page_is_under_30_kb_compressed_with_no_font_framework_or_third_pa
         (None, "register", "/register", 200),
         (None, "audit", "/audit", 200),
         (None, "404", "/no-such-page", 404),
-        ("secretary", "triage queue", "/triage", 200),
-        ("secretary", "triage item", f"/triage/{c['submitted']}", 200),
+        ("village_head", "triage queue", "/triage", 200),
+        ("village_head", "triage item", f"/triage/{c['submitted']}", 200),
         ("supervisor", "review queue", "/review", 200),
         ("supervisor", "review item", f"/review/{c['rejected']}", 200),
     ]
@@ -163,7 +163,7 @@ def test_every_page_is_under_30_kb_compressed_with_no_font_framework_or_third_pa
             table.append(f"{name:32} html {sizes['html']:6} B (raw {sizes['html raw']:6}) "
                          f"+ css {sizes['css']:5} B "
                          f"+ js {sizes['js']:5} B = {sizes['total']:6} B")
-            assert sizes["total"] < BUDGET, f"{name} ({path}) weighs {sizes['total']} B compressed, over " \
+            assert sizes["total"] < BUDGET, f"{name} ({path}) weighs {sizes['total']} B compressed, over "\
                 f"{BUDGET} B:\n" + "\n".join(table)
             assert not problems, f"{name} ({path}): " + "; ".join(problems)
     print("\npage weight (as sent, compressed):\n" + "\n".join(table))

@@ -1,4 +1,4 @@
-"""The secretary's triage queue and actions through the pages."""
+"""The village head's triage queue and actions through the pages."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def act(client, code, action, **form):
 
 @pytest.fixture
 def setting(client):
-    """A world, one new item of village A, and the client logged in as A's secretary."""
+    """A world, one new item of village A, and the client logged in as A's village head."""
     commune, a, b, cat, users = setup_world()
     item = setup_item(commune, a, cat, title="Cống bị tắc ở xóm Trên", contact_phone="0987654321")
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     return commune, a, b, cat, users, item
 
 
@@ -57,7 +57,7 @@ def test_queue_shows_own_new_items_oldest_first_and_overdue(client):
     newer = setup_item(commune, a, cat, title="Phản ánh thứ hai")
     setup_item(commune, a, cat, stage="know", title="Phản ánh đã tiếp nhận")
     clock.freeze(local(2026, 3, 6, 10))  # Friday: the first is one day late, the second is not
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     page = client.get("/triage")
     assert page.status_code == 200
     html = page.text
@@ -73,14 +73,14 @@ def test_nothing_is_overdue_on_the_due_day(client):
     commune, a, _b, cat, users = setup_world()
     setup_item(commune, a, cat)
     clock.freeze(local(2026, 2, 25, 16))
-    login(client, users["secretary"])
+    login(client, users["village_head"])
     assert 'class="card overdue"' not in client.get("/triage").text
     clock.freeze(local(2026, 2, 26, 8))
     assert 'class="card overdue"' in client.get("/triage").text
 
 
 @pytest.mark.parametrize("who", ["resident", "supervisor", "admin"])
-def test_queue_is_only_for_secretaries(client, who):
+def test_queue_is_only_for_village_heads(client, who):
     _c, _a, _b, _cat, users = setup_world()
     login(client, users[who])
     assert client.get("/triage").status_code == 403
@@ -93,7 +93,7 @@ def test_queue_asks_anonymous_visitors_to_log_in(client):
     assert answer.status_code == 303 and answer.headers["location"] == "/login?next=/triage"
 
 
-def test_item_page_shows_the_private_contact_to_its_secretary_only(client, setting):
+def test_item_page_shows_the_private_contact_to_its_village_head_only(client, setting):
     _c, _a, _b, _cat, users, item = setting
     page = client.get(f"/triage/{item.code}")
     assert page.status_code == 200
@@ -101,14 +101,14 @@ def test_item_page_shows_the_private_contact_to_its_secretary_only(client, setti
     for action in ("accept", "reject", "mark_duplicate", "redirect", "recategorize"):
         assert f'action="/triage/{item.code}/{action}"' in page.text
     with browser(client.app) as other:
-        login(other, users["other_secretary"])
+        login(other, users["other_head"])
         refused = other.get(f"/triage/{item.code}")
         assert refused.status_code == 403
         assert "0987654321" not in refused.text
         public = other.get(f"/items/{item.code}")
         assert public.status_code == 200 and "0987654321" not in public.text
-    assert "0987654321" in client.get(f"/items/{item.code}").text, \
-        "its own secretary sees it on the status page too"
+    assert "0987654321" in client.get(f"/items/{item.code}").text,\
+        "its own village head sees it on the status page too"
 
 
 def test_accept(client, setting):
@@ -196,7 +196,7 @@ def test_recategorize_hands_the_item_to_the_other_village(client, setting):
     assert queue(client) == []
     assert client.get(f"/triage/{item.code}").status_code == 403
     with browser(client.app) as other:
-        login(other, users["other_secretary"])
+        login(other, users["other_head"])
         assert queue(other) == [item.code]
 
 
@@ -210,10 +210,10 @@ def test_recategorize_to_an_unknown_village_is_refused(client, setting):
 
 
 @pytest.mark.parametrize("action", ["accept", "reject", "mark_duplicate", "redirect", "recategorize"])
-def test_secretary_of_another_village_is_refused(client, setting, action):
+def test_village_head_of_another_village_is_refused(client, setting, action):
     _c, a, b, cat, users, item = setting
     with browser(client.app) as other:
-        login(other, users["other_secretary"])
+        login(other, users["other_head"])
         before = snapshot(item.code)
         clock.advance(timedelta(minutes=1))
         answer = act(other, item.code, action, reason="Một lý do đủ dài.", destination="Nơi khác",
@@ -223,7 +223,7 @@ def test_secretary_of_another_village_is_refused(client, setting, action):
 
 
 @pytest.mark.parametrize("who", ["resident", "supervisor", "admin"])
-def test_non_secretaries_cannot_triage(client, setting, who):
+def test_non_village_heads_cannot_triage(client, setting, who):
     _c, _a, _b, _cat, users, item = setting
     with browser(client.app) as other:
         login(other, users[who])
@@ -264,11 +264,11 @@ def test_unknown_item_or_action_is_not_found(client, setting):
     assert snapshot(item.code) == before
 
 
-def test_secretary_files_on_behalf_of_a_resident(client, setting):
+def test_village_head_files_on_behalf_of_a_resident(client, setting):
     _c, a, b, cat, users, _item = setting
     form = client.get("/triage/new")
     assert form.status_code == 200
-    assert f'<option value="{b.id}"' not in form.text, "only the secretary's own villages are offered"
+    assert f'<option value="{b.id}"' not in form.text, "only the village head's own villages are offered"
     data = item_data(a, cat, title="Cụ Năm báo đèn hỏng", contact_name="Cụ Năm", contact_phone="0977111222")
     data["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     data["client_token"] = re.search(r'name="client_token" value="([^"]+)"', form.text).group(1)
@@ -276,8 +276,8 @@ def test_secretary_files_on_behalf_of_a_resident(client, setting):
     assert answer.status_code == 303
     with unit_of_work() as db:
         filed = db.query(Item).filter(Item.title == "Cụ Năm báo đèn hỏng").one()
-        assert (filed.channel, filed.entered_by_id, filed.reporter_id) == \
-            ("assisted", users["secretary"].id, None)
+        assert (filed.channel, filed.entered_by_id, filed.reporter_id) ==\
+            ("assisted", users["village_head"].id, None)
         assert (filed.contact_name, filed.contact_phone) == ("Cụ Năm", "0977111222")
     with browser(client.app) as anyone:
         public = anyone.get(f"/items/{filed.code}").text

@@ -68,7 +68,7 @@ def test_others_are_not_offered_the_review_form(client, rejected):
     _c, _a, _b, _cat, users, item = rejected
     with browser(client.app) as stranger:
         assert "request_review" not in stranger.get(f"/items/{item.code}").text
-        login(stranger, users["secretary"])
+        login(stranger, users["village_head"])
         assert "request_review" not in stranger.get(f"/items/{item.code}").text
         answer = ask(stranger, item.code)
         assert answer.status_code == 403
@@ -152,17 +152,17 @@ def test_supervisor_sends_back_to_triage(client, rejected):
         assert review_queue(supervisor) == []
     after = snapshot(item.code)
     assert (after["stage"], after["outcome"]) == ("submitted", None)
-    with browser(client.app) as secretary:
-        login(secretary, users["secretary"])
-        page = secretary.get("/triage").text
+    with browser(client.app) as village_head:
+        login(village_head, users["village_head"])
+        page = village_head.get("/triage").text
         assert f'href="/triage/{item.code}"' in page
-        token = csrf_token(secretary, "/triage")
-        assert secretary.post(f"/triage/{item.code}/accept", data={"csrf_token": token},
+        token = csrf_token(village_head, "/triage")
+        assert village_head.post(f"/triage/{item.code}/accept", data={"csrf_token": token},
                               follow_redirects=False).status_code == 303
     assert snapshot(item.code)["stage"] == "know"
 
 
-@pytest.mark.parametrize("who", ["resident", "secretary", "admin"])
+@pytest.mark.parametrize("who", ["resident", "village_head", "admin"])
 def test_review_pages_are_for_supervisors(client, rejected, who):
     _c, _a, _b, _cat, users, item = rejected
     ask(client, item.code)

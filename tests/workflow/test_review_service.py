@@ -62,7 +62,7 @@ def test_author_asks_for_a_review_within_30_days(stage):
     act(item, "request_review", users["resident"], WHY, author=True)
     with unit_of_work() as db:
         review = db.execute(ReviewRequest.__table__.select()).one()
-        assert (review.item_id, review.reason, review.decision, review.requested_by_id) == \
+        assert (review.item_id, review.reason, review.decision, review.requested_by_id) ==\
             (item.id, WHY["reason"], None, users["resident"].id)
         live = db.get(Item, item.id)
         assert (live.stage, live.outcome) == (Stage.CLOSED, stage), "asking does not reopen the item"
@@ -107,7 +107,7 @@ def test_a_review_needs_a_reason():
         assert count(db, ReviewRequest) == 0
 
 
-@pytest.mark.parametrize("who", ["secretary", "supervisor", "other_secretary", "admin", None])
+@pytest.mark.parametrize("who", ["village_head", "supervisor", "other_head", "admin", None])
 def test_only_the_author_asks_for_a_review(who):
     _c, _a, _b, _cat, users, item = rejected_item()
     with pytest.raises(Forbidden):
@@ -157,11 +157,12 @@ def test_send_back_returns_the_item_to_triage_where_it_can_be_accepted():
         assert ((live.stage, live.outcome, live.closed_at, live.close_reason)
                 == (Stage.SUBMITTED, None, None, ""))
         assert live.acknowledged_at is None
-        assert [e.item.code for e in workflow.triage_queue(db, viewer(db, users["secretary"]))] == [item.code]
+        queue = workflow.triage_queue(db, viewer(db, users["village_head"]))
+        assert [e.item.code for e in queue] == [item.code]
         review = db.execute(ReviewRequest.__table__.select()).one()
         assert review.decision == "sent_back"
     assert queue_codes(users["supervisor"]) == []
-    act(item, "accept", users["secretary"])
+    act(item, "accept", users["village_head"])
     assert snapshot(item.code)["stage"] == Stage.KNOW
 
 
@@ -182,7 +183,7 @@ def test_a_new_decision_after_send_back_can_be_appealed_again():
     act(item, "request_review", users["resident"], WHY, author=True)
     act(item, "send_back", users["supervisor"], {"reason": "Cần xem xét lại tại thôn."})
     clock.advance(timedelta(days=1))
-    act(item, "reject", users["secretary"], {"reason": "Đã xem xét lại, vẫn không thuộc thôn."})
+    act(item, "reject", users["village_head"], {"reason": "Đã xem xét lại, vẫn không thuộc thôn."})
     clock.advance(timedelta(days=29))
     act(item, "request_review", users["resident"], {"reason": "Vẫn xin xem xét lại lần nữa."}, author=True)
     assert queue_codes(users["supervisor"]) == [item.code]
@@ -198,7 +199,7 @@ def test_supervisor_cannot_decide_when_nobody_asked(action):
 
 
 @pytest.mark.parametrize("action", ["uphold", "send_back"])
-@pytest.mark.parametrize("who", ["secretary", "resident", "admin", "other_supervisor", None])
+@pytest.mark.parametrize("who", ["village_head", "resident", "admin", "other_supervisor", None])
 def test_only_a_supervisor_of_the_commune_decides(action, who):
     _c, _a, _b, _cat, users, item = rejected_item()
     act(item, "request_review", users["resident"], WHY, author=True)
@@ -235,5 +236,5 @@ def test_review_queue_is_oldest_request_first():
     clock.advance(timedelta(hours=1))
     act(first, "request_review", users["resident"], WHY, author=True)
     assert queue_codes(users["supervisor"]) == [second.code, first.code]
-    for who in ("secretary", "resident", "admin"):
+    for who in ("village_head", "resident", "admin"):
         assert queue_codes(users[who]) == []

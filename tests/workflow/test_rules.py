@@ -32,8 +32,8 @@ ACTORS: dict[str, ActorFacts] = {
     "anonymous": ActorFacts(),
     "account": ActorFacts(user_id=100),  # signed in, no role, not the author
     "author": ActorFacts(user_id=101, is_author=True),
-    "secretary": ActorFacts(user_id=102, secretary_villages=frozenset({VILLAGE})),
-    "other_secretary": ActorFacts(user_id=103, secretary_villages=frozenset({OTHER_VILLAGE})),
+    "village_head": ActorFacts(user_id=102, head_villages=frozenset({VILLAGE})),
+    "other_head": ActorFacts(user_id=103, head_villages=frozenset({OTHER_VILLAGE})),
     "supervisor": ActorFacts(user_id=104, supervisor_communes=frozenset({COMMUNE})),
     "other_supervisor": ActorFacts(user_id=105, supervisor_communes=frozenset({OTHER_COMMUNE})),
     "admin": ActorFacts(user_id=106, admin_communes=frozenset({COMMUNE})),
@@ -44,7 +44,7 @@ STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "close
           "closed/duplicate", "closed/redirected", "closed/withdrawn", "closed/not_approved",
           "closed/not_done")
 
-# Columns: anonymous, account, author, secretary (of the item's village), other_secretary (another village),
+# Columns: anonymous, account, author, village head (of the item's village), other_head (another village),
 # supervisor (of the item's commune), other_supervisor (another commune), admin (of the item's commune).
 _TRIAGE = """
 submitted             403 403 403 ok  403 403 403 403
@@ -176,7 +176,7 @@ def test_matrix(action, state, actor, want):
 
 def test_unknown_action_is_not_found():
     with pytest.raises(NotFound) as exc:
-        rules.check("delete_everything", item_in("submitted", "accept"), ACTORS["secretary"], NOW)
+        rules.check("delete_everything", item_in("submitted", "accept"), ACTORS["village_head"], NOW)
     assert exc.value.status == 404
 
 
@@ -245,9 +245,9 @@ def test_supervisor_may_decide_a_pending_review_even_after_the_window():
 
 # --- what each actor is offered -----------------------------------------------------------------
 
-def test_secretary_is_offered_every_triage_action_on_a_new_item():
+def test_village_head_is_offered_every_triage_action_on_a_new_item():
     item = item_in("submitted", "accept")
-    assert sorted(rules.allowed_actions(item, ACTORS["secretary"], NOW)) == sorted(
+    assert sorted(rules.allowed_actions(item, ACTORS["village_head"], NOW)) == sorted(
         ["accept", "reject", "mark_duplicate", "redirect", "recategorize"])
 
 
@@ -263,23 +263,24 @@ def test_supervisor_is_offered_uphold_and_send_back_on_a_pending_review():
     assert sorted(rules.allowed_actions(pending, ACTORS["supervisor"], NOW)) == ["send_back", "uphold"]
 
 
-@pytest.mark.parametrize("actor", ["anonymous", "account", "other_secretary", "other_supervisor", "admin"])
+@pytest.mark.parametrize("actor", ["anonymous", "account", "other_head", "other_supervisor", "admin"])
 def test_bystanders_are_offered_nothing(actor):
     for state in STATES:
         assert rules.allowed_actions(item_in(state, "uphold"), ACTORS[actor], NOW) == []
 
 
 def test_an_actor_with_two_relations_keeps_both():
-    """A secretary who raised an item in their own village may still withdraw it, as its author."""
-    both = ActorFacts(user_id=7, is_author=True, secretary_villages=frozenset({VILLAGE}))
+    """A village head who raised an item in their own village may still withdraw it, as its author."""
+    both = ActorFacts(user_id=7, is_author=True, head_villages=frozenset({VILLAGE}))
     item = item_in("know", "withdraw")
     assert rules.allowed("withdraw", item, both, NOW)
     assert rules.acting_role(item, both, "withdraw") == "author"
-    assert rules.acting_role(item_in("submitted", "accept"), both, "accept") == "secretary"
+    assert rules.acting_role(item_in("submitted", "accept"), both, "accept") == "village_head"
 
 
 def test_timeline_role_of_each_actor():
-    assert rules.acting_role(item_in("submitted", "accept"), ACTORS["secretary"], "accept") == "secretary"
+    head = ACTORS["village_head"]
+    assert rules.acting_role(item_in("submitted", "accept"), head, "accept") == "village_head"
     assert rules.acting_role(rejected(review_pending=True), ACTORS["supervisor"], "uphold") == "supervisor"
     assert rules.acting_role(rejected(), ACTORS["author"], "request_review") == "author"
 
@@ -287,11 +288,11 @@ def test_timeline_role_of_each_actor():
 # --- who may open the staff pages -----------------------------------------------------------------
 
 @pytest.mark.parametrize(("queue", "actor", "ok"), [
-    ("triage", "secretary", True), ("triage", "other_secretary", True),
+    ("triage", "village_head", True), ("triage", "other_head", True),
     ("triage", "anonymous", False), ("triage", "account", False), ("triage", "author", False),
     ("triage", "supervisor", False), ("triage", "admin", False),
     ("review", "supervisor", True), ("review", "other_supervisor", True),
-    ("review", "anonymous", False), ("review", "account", False), ("review", "secretary", False),
+    ("review", "anonymous", False), ("review", "account", False), ("review", "village_head", False),
     ("review", "admin", False),
 ])
 def test_queue_pages(queue, actor, ok):
@@ -303,8 +304,8 @@ def test_queue_pages(queue, actor, ok):
 
 
 @pytest.mark.parametrize(("actor", "ok"), [
-    ("secretary", True), ("supervisor", True), ("admin", True),
-    ("other_secretary", False), ("other_supervisor", False), ("author", False), ("account", False),
+    ("village_head", True), ("supervisor", True), ("admin", True),
+    ("other_head", False), ("other_supervisor", False), ("author", False), ("account", False),
     ("anonymous", False),
 ])
 def test_private_details_of_an_item(actor, ok):

@@ -42,14 +42,14 @@ def test_accept_moves_to_know_and_writes_one_event(db):
     item = make_item(db, commune, a, cat)
     before = len(audit_events(db, commune.id))
     clock.advance(timedelta(hours=2))
-    move(db, item, "accept", viewer(db, users["secretary"]))
+    move(db, item, "accept", viewer(db, users["village_head"]))
     assert (item.stage, item.outcome, item.closed_at) == (Stage.KNOW, None, None)
     assert item.acknowledged_at is not None and item.updated_at == item.acknowledged_at
     events = audit_events(db, commune.id)
     assert len(events) == before + 1
     event = events[-1]
-    assert (event.action, event.item_id, event.actor_id, event.actor_role) == \
-        ("accept", item.id, users["secretary"].id, "secretary")
+    assert (event.action, event.item_id, event.actor_id, event.actor_role) ==\
+        ("accept", item.id, users["village_head"].id, "village_head")
     assert json.loads(event.payload) == {"from": "submitted", "to": "know"}
 
 
@@ -62,7 +62,7 @@ def test_closing_decisions(db, action, inputs, outcome):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     before = len(audit_events(db, commune.id))
-    move(db, item, action, viewer(db, users["secretary"]), inputs)
+    move(db, item, action, viewer(db, users["village_head"]), inputs)
     assert (item.stage, item.outcome) == (Stage.CLOSED, outcome)
     assert item.close_reason == inputs["reason"]
     assert item.closed_at is not None
@@ -79,7 +79,7 @@ def test_mark_duplicate_links_the_original(db):
     original = make_item(db, commune, a, cat, title="Cống tắc lần đầu")
     item = make_item(db, commune, a, cat)
     typed = original.code.lower().replace("-", " ")
-    move(db, item, "mark_duplicate", viewer(db, users["secretary"]),
+    move(db, item, "mark_duplicate", viewer(db, users["village_head"]),
                         {"original_code": typed, "reason": "Đã có người phản ánh."})
     assert (item.stage, item.outcome, item.duplicate_of_id) == (Stage.CLOSED, "duplicate", original.id)
     assert json.loads(audit_events(db, commune.id)[-1].payload)["original"] == original.code
@@ -90,7 +90,7 @@ def test_mark_duplicate_needs_an_existing_original(db, code):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(Invalid) as exc:
-        move(db, item, "mark_duplicate", viewer(db, users["secretary"]),
+        move(db, item, "mark_duplicate", viewer(db, users["village_head"]),
                             {"original_code": code, "reason": "Đã có người phản ánh."})
     assert "original_code" in exc.value.errors
 
@@ -98,7 +98,7 @@ def test_mark_duplicate_needs_an_existing_original(db, code):
 def test_an_item_is_not_a_duplicate_of_itself_or_of_another_communes_item(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     with pytest.raises(Invalid):
         move(db, item, "mark_duplicate", sec, {"original_code": item.code, "reason": "Trùng lặp."})
     other = make_commune(db, code="TT", name="Thanh Thủy")
@@ -126,7 +126,7 @@ def test_decisions_need_their_inputs_and_change_nothing_without_them(action, inp
     before = snapshot(item.code)
     with pytest.raises(Invalid) as exc, unit_of_work(write=True) as db:
         live = db.get(Item, item.id)
-        move(db, live, action, viewer(db, users["secretary"]), inputs)
+        move(db, live, action, viewer(db, users["village_head"]), inputs)
     assert field in exc.value.errors
     assert snapshot(item.code) == before
 
@@ -135,16 +135,16 @@ def test_recategorize_moves_the_item_to_the_right_village_and_category(db):
     commune, a, b, cat, users = world(db)
     roads = make_category(db, commune, code="roads", vi="Đường giao thông", en="Roads")
     item = make_item(db, commune, a, cat)
-    move(db, item, "recategorize", viewer(db, users["secretary"]),
+    move(db, item, "recategorize", viewer(db, users["village_head"]),
                         {"village_id": str(b.id), "category_id": str(roads.id)})
     assert (item.stage, item.village_id, item.category_id) == (Stage.SUBMITTED, b.id, roads.id)
     payload = json.loads(audit_events(db, commune.id)[-1].payload)
     assert (payload["village_from"], payload["village_to"]) == (a.id, b.id)
     assert (payload["category_from"], payload["category_to"]) == (cat.id, roads.id)
-    # Now it belongs to the other village: its secretary triages it, the first one no longer may.
+    # Now it belongs to the other village: its village head triages it, the first one no longer may.
     with pytest.raises(Forbidden):
-        move(db, item, "accept", viewer(db, users["secretary"]))
-    move(db, item, "accept", viewer(db, users["other_secretary"]))
+        move(db, item, "accept", viewer(db, users["village_head"]))
+    move(db, item, "accept", viewer(db, users["other_head"]))
     assert item.stage == Stage.KNOW
 
 
@@ -158,7 +158,7 @@ def test_recategorize_refuses_unknown_places(db, inputs):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(Invalid) as exc:
-        move(db, item, "recategorize", viewer(db, users["secretary"]), inputs)
+        move(db, item, "recategorize", viewer(db, users["village_head"]), inputs)
     assert {"village_id", "category_id"} <= set(exc.value.errors)
 
 
@@ -167,7 +167,7 @@ def test_recategorize_refuses_a_village_of_another_commune_and_no_change(db):
     other = make_commune(db, code="TT", name="Thanh Thủy")
     foreign = make_village(db, other, "Đồng Xuân")
     item = make_item(db, commune, a, cat)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     with pytest.raises(Invalid) as exc:
         move(db, item, "recategorize", sec, {"village_id": foreign.id, "category_id": cat.id})
     assert "village_id" in exc.value.errors
@@ -194,7 +194,7 @@ def test_anonymous_author_withdraws_with_the_manage_link(db):
     assert item.outcome == "withdrawn"
 
 
-@pytest.mark.parametrize("actor", ["resident", "other_secretary", "supervisor", "admin", None])
+@pytest.mark.parametrize("actor", ["resident", "other_head", "supervisor", "admin", None])
 @pytest.mark.parametrize("action", ["accept", "reject", "mark_duplicate", "redirect", "recategorize"])
 def test_forbidden_triage_changes_nothing(actor, action):
     commune, a, b, cat, users = setup_world()
@@ -217,7 +217,7 @@ def test_accepting_twice_is_a_conflict_and_changes_nothing():
     before = snapshot(item.code)
     clock.advance(timedelta(minutes=5))
     with pytest.raises(Conflict) as exc, unit_of_work(write=True) as db:
-        move(db, db.get(Item, item.id), "accept", viewer(db, users["secretary"]))
+        move(db, db.get(Item, item.id), "accept", viewer(db, users["village_head"]))
     assert exc.value.status == 409
     assert snapshot(item.code) == before
 
@@ -229,7 +229,7 @@ def test_a_closed_item_cannot_be_triaged_again(stage):
     before = snapshot(item.code)
     for action, inputs in (("accept", {}), ("reject", {"reason": "Lý do khác hẳn."})):
         with pytest.raises(Conflict), unit_of_work(write=True) as db:
-            move(db, db.get(Item, item.id), action, viewer(db, users["secretary"]), inputs)
+            move(db, db.get(Item, item.id), action, viewer(db, users["village_head"]), inputs)
     assert snapshot(item.code) == before
 
 
@@ -237,16 +237,16 @@ def test_unknown_action_is_not_found(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat)
     with pytest.raises(NotFound):
-        move(db, item, "publish", viewer(db, users["secretary"]))
+        move(db, item, "publish", viewer(db, users["village_head"]))
 
 
 def test_allowed_actions_of_the_pages(db):
     commune, a, _b, cat, users = world(db)
     item = make_item(db, commune, a, cat, reporter=users["resident"])
-    assert workflow.allowed_actions(db, item, viewer(db, users["secretary"])) == \
+    assert workflow.allowed_actions(db, item, viewer(db, users["village_head"])) ==\
         ["accept", "reject", "mark_duplicate", "redirect", "recategorize"]
     assert workflow.allowed_actions(db, item, viewer(db, users["resident"]), is_author=True) == ["withdraw"]
-    assert workflow.allowed_actions(db, item, viewer(db, users["other_secretary"])) == []
+    assert workflow.allowed_actions(db, item, viewer(db, users["other_head"])) == []
     assert workflow.allowed_actions(db, item, Viewer()) == []
 
 
@@ -267,9 +267,9 @@ def test_triage_queue_shows_only_new_items_of_own_villages_oldest_first(db):
     clock.advance(timedelta(hours=1))
     make_item(db, commune, a, cat, stage="know", title="Đã tiếp nhận")
     make_item(db, commune, a, cat, stage="rejected", title="Đã từ chối")
-    queue = workflow.triage_queue(db, viewer(db, users["secretary"]))
+    queue = workflow.triage_queue(db, viewer(db, users["village_head"]))
     assert [e.item.code for e in queue] == [first.code, second.code]
-    other_queue = workflow.triage_queue(db, viewer(db, users["other_secretary"]))
+    other_queue = workflow.triage_queue(db, viewer(db, users["other_head"]))
     assert [e.item.title for e in other_queue] == ["Của thôn khác"]
     for who in ("resident", "supervisor", "admin"):
         assert workflow.triage_queue(db, viewer(db, users[who])) == []
@@ -280,7 +280,7 @@ def test_triage_queue_counts_working_days_in_local_time(db):
     clock.freeze(datetime(2026, 3, 1, 18, 0, tzinfo=UTC))
     commune, a, _b, cat, users = world(db)
     make_item(db, commune, a, cat)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     clock.freeze(at_local(2026, 3, 5, 16))
     entry = workflow.triage_queue(db, sec)[0]
     assert ((entry.waited, entry.allowed, entry.due_on, entry.overdue)
@@ -294,16 +294,16 @@ def test_triage_queue_over_tet(db):
     clock.freeze(at_local(2026, 2, 13))
     commune, a, _b, cat, users = world(db)
     make_item(db, commune, a, cat)
-    sec = viewer(db, users["secretary"])
+    sec = viewer(db, users["village_head"])
     clock.freeze(at_local(2026, 2, 24))
     entry = workflow.triage_queue(db, sec)[0]
     assert (entry.waited, entry.due_on, entry.overdue) == (2, datetime(2026, 2, 25).date(), False)
 
 
-def test_a_second_secretary_of_the_same_village_shares_the_queue(db):
+def test_a_second_village_head_of_the_same_village_shares_the_queue(db):
     commune, a, _b, cat, users = world(db)
-    deputy = make_user(db, "secretary", commune=commune, village=a, name="Phó Bí Thư")
+    deputy = make_user(db, "village_head", commune=commune, village=a, name="Phó Bí Thư")
     item = make_item(db, commune, a, cat)
     assert [e.item.id for e in workflow.triage_queue(db, viewer(db, deputy))] == [item.id]
     move(db, item, "accept", viewer(db, deputy))
-    assert workflow.triage_queue(db, viewer(db, users["secretary"])) == []
+    assert workflow.triage_queue(db, viewer(db, users["village_head"])) == []
