@@ -61,6 +61,11 @@ class Settings(BaseSettings):
                                             validation_alias=AliasChoices("CIVIC_LOGIN_FAILURES_PER_ADDRESS"))
     registrations_per_address: int = Field(default=20, ge=1,
                                            validation_alias=AliasChoices("CIVIC_REGISTRATIONS_PER_ADDRESS"))
+    # Household claim letters (civic/households): days a printed claim code stays valid, and the claim
+    # codes an account or a client address may try in a minute before waiting (429 with Retry-After).
+    claim_code_days: int = Field(default=90, ge=1, validation_alias=AliasChoices("CIVIC_CLAIM_CODE_DAYS"))
+    claim_guesses_per_minute: int = Field(default=20, ge=1,
+                                          validation_alias=AliasChoices("CIVIC_CLAIM_GUESSES_PER_MINUTE"))
     # Threads that hash and verify passwords in each worker process: a flood of logins queues for them
     # instead of taking the threads that serve pages.
     password_threads: int = Field(default=1, ge=1, validation_alias=AliasChoices("CIVIC_PASSWORD_THREADS"))

@@ -14,6 +14,7 @@ from civic.deliberation.models import (  # noqa: F401,E501
     MeetingCluster,
     Support,
 )
+from civic.households.models import ClaimCode, JoinRequest  # noqa: F401
 from civic.implementation.models import (  # noqa: F401,E501
     BudgetLine,
     Delivery,

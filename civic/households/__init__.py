@@ -1,0 +1,1 @@
+"""Residents and their households: claim letters and codes, join requests, the household's members."""
