@@ -105,6 +105,7 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
         back = f"/household/claim?code={plain}"
         _register(phone, "Lê Văn Đại Diện", next_path=back.replace("?", "%3F").replace("=", "%3D"))
+        assert "You are not linked to a household yet" in phone.get(f"/items/{item_code}?lang=en").text
         page = phone.get(back + "&lang=en")
         assert page.status_code == 200
         assert f'value="{codes[0]}"' in page.text
@@ -112,11 +113,12 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
                             follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/household"
         mine = phone.get("/household?lang=en").text
-        assert "You are now the representative of household H0003 in Hưng Đạo." in mine
+        assert "Bạn đã là người đại diện của hộ H0003, thôn Hưng Đạo." in mine  # the flash, in Vietnamese
         assert "Household H0003" in mine and "Lê Văn Đại Diện" in mine
         # Now the household supports an item of the village.
         status_page = phone.get(f"/items/{item_code}?lang=en")
         assert "My household supports this" in status_page.text
+        assert "You are not linked to a household yet" not in status_page.text
         support = phone.post(f"/items/{item_code}/support", data={"csrf_token": csrf_from(status_page.text)},
                              follow_redirects=False)
         assert support.status_code == 303
@@ -164,7 +166,7 @@ def test_second_claimant_becomes_a_member_and_each_bad_code_has_its_own_message(
         assert _claim(two, again[0]).status_code == 409
         two_ok = _claim(two, again[1])
         assert two_ok.status_code == 303
-        assert "the representative of household H0002" in two.get("/household?lang=en").text
+        assert "You are now the representative of household H0002" in two.get("/household?lang=en").text
     # The same household, a second member: reprint H0001 and claim with another account.
     third_code = _codes(_print(client, w["a"].id, codes="H0001")[1])[0]
     with browser(app) as three:
