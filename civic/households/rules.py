@@ -79,6 +79,19 @@ def check_can_join(*, already_member: bool, other_household_code: str | None) ->
                           "page."), code=other_household_code)
 
 
+MAX_PENDING = 3  # join requests one account may have waiting at once
+
+
+def check_pending(*, duplicate: bool, waiting: int) -> None:
+    """One request per household at a time, and a few at most in all (a queue no one can flood)."""
+    if duplicate:
+        raise Conflict(N_("You have already asked to join this household; the village head has not answered "
+                          "yet."))
+    if waiting >= MAX_PENDING:
+        raise Conflict(N_("You already have %(n)s requests waiting. Please wait for an answer before asking "
+                          "again."), n=waiting)
+
+
 def check_handover(*, is_representative: bool, to_is_member: bool, to_self: bool) -> None:
     if not is_representative:
         raise Forbidden(N_("Only the household's representative can hand the role over."))

@@ -323,12 +323,9 @@ def request_join(session: Session, viewer: Viewer, form: JoinForm) -> JoinReques
         ).first() is not None,
         other_household_code=_other_household(session, row_id(viewer.user), row_id(village), today,
                                               row_id(household)))
-    pending = session.execute(select(col(JoinRequest.id)).where(
-        col(JoinRequest.household_id) == household.id, col(JoinRequest.user_id) == viewer.id,
-        col(JoinRequest.status) == rules.Outcome.PENDING)).first()
-    if pending is not None:
-        raise Conflict(N_("You have already asked to join this household; the village head has not answered "
-                          "yet."))
+    waiting = list(session.execute(select(col(JoinRequest.household_id)).where(
+        col(JoinRequest.user_id) == viewer.id, col(JoinRequest.status) == rules.Outcome.PENDING)).scalars())
+    rules.check_pending(duplicate=household.id in waiting, waiting=len(waiting))
     request = JoinRequest(household_id=row_id(household), user_id=row_id(viewer.user), created_at=clock.now())
     session.add(request)
     session.flush()

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from civic.accounts import throttle
 from civic.config import get_settings
 from civic.db import run_write
-from civic.errors import N_, Forbidden
+from civic.errors import N_, Forbidden, Invalid
 from civic.households import service as households
 from civic.households.schemas import (
     FORMS,
@@ -42,6 +42,8 @@ router = APIRouter()
 register_forms(*FORMS)
 
 PRIVATE = {"Cache-Control": "no-store"}
+# The claim page's address may hold a letter's code: kept out of caches and of the Referer of any link.
+CLAIM_HEADERS = {**PRIVATE, "Referrer-Policy": "no-referrer"}
 
 
 # --- claim letters (village head, commune admin) ------------------------------------------------------
@@ -95,15 +97,16 @@ def _letters_page(request: Request, batch: households.Letters) -> Response:
 # --- claiming a code (any signed-in resident) ---------------------------------------------------------
 
 def _claim_page(web: Web, state: FormState = EMPTY, headers: dict[str, str] | None = None) -> HTMLResponse:
-    values = dict(state.values) if state.values else {}
-    return web.render("households/claim.html", status=state.status, headers={**PRIVATE, **(headers or {})},
-                      **{**state.context(), "form_values": values})
+    return web.render("households/claim.html", status=state.status,
+                      headers={**CLAIM_HEADERS, **(headers or {})}, **state.context())
 
 
 @router.get("/household/claim", response_class=HTMLResponse)
 def claim_household(web: CurrentWeb):
-    query = ClaimQuery.parse(web.request.query_params)
-    code = query.shaped()
+    try:
+        code = ClaimQuery.parse(web.request.query_params).shaped()
+    except Invalid:  # not even text: the form opens empty
+        code = ""
     # The QR link asks to log in (or register) first and comes back here with its code.
     require_user(web, "/household/claim" + (f"?code={code.replace('-', '')}" if code else ""))
     return _claim_page(web, FormState("claim", {"code": code}))

@@ -79,8 +79,11 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
     with unit_of_work(write=True) as db:
         item_code = make_item(db, w["commune"], w["a"], w["cat"], stage="know").code
     login(client, w["users"]["village_head"])
-    status, html = _print(client, w["a"].id, codes="h0003 H0004")
-    assert status == 200
+    token = csrf_token(client, "/households/letters")
+    answer = client.post("/households/letters", data={"csrf_token": token, "village_id": str(w["a"].id),
+                                                      "codes": "h0003 H0004"})
+    status, html = answer.status_code, answer.text
+    assert status == 200 and answer.headers["Cache-Control"] == "no-store"
     codes = _codes(html)
     assert len(codes) == 2
     # Each letter: commune, village, household code, the head's name, the code, its expiry, a QR code.
@@ -109,6 +112,9 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
         page = phone.get(back + "&lang=en")
         assert page.status_code == 200
         assert f'value="{codes[0]}"' in page.text
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert phone.get("/household/claim?code=" + "x" * 5000).status_code == 200
         answer = phone.post("/household/claim", data={"csrf_token": csrf_from(page.text), "code": codes[0]},
                             follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/household"
@@ -344,5 +350,17 @@ def test_join_request_approved_and_refused(client, app, w):
         theirs = two.get("/household?lang=en").text
         assert "refused" in theirs and "Chủ hộ không xác nhận người này." in theirs
         assert "You are not linked to a household yet" in theirs
+        # A member of H0004 asks for no other household of the village, and for three at most elsewhere.
+        token = csrf_token(one, "/household/join")
+        second = one.post("/household/join?lang=en", data={"csrf_token": token, "village_id": str(w["a"].id),
+                                                           "household_code": "H0005"})
+        assert second.status_code == 409 and "already a member of household H0004" in second.text
+        for n in range(3):
+            assert one.post("/household/join", data={"csrf_token": token, "village_id": str(w["b"].id),
+                                                     "household_code": f"H000{n}"},
+                            follow_redirects=False).status_code == 303
+        fourth = one.post("/household/join?lang=en", data={"csrf_token": token, "village_id": str(w["b"].id),
+                                                           "household_code": "H0003"})
+        assert fourth.status_code == 409 and "3 requests waiting" in fourth.text
     decided = audit_events_of("household_join_decided")
     assert len(decided) == 2 and "Chủ hộ" not in decided[0].payload + decided[1].payload

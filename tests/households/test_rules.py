@@ -135,3 +135,12 @@ def test_forms():
     assert DecideJoinForm.parse({"decision": "approve"}).reason == ""
     with pytest.raises(Invalid):
         DecideJoinForm.parse({"decision": "maybe"})
+
+
+def test_one_request_per_household_and_three_waiting_at_most():
+    rules.check_pending(duplicate=False, waiting=2)
+    with pytest.raises(Conflict, match="already asked"):
+        rules.check_pending(duplicate=True, waiting=1)
+    with pytest.raises(Conflict) as err:
+        rules.check_pending(duplicate=False, waiting=3)
+    assert err.value.params == {"n": 3}
