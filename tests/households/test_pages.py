@@ -118,6 +118,8 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
         assert page.headers["Referrer-Policy"] == "no-referrer"
         assert page.headers["Cache-Control"] == "no-store"
         assert phone.get("/household/claim?code=" + "x" * 5000).status_code == 200
+        markup = phone.get('/household/claim?code="><script>alert(1)</script>').text
+        assert "<script>alert(1)" not in markup and 'name="code" type="text" value=""' in markup
         answer = phone.post("/household/claim", data={"csrf_token": csrf_from(page.text), "code": codes[0]},
                             follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/household"
@@ -343,7 +345,7 @@ def test_join_request_approved_and_refused(client, app, w):
                            follow_redirects=False).status_code == 303
         assert client.post(f"/households/requests/{ids[1]}",
                            data={"csrf_token": token, "decision": "refuse",
-                                 "reason": "Chủ hộ không xác nhận người này."},
+                                 "reason": "Chủ hộ không xác nhận người này. <script>alert(1)</script>"},
                            follow_redirects=False).status_code == 303
         again = client.post(f"/households/requests/{ids[1]}?lang=en",
                             data={"csrf_token": token, "decision": "approve"})
@@ -352,6 +354,7 @@ def test_join_request_approved_and_refused(client, app, w):
         assert "Household H0004" in mine and "approved" in mine
         theirs = two.get("/household?lang=en").text
         assert "refused" in theirs and "Chủ hộ không xác nhận người này." in theirs
+        assert "<script>alert(1)" not in theirs and "&lt;script&gt;alert(1)" in theirs
         assert "You are not linked to a household yet" in theirs
         # A member of H0004 asks for no other household of the village, and for three at most elsewhere.
         token = csrf_token(one, "/household/join")

@@ -63,6 +63,10 @@ NOT_REACHED: dict[str, str] = {
     "RefuseReopenForm": NOT_STEP,
     "ReopenRequestForm": NOT_STEP,
     "WithdrawForm": NOT_STEP,
+    "ClaimQuery": "read only when it has the shape of a claim code, else the form opens empty "
+                  "(tests/households/test_pages.py sends markup)",
+    "DecideJoinForm": "the demo has no join request waiting; tests/households/test_pages.py posts markup as "
+                      "the reason of a refusal and reads the resident's page",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
 # (the login form's fields are a phone and a password).
