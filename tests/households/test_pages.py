@@ -237,6 +237,20 @@ def test_twenty_guesses_a_minute_then_429_with_retry_after(client, app, w):
         assert later.status_code == 422
 
 
+def test_the_client_address_is_counted_across_accounts(client, app, w):
+    with browser(app) as one, browser(app) as two:
+        _register(one, "Máy Chung Một")
+        _register(two, "Máy Chung Hai")
+        for who in (one, two):
+            token = csrf_token(who, "/household/claim")
+            for n in range(10):
+                assert who.post("/household/claim", data={"csrf_token": token, "code": f"{n:0>10}"}
+                                ).status_code == 422
+        # Each account tried 10 codes, the address (the test client's) 20: the 21st waits.
+        blocked = two.post("/household/claim", data={"csrf_token": token, "code": "2222222222"})
+        assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+
+
 def test_another_village_head_cannot_print_this_village_and_residents_cannot_print(client, app, w):
     login(client, w["users"]["other_head"])
     status, html = _print(client, w["a"].id)
