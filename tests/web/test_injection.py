@@ -69,8 +69,9 @@ NOT_REACHED: dict[str, str] = {
                       "the reason of a refusal and reads the resident's page",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
-# (the login form's fields are a phone and a password).
-NOT_POSTED = re.compile(r"^/(login|logout)\b")
+# (the login form's fields are a phone and a password); leaving a household or handing its role over takes
+# no text and would take from the resident the pledge, dispute and verdict forms crawled after it.
+NOT_POSTED = re.compile(r"^/(login|logout|household/\d+/(leave|handover))\b")
 
 SCRIPT = '"><script>alert(1)</script>'
 META = '<meta http-equiv="refresh" content="0;url=//evil.example">'
