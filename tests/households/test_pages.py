@@ -384,3 +384,18 @@ def test_join_request_approved_and_refused(client, app, w):
         assert fourth.status_code == 409 and "3 requests waiting" in fourth.text
     decided = audit_events_of("household_join_decided")
     assert len(decided) == 2 and "Chủ hộ" not in decided[0].payload + decided[1].payload
+
+
+def test_where_a_household_acts_a_resident_without_one_is_told_how_to_get_one(client, w):
+    with unit_of_work(write=True) as db:
+        do = make_item(db, w["commune"], w["a"], w["cat"], stage="do").code
+        submitted = make_item(db, w["commune"], w["a"], w["cat"]).code
+        member = make_household_rep(db, w["a"], 0)
+    how = "You are not linked to a household yet"
+    assert how not in client.get(f"/items/{do}?lang=en").text  # nobody signed in: nothing to say
+    login(client, w["users"]["resident"])
+    page = client.get(f"/items/{do}?lang=en").text
+    assert how in page and 'href="/household/claim"' in page and 'href="/household/join"' in page
+    assert how not in client.get(f"/items/{submitted}?lang=en").text  # no household acts there yet
+    login(client, member)
+    assert how not in client.get(f"/items/{do}?lang=en").text
