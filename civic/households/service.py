@@ -98,21 +98,24 @@ def issue_letters(session: Session, viewer: Viewer, form: LettersForm) -> Letter
     """New claim codes for the chosen households of a village; their earlier unused codes stop working."""
     village = _village(session, form.village_id)
     today, now = clock.today_local(), clock.now()
+    allowed = can_print(viewer, village)
+    rules.check_letters(can_print=allowed, households=1, most=MAX_LETTERS)
     stmt = select(Household).where(col(Household.village_id) == village.id, *_active(today))
     listed = form.code_list()
     if listed:
         stmt = stmt.where(col(Household.code).in_(listed))
-    if form.unrepresented:
-        stmt = stmt.where(~exists().where(col(HouseholdMember.household_id) == col(Household.id),
-                                          col(HouseholdMember.is_representative).is_(True)))
-    households = list(session.execute(stmt.order_by(col(Household.code))).scalars()) if can_print(
-        viewer, village) else []
-    rules.check_letters(can_print=can_print(viewer, village), households=len(households), most=MAX_LETTERS)
-    if listed:
-        missing = sorted(set(listed) - {h.code for h in households})
+        known = set(session.execute(select(col(Household.code)).where(
+            col(Household.village_id) == village.id, col(Household.code).in_(listed), *_active(today))
+        ).scalars())
+        missing = sorted(set(listed) - known)
         if missing:
             raise Invalid(N_("Not in this village's register today: %(codes)s."), field="codes",
                           codes=", ".join(missing[:20]))
+    if form.unrepresented:
+        stmt = stmt.where(~exists().where(col(HouseholdMember.household_id) == col(Household.id),
+                                          col(HouseholdMember.is_representative).is_(True)))
+    households = list(session.execute(stmt.order_by(col(Household.code))).scalars())
+    rules.check_letters(can_print=allowed, households=len(households), most=MAX_LETTERS)
     ids = [row_id(h) for h in households]
     revoked = 0
     for start in range(0, len(ids), 500):

@@ -275,7 +275,10 @@ def test_only_households_without_a_representative(client, w):
     assert status == 200 and len(_codes(html)) == 9
     assert ">H0000<" not in html and ">H0001<" in html
     unknown = _print(client, w["a"].id, codes="H0001 NOPE")
-    assert unknown[0] == 422 and "NOPE" in unknown[1]
+    assert unknown[0] == 422 and "Không có trong sổ hộ của thôn hôm nay: NOPE." in unknown[1]
+    # A listed household that has its representative is in the register, just not to print.
+    none = _print(client, w["a"].id, codes="H0000", unrepresented="1")
+    assert none[0] == 422 and "Không có hộ nào trong sổ hộ phù hợp: không có gì để in." in none[1]
     assert _rows(ClaimCode) == 9
 
 
