@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import exists, or_, select, update
 from sqlmodel import Session, col
@@ -91,7 +91,8 @@ class Letters:
 def _expiry(today: date, days: int) -> tuple[date, datetime]:
     """The last day a code works, and the moment it stops: the end of that day, local time."""
     last = today + timedelta(days=days)
-    return last, datetime.combine(last + timedelta(days=1), time(0), tzinfo=clock.LOCAL_TZ)
+    # Stored in UTC, as every moment is: SQLite keeps no time zone, and a naive time reads as UTC.
+    return last, datetime.combine(last + timedelta(days=1), time(0), tzinfo=clock.LOCAL_TZ).astimezone(UTC)
 
 
 def issue_letters(session: Session, viewer: Viewer, form: LettersForm) -> Letters:

@@ -402,3 +402,21 @@ def test_where_a_household_acts_a_resident_without_one_is_told_how_to_get_one(cl
     assert how not in client.get(f"/items/{submitted}?lang=en").text  # no household acts there yet
     login(client, member)
     assert how not in client.get(f"/items/{do}?lang=en").text
+
+
+def test_a_code_works_through_the_last_day_printed_on_its_letter(client, app, w):
+    from datetime import datetime
+
+    clock.freeze(datetime(2026, 6, 1, 10, 0, tzinfo=clock.LOCAL_TZ))
+    login(client, w["users"]["village_head"])
+    status, html = _print(client, w["a"].id, codes="H0001 H0002")
+    assert status == 200 and "30/08/2026" in html  # 1 June + 90 days
+    codes = _codes(html)
+    with browser(app) as one, browser(app) as two:
+        _register(one, "Ngày Cuối")
+        _register(two, "Ngày Sau")
+        clock.freeze(datetime(2026, 8, 30, 23, 59, tzinfo=clock.LOCAL_TZ))
+        assert _claim(one, codes[0]).status_code == 303
+        clock.freeze(datetime(2026, 8, 31, 0, 0, tzinfo=clock.LOCAL_TZ))
+        late = _claim(two, codes[1])
+        assert late.status_code == 409 and "has expired" in late.text
