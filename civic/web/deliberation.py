@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 
 from civic import clock
 from civic.areas import service as areas
@@ -48,6 +46,7 @@ from civic.web import views as page_views
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
+from civic.web.qr import qr_svg
 from civic.web.uploads import allow_uploads
 from civic.workflow import rules as wrules
 from civic.workflow import service as workflow
@@ -238,13 +237,6 @@ async def post_vote(request: Request, code: ItemCode):
 
 
 # --- printable pages ----------------------------------------------------------------------------------
-
-def qr_svg(url: str) -> Markup:
-    """The QR code of a URL as inline SVG (no image file, no Pillow)."""
-    qr = segno.make(url, error="m")
-    svg = qr.svg_inline(scale=4, border=2, dark="#000", light="#fff", omitsize=False)
-    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR" class="qr" ', 1))
-
 
 @router.get("/items/{code}/notice", response_class=HTMLResponse)
 def notice(web: CurrentWeb, item: CurrentItem):

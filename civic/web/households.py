@@ -12,10 +12,8 @@ import math
 from datetime import timedelta
 from typing import Any
 
-import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -38,6 +36,7 @@ from civic.web.accounts import TOO_MANY, _checked_form, client_address
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
+from civic.web.qr import qr_svg
 
 router = APIRouter()
 register_forms(*FORMS)
@@ -86,17 +85,10 @@ async def print_claim_letters(request: Request):
     return await run_in_threadpool(_letters_page, request, issued[0])
 
 
-def letter_qr(url: str) -> Markup:
-    """The QR code of a letter's claim address as inline SVG with a viewBox, so that the letter's CSS sizes it
-    (30 mm) without cutting it."""
-    svg = segno.make(url, error="m").svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
-    return Markup(svg.replace(' class="segno"', ' role="img" aria-label="QR" class="qr"', 1))
-
-
 def _letters_page(request: Request, batch: households.Letters) -> Response:
     """The letters themselves, in the answer to the POST that issued their codes (never cached)."""
     with reading(request) as web:
-        letters = [{"letter": x, "qr": letter_qr(urls.absolute(request, x.claim_path))}
+        letters = [{"letter": x, "qr": qr_svg(urls.absolute(request, x.claim_path))}
                    for x in batch.letters]
         sheets = [letters[i:i + 4] for i in range(0, len(letters), 4)]
         return web.render("households/letters.html", batch=batch, sheets=sheets,

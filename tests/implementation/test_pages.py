@@ -153,7 +153,7 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
 
-def test_only_the_villages_village_head_opens_the_desk(client):
+def test_only_the_village_head_opens_the_desk(client):
     code, users, reps, _outsider, _codes = build()
     assert "/login" in str(client.get(f"/do/{code}", follow_redirects=True).url)
     for who in (users["other_head"], users["supervisor"], reps[0]):

@@ -179,7 +179,7 @@ def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmatio
     assert d.over_confirmed
 
 
-def test_only_the_villages_village_head_records_deliveries(db):
+def test_only_the_village_head_records_deliveries(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     p = impl.pledge(db, item, rep, pledge_form())

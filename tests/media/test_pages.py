@@ -332,7 +332,7 @@ def test_a_village_head_hides_a_public_photo_with_a_reason(app):
                       ).status_code == 404
 
 
-def test_another_village_village_head_cannot_hide_a_public_photo(app):
+def test_another_village_head_cannot_hide_a_public_photo(app):
     commune, a, _b, cat, users = setup_world()
     with unit_of_work(write=True) as db:
         item = db.get(Item, setup_item(commune, a, cat).id)

@@ -359,7 +359,7 @@ def test_hiding_a_photo_records_the_public_reason(db):
     assert media.fetchable(db, att.id, viewer(db, users["supervisor"]).facts()).id == att.id
 
 
-def test_another_village_village_head_cannot_hide_and_nothing_changes(db):
+def test_another_village_head_cannot_hide_and_nothing_changes(db):
     from civic.errors import Forbidden
 
     commune, a, _b, cat, users = world(db)
