@@ -147,7 +147,8 @@ def register(session: Session, form: RegisterForm, password_hash: str | None = N
 
 def create_account(session: Session, form: RegisterForm, password_hash: str) -> User | None:
     """Self-registration: the new account, or None when the phone number has one already. The caller
-    answers both the same way, so that the page does not tell who has an account (ASVS 2.2.1, 3.2)."""
+    answers both the same way, so that the page does not tell who has an account (account enumeration,
+    OWASP WSTG-IDNT-04)."""
     if phone_taken(session, form.phone):
         return None
     return _new_user(session, form, password_hash)

@@ -43,6 +43,8 @@ register_forms(LoginForm, RegisterForm, ChangePasswordForm)
 SHOWN_AGAIN = {"login": ("phone",), "register": ("phone", "display_name"), "password": ()}
 SHOWN_MAX = 100
 
+REGISTERED = N_("If this phone number had no account, your account is ready: log in with your phone number "
+                "and password.")
 TOO_MANY = N_("You have tried too many times. Please wait %(minutes)s minutes and try again.")
 
 T = TypeVar("T")
@@ -223,16 +225,11 @@ async def register(request: Request):
         new_hash = await _in_password_pool(accounts.hash_password, form.password)
 
     def act(db, web: Web, form: RegisterForm, files) -> Done:
-        user = accounts.create_account(db, form, new_hash or accounts.hash_password(form.password))
-        if user is None:
-            # The same status and address as a new account, and no word about the existing one; the page
-            # it leads to is not logged in (closing that gap needs the phone number confirmed by SMS).
-            return Done(form.next, N_("No new account was made for this phone number. If it is yours and "
-                                      "you already have an account, please log in."))
-        key = sessions.start(db, user)
-        _start_session(request, user.id or 0, key)
-        return Done(form.next, N_("Your account was created. Welcome, %(name)s."),
-                    {"name": user.display_name})
+        # One answer whether or not the phone number already had an account, so that the page cannot be
+        # used to find who has one (account enumeration, OWASP WSTG-IDNT-04): the same redirect and
+        # message, the same argon2 work, and a new account is not logged in: its owner logs in.
+        accounts.create_account(db, form, new_hash or accounts.hash_password(form.password))
+        return Done(Web.url("/login", next=form.next), REGISTERED)
 
     return await post_form(request, RegisterForm, action="register", act=act,
                            page=lambda state: _page(request, "register", state))
