@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--role", choices=["resident", "village_head", "supervisor", "admin"])
+    p.add_argument("--role", choices=list(accounts.ROLES))
     p.add_argument("--village", help="village slug or name (for village head and resident roles)")
     p.add_argument("--commune", help="commune code (default: the first commune)")
     p.add_argument("--title", help="official title shown on the timeline")

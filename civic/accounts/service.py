@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +16,8 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts import sessions
 from civic.accounts.models import ApiKey, RoleGrant, User
-from civic.accounts.rules import touch_due
+from civic.accounts.rules import ROLES as ROLES  # the role catalog, re-exported for `civic create-user`
+from civic.accounts.rules import check_scope, check_term, in_force, role_kind, role_powers, touch_due
 from civic.accounts.schemas import WRONG_LOGIN, ChangePasswordForm, LoginForm, RegisterForm
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
@@ -61,23 +63,31 @@ class Viewer:
     def id(self) -> int | None:
         return self.user.id if self.user else None
 
-    def villages(self, role: str) -> frozenset[int]:
-        return frozenset(g.village_id for g in self.grants if g.role == role and g.village_id is not None)
+    # `grants` are the grants in force today (load_viewer); a role acts through its powers
+    # (rules.ROLES): the deputy village head has the village head's, so villages("village_head") names
+    # the villages of both.
 
-    def communes(self, role: str) -> frozenset[int]:
-        return frozenset(g.commune_id for g in self.grants if g.role == role)
+    def villages(self, power: str) -> frozenset[int]:
+        return frozenset(g.village_id for g in self.grants
+                         if power in role_powers(g.role) and g.village_id is not None)
+
+    def communes(self, power: str) -> frozenset[int]:
+        return frozenset(g.commune_id for g in self.grants if power in role_powers(g.role))
+
+    def _has(self, power: str) -> bool:
+        return any(power in role_powers(g.role) for g in self.grants)
 
     @property
     def is_village_head(self) -> bool:
-        return any(g.role == Role.VILLAGE_HEAD for g in self.grants)
+        return self._has(Role.VILLAGE_HEAD)
 
     @property
     def is_supervisor(self) -> bool:
-        return any(g.role == Role.SUPERVISOR for g in self.grants)
+        return self._has(Role.SUPERVISOR)
 
     @property
     def is_admin(self) -> bool:
-        return any(g.role == Role.ADMIN for g in self.grants)
+        return self._has(Role.ADMIN)
 
     def facts(self, *, is_author: bool = False) -> ActorFacts:
         return ActorFacts(
@@ -107,8 +117,16 @@ def load_viewer(session: Session, user_id: int | None) -> Viewer:
     return _viewer_of(session, user)
 
 
+def grants_in_force(session: Session, user_id: int, today: date | None = None) -> list[RoleGrant]:
+    """A user's role grants whose term covers today (rules.in_force)."""
+    today = today or clock.today_local()
+    rows = session.execute(select(RoleGrant).where(col(RoleGrant.user_id) == user_id)
+                           .order_by(col(RoleGrant.id))).scalars()
+    return [g for g in rows if in_force(g.starts_on, g.ends_on, today)]
+
+
 def _viewer_of(session: Session, user: User) -> Viewer:
-    grants = list(session.execute(select(RoleGrant).where(col(RoleGrant.user_id) == user.id)).scalars())
+    grants = grants_in_force(session, row_id(user))
     households = frozenset(session.execute(
         select(col(HouseholdMember.household_id)).where(col(HouseholdMember.user_id) == user.id)).scalars())
     return Viewer(user, grants, households)
@@ -230,25 +248,33 @@ def create_user(session: Session, *, phone: str, display_name: str, password: st
 
 
 def grant(session: Session, user: User, *, role: str, commune_id: int | None, village_id: int | None = None,
-          title: str = "") -> RoleGrant:
-    if role not in {r.value for r in Role}:
-        raise Invalid(N_("Unknown role."), field="role")
+          title: str = "", starts_on: date | None = None, ends_on: date | None = None,
+          granted_by: int | None = None) -> RoleGrant:
+    """Give `user` a role of rules.ROLES in a village or the commune, for a term (from today, without end,
+    when none is given). One audit event: who gave which role to which user id, where, from when."""
+    kind = role_kind(role)
     if village_id is not None:
         village = session.get(Village, village_id)
         if village is None:
             raise NotFound(N_("This village does not exist."))
+        if commune_id is not None and village.commune_id != commune_id:
+            raise Invalid(N_("This village is not in your commune."), field="village_id")
         commune_id = village.commune_id
     if commune_id is None:
-        raise Invalid(N_("A role needs a commune or a village."), field="scope")
-    if role in (Role.VILLAGE_HEAD, Role.RESIDENT) and village_id is None:
-        raise Invalid(N_("This role needs a village."), field="scope")
-    g = RoleGrant(user_id=row_id(user), role=role, commune_id=commune_id, village_id=village_id, title=title)
+        raise Invalid(N_("A role needs a commune or a village."), field="village_id")
+    check_scope(kind.code, village_id=village_id)
+    starts_on = starts_on or clock.today_local()
+    check_term(starts_on, ends_on)
+    g = RoleGrant(user_id=row_id(user), role=kind.code, commune_id=commune_id, village_id=village_id,
+                  title=title, starts_on=starts_on, ends_on=ends_on, granted_by_id=granted_by)
     session.add(g)
     # What a login may do was decided when it started: a new role ends the user's logins (ASVS 3.3.3).
     sessions.end_all(session, row_id(user))
     session.flush()
-    audit.record(session, commune_id=commune_id, action="role_granted", actor_id=None,
-                 payload={"user_id": user.id, "role": role, "village_id": village_id})
+    audit.record(session, commune_id=commune_id, action="role_granted", actor_id=granted_by,
+                 payload={"user_id": user.id, "grant_id": g.id, "role": kind.code, "village_id": village_id,
+                          "starts_on": starts_on.isoformat(),
+                          "ends_on": ends_on.isoformat() if ends_on else None})
     return g
 
 
