@@ -21,6 +21,7 @@ from civic.web import (
     media,
     offline,
     pagecache,
+    people,
     public,
     resident,
     staff,
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(offline.router)
     app.include_router(resident.router)
     app.include_router(accounts.router)
+    app.include_router(people.router)
     app.include_router(staff.router)
     app.include_router(deliberation.router)
     app.include_router(implementation.router)

@@ -68,6 +68,7 @@ class PasswordReset(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    commune_id: int = Field(foreign_key="commune.id")  # whose admin gave it (its chain records its use)
     code_hash: str = Field(max_length=64, unique=True)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
