@@ -110,18 +110,18 @@ def _role(code: str, vi: str, en: str, scopes: set[str], powers: set[str], staff
 # acts with the village head's powers. The Front work committee, the people's inspection board and the
 # community investment supervision board are bodies of the same law: their members have a term and a
 # scope here; what they may do comes with their own pages.
-ROLES: dict[str, RoleKind] = {r.code: r for r in (
-    _role("admin", "Quản trị xã", "Commune administrator", {COMMUNE}, {ADMIN_POWER}),
+ROLES: dict[str, RoleKind] = {r.code: r for r in (  # in the order the people page offers them
     _role("village_head", "Trưởng thôn / Tổ trưởng tổ dân phố", "Village head", {VILLAGE}, {HEAD_POWER}),
     _role("deputy_head", "Phó trưởng thôn / Tổ phó", "Deputy village head", {VILLAGE}, {HEAD_POWER}),
     _role("front_head", "Trưởng ban công tác Mặt trận", "Head of the village Front work committee",
           {VILLAGE}, set()),
-    _role("supervisor", "Cán bộ xã xem xét kiến nghị", "Commune official who reviews appeals", {COMMUNE},
-          {SUPERVISOR_POWER}),
-    _role("inspection_member", "Thành viên Ban Thanh tra nhân dân", "Member of the people's inspection board",
-          {COMMUNE}, set()),
     _role("investment_monitor", "Thành viên Ban Giám sát đầu tư của cộng đồng",
           "Member of the community investment supervision board", {COMMUNE, VILLAGE}, set()),
+    _role("inspection_member", "Thành viên Ban Thanh tra nhân dân", "Member of the people's inspection board",
+          {COMMUNE}, set()),
+    _role("supervisor", "Cán bộ xã xem xét kiến nghị", "Commune official who reviews appeals", {COMMUNE},
+          {SUPERVISOR_POWER}),
+    _role("admin", "Quản trị xã", "Commune administrator", {COMMUNE}, {ADMIN_POWER}),
     _role("resident", "Người dân", "Resident", {VILLAGE}, {RESIDENT_POWER}, staff=False),
 )}
 

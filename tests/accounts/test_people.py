@@ -416,3 +416,19 @@ def test_create_user_grants_the_new_roles_in_its_own_process():
                           "--password", "mat-khau-rat-dai", "--role", "secretary"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "invalid choice" in bad.stderr
+
+
+def test_markup_in_names_of_invitations_is_shown_as_text(app, client, commune_world):
+    _commune, a, _b, _users = commune_world
+    markup = '<b onmouseover="x()">Tên</b>'
+    code = invitation_code(client, village_id=str(a.id), display_name=markup)
+    listed = client.get("/admin/people").text
+    assert markup not in listed and "&lt;b onmouseover=" in listed
+    with browser(app) as person:
+        page = person.get(f"/invite/{code}")
+        assert markup not in page.text and "&lt;b onmouseover=" in page.text
+        assert accept(person, code, **new_account(markup)).status_code == 303
+    with unit_of_work() as db:
+        head = db.execute(select(User).where(User.phone == "0987111222")).scalar_one()
+    person_page = client.get(f"/admin/people/{head.id}").text
+    assert markup not in person_page and "&lt;b onmouseover=" in person_page
