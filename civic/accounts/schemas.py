@@ -191,3 +191,9 @@ class ResetForm(Form):
         if self.new_password != self.new_password_again:
             raise error(N_("The two passwords are not the same."), field="new_password_again")
         return self
+
+
+class FindPersonQuery(Form):
+    """/admin/people?phone=…: a person of the commune by phone number (a resident who forgot the password)."""
+
+    phone: Annotated[str | None, Phone(required=False)] = None

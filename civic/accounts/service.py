@@ -355,6 +355,17 @@ def person(session: Session, commune_id: int, user_id: int) -> Person:
                          if row.user.id == user.id])
 
 
+def find_person(session: Session, commune_id: int, phone: str) -> User | None:
+    """The user with this phone number if they belong to the commune (a role or a household in it)."""
+    user_id = session.execute(select(col(User.id)).where(col(User.phone) == phone)).scalar_one_or_none()
+    if user_id is None:
+        return None
+    try:
+        return _user_of_commune(session, commune_id, user_id)
+    except NotFound:
+        return None
+
+
 def latest_reset(session: Session, user_id: int) -> PasswordReset | None:
     return session.execute(select(PasswordReset).where(col(PasswordReset.user_id) == user_id)
                            .order_by(col(PasswordReset.id).desc()).limit(1)).scalar_one_or_none()

@@ -18,11 +18,11 @@ from civic import clock
 from civic.accounts import rules
 from civic.accounts import service as accounts
 from civic.accounts.models import User
-from civic.accounts.schemas import InviteForm
+from civic.accounts.schemas import FindPersonQuery, InviteForm
 from civic.areas import service as areas
 from civic.areas.models import Commune, Village
 from civic.db import row_id
-from civic.errors import N_
+from civic.errors import N_, Invalid
 from civic.web import urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deliberation import qr_svg
@@ -52,11 +52,27 @@ def _role_options(locale: str) -> list[tuple[str, str]]:
     return [(r.code, r.label(locale)) for r in rules.STAFF_ROLES]
 
 
+def _find(web: Web, commune_id: int) -> dict[str, Any]:
+    """The result of the page's search by phone number: who was found, or why nobody."""
+    typed = web.request.query_params.get("phone", "")[:40]
+    if not typed.strip():
+        return {"typed": ""}
+    try:
+        phone = FindPersonQuery.parse({"phone": typed}).phone
+    except Invalid as exc:
+        return {"typed": typed, "error": web.field_errors(exc).get("phone", web.error_text(exc))}
+    found = accounts.find_person(web.session, commune_id, phone or "")
+    return {"typed": typed, "person": found,
+            "error": "" if found else web._(N_("Nobody with this phone number has a role or a household in "
+                                               "your commune."))}
+
+
 def _people_page(web: Web, state: FormState = EMPTY) -> Response:
     viewer = require_user(web)
     db = web.session
     commune_id = accounts.administered_commune(viewer)
     villages = areas.villages(db, commune_id)
+    find = _find(web, commune_id)
     values: dict[str, Any] = {"starts_on": clock.today_local().isoformat()}
     values.update({k: v for k, v in state.values.items() if isinstance(v, str) and k != "csrf_token"})
     return web.render("people/list.html", status=state.status, commune=db.get(Commune, commune_id),
@@ -65,7 +81,8 @@ def _people_page(web: Web, state: FormState = EMPTY) -> Response:
                       villages={v.id: v for v in villages},
                       village_options=[(v.id, v.name) for v in villages],
                       role_options=_role_options(web.locale), role_label=rules.role_label,
-                      mask=rules.mask_phone, values=values, errors=state.errors, message=state.message)
+                      mask=rules.mask_phone, values=values, errors=state.errors, message=state.message,
+                      find=find)
 
 
 def _people_again(request: Request, state: FormState) -> Response:

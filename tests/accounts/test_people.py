@@ -432,3 +432,25 @@ def test_markup_in_names_of_invitations_is_shown_as_text(app, client, commune_wo
         head = db.execute(select(User).where(User.phone == "0987111222")).scalar_one()
     person_page = client.get(f"/admin/people/{head.id}").text
     assert markup not in person_page and "&lt;b onmouseover=" in person_page
+
+
+def test_the_admin_finds_a_resident_by_phone_and_gives_a_reset_code(app, client, commune_world):
+    _commune, _a, _b, users = commune_world
+    resident = users["resident"]
+    found = client.get("/admin/people", params={"phone": resident.phone[:4] + " " + resident.phone[4:]})
+    assert found.status_code == 200 and f'href="/admin/people/{resident.id}"' in found.text
+    code = reset_code(client, resident)
+    with browser(app) as phone:
+        assert use_reset(phone, resident.phone, code).status_code == 303
+        login(phone, resident, NEW_PASSWORD)
+    with unit_of_work(write=True) as db:
+        other = make_commune(db, code="TT", name="Tân Thịnh")
+        far = make_village(db, other, "Xóm Xa", households=0)
+        stranger = make_user(db, "resident", commune=other, village=far, phone="0987654000")
+    nobody = client.get("/admin/people", params={"phone": stranger.phone})
+    assert nobody.status_code == 200 and "Nobody with this phone number" in nobody.text
+    assert f"/admin/people/{stranger.id}" not in nobody.text
+    for typed in ("12345", "<script>", "0" * 500):
+        bad = client.get("/admin/people", params={"phone": typed})
+        assert bad.status_code == 200 and "not a valid Vietnamese mobile number" in bad.text
+        assert "<script>" not in bad.text
