@@ -454,3 +454,24 @@ def test_the_admin_finds_a_resident_by_phone_and_gives_a_reset_code(app, client,
         bad = client.get("/admin/people", params={"phone": typed})
         assert bad.status_code == 200 and "not a valid Vietnamese mobile number" in bad.text
         assert "<script>" not in bad.text
+
+
+def test_the_audit_chain_still_verifies_after_every_kind_of_people_event(app, client, commune_world):
+    _commune, a, _b, users = commune_world
+    code = invitation_code(client, village_id=str(a.id))
+    with browser(app) as person:
+        assert accept(person, code, **new_account()).status_code == 303
+    head = users["village_head"]
+    reset = reset_code(client, head)
+    with browser(app) as phone:
+        assert use_reset(phone, head.phone, reset).status_code == 303
+    with unit_of_work() as db:
+        g = db.execute(select(RoleGrant).where(RoleGrant.user_id == head.id)).scalar_one()
+    token = csrf_token(client, "/admin/people")
+    assert client.post(f"/admin/people/{head.id}/roles/{g.id}/end", data={"csrf_token": token},
+                       follow_redirects=False).status_code == 303
+    assert client.post(f"/admin/people/{head.id}/deactivate", data={"csrf_token": token},
+                       follow_redirects=False).status_code == 303
+    run = subprocess.run([str(Path(sys.executable).parent / "civic"), "audit", "verify"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
