@@ -475,3 +475,37 @@ def test_the_audit_chain_still_verifies_after_every_kind_of_people_event(app, cl
     run = subprocess.run([str(Path(sys.executable).parent / "civic"), "audit", "verify"], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_lost_invitation_gets_a_new_code_and_the_old_one_stops_working(app, client, commune_world):
+    _commune, a, _b, _users = commune_world
+    old = invitation_code(client, village_id=str(a.id))
+    with unit_of_work() as db:
+        inv = db.execute(select(Invitation)).scalar_one()
+    letter = client.get(f"/admin/people/invitations/{inv.id}")
+    assert old not in letter.text and "shown only once" in letter.text
+    token = csrf_from(letter.text)
+    renewed = client.post(f"/admin/people/invitations/{inv.id}/renew", data={"csrf_token": token},
+                          follow_redirects=False)
+    assert renewed.status_code == 303
+    new = CODE.search(client.get(renewed.headers["location"]).text).group(1)
+    assert new != old
+    with browser(app) as person:
+        assert person.get(f"/invite/{old}").status_code == 404
+        assert accept(person, new, **new_account()).status_code == 303
+    assert [g.role for g in grants_of("0987111222")] == ["deputy_head"]
+
+
+def test_a_deactivated_account_activated_again_logs_in(app, client, commune_world):
+    _commune, _a, _b, users = commune_world
+    head = users["village_head"]
+    token = csrf_token(client, f"/admin/people/{head.id}")
+    client.post(f"/admin/people/{head.id}/deactivate", data={"csrf_token": token})
+    page = client.get(f"/admin/people/{head.id}")
+    assert "Account deactivated" in page.text
+    again = client.post(f"/admin/people/{head.id}/reactivate", data={"csrf_token": csrf_from(page.text)},
+                        follow_redirects=False)
+    assert again.status_code == 303
+    with browser(app) as their:
+        login(their, head)
+        assert their.get("/triage").status_code == 200
