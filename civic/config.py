@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     claim_code_days: int = Field(default=90, ge=1, validation_alias=AliasChoices("CIVIC_CLAIM_CODE_DAYS"))
     claim_guesses_per_minute: int = Field(default=20, ge=1,
                                           validation_alias=AliasChoices("CIVIC_CLAIM_GUESSES_PER_MINUTE"))
+    # One-time codes of the people page: an invitation to a role is good for invitation_days, a password
+    # reset code given by the commune admin for reset_code_hours.
+    invitation_days: int = Field(default=7, ge=1, le=90,
+                                 validation_alias=AliasChoices("CIVIC_INVITATION_DAYS"))
+    reset_code_hours: int = Field(default=24, ge=1, le=720,
+                                  validation_alias=AliasChoices("CIVIC_RESET_CODE_HOURS"))
     # Threads that hash and verify passwords in each worker process: a flood of logins queues for them
     # instead of taking the threads that serve pages.
     password_threads: int = Field(default=1, ge=1, validation_alias=AliasChoices("CIVIC_PASSWORD_THREADS"))

@@ -22,6 +22,7 @@ from civic.web import (
     media,
     offline,
     pagecache,
+    people,
     public,
     resident,
     staff,
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(offline.router)
     app.include_router(resident.router)
     app.include_router(accounts.router)
+    app.include_router(people.router)
     app.include_router(staff.router)
     app.include_router(deliberation.router)
     app.include_router(implementation.router)

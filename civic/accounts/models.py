@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
@@ -21,16 +21,59 @@ class User(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """A role with its scope: a village (village head, resident) or the whole commune (supervisor, admin)."""
+    """A role with its scope and term: a village (village head, resident…) or the whole commune
+    (supervisor, admin…), from starts_on until the day before ends_on (civic.accounts.rules.in_force).
+    The roles and what they may do are in civic.accounts.rules.ROLES."""
 
     __tablename__ = "role_grant"
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    role: str = Field(max_length=16)  # resident | village head | supervisor | admin
+    role: str = Field(max_length=32)  # a code of rules.ROLES
     commune_id: int = Field(foreign_key="commune.id")
     village_id: int | None = Field(default=None, foreign_key="village.id")
-    title: str = Field(default="", max_length=80)  # "Bí thư chi bộ", "Trưởng Ban TTND"…
+    title: str = Field(default="", max_length=80)  # the post as the commune writes it, e.g. "Trưởng Ban TTND"
+    starts_on: date
+    ends_on: date | None = None  # the first day without the role; None: until ended
+    granted_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class Invitation(SQLModel, table=True):
+    """A role offered to a phone number by the commune admin, taken with a one-time code (only its hash is
+    kept) within a few days. The phone and name are the admin's words for whom to expect; the account
+    that accepts has that phone number."""
+
+    __tablename__ = "invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    commune_id: int = Field(foreign_key="commune.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    phone: str = Field(max_length=16)
+    display_name: str = Field(max_length=80)
+    role: str = Field(max_length=32)
+    village_id: int | None = Field(default=None, foreign_key="village.id")
+    starts_on: date
+    ends_on: date | None = None
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    user_id: int | None = Field(default=None, foreign_key="user.id")  # who accepted it
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time code an admin gave a user to choose a new password (only its hash is kept)."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    commune_id: int = Field(foreign_key="commune.id")  # whose admin gave it (its chain records its use)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
+    used_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class ApiKey(SQLModel, table=True):

@@ -1,15 +1,29 @@
-"""Forms of the accounts package: create an account, log in, change the password."""
+"""Forms of the accounts package: create an account, log in, change the password; invite a person to a
+role, accept an invitation, reset a password with a code from the commune office."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import model_validator
 
-from civic.accounts.rules import is_common_password
-from civic.core.inputs import Form, Limits, Phone, Text, error, fail, local_path, normalize_phone
-from civic.errors import N_
+from civic.accounts.rules import STAFF_ROLES, check_term, is_common_password, normalize_code
+from civic.core.inputs import (
+    Choice,
+    Day,
+    Form,
+    Id,
+    Limits,
+    Phone,
+    Text,
+    error,
+    fail,
+    local_path,
+    normalize_phone,
+)
+from civic.errors import N_, Invalid
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -105,3 +119,81 @@ class ChangePasswordForm(Form):
         if self.new_password != self.new_password_again:
             raise error(N_("The two passwords are not the same."), field="new_password_again")
         return self
+
+
+# --- people and roles (the commune admin) ---------------------------------------------------------------
+
+class Code(Text):
+    """A one-time code as typed or printed (ABCD-EFGH-JKLM-NPQR; spaces, dashes and case do not matter)."""
+
+    def parse(self, raw: Any) -> str:
+        text = super().parse(raw)
+        code = normalize_code(text)
+        if not code:
+            raise fail(self.message)
+        return code
+
+
+BAD_CODE = N_("Please enter the code exactly as it is printed (16 letters and digits).")
+
+
+class InviteForm(Form):
+    """Whom to invite, to which role, where and for which term."""
+
+    display_name: Annotated[str, Text(1, NAME_MAX, N_("Please enter the person's name."),
+                                      too_long=N_("The name must have at most 80 characters."))] = ""
+    phone: Annotated[str, Phone()] = ""
+    role: Annotated[str, Choice(tuple(r.code for r in STAFF_ROLES), N_("Please choose a role."))] = ""
+    village_id: Annotated[int | None, Id(required=False, message=N_("Please choose a village."))] = None
+    starts_on: Annotated[date, Day(missing=N_("Please enter the first day of the term."))]
+    ends_on: Annotated[date | None, Day(required=False)] = None
+
+    @model_validator(mode="after")
+    def _term(self) -> InviteForm:
+        try:
+            check_term(self.starts_on, self.ends_on)
+        except Invalid as exc:
+            raise error(exc.message, field="ends_on") from None
+        return self
+
+
+class AcceptNewForm(Form):
+    """Taking an invitation with a new account: a name and a password."""
+
+    display_name: Annotated[str, Text(1, NAME_MAX, N_("Please enter your name."),
+                                      too_long=N_("The name must have at most 80 characters."))] = ""
+    password: Annotated[str, Password(refuse_common=True)] = ""
+    password_again: Annotated[str, Password(min=0, max=10 * PASSWORD_MAX, too_long=None)] = ""
+
+    @model_validator(mode="after")
+    def _same_password_twice(self) -> AcceptNewForm:
+        if self.password != self.password_again:
+            raise error(N_("The two passwords are not the same."), field="password_again")
+        return self
+
+
+class AcceptLoginForm(Form):
+    """Taking an invitation with the account the phone number already has: its password."""
+
+    password: Annotated[str, Password(min=1, max=10 * PASSWORD_MAX, message=WRONG_LOGIN, too_long=None)] = ""
+
+
+class ResetForm(Form):
+    """A new password with the one-time code the commune office gave."""
+
+    phone: Annotated[str, Phone()] = ""
+    code: Annotated[str, Code(1, 40, BAD_CODE)] = ""
+    new_password: Annotated[str, Password(refuse_common=True)] = ""
+    new_password_again: Annotated[str, Password(min=0, max=10 * PASSWORD_MAX, too_long=None)] = ""
+
+    @model_validator(mode="after")
+    def _same_password_twice(self) -> ResetForm:
+        if self.new_password != self.new_password_again:
+            raise error(N_("The two passwords are not the same."), field="new_password_again")
+        return self
+
+
+class FindPersonQuery(Form):
+    """/admin/people?phone=…: a person of the commune by phone number (a resident who forgot the password)."""
+
+    phone: Annotated[str | None, Phone(required=False)] = None

@@ -37,6 +37,11 @@ def phone_key(phone: str) -> str:
     return _key(f"phone:{phone}")
 
 
+def purpose_key(purpose: str, phone: str) -> str:
+    """Attempts of another kind than logins for one phone number (e.g. password reset codes)."""
+    return _key(f"{purpose}:phone:{phone}")
+
+
 def address_key(address: str, purpose: str = "login") -> str:
     return _key(f"addr:{purpose}:{address}")
 

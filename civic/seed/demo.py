@@ -58,7 +58,7 @@ from civic.workflow.stages import Stage
 DEMO_ACCOUNTS = [
     # role, phone, password, name, title
     ("resident", "0900000001", "demo-resident", "Nguyễn Văn An", ""),
-    ("village_head", "0900000002", "demo-head", "Trần Thị Bình", "Bí thư chi bộ thôn Hưng Đạo"),
+    ("village_head", "0900000002", "demo-head", "Trần Thị Bình", "Trưởng thôn Hưng Đạo"),
     ("supervisor", "0900000003", "demo-supervisor", "Lê Văn Cường", "Trưởng Ban Thanh tra nhân dân xã"),
     ("admin", "0900000004", "demo-admin", "Phạm Thị Dung", "Cán bộ Văn phòng UBND xã"),
 ]

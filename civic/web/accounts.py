@@ -24,9 +24,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from civic.accounts import rules as account_rules
 from civic.accounts import service as accounts
 from civic.accounts import sessions, throttle
-from civic.accounts.schemas import ChangePasswordForm, LoginForm, RegisterForm, safe_next
+from civic.accounts.schemas import (
+    AcceptLoginForm,
+    AcceptNewForm,
+    ChangePasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetForm,
+    safe_next,
+)
+from civic.areas.models import Commune, Village
 from civic.config import get_settings
 from civic.core.inputs import Form
 from civic.db import run_write, unit_of_work
@@ -37,12 +47,15 @@ from civic.web.deps import CurrentWeb, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form, read_body
 
 router = APIRouter()
-register_forms(LoginForm, RegisterForm, ChangePasswordForm)
+register_forms(LoginForm, RegisterForm, ChangePasswordForm, AcceptNewForm, AcceptLoginForm, ResetForm)
 
-# What a refused form shows again: never a password.
-SHOWN_AGAIN = {"login": ("phone",), "register": ("phone", "display_name"), "password": ()}
+# What a refused form shows again: never a password (nor a reset code).
+SHOWN_AGAIN = {"login": ("phone",), "register": ("phone", "display_name"), "password": (),
+               "reset": ("phone",), "invite": ("display_name",)}
 SHOWN_MAX = 100
 
+REGISTERED = N_("If this phone number had no account, your account is ready: log in with your phone number "
+                "and password.")
 TOO_MANY = N_("You have tried too many times. Please wait %(minutes)s minutes and try again.")
 
 T = TypeVar("T")
@@ -120,6 +133,8 @@ def _too_many(request: Request, action: str, seconds: int) -> Response:
     headers = {"Retry-After": str(seconds)}
     if action == "password":
         return _password_page(request, state, headers)
+    if action == "invite":
+        return _invite_again(request, request.path_params.get("code", ""), state, headers)
     return _page(request, action, state, headers=headers)
 
 
@@ -223,16 +238,11 @@ async def register(request: Request):
         new_hash = await _in_password_pool(accounts.hash_password, form.password)
 
     def act(db, web: Web, form: RegisterForm, files) -> Done:
-        user = accounts.create_account(db, form, new_hash or accounts.hash_password(form.password))
-        if user is None:
-            # The same status and address as a new account, and no word about the existing one; the page
-            # it leads to is not logged in (closing that gap needs the phone number confirmed by SMS).
-            return Done(form.next, N_("No new account was made for this phone number. If it is yours and "
-                                      "you already have an account, please log in."))
-        key = sessions.start(db, user)
-        _start_session(request, user.id or 0, key)
-        return Done(form.next, N_("Your account was created. Welcome, %(name)s."),
-                    {"name": user.display_name})
+        # One answer whether or not the phone number already had an account, so that the page cannot be
+        # used to find who has one (account enumeration, OWASP WSTG-IDNT-04): the same redirect and
+        # message, the same argon2 work, and a new account is not logged in: its owner logs in.
+        accounts.create_account(db, form, new_hash or accounts.hash_password(form.password))
+        return Done(Web.url("/login", next=form.next), REGISTERED)
 
     return await post_form(request, RegisterForm, action="register", act=act,
                            page=lambda state: _page(request, "register", state))
@@ -309,6 +319,142 @@ async def change_password(request: Request):
 def _wait_one(key: str, limit: int) -> int:
     with unit_of_work() as db:
         return throttle.wait(db, [throttle.Limit(key, limit)], _window())
+
+
+# --- a password reset with a code from the commune office ----------------------------------------------
+
+@router.get("/password/reset", response_class=HTMLResponse)
+def reset_form(request: Request):
+    return _page(request, "reset")
+
+
+def _reset_keys(phone: str, address: str) -> list[throttle.Limit]:
+    settings = get_settings()
+    return [throttle.Limit(throttle.purpose_key("reset", phone), settings.login_failures_per_phone),
+            throttle.Limit(throttle.address_key(address, "reset"), settings.login_failures_per_address)]
+
+
+def _reset_check(phone: str, code: str, address: str) -> tuple[int, bool]:
+    """Seconds to wait (the throttle), and whether the phone and code open a reset."""
+    with unit_of_work() as db:
+        wait = throttle.wait(db, _reset_keys(phone, address), _window())
+        if wait:
+            return wait, False
+        try:
+            accounts.reset_target(db, phone, code)
+        except CivicError:
+            return 0, False
+        return 0, True
+
+
+@router.post("/password/reset")
+async def reset_password(request: Request):
+    form: ResetForm | None = await _checked_form(request, ResetForm)
+    new_hash = ""
+    if form is not None:
+        address = client_address(request)
+        wait, good = await run_in_threadpool(_reset_check, form.phone, form.code, address)
+        if wait:
+            return _too_many(request, "reset", wait)
+        if good:
+            new_hash = await _in_password_pool(accounts.hash_password, form.new_password)
+        else:
+            # Guessing codes is as slow as guessing passwords: counted per phone number and per address.
+            await run_in_threadpool(_count_failure, *(lim.key for lim in _reset_keys(form.phone, address)))
+
+    def act(db, web: Web, form: ResetForm, files) -> Done:
+        if not new_hash:
+            accounts.reset_target(db, form.phone, form.code)  # raises the message that says what is wrong
+        accounts.reset_password(db, form, new_hash or accounts.hash_password(form.new_password))
+        throttle.clear(db, throttle.phone_key(form.phone))
+        return Done("/login", N_("Your password was changed. Log in with your phone number and the new "
+                                 "password."))
+
+    return await post_form(request, ResetForm, action="reset", act=act,
+                           page=lambda state: _page(request, "reset", state))
+
+
+# --- taking an invitation to a role ---------------------------------------------------------------------
+
+@dataclass
+class _Invited:
+    """What the invitation page needs, read before the form is handled."""
+
+    has_account: bool
+    phone: str
+    password_hash: str | None
+
+
+def _invited(code: str) -> _Invited | None:
+    with unit_of_work() as db:
+        try:
+            inv = accounts.open_invitation(db, code)
+        except CivicError:
+            return None
+        user = accounts.invited_account(db, inv)
+        return _Invited(user is not None, inv.phone,
+                        user.password_hash if user is not None and user.is_active else None)
+
+
+def _render_invite(web: Web, code: str, state: FormState = EMPTY, headers: dict[str, str] | None = None
+                   ) -> Response:
+    db = web.session
+    inv = accounts.open_invitation(db, code)  # NotFound (404 unknown, 410 used or expired) says why
+    user = accounts.invited_account(db, inv)
+    village = db.get(Village, inv.village_id) if inv.village_id else None
+    commune = db.get(Commune, inv.commune_id)
+    sent = state.values
+    values = {k: str(sent.get(k) or "")[:SHOWN_MAX] for k in SHOWN_AGAIN["invite"]
+              if isinstance(sent.get(k), str)}
+    values.setdefault("display_name", inv.display_name)
+    return web.render("accounts/invite.html", status=state.status, headers=headers, invitation=inv,
+                      has_account=user is not None, role=account_rules.role_label(inv.role, web.locale),
+                      village=village, commune=commune, code=account_rules.normalize_code(code),
+                      masked_phone=account_rules.mask_phone(inv.phone), values=values, errors=state.errors,
+                      message=state.message)
+
+
+def _invite_again(request: Request, code: str, state: FormState, headers: dict[str, str] | None = None
+                  ) -> Response:
+    with reading(request) as web:
+        return _render_invite(web, code, state, headers)
+
+
+@router.get("/invite/{code}", response_class=HTMLResponse)
+def invitation(web: CurrentWeb, code: str):
+    return _render_invite(web, code)
+
+
+@router.post("/invite/{code}")
+async def accept_invitation(request: Request, code: str):
+    invited = await run_in_threadpool(_invited, code)
+    schema: type[Form] = AcceptLoginForm if invited is not None and invited.has_account else AcceptNewForm
+    form = await _checked_form(request, schema)
+    verified: str | None = None
+    new_hash: str | None = None
+    if form is not None and invited is not None:
+        if invited.has_account:
+            address = client_address(request)
+            wait = await run_in_threadpool(_login_wait, invited.phone, address)
+            if wait:
+                return _too_many(request, "invite", wait)
+            checked = await _in_password_pool(_verify_and_rehash, invited.password_hash, form.password)
+            verified = checked.password_hash
+            if verified is None:
+                await run_in_threadpool(_count_failure, throttle.phone_key(invited.phone),
+                                        throttle.address_key(address))
+        else:
+            new_hash = await _in_password_pool(accounts.hash_password, form.password)
+
+    def act(db, web: Web, form: Form, files) -> Done:
+        user = accounts.accept_invitation(db, code, new=form if isinstance(form, AcceptNewForm) else None,
+                                          password_hash=new_hash, verified_hash=verified)
+        key = sessions.start(db, user)
+        _start_session(request, user.id or 0, key)
+        return Done("/", N_("Welcome, %(name)s. Your role has been recorded."), {"name": user.display_name})
+
+    return await post_form(request, schema, action="invite", act=act,
+                           page=lambda state: _invite_again(request, code, state))
 
 
 @router.get("/lang/{code}")

@@ -25,16 +25,21 @@ def register(client, **over):
     return client.post("/register", data=data, follow_redirects=False)
 
 
-def test_register_creates_an_account_and_logs_in(client):
+def test_register_creates_an_account_that_then_logs_in(client):
     setup_world()
     answer = register(client, next="/submit")
-    assert answer.status_code == 303 and answer.headers["location"] == "/submit"
-    assert logged_in(client)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=%2Fsubmit"
+    assert not logged_in(client), "not logged in: the answer must not differ from a taken phone number's"
     with unit_of_work() as db:
         user = db.query(User).filter(User.phone == "0987654321").one()
         assert user.display_name == "Nguyễn Thị Mới"
         assert user.password_hash.startswith("$argon2id$")
         assert "mat-khau-dai" not in user.password_hash
+    token = csrf_token(client, "/login?next=/submit")
+    data = {"csrf_token": token, "phone": "0987654321", "password": "mat-khau-dai", "next": "/submit"}
+    answer = client.post("/login", data=data, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/submit"
+    assert logged_in(client)
 
 
 @pytest.mark.parametrize(("over", "field"), [

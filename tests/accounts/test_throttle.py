@@ -136,7 +136,7 @@ def test_registering_a_phone_that_has_an_account_answers_like_a_new_phone(client
     fresh = register(client, "0987654321")
     assert argon2_calls == ["hash", "hash"]
     assert taken.status_code == fresh.status_code == 303
-    assert taken.headers["location"] == fresh.headers["location"] == "/submit"
+    assert taken.headers["location"] == fresh.headers["location"] == "/login?next=%2Fsubmit"
     with unit_of_work() as db:
         assert db.get(User, existing.id).password_hash == before, "the existing account is untouched"
         assert db.get(User, existing.id).display_name == existing.display_name
@@ -149,7 +149,7 @@ def test_registration_never_says_a_phone_has_an_account(client):
     answer = register(client, users["resident"].phone)
     page = client.get(answer.headers["location"]).text
     assert "already exists" not in page and "An account with this phone number" not in page
-    assert "No new account was made for this phone number." in page
+    assert "If this phone number had no account, your account is ready" in page
 
 
 def test_registrations_are_throttled_per_address(client, monkeypatch, argon2_calls):

@@ -97,6 +97,8 @@ PAGES = {
     "my items": ("resident", "/me/items"),
     "change password": ("resident", "/account/password"),
     "change password with errors": ("resident", _password_errors),
+    "password reset": (None, "/password/reset"),
+    "people and roles": ("admin", "/admin/people"),
     "triage queue": ("village_head", "/triage"),
     "triage item": ("village_head", "/triage/{submitted}"),
     "file on behalf": ("village_head", "/triage/new"),

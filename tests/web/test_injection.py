@@ -67,11 +67,15 @@ NOT_REACHED: dict[str, str] = {
                   "(tests/households/test_pages.py sends markup)",
     "DecideJoinForm": "the demo has no join request waiting; tests/households/test_pages.py posts markup as "
                       "the reason of a refusal and reads the resident's page",
+    "AcceptNewForm": "an invitation's link carries its one-time code, shown once to the admin who made it: "
+                     "no page links to it (tests/accounts/test_people.py posts markup into it)",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
-# (the login form's fields are a phone and a password); leaving a household or handing its role over takes
-# no text and would take from the resident the pledge, dispute and verdict forms crawled after it.
-NOT_POSTED = re.compile(r"^/(login|logout|household/\d+/(leave|handover))\b")
+# (the login form's fields are a phone and a password). Leaving a household or handing its role over takes
+# no text and would take from the resident the pledge, dispute and verdict forms crawled after it;
+# deactivating an account or ending a role on the people page would lock the other probing roles out.
+NOT_POSTED = re.compile(r"^/(login|logout|household/\d+/(leave|handover))\b"
+                        r"|^/admin/people/[0-9]+/(deactivate|roles/)")
 
 SCRIPT = '"><script>alert(1)</script>'
 META = '<meta http-equiv="refresh" content="0;url=//evil.example">'
@@ -427,13 +431,23 @@ def send(client, job: Job, csrf: str, findings: Findings) -> tuple[list[str], st
             dates, choice, fix = 0, dict(start), {}
             others: dict[str, Iterator[str]] = {}
             for _ in range(10):
-                answer = fz.post(client, form, filled(form, payload, dates, choice, fix), csrf)
+                sent = filled(form, payload, dates, choice, fix)
+                answer = fz.post(client, form, sent, csrf)
                 where = f"{job.role} POST {form.action} -> {answer.status_code}"
                 findings.html(where, answer.text, stored=False)
                 if stored(answer):  # the page it goes to, with its flash message
                     after = client.get(answer.headers["location"])
                     findings.html(f"{where} {answer.headers['location']}", after.text)
                 if form.action.startswith("/register"):
+                    if answer.status_code == 303:  # the new account is not logged in: its owner logs in
+                        typed = dict(sent)
+                        login_page = client.get(answer.headers["location"])
+                        welcome = client.post("/login", data={"csrf_token": fz.csrf_of(login_page.text),
+                                                              "phone": typed["phone"],
+                                                              "password": typed["password"]},
+                                              follow_redirects=False)
+                        if welcome.status_code == 303:
+                            findings.html(f"{where} login", client.get(welcome.headers["location"]).text)
                     csrf = fz.log_in(client, job.role)
                 for name in payload:
                     job.entries[name].status = answer.status_code
