@@ -2,7 +2,7 @@
 password reset codes
 
 Revision ID: 0009p
-Revises: 0008a
+Revises: 0009k
 
 Role grants get a term: a grant gives its powers only from starts_on until the day before ends_on.
 Grants made before this revision start on 1 January 2000, so they stay in force. Role codes grow to 32
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009p'
-down_revision: str | None = '0008a'
+down_revision: str | None = "0009k"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
