@@ -22,6 +22,7 @@ from civic.web import (
     offline,
     pagecache,
     public,
+    register,
     resident,
     staff,
     supervision,
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     app.include_router(implementation.router)
     app.include_router(supervision.router)
     app.include_router(media.router)
+    app.include_router(register.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 

@@ -379,7 +379,11 @@ def preview(session: Session, parsed: Parsed, today: date) -> Plan:
     for row in parsed.rows:
         found = stored.get((row.village_id, row.code))
         if found is None:
-            plan.adds.append(row)
+            missing = rules.needs_head(row, None)
+            if missing is not None:
+                plan.errors.append(missing)
+            else:
+                plan.adds.append(row)
             continue
         columns, error = rules.changes(found, row, today)
         if error is not None:

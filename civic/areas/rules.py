@@ -256,10 +256,8 @@ def check_row(line: int, village_id: int, values: dict[str, Any], today: date) -
         out.errors.append(RowError(line, "code", Message(NO_CODE)))
     elif code is not None and len(code) > CODE_MAX:
         out.errors.append(RowError(line, "code", Message(LONG_CODE)))
-    head = cell("head", cell_text)
-    if head == "":
-        out.errors.append(RowError(line, "head", Message(NO_HEAD)))
-    elif head is not None and len(head) > HEAD_MAX:
+    head = cell("head", cell_text)  # blank: see needs_head()
+    if head is not None and len(head) > HEAD_MAX:
         out.errors.append(RowError(line, "head", Message(LONG_HEAD)))
     address = cell("address", cell_text)
     if address is not None and len(address) > ADDRESS_MAX:
@@ -298,10 +296,21 @@ def is_active(stored: Stored, today: date) -> bool:
     return stored.left is None or stored.left > today
 
 
+def needs_head(row: RegisterRow, stored: Stored | None) -> RowError | None:
+    """A household needs its head's name, except one the register already holds without it (a register
+    exported and imported again changes nothing)."""
+    if row.head or (stored is not None and not stored.head):
+        return None
+    return RowError(row.line, "head", Message(NO_HEAD))
+
+
 def changes(stored: Stored, row: RegisterRow, today: date) -> tuple[list[str], RowError | None]:
     """The column keys a row changes of a stored household, or the error when it would rewrite history:
     the date a household joined, or the date it left once it has left, are never changed by an import
     (past votes count households by these dates)."""
+    missing = needs_head(row, stored)
+    if missing is not None:
+        return [], missing
     if row.joined is not None and row.joined != stored.joined:
         since = stored.joined.strftime("%d/%m/%Y")
         return [], RowError(row.line, "joined", Message(JOINED_FIXED, date=since))
