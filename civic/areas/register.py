@@ -409,10 +409,10 @@ def _digest(plan: Plan, today: date) -> str:
     for r in plan.adds:
         h.update(repr(("a", r.village_id, r.code, r.head, r.address, r.phone, r.joined, r.left)).encode())
     for c in plan.changes:
-        h.update(repr(("c", c.stored.id, c.columns, c.row.head, c.row.address, c.row.phone, c.row.left))
-                 .encode())
+        new = (c.row.head, c.row.address, c.row.phone, c.row.left)
+        h.update(repr(("c", c.stored, c.columns, new)).encode())
     for lv in plan.leaves:
-        h.update(repr(("l", lv.stored.id, lv.on)).encode())
+        h.update(repr(("l", lv.stored, lv.on)).encode())
     h.update(repr(("u", plan.unchanged, len(plan.errors))).encode())
     return h.hexdigest()
 

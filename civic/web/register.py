@@ -136,7 +136,7 @@ def _page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     names = _village_names(web, commune, scope)
     return web.render("register/upload.html", status=state.status, commune=commune,
                       villages=sorted(names.values()), admin=scope is None,
-                      max_mb=f"{get_settings().register_max_bytes / 1048576:g}", headers=rules.COLUMNS,
+                      max_mb=f"{get_settings().register_max_bytes / 1048576:g}", columns=rules.COLUMNS,
                       **state.context())
 
 

@@ -20,6 +20,7 @@ from tests.areas.register_files import (
     HEADERS_EN,
     cp1258,
     csv_bytes,
+    excel_like_xlsx,
     save,
     with_cached_values,
     workbook,
@@ -269,14 +270,9 @@ def test_a_register_changed_since_the_preview_gives_another_digest(db, place):
 
 def test_a_hundred_thousand_rows_are_read_in_read_only_mode(db, place):
     commune, _a, _b = place
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet()
-    ws.append(["Thôn/Tổ dân phố", "Mã hộ", "Họ tên chủ hộ", "Ngày vào sổ"])
     day = date(2000, 1, 1)
-    for n in range(100_000):
-        ws.append(["Hưng Đạo" if n % 2 else "Tân Tiến", f"K-{n:06d}", "Nguyễn Văn A",
-                   day + timedelta(days=n % 9000)])
-    plan = run(db, commune, save(wb))
+    data = excel_like_xlsx([["Hưng Đạo" if n % 2 else "Tân Tiến", f"K-{n:06d}", f"Nguyễn Văn {n}", None, None,
+                             day + timedelta(days=n % 9000)] for n in range(100_000)])
+    plan = run(db, commune, data)
     assert plan.clean and len(plan.adds) == 100_000 and len(plan.leaves) == 3
+    assert plan.adds[-1].joined == day + timedelta(days=99_999 % 9000)
