@@ -210,6 +210,8 @@ async def upload(request: Request):
 
 @router.post("/admin/register/apply", name="household_register_apply")
 async def apply(request: Request):
+    applied: list[str] = []
+
     def act(db, web: Web, form: RegisterApplyForm, files) -> Done:
         viewer = require_user(web)
         commune = areas.default_commune(db)
@@ -221,13 +223,16 @@ async def apply(request: Request):
         if plan.digest != form.digest:
             raise Conflict(register.CHANGED_SINCE)
         counts = register.apply(db, commune.id or 0, plan, today, actor_id=viewer.id, actor_role=role)
-        _forget(form.token)
+        applied.append(form.token)
         if plan.empty:
             return Done(PAGE, NOTHING)
         return Done(PAGE, APPLIED, counts)
 
-    return await post_form(request, RegisterApplyForm, action="apply", act=act,
-                           page=lambda state: _page_again(request, state))
+    answer = await post_form(request, RegisterApplyForm, action="apply", act=act,
+                             page=lambda state: _page_again(request, state))
+    if answer.status_code == 303 and applied:  # committed: the kept file (personal data) goes now, not before
+        _forget(applied[-1])
+    return answer
 
 
 # --- files to download ------------------------------------------------------------------------------
