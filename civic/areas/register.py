@@ -36,8 +36,11 @@ from civic.errors import N_, Invalid, Message, TooLarge
 TOO_LARGE = N_("This file has %(size)s MB; a register file may have at most %(mb)s MB. Split it by village "
                "and upload each part.")
 NOT_SPREADSHEET = N_("This file is not a spreadsheet. Please upload an Excel workbook (.xlsx) or a CSV file.")
-OLD_EXCEL = N_("This is an old Excel file (.xls). Open it in Excel and save it as “Excel Workbook (.xlsx)” "
-               "or “CSV UTF-8”, then upload it again.")
+OLD_EXCEL = N_("This is an old Excel file (.xls) or a workbook with a password. Open it in Excel and save it "
+               "without a password as “Excel Workbook (.xlsx)” or “CSV UTF-8”, then upload it again.")
+UNPACKED_TOO_LARGE = N_("This workbook is too large once unpacked. Save only the register sheet (without "
+                        "pictures or other sheets) and upload it again.")
+MISSING_COLUMNS = N_("The header row lacks the columns %(columns)s (download the template).")
 NOT_UTF8 = N_("This CSV file is not in UTF-8, so Vietnamese letters would be garbled. In Excel choose "
               "Save As → “CSV UTF-8 (Comma delimited)” and upload it again.")
 NO_HEADER = N_("No row names the columns. The first row must have the headers %(columns)s (download the "
@@ -53,6 +56,7 @@ CHANGED_SINCE = N_("The register changed since this preview. Upload the file aga
 FIELD = "file"
 HEADER_SEARCH_ROWS = 20  # a title or two above the header row is common in office spreadsheets
 SHOWN = 50  # rows of each list a preview shows
+MAX_UNPACKED = 400 * 1024 * 1024  # bytes of a workbook's parts once unzipped (a zip bomb is refused)
 
 
 # --- reading a file ---------------------------------------------------------------------------------------
@@ -126,6 +130,13 @@ def _col_index(letters: str) -> int:
 def _xlsx(data: bytes) -> Sheet:
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+    except Exception:
+        raise Invalid(NOT_SPREADSHEET, field=FIELD) from None
+    if unpacked > MAX_UNPACKED:
+        raise Invalid(UNPACKED_TOO_LARGE, field=FIELD)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         ws = wb.active if wb.active is not None else wb.worksheets[0]
@@ -246,12 +257,16 @@ def read(data: bytes, known: list[VillageRef], scope: frozenset[int] | None, tod
     unknown: dict[str, int] = {}
     foreign: set[str] = set()
     searched = 0
+    best_missing: list[str] = list(rules.REQUIRED)  # of the rows that looked most like a header
     for line, cells in sheet.rows:
         if not any(c is not None and str(c).strip() for c in cells):
             continue  # blank lines are skipped
         if header is None:
             header = rules.match_header(cells)
             if header is None:
+                missing = rules.missing_columns(cells)
+                if len(missing) < len(best_missing):
+                    best_missing = missing
                 searched += 1
                 if searched >= HEADER_SEARCH_ROWS:
                     break
@@ -297,8 +312,10 @@ def read(data: bytes, known: list[VillageRef], scope: frozenset[int] | None, tod
         if checked.row is not None:
             out.rows.append(checked.row)
     if header is None:
-        names = ", ".join(rules.HEADERS_VI[:3])
-        raise Invalid(NO_HEADER, field=FIELD, columns=names)
+        if len(best_missing) < len(rules.REQUIRED):
+            vi = {key: name for key, name, _en in rules.COLUMNS}
+            raise Invalid(MISSING_COLUMNS, field=FIELD, columns=", ".join(vi[k] for k in best_missing))
+        raise Invalid(NO_HEADER, field=FIELD, columns=", ".join(rules.HEADERS_VI[:3]))
     if unknown:
         names = ", ".join(sorted(unknown, key=unknown.__getitem__)[:20])
         raise Invalid(UNKNOWN_VILLAGES, field=FIELD, names=names)

@@ -216,6 +216,7 @@ def test_formulas_read_their_saved_value_or_are_refused(db, place):
     (b"PK\x03\x04not really a zip", register.NOT_SPREADSHEET),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, register.OLD_EXCEL),
     (b"hello world\nnothing here\n", register.NO_HEADER),
+    ("Thôn,Số hộ,Họ tên chủ hộ\nHưng Đạo,1,A\n".encode(), register.MISSING_COLUMNS),
     (cp1258("Thôn/Tổ dân phố,Mã hộ,Họ tên chủ hộ\nHưng Đạo,A-1,Nguyễn Văn A\n"), register.NOT_UTF8),
     ("Thôn/Tổ dân phố,Mã hộ,Họ tên chủ hộ\nHưng Đạo,A-1,Nguyễn\n".encode("utf-16"), register.NOT_UTF8),
     ("Thôn/Tổ dân phố,Mã hộ,Họ tên chủ hộ\n\n".encode(), register.EMPTY),
@@ -227,6 +228,22 @@ def test_a_file_that_cannot_be_read_is_refused_with_its_reason(db, place, data, 
         run(db, commune, data)
     assert caught.value.message == message and caught.value.field == "file"
     assert len(households(db, a)) == 3
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(db, place, monkeypatch):
+    commune, _a, _b = place
+    data = xlsx_bytes([["Hưng Đạo", "Z-1", "A"]])
+    monkeypatch.setattr(register, "MAX_UNPACKED", 1000)
+    with pytest.raises(Invalid) as caught:
+        run(db, commune, data)
+    assert caught.value.message == register.UNPACKED_TOO_LARGE
+
+
+def test_the_missing_columns_are_named(db, place):
+    commune, _a, _b = place
+    with pytest.raises(Invalid) as caught:
+        run(db, commune, csv_bytes([["Hưng Đạo", "A"]], header=["Thôn/Tổ dân phố", "Họ tên chủ hộ"]))
+    assert caught.value.params == {"columns": "Mã hộ"}
 
 
 @pytest.mark.parametrize("encode", [
