@@ -156,7 +156,8 @@ def excel_like_xlsx(rows: list[list[Any]], header: list[str] | None = None) -> b
             f'patternType="none"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/>'
             f'<diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
             f'<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/>'
-            f'</cellXfs></styleSheet>',
+            f'</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+            f'</styleSheet>',
         "xl/sharedStrings.xml":
             f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(strings)}" '
             f'uniqueCount="{len(strings)}">{shared}</sst>',
