@@ -40,6 +40,8 @@ OLD_EXCEL = N_("This is an old Excel file (.xls) or a workbook with a password. 
                "without a password as “Excel Workbook (.xlsx)” or “CSV UTF-8”, then upload it again.")
 UNPACKED_TOO_LARGE = N_("This workbook is too large once unpacked. Save only the register sheet (without "
                         "pictures or other sheets) and upload it again.")
+TOO_MANY_MERGED = N_("This sheet has too many merged cells. Unmerge them (Home → Merge & Center) and upload "
+                     "it again.")
 MISSING_COLUMNS = N_("The header row lacks the columns %(columns)s (download the template).")
 NOT_UTF8 = N_("This CSV file is not in UTF-8, so Vietnamese letters would be garbled. In Excel choose "
               "Save As → “CSV UTF-8 (Comma delimited)” and upload it again.")
@@ -57,6 +59,7 @@ FIELD = "file"
 HEADER_SEARCH_ROWS = 20  # a title or two above the header row is common in office spreadsheets
 SHOWN = 50  # rows of each list a preview shows
 MAX_UNPACKED = 400 * 1024 * 1024  # bytes of a workbook's parts once unzipped (a zip bomb is refused)
+MAX_MERGED = 2_000_000  # cells covered by merged ranges (each is read as its range's top-left cell)
 
 
 # --- reading a file ---------------------------------------------------------------------------------------
@@ -143,6 +146,11 @@ def _xlsx(data: bytes) -> Sheet:
         archive: zipfile.ZipFile = wb._archive  # type: ignore[attr-defined]
         path: str = ws._worksheet_path  # type: ignore[attr-defined]
         merges, has_formulas = _scan(archive, path)
+        last_row = ws.max_row or 0
+        if last_row:  # a range merged down to the sheet's last possible row ends at the last used one
+            merges = [(c1, r1, c2, min(r2, last_row)) for c1, r1, c2, r2 in merges]
+        if sum((c2 - c1 + 1) * max(0, r2 - r1 + 1) for c1, r1, c2, r2 in merges) > MAX_MERGED:
+            raise Invalid(TOO_MANY_MERGED, field=FIELD)
         unreadable = _uncached_formulas(archive, path) if has_formulas else frozenset()
     except Invalid:
         raise

@@ -199,6 +199,16 @@ def test_merged_cells_read_the_top_left_value(db, place):
                                                          "M-3": place[1].id, "M-4": place[2].id}
 
 
+def test_a_sheet_with_too_many_merged_cells_is_refused(db, place, monkeypatch):
+    commune, _a, _b = place
+    wb, ws = workbook([["Hưng Đạo", "M-1", "A"], [None, "M-2", "B"]])
+    ws.merge_cells("A2:A3")
+    monkeypatch.setattr(register, "MAX_MERGED", 1)
+    with pytest.raises(Invalid) as caught:
+        run(db, commune, save(wb))
+    assert caught.value.message == register.TOO_MANY_MERGED
+
+
 def test_formulas_read_their_saved_value_or_are_refused(db, place):
     commune, _a, _b = place
     wb, _ws = workbook([["Hưng Đạo", '="F-"&"1"', "A"], ["Hưng Đạo", "F-2", '=UPPER("b")']])

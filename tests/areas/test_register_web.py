@@ -218,3 +218,21 @@ def test_a_large_preview_stays_a_small_page(client):
     assert preview.status_code == 200
     assert "N-0049" in preview.text and "N-0050" not in preview.text and "500" in preview.text
     assert len(preview.content) < 30_000
+
+
+def test_nothing_typed_into_the_apply_form_or_the_upload_answers_500(client):
+    _commune, a, _b, _cat, users = setup_world()
+    login(client, users["admin"])
+    preview = upload(client, csv_bytes(whole_village(a, H0000=None)))
+    for value in ("", "\x00", "¹" * 64, "9" * 5000, "../../etc/passwd", "x" * 100_000, "Ω" * 32):
+        for name in ("token", "sha256", "digest"):
+            answer = apply(client, preview.text, **{name: value})
+            assert answer.status_code in (409, 413, 422), (name, value[:10], answer.status_code)
+    token = csrf_token(client, PAGE)
+    for data in (b"", b"\x00" * 10, "Thôn,Mã hộ,Họ tên chủ hộ\n\x00,\x00,\x00\n".encode(),
+                 b"a,b\n" + b'"' * 200_000, b"PK\x03\x04" + b"\xff" * 100,
+                 csv_bytes([["Hưng Đạo", "X" * 5000, "Y" * 5000, "Z" * 5000, "9" * 5000, "9" * 5000, "-1"]])):
+        answer = client.post(f"{PAGE}/preview", data={"csrf_token": token},
+                             files={"file": ("f.csv", data, "text/csv")})
+        assert answer.status_code in (200, 413, 422), (data[:20], answer.status_code)
+    assert imported_events() == [] and register_of(a)["H0000"].active_to is None
