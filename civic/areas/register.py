@@ -500,11 +500,11 @@ def export_rows(session: Session, village_ids: Iterable[int]) -> Iterator[list[A
         yield [name, code, head, address, tel or "", joined, left]
 
 
-def to_csv(rows: Iterable[list[Any]]) -> bytes:
+def to_csv(rows: Iterable[list[Any]], header: list[str] | None = None) -> bytes:
     """UTF-8 with a byte order mark (Excel then reads Vietnamese letters right), dates as dd/mm/yyyy."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(rules.HEADERS_VI)
+    writer.writerow(header or rules.HEADERS_VI)
     for row in rows:
         writer.writerow([_day(v) if isinstance(v, date) else v for v in row])
     return codecs.BOM_UTF8 + buf.getvalue().encode("utf-8")

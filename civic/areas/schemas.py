@@ -17,3 +17,10 @@ class RegisterApplyForm(Form):
     token: Annotated[str, Text(16, 64, PREVIEW_GONE)]
     sha256: Annotated[str, Text(64, 64, PREVIEW_GONE)]
     digest: Annotated[str, Text(64, 64, PREVIEW_GONE)]
+
+
+class RegisterFileQuery(Form):
+    """The list of every problem of a previewed register file: the upload it names and the file's SHA-256."""
+
+    token: Annotated[str, Text(16, 64, PREVIEW_GONE)]
+    sha256: Annotated[str, Text(64, 64, PREVIEW_GONE)]

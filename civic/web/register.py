@@ -29,10 +29,10 @@ from civic.accounts.service import Viewer
 from civic.areas import register, rules
 from civic.areas import service as areas
 from civic.areas.models import Commune
-from civic.areas.schemas import PREVIEW_GONE, RegisterApplyForm
+from civic.areas.schemas import PREVIEW_GONE, RegisterApplyForm, RegisterFileQuery
 from civic.config import get_settings
 from civic.core.kinds import Role
-from civic.errors import N_, CivicError, Conflict, Forbidden, Invalid, TooLarge
+from civic.errors import N_, CivicError, Conflict, Forbidden, Invalid, NotFound, TooLarge
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -48,6 +48,7 @@ APPLIED = N_("The register was updated: %(added)s households added, %(changed)s 
              "register.")
 NOTHING = N_("The register already matches this file: nothing was changed.")
 SPOOL_HOURS = 24
+ERRORS_SHOWN = 100  # bad rows listed on the preview page; all of them are in problems.csv
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -166,12 +167,14 @@ def _preview(request: Request, values: dict[str, Any], uploads: dict) -> HTMLRes
             plan = register.preview(web.session, parsed, today)
         except (Invalid, TooLarge) as exc:
             return _page(web, _refusal(web, exc))
-        token, digest = _keep(data, web.viewer.id, commune.id) if plan.clean and not plan.empty else ("", "")
+        # The file is kept to be applied (a clean preview that changes something) or for the list of all
+        # its problems (a preview with bad rows).
+        token, digest = _keep(data, web.viewer.id, commune.id) if not plan.empty or plan.errors else ("", "")
         return web.render("register/preview.html", status=200 if plan.clean else 422, commune=commune,
                           plan=plan, counts=plan.counts(), shown=register.SHOWN, today=today,
                           names=_village_names(web, commune, scope), labels=rules.COLUMN_LABELS,
                           filename=files[0].filename[:120], token=token, sha256=digest,
-                          fmt_day=_fmt_day)
+                          fmt_day=_fmt_day, errors_shown=ERRORS_SHOWN)
 
 
 def _fmt_day(d: date | None) -> str:
@@ -268,6 +271,33 @@ def template_xlsx(web: CurrentWeb):
 def template_csv(web: CurrentWeb):
     _scope(web, areas.default_commune(web.session))
     return _download(register.to_csv([]), CSV, "mau-so-ho.csv")
+
+
+@router.get("/admin/register/problems.csv", name="household_register_problems")
+def problems_csv(web: CurrentWeb):
+    """Every bad row of a previewed file (line, column, message in the viewer's language), as CSV."""
+    from civic.web.i18n import translations
+
+    commune = areas.default_commune(web.session)
+    scope, _role = _scope(web, commune)
+    try:
+        query = RegisterFileQuery.parse(web.request.query_params)
+        data = _kept(query.token, query.sha256, web.viewer.id)
+        today = clock.today_local()
+        known = register.villages(web.session, commune.id or 0)
+        plan = register.preview(web.session, register.read(data, known, scope, today), today)
+    except (Invalid, TooLarge):
+        raise NotFound(PREVIEW_GONE) from None
+    tr = translations(web.locale)
+
+    def say(message: str, params: dict) -> str:
+        text = tr.gettext(message)
+        return text % params if params else text
+
+    rows = [[e.line, say(rules.COLUMN_LABELS[e.column], {}) if e.column in rules.COLUMN_LABELS else "",
+             say(e.message, e.message.params)] for e in plan.errors]
+    header = [say(N_("Line"), {}), say(N_("Column"), {}), say(N_("Problem"), {})]
+    return _download(register.to_csv(rows, header=header), CSV, "loi-so-ho.csv")
 
 
 def _export(web: Web, ext: str) -> Response:

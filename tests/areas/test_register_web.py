@@ -236,3 +236,25 @@ def test_nothing_typed_into_the_apply_form_or_the_upload_answers_500(client):
                              files={"file": ("f.csv", data, "text/csv")})
         assert answer.status_code in (200, 413, 422), (data[:20], answer.status_code)
     assert imported_events() == [] and register_of(a)["H0000"].active_to is None
+
+
+def test_every_problem_of_a_file_can_be_downloaded_when_the_page_shows_only_the_first(client):
+    _commune, a, _b, _cat, users = setup_world()
+    login(client, users["admin"])
+    rows = whole_village(a) + [[a.name, f"B-{n:03d}", f"Hộ {n}", "", "", "99/99/2020", ""]
+                               for n in range(150)]
+    preview = upload(client, csv_bytes(rows))
+    assert preview.status_code == 422
+    assert preview.text.count("Đây không phải ngày") == 100 and 'name="token"' not in preview.text
+    link = re.search(r'href="(/admin/register/problems\.csv\?[^"]+)"', preview.text)
+    assert link
+    answer = client.get(link.group(1).replace("&amp;", "&"))
+    assert answer.status_code == 200
+    lines = answer.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Dòng,Cột,Lỗi" and len(lines) == 151
+    assert lines[1].startswith('12,Ngày vào sổ,"Đây không phải ngày')
+    # another user, or a made-up token, gets nothing
+    made_up = f"/admin/register/problems.csv?token={'x' * 32}&sha256={'a' * 64}"
+    assert client.get(made_up).status_code == 404
+    login(client, users["village_head"])
+    assert client.get(link.group(1).replace("&amp;", "&")).status_code == 404
