@@ -295,7 +295,7 @@ def read(data: bytes, known: list[VillageRef], scope: frozenset[int] | None, tod
         if not village_text:
             out.errors.append(RowError(line, "village", Message(rules.NO_VILLAGE)))
             continue
-        village = by_name.get(rules.fold(village_text))
+        village = next((by_name[k] for k in rules.village_keys(village_text) if k in by_name), None)
         if village is None:
             unknown.setdefault(village_text, line)
             continue

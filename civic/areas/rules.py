@@ -74,6 +74,21 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
+# Words a village's name may be written with in a register that its name in civic leaves out.
+VILLAGE_WORDS = ("thon", "to dan pho", "to", "khu pho", "ban", "ap", "lang", "xom", "khu")
+
+
+def village_keys(text: str) -> list[str]:
+    """The folded names to look a village up by: 'Thôn Hưng Đạo' is tried as 'thon hung dao', then as
+    'hung dao'."""
+    key = fold(text)
+    keys = [key]
+    for word in VILLAGE_WORDS:
+        if key.startswith(word + " "):
+            keys.append(key[len(word) + 1:])
+    return keys
+
+
 def _header_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for key, vi, en in COLUMNS:

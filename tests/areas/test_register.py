@@ -144,6 +144,14 @@ def test_unknown_villages_refuse_the_file_and_are_named(db, place):
     assert caught.value.params["names"] == "Thôn Mới, Đồng Tâm"
 
 
+def test_a_village_is_found_by_name_or_slug_without_accents_or_its_kind_word(db, place):
+    commune, a, b = place
+    plan = run(db, commune, csv_bytes([["THÔN HƯNG ĐẠO", "V-1", "A"], ["hung dao", "V-2", "A"],
+                                       [a.slug, "V-3", "A"], ["Tổ dân phố Tân Tiến", "V-4", "A"]]))
+    assert plan.clean
+    assert {r.code: r.village_id for r in plan.adds} == {"V-1": a.id, "V-2": a.id, "V-3": a.id, "V-4": b.id}
+
+
 def test_a_village_head_loads_only_their_own_village(db, place):
     commune, a, b = place
     data = csv_bytes([["Hưng Đạo", "HD-1", "A", "", "", "", ""], ["Tân Tiến", "X-1", "B", "", "", "", ""]])
