@@ -1,4 +1,4 @@
-"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit, backup, restore."""
+"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit, backup, restore, register."""
 
 from __future__ import annotations
 
@@ -324,6 +324,102 @@ def cmd_restore(args) -> int:
     return 0
 
 
+# --- civic register: the household register from a spreadsheet ------------------------------------------
+
+def _tr(message: str, params: dict | None = None) -> tuple[str, str]:
+    """A message id and its parameters in Vietnamese and in English."""
+    from civic.web.i18n import translations
+
+    params = params or {}
+    vi = translations("vi").gettext(message)
+    return (vi % params if params else vi), (message % params if params else message)
+
+
+def _refused(exc: CivicError) -> int:
+    vi, en = _tr(exc.message, exc.params)
+    _both(f"Không nhận tệp: {vi}", f"refused: {en}", err=True)
+    return 2
+
+
+def _column(key: str) -> tuple[str, str]:
+    from civic.areas import rules
+
+    return _tr(rules.COLUMN_LABELS.get(key, key)) if key else ("", "")
+
+
+def cmd_register_import(args) -> int:
+    from civic import clock
+    from civic.areas import register
+
+    try:
+        register.check_size(args.file.stat().st_size, get_settings().register_max_bytes)
+        data = args.file.read_bytes()
+    except OSError as exc:
+        _both(f"Không đọc được {args.file}: {exc.strerror}", f"cannot read {args.file}: {exc.strerror}",
+              err=True)
+        return 2
+    except CivicError as exc:
+        return _refused(exc)
+    today = clock.today_local()
+    try:
+        with unit_of_work(write=not args.dry_run) as db:
+            commune = default_commune(db, args.commune)
+            parsed = register.read(data, register.villages(db, row_id(commune)), None, today)
+            plan = register.preview(db, parsed, today)
+            c = plan.counts()
+            _both(f"{commune.code}: thêm {c['added']} hộ, sửa {c['changed']}, ra khỏi sổ {c['left']}, "
+                  f"không đổi {c['unchanged']}, dòng lỗi {c['bad_rows']}.",
+                  f"{commune.code}: {c['added']} to add, {c['changed']} changed, {c['left']} leave, "
+                  f"{c['unchanged']} unchanged, {c['bad_rows']} bad rows")
+            for error in plan.errors:
+                col_vi, col_en = _column(error.column)
+                vi, en = _tr(error.message, error.message.params)
+                print(f"dòng {error.line}, cột {col_vi}: {vi} / line {error.line}, column {col_en}: {en}",
+                      file=sys.stderr)
+            if plan.errors:
+                _both("Không thay đổi gì: sửa các dòng lỗi rồi nhập lại.",
+                      "nothing was changed: correct the bad rows and import again", err=True)
+                return 2
+            if args.dry_run:
+                _both("Chạy thử (--dry-run): không thay đổi gì.", "dry run: nothing was changed")
+                return 0
+            register.apply(db, row_id(commune), plan, today, actor_role="cli")
+    except CivicError as exc:
+        return _refused(exc)
+    if plan.empty:
+        _both("Sổ hộ đã đúng như tệp: không thay đổi gì.", "the register already matches the file: "
+              "nothing changed")
+    else:
+        _both("Đã cập nhật sổ hộ.", "the register was updated")
+    return 0
+
+
+def cmd_register_export(args) -> int:
+    from civic.areas import register
+
+    suffix = args.file.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        _both("Tên tệp phải kết thúc bằng .xlsx hoặc .csv.", "the file name must end in .xlsx or .csv",
+              err=True)
+        return 2
+    try:
+        with unit_of_work() as db:
+            commune = default_commune(db, args.commune)
+            ids = [v.id for v in register.villages(db, row_id(commune))]
+            rows = list(register.export_rows(db, ids))
+    except CivicError as exc:
+        return _refused(exc)
+    data = register.to_xlsx(rows) if suffix == ".xlsx" else register.to_csv(rows)
+    try:
+        args.file.write_bytes(data)
+    except OSError as exc:
+        _both(f"Không ghi được {args.file}: {exc.strerror}", f"cannot write {args.file}: {exc.strerror}",
+              err=True)
+        return 1
+    _both(f"Đã xuất {len(rows)} hộ vào {args.file}.", f"{len(rows)} households written to {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civic",
                                      description="civic: grassroots-democracy feedback platform.")
@@ -419,6 +515,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restore even when the database or the media folder holds data: the database is "
                         "replaced; media files are added (files of the same name hold the same bytes)")
     p.set_defaults(fn=cmd_restore)
+
+    p = sub.add_parser("register", help="import or export the household register (XLSX or CSV)",
+                       description="The household register from a spreadsheet: import a file (preview, then "
+                                   "apply) or export the register.")
+    rg = p.add_subparsers(dest="register_command", required=True, metavar="ACTION")
+    i = rg.add_parser("import", help="load the register from an XLSX or CSV file",
+                      description="Read a register file (columns Thôn/Tổ dân phố, Mã hộ, Họ tên chủ hộ, Địa "
+                                  "chỉ, Số điện thoại, Ngày vào sổ, Ngày ra khỏi sổ), print what it would "
+                                  "add, change and end, and every bad row; apply it unless --dry-run. "
+                                  "Households of the file's villages that are not in it leave the register "
+                                  "today. Exit 0 when applied (or a clean dry run), 2 when refused or the "
+                                  "file has bad rows (nothing changed).")
+    i.add_argument("file", type=Path, help="the .xlsx or .csv file")
+    i.add_argument("--commune", help="commune code (default: the first commune)")
+    i.add_argument("--dry-run", action="store_true", help="only print the preview; change nothing")
+    i.set_defaults(fn=cmd_register_import)
+    e = rg.add_parser("export", help="write the register to an XLSX or CSV file",
+                      description="Write every household of the commune (those that left too, with the "
+                                  "date) to a file in the import's format: .xlsx or .csv by the name.")
+    e.add_argument("file", type=Path, help="the file to write (.xlsx or .csv)")
+    e.add_argument("--commune", help="commune code (default: the first commune)")
+    e.set_defaults(fn=cmd_register_export)
     return parser
 
 

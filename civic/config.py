@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_MEDIA_DIR"))
     upload_max_bytes: int = Field(default=10 * 1024 * 1024,
                                   validation_alias=AliasChoices("CIVIC_UPLOAD_MAX_BYTES"))
+    # The largest household register file (XLSX or CSV) accepted by /admin/register and `civic register
+    # import`; a larger file is refused before it is read.
+    register_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1,
+                                    validation_alias=AliasChoices("CIVIC_REGISTER_MAX_BYTES"))
     keep_originals: bool = Field(default=False, validation_alias=AliasChoices("CIVIC_KEEP_ORIGINALS"))
     # Photos decoded at once in the whole process: each may take up to rules.MAX_DECODED_BYTES of memory,
     # so many uploads at once wait their turn instead of exhausting it (OWASP ASVS 4.0 12.1.3).

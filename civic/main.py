@@ -24,6 +24,7 @@ from civic.web import (
     pagecache,
     people,
     public,
+    register,
     resident,
     staff,
     supervision,
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     app.include_router(supervision.router)
     app.include_router(media.router)
     app.include_router(households.router)
+    app.include_router(register.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 

@@ -42,6 +42,8 @@ class Household(SQLModel, table=True):
     village_id: int = Field(foreign_key="village.id")
     code: str = Field(max_length=32)
     head_name: str = Field(default="", max_length=120)  # private: never on a public page
+    address: str = Field(default="", max_length=200)  # private, like the head's name
+    phone: str | None = Field(default=None, max_length=10)  # private; normalised like users' phones
     active_from: date
     active_to: date | None = None  # the household left the register on this date (exclusive)
 

@@ -13,6 +13,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -21,6 +22,7 @@ from civic import clock
 from civic.accounts import service as accounts
 from civic.accounts.models import User
 from civic.accounts.service import Viewer, load_viewer
+from civic.areas import register
 from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
@@ -64,7 +66,7 @@ DEMO_ACCOUNTS = [
 ]
 
 VILLAGES = [
-    # name, slug, kind, households
+    # name, slug, kind, households (the households are in demo_register.csv)
     ("Hưng Đạo", "hung-dao", "thon", 64),
     ("Tân Tiến", "tan-tien", "thon", 112),
     ("Đồng Tâm", "dong-tam", "thon", 47),
@@ -241,6 +243,21 @@ STAGE_NOTES: dict[str, str] = {
 }
 
 
+REGISTER_FILE = Path(__file__).with_name("demo_register.csv")
+
+
+def _load_register(session: Session, commune: Commune) -> None:
+    """The households of the demo villages, from the bundled register file, through the same import code an
+    office uses (civic/areas/register.py): a spreadsheet the commune keeps, loaded and recorded as one
+    `register_imported` event."""
+    today = clock.today_local()
+    parsed = register.read(REGISTER_FILE.read_bytes(), register.villages(session, row_id(commune)), None,
+                           today)
+    plan = register.preview(session, parsed, today)
+    assert plan.clean, plan.errors[:3]  # the bundled file is checked by tests/seed
+    register.apply(session, row_id(commune), plan, today, actor_role="seed")
+
+
 def has_data(session: Session) -> bool:
     return session.execute(select(func.count()).select_from(Commune)).scalar_one() > 0
 
@@ -267,16 +284,11 @@ def _load(session: Session, now: datetime) -> str:
     clock.freeze(start)
     commune = areas.create_commune(session, code="NS", name="Nhạo Sơn", province="Phú Thọ")
     villages = {}
-    for name, slug, kind, count in VILLAGES:
-        v = areas.create_village(session, commune, name=name, slug=slug, kind=kind,
-                                 label="thôn" if kind == "thon" else "tổ dân phố")
-        villages[slug] = v
-        for n in range(1, count + 1):
-            head = f"{random.choice(SURNAMES)} {random.choice(GIVEN)}"
-            session.add(Household(village_id=row_id(v), code=f"{slug[:2].upper()}-{n:03d}", head_name=head,
-                                  active_from=date(2020, 1, 1)))
-        # Two households of each village left the register this year: the denominator follows the date.
-        session.flush()
+    for name, slug, kind, _count in VILLAGES:
+        villages[slug] = areas.create_village(session, commune, name=name, slug=slug, kind=kind,
+                                              label="thôn" if kind == "thon" else "tổ dân phố")
+    _load_register(session, commune)
+    # Two households of each village left the register this year: the denominator follows the date.
     for slug in villages:
         leavers = session.execute(select(Household).where(col(Household.village_id) == villages[slug].id)
                                   .order_by(col(Household.id).desc()).limit(2)).scalars().all()

@@ -269,6 +269,7 @@ PAGES.update({
     "printable notice: know": (None, _goto(lambda d, w: f"/items/{w['know']}/notice")),
     "vote-count record": (None, _goto(lambda d, w: f"/items/{d['full']}/decisions/{d['decision']}/record")),
     "admin: disclosure days": ("admin", "/admin/categories"),
+    "admin: household register": ("admin", "/admin/register"),
 })
 
 
