@@ -67,6 +67,11 @@ def _register(client, name: str = "Trần Thị Cư Dân", next_path: str = "/")
                                             "phone": phone, "password": PASSWORD, "password_again": PASSWORD,
                                             "next": next_path}, follow_redirects=False)
     assert answer.status_code == 303, answer.text[:300]
+    # Registration logs nobody in (it answers the same for a taken phone): the resident logs in next.
+    login = client.get(answer.headers["location"])
+    done = client.post("/login", data={"csrf_token": csrf_from(login.text), "phone": phone, "password": PASSWORD,
+                                       "next": next_path}, follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
 
 
 def _claim(client, code: str, lang: str = "en"):
@@ -102,7 +107,7 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
     # The QR link on the letter, opened by someone without an account: log in or register first, then back.
     # The QR code holds the address of the claim page with the code filled in.
     plain = codes[0].replace("-", "")
-    expected = segno.make(f"http://testserver/household/claim?code={plain}", error="m").svg_inline(border=2)
+    expected = segno.make_qr(f"http://testserver/household/claim?code={plain}", error="m").svg_inline(border=2)
     drawn = re.findall(r'class="qrline"[^>]* d="([^"]+)"', html)
     assert re.search(r' d="([^"]+)"', expected.split('class="qrline"')[1]).group(1) == drawn[0]
     assert 'viewBox="0 0 ' in html  # sized by the letter's CSS, never cut
@@ -405,18 +410,21 @@ def test_where_a_household_acts_a_resident_without_one_is_told_how_to_get_one(cl
 
 
 def test_a_code_works_through_the_last_day_printed_on_its_letter(client, app, w):
-    from datetime import datetime
+    from datetime import datetime, time
 
-    clock.freeze(datetime(2026, 6, 1, 10, 0, tzinfo=clock.LOCAL_TZ))
+    # Printed tomorrow at 10:00 (after the village head's role began today), valid 90 days.
+    printed = clock.today_local() + timedelta(days=1)
+    clock.freeze(datetime.combine(printed, time(10, 0), tzinfo=clock.LOCAL_TZ))
+    last_day = printed + timedelta(days=90)
     login(client, w["users"]["village_head"])
     status, html = _print(client, w["a"].id, codes="H0001 H0002")
-    assert status == 200 and "30/08/2026" in html  # 1 June + 90 days
+    assert status == 200 and last_day.strftime("%d/%m/%Y") in html
     codes = _codes(html)
     with browser(app) as one, browser(app) as two:
         _register(one, "Ngày Cuối")
         _register(two, "Ngày Sau")
-        clock.freeze(datetime(2026, 8, 30, 23, 59, tzinfo=clock.LOCAL_TZ))
+        clock.freeze(datetime.combine(last_day, time(23, 59), tzinfo=clock.LOCAL_TZ))
         assert _claim(one, codes[0]).status_code == 303
-        clock.freeze(datetime(2026, 8, 31, 0, 0, tzinfo=clock.LOCAL_TZ))
+        clock.freeze(datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=clock.LOCAL_TZ))
         late = _claim(two, codes[1])
         assert late.status_code == 409 and "has expired" in late.text
