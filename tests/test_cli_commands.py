@@ -224,3 +224,15 @@ def test_backup_writes_a_file(commune_site):
     commune_site.ok("backup", "--output", str(target), "--compress", "none")
     assert target.stat().st_size > 0
 
+
+
+def test_restore_into_a_site_that_only_printed_its_setup_code(commune_site, migrated, tmp_path_factory):
+    """A server started once on an empty database (its set-up code made) is still an empty target."""
+    backup = commune_site.folder / "backup.tar"
+    commune_site.ok("backup", "--output", str(backup), "--compress", "none")
+    target = Site(tmp_path_factory.mktemp("target"))
+    shutil.copy(migrated, target.db)
+    target.ok("setup-code")
+    target.ok("restore", str(backup))
+    assert target.rows("SELECT code FROM commune") == [("NS",)]
+    assert "already set up" in target.refused("setup-code")
