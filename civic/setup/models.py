@@ -9,11 +9,11 @@ from sqlmodel import Field, SQLModel
 
 
 class SetupNonce(SQLModel, table=True):
-    """One random value per installation. The set-up code is an HMAC of it under the secret key, so this
-    table never holds the code itself; the row goes when the site is set up."""
+    """A random value; the set-up code is an HMAC of the oldest one under the secret key, so this table never
+    holds the code itself. The rows go when the site is set up. The nonce is its own key: two servers that
+    start at once may each add one, and both then print the code of the oldest."""
 
     __tablename__ = "setup_nonce"
 
-    id: int | None = Field(default=None, primary_key=True)
-    nonce: str = Field(max_length=64)
+    nonce: str = Field(max_length=64, primary_key=True)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))

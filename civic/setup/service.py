@@ -32,19 +32,28 @@ WRONG_CODE = N_("The set-up code is wrong. Copy it from the server's log, or run
 
 
 def _nonce(session: Session) -> SetupNonce | None:
-    return session.execute(select(SetupNonce).order_by(col(SetupNonce.id)).limit(1)).scalar_one_or_none()
+    """The oldest nonce: the one every server and the command agree on."""
+    return session.execute(select(SetupNonce).order_by(col(SetupNonce.created_at), col(SetupNonce.nonce))
+                           .limit(1)).scalar_one_or_none()
 
 
 def code(session: Session) -> str | None:
-    """The set-up code (made on first use; call in a writing unit of work), or None once set up."""
+    """The set-up code (its nonce made on first use: call in a writing unit of work), or None once set
+    up."""
     if areas.has_commune(session):
         return None
     row = _nonce(session)
     if row is None:
-        row = SetupNonce(id=1, nonce=secrets.token_hex(32), created_at=clock.now())
+        row = SetupNonce(nonce=secrets.token_hex(32), created_at=clock.now())
         session.add(row)
         session.flush()
     return rules.shown(rules.derive(get_settings().secret_key, row.nonce))
+
+
+def current_code(session: Session) -> str | None:
+    """The set-up code as it stands (a read), or None once set up or before any nonce was made."""
+    row = None if areas.has_commune(session) else _nonce(session)
+    return rules.shown(rules.derive(get_settings().secret_key, row.nonce)) if row is not None else None
 
 
 def code_matches(session: Session, typed: str) -> bool:

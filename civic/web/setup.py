@@ -46,7 +46,9 @@ ALL_KEY = "setup:all"
 def announce_code() -> None:
     """At start-up: print the set-up code in the log while no commune exists (nothing once set up)."""
     try:
-        code = run_write(setup.code)
+        run_write(setup.code)
+        with unit_of_work() as db:  # once committed: the oldest nonce, if another server made one too
+            code = setup.current_code(db)
     except Exception:  # a database not migrated yet: the pages will say so, the server still starts
         log.warning("could not read the set-up state; run: civic migrate", exc_info=True)
         return

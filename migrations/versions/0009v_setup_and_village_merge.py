@@ -3,8 +3,8 @@
 Revision ID: 0009v
 Revises: 0008a
 
-`setup_nonce` holds one random value: the one-time set-up code shown in the server's log is an HMAC of it
-under the secret key, so the database never holds the code itself. A merged village keeps its row and
+`setup_nonce` holds a random value: the one-time set-up code shown in the server's log is an HMAC of the
+oldest under the secret key, so the database never holds the code itself. A merged village keeps its row and
 says into which village and from which date it was merged.
 """
 from collections.abc import Sequence
@@ -21,8 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "setup_nonce",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=64), primary_key=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     with op.batch_alter_table("village") as batch:
