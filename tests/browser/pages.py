@@ -102,6 +102,7 @@ PAGES = {
     "file on behalf": ("village_head", "/triage/new"),
     "review queue": ("supervisor", "/review"),
     "review item": ("supervisor", "/review/{rejected}"),
+    "villages": ("admin", "/admin/villages"),
     "audit": (None, "/audit"),
     "404 page": (None, "/no-such-page"),
     "404 item": (None, "/items/NS-2020-9999"),
