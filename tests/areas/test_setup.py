@@ -135,9 +135,16 @@ def test_bad_setup_input_changes_nothing(client, over, field_text):
 
 def test_markup_in_the_commune_name_is_shown_as_text(client):
     page = client.get("/setup")
-    client.post("/setup", data=setup_data(page.text, the_code(), name="<b>Xã</b> Một"))
-    villages = client.get("/admin/villages")
-    assert "&lt;b&gt;Xã&lt;/b&gt; Một" in villages.text and "<b>Xã</b>" not in villages.text
+    refused = client.post("/setup", data=setup_data(page.text, the_code(), name="<b>Xã</b> Một", code="?"))
+    assert refused.status_code == 422
+    assert "&lt;b&gt;Xã&lt;/b&gt; Một" in refused.text and "<b>Xã</b>" not in refused.text
+    client.post("/setup", data=setup_data(page.text, the_code(), name="<b>Xã</b> Một",
+                                          province="<i>Tỉnh</i>", admin_name="<s>Hoa</s>"))
+    for path in ("/admin/villages", "/"):
+        shown = client.get(path)
+        assert shown.status_code == 200
+        assert "&lt;b&gt;Xã&lt;/b&gt; Một" in shown.text and "<b>Xã</b>" not in shown.text, path
+        assert "<i>Tỉnh</i>" not in shown.text and "<s>Hoa</s>" not in shown.text, path
 
 
 def test_guessing_the_code_is_throttled(client):

@@ -63,6 +63,9 @@ NOT_REACHED: dict[str, str] = {
     "RefuseReopenForm": NOT_STEP,
     "ReopenRequestForm": NOT_STEP,
     "WithdrawForm": NOT_STEP,
+    "SetupForm": "only an empty site has /setup; tests/areas/test_setup.py sets one up with markup in the "
+                 "commune's name and checks the page that follows",
+    "CommuneForm": "read by `civic commune create` and as part of SetupForm; no page posts it alone",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
 # (the login form's fields are a phone and a password).
