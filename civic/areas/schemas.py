@@ -52,11 +52,25 @@ class RenameVillageForm(Form):
     name: Annotated[str, VILLAGE_NAME] = ""
 
 
+NEW_VILLAGE = "new"
+
+
+@dataclass(frozen=True)
+class Receiver(Id):
+    """The receiving village's id, or NEW_VILLAGE (read as None: a new village named in the form)."""
+
+    def parse(self, raw: Any) -> int | None:
+        value = raw[-1] if isinstance(raw, list | tuple) and raw else raw
+        if isinstance(value, str) and value.strip() == NEW_VILLAGE:
+            return None
+        return super().parse(raw)
+
+
 class MergeVillagesForm(Form):
     """The villages to merge, and where they go: an existing village, or a new one named here."""
 
     village_ids: Annotated[list[int], Ids(N_("Please choose the villages to merge."))] = []
-    into: Annotated[int | None, Id(N_("Please choose the receiving village."), required=False)] = None
+    into: Annotated[int | None, Receiver(N_("Please choose the receiving village."), required=False)] = None
     new_name: Annotated[str, Text(0, NAME_MAX, N_("The new village's name must have at most 120 "
                                                   "characters."))] = ""
     new_kind: Annotated[str | None, Choice(rules.VILLAGE_KINDS, required=False)] = None

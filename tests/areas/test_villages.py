@@ -254,6 +254,10 @@ def test_the_admin_creates_renames_and_merges_on_the_page(client):
      "Vui lòng chọn các thôn, tổ dân phố cần sáp nhập."),
     ("/admin/villages/merge", {"village_ids": ["{a}"], "merged_on": "2026-01-01"},
      "Vui lòng chọn thôn, tổ dân phố nhận sáp nhập, hoặc đặt tên"),
+    ("/admin/villages/merge", {"village_ids": ["{a}"], "into": "new", "merged_on": "2026-01-01"},
+     "Vui lòng chọn thôn, tổ dân phố nhận sáp nhập, hoặc đặt tên"),
+    ("/admin/villages/merge", {"village_ids": ["{a}"], "into": "new", "new_name": "tân tiến",
+                               "merged_on": "2026-01-01"}, "Xã này đã có thôn, tổ dân phố tên tân tiến."),
     ("/admin/villages/merge", {"village_ids": ["{a}"], "into": "{b}", "merged_on": "31/02/2026"},
      "Vui lòng nhập ngày"),
     ("/admin/villages/merge", {"village_ids": ["x"], "into": "{b}", "merged_on": "2026-01-01"},
@@ -304,3 +308,21 @@ def test_items_of_a_merged_village_keep_their_village_and_count(db):
     areas.merge_villages(db, commune, [east.id], clock.today_local(), into=west.id)
     assert item.village_id == east.id
     assert areas.active_households(db, east.id, clock.today_local() - timedelta(days=1)) == 3
+
+
+def test_two_villages_merged_into_a_new_one_on_the_page(client):
+    commune, a, b, cat, users = setup_world()
+    with unit_of_work(write=True) as db:
+        for household in households_of(db, b):
+            household.code = "B" + household.code
+    page_as(client, users["admin"])
+    token = csrf_token(client, "/admin/villages")
+    merged = client.post("/admin/villages/merge", data={
+        "csrf_token": token, "village_ids": [str(a.id), str(b.id)], "into": "new",
+        "new_name": "Thôn Hưng Tiến", "new_kind": "thon", "merged_on": "2026-01-01"})
+    assert merged.status_code == 200 and "Đã sáp nhập vào Thôn Hưng Tiến từ ngày 01/01/2026." in merged.text
+    with unit_of_work() as db:
+        current = areas.villages(db, commune.id)
+        assert [v.name for v in current] == ["Thôn Hưng Tiến"]
+        assert areas.active_households(db, current[0].id, date(2026, 1, 1)) == 20
+        assert areas.active_households(db, a.id, date(2025, 12, 31)) == 10
