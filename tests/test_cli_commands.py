@@ -236,3 +236,38 @@ def test_restore_into_a_site_that_only_printed_its_setup_code(commune_site, migr
     target.ok("restore", str(backup))
     assert target.rows("SELECT code FROM commune") == [("NS",)]
     assert "already set up" in target.refused("setup-code")
+
+
+def test_serve_logs_the_setup_code_and_sends_visitors_to_setup(site):
+    """`civic serve` on an empty database prints the set-up code in its log at start-up; the first page
+    leads to /setup, and `civic setup-code` prints the same code."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": site.url, "CIVIC_VAR_DIR": str(site.folder),
+           "SECRET_KEY": "cli-test-secret"}
+    server = subprocess.Popen([str(CIVIC), "serve", "--port", str(port), "--no-access-log"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        logged = ""
+        deadline = time.monotonic() + 120
+        while "set-up code" not in logged and time.monotonic() < deadline and server.poll() is None:
+            logged += server.stdout.readline()  # type: ignore[union-attr]
+        match = re.search(r"set-up code ([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})", logged)
+        assert match, logged
+        while time.monotonic() < deadline:
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert answer.url.endswith("/setup") and answer.status == 200
+        assert "Thiết lập civic" in answer.read().decode()
+        assert site.ok("setup-code").strip() == match.group(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
