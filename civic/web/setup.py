@@ -40,7 +40,7 @@ register_forms(SetupForm)
 SHOWN_AGAIN = ("name", "code", "kind", "province", "admin_name", "admin_phone")
 KINDS = (("xa", N_("Xã (commune)")), ("phuong", N_("Phường (ward)")),
          ("dac_khu", N_("Đặc khu (special zone)")))
-ALL_KEY = "setup:all"
+EVERYONE = "*"  # the key of every address together: no client has this address
 
 
 def announce_code() -> None:
@@ -91,7 +91,7 @@ def _window() -> timedelta:
 
 def _limits(address: str) -> list[throttle.Limit]:
     return [throttle.Limit(throttle.address_key(address, "setup"), rules.FAILURES_PER_ADDRESS),
-            throttle.Limit(throttle._key(ALL_KEY), rules.FAILURES_IN_ALL)]
+            throttle.Limit(throttle.address_key(EVERYONE, "setup"), rules.FAILURES_IN_ALL)]
 
 
 def _check_code(address: str, typed: str) -> tuple[int, bool]:
