@@ -551,13 +551,18 @@ def check(path: Path) -> dict[str, Any]:
     return manifest
 
 
+# Tables whose rows do not make a target "hold data": the set-up nonce is written by the first start of a
+# server (or `civic setup-code`) before anything else, and a restore replaces it.
+NOT_DATA = frozenset({"alembic_version", "setup_nonce"})
+
+
 def _sqlite_has_data(path: Path) -> bool:
     if not path.exists():
         return False
     conn = sqlite3.connect(path, timeout=15)
     try:
         return any(conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()
-                   for t in _sqlite_tables(conn) if t != "alembic_version")
+                   for t in _sqlite_tables(conn) if t not in NOT_DATA)
     finally:
         conn.close()
 
@@ -737,6 +742,6 @@ def _target_has_data(url: str, kind: str) -> bool:
     try:
         with engine.connect() as conn:
             return any(conn.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first()
-                       for t in _pg_tables(conn) if t != "alembic_version")
+                       for t in _pg_tables(conn) if t not in NOT_DATA)
     finally:
         engine.dispose()

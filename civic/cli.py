@@ -1,4 +1,9 @@
-"""The `civic` command: serve, migrate, seed-demo, create-user, api-key, audit, backup, restore, register."""
+"""The `civic` command: serve, migrate, setup-code, commune, seed-demo, create-user, api-key, audit, backup,
+restore, register.
+
+Every subcommand runs in a process of its own on a freshly migrated database. A refusal (unknown commune or
+village, bad input, a duplicate) exits 2 with one line on stderr and changes nothing: each command writes in
+one unit of work, rolled back when a service refuses."""
 
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from civic import backup as backups
 from civic.accounts import service as accounts
 from civic.accounts.models import ApiKey
 from civic.areas.models import Commune, Village
-from civic.areas.service import default_commune
+from civic.areas.schemas import CommuneForm
+from civic.areas.service import create_commune, default_commune
 from civic.audit import service as audit
 from civic.audit import signing
 from civic.config import ROOT, get_settings
@@ -27,6 +33,23 @@ from civic.db import row_id, unit_of_work
 from civic.errors import CivicError
 from civic.seed import demo
 from civic.serve import serve
+from civic.setup import service as setup
+
+
+def _text(message: str, params: dict) -> str:
+    try:
+        return message % params if params else message
+    except (KeyError, TypeError, ValueError):
+        return message
+
+
+def refused(exc: CivicError) -> int:
+    """One line on stderr saying why (each wrong field, or the message), and the exit code 2."""
+    errors = getattr(exc, "errors", None) or {}
+    detail = "; ".join(f"{field}: {_text(str(m), getattr(m, 'params', None) or exc.params)}"
+                       for field, m in errors.items())
+    print(f"refused: {detail or _text(exc.message, exc.params)}", file=sys.stderr)
+    return 2
 
 
 def _alembic_config():
@@ -63,18 +86,42 @@ def cmd_seed_demo(args) -> int:
     return 0
 
 
+def cmd_setup_code(args) -> int:
+    """Print the one-time set-up code (the same one the server logs at start-up)."""
+    with unit_of_work(write=True) as db:
+        code = setup.code(db)
+    if code is None:
+        print("refused: this site is already set up (a commune exists); log in instead", file=sys.stderr)
+        return 2
+    print(code)
+    return 0
+
+
+def cmd_commune_create(args) -> int:
+    try:
+        with unit_of_work(write=True) as db:
+            form = CommuneForm.parse({"code": args.code, "name": args.name, "kind": args.kind,
+                                      "province": args.province})
+            commune = create_commune(db, code=form.code, name=form.name, kind=form.kind,
+                                     province=form.province)
+            print(f"created commune {commune.code} ({commune.name}, {commune.kind}, {commune.province})")
+    except CivicError as exc:
+        return refused(exc)
+    return 0
+
+
 def cmd_create_user(args) -> int:
     try:
         with unit_of_work(write=True) as db:
             commune = default_commune(db, args.commune)
             village_id = None
             if args.village:
-                village = db.query(Village).filter(
+                village = db.execute(select(Village).where(
                     col(Village.commune_id) == commune.id,
                     (col(Village.slug) == args.village) | (col(Village.name) == args.village),
-                ).one_or_none()
+                )).scalars().first()
                 if village is None:
-                    print(f"no village {args.village!r} in {commune.name}", file=sys.stderr)
+                    print(f"refused: no village {args.village!r} in {commune.name}", file=sys.stderr)
                     return 2
                 village_id = village.id
             user = accounts.create_user(db, phone=args.phone, display_name=args.name, password=args.password,
@@ -82,9 +129,7 @@ def cmd_create_user(args) -> int:
                                         title=args.title or "")
             print(f"created user {user.id} ({user.phone}){' as ' + args.role if args.role else ''}")
     except CivicError as exc:
-        detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items()) or exc.message
-        print(f"refused: {detail}", file=sys.stderr)
-        return 2
+        return refused(exc)
     return 0
 
 
@@ -94,8 +139,7 @@ def cmd_api_key_create(args) -> int:
             commune = default_commune(db, args.commune)
             key, secret = accounts.create_api_key(db, commune_id=row_id(commune), name=args.name)
     except CivicError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
-        return 2
+        return refused(exc)
     print(f"API key {key.id} for {args.name!r} (shown once, keep it secret):\n{secret}")
     return 0
 
@@ -105,8 +149,7 @@ def cmd_api_key_revoke(args) -> int:
         with unit_of_work(write=True) as db:
             accounts.revoke_api_key(db, args.id)
     except CivicError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
-        return 2
+        return refused(exc)
     print(f"API key {args.id} revoked")
     return 0
 
@@ -217,8 +260,7 @@ def cmd_audit_checkpoint(args) -> int:
             try:
                 communes = [default_commune(db, args.commune)]
             except CivicError as exc:
-                print(f"refused: {exc.message}", file=sys.stderr)
-                return 2
+                return refused(exc)
         else:
             communes = list(db.execute(select(Commune).order_by(col(Commune.id))).scalars())
         for commune in communes:
@@ -239,8 +281,7 @@ def cmd_audit_export(args) -> int:
         try:
             commune = default_commune(db, args.commune)
         except CivicError as exc:
-            print(f"refused: {exc.message}", file=sys.stderr)
-            return 2
+            return refused(exc)
         data = audit.export_checkpoints(db, row_id(commune), commune.code)
     print(json.dumps(data, ensure_ascii=False, indent=1))
     return 0
@@ -435,6 +476,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations",
                        description="Apply every Alembic migration to the database named by DATABASE_URL.")
     p.set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("setup-code", help="print the one-time set-up code",
+                       description="Print the one-time code that /setup asks for (the same one the server "
+                                   "logs at start-up). Refused (exit 2) once a commune exists.")
+    p.set_defaults(fn=cmd_setup_code)
+
+    p = sub.add_parser("commune", help="create a commune", description="Manage communes.")
+    co = p.add_subparsers(dest="commune_command", required=True, metavar="ACTION")
+    c = co.add_parser("create", help="create a commune (without the demo)",
+                      description="Create a commune with its own audit chain. Its code (2 to 8 letters or "
+                                  "digits) begins every item code.")
+    c.add_argument("--code", required=True, help="e.g. NS")
+    c.add_argument("--name", required=True, help="e.g. \"Nhạo Sơn\"")
+    c.add_argument("--kind", choices=["xa", "phuong", "dac_khu"], default="xa",
+                   help="xa (xã), phuong (phường) or dac_khu (đặc khu); default xa")
+    c.add_argument("--province", required=True, help="province or city")
+    c.set_defaults(fn=cmd_commune_create)
 
     p = sub.add_parser("seed-demo", help="load the demo commune",
                        description="Load the demo commune Nhạo Sơn: villages, households, categories, about "

@@ -10,6 +10,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 import civic.domains  # noqa: F401  (every table and stage move)
+from civic.areas.service import NotSetUp
 from civic.config import get_settings
 from civic.errors import CivicError
 from civic.open311 import routes as open311
@@ -26,9 +27,11 @@ from civic.web import (
     public,
     register,
     resident,
+    setup,
     staff,
     supervision,
     uploads,
+    villages,
 )
 from civic.web import errors as web_errors
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
@@ -40,6 +43,7 @@ def create_app() -> FastAPI:
 
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool
+        await anyio.to_thread.run_sync(setup.announce_code)
         yield
 
     # No Swagger UI: it loads its scripts and styles from a CDN and runs an inline script, which the site's
@@ -60,12 +64,15 @@ def create_app() -> FastAPI:
     app.include_router(media.router)
     app.include_router(households.router)
     app.include_router(register.router)
+    app.include_router(setup.router)
+    app.include_router(villages.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 
     # Starlette types every handler as taking any Exception, though it calls each one only with the class
     # it is registered for; the ignores below are for that.
     app.add_exception_handler(CivicError, web_errors.civic_error)  # type: ignore[arg-type]
+    app.add_exception_handler(NotSetUp, setup.not_set_up)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, web_errors.http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, web_errors.validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, web_errors.unexpected_error)

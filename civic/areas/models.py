@@ -29,6 +29,10 @@ class Village(SQLModel, table=True):
     slug: str = Field(max_length=120)
     kind: str = Field(default="thon", max_length=16)  # thon | to_dan_pho
     label: str = Field(default="", max_length=40)  # local word: làng, ấp, bản, khu phố…
+    # A merged village keeps its row (its items, households and decisions stay as they were on their
+    # dates); from `merged_on` its households are in the receiving village.
+    merged_into_id: int | None = Field(default=None, foreign_key="village.id")
+    merged_on: date | None = None
 
 
 class Household(SQLModel, table=True):

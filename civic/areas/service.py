@@ -7,31 +7,153 @@ from datetime import date
 from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
-from civic.areas.models import Commune, Household, Village
+from civic import clock
+from civic.areas import rules
+from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.db import row_id
 from civic.errors import N_, Conflict, Invalid, NotFound
 
 
 def create_commune(session: Session, *, code: str, name: str, kind: str = "xa",
-                   province: str = "") -> Commune:
-    commune = Commune(code=code.upper(), name=name, kind=kind, province=province)
+                   province: str = "", actor_id: int | None = None) -> Commune:
+    """A new commune with its own audit chain. Its code begins every item code, so it is unique."""
+    checked = rules.commune_code(code)
+    if checked is None:
+        raise Invalid(N_("The commune code must have 2 to 8 letters or digits (A–Z, 0–9), without "
+                         "diacritics or spaces, e.g. NS."), field="code")
+    if kind not in rules.COMMUNE_KINDS:
+        raise Invalid(N_("Please choose xã, phường or đặc khu."), field="kind")
+    name = " ".join(name.split())
+    if not name:
+        raise Invalid(N_("Please enter the commune's name (2 to 120 characters)."), field="name")
+    if session.execute(select(col(Commune.id)).where(col(Commune.code) == checked)).first() is not None:
+        raise Invalid(N_("The commune code %(code)s is already used by another commune."), field="code",
+                      code=checked)
+    commune = Commune(code=checked, name=name, kind=kind, province=province)
     session.add(commune)
     session.flush()
     audit.ensure_head(session, row_id(commune))
-    audit.record(session, commune_id=row_id(commune), action="commune_created",
-                 payload={"code": commune.code, "name": name})
+    audit.record(session, commune_id=row_id(commune), action="commune_created", actor_id=actor_id,
+                 payload={"code": commune.code, "name": name, "kind": kind})
     return commune
 
 
-def create_village(session: Session, commune: Commune, *, name: str, slug: str, kind: str = "thon",
-                   label: str = "") -> Village:
+def has_commune(session: Session) -> bool:
+    """Whether the site has been set up (a commune exists)."""
+    return session.execute(select(col(Commune.id)).limit(1)).first() is not None
+
+
+def _names_and_slugs(session: Session, commune_id: int, *, besides: int | None = None
+                     ) -> tuple[list[str], list[str]]:
+    rows = session.execute(select(col(Village.id), col(Village.name), col(Village.slug))
+                           .where(col(Village.commune_id) == commune_id)).all()
+    return [n for vid, n, _s in rows if vid != besides], [s for _v, _n, s in rows]
+
+
+def create_village(session: Session, commune: Commune, *, name: str, slug: str | None = None,
+                   kind: str = "thon", label: str = "", actor_id: int | None = None) -> Village:
+    """A new village of the commune; its slug is made from the name (without diacritics) when not given.
+    The name must differ from every other village's of the commune, merged ones included (their pages
+    still show it)."""
+    names, slugs = _names_and_slugs(session, row_id(commune))
+    rules.check_new_name(name, names)
+    if kind not in rules.VILLAGE_KINDS:
+        raise Invalid(N_("Please choose thôn or tổ dân phố."), field="kind")
+    if slug is None:
+        slug = rules.unique_slug(name, slugs)
+    elif slug in slugs:
+        raise Invalid(N_("A village named %(name)s already exists in this commune."), field="name", name=name)
     village = Village(commune_id=row_id(commune), name=name, slug=slug, kind=kind, label=label)
     session.add(village)
     session.flush()
-    audit.record(session, commune_id=village.commune_id, action="village_created",
-                 payload={"village_id": village.id, "name": name})
+    audit.record(session, commune_id=village.commune_id, action="village_created", actor_id=actor_id,
+                 payload={"village_id": village.id, "name": name, "slug": slug, "kind": kind, "label": label})
     return village
+
+
+def get_village(session: Session, commune_id: int, village_id: int) -> Village:
+    village = session.get(Village, village_id)
+    if village is None or village.commune_id != commune_id:
+        raise NotFound(N_("This village does not exist."))
+    return village
+
+
+def rename_village(session: Session, commune_id: int, village_id: int, name: str, *,
+                   actor_id: int | None = None) -> Village:
+    """A new name; the old one stays in the audit chain, and the slug (the village's address) stays."""
+    village = get_village(session, commune_id, village_id)
+    if name == village.name:
+        return village
+    names, _slugs = _names_and_slugs(session, commune_id, besides=village_id)
+    rules.check_new_name(name, names)
+    old = village.name
+    village.name = name
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="village_renamed", actor_id=actor_id,
+                 payload={"village_id": village.id, "old_name": old, "name": name})
+    return village
+
+
+def merge_villages(session: Session, commune: Commune, village_ids: list[int], on: date, *,
+                   into: int | None = None, new_name: str = "", new_kind: str | None = None,
+                   actor_id: int | None = None) -> Village:
+    """Merge villages into `into`, or into a new village named `new_name`, from the date `on`.
+
+    Nothing is moved backwards in time: the merged villages keep their rows (marked merged_into_id and
+    merged_on), their items and past decisions. Each household still in the register on `on` leaves the
+    merged village on that date and joins the receiving village from it, with the same code; when a code
+    would be twice in the receiving village the merge is refused, naming the codes."""
+    cid = row_id(commune)
+    merged = [get_village(session, cid, vid) for vid in village_ids]
+    receiver = get_village(session, cid, into) if into is not None else None
+    rules.check_merge([(row_id(v), v.name, v.merged_into_id is not None) for v in merged], into, on,
+                      clock.today_local())
+    if receiver is not None and receiver.merged_into_id is not None:
+        raise Conflict(N_("These villages were merged already: %(names)s."), names=receiver.name)
+    merged_ids = [row_id(v) for v in merged]
+    moving = list(session.execute(select(Household).where(
+        col(Household.village_id).in_(merged_ids),
+        or_(col(Household.active_to).is_(None), col(Household.active_to) > on),
+    ).order_by(col(Household.village_id), col(Household.code))).scalars())
+    staying: list[str] = []
+    if receiver is not None:
+        staying = list(session.execute(select(col(Household.code)).where(
+            col(Household.village_id) == receiver.id)).scalars())
+    clashes = rules.code_clashes([h.code for h in moving], staying)
+    if clashes:
+        raise Conflict(N_("The merge was not made: these household codes would be twice in the receiving "
+                          "village: %(codes)s. Give these households different codes first."),
+                       codes=", ".join(clashes))
+    if receiver is None:
+        receiver = create_village(session, commune, name=new_name, kind=new_kind or merged[0].kind,
+                                  actor_id=actor_id)
+    for household in moving:
+        moved_on = max(on, household.active_from)
+        session.add(Household(village_id=row_id(receiver), code=household.code, head_name=household.head_name,
+                               active_from=moved_on, active_to=household.active_to))
+        household.active_to = moved_on
+    session.flush()
+    for household in moving:
+        joined = session.execute(select(Household).where(col(Household.village_id) == receiver.id,
+                                                         col(Household.code) == household.code)).scalar_one()
+        for member in session.execute(select(HouseholdMember).where(
+                col(HouseholdMember.household_id) == household.id)).scalars().all():
+            session.add(HouseholdMember(household_id=row_id(joined), user_id=member.user_id,
+                                        is_representative=member.is_representative))
+    for village in merged:
+        village.merged_into_id = receiver.id
+        village.merged_on = on
+    session.flush()
+    audit.record(session, commune_id=cid, action="villages_merged", actor_id=actor_id,
+                 payload={"village_ids": merged_ids, "names": [v.name for v in merged],
+                          "into_id": receiver.id, "into": receiver.name, "on": on.isoformat(),
+                          "households": len(moving)})
+    return receiver
+
+
+class NotSetUp(NotFound):
+    """No commune exists yet: the pages send the visitor to the set-up page."""
 
 
 def default_commune(session: Session, code: str | None = None) -> Commune:
@@ -40,13 +162,19 @@ def default_commune(session: Session, code: str | None = None) -> Commune:
         stmt = select(Commune).where(col(Commune.code) == code.upper())
     commune = session.execute(stmt).scalar_one_or_none()
     if commune is None:
-        raise NotFound(N_("This site has not been set up yet: no commune exists."))
+        if code:
+            raise NotFound(N_("There is no commune with the code %(code)s."), code=code.upper())
+        raise NotSetUp(N_("This site has not been set up yet: no commune exists."))
     return commune
 
 
-def villages(session: Session, commune_id: int) -> list[Village]:
-    return list(session.execute(select(Village).where(col(Village.commune_id) == commune_id)
-                                .order_by(col(Village.name))).scalars())
+def villages(session: Session, commune_id: int, *, include_merged: bool = False) -> list[Village]:
+    """The commune's villages by name; merged villages only with `include_merged` (they take no new items,
+    but their items' pages still name them)."""
+    stmt = select(Village).where(col(Village.commune_id) == commune_id)
+    if not include_merged:
+        stmt = stmt.where(col(Village.merged_into_id).is_(None))
+    return list(session.execute(stmt.order_by(col(Village.name))).scalars())
 
 
 def active_households(session: Session, village_id: int, on: date) -> int:

@@ -140,8 +140,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
             return _replay(existing, client_token, viewer, submitter)
     if on_behalf and not viewer.villages("village_head"):
         raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
-    village_ids = set(session.execute(select(col(Village.id)).where(col(Village.commune_id) == commune.id)
-                                      ).scalars())
+    village_ids = set(session.execute(select(col(Village.id)).where(  # a merged village takes no new item
+        col(Village.commune_id) == commune.id, col(Village.merged_into_id).is_(None))).scalars())
     if on_behalf:
         village_ids &= set(viewer.villages("village_head"))
     category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,

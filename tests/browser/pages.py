@@ -109,6 +109,7 @@ PAGES = {
     "join a household": ("resident", "/household/join"),
     "claim letters": ("village_head", "/households/letters"),
     "join requests": ("village_head", "/households/requests"),
+    "villages": ("admin", "/admin/villages"),
     "audit": (None, "/audit"),
     "404 page": (None, "/no-such-page"),
     "404 item": (None, "/items/NS-2020-9999"),

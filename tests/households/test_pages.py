@@ -69,8 +69,8 @@ def _register(client, name: str = "Trần Thị Cư Dân", next_path: str = "/")
     assert answer.status_code == 303, answer.text[:300]
     # Registration logs nobody in (it answers the same for a taken phone): the resident logs in next.
     login = client.get(answer.headers["location"])
-    done = client.post("/login", data={"csrf_token": csrf_from(login.text), "phone": phone, "password": PASSWORD,
-                                       "next": next_path}, follow_redirects=False)
+    done = client.post("/login", data={"csrf_token": csrf_from(login.text), "phone": phone,
+                                       "password": PASSWORD, "next": next_path}, follow_redirects=False)
     assert done.status_code == 303, done.text[:300]
 
 
@@ -107,7 +107,8 @@ def test_print_letters_register_from_the_qr_link_claim_and_support_as_the_househ
     # The QR link on the letter, opened by someone without an account: log in or register first, then back.
     # The QR code holds the address of the claim page with the code filled in.
     plain = codes[0].replace("-", "")
-    expected = segno.make_qr(f"http://testserver/household/claim?code={plain}", error="m").svg_inline(border=2)
+    qr = segno.make_qr(f"http://testserver/household/claim?code={plain}", error="m")
+    expected = qr.svg_inline(border=2)
     drawn = re.findall(r'class="qrline"[^>]* d="([^"]+)"', html)
     assert re.search(r' d="([^"]+)"', expected.split('class="qrline"')[1]).group(1) == drawn[0]
     assert 'viewBox="0 0 ' in html  # sized by the letter's CSS, never cut

@@ -69,6 +69,9 @@ NOT_REACHED: dict[str, str] = {
                       "the reason of a refusal and reads the resident's page",
     "AcceptNewForm": "an invitation's link carries its one-time code, shown once to the admin who made it: "
                      "no page links to it (tests/accounts/test_people.py posts markup into it)",
+    "SetupForm": "only an empty site has /setup; tests/areas/test_setup.py sets one up with markup in the "
+                 "commune's name and checks the page that follows",
+    "CommuneForm": "read by `civic commune create` and as part of SetupForm; no page posts it alone",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
 # (the login form's fields are a phone and a password). Leaving a household or handing its role over takes
