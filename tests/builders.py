@@ -48,13 +48,17 @@ def next_phone() -> str:
     return f"091{next(_phones):07d}"
 
 
+ROLE_HELD_SINCE = date(2020, 1, 1)
+
+
 def make_user(db: Session, role: str | None = None, *, commune: Commune | None = None,
               village: Village | None = None, name: str = "Người Thử", phone: str | None = None,
               password: str = PASSWORD) -> User:
     user = accounts.create_user(db, phone=phone or next_phone(), display_name=name, password=password)
     if role:
+        # Held since long before any date a test moves the clock back to (a grant counts only in its term).
         accounts.grant(db, user, role=role, commune_id=commune.id if commune else None,
-                       village_id=village.id if village else None)
+                       village_id=village.id if village else None, starts_on=ROLE_HELD_SINCE)
     return user
 
 
@@ -110,8 +114,8 @@ def world(db: Session):
     cat = make_category(db, commune)
     users = {
         "resident": make_user(db, "resident", commune=commune, village=a, name="Dân Một"),
-        "village_head": make_user(db, "village_head", commune=commune, village=a, name="Bí Thư A"),
-        "other_head": make_user(db, "village_head", commune=commune, village=b, name="Bí Thư B"),
+        "village_head": make_user(db, "village_head", commune=commune, village=a, name="Trưởng Thôn A"),
+        "other_head": make_user(db, "village_head", commune=commune, village=b, name="Trưởng Thôn B"),
         "supervisor": make_user(db, "supervisor", commune=commune, name="Giám Sát"),
         "admin": make_user(db, "admin", commune=commune, name="Quản Trị"),
     }

@@ -200,7 +200,7 @@ def test_the_timeline_is_drawn_from_the_chain_without_contacts(db):
     entries = items.timeline(db, result.item)
     assert [(e.action, e.role) for e in entries] == [("submitted", "author"), ("reject", "village_head")]
     assert entries[0].actor_name == "", "the reporter chose not to show a name"
-    assert entries[1].actor_name == "Bí Thư A"
+    assert entries[1].actor_name == "Trưởng Thôn A"
     assert entries[1].payload["reason"] == "Không thuộc thôn."
     assert all("0987654321" not in json.dumps(e.payload) for e in entries)
 

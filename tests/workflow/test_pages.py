@@ -121,7 +121,7 @@ def test_accept(client, setting):
     assert queue(client) == []
     status = client.get(f"/items/{item.code}").text
     assert [name for name, current in stage_strip(status) if current] == ["Dân biết"]
-    assert "Bí Thư A" in status, "the timeline names the official"
+    assert "Trưởng Thôn A" in status, "the timeline names the official"
 
 
 def test_accepting_twice_is_a_conflict(client, setting):
@@ -282,7 +282,7 @@ def test_village_head_files_on_behalf_of_a_resident(client, setting):
     with browser(client.app) as anyone:
         public = anyone.get(f"/items/{filed.code}").text
         assert "0977111222" not in public and "Cụ Năm" not in public.replace("Cụ Năm báo đèn hỏng", "")
-        assert "Bí Thư A" in public
+        assert "Trưởng Thôn A" in public
     assert filed.code in queue(client)
 
 

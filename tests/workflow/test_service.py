@@ -302,7 +302,7 @@ def test_triage_queue_over_tet(db):
 
 def test_a_second_village_head_of_the_same_village_shares_the_queue(db):
     commune, a, _b, cat, users = world(db)
-    deputy = make_user(db, "village_head", commune=commune, village=a, name="Phó Bí Thư")
+    deputy = make_user(db, "village_head", commune=commune, village=a, name="Phó Trưởng Thôn")
     item = make_item(db, commune, a, cat)
     assert [e.item.id for e in workflow.triage_queue(db, viewer(db, deputy))] == [item.id]
     move(db, item, "accept", viewer(db, deputy))
