@@ -289,6 +289,15 @@ def test_a_new_commune_from_zero(new_page, js):
     send(h, "form[action^='/invite/']")
     assert "Trần Văn Trưởng" in flash(h), main_text(h)
     assert h.locator("header nav a[href='/triage']").count() == 1, "the village head has no triage queue"
+    # The password chosen on the invitation is the account's: log out, and in again with it.
+    send(h, "header form[action='/logout']")
+    assert h.locator("header nav a[href='/triage']").count() == 0
+    h.goto("/login")
+    h.fill("#f-phone", HEAD_PHONE)
+    h.fill("#f-password", PASSWORD)
+    send(h, "form[action='/login']")
+    assert "/login" not in h.url, main_text(h)
+    assert h.locator("header nav a[href='/triage']").count() == 1, "the village head has no triage queue"
 
     # 5. Claim letters for eight households of the village; one code is read off the page.
     h.goto("/households/letters")
