@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,8 @@ class Checker:
 
     def _js_page(self):
         if self._page is None:
-            self._page = self._new_page(js=True, **PHONE_390)
+            # Service workers blocked: a page the app's worker answered would not be the one replayed.
+            self._page = self._new_page(js=True, service_workers="block", **PHONE_390)
         return self._page
 
     def look(self, phone: Phone, name: str, *, lang: str = "vi") -> None:
@@ -106,6 +108,10 @@ class Checker:
             target.route(same, replay)
             target.goto(url)
             target.unroute(same, replay)
+            sent_title = re.search(rb"<title>(.*?)</title>", html, re.S)
+            assert sent_title and target.url == url and \
+                target.title() == unescape(sent_title.group(1).decode().strip()), \
+                f"axe would check another page than {name}: {target.url} {target.title()}"
         assert target.locator("html").get_attribute("lang") == lang, f"{name}: wrong language"
         results = _axe.run(target).response
         assert not results["violations"], f"axe on {name} ({page.url}):\n{violations_report(results)}"
