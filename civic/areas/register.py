@@ -31,6 +31,7 @@ from civic.areas import rules
 from civic.areas.models import Household, Village
 from civic.areas.rules import RegisterRow, RowError, Stored
 from civic.audit import service as audit
+from civic.core.collation import vi_key
 from civic.errors import N_, Invalid, Message, TooLarge
 
 TOO_LARGE = N_("This file has %(size)s MB; a register file may have at most %(mb)s MB. Split it by village "
@@ -236,8 +237,8 @@ class VillageRef:
 
 def villages(session: Session, commune_id: int) -> list[VillageRef]:
     rows = session.execute(select(col(Village.id), col(Village.name), col(Village.slug))
-                           .where(col(Village.commune_id) == commune_id).order_by(col(Village.name)))
-    return [VillageRef(i, n, s) for i, n, s in rows]
+                           .where(col(Village.commune_id) == commune_id))
+    return sorted((VillageRef(i, n, s) for i, n, s in rows), key=lambda v: vi_key(v.name))
 
 
 @dataclass
@@ -488,16 +489,15 @@ def _day(d: date | None) -> str:
 def export_rows(session: Session, village_ids: Iterable[int]) -> Iterator[list[Any]]:
     """The register of these villages as rows of the file (village, code, head, address, phone, joined,
     left), every household including those that left, by village and code."""
-    ids = sorted(set(village_ids))
-    if not ids:
-        return
-    rows = session.execute(select(
-        col(Village.name), col(Household.code), col(Household.head_name), col(Household.address),
-        col(Household.phone), col(Household.active_from), col(Household.active_to),
-    ).join(Village, col(Village.id) == col(Household.village_id)).where(col(Household.village_id).in_(ids))
-        .order_by(col(Village.name), col(Household.code)))
-    for name, code, head, address, tel, joined, left in rows:
-        yield [name, code, head, address, tel or "", joined, left]
+    names = dict(session.execute(select(col(Village.id), col(Village.name))
+                                 .where(col(Village.id).in_(set(village_ids)))).tuples())
+    for village_id in sorted(names, key=lambda i: vi_key(names[i])):  # villages in Vietnamese order
+        rows = session.execute(select(
+            col(Household.code), col(Household.head_name), col(Household.address),
+            col(Household.phone), col(Household.active_from), col(Household.active_to),
+        ).where(col(Household.village_id) == village_id).order_by(col(Household.code)))
+        for code, head, address, tel, joined, left in rows:
+            yield [names[village_id], code, head, address, tel or "", joined, left]
 
 
 def to_csv(rows: Iterable[list[Any]], header: list[str] | None = None) -> bytes:

@@ -11,6 +11,7 @@ from civic import clock
 from civic.areas import rules
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
+from civic.core.collation import vi_key
 from civic.db import row_id
 from civic.errors import N_, Conflict, Invalid, NotFound
 
@@ -174,7 +175,7 @@ def villages(session: Session, commune_id: int, *, include_merged: bool = False)
     stmt = select(Village).where(col(Village.commune_id) == commune_id)
     if not include_merged:
         stmt = stmt.where(col(Village.merged_into_id).is_(None))
-    return list(session.execute(stmt.order_by(col(Village.name))).scalars())
+    return sorted(session.execute(stmt).scalars(), key=lambda v: vi_key(v.name))
 
 
 def active_households(session: Session, village_id: int, on: date) -> int:

@@ -19,6 +19,7 @@ from civic.accounts.service import Viewer
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.config import get_settings
+from civic.core.collation import vi_key
 from civic.core.kinds import Role
 from civic.db import row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
@@ -67,9 +68,10 @@ def printable_villages(session: Session, viewer: Viewer) -> list[Village]:
     heads, admins = viewer.villages(Role.VILLAGE_HEAD), viewer.communes(Role.ADMIN)
     if not heads and not admins:
         return []
-    return list(session.execute(select(Village).where(or_(col(Village.id).in_(heads or [-1]),
-                                                          col(Village.commune_id).in_(admins or [-1])))
-                                .order_by(col(Village.name), col(Village.id))).scalars())
+    rows = session.execute(select(Village).where(or_(col(Village.id).in_(heads or [-1]),
+                                                     col(Village.commune_id).in_(admins or [-1])))
+                           .order_by(col(Village.id))).scalars()
+    return sorted(rows, key=lambda v: vi_key(v.name))
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,6 @@ def decide(session: Session, viewer: Viewer, request_id: int, form: DecideJoinFo
 
 def join_villages(session: Session) -> list[tuple[Village, Commune]]:
     """The villages a resident may ask to join a household of."""
-    return [(v, c) for v, c in session.execute(
-        select(Village, Commune).join(Commune, col(Commune.id) == col(Village.commune_id))
-        .order_by(col(Commune.name), col(Village.name), col(Village.id))).all()]
+    rows = session.execute(select(Village, Commune).join(Commune, col(Commune.id) == col(Village.commune_id))
+                           .order_by(col(Village.id))).all()
+    return sorted(((v, c) for v, c in rows), key=lambda vc: (vi_key(vc[1].name), vi_key(vc[0].name)))

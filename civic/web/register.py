@@ -31,6 +31,7 @@ from civic.areas import service as areas
 from civic.areas.models import Commune
 from civic.areas.schemas import PREVIEW_GONE, RegisterApplyForm, RegisterFileQuery
 from civic.config import get_settings
+from civic.core.collation import vi_key
 from civic.core.kinds import Role
 from civic.errors import N_, CivicError, Conflict, Forbidden, Invalid, NotFound, TooLarge
 from civic.web.core import Web, register_forms, require_user
@@ -136,7 +137,7 @@ def _page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     scope, _role = _scope(web, commune)
     names = _village_names(web, commune, scope)
     return web.render("register/upload.html", status=state.status, commune=commune,
-                      villages=sorted(names.values()), admin=scope is None,
+                      villages=sorted(names.values(), key=vi_key), admin=scope is None,
                       max_mb=f"{get_settings().register_max_bytes / 1048576:g}", columns=rules.COLUMNS,
                       **state.context())
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from civic.accounts.models import User
 from civic.areas.models import Village
 from civic.config import get_settings
+from civic.core.collation import vi_key
 from civic.core.kinds import Action, Stage
 from civic.errors import N_
 from civic.items import service as items
@@ -68,8 +69,8 @@ class Lookups:
 def lookups(db: Session, commune_id: int) -> Lookups:
     """Villages as plain rows (a commune may have hundreds, on every list page) and the categories."""
     rows = db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind))
-                      .where(col(Village.commune_id) == commune_id).order_by(col(Village.name)))
-    villages = {v.id: v for v in (VillageRow(*row) for row in rows)}
+                      .where(col(Village.commune_id) == commune_id))
+    villages = {v.id: v for v in sorted((VillageRow(*row) for row in rows), key=lambda v: vi_key(v.name))}
     cats = {c.id: c for c in items.categories(db, commune_id) if c.id is not None}  # stored: all have one
     return Lookups(villages, cats)
 

@@ -1,0 +1,149 @@
+"""Two communes in one deployment: the staff of one commune cannot act on the other's items, villages,
+register, people or households, nor read their private side. Every role of commune A against every kind of
+commune B's page and action: each page is refused (403/404) and each action refused with nothing changed in
+B (its items, its audit chain, its villages, register and people)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from civic.accounts.models import RoleGrant, User
+from civic.areas.models import Household, Village
+from civic.audit.models import AuditEvent
+from civic.db import unit_of_work
+from civic.households.models import ClaimCode, JoinRequest
+from civic.items.models import Item
+from tests.builders import (
+    csrf_token,
+    login,
+    make_category,
+    make_commune,
+    make_discuss_item,
+    make_item,
+    make_user,
+    make_village,
+    world,
+)
+
+PHONE_B = "0987654321"
+
+
+@pytest.fixture
+def two():
+    """Commune A (the usual test world) and commune B with its own village, staff and items at each stage
+    a desk acts on."""
+    with unit_of_work(write=True) as db:
+        commune, a, _b, _cat, users = world(db)
+        tb = make_commune(db, "TB", "Tân Bình")
+        vb = make_village(db, tb, "Phú Lợi")
+        cb = make_category(db, tb)
+        head_b = make_user(db, "village_head", commune=tb, village=vb, name="Trưởng Thôn Phú Lợi")
+        admin_b = make_user(db, "admin", commune=tb, name="Quản Trị Tân Bình")
+        submitted = make_item(db, tb, vb, cb, contact_phone=PHONE_B, title="Đèn đường hỏng ở Phú Lợi")
+        know = make_item(db, tb, vb, cb, stage="know", contact_phone=PHONE_B)
+        discuss = make_discuss_item(db, tb, vb, cb, head_b)
+        do = make_item(db, tb, vb, cb, stage="do", contact_phone=PHONE_B)
+        return {
+            "A": users, "tb": tb.id, "vb": vb.id, "cb": cb.id, "head_b": head_b.id, "admin_b": admin_b.id,
+            "submitted": submitted.code, "know": know.code, "discuss": discuss.code, "do": do.code,
+        }
+
+
+def _state_of_b(t) -> dict:
+    """What anyone could notice of commune B: its items' stages, its chain, villages, register and people."""
+    with unit_of_work() as db:
+        def n(model, *where):
+            return db.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+        return {
+            "stages": sorted(db.execute(select(Item.code, Item.stage, Item.updated_at)
+                                        .where(Item.commune_id == t["tb"])).all()),
+            "events": n(AuditEvent, AuditEvent.commune_id == t["tb"]),
+            "villages": sorted(db.execute(select(Village.name, Village.merged_into_id)
+                                          .where(Village.commune_id == t["tb"])).all()),
+            "households": sorted(db.execute(select(Household.code, Household.active_to)
+                                            .where(Household.village_id == t["vb"])).all()),
+            "grants": n(RoleGrant, RoleGrant.commune_id == t["tb"]),
+            "active_users": sorted(db.execute(select(User.id, User.is_active)
+                                              .where(User.id.in_([t["head_b"], t["admin_b"]]))).all()),
+            "claim_codes": n(ClaimCode),
+            "join_requests": n(JoinRequest),
+        }
+
+
+def _pages(t) -> list[str]:
+    return [
+        f"/triage/{t['submitted']}", f"/deliberation/{t['discuss']}", f"/do/{t['do']}",
+        f"/inspect/{t['do']}", f"/review/{t['know']}", f"/admin/people/{t['admin_b']}",
+        f"/admin/people/{t['head_b']}/reset",
+    ]
+
+
+def _actions(t) -> list[tuple[str, dict]]:
+    return [
+        (f"/triage/{t['submitted']}/accept", {}),
+        (f"/triage/{t['submitted']}/reject", {"reason": "Không thuộc thôn này."}),
+        (f"/deliberation/{t['discuss']}/decide", {"method": "authority", "outcome": "approved"}),
+        (f"/deliberation/{t['know']}/disclosure", {"channel": "notice_board", "starts_on": "2026-01-01",
+                                                    "ends_on": "2026-01-08", "place": "Nhà văn hoá"}),
+        (f"/do/{t['do']}/progress", {"percent": "50", "note": "Đã đổ bê tông."}),
+        (f"/do/{t['do']}/start_inspection", {}),
+        (f"/inspect/{t['do']}/sign_off", {"note": "Đạt."}),
+        (f"/review/{t['know']}/close_not_done", {"reason": "Không làm."}),
+        (f"/admin/villages/{t['vb']}/rename", {"name": "Thôn Đổi Tên"}),
+        ("/admin/villages/merge", {"village_ids": str(t["vb"]), "into": "new", "new_name": "Thôn Gộp",
+                                   "new_kind": "thon", "merged_on": "2026-01-01"}),
+        (f"/admin/categories/{t['cb']}", {"days": "5"}),
+        ("/households/letters", {"village_id": str(t["vb"])}),
+        (f"/admin/people/{t['admin_b']}/deactivate", {}),
+        (f"/admin/people/{t['head_b']}/reset", {}),
+        ("/admin/people/invite", {"phone": "0977000111", "display_name": "Người Mời", "role": "village_head",
+                                  "village_id": str(t["vb"]), "starts_on": "2026-01-01"}),
+    ]
+
+
+@pytest.mark.parametrize("role", ["admin", "village_head", "other_head", "supervisor", "resident"])
+def test_staff_of_one_commune_cannot_touch_the_other(client, two, role):
+    t = two
+    login(client, t["A"][role])
+    before = _state_of_b(t)
+    let_through = []
+    for path in _pages(t):
+        page = client.get(path, follow_redirects=False)
+        if page.status_code not in (403, 404) or PHONE_B in page.text:
+            let_through.append(("GET", path, page.status_code))
+    for path, data in _actions(t):
+        token = csrf_token(client, "/household")
+        answer = client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
+        # An invitation names the village in its form: another commune's village is a field error (422).
+        refused = (403, 404, 422) if path.endswith("/invite") else (403, 404)
+        if answer.status_code not in refused:
+            let_through.append(("POST", path, answer.status_code))
+        assert _state_of_b(t) == before, (role, path)
+    assert let_through == []
+    # The public page of B's item is public, but its private contact is not.
+    public = client.get(f"/items/{t['submitted']}")
+    assert public.status_code == 200 and PHONE_B not in public.text
+    # Nothing of B in A's queues, letters or register.
+    for path in ("/triage", "/review", "/inspect", "/households/requests", "/households/letters",
+                 "/admin/people", "/admin/villages"):
+        page = client.get(path, follow_redirects=False)
+        assert "Phú Lợi" not in page.text and t["submitted"] not in page.text, (role, path)
+    export = client.get("/admin/register/export.csv", follow_redirects=False)
+    assert "Phú Lợi" not in export.text
+
+
+def test_the_staff_of_b_do_their_work_while_a_cannot(client, two):
+    """The matrix is not vacuous: B's own village head reaches the same triage page and accepts."""
+    t = two
+    with unit_of_work() as db:
+        head_b = db.get(User, t["head_b"])
+    login(client, head_b)
+    assert client.get(f"/triage/{t['submitted']}").status_code == 200
+    token = csrf_token(client, f"/triage/{t['submitted']}")
+    answer = client.post(f"/triage/{t['submitted']}/accept", data={"csrf_token": token},
+                         follow_redirects=False)
+    assert answer.status_code == 303
+    with unit_of_work() as db:
+        stage = db.execute(select(Item.stage).where(Item.code == t["submitted"])).scalar_one()
+    assert stage == "know"
