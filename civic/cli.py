@@ -43,13 +43,28 @@ def _text(message: str, params: dict) -> str:
         return message
 
 
-def refused(exc: CivicError) -> int:
-    """One line on stderr saying why (each wrong field, or the message), and the exit code 2."""
-    errors = getattr(exc, "errors", None) or {}
-    detail = "; ".join(f"{field}: {_text(str(m), getattr(m, 'params', None) or exc.params)}"
-                       for field, m in errors.items())
-    print(f"refused: {detail or _text(exc.message, exc.params)}", file=sys.stderr)
+def _vi(message: str) -> str:
+    from civic.web.i18n import translations
+
+    return translations("vi").gettext(message)
+
+
+def say_refused(vi: str, en: str) -> int:
+    """One line on stderr, Vietnamese first and English second, and the exit code 2."""
+    print(f"Từ chối: {vi} | refused: {en}", file=sys.stderr)
     return 2
+
+
+def refused(exc: CivicError) -> int:
+    """Why, on one line (each wrong field, or the message), in Vietnamese and English; exit code 2."""
+    errors = getattr(exc, "errors", None) or {}
+    if errors:
+        pairs = [(field, str(m), getattr(m, "params", None) or exc.params) for field, m in errors.items()]
+        vi = "; ".join(f"{field}: {_text(_vi(m), params)}" for field, m, params in pairs)
+        en = "; ".join(f"{field}: {_text(m, params)}" for field, m, params in pairs)
+    else:
+        vi, en = _text(_vi(exc.message), exc.params), _text(exc.message, exc.params)
+    return say_refused(vi, en)
 
 
 def _alembic_config():
@@ -91,8 +106,8 @@ def cmd_setup_code(args) -> int:
     with unit_of_work(write=True) as db:
         code = setup.code(db)
     if code is None:
-        print("refused: this site is already set up (a commune exists); log in instead", file=sys.stderr)
-        return 2
+        return say_refused("trang này đã được thiết lập (đã có xã); hãy đăng nhập",
+                           "this site is already set up (a commune exists); log in instead")
     print(code)
     return 0
 
@@ -121,8 +136,8 @@ def cmd_create_user(args) -> int:
                     (col(Village.slug) == args.village) | (col(Village.name) == args.village),
                 )).scalars().first()
                 if village is None:
-                    print(f"refused: no village {args.village!r} in {commune.name}", file=sys.stderr)
-                    return 2
+                    return say_refused(f"không có thôn {args.village!r} ở {commune.name}",
+                                       f"no village {args.village!r} in {commune.name}")
                 village_id = village.id
             user = accounts.create_user(db, phone=args.phone, display_name=args.name, password=args.password,
                                         role=args.role, commune_id=commune.id, village_id=village_id,
@@ -186,8 +201,7 @@ def cmd_audit_verify(args) -> int:
         try:
             given_key, given = _read_checkpoint_file(args.checkpoints)
         except audit.BadExport as exc:
-            print(f"refused: {exc}", file=sys.stderr)
-            return 2
+            return say_refused(f"tệp mốc kiểm tra không đọc được: {exc}", str(exc))
     broken = False
     with unit_of_work() as db:
         communes = db.execute(select(Commune).order_by(col(Commune.id))).scalars().all()

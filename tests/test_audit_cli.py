@@ -147,6 +147,7 @@ def test_a_checkpoint_file_that_is_not_an_export_is_refused_with_a_message(tmp_p
     bad.write_text('{"format": "civic-audit-checkpoint/1", "public_key": {"key": "x"}}', encoding="utf-8")
     run = civic("audit", "verify", "--checkpoints", str(bad))
     assert run.returncode == 2
-    assert run.stderr == "refused: the export has no valid Ed25519 public key\n"
+    assert run.stderr.startswith("Từ chối: ") and run.stderr.count("\n") == 1
+    assert run.stderr.endswith(" | refused: the export has no valid Ed25519 public key\n")
     run = civic("audit", "verify", "--checkpoints", str(tmp_path / "missing.json"))
     assert run.returncode == 2 and "cannot read" in run.stderr and "Traceback" not in run.stderr

@@ -44,11 +44,12 @@ class Site:
         return run.stdout
 
     def refused(self, *args: str) -> str:
-        """The command exits 2 with one line on stderr (and no traceback)."""
+        """The command exits 2 with one line on stderr (and no traceback), Vietnamese first, then English."""
         run = self.run(*args)
         assert run.returncode == 2, (args, run.stdout, run.stderr)
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+        assert lines[0].startswith("Từ chối: ") and " | refused: " in lines[0], lines[0]
         return lines[0]
 
     def rows(self, sql: str) -> list[tuple]:
