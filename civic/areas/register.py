@@ -489,8 +489,9 @@ def _day(d: date | None) -> str:
 def export_rows(session: Session, village_ids: Iterable[int]) -> Iterator[list[Any]]:
     """The register of these villages as rows of the file (village, code, head, address, phone, joined,
     left), every household including those that left, by village and code."""
-    names = dict(session.execute(select(col(Village.id), col(Village.name))
-                                 .where(col(Village.id).in_(set(village_ids)))).tuples())
+    found = session.execute(select(col(Village.id), col(Village.name))
+                            .where(col(Village.id).in_(set(village_ids))))
+    names = {village_id: name for village_id, name in found}
     for village_id in sorted(names, key=lambda i: vi_key(names[i])):  # villages in Vietnamese order
         rows = session.execute(select(
             col(Household.code), col(Household.head_name), col(Household.address),
