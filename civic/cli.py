@@ -23,6 +23,7 @@ import civic.domains  # noqa: F401  (every table and stage move, whatever the co
 from civic import backup as backups
 from civic.accounts import service as accounts
 from civic.accounts.models import ApiKey
+from civic.accounts.rules import role_code
 from civic.areas.models import Commune, Village
 from civic.areas.schemas import CommuneForm
 from civic.areas.service import create_commune, default_commune
@@ -520,7 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--role", choices=list(accounts.ROLES))
+    p.add_argument("--role", type=role_code, choices=list(accounts.ROLES),
+                   help="a role of the catalog ('secretary', its former name, is read as village_head)")
     p.add_argument("--village", help="village slug or name (for village roles, e.g. village_head, resident)")
     p.add_argument("--commune", help="commune code (default: the first commune)")
     p.add_argument("--title", help="official title shown on the timeline")

@@ -145,6 +145,15 @@ def test_create_user_with_each_role(commune_site, role, village):
     assert commune_site.rows("SELECT phone FROM user") == [("0912345678",)]
 
 
+def test_create_user_reads_the_former_secretary_role_as_village_head(commune_site):
+    """Scripts written before the village role took the law's word still make a village head."""
+    commune_site.add_village("Thôn Đông")
+    out = commune_site.ok("create-user", "--phone", "0912345678", "--name", "Trần Thị Bình", "--password",
+                          PASSWORD, "--role", "secretary", "--village", "thon-dong")
+    assert "as village_head" in out
+    assert commune_site.rows("SELECT role FROM role_grant") == [("village_head",)]
+
+
 def test_create_user_without_a_role_and_with_a_commune_code(commune_site):
     commune_site.ok("create-user", "--phone", "0912345678", "--name", "A", "--password", PASSWORD,
                     "--commune", "ns")

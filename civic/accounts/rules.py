@@ -128,6 +128,16 @@ ROLES: dict[str, RoleKind] = {r.code: r for r in (  # in the order the people pa
 STAFF_ROLES = tuple(r for r in ROLES.values() if r.staff)
 ROLE_MAX = 32  # characters of role_grant.role
 
+# Former role codes still read where people type them (scripts that call `civic create-user --role …`):
+# the village role was called "secretary" before it took the law's word (migration 0008a moved the grants).
+ROLE_ALIASES = {"secretary": "village_head"}
+
+
+def role_code(typed: str) -> str:
+    """The catalog code for a role as typed: a former name gives today's code; anything else is unchanged
+    (and checked against the catalog by the caller)."""
+    return ROLE_ALIASES.get(typed, typed)
+
 
 def role_kind(code: str) -> RoleKind:
     kind = ROLES.get(code)

@@ -151,3 +151,10 @@ def test_a_deputy_head_works_the_village_queue_over_http(client):
     queue = client.get("/triage")
     assert queue.status_code == 200 and item.code in queue.text
     assert client.get(f"/triage/{item.code}").status_code == 200
+
+
+def test_a_former_role_name_is_read_as_todays_code():
+    from civic.accounts.rules import ROLES, role_code
+
+    assert role_code("secretary") == "village_head" and role_code("village_head") == "village_head"
+    assert role_code("nobody") == "nobody" and "secretary" not in ROLES  # unknown names stay unknown
