@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from civic.core.inputs import clean_text, normalize_phone
+from civic.core.inputs import BAD_PHONE, clean_text, normalize_phone
 from civic.errors import N_, Conflict, Invalid, Message
 
 COMMUNE_KINDS = ("xa", "phuong", "dac_khu")  # xã, phường, đặc khu (the local level since 1 July 2025)
@@ -127,7 +127,6 @@ LONG_CODE = N_("The household code may have at most 32 characters.")
 NO_HEAD = N_("The name of the head of household is missing.")
 LONG_HEAD = N_("The name of the head of household may have at most 120 characters.")
 LONG_ADDRESS = N_("The address may have at most 200 characters.")
-BAD_PHONE = N_("This is not a valid Vietnamese mobile number (10 digits, starting with 0).")
 DUPLICATE = N_("The household code %(code)s appears twice in %(village)s (first on line %(line)s).")
 EXCEL_ERROR = N_("This cell holds an Excel error (%(value)s): correct it in the file.")
 NO_CACHED_VALUE = N_("This cell is a formula without a saved value: open the file in Excel, save it and "

@@ -403,6 +403,7 @@ class Choice(_Field):
 
 # Vietnamese mobile numbers: 0 + 9 digits, networks 3x, 5x, 7x, 8x, 9x.
 _MOBILE = re.compile(r"^0[35789][0-9]{8}$")
+BAD_PHONE = N_("This is not a valid Vietnamese mobile number (10 digits, starting with 0).")
 
 
 def normalize_phone(raw: Any) -> str | None:
@@ -434,7 +435,7 @@ class Phone(_Field):
             return None
         phone = normalize_phone(raw)
         if phone is None:
-            raise fail(N_("This is not a valid Vietnamese mobile number (10 digits, starting with 0)."))
+            raise fail(BAD_PHONE)
         return phone
 
 
