@@ -1,5 +1,5 @@
 """The `civic` command: serve, migrate, setup-code, commune, seed-demo, create-user, api-key, audit, backup,
-restore, register.
+restore, register, open-data.
 
 Every subcommand runs in a process of its own on a freshly migrated database. A refusal (unknown commune or
 village, bad input, a duplicate) exits 2 with one line on stderr and changes nothing: each command writes in
@@ -611,7 +611,35 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("file", type=Path, help="the file to write (.xlsx or .csv)")
     e.add_argument("--commune", help="commune code (default: the first commune)")
     e.set_defaults(fn=cmd_register_export)
+
+    p = sub.add_parser("open-data", help="build the open-data package (run it daily)",
+                       description="The public figures as a Frictionless Data Package.")
+    od = p.add_subparsers(dest="open_data_command", required=True, metavar="ACTION")
+    b = od.add_parser("build", help="write datapackage.json and its CSV files",
+                      description="Write each commune's datapackage.json and its CSV files (public columns "
+                                  "only) into <var_dir>/open-data/<commune code>/, served at "
+                                  "/open-data/datapackage.json.")
+    b.add_argument("--commune", help="commune code (default: every commune)")
+    b.set_defaults(fn=cmd_open_data_build)
     return parser
+
+
+def cmd_open_data_build(args) -> int:
+    """Write each commune's open-data package (or one commune's) into <var_dir>/open-data/<code>/."""
+    from civic.reports import opendata
+
+    with unit_of_work() as db:
+        if args.commune:
+            try:
+                communes = [default_commune(db, args.commune)]
+            except CivicError as exc:
+                return refused(exc)
+        else:
+            communes = list(db.execute(select(Commune).order_by(col(Commune.id))).scalars())
+        for commune in communes:
+            out = opendata.build(db, commune, get_settings().var_dir)
+            print(f"{commune.code}: {out / opendata.PACKAGE}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from civic.web import (
     people,
     public,
     register,
+    reports,
     resident,
     setup,
     staff,
@@ -66,6 +67,7 @@ def create_app() -> FastAPI:
     app.include_router(register.router)
     app.include_router(setup.router)
     app.include_router(villages.router)
+    app.include_router(reports.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 

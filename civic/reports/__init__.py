@@ -1,0 +1,1 @@
+"""Reports: exports (CSV, XLSX), the open-data package and the commune dashboard."""
