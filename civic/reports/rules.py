@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from civic.errors import N_, Forbidden, Invalid
 from civic.workflow.rules import add_working_days
@@ -187,3 +187,24 @@ def bars(pairs: Iterable[tuple[str, int]]) -> list[Bar]:
     items = list(pairs)
     top = max((v for _, v in items), default=0)
     return [Bar(label, value, round(100 * value / top, 1) if top else 0.0) for label, value in items]
+
+
+@dataclass(frozen=True)
+class Span:
+    stage: str
+    ended_at: datetime
+    days: float
+
+
+def stage_spans(entries: list[tuple[str, datetime]]) -> list[Span]:
+    """How long an item stayed in each stage it left: `entries` are the stages it entered with the moment,
+    in order; a stage entered again (rework, reopen) counts each stay."""
+    out = []
+    for (stage, start), (_next, end) in zip(entries, entries[1:], strict=False):
+        out.append(Span(stage, end, max(0.0, (end - start).total_seconds() / 86400)))
+    return out
+
+
+def add_deadline(submitted_on: date, allowed_days: int, is_holiday: Callable[[date], bool]) -> date:
+    """The last day to acknowledge an item sent on `submitted_on`."""
+    return add_working_days(submitted_on, allowed_days, is_holiday)

@@ -9,6 +9,7 @@ from pydantic import model_validator
 
 from civic.core.inputs import Choice, Count, Day, Flag, Form, Id, error
 from civic.errors import N_
+from civic.items.schemas import Query
 from civic.reports.rules import DATASETS, FORMATS, MAX_RANGE_YEARS, range_problem
 
 
@@ -33,8 +34,8 @@ class ExportForm(Form):
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
 
-class YearQuery(Form):
-    """/reports/yearly?year=2026&village=3"""
+class YearQuery(Query):
+    """/reports/yearly?year=2026&village=3: a value nothing could have is ignored."""
 
     year: Annotated[int | None, Count(YEAR_MAX, required=False)] = None
-    village: Annotated[int | None, Id(required=False)] = None
+    village: Annotated[int | None, Id(required=False, lenient=True)] = None

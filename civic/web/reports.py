@@ -8,15 +8,18 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
+from civic import clock
 from civic.areas import service as areas
 from civic.config import get_settings
+from civic.core.kinds import Role
 from civic.db import row_id
-from civic.errors import N_, Invalid, NotFound
-from civic.reports import opendata, rules
+from civic.errors import N_, Forbidden, Invalid, NotFound
+from civic.reports import dashboard, opendata, rules
 from civic.reports import service as reports
-from civic.reports.schemas import ExportForm
-from civic.web.core import Web, register_forms
+from civic.reports.schemas import YEAR_MIN, ExportForm, YearQuery
+from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb
+from civic.workflow.stages import STAGE_LABELS
 
 router = APIRouter()
 register_forms(ExportForm)
@@ -91,3 +94,64 @@ def open_data_resource(web: CurrentWeb, name: str):
     path = _package_folder(web) / f"{name}.csv"
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"{name}.csv",
                         headers={"cache-control": "public, max-age=3600"})
+
+
+# --- the dashboard and the yearly report ------------------------------------------------------------------
+
+VILLAGES_SHOWN = 20
+
+
+def _stage_names(web: Web) -> dict[str, str]:
+    return {s: web._(STAGE_LABELS[s]) for s in dashboard.STAGES}
+
+
+def _is_commune_staff(web: Web, commune_id: int) -> bool:
+    return (commune_id in web.viewer.communes(Role.SUPERVISOR)
+            or commune_id in web.viewer.communes(Role.ADMIN))
+
+
+@router.get("/dashboard", response_class=HTMLResponse, name="dashboard")
+def dashboard_page(web: CurrentWeb):
+    """The commune's figures for anyone; its supervisors and admins also get the overdue items and findings
+    by name, with links to act on them, and the yearly report."""
+    db = web.session
+    commune = areas.default_commune(db)
+    figures = dashboard.figures(db, row_id(commune))
+    staff = _is_commune_staff(web, row_id(commune))
+    response = web.render("reports/dashboard.html", commune=commune, d=figures, staff=staff,
+                          villages=figures.villages[:VILLAGES_SHOWN], villages_hidden=max(
+                              0, len(figures.villages) - VILLAGES_SHOWN),
+                          timed=dashboard.TIMED, stages=dashboard.STAGES, stage_names=_stage_names(web),
+                          can_report=staff or bool(web.viewer.villages(Role.VILLAGE_HEAD)))
+    if web.viewer.user:
+        response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.get("/reports/yearly", response_class=HTMLResponse, name="yearly_report")
+def yearly_report(web: CurrentWeb):
+    """The village head's yearly report to the commune People's Committee, printable; for the commune's
+    supervisors and admins (any village, or the whole commune) and village heads (their villages)."""
+    viewer = require_user(web)
+    db = web.session
+    commune = areas.default_commune(db)
+    commune_id = row_id(commune)
+    query = YearQuery.read(web.request.query_params)
+    today = clock.today_local()
+    year = query.year if query.year and YEAR_MIN <= query.year <= today.year else today.year
+    all_villages = areas.villages(db, commune_id, include_merged=True)
+    known = {row_id(v) for v in all_villages}
+    staff = _is_commune_staff(web, commune_id)
+    own = sorted(viewer.villages(Role.VILLAGE_HEAD) & known)
+    if not staff and not own:
+        raise Forbidden(N_("Only the village head and the commune's staff may read this report."))
+    village = query.village if query.village in known else None
+    if not staff:
+        village = village if village in own else own[0]
+    choices = [(row_id(v), v.name) for v in all_villages if staff or row_id(v) in own]
+    report = dashboard.yearly(db, commune_id, village, year, today)
+    response = web.render("reports/yearly.html", commune=commune, r=report, staff=staff, choices=choices,
+                          village=village, years=list(range(today.year, YEAR_MIN - 1, -1))[:10],
+                          today=today, stages=dashboard.STAGES, stage_names=_stage_names(web))
+    response.headers["cache-control"] = "no-store"
+    return response
