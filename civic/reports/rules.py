@@ -208,3 +208,31 @@ def stage_spans(entries: list[tuple[str, datetime]]) -> list[Span]:
 def add_deadline(submitted_on: date, allowed_days: int, is_holiday: Callable[[date], bool]) -> date:
     """The last day to acknowledge an item sent on `submitted_on`."""
     return add_working_days(submitted_on, allowed_days, is_holiday)
+
+
+def fold_counts(counts: dict[tuple[int, str], int], events: list[tuple[int, str, dict]],
+                villages_now: dict[int, int]) -> None:
+    """Bring item counts by (village, stage) up to date with the chain's newer events, in place.
+
+    `events` are (item_id, action, payload) in chain order; `villages_now` each item's village today. A
+    submission adds an item to its village's new items; a stage move ("from", "to") moves it; a change of
+    village ("village_from", "village_to") moves it between villages in its stage. The village an item had
+    at each event is its village today, taken back through its later moves."""
+    village = dict(villages_now)
+    for item_id, action, payload in reversed(events):
+        if "village_to" in payload and "village_from" in payload:
+            stage = payload.get("to", payload.get("from", "submitted"))
+            _bump(counts, (payload["village_from"], stage), -1)
+            _bump(counts, (payload["village_to"], stage), +1)
+            village[item_id] = payload["village_from"]
+        if item_id not in village:
+            continue
+        if action == "submitted":
+            _bump(counts, (village[item_id], "submitted"), +1)
+        elif "to" in payload and "from" in payload and payload["to"] != payload["from"]:
+            _bump(counts, (village[item_id], payload["from"]), -1)
+            _bump(counts, (village[item_id], payload["to"]), +1)
+
+
+def _bump(counts: dict[tuple[int, str], int], key: tuple[int, str], by: int) -> None:
+    counts[key] = counts.get(key, 0) + by

@@ -6,11 +6,15 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from civic import clock
 from civic.db import unit_of_work
 from civic.implementation import service as impl
 from civic.implementation.models import ImplementationSetting
 from civic.implementation.schemas import PledgeOnBehalfForm
+from civic.items.models import Item
+from civic.reports import dashboard
 from civic.supervision.models import Finding, Inspection, Verdict
 from civic.web.pagecache import cache
 from tests.builders import login, make_item, move, pledge_data, setup_item, viewer, world
@@ -90,9 +94,18 @@ def test_the_supervisor_sees_the_overdue_items_by_code_and_the_figures_follow_th
     login(client, users["supervisor"])
     page = client.get("/dashboard?lang=en").text
     assert waiting_code in page and "Yearly report" in page
-    setup_item(commune, a, cat, title="Cây đổ chắn đường")  # a new event: the figures are read again
+    setup_item(commune, a, cat, title="Cây đổ chắn đường")  # new events: the counts follow them
+    with unit_of_work(write=True) as db:
+        waiting = db.execute(select(Item).where(Item.code == waiting_code)).scalar_one()
+        move(db, waiting, "accept", viewer(db, users["other_head"]))
     cache.clear()
-    assert "5 items in all." in client.get("/dashboard?lang=en").text
+    html = client.get("/dashboard?lang=en").text
+    assert "5 items in all." in html
+    assert "Awaiting triage: 1; People know: 3; People discuss: 0; People do: 1" in html
+    assert _cell_row(html, "Tân Tiến")[:2] == ["0", "1"]
+    with unit_of_work() as db:  # the counts brought up to date are the counts read afresh
+        assert dashboard.figures(db, commune.id).by_stage == dashboard.compute(
+            db, commune.id, clock.today_local()).by_stage
 
 
 def test_the_yearly_report_of_a_village_head_covers_their_village_only(client):
