@@ -111,6 +111,11 @@ PAGES = {
     "join requests": ("village_head", "/households/requests"),
     "villages": ("admin", "/admin/villages"),
     "audit": (None, "/audit"),
+    "dashboard": (None, "/dashboard"),
+    "dashboard, commune staff": ("supervisor", "/dashboard"),
+    "exports": (None, "/exports"),
+    "exports, village head": ("village_head", "/exports"),
+    "yearly report": ("village_head", "/reports/yearly"),
     "404 page": (None, "/no-such-page"),
     "404 item": (None, "/items/NS-2020-9999"),
 }
