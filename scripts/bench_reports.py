@@ -116,11 +116,11 @@ def dashboard(args) -> None:
 def _inflate(db: Path, rows: int) -> int:
     con = sqlite3.connect(db)
     try:
-        have = con.execute("SELECT count(*) FROM item").fetchone()[0]
+        have = original = con.execute("SELECT count(*) FROM item").fetchone()[0]
         cols = [r[1] for r in con.execute("PRAGMA table_info(item)") if r[1] != "id"]
         copy = 1
         while have < rows:
-            take = min(have, rows - have)
+            take = min(original, rows - have)
             select = ", ".join(
                 f"code || '-c{copy}'" if c == "code" else "NULL" if c in ("client_token", "manage_token_hash")
                 else c for c in cols)

@@ -16,7 +16,8 @@ def test_the_report_pages_stay_within_the_budget(client):
             for stage in ("submitted", "know"):
                 make_item(db, commune, village, cat, stage=stage, title="Đường liên thôn xuống cấp nặng")
     pages = [(None, "/dashboard"), (None, "/exports"), ("supervisor", "/dashboard"),
-             ("supervisor", "/reports/yearly"), ("village_head", "/exports"), ("village_head", "/reports/yearly")]
+             ("supervisor", "/reports/yearly"), ("village_head", "/exports"),
+             ("village_head", "/reports/yearly")]
     for who, path in pages:
         if who:
             client.cookies.clear()
