@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from civic.areas.models import Household
+from civic.audit import service as audit
 from civic.audit.models import AuditEvent
 from civic.db import unit_of_work
 from civic.implementation import service as impl
@@ -85,6 +86,7 @@ def test_a_village_head_exports_contacts_of_their_own_village_only_and_it_is_aud
     with unit_of_work() as db:
         assert "0912345678" not in db.execute(select(AuditEvent.payload)
                                               .where(AuditEvent.action == "export_private")).scalar_one()
+        assert audit.verify(db, commune.id).ok  # the chain stays whole
 
 
 def test_a_village_head_cannot_export_private_columns_of_another_village(client):
