@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from email.utils import formataddr
 
 from civic.config import Settings
 from civic.notify.channels.base import Message, Permanent, Temporary
+
+_STOP_LINK = re.compile(r"https?://\S+/notify/stop/\S+")
 
 
 @dataclass
@@ -42,8 +45,9 @@ class SmtpChannel:
         domain = self.sender.rsplit("@", 1)[-1] or "civic"
         # The same Message-ID on a repeated delivery lets mail systems drop the duplicate.
         mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
-        if message.link:
-            mail["List-Unsubscribe"] = f"<{message.data.get('stop_link', message.link)}>"
+        stop = _STOP_LINK.search(message.body)
+        if stop:  # mail programs show their own "unsubscribe" button
+            mail["List-Unsubscribe"] = f"<{stop.group(0)}>"
         mail.set_content(message.body)
         return mail
 
