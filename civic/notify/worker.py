@@ -25,6 +25,7 @@ from civic.config import Settings, get_settings
 from civic.db import unit_of_work
 from civic.notify import channels as channel_mod
 from civic.notify import rules
+from civic.notify import service as notify
 from civic.notify.channels import Channel, Message, Permanent, Temporary
 from civic.notify.models import Follow, Outbox
 
@@ -39,6 +40,7 @@ class Round:
     dead: int = 0
     purged: int = 0
     digests: int = 0
+    expanded: int = 0
     results: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
 
 
@@ -90,6 +92,17 @@ def _apply(session: Session, results: dict[int, tuple[str, str, float | None]], 
             row.status, row.last_error, row.sent_at = "dead", reason or "too many tries", now
             out.dead += 1
     session.flush()
+
+
+def expand_fanouts(session: Session, limit: int = 20) -> int:
+    """Fan-out rows (a meeting's whole village) become one message per household, in this transaction."""
+    q = select(Outbox).where(col(Outbox.status) == "fanout").order_by(col(Outbox.id)).limit(limit)
+    if session.get_bind().dialect.name != "sqlite":
+        q = q.with_for_update(skip_locked=True)
+    made = 0
+    for row in list(session.execute(q).scalars()):
+        made += notify.expand(session, row)
+    return made
 
 
 def gather_digests(session: Session, now: datetime) -> int:
@@ -146,6 +159,8 @@ def run_once(settings: Settings | None = None, found: dict[str, Channel] | None 
     out = Round()
     now = clock.now()
     with unit_of_work(write=True) as session:
+        out.expanded = expand_fanouts(session)
+    with unit_of_work(write=True) as session:
         out.digests = gather_digests(session, now)
         rows = claim(session, batch=settings.notify_batch, now=now,
                      lease_seconds=settings.notify_lease_seconds)
@@ -178,12 +193,12 @@ def run(stop: threading.Event | None = None, *, once: bool = False, settings: Se
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="civic-send") as pool:
         while not stop.is_set():
             r = run_once(settings, found, pool)
-            for name in ("claimed", "sent", "retried", "dead", "purged", "digests"):
+            for name in ("claimed", "sent", "retried", "dead", "purged", "digests", "expanded"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             if r.claimed:
                 log.info("delivered %s, retrying %s, dead %s", r.sent, r.retried, r.dead)
             if once:
                 break
-            if r.claimed < settings.notify_batch:
+            if r.claimed < settings.notify_batch and not r.expanded:
                 stop.wait(settings.notify_poll_seconds)
     return total

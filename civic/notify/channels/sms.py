@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from civic.config import Settings
-from civic.notify.channels.base import Message, Permanent, Temporary, international, post_json
+from civic.notify.channels.base import Message, Permanent, Temporary, client, international, post_json
 
 
 @dataclass
@@ -35,9 +33,8 @@ class AndroidGatewayChannel:
     def send(self, message: Message) -> None:
         body = {"id": message.idempotency_key, "message": message.body,
                 "phoneNumbers": [international(message.address)]}
-        with httpx.Client(timeout=self.timeout) as client:
-            answer = post_json(client, f"{self.url}/message", "SMS gateway", json=body,
-                               auth=(self.username, self.password))
+        answer = post_json(client(self.timeout), f"{self.url}/message", "SMS gateway", json=body,
+                           auth=(self.username, self.password))
         try:
             state = str(answer.json().get("state", ""))
         except ValueError:
@@ -71,8 +68,7 @@ class BrandnameChannel:
         body = {"ApiKey": self.api_key, "SecretKey": self.secret_key, "Phone": message.address,
                 "Content": message.body, "Brandname": self.brandname, "SmsType": self.sms_type,
                 "RequestId": message.idempotency_key}
-        with httpx.Client(timeout=self.timeout) as client:
-            answer = post_json(client, self.url, "SMS brandname", json=body)
+        answer = post_json(client(self.timeout), self.url, "SMS brandname", json=body)
         try:
             code = str(answer.json().get("CodeResult", ""))
         except ValueError as exc:

@@ -13,10 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
 from civic.config import Settings
-from civic.notify.channels.base import Message, Permanent, Temporary, post_json
+from civic.notify.channels.base import Message, Permanent, Temporary, client, post_json
 
 # ZNS errors about this message or this phone (not a Zalo user, template data wrong, blocked): no retry.
 PERMANENT_ERRORS = {-108, -118, -131, -132, -133, -137, -139, -141}
@@ -43,11 +41,11 @@ class ZaloZnsChannel:
                    template_id=s.zalo_template_id, api_url=s.zalo_api_url.rstrip("/"),
                    oauth_url=s.zalo_oauth_url.rstrip("/"), timeout=s.notify_timeout_seconds)
 
-    def _token(self, client: httpx.Client, *, renew: bool = False) -> str:
+    def _token(self, *, renew: bool = False) -> str:
         with self._lock:
             if renew or not self._access_token or time.monotonic() >= self._expires:
-                answer = post_json(client, f"{self.oauth_url}/v4/oa/access_token", "Zalo token",
-                                   headers={"secret_key": self.secret_key},
+                answer = post_json(client(self.timeout), f"{self.oauth_url}/v4/oa/access_token",
+                                   "Zalo token", headers={"secret_key": self.secret_key},
                                    data={"app_id": self.app_id, "refresh_token": self.refresh_token,
                                          "grant_type": "refresh_token"})
                 data = answer.json()
@@ -63,19 +61,18 @@ class ZaloZnsChannel:
         body = {"phone": phone, "template_id": self.template_id,
                 "template_data": message.data or {"content": message.body[:400]},
                 "tracking_id": message.idempotency_key}
-        with httpx.Client(timeout=self.timeout) as client:
-            for renew in (False, True):
-                token = self._token(client, renew=renew)
-                answer = post_json(client, f"{self.api_url}/message/template", "Zalo ZNS",
-                                   headers={"access_token": token}, json=body)
-                try:
-                    error = int(answer.json().get("error", -1))
-                except (ValueError, TypeError) as exc:
-                    raise Temporary("Zalo ZNS: the answer is not JSON") from exc
-                if error == 0:
-                    return
-                if error in TOKEN_ERRORS and not renew:
-                    continue
-                if error in PERMANENT_ERRORS:
-                    raise Permanent(f"Zalo ZNS refused the message (error {error})")
-                raise Temporary(f"Zalo ZNS error {error}")
+        for renew in (False, True):
+            token = self._token(renew=renew)
+            answer = post_json(client(self.timeout), f"{self.api_url}/message/template", "Zalo ZNS",
+                               headers={"access_token": token}, json=body)
+            try:
+                error = int(answer.json().get("error", -1))
+            except (ValueError, TypeError) as exc:
+                raise Temporary("Zalo ZNS: the answer is not JSON") from exc
+            if error == 0:
+                return
+            if error in TOKEN_ERRORS and not renew:
+                continue
+            if error in PERMANENT_ERRORS:
+                raise Permanent(f"Zalo ZNS refused the message (error {error})")
+            raise Temporary(f"Zalo ZNS error {error}")
