@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     sms_gateway_username: str = Field(default="sms",
                                       validation_alias=AliasChoices("CIVIC_SMS_GATEWAY_USERNAME"))
     sms_gateway_password: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_GATEWAY_PASSWORD"))
+    # The secret path part of the webhook the SMS gateway app posts received messages to ("TU CHOI").
+    sms_webhook_secret: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_WEBHOOK_SECRET"))
     sms_brandname_url: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME_URL"))
     sms_brandname_api_key: str = Field(default="",
                                        validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME_API_KEY"))

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from civic.accounts.service import administered_commune
+from civic.config import get_settings
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Item
@@ -176,6 +177,44 @@ async def post_stop_notifications(request: Request, token: str):
                               **state.context())
 
     return await post_form(request, None, action="stop", act=act, page=page)
+
+
+# --- SMS replies: "TU CHOI" -----------------------------------------------------------------------------
+
+@router.post("/notify/sms/received/{secret}", name="sms_received")
+async def sms_received(request: Request, secret: str):
+    """The SMS gateway app's `sms:received` webhook ({"event", "payload": {"message", "phoneNumber"}}): a
+    reply "TU CHOI" stops every message to that phone. Answers 204 to anything well-formed."""
+    import hmac as _hmac
+    import json as _json
+
+    from starlette.concurrency import run_in_threadpool
+
+    from civic.core.inputs import normalize_phone
+    from civic.db import run_write
+    from civic.errors import NotFound
+
+    expected = get_settings().sms_webhook_secret
+    if not expected or not _hmac.compare_digest(secret.encode(), expected.encode()):
+        raise NotFound(N_("This link is not valid."))
+    body = await request.body()
+    try:
+        data = _json.loads(body[:10_000])
+        payload = data.get("payload") or {}
+        text, phone = str(payload.get("message", ""))[:200], normalize_phone(payload.get("phoneNumber"))
+    except (ValueError, AttributeError):
+        return Response(status_code=400)
+    if data.get("event") != "sms:received" or phone is None:
+        return Response(status_code=204)
+
+    def work(db) -> bool:
+        from civic.areas.service import default_commune
+        from civic.db import row_id
+
+        return notify.stop_by_reply(db, phone, text, row_id(default_commune(db)))
+
+    await run_in_threadpool(run_write, work)
+    return Response(status_code=204)
 
 
 # --- preferences ---------------------------------------------------------------------------------------

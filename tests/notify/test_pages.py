@@ -158,3 +158,28 @@ def test_the_admin_sees_messages_not_delivered_with_the_reason(client, w):
     page = other.get("/admin/notifications?lang=en")
     assert page.status_code == 200
     assert "not sent: no channel" in page.text  # the village head's new-item message: nothing configured
+
+
+def test_an_sms_reply_tu_choi_stops_messages_to_that_phone(client, w, sms_on, monkeypatch):
+    from civic.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "sms_webhook_secret", "hook-secret")
+    code = w["item"].code
+    with unit_of_work(write=True) as db:
+        from civic.items.models import Item
+
+        row, secret = notify.start_contact_follow(db, db.get(Item, w["item"].id), "sms", "0912000111", "vi")
+        notify.confirm_follow(db, row, secret)
+    received = {"event": "sms:received", "payload": {"message": "Tu choi", "phoneNumber": "+84912000111"}}
+    assert client.post("/notify/sms/received/wrong", json=received).status_code == 404
+    assert client.post("/notify/sms/received/hook-secret", content=b"{not json").status_code == 400
+    answer = client.post("/notify/sms/received/hook-secret", json=received)
+    assert answer.status_code == 204
+    assert rows(Follow)[0].stopped_at is not None
+    move_item(w)
+    assert rows(Outbox, Outbox.kind == "stage_changed") == []
+    # following again by the same phone lifts the stop
+    token = csrf_token(client, f"/items/{code}/follow")
+    assert client.post(f"/items/{code}/follow/contact", data={"csrf_token": token, "channel": "sms",
+                                                             "phone": "0912000111"},
+                       follow_redirects=False).status_code == 303
