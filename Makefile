@@ -19,10 +19,11 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(CIVIC) migrate
 
+# The notification worker runs beside the server and stops with it.
 run: $(STAMP)
 	$(CIVIC) migrate
 	$(CIVIC) seed-demo --if-empty
-	$(CIVIC) serve --port $(PORT)
+	$(CIVIC) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(CIVIC) serve --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

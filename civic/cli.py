@@ -1,5 +1,5 @@
-"""The `civic` command: serve, migrate, setup-code, commune, seed-demo, create-user, api-key, audit, backup,
-restore, register, open-data.
+"""The `civic` command: serve, worker, migrate, setup-code, commune, seed-demo, create-user, api-key, audit,
+backup, restore, register, open-data, recount.
 
 Every subcommand runs in a process of its own on a freshly migrated database. A refusal (unknown commune or
 village, bad input, a duplicate) exits 2 with one line on stderr and changes nothing: each command writes in
@@ -90,6 +90,26 @@ def cmd_migrate(args) -> int:
 
 def cmd_serve(args) -> int:
     return serve(args.host, args.port, args.workers, access_log=not args.no_access_log)
+
+
+def cmd_worker(args) -> int:
+    """Deliver the notification outbox until stopped (SIGTERM or Ctrl-C); --once: one round and exit."""
+    import logging
+    import signal
+    import threading
+
+    from civic.notify import worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        total = worker.run(stop, once=args.once, threads=args.threads)
+    except KeyboardInterrupt:
+        return 0
+    if args.once:
+        print(f"sent {total.sent}, retrying {total.retried}, dead {total.dead}")
+    return 0
 
 
 def cmd_seed_demo(args) -> int:
@@ -487,6 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("worker", help="deliver notifications (e-mail, SMS, Web Push, Zalo)",
+                       description="Deliver the notification outbox; several may run against PostgreSQL.")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.add_argument("--threads", type=int, default=8, help="messages sent at once (default 8)")
+    p.set_defaults(fn=cmd_worker)
 
     p = sub.add_parser("migrate", help="apply database migrations",
                        description="Apply every Alembic migration to the database named by DATABASE_URL.")

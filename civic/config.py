@@ -96,6 +96,51 @@ class Settings(BaseSettings):
     # is set, else any. Other hosts get 400 (Host header injection, cache poisoning).
     allowed_hosts: str = Field(default="", validation_alias=AliasChoices("CIVIC_ALLOWED_HOSTS"))
 
+    # Notifications (civic/notify): the worker's pace and tries, and each channel's provider. A channel
+    # with no settings is off; messages for it are recorded and shown as "not sent: no channel".
+    notify_max_attempts: int = Field(default=6, ge=1, le=20,
+                                     validation_alias=AliasChoices("CIVIC_NOTIFY_MAX_ATTEMPTS"))
+    notify_batch: int = Field(default=100, ge=1, le=5000, validation_alias=AliasChoices("CIVIC_NOTIFY_BATCH"))
+    notify_poll_seconds: float = Field(default=2.0, gt=0,
+                                       validation_alias=AliasChoices("CIVIC_NOTIFY_POLL_SECONDS"))
+    notify_timeout_seconds: float = Field(default=10.0, gt=0,
+                                          validation_alias=AliasChoices("CIVIC_NOTIFY_TIMEOUT_SECONDS"))
+    notify_keep_days: int = Field(default=30, ge=1, validation_alias=AliasChoices("CIVIC_NOTIFY_KEEP_DAYS"))
+    # A claimed message whose worker died is taken again after this many seconds.
+    notify_lease_seconds: int = Field(default=300, ge=5,
+                                      validation_alias=AliasChoices("CIVIC_NOTIFY_LEASE_SECONDS"))
+    smtp_host: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMTP_HOST"))
+    smtp_port: int = Field(default=587, validation_alias=AliasChoices("CIVIC_SMTP_PORT"))
+    smtp_username: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMTP_USERNAME"))
+    smtp_password: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMTP_PASSWORD"))
+    smtp_sender: str = Field(default="civic@localhost", validation_alias=AliasChoices("CIVIC_SMTP_SENDER"))
+    smtp_sender_name: str = Field(default="civic", validation_alias=AliasChoices("CIVIC_SMTP_SENDER_NAME"))
+    smtp_security: str = Field(default="starttls", pattern="^(starttls|tls|none)$",
+                               validation_alias=AliasChoices("CIVIC_SMTP_SECURITY"))
+    smtp_ca_file: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMTP_CA_FILE"))
+    sms_gateway_url: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_GATEWAY_URL"))
+    sms_gateway_username: str = Field(default="sms",
+                                      validation_alias=AliasChoices("CIVIC_SMS_GATEWAY_USERNAME"))
+    sms_gateway_password: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_GATEWAY_PASSWORD"))
+    # The secret path part of the webhook the SMS gateway app posts received messages to ("TU CHOI").
+    sms_webhook_secret: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_WEBHOOK_SECRET"))
+    sms_brandname_url: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME_URL"))
+    sms_brandname_api_key: str = Field(default="",
+                                       validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME_API_KEY"))
+    sms_brandname_secret: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME_SECRET"))
+    sms_brandname: str = Field(default="", validation_alias=AliasChoices("CIVIC_SMS_BRANDNAME"))
+    vapid_private_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_PRIVATE_KEY"))
+    vapid_public_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_PUBLIC_KEY"))
+    vapid_subject: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_SUBJECT"))
+    zalo_app_id: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_APP_ID"))
+    zalo_secret_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_SECRET_KEY"))
+    zalo_refresh_token: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_REFRESH_TOKEN"))
+    zalo_template_id: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_TEMPLATE_ID"))
+    zalo_api_url: str = Field(default="https://business.openapi.zalo.me",
+                              validation_alias=AliasChoices("CIVIC_ZALO_API_URL"))
+    zalo_oauth_url: str = Field(default="https://oauth.zaloapp.com",
+                                validation_alias=AliasChoices("CIVIC_ZALO_OAUTH_URL"))
+
     @field_validator("base_url")
     @classmethod
     def _absolute_base(cls, value: str) -> str:

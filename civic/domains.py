@@ -13,3 +13,5 @@ from civic.workflow.stages import TRANSITIONS as _TRANSITIONS
 _missing = _registry.check_complete(_TRANSITIONS)
 if _missing:  # pragma: no cover - a row names a check or effect no domain registered
     raise RuntimeError("TRANSITIONS names unregistered checks or effects: " + ", ".join(_missing))
+
+from civic.notify import listen as _notify  # noqa: E402,F401  (outbox rows written with each audit event)

@@ -21,6 +21,7 @@ from civic.web import (
     households,
     implementation,
     media,
+    notify,
     offline,
     pagecache,
     people,
@@ -68,6 +69,7 @@ def create_app() -> FastAPI:
     app.include_router(setup.router)
     app.include_router(villages.router)
     app.include_router(reports.router)
+    app.include_router(notify.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 

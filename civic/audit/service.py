@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,10 @@ from civic.audit.rules import (
     stamp,
 )
 from civic.clock import as_utc
+
+# Called by record() with each new event, in the same session and transaction, before it returns: civic.notify
+# writes the outbox rows of the change here, so they commit or roll back with it.
+LISTENERS: list[Callable[[Session, AuditEvent], None]] = []
 
 # Keys that must never reach the public chain (docs/architecture.md, privacy).
 PRIVATE_KEYS = {"phone", "contact_phone", "email", "contact_name", "password", "token", "manage_token"}
@@ -63,6 +68,8 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
     session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id)
                     .values(seq=seq, hash=digest))
     session.flush()
+    for listener in LISTENERS:
+        listener(session, event)
     return event
 
 

@@ -771,3 +771,9 @@ def _pledgers(page, w):
 
 
 PAGES.update({"households that pledged": (None, _pledgers)})
+PAGES.update({
+    "follow an item": (None, "/items/{know}/follow"),
+    "follow an item, signed in": ("resident", "/items/{know}/follow"),
+    "notification choices": ("resident", "/account/notifications"),
+    "notifications not delivered": ("admin", "/admin/notifications"),
+})

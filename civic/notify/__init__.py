@@ -1,0 +1,1 @@
+"""Notifications: follow an item and hear about it (outbox, channels, worker)."""

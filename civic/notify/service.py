@@ -1,0 +1,568 @@
+"""Who hears about what, and the outbox rows that carry it.
+
+`on_event` is called by `civic.audit.service.record` for every event, inside the transaction of the change
+that caused it: the outbox rows it writes commit or roll back with that change. Following, confirming a
+phone or an address, preferences and stopping are the other services here."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select
+from sqlmodel import Session, col
+
+from civic import clock
+from civic.accounts import rules as account_rules
+from civic.accounts.models import RoleGrant, User
+from civic.accounts.service import Viewer
+from civic.areas.models import Household, HouseholdMember
+from civic.audit import service as audit
+from civic.audit.models import AuditEvent
+from civic.clock import LOCAL_TZ, as_utc
+from civic.config import get_settings
+from civic.db import row_id
+from civic.deliberation.models import Meeting
+from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
+from civic.items.models import Item
+from civic.notify import channels, rules, texts
+from civic.notify.models import Follow, NotifyPreference, NotifyStop, Outbox
+from civic.workflow.stages import TRANSITIONS
+
+CODE_MINUTES = 15  # a phone's one-time code
+LINK_HOURS = 48  # an e-mail address's confirmation link
+CODE_TRIES = 5
+CODES_PER_ADDRESS_HOUR = 3
+DIGEST_HOUR = 18  # the daily digest leaves at 18:00 Vietnam time
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # u:<user> | f:<follow> | h:<household>
+    channel: str
+    address: str
+    language: str = "vi"
+    quiet_from: int | None = None
+    quiet_to: int | None = None
+    digest: bool = False
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def configured() -> set[str]:
+    return set(channels.available(get_settings()))
+
+
+def _mac(key: str, digest: str) -> str:
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, f"civic-notify-stop|{key}|{digest}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def stop_token(key: str, address: str) -> str:
+    """`<recipient>.<address digest>.<HMAC>`: names who stops without a row per message (HMAC-SHA256 with
+    the site's secret key; cheap enough for a village of 2,000 households)."""
+    digest = address_hash(address)[:16]
+    return f"{key.replace(':', '-')}.{digest}.{_mac(key, digest)}"
+
+
+def read_stop_token(token: str) -> tuple[str, str]:
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 120:
+        raise NotFound(N_("This link is not valid."))
+    key, digest, mac = parts[0].replace("-", ":", 1), parts[1], parts[2]
+    if not hmac.compare_digest(mac, _mac(key, digest)):
+        raise NotFound(N_("This link is not valid."))
+    return key, digest
+
+
+def stop_link(key: str, address: str) -> str:
+    return texts.absolute(f"/notify/stop/{stop_token(key, address)}")
+
+
+def item_link(item: Item) -> str:
+    return texts.absolute(f"/items/{item.code}")
+
+
+# --- recipients -----------------------------------------------------------------------------------------
+
+def _preferences(session: Session, user_ids: Iterable[int]) -> dict[int, NotifyPreference]:
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    return {p.user_id: p for p in session.execute(
+        select(NotifyPreference).where(col(NotifyPreference.user_id).in_(ids))).scalars()}
+
+
+def account_recipients(session: Session, user_ids: Iterable[int], usable: set[str]) -> list[Recipient]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return []
+    users = session.execute(select(User).where(col(User.id).in_(ids), col(User.is_active))).scalars().all()
+    prefs = _preferences(session, ids)
+    out = []
+    for user in users:
+        p = prefs.get(row_id(user))
+        if p is not None and p.stopped:
+            continue
+        stored = p.channels if p is not None else "email,sms"
+        if p is not None and not p.push_subscription:
+            stored = ",".join(c for c in stored.split(",") if c != "push")
+        for channel in rules.account_channels(stored, has_email=bool(user.email), configured=usable):
+            address = {"email": user.email or "", "push": p.push_subscription if p else ""}.get(channel,
+                                                                                                user.phone)
+            out.append(Recipient(f"u:{user.id}", channel, address, p.language if p else "vi",
+                                 p.quiet_from if p else None, p.quiet_to if p else None,
+                                 bool(p and p.digest)))
+    return out
+
+
+def follower_recipients(session: Session, item_id: int, usable: set[str]) -> list[Recipient]:
+    rows = session.execute(select(Follow).where(col(Follow.item_id) == item_id,
+                                                col(Follow.confirmed_at).is_not(None),
+                                                col(Follow.stopped_at).is_(None))).scalars().all()
+    out = account_recipients(session, [r.user_id for r in rows if r.user_id], usable)
+    out += [Recipient(f"f:{r.id}", r.channel, r.address, r.language) for r in rows if not r.user_id]
+    return out
+
+
+def _holders(session: Session, commune_id: int, roles: set[str], village_id: int | None = None) -> list[int]:
+    q = select(RoleGrant).where(col(RoleGrant.commune_id) == commune_id, col(RoleGrant.role).in_(roles))
+    if village_id is not None:
+        q = q.where(col(RoleGrant.village_id) == village_id)
+    today = clock.today_local()
+    return [g.user_id for g in session.execute(q).scalars()
+            if account_rules.in_force(g.starts_on, g.ends_on, today)]
+
+
+def household_recipients(session: Session, village_id: int, usable: set[str],
+                         household_ids: Iterable[int] | None = None) -> list[Recipient]:
+    """Each household of the village register: its members' accounts, or the register's phone number."""
+    today = clock.today_local()
+    q = select(col(Household.id), col(Household.phone)).where(
+        col(Household.village_id) == village_id, col(Household.active_from) <= today,
+        or_(col(Household.active_to).is_(None), col(Household.active_to) > today))
+    if household_ids is not None:
+        q = q.where(col(Household.id).in_(list(household_ids)))
+    households = session.execute(q).all()
+    ids = [h for h, _ in households]
+    members: dict[int, list[int]] = {}
+    if ids:
+        for hid, uid in session.execute(select(col(HouseholdMember.household_id),
+                                               col(HouseholdMember.user_id)).where(col(HouseholdMember.household_id).in_(ids))):
+            members.setdefault(hid, []).append(uid)
+    out = account_recipients(session, [u for us in members.values() for u in us], usable)
+    out += [Recipient(f"h:{hid}", "sms", phone) for hid, phone in households if hid not in members and phone]
+    return out
+
+
+# --- the outbox -------------------------------------------------------------------------------------------
+
+def _stopped(session: Session, recipients: list[Recipient]) -> set[str]:
+    hashes = {address_hash(r.address) for r in recipients if r.channel in ("sms", "email", "zalo")}
+    found: set[str] = set()
+    chunk = list(hashes)
+    for n in range(0, len(chunk), 900):
+        found.update(session.execute(select(col(NotifyStop.address_hash))
+                                     .where(col(NotifyStop.address_hash).in_(chunk[n:n + 900]))).scalars())
+    return found
+
+
+def next_digest(now: datetime) -> datetime:
+    local = now.astimezone(LOCAL_TZ)
+    day = local.date() if local.hour < DIGEST_HOUR else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(DIGEST_HOUR), tzinfo=LOCAL_TZ).astimezone(now.tzinfo)
+
+
+def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: Item | None, kind: str,
+            recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
+            params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
+            usable: set[str] | None = None, code: str = "", link: str | None = None,
+            stop: bool = True) -> int:
+    """Write one outbox row per (recipient, channel), once each; returns how many."""
+    usable = configured() if usable is None else usable
+    now = clock.now()
+    seen: set[tuple[str, str]] = set()
+    picked = []
+    for r in recipients:
+        if (r.key, r.channel) in seen or not r.address or (skip_user and r.key == f"u:{skip_user}"):
+            continue
+        seen.add((r.key, r.channel))
+        picked.append(r)
+    stopped = _stopped(session, picked) if stop else set()
+    code = code or (item.code if item else "")
+    link = item_link(item) if link is None and item is not None else (link or "")
+    written: dict[tuple[str, str], list[str]] = {}
+    rows = []
+    for r in picked:
+        if stop and address_hash(r.address) in stopped:
+            continue
+        if (r.language, r.channel) not in written:
+            written[(r.language, r.channel)] = lines(r.language) if lines else []
+        w = texts.write(kind, r.language, code=code, channel=r.channel, link=link,
+                        stop_link=stop_link(r.key, r.address) if stop else "",
+                        lines=written[(r.language, r.channel)], **(params or {}))
+        status = "queued" if r.channel in usable else "no_channel"
+        after = rules.deliver_after(now, r.channel, urgent=urgent, quiet_from=r.quiet_from,
+                                    quiet_to=r.quiet_to)
+        if r.digest and not urgent and status == "queued":
+            status, after = "held", max(after, next_digest(now))
+        rows.append({"commune_id": commune_id, "event_id": event_id, "item_id": item.id if item else None,
+                     "kind": kind, "channel": r.channel, "recipient": r.key, "address": r.address,
+                     "subject": w.subject, "body": w.body,
+                     "idempotency_key": rules.idempotency_key(event_id, r.key, r.channel, kind),
+                     "status": status, "attempts": 0, "urgent": urgent, "created_at": now,
+                     "next_attempt_at": after, "claimed_at": None, "sent_at": None,
+                     "last_error": "" if status != "no_channel" else "no channel"})
+    if rows:
+        session.execute(insert(Outbox), rows)
+    return len(rows)
+
+
+# --- what each event tells whom ---------------------------------------------------------------------------
+
+def _payload(event: AuditEvent) -> dict[str, Any]:
+    try:
+        data = json.loads(event.payload)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _reason_line(reason: str) -> Callable[[str], list[str]]:
+    return lambda locale: [texts.tr(locale, texts.REASON, reason=reason)] if reason else []
+
+
+def _on_submitted(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    if item.reporter_id and not session.execute(select(col(Follow.id)).where(
+            col(Follow.item_id) == item.id, col(Follow.user_id) == item.reporter_id)).first():
+        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=item.reporter_id,
+                           created_at=event.created_at, confirmed_at=event.created_at))
+        session.flush()
+    usable = configured()
+    heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id)
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="new_item",
+            recipients=account_recipients(session, heads, usable), skip_user=event.actor_id, usable=usable,
+            lines=lambda locale: [item.title[:120]])
+
+
+def _on_move(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    usable = configured()
+    recipients = follower_recipients(session, row_id(item), usable)
+    reason = str(data.get("reason", ""))[:300]
+    if data.get("outcome"):
+        outcome = str(data["outcome"])
+        enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="closed",
+                recipients=recipients, skip_user=event.actor_id, usable=usable, lines=_reason_line(reason),
+                params={"outcome": texts.Lazy(texts.OUTCOME_NAMES.get(outcome, outcome))})
+    elif data.get("to"):
+        stage = str(data["to"])
+        enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="stage_changed",
+                recipients=recipients, skip_user=event.actor_id, usable=usable, lines=_reason_line(reason),
+                params={"stage": texts.Lazy(texts.STAGE_NAMES.get(stage, stage))})
+    if event.action == "request_review":
+        officials = _holders(session, item.commune_id, {"supervisor"})
+        enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="appeal",
+                recipients=account_recipients(session, officials, usable), usable=usable,
+                lines=_reason_line(reason))
+    if event.action == "start_inspection":
+        board = _holders(session, item.commune_id, {"inspection_member", "investment_monitor"})
+        enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="handed_over",
+                recipients=account_recipients(session, board, usable), usable=usable)
+
+
+def _on_meeting(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    """A whole village is invited: the request writes one fan-out row, the worker expands it into a message
+    per household (a village of 2,000 households answers as fast as one of 20)."""
+    if data.get("meeting_id"):
+        fanout(session, event, item, {"meeting_id": data["meeting_id"]})
+
+
+def fanout(session: Session, event: AuditEvent, item: Item, params: dict[str, Any]) -> None:
+    now = clock.now()
+    session.execute(insert(Outbox).values(
+        commune_id=item.commune_id, event_id=event.id, item_id=item.id, kind=event.action, channel="fanout",
+        recipient="fanout", address="", subject="", body=json.dumps(params), status="fanout", attempts=0,
+        idempotency_key=rules.idempotency_key(event.id, "fanout", "fanout", event.action), urgent=False,
+        created_at=now, next_attempt_at=now, claimed_at=None, sent_at=None, last_error=""))
+
+
+def expand(session: Session, row: Outbox) -> int:
+    """The messages of one fan-out row (called by the worker in its own transaction)."""
+    item = session.get(Item, row.item_id) if row.item_id else None
+    try:
+        params = json.loads(row.body)
+    except ValueError:
+        params = {}
+    made = 0
+    if item is not None and row.kind in FANOUT_KINDS:
+        made = FANOUT_KINDS[row.kind](session, row, item, params)
+    row.status, row.sent_at, row.body = "expanded", clock.now(), json.dumps({**params, "messages": made})
+    session.flush()
+    return made
+
+
+def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+    meeting = session.get(Meeting, params.get("meeting_id")) if params.get("meeting_id") else None
+    if meeting is None:
+        return 0
+    usable = configured()
+    starts = as_utc(meeting.starts_at)
+    urgent = rules.is_urgent(row.kind, starts, as_utc(row.created_at))
+
+    def lines(locale: str) -> list[str]:
+        return [item.title[:120], texts.tr(locale, texts.MEETING_LINE, when=texts.when(starts, locale),
+                                           place=meeting.place[:120], agenda=meeting.agenda[:300])]
+
+    households = household_recipients(session, meeting.village_id, usable)
+    return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item,
+                   kind="meeting_scheduled", recipients=households, usable=usable, lines=lines, urgent=urgent)
+
+
+FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
+    "meeting_scheduled": _meeting_messages, "meeting_changed": _meeting_messages,
+    "meeting_cancelled": _meeting_messages,
+}
+
+
+def _on_pledge(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    if event.actor_role != "village_head":
+        return  # the household pledged itself
+    from civic.implementation.models import Pledge
+
+    pledge = session.get(Pledge, data.get("pledge_id")) if data.get("pledge_id") else None
+    household_id = getattr(pledge, "household_id", None)
+    if household_id is None:
+        return
+    usable = configured()
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="pledge_recorded",
+            recipients=household_recipients(session, item.village_id, usable, [household_id]), usable=usable)
+
+
+def _on_reply(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    usable = configured()
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="reply",
+            recipients=follower_recipients(session, row_id(item), usable), skip_user=event.actor_id,
+            usable=usable, lines=lambda locale: [str(data.get("text", ""))[:300]])
+
+
+HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]] = {
+    "submitted": _on_submitted,
+    "meeting_scheduled": _on_meeting,
+    "meeting_changed": _on_meeting,
+    "meeting_cancelled": _on_meeting,
+    "pledge_added": _on_pledge,
+    "official_reply": _on_reply,
+}
+
+
+def on_event(session: Session, event: AuditEvent) -> None:
+    """The audit chain's listener: the outbox rows of one event, in its transaction."""
+    handler = HANDLERS.get(event.action) or (_on_move if event.action in TRANSITIONS else None)
+    if handler is None or event.item_id is None:
+        return
+    item = session.get(Item, event.item_id)
+    if item is None:
+        return
+    handler(session, event, item, _payload(event))
+
+
+# --- following --------------------------------------------------------------------------------------------
+
+def following(session: Session, item: Item, user_id: int | None) -> Follow | None:
+    if not user_id:
+        return None
+    q = select(Follow).where(col(Follow.item_id) == item.id, col(Follow.user_id) == user_id,
+                             col(Follow.stopped_at).is_(None))
+    return session.execute(q).scalars().first()
+
+
+def follow_account(session: Session, item: Item, viewer: Viewer) -> Follow:
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in first."))
+    row = session.execute(select(Follow).where(col(Follow.item_id) == item.id,
+                                               col(Follow.user_id) == viewer.id)).scalars().first()
+    now = clock.now()
+    if row is None:
+        row = Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=viewer.id, created_at=now,
+                     confirmed_at=now)
+        session.add(row)
+    row.stopped_at = None
+    row.confirmed_at = row.confirmed_at or now
+    session.flush()
+    audit.record(session, commune_id=item.commune_id, action="follow_started", actor_id=viewer.id,
+                 actor_role="resident",
+                 payload={"follow_id": row.id, "item": item.code, "channel": "account"})
+    return row
+
+
+def unfollow_account(session: Session, item: Item, viewer: Viewer) -> None:
+    row = following(session, item, viewer.id)
+    if row is None:
+        raise Conflict(N_("You do not follow this item."))
+    row.stopped_at = clock.now()
+    session.flush()
+    audit.record(session, commune_id=item.commune_id, action="follow_stopped", actor_id=viewer.id,
+                 actor_role="resident", payload={"follow_id": row.id, "item": item.code})
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def start_contact_follow(session: Session, item: Item, channel: str, address: str, language: str
+                         ) -> tuple[Follow, str]:
+    """A follow by phone (a 6-digit code sent by SMS) or e-mail (a link): nothing is sent about the item
+    until it is confirmed. At most a few codes an hour go to one address."""
+    now = clock.now()
+    usable = configured()
+    if channel not in usable:
+        raise Conflict(N_("This site cannot send messages of this kind yet."))
+    recent = session.execute(select(col(Follow.id)).where(
+        col(Follow.address) == address, col(Follow.created_at) > now - timedelta(hours=1))).all()
+    if len(recent) >= CODES_PER_ADDRESS_HOUR:
+        raise Conflict(N_("Too many codes were sent to this address. Please try again in an hour."))
+    if session.execute(select(col(NotifyStop.address_hash))
+                       .where(col(NotifyStop.address_hash) == address_hash(address))).first():
+        session.execute(NotifyStop.__table__.delete().where(  # type: ignore[attr-defined]
+            NotifyStop.__table__.c.address_hash == address_hash(address)))  # type: ignore[attr-defined]
+    secret = (f"{secrets.randbelow(10 ** 6):06d}" if channel == "sms" else secrets.token_urlsafe(24))
+    expires = now + (timedelta(minutes=CODE_MINUTES) if channel == "sms" else timedelta(hours=LINK_HOURS))
+    row = Follow(commune_id=item.commune_id, item_id=row_id(item), channel=channel, address=address,
+                 language=language, code_hash=_hash_code(secret), code_expires_at=expires, created_at=now)
+    session.add(row)
+    session.flush()
+    event = audit.record(session, commune_id=item.commune_id, action="follow_requested",
+                         payload={"follow_id": row.id, "item": item.code, "channel": channel})
+    recipient = Recipient(f"f:{row.id}", channel, address, language)
+    if channel == "sms":
+        lines: Callable[[str], list[str]] = lambda locale: [secret]  # noqa: E731
+        link = ""
+        kind = "follow_code"
+    else:
+        link = texts.absolute(f"/notify/confirm/{row.id}/{secret}")
+        lines = lambda locale: []  # noqa: E731
+        kind = "follow_link"
+    # The person asked for it this minute: quiet hours do not hold it back, and a stop does not apply.
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind=kind,
+            recipients=[recipient], lines=lines, urgent=True, usable=usable, link=link, stop=False)
+    return row, secret
+
+
+def pending_follow(session: Session, item: Item, follow_id: int) -> Follow:
+    row = session.get(Follow, follow_id)
+    if row is None or row.item_id != item.id or row.user_id is not None:
+        raise NotFound(N_("This link is not valid."))
+    return row
+
+
+def confirm_follow(session: Session, row: Follow, code: str) -> Follow:
+    now = clock.now()
+    if row.confirmed_at is not None:
+        return row
+    if row.attempts >= CODE_TRIES or row.code_expires_at is None or as_utc(row.code_expires_at) < now:
+        raise Conflict(N_("This code has expired. Please ask for a new one."))
+    if not secrets.compare_digest(row.code_hash, _hash_code(code)):
+        row.attempts += 1
+        session.flush()
+        raise Invalid(N_("This code is not right."), field="code")
+    row.confirmed_at = now
+    row.code_hash = ""
+    session.flush()
+    audit.record(session, commune_id=row.commune_id, action="follow_confirmed",
+                 payload={"follow_id": row.id, "channel": row.channel})
+    return row
+
+
+# --- preferences and stopping -----------------------------------------------------------------------------
+
+def preferences(session: Session, user_id: int) -> NotifyPreference:
+    return session.get(NotifyPreference, user_id) or NotifyPreference(user_id=user_id)
+
+
+def save_preferences(session: Session, viewer: Viewer, *, channels_chosen: list[str], quiet_from: int,
+                     quiet_to: int, digest: bool, language: str, commune_id: int) -> NotifyPreference:
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in first."))
+    row = session.get(NotifyPreference, viewer.id)
+    if row is None:
+        row = NotifyPreference(user_id=row_id(viewer.user))
+        session.add(row)
+    row.channels = ",".join(c for c in rules.CHANNELS if c in channels_chosen)
+    row.quiet_from, row.quiet_to, row.digest, row.language = quiet_from, quiet_to, digest, language
+    row.stopped = not channels_chosen
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="notify_preferences", actor_id=viewer.id,
+                 actor_role="resident", payload={"channels": row.channels, "digest": digest})
+    return row
+
+
+def stop(session: Session, token: str, commune_id: int) -> str:
+    """A stop link: the follow ends, or the account hears nothing more, or the address is stopped."""
+    key, digest = read_stop_token(token)
+    kind, _, raw = key.partition(":")
+    now = clock.now()
+    if kind == "f" and raw.isdigit():
+        row = session.get(Follow, int(raw))
+        if row is not None and row.stopped_at is None:
+            row.stopped_at = now
+    elif kind == "u" and raw.isdigit():
+        p = session.get(NotifyPreference, int(raw))
+        if p is None:
+            p = NotifyPreference(user_id=int(raw))
+            session.add(p)
+        p.stopped = True
+    elif kind == "h" and raw.isdigit():
+        household = session.get(Household, int(raw))
+        if household is not None and household.phone and address_hash(household.phone)[:16] == digest:
+            _stop_address(session, household.phone, now)
+    else:
+        raise NotFound(N_("This link is not valid."))
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="notify_stopped", payload={"recipient_kind": kind})
+    return kind
+
+
+def _stop_address(session: Session, address: str, now: datetime) -> None:
+    digest = address_hash(address)
+    if session.get(NotifyStop, digest) is None:
+        session.add(NotifyStop(address_hash=digest, created_at=now))
+    for row in session.execute(select(Follow).where(col(Follow.address) == address,
+                                                    col(Follow.stopped_at).is_(None))).scalars():
+        row.stopped_at = now
+
+
+def stop_by_reply(session: Session, phone: str, text: str, commune_id: int) -> bool:
+    """An SMS reply "TU CHOI" from a phone: nothing more goes to it."""
+    if not rules.is_stop_reply(text):
+        return False
+    _stop_address(session, phone, clock.now())
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="notify_stopped", payload={"recipient_kind": "sms"})
+    return True
+
+
+# --- the commune admin's view ------------------------------------------------------------------------------
+
+@dataclass
+class OutboxSummary:
+    counts: dict[str, int]
+    problems: list[Outbox]
+
+
+def summary(session: Session, commune_id: int, limit: int = 50) -> OutboxSummary:
+    from sqlalchemy import func
+
+    counts = dict(session.execute(select(col(Outbox.status), func.count()).where(
+        col(Outbox.commune_id) == commune_id).group_by(col(Outbox.status))).all())
+    problems = list(session.execute(select(Outbox).where(
+        col(Outbox.commune_id) == commune_id, col(Outbox.status).in_(("dead", "no_channel")))
+        .order_by(col(Outbox.id).desc()).limit(limit)).scalars())
+    return OutboxSummary(counts, problems)

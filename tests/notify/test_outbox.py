@@ -1,0 +1,156 @@
+"""Every notification is written to the outbox in the transaction of the audited change that causes it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import col
+
+from civic.audit.models import AuditEvent
+from civic.db import unit_of_work
+from civic.notify import service as notify
+from civic.notify.models import Follow, Outbox
+from tests.builders import make_item, move, viewer, world
+
+
+def outbox(db, **where) -> list[Outbox]:
+    q = select(Outbox).order_by(col(Outbox.id))
+    for k, v in where.items():
+        q = q.where(getattr(Outbox, k) == v)
+    return list(db.execute(q).scalars())
+
+
+def test_the_reporter_follows_their_item_and_hears_of_its_stage_change(db, email_on, daytime):
+    commune, a, _, cat, users = world(db)
+    resident = users["resident"]
+    resident.email = "dan.mot@example.vn"
+    item = make_item(db, commune, a, cat, reporter=resident)
+    follow = db.execute(select(Follow).where(col(Follow.item_id) == item.id)).scalars().one()
+    assert follow.user_id == resident.id and follow.confirmed_at is not None
+    assert outbox(db, kind="stage_changed") == []
+
+    move(db, item, "accept", viewer(db, users["village_head"]))
+    [row] = outbox(db, kind="stage_changed")
+    assert (row.channel, row.address, row.status, row.recipient) == ("email", "dan.mot@example.vn", "queued",
+                                                                      f"u:{resident.id}")
+    assert item.code in row.subject and "Dân biết" in row.subject  # Vietnamese by default
+    assert f"https://nhaoson.example.vn/items/{item.code}" in row.body
+    assert "https://nhaoson.example.vn/notify/stop/" in row.body
+    event = db.execute(select(AuditEvent).where(col(AuditEvent.action) == "accept")).scalars().one()
+    assert row.event_id == event.id
+    assert "dan.mot" not in event.payload  # no personal data in the chain
+
+
+def test_an_english_reader_hears_in_english_with_the_public_reason(db, email_on, daytime):
+    commune, a, _, cat, users = world(db)
+    resident = users["resident"]
+    resident.email = "dan.mot@example.vn"
+    notify.save_preferences(db, viewer(db, resident), channels_chosen=["email"], quiet_from=0, quiet_to=0,
+                            digest=False, language="en", commune_id=commune.id)
+    item = make_item(db, commune, a, cat, reporter=resident)
+    move(db, item, "reject", viewer(db, users["village_head"]), {"reason": "Ngoài khả năng của thôn."})
+    [row] = outbox(db, kind="closed")
+    assert row.subject == f"{item.code} is closed: rejected"
+    assert "Reason: Ngoài khả năng của thôn." in row.body
+
+
+def test_the_village_head_hears_of_a_new_item_and_the_actor_is_not_told_of_their_own_move(db, daytime):
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat, reporter=users["resident"])
+    rows = outbox(db, kind="new_item")
+    assert [r.recipient for r in rows] == [f"u:{users['village_head'].id}"]
+    # no channel is configured: recorded, shown as not sent
+    assert rows[0].status == "no_channel" and rows[0].last_error == "no channel"
+    follow_head = viewer(db, users["village_head"])
+    notify.follow_account(db, item, follow_head)
+    move(db, item, "accept", follow_head)
+    assert [r.recipient for r in outbox(db, kind="stage_changed")] == [f"u:{users['resident'].id}"]
+
+
+def test_a_rolled_back_change_sends_nothing(email_on, daytime):
+    with unit_of_work(write=True) as db:
+        commune, a, _, cat, users = world(db)
+        users["resident"].email = "dan.mot@example.vn"
+        item = make_item(db, commune, a, cat, reporter=users["resident"])
+        head_id, item_id = users["village_head"].id, item.id
+    with pytest.raises(RuntimeError), unit_of_work(write=True) as db:
+        from civic.items.models import Item
+
+        move(db, db.get(Item, item_id), "accept", viewer(db, db.get(type(users["village_head"]), head_id)))
+        assert len(outbox(db, kind="stage_changed")) == 1  # written in the transaction…
+        raise RuntimeError("the change fails after the move")
+    with unit_of_work() as db:
+        assert outbox(db, kind="stage_changed") == []  # …and gone with it
+
+
+def test_unfollowing_stops_the_messages(db, email_on, daytime):
+    commune, a, _, cat, users = world(db)
+    resident = users["resident"]
+    resident.email = "dan.mot@example.vn"
+    item = make_item(db, commune, a, cat, reporter=resident)
+    notify.unfollow_account(db, item, viewer(db, resident))
+    move(db, item, "accept", viewer(db, users["village_head"]))
+    assert outbox(db, kind="stage_changed") == []
+
+
+def test_a_stopped_account_hears_nothing(db, email_on, daytime):
+    commune, a, _, cat, users = world(db)
+    resident = users["resident"]
+    resident.email = "dan.mot@example.vn"
+    item = make_item(db, commune, a, cat, reporter=resident)
+    token = notify.stop_token(f"u:{resident.id}", resident.email)
+    notify.stop(db, token, commune.id)
+    move(db, item, "accept", viewer(db, users["village_head"]))
+    assert outbox(db, kind="stage_changed") == []
+
+
+def test_an_email_follower_hears_only_after_confirming(db, email_on, daytime):
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat)
+    row, secret = notify.start_contact_follow(db, item, "email", "ban.doc@example.vn", "vi")
+    [link] = outbox(db, kind="follow_link")
+    assert f"/notify/confirm/{row.id}/{secret}" in link.body and link.address == "ban.doc@example.vn"
+    head = viewer(db, users["village_head"])
+    move(db, item, "accept", head)
+    assert outbox(db, kind="stage_changed") == []  # not confirmed yet
+    notify.confirm_follow(db, row, secret)
+    move(db, item, "close_not_done", viewer(db, users["supervisor"]), {"reason": "Không làm được nữa."})
+    [row_out] = outbox(db, kind="closed")
+    assert row_out.recipient == f"f:{row.id}" and row_out.address == "ban.doc@example.vn"
+
+
+def test_a_wrong_code_is_refused_and_counted(db, sms_on, daytime):
+    from civic.errors import Conflict, Invalid
+
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat)
+    row, secret = notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
+    [code_sms] = outbox(db, kind="follow_code")
+    assert secret in code_sms.body and code_sms.address == "0912000111" and len(secret) == 6
+    wrong = "000000" if secret != "000000" else "111111"
+    for _ in range(5):
+        with pytest.raises(Invalid):
+            notify.confirm_follow(db, row, wrong)
+    with pytest.raises(Conflict):  # five tries: the code is spent
+        notify.confirm_follow(db, row, secret)
+    assert row.confirmed_at is None
+
+
+def test_codes_to_one_phone_are_throttled(db, sms_on, daytime):
+    from civic.errors import Conflict
+
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat)
+    for _ in range(3):
+        notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
+    with pytest.raises(Conflict):
+        notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
+
+
+def test_following_by_a_channel_the_site_lacks_is_refused(db, daytime):
+    from civic.errors import Conflict
+
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat)
+    with pytest.raises(Conflict):
+        notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
