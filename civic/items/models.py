@@ -71,3 +71,15 @@ class Item(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     stage_changed_at: datetime = Field(sa_type=DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ItemCount(SQLModel, table=True):
+    """How many items a village has in a stage: kept by database triggers on `item` (migration 0010s) in
+    the same transaction as every insert, stage change and delete; `civic recount` checks and repairs it."""
+
+    __tablename__ = "item_count"
+
+    commune_id: int = Field(primary_key=True)
+    village_id: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=16)
+    n: int = 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlmodel import Session, col
 
 from civic import clock
@@ -26,7 +26,7 @@ from civic.core.kinds import Stage
 from civic.db import row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
-from civic.items.models import Category, Item
+from civic.items.models import Category, Item, ItemCount
 from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -242,8 +242,50 @@ LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), c
                 col(Item.updated_at))
 
 
+def _text_conditions(session: Session, q: str) -> list[Any]:
+    """Every folded word of the search, anywhere in an item's text. On SQLite the words of three letters
+    or more go through the trigram FTS5 table `item_fts` (migration 0010s); on PostgreSQL the same LIKE
+    uses the trigram GIN index where pg_trgm is installed."""
+    words = rules.fold(q).split()[:SEARCH_WORDS]
+    conds: list[Any] = []
+    indexed = [w for w in words if len(w) >= 3] if _is_sqlite(session) else []
+    if indexed:
+        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+        conds.append(col(Item.id).in_(select(text("rowid")).select_from(text("item_fts"))
+                                      .where(text("item_fts MATCH :match")).params(match=match)))
+    for word in words:
+        if word in indexed:
+            continue
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
+    return conds
+
+
+def _code_condition(q: str) -> Any | None:
+    """A search that looks like an item's code, whole or in part ('NS-2026-0022', 'ns 2026 22', '0022')."""
+    code = rules.code_search(q)
+    if code is None:
+        return None
+    conds = [col(Item.seq) == code.seq]
+    if code.year is not None:
+        conds.append(col(Item.year) == code.year)
+    else:  # the (commune, year, seq) index: one probe a year
+        conds.append(col(Item.year).in_(range(rules.FIRST_YEAR, clock.today_local().year + 1)))
+    if code.prefix is not None:
+        conds.append(col(Item.code).like(f"{code.prefix}-%"))
+    return and_(*conds)
+
+
+def _is_sqlite(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+SEARCH_WORDS = 6
+
+
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
-    conds = [col(Item.commune_id) == commune_id]
+    conds: list[Any] = [col(Item.commune_id) == commune_id]
     if f.village_id:
         conds.append(col(Item.village_id) == f.village_id)
     if f.stage:
@@ -254,17 +296,20 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         conds.append(col(Item.kind) == f.kind)
     if f.category_id:
         conds.append(col(Item.category_id) == f.category_id)
-    for word in rules.fold(f.q).split()[:6]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conds.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
+    if f.q:
+        text_match = and_(*_text_conditions(session, f.q))
+        code_match = _code_condition(f.q)
+        conds.append(text_match if code_match is None else or_(code_match, text_match))
     where = and_(*conds)
     capped = False
     if f.q:
-        # A text search cannot use an index: count at most SEARCH_COUNT_CAP + 1 matches, then stop.
+        # A text search is counted only so far: at most SEARCH_COUNT_CAP + 1 matches, then it stops.
         limited = select(col(Item.id)).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
         total = session.execute(select(func.count()).select_from(limited)).scalar_one()
         if total > SEARCH_COUNT_CAP:
             total, capped = SEARCH_COUNT_CAP, True
+    elif not (f.outcome or f.kind or f.category_id):
+        total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
     else:
         total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
     page = max(1, min(f.page, max(1, -(-total // page_size))))
@@ -274,10 +319,43 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
     return Page(list(rows), total, page, page_size, capped)
 
 
+def counted(session: Session, commune_id: int, *, village_id: int | None = None, stage: str | None = None
+            ) -> int:
+    """Items of the commune (of a village, in a stage) from the counters, without counting the items."""
+    conds = [col(ItemCount.commune_id) == commune_id]
+    if village_id:
+        conds.append(col(ItemCount.village_id) == village_id)
+    if stage:
+        conds.append(col(ItemCount.stage) == stage)
+    return int(session.execute(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(*conds))
+               .scalar_one())
+
+
 def stage_counts(session: Session, commune_id: int) -> dict[str, int]:
-    rows = session.execute(select(col(Item.stage), func.count()).where(col(Item.commune_id) == commune_id)
-                           .group_by(col(Item.stage))).all()
-    return {stage: n for stage, n in rows}
+    rows = session.execute(select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
+                           .where(col(ItemCount.commune_id) == commune_id)
+                           .group_by(col(ItemCount.stage))).all()
+    return {stage: int(n) for stage, n in rows if n}
+
+
+def recount(session: Session, repair: bool = False) -> list[tuple[int, int, str, int, int]]:
+    """Compare the counters with the items: (commune, village, stage, kept, actual) for each that differs.
+    With `repair`, the counters are written again from the items."""
+    actual = {(c, v, s): n for c, v, s, n in session.execute(
+        select(col(Item.commune_id), col(Item.village_id), col(Item.stage), func.count())
+        .group_by(col(Item.commune_id), col(Item.village_id), col(Item.stage))).all()}
+    kept = {(c, v, s): n for c, v, s, n in session.execute(
+        select(col(ItemCount.commune_id), col(ItemCount.village_id), col(ItemCount.stage),
+               col(ItemCount.n))).all()}
+    wrong = sorted((c, v, s, kept.get((c, v, s), 0), actual.get((c, v, s), 0))
+                   for c, v, s in set(actual) | set(kept)
+                   if kept.get((c, v, s), 0) != actual.get((c, v, s), 0))
+    if repair and wrong:
+        session.execute(delete(ItemCount))
+        session.add_all(ItemCount(commune_id=c, village_id=v, stage=s, n=n)
+                        for (c, v, s), n in actual.items())
+        session.flush()
+    return wrong
 
 
 def latest_by_stage(session: Session, commune_id: int, stages: tuple[str, ...], per_stage: int = 3

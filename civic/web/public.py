@@ -73,9 +73,10 @@ def _item_list(request: Request, query: ItemListQuery):
             q=query.q, page=max(1, query.page or 1),
         )
         result = items.list_public(db, row_id(commune), f, page_size=request.app.state.settings.page_size)
+        too_long = len(request.query_params.get("q", "")) > SEARCH_MAX
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
                           stages=LISTED_STAGES, kinds=KINDS,
-                          search_max=SEARCH_MAX)
+                          search_max=SEARCH_MAX, too_long=too_long)
 
 
 @router.get("/items/{code}", response_class=HTMLResponse, name="item_status")

@@ -27,7 +27,7 @@ def test_a_long_queue_comes_in_pages_oldest_first(client):
         make_item(db, commune, b, cat, title="Phản ánh của thôn khác")
     login(client, users["village_head"])
     first = client.get("/triage")
-    assert "53 new items wait" in first.text
+    assert "53 phản ánh mới đang chờ" in first.text
     assert codes(client, "/triage") == made[:workflow.QUEUE_PAGE]
     assert 'href="/triage?page=2"' in first.text
     assert codes(client, "/triage?page=2") == made[workflow.QUEUE_PAGE:]
