@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy import and_, column, delete, func, or_, select, table, text, true, union
 from sqlmodel import Session, col
 
 from civic import clock
@@ -242,23 +242,22 @@ LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), c
                 col(Item.updated_at))
 
 
-def _text_conditions(session: Session, q: str) -> list[Any]:
-    """Every folded word of the search, anywhere in an item's text. On SQLite the words of three letters
-    or more go through the trigram FTS5 table `item_fts` (migration 0010s); on PostgreSQL the same LIKE
-    uses the trigram GIN index where pg_trgm is installed."""
-    words = rules.fold(q).split()[:SEARCH_WORDS]
-    conds: list[Any] = []
+ITEM_FTS = table("item_fts", column("rowid"))
+
+
+def _fts_match(session: Session, words: list[str]) -> str | None:
+    """The FTS5 query of the words of three letters or more (SQLite only: the trigram table `item_fts` of
+    migration 0010s), each a quoted string, so no word is read as an FTS operator."""
     indexed = [w for w in words if len(w) >= 3] if _is_sqlite(session) else []
-    if indexed:
-        match = " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
-        conds.append(col(Item.id).in_(select(text("rowid")).select_from(text("item_fts"))
-                                      .where(text("item_fts MATCH :match")).params(match=match)))
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed) or None
+
+
+def _like(words: list[str]) -> list[Any]:
+    out = []
     for word in words:
-        if word in indexed:
-            continue
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conds.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
-    return conds
+        out.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
+    return out
 
 
 def _code_condition(q: str) -> Any | None:
@@ -296,26 +295,55 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         conds.append(col(Item.kind) == f.kind)
     if f.category_id:
         conds.append(col(Item.category_id) == f.category_id)
-    if f.q:
-        text_match = and_(*_text_conditions(session, f.q))
-        code_match = _code_condition(f.q)
-        conds.append(text_match if code_match is None else or_(code_match, text_match))
-    where = and_(*conds)
-    capped = False
-    if f.q:
-        # A text search is counted only so far: at most SEARCH_COUNT_CAP + 1 matches, then it stops.
-        limited = select(col(Item.id)).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
-        total = session.execute(select(func.count()).select_from(limited)).scalar_one()
-        if total > SEARCH_COUNT_CAP:
-            total, capped = SEARCH_COUNT_CAP, True
-    elif not (f.outcome or f.kind or f.category_id):
-        total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
+    if not f.q:
+        if f.outcome or f.kind or f.category_id:
+            total = session.execute(select(func.count()).select_from(Item).where(and_(*conds))).scalar_one()
+        else:
+            total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
+        return _page(session, select(*LIST_COLUMNS).where(and_(*conds)), total, f.page, page_size,
+                     (col(Item.created_at).desc(), col(Item.id).desc()))
+    words = rules.fold(f.q).split()[:SEARCH_WORDS]
+    code = rules.code_search(f.q)
+    match = _fts_match(session, words)
+    code_match = _code_condition(f.q)
+    if code is not None and code.prefix and code.year:  # a whole code names one item: no text holds it
+        words, match = [], None
+        code_match = col(Item.code) == rules.format_code(code.prefix, code.year, code.seq)
+    if match and code_match is None:
+        # SQLite: the trigram index drives, newest (highest id) first, and stops after the page it needs;
+        # the short words and the filters are checked on the items it yields.
+        short = [w for w in words if len(w) < 3]
+        stmt = (select(*LIST_COLUMNS).select_from(ITEM_FTS.join(Item, col(Item.id) == ITEM_FTS.c.rowid))
+                .where(text("item_fts MATCH :match").bindparams(match=match), *conds, *_like(short)))
+        order: tuple[Any, ...] = (ITEM_FTS.c.rowid.desc(),)
     else:
-        total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
-    page = max(1, min(f.page, max(1, -(-total // page_size))))
-    rows = session.execute(select(*LIST_COLUMNS).where(where)
-                           .order_by(col(Item.created_at).desc(), col(Item.id).desc())
-                           .offset((page - 1) * page_size).limit(page_size)).all()
+        order = (col(Item.created_at).desc(), col(Item.id).desc())
+        if match and code_match is not None:
+            # A partial code ('0022') is also looked for in the text: the ids of both, each from its
+            # index (a code's digits are rare in the text), then the filters and the short words.
+            short = [w for w in words if len(w) < 3]
+            ids = union(select(ITEM_FTS.c.rowid.label("id")).where(
+                text("item_fts MATCH :match").bindparams(match=match)),
+                select(col(Item.id)).where(col(Item.commune_id) == commune_id, code_match))
+            found = ids.subquery()
+            stmt = (select(*LIST_COLUMNS).select_from(found.join(Item, col(Item.id) == found.c.id))
+                    .where(*conds, or_(code_match, *_like(short)) if short else true()))
+            order = (col(Item.id).desc(),)
+        else:
+            text_match = and_(*_like(words))
+            stmt = select(*LIST_COLUMNS).where(*conds, text_match if code_match is None
+                                               else or_(code_match, text_match) if words else code_match)
+    # A text search is counted only so far: at most SEARCH_COUNT_CAP + 1 matches, then it stops.
+    limited = stmt.with_only_columns(col(Item.id)).order_by(*order).limit(SEARCH_COUNT_CAP + 1).subquery()
+    total = session.execute(select(func.count()).select_from(limited)).scalar_one()
+    capped = total > SEARCH_COUNT_CAP
+    return _page(session, stmt, min(total, SEARCH_COUNT_CAP), f.page, page_size, order, capped)
+
+
+def _page(session: Session, stmt: Any, total: int, page: int, page_size: int, order: tuple[Any, ...],
+          capped: bool = False) -> Page:
+    page = max(1, min(page, max(1, -(-total // page_size))))
+    rows = session.execute(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
     return Page(list(rows), total, page, page_size, capped)
 
 
