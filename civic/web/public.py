@@ -83,7 +83,8 @@ def _item_list(request: Request, query: ItemListQuery):
 def item_status(request: Request, code: ItemCode):
     canonical = item_rules.parse_code(code)
     commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
-    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code))
+    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code),
+                           version=lambda: pagecache.item_version(code))
 
 
 def _item_status(request: Request, code: str):

@@ -13,6 +13,9 @@ search keeps its sequential scan and the migration says so.
 `item_count` holds how many items each village has in each stage, kept by triggers on `item` in the
 same transaction as the insert, the stage change or the delete, so the home page and the unfiltered list
 never count the commune's items. `civic recount` checks it against the items and repairs it.
+
+`ix_audit_event_commune_level` (the commune's events that name no item) gives the page cache the version
+of what an item's page shows of the commune, without reading the item events.
 """
 import logging
 from collections.abc import Sequence
@@ -99,9 +102,12 @@ def upgrade() -> None:
         else:
             op.execute("CREATE INDEX ix_item_search_trgm ON item USING gin (search_text gin_trgm_ops)")
     op.execute(FILL_COUNTS)
+    # The page cache's version of an item page reads the commune's last event that names no item.
+    op.execute("CREATE INDEX ix_audit_event_commune_level ON audit_event (commune_id, seq) WHERE item_id IS NULL")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_audit_event_commune_level")
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for name in ("item_count_ai", "item_count_ad", "item_count_au", "item_fts_ai", "item_fts_ad",
