@@ -14,7 +14,8 @@ search keeps its sequential scan and the migration says so.
 same transaction as the insert, the stage change or the delete, so the home page and the unfiltered list
 never count the commune's items. `civic recount` checks it against the items and repairs it.
 
-`ix_audit_event_commune_level` (the commune's events that name no item) gives the page cache the version
+`ix_item_submitted_created` (new items only, oldest first) serves the triage queue of a village head
+of many villages. `ix_audit_event_commune_level` (the commune's events that name no item) gives the page cache the version
 of what an item's page shows of the commune, without reading the item events.
 """
 import logging
@@ -102,12 +103,15 @@ def upgrade() -> None:
         else:
             op.execute("CREATE INDEX ix_item_search_trgm ON item USING gin (search_text gin_trgm_ops)")
     op.execute(FILL_COUNTS)
+    # The triage queue reads the oldest new items of many villages: one ordered scan of the new ones.
+    op.execute("CREATE INDEX ix_item_submitted_created ON item (created_at, id) WHERE stage = 'submitted'")
     # The page cache's version of an item page reads the commune's last event that names no item.
     op.execute("CREATE INDEX ix_audit_event_commune_level ON audit_event (commune_id, seq) WHERE item_id IS NULL")
 
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_audit_event_commune_level")
+    op.execute("DROP INDEX IF EXISTS ix_item_submitted_created")
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         for name in ("item_count_ai", "item_count_ad", "item_count_au", "item_fts_ai", "item_fts_ad",
