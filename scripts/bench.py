@@ -20,7 +20,7 @@ multi-worker supervisor with TCP_NODELAY restored, to separate the app's cost fr
 
 Then (without --only; alone with `--goals`) the table of the goals: each scenario's req/s as a share of
 a ceiling app (a bare FastAPI app rendering an 8 KB Jinja page, scripts/bench_ceiling.py) served the
-same way in the same run, with civic's page cache off.
+same way in the same run, with civic's page cache off (on for the mixed reads and submissions).
 
 Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --goals,
 --json PATH;
@@ -950,7 +950,7 @@ def bench_open311_post(wrk, server, db: Path, args) -> dict:
 GOALS = (
     ("status", "status page, rendered every time (cache off)", 0.40, None),
     ("list", "filtered list, rendered every time", 0.35, None),
-    ("mixed", "mixed: 90 % status/list, 5 % GET /submit, 5 % POST /submit", 0.45, None),
+    ("mixed", "mixed, cache on: 90 % reads, 5 % GET /submit, 5 % POST", 0.45, None),
     ("triage", "triage queue, signed-in village head of all villages", 0.15, None),
     ("submit", "POST /submit alone", 0.15, 250.0),
 )
@@ -981,6 +981,18 @@ def _login(base: str, phone: str, password: str) -> str:
     signed = next((c.split(";", 1)[0].split("=", 1)[1] for c in headers.get_all("Set-Cookie") or []
                    if c.startswith("civic_session=")), cookie)
     return signed
+
+
+def _prime(server, paths: list[str], cookie: str = "") -> None:
+    """Each worker's first pages compile their templates and load catalogs: ask for a few by hand (each
+    worker several times) before the load generator starts, so no measured request waits for that."""
+    headers = {"Cookie": f"civic_session={cookie}"} if cookie else {}
+    for path in paths[:16] * (server.workers * 2):
+        request = urllib.request.Request(server.base + path, headers=headers)
+        try:
+            urllib.request.urlopen(request, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
 
 
 def _goal_run(wrk, server, name: str, label: str, script_args, args, ok_statuses) -> dict:
@@ -1016,26 +1028,35 @@ def bench_goals(wrk, db: Path, sample: dict, args) -> dict:
         mixed = [f"/items/{c}" for c in sample["codes"][:2000]] + list_paths
         random.Random(args.seed + 4).shuffle(mixed)
         mixed_file = _write_paths("goal-mixed", mixed)
+        _prime(server, [f"/items/{c}" for c in sample["codes"][:8]] + list_paths[:4] + ["/", "/submit"])
         results["status"] = _goal_run(wrk, server, "status", GOALS[0][1],
                                       lambda: ["paths", str(status_paths)], args, lambda c: c == 200)
         results["list"] = _goal_run(wrk, server, "list", GOALS[1][1],
                                     lambda: ["paths", str(list_file)], args, lambda c: c == 200)
+        cookie = _login(server.base, "0900000102", "bench-village_head")
+        triage_file = _write_paths("goal-triage", ["/triage"])
+        _prime(server, ["/triage"], cookie)
+        results["triage"] = _goal_run(wrk, server, "triage", GOALS[3][1],
+                                      lambda: ["authpaths", str(triage_file), cookie], args,
+                                      lambda c: c == 200)
+        results["submit"] = bench_submit(wrk, server, db, sample, args)
+    finally:
+        server.stop()
+    # The mixed traffic as deployed: the page cache on, so each submission must not empty it.
+    server = Server(db, args.workers, "civic")
+    try:
+        server.start()
         title = urllib.parse.quote_plus("Đèn đường ngõ 5 không sáng")
         desc = urllib.parse.quote_plus("Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần, buổi tối rất tối.")
         villages = ",".join(map(str, sample["villages"]))
         categories = ",".join(map(str, sample["categories"]))
+        _prime(server, [f"/items/{c}" for c in sample["codes"][:8]] + list_paths[:4] + ["/submit"])
         before = _settled_count(db)
         results["mixed"] = _goal_run(
             wrk, server, "mixed", GOALS[2][1],
             lambda: ["mixed", str(mixed_file), os.urandom(4).hex(), villages, categories, title, desc],
             args, lambda c: c in (200, 303))
         results["mixed"]["items_created"] = _settled_count(db) - before
-        cookie = _login(server.base, "0900000102", "bench-village_head")
-        triage_file = _write_paths("goal-triage", ["/triage"])
-        results["triage"] = _goal_run(wrk, server, "triage", GOALS[3][1],
-                                      lambda: ["authpaths", str(triage_file), cookie], args,
-                                      lambda c: c == 200)
-        results["submit"] = bench_submit(wrk, server, db, sample, args)
     finally:
         server.stop()
     return results
@@ -1047,7 +1068,7 @@ def print_goals(goals: dict, meta: dict, args) -> bool:
     print()
     print(f"goals at {meta['items']:,} items — share of the ceiling app served the same way in this run "
           f"(ceiling {ceiling:,.1f} req/s, p50 {goals['ceiling']['p50_ms']:.1f} ms, "
-          f"p99 {goals['ceiling']['p99_ms']:.1f} ms); civic's page cache off")
+          f"p99 {goals['ceiling']['p99_ms']:.1f} ms); civic's page cache off but for the mixed traffic")
     head = (f"{'scenario':<62} {'req/s':>9} {'share':>7} {'goal':>6} {'p50':>9} {'p99':>10} "
             f"{'errors':>7}  met")
     print(head)
