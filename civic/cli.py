@@ -32,6 +32,7 @@ from civic.audit import signing
 from civic.config import ROOT, get_settings
 from civic.db import row_id, unit_of_work
 from civic.errors import CivicError
+from civic.items import service as items
 from civic.seed import demo
 from civic.serve import serve
 from civic.setup import service as setup
@@ -647,6 +648,12 @@ def build_parser() -> argparse.ArgumentParser:
                                   "/open-data/datapackage.json.")
     b.add_argument("--commune", help="commune code (default: every commune)")
     b.set_defaults(fn=cmd_open_data_build)
+    p = sub.add_parser("recount", help="check the item counters against the items (--repair fixes them)",
+                       description="Compare the counters the home page and the list show (items per "
+                                   "village and stage) with the items themselves; exit 1 if they differ. "
+                                   "With --repair, write them again from the items.")
+    p.add_argument("--repair", action="store_true", help="rewrite the counters that differ")
+    p.set_defaults(fn=cmd_recount)
     return parser
 
 
@@ -666,6 +673,21 @@ def cmd_open_data_build(args) -> int:
             out = opendata.build(db, commune, get_settings().var_dir)
             print(f"{commune.code}: {out / opendata.PACKAGE}")
     return 0
+
+
+def cmd_recount(args) -> int:
+    with unit_of_work(write=args.repair) as db:
+        wrong = items.recount(db, repair=args.repair)
+    for commune_id, village_id, stage, kept, actual in wrong:
+        print(f"commune {commune_id}, village {village_id}, {stage}: counted {kept}, items {actual}")
+    if not wrong:
+        print("the item counters match the items")
+        return 0
+    if args.repair:
+        print(f"repaired {len(wrong)} counters")
+        return 0
+    print(f"{len(wrong)} counters differ from the items: run civic recount --repair", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,12 @@ with unique URLs (every request rendered). `--server nodelay` runs the same app 
 multi-worker supervisor with TCP_NODELAY restored, to separate the app's cost from uvicorn issue #3149
 (with --workers N, every keep-alive response waits ~40 ms for a delayed ACK).
 
-Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --json PATH;
+Then (without --only; alone with `--goals`) the table of the goals: each scenario's req/s as a share of
+a ceiling app (a bare FastAPI app rendering an 8 KB Jinja page, scripts/bench_ceiling.py) served the
+same way in the same run, with civic's page cache off (on for the mixed reads and submissions).
+
+Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --goals,
+--json PATH;
 `--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 
@@ -584,8 +589,8 @@ except ImportError:  # pragma: no cover - only the nodelay launcher needs it
 
 
 class Server:
-    def __init__(self, db: Path, workers: int, kind: str = "civic"):
-        self.db, self.workers, self.kind = db, workers, kind
+    def __init__(self, db: Path, workers: int, kind: str = "civic", env: dict[str, str] | None = None):
+        self.db, self.workers, self.kind, self.env = db, workers, kind, env or {}
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -595,11 +600,14 @@ class Server:
         if self.kind == "nodelay":
             cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-nodelay", str(self.port),
                    str(self.workers)]
+        elif self.kind == "ceiling":
+            cmd = [sys.executable, str(Path(__file__).resolve().parent / "bench_ceiling.py"), str(self.port),
+                   str(self.workers)]
         else:
             cmd = [*_civic_command(), "serve", "--workers", str(self.workers), "--no-access-log",
                    "--port", str(self.port)]
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, env=_db_env(self.db), cwd=ROOT, stdout=self._log,
+        self.proc = subprocess.Popen(cmd, env={**_db_env(self.db), **self.env}, cwd=ROOT, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -611,7 +619,8 @@ class Server:
                         # every worker must be up: ask a few times
                         for _ in range(self.workers * 4):
                             urllib.request.urlopen(self.base + "/healthz", timeout=5).read()
-                        launcher = "civic serve" if self.kind == "civic" else "nodelay launcher"
+                        names = {"civic": "civic serve", "ceiling": "ceiling app"}
+                        launcher = names.get(self.kind, "nodelay launcher")
                         log(f"server up on {self.base} ({launcher}"
                             f", {self.workers} workers, pid {self.proc.pid})")
                         return
@@ -935,6 +944,150 @@ def bench_open311_post(wrk, server, db: Path, args) -> dict:
 
 # --- the report ------------------------------------------------------------------------------------
 
+# --- the goals: shares of a ceiling app served the same way in the same run ---------------------------
+
+# (scenario, label, goal as a share of the ceiling's req/s, p99 limit in ms or None)
+GOALS = (
+    ("status", "status page, rendered every time (cache off)", 0.40, None),
+    ("list", "filtered list, rendered every time", 0.35, None),
+    ("mixed", "mixed, cache on: 90 % reads, 5 % GET /submit, 5 % POST", 0.45, None),
+    ("triage", "triage queue, signed-in village head of all villages", 0.15, None),
+    ("submit", "POST /submit alone", 0.15, 250.0),
+)
+
+
+def _login(base: str, phone: str, password: str) -> str:
+    """A signed-in session cookie, through the login form as a browser sends it."""
+    with urllib.request.urlopen(base + "/login", timeout=30) as r:
+        html = r.read().decode()
+        cookies = r.headers.get_all("Set-Cookie") or []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    cookie = next((c.split(";", 1)[0].split("=", 1)[1] for c in cookies
+                   if c.startswith("civic_session=")), "")
+    if not token or not cookie:
+        raise RuntimeError("GET /login gave no CSRF token or no session cookie")
+    body = urllib.parse.urlencode({"csrf_token": token.group(1), "phone": phone,
+                                   "password": password}).encode()
+    req = urllib.request.Request(base + "/login", data=body, method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded",
+                                          "Cookie": f"civic_session={cookie}"})
+    try:
+        answer = urllib.request.build_opener(_NoRedirect).open(req, timeout=30)
+        status, headers = answer.status, answer.headers
+    except urllib.error.HTTPError as exc:
+        status, headers = exc.code, exc.headers
+    if status != 303:
+        raise RuntimeError(f"POST /login answered {status}, not 303")
+    signed = next((c.split(";", 1)[0].split("=", 1)[1] for c in headers.get_all("Set-Cookie") or []
+                   if c.startswith("civic_session=")), cookie)
+    return signed
+
+
+def _prime(server, paths: list[str], cookie: str = "") -> None:
+    """Each worker's first pages compile their templates and load catalogs: ask for a few by hand (each
+    worker several times) before the load generator starts, so no measured request waits for that."""
+    headers = {"Cookie": f"civic_session={cookie}"} if cookie else {}
+    for path in paths[:16] * (server.workers * 2):
+        request = urllib.request.Request(server.base + path, headers=headers)
+        try:
+            urllib.request.urlopen(request, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
+
+
+def _goal_run(wrk, server, name: str, label: str, script_args, args, ok_statuses) -> dict:
+    if args.warmup:
+        run_wrk(wrk, server.base, script_args(), duration=args.warmup, threads=args.threads,
+                connections=args.connections)
+    r = run_wrk(wrk, server.base, script_args(), duration=args.duration, threads=args.threads,
+                connections=args.connections)
+    out = _summarise(name, label, r, ok_statuses)
+    log(f"{name:8} {out['rps']:>8,.1f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+        f"statuses {out['statuses']}")
+    return out
+
+
+def bench_goals(wrk, db: Path, sample: dict, args) -> dict:
+    """The ceiling app, then civic with its page cache off (every page rendered): each goal scenario."""
+    results: dict[str, dict] = {}
+    ceiling = Server(db, args.workers, "ceiling")
+    try:
+        ceiling.start()
+        f = _write_paths("ceiling", ["/"])
+        results["ceiling"] = _goal_run(wrk, ceiling, "ceiling", "ceiling: 8 KB Jinja page, no database",
+                                       lambda: ["paths", str(f)], args, lambda c: c == 200)
+    finally:
+        ceiling.stop()
+    server = Server(db, args.workers, "civic", env={"CIVIC_PAGE_CACHE": "0"})
+    try:
+        server.start()
+        status_paths = _write_paths("goal-status", [f"/items/{c}" for c in sample["codes"]])
+        list_paths = [f"/items?village={v}&stage=discuss" for v in sample["villages"]]
+        random.Random(args.seed + 3).shuffle(list_paths)
+        list_file = _write_paths("goal-list", list_paths)
+        mixed = [f"/items/{c}" for c in sample["codes"][:2000]] + list_paths
+        random.Random(args.seed + 4).shuffle(mixed)
+        mixed_file = _write_paths("goal-mixed", mixed)
+        _prime(server, [f"/items/{c}" for c in sample["codes"][:8]] + list_paths[:4] + ["/", "/submit"])
+        results["status"] = _goal_run(wrk, server, "status", GOALS[0][1],
+                                      lambda: ["paths", str(status_paths)], args, lambda c: c == 200)
+        results["list"] = _goal_run(wrk, server, "list", GOALS[1][1],
+                                    lambda: ["paths", str(list_file)], args, lambda c: c == 200)
+        cookie = _login(server.base, "0900000102", "bench-village_head")
+        triage_file = _write_paths("goal-triage", ["/triage"])
+        _prime(server, ["/triage"], cookie)
+        results["triage"] = _goal_run(wrk, server, "triage", GOALS[3][1],
+                                      lambda: ["authpaths", str(triage_file), cookie], args,
+                                      lambda c: c == 200)
+        results["submit"] = bench_submit(wrk, server, db, sample, args)
+    finally:
+        server.stop()
+    # The mixed traffic as deployed: the page cache on, so each submission must not empty it.
+    server = Server(db, args.workers, "civic")
+    try:
+        server.start()
+        title = urllib.parse.quote_plus("Đèn đường ngõ 5 không sáng")
+        desc = urllib.parse.quote_plus("Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần, buổi tối rất tối.")
+        villages = ",".join(map(str, sample["villages"]))
+        categories = ",".join(map(str, sample["categories"]))
+        _prime(server, [f"/items/{c}" for c in sample["codes"][:8]] + list_paths[:4] + ["/submit"])
+        before = _settled_count(db)
+        results["mixed"] = _goal_run(
+            wrk, server, "mixed", GOALS[2][1],
+            lambda: ["mixed", str(mixed_file), os.urandom(4).hex(), villages, categories, title, desc],
+            args, lambda c: c in (200, 303))
+        results["mixed"]["items_created"] = _settled_count(db) - before
+    finally:
+        server.stop()
+    return results
+
+
+def print_goals(goals: dict, meta: dict, args) -> bool:
+    """The goal table; True when every goal is met."""
+    ceiling = goals["ceiling"]["rps"] or 1.0
+    print()
+    print(f"goals at {meta['items']:,} items — share of the ceiling app served the same way in this run "
+          f"(ceiling {ceiling:,.1f} req/s, p50 {goals['ceiling']['p50_ms']:.1f} ms, "
+          f"p99 {goals['ceiling']['p99_ms']:.1f} ms); civic's page cache off but for the mixed traffic")
+    head = (f"{'scenario':<62} {'req/s':>9} {'share':>7} {'goal':>6} {'p50':>9} {'p99':>10} "
+            f"{'errors':>7}  met")
+    print(head)
+    print("-" * len(head))
+    all_met = True
+    for name, label, goal, p99_limit in GOALS:
+        r = goals[name]
+        share = r["rps"] / ceiling
+        met = share >= goal and (p99_limit is None or r["p99_ms"] < p99_limit) and not r["errors"]
+        all_met &= met
+        goal_text = f"{goal:.2f}" + (f" · p99 < {p99_limit:.0f} ms" if p99_limit else "")
+        print(f"{label:<62} {r['rps']:>9,.1f} {share:>7.2f} {goal:>6.2f} {r['p50_ms']:>6.1f} ms "
+              f"{r['p99_ms']:>7.1f} ms {r['errors']:>7}  {'yes' if met else 'NO'}"
+              + ("" if not p99_limit else f" (goal {goal_text})"))
+    if "items_created" in goals.get("mixed", {}):
+        print(f"mixed: {goals['mixed']['items_created']:,} items created by its POSTs")
+    return all_met
+
+
 def print_table(results: list[dict], meta: dict, args) -> None:
     print()
     server_name = "civic serve" if args.server == "civic" else "uvicorn + TCP_NODELAY"
@@ -1022,6 +1175,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                    help="wait up to S seconds for other work on the machine to stop before measuring")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--goals", action="store_true",
+                   help="only the goal table: a ceiling app, then civic with its page cache off (status "
+                        "page, filtered list, mixed reads and submissions, triage queue, POST /submit)")
     args = p.parse_args(argv)
     if args.serve_nodelay:  # internal: the server process of `--server nodelay`
         _serve_nodelay(*args.serve_nodelay)
@@ -1056,6 +1212,14 @@ def main(argv: list[str] | None = None) -> int:
     if load_before is not None:
         log(f"background CPU load before the run: {load_before:.0f} % of {os.cpu_count()} CPUs"
             + (" — other work is running; the figures will be low and noisy" if load_before > 10 else ""))
+    if args.goals:
+        goals = bench_goals(wrk, db, sample, args)
+        met = print_goals(goals, meta, args)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({"database": meta, "goals": goals}, indent=2,
+                                                  ensure_ascii=False))
+        return 0 if met else 1
     server = Server(db, args.workers, args.server)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
@@ -1121,6 +1285,11 @@ def main(argv: list[str] | None = None) -> int:
 
         media_result = bench_media.measure()
         print(bench_media.summary(media_result))
+    goals_met = None
+    if not args.only:  # the goal table: a ceiling app and civic with its page cache off, same run
+        goals = bench_goals(wrk, db, sample, args)
+        goals_met = print_goals(goals, meta, args)
+        media_result = {"photo_upload": media_result, "goals": goals}
     print(f"(whole bench: {time.perf_counter() - started:.0f} s; "
           f"server log: {server.log_path.relative_to(ROOT)})")
     if args.json:
@@ -1136,7 +1305,7 @@ def main(argv: list[str] | None = None) -> int:
             "photo_upload": media_result,
         }, indent=2, ensure_ascii=False))
         log(f"figures written to {args.json}")
-    failed = any(r["errors"] for r in results) or chain_ok is False
+    failed = any(r["errors"] for r in results) or chain_ok is False or goals_met is False
     return 1 if failed else 0
 
 

@@ -10,6 +10,12 @@
 --   POST Open311 requests.json with an API key and a unique token a request:
 --     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- open311 API_KEY NONCE SERVICES VILLAGES DESC
 --   (SERVICES are comma-separated service codes, VILLAGES village slugs; DESC is already form-encoded.)
+--   GET paths as a signed-in user (the session cookie on every request):
+--     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- authpaths FILE COOKIE
+--   The mixed traffic: of every 20 requests, 18 GET the paths of FILE, one GETs /submit (a new session:
+--   its cookie and CSRF token are kept) and one POSTs the form with the last ones kept and a new client
+--   token:
+--     wrk ... -s scripts/bench_wrk.lua http://127.0.0.1:PORT -- mixed FILE NONCE VILLAGES CATEGORIES TITLE DESC
 
 local threads = {}
 local next_tid = 1
@@ -30,7 +36,23 @@ function init(args)
   statuses = {}
   mode = args[1]
   counter = 0
-  if mode == "paths" then
+  if mode == "authpaths" or mode == "mixed" then
+    local lines = {}
+    local cookie_headers = mode == "authpaths" and {["Cookie"] = "civic_session=" .. args[3]} or {}
+    for line in io.lines(args[2]) do
+      if #line > 0 then lines[#lines + 1] = wrk.format("GET", line, cookie_headers) end
+    end
+    if #lines == 0 then error("no paths in " .. tostring(args[2])) end
+    prepared = lines
+    idx = ((tid - 1) * math.floor(#prepared / 2 + 1)) % #prepared
+    if mode == "mixed" then
+      nonce = args[3]
+      villages, categories = split(args[4]), split(args[5])
+      title, desc = args[6], args[7]
+      form_get = wrk.format("GET", "/submit")
+      csrf, cookie = nil, nil
+    end
+  elseif mode == "paths" then
     -- "unique NONCE": append a parameter no page reads, so that no two requests share a URL (and no
     -- page cache can answer them); otherwise the requests are prepared once.
     unique = args[3] == "unique" and args[4] or nil
@@ -64,8 +86,36 @@ function init(args)
   end
 end
 
+local function submit_post(v)
+  local c = categories[counter % #categories + 1]
+  local body = "csrf_token=" .. csrf
+    .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
+    .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
+    .. "&title=" .. title .. "+" .. counter
+    .. "&description=" .. desc
+    .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
+  return wrk.format("POST", "/submit", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = "civic_session=" .. cookie,
+  }, body)
+end
+
 function request()
   counter = counter + 1
+  if mode == "authpaths" then
+    idx = idx % #prepared + 1
+    return prepared[idx]
+  end
+  if mode == "mixed" then
+    local slot = counter % 20
+    if slot == 0 then
+      return form_get
+    elseif slot == 1 and csrf then
+      return submit_post(villages[(counter * 7 + tid) % #villages + 1])
+    end
+    idx = idx % #prepared + 1
+    return prepared[idx]
+  end
   if mode == "paths" then
     idx = idx % #prepared + 1
     if unique then
@@ -96,6 +146,13 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if mode == "mixed" and status == 200 then
+    -- only the form sets a session cookie: read its token then, not on every page
+    local set = headers["Set-Cookie"] or headers["set-cookie"]
+    local value = set and string.match(set, "civic_session=([^;]+)")
+    local token = value and body and string.match(body, 'name="csrf_token" value="([^"]+)"')
+    if token then csrf, cookie = token, value end
+  end
 end
 
 function done(summary, latency, requests)

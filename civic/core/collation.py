@@ -8,6 +8,7 @@ needed: Unicode decomposition (NFD) separates each letter from its marks."""
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 # Marks that make another letter (ă, â/ê/ô, ơ/ư) and the rank of the letter they make after their base.
 _LETTER_MARKS = {"\u0306": 1, "\u0302": 2, "\u031b": 3}  # breve, circumflex, horn
@@ -15,6 +16,7 @@ _LETTER_MARKS = {"\u0306": 1, "\u0302": 2, "\u031b": 3}  # breve, circumflex, ho
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}  # huyền, hỏi, ngã, sắc, nặng
 
 
+@lru_cache(maxsize=16384)  # the same village and commune names are sorted on every list page
 def vi_key(text: str) -> tuple:
     """A sort key: letters first (đ right after d, ă and â right after a…), then tones, then case."""
     letters: list[tuple[str, int]] = []
@@ -36,4 +38,4 @@ def vi_key(text: str) -> tuple:
                 letters.append((low, 0))
             tones.append(0)
             cases.append(0 if ch == low else 1)
-    return (letters, tones, cases)
+    return (tuple(letters), tuple(tones), tuple(cases))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Text
+from sqlalchemy import DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -34,6 +34,9 @@ class Item(SQLModel, table=True):
         Index("ix_item_category_created", "category_id", "created_at"),
         Index("ix_item_reporter", "reporter_id", "created_at"),
         Index("ix_item_commune_year_seq", "commune_id", "year", "seq"),
+        # New items only, oldest first: the triage queue of a head of many villages (migration 0010s).
+        Index("ix_item_submitted_created", "created_at", "id", sqlite_where=text("stage = 'submitted'"),
+              postgresql_where=text("stage = 'submitted'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,3 +74,15 @@ class Item(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     stage_changed_at: datetime = Field(sa_type=DateTime(timezone=True))
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ItemCount(SQLModel, table=True):
+    """How many items a village has in a stage: kept by database triggers on `item` (migration 0010s) in
+    the same transaction as every insert, stage change and delete; `civic recount` checks and repairs it."""
+
+    __tablename__ = "item_count"
+
+    commune_id: int = Field(primary_key=True)
+    village_id: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=16)
+    n: int = 0

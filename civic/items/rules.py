@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,32 @@ def parse_code(raw: str) -> str | None:
     if not m:
         return None
     return format_code(m.group(1), int(m.group(2)), int(m.group(3)))
+
+
+@dataclass(frozen=True)
+class CodeSearch:
+    """What a search says of an item's code: its number, and its year and commune prefix if given."""
+
+    seq: int
+    year: int | None = None
+    prefix: str | None = None
+
+
+FIRST_YEAR = 2020  # no commune has an item from before civic existed
+_CODE_SEARCH = re.compile(r"^(?:(?:([A-Z]{1,8})-?)?([0-9]{4})-)?([0-9]{1,6})$")  # ASCII digits only
+
+
+def code_search(raw: str) -> CodeSearch | None:
+    """A search for an item by its code, whole or in part: 'NS-2026-0022', 'ns 2026 22', '2026-22', '0022'.
+    None when the text cannot be (part of) a code."""
+    text = re.sub(r"[\s_.\-/]+", "-", (raw or "").strip().upper()).strip("-")
+    if len(text) > 24:
+        return None
+    m = _CODE_SEARCH.match(text)
+    if not m or int(m.group(3)) == 0:
+        return None
+    prefix, year, seq = m.group(1), m.group(2), int(m.group(3))
+    return CodeSearch(seq, int(year) if year else None, prefix)
 
 
 def check_submission(form: SubmitForm, *, village_ids: set[int], category_ids: set[int], needs_phone: bool,

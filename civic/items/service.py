@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, column, delete, func, or_, select, table, text, true, union
 from sqlmodel import Session, col
 
 from civic import clock
@@ -26,7 +26,7 @@ from civic.core.kinds import Stage
 from civic.db import row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
-from civic.items.models import Category, Item
+from civic.items.models import Category, Item, ItemCount
 from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -242,8 +242,49 @@ LIST_COLUMNS = (col(Item.id), col(Item.code), col(Item.kind), col(Item.title), c
                 col(Item.updated_at))
 
 
+ITEM_FTS = table("item_fts", column("rowid"))
+
+
+def _fts_match(session: Session, words: list[str]) -> str | None:
+    """The FTS5 query of the words of three letters or more (SQLite only: the trigram table `item_fts` of
+    migration 0010s), each a quoted string, so no word is read as an FTS operator."""
+    indexed = [w for w in words if len(w) >= 3] if _is_sqlite(session) else []
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed) or None
+
+
+def _like(words: list[str]) -> list[Any]:
+    out = []
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        out.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
+    return out
+
+
+def _code_condition(q: str) -> Any | None:
+    """A search that looks like an item's code, whole or in part ('NS-2026-0022', 'ns 2026 22', '0022')."""
+    code = rules.code_search(q)
+    if code is None:
+        return None
+    conds = [col(Item.seq) == code.seq]
+    if code.year is not None:
+        conds.append(col(Item.year) == code.year)
+    else:  # the (commune, year, seq) index: one probe a year
+        conds.append(col(Item.year).in_(range(rules.FIRST_YEAR, clock.today_local().year + 1)))
+    if code.prefix is not None:
+        conds.append(col(Item.code).like(f"{code.prefix}-%"))
+    return and_(*conds)
+
+
+def _is_sqlite(session: Session) -> bool:
+    bind = session.get_bind()
+    return bind.dialect.name == "sqlite"
+
+
+SEARCH_WORDS = 6
+
+
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
-    conds = [col(Item.commune_id) == commune_id]
+    conds: list[Any] = [col(Item.commune_id) == commune_id]
     if f.village_id:
         conds.append(col(Item.village_id) == f.village_id)
     if f.stage:
@@ -254,30 +295,95 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         conds.append(col(Item.kind) == f.kind)
     if f.category_id:
         conds.append(col(Item.category_id) == f.category_id)
-    for word in rules.fold(f.q).split()[:6]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conds.append(col(Item.search_text).like(f"%{escaped}%", escape="\\"))
-    where = and_(*conds)
-    capped = False
-    if f.q:
-        # A text search cannot use an index: count at most SEARCH_COUNT_CAP + 1 matches, then stop.
-        limited = select(col(Item.id)).where(where).limit(SEARCH_COUNT_CAP + 1).subquery()
-        total = session.execute(select(func.count()).select_from(limited)).scalar_one()
-        if total > SEARCH_COUNT_CAP:
-            total, capped = SEARCH_COUNT_CAP, True
+    if not f.q:
+        if f.outcome or f.kind or f.category_id:
+            total = session.execute(select(func.count()).select_from(Item).where(and_(*conds))).scalar_one()
+        else:
+            total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
+        return _page(session, select(*LIST_COLUMNS).where(and_(*conds)), total, f.page, page_size,
+                     (col(Item.created_at).desc(), col(Item.id).desc()))
+    words = rules.fold(f.q).split()[:SEARCH_WORDS]
+    code = rules.code_search(f.q)
+    match = _fts_match(session, words)
+    code_match = _code_condition(f.q)
+    if code is not None and code.prefix and code.year:  # a whole code names one item: no text holds it
+        words, match = [], None
+        code_match = col(Item.code) == rules.format_code(code.prefix, code.year, code.seq)
+    if match and code_match is None:
+        # SQLite: the trigram index drives, newest (highest id) first, and stops after the page it needs;
+        # the short words and the filters are checked on the items it yields.
+        short = [w for w in words if len(w) < 3]
+        stmt = (select(*LIST_COLUMNS).select_from(ITEM_FTS.join(Item, col(Item.id) == ITEM_FTS.c.rowid))
+                .where(text("item_fts MATCH :match").bindparams(match=match), *conds, *_like(short)))
+        order: tuple[Any, ...] = (ITEM_FTS.c.rowid.desc(),)
     else:
-        total = session.execute(select(func.count()).select_from(Item).where(where)).scalar_one()
-    page = max(1, min(f.page, max(1, -(-total // page_size))))
-    rows = session.execute(select(*LIST_COLUMNS).where(where)
-                           .order_by(col(Item.created_at).desc(), col(Item.id).desc())
-                           .offset((page - 1) * page_size).limit(page_size)).all()
+        order = (col(Item.created_at).desc(), col(Item.id).desc())
+        if match and code_match is not None:
+            # A partial code ('0022') is also looked for in the text: the ids of both, each from its
+            # index (a code's digits are rare in the text), then the filters and the short words.
+            short = [w for w in words if len(w) < 3]
+            ids = union(select(ITEM_FTS.c.rowid.label("id")).where(
+                text("item_fts MATCH :match").bindparams(match=match)),
+                select(col(Item.id)).where(col(Item.commune_id) == commune_id, code_match))
+            found = ids.subquery()
+            stmt = (select(*LIST_COLUMNS).select_from(found.join(Item, col(Item.id) == found.c.id))
+                    .where(*conds, or_(code_match, *_like(short)) if short else true()))
+            order = (col(Item.id).desc(),)
+        else:
+            text_match = and_(*_like(words))
+            stmt = select(*LIST_COLUMNS).where(*conds, text_match if code_match is None
+                                               else or_(code_match, text_match) if words else code_match)
+    # A text search is counted only so far: at most SEARCH_COUNT_CAP + 1 matches, then it stops.
+    limited = stmt.with_only_columns(col(Item.id)).order_by(*order).limit(SEARCH_COUNT_CAP + 1).subquery()
+    total = session.execute(select(func.count()).select_from(limited)).scalar_one()
+    capped = total > SEARCH_COUNT_CAP
+    return _page(session, stmt, min(total, SEARCH_COUNT_CAP), f.page, page_size, order, capped)
+
+
+def _page(session: Session, stmt: Any, total: int, page: int, page_size: int, order: tuple[Any, ...],
+          capped: bool = False) -> Page:
+    page = max(1, min(page, max(1, -(-total // page_size))))
+    rows = session.execute(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
     return Page(list(rows), total, page, page_size, capped)
 
 
+def counted(session: Session, commune_id: int, *, village_id: int | None = None, stage: str | None = None
+            ) -> int:
+    """Items of the commune (of a village, in a stage) from the counters, without counting the items."""
+    conds = [col(ItemCount.commune_id) == commune_id]
+    if village_id:
+        conds.append(col(ItemCount.village_id) == village_id)
+    if stage:
+        conds.append(col(ItemCount.stage) == stage)
+    return int(session.execute(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(*conds))
+               .scalar_one())
+
+
 def stage_counts(session: Session, commune_id: int) -> dict[str, int]:
-    rows = session.execute(select(col(Item.stage), func.count()).where(col(Item.commune_id) == commune_id)
-                           .group_by(col(Item.stage))).all()
-    return {stage: n for stage, n in rows}
+    rows = session.execute(select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
+                           .where(col(ItemCount.commune_id) == commune_id)
+                           .group_by(col(ItemCount.stage))).all()
+    return {stage: int(n) for stage, n in rows if n}
+
+
+def recount(session: Session, repair: bool = False) -> list[tuple[int, int, str, int, int]]:
+    """Compare the counters with the items: (commune, village, stage, kept, actual) for each that differs.
+    With `repair`, the counters are written again from the items."""
+    actual = {(c, v, s): n for c, v, s, n in session.execute(
+        select(col(Item.commune_id), col(Item.village_id), col(Item.stage), func.count())
+        .group_by(col(Item.commune_id), col(Item.village_id), col(Item.stage))).all()}
+    kept = {(c, v, s): n for c, v, s, n in session.execute(
+        select(col(ItemCount.commune_id), col(ItemCount.village_id), col(ItemCount.stage),
+               col(ItemCount.n))).all()}
+    wrong = sorted((c, v, s, kept.get((c, v, s), 0), actual.get((c, v, s), 0))
+                   for c, v, s in set(actual) | set(kept)
+                   if kept.get((c, v, s), 0) != actual.get((c, v, s), 0))
+    if repair and wrong:
+        session.execute(delete(ItemCount))
+        session.add_all(ItemCount(commune_id=c, village_id=v, stage=s, n=n)
+                        for (c, v, s), n in actual.items())
+        session.flush()
+    return wrong
 
 
 def latest_by_stage(session: Session, commune_id: int, stages: tuple[str, ...], per_stage: int = 3

@@ -1,8 +1,12 @@
 """A small per-process cache of public pages as anonymous visitors see them.
 
 Every change in a commune appends to its audit chain, so the chain head's sequence number is a version
-of everything public in the commune: a cached page is served only while the head it was rendered at is
-still the head. Nothing here is needed by another process; each worker warms its own copy. Only
+of everything public in the commune: a cached list or home page is served only while the head it was
+rendered at is still the head. An item's status page has a finer version: the last event of that item
+and the last event of the commune that names no item (villages, categories, settings), so a change to
+one item renders that item's page again and leaves every other item's page in the cache.
+
+Nothing here is needed by another process; each worker warms its own copy. Only
 anonymous requests without flash messages are cached, so nothing personal is ever stored or served
 from here.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -96,7 +101,7 @@ def chain_version(commune_id: int) -> str:
     finally:
         conn.close()
     head = row[0] if row else ""
-    return f"{head}:{int(clock.now().timestamp()) // TIME_BUCKET_S}"
+    return f"{head}:{_time_bucket()}"
 
 
 def respond(request: Request, page: CachedPage) -> Response:
@@ -106,6 +111,24 @@ def respond(request: Request, page: CachedPage) -> Response:
         headers["Content-Encoding"] = "gzip"
         return Response(page.gz, status_code=page.status, headers=headers)
     return Response(page.body, status_code=page.status, headers=headers)
+
+
+def _time_bucket() -> int:
+    return int(clock.now().timestamp()) // TIME_BUCKET_S
+
+
+def item_version(code: str) -> str | None:
+    """The version of one item's public page: its own last audit event and the commune's last event that
+    names no item (the partial index ix_audit_event_commune_level of migration 0010s), and the current
+    five minutes. None when no item has this code (nothing is cached then)."""
+    with get_engine().connect() as conn:
+        row = conn.execute(text(
+            "SELECT i.id, (SELECT max(e.seq) FROM audit_event e WHERE e.item_id = i.id), "
+            "(SELECT max(e.seq) FROM audit_event e WHERE e.commune_id = i.commune_id AND e.item_id IS NULL) "
+            "FROM item i WHERE i.code = :code"), {"code": code}).first()
+    if row is None:
+        return None
+    return f"item:{row[0]}:{row[1]}:{row[2]}:{_time_bucket()}"
 
 
 _commune_ids: dict[str, int] = {}
@@ -126,8 +149,10 @@ def commune_id(code: str | None = None) -> int | None:
     return value
 
 
-def serve(request: Request, key: tuple, commune: int | None, render) -> Response:
-    """Serve the cached page for `key` if the commune's chain has not moved since; else render and keep it."""
+def serve(request: Request, key: tuple, commune: int | None, render,
+          version: Callable[[], str | None] | None = None) -> Response:
+    """Serve the cached page for `key` if its version has not moved since: `version()` when given (an
+    item's page), else the commune's chain head. Otherwise render it and keep it."""
     if commune is None or not cacheable(request):
         return render()
     # Without a configured base URL, absolute links (og:url) follow the request's own address: keep one
@@ -135,12 +160,14 @@ def serve(request: Request, key: tuple, commune: int | None, render) -> Response
     settings = getattr(request.app.state, "settings", None)
     if not (settings is not None and settings.public_base):
         key = (*key, str(request.base_url))
-    version = chain_version(commune)
-    page = cache.get(key, version)
+    current = version() if version is not None else chain_version(commune)
+    if current is None:
+        return render()
+    page = cache.get(key, current)
     if page is not None:
         return respond(request, page)
     response = render()
     # A page that carries a form token or set a cookie is personal: never share it.
     if b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers:
-        cache.put(key, version, response)
+        cache.put(key, current, response)
     return response

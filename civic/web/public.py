@@ -73,16 +73,18 @@ def _item_list(request: Request, query: ItemListQuery):
             q=query.q, page=max(1, query.page or 1),
         )
         result = items.list_public(db, row_id(commune), f, page_size=request.app.state.settings.page_size)
+        too_long = len(request.query_params.get("q", "")) > SEARCH_MAX
         return web.render("public/item_list.html", commune=commune, look=look, f=f, result=result,
                           stages=LISTED_STAGES, kinds=KINDS,
-                          search_max=SEARCH_MAX)
+                          search_max=SEARCH_MAX, too_long=too_long)
 
 
 @router.get("/items/{code}", response_class=HTMLResponse, name="item_status")
 def item_status(request: Request, code: ItemCode):
     canonical = item_rules.parse_code(code)
     commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
-    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code))
+    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code),
+                           version=lambda: pagecache.item_version(code))
 
 
 def _item_status(request: Request, code: str):

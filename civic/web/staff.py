@@ -16,7 +16,7 @@ from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.items.models import Item
 from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
+from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, PageNumber, SignedIn, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
 from civic.web.resident import render_submit_form, submit_upload
 from civic.web.views import item_page_context, lookups
@@ -40,12 +40,17 @@ DONE_MESSAGES = {
 
 
 @router.get("/triage", response_class=HTMLResponse)
-def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db):
+def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1):
     rules.check_queue("triage", viewer.facts())
     commune = areas.default_commune(db)
     look = lookups(db, row_id(commune))
-    queue = workflow.triage_queue(db, viewer)
-    return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local())
+    total = workflow.triage_count(db, viewer)
+    size = workflow.QUEUE_PAGE
+    pages = max(1, -(-total // size))
+    page = min(page, pages)
+    queue = workflow.triage_queue(db, viewer, limit=size, offset=(page - 1) * size)
+    return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local(), total=total,
+                      result={"page": page, "pages": pages, "has_prev": page > 1, "has_next": page < pages})
 
 
 def _staff_item_page(db: Session, web: Web, item: Item, template: str, state: FormState = EMPTY) -> Response:

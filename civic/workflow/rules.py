@@ -137,9 +137,13 @@ class AckStatus:
 
 
 def ack_status(submitted_on: date, today: date, allowed_days: int,
-               is_holiday: Callable[[date], bool]) -> AckStatus:
-    waited = working_days_between(submitted_on, today, is_holiday)
-    due = add_working_days(submitted_on, allowed_days, is_holiday)
+               is_holiday: Callable[[date], bool], *,
+               count: Callable[[date, date], int] | None = None,
+               add: Callable[[date, int], date] | None = None) -> AckStatus:
+    """`count` and `add`, when given, are faster equivalents of working_days_between and add_working_days
+    for the same holidays (civic.workflow.calendar counts them arithmetically)."""
+    waited = count(submitted_on, today) if count else working_days_between(submitted_on, today, is_holiday)
+    due = add(submitted_on, allowed_days) if add else add_working_days(submitted_on, allowed_days, is_holiday)
     return AckStatus(waited, allowed_days, due, today > due)
 
 

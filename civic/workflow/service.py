@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -89,29 +89,45 @@ def transition(session: Session, item: Item, action: Action | str, viewer: Viewe
 
 @dataclass
 class QueueEntry:
-    item: Item
+    item: Any  # a plain row: id, code, title, kind, village_id, category_id, created_at
     waited: int
     allowed: int
     due_on: date
     overdue: bool
 
 
-def triage_queue(session: Session, viewer: Viewer, limit: int = 200) -> list[QueueEntry]:
-    """New items of the village head's villages, oldest first, with the working days they have waited."""
+QUEUE_PAGE = 50
+
+
+def triage_queue(session: Session, viewer: Viewer, limit: int = QUEUE_PAGE, offset: int = 0
+                 ) -> list[QueueEntry]:
+    """New items of the village head's villages, oldest first, with the working days they have waited:
+    one page of plain rows, read from the (village, stage, created) index, never the whole commune."""
     villages = viewer.villages("village_head")
     if not villages:
         return []
-    rows = session.execute(select(Item).where(col(Item.village_id).in_(villages),
-                                              col(Item.stage) == Stage.SUBMITTED)
-                           .order_by(col(Item.created_at), col(Item.id)).limit(limit)).scalars().all()
+    rows = session.execute(select(col(Item.id), col(Item.code), col(Item.title), col(Item.kind),
+                                  col(Item.village_id), col(Item.category_id), col(Item.created_at))
+                           .where(col(Item.village_id).in_(villages), col(Item.stage) == Stage.SUBMITTED)
+                           .order_by(col(Item.created_at), col(Item.id)).offset(offset).limit(limit)).all()
     today = clock.today_local()
     allowed_days = get_settings().ack_working_days
     out = []
-    for item in rows:
-        submitted_on = clock.as_utc(item.created_at).astimezone(clock.LOCAL_TZ).date()
-        status = rules.ack_status(submitted_on, today, allowed_days, calendar.is_holiday)
-        out.append(QueueEntry(item, status.waited, status.allowed, status.due_on, status.overdue))
+    for row in rows:
+        submitted_on = clock.as_utc(row.created_at).astimezone(clock.LOCAL_TZ).date()
+        status = rules.ack_status(submitted_on, today, allowed_days, calendar.is_holiday,
+                                  count=calendar.working_days_between, add=calendar.add_working_days)
+        out.append(QueueEntry(row, status.waited, status.allowed, status.due_on, status.overdue))
     return out
+
+
+def triage_count(session: Session, viewer: Viewer) -> int:
+    """How many new items wait in the village head's villages (a count over the same index range)."""
+    villages = viewer.villages("village_head")
+    if not villages:
+        return 0
+    return session.execute(select(func.count()).select_from(Item).where(
+        col(Item.village_id).in_(villages), col(Item.stage) == Stage.SUBMITTED)).scalar_one()
 
 
 @dataclass

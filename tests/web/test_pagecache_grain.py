@@ -1,0 +1,79 @@
+"""The page cache at an item's grain: a change to item A shows at once on A's page and on the lists that
+show A, and leaves B's cached page in place; a change of the commune (a category renamed) shows on every
+item's page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from civic.audit import service as audit
+from civic.db import unit_of_work
+from civic.items.models import Category, Item
+from civic.web import pagecache
+from civic.workflow import service as workflow
+from tests.builders import make_item, viewer, world
+
+
+@pytest.fixture
+def two(client, monkeypatch):
+    monkeypatch.setattr(pagecache.cache, "enabled", True)
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, users = world(db)
+        first = make_item(db, commune, a, cat, title="Cống ngõ 5 bị tắc")
+        second = make_item(db, commune, b, cat, title="Đèn đường ngõ 9 không sáng")
+    renders: list[tuple] = []
+    real_put = pagecache.cache.put
+
+    def put(key, version, response):
+        renders.append(key)
+        real_put(key, version, response)
+
+    monkeypatch.setattr(pagecache.cache, "put", put)
+    return client, first.code, second.code, users, renders
+
+
+def status(client, code: str) -> str:
+    page = client.get(f"/items/{code}", params={"lang": "en"})
+    assert page.status_code == 200
+    return page.text
+
+
+def test_a_change_to_one_item_shows_at_once_and_keeps_the_other_page_cached(two):
+    client, a, b, users, renders = two
+    assert "Awaiting triage" in status(client, a)
+    assert "Awaiting triage" in status(client, b)
+    client.get("/items", params={"lang": "en"})
+    assert len(renders) == 3
+    status(client, a), status(client, b), client.get("/items", params={"lang": "en"})
+    assert len(renders) == 3  # all three served from the cache
+
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == a)).scalar_one()
+        workflow.transition(db, item, "accept", viewer(db, users["village_head"]), None)
+
+    assert "People know" in status(client, a)  # A's page at once
+    listing = client.get("/items", params={"lang": "en", "stage": "know"}).text
+    assert a in listing and b not in listing  # the list that shows A
+    rendered = len(renders)
+    assert "Awaiting triage" in status(client, b)
+    assert len(renders) == rendered  # B's page still came from the cache
+
+
+def test_a_change_to_the_commune_shows_on_every_item_page(two):
+    client, a, b, users, renders = two
+    status(client, a), status(client, b)
+    with unit_of_work(write=True) as db:
+        category = db.execute(select(Category)).scalars().first()
+        category.name_en = "Drains and ditches"
+        audit.record(db, commune_id=category.commune_id, action="category_changed",
+                     payload={"category_id": category.id})
+    assert "Drains and ditches" in status(client, a)
+    assert "Drains and ditches" in status(client, b)
+
+
+def test_an_unknown_code_is_never_cached(two):
+    client, _a, _b, _users, renders = two
+    assert client.get("/items/NS-2026-9999").status_code == 404
+    assert renders == []
+    assert pagecache.item_version("NS-2026-9999") is None
