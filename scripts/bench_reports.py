@@ -121,6 +121,7 @@ def dashboard(args) -> None:
             assert r.status_code == 200
         _stats("after each change (a new item submitted and accepted before each request)", walls, cpu)
         figures.clear()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def _inflate(db: Path, rows: int) -> int:
