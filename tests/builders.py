@@ -298,7 +298,7 @@ def make_discuss_item(db: Session, commune: Commune, village: Village, category:
     disclose(db, item, village_head, days_ago=3)
     move(db, item, "open_discussion", viewer(db, village_head),
                         {"question": f"Có đồng ý: {item.title}?",
-                         "asks_contribution": "1" if asks_contribution else ""})
+                         "matter": "1" if asks_contribution else "6", "scope": "village"})
     return item
 
 

@@ -4,8 +4,9 @@ ballots."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -36,6 +37,16 @@ class Discussion(SQLModel, table=True):
     question: str = Field(sa_type=Text)
     # The item asks households for land, money or labour: never decided by an online ballot or an authority.
     asks_contribution: bool = True
+    # The matter of Law 10/2022/QH15 Art. 15 (civic.deliberation.matters.MATTERS) and its scope; a matter
+    # below what the asks imply carries its public reason.
+    matter: int = 1
+    scope: str = Field(default="village", max_length=8)  # village | commune
+    matter_reason: str = Field(default="", max_length=400)
+    # What the proposal asks of each household (the village head sets them when opening the discussion).
+    ask_land_m2: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_money: int | None = None  # đồng
+    ask_labour_days: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_materials: str = Field(default="", max_length=200)
     opened_at: datetime = Field(sa_type=DateTime(timezone=True))
     opened_by_id: int | None = Field(default=None, foreign_key="user.id")
 
@@ -116,7 +127,17 @@ class Decision(SQLModel, table=True):
     question: str = Field(sa_type=Text)
     opens_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # online ballot
     closes_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    leaders_agreed: bool = False  # village head and Front committee agreed (online ballot)
+    leaders_agreed: bool = False  # the online ballot's agreement was recorded (the four fields below)
+    online_agreed_on: date | None = None  # the community agreed to vote online (Decree 59/2023 Art. 5)
+    online_agreement_ref: str = Field(default="", max_length=120)
+    informed_on: date | None = None  # the commune People's Committee and the Front were informed
+    informed_ref: str = Field(default="", max_length=120)
+    # The rule of civic.deliberation.matters that applied, stored with the decision and printed on its record.
+    matter: int | None = None
+    scope: str = Field(default="village", max_length=8)
+    threshold: str = Field(default="more_than_half", max_length=16)
+    rule_article: str = Field(default="", max_length=160)
+    rule_secondary: bool = False
     decided_on: date | None = None
     households_total: int | None = None
     households_present: int | None = None

@@ -242,21 +242,6 @@ def check_can_decide(stage: str, has_open: bool, has_result: bool) -> None:
         raise Conflict(N_("This item has already been decided."))
 
 
-def check_method(method: str, asks_contribution: bool, leaders_agreed: bool) -> None:
-    if method not in METHODS:
-        raise Invalid(N_("Please choose how the households decide."), field="method")
-    if method == "online_ballot":
-        if asks_contribution:
-            raise Conflict(N_("An online ballot is not allowed for an item that asks households for land, "
-                              "money or labour: decide it at a meeting or by a household paper ballot."))
-        if not leaders_agreed:
-            raise Invalid(N_("An online ballot needs the agreement of the village head and the Front "
-                             "committee."), field="leaders_agreed")
-    if method == "authority" and asks_contribution:
-        raise Conflict(N_("An item that asks households for land, money or labour must be decided by the "
-                          "households, not by an authority."))
-
-
 def check_meeting_vote(meeting_recorded: bool, quorum: bool | None) -> None:
     if not meeting_recorded:
         raise Invalid(N_("Record the meeting's attendance first."), field="meeting_id")

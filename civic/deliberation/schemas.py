@@ -7,11 +7,25 @@ opens in the past) are in rules.py and the service; these forms only say what wa
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import model_validator
 
-from civic.core.inputs import Choice, Count, Day, Flag, Form, HouseholdCode, Id, LocalDateTime, Text, error
+from civic.core.inputs import (
+    Choice,
+    Count,
+    Day,
+    Form,
+    HouseholdCode,
+    Id,
+    LocalDateTime,
+    Money,
+    Quantity,
+    Text,
+    error,
+)
+from civic.deliberation.matters import MATTERS, REASON_MAX, SCOPES, Asks
 from civic.deliberation.rules import (
     CHANNELS,
     CHOICES,
@@ -30,6 +44,7 @@ PLACE = N_("Please say where (2 to 200 characters).")
 CHOICE = N_("Please choose in favour, against or abstain.")
 NO_MEETING = N_("This meeting does not exist.")
 NO_COMMENT = N_("This comment does not exist.")
+REF = N_("Please give the reference: a document number or where it is recorded (2 to 120 characters).")
 COUNT_MAX = 9_999_999  # households: far above any village
 
 
@@ -38,12 +53,29 @@ def _households(required: bool = True) -> Count:
 
 
 class OpenDiscussionForm(TransitionForm):
-    """The question households decide (the item's title when left empty) and whether it asks households
-    for contributions of land, money or labour."""
+    """The question households decide (the item's title when left empty), its matter of Law 10/2022 Art. 15
+    and scope, and what it asks of each household. The matter has no default: the village head chooses it,
+    and a matter below what the asks imply needs a public reason (checked by matters.check_matter)."""
 
     question: Annotated[str, Text(0, 1000, N_("Please state the question the households decide (5 to 1000 "
                                               "characters)."), multiline=True)] = ""
-    asks_contribution: Annotated[bool, Flag()] = False
+    matter: Annotated[str, Choice(tuple(str(m) for m in MATTERS),
+                                  N_("Please choose what kind of matter the households decide."))] = ""
+    scope: Annotated[str, Choice(tuple(SCOPES), N_("Please choose whether one village or the whole commune "
+                                                   "decides."))] = "village"
+    ask_land_m2: Annotated[Decimal | None, Quantity(required=False)] = None
+    ask_money: Annotated[int | None, Money(required=False)] = None
+    ask_labour_days: Annotated[Decimal | None, Quantity(required=False)] = None
+    ask_materials: Annotated[str, Text(0, 200, N_("Materials may have at most 200 characters."))] = ""
+    matter_reason: Annotated[str, Text(0, REASON_MAX, N_("The reason may have at most 400 characters."))] = ""
+
+    @property
+    def asks(self) -> Asks:
+        return Asks(self.ask_land_m2, self.ask_money, self.ask_labour_days, self.ask_materials)
+
+    @property
+    def matter_number(self) -> int:
+        return int(self.matter)
 
 
 # --- Dân biết -----------------------------------------------------------------------------------------
@@ -169,7 +201,8 @@ class DecideForm(Form):
 
     - meeting_vote: the counts of the last recorded meeting (or `meeting_id`'s);
     - paper_ballot: nothing (the count starts);
-    - online_ballot: the two dates and the agreement of the village head and the Front committee;
+    - online_ballot: the two dates, and the date and reference of the community's agreement and of
+      informing the commune People's Committee and the Front (Decree 59/2023 Art. 5);
     - authority: the document's number and text.
     """
 
@@ -180,7 +213,10 @@ class DecideForm(Form):
     abstain: Annotated[int | None, _households(required=False)] = None
     opens_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
     closes_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
-    leaders_agreed: Annotated[bool, Flag()] = False
+    agreed_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
+    agreement_ref: Annotated[str, Text(0, 120, REF)] = ""
+    informed_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
+    informed_ref: Annotated[str, Text(0, 120, REF)] = ""
     document_no: Annotated[str, Text(0, 60, N_("Please give the document number (2 to 60 characters)."))] = ""
     document_text: Annotated[str, Text(0, 5000, N_("Please give the text of the decision (5 to 5000 "
                                                    "characters)."), multiline=True)] = ""
@@ -197,6 +233,11 @@ class DecideForm(Form):
                     raise error(DATE, field=name)
             if self.closes_on < self.opens_on:  # type: ignore[operator]
                 raise error(N_("Voting cannot close before it opens."), field="closes_on")
+            for day, ref in (("agreed_on", "agreement_ref"), ("informed_on", "informed_ref")):
+                if getattr(self, day) is None:
+                    raise error(DATE, field=day)
+                if len(getattr(self, ref)) < 2:
+                    raise error(REF, field=ref)
         elif self.method == "authority":
             if len(self.document_no) < 2:
                 raise error(N_("Please give the document number (2 to 60 characters)."), field="document_no")

@@ -21,12 +21,12 @@ from civic import clock
 from civic.accounts.models import User
 from civic.accounts.service import Viewer
 from civic.areas import service as areas
-from civic.areas.models import Household, HouseholdMember
+from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.inputs import localize
 from civic.db import row_id
-from civic.deliberation import rules
+from civic.deliberation import matters, rules
 from civic.deliberation.models import (
     Ballot,
     Comment,
@@ -336,19 +336,46 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
     return counts.get("open", 0) > 0, counts.get("closed", 0) > 0
 
 
+def register_size(session: Session, item: Item, scope: str, on: date) -> int:
+    """The denominator on a date: the village's households, or every household of the commune."""
+    if scope != "commune":
+        return areas.active_households(session, item.village_id, on)
+    return session.execute(
+        select(func.count()).select_from(Household)
+        .join(Village, col(Village.id) == col(Household.village_id))
+        .where(col(Village.commune_id) == item.commune_id, col(Household.active_from) <= on,
+               or_(col(Household.active_to).is_(None), col(Household.active_to) > on))).scalar_one()
+
+
+def rule_of(discussion: Discussion) -> matters.Rule:
+    return matters.rule_for(discussion.matter, discussion.scope)
+
+
+def _stamp_rule(decision: Decision, rule: matters.Rule) -> None:
+    decision.matter, decision.scope, decision.threshold = rule.matter, rule.scope, rule.threshold
+    decision.rule_article, decision.rule_secondary = rule.article, rule.secondary
+
+
+def _rule_payload(rule: matters.Rule) -> dict[str, Any]:
+    return {"matter": rule.matter, "scope": rule.scope, "threshold": rule.threshold, "article": rule.article}
+
+
 def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
-    """Start or record a decision by one of the four methods."""
+    """Start or record a decision by a method the rules table allows for the item's matter and scope."""
     rules.check_village_head(viewer.facts(), item.village_id)
     has_open, has_result = _decision_state(session, row_id(item))
     rules.check_can_decide(item.stage, has_open, has_result)
     method = form.method
     discussion = _discussion(session, item)
-    rules.check_method(method, discussion.asks_contribution, form.leaders_agreed)
+    rule = rule_of(discussion)
+    agreed = form.agreed_on is not None and form.informed_on is not None
+    matters.check_method(rule, method, online_agreed=agreed)
     now = clock.now()
     today = clock.today_local()
     decision = Decision(item_id=row_id(item), method=method, question=discussion.question, created_at=now,
                         created_by_id=viewer.id)
-    payload: dict[str, Any] = {"method": method}
+    _stamp_rule(decision, rule)
+    payload: dict[str, Any] = {"method": method, **_rule_payload(rule)}
     if method == "meeting_vote":
         meeting = _meeting(session, item, form.meeting_id) if form.meeting_id is not None else\
             _last_meeting(session, item)
@@ -357,27 +384,42 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
         assert meeting is not None  # check_meeting_vote refused a vote without a recorded meeting
         yes, no, abstain = form.counts
         rules.check_counts(yes, no, abstain, meeting.households_present or 0)
+        decided_on = _local_date(meeting.starts_at)
+        total = (meeting.households_total or 0) if rule.scope == "village" else\
+            register_size(session, item, rule.scope, decided_on)
         decision.meeting_id = meeting.id
-        decision.decided_on = _local_date(meeting.starts_at)
-        decision.households_total = meeting.households_total
+        decision.decided_on = decided_on
+        decision.households_total = total
         decision.households_present = meeting.households_present
         decision.yes, decision.no, decision.abstain = yes, no, abstain
-        decision.passed = rules.passes(yes, meeting.households_total or 0)
+        decision.passed = matters.passes(rule, yes, total)
         decision.status, decision.closed_at = "closed", now
         payload.update({"meeting_id": meeting.id, "in_favour": yes, "against": no, "abstain": abstain,
-                        "households": meeting.households_total, "passed": decision.passed})
+                        "households": total, "decided_on": decided_on.isoformat(),
+                        "passed": decision.passed})
     elif method == "paper_ballot":
         payload["counting"] = True
     elif method == "online_ballot":
         opens_on, closes_on = form.opens_on, form.closes_on
-        # DecideForm's validator refused an online ballot without both days.
+        # DecideForm's validator refused an online ballot without both days and the agreement's records.
         assert opens_on is not None and closes_on is not None
+        assert form.agreed_on is not None and form.informed_on is not None
         rules.check_ballot_window(opens_on, today)
+        for name, day in (("agreed_on", form.agreed_on), ("informed_on", form.informed_on)):
+            if day > today:
+                raise Invalid(N_("This date cannot be in the future."), field=name)
+            if day > opens_on:
+                raise Invalid(N_("This must be recorded before voting opens (%(date)s)."), field=name,
+                              date=opens_on.isoformat())
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
         decision.leaders_agreed = True
+        decision.online_agreed_on, decision.online_agreement_ref = form.agreed_on, form.agreement_ref
+        decision.informed_on, decision.informed_ref = form.informed_on, form.informed_ref
         payload.update({"opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat(),
-                        "leaders_agreed": True})
+                        "leaders_agreed": True, "agreed_on": form.agreed_on.isoformat(),
+                        "agreement_ref": form.agreement_ref, "informed_on": form.informed_on.isoformat(),
+                        "informed_ref": form.informed_ref})
     else:  # authority
         document_no, text = form.document_no, form.document_text
         decision.document_no, decision.document_text = document_no, text
@@ -513,19 +555,22 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         closes_at = clock.as_utc(decision.closes_at)
         assert closes_at is not None  # decide() sets the closing time of every online ballot
         decided_on = _local_date(closes_at - timedelta(seconds=1))
-    total = areas.active_households(session, item.village_id, decided_on)
+    rule = matters.rule_for(decision.matter or _discussion(session, item).matter, decision.scope)
+    _stamp_rule(decision, rule)
+    total = register_size(session, item, rule.scope, decided_on)
     counted = rules.count_ballots(_cast_ballots(session, row_id(decision)), total, decided_on)
     decision.decided_on = decided_on
     decision.households_total = total
     decision.households_present = counted.counted
     decision.yes, decision.no, decision.abstain = counted.yes, counted.no, counted.abstain
-    decision.passed = counted.passed
+    decision.passed = matters.passes(rule, counted.yes, total)
     decision.status, decision.closed_at = "closed", now
     _touch(item)
     _record(session, item, "decision_recorded", viewer, {
         "decision_id": decision.id, "method": decision.method, "in_favour": counted.yes,
         "against": counted.no, "abstain": counted.abstain, "households": total,
-        "excluded": [e.household_code for e in counted.excluded], "passed": decision.passed})
+        "excluded": [e.household_code for e in counted.excluded], "decided_on": decided_on.isoformat(),
+        "passed": decision.passed, **_rule_payload(rule)})
     return decision
 
 
@@ -620,6 +665,7 @@ class Deliberation:
     notice_days: int = rules.DEFAULT_MEETING_NOTICE_DAYS
     min_disclosure_days: int = 3
     accepted_on: date | None = None  # no disclosure may start before this day
+    rule: matters.Rule | None = None  # the row of the rules table for the discussion's matter and scope
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -727,7 +773,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
-        min_disclosure_days=min_days, accepted_on=accepted_on(item))
+        min_disclosure_days=min_days, accepted_on=accepted_on(item),
+        rule=rule_of(discussion) if discussion is not None else None)
 
 
 def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
@@ -744,3 +791,18 @@ def village_meetings(session: Session, village_id: int, limit: int = 200) -> lis
         .where(col(Meeting.village_id) == village_id).order_by(col(Meeting.starts_at).desc()).limit(limit)
     ).all()
     return [(m, code, title) for m, code, title in rows]
+
+
+def check_pledge_allowed(session: Session, item: Item) -> None:
+    """A land, money, labour or materials pledge follows a decision taken by a method the rules table allows
+    for the item's matter and for a contribution (civic.deliberation.matters.allows_pledges)."""
+    decision = session.execute(select(Decision).where(col(Decision.item_id) == item.id,
+                                                      col(Decision.status) == "closed",
+                                                      col(Decision.passed).is_(True))
+                               .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+    if decision is None:
+        return  # the item reached Dân làm without a recorded decision (older data): nothing to check against
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
+                                 ).scalar_one_or_none()
+    matter = decision.matter or (discussion.matter if discussion else 1)
+    matters.check_pledge_decision(matter, decision.scope, decision.method)

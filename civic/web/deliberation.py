@@ -21,6 +21,7 @@ from civic.areas.models import Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
 from civic.core.kinds import Action, Stage
+from civic.deliberation import matters
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
@@ -55,7 +56,9 @@ from civic.workflow.stages import STAGE_HINTS
 router = APIRouter()
 register_forms(*FORMS)
 
-LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES}
+LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES,
+          "matters": matters.MATTERS, "scopes": matters.SCOPES, "thresholds": matters.THRESHOLDS,
+          "denominators": matters.DENOMINATORS}
 
 
 @page_views.status_section
@@ -301,6 +304,16 @@ async def set_days(request: Request, category_id: RowId):
 
     return await post_form(request, MinDisclosureDaysForm, action=_days_action(category_id), act=act,
                            page=lambda state: _categories_again(request, state))
+
+
+# --- the rules table, for an operator to read ---------------------------------------------------------
+
+@router.get("/admin/decision-rules", response_class=HTMLResponse, name="decision_rules")
+def decision_rules(web: CurrentWeb):
+    viewer = require_user(web)
+    if not (viewer.communes("admin") or viewer.communes("supervisor")):
+        raise Forbidden(N_("This page is for commune administrators."))
+    return web.render("admin/decision_rules.html", rules=list(matters.RULES.values()), DELIB=LABELS)
 
 
 __all__ = ["router", "deliberation_context", "Category"]

@@ -520,7 +520,9 @@ def _more_items(w) -> dict:
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
         deliberation.decide(db, online, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=7)).isoformat(), "leaders_agreed": "1"}))
+            "closes_on": (today + timedelta(days=7)).isoformat(), "agreed_on": today.isoformat(),
+            "agreement_ref": "Biên bản họp thôn 02/2026", "informed_on": today.isoformat(),
+            "informed_ref": "Công văn 15/TH"}))
         # Dân bàn with a recorded meeting waiting for its vote, and a later meeting still to be recorded.
         clock.freeze(clock.now() - timedelta(days=20))
         voting = discuss("Bê tông hoá đường nội đồng", asks_contribution=False)

@@ -42,6 +42,10 @@ from tests.builders import (
 
 BUDGET = 30 * 1024
 
+# The online ballot's records: the community agreed, the commune People's Committee and the Front were told.
+AGREED = {"agreed_on": "2020-01-05", "agreement_ref": "Biên bản họp thôn 3/2020", "informed_on": "2020-01-06",
+          "informed_ref": "CV 12/TB"}
+
 
 def _world(households: int = 10):
     with unit_of_work(write=True) as db:
@@ -209,14 +213,14 @@ def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, fr
     desk = client.get(f"/deliberation/{code}?lang=en")
     ready = today + timedelta(days=3)
     assert "possible from" in desk.text and ready.strftime("%Y") in desk.text
-    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
-                                                                         "question": "Làm mương?"})
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={
+        "csrf_token": token, "question": "Làm mương?", "matter": "1"})
     assert refused.status_code == 409
     clock.advance(timedelta(days=3))
     desk = client.get(f"/deliberation/{code}")
     assert 'action="/deliberation/' + code + '/open_discussion"' in desk.text
     moved = client.post(f"/deliberation/{code}/open_discussion", data={
-        "csrf_token": token, "question": "Có làm mương không?", "asks_contribution": "1"},
+        "csrf_token": token, "question": "Có làm mương không?", "matter": "1"},
         follow_redirects=False)
     assert moved.status_code == 303
     with unit_of_work() as db:
@@ -281,8 +285,8 @@ def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen
     assert "do not yet cover the minimum period" in desk.text
     status = client.get(f"/items/{code}?lang=en")
     assert "3 consecutive days; the disclosures so far cover 1." in status.text
-    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
-                                                                         "question": "Làm mương?"})
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={
+        "csrf_token": token, "question": "Làm mương?", "matter": "1"})
     assert refused.status_code == 409
     with unit_of_work() as db:
         assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "know"
@@ -322,7 +326,7 @@ def test_bad_meeting_and_decision_input(client, frozen):
     assert r.status_code == 422 and "at least 5 days" in r.text and _rows(Meeting) == 0
     r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "online_ballot",
                                                           "opens_on": "2099-01-01", "closes_on": "2099-01-02",
-                                                          "leaders_agreed": "1"})
+                                                          **AGREED})
     assert r.status_code == 409 and _rows(Decision) == 0
     r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "paper_ballot"},
                     follow_redirects=False)
@@ -349,7 +353,7 @@ def test_resident_comments_supports_and_votes(client, frozen):
         today = clock.today_local()
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"}))
+            "closes_on": (today + timedelta(days=2)).isoformat(), **AGREED}))
     anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
     assert anon.status_code == 403 and _rows(Comment) == 0
     login(client, rep)
@@ -386,7 +390,7 @@ def test_a_non_representative_cannot_vote(client, frozen):
         today = clock.today_local()
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"}))
+            **AGREED}))
     login(client, w["users"]["resident"])  # a resident without a household
     token = csrf_token(client, f"/items/{code}")
     assert client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "yes"}).status_code == 403

@@ -103,30 +103,6 @@ def test_clusters_are_summed_and_only_for_villages_of_200_households():
     assert "cluster_name_1" in exc.value.errors
 
 
-# --- online ballot and authority restrictions --------------------------------------------------------
-
-def test_online_ballot_is_refused_for_land_money_or_labour():
-    with pytest.raises(Conflict):
-        rules.check_method("online_ballot", asks_contribution=True, leaders_agreed=True)
-
-
-def test_online_ballot_needs_the_village_head_and_front_committee():
-    with pytest.raises(Invalid) as exc:
-        rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=False)
-    assert "leaders_agreed" in exc.value.errors
-    rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=True)
-
-
-def test_authority_decision_only_for_a_plain_concern():
-    with pytest.raises(Conflict):
-        rules.check_method("authority", asks_contribution=True, leaders_agreed=False)
-    rules.check_method("authority", asks_contribution=False, leaders_agreed=False)
-    for method in ("meeting_vote", "paper_ballot"):
-        rules.check_method(method, asks_contribution=True, leaders_agreed=False)
-    with pytest.raises(Invalid):
-        rules.check_method("show_of_hands_on_facebook", asks_contribution=False, leaders_agreed=True)
-
-
 def test_meeting_vote_needs_a_recorded_meeting_with_quorum():
     with pytest.raises(Invalid):
         rules.check_meeting_vote(False, None)

@@ -41,6 +41,10 @@ from tests.builders import (
 
 T0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
 
+# The online ballot's records: the community agreed, the commune People's Committee and the Front were told.
+AGREED = {"agreed_on": "2020-01-05", "agreement_ref": "Biên bản họp thôn 3/2020", "informed_on": "2020-01-06",
+          "informed_ref": "CV 12/TB"}
+
 
 @pytest.fixture
 def w(db):
@@ -60,17 +64,17 @@ def test_disclosure_period_with_time_moved_by_the_clock(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     with pytest.raises(Conflict):  # no disclosure yet
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     disclose(db, item, w["users"]["village_head"], days_ago=0)
     assert "open_discussion" not in workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=2, hours=14))  # 23:00 on the third day, local time
     with pytest.raises(Conflict) as exc:
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert exc.value.params["date"] == T0.date() + timedelta(days=3)
     assert item.stage == "know"
     clock.advance(timedelta(hours=1, minutes=1))  # just past midnight: 3 days after the first disclosure
     assert "open_discussion" in workflow.allowed_actions(db, item, sec)
-    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "asks_contribution": "1"})
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert item.stage == "discuss"
 
 
@@ -258,7 +262,7 @@ def test_online_ballot_refused_for_contribution_items(w):
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-10", "closes_on": "2026-06-12",
-            "leaders_agreed": "1"}))
+            **AGREED}))
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "authority", "document_no": "12/QĐ-UBND", "document_text": "Đồng ý thực hiện."}))
@@ -273,7 +277,7 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}))
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "online_ballot", "opens_on": "2026-06-02",
-                                        "closes_on": "2026-06-04", "leaders_agreed": "1"}))
+                                        "closes_on": "2026-06-04", **AGREED}))
     reps = [make_household_rep(db, w["a"], n) for n in range(7)]
     member = make_household_rep(db, w["a"], 7, representative=False)
     with pytest.raises(Conflict):  # not open yet
@@ -385,13 +389,13 @@ def test_a_one_day_posting_never_opens_the_discussion(w):
     disclose(db, item, w["users"]["village_head"], days_ago=0, ends_on=today)
     clock.advance(timedelta(days=10))
     with pytest.raises(Conflict) as exc:
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert "do not yet cover" in exc.value.message and item.stage == "know"
     # Two more days on the board continue the first: three consecutive days, ready the day after.
     start = clock.today_local() - timedelta(days=9)
     disclose(db, item, w["users"]["village_head"], days_ago=9,
              ends_on=(start + timedelta(days=1)).isoformat())
-    move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert item.stage == "discuss"
 
 
@@ -472,7 +476,7 @@ def test_two_online_ballots_of_one_household_at_once_count_once():
         today = clock.today_local()
         deliberation.decide(db, db.get(Item, it.id), load_viewer(db, sec_id), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"}))
+            **AGREED}))
 
     def vote(db, n):
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()
