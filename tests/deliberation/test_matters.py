@@ -232,7 +232,8 @@ def test_an_online_ballot_needs_dated_records_of_the_agreement(w):
         deliberation.decide(db, item, sec, DecideForm.parse({**base, **AGREED, "informed_on": "2026-06-03"}))
     assert "informed_on" in exc.value.errors and count(db, Decision) == 0
     d = deliberation.decide(db, item, sec, DecideForm.parse({**base, **AGREED}))
-    assert (d.online_agreement_ref, d.informed_ref, d.matter) == ("Biên bản họp thôn 5/2026", "CV 12/TB-TH", 6)
+    assert (d.online_agreement_ref, d.informed_ref, d.matter) ==\
+        ("Biên bản họp thôn 5/2026", "CV 12/TB-TH", 6)
     assert str(d.online_agreed_on) == "2026-05-20"
 
 
