@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -25,15 +26,23 @@ from civic.deliberation import matters
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
+    CHAIRS,
     FORMS,
+    VOTING_MODES,
+    WRITTEN_FORMS,
+    CancelMeetingForm,
+    ClusterForm,
     CommentForm,
     CommentPageQuery,
     DecideForm,
     DisclosureForm,
     HideCommentForm,
     MinDisclosureDaysForm,
+    MoveMeetingForm,
     PaperBallotForm,
     RecordMeetingForm,
+    RollForm,
+    RollQuery,
     ScheduleMeetingForm,
     VoteForm,
 )
@@ -58,7 +67,8 @@ register_forms(*FORMS)
 
 LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES,
           "matters": matters.MATTERS, "scopes": matters.SCOPES, "thresholds": matters.THRESHOLDS,
-          "denominators": matters.DENOMINATORS}
+          "denominators": matters.DENOMINATORS, "voting_modes": VOTING_MODES, "chairs": CHAIRS,
+          "written_forms": WRITTEN_FORMS}
 
 
 @page_views.status_section
@@ -105,6 +115,14 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         RecordMeetingForm, lambda db, item, viewer, form, files: deliberation.record_meeting(
             db, item, viewer, form, files.get("minutes", [])),
         N_("The meeting was recorded."), {"minutes": MINUTES}),
+    "move_meeting": DeskAction(
+        MoveMeetingForm,
+        lambda db, item, viewer, form, files: deliberation.move_meeting(db, item, viewer, form),
+        N_("The meeting was moved; a new notice is public.")),
+    "cancel_meeting": DeskAction(
+        CancelMeetingForm,
+        lambda db, item, viewer, form, files: deliberation.cancel_meeting(db, item, viewer, form),
+        N_("The meeting was cancelled; the reason is public.")),
     "decide": DeskAction(
         DecideForm, lambda db, item, viewer, form, files: deliberation.decide(db, item, viewer, form),
         N_("The decision was recorded.")),
@@ -187,6 +205,64 @@ async def _move(request: Request, code: str, action: Action):
 
     return await post_form(request, workflow.form_for(action), action=str(action), act=act,
                            page=lambda state: _desk_again(request, code, state))
+
+
+# --- the meeting's roll: one screen of the register, plain checkboxes --------------------------------
+
+def _roll_query(web: Web) -> RollQuery:
+    try:
+        return RollQuery.parse(web.request.query_params)
+    except Invalid:
+        return RollQuery()
+
+
+def _roll_page(web: Web, code: str, meeting_id: int, state: FormState = EMPTY, query: RollQuery | None = None
+               ) -> HTMLResponse:
+    item = _signed_in_item(web, code)
+    query = query or _roll_query(web)
+    roll = deliberation.roll_view(web.session, item, web.viewer, meeting_id, query.q, query.page or 1,
+                                  query.cluster)
+    return web.render("deliberation/roll.html", status=state.status, item=item, roll=roll, **state.context())
+
+
+@router.get("/deliberation/{code}/roll/{meeting_id}", response_class=HTMLResponse, name="meeting_roll")
+def roll(web: CurrentWeb, code: ItemCode, meeting_id: RowId):
+    return _roll_page(web, code, meeting_id)
+
+
+def _roll_path(code: str, meeting_id: int, values: Any) -> str:
+    """Back to the same page, search and cluster of the roll after a post."""
+    params = {k: str(values.get(k, ""))[:60] for k in ("q", "page", "cluster") if values.get(k)}
+    return f"/deliberation/{code}/roll/{meeting_id}" + (f"?{urlencode(params)}" if params else "")
+
+
+@router.post("/deliberation/{code}/roll/{meeting_id}/{action}")
+async def roll_action(request: Request, code: ItemCode, meeting_id: RowId, action: str):
+    if action not in ("mark", "cluster"):
+        raise NotFound(N_("This action does not exist."))
+    schema: type[Form] = RollForm if action == "mark" else ClusterForm
+    try:
+        query = RollQuery.parse(request.query_params) if action == "mark" else RollQuery()
+    except Invalid:
+        query = RollQuery()
+
+    def act(db, web: Web, form, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        form.meeting_id = meeting_id
+        if action == "mark":
+            present = deliberation.mark_roll(db, item, web.viewer, form)
+            return Done(_roll_path(item.code, meeting_id, {"q": query.q, "page": query.page,
+                                                           "cluster": form.cluster_id}),
+                        N_("The roll was saved: %(n)s households present."), {"n": present})
+        deliberation.add_cluster(db, item, web.viewer, form)
+        return Done(_roll_path(item.code, meeting_id, {}), N_("The cluster was added."))
+
+    def page(state: FormState) -> HTMLResponse:
+        with reading(request) as web:
+            return _roll_page(web, code, meeting_id, state, query)
+
+    return await post_form(request, schema, action=f"roll_{action}", act=act, page=page)
 
 
 # --- residents: comment, support, vote ------------------------------------------------------------

@@ -44,7 +44,58 @@ def upgrade() -> None:
         batch.add_column(sa.Column("rule_secondary", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
+    with op.batch_alter_table("decision") as batch:
+        batch.add_column(sa.Column("written_form", sa.String(length=16), nullable=False, server_default=""))
+    with op.batch_alter_table("meeting") as batch:
+        batch.add_column(sa.Column("people_present", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("chair_designation_ref", sa.String(length=120), nullable=False,
+                                   server_default=""))
+        batch.add_column(sa.Column("secretary_votes", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("voting_mode", sa.String(length=16), nullable=False, server_default=""))
+        batch.add_column(sa.Column("counting_committee", sa.Text(), nullable=False, server_default=""))
+        for name in ("ballots_issued", "ballots_returned", "ballots_valid", "ballots_invalid"):
+            batch.add_column(sa.Column(name, sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("moved_from", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("cancel_reason", sa.String(length=400), nullable=False, server_default=""))
+        batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("meeting_cluster") as batch:
+        batch.add_column(sa.Column("chair_name", sa.String(length=120), nullable=False, server_default=""))
+    op.create_table(
+        "meeting_attendance",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("cluster_id", sa.Integer(), nullable=True),
+        sa.Column("ticked_by_id", sa.Integer(), nullable=True),
+        sa.Column("ticked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["meeting_id"], ["meeting.id"],
+                                name=op.f("fk_meeting_attendance_meeting_id_meeting")),
+        sa.ForeignKeyConstraint(["household_id"], ["household.id"],
+                                name=op.f("fk_meeting_attendance_household_id_household")),
+        sa.ForeignKeyConstraint(["cluster_id"], ["meeting_cluster.id"],
+                                name=op.f("fk_meeting_attendance_cluster_id_meeting_cluster")),
+        sa.ForeignKeyConstraint(["ticked_by_id"], ["user.id"],
+                                name=op.f("fk_meeting_attendance_ticked_by_id_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_attendance")),
+        sa.UniqueConstraint("meeting_id", "household_id",
+                            name=op.f("uq_meeting_attendance_meeting_id_household_id")),
+    )
+    op.create_index(op.f("ix_meeting_attendance_meeting_id"), "meeting_attendance", ["meeting_id"])
+
+
 def downgrade() -> None:
+    op.drop_index(op.f("ix_meeting_attendance_meeting_id"), table_name="meeting_attendance")
+    op.drop_table("meeting_attendance")
+    with op.batch_alter_table("meeting_cluster") as batch:
+        batch.drop_column("chair_name")
+    with op.batch_alter_table("meeting") as batch:
+        for name in ("revision", "cancel_reason", "cancelled_at", "moved_from", "ballots_invalid", "ballots_valid",
+                     "ballots_returned", "ballots_issued", "counting_committee", "voting_mode",
+                     "secretary_votes", "chair_designation_ref", "people_present"):
+            batch.drop_column(name)
+    with op.batch_alter_table("decision") as batch:
+        batch.drop_column("written_form")
     with op.batch_alter_table("decision") as batch:
         for name in ("rule_secondary", "rule_article", "threshold", "scope", "matter", "informed_ref",
                      "informed_on", "online_agreement_ref", "online_agreed_on"):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from civic import clock
+from civic.areas.models import Household
 from civic.db import get_engine, unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
@@ -31,6 +32,7 @@ from tests.builders import (
     count,
     csrf_token,
     disclose,
+    hold_meeting,
     leave_register,
     login,
     make_discuss_item,
@@ -92,9 +94,7 @@ def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
             "agenda": "Bàn làm mương"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-            "meeting_id": str(m.id), "households_present": "5", "chair_name": "Ông Hải",
-            "minutes_taker_name": "Bà Lan", "minutes_text": "Không đủ số hộ."}))
+        hold_meeting(db, item, sec, m, 5, minutes_text="Không đủ số hộ.")
         deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
         for n in range(ballots):
             deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
@@ -488,9 +488,17 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
     clock.advance(timedelta(days=6))
     with unit_of_work() as db:
         meeting_id = db.execute(select(Meeting.id)).scalar_one()
+    with unit_of_work() as db:
+        village_id = db.execute(select(Item.village_id).where(Item.code == code)).scalar_one()
+        ids = [str(h) for h in db.execute(select(Household.id).where(Household.village_id == village_id)
+                                          .order_by(Household.code).limit(6)).scalars()]
+    r = client.post(f"/deliberation/{code}/roll/{meeting_id}/mark", data={
+        "csrf_token": token, "meeting_id": str(meeting_id), "shown": ids, "household": ids},
+        follow_redirects=False)
+    assert r.status_code == 303
     r = client.post(f"/deliberation/{code}/record_meeting", data={
-        "csrf_token": token, "meeting_id": str(meeting_id), "households_present": "6",
-        "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"},
+        "csrf_token": token, "meeting_id": str(meeting_id), "secretary_votes": "6",
+        "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"},
         files={"minutes": ("bien-ban.png", _png(), "image/png")},
         follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
@@ -592,8 +600,8 @@ def test_nothing_a_user_types_answers_500(client, frozen):
     for action, data, status in (
             ("hide_comment", {"comment_id": "¹", "reason": "Lạc đề quá"}, 404),
             ("hide_comment", {"comment_id": "99999999999999999999", "reason": "Lạc đề quá"}, 404),
-            ("record_meeting", {"meeting_id": "99999999999999999999", "households_present": "¹",
-                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 422),
+            ("record_meeting", {"meeting_id": "99999999999999999999", "secretary_votes": "¹",
+                                "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"}, 422),
             ("schedule_meeting", {"starts_at": "31/02/2026 19:00", "place": "Nhà văn hoá",
                                   "agenda": "Bàn làm mương"}, 422),
             ("decide", {"method": "meeting_vote", "yes": "¹", "no": "0", "abstain": "0"}, 422),
@@ -630,7 +638,6 @@ def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
 
 
 def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
-    from civic.deliberation.schemas import RecordMeetingForm
 
     w = _world()
     with unit_of_work(write=True) as db:
@@ -650,6 +657,6 @@ def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
     assert re.search(rf'name="chair_name"[^>]*maxlength="{chair}"', desk.text)
     token = csrf_token(client, f"/deliberation/{code}")
     bad = client.post(f"/deliberation/{code}/record_meeting?lang=en", data={
-        "csrf_token": token, "meeting_id": "1", "households_present": "-4", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"})
+        "csrf_token": token, "meeting_id": "1", "people_present": "-4", "secretary_votes": "3",
+        "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"})
     assert bad.status_code == 422 and "cannot be negative" in bad.text

@@ -30,6 +30,7 @@ from civic.workflow import service as workflow
 from tests.builders import (
     count,
     disclose,
+    hold_meeting,
     leave_register,
     make_discuss_item,
     make_household_rep,
@@ -175,16 +176,17 @@ def test_meeting_notice_period_and_record(w):
     assert "starts_at" in exc.value.errors
     meeting = _schedule(db, item, sec)
     assert deliberation.page_context(db, item, sec).meetings[0].days_left == 6
-    record = {"meeting_id": str(meeting.id), "households_present": "6", "chair_name": "Ông Hải",
-              "minutes_taker_name": "Bà Lan"}
+    record = {"meeting_id": str(meeting.id), "minutes_taker_name": "Bà Lan", "secretary_votes": "6",
+              "voting_mode": "show_of_hands"}
     with pytest.raises(Conflict):  # it has not taken place yet
         deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
     clock.advance(timedelta(days=6))
-    with pytest.raises(Invalid):  # more than the register
-        deliberation.record_meeting(db, item, sec,
-                                    RecordMeetingForm.parse(dict(record, households_present="11")))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
+    with pytest.raises(Invalid) as exc:  # nobody on the roll yet
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
+    assert "roll" in exc.value.errors
+    hold_meeting(db, item, sec, meeting, 6)
     assert (meeting.households_total, meeting.households_present, meeting.quorum) == (10, 6, True)
+    assert meeting.chair_name == "Trưởng Thôn A"  # the village head chairs
     with pytest.raises(Conflict):
         deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
 
@@ -194,9 +196,7 @@ def test_meeting_vote_valid_only_with_quorum(w):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-        "meeting_id": str(meeting.id), "households_present": "5", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"}))
+    hold_meeting(db, item, sec, meeting, 5)
     assert meeting.quorum is False  # 5 of 10 is not more than half
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
@@ -210,9 +210,7 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-        "meeting_id": str(meeting.id), "households_present": "8", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"}))
+    hold_meeting(db, item, sec, meeting, 8)
     with pytest.raises(Invalid):  # 9 votes from 8 households present
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "meeting_vote", "yes": yes, "no": "3", "abstain": "1"}))
