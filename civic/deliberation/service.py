@@ -1038,3 +1038,32 @@ def check_pledge_allowed(session: Session, item: Item) -> None:
                                  ).scalar_one_or_none()
     matter = decision.matter or (discussion.matter if discussion else 1)
     matters.check_pledge_decision(matter, decision.scope, decision.method)
+
+
+# --- what the printable records read -------------------------------------------------------------------
+
+def discussion_of(session: Session, item: Item) -> Discussion | None:
+    return session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
+
+
+def meeting_of(session: Session, item: Item, meeting_id: int) -> Meeting:
+    return _meeting(session, item, meeting_id)
+
+
+def clusters_of(session: Session, meeting: Meeting) -> list[MeetingCluster]:
+    return list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
+                                .order_by(col(MeetingCluster.id))).scalars())
+
+
+def meeting_decision(session: Session, meeting: Meeting) -> Decision | None:
+    """The vote taken at this meeting, if any."""
+    return session.execute(select(Decision).where(col(Decision.meeting_id) == meeting.id)
+                           .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def user_name(session: Session, user_id: int | None) -> str:
+    """An official's display name for a signature block ("" when unknown)."""
+    if user_id is None:
+        return ""
+    name = session.execute(select(col(User.display_name)).where(col(User.id) == user_id)).scalar_one_or_none()
+    return name or ""

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from civic import clock
 from civic.areas import service as areas
-from civic.areas.models import Village
+from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
 from civic.core.kinds import Action, Stage
@@ -328,17 +328,68 @@ def notice(web: CurrentWeb, item: CurrentItem):
                       printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
+def _record_context(web: Web, item: Item) -> dict[str, Any]:
+    """What every printable record shows around its body: the commune and village, the audit chain's head."""
+    db = web.session
+    return {"item": item, "village": db.get(Village, item.village_id),
+            "commune": db.get(Commune, item.commune_id), "head": audit.head(db, item.commune_id),
+            "DELIB": LABELS}
+
+
+def _question(web: Web, item: Item) -> str:
+    discussion = deliberation.discussion_of(web.session, item)
+    return discussion.question if discussion is not None else item.title
+
+
 @router.get("/items/{code}/decisions/{decision_id}/record", response_class=HTMLResponse)
 def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
+    """Form 02 (the count of a vote at the meeting) or 04 (the count of household ballots), Decree 59/2023."""
     db = web.session
     decision = deliberation.get_decision(db, item, decision_id)
     meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
-    village = db.get(Village, item.village_id)
-    commune = areas.default_commune(db)
-    return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
-                      village=village, commune=commune, DELIB=LABELS,
+    return web.render("deliberation/vote_record.html", decision=decision, meeting=meeting,
+                      village_head=deliberation.user_name(db, decision.created_by_id),
                       excluded=deliberation.excluded_ballots(db, decision),
-                      outcome=drules.decision_outcome(decision.status, decision.passed))
+                      outcome=drules.decision_outcome(decision.status, decision.passed),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/decisions/{decision_id}/report", response_class=HTMLResponse,
+            name="decision_report")
+def decision_report(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
+    """The village head's report of the result to the commune People's Committee (Law 10/2022 Art. 23)."""
+    db = web.session
+    decision = deliberation.get_decision(db, item, decision_id)
+    return web.render("deliberation/report.html", decision=decision, printed_on=clock.today_local(),
+                      village_head=deliberation.user_name(db, decision.created_by_id),
+                      status_url=urls.for_route(web.request, "item_status", code=item.code),
+                      outcome=drules.decision_outcome(decision.status, decision.passed),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/meetings/{meeting_id}/invitation", response_class=HTMLResponse,
+            name="meeting_invitation")
+def meeting_invitation(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
+    """Form 01: the invitation to every household, with the date, place and agenda."""
+    db = web.session
+    meeting = deliberation.meeting_of(db, item, meeting_id)
+    households = areas.active_households(db, item.village_id, clock.as_utc(meeting.starts_at)
+                                         .astimezone(clock.LOCAL_TZ).date())
+    return web.render("deliberation/invitation.html", meeting=meeting, households=households,
+                      question=_question(web, item),
+                      convener=deliberation.user_name(db, meeting.scheduled_by_id),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/meetings/{meeting_id}/minutes", response_class=HTMLResponse,
+            name="meeting_minutes")
+def meeting_minutes(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
+    """Form 03: the minutes, with the households present by the roll and the written form of the decision."""
+    db = web.session
+    meeting = deliberation.meeting_of(db, item, meeting_id)
+    return web.render("deliberation/minutes.html", meeting=meeting, question=_question(web, item),
+                      clusters=deliberation.clusters_of(db, meeting),
+                      decision=deliberation.meeting_decision(db, meeting), **_record_context(web, item))
 
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------
