@@ -266,6 +266,9 @@ PAGES.update({
     "printable notice": (None, _goto(lambda d, w: f"/items/{d['full']}/notice")),
     "printable notice: know": (None, _goto(lambda d, w: f"/items/{w['know']}/notice")),
     "vote-count record": (None, _goto(lambda d, w: f"/items/{d['full']}/decisions/{d['decision']}/record")),
+    "report of the result": (None, _goto(lambda d, w:
+                                         f"/items/{d['full']}/decisions/{d['decision']}/report")),
+    "admin: how matters are decided": ("admin", "/admin/decision-rules"),
     "admin: disclosure days": ("admin", "/admin/categories"),
     "admin: household register": ("admin", "/admin/register"),
 })
