@@ -66,15 +66,15 @@ class OpenDiscussionForm(TransitionForm):
                                   N_("Please choose what kind of matter the households decide."))] = ""
     scope: Annotated[str, Choice(tuple(SCOPES), N_("Please choose whether one village or the whole commune "
                                                    "decides."))] = "village"
-    ask_land_m2: Annotated[Decimal | None, Quantity(required=False)] = None
-    ask_money: Annotated[int | None, Money(required=False)] = None
-    ask_labour_days: Annotated[Decimal | None, Quantity(required=False)] = None
+    land_area: Annotated[Decimal | None, Quantity(required=False)] = None
+    money_amount: Annotated[int | None, Money(required=False)] = None
+    labour_quantity: Annotated[Decimal | None, Quantity(required=False)] = None
     ask_materials: Annotated[str, Text(0, 200, N_("Materials may have at most 200 characters."))] = ""
     matter_reason: Annotated[str, Text(0, REASON_MAX, N_("The reason may have at most 400 characters."))] = ""
 
     @property
     def asks(self) -> Asks:
-        return Asks(self.ask_land_m2, self.ask_money, self.ask_labour_days, self.ask_materials)
+        return Asks(self.land_area, self.money_amount, self.labour_quantity, self.ask_materials)
 
     @property
     def matter_number(self) -> int:

@@ -454,7 +454,7 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
         _move(session, item, "open_discussion", sec, {
             "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và "
                         "góp công xây lại tường rào không?", "matter": "1", "scope": "village",
-            "ask_land_m2": "40", "ask_labour_days": "2"})
+            "land_area": "40", "labour_quantity": "2"})
     elif step == "d_disclose_board":
         deliberation.add_disclosure(session, item, sec, DisclosureForm.parse({
             "channel": "notice_board", "place": "Bảng tin nhà văn hoá thôn Hưng Đạo",

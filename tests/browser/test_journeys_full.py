@@ -247,7 +247,7 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert sec.locator("#open-blocked").count() == 0
     opening = sec.locator(f"form[action='/deliberation/{code}/open_discussion']")
     opening.locator("[name=question]").fill(f"Có đồng ý {TITLE.lower()}, các hộ góp đất và tiền?")
-    opening.locator("[name=ask_land_m2]").fill("40")
+    opening.locator("[name=land_area]").fill("40")
     opening.locator("[name=matter]").select_option("1")
     send(sec, opening)
     go(anon, f"/items/{code}")

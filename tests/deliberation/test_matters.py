@@ -181,11 +181,11 @@ def test_lowering_the_matter_of_a_land_proposal_needs_a_reason(w):
     before = _events(db)
     with pytest.raises(Invalid) as exc:
         move(db, item, "open_discussion", sec, {"question": "Làm mương thoát nước?", "matter": "6",
-                                                "scope": "village", "ask_land_m2": "40"})
+                                                "scope": "village", "land_area": "40"})
     assert "matter_reason" in exc.value.errors
     assert item.stage == "know" and count(db, Discussion) == 0 and _events(db) == before
     move(db, item, "open_discussion", sec, {"question": "Làm mương thoát nước?", "matter": "6",
-                                            "scope": "village", "ask_land_m2": "40",
+                                            "scope": "village", "land_area": "40",
                                             "matter_reason": "Đất là đất công của thôn, không hộ nào hiến."})
     d = db.execute(select(Discussion).where(Discussion.item_id == item.id)).scalar_one()
     assert (d.matter, d.scope, d.ask_land_m2, d.asks_contribution) == (6, "village", Decimal("40"), True)
@@ -258,7 +258,7 @@ def test_a_commune_wide_contribution_counts_every_household_of_the_commune(w):
     db, sec = w["db"], w["sec"]
     item = _know_item(w)
     move(db, item, "open_discussion", sec, {"question": "Góp tiền làm đường trục xã?", "matter": "1",
-                                            "scope": "commune", "ask_money": "1.500.000"})
+                                            "scope": "commune", "money_amount": "1.500.000"})
     d = _paper_ballot(w, item, [f"H{n:04d}" for n in range(10)])
     # All ten households of village A agree: 10 of the commune's 20 is not two thirds.
     assert (d.households_total, d.yes, d.threshold, d.rule_secondary, d.passed) ==\
@@ -318,11 +318,11 @@ def test_the_desk_asks_for_the_matter_and_the_status_page_shows_the_reason(clien
         code, head = item.code, users["village_head"]
     login(client, head)
     desk = client.get(f"/deliberation/{code}?lang=en")
-    assert 'name="matter"' in desk.text and 'name="ask_land_m2"' in desk.text
+    assert 'name="matter"' in desk.text and 'name="land_area"' in desk.text
     assert 'name="asks_contribution"' not in desk.text
     token = csrf_token(client, f"/deliberation/{code}")
     data = {"csrf_token": token, "question": "Làm mương thoát nước?", "matter": "6", "scope": "village",
-            "ask_land_m2": "40"}
+            "land_area": "40"}
     refused = client.post(f"/deliberation/{code}/open_discussion?lang=en", data=data)
     assert refused.status_code == 422 and "give the public reason" in refused.text
     with unit_of_work() as db:

@@ -360,6 +360,8 @@ def test_the_roll_page_of_two_thousand_households_is_paged_and_searchable(client
     with unit_of_work() as db:
         assert count(db, MeetingAttendance) == 62
         assert db.get(Meeting, meeting_id).recorded_at is None
+    markup = client.get(f"/deliberation/{code}/roll/{meeting_id}?q=<b>H00</b>")
+    assert "&lt;b&gt;H00&lt;/b&gt;" in markup.text and "<b>H00</b>" not in markup.text
     for bad in ("?page=abc", "?q=" + "x" * 200, "?cluster=¹"):
         assert client.get(f"/deliberation/{code}/roll/{meeting_id}{bad}").status_code == 200, bad
     assert client.get(f"/deliberation/{code}/roll/99999").status_code == 404
