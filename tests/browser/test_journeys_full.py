@@ -294,7 +294,9 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert "8/10" in text_of(anon, "#meetings + .card"), "the attendance is not public"
     tally = text_of(anon, "#decision + .card p.big")
     assert f"6/{w['households']}" in tally and "được thông qua" in tally, tally
-    assert anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/']").count() == 1
+    for record in ("record", "report"):  # the vote-count record and the report to the commune
+        assert anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/'][href$='/{record}']")\
+            .count() == 1
     go(sec, f"/deliberation/{code}")
     send(sec, sec.locator(f"form[action='/deliberation/{code}/start_work']"))
     assert sec.url.endswith(f"/items/{code}")
