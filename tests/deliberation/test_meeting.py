@@ -307,6 +307,9 @@ def test_cancelled_meeting_on_the_page_and_in_the_calendar(client, frozen):
     page = client.get(f"/items/{code}?lang=en")
     assert "In 6 days." in page.text
     login(client, users["village_head"])
+    desk = client.get(f"/deliberation/{code}?lang=en")
+    assert "Move the meeting" in desk.text and "Cancel the meeting" in desk.text
+    assert len(desk.content) < 30 * 1024
     token = csrf_token(client, f"/deliberation/{code}")
     refused = client.post(f"/deliberation/{code}/cancel_meeting?lang=en", data={
         "csrf_token": token, "meeting_id": str(meeting_id), "reason": "x"})
@@ -336,6 +339,8 @@ def test_the_roll_page_of_two_thousand_households_is_paged_and_searchable(client
         code, meeting_id = item.code, meeting.id
     clock.advance(timedelta(days=6))
     login(client, users["village_head"])
+    desk = client.get(f"/deliberation/{code}?lang=en")
+    assert f"/deliberation/{code}/roll/{meeting_id}" in desk.text and len(desk.content) < 30 * 1024
     page = client.get(f"/deliberation/{code}/roll/{meeting_id}?lang=en")
     assert page.status_code == 200 and len(page.content) < 30 * 1024
     assert "0 of 2,000 households present" in page.text and "Page 1 of 20" in page.text
