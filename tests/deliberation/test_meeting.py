@@ -322,6 +322,7 @@ def test_cancelled_meeting_on_the_page_and_in_the_calendar(client, frozen):
     page = client.get(f"/items/{code}?lang=en")
     assert "In 6 days." not in page.text and "meeting-cancelled" in page.text
     assert "Bão &lt;b&gt;số 3&lt;/b&gt; về" in page.text
+    assert "cancelled the village meeting: Bão &lt;b&gt;số 3&lt;/b&gt; về" in page.text  # on the timeline
     ics = client.get(f"/villages/{village_id}/meetings.ics").content.decode()
     assert "STATUS:CANCELLED" in ics and "SEQUENCE:1" in ics
 
