@@ -298,7 +298,7 @@ def make_discuss_item(db: Session, commune: Commune, village: Village, category:
     disclose(db, item, village_head, days_ago=3)
     move(db, item, "open_discussion", viewer(db, village_head),
                         {"question": f"Có đồng ý: {item.title}?",
-                         "asks_contribution": "1" if asks_contribution else ""})
+                         "matter": "1" if asks_contribution else "6", "scope": "village"})
     return item
 
 
@@ -404,3 +404,22 @@ def leave_register(db: Session, village: Village, codes: list[str], on: date) ->
         household = db.execute(_sel(Household).where(Household.village_id == village.id,
                                                      Household.code == code)).scalar_one()
         areas.household_leaves(db, household, on)
+
+
+def hold_meeting(db: Session, item, village_head: Viewer, meeting, present: int, **record) -> None:
+    """The village head ticks the first `present` households of the village's register on the meeting's roll
+    and records the meeting (chaired by the village head, show of hands, secretary elected by all present)."""
+    from sqlalchemy import select as _sel
+
+    from civic.deliberation import service as deliberation
+    from civic.deliberation.schemas import RecordMeetingForm, RollForm
+
+    ids = [str(h) for h in db.execute(_sel(Household.id).where(Household.village_id == item.village_id)
+                                      .order_by(Household.code).limit(present)).scalars()]
+    if ids:
+        deliberation.mark_roll(db, item, village_head, RollForm.parse({
+            "meeting_id": str(meeting.id), "shown": ids, "household": ids}))
+    data = {"meeting_id": str(meeting.id), "minutes_taker_name": "Bà Lan", "secretary_votes": str(present),
+            "voting_mode": "show_of_hands"}
+    data.update(record)
+    deliberation.record_meeting(db, item, village_head, RecordMeetingForm.parse(data))

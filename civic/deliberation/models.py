@@ -4,8 +4,9 @@ ballots."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -36,6 +37,16 @@ class Discussion(SQLModel, table=True):
     question: str = Field(sa_type=Text)
     # The item asks households for land, money or labour: never decided by an online ballot or an authority.
     asks_contribution: bool = True
+    # The matter of Law 10/2022/QH15 Art. 15 (civic.deliberation.matters.MATTERS) and its scope; a matter
+    # below what the asks imply carries its public reason.
+    matter: int = 1
+    scope: str = Field(default="village", max_length=8)  # village | commune
+    matter_reason: str = Field(default="", max_length=400)
+    # What the proposal asks of each household (the village head sets them when opening the discussion).
+    ask_land_m2: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_money: int | None = None  # đồng
+    ask_labour_days: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_materials: str = Field(default="", max_length=200)
     opened_at: datetime = Field(sa_type=DateTime(timezone=True))
     opened_by_id: int | None = Field(default=None, foreign_key="user.id")
 
@@ -85,12 +96,29 @@ class Meeting(SQLModel, table=True):
     # Filled in when the village head records the meeting.
     recorded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     households_total: int | None = None  # the register on the meeting date
-    households_present: int | None = None
+    households_present: int | None = None  # the households ticked on the roll
+    people_present: int | None = None  # optional: how many people came
     quorum: bool | None = None
     by_cluster: bool = False
     chair_name: str = Field(default="", max_length=120)
     minutes_taker_name: str = Field(default="", max_length=120)
     minutes_text: str = Field(default="", sa_type=Text)
+    # Law 10/2022/QH15 Art. 18(1): the village head convenes and chairs; when the post is vacant, the person
+    # the commune chairman designated (the designation's reference is recorded).
+    chair_designation_ref: str = Field(default="", max_length=120)
+    # Decree 59/2023 Art. 3(5): the meeting elects its secretary by more than half of those present.
+    secretary_votes: int | None = None
+    voting_mode: str = Field(default="", max_length=16)  # show_of_hands | secret_ballot
+    counting_committee: str = Field(default="", sa_type=Text)  # 3 to 5 names, one a line (secret ballot)
+    ballots_issued: int | None = None
+    ballots_returned: int | None = None
+    ballots_valid: int | None = None
+    ballots_invalid: int | None = None
+    # A meeting is moved (a new notice period starts from the move) or cancelled with a public reason.
+    moved_from: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    cancelled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    cancel_reason: str = Field(default="", max_length=400)
+    revision: int = 0  # one more at each move or cancellation (the calendar feed's SEQUENCE)
 
 
 class MeetingCluster(SQLModel, table=True):
@@ -101,7 +129,23 @@ class MeetingCluster(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     name: str = Field(max_length=80)
-    households_present: int
+    households_present: int = 0  # the households of its roll, when the meeting is recorded
+    chair_name: str = Field(default="", max_length=120)
+
+
+class MeetingAttendance(SQLModel, table=True):
+    """One household ticked on a meeting's roll (in one cluster when the village meets by cluster). The
+    unique key refuses the same household twice on one meeting's roll."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "household_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    household_id: int = Field(foreign_key="household.id")
+    cluster_id: int | None = Field(default=None, foreign_key="meeting_cluster.id")
+    ticked_by_id: int | None = Field(default=None, foreign_key="user.id")
+    ticked_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
 class Decision(SQLModel, table=True):
@@ -116,7 +160,17 @@ class Decision(SQLModel, table=True):
     question: str = Field(sa_type=Text)
     opens_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # online ballot
     closes_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    leaders_agreed: bool = False  # village head and Front committee agreed (online ballot)
+    leaders_agreed: bool = False  # the online ballot's agreement was recorded (the four fields below)
+    online_agreed_on: date | None = None  # the community agreed to vote online (Decree 59/2023 Art. 5)
+    online_agreement_ref: str = Field(default="", max_length=120)
+    informed_on: date | None = None  # the commune People's Committee and the Front were informed
+    informed_ref: str = Field(default="", max_length=120)
+    # The rule of civic.deliberation.matters that applied, stored with the decision and printed on its record.
+    matter: int | None = None
+    scope: str = Field(default="village", max_length=8)
+    threshold: str = Field(default="more_than_half", max_length=16)
+    rule_article: str = Field(default="", max_length=160)
+    rule_secondary: bool = False
     decided_on: date | None = None
     households_total: int | None = None
     households_present: int | None = None
@@ -124,6 +178,9 @@ class Decision(SQLModel, table=True):
     no: int | None = None
     abstain: int | None = None
     passed: bool | None = None
+    # The written form of the decision (Law 10/2022/QH15 Art. 20(1)): resolution, minutes, memorandum or
+    # agreement.
+    written_form: str = Field(default="", max_length=16)
     document_no: str = Field(default="", max_length=60)  # authority decision
     document_text: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -213,15 +213,97 @@ def passes(in_favour: int, total: int) -> bool:
 
 
 def check_attendance(present: int, by_cluster: bool, total: int) -> None:
-    """Only a village of CLUSTER_MIN_HOUSEHOLDS or more meets by cluster; no more households are represented
-    than the register has on the meeting date."""
+    """Only a village of CLUSTER_MIN_HOUSEHOLDS or more meets by cluster (Law 10/2022/QH15 Art. 18); at
+    least one household is on the roll; no more households than the register has on the meeting date."""
     if by_cluster and total < CLUSTER_MIN_HOUSEHOLDS:
         raise Invalid(N_("Only villages of %(min)s or more households may meet by cluster."),
-                      field="cluster_name_1", min=CLUSTER_MIN_HOUSEHOLDS, present=present, total=total)
+                      field="name", min=CLUSTER_MIN_HOUSEHOLDS, present=present, total=total)
+    if present < 1:
+        raise Invalid(N_("Tick the households present on the meeting's roll first."), field="roll",
+                      present=present, total=total)
     if present > total:
         raise Invalid(N_("%(present)s households cannot be represented: the register has %(total)s on the "
-                         "meeting date."), field="households_present", min=CLUSTER_MIN_HOUSEHOLDS,
+                         "meeting date."), field="roll", min=CLUSTER_MIN_HOUSEHOLDS,
                       present=present, total=total)
+
+
+# --- the meeting: its roll, chair, secretary, counting committee; moving and cancelling -----------------
+# Law 10/2022/QH15 Art. 18 and Decree 59/2023/ND-CP Art. 3: the village head convenes and chairs (when the
+# post is vacant, the person the commune chairman designates); the meeting decides between a show of hands
+# and a secret ballot; a secret ballot is counted by a committee of 3 to 5 people the meeting elects; the
+# secretary is elected by more than half of those present.
+COMMITTEE_MIN, COMMITTEE_MAX = 3, 5
+ROLL_PAGE_SIZE = 100
+
+
+def check_meeting_open(recorded: bool, cancelled_at: datetime | None) -> None:
+    """A cancelled or already recorded meeting cannot be recorded, rolled, moved or cancelled again."""
+    if cancelled_at is not None:
+        raise Conflict(N_("This meeting was cancelled on %(date)s."), date=local_text(cancelled_at))
+    if recorded:
+        raise Conflict(N_("This meeting has already been recorded."))
+
+
+def check_meeting_held(starts_at: datetime, now: datetime) -> None:
+    """Nothing is recorded of a meeting before it takes place (its notice period ends before that)."""
+    if now < starts_at:
+        raise Conflict(N_("The meeting has not taken place yet: it is on %(date)s."),
+                       date=local_text(starts_at))
+
+
+@dataclass(frozen=True)
+class RollHousehold:
+    id: int
+    code: str
+    village_id: int
+    active_from: date
+    active_to: date | None
+
+
+def check_roll_household(household: RollHousehold | None, village_id: int, on: date) -> None:
+    """A ticked household is one of the village's register on the meeting date."""
+    if household is None or household.village_id != village_id:
+        raise Invalid(N_("A ticked household is not of this village's register."), field="household")
+    if not on_register(household.active_from, household.active_to, on):
+        raise Invalid(N_("Household %(code)s is not on the register on the meeting date (%(date)s)."),
+                      field="household", code=household.code, date=on.isoformat())
+
+
+def check_secretary(votes: int, present: int) -> None:
+    """The secretary is elected by more than half of those present (Decree 59/2023 Art. 3(5))."""
+    if votes > present:
+        raise Invalid(N_("%(votes)s votes for the secretary are more than the %(present)s present."),
+                      field="secretary_votes", votes=votes, present=present)
+    if votes * 2 <= present:
+        raise Invalid(N_("The secretary needs the votes of more than half of those present (%(present)s)."),
+                      field="secretary_votes", votes=votes, present=present)
+
+
+def check_counting_committee(voting_mode: str, names: list[str]) -> None:
+    """A secret ballot has a counting committee of 3 to 5 people elected by the meeting."""
+    if voting_mode == "secret_ballot" and not COMMITTEE_MIN <= len(names) <= COMMITTEE_MAX:
+        raise Invalid(N_("A secret ballot needs a counting committee of 3 to 5 people: one name a line."),
+                      field="counting_committee", count=len(names))
+
+
+def check_ballot_counts(issued: int, returned: int, valid: int, invalid: int, votes: int,
+                        present: int) -> None:
+    """The counting committee's figures add up: no more ballots than households present, returned ones are
+    valid or invalid, and the votes come from the valid ballots."""
+    if issued > present:
+        raise Invalid(N_("%(issued)s ballots cannot be issued to %(present)s households present."),
+                      field="ballots_issued", issued=issued, present=present)
+    if returned > issued:
+        raise Invalid(N_("More ballots returned than issued."), field="ballots_returned")
+    if valid + invalid != returned:
+        raise Invalid(N_("Valid and invalid ballots must add up to the ballots returned."),
+                      field="ballots_valid")
+    if votes > valid:
+        raise Invalid(N_("The votes add up to more than the valid ballots."), field="yes")
+
+
+def is_cancelled(cancelled_at: datetime | None) -> bool:
+    return cancelled_at is not None
 
 
 # --- decisions ---------------------------------------------------------------------------------------
@@ -240,21 +322,6 @@ def check_can_decide(stage: str, has_open: bool, has_result: bool) -> None:
         raise Conflict(N_("A ballot on this item is still open: close its count first."))
     if has_result:
         raise Conflict(N_("This item has already been decided."))
-
-
-def check_method(method: str, asks_contribution: bool, leaders_agreed: bool) -> None:
-    if method not in METHODS:
-        raise Invalid(N_("Please choose how the households decide."), field="method")
-    if method == "online_ballot":
-        if asks_contribution:
-            raise Conflict(N_("An online ballot is not allowed for an item that asks households for land, "
-                              "money or labour: decide it at a meeting or by a household paper ballot."))
-        if not leaders_agreed:
-            raise Invalid(N_("An online ballot needs the agreement of the village head and the Front "
-                             "committee."), field="leaders_agreed")
-    if method == "authority" and asks_contribution:
-        raise Conflict(N_("An item that asks households for land, money or labour must be decided by the "
-                          "households, not by an authority."))
 
 
 def check_meeting_vote(meeting_recorded: bool, quorum: bool | None) -> None:

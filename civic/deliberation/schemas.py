@@ -6,16 +6,33 @@ opens in the past) are in rules.py and the service; these forms only say what wa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Self
+from decimal import Decimal
+from typing import Annotated, Any, Self
 
 from pydantic import model_validator
 
-from civic.core.inputs import Choice, Count, Day, Flag, Form, HouseholdCode, Id, LocalDateTime, Text, error
+from civic.core.inputs import (
+    Choice,
+    Count,
+    Day,
+    Form,
+    HouseholdCode,
+    Id,
+    Ids,
+    LocalDateTime,
+    Money,
+    Quantity,
+    Text,
+    error,
+    fail,
+    parse_id,
+)
+from civic.deliberation.matters import MATTERS, REASON_MAX, SCOPES, Asks
 from civic.deliberation.rules import (
     CHANNELS,
     CHOICES,
-    MAX_CLUSTERS,
     MAX_DISCLOSURE_DAYS,
     METHODS,
     MIN_DISCLOSURE_DAYS_FLOOR,
@@ -30,6 +47,7 @@ PLACE = N_("Please say where (2 to 200 characters).")
 CHOICE = N_("Please choose in favour, against or abstain.")
 NO_MEETING = N_("This meeting does not exist.")
 NO_COMMENT = N_("This comment does not exist.")
+REF = N_("Please give the reference: a document number or where it is recorded (2 to 120 characters).")
 COUNT_MAX = 9_999_999  # households: far above any village
 
 
@@ -38,12 +56,29 @@ def _households(required: bool = True) -> Count:
 
 
 class OpenDiscussionForm(TransitionForm):
-    """The question households decide (the item's title when left empty) and whether it asks households
-    for contributions of land, money or labour."""
+    """The question households decide (the item's title when left empty), its matter of Law 10/2022 Art. 15
+    and scope, and what it asks of each household. The matter has no default: the village head chooses it,
+    and a matter below what the asks imply needs a public reason (checked by matters.check_matter)."""
 
     question: Annotated[str, Text(0, 1000, N_("Please state the question the households decide (5 to 1000 "
                                               "characters)."), multiline=True)] = ""
-    asks_contribution: Annotated[bool, Flag()] = False
+    matter: Annotated[str, Choice(tuple(str(m) for m in MATTERS),
+                                  N_("Please choose what kind of matter the households decide."))] = ""
+    scope: Annotated[str, Choice(tuple(SCOPES), N_("Please choose whether one village or the whole commune "
+                                                   "decides."))] = "village"
+    land_area: Annotated[Decimal | None, Quantity(required=False)] = None
+    money_amount: Annotated[int | None, Money(required=False)] = None
+    labour_quantity: Annotated[Decimal | None, Quantity(required=False)] = None
+    ask_materials: Annotated[str, Text(0, 200, N_("Materials may have at most 200 characters."))] = ""
+    matter_reason: Annotated[str, Text(0, REASON_MAX, N_("The reason may have at most 400 characters."))] = ""
+
+    @property
+    def asks(self) -> Asks:
+        return Asks(self.land_area, self.money_amount, self.labour_quantity, self.ask_materials)
+
+    @property
+    def matter_number(self) -> int:
+        return int(self.matter)
 
 
 # --- Dân biết -----------------------------------------------------------------------------------------
@@ -99,67 +134,107 @@ class ScheduleMeetingForm(Form):
                                 multiline=True)] = ""
 
 
-CLUSTER_NAME = Text(0, 80, N_("Please name the cluster (at most 80 characters)."))
+CLUSTER_NAME = Text(2, 80, N_("Please name the cluster (2 to 80 characters)."))
+REASON = Text(5, 400, N_("Please give the public reason (5 to 400 characters)."))
+NO_CLUSTER = N_("This cluster does not exist.")
+SECRETARY = N_("Please name the secretary the meeting elected.")
+TWICE = N_("The same household is ticked twice: each household is counted once.")
+# Law 10/2022/QH15 Art. 20(1): a decision of the community is written as a resolution, minutes, memorandum
+# or agreement.
+WRITTEN_FORMS: dict[str, str] = {"resolution": N_("Resolution"), "minutes": N_("Minutes"),
+                                 "memorandum": N_("Memorandum"), "agreement": N_("Agreement")}
+VOTING_MODES: dict[str, str] = {"show_of_hands": N_("Show of hands"), "secret_ballot": N_("Secret ballot")}
+CHAIRS: dict[str, str] = {"village_head": N_("The village head (myself)"),
+                          "designated": N_("A person the commune chairman designated (the post is vacant)")}
+
+
+@dataclass(frozen=True)
+class RollIds(Ids):
+    """The households ticked on a roll: like Ids, but a household sent twice is refused, not dropped."""
+
+    def parse(self, raw: Any) -> list[int]:
+        values = raw if isinstance(raw, list | tuple) else ([] if raw in (None, "") else [raw])
+        numbers = [parse_id(v) for v in values if str(v).strip() != ""]
+        if len(numbers) > self.most:
+            raise fail(self.message)
+        if None not in numbers and len(set(numbers)) != len(numbers):
+            raise fail(TWICE)
+        return super().parse(raw)
+
+
+class RollForm(Form):
+    """One page of a meeting's roll: the households shown on it, and those of them ticked as present."""
+
+    meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
+    cluster_id: Annotated[int | None, Id(NO_CLUSTER, required=False, lenient=True)] = None
+    shown: Annotated[list[int], Ids(N_("Please tick households of the list."), most=500)] = []
+    household: Annotated[list[int], RollIds(N_("Please tick households of the list."), most=500)] = []
+
+
+class RollQuery(Form):
+    """`?q=&page=&cluster=` of the roll page; anything unreadable shows the first page of everyone."""
+
+    q: Annotated[str, Text(0, 60, N_("Search with at most 60 characters."))] = ""
+    page: Annotated[int | None, Count(100_000, required=False)] = None
+    cluster: Annotated[int | None, Id(NO_CLUSTER, required=False, lenient=True)] = None
+
+
+class ClusterForm(Form):
+    """A cluster of a village of 200 or more households that meets on its own, with its chair."""
+
+    meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
+    name: Annotated[str, CLUSTER_NAME] = ""
+    chair_name: Annotated[str, Text(2, 120, N_("Please name who chaired the meeting."))] = ""
 
 
 class RecordMeetingForm(Form):
-    """Who came (all households at once, or the sum of up to eight clusters), who chaired, who took the
-    minutes. Whether the village may meet by cluster and whether the count fits the register are checked
-    against the register (rules.check_attendance)."""
+    """How the meeting went: the households present are those ticked on its roll (no typed number); the
+    people present are optional. Who chaired (the village head, or the person the commune chairman
+    designated when the post is vacant), the secretary the meeting elected and by how many votes, and how
+    it votes (show of hands, or secret ballot with its counting committee of 3 to 5 people)."""
 
     meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
-    households_present: Annotated[int | None, _households(required=False)] = None
-    cluster_name_1: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_1: Annotated[int | None, _households(required=False)] = None
-    cluster_name_2: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_2: Annotated[int | None, _households(required=False)] = None
-    cluster_name_3: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_3: Annotated[int | None, _households(required=False)] = None
-    cluster_name_4: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_4: Annotated[int | None, _households(required=False)] = None
-    cluster_name_5: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_5: Annotated[int | None, _households(required=False)] = None
-    cluster_name_6: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_6: Annotated[int | None, _households(required=False)] = None
-    cluster_name_7: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_7: Annotated[int | None, _households(required=False)] = None
-    cluster_name_8: Annotated[str, CLUSTER_NAME] = ""
-    cluster_present_8: Annotated[int | None, _households(required=False)] = None
-    chair_name: Annotated[str, Text(2, 120, N_("Please name who chaired the meeting."))] = ""
-    minutes_taker_name: Annotated[str, Text(2, 120, N_("Please name who took the minutes."))] = ""
+    people_present: Annotated[int | None, Count(COUNT_MAX, N_("Please give a whole number of people."),
+                                                NEGATIVE, required=False)] = None
+    chair: Annotated[str, Choice(tuple(CHAIRS), N_("Please say who chaired the meeting."))] = "village_head"
+    chair_name: Annotated[str, Text(0, 120, N_("Please name who chaired the meeting."))] = ""
+    chair_designation_ref: Annotated[str, Text(0, 120, REF)] = ""
+    minutes_taker_name: Annotated[str, Text(2, 120, SECRETARY)] = ""
+    secretary_votes: Annotated[int | None, Count(COUNT_MAX, N_("Please give how many voted for the "
+                                                                "secretary."), NEGATIVE)] = None
+    voting_mode: Annotated[str, Choice(tuple(VOTING_MODES), N_("Please choose how the meeting votes."))] = ""
+    counting_committee: Annotated[str, Text(0, 600, N_("At most 600 characters."), multiline=True)] = ""
     minutes_text: Annotated[str, Text(0, 5000, N_("The minutes summary may have at most 5000 characters."),
                                       multiline=True)] = ""
 
     @property
-    def clusters(self) -> list[tuple[str, int]]:
-        """The clusters filled in, as (name, households represented)."""
-        out = []
-        for n in range(1, MAX_CLUSTERS + 1):
-            name, present = getattr(self, f"cluster_name_{n}"), getattr(self, f"cluster_present_{n}")
-            if name or present is not None:
-                out.append((name, present or 0))
-        return out
-
-    @property
-    def present(self) -> int:
-        """The households represented: the sum of the clusters when there are any."""
-        clusters = self.clusters
-        return sum(p for _n, p in clusters) if clusters else (self.households_present or 0)
+    def committee(self) -> list[str]:
+        return [line.strip() for line in self.counting_committee.splitlines() if line.strip()]
 
     @model_validator(mode="after")
-    def _attendance(self) -> Self:
-        for n in range(1, MAX_CLUSTERS + 1):
-            name, present = getattr(self, f"cluster_name_{n}"), getattr(self, f"cluster_present_{n}")
-            if not name and present is None:
-                continue
-            if not name:
-                raise error(N_("Please name the cluster (at most 80 characters)."), field=f"cluster_name_{n}")
-            if present is None:
-                raise error(HOUSEHOLDS, field=f"cluster_present_{n}")
-        if not self.clusters and self.households_present is None:
-            raise error(HOUSEHOLDS, field="households_present")
+    def _chair(self) -> Self:
+        if self.chair == "designated":
+            if len(self.chair_name) < 2:
+                raise error(N_("Please name who chaired the meeting."), field="chair_name")
+            if len(self.chair_designation_ref) < 2:
+                raise error(REF, field="chair_designation_ref")
         return self
 
+
+class MoveMeetingForm(Form):
+    """A new date for a meeting: a new notice period starts from the move."""
+
+    meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
+    starts_at: Annotated[datetime, LocalDateTime(N_("Please give a date and time like 2026-06-15 19:30."))]\
+        = None  # type: ignore[assignment]
+    reason: Annotated[str, REASON] = ""
+
+
+class CancelMeetingForm(Form):
+    """A meeting called off, with the public reason."""
+
+    meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
+    reason: Annotated[str, REASON] = ""
 
 
 # --- decisions ----------------------------------------------------------------------------------------
@@ -169,7 +244,8 @@ class DecideForm(Form):
 
     - meeting_vote: the counts of the last recorded meeting (or `meeting_id`'s);
     - paper_ballot: nothing (the count starts);
-    - online_ballot: the two dates and the agreement of the village head and the Front committee;
+    - online_ballot: the two dates, and the date and reference of the community's agreement and of
+      informing the commune People's Committee and the Front (Decree 59/2023 Art. 5);
     - authority: the document's number and text.
     """
 
@@ -180,7 +256,17 @@ class DecideForm(Form):
     abstain: Annotated[int | None, _households(required=False)] = None
     opens_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
     closes_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
-    leaders_agreed: Annotated[bool, Flag()] = False
+    agreed_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
+    agreement_ref: Annotated[str, Text(0, 120, REF)] = ""
+    informed_on: Annotated[date | None, Day(required=False, message=DATE, missing=DATE)] = None
+    informed_ref: Annotated[str, Text(0, 120, REF)] = ""
+    # A secret ballot at the meeting: the counting committee's figures (form 02 of Decree 59/2023).
+    ballots_issued: Annotated[int | None, _households(required=False)] = None
+    ballots_returned: Annotated[int | None, _households(required=False)] = None
+    ballots_valid: Annotated[int | None, _households(required=False)] = None
+    ballots_invalid: Annotated[int | None, _households(required=False)] = None
+    written_form: Annotated[str, Choice(tuple(WRITTEN_FORMS), N_("Please choose the written form of the "
+                                                                 "decision."), required=False)] = "minutes"
     document_no: Annotated[str, Text(0, 60, N_("Please give the document number (2 to 60 characters)."))] = ""
     document_text: Annotated[str, Text(0, 5000, N_("Please give the text of the decision (5 to 5000 "
                                                    "characters)."), multiline=True)] = ""
@@ -197,6 +283,11 @@ class DecideForm(Form):
                     raise error(DATE, field=name)
             if self.closes_on < self.opens_on:  # type: ignore[operator]
                 raise error(N_("Voting cannot close before it opens."), field="closes_on")
+            for day, ref in (("agreed_on", "agreement_ref"), ("informed_on", "informed_ref")):
+                if getattr(self, day) is None:
+                    raise error(DATE, field=day)
+                if len(getattr(self, ref)) < 2:
+                    raise error(REF, field=ref)
         elif self.method == "authority":
             if len(self.document_no) < 2:
                 raise error(N_("Please give the document number (2 to 60 characters)."), field="document_no")
@@ -242,4 +333,5 @@ class MinDisclosureDaysForm(Form):
 
 
 FORMS = (OpenDiscussionForm, DisclosureForm, CommentForm, HideCommentForm, ScheduleMeetingForm,
-         RecordMeetingForm, DecideForm, PaperBallotForm, VoteForm, MinDisclosureDaysForm)
+         RecordMeetingForm, RollForm, RollQuery, ClusterForm, MoveMeetingForm, CancelMeetingForm, DecideForm,
+         PaperBallotForm, VoteForm, MinDisclosureDaysForm)

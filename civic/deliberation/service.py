@@ -21,12 +21,12 @@ from civic import clock
 from civic.accounts.models import User
 from civic.accounts.service import Viewer
 from civic.areas import service as areas
-from civic.areas.models import Household, HouseholdMember
+from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.inputs import localize
 from civic.db import row_id
-from civic.deliberation import rules
+from civic.deliberation import matters, rules
 from civic.deliberation.models import (
     Ballot,
     Comment,
@@ -34,17 +34,22 @@ from civic.deliberation.models import (
     Disclosure,
     Discussion,
     Meeting,
+    MeetingAttendance,
     MeetingCluster,
     Support,
 )
 from civic.deliberation.schemas import (
+    CancelMeetingForm,
+    ClusterForm,
     CommentForm,
     DecideForm,
     DisclosureForm,
     HideCommentForm,
     MinDisclosureDaysForm,
+    MoveMeetingForm,
     PaperBallotForm,
     RecordMeetingForm,
+    RollForm,
     ScheduleMeetingForm,
     VoteForm,
 )
@@ -294,37 +299,238 @@ def _meeting(session: Session, item: Item, meeting_id: int | None) -> Meeting:
     return meeting
 
 
-def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMeetingForm,
-                   minutes: Sequence[Prepared] = ()) -> Meeting:
+def _open_meeting(session: Session, item: Item, viewer: Viewer, meeting_id: int | None) -> Meeting:
+    """The village head's meeting of this item, neither cancelled nor recorded, while in Dân bàn."""
     rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"},
                       N_("A meeting is recorded while the item is in People discuss."))
-    meeting = _meeting(session, item, form.meeting_id)
-    if meeting.recorded_at is not None:
-        raise Conflict(N_("This meeting has already been recorded."))
-    if clock.now() < clock.as_utc(meeting.starts_at):
-        raise Conflict(N_("The meeting has not taken place yet: it is on %(date)s."),
-                       date=rules.local_text(clock.as_utc(meeting.starts_at)))
+    meeting = _meeting(session, item, meeting_id)
+    rules.check_meeting_open(meeting.recorded_at is not None, clock.as_utc(meeting.cancelled_at))
+    return meeting
+
+
+def _roll_households(session: Session, ids: list[int]) -> dict[int, rules.RollHousehold]:
+    if not ids:
+        return {}
+    rows = session.execute(select(col(Household.id), col(Household.code), col(Household.village_id),
+                                  col(Household.active_from), col(Household.active_to))
+                           .where(col(Household.id).in_(ids))).all()
+    return {r[0]: rules.RollHousehold(*r) for r in rows}
+
+
+def _cluster(session: Session, meeting: Meeting, cluster_id: int | None) -> MeetingCluster | None:
+    if cluster_id is None:
+        return None
+    cluster = session.get(MeetingCluster, cluster_id)
+    if cluster is None or cluster.meeting_id != meeting.id:
+        raise Invalid(N_("This cluster does not exist."), field="cluster_id")
+    return cluster
+
+
+def mark_roll(session: Session, item: Item, viewer: Viewer, form: RollForm) -> int:
+    """One page of the roll: the households ticked are present (in the chosen cluster), those shown and
+    not ticked are not. Returns the households on the roll now."""
+    meeting = _open_meeting(session, item, viewer, form.meeting_id)
+    rules.check_meeting_held(clock.as_utc(meeting.starts_at), clock.now())
+    cluster = _cluster(session, meeting, form.cluster_id)
+    on = _local_date(meeting.starts_at)
+    ticked = set(form.household)
+    shown = set(form.shown) | ticked
+    households = _roll_households(session, sorted(shown))
+    for household_id in sorted(ticked):
+        rules.check_roll_household(households.get(household_id), item.village_id, on)
+    current = {a.household_id: a for a in session.execute(
+        select(MeetingAttendance).where(col(MeetingAttendance.meeting_id) == meeting.id,
+                                        col(MeetingAttendance.household_id).in_(sorted(shown) or [-1]))
+    ).scalars()}
+    cluster_id = cluster.id if cluster else None
+    for household_id in sorted(ticked):
+        row = current.get(household_id)
+        if row is not None and row.cluster_id != cluster_id:
+            raise Conflict(N_("Household %(code)s is already on the roll of another cluster."),
+                           code=households[household_id].code)
+    added = removed = 0
+    now = clock.now()
+    for household_id in sorted(ticked - set(current)):
+        session.add(MeetingAttendance(meeting_id=row_id(meeting), household_id=household_id,
+                                      cluster_id=cluster_id, ticked_by_id=viewer.id, ticked_at=now))
+        added += 1
+    for household_id, row in current.items():
+        if household_id not in ticked and row.cluster_id == cluster_id:
+            session.delete(row)
+            removed += 1
+    session.flush()
+    present = _roll_count(session, row_id(meeting))
+    if added or removed:
+        _touch(item)
+        _record(session, item, "roll_marked", viewer, {"meeting_id": meeting.id, "added": added,
+                                                       "removed": removed, "present": present},
+                on_timeline=False)
+    return present
+
+
+def _roll_count(session: Session, meeting_id: int, cluster_id: int | None = None) -> int:
+    stmt = select(func.count()).select_from(MeetingAttendance)\
+        .where(col(MeetingAttendance.meeting_id) == meeting_id)
+    if cluster_id is not None:
+        stmt = stmt.where(col(MeetingAttendance.cluster_id) == cluster_id)
+    return session.execute(stmt).scalar_one()
+
+
+def add_cluster(session: Session, item: Item, viewer: Viewer, form: ClusterForm) -> MeetingCluster:
+    """A village of 200 or more households may meet in clusters, each with its chair and its roll."""
+    meeting = _open_meeting(session, item, viewer, form.meeting_id)
     total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
-    clusters = form.clusters
-    rules.check_attendance(form.present, bool(clusters), total)
+    if total < rules.CLUSTER_MIN_HOUSEHOLDS:
+        raise Invalid(N_("Only villages of %(min)s or more households may meet by cluster."), field="name",
+                      min=rules.CLUSTER_MIN_HOUSEHOLDS)
+    clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
+                                    ).scalars())
+    if len(clusters) >= rules.MAX_CLUSTERS:
+        raise Conflict(N_("A meeting has at most %(n)s clusters."), n=rules.MAX_CLUSTERS)
+    if any(c.name.casefold() == form.name.casefold() for c in clusters):
+        raise Invalid(N_("This meeting already has a cluster with this name."), field="name")
+    cluster = MeetingCluster(meeting_id=row_id(meeting), name=form.name, chair_name=form.chair_name)
+    session.add(cluster)
+    _touch(item)
+    session.flush()
+    _record(session, item, "meeting_cluster_added", viewer,
+            {"meeting_id": meeting.id, "cluster_id": cluster.id, "name": form.name})
+    return cluster
+
+
+def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMeetingForm,
+                   minutes: Sequence[Prepared] = ()) -> Meeting:
+    """The meeting as it went: the households present are the count of its roll."""
+    meeting = _open_meeting(session, item, viewer, form.meeting_id)
+    rules.check_meeting_held(clock.as_utc(meeting.starts_at), clock.now())
+    total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
+    present = _roll_count(session, row_id(meeting))
+    clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
+                                    .order_by(col(MeetingCluster.id))).scalars())
+    rules.check_attendance(present, bool(clusters), total)
+    people = form.people_present if form.people_present is not None else present
+    if people < present:
+        raise Invalid(N_("Fewer people than the %(present)s households on the roll: each household sends at "
+                         "least one person."), field="people_present", present=present)
+    assert form.secretary_votes is not None  # a required field
+    rules.check_secretary(form.secretary_votes, people)
+    rules.check_counting_committee(form.voting_mode, form.committee)
+    if form.chair == "village_head":
+        chair_name = viewer.user.display_name if viewer.user is not None else ""
+        designation = ""
+    else:
+        chair_name, designation = form.chair_name, form.chair_designation_ref
     meeting.recorded_at = clock.now()
     meeting.households_total = total
-    meeting.households_present = form.present
-    meeting.quorum = rules.has_quorum(form.present, total)
+    meeting.households_present = present
+    meeting.people_present = form.people_present
+    meeting.quorum = rules.has_quorum(present, total)
     meeting.by_cluster = bool(clusters)
-    meeting.chair_name = form.chair_name
+    meeting.chair_name, meeting.chair_designation_ref = chair_name, designation
     meeting.minutes_taker_name = form.minutes_taker_name
+    meeting.secretary_votes = form.secretary_votes
+    meeting.voting_mode = form.voting_mode
+    meeting.counting_committee = "\n".join(form.committee) if form.voting_mode == "secret_ballot" else ""
     meeting.minutes_text = form.minutes_text
-    for name, present in clusters:
-        session.add(MeetingCluster(meeting_id=row_id(meeting), name=name, households_present=present))
+    for cluster in clusters:
+        cluster.households_present = _roll_count(session, row_id(meeting), row_id(cluster))
     _touch(item)
     _record(session, item, "meeting_recorded", viewer, {
-        "meeting_id": meeting.id, "present": meeting.households_present, "households": total,
-        "quorum": meeting.quorum, "clusters": len(clusters)})
+        "meeting_id": meeting.id, "present": present, "households": total, "quorum": meeting.quorum,
+        "clusters": len(clusters), "voting_mode": form.voting_mode, "chair": form.chair,
+        "secretary_votes": form.secretary_votes})
     _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=row_id(meeting),
             accept=("photo", "document"), field="minutes")
     return meeting
+
+
+def move_meeting(session: Session, item: Item, viewer: Viewer, form: MoveMeetingForm) -> Meeting:
+    """A new date: the households are told again, so a new notice period starts now."""
+    meeting = _open_meeting(session, item, viewer, form.meeting_id)
+    if _roll_count(session, row_id(meeting)):
+        raise Conflict(N_("This meeting has households on its roll: it took place and cannot be moved."))
+    now = clock.now()
+    starts_at = localize(form.starts_at, clock.LOCAL_TZ)
+    rules.check_meeting_notice(starts_at, now, meeting_notice_days())
+    old = clock.as_utc(meeting.starts_at)
+    meeting.moved_from, meeting.starts_at, meeting.notice_at = old, starts_at.astimezone(UTC), now
+    meeting.revision += 1
+    _touch(item)
+    _record(session, item, "meeting_moved", viewer, {
+        "meeting_id": meeting.id, "from": old.isoformat(), "starts_at": clock.as_utc(starts_at).isoformat(),
+        "reason": form.reason})
+    return meeting
+
+
+def cancel_meeting(session: Session, item: Item, viewer: Viewer, form: CancelMeetingForm) -> Meeting:
+    meeting = _open_meeting(session, item, viewer, form.meeting_id)
+    meeting.cancelled_at, meeting.cancel_reason = clock.now(), form.reason
+    meeting.revision += 1
+    _touch(item)
+    _record(session, item, "meeting_cancelled", viewer, {"meeting_id": meeting.id, "reason": form.reason})
+    return meeting
+
+
+@dataclass
+class RollRow:
+    id: int
+    code: str
+    head_name: str
+    ticked: bool
+    cluster: str  # the cluster it is ticked in, "" when none
+
+
+@dataclass
+class RollView:
+    meeting: Meeting
+    rows: list[RollRow]
+    q: str
+    page: int
+    pages: int
+    matching: int  # households of the register on the meeting date matching the search
+    total: int  # households of the register on the meeting date
+    present: int  # households on the roll
+    clusters: list[MeetingCluster]
+    cluster: MeetingCluster | None
+    open: bool  # the roll can still be changed
+    by_cluster_allowed: bool
+
+
+def roll_view(session: Session, item: Item, viewer: Viewer, meeting_id: int, q: str = "", page: int = 1,
+              cluster_id: int | None = None) -> RollView:
+    """One page of the village's register on the meeting date, searchable by code or head's name."""
+    rules.check_village_head(viewer.facts(), item.village_id)
+    meeting = _meeting(session, item, meeting_id)
+    on = _local_date(meeting.starts_at)
+    where = [col(Household.village_id) == item.village_id, col(Household.active_from) <= on,
+             or_(col(Household.active_to).is_(None), col(Household.active_to) > on)]
+    total = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    if q:
+        like = "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        where.append(or_(col(Household.code).ilike(like), col(Household.head_name).ilike(like)))
+    matching = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    pages = max(1, -(-matching // rules.ROLL_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
+                                    .order_by(col(MeetingCluster.id))).scalars())
+    names = {c.id: c.name for c in clusters}
+    rows = session.execute(
+        select(col(Household.id), col(Household.code), col(Household.head_name), col(MeetingAttendance.id),
+               col(MeetingAttendance.cluster_id))
+        .outerjoin(MeetingAttendance, (col(MeetingAttendance.household_id) == col(Household.id))
+                   & (col(MeetingAttendance.meeting_id) == meeting.id))
+        .where(*where).order_by(col(Household.code))
+        .offset((page - 1) * rules.ROLL_PAGE_SIZE).limit(rules.ROLL_PAGE_SIZE)).all()
+    cluster = next((c for c in clusters if c.id == cluster_id), None)
+    return RollView(meeting=meeting,
+                    rows=[RollRow(h, code, head, a is not None, names.get(c, "") if c else "")
+                          for h, code, head, a, c in rows],
+                    q=q, page=page, pages=pages, matching=matching, total=total,
+                    present=_roll_count(session, row_id(meeting)), clusters=clusters, cluster=cluster,
+                    open=meeting.recorded_at is None and meeting.cancelled_at is None
+                    and item.stage == "discuss",
+                    by_cluster_allowed=total >= rules.CLUSTER_MIN_HOUSEHOLDS)
 
 
 # --- decisions ---------------------------------------------------------------------------------------
@@ -336,19 +542,47 @@ def _decision_state(session: Session, item_id: int) -> tuple[bool, bool]:
     return counts.get("open", 0) > 0, counts.get("closed", 0) > 0
 
 
+def register_size(session: Session, item: Item, scope: str, on: date) -> int:
+    """The denominator on a date: the village's households, or every household of the commune."""
+    if scope != "commune":
+        return areas.active_households(session, item.village_id, on)
+    return session.execute(
+        select(func.count()).select_from(Household)
+        .join(Village, col(Village.id) == col(Household.village_id))
+        .where(col(Village.commune_id) == item.commune_id, col(Household.active_from) <= on,
+               or_(col(Household.active_to).is_(None), col(Household.active_to) > on))).scalar_one()
+
+
+def rule_of(discussion: Discussion) -> matters.Rule:
+    return matters.rule_for(discussion.matter, discussion.scope)
+
+
+def _stamp_rule(decision: Decision, rule: matters.Rule) -> None:
+    decision.matter, decision.scope, decision.threshold = rule.matter, rule.scope, rule.threshold
+    decision.rule_article, decision.rule_secondary = rule.article, rule.secondary
+
+
+def _rule_payload(rule: matters.Rule) -> dict[str, Any]:
+    return {"matter": rule.matter, "scope": rule.scope, "threshold": rule.threshold, "article": rule.article}
+
+
 def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> Decision:
-    """Start or record a decision by one of the four methods."""
+    """Start or record a decision by a method the rules table allows for the item's matter and scope."""
     rules.check_village_head(viewer.facts(), item.village_id)
     has_open, has_result = _decision_state(session, row_id(item))
     rules.check_can_decide(item.stage, has_open, has_result)
     method = form.method
     discussion = _discussion(session, item)
-    rules.check_method(method, discussion.asks_contribution, form.leaders_agreed)
+    rule = rule_of(discussion)
+    agreed = form.agreed_on is not None and form.informed_on is not None
+    matters.check_method(rule, method, online_agreed=agreed)
     now = clock.now()
     today = clock.today_local()
     decision = Decision(item_id=row_id(item), method=method, question=discussion.question, created_at=now,
                         created_by_id=viewer.id)
-    payload: dict[str, Any] = {"method": method}
+    _stamp_rule(decision, rule)
+    decision.written_form = form.written_form or "minutes"
+    payload: dict[str, Any] = {"method": method, "written_form": decision.written_form, **_rule_payload(rule)}
     if method == "meeting_vote":
         meeting = _meeting(session, item, form.meeting_id) if form.meeting_id is not None else\
             _last_meeting(session, item)
@@ -357,27 +591,56 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
         assert meeting is not None  # check_meeting_vote refused a vote without a recorded meeting
         yes, no, abstain = form.counts
         rules.check_counts(yes, no, abstain, meeting.households_present or 0)
+        if meeting.voting_mode == "secret_ballot":
+            counts = (form.ballots_issued, form.ballots_returned, form.ballots_valid, form.ballots_invalid)
+            for name, value in zip(("ballots_issued", "ballots_returned", "ballots_valid", "ballots_invalid"),
+                                   counts, strict=True):
+                if value is None:
+                    raise Invalid(N_("A secret ballot's count needs the ballots issued, returned, valid and "
+                                     "invalid."), field=name)
+            issued, returned, valid, invalid = (v or 0 for v in counts)
+            rules.check_ballot_counts(issued, returned, valid, invalid, yes + no + abstain,
+                                      meeting.households_present or 0)
+            meeting.ballots_issued, meeting.ballots_returned = issued, returned
+            meeting.ballots_valid, meeting.ballots_invalid = valid, invalid
+            payload.update({"ballots_issued": issued, "ballots_returned": returned, "ballots_valid": valid,
+                            "ballots_invalid": invalid})
+        decided_on = _local_date(meeting.starts_at)
+        total = (meeting.households_total or 0) if rule.scope == "village" else\
+            register_size(session, item, rule.scope, decided_on)
         decision.meeting_id = meeting.id
-        decision.decided_on = _local_date(meeting.starts_at)
-        decision.households_total = meeting.households_total
+        decision.decided_on = decided_on
+        decision.households_total = total
         decision.households_present = meeting.households_present
         decision.yes, decision.no, decision.abstain = yes, no, abstain
-        decision.passed = rules.passes(yes, meeting.households_total or 0)
+        decision.passed = matters.passes(rule, yes, total)
         decision.status, decision.closed_at = "closed", now
         payload.update({"meeting_id": meeting.id, "in_favour": yes, "against": no, "abstain": abstain,
-                        "households": meeting.households_total, "passed": decision.passed})
+                        "households": total, "decided_on": decided_on.isoformat(),
+                        "passed": decision.passed})
     elif method == "paper_ballot":
         payload["counting"] = True
     elif method == "online_ballot":
         opens_on, closes_on = form.opens_on, form.closes_on
-        # DecideForm's validator refused an online ballot without both days.
+        # DecideForm's validator refused an online ballot without both days and the agreement's records.
         assert opens_on is not None and closes_on is not None
+        assert form.agreed_on is not None and form.informed_on is not None
         rules.check_ballot_window(opens_on, today)
+        for name, day in (("agreed_on", form.agreed_on), ("informed_on", form.informed_on)):
+            if day > today:
+                raise Invalid(N_("This date cannot be in the future."), field=name)
+            if day > opens_on:
+                raise Invalid(N_("This must be recorded before voting opens (%(date)s)."), field=name,
+                              date=opens_on.isoformat())
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
         decision.leaders_agreed = True
+        decision.online_agreed_on, decision.online_agreement_ref = form.agreed_on, form.agreement_ref
+        decision.informed_on, decision.informed_ref = form.informed_on, form.informed_ref
         payload.update({"opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat(),
-                        "leaders_agreed": True})
+                        "leaders_agreed": True, "agreed_on": form.agreed_on.isoformat(),
+                        "agreement_ref": form.agreement_ref, "informed_on": form.informed_on.isoformat(),
+                        "informed_ref": form.informed_ref})
     else:  # authority
         document_no, text = form.document_no, form.document_text
         decision.document_no, decision.document_text = document_no, text
@@ -513,19 +776,22 @@ def close_count(session: Session, item: Item, viewer: Viewer) -> Decision:
         closes_at = clock.as_utc(decision.closes_at)
         assert closes_at is not None  # decide() sets the closing time of every online ballot
         decided_on = _local_date(closes_at - timedelta(seconds=1))
-    total = areas.active_households(session, item.village_id, decided_on)
+    rule = matters.rule_for(decision.matter or _discussion(session, item).matter, decision.scope)
+    _stamp_rule(decision, rule)
+    total = register_size(session, item, rule.scope, decided_on)
     counted = rules.count_ballots(_cast_ballots(session, row_id(decision)), total, decided_on)
     decision.decided_on = decided_on
     decision.households_total = total
     decision.households_present = counted.counted
     decision.yes, decision.no, decision.abstain = counted.yes, counted.no, counted.abstain
-    decision.passed = counted.passed
+    decision.passed = matters.passes(rule, counted.yes, total)
     decision.status, decision.closed_at = "closed", now
     _touch(item)
     _record(session, item, "decision_recorded", viewer, {
         "decision_id": decision.id, "method": decision.method, "in_favour": counted.yes,
         "against": counted.no, "abstain": counted.abstain, "households": total,
-        "excluded": [e.household_code for e in counted.excluded], "passed": decision.passed})
+        "excluded": [e.household_code for e in counted.excluded], "decided_on": decided_on.isoformat(),
+        "passed": decision.passed, **_rule_payload(rule)})
     return decision
 
 
@@ -570,7 +836,10 @@ class MeetingView:
     meeting: Meeting
     clusters: list[MeetingCluster]
     days_left: int
-    upcoming: bool
+    upcoming: bool  # still to come and not cancelled: the countdown is shown
+    cancelled: bool = False
+    on_roll: int = 0  # households ticked on its roll so far
+    held: bool = False  # its time has come and it was not cancelled: the roll and the record are open
 
 
 @dataclass
@@ -620,6 +889,7 @@ class Deliberation:
     notice_days: int = rules.DEFAULT_MEETING_NOTICE_DAYS
     min_disclosure_days: int = 3
     accepted_on: date | None = None  # no disclosure may start before this day
+    rule: matters.Rule | None = None  # the row of the rules table for the discussion's matter and scope
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -686,8 +956,16 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
                 col(MeetingCluster.meeting_id).in_([m.id for m in meetings if m.by_cluster]))
                 .order_by(col(MeetingCluster.id))).scalars():
             clusters.setdefault(c.meeting_id, []).append(c)
-    meeting_views = [MeetingView(m, clusters.get(m.id, []), rules.days_until(clock.as_utc(m.starts_at), now),
-                                 clock.as_utc(m.starts_at) > now) for m in meetings]
+    rolls: dict[int, int] = dict(session.execute(
+        select(col(MeetingAttendance.meeting_id), func.count()).where(
+            col(MeetingAttendance.meeting_id).in_([m.id for m in meetings if m.recorded_at is None] or [-1]))
+        .group_by(col(MeetingAttendance.meeting_id))).all()) if meetings else {}
+    meeting_views = []
+    for m in meetings:
+        starts, cancelled = clock.as_utc(m.starts_at), m.cancelled_at is not None
+        meeting_views.append(MeetingView(m, clusters.get(m.id, []), rules.days_until(starts, now),
+                                         starts > now and not cancelled, cancelled, rolls.get(row_id(m), 0),
+                                         starts <= now and not cancelled))
 
     decisions = list(session.execute(select(Decision).where(col(Decision.item_id) == item.id)
                                      .order_by(col(Decision.id)).limit(MAX_SHOWN)).scalars())
@@ -727,7 +1005,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         can_support=item.stage in rules.SUPPORT_STAGES and bool(own) and not supported, supported=supported,
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
-        min_disclosure_days=min_days, accepted_on=accepted_on(item))
+        min_disclosure_days=min_days, accepted_on=accepted_on(item),
+        rule=rule_of(discussion) if discussion is not None else None)
 
 
 def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
@@ -744,3 +1023,47 @@ def village_meetings(session: Session, village_id: int, limit: int = 200) -> lis
         .where(col(Meeting.village_id) == village_id).order_by(col(Meeting.starts_at).desc()).limit(limit)
     ).all()
     return [(m, code, title) for m, code, title in rows]
+
+
+def check_pledge_allowed(session: Session, item: Item) -> None:
+    """A land, money, labour or materials pledge follows a decision taken by a method the rules table allows
+    for the item's matter and for a contribution (civic.deliberation.matters.allows_pledges)."""
+    decision = session.execute(select(Decision).where(col(Decision.item_id) == item.id,
+                                                      col(Decision.status) == "closed",
+                                                      col(Decision.passed).is_(True))
+                               .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+    if decision is None:
+        return  # the item reached Dân làm without a recorded decision (older data): nothing to check against
+    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
+                                 ).scalar_one_or_none()
+    matter = decision.matter or (discussion.matter if discussion else 1)
+    matters.check_pledge_decision(matter, decision.scope, decision.method)
+
+
+# --- what the printable records read -------------------------------------------------------------------
+
+def discussion_of(session: Session, item: Item) -> Discussion | None:
+    return session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)).scalar_one_or_none()
+
+
+def meeting_of(session: Session, item: Item, meeting_id: int) -> Meeting:
+    return _meeting(session, item, meeting_id)
+
+
+def clusters_of(session: Session, meeting: Meeting) -> list[MeetingCluster]:
+    return list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
+                                .order_by(col(MeetingCluster.id))).scalars())
+
+
+def meeting_decision(session: Session, meeting: Meeting) -> Decision | None:
+    """The vote taken at this meeting, if any."""
+    return session.execute(select(Decision).where(col(Decision.meeting_id) == meeting.id)
+                           .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def user_name(session: Session, user_id: int | None) -> str:
+    """An official's display name for a signature block ("" when unknown)."""
+    if user_id is None:
+        return ""
+    name = session.execute(select(col(User.display_name)).where(col(User.id) == user_id)).scalar_one_or_none()
+    return name or ""

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from civic import clock
 from civic.core.facts import ActorFacts, ItemFacts
-from civic.deliberation import rules
+from civic.deliberation import matters, rules
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Discussion
 from civic.deliberation.schemas import OpenDiscussionForm
@@ -43,20 +43,32 @@ def decision_failed(item: ItemFacts, actor: ActorFacts, now: datetime, *, review
 
 @effect("deliberation.open_discussion", form=OpenDiscussionForm)
 def open_discussion(move: Move) -> dict[str, Any]:
-    """The question the households decide: what the village head typed, or the item's title."""
+    """The question the households decide (what the village head typed, or the item's title), its matter
+    and scope, and what it asks of each household."""
     session, item, viewer, form = move.session, move.item, move.viewer, move.form
     question = form.question or item.title
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:
         raise Invalid(N_("Please state the question the households decide (5 to 1000 characters)."),
                       field="question", minimum=rules.QUESTION_MIN, maximum=rules.QUESTION_MAX)
+    matter, asks = form.matter_number, form.asks
+    matters.check_matter(matter, form.scope, asks, form.matter_reason)
+    reason = form.matter_reason if matters.is_lowered(matter, asks) else ""
+    values = {"question": question, "matter": matter, "scope": form.scope, "matter_reason": reason,
+              "asks_contribution": asks.any or matter in matters.CONTRIBUTION_MATTERS,
+              "ask_land_m2": asks.land_m2, "ask_money": asks.money, "ask_labour_days": asks.labour_days,
+              "ask_materials": asks.materials}
     discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
                                  ).scalar_one_or_none()
     if discussion is None:
-        session.add(Discussion(item_id=item.id, question=question, opened_at=clock.now(),
-                               opened_by_id=viewer.id, asks_contribution=form.asks_contribution))
+        session.add(Discussion(item_id=item.id, opened_at=clock.now(), opened_by_id=viewer.id, **values))
     else:
-        discussion.question, discussion.asks_contribution = question, form.asks_contribution
-    return {"question": question, "asks_contribution": form.asks_contribution}
+        for name, value in values.items():
+            setattr(discussion, name, value)
+    public: dict[str, Any] = {"question": question, "matter": matter, "scope": form.scope,
+                              "asks_contribution": values["asks_contribution"], "asks": list(asks.kinds)}
+    if reason:
+        public["matter_reason"] = reason
+    return public
 
 
 @effect("deliberation.record_result")

@@ -21,6 +21,7 @@ from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.db import row_id
+from civic.deliberation.service import check_pledge_allowed
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
 from civic.implementation.models import (
@@ -231,6 +232,7 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
     today = clock.today_local()
     rules.check_household(household.village_id, _active(household, today), facts)
     rules.check_pledge(clean.consent_on, today)
+    check_pledge_allowed(session, item)  # the decision's method must be one the rules table allows
     assert clean.consent_on is not None  # a required field: the form refuses it empty
     row = Pledge(item_id=row_id(item), household_id=row_id(household), kind=clean.kind, money=clean.money,
                  quantity=clean.quantity, unit=clean.unit, description=clean.description,

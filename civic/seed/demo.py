@@ -35,6 +35,7 @@ from civic.deliberation.schemas import (
     DisclosureForm,
     HideCommentForm,
     RecordMeetingForm,
+    RollForm,
     ScheduleMeetingForm,
 )
 from civic.implementation import service as impl
@@ -452,7 +453,8 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
     if step == Stage.DISCUSS:
         _move(session, item, "open_discussion", sec, {
             "question": "Các hộ có đồng ý mở rộng đường liên xóm lên 5 m, các hộ hai bên hiến đất và "
-                        "góp công xây lại tường rào không?", "asks_contribution": "1"})
+                        "góp công xây lại tường rào không?", "matter": "1", "scope": "village",
+            "land_area": "40", "labour_quantity": "2"})
     elif step == "d_disclose_board":
         deliberation.add_disclosure(session, item, sec, DisclosureForm.parse({
             "channel": "notice_board", "place": "Bảng tin nhà văn hoá thôn Hưng Đạo",
@@ -485,8 +487,13 @@ def _deliberation_step(session: Session, item: Item, step: str, plan: Plan, sec:
                       "xây lại tường rào. 3. Biểu quyết."}))
     elif step == "d_record":
         meeting = session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)).scalar_one()
+        present = [str(h) for h in session.execute(
+            select(col(Household.id)).where(col(Household.village_id) == item.village_id)
+            .order_by(col(Household.code)).limit(45)).scalars()]
+        deliberation.mark_roll(session, item, sec, RollForm.parse({
+            "meeting_id": str(meeting.id), "shown": present, "household": present}))
         deliberation.record_meeting(session, item, sec, RecordMeetingForm.parse({
-            "meeting_id": str(meeting.id), "households_present": "45", "chair_name": "Trần Thị Bình",
+            "meeting_id": str(meeting.id), "secretary_votes": "40", "voting_mode": "show_of_hands",
             "minutes_taker_name": "Nguyễn Văn Hùng",
             "minutes_text": "45 hộ dự họp. Các hộ thống nhất mở rộng đường; 21 hộ hai bên đăng ký hiến đất; "
                             "các hộ còn lại góp công xây lại tường rào. Biểu quyết giơ tay."}))

@@ -11,28 +11,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from civic import clock
 from civic.areas import service as areas
-from civic.areas.models import Village
+from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
 from civic.core.kinds import Action, Stage
+from civic.deliberation import matters
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
+    CHAIRS,
     FORMS,
+    VOTING_MODES,
+    WRITTEN_FORMS,
+    CancelMeetingForm,
+    ClusterForm,
     CommentForm,
     CommentPageQuery,
     DecideForm,
     DisclosureForm,
     HideCommentForm,
     MinDisclosureDaysForm,
+    MoveMeetingForm,
     PaperBallotForm,
     RecordMeetingForm,
+    RollForm,
+    RollQuery,
     ScheduleMeetingForm,
     VoteForm,
 )
@@ -55,7 +65,10 @@ from civic.workflow.stages import STAGE_HINTS
 router = APIRouter()
 register_forms(*FORMS)
 
-LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES}
+LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES,
+          "matters": matters.MATTERS, "scopes": matters.SCOPES, "thresholds": matters.THRESHOLDS,
+          "denominators": matters.DENOMINATORS, "voting_modes": VOTING_MODES, "chairs": CHAIRS,
+          "written_forms": WRITTEN_FORMS}
 
 
 @page_views.status_section
@@ -102,6 +115,14 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         RecordMeetingForm, lambda db, item, viewer, form, files: deliberation.record_meeting(
             db, item, viewer, form, files.get("minutes", [])),
         N_("The meeting was recorded."), {"minutes": MINUTES}),
+    "move_meeting": DeskAction(
+        MoveMeetingForm,
+        lambda db, item, viewer, form, files: deliberation.move_meeting(db, item, viewer, form),
+        N_("The meeting was moved; a new notice is public.")),
+    "cancel_meeting": DeskAction(
+        CancelMeetingForm,
+        lambda db, item, viewer, form, files: deliberation.cancel_meeting(db, item, viewer, form),
+        N_("The meeting was cancelled; the reason is public.")),
     "decide": DeskAction(
         DecideForm, lambda db, item, viewer, form, files: deliberation.decide(db, item, viewer, form),
         N_("The decision was recorded.")),
@@ -186,6 +207,64 @@ async def _move(request: Request, code: str, action: Action):
                            page=lambda state: _desk_again(request, code, state))
 
 
+# --- the meeting's roll: one screen of the register, plain checkboxes --------------------------------
+
+def _roll_query(web: Web) -> RollQuery:
+    try:
+        return RollQuery.parse(web.request.query_params)
+    except Invalid:
+        return RollQuery()
+
+
+def _roll_page(web: Web, code: str, meeting_id: int, state: FormState = EMPTY, query: RollQuery | None = None
+               ) -> HTMLResponse:
+    item = _signed_in_item(web, code)
+    query = query or _roll_query(web)
+    roll = deliberation.roll_view(web.session, item, web.viewer, meeting_id, query.q, query.page or 1,
+                                  query.cluster)
+    return web.render("deliberation/roll.html", status=state.status, item=item, roll=roll, **state.context())
+
+
+@router.get("/deliberation/{code}/roll/{meeting_id}", response_class=HTMLResponse, name="meeting_roll")
+def roll(web: CurrentWeb, code: ItemCode, meeting_id: RowId):
+    return _roll_page(web, code, meeting_id)
+
+
+def _roll_path(code: str, meeting_id: int, values: Any) -> str:
+    """Back to the same page, search and cluster of the roll after a post."""
+    params = {k: str(values.get(k, ""))[:60] for k in ("q", "page", "cluster") if values.get(k)}
+    return f"/deliberation/{code}/roll/{meeting_id}" + (f"?{urlencode(params)}" if params else "")
+
+
+@router.post("/deliberation/{code}/roll/{meeting_id}/{action}")
+async def roll_action(request: Request, code: ItemCode, meeting_id: RowId, action: str):
+    if action not in ("mark", "cluster"):
+        raise NotFound(N_("This action does not exist."))
+    schema: type[Form] = RollForm if action == "mark" else ClusterForm
+    try:
+        query = RollQuery.parse(request.query_params) if action == "mark" else RollQuery()
+    except Invalid:
+        query = RollQuery()
+
+    def act(db, web: Web, form, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        form.meeting_id = meeting_id
+        if action == "mark":
+            present = deliberation.mark_roll(db, item, web.viewer, form)
+            return Done(_roll_path(item.code, meeting_id, {"q": query.q, "page": query.page,
+                                                           "cluster": form.cluster_id}),
+                        N_("The roll was saved: %(n)s households present."), {"n": present})
+        deliberation.add_cluster(db, item, web.viewer, form)
+        return Done(_roll_path(item.code, meeting_id, {}), N_("The cluster was added."))
+
+    def page(state: FormState) -> HTMLResponse:
+        with reading(request) as web:
+            return _roll_page(web, code, meeting_id, state, query)
+
+    return await post_form(request, schema, action=f"roll_{action}", act=act, page=page)
+
+
 # --- residents: comment, support, vote ------------------------------------------------------------
 
 def _status_page(request: Request, code: str, state: FormState) -> HTMLResponse:
@@ -249,17 +328,68 @@ def notice(web: CurrentWeb, item: CurrentItem):
                       printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
+def _record_context(web: Web, item: Item) -> dict[str, Any]:
+    """What every printable record shows around its body: the commune and village, the audit chain's head."""
+    db = web.session
+    return {"item": item, "village": db.get(Village, item.village_id),
+            "commune": db.get(Commune, item.commune_id), "head": audit.head(db, item.commune_id),
+            "DELIB": LABELS}
+
+
+def _question(web: Web, item: Item) -> str:
+    discussion = deliberation.discussion_of(web.session, item)
+    return discussion.question if discussion is not None else item.title
+
+
 @router.get("/items/{code}/decisions/{decision_id}/record", response_class=HTMLResponse)
 def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
+    """Form 02 (the count of a vote at the meeting) or 04 (the count of household ballots), Decree 59/2023."""
     db = web.session
     decision = deliberation.get_decision(db, item, decision_id)
     meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
-    village = db.get(Village, item.village_id)
-    commune = areas.default_commune(db)
-    return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
-                      village=village, commune=commune, DELIB=LABELS,
+    return web.render("deliberation/vote_record.html", decision=decision, meeting=meeting,
+                      village_head=deliberation.user_name(db, decision.created_by_id),
                       excluded=deliberation.excluded_ballots(db, decision),
-                      outcome=drules.decision_outcome(decision.status, decision.passed))
+                      outcome=drules.decision_outcome(decision.status, decision.passed),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/decisions/{decision_id}/report", response_class=HTMLResponse,
+            name="decision_report")
+def decision_report(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
+    """The village head's report of the result to the commune People's Committee (Law 10/2022 Art. 23)."""
+    db = web.session
+    decision = deliberation.get_decision(db, item, decision_id)
+    return web.render("deliberation/report.html", decision=decision, printed_on=clock.today_local(),
+                      village_head=deliberation.user_name(db, decision.created_by_id),
+                      status_url=urls.for_route(web.request, "item_status", code=item.code),
+                      outcome=drules.decision_outcome(decision.status, decision.passed),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/meetings/{meeting_id}/invitation", response_class=HTMLResponse,
+            name="meeting_invitation")
+def meeting_invitation(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
+    """Form 01: the invitation to every household, with the date, place and agenda."""
+    db = web.session
+    meeting = deliberation.meeting_of(db, item, meeting_id)
+    households = areas.active_households(db, item.village_id, clock.as_utc(meeting.starts_at)
+                                         .astimezone(clock.LOCAL_TZ).date())
+    return web.render("deliberation/invitation.html", meeting=meeting, households=households,
+                      question=_question(web, item),
+                      convener=deliberation.user_name(db, meeting.scheduled_by_id),
+                      **_record_context(web, item))
+
+
+@router.get("/items/{code}/meetings/{meeting_id}/minutes", response_class=HTMLResponse,
+            name="meeting_minutes")
+def meeting_minutes(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
+    """Form 03: the minutes, with the households present by the roll and the written form of the decision."""
+    db = web.session
+    meeting = deliberation.meeting_of(db, item, meeting_id)
+    return web.render("deliberation/minutes.html", meeting=meeting, question=_question(web, item),
+                      clusters=deliberation.clusters_of(db, meeting),
+                      decision=deliberation.meeting_decision(db, meeting), **_record_context(web, item))
 
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------
@@ -301,6 +431,16 @@ async def set_days(request: Request, category_id: RowId):
 
     return await post_form(request, MinDisclosureDaysForm, action=_days_action(category_id), act=act,
                            page=lambda state: _categories_again(request, state))
+
+
+# --- the rules table, for an operator to read ---------------------------------------------------------
+
+@router.get("/admin/decision-rules", response_class=HTMLResponse, name="decision_rules")
+def decision_rules(web: CurrentWeb):
+    viewer = require_user(web)
+    if not (viewer.communes("admin") or viewer.communes("supervisor")):
+        raise Forbidden(N_("This page is for commune administrators."))
+    return web.render("admin/decision_rules.html", rules=list(matters.RULES.values()), DELIB=LABELS)
 
 
 __all__ = ["router", "deliberation_context", "Category"]

@@ -90,6 +90,17 @@ def _ics_time(value: datetime) -> str:
     return _utc(value).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _sequence(meeting) -> int:
+    """The event's version: one more at each move and at its cancellation."""
+    return int(meeting.revision or 0)
+
+
+def _description(meeting) -> str:
+    if meeting.cancelled_at is not None:
+        return f"ĐÃ HỦY / CANCELLED: {meeting.cancel_reason}\n{meeting.agenda}"
+    return meeting.agenda
+
+
 @router.get("/villages/{village_id}/meetings.ics")
 def village_calendar(request: Request, db: Db, village_id: RowId):
     village = _village(db, village_id)
@@ -105,7 +116,11 @@ def village_calendar(request: Request, db: Db, village_id: RowId):
                   f"DTSTART:{_ics_time(meeting.starts_at)}",
                   f"DTEND:{_ics_time(_utc(meeting.starts_at) + timedelta(hours=2))}",
                   f"SUMMARY:{_ics_text(f'{code} · {title}')}", f"LOCATION:{_ics_text(meeting.place)}",
-                  f"DESCRIPTION:{_ics_text(meeting.agenda)}", f"URL:{base}/items/{code}", "END:VEVENT"]
+                  f"DESCRIPTION:{_ics_text(_description(meeting))}", f"URL:{base}/items/{code}",
+                  # A moved meeting is a new version of the same event; a cancelled one stays, marked so that
+                  # calendars strike it out (RFC 5545 3.8.1.11 STATUS, 3.8.7.4 SEQUENCE).
+                  f"SEQUENCE:{_sequence(meeting)}",
+                  f"STATUS:{'CANCELLED' if meeting.cancelled_at is not None else 'CONFIRMED'}", "END:VEVENT"]
     lines.append("END:VCALENDAR")
     body = "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
     return Response(body.encode("utf-8"), media_type=ICS,

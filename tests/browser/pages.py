@@ -200,11 +200,10 @@ def _deliberation_items(w) -> dict:
         CommentForm,
         DecideForm,
         HideCommentForm,
-        RecordMeetingForm,
         ScheduleMeetingForm,
     )
     from civic.items.models import Category, Item
-    from tests.builders import disclose, make_discuss_item, make_household_rep, viewer
+    from tests.builders import disclose, hold_meeting, make_discuss_item, make_household_rep, viewer
 
     with unit_of_work(write=True) as db:
         know = db.execute(select(Item).where(Item.code == w["know"])).scalar_one()
@@ -228,9 +227,7 @@ def _deliberation_items(w) -> dict:
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
             "agenda": "Bàn làm đường"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, full, sec, RecordMeetingForm.parse({
-            "meeting_id": str(m.id), "households_present": "8", "chair_name": "Ông Hải",
-            "minutes_taker_name": "Bà Lan", "minutes_text": "Các hộ thống nhất."}))
+        hold_meeting(db, full, sec, m, 8, minutes_text="Các hộ thống nhất.")
         deliberation.decide(db, full, sec, DecideForm.parse({
             "method": "meeting_vote", "yes": "7", "no": "1", "abstain": "0"}))
         counting = make_discuss_item(db, commune, village, category, sec_user, title="Sửa mái nhà văn hoá",
@@ -274,6 +271,9 @@ PAGES.update({
     "printable notice": (None, _goto(lambda d, w: f"/items/{d['full']}/notice")),
     "printable notice: know": (None, _goto(lambda d, w: f"/items/{w['know']}/notice")),
     "vote-count record": (None, _goto(lambda d, w: f"/items/{d['full']}/decisions/{d['decision']}/record")),
+    "report of the result": (None, _goto(lambda d, w:
+                                         f"/items/{d['full']}/decisions/{d['decision']}/report")),
+    "admin: how matters are decided": ("admin", "/admin/decision-rules"),
     "admin: disclosure days": ("admin", "/admin/categories"),
     "admin: household register": ("admin", "/admin/register"),
 })
@@ -463,7 +463,7 @@ def _more_items(w) -> dict:
     from civic.accounts.models import User
     from civic.areas.models import Commune, Village
     from civic.deliberation import service as deliberation
-    from civic.deliberation.schemas import DecideForm, RecordMeetingForm, ScheduleMeetingForm
+    from civic.deliberation.schemas import DecideForm, ScheduleMeetingForm
     from civic.implementation import service as impl
     from civic.implementation.schemas import MoneyDeliveryForm, PledgeForm
     from civic.items.models import Category, Item
@@ -471,6 +471,7 @@ def _more_items(w) -> dict:
     from civic.supervision.schemas import MarkForm, ReopenRequestForm, VerdictForm
     from tests.builders import (
         disclose,
+        hold_meeting,
         households_of,
         make_discuss_item,
         make_representative,
@@ -525,7 +526,9 @@ def _more_items(w) -> dict:
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
         deliberation.decide(db, online, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=7)).isoformat(), "leaders_agreed": "1"}))
+            "closes_on": (today + timedelta(days=7)).isoformat(), "agreed_on": today.isoformat(),
+            "agreement_ref": "Biên bản họp thôn 02/2026", "informed_on": today.isoformat(),
+            "informed_ref": "Công văn 15/TH"}))
         # Dân bàn with a recorded meeting waiting for its vote, and a later meeting still to be recorded.
         clock.freeze(clock.now() - timedelta(days=20))
         voting = discuss("Bê tông hoá đường nội đồng", asks_contribution=False)
@@ -536,9 +539,7 @@ def _more_items(w) -> dict:
             "starts_at": local(clock.now() + timedelta(days=6)), "place": "Sân kho",
             "agenda": "Bàn tiếp về đường nội đồng"}))
         clock.advance(timedelta(days=7))
-        deliberation.record_meeting(db, voting, sec, RecordMeetingForm.parse({
-            "meeting_id": str(m1.id), "households_present": "8", "chair_name": "Ông Hải",
-            "minutes_taker_name": "Bà Lan"}))
+        hold_meeting(db, voting, sec, m1, 8)
         clock.reset()
         # Dân làm: a second pledge of the resident's household, partly delivered (the household may
         # dispute it).
@@ -696,7 +697,7 @@ PAGES.update({
     "deliberation desk: meeting to record, vote awaited": ("village_head", _open("/deliberation/{voting}")),
     "record meeting with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/record_meeting']",
-        [("input[name=households_present]", "nhiều"), ("input[name=chair_name]", " ")], ".error")),
+        [("input[name=secretary_votes]", "nhiều"), ("input[name=minutes_taker_name]", " ")], ".error")),
     "meeting vote with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=meeting_vote])",
         [("input[name=yes]", "9"), ("input[name=no]", "5"), ("input[name=abstain]", "0")], ".error")),

@@ -247,7 +247,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert sec.locator("#open-blocked").count() == 0
     opening = sec.locator(f"form[action='/deliberation/{code}/open_discussion']")
     opening.locator("[name=question]").fill(f"Có đồng ý {TITLE.lower()}, các hộ góp đất và tiền?")
-    opening.locator("[name=asks_contribution]").check()
+    opening.locator("[name=land_area]").fill("40")
+    opening.locator("[name=matter]").select_option("1")
     send(sec, opening)
     go(anon, f"/items/{code}")
     assert current_stage(anon) == "Dân bàn"
@@ -268,10 +269,17 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     # 9. After the meeting: 8 of 10 households were there, 6 voted for — more than half of ALL households.
     server_clock.advance(timedelta(days=5, hours=3))
     go(sec, f"/deliberation/{code}")
+    sec.locator("a[href*='/roll/']").first.click()
+    boxes = sec.locator("input[name=household]")
+    for n in range(8):
+        boxes.nth(n).check()
+    send(sec, sec.locator("form[action*='/mark']"))
+    assert "8" in text_of(sec, "#roll-tally")
+    go(sec, f"/deliberation/{code}")
     record = sec.locator(f"form[action='/deliberation/{code}/record_meeting']")
-    record.locator("[name=households_present]").fill("8")
-    record.locator("[name=chair_name]").fill("Ông Nguyễn Văn Hải")
     record.locator("[name=minutes_taker_name]").fill("Bà Phạm Thị Lan")
+    record.locator("[name=secretary_votes]").fill("7")
+    record.locator("[name=voting_mode]").select_option("show_of_hands")
     record.locator("[name=minutes_text]").fill(
         "Các hộ thống nhất đổ bê tông đường, mỗi hộ góp theo khả năng.")
     send(sec, record)
@@ -286,7 +294,9 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert "8/10" in text_of(anon, "#meetings + .card"), "the attendance is not public"
     tally = text_of(anon, "#decision + .card p.big")
     assert f"6/{w['households']}" in tally and "được thông qua" in tally, tally
-    assert anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/']").count() == 1
+    for record in ("record", "report"):  # the vote-count record and the report to the commune
+        assert anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/'][href$='/{record}']")\
+            .count() == 1
     go(sec, f"/deliberation/{code}")
     send(sec, sec.locator(f"form[action='/deliberation/{code}/start_work']"))
     assert sec.url.endswith(f"/items/{code}")

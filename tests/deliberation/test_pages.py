@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from civic import clock
+from civic.areas.models import Household
 from civic.db import get_engine, unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Ballot, Comment, Decision, Disclosure, Meeting, Support
@@ -31,6 +32,7 @@ from tests.builders import (
     count,
     csrf_token,
     disclose,
+    hold_meeting,
     leave_register,
     login,
     make_discuss_item,
@@ -41,6 +43,10 @@ from tests.builders import (
 )
 
 BUDGET = 30 * 1024
+
+# The online ballot's records: the community agreed, the commune People's Committee and the Front were told.
+AGREED = {"agreed_on": "2020-01-05", "agreement_ref": "Biên bản họp thôn 3/2020", "informed_on": "2020-01-06",
+          "informed_ref": "CV 12/TB"}
 
 
 def _world(households: int = 10):
@@ -88,9 +94,7 @@ def _full_item(w, comments=3, ballots=6, disclosures=1) -> str:
             "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "place": "Nhà văn hoá",
             "agenda": "Bàn làm mương"}))
         clock.advance(timedelta(days=6))
-        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-            "meeting_id": str(m.id), "households_present": "5", "chair_name": "Ông Hải",
-            "minutes_taker_name": "Bà Lan", "minutes_text": "Không đủ số hộ."}))
+        hold_meeting(db, item, sec, m, 5, minutes_text="Không đủ số hộ.")
         deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
         for n in range(ballots):
             deliberation.enter_paper_ballot(db, item, sec, PaperBallotForm.parse({
@@ -209,14 +213,14 @@ def test_desk_disclosure_and_the_disabled_button_with_reason_and_date(client, fr
     desk = client.get(f"/deliberation/{code}?lang=en")
     ready = today + timedelta(days=3)
     assert "possible from" in desk.text and ready.strftime("%Y") in desk.text
-    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
-                                                                         "question": "Làm mương?"})
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={
+        "csrf_token": token, "question": "Làm mương?", "matter": "1"})
     assert refused.status_code == 409
     clock.advance(timedelta(days=3))
     desk = client.get(f"/deliberation/{code}")
     assert 'action="/deliberation/' + code + '/open_discussion"' in desk.text
     moved = client.post(f"/deliberation/{code}/open_discussion", data={
-        "csrf_token": token, "question": "Có làm mương không?", "asks_contribution": "1"},
+        "csrf_token": token, "question": "Có làm mương không?", "matter": "1"},
         follow_redirects=False)
     assert moved.status_code == 303
     with unit_of_work() as db:
@@ -281,8 +285,8 @@ def test_a_one_day_posting_does_not_open_the_discussion_over_http(client, frozen
     assert "do not yet cover the minimum period" in desk.text
     status = client.get(f"/items/{code}?lang=en")
     assert "3 consecutive days; the disclosures so far cover 1." in status.text
-    refused = client.post(f"/deliberation/{code}/open_discussion", data={"csrf_token": token,
-                                                                         "question": "Làm mương?"})
+    refused = client.post(f"/deliberation/{code}/open_discussion", data={
+        "csrf_token": token, "question": "Làm mương?", "matter": "1"})
     assert refused.status_code == 409
     with unit_of_work() as db:
         assert db.execute(select(Item.stage).where(Item.code == code)).scalar_one() == "know"
@@ -322,7 +326,7 @@ def test_bad_meeting_and_decision_input(client, frozen):
     assert r.status_code == 422 and "at least 5 days" in r.text and _rows(Meeting) == 0
     r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "online_ballot",
                                                           "opens_on": "2099-01-01", "closes_on": "2099-01-02",
-                                                          "leaders_agreed": "1"})
+                                                          **AGREED})
     assert r.status_code == 409 and _rows(Decision) == 0
     r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "paper_ballot"},
                     follow_redirects=False)
@@ -349,7 +353,7 @@ def test_resident_comments_supports_and_votes(client, frozen):
         today = clock.today_local()
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
-            "closes_on": (today + timedelta(days=2)).isoformat(), "leaders_agreed": "1"}))
+            "closes_on": (today + timedelta(days=2)).isoformat(), **AGREED}))
     anon = client.post(f"/items/{code}/comment", data={"csrf_token": "x", "body": "hi"})
     assert anon.status_code == 403 and _rows(Comment) == 0
     login(client, rep)
@@ -386,7 +390,7 @@ def test_a_non_representative_cannot_vote(client, frozen):
         today = clock.today_local()
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"}))
+            **AGREED}))
     login(client, w["users"]["resident"])  # a resident without a household
     token = csrf_token(client, f"/items/{code}")
     assert client.post(f"/items/{code}/vote", data={"csrf_token": token, "choice": "yes"}).status_code == 403
@@ -484,9 +488,17 @@ def test_disclosure_proof_photo_and_meeting_minutes_are_attached(client, frozen)
     clock.advance(timedelta(days=6))
     with unit_of_work() as db:
         meeting_id = db.execute(select(Meeting.id)).scalar_one()
+    with unit_of_work() as db:
+        village_id = db.execute(select(Item.village_id).where(Item.code == code)).scalar_one()
+        ids = [str(h) for h in db.execute(select(Household.id).where(Household.village_id == village_id)
+                                          .order_by(Household.code).limit(6)).scalars()]
+    r = client.post(f"/deliberation/{code}/roll/{meeting_id}/mark", data={
+        "csrf_token": token, "meeting_id": str(meeting_id), "shown": ids, "household": ids},
+        follow_redirects=False)
+    assert r.status_code == 303
     r = client.post(f"/deliberation/{code}/record_meeting", data={
-        "csrf_token": token, "meeting_id": str(meeting_id), "households_present": "6",
-        "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"},
+        "csrf_token": token, "meeting_id": str(meeting_id), "secretary_votes": "6",
+        "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"},
         files={"minutes": ("bien-ban.png", _png(), "image/png")},
         follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
@@ -588,8 +600,8 @@ def test_nothing_a_user_types_answers_500(client, frozen):
     for action, data, status in (
             ("hide_comment", {"comment_id": "¹", "reason": "Lạc đề quá"}, 404),
             ("hide_comment", {"comment_id": "99999999999999999999", "reason": "Lạc đề quá"}, 404),
-            ("record_meeting", {"meeting_id": "99999999999999999999", "households_present": "¹",
-                                "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 422),
+            ("record_meeting", {"meeting_id": "99999999999999999999", "secretary_votes": "¹",
+                                "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"}, 422),
             ("schedule_meeting", {"starts_at": "31/02/2026 19:00", "place": "Nhà văn hoá",
                                   "agenda": "Bàn làm mương"}, 422),
             ("decide", {"method": "meeting_vote", "yes": "¹", "no": "0", "abstain": "0"}, 422),
@@ -626,7 +638,6 @@ def test_the_desk_takes_dates_as_vietnamese_write_them(client, frozen):
 
 
 def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
-    from civic.deliberation.schemas import RecordMeetingForm
 
     w = _world()
     with unit_of_work(write=True) as db:
@@ -646,6 +657,6 @@ def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
     assert re.search(rf'name="chair_name"[^>]*maxlength="{chair}"', desk.text)
     token = csrf_token(client, f"/deliberation/{code}")
     bad = client.post(f"/deliberation/{code}/record_meeting?lang=en", data={
-        "csrf_token": token, "meeting_id": "1", "households_present": "-4", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"})
+        "csrf_token": token, "meeting_id": "1", "people_present": "-4", "secretary_votes": "3",
+        "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"})
     assert bad.status_code == 422 and "cannot be negative" in bad.text

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from civic.deliberation import rules
-from civic.deliberation.schemas import DecideForm, DisclosureForm, RecordMeetingForm
+from civic.deliberation.schemas import DecideForm, DisclosureForm
 from civic.errors import Conflict, Forbidden, Invalid
 from civic.workflow import rules as wrules
 from civic.workflow.rules import ActorFacts, ItemFacts
@@ -76,55 +76,24 @@ def test_bad_counts_are_refused(data, field):
     assert exc.value.status == 422
 
 
-def _attendance(data: dict, total: int) -> dict:
-    """The attendance as typed, checked against the register's `total` households."""
-    form = RecordMeetingForm.parse({"meeting_id": "1", **data})
-    rules.check_attendance(form.present, bool(form.clusters), total)
-    return {"households_present": form.present, "quorum": rules.has_quorum(form.present, total)}
-
-
-def test_attendance_cannot_exceed_the_register():
-    ok = _attendance({"households_present": "33", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"},
-                     64)
-    assert ok["households_present"] == 33 and ok["quorum"] is True
+def test_attendance_is_the_roll_and_cannot_exceed_the_register():
+    rules.check_attendance(33, False, 64)
+    assert rules.has_quorum(33, 64) and not rules.has_quorum(32, 64)
     with pytest.raises(Invalid) as exc:
-        _attendance({"households_present": "65", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}, 64)
-    assert "households_present" in exc.value.errors
+        rules.check_attendance(65, False, 64)
+    assert "roll" in exc.value.errors
+    with pytest.raises(Invalid) as exc:  # nobody ticked
+        rules.check_attendance(0, False, 64)
+    assert "roll" in exc.value.errors
 
 
-def test_clusters_are_summed_and_only_for_villages_of_200_households():
-    data = {"cluster_name_1": "Xóm Trên", "cluster_present_1": "60", "cluster_name_2": "Xóm Dưới",
-            "cluster_present_2": "52", "chair_name": "Ông Hải", "minutes_taker_name": "Bà Lan"}
-    out = _attendance(data, 210)
-    assert out["households_present"] == 112 and out["quorum"] is True
-    assert _attendance(dict(data, cluster_present_2="40"), 210)["quorum"] is False  # 100 of 210
+def test_clusters_only_for_villages_of_200_households():
+    # Law 10/2022/QH15 Art. 18: a village of 200 or more households may meet by cluster.
+    rules.check_attendance(112, True, 210)
+    assert rules.has_quorum(112, 210) and not rules.has_quorum(100, 210)
     with pytest.raises(Invalid) as exc:
-        _attendance(data, 199)
-    assert "cluster_name_1" in exc.value.errors
-
-
-# --- online ballot and authority restrictions --------------------------------------------------------
-
-def test_online_ballot_is_refused_for_land_money_or_labour():
-    with pytest.raises(Conflict):
-        rules.check_method("online_ballot", asks_contribution=True, leaders_agreed=True)
-
-
-def test_online_ballot_needs_the_village_head_and_front_committee():
-    with pytest.raises(Invalid) as exc:
-        rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=False)
-    assert "leaders_agreed" in exc.value.errors
-    rules.check_method("online_ballot", asks_contribution=False, leaders_agreed=True)
-
-
-def test_authority_decision_only_for_a_plain_concern():
-    with pytest.raises(Conflict):
-        rules.check_method("authority", asks_contribution=True, leaders_agreed=False)
-    rules.check_method("authority", asks_contribution=False, leaders_agreed=False)
-    for method in ("meeting_vote", "paper_ballot"):
-        rules.check_method(method, asks_contribution=True, leaders_agreed=False)
-    with pytest.raises(Invalid):
-        rules.check_method("show_of_hands_on_facebook", asks_contribution=False, leaders_agreed=True)
+        rules.check_attendance(112, True, 199)
+    assert "name" in exc.value.errors
 
 
 def test_meeting_vote_needs_a_recorded_meeting_with_quorum():

@@ -30,6 +30,7 @@ from civic.workflow import service as workflow
 from tests.builders import (
     count,
     disclose,
+    hold_meeting,
     leave_register,
     make_discuss_item,
     make_household_rep,
@@ -40,6 +41,10 @@ from tests.builders import (
 )
 
 T0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
+
+# The online ballot's records: the community agreed, the commune People's Committee and the Front were told.
+AGREED = {"agreed_on": "2020-01-05", "agreement_ref": "Biên bản họp thôn 3/2020", "informed_on": "2020-01-06",
+          "informed_ref": "CV 12/TB"}
 
 
 @pytest.fixture
@@ -60,17 +65,17 @@ def test_disclosure_period_with_time_moved_by_the_clock(w):
     db, sec = w["db"], w["sec"]
     item = make_item(db, w["commune"], w["a"], w["cat"], stage="know")
     with pytest.raises(Conflict):  # no disclosure yet
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     disclose(db, item, w["users"]["village_head"], days_ago=0)
     assert "open_discussion" not in workflow.allowed_actions(db, item, sec)
     clock.advance(timedelta(days=2, hours=14))  # 23:00 on the third day, local time
     with pytest.raises(Conflict) as exc:
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert exc.value.params["date"] == T0.date() + timedelta(days=3)
     assert item.stage == "know"
     clock.advance(timedelta(hours=1, minutes=1))  # just past midnight: 3 days after the first disclosure
     assert "open_discussion" in workflow.allowed_actions(db, item, sec)
-    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "asks_contribution": "1"})
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert item.stage == "discuss"
 
 
@@ -171,16 +176,17 @@ def test_meeting_notice_period_and_record(w):
     assert "starts_at" in exc.value.errors
     meeting = _schedule(db, item, sec)
     assert deliberation.page_context(db, item, sec).meetings[0].days_left == 6
-    record = {"meeting_id": str(meeting.id), "households_present": "6", "chair_name": "Ông Hải",
-              "minutes_taker_name": "Bà Lan"}
+    record = {"meeting_id": str(meeting.id), "minutes_taker_name": "Bà Lan", "secretary_votes": "6",
+              "voting_mode": "show_of_hands"}
     with pytest.raises(Conflict):  # it has not taken place yet
         deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
     clock.advance(timedelta(days=6))
-    with pytest.raises(Invalid):  # more than the register
-        deliberation.record_meeting(db, item, sec,
-                                    RecordMeetingForm.parse(dict(record, households_present="11")))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
+    with pytest.raises(Invalid) as exc:  # nobody on the roll yet
+        deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
+    assert "roll" in exc.value.errors
+    hold_meeting(db, item, sec, meeting, 6)
     assert (meeting.households_total, meeting.households_present, meeting.quorum) == (10, 6, True)
+    assert meeting.chair_name == "Trưởng Thôn A"  # the village head chairs
     with pytest.raises(Conflict):
         deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse(record))
 
@@ -190,9 +196,7 @@ def test_meeting_vote_valid_only_with_quorum(w):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-        "meeting_id": str(meeting.id), "households_present": "5", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"}))
+    hold_meeting(db, item, sec, meeting, 5)
     assert meeting.quorum is False  # 5 of 10 is not more than half
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
@@ -206,9 +210,7 @@ def test_meeting_vote_passes_above_half_of_all_households(w, yes, passed):
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"])
     meeting = _schedule(db, item, sec)
     clock.advance(timedelta(days=6))
-    deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
-        "meeting_id": str(meeting.id), "households_present": "8", "chair_name": "Ông Hải",
-        "minutes_taker_name": "Bà Lan"}))
+    hold_meeting(db, item, sec, meeting, 8)
     with pytest.raises(Invalid):  # 9 votes from 8 households present
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "meeting_vote", "yes": yes, "no": "3", "abstain": "1"}))
@@ -258,7 +260,7 @@ def test_online_ballot_refused_for_contribution_items(w):
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-10", "closes_on": "2026-06-12",
-            "leaders_agreed": "1"}))
+            **AGREED}))
     with pytest.raises(Conflict):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "authority", "document_no": "12/QĐ-UBND", "document_text": "Đồng ý thực hiện."}))
@@ -273,7 +275,7 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}))
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "online_ballot", "opens_on": "2026-06-02",
-                                        "closes_on": "2026-06-04", "leaders_agreed": "1"}))
+                                        "closes_on": "2026-06-04", **AGREED}))
     reps = [make_household_rep(db, w["a"], n) for n in range(7)]
     member = make_household_rep(db, w["a"], 7, representative=False)
     with pytest.raises(Conflict):  # not open yet
@@ -385,13 +387,13 @@ def test_a_one_day_posting_never_opens_the_discussion(w):
     disclose(db, item, w["users"]["village_head"], days_ago=0, ends_on=today)
     clock.advance(timedelta(days=10))
     with pytest.raises(Conflict) as exc:
-        move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+        move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert "do not yet cover" in exc.value.message and item.stage == "know"
     # Two more days on the board continue the first: three consecutive days, ready the day after.
     start = clock.today_local() - timedelta(days=9)
     disclose(db, item, w["users"]["village_head"], days_ago=9,
              ends_on=(start + timedelta(days=1)).isoformat())
-    move(db, item, "open_discussion", sec, {"question": "Làm mương?"})
+    move(db, item, "open_discussion", sec, {"question": "Làm mương?", "matter": "1"})
     assert item.stage == "discuss"
 
 
@@ -472,7 +474,7 @@ def test_two_online_ballots_of_one_household_at_once_count_once():
         today = clock.today_local()
         deliberation.decide(db, db.get(Item, it.id), load_viewer(db, sec_id), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
-            "leaders_agreed": "1"}))
+            **AGREED}))
 
     def vote(db, n):
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()

@@ -5,13 +5,18 @@ B (its items, its audit chain, its villages, register and people)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
+from civic import clock
 from civic.accounts.models import RoleGrant, User
 from civic.areas.models import Household, Village
 from civic.audit.models import AuditEvent
 from civic.db import unit_of_work
+from civic.deliberation import service as deliberation
+from civic.deliberation.schemas import ScheduleMeetingForm
 from civic.households.models import ClaimCode, JoinRequest
 from civic.items.models import Item
 from tests.builders import (
@@ -23,6 +28,7 @@ from tests.builders import (
     make_item,
     make_user,
     make_village,
+    viewer,
     world,
 )
 
@@ -43,10 +49,14 @@ def two():
         submitted = make_item(db, tb, vb, cb, contact_phone=PHONE_B, title="Đèn đường hỏng ở Phú Lợi")
         know = make_item(db, tb, vb, cb, stage="know", contact_phone=PHONE_B)
         discuss = make_discuss_item(db, tb, vb, cb, head_b)
+        when = (clock.now() + timedelta(days=6)).astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+        meeting = deliberation.schedule_meeting(db, discuss, viewer(db, head_b), ScheduleMeetingForm.parse({
+            "starts_at": when, "place": "Nhà văn hoá Phú Lợi", "agenda": "Bàn việc làm đường"}))
         do = make_item(db, tb, vb, cb, stage="do", contact_phone=PHONE_B)
         return {
             "A": users, "tb": tb.id, "vb": vb.id, "cb": cb.id, "head_b": head_b.id, "admin_b": admin_b.id,
             "submitted": submitted.code, "know": know.code, "discuss": discuss.code, "do": do.code,
+            "meeting": meeting.id,
         }
 
 
@@ -75,7 +85,7 @@ def _pages(t) -> list[str]:
     return [
         f"/triage/{t['submitted']}", f"/deliberation/{t['discuss']}", f"/do/{t['do']}",
         f"/inspect/{t['do']}", f"/review/{t['know']}", f"/admin/people/{t['admin_b']}",
-        f"/admin/people/{t['head_b']}/reset",
+        f"/admin/people/{t['head_b']}/reset", f"/deliberation/{t['discuss']}/roll/{t['meeting']}",
     ]
 
 
@@ -86,6 +96,13 @@ def _actions(t) -> list[tuple[str, dict]]:
         (f"/deliberation/{t['discuss']}/decide", {"method": "authority", "outcome": "approved"}),
         (f"/deliberation/{t['know']}/disclosure", {"channel": "notice_board", "starts_on": "2026-01-01",
                                                     "ends_on": "2026-01-08", "place": "Nhà văn hoá"}),
+        (f"/deliberation/{t['discuss']}/roll/{t['meeting']}/mark", {"meeting_id": str(t["meeting"])}),
+        (f"/deliberation/{t['discuss']}/roll/{t['meeting']}/cluster",
+         {"meeting_id": str(t["meeting"]), "name": "Xóm Trên", "chair_name": "Ông Tư"}),
+        (f"/deliberation/{t['discuss']}/move_meeting",
+         {"meeting_id": str(t["meeting"]), "starts_at": "2099-01-01T19:00", "reason": "Trùng lịch"}),
+        (f"/deliberation/{t['discuss']}/cancel_meeting",
+         {"meeting_id": str(t["meeting"]), "reason": "Bão về"}),
         (f"/do/{t['do']}/progress", {"percent": "50", "note": "Đã đổ bê tông."}),
         (f"/do/{t['do']}/start_inspection", {}),
         (f"/inspect/{t['do']}/sign_off", {"note": "Đạt."}),
