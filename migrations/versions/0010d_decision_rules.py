@@ -1,7 +1,7 @@
 """decisions the law would recognise: the matter and scope of a discussion, its asks, and the rule applied
 
 Revision ID: 0010d
-Revises: 0009v
+Revises: 0010s
 
 A discussion holds its matter (Law 10/2022/QH15 Art. 15, 1 to 6), its scope (village or commune), the public
 reason when the matter is below what its asks imply, and what it asks of each household. An existing
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010d"
-down_revision: str | None = "0009v"
+down_revision: str | None = "0010s"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """a text index for search, and item counts per commune, village and stage
 
 Revision ID: 0010s
-Revises: 0009v
+Revises: 0010n
 
 Search matches every folded word anywhere in an item's text (`search_text LIKE '%word%'`), which no
 B-tree index can serve. SQLite gets an FTS5 table with the trigram tokenizer over `item.search_text`
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010s"
-down_revision: str | None = "0009v"
+down_revision: str | None = "0010n"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
