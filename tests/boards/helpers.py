@@ -1,0 +1,53 @@
+"""Building people's boards for tests: members from the register, recognised by the commune."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from civic.accounts import service as accounts
+from civic.accounts.models import User
+from civic.areas.models import Commune, Village
+from civic.boards import service as boards
+from civic.boards.models import Board
+from civic.boards.schemas import BoardForm, MemberForm, RecogniseForm
+from civic.items.models import Item
+from tests.builders import households_of, make_user, viewer
+
+ELECTED = date(2025, 12, 1)
+RECOGNISED = date(2025, 12, 10)
+
+NAMES = ("Lê Thị Thanh", "Phạm Văn Tra", "Hoàng Thị Nhân", "Vũ Văn Dân", "Đỗ Thị Ban", "Bùi Văn Sáu",
+         "Ngô Thị Bảy")
+
+
+def board_member(db: Session, commune: Commune, village: Village, index: int, name: str) -> User:
+    """A resident linked to the village's household counted `index` from the end of the register (so the
+    household representatives tests make from the start stay distinct)."""
+    household = households_of(db, village)[-1 - index]
+    user = make_user(db, "resident", commune=commune, village=village, name=name)
+    accounts.link_household(db, user, household, representative=False)
+    return user
+
+
+def make_board(db: Session, commune: Commune, villages: list[Village], admin: User, *, size: int = 5,
+               kind: str = "inspection", item: Item | None = None, recognise: bool = True,
+               term_ends_on: str = "2030-12-01") -> tuple[Board, list[User]]:
+    """A board of `size` members spread over the villages (a project's board: all from its village)."""
+    who = viewer(db, admin)
+    board = boards.create_board(db, who, BoardForm.parse({
+        "kind": kind, "item": item.code if item else "", "elected_on": ELECTED.isoformat(),
+        "election_ref": "Biên bản hội nghị số 3", "term_starts_on": ELECTED.isoformat(),
+        "term_ends_on": term_ends_on if kind == "inspection" else ""}))
+    members = []
+    for n in range(size):
+        village = villages[n % len(villages)]
+        user = board_member(db, commune, village, n // len(villages), NAMES[n % len(NAMES)])
+        boards.add_member(db, who, board.id, MemberForm.parse({"phone": user.phone,
+                                                               "position": "head" if n == 0 else "member"}))
+        members.append(user)
+    if recognise:
+        boards.recognise(db, who, board.id, RecogniseForm.parse({"decision_no": "125/QĐ-UBND",
+                                                                 "recognised_on": RECOGNISED.isoformat()}))
+    return board, members
