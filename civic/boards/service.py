@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -165,18 +165,32 @@ def _in_force(board: Board, today: date) -> bool:
     return rules.in_force(board.recognised_on, board.term_starts_on, board.term_ends_on, today)
 
 
-def inspecting_board(session: Session, item: Item, today: date | None = None) -> Board | None:
-    """The project's investment supervision board if the item has one in force, else the commune's people's
-    inspection board in force (the latest recognised)."""
+def inspecting(session: Session, item: Item, today: date | None = None
+               ) -> tuple[Board | None, frozenset[int]]:
+    """The board that inspects the item and the user ids of its members whose accounts are active, in one
+    query: the project's investment supervision board if the item has one in force, else the commune's
+    people's inspection board in force (the latest recognised)."""
     today = today or clock.today_local()
-    own = [b for b in session.execute(select(Board).where(col(Board.item_id) == item.id)).scalars()
-           if _in_force(b, today)]
-    if own:
-        return own[0]
-    boards = session.execute(select(Board).where(col(Board.commune_id) == item.commune_id,
-                                                 col(Board.kind) == rules.INSPECTION)
-                             .order_by(col(Board.recognised_on).desc(), col(Board.id).desc())).scalars()
-    return next((b for b in boards if _in_force(b, today)), None)
+    rows = session.execute(
+        select(Board, col(BoardMember.user_id), col(User.is_active))
+        .outerjoin(BoardMember, col(BoardMember.board_id) == col(Board.id))
+        .outerjoin(User, col(User.id) == col(BoardMember.user_id))
+        .where(or_(col(Board.item_id) == item.id,
+                   and_(col(Board.commune_id) == item.commune_id, col(Board.kind) == rules.INSPECTION)))
+        .order_by(col(Board.id).desc())).all()
+    boards = {b.id: b for b, _u, _a in rows}
+    live = [b for b in boards.values() if _in_force(b, today)]
+    own = [b for b in live if b.item_id == item.id]
+    commune = sorted((b for b in live if b.kind == rules.INSPECTION),
+                     key=lambda b: (b.recognised_on, b.id), reverse=True)
+    chosen = own[0] if own else (commune[0] if commune else None)
+    if chosen is None:
+        return None, frozenset()
+    return chosen, frozenset(u for b, u, active in rows if b.id == chosen.id and u is not None and active)
+
+
+def inspecting_board(session: Session, item: Item, today: date | None = None) -> Board | None:
+    return inspecting(session, item, today)[0]
 
 
 def member_ids(session: Session, board: Board | None) -> frozenset[int]:

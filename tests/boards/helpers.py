@@ -51,3 +51,24 @@ def make_board(db: Session, commune: Commune, villages: list[Village], admin: Us
         boards.recognise(db, who, board.id, RecogniseForm.parse({"decision_no": "125/QĐ-UBND",
                                                                  "recognised_on": RECOGNISED.isoformat()}))
     return board, members
+
+
+def board_world(db: Session):
+    """world() with the commune's people's inspection board of five, recognised: users["board"] are its
+    members and users["inspector"] the first of them."""
+    from tests.builders import world
+
+    commune, a, b, cat, users = world(db)
+    _board, users["board"] = make_board(db, commune, [a, b], users["admin"])
+    users["inspector"] = users["board"][0]
+    return commune, a, b, cat, users
+
+
+def sign_off_by_board(db: Session, item: Item, users: dict, majority: int = 3) -> None:
+    """The first `majority` members agree; the last of them signs the item off."""
+    from civic.supervision import service as sup
+    from civic.supervision.schemas import SignOffVoteForm
+
+    for member in users["board"][:majority]:
+        sup.vote_sign_off(db, item, viewer(db, member), SignOffVoteForm.parse({"vote": "agree"}))
+    assert item.outcome == "done", "the board's majority did not sign it off"

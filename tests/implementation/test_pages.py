@@ -10,6 +10,7 @@ from civic import clock
 from civic.db import unit_of_work
 from civic.implementation.models import Delivery, Pledge, ProgressUpdate
 from civic.supervision.models import Finding, Verdict
+from tests.boards.helpers import board_world
 from tests.builders import (
     CONSENT,
     browser,
@@ -20,13 +21,12 @@ from tests.builders import (
     make_item,
     make_representative,
     snapshot,
-    world,
 )
 
 
 def build(stage="do"):
     with unit_of_work(write=True) as db:
-        commune, a, b, cat, users = world(db)
+        commune, a, b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage=stage, title="Xây mương thoát nước xóm Dưới")
         reps = [make_representative(db, commune, a, h, name=f"Chủ Hộ {n}") for n, h in
                 enumerate(households_of(db, a)[:3])]
@@ -162,11 +162,24 @@ def test_only_the_village_head_opens_the_desk(client):
             assert c.get(f"/do/{code}").status_code == 403
 
 
+def board_signs_off(app, users, code, page, members=(1, 2)):
+    """Further members of the board agree, each from their own phone; the last makes the majority."""
+    for n in members:
+        with browser(app) as member:
+            login(member, users["board"][n])
+            r = post(member, f"{page}/sign_off", page, vote="agree")
+    return r
+
+
 def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     code, users, reps, _outsider, _codes = build(stage="inspect")
-    login(client, users["supervisor"])
-    assert client.get("/inspect").status_code == 200 and code in client.get("/inspect").text
-    page = f"/inspect/{code}"
+    with browser(app) as official:
+        login(official, users["supervisor"])
+        assert official.get("/inspect").status_code == 200 and code in official.get("/inspect").text
+        page = f"/inspect/{code}"
+        # The commune official no longer inspects: the board does.
+        assert post(official, f"{page}/open", page, checklist="Đúng thiết kế").status_code == 403
+    login(client, users["inspector"])
     assert post(client, f"{page}/open", page,
                 checklist="Đúng thiết kế\nChất lượng bê tông").status_code == 303
     html = client.get(page).text
@@ -176,7 +189,7 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     assert r.status_code == 303
     for entry in entry_ids[:2]:
         assert post(client, f"{page}/mark", page, target_id=entry, mark="ok").status_code == 303
-    r = post(client, f"{page}/sign_off", page)
+    r = post(client, f"{page}/sign_off", page, vote="agree")
     assert r.status_code == 409 and snapshot(code)["stage"] == "inspect"
     finding_id = str(_one(Finding).id)
     with browser(app) as other:
@@ -190,10 +203,15 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
         assert post(sec, f"{page}/answer", page, target_id=finding_id,
                     answer="Đã thay 3 tấm đan ngày hôm qua.").status_code == 303
     assert post(client, f"{page}/resolve", page, target_id=finding_id).status_code == 303
-    r = post(client, f"{page}/sign_off", page)
+    r = post(client, f"{page}/sign_off", page, vote="agree")  # one member of five: recorded, not enough
+    assert r.status_code == 303 and r.headers["location"] == page and snapshot(code)["stage"] == "inspect"
+    assert "1 of 5 members agree" in client.get(f"{page}?lang=en").text
+    r = board_signs_off(app, users, code, page)
     assert r.status_code == 303 and snapshot(code)["outcome"] == "done"
-    public = client.get(f"/items/{code}").text
+    public = client.get(f"/items/{code}?lang=en").text
     assert "Đã thay 3 tấm đan ngày hôm qua." in public
+    assert "3 of 5 members of the board agreed." in public
+    assert "Lê Thị Thanh" in public and "Hoàng Thị Nhân" in public
     with browser(app) as rep:
         login(rep, reps[0])
         r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="not_done",
@@ -203,9 +221,11 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
         assert r.status_code == 409 and rows_of(Verdict) == 1
         r = post(rep, f"/items/{code}/reopen-request", f"/items/{code}/verdict", reason="Đoạn cuối vẫn ngập.")
         assert r.status_code == 303
-    assert code in client.get("/inspect").text
-    r = post(client, f"{page}/reopen", page, reason="Đoàn sẽ kiểm tra lại đoạn cuối.")
-    assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
+    with browser(app) as official:
+        login(official, users["supervisor"])
+        assert code in official.get("/inspect").text
+        r = post(official, f"{page}/reopen", page, reason="Đoàn sẽ kiểm tra lại đoạn cuối.")
+        assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
 
 def _one(model):
@@ -217,12 +237,13 @@ def _one(model):
 
 def test_verdicts_close_after_30_days(client):
     code, users, reps, _outsider, _codes = build(stage="inspect")
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     post(client, f"{page}/open", page, checklist="Đúng thiết kế")
     entry = re.search(r'name="target_id" value="(\d+)"', client.get(page).text).group(1)
     post(client, f"{page}/mark", page, target_id=entry, mark="ok")
-    assert post(client, f"{page}/sign_off", page).status_code == 303
+    assert board_signs_off(client.app, users, code, page, members=(0, 1, 2)).status_code == 303
+    assert snapshot(code)["outcome"] == "done"
     clock.advance(timedelta(days=31))
     with browser(client.app) as rep:
         login(rep, reps[0])

@@ -26,6 +26,7 @@ from civic.media.models import Attachment
 from civic.supervision import service as sup
 from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 from civic.web.pagecache import cache
+from tests.boards.helpers import board_world, sign_off_by_board
 from tests.builders import (
     CONSENT,
     browser,
@@ -49,7 +50,7 @@ CONTACT = "0987654321"
 
 def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="do", contact_phone=CONTACT, contact_name="Người Báo Tin")
         code = item.code
         hh = households_of(db, a)
@@ -99,7 +100,7 @@ def _name(html: str, att_id: int) -> str:
 
 def test_progress_photos_and_finding_photos_are_public_evidence_on_the_status_page(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="do")
         code = item.code
     login(client, users["village_head"])
@@ -161,7 +162,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
         sup.answer_finding(db, item, sec, AnswerForm.parse({"target_id": f.id, "answer": "Đã dọn xong."}))
     if stage == "inspect":
         return
-    move(db, item, "sign_off", su)
+    sign_off_by_board(db, item, users)
     for k in range(n):
         sup.give_verdict(db, item, reps[k], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
 
@@ -169,7 +170,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
 @pytest.mark.parametrize("stage", ["do", "inspect", "done"])
 def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         from tests.builders import make_village
 
         big = make_village(db, commune, "Làng Đông", households=12)
@@ -178,7 +179,7 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
 
         accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
                        village_id=big.id)
-        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["inspector"])
         reps = [viewer(db, make_representative(db, commune, big, h)) for h in households_of(db, big)]
         small = make_item(db, commune, big, cat, stage="do")
         large = make_item(db, commune, big, cat, stage="do")
@@ -201,7 +202,7 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
     from tests.web.test_page_weight import BUDGET, weigh
 
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         from tests.builders import make_village
 
         big = make_village(db, commune, "Làng Tây", households=60)
@@ -209,7 +210,7 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
 
         accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
                        village_id=big.id)
-        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["inspector"])
         hh = households_of(db, big)
         rep_user = make_representative(db, commune, big, hh[0])
         do_item = make_item(db, commune, big, cat, stage="do", title="Đào mương thoát nước xóm Giữa")
@@ -240,11 +241,12 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
         ("village_head", "work desk", f"/do/{codes['do']}"),
         ("village_head", "a pledge", f"/do/{codes['do']}/pledge/{pledge_id}"),
         ("village_head", "inspection page (village head)", f"/inspect/{codes['inspect']}"),
-        ("supervisor", "inspection page", f"/inspect/{codes['inspect']}"),
+        ("inspector", "inspection page", f"/inspect/{codes['inspect']}"),
         ("supervisor", "supervisor's queue", "/inspect"),
         ("rep", "household's pledges", f"/items/{codes['do']}/pledge"),
     ]
-    who_users = {"village_head": users["village_head"], "supervisor": users["supervisor"], "rep": rep_user}
+    who_users = {"village_head": users["village_head"], "supervisor": users["supervisor"], "rep": rep_user,
+                 "inspector": users["inspector"]}
     for who, name, path in pages:
         with browser(client.app) as c:
             if who:
@@ -265,13 +267,13 @@ def test_the_supervisor_finds_the_queue_and_others_are_refused(client):
 
 def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        su, _sec = viewer(db, users["supervisor"]), viewer(db, users["village_head"])
+        su, _sec = viewer(db, users["inspector"]), viewer(db, users["village_head"])
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
-        move(db, item, "sign_off", su)
+        sign_off_by_board(db, item, users)
         rep = make_representative(db, commune, a)
         code = item.code
     login(client, rep)
@@ -293,16 +295,16 @@ def _post(c, path, page, **form):
 
 def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        su = viewer(db, users["supervisor"])
+        su = viewer(db, users["inspector"])
         ins = sup.open_new_inspection(db, item, su)
         entry = sup.checklist(db, [ins.id])[ins.id][0]
         finding = sup.add_finding(db, item, su,
                                   FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
         rep = make_representative(db, commune, a)
         code = item.code
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     for odd_code in ("¹", "a" * 41, "NS 1", "%00", "a.b"):
         assert client.get(f"/inspect/{odd_code}").status_code == 404, odd_code
@@ -327,7 +329,8 @@ def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client)
         assert r.status_code == 422, due
     assert finding.id
     for odd in ODD:
-        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 409, 422), odd
+        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 403, 409, 422), odd
+        assert _post(client, f"{page}/sign_off", page, vote=odd).status_code in (303, 409, 422), odd
     login(client, rep)
     verdict = f"/items/{code}/verdict"
     for odd in ODD:
@@ -347,11 +350,11 @@ def test_a_finding_is_recorded_with_its_photos_and_a_refused_one_keeps_nothing(c
     from tests.builders import count
 
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        sup.open_new_inspection(db, item, viewer(db, users["supervisor"]))
+        sup.open_new_inspection(db, item, viewer(db, users["inspector"]))
         code = item.code
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     due = (clock.today_local() + timedelta(days=7)).isoformat()
     form = {"severity": "serious", "text": "Tấm đan nứt ở đoạn cuối.", "due_on": due}
