@@ -12,14 +12,15 @@ from civic.implementation.models import Delivery, Pledge, ProgressUpdate
 from civic.supervision.models import Finding, Verdict
 from tests.boards.helpers import board_world
 from tests.builders import (
-    CONSENT,
     browser,
+    consent,
     count,
     csrf_token,
     households_of,
     login,
     make_item,
     make_representative,
+    pdf_bytes,
     snapshot,
 )
 
@@ -39,6 +40,15 @@ def post(client, path, page, **form):
     return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, follow_redirects=False)
 
 
+SCAN = ("consent_scan", ("phieu-dong-y.pdf", pdf_bytes(1), "application/pdf"))
+
+
+def post_with_scan(client, path, page, **form):
+    """A pledge form sent with the scan of the signed consent form."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, files=[SCAN],
+                       follow_redirects=False)
+
+
 def rows_of(model):
     with unit_of_work() as db:
         return count(db, model)
@@ -49,8 +59,8 @@ def test_a_household_pledges_the_village_head_delivers_and_the_public_sees_the_t
     login(client, reps[0])
     page = client.get(f"/items/{code}/pledge")
     assert page.status_code == 200 and f'action="/items/{code}/pledge"' in page.text
-    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="1.240",
-             parcel_ref="Thửa 12, tờ 3", **CONSENT)
+    r = post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="1.240",
+                       parcel_ref="Thửa 12, tờ 3", **consent())
     assert r.status_code == 303, r.text[:2000]
     with browser(app) as sec:
         login(sec, users["village_head"])
@@ -79,13 +89,13 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
     for form in ({"kind": "land", "amount": "0"}, {"kind": "money", "amount": "-100000"},
                  {"kind": "land", "amount": "200.000"}, {"kind": "labour", "amount": "5000"},
                  {"kind": "money", "amount": "20.000.000.000"}):
-        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **CONSENT,
+        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **consent(),
                  **form)
         assert r.status_code == 422, form
         assert 'aria-invalid="true"' in r.text and form["amount"] in r.text  # the value is kept
     assert rows_of(Pledge) == 0
-    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="200.000",
-             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+    r = post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land",
+                       amount="200.000", confirm_large="1", parcel_ref="Thửa 1", **consent())
     assert r.status_code == 303
     with browser(client.app) as other:
         login(other, outsider)
@@ -93,7 +103,7 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
         token = csrf_token(other, "/login")
         r = other.post(f"/items/{code}/pledge",
                        data={"csrf_token": token, "kind": "land", "amount": "5", "parcel_ref": "Thửa 1",
-                             **CONSENT}, follow_redirects=False)
+                             **consent()}, follow_redirects=False)
         assert r.status_code == 403
     assert rows_of(Pledge) == 1
 
@@ -102,7 +112,7 @@ def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_
     code, users, reps, _outsider, codes = build()
     login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind="money", amount="500.000",
-             **CONSENT)
+             **consent())
     assert r.status_code == 303
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     path = f"/do/{code}/pledge/{pledge_id}"
@@ -140,7 +150,7 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="100", text="Hoàn thành toàn bộ mương.")
     assert r.status_code == 303 and rows_of(ProgressUpdate) == 1
     post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[4], kind="labour", amount="2",
-         **CONSENT)
+         **consent())
     desk = client.get(f"/do/{code}")
     assert f'action="/do/{code}/start_inspection"' not in desk.text  # not offered: a pledge is open
     r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
@@ -269,8 +279,8 @@ def test_not_done_is_shown_distinct_from_done(client):
 def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     code, users, reps, _outsider, codes = build()
     login(client, reps[0])
-    assert post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
-                parcel_ref="Thửa 3, tờ 1", **CONSENT).status_code == 303
+    assert post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
+                          parcel_ref="Thửa 3, tờ 1", **consent()).status_code == 303
     login(client, users["village_head"])
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
@@ -327,7 +337,7 @@ def _desk_with_a_pledge(client, kind="money", amount="500.000"):
     code, users, _reps, _outsider, codes = build()
     login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind=kind, amount=amount,
-             **CONSENT)
+             **consent())
     assert r.status_code == 303
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     return code, pledge_id
@@ -340,12 +350,12 @@ def test_amounts_no_column_could_hold_are_answered_with_the_message_not_an_error
              amount="9" * 5000)
     assert r.status_code == 422 and "Giá trị này quá lớn." in r.text  # "This amount is far too large."
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[2], kind="land", amount="1" * 30,
-             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+             confirm_large="1", parcel_ref="Thửa 1", **consent())
     assert r.status_code == 422 and "Giá trị này quá lớn." in r.text and "1" * 30 in r.text
     with browser(client.app) as rep:
         login(rep, reps[0])
         r = post(rep, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="labour", amount="1" * 30,
-                 confirm_large="1", **CONSENT)
+                 confirm_large="1", **consent())
         assert r.status_code == 422
     assert rows_of(Pledge) == 0
 
@@ -398,3 +408,25 @@ def test_photos_and_documents_are_kept_with_the_row_they_prove(client):
 
         kept = {(a.owner_kind, a.purpose, a.kind) for a in db.execute(select(Attachment)).scalars()}
     assert kept == {("progress", "progress", "photo"), ("delivery", "delivery", "document")}
+
+
+def test_land_without_consent_evidence_is_refused_and_the_in_person_confirmation_is_recorded(client):
+    code, users, reps, _outsider, codes = build()
+    login(client, reps[0])
+    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", **consent())
+    assert r.status_code == 422 and 'id="f-consent_scan-error"' in r.text and rows_of(Pledge) == 0
+    login(client, users["village_head"])
+    desk = f"/do/{code}"
+    assert 'name="consent_in_person"' in client.get(desk).text
+    r = post(client, f"{desk}/pledge", desk, household=codes[6], kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", **consent())
+    assert r.status_code == 422 and 'id="f-consent_scan-error"' in r.text and rows_of(Pledge) == 0
+    r = post(client, f"{desk}/pledge", desk, household=codes[6], kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", consent_in_person="1", **consent())
+    assert r.status_code == 303
+    with unit_of_work() as db:
+        from sqlalchemy import select
+
+        pledge = db.execute(select(Pledge)).scalar_one()
+        assert pledge.consent_in_person and pledge.on_behalf and pledge.consent_scan_id is None

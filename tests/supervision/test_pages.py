@@ -28,8 +28,9 @@ from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, Verdict
 from civic.web.pagecache import cache
 from tests.boards.helpers import board_world, sign_off_by_board
 from tests.builders import (
-    CONSENT,
     browser,
+    consent,
+    consent_scan,
     csrf_token,
     households_of,
     login,
@@ -46,6 +47,13 @@ WITNESS = "Trịnh Công Chứng"
 PARCEL = "Thửa 777, tờ bản đồ 42"
 CONSENT_TEXT = "Hộ Ông Bảy tự nguyện hiến 120 m² đất vườn để làm mương thoát nước."
 CONTACT = "0987654321"
+
+
+def pledge(db, item, who, form, **kw):
+    """impl.pledge, with the signed form's scan a household's own land pledge needs."""
+    if form.kind == "land" and isinstance(form, PledgeForm) and "consent_scan" not in kw:
+        kw["consent_scan"] = consent_scan()
+    return impl.pledge(db, item, who, form, **kw)
 
 
 def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api(client):
@@ -66,7 +74,7 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
                       updated_at=now))
     login(client, users["village_head"])
     form = {"csrf_token": csrf_token(client, f"/do/{code}"), "household": secret_code, "kind": "land",
-            "amount": "120", "parcel_ref": PARCEL, **CONSENT, "consent_text": CONSENT_TEXT,
+            "amount": "120", "parcel_ref": PARCEL, **consent(), "consent_text": CONSENT_TEXT,
             "witness_name": WITNESS}
     r = client.post(f"/do/{code}/pledge", data=form, follow_redirects=False,
                     files={"consent_scan": ("giay-hien-dat.jpg", photo_bytes((800, 600)), "image/jpeg")})
@@ -141,7 +149,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     line = impl.add_budget_line(db, item, sec, BudgetLineForm.parse({"source": "state", "label": "Ngân sách",
                                                                      "amount": "900.000.000"}))
     for k in range(n):
-        p = impl.pledge(db, item, reps[k], PledgeForm.parse(pledge_data("land", str(10 + k))))
+        p = pledge(db, item, reps[k], PledgeForm.parse(pledge_data("land", str(10 + k))))
         impl.record_delivery(db, item, p.id, sec, DeliveryForm.parse({
             "amount": str(10 + k), "delivered_on": clock.today_local().isoformat(), "evidence": "Biên bản"}))
         impl.add_spending(db, item, sec, SpendingForm.parse({
@@ -217,13 +225,13 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
         impl.save_settings(db, do_item, sec, SettingsForm.parse({"needed_land_m2": "1.400",
                                                                  "publish_pledger_names": "1"}))
         for n, h in enumerate(hh[1:]):
-            p = impl.pledge(db, do_item, sec, PledgeOnBehalfForm.parse(pledge_data(
+            p = pledge(db, do_item, sec, PledgeOnBehalfForm.parse(pledge_data(
                 "land" if n % 2 else "money", "25" if n % 2 else "1.000.000", household=h.code)))
             if n % 3:
                 impl.record_delivery(db, do_item, p.id, sec, DeliveryForm.for_kind(p.kind).parse({
                     "amount": "25" if n % 2 else "1.000.000", "delivered_on": clock.today_local().isoformat(),
                     "evidence": "Biên bản bàn giao"}))
-        impl.pledge(db, do_item, viewer(db, rep_user), PledgeForm.parse(pledge_data()))
+        pledge(db, do_item, viewer(db, rep_user), PledgeForm.parse(pledge_data()))
         for k in range(12):
             update = {"percent": str(5 * k), "text": "Tiến độ thi công tuần này: " * 3}
             impl.post_progress(db, do_item, sec, ProgressForm.parse(update))
