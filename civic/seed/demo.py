@@ -54,6 +54,8 @@ from civic.implementation.schemas import (
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.items.schemas import SubmitForm
+from civic.media import service as media
+from civic.media.schemas import Prepared, Upload
 from civic.supervision import service as sup
 from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, SignOffVoteForm, VerdictForm
 from civic.workflow import service as workflow
@@ -657,6 +659,18 @@ def _active_households(session: Session, item: Item) -> list[Household]:
     return [h for h in rows if h.active_from <= today and (h.active_to is None or h.active_to > today)]
 
 
+def _signed_form_scan() -> Prepared:
+    """A photo of the household's signed consent form (a blank page stands in for it in the demo)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (620, 877), "white").save(buf, "JPEG")
+    return media.prepare(Upload("giay-dong-y-hien-dat.jpg", "image/jpeg", buf.getvalue()),
+                         field="consent_scan")
+
+
 def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, supervisor: Viewer,
                resident: Viewer) -> None:
 
@@ -687,13 +701,15 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
         land_left = 1400 if ditch else 0
         if ditch and resident.id is not None and households and households[0].village_id == item.village_id:
             impl.pledge(session, item, resident, PledgeForm.parse(
-                {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9", **consent}))
+                {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9", **consent}),
+                consent_scan=[_signed_form_scan()])
             land_left -= 20
         for n, h in enumerate(chosen):
             if ditch and n < 16 and land_left > 0:
                 land = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
                 land_left -= land
-                data = {"kind": "land", "amount": str(land),
+                # Signed at the village meeting: the village head confirms it before the witness.
+                data = {"kind": "land", "amount": str(land), "consent_in_person": "1",
                         "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
             elif n % 3 == 0:
                 data = {"kind": "labour", "amount": rng.choice(("2", "3", "4,5", "5"))}
