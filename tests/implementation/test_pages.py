@@ -430,3 +430,5 @@ def test_land_without_consent_evidence_is_refused_and_the_in_person_confirmation
 
         pledge = db.execute(select(Pledge)).scalar_one()
         assert pledge.consent_in_person and pledge.on_behalf and pledge.consent_scan_id is None
+    page = client.get(f"{desk}/pledge/{pledge.id}?lang=en").text
+    assert "the village head confirmed the consent in person, before the witness" in page
