@@ -193,6 +193,18 @@ def can_edit_inspection(item: ItemFacts, actor: ActorFacts) -> bool:
     return is_inspector(item, actor) and item.stage == Stage.INSPECT and item.inspection_open
 
 
+def can_agree_to_sign_off(item: ItemFacts, actor: ActorFacts) -> bool:
+    """The members' sign-off form (agree or not) is offered once the checklist allows a sign-off: every
+    entry marked, each "not satisfactory" covered by a finding, no serious finding open."""
+    if not can_edit_inspection(item, actor):
+        return False
+    try:
+        check_sign_off_ready(item)
+    except Conflict:
+        return False
+    return True
+
+
 def can_answer(item: ItemFacts, actor: ActorFacts) -> bool:
     return VILLAGE_HEAD in relations(item, actor)
 

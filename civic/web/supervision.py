@@ -98,7 +98,7 @@ def _inspect_page(db: Session, web: Web, item: Item, state: FormState = EMPTY) -
         can_open=rules.can_open_inspection(facts, actor),
         can_edit=rules.can_edit_inspection(facts, actor),
         can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
-        is_inspector=rules.is_inspector(facts, actor),
+        is_inspector=rules.is_inspector(facts, actor), can_agree=rules.can_agree_to_sign_off(facts, actor),
         votes=sup.votes(db, current.id if current else None)[0],
         members=len(facts.inspectors), agreed=facts.sign_off_agreed,
         needed=board_rules.majority_of(len(facts.inspectors)),

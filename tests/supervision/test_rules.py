@@ -232,3 +232,14 @@ def test_the_inspection_page_is_for_the_board_the_official_and_the_village_head(
     else:
         with pytest.raises(Forbidden):
             sup_rules.check_staff_page(ready("inspect"), ACTORS[actor])
+
+
+@pytest.mark.parametrize(("actor", "over", "offered"), [
+    ("inspector", {}, True), ("inspector", {"checklist_unmarked": 1}, False),
+    ("inspector", {"checklist_not_met_uncovered": 1}, False),
+    ("inspector", {"serious_findings_open": 1}, False), ("inspector", {"inspection_open": False}, False),
+    ("supervisor", {}, False), ("other_inspector", {}, False), ("village_head", {}, False)])
+def test_the_sign_off_form_is_offered_to_board_members_once_the_checklist_allows_it(actor, over, offered):
+    from civic.supervision import rules as sup_rules
+
+    assert sup_rules.can_agree_to_sign_off(ready("inspect", **over), ACTORS[actor]) is offered
