@@ -90,3 +90,23 @@ def test_only_the_commune_admin_opens_the_board_pages(client):
             login(c, users[role])
             assert c.get("/admin/boards").status_code == 403
     assert client.get("/boards").status_code == 200
+
+
+def test_the_board_pages_stay_under_the_weight_budget(client, capsys):
+    from tests.web.test_page_weight import BUDGET, weigh
+
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        board, _members = make_board(db, commune, [a, b], users["admin"], size=7)
+        make_board(db, commune, [a, b], users["admin"], recognise=False)
+        board_id = board.id
+    table = []
+    for who, path in ((None, "/boards"), ("admin", "/admin/boards"), ("admin", f"/admin/boards/{board_id}")):
+        with browser(client.app) as c:
+            if who:
+                login(c, users[who])
+            sizes, problems = weigh(c, path)
+            table.append(f"{path}: {sizes['total']} B")
+            assert sizes["total"] < BUDGET and not problems, (path, sizes, problems)
+    with capsys.disabled():
+        print("\nboard pages (as sent, compressed): " + "; ".join(table))
