@@ -16,6 +16,7 @@ from civic.errors import CivicError
 from civic.open311 import routes as open311
 from civic.web import (
     accounts,
+    boards,
     deliberation,
     feeds,
     households,
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     app.include_router(deliberation.router)
     app.include_router(implementation.router)
     app.include_router(supervision.router)
+    app.include_router(boards.router)
     app.include_router(media.router)
     app.include_router(households.router)
     app.include_router(register.router)

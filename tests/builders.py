@@ -240,10 +240,18 @@ CONSENT = {"consent_text": "Hộ gia đình tự nguyện hiến đất làm mư
            "consent_on": "2026-01-10", "witness_name": "Nguyễn Văn Trưởng", "witness_role": "Trưởng thôn"}
 
 
+def consent() -> dict:
+    """CONSENT given today (by the test's clock): a consent may not be dated before the item was raised."""
+    return {**CONSENT, "consent_on": clock.today_local().isoformat()}
+
+
 def pledge_data(kind: str = "land", amount: str = "20", **over) -> dict:
-    data = {"kind": kind, "amount": amount, **CONSENT}
+    data = {"kind": kind, "amount": amount, **consent()}
     if kind == "land":
+        # Recorded by the village head on the household's behalf, land needs the consent confirmed in
+        # person (or a scan); a household's own land pledge needs the scan (consent_scan()).
         data["parcel_ref"] = "Thửa 123, tờ bản đồ 5"
+        data["consent_in_person"] = "1"
     if kind == "materials":
         data.update(description="Xi măng", unit="bao")
     data.update(over)
@@ -378,6 +386,14 @@ def make_attachment(db: Session, item: Item, data: bytes | None = None, *, filen
         k: v for k, v in kw.items() if k in ("accept", "field")})
     return media.attach(db, item=item, upload=prepared, purpose=purpose, actor_id=actor.id if actor else None,
                         private=private, **kw)
+
+
+def consent_scan() -> list:
+    """The scan of a signed consent form, prepared as the pledge routes prepare uploads."""
+    from civic.media import service as media
+    from civic.media.schemas import Upload
+
+    return [media.prepare(Upload("phieu-dong-y.pdf", "application/pdf", pdf_bytes(1)), field="consent_scan")]
 
 
 def media_files() -> set[str]:

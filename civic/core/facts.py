@@ -35,6 +35,11 @@ class ItemFacts:
     findings_open: int = 0
     serious_findings_open: int = 0
     reopen_pending: bool = False
+    # Dân kiểm tra by a people's board: the user ids of the members of the board that inspects the item, how
+    # many of them agreed to sign the open inspection off, and "not satisfactory" marks no finding covers.
+    inspectors: frozenset[int] = frozenset()
+    sign_off_agreed: int = 0
+    checklist_not_met_uncovered: int = 0
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ AUTHOR = "author"
 VILLAGE_HEAD = "village_head"  # a village head of the item's village
 SUPERVISOR = "supervisor"  # a supervisor of the item's commune
 ADMIN = "admin"  # an admin of the item's commune
+INSPECTOR = "inspector"  # a member of the people's board that inspects the item (civic.boards)
 ANY_ACCOUNT = "account"  # any signed-in user
 
 OPEN_STAGES = frozenset({Stage.SUBMITTED, Stage.KNOW, Stage.DISCUSS, Stage.DO, Stage.INSPECT})

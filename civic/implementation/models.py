@@ -52,6 +52,8 @@ class Pledge(SQLModel, table=True):
     witness_name: str = Field(max_length=120)
     witness_role: str = Field(max_length=120)
     consent_scan_id: int | None = None  # a private attachment (civic.media)
+    # Land given without a scan: the village head confirmed the consent in person, before the witness.
+    consent_in_person: bool = False
     pledged_by_id: int | None = Field(default=None, foreign_key="user.id")
     on_behalf: bool = False  # recorded by the village head on the household's behalf
     created_at: datetime = Field(sa_type=DateTime(timezone=True))

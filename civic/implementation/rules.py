@@ -74,6 +74,28 @@ def check_pledge(consent_on: date | None, today: date) -> None:
         raise Invalid(N_("This date is in the future."), field="consent_on")
 
 
+def check_consent_date(consent_on: date, item_raised_on: date) -> None:
+    """A household consents to give for an item that exists: a consent dated before it was raised is a
+    mistake (or a form signed for something else)."""
+    if consent_on < item_raised_on:
+        raise Invalid(N_("The consent cannot be dated before the item was raised (%(date)s)."),
+                      field="consent_on", date=item_raised_on.strftime("%d/%m/%Y"))
+
+
+def check_land_consent(kind: str, *, has_scan: bool, in_person: bool, by_village_head: bool) -> None:
+    """Land is given only with evidence of the household's consent: the scan of the signed form, or the
+    village head's record that the household consented in person before the witness named on the pledge."""
+    if kind != LAND or has_scan:
+        return
+    if by_village_head and in_person:
+        return
+    if by_village_head:
+        raise Invalid(N_("A land pledge needs the scan of the signed consent form, or your confirmation that "
+                         "the household consented in person before the witness."), field="consent_scan")
+    raise Invalid(N_("A land pledge needs the scan or a photo of the signed consent form."),
+                  field="consent_scan")
+
+
 def check_withdraw(item: ItemFacts, *, withdrawn: bool, delivered: bool, work_started: bool) -> None:
     """A household may take back its pledge until the work starts; a withdrawal is kept, never undone."""
     if withdrawn:

@@ -131,6 +131,8 @@ class PledgeOnBehalfForm(_PledgeFields):
     """A pledge the village head records for a household without a phone, found by its register code."""
 
     household: Annotated[str, HouseholdCode(N_("No household of this village has this code."))] = ""
+    # Land without a scan: the village head confirms the household consented in person, before the witness.
+    consent_in_person: Annotated[bool, Flag()] = False
 
 
 def _shortened(raw: Any) -> Any:

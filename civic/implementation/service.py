@@ -234,18 +234,25 @@ def pledge(session: Session, item: Item, viewer: Viewer, clean: PledgeForm | Ple
     rules.check_pledge(clean.consent_on, today)
     check_pledge_allowed(session, item)  # the decision's method must be one the rules table allows
     assert clean.consent_on is not None  # a required field: the form refuses it empty
+    raised_on = clock.as_utc(item.created_at).astimezone(clock.LOCAL_TZ).date()
+    rules.check_consent_date(clean.consent_on, raised_on)
+    in_person = isinstance(clean, PledgeOnBehalfForm) and clean.consent_in_person
+    rules.check_land_consent(clean.kind, has_scan=bool(consent_scan), in_person=in_person,
+                             by_village_head=on_behalf)
     row = Pledge(item_id=row_id(item), household_id=row_id(household), kind=clean.kind, money=clean.money,
                  quantity=clean.quantity, unit=clean.unit, description=clean.description,
                  parcel_ref=clean.parcel_ref, consent_text=clean.consent_text, consent_on=clean.consent_on,
                  witness_name=clean.witness_name, witness_role=clean.witness_role, pledged_by_id=viewer.id,
-                 on_behalf=on_behalf, created_at=clock.now())
+                 on_behalf=on_behalf, created_at=clock.now(),
+                 consent_in_person=in_person and clean.kind == rules.LAND and not consent_scan)
     session.add(row)
     session.flush()
     role = "village_head" if on_behalf else "household"
     _record(session, item, "pledge_added", viewer, role,
             {"pledge_id": row.id, "household_id": household.id, "kind": clean.kind,
              "amount": _amount(clean.kind, clean.money, clean.quantity), "unit": clean.unit,
-             "on_behalf": on_behalf})
+             "on_behalf": on_behalf,
+             "consent": "scan" if consent_scan else ("in_person" if row.consent_in_person else "text")})
     scans = attach_evidence(session, item, viewer, consent_scan, purpose="consent", owner_kind="pledge",
                             owner_id=row_id(row), role=role, field="consent_scan")
     if scans:

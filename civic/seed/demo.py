@@ -26,6 +26,8 @@ from civic.areas import register
 from civic.areas import service as areas
 from civic.areas.models import Commune, Household, Village
 from civic.audit import service as audit
+from civic.boards import service as boards
+from civic.boards.schemas import BoardForm, MemberForm, RecogniseForm
 from civic.db import row_id
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Comment, Meeting
@@ -53,8 +55,10 @@ from civic.implementation.schemas import (
 from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.items.schemas import SubmitForm
+from civic.media import service as media
+from civic.media.schemas import Prepared, Upload
 from civic.supervision import service as sup
-from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
+from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, SignOffVoteForm, VerdictForm
 from civic.workflow import service as workflow
 from civic.workflow.stages import Stage
 
@@ -326,6 +330,7 @@ def _load(session: Session, now: datetime) -> str:
                        title=f"Trưởng {'thôn' if _kind == 'thon' else 'tổ dân phố'} {name}")
         village_heads[slug] = u
 
+    board = _inspection_board(session, commune, villages, users)
     viewers = {k: load_viewer(session, u.id) for k, u in users.items()}
     sec_viewers = {slug: load_viewer(session, u.id) for slug, u in village_heads.items()}
 
@@ -384,9 +389,9 @@ def _load(session: Session, now: datetime) -> str:
         elif step.startswith("d_") or (step == Stage.DISCUSS and plan.title in DELIBERATION_DEMO):
             _deliberation_step(session, item, step, plan, sec, villages[plan.village], now)
         elif step.startswith("w_"):  # a Dân làm step
-            _work_step(session, item, step, plan, sec, viewers["supervisor"], viewers["resident"])
+            _work_step(session, item, step, plan, sec, board[0], viewers["resident"])
         elif step in (Stage.INSPECT, "done", "not_done") and plan.target in WORK_TARGETS:
-            _work_move(session, item, step, sec, viewers["supervisor"])
+            _work_move(session, item, step, sec, viewers["supervisor"], board)
         else:  # a later stage, reached by a recorded stage change
             _seed_move(session, item, step, sec if step in (Stage.DISCUSS, Stage.DO, Stage.INSPECT)
                        else viewers["supervisor"])
@@ -395,6 +400,40 @@ def _load(session: Session, now: datetime) -> str:
     chain = audit.head(session, row_id(commune))
     return (f"demo commune {commune.name}: {len(villages)} villages, {count} items, "
             f"{chain.seq} audit events; accounts 0900000001-0900000004")
+
+
+# --- Dân kiểm tra: the commune's people's inspection board -----------------------------------------
+
+BOARD_NAMES = ("Hoàng Văn Sơn", "Đỗ Thị Hạnh", "Vũ Văn Khải", "Ngô Thị Lan")
+
+
+def _inspection_board(session: Session, commune: Commune, villages: dict[str, Village],
+                      users: dict[str, User]) -> list[Viewer]:
+    """The people's inspection board of the commune: five members, one or more from each village, elected
+    at the village meetings and recognised by the commune People's Committee before the demo's first item.
+    The demo supervisor heads it (his title says so); the others have no login."""
+    today = clock.today_local()
+    admin = load_viewer(session, users["admin"].id)
+    elected = today - timedelta(days=40)
+    board = boards.create_board(session, admin, BoardForm.parse({
+        "kind": "inspection", "elected_on": elected.isoformat(), "term_starts_on": elected.isoformat(),
+        "term_ends_on": elected.replace(year=elected.year + 5).isoformat(),
+        "election_ref": "Biên bản bầu Ban Thanh tra nhân dân tại hội nghị các thôn"}))
+    members = [users["supervisor"]]
+    homes = [villages["hung-dao"], *(villages[slug] for _n, slug, _k, _c in VILLAGES[1:]),
+             villages["tan-tien"]]
+    for i, name in enumerate(BOARD_NAMES, start=20):
+        members.append(accounts.create_user(session, phone=f"09000000{i:02d}", display_name=name,
+                                            password=secrets.token_urlsafe(16)))
+    for n, (user, village) in enumerate(zip(members, homes, strict=True)):
+        household = session.execute(select(Household).where(col(Household.village_id) == village.id)
+                                    .order_by(col(Household.id)).offset(2 + n).limit(1)).scalar_one()
+        accounts.link_household(session, user, household, representative=False)
+        boards.add_member(session, admin, row_id(board), MemberForm.parse(
+            {"phone": user.phone, "position": "head" if n == 0 else "member"}))
+    boards.recognise(session, admin, row_id(board), RecogniseForm.parse(
+        {"decision_no": "45/QĐ-UBND", "recognised_on": (elected + timedelta(days=10)).isoformat()}))
+    return [load_viewer(session, u.id) for u in members]
 
 
 # --- Dân biết and Dân bàn: two items filled in through the deliberation services ----------------------------
@@ -627,6 +666,18 @@ def _active_households(session: Session, item: Item) -> list[Household]:
     return [h for h in rows if h.active_from <= today and (h.active_to is None or h.active_to > today)]
 
 
+def _signed_form_scan() -> Prepared:
+    """A photo of the household's signed consent form (a blank page stands in for it in the demo)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (620, 877), "white").save(buf, "JPEG")
+    return media.prepare(Upload("giay-dong-y-hien-dat.jpg", "image/jpeg", buf.getvalue()),
+                         field="consent_scan")
+
+
 def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer, supervisor: Viewer,
                resident: Viewer) -> None:
 
@@ -657,13 +708,15 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
         land_left = 1400 if ditch else 0
         if ditch and resident.id is not None and households and households[0].village_id == item.village_id:
             impl.pledge(session, item, resident, PledgeForm.parse(
-                {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9", **consent}))
+                {"kind": "land", "amount": "20", "parcel_ref": "Thửa 218, tờ bản đồ 9", **consent}),
+                consent_scan=[_signed_form_scan()])
             land_left -= 20
         for n, h in enumerate(chosen):
             if ditch and n < 16 and land_left > 0:
                 land = min(land_left, rng.choice((60, 75, 80, 90, 100, 120)))
                 land_left -= land
-                data = {"kind": "land", "amount": str(land),
+                # Signed at the village meeting: the village head confirms it before the witness.
+                data = {"kind": "land", "amount": str(land), "consent_in_person": "1",
                         "parcel_ref": f"Thửa {100 + n * 7}, tờ bản đồ 9"}
             elif n % 3 == 0:
                 data = {"kind": "labour", "amount": rng.choice(("2", "3", "4,5", "5"))}
@@ -721,7 +774,7 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
              "note": "Hoá đơn cây giống thiếu 20 cây so với biên bản nghiệm thu."}))
         due = (clock.today_local() + timedelta(days=10)).isoformat()
         sup.add_finding(session, item, supervisor, FindingForm.parse(
-            {"severity": "serious", "due_on": due,
+            {"severity": "serious", "due_on": due, "entry_id": str(entries[3].id),
              "text": "Hoá đơn mua cây giống ghi 200 cây nhưng đếm thực tế 180 cây."}))
         sup.add_finding(session, item, supervisor, FindingForm.parse(
             {"severity": "needs_fixing", "due_on": due, "text": "12 cây bị chết, cần trồng dặm."}))
@@ -751,21 +804,26 @@ def _work_step(session: Session, item: Item, step: str, plan: Plan, sec: Viewer,
                                                                   "comment": comment}))
 
 
-def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer) -> None:
-    """The real transitions out of Dân làm for items whose work was recorded."""
+def _work_move(session: Session, item: Item, step: str, sec: Viewer, supervisor: Viewer, board: list[Viewer]
+               ) -> None:
+    """The real transitions out of Dân làm for items whose work was recorded: the board inspects and signs
+    off by majority; the commune official closes what cannot be done."""
     if step == Stage.INSPECT:
         _move(session, item, "start_inspection", sec)
     elif step == "done":
         if item.stage == Stage.DO:
             _move(session, item, "start_inspection", sec)
-        ins = sup.open_new_inspection(session, item, supervisor)
+        head = board[0]
+        ins = sup.open_new_inspection(session, item, head)
         for e in sup.checklist(session, [row_id(ins)])[row_id(ins)]:
-            sup.mark_entry(session, item, supervisor, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
-        f = sup.add_finding(session, item, supervisor, FindingForm.parse(
+            sup.mark_entry(session, item, head, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
+        f = sup.add_finding(session, item, head, FindingForm.parse(
             {"severity": "note", "text": "Cần dọn sạch vật liệu thừa ở cuối tuyến."}))
         sup.answer_finding(session, item, sec, AnswerForm.parse(
             {"target_id": f.id, "answer": "Đã dọn sạch ngay trong ngày nghiệm thu."}))
-        sup.resolve_finding(session, item, supervisor, f.id)
-        _move(session, item, "sign_off", supervisor)
+        sup.resolve_finding(session, item, head, f.id)
+        sup.vote_sign_off(session, item, board[4], SignOffVoteForm.parse({"vote": "disagree"}))
+        for member in board[:3]:  # three of five: the majority of all members signs it off
+            sup.vote_sign_off(session, item, member, SignOffVoteForm.parse({"vote": "agree"}))
     elif step == "not_done":
         _move(session, item, "close_not_done", supervisor, {"reason": CLOSINGS["not_done"][1]})

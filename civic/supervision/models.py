@@ -45,6 +45,8 @@ class Finding(SQLModel, table=True):
     due_on: date | None = None
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # The checklist entry marked "not satisfactory" this finding covers, if any.
+    checklist_entry_id: int | None = Field(default=None, foreign_key="checklist_entry.id")
     # The village head's public answer.
     answer: str = Field(default="", sa_type=Text)
     answered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -86,3 +88,19 @@ class ReopenRequest(SQLModel, table=True):
     decision_reason: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class SignOffVote(SQLModel, table=True):
+    """A board member's word on signing off an open inspection: agreed or not. The sign-off is the board's
+    decision once more than half of all its members agreed; a change to the checklist or a new finding
+    clears the words given, since they were given on what the checklist said then."""
+
+    __tablename__ = "sign_off_vote"
+    __table_args__ = (UniqueConstraint("inspection_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    board_id: int = Field(foreign_key="board.id")
+    user_id: int = Field(foreign_key="user.id")
+    agree: bool
+    voted_at: datetime = Field(sa_type=DateTime(timezone=True))

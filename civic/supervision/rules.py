@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from civic.boards import rules as board_rules
 from civic.core.facts import ActorFacts, ItemFacts
-from civic.core.kinds import SUPERVISOR, VILLAGE_HEAD, Outcome, Stage
+from civic.core.kinds import INSPECTOR, SUPERVISOR, VILLAGE_HEAD, Outcome, Stage
 from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.media import rules as media_rules
 from civic.workflow.rules import relations
@@ -38,6 +39,17 @@ FINDING_PHOTOS_MAX = 5
 def check_supervisor(item: ItemFacts, actor: ActorFacts) -> None:
     if SUPERVISOR not in relations(item, actor):
         raise Forbidden(N_("Only a supervisor of this commune can do this."))
+
+
+def check_inspector(item: ItemFacts, actor: ActorFacts) -> None:
+    """The checklist, the findings and the sign-off belong to the people's board that inspects the item
+    (the project's investment supervision board if it has one, else the commune's inspection board)."""
+    if INSPECTOR in relations(item, actor):
+        return
+    if not item.inspectors:
+        raise Conflict(N_("No recognised people's board can inspect this item yet: the commune administrator "
+                          "records the board's election and its recognition first."))
+    raise Forbidden(N_("Only a member of the board that inspects this item can do this."))
 
 
 def check_answerer(item: ItemFacts, actor: ActorFacts) -> None:
@@ -86,14 +98,24 @@ def check_resolve(*, answered: bool, resolved: bool) -> None:
 
 # --- outcomes (called by the workflow rules) ------------------------------------------------------------
 
-def check_sign_off(item: ItemFacts) -> None:
+def check_sign_off_ready(item: ItemFacts) -> None:
+    """What the checklist and findings must say before a board member can agree to sign off."""
     if not item.inspection_open:
         raise Conflict(N_("Open an inspection and mark its checklist before signing off."))
     if item.checklist_unmarked:
         raise Conflict(N_("%(count)s checklist entries are not marked yet."), count=item.checklist_unmarked)
+    if item.checklist_not_met_uncovered:
+        raise Conflict(N_("%(count)s checklist entries are marked not satisfactory without a finding that "
+                          "covers them: record a finding for each."), count=item.checklist_not_met_uncovered)
     if item.serious_findings_open:
         raise Conflict(N_("A serious finding is still open: it must be answered and resolved before "
                           "signing off."))
+
+
+def check_sign_off(item: ItemFacts) -> None:
+    """The sign-off: a ready checklist, agreed by more than half of ALL the board's members."""
+    check_sign_off_ready(item)
+    board_rules.check_majority(item.sign_off_agreed, len(item.inspectors))
 
 
 def check_rework(item: ItemFacts) -> None:
@@ -159,12 +181,28 @@ def is_supervisor(item: ItemFacts, actor: ActorFacts) -> bool:
     return SUPERVISOR in relations(item, actor)
 
 
+def is_inspector(item: ItemFacts, actor: ActorFacts) -> bool:
+    return INSPECTOR in relations(item, actor)
+
+
 def can_open_inspection(item: ItemFacts, actor: ActorFacts) -> bool:
-    return is_supervisor(item, actor) and item.stage == Stage.INSPECT and not item.inspection_open
+    return is_inspector(item, actor) and item.stage == Stage.INSPECT and not item.inspection_open
 
 
 def can_edit_inspection(item: ItemFacts, actor: ActorFacts) -> bool:
-    return is_supervisor(item, actor) and item.stage == Stage.INSPECT and item.inspection_open
+    return is_inspector(item, actor) and item.stage == Stage.INSPECT and item.inspection_open
+
+
+def can_agree_to_sign_off(item: ItemFacts, actor: ActorFacts) -> bool:
+    """The members' sign-off form (agree or not) is offered once the checklist allows a sign-off: every
+    entry marked, each "not satisfactory" covered by a finding, no serious finding open."""
+    if not can_edit_inspection(item, actor):
+        return False
+    try:
+        check_sign_off_ready(item)
+    except Conflict:
+        return False
+    return True
 
 
 def can_answer(item: ItemFacts, actor: ActorFacts) -> bool:
@@ -172,9 +210,10 @@ def can_answer(item: ItemFacts, actor: ActorFacts) -> bool:
 
 
 def check_staff_page(item: ItemFacts, actor: ActorFacts) -> None:
-    """The inspection page: the commune's supervisors and the village head of the item's village."""
-    if not relations(item, actor) & {SUPERVISOR, VILLAGE_HEAD}:
-        raise Forbidden(N_("This page is for supervisors and the village head."))
+    """The inspection page: the inspecting board's members, the commune's supervisors and the village head
+    of the item's village."""
+    if not relations(item, actor) & {SUPERVISOR, VILLAGE_HEAD, INSPECTOR}:
+        raise Forbidden(N_("This page is for the inspecting board, supervisors and the village head."))
 
 
 def check_queue(actor: ActorFacts) -> None:

@@ -88,6 +88,9 @@ class FindingForm(Form):
                               multiline=True)] = ""
     due_on: Annotated[date | None, Day(required=False,
                                        message=N_("Please enter a date like 2026-06-15."))] = None
+    # The checklist entry marked "not satisfactory" that this finding covers (optional).
+    entry_id: Annotated[int | None, Id(N_("This checklist entry does not exist."), lenient=True,
+                                       required=False)] = None
 
     @field_validator("due_on")
     @classmethod
@@ -143,7 +146,16 @@ class VerdictForm(HouseholdChoice):
                                  multiline=True)] = ""
 
 
-FORMS = (OpenInspectionForm, ChecklistEntryForm, EntryForm, MarkForm, FindingForm, FindingRefForm, AnswerForm,
+class SignOffVoteForm(Form):
+    """A board member's word on signing the open inspection off: agree or not."""
+
+    vote: Annotated[str, Choice(("agree", "disagree"),
+                                N_("Please say whether you agree to sign off."))] = ""
+
+
+FORMS = (SignOffVoteForm, OpenInspectionForm, ChecklistEntryForm, EntryForm, MarkForm, FindingForm,
+         FindingRefForm,
+         AnswerForm,
          RefuseReopenForm, ReopenRequestForm, VerdictForm)
 
 

@@ -4,18 +4,23 @@ residents' verdict and reopen requests, and the supervisor's queue. Never commit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
 from civic import clock
+from civic.accounts.models import User
 from civic.accounts.service import Viewer
 from civic.areas.models import Household
 from civic.areas.service import active_households
 from civic.audit import service as audit
+from civic.boards import rules as board_rules
+from civic.boards import service as boards
+from civic.boards.models import BoardMember
 from civic.core.facts import ItemFacts
-from civic.core.kinds import Outcome, Stage
+from civic.core.kinds import Action, Outcome, Stage
 from civic.db import row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
@@ -24,7 +29,7 @@ from civic.items.models import Item
 from civic.media import service as media
 from civic.media.schemas import Prepared
 from civic.supervision import rules
-from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, Verdict
+from civic.supervision.models import ChecklistEntry, Finding, Inspection, ReopenRequest, SignOffVote, Verdict
 from civic.supervision.schemas import (
     AnswerForm,
     ChecklistEntryForm,
@@ -33,6 +38,7 @@ from civic.supervision.schemas import (
     OpenInspectionForm,
     RefuseReopenForm,
     ReopenRequestForm,
+    SignOffVoteForm,
     SupervisorQueue,
     VerdictForm,
     VerdictTotals,
@@ -74,19 +80,42 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
     if item.stage == Stage.INSPECT:
         inspection = open_inspection(session, row_id(item))
-        unmarked = 0
+        board, inspectors = boards.inspecting(session, item)
+        unmarked = uncovered = agreed = 0
         if inspection is not None:
-            unmarked = session.execute(select(func.count()).select_from(ChecklistEntry).where(
-                col(ChecklistEntry.inspection_id) == inspection.id, col(ChecklistEntry.mark).is_(None))
-            ).scalar_one()
+            covered = select(col(Finding.id)).where(col(Finding.checklist_entry_id) == col(ChecklistEntry.id))
+            unmarked, uncovered = session.execute(
+                select(func.count(case((col(ChecklistEntry.mark).is_(None), 1))),
+                       func.count(case(((col(ChecklistEntry.mark) == "not_ok") & ~covered.exists(), 1))))
+                .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
+            if board is not None and inspectors:
+                agreed = _agreed(session, row_id(inspection), row_id(board), inspectors)
         opened, serious = session.execute(
             select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
             .where(col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).one()
         return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
-                "findings_open": opened, "serious_findings_open": serious}
+                "findings_open": opened, "serious_findings_open": serious, "inspectors": inspectors,
+                "sign_off_agreed": agreed, "checklist_not_met_uncovered": uncovered}
     if item.stage == Stage.CLOSED and item.outcome == Outcome.DONE:
         return {"reopen_pending": current_closure_reopen(session, item) is not None}
     return {}
+
+
+def _agreed(session: Session, inspection_id: int, board_id: int, inspectors: frozenset[int]) -> int:
+    """Members of the board (today's) who agreed to sign this inspection off."""
+    return session.execute(select(func.count()).select_from(SignOffVote).where(
+        col(SignOffVote.inspection_id) == inspection_id, col(SignOffVote.board_id) == board_id,
+        col(SignOffVote.agree), col(SignOffVote.user_id).in_(inspectors))).scalar_one()
+
+
+def _clear_votes(session: Session, inspection: Inspection) -> dict[str, Any]:
+    """A change to the checklist or the findings: the members' words on the sign-off were given on what the
+    inspection said before, so they are asked again."""
+    votes = list(session.execute(select(SignOffVote).where(col(SignOffVote.inspection_id) == inspection.id))
+                 .scalars())
+    for vote in votes:
+        session.delete(vote)
+    return {"votes_cleared": len(votes)} if votes else {}
 
 
 # --- inspections ------------------------------------------------------------------------------------------
@@ -95,7 +124,7 @@ def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: Open
                         ) -> Inspection:
     """A supervisor opens an inspection with a checklist: the defaults, or the entries they typed."""
     facts = _facts(session, item)
-    rules.check_supervisor(facts, viewer.facts())
+    rules.check_inspector(facts, viewer.facts())
     rules.check_open_inspection(facts)
     labels = list(form.checklist) if form and form.checklist else list(rules.DEFAULT_CHECKLIST)
     now = clock.now()
@@ -104,14 +133,14 @@ def open_new_inspection(session: Session, item: Item, viewer: Viewer, form: Open
     session.flush()
     for pos, label in enumerate(labels):
         session.add(ChecklistEntry(inspection_id=row_id(inspection), position=pos, label=label))
-    _record(session, item, "inspection_opened", viewer, "supervisor",
+    _record(session, item, "inspection_opened", viewer, "board_member",
             {"inspection_id": inspection.id, "checklist": len(labels)})
     return inspection
 
 
 def _open_inspection_or_conflict(session: Session, item: Item, viewer: Viewer) -> Inspection:
     facts = _facts(session, item)
-    rules.check_supervisor(facts, viewer.facts())
+    rules.check_inspector(facts, viewer.facts())
     rules.check_inspection_is_open(facts)
     inspection = open_inspection(session, row_id(item))
     if inspection is None:  # the facts just said one is open; refused the same way if not
@@ -129,8 +158,8 @@ def add_checklist_entry(session: Session, item: Item, viewer: Viewer, form: Chec
     entry = ChecklistEntry(inspection_id=row_id(inspection), position=(existing[1] or 0) + 1, label=label)
     session.add(entry)
     session.flush()
-    _record(session, item, "checklist_changed", viewer, "supervisor",
-            {"inspection_id": inspection.id, "added": label})
+    _record(session, item, "checklist_changed", viewer, "board_member",
+            {"inspection_id": inspection.id, "added": label, **_clear_votes(session, inspection)})
     return entry
 
 
@@ -150,8 +179,8 @@ def remove_checklist_entry(session: Session, item: Item, viewer: Viewer, entry_i
         raise Invalid(N_("The checklist needs at least one entry."), field="label")
     label = entry.label
     session.delete(entry)
-    _record(session, item, "checklist_changed", viewer, "supervisor",
-            {"inspection_id": inspection.id, "removed": label})
+    _record(session, item, "checklist_changed", viewer, "board_member",
+            {"inspection_id": inspection.id, "removed": label, **_clear_votes(session, inspection)})
 
 
 def mark_entry(session: Session, item: Item, viewer: Viewer, form: MarkForm) -> ChecklistEntry:
@@ -159,24 +188,27 @@ def mark_entry(session: Session, item: Item, viewer: Viewer, form: MarkForm) -> 
     entry = _entry(session, inspection, form.target_id)
     mark, note = form.mark, form.note
     entry.mark, entry.note, entry.marked_at = mark, note, clock.now()
-    _record(session, item, "checklist_marked", viewer, "supervisor",
+    _record(session, item, "checklist_marked", viewer, "board_member",
             {"inspection_id": inspection.id, "entry_id": entry.id, "label": entry.label, "mark": mark,
-             "note": note})
+             "note": note, **_clear_votes(session, inspection)})
     return entry
 
 
 def add_finding(session: Session, item: Item, viewer: Viewer, form: FindingForm,
                 photos: Sequence[Prepared] = ()) -> Finding:
-    """A supervisor records a finding of the open inspection, with its photos (prepared before the
-    transaction: see civic.web.forms)."""
+    """A board member records a finding of the open inspection, with its photos (prepared before the
+    transaction: see civic.web.forms), covering a checklist entry marked not satisfactory if one is named."""
     inspection = _open_inspection_or_conflict(session, item, viewer)
+    entry = _entry(session, inspection, form.entry_id) if form.entry_id else None
     finding = Finding(item_id=row_id(item), inspection_id=row_id(inspection), severity=form.severity,
-                      text=form.text, due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id)
+                      text=form.text, due_on=form.due_on, created_at=clock.now(), created_by_id=viewer.id,
+                      checklist_entry_id=entry.id if entry else None)
     session.add(finding)
     session.flush()
-    _record(session, item, "finding_added", viewer, "supervisor",
+    _record(session, item, "finding_added", viewer, "board_member",
             {"finding_id": finding.id, "severity": form.severity, "text": form.text,
-             "due_on": form.due_on.isoformat() if form.due_on else None})
+             "due_on": form.due_on.isoformat() if form.due_on else None,
+             "entry_id": entry.id if entry else None, **_clear_votes(session, inspection)})
     for photo in photos:
         media.attach(session, item=item, upload=photo, purpose="finding", actor_id=viewer.id,
                      owner_kind="finding", owner_id=finding.id, actor_role="supervisor",
@@ -205,12 +237,80 @@ def answer_finding(session: Session, item: Item, viewer: Viewer, form: AnswerFor
 
 def resolve_finding(session: Session, item: Item, viewer: Viewer, finding_id: int | None) -> Finding:
     finding = _finding(session, item, finding_id)
-    rules.check_supervisor(_facts(session, item), viewer.facts())
+    rules.check_inspector(_facts(session, item), viewer.facts())
     rules.check_resolve(answered=finding.answered_at is not None, resolved=finding.resolved_at is not None)
     finding.resolved_at, finding.resolved_by_id = clock.now(), viewer.id
-    _record(session, item, "finding_resolved", viewer, "supervisor",
+    _record(session, item, "finding_resolved", viewer, "board_member",
             {"finding_id": finding.id, "severity": finding.severity})
     return finding
+
+
+# --- the board's sign-off --------------------------------------------------------------------------------
+
+def vote_sign_off(session: Session, item: Item, viewer: Viewer, form: SignOffVoteForm) -> bool:
+    """A member of the inspecting board agrees (or not) to sign the open inspection off; a later word
+    replaces their earlier one. The agreement that makes more than half of ALL the board's members signs the
+    item off, in the same transaction. Returns whether it did."""
+    facts = _facts(session, item)
+    rules.check_inspector(facts, viewer.facts())
+    rules.check_inspection_is_open(facts)
+    agree = form.vote == "agree"
+    if agree:
+        rules.check_sign_off_ready(facts)
+    inspection = open_inspection(session, row_id(item))
+    board = boards.inspecting_board(session, item)
+    if inspection is None or board is None:  # the facts just said both exist; refused the same way if not
+        raise Conflict(N_("No inspection of this item is open."))
+    user_id = row_id(viewer.user) if viewer.user is not None else 0
+    vote = session.execute(select(SignOffVote).where(
+        col(SignOffVote.inspection_id) == inspection.id, col(SignOffVote.user_id) == user_id)
+    ).scalar_one_or_none()
+    if vote is None:
+        vote = SignOffVote(inspection_id=row_id(inspection), board_id=row_id(board), user_id=user_id,
+                           agree=agree, voted_at=clock.now())
+        session.add(vote)
+    vote.agree, vote.voted_at, vote.board_id = agree, clock.now(), row_id(board)
+    session.flush()
+    agreed = _agreed(session, row_id(inspection), row_id(board), facts.inspectors)
+    members = len(facts.inspectors)
+    _record(session, item, "sign_off_vote", viewer, "board_member",
+            {"inspection_id": inspection.id, "board_id": board.id, "agree": agree, "agreed": agreed,
+             "members": members})
+    if agree and board_rules.has_majority(agreed, members):
+        form_class = workflow.form_for(Action.SIGN_OFF)
+        workflow.transition(session, item, Action.SIGN_OFF, viewer, form_class.parse({}))
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    name: str  # a board member: a public office, named
+    agree: bool
+
+
+def votes(session: Session, inspection_id: int | None) -> tuple[list[VoteRow], int]:
+    """Who of the board agreed to sign an inspection off and who did not, and how many members the board
+    they spoke for has (in two queries; none without an inspection)."""
+    if inspection_id is None:
+        return [], 0
+    rows = session.execute(select(col(User.display_name), col(SignOffVote.agree), col(SignOffVote.board_id))
+                           .join(User, col(User.id) == col(SignOffVote.user_id))
+                           .where(col(SignOffVote.inspection_id) == inspection_id)
+                           .order_by(col(SignOffVote.agree).desc(), col(User.display_name))).all()
+    if not rows:
+        return [], 0
+    members = session.execute(select(func.count()).select_from(BoardMember)
+                              .where(col(BoardMember.board_id) == rows[0][2])).scalar_one()
+    return [VoteRow(name, agree) for name, agree, _board in rows], members
+
+
+def sign_off_record(session: Session, inspection: Inspection) -> dict[str, Any]:
+    """The public facts of a board's sign-off: which board, how many members, who agreed (user ids)."""
+    rows = session.execute(select(col(SignOffVote.board_id), col(SignOffVote.user_id))
+                           .where(col(SignOffVote.inspection_id) == inspection.id, col(SignOffVote.agree))
+                           .order_by(col(SignOffVote.user_id))).all()
+    return {"board_id": rows[0][0] if rows else None, "agreed_by": [user_id for _b, user_id in rows]}
 
 
 # --- verdicts and reopening ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from civic.boards import service as boards
 from civic.core.facts import ActorFacts, ItemFacts
 from civic.errors import N_, Conflict
 from civic.supervision import rules
@@ -51,7 +52,14 @@ def _close_inspection(move: Move, result: str) -> dict[str, Any]:
 
 @effect("supervision.sign_off")
 def sign_off(move: Move) -> dict[str, Any]:
-    return _close_inspection(move, "signed_off")
+    """The board's decision: the timeline names the board and the members who agreed."""
+    inspection = supervision.open_inspection(move.session, move.item.id)
+    agreed = supervision.sign_off_record(move.session, inspection) if inspection is not None else {}
+    payload = _close_inspection(move, "signed_off")
+    payload.update(agreed)
+    board = boards.inspecting_board(move.session, move.item)
+    payload["members"] = len(boards.member_ids(move.session, board))
+    return payload
 
 
 @effect("supervision.rework")

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from civic import clock
 from civic.areas import service as areas
+from civic.boards import rules as board_rules
 from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import row_id
@@ -52,14 +53,18 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
     mine = impl.represented_households(db, web.viewer, item.village_id) if web.viewer.id else []
     findings = sup.findings(db, item)
     today = clock.today_local()
+    votes, members = sup.votes(db, latest[0].id if latest else None)
     out["inspect"] = {
+        "votes": votes,
+        "members": members,
         "inspection": latest[0] if latest else None,
         "checklist": lists[row_id(latest[0])] if latest else [],
         "findings": findings,
         "past_due": {f.id for f in findings if rules.past_due(f.due_on, f.resolved_at is not None, today)},
         "verdicts": verdicts,
         "reopen": sup.reopen_requests(db, item),
-        "staff_link": rules.is_supervisor(facts, actor) or rules.can_answer(facts, actor),
+        "staff_link": (rules.is_supervisor(facts, actor) or rules.can_answer(facts, actor)
+                       or rules.is_inspector(facts, actor)),
         "verdict_link": bool(mine) and rules.takes_verdicts(facts, clock.now()),
     }
     return out
@@ -93,6 +98,10 @@ def _inspect_page(db: Session, web: Web, item: Item, state: FormState = EMPTY) -
         can_open=rules.can_open_inspection(facts, actor),
         can_edit=rules.can_edit_inspection(facts, actor),
         can_answer=rules.can_answer(facts, actor), is_supervisor=rules.is_supervisor(facts, actor),
+        is_inspector=rules.is_inspector(facts, actor), can_agree=rules.can_agree_to_sign_off(facts, actor),
+        votes=sup.votes(db, current.id if current else None)[0],
+        members=len(facts.inspectors), agreed=facts.sign_off_agreed,
+        needed=board_rules.majority_of(len(facts.inspectors)),
         actions=actions, default_checklist="\n".join(web._(x) for x in rules.DEFAULT_CHECKLIST),
         today=clock.today_local(), **state.context())
 
@@ -154,7 +163,6 @@ ACTIONS: dict[str, InspectAction] = {
         lambda db, item, who, form, files: sup.refuse_reopen(db, item, who, form)),
 }
 MOVES = {
-    Action.SIGN_OFF: N_("%(code)s was signed off as done."),
     Action.REWORK: N_("%(code)s was sent back to People do for rework."),
     Action.CLOSE_NOT_DONE: N_("%(code)s was closed as not done."),
     Action.REOPEN: N_("%(code)s was reopened and is back in People inspect."),
@@ -171,6 +179,26 @@ for _move, _message in MOVES.items():
 
 
 allow_uploads(r"/inspect/[^/]+/finding", files=rules.FINDING_PHOTOS_MAX)
+
+
+@router.post("/inspect/{code}/sign_off")
+async def sign_off_vote(request: Request, code: ItemCode):
+    """A board member's word on the sign-off; the one that makes the majority signs the item off."""
+    def act(db, web, form: forms.SignOffVoteForm, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        if sup.vote_sign_off(db, item, web.viewer, form):
+            return Done(f"/items/{item.code}", N_("%(code)s was signed off as done."), {"code": item.code})
+        facts = workflow.facts(db, item)
+        members = len(facts.inspectors)
+        message = N_("Your word was recorded: %(agreed)s of %(members)s members agree to sign off; "
+                     "%(needed)s are needed.")
+        return Done(f"/inspect/{item.code}", message,
+                    {"agreed": facts.sign_off_agreed, "members": members,
+                     "needed": board_rules.majority_of(members)})
+
+    return await post_form(request, forms.SignOffVoteForm, action="sign_off", act=act,
+                           page=lambda state: _again(request, code, _inspect_page, state))
 
 
 @router.post("/inspect/{code}/{action}")

@@ -12,6 +12,7 @@ from civic.workflow import registry
 from civic.workflow.stages import (
     ADMIN,
     AUTHOR,
+    INSPECTOR,
     STAGE_LABELS,
     SUPERVISOR,
     TRANSITIONS,
@@ -46,13 +47,15 @@ def relations(item: ItemFacts, actor: ActorFacts) -> frozenset[str]:
         rel.add(SUPERVISOR)
     if item.commune_id in actor.admin_communes:
         rel.add(ADMIN)
+    if actor.user_id is not None and actor.user_id in item.inspectors:
+        rel.add(INSPECTOR)
     return frozenset(rel)
 
 
 def acting_role(item: ItemFacts, actor: ActorFacts, action: str) -> str:
     """The role under which the actor performs an action (shown on the timeline)."""
     t = TRANSITIONS[action]
-    for role in (VILLAGE_HEAD, SUPERVISOR, ADMIN, AUTHOR):
+    for role in (VILLAGE_HEAD, SUPERVISOR, INSPECTOR, ADMIN, AUTHOR):
         if role in t.actors and role in relations(item, actor):
             return role
     return ""

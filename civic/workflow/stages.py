@@ -12,6 +12,7 @@ from civic.core.kinds import (
     ADMIN,
     ANY_ACCOUNT,
     AUTHOR,
+    INSPECTOR,
     OPEN_STAGES,
     SUPERVISOR,
     VILLAGE_HEAD,
@@ -24,7 +25,8 @@ from civic.core.kinds import (
 from civic.errors import N_
 
 # The vocabulary lives in the leaf module; it is re-exported here beside the tables that use it.
-__all__ = ["ADMIN", "ANY_ACCOUNT", "AUTHOR", "Action", "OPEN_STAGES", "Outcome", "Role", "VILLAGE_HEAD",
+__all__ = ["ADMIN", "ANY_ACCOUNT", "AUTHOR", "INSPECTOR", "Action", "OPEN_STAGES", "Outcome", "Role",
+           "VILLAGE_HEAD",
            "Stage",
            "SUPERVISOR", "TRANSITIONS", "Transition"]
 
@@ -128,7 +130,9 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     # Dân làm → Dân kiểm tra → closed: civic/implementation/transitions.py, civic/supervision/transitions.py.
     _t(A.START_INSPECTION, N_("Hand over for inspection"), {Stage.DO}, {VILLAGE_HEAD}, Stage.INSPECT,
        check="implementation.ready_for_inspection", effect="supervision.hand_over"),
-    _t(A.SIGN_OFF, N_("Sign off as done"), {Stage.INSPECT}, {SUPERVISOR}, Stage.CLOSED, Outcome.DONE,
+    # Signing off is the inspecting board's decision by majority (civic.boards); the move is made by the
+    # member whose agreement completes the majority.
+    _t(A.SIGN_OFF, N_("Sign off as done"), {Stage.INSPECT}, {INSPECTOR}, Stage.CLOSED, Outcome.DONE,
        check="supervision.may_sign_off", effect="supervision.sign_off"),
     _t(A.REWORK, N_("Send back for rework"), {Stage.INSPECT}, {SUPERVISOR}, Stage.DO, None, True,
        check="supervision.may_rework", effect="supervision.rework"),

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 
 from civic.db import unit_of_work
-from tests.builders import PASSWORD, make_item, move, viewer, world
+from tests.boards.helpers import board_world, sign_off_by_inspecting_board
+from tests.builders import PASSWORD, make_item, move, viewer
 
 
 def build() -> dict:
     """A commune with an item awaiting triage, one in Dân biết, and a rejected one whose author asked for
     a review."""
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         submitted = make_item(db, commune, a, cat, title="Cống bị tắc trước nhà văn hoá")
         know = make_item(db, commune, a, cat, stage="know", title="Đèn đường ngõ ba không sáng",
                          description="Ba bóng đèn hỏng.\nTối đi lại nguy hiểm.")
@@ -22,7 +23,7 @@ def build() -> dict:
                             {"reason": "Thôn có đất công bỏ trống."}, is_author=True)
         return {"submitted": submitted.code, "know": know.code, "rejected": rejected.code,
                 "manage": submitted._manage_token,
-                "phones": {role: u.phone for role, u in users.items()}}
+                "phones": {role: u.phone for role, u in users.items() if role != "board"}}
 
 
 def log_in(page, phone: str, password: str = PASSWORD) -> None:
@@ -110,6 +111,8 @@ PAGES = {
     "claim letters": ("village_head", "/households/letters"),
     "join requests": ("village_head", "/households/requests"),
     "villages": ("admin", "/admin/villages"),
+    "people's boards": (None, "/boards"),
+    "admin: people's boards": ("admin", "/admin/boards"),
     "audit": (None, "/audit"),
     "dashboard": (None, "/dashboard"),
     "dashboard, commune staff": ("supervisor", "/dashboard"),
@@ -308,7 +311,7 @@ def _work_items(w) -> dict:
     from civic.items.models import Category, Item
     from civic.supervision import service as sup
     from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
-    from tests.builders import households_of, make_representative, pledge_data, viewer
+    from tests.builders import consent_scan, households_of, make_representative, pledge_data, viewer
 
     with unit_of_work(write=True) as db:
         know = db.execute(select(Item).where(Item.code == w["know"])).scalar_one()
@@ -316,7 +319,7 @@ def _work_items(w) -> dict:
         category = db.get(Category, know.category_id)
         user = {role: db.execute(select(User).where(User.phone == phone)).scalar_one()
                 for role, phone in w["phones"].items()}
-        sec, su = viewer(db, user["village_head"]), viewer(db, user["supervisor"])
+        sec, su = viewer(db, user["village_head"]), viewer(db, user["inspector"])
         hh = households_of(db, village)
         accounts.link_household(db, user["resident"], hh[0], representative=True)
         resident = viewer(db, user["resident"])
@@ -324,7 +327,8 @@ def _work_items(w) -> dict:
         do = make_item(db, commune, village, category, stage="do", title="Đào mương thoát nước xóm Giữa")
         impl.save_settings(db, do, sec, SettingsForm.parse(
             {"needed_land_m2": "400", "needed_money": "5.000.000", "publish_pledger_names": ""}))
-        impl.pledge(db, do, resident, PledgeForm.parse(pledge_data("land", "40")))
+        impl.pledge(db, do, resident, PledgeForm.parse(pledge_data("land", "40")),
+                    consent_scan=consent_scan())
         for n, h in enumerate(hh[1:6]):
             p = impl.pledge(db, do, sec, PledgeOnBehalfForm.parse(pledge_data(
                 "money" if n % 2 else "land", "500.000" if n % 2 else "60", household=h.code)))
@@ -355,7 +359,7 @@ def _work_items(w) -> dict:
         ins = sup.open_new_inspection(db, done, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, done, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
-        move(db, done, "sign_off", su)
+        sign_off_by_inspecting_board(db, done)
         for h in hh[1:5]:
             sup.give_verdict(db, done, viewer(db, make_representative(db, commune, village, h)),
                              VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
@@ -399,7 +403,7 @@ PAGES.update({
     "household's pledges": ("resident", _work(lambda x: f"/items/{x['do']}/pledge")),
     "household's pledge with errors": ("resident", _pledge_with_errors),
     "status: Dân kiểm tra": (None, _work(lambda x: f"/items/{x['inspect']}")),
-    "inspection page": ("supervisor", _work(lambda x: f"/inspect/{x['inspect']}")),
+    "inspection page": ("inspector", _work(lambda x: f"/inspect/{x['inspect']}")),
     "inspection page, village_head": ("village_head", _work(lambda x: f"/inspect/{x['inspect']}")),
     "supervisor's queue": ("supervisor", "/inspect"),
     "status: done with verdicts": (None, _work(lambda x: f"/items/{x['done']}")),
@@ -558,10 +562,11 @@ def _more_items(w) -> dict:
         sup.ask_reopen(db, done, rep, ReopenRequestForm.parse(
             {"household_id": str(hh[5].id), "reason": "Nắp cống đầu xóm chưa làm."}))
         done2 = item("inspect", title="Sơn lại nhà văn hoá")
-        ins = sup.open_new_inspection(db, done2, su)
+        inspector = viewer(db, user["inspector"])
+        ins = sup.open_new_inspection(db, done2, inspector)
         for e in sup.checklist(db, [ins.id])[ins.id]:
-            sup.mark_entry(db, done2, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
-        move(db, done2, "sign_off", su)
+            sup.mark_entry(db, done2, inspector, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
+        sign_off_by_inspecting_board(db, done2)
         sup.give_verdict(db, done2, resident, VerdictForm.parse(
             {"household_id": str(hh[0].id), "verdict": "not_done", "satisfaction": "2"}))
         w["more"] = {**delib, **work, "submitted": w["submitted"], "know": w["know"],

@@ -19,9 +19,10 @@ import pytest
 
 from civic import clock
 from civic.db import unit_of_work
+from tests.boards.helpers import board_world
 from tests.browser.conftest import PHONE_390
 from tests.browser.test_journeys import CODE, MOTTOS, fits_the_screen, log_in_through_the_form, strip_steps
-from tests.builders import households_of, make_household_rep, photo_bytes, world
+from tests.builders import households_of, make_household_rep, photo_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +37,16 @@ PHOTO = {"name": "IMG_2041.jpg", "mimeType": "image/jpeg"}
 def build() -> dict:
     """Village Hưng Đạo with 10 households; Hoa represents household H0000, Lan household H0001."""
     with unit_of_work(write=True) as db:
-        _commune, a, _b, cat, users = world(db)
+        _commune, a, _b, cat, users = board_world(db)
         hoa = make_household_rep(db, a, 0, name="Nguyễn Thị Hoa")
         lan = make_household_rep(db, a, 1, name="Trần Thị Lan")
         codes = [h.code for h in households_of(db, a)]
         return {"village": a.name, "category": cat.name_vi, "households": len(codes), "codes": codes,
                 "village_head": users["village_head"].phone, "supervisor": users["supervisor"].phone,
                 "hoa": hoa.phone, "lan": lan.phone,
-                "phones": [PHONE_STORED, PHONE_TYPED] + [u.phone for u in users.values()]
+                "board": [u.phone for u in users["board"]],
+                "phones": [PHONE_STORED, PHONE_TYPED] + [u.phone for k, u in users.items() if k != "board"]
+                + [u.phone for u in users["board"]]
                 + [hoa.phone, lan.phone]}
 
 
@@ -368,11 +371,12 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     assert anon.locator("#do-progress ~ ol.timeline .gallery img").count() == 1,\
         "the progress photo is not public"
 
-    # 12. A supervisor finds it in the queue, opens the inspection, marks the checklist and signs off.
+    # 12. The people's inspection board inspects: its head opens the inspection from the status page, marks
+    # the checklist and records a finding; the board signs off when three of its five members agree.
     sup = phone()
-    log_in_through_the_form(sup, w["supervisor"])
-    follow(sup, sup.locator("header nav a[href='/inspect']"))
-    follow(sup, sup.locator(f"a.card-title[href='/inspect/{code}']"))
+    log_in_through_the_form(sup, w["board"][0])
+    go(sup, f"/items/{code}")
+    follow(sup, sup.locator(f"main a.button[href='/inspect/{code}']"))
     assert current_stage(sup) == "Dân kiểm tra"
     send(sup, sup.locator(f"form[action='/inspect/{code}/open']"))
     entries = sup.locator(f"form[action='/inspect/{code}/mark']").count()
@@ -386,8 +390,17 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     finding.locator("[name=severity]").select_option("note")
     finding.locator("[name=text]").fill("Nên trồng thêm cây hai bên đường.")
     send(sup, finding)
-    send(sup, sup.locator(f"form[action='/inspect/{code}/sign_off']"))
-    assert sup.url.endswith(f"/items/{code}")
+    agree = f"form[action='/inspect/{code}/sign_off'] button[value=agree]"
+    member = sup
+    for n, member_phone in enumerate(w["board"][:3]):
+        if n:
+            member = phone()
+            log_in_through_the_form(member, member_phone)
+            go(member, f"/inspect/{code}")
+        with member.expect_navigation():
+            member.locator(agree).click()
+        looks_right(member)
+        assert member.url.endswith(f"/items/{code}" if n == 2 else f"/inspect/{code}"), member.url
 
     go(anon, f"/items/{code}")
     assert current_stage(anon) is None, "a closed item still has a current stage"

@@ -10,23 +10,24 @@ from civic import clock
 from civic.db import unit_of_work
 from civic.implementation.models import Delivery, Pledge, ProgressUpdate
 from civic.supervision.models import Finding, Verdict
+from tests.boards.helpers import board_world
 from tests.builders import (
-    CONSENT,
     browser,
+    consent,
     count,
     csrf_token,
     households_of,
     login,
     make_item,
     make_representative,
+    pdf_bytes,
     snapshot,
-    world,
 )
 
 
 def build(stage="do"):
     with unit_of_work(write=True) as db:
-        commune, a, b, cat, users = world(db)
+        commune, a, b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage=stage, title="Xây mương thoát nước xóm Dưới")
         reps = [make_representative(db, commune, a, h, name=f"Chủ Hộ {n}") for n, h in
                 enumerate(households_of(db, a)[:3])]
@@ -39,6 +40,15 @@ def post(client, path, page, **form):
     return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, follow_redirects=False)
 
 
+SCAN = ("consent_scan", ("phieu-dong-y.pdf", pdf_bytes(1), "application/pdf"))
+
+
+def post_with_scan(client, path, page, **form):
+    """A pledge form sent with the scan of the signed consent form."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, files=[SCAN],
+                       follow_redirects=False)
+
+
 def rows_of(model):
     with unit_of_work() as db:
         return count(db, model)
@@ -49,8 +59,8 @@ def test_a_household_pledges_the_village_head_delivers_and_the_public_sees_the_t
     login(client, reps[0])
     page = client.get(f"/items/{code}/pledge")
     assert page.status_code == 200 and f'action="/items/{code}/pledge"' in page.text
-    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="1.240",
-             parcel_ref="Thửa 12, tờ 3", **CONSENT)
+    r = post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="1.240",
+                       parcel_ref="Thửa 12, tờ 3", **consent())
     assert r.status_code == 303, r.text[:2000]
     with browser(app) as sec:
         login(sec, users["village_head"])
@@ -79,13 +89,13 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
     for form in ({"kind": "land", "amount": "0"}, {"kind": "money", "amount": "-100000"},
                  {"kind": "land", "amount": "200.000"}, {"kind": "labour", "amount": "5000"},
                  {"kind": "money", "amount": "20.000.000.000"}):
-        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **CONSENT,
+        r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", parcel_ref="Thửa 1", **consent(),
                  **form)
         assert r.status_code == 422, form
         assert 'aria-invalid="true"' in r.text and form["amount"] in r.text  # the value is kept
     assert rows_of(Pledge) == 0
-    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="200.000",
-             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+    r = post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land",
+                       amount="200.000", confirm_large="1", parcel_ref="Thửa 1", **consent())
     assert r.status_code == 303
     with browser(client.app) as other:
         login(other, outsider)
@@ -93,7 +103,7 @@ def test_bad_pledges_are_refused_with_422_and_nothing_is_stored(client):
         token = csrf_token(other, "/login")
         r = other.post(f"/items/{code}/pledge",
                        data={"csrf_token": token, "kind": "land", "amount": "5", "parcel_ref": "Thửa 1",
-                             **CONSENT}, follow_redirects=False)
+                             **consent()}, follow_redirects=False)
         assert r.status_code == 403
     assert rows_of(Pledge) == 1
 
@@ -102,7 +112,7 @@ def test_a_delivery_larger_than_its_pledge_needs_a_confirmation_and_a_household_
     code, users, reps, _outsider, codes = build()
     login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind="money", amount="500.000",
-             **CONSENT)
+             **consent())
     assert r.status_code == 303
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     path = f"/do/{code}/pledge/{pledge_id}"
@@ -140,7 +150,7 @@ def test_the_desk_says_what_is_missing_then_hands_over_for_inspection(client):
     r = post(client, f"/do/{code}/progress", f"/do/{code}", percent="100", text="Hoàn thành toàn bộ mương.")
     assert r.status_code == 303 and rows_of(ProgressUpdate) == 1
     post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[4], kind="labour", amount="2",
-         **CONSENT)
+         **consent())
     desk = client.get(f"/do/{code}")
     assert f'action="/do/{code}/start_inspection"' not in desk.text  # not offered: a pledge is open
     r = post(client, f"/do/{code}/start_inspection", f"/do/{code}")
@@ -162,11 +172,24 @@ def test_only_the_village_head_opens_the_desk(client):
             assert c.get(f"/do/{code}").status_code == 403
 
 
+def board_signs_off(app, users, code, page, members=(1, 2)):
+    """Further members of the board agree, each from their own phone; the last makes the majority."""
+    for n in members:
+        with browser(app) as member:
+            login(member, users["board"][n])
+            r = post(member, f"{page}/sign_off", page, vote="agree")
+    return r
+
+
 def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     code, users, reps, _outsider, _codes = build(stage="inspect")
-    login(client, users["supervisor"])
-    assert client.get("/inspect").status_code == 200 and code in client.get("/inspect").text
-    page = f"/inspect/{code}"
+    with browser(app) as official:
+        login(official, users["supervisor"])
+        assert official.get("/inspect").status_code == 200 and code in official.get("/inspect").text
+        page = f"/inspect/{code}"
+        # The commune official no longer inspects: the board does.
+        assert post(official, f"{page}/open", page, checklist="Đúng thiết kế").status_code == 403
+    login(client, users["inspector"])
     assert post(client, f"{page}/open", page,
                 checklist="Đúng thiết kế\nChất lượng bê tông").status_code == 303
     html = client.get(page).text
@@ -176,7 +199,7 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
     assert r.status_code == 303
     for entry in entry_ids[:2]:
         assert post(client, f"{page}/mark", page, target_id=entry, mark="ok").status_code == 303
-    r = post(client, f"{page}/sign_off", page)
+    r = post(client, f"{page}/sign_off", page, vote="agree")
     assert r.status_code == 409 and snapshot(code)["stage"] == "inspect"
     finding_id = str(_one(Finding).id)
     with browser(app) as other:
@@ -190,10 +213,15 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
         assert post(sec, f"{page}/answer", page, target_id=finding_id,
                     answer="Đã thay 3 tấm đan ngày hôm qua.").status_code == 303
     assert post(client, f"{page}/resolve", page, target_id=finding_id).status_code == 303
-    r = post(client, f"{page}/sign_off", page)
+    r = post(client, f"{page}/sign_off", page, vote="agree")  # one member of five: recorded, not enough
+    assert r.status_code == 303 and r.headers["location"] == page and snapshot(code)["stage"] == "inspect"
+    assert "1 of 5 members agree" in client.get(f"{page}?lang=en").text
+    r = board_signs_off(app, users, code, page)
     assert r.status_code == 303 and snapshot(code)["outcome"] == "done"
-    public = client.get(f"/items/{code}").text
+    public = client.get(f"/items/{code}?lang=en").text
     assert "Đã thay 3 tấm đan ngày hôm qua." in public
+    assert "3 of 5 members of the board agreed." in public
+    assert "Lê Thị Thanh" in public and "Hoàng Thị Nhân" in public
     with browser(app) as rep:
         login(rep, reps[0])
         r = post(rep, f"/items/{code}/verdict", f"/items/{code}/verdict", verdict="not_done",
@@ -203,9 +231,11 @@ def test_inspection_findings_answers_sign_off_and_verdicts(client, app):
         assert r.status_code == 409 and rows_of(Verdict) == 1
         r = post(rep, f"/items/{code}/reopen-request", f"/items/{code}/verdict", reason="Đoạn cuối vẫn ngập.")
         assert r.status_code == 303
-    assert code in client.get("/inspect").text
-    r = post(client, f"{page}/reopen", page, reason="Đoàn sẽ kiểm tra lại đoạn cuối.")
-    assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
+    with browser(app) as official:
+        login(official, users["supervisor"])
+        assert code in official.get("/inspect").text
+        r = post(official, f"{page}/reopen", page, reason="Đoàn sẽ kiểm tra lại đoạn cuối.")
+        assert r.status_code == 303 and snapshot(code)["stage"] == "inspect"
 
 
 def _one(model):
@@ -217,12 +247,13 @@ def _one(model):
 
 def test_verdicts_close_after_30_days(client):
     code, users, reps, _outsider, _codes = build(stage="inspect")
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     post(client, f"{page}/open", page, checklist="Đúng thiết kế")
     entry = re.search(r'name="target_id" value="(\d+)"', client.get(page).text).group(1)
     post(client, f"{page}/mark", page, target_id=entry, mark="ok")
-    assert post(client, f"{page}/sign_off", page).status_code == 303
+    assert board_signs_off(client.app, users, code, page, members=(0, 1, 2)).status_code == 303
+    assert snapshot(code)["outcome"] == "done"
     clock.advance(timedelta(days=31))
     with browser(client.app) as rep:
         login(rep, reps[0])
@@ -248,8 +279,8 @@ def test_not_done_is_shown_distinct_from_done(client):
 def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     code, users, reps, _outsider, codes = build()
     login(client, reps[0])
-    assert post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
-                parcel_ref="Thửa 3, tờ 1", **CONSENT).status_code == 303
+    assert post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
+                          parcel_ref="Thửa 3, tờ 1", **consent()).status_code == 303
     login(client, users["village_head"])
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
@@ -306,7 +337,7 @@ def _desk_with_a_pledge(client, kind="money", amount="500.000"):
     code, users, _reps, _outsider, codes = build()
     login(client, users["village_head"])
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[1], kind=kind, amount=amount,
-             **CONSENT)
+             **consent())
     assert r.status_code == 303
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     return code, pledge_id
@@ -319,12 +350,12 @@ def test_amounts_no_column_could_hold_are_answered_with_the_message_not_an_error
              amount="9" * 5000)
     assert r.status_code == 422 and "Giá trị này quá lớn." in r.text  # "This amount is far too large."
     r = post(client, f"/do/{code}/pledge", f"/do/{code}", household=codes[2], kind="land", amount="1" * 30,
-             confirm_large="1", parcel_ref="Thửa 1", **CONSENT)
+             confirm_large="1", parcel_ref="Thửa 1", **consent())
     assert r.status_code == 422 and "Giá trị này quá lớn." in r.text and "1" * 30 in r.text
     with browser(client.app) as rep:
         login(rep, reps[0])
         r = post(rep, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="labour", amount="1" * 30,
-                 confirm_large="1", **CONSENT)
+                 confirm_large="1", **consent())
         assert r.status_code == 422
     assert rows_of(Pledge) == 0
 
@@ -377,3 +408,27 @@ def test_photos_and_documents_are_kept_with_the_row_they_prove(client):
 
         kept = {(a.owner_kind, a.purpose, a.kind) for a in db.execute(select(Attachment)).scalars()}
     assert kept == {("progress", "progress", "photo"), ("delivery", "delivery", "document")}
+
+
+def test_land_without_consent_evidence_is_refused_and_the_in_person_confirmation_is_recorded(client):
+    code, users, reps, _outsider, codes = build()
+    login(client, reps[0])
+    r = post(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", **consent())
+    assert r.status_code == 422 and 'id="f-consent_scan-error"' in r.text and rows_of(Pledge) == 0
+    login(client, users["village_head"])
+    desk = f"/do/{code}"
+    assert 'name="consent_in_person"' in client.get(desk).text
+    r = post(client, f"{desk}/pledge", desk, household=codes[6], kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", **consent())
+    assert r.status_code == 422 and 'id="f-consent_scan-error"' in r.text and rows_of(Pledge) == 0
+    r = post(client, f"{desk}/pledge", desk, household=codes[6], kind="land", amount="30",
+             parcel_ref="Thửa 9, tờ 2", consent_in_person="1", **consent())
+    assert r.status_code == 303
+    with unit_of_work() as db:
+        from sqlalchemy import select
+
+        pledge = db.execute(select(Pledge)).scalar_one()
+        assert pledge.consent_in_person and pledge.on_behalf and pledge.consent_scan_id is None
+    page = client.get(f"{desk}/pledge/{pledge.id}?lang=en").text
+    assert "the village head confirmed the consent in person, before the witness" in page

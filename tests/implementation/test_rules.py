@@ -255,3 +255,38 @@ def test_only_a_not_done_household_asks_to_reopen_once_within_the_window():
     with pytest.raises(Conflict):
         s.check_reopen_request(done(), DONE_AT + timedelta(days=31), household_verdict="not_done",
                                already_asked=False)
+
+
+# --- land consent evidence ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "scan", "in_person", "by_head", "ok"), [
+    ("land", True, False, False, True),  # the household's own pledge with the signed form's scan
+    ("land", False, False, False, False),  # ... without it
+    ("land", False, True, False, False),  # a household cannot confirm its own consent "in person"
+    ("land", False, True, True, True),  # the village head confirmed it in person, before the witness
+    ("land", False, False, True, False),
+    ("land", True, False, True, True),
+    ("money", False, False, False, True), ("labour", False, False, True, True),
+    ("materials", False, False, False, True),
+])
+def test_a_land_pledge_needs_the_scan_or_the_village_heads_confirmation(kind, scan, in_person, by_head, ok):
+    if ok:
+        r.check_land_consent(kind, has_scan=scan, in_person=in_person, by_village_head=by_head)
+    else:
+        with pytest.raises(Invalid) as caught:
+            r.check_land_consent(kind, has_scan=scan, in_person=in_person, by_village_head=by_head)
+        assert set(caught.value.errors) == {"consent_scan"}
+
+
+@pytest.mark.parametrize(("consent_on", "ok"), [
+    (date(2026, 6, 9), False), (date(2026, 6, 10), True), (date(2026, 6, 15), True)])
+def test_a_consent_cannot_precede_the_item(consent_on, ok):
+    raised_on = date(2026, 6, 10)
+    if ok:
+        r.check_consent_date(consent_on, raised_on)
+    else:
+        with pytest.raises(Invalid) as caught:
+            r.check_consent_date(consent_on, raised_on)
+        assert caught.value.errors == {"consent_on": "The consent cannot be dated before the item was raised "
+                                                     "(%(date)s)."}
+        assert caught.value.params == {"date": "10/06/2026"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from civic.implementation.schemas import (
 )
 from tests.builders import (
     audit_events,
+    consent_scan,
     count,
     households_of,
     make_item,
@@ -34,6 +36,13 @@ from tests.builders import (
     viewer,
     world,
 )
+
+
+def pledge(db, item, who, form, **kw):
+    """impl.pledge, with the signed form's scan a household's own land pledge needs."""
+    if form.kind == "land" and isinstance(form, PledgeForm) and "consent_scan" not in kw:
+        kw["consent_scan"] = consent_scan()
+    return impl.pledge(db, item, who, form, **kw)
 
 
 def setup(db, stage="do"):
@@ -67,19 +76,20 @@ def test_a_representative_pledges_land_with_consent_and_it_is_recorded_once_in_t
     commune, a, _b, item, users, _sec = setup(db)
     rep = make_representative(db, commune, a)
     before = len(audit_events(db, commune.id))
-    p = impl.pledge(db, item, viewer(db, rep), pledge_form("land", "20,5"))
+    p = pledge(db, item, viewer(db, rep), pledge_form("land", "20,5"))
     assert ((p.kind, p.quantity, p.parcel_ref, p.on_behalf)
             == ("land", Decimal("20.50"), "Thửa 123, tờ bản đồ 5", False))
-    assert p.witness_name == "Nguyễn Văn Trưởng" and p.consent_on.isoformat() == "2026-01-10"
+    assert p.witness_name == "Nguyễn Văn Trưởng" and p.consent_on == clock.today_local()
     events = audit_events(db, commune.id)[before:]
-    assert [e.action for e in events] == ["pledge_added"]
+    assert [e.action for e in events] == ["pledge_added", "attached"]  # the pledge, and its consent scan
     assert "Nguyễn" not in events[0].payload  # the witness and the household's name never reach the chain
+    assert p.consent_scan_id is not None
 
 
 def test_the_village_head_pledges_on_behalf_of_a_household_and_the_fact_is_recorded(db):
     _c, a, _b, item, _users, sec = setup(db)
     h = households_of(db, a)[3]
-    p = impl.pledge(db, item, sec, on_behalf("money", "1.500.000", household=h.code))
+    p = pledge(db, item, sec, on_behalf("money", "1.500.000", household=h.code))
     assert (p.household_id, p.money, p.on_behalf) == (h.id, 1_500_000, True)
 
 
@@ -87,9 +97,9 @@ def test_a_household_of_another_village_cannot_pledge_and_nothing_is_stored(db):
     commune, a, b, item, users, sec = setup(db)
     outsider = make_representative(db, commune, b)
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, outsider), pledge_form())
+        pledge(db, item, viewer(db, outsider), pledge_form())
     with pytest.raises(Invalid) as exc:  # the register of the item's village has no such code
-        impl.pledge(db, item, sec, on_behalf(household="X-999"))
+        pledge(db, item, sec, on_behalf(household="X-999"))
     assert "household" in exc.value.errors
     assert count(db, Pledge) == 0
 
@@ -97,9 +107,9 @@ def test_a_household_of_another_village_cannot_pledge_and_nothing_is_stored(db):
 def test_a_resident_without_a_household_and_a_village_head_of_another_village_are_refused(db):
     _c, _a, _b, item, users, _sec = setup(db)
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, users["resident"]), pledge_form())
+        pledge(db, item, viewer(db, users["resident"]), pledge_form())
     with pytest.raises(Forbidden):
-        impl.pledge(db, item, viewer(db, users["other_head"]), on_behalf(household="H0001"))
+        pledge(db, item, viewer(db, users["other_head"]), on_behalf(household="H0001"))
 
 
 @pytest.mark.parametrize(("kind", "amount"), [("land", "0"), ("money", "-5"), ("labour", "abc"),
@@ -108,7 +118,7 @@ def test_zero_negative_or_unreadable_amounts_are_refused(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = make_representative(db, commune, a)
     with pytest.raises(Invalid) as exc:
-        impl.pledge(db, item, viewer(db, rep), pledge_form(kind, amount))
+        pledge(db, item, viewer(db, rep), pledge_form(kind, amount))
     assert "amount" in exc.value.errors
     assert count(db, Pledge) == 0
 
@@ -119,9 +129,9 @@ def test_implausible_amounts_need_an_explicit_confirmation(db, kind, amount):
     commune, a, _b, item, _users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     with pytest.raises(Invalid):
-        impl.pledge(db, item, rep, pledge_form(kind, amount))
+        pledge(db, item, rep, pledge_form(kind, amount))
     assert count(db, Pledge) == 0
-    assert impl.pledge(db, item, rep, pledge_form(kind, amount, confirm_large="1")).id
+    assert pledge(db, item, rep, pledge_form(kind, amount, confirm_large="1")).id
 
 
 def test_pledges_are_taken_only_in_dan_lam(db):
@@ -129,7 +139,7 @@ def test_pledges_are_taken_only_in_dan_lam(db):
     rep = viewer(db, make_representative(db, commune, a))
     item = make_item(db, commune, a, _item_category(db), stage="know")
     with pytest.raises(Conflict):
-        impl.pledge(db, item, rep, pledge_form())
+        pledge(db, item, rep, pledge_form())
 
 
 def _item_category(db):
@@ -143,12 +153,12 @@ def _item_category(db):
 def test_withdrawal_until_the_work_starts_and_it_is_kept(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_form())
+    p = pledge(db, item, rep, pledge_form())
     impl.withdraw(db, item, p.id, rep, WithdrawForm.parse({"reason": "Gia đình đổi ý."}))
     assert p.withdrawn_at is not None and count(db, Pledge) == 1
     with pytest.raises(Conflict):
         impl.withdraw(db, item, p.id, rep)
-    second = impl.pledge(db, item, rep, pledge_form("labour", "3"))
+    second = pledge(db, item, rep, pledge_form("labour", "3"))
     impl.post_progress(db, item, sec, progress("10", "Đã đào xong 30 m mương."))
     with pytest.raises(Conflict):
         impl.withdraw(db, item, second.id, rep)
@@ -159,7 +169,7 @@ def test_someone_else_cannot_withdraw_a_households_pledge(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
     other = viewer(db, make_representative(db, commune, a, households_of(db, a)[1]))
-    p = impl.pledge(db, item, rep, pledge_form())
+    p = pledge(db, item, rep, pledge_form())
     with pytest.raises(Forbidden):
         impl.withdraw(db, item, p.id, other)
 
@@ -167,7 +177,7 @@ def test_someone_else_cannot_withdraw_a_households_pledge(db):
 def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmation(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_form("land", "20"))
+    p = pledge(db, item, rep, pledge_form("land", "20"))
     deliver(db, item, sec, p, "12,5")
     assert impl.open_pledges(db, item.id) == 1
     with pytest.raises(Invalid) as exc:
@@ -182,7 +192,7 @@ def test_deliveries_partly_then_wholly_and_over_the_pledge_only_with_confirmatio
 def test_only_the_village_head_records_deliveries(db):
     commune, a, _b, item, users, _sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_form())
+    p = pledge(db, item, rep, pledge_form())
     for who in (rep, viewer(db, users["other_head"]), viewer(db, users["supervisor"])):
         with pytest.raises(Forbidden):
             deliver(db, item, who, p, "5")
@@ -192,7 +202,7 @@ def test_only_the_village_head_records_deliveries(db):
 def test_a_household_disputes_a_delivery_recorded_for_it_once(db):
     commune, a, _b, item, users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_form("money", "500000"))
+    p = pledge(db, item, rep, pledge_form("money", "500000"))
     d = deliver(db, item, sec, p, "500.000")
     with pytest.raises(Forbidden):
         impl.dispute(db, item, d.id, viewer(db, users["resident"]),
@@ -232,8 +242,8 @@ def test_budget_spent_and_remaining(db):
 def test_progress_and_the_move_to_inspection_says_what_is_missing(db):
     commune, a, _b, item, _users, sec = setup(db)
     rep = viewer(db, make_representative(db, commune, a))
-    p = impl.pledge(db, item, rep, pledge_form("labour", "2"))
-    withdrawn = impl.pledge(db, item, rep, pledge_form("money", "100000"))
+    p = pledge(db, item, rep, pledge_form("labour", "2"))
+    withdrawn = pledge(db, item, rep, pledge_form("money", "100000"))
     impl.withdraw(db, item, withdrawn.id, rep)
     impl.post_progress(db, item, sec, progress("60", "Xong phần đào mương."))
     with pytest.raises(Conflict) as exc:
@@ -298,9 +308,9 @@ def test_totals_count_households_and_leave_out_withdrawn_pledges(db):
     impl.save_settings(db, item, sec, SettingsForm.parse({"needed_land_m2": "1.400", "needed_money": "",
                                                           "publish_pledger_names": ""}))
     reps = [viewer(db, make_representative(db, commune, a, h)) for h in households_of(db, a)[:3]]
-    p1 = impl.pledge(db, item, reps[0], pledge_form("land", "1.000"))
-    impl.pledge(db, item, reps[1], pledge_form("land", "240"))
-    p3 = impl.pledge(db, item, reps[2], pledge_form("land", "99"))
+    p1 = pledge(db, item, reps[0], pledge_form("land", "1.000"))
+    pledge(db, item, reps[1], pledge_form("land", "240"))
+    p3 = pledge(db, item, reps[2], pledge_form("land", "99"))
     impl.withdraw(db, item, p3.id, reps[2])
     deliver(db, item, sec, p1, "1.000")
     t = impl.totals(db, item, impl.settings_for(db, item))
@@ -309,3 +319,36 @@ def test_totals_count_households_and_leave_out_withdrawn_pledges(db):
             == (Decimal("1240.00"), Decimal("1000.00"), Decimal("1400.00")))
     assert land.delivered_share == 71
     assert (t.households_pledged, t.households_in_register, t.withdrawn) == (2, 10, 1)
+
+
+# --- land consent evidence ----------------------------------------------------------------------------------
+
+def test_a_land_pledge_without_consent_evidence_is_refused_and_changes_nothing(db):
+    commune, a, _b, item, _users, sec = setup(db)
+    rep = viewer(db, make_representative(db, commune, a))
+    before = (count(db, Pledge), len(audit_events(db, commune.id)))
+    with pytest.raises(Invalid) as caught:
+        impl.pledge(db, item, rep, pledge_form("land", "40"))  # no scan
+    assert caught.value.errors == {"consent_scan": "A land pledge needs the scan or a photo of the signed "
+                                                   "consent form."}
+    h = households_of(db, a)[5]
+    with pytest.raises(Invalid) as caught:
+        impl.pledge(db, item, sec, on_behalf("land", "40", household=h.code, consent_in_person=""))
+    assert set(caught.value.errors) == {"consent_scan"}
+    assert (count(db, Pledge), len(audit_events(db, commune.id))) == before
+    # The village head's confirmation in person, before the witness, is recorded with the pledge.
+    p = impl.pledge(db, item, sec, on_behalf("land", "40", household=h.code))
+    assert p.consent_in_person and p.consent_scan_id is None and p.witness_name == "Nguyễn Văn Trưởng"
+    assert json.loads(audit_events(db, commune.id)[-1].payload)["consent"] == "in_person"
+    # Money needs neither.
+    assert impl.pledge(db, item, rep, pledge_form("money", "500.000")).consent_scan_id is None
+
+
+def test_a_consent_dated_before_the_item_is_refused(db):
+    commune, a, _b, item, _users, sec = setup(db)
+    rep = viewer(db, make_representative(db, commune, a))
+    day_before = (clock.as_utc(item.created_at).astimezone(clock.LOCAL_TZ).date() - timedelta(days=1))
+    with pytest.raises(Invalid) as caught:
+        pledge(db, item, rep, pledge_form("land", "40", consent_on=day_before.isoformat()))
+    assert set(caught.value.errors) == {"consent_on"}
+    assert count(db, Pledge) == 0

@@ -26,9 +26,11 @@ from civic.media.models import Attachment
 from civic.supervision import service as sup
 from civic.supervision.schemas import AnswerForm, FindingForm, MarkForm, VerdictForm
 from civic.web.pagecache import cache
+from tests.boards.helpers import board_world, sign_off_by_board
 from tests.builders import (
-    CONSENT,
     browser,
+    consent,
+    consent_scan,
     csrf_token,
     households_of,
     login,
@@ -47,9 +49,16 @@ CONSENT_TEXT = "Hộ Ông Bảy tự nguyện hiến 120 m² đất vườn đ�
 CONTACT = "0987654321"
 
 
+def pledge(db, item, who, form, **kw):
+    """impl.pledge, with the signed form's scan a household's own land pledge needs."""
+    if form.kind == "land" and isinstance(form, PledgeForm) and "consent_scan" not in kw:
+        kw["consent_scan"] = consent_scan()
+    return impl.pledge(db, item, who, form, **kw)
+
+
 def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="do", contact_phone=CONTACT, contact_name="Người Báo Tin")
         code = item.code
         hh = households_of(db, a)
@@ -65,7 +74,7 @@ def test_consent_scans_contacts_and_ballots_never_reach_a_public_page_or_the_api
                       updated_at=now))
     login(client, users["village_head"])
     form = {"csrf_token": csrf_token(client, f"/do/{code}"), "household": secret_code, "kind": "land",
-            "amount": "120", "parcel_ref": PARCEL, **CONSENT, "consent_text": CONSENT_TEXT,
+            "amount": "120", "parcel_ref": PARCEL, **consent(), "consent_text": CONSENT_TEXT,
             "witness_name": WITNESS}
     r = client.post(f"/do/{code}/pledge", data=form, follow_redirects=False,
                     files={"consent_scan": ("giay-hien-dat.jpg", photo_bytes((800, 600)), "image/jpeg")})
@@ -99,7 +108,7 @@ def _name(html: str, att_id: int) -> str:
 
 def test_progress_photos_and_finding_photos_are_public_evidence_on_the_status_page(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="do")
         code = item.code
     login(client, users["village_head"])
@@ -140,7 +149,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
     line = impl.add_budget_line(db, item, sec, BudgetLineForm.parse({"source": "state", "label": "Ngân sách",
                                                                      "amount": "900.000.000"}))
     for k in range(n):
-        p = impl.pledge(db, item, reps[k], PledgeForm.parse(pledge_data("land", str(10 + k))))
+        p = pledge(db, item, reps[k], PledgeForm.parse(pledge_data("land", str(10 + k))))
         impl.record_delivery(db, item, p.id, sec, DeliveryForm.parse({
             "amount": str(10 + k), "delivered_on": clock.today_local().isoformat(), "evidence": "Biên bản"}))
         impl.add_spending(db, item, sec, SpendingForm.parse({
@@ -161,7 +170,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
         sup.answer_finding(db, item, sec, AnswerForm.parse({"target_id": f.id, "answer": "Đã dọn xong."}))
     if stage == "inspect":
         return
-    move(db, item, "sign_off", su)
+    sign_off_by_board(db, item, users)
     for k in range(n):
         sup.give_verdict(db, item, reps[k], VerdictForm.parse({"verdict": "done", "satisfaction": "4"}))
 
@@ -169,7 +178,7 @@ def _fill(db, item, users, reps, sec, su, n: int, stage: str) -> None:
 @pytest.mark.parametrize("stage", ["do", "inspect", "done"])
 def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         from tests.builders import make_village
 
         big = make_village(db, commune, "Làng Đông", households=12)
@@ -178,7 +187,7 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
 
         accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
                        village_id=big.id)
-        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["inspector"])
         reps = [viewer(db, make_representative(db, commune, big, h)) for h in households_of(db, big)]
         small = make_item(db, commune, big, cat, stage="do")
         large = make_item(db, commune, big, cat, stage="do")
@@ -201,7 +210,7 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
     from tests.web.test_page_weight import BUDGET, weigh
 
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         from tests.builders import make_village
 
         big = make_village(db, commune, "Làng Tây", households=60)
@@ -209,20 +218,20 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
 
         accounts.grant(db, users["village_head"], role="village_head", commune_id=commune.id,
                        village_id=big.id)
-        sec, su = viewer(db, users["village_head"]), viewer(db, users["supervisor"])
+        sec, su = viewer(db, users["village_head"]), viewer(db, users["inspector"])
         hh = households_of(db, big)
         rep_user = make_representative(db, commune, big, hh[0])
         do_item = make_item(db, commune, big, cat, stage="do", title="Đào mương thoát nước xóm Giữa")
         impl.save_settings(db, do_item, sec, SettingsForm.parse({"needed_land_m2": "1.400",
                                                                  "publish_pledger_names": "1"}))
         for n, h in enumerate(hh[1:]):
-            p = impl.pledge(db, do_item, sec, PledgeOnBehalfForm.parse(pledge_data(
+            p = pledge(db, do_item, sec, PledgeOnBehalfForm.parse(pledge_data(
                 "land" if n % 2 else "money", "25" if n % 2 else "1.000.000", household=h.code)))
             if n % 3:
                 impl.record_delivery(db, do_item, p.id, sec, DeliveryForm.for_kind(p.kind).parse({
                     "amount": "25" if n % 2 else "1.000.000", "delivered_on": clock.today_local().isoformat(),
                     "evidence": "Biên bản bàn giao"}))
-        impl.pledge(db, do_item, viewer(db, rep_user), PledgeForm.parse(pledge_data()))
+        pledge(db, do_item, viewer(db, rep_user), PledgeForm.parse(pledge_data()))
         for k in range(12):
             update = {"percent": str(5 * k), "text": "Tiến độ thi công tuần này: " * 3}
             impl.post_progress(db, do_item, sec, ProgressForm.parse(update))
@@ -240,11 +249,12 @@ def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
         ("village_head", "work desk", f"/do/{codes['do']}"),
         ("village_head", "a pledge", f"/do/{codes['do']}/pledge/{pledge_id}"),
         ("village_head", "inspection page (village head)", f"/inspect/{codes['inspect']}"),
-        ("supervisor", "inspection page", f"/inspect/{codes['inspect']}"),
+        ("inspector", "inspection page", f"/inspect/{codes['inspect']}"),
         ("supervisor", "supervisor's queue", "/inspect"),
         ("rep", "household's pledges", f"/items/{codes['do']}/pledge"),
     ]
-    who_users = {"village_head": users["village_head"], "supervisor": users["supervisor"], "rep": rep_user}
+    who_users = {"village_head": users["village_head"], "supervisor": users["supervisor"], "rep": rep_user,
+                 "inspector": users["inspector"]}
     for who, name, path in pages:
         with browser(client.app) as c:
             if who:
@@ -265,13 +275,13 @@ def test_the_supervisor_finds_the_queue_and_others_are_refused(client):
 
 def test_a_verdict_is_refused_after_the_window_even_if_the_page_was_open(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        su, _sec = viewer(db, users["supervisor"]), viewer(db, users["village_head"])
+        su, _sec = viewer(db, users["inspector"]), viewer(db, users["village_head"])
         ins = sup.open_new_inspection(db, item, su)
         for e in sup.checklist(db, [ins.id])[ins.id]:
             sup.mark_entry(db, item, su, MarkForm.parse({"target_id": e.id, "mark": "ok"}))
-        move(db, item, "sign_off", su)
+        sign_off_by_board(db, item, users)
         rep = make_representative(db, commune, a)
         code = item.code
     login(client, rep)
@@ -293,16 +303,16 @@ def _post(c, path, page, **form):
 
 def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client):
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        su = viewer(db, users["supervisor"])
+        su = viewer(db, users["inspector"])
         ins = sup.open_new_inspection(db, item, su)
         entry = sup.checklist(db, [ins.id])[ins.id][0]
         finding = sup.add_finding(db, item, su,
                                   FindingForm.parse({"severity": "note", "text": "Cần dọn vệ sinh."}))
         rep = make_representative(db, commune, a)
         code = item.code
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     for odd_code in ("¹", "a" * 41, "NS 1", "%00", "a.b"):
         assert client.get(f"/inspect/{odd_code}").status_code == 404, odd_code
@@ -327,7 +337,8 @@ def test_odd_input_to_the_inspection_and_verdict_forms_never_answers_500(client)
         assert r.status_code == 422, due
     assert finding.id
     for odd in ODD:
-        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 409, 422), odd
+        assert _post(client, f"{page}/rework", page, reason=odd).status_code in (303, 403, 409, 422), odd
+        assert _post(client, f"{page}/sign_off", page, vote=odd).status_code in (303, 409, 422), odd
     login(client, rep)
     verdict = f"/items/{code}/verdict"
     for odd in ODD:
@@ -347,11 +358,11 @@ def test_a_finding_is_recorded_with_its_photos_and_a_refused_one_keeps_nothing(c
     from tests.builders import count
 
     with unit_of_work(write=True) as db:
-        commune, a, _b, cat, users = world(db)
+        commune, a, _b, cat, users = board_world(db)
         item = make_item(db, commune, a, cat, stage="inspect")
-        sup.open_new_inspection(db, item, viewer(db, users["supervisor"]))
+        sup.open_new_inspection(db, item, viewer(db, users["inspector"]))
         code = item.code
-    login(client, users["supervisor"])
+    login(client, users["inspector"])
     page = f"/inspect/{code}"
     due = (clock.today_local() + timedelta(days=7)).isoformat()
     form = {"severity": "serious", "text": "Tấm đan nứt ở đoạn cuối.", "due_on": due}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,15 +20,40 @@ from civic.supervision.schemas import (
     MarkForm,
     RefuseReopenForm,
     ReopenRequestForm,
+    SignOffVoteForm,
     VerdictForm,
 )
-from tests.builders import count, households_of, make_item, make_representative, move, viewer, world
+from tests.boards.helpers import make_board
+from tests.builders import (
+    audit_events,
+    count,
+    households_of,
+    make_item,
+    make_representative,
+    move,
+    viewer,
+    world,
+)
 
 
 def setup(db, stage="inspect"):
+    """An item, and the commune's people's inspection board of 5: `su` is its first member (who inspects);
+    users["board"] are all five, users["supervisor"] the commune official who reviews appeals."""
     commune, a, b, cat, users = world(db)
+    _board, users["board"] = make_board(db, commune, [a, b], users["admin"])
     item = make_item(db, commune, a, cat, stage=stage)
-    return commune, a, b, item, users, viewer(db, users["village_head"]), viewer(db, users["supervisor"])
+    return commune, a, b, item, users, viewer(db, users["village_head"]), viewer(db, users["board"][0])
+
+
+def official(db, users):
+    return viewer(db, users["supervisor"])
+
+
+def sign_off(db, item, users, majority=3):
+    """Members agree one by one; the third of five signs the item off."""
+    for n, member in enumerate(users["board"][:majority]):
+        done = sup.vote_sign_off(db, item, viewer(db, member), SignOffVoteForm.parse({"vote": "agree"}))
+        assert done is (n == majority - 1)
 
 
 def mark_all(db, item, su, inspection, mark="ok"):
@@ -56,10 +82,12 @@ def test_an_inspection_opens_with_the_default_checklist_which_can_be_edited(db):
         sup.open_new_inspection(db, item, su)
 
 
-def test_only_a_supervisor_of_the_commune_opens_an_inspection_and_only_in_dan_kiem_tra(db):
+def test_only_a_member_of_the_board_opens_an_inspection_and_only_in_dan_kiem_tra(db):
     commune, a, _b, item, users, sec, su = setup(db)
     with pytest.raises(Forbidden):
         sup.open_new_inspection(db, item, sec)
+    with pytest.raises(Forbidden):  # the commune official no longer inspects alone
+        sup.open_new_inspection(db, item, official(db, users))
     do_item = make_item(db, commune, a, item_category(db), stage="do")
     with pytest.raises(Conflict):
         sup.open_new_inspection(db, do_item, su)
@@ -74,34 +102,34 @@ def item_category(db):
 
 
 def test_sign_off_is_refused_while_a_serious_finding_is_open(db):
-    _c, _a, _b, item, _u, sec, su = setup(db)
+    _c, _a, _b, item, users, sec, su = setup(db)
     ins = sup.open_new_inspection(db, item, su)
     mark_all(db, item, su, ins)
     f = finding(db, item, su, "serious")
     finding(db, item, su, "note")
     with pytest.raises(Conflict):
-        move(db, item, "sign_off", su)
+        sup.vote_sign_off(db, item, su, SignOffVoteForm.parse({"vote": "agree"}))
     assert item.stage == "inspect"
     with pytest.raises(Conflict):  # not answered yet
         sup.resolve_finding(db, item, su, f.id)
     sup.answer_finding(db, item, sec,
                        AnswerForm.parse({"target_id": f.id, "answer": "Đã thay 3 tấm đan nứt ngày 12/3."}))
     sup.resolve_finding(db, item, su, f.id)
-    move(db, item, "sign_off", su)
+    sign_off(db, item, users)
     assert (item.stage, item.outcome) == ("closed", "done")
     assert sup.inspections(db, item)[0].result == "signed_off"
 
 
 def test_sign_off_needs_an_open_inspection_with_every_entry_marked(db):
-    _c, _a, _b, item, _u, _sec, su = setup(db)
+    _c, _a, _b, item, users, _sec, su = setup(db)
     with pytest.raises(Conflict):
-        move(db, item, "sign_off", su)
+        sup.vote_sign_off(db, item, su, SignOffVoteForm.parse({"vote": "agree"}))
     ins = sup.open_new_inspection(db, item, su)
     with pytest.raises(Conflict) as exc:
-        move(db, item, "sign_off", su)
+        sup.vote_sign_off(db, item, su, SignOffVoteForm.parse({"vote": "agree"}))
     assert exc.value.params == {"count": 5}
     mark_all(db, item, su, ins)
-    move(db, item, "sign_off", su)
+    sign_off(db, item, users)
 
 
 def test_a_village_head_of_another_village_cannot_answer_a_finding(db):
@@ -128,12 +156,12 @@ def test_findings_need_a_severity_text_and_a_due_date_in_the_future(db):
 
 
 def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
-    _c, _a, _b, item, _u, sec, su = setup(db)
+    _c, _a, _b, item, users, sec, su = setup(db)
     sup.open_new_inspection(db, item, su)
     with pytest.raises(Conflict):  # nothing recorded to fix
-        move(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+        move(db, item, "rework", official(db, users), {"reason": "Cần sửa lại mặt mương."})
     f = finding(db, item, su, "needs_fixing")
-    move(db, item, "rework", su, {"reason": "Cần sửa lại mặt mương."})
+    move(db, item, "rework", official(db, users), {"reason": "Cần sửa lại mặt mương."})
     assert item.stage == "do"
     impl.post_progress(db, item, sec, ProgressForm.parse({"percent": "100", "text": "Đã sửa xong."}))
     move(db, item, "start_inspection", sec)
@@ -142,7 +170,8 @@ def test_rework_sends_the_item_back_to_dan_lam_with_its_findings(db):
 
 
 def test_not_done_is_a_closure_with_a_reason(db):
-    _c, _a, _b, item, _u, sec, su = setup(db, stage="do")
+    _c, _a, _b, item, users, sec, _bm = setup(db, stage="do")
+    su = official(db, users)
     with pytest.raises(Forbidden):
         move(db, item, "close_not_done", sec, {"reason": "Không làm được."})
     with pytest.raises(Invalid):
@@ -153,10 +182,11 @@ def test_not_done_is_a_closure_with_a_reason(db):
 
 
 def signed_off(db):
-    commune, a, b, item, users, sec, su = setup(db)
-    ins = sup.open_new_inspection(db, item, su)
-    mark_all(db, item, su, ins)
-    move(db, item, "sign_off", su)
+    commune, a, b, item, users, sec, bm = setup(db)
+    ins = sup.open_new_inspection(db, item, bm)
+    mark_all(db, item, bm, ins)
+    sign_off(db, item, users)
+    su = official(db, users)
     reps = [viewer(db, make_representative(db, commune, a, h)) for h in households_of(db, a)[:4]]
     return commune, a, b, item, users, sec, su, reps
 
@@ -213,9 +243,10 @@ def test_a_supervisor_may_refuse_to_reopen_with_a_reason(db):
 
 
 def test_the_supervisors_queue(db):
-    commune, a, b, item, users, sec, su = setup(db)
-    sup.open_new_inspection(db, item, su)
-    late = finding(db, item, su, "needs_fixing", due=2)
+    commune, a, b, item, users, sec, bm = setup(db)
+    sup.open_new_inspection(db, item, bm)
+    late = finding(db, item, bm, "needs_fixing", due=2)
+    su = official(db, users)
     waiting = make_item(db, commune, a, item_category(db), stage="inspect")
     clock.freeze(clock.now() + timedelta(days=5))
     q = sup.queue(db, su)
@@ -233,3 +264,105 @@ def test_an_empty_checklist_field_opens_with_the_default_checklist(db):
         assert OpenInspectionForm.parse(sent).checklist == []
     ins = sup.open_new_inspection(db, item, su, OpenInspectionForm.parse({}))
     assert len(sup.checklist(db, [ins.id])[ins.id]) == 5
+
+
+# --- the people's board decides ---------------------------------------------------------------------------
+
+def ready(db, item, su):
+    ins = sup.open_new_inspection(db, item, su)
+    mark_all(db, item, su, ins)
+    return ins
+
+
+def test_a_sign_off_by_one_member_of_five_is_refused_and_the_majority_of_all_members_signs_off(db):
+    _c, _a, _b, item, users, _sec, su = setup(db)
+    ready(db, item, su)
+    with pytest.raises(Conflict) as caught:  # the move itself, by one member: refused with the count
+        move(db, item, "sign_off", su)
+    assert caught.value.params == {"agreed": 0, "members": 5, "needed": 3}
+    board = [viewer(db, u) for u in users["board"]]
+    assert sup.vote_sign_off(db, item, board[0], SignOffVoteForm.parse({"vote": "agree"})) is False
+    with pytest.raises(Conflict) as caught:
+        move(db, item, "sign_off", board[0])
+    assert caught.value.params == {"agreed": 1, "members": 5, "needed": 3}
+    # Two "no" and two "yes" of five: four voted, but two is not more than half of all five members.
+    sup.vote_sign_off(db, item, board[1], SignOffVoteForm.parse({"vote": "disagree"}))
+    sup.vote_sign_off(db, item, board[2], SignOffVoteForm.parse({"vote": "disagree"}))
+    assert sup.vote_sign_off(db, item, board[3], SignOffVoteForm.parse({"vote": "agree"})) is False
+    assert item.stage == "inspect"
+    # A member changes their mind: the third "yes" of five signs it off.
+    assert sup.vote_sign_off(db, item, board[1], SignOffVoteForm.parse({"vote": "agree"})) is True
+    assert (item.stage, item.outcome) == ("closed", "done")
+    event = [e for e in audit_events(db) if e.action == "sign_off"][-1]
+    assert event.actor_role == "inspector"
+    payload = json.loads(event.payload)
+    assert payload["agreed_by"] == sorted([users["board"][n].id for n in (0, 1, 3)])
+    assert payload["members"] == 5
+    names = {(v.name, v.agree) for v in sup.votes(db, sup.inspections(db, item)[0].id)[0]}
+    assert names == {("Lê Thị Thanh", True), ("Phạm Văn Tra", True), ("Hoàng Thị Nhân", False),
+                     ("Vũ Văn Dân", True)}
+
+
+def test_a_row_marked_not_met_blocks_the_sign_off_until_a_finding_covers_it(db):
+    _c, _a, _b, item, users, _sec, su = setup(db)
+    ins = ready(db, item, su)
+    entry = sup.checklist(db, [ins.id])[ins.id][1]
+    sup.mark_entry(db, item, su, MarkForm.parse({"target_id": entry.id, "mark": "not_ok",
+                                                 "note": "Bê tông chưa đủ mác."}))
+    with pytest.raises(Conflict) as caught:
+        sup.vote_sign_off(db, item, su, SignOffVoteForm.parse({"vote": "agree"}))
+    assert caught.value.params == {"count": 1}
+    # A finding that does not name the entry does not cover it.
+    finding(db, item, su, "note")
+    with pytest.raises(Conflict):
+        sup.vote_sign_off(db, item, su, SignOffVoteForm.parse({"vote": "agree"}))
+    due_on = (clock.today_local() + timedelta(days=7)).isoformat()
+    sup.add_finding(db, item, su, FindingForm.parse({"severity": "needs_fixing", "text": "Đổ lại đoạn 20 m.",
+                                                     "due_on": due_on, "entry_id": str(entry.id)}))
+    sign_off(db, item, users)
+    assert item.outcome == "done"
+
+
+def test_a_change_to_the_checklist_asks_the_members_again(db):
+    _c, _a, _b, item, users, _sec, su = setup(db)
+    ins = ready(db, item, su)
+    board = [viewer(db, u) for u in users["board"]]
+    for member in board[:2]:
+        sup.vote_sign_off(db, item, member, SignOffVoteForm.parse({"vote": "agree"}))
+    entry = sup.checklist(db, [ins.id])[ins.id][0]
+    sup.mark_entry(db, item, su, MarkForm.parse({"target_id": entry.id, "mark": "not_applicable"}))
+    assert sup.workflow_facts(db, item)["sign_off_agreed"] == 0
+    marked = [json.loads(e.payload) for e in audit_events(db) if e.action == "checklist_marked"]
+    assert marked[-1]["votes_cleared"] == 2
+    assert sup.vote_sign_off(db, item, board[2], SignOffVoteForm.parse({"vote": "agree"})) is False
+
+
+def test_a_project_board_inspects_its_project_and_the_commune_board_does_not(db):
+    commune, a, _b, item, users, _sec, su = setup(db)
+    _board, monitors = make_board(db, commune, [a], users["admin"], kind="investment", item=item, size=3)
+    with pytest.raises(Forbidden):
+        sup.open_new_inspection(db, item, su)  # a member of the commune's board
+    m = [viewer(db, u) for u in monitors]
+    ready(db, item, m[0])
+    assert sup.vote_sign_off(db, item, m[0], SignOffVoteForm.parse({"vote": "agree"})) is False
+    assert sup.vote_sign_off(db, item, m[1], SignOffVoteForm.parse({"vote": "agree"})) is True  # 2 of 3
+
+
+def test_without_a_recognised_board_nobody_inspects_and_the_reason_is_given(db):
+    commune, a, b, cat, users = world(db)
+    _board, members = make_board(db, commune, [a, b], users["admin"], recognise=False)
+    item = make_item(db, commune, a, cat, stage="inspect")
+    with pytest.raises(Conflict) as caught:
+        sup.open_new_inspection(db, item, viewer(db, members[0]))
+    assert caught.value.message.startswith("No recognised people's board can inspect this item yet")
+    with pytest.raises(Conflict):
+        sup.open_new_inspection(db, item, viewer(db, users["supervisor"]))
+
+
+def test_a_board_whose_term_ended_no_longer_inspects(db):
+    commune, a, b, cat, users = world(db)
+    _board, members = make_board(db, commune, [a, b], users["admin"], term_ends_on="2026-01-01")
+    item = make_item(db, commune, a, cat, stage="inspect")
+    clock.freeze(clock.now().replace(year=2026, month=3, day=1))
+    with pytest.raises(Conflict):
+        sup.open_new_inspection(db, item, viewer(db, members[0]))

@@ -1,0 +1,112 @@
+"""The boards' pages through HTTP: the admin records an election, its members and the recognition; the
+public page names the members of recognised boards and never their phones; bad input changes nothing."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from civic.boards.models import Board, BoardMember
+from civic.db import unit_of_work
+from tests.boards.helpers import board_member, make_board
+from tests.builders import browser, count, csrf_token, login, world
+
+
+def post(client, path, page, **form):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **form}, follow_redirects=False)
+
+
+def rows(model) -> int:
+    with unit_of_work() as db:
+        return count(db, model)
+
+
+def test_the_admin_records_a_board_its_members_and_recognition_and_the_public_sees_it(client, app):
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        people = [board_member(db, commune, [a, b][n % 2], n // 2, name)
+                  for n, name in enumerate(["Lê Thị Thanh", "Phạm Văn Tra", "Hoàng Thị Nhân", "Vũ Văn Dân",
+                                            "Đỗ Thị Ban"])]
+        phones = [p.phone for p in people]
+    login(client, users["admin"])
+    assert client.get("/admin/boards").status_code == 200
+    r = post(client, "/admin/boards", "/admin/boards", kind="inspection", elected_on="2025-12-01",
+             election_ref="Biên bản hội nghị số 3", term_starts_on="2025-12-01", term_ends_on="2030-12-01")
+    assert r.status_code == 303, r.text[:1500]
+    page = r.headers["location"]
+    board_id = int(re.search(r"/admin/boards/(\d+)", page).group(1))
+    for n, phone in enumerate(phones[:4]):
+        r = post(client, f"{page}/member", page, phone=phone, position="head" if n == 0 else "member")
+        assert r.status_code == 303
+    # Four members: the page says what is missing and the recognition is refused.
+    html = client.get(f"{page}?lang=en").text
+    assert "A people's inspection board has at least 5 members." in unescape(html)
+    r = post(client, f"{page}/recognise", page, decision_no="125/QĐ-UBND", recognised_on="2025-12-10")
+    assert r.status_code == 409
+    assert post(client, f"{page}/member", page, phone=phones[4]).status_code == 303
+    r = post(client, f"{page}/recognise", page, decision_no="125/QĐ-UBND", recognised_on="2025-12-10")
+    assert r.status_code == 303
+    public = client.get("/boards?lang=en").text
+    assert "Lê Thị Thanh" in public and "Đỗ Thị Ban" in public and "125/QĐ-UBND" in public
+    assert not any(p in public for p in phones)
+    with browser(app) as anon:
+        assert "Phạm Văn Tra" in anon.get("/boards").text
+    with unit_of_work() as db:
+        assert db.get(Board, board_id).recognised_on is not None
+
+
+def test_bad_input_is_refused_with_a_message_and_changes_nothing(client):
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        board, _members = make_board(db, commune, [a, b], users["admin"], recognise=False)
+        board_id = board.id
+    login(client, users["admin"])
+    before = (rows(Board), rows(BoardMember))
+    r = post(client, "/admin/boards", "/admin/boards", kind="inspection", elected_on="31/02/2026",
+             election_ref="x", term_starts_on="", term_ends_on="<b>")
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    r = post(client, "/admin/boards", "/admin/boards", kind="investment", elected_on="2025-12-01",
+             election_ref="Biên bản 4", term_starts_on="2025-12-01", item="NS-2026-9999")
+    assert r.status_code == 422 and "<b>" not in r.text
+    page = f"/admin/boards/{board_id}"
+    r = post(client, f"{page}/member", page, phone="0123")
+    assert r.status_code == 422
+    r = post(client, f"{page}/member", page, phone="0987111222")  # nobody of the commune
+    assert r.status_code == 422
+    r = post(client, f"{page}/recognise", page, decision_no="1", recognised_on="2099-01-01")
+    assert r.status_code == 422
+    r = post(client, f"{page}/member/remove", page, target_id="99999999")
+    assert r.status_code == 404
+    assert (rows(Board), rows(BoardMember)) == before
+    assert client.get("/admin/boards/99999999").status_code == 404
+
+
+def test_only_the_commune_admin_opens_the_board_pages(client):
+    with unit_of_work(write=True) as db:
+        _commune, _a, _b, _cat, users = world(db)
+    assert client.get("/admin/boards", follow_redirects=False).status_code in (302, 303)
+    for role in ("supervisor", "village_head", "resident"):
+        with browser(client.app) as c:
+            login(c, users[role])
+            assert c.get("/admin/boards").status_code == 403
+    assert client.get("/boards").status_code == 200
+
+
+def test_the_board_pages_stay_under_the_weight_budget(client, capsys):
+    from tests.web.test_page_weight import BUDGET, weigh
+
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        board, _members = make_board(db, commune, [a, b], users["admin"], size=7)
+        make_board(db, commune, [a, b], users["admin"], recognise=False)
+        board_id = board.id
+    table = []
+    for who, path in ((None, "/boards"), ("admin", "/admin/boards"), ("admin", f"/admin/boards/{board_id}")):
+        with browser(client.app) as c:
+            if who:
+                login(c, users[who])
+            sizes, problems = weigh(c, path)
+            table.append(f"{path}: {sizes['total']} B")
+            assert sizes["total"] < BUDGET and not problems, (path, sizes, problems)
+    with capsys.disabled():
+        print("\nboard pages (as sent, compressed): " + "; ".join(table))
