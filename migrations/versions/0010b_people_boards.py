@@ -2,7 +2,7 @@
 the checklist entry a finding covers, and a land consent confirmed in person
 
 Revision ID: 0010b
-Revises: 0009v
+Revises: 0010d
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010b"
-down_revision: str | None = "0009v"
+down_revision: str | None = "0010d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
