@@ -16,6 +16,7 @@ from civic.errors import CivicError
 from civic.open311 import routes as open311
 from civic.web import (
     accounts,
+    communes,
     deliberation,
     feeds,
     households,
@@ -34,6 +35,7 @@ from civic.web import (
     villages,
 )
 from civic.web import errors as web_errors
+from civic.web.communes import CommunePrefix
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
 
@@ -66,6 +68,7 @@ def create_app() -> FastAPI:
     app.include_router(register.router)
     app.include_router(setup.router)
     app.include_router(villages.router)
+    app.include_router(communes.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 
@@ -85,5 +88,6 @@ def create_app() -> FastAPI:
     hosts = settings.host_list()
     if hosts != ["*"]:
         app.add_middleware(TrustedHosts, allowed_hosts=hosts)
+    app.add_middleware(CommunePrefix)  # /c/NS/… is the commune NS's site (civic/web/communes.py)
     app.add_middleware(RequestMeta, hsts=settings.cookie_secure)
     return app

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from civic import clock
-from civic.areas import service as areas
 from civic.areas.models import Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
@@ -41,7 +40,7 @@ from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.media import rules as media_rules
 from civic.media.schemas import FileField
-from civic.web import urls
+from civic.web import communes, urls
 from civic.web import views as page_views
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, RowId, reading
@@ -255,7 +254,7 @@ def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
     decision = deliberation.get_decision(db, item, decision_id)
     meeting = db.get(deliberation.Meeting, decision.meeting_id) if decision.meeting_id else None
     village = db.get(Village, item.village_id)
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     return web.render("deliberation/vote_record.html", item=item, decision=decision, meeting=meeting,
                       village=village, commune=commune, DELIB=LABELS,
                       excluded=deliberation.excluded_ballots(db, decision),
@@ -274,7 +273,7 @@ def _categories_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     viewer = require_user(web)
     if not viewer.communes("admin"):
         raise Forbidden(N_("This page is for commune administrators."))
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     if commune.id not in viewer.communes("admin"):
         raise Forbidden(N_("This page is for commune administrators."))
     cats = items.categories(db, commune.id)
