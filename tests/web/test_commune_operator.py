@@ -105,13 +105,19 @@ def test_operator_page_refuses_bad_input_and_others(client):
     bad = _post(client, "/admin/communes?lang=en", "/admin/communes?lang=en",
                 {"name": "<script>x</script>", "code": "Đ-1", "kind": "tinh", "province": ""})
     assert bad.status_code == 422 and "<script>x" not in bad.text
+    marked = _post(client, "/admin/communes", f"/admin/communes/{t['tb'].id}/invite",
+                   {"display_name": '"><script>alert(1)</script>', "phone": "0911222444"})
+    assert marked.status_code == 303
+    letter = client.get(marked.headers["location"])
+    assert "<script>alert(1)" not in letter.text and "&lt;script&gt;alert(1)" in letter.text
+    assert "<script>alert(1)" not in client.get("/admin/communes").text
     bad_phone = _post(client, "/admin/communes", f"/admin/communes/{t['tb'].id}/invite",
                       {"display_name": "A", "phone": "12"})
     assert bad_phone.status_code == 422
     assert _post(client, "/admin/communes", "/admin/communes/999999/invite",
                  {"display_name": "A", "phone": "0911222333"}).status_code == 404
     with unit_of_work() as db:
-        assert db.query(Commune).count() == 2 and db.query(Invitation).count() == 0
+        assert db.query(Commune).count() == 2 and db.query(Invitation).count() == 1
 
 
 @pytest.mark.parametrize("who", ["admin", "village_head", "supervisor", "resident"])
