@@ -71,8 +71,9 @@ NOT_REACHED: dict[str, str] = {
                      "no page links to it (tests/accounts/test_people.py posts markup into it)",
     "SetupForm": "only an empty site has /setup; tests/areas/test_setup.py sets one up with markup in the "
                  "commune's name and checks the page that follows",
-    "CommuneForm": "read by `civic commune create`, as part of SetupForm, and on the operator's communes "
-                   "page, which the demo has no operator for (tests/web/test_commune_operator.py posts markup)",
+    "CommuneForm": "read by `civic commune create`, as part of SetupForm, and on the operator's "
+                   "communes page, which the demo has no operator for (tests/web/test_commune_operator.py "
+                   "posts markup)",
     "CommuneSearchQuery": "the commune picker is shown only with several communes (the demo has one); "
                           "tests/web/test_communes.py searches with markup and checks it is escaped",
     "InviteAdminForm": "only the deployment operator posts it, and the demo has none; "
