@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from alembic import command
@@ -24,8 +25,9 @@ from civic import backup as backups
 from civic.accounts import service as accounts
 from civic.accounts.models import ApiKey
 from civic.accounts.rules import role_code
+from civic.areas import service as areas_service
 from civic.areas.models import Commune, Village
-from civic.areas.schemas import CommuneForm
+from civic.areas.schemas import CommuneForm, InviteAdminForm
 from civic.areas.service import create_commune, default_commune
 from civic.audit import service as audit
 from civic.audit import signing
@@ -35,6 +37,7 @@ from civic.errors import CivicError
 from civic.items import service as items
 from civic.seed import demo
 from civic.serve import serve
+from civic.setup import communes as operators
 from civic.setup import service as setup
 
 
@@ -147,6 +150,58 @@ def cmd_commune_create(args) -> int:
     return 0
 
 
+def cmd_commune_list(args) -> int:
+    """Every commune: code, name, kind, province, and what it was merged into."""
+    with unit_of_work() as db:
+        rows = areas_service.communes(db)
+        codes = {c.id: c.code for c in rows}
+        for c in rows:
+            merged = (f"  merged into {codes.get(c.merged_into_id, '?')} on {c.merged_on.isoformat()}"
+                      if c.merged_into_id and c.merged_on else "")
+            print(f"{c.code}\t{c.name}\t{c.kind}\t{c.province}{merged}")
+    return 0
+
+
+def cmd_commune_merge(args) -> int:
+    try:
+        on = date.fromisoformat(args.on)
+    except ValueError:
+        return say_refused(f"ngày {args.on!r} không đúng dạng YYYY-MM-DD",
+                           f"{args.on!r} is not a YYYY-MM-DD date")
+    try:
+        with unit_of_work(write=True) as db:
+            source = default_commune(db, args.source)
+            into = default_commune(db, args.into)
+            merged = operators.merge_communes(db, row_id(source), row_id(into), on)
+            _both(f"{source.code} đã nhập vào {into.code} từ {on.isoformat()}: {merged.villages} thôn, "
+                  f"{merged.households} hộ chuyển sang; {merged.roles_ended} vai trò cán bộ kết thúc; sổ ghi "
+                  f"nhận của {source.code} đóng ở sự kiện {merged.final_seq} ({merged.final_hash})",
+                  f"{source.code} merged into {into.code} from {on.isoformat()}: {merged.villages} villages, "
+                  f"{merged.households} households continue; {merged.roles_ended} staff roles ended; "
+                  f"{source.code}'s chain closed at event {merged.final_seq} ({merged.final_hash})")
+    except CivicError as exc:
+        return refused(exc)
+    return 0
+
+
+def cmd_commune_invite_admin(args) -> int:
+    """An invitation to be a commune's admin: the one-time code and link are printed once."""
+    try:
+        with unit_of_work(write=True) as db:
+            form = InviteAdminForm.parse({"display_name": args.name, "phone": args.phone})
+            commune = default_commune(db, args.commune)
+            inv, code = operators.invite_admin(db, None, row_id(commune), phone=form.phone,
+                                               display_name=form.display_name)
+            base = get_settings().public_base
+            print(f"invitation {inv.id} for the admin of {commune.code}, valid until "
+                  f"{inv.expires_at.isoformat(timespec='minutes')}")
+            print(f"code: {code}")
+            print(f"link: {base}/c/{commune.code}/invite/{code}")
+    except CivicError as exc:
+        return refused(exc)
+    return 0
+
+
 def cmd_create_user(args) -> int:
     try:
         with unit_of_work(write=True) as db:
@@ -246,7 +301,25 @@ def cmd_audit_verify(args) -> int:
                       f"({result.checked} events before it are intact)", file=sys.stderr)
             broken |= _verify_checkpoints(db, commune, given_key, given)
             broken |= _verify_tables(db, commune)
+            broken |= _verify_merge_link(db, commune, communes)
     return 1 if broken else 0
+
+
+def _verify_merge_link(db, commune: Commune, communes) -> bool:
+    """A merged commune: its closed chain ends with its merge event and final checkpoint, and the receiving
+    commune's chain records that head. True when the link is broken."""
+    if commune.merged_into_id is None:
+        return False
+    into = next((c for c in communes if c.id == commune.merged_into_id), None)
+    problem = (audit.merge_link_problem(db, row_id(commune), commune.merged_into_id, commune.code)
+               if into is not None else "the receiving commune does not exist")
+    if problem:
+        print(f"{commune.code}: BROKEN merge link: {problem}", file=sys.stderr)
+        return True
+    closed = audit.head(db, row_id(commune))
+    print(f"{commune.code}: closed, merged into {into.code if into else '?'}; {into.code if into else '?'}'s "
+          f"chain records its final head (event {closed.seq}, {closed.hash})")
+    return False
 
 
 def _verify_checkpoints(db, commune: Commune, given_key: signing.PublicKey | None,
@@ -524,7 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "logs at start-up). Refused (exit 2) once a commune exists.")
     p.set_defaults(fn=cmd_setup_code)
 
-    p = sub.add_parser("commune", help="create a commune", description="Manage communes.")
+    p = sub.add_parser("commune", help="create, list, merge communes; invite their admins",
+                       description="Manage communes.")
     co = p.add_subparsers(dest="commune_command", required=True, metavar="ACTION")
     c = co.add_parser("create", help="create a commune (without the demo)",
                       description="Create a commune with its own audit chain. Its code (2 to 8 letters or "
@@ -535,6 +609,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="xa (xã), phuong (phường) or dac_khu (đặc khu); default xa")
     c.add_argument("--province", required=True, help="province or city")
     c.set_defaults(fn=cmd_commune_create)
+    c = co.add_parser("list", help="list the communes", description="List every commune of this site.")
+    c.set_defaults(fn=cmd_commune_list)
+    c = co.add_parser("invite-admin", help="invite a commune's administrator (prints a one-time code)",
+                      description="Make an invitation to be the commune's administrator; the code and link "
+                                  "are printed once (the person opens the link and chooses a password).")
+    c.add_argument("--commune", required=True, help="commune code")
+    c.add_argument("--phone", required=True, help="the person's mobile number")
+    c.add_argument("--name", required=True, help="the person's name")
+    c.set_defaults(fn=cmd_commune_invite_admin)
+    c = co.add_parser("merge", help="merge a commune into another (its history is kept)",
+                      description="Merge commune --from into commune --into from the date --on: the merged "
+                                  "commune's items keep their codes and pages, its villages continue in the "
+                                  "receiving commune, its staff roles end and its audit chain is closed with "
+                                  "a checkpoint the receiving chain records.")
+    c.add_argument("--from", dest="source", required=True, metavar="CODE", help="the commune merged")
+    c.add_argument("--into", required=True, metavar="CODE", help="the receiving commune")
+    c.add_argument("--on", required=True, metavar="YYYY-MM-DD", help="the merge date")
+    c.set_defaults(fn=cmd_commune_merge)
 
     p = sub.add_parser("seed-demo", help="load the demo commune",
                        description="Load the demo commune Nhạo Sơn: villages, households, categories, about "

@@ -17,6 +17,7 @@ from civic.open311 import routes as open311
 from civic.web import (
     accounts,
     boards,
+    communes,
     deliberation,
     feeds,
     households,
@@ -37,6 +38,7 @@ from civic.web import (
     villages,
 )
 from civic.web import errors as web_errors
+from civic.web.communes import CommunePrefix
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
 
@@ -72,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(villages.router)
     app.include_router(reports.router)
     app.include_router(notify.router)
+    app.include_router(communes.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
 
@@ -91,5 +94,6 @@ def create_app() -> FastAPI:
     hosts = settings.host_list()
     if hosts != ["*"]:
         app.add_middleware(TrustedHosts, allowed_hosts=hosts)
+    app.add_middleware(CommunePrefix)  # /c/NS/… is the commune NS's site (civic/web/communes.py)
     app.add_middleware(RequestMeta, hsts=settings.cookie_secure)
     return app

@@ -83,6 +83,7 @@ HEAD_POWER = "village_head"  # run a village's items: triage, disclose, hold the
 SUPERVISOR_POWER = "supervisor"  # review appeals of the commune
 ADMIN_POWER = "admin"  # set up the commune, its villages, people and roles
 RESIDENT_POWER = "resident"
+OPERATOR_POWER = "operator"  # run the deployment: create communes, invite their first admins, merge them
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ ROLES: dict[str, RoleKind] = {r.code: r for r in (  # in the order the people pa
           {SUPERVISOR_POWER}),
     _role("admin", "Quản trị xã", "Commune administrator", {COMMUNE}, {ADMIN_POWER}),
     _role("resident", "Người dân", "Resident", {VILLAGE}, {RESIDENT_POWER}, staff=False),
+    # Deployment-wide (a province serving many communes): given with `civic create-user --role operator`,
+    # never on a commune's people page; it gives no power inside any commune.
+    _role("operator", "Quản trị hệ thống (Sở, tỉnh)", "Deployment operator (province)", {COMMUNE},
+          {OPERATOR_POWER}, staff=False),
 )}
 
 STAFF_ROLES = tuple(r for r in ROLES.values() if r.staff)

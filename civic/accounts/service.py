@@ -16,6 +16,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts import sessions
 from civic.accounts.models import ApiKey, Invitation, PasswordReset, RoleGrant, User
+from civic.accounts.rules import OPERATOR_POWER as OPERATOR
 from civic.accounts.rules import ROLES as ROLES  # the role catalog, re-exported for `civic create-user`
 from civic.accounts.rules import (
     check_scope,
@@ -109,6 +110,11 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return self._has(Role.ADMIN)
+
+    @property
+    def is_operator(self) -> bool:
+        """Runs the deployment (every commune's creation and merge), not any commune's affairs."""
+        return self._has(OPERATOR)
 
     def facts(self, *, is_author: bool = False) -> ActorFacts:
         return ActorFacts(
@@ -329,7 +335,7 @@ def staff(session: Session, commune_id: int, *, include_residents: bool = False)
     those in force first."""
     today = clock.today_local()
     stmt = (select(RoleGrant, User).join(User, col(User.id) == col(RoleGrant.user_id))
-            .where(col(RoleGrant.commune_id) == commune_id)
+            .where(col(RoleGrant.commune_id) == commune_id, col(RoleGrant.role) != OPERATOR)
             .order_by(col(RoleGrant.role), col(User.display_name), col(RoleGrant.id)))
     if not include_residents:
         stmt = stmt.where(col(RoleGrant.role) != Role.RESIDENT)
@@ -391,7 +397,10 @@ def _user_of_commune(session: Session, commune_id: int, user_id: int) -> User:
         .join(Village, col(Village.id) == col(Household.village_id))
         .where(col(HouseholdMember.user_id) == user_id, col(Village.commune_id) == commune_id)
         .limit(1)).first()
-    if user is None or not has_home:
+    # A deployment operator is above every commune: no commune admin may reset, deactivate or end them.
+    operator = session.execute(select(col(RoleGrant.id)).where(
+        col(RoleGrant.user_id) == user_id, col(RoleGrant.role) == OPERATOR).limit(1)).first()
+    if user is None or not has_home or operator:
         raise NotFound(N_("This person is not in your commune."))
     return user
 
@@ -502,7 +511,8 @@ def end_grant(session: Session, viewer: Viewer, grant_id: int, *, user_id: int |
     """End a role today (it gives no power from now on): the term's end becomes today."""
     commune_id = administered_commune(viewer)
     g = session.get(RoleGrant, grant_id)
-    if g is None or g.commune_id != commune_id or (user_id is not None and g.user_id != user_id):
+    if (g is None or g.commune_id != commune_id or g.role == OPERATOR
+            or (user_id is not None and g.user_id != user_id)):
         raise NotFound(N_("This role does not exist."))
     g.ends_on = end_on(g.starts_on, g.ends_on, clock.today_local())
     sessions.end_all(session, g.user_id)

@@ -17,6 +17,10 @@ class Commune(SQLModel, table=True):
     kind: str = Field(default="xa", max_length=16)  # xa | phuong | dac_khu
     province: str = Field(default="", max_length=120)
     legacy_district: str = Field(default="", max_length=120)
+    # A commune merged into another (the 2025 reorganisation) keeps its row, items and closed audit chain;
+    # from `merged_on` the receiving commune continues it.
+    merged_into_id: int | None = Field(default=None, foreign_key="commune.id")
+    merged_on: date | None = None
 
 
 class Village(SQLModel, table=True):

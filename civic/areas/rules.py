@@ -421,3 +421,38 @@ def leaving_day(stored: Stored, today: date) -> date:
     """The day a household absent from the file leaves: the import day (a household that joined today or
     later leaves the day after it joined, since it must have been in the register for a day)."""
     return max(today, stored.joined + timedelta(days=1))
+
+
+# --- several communes in one deployment -----------------------------------------------------------------
+
+def commune_matches(query: str, name: str, code: str, province: str) -> bool:
+    """A visitor's search finds a commune by its name, code or province, with or without diacritics
+    ('nhao son' finds 'Nhạo Sơn', 'dong' finds 'Đông')."""
+    words = fold(query).split()
+    haystack = f" {fold(name)} {fold(code)} {fold(province)} "
+    return all(word in haystack for word in words)
+
+
+def check_commune_merge(*, source_id: int, target_id: int, source_merged: bool, target_merged: bool) -> None:
+    """Commune A merged into B (as in the 2025 reorganisation of communes, in force from 1 July 2025): two
+    different communes, neither merged already."""
+    if source_id == target_id:
+        raise Invalid(N_("A commune cannot be merged into itself."), field="into")
+    if source_merged:
+        raise Conflict(N_("This commune was merged already."))
+    if target_merged:
+        raise Invalid(N_("The receiving commune was itself merged into another; choose that one."),
+                      field="into")
+
+
+def merged_village_name(name: str, commune_name: str, taken: Iterable[str]) -> str:
+    """The name a merged commune's village takes in the receiving commune: its own, or with the old
+    commune's name when the receiving commune has a village of that name already."""
+    taken = list(taken)
+    if not any(same_name(name, other) for other in taken):
+        return name
+    candidate, n = f"{name} ({commune_name})", 1
+    while any(same_name(candidate, other) for other in taken):
+        n += 1
+        candidate = f"{name} ({commune_name} {n})"
+    return candidate

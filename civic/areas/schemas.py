@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import model_validator
 
 from civic.areas import rules
-from civic.core.inputs import Choice, Day, Form, Id, Ids, Text, _Field, clean_text, error, fail
+from civic.core.inputs import Choice, Day, Form, Id, Ids, Phone, Text, _Field, clean_text, error, fail
 from civic.errors import N_
 
 NAME_MAX = 120
@@ -125,3 +125,38 @@ class RegisterFileQuery(Form):
 
     token: Annotated[str, Opaque(16, 64)]
     sha256: Annotated[str, Opaque(64, 64)]
+
+
+# --- several communes --------------------------------------------------------------------------------
+
+COMMUNE_SEARCH_MAX = 80
+
+
+class CommuneSearchQuery(Form):
+    """The commune picker's search (/?q=…): a long search is cut to size, anything unreadable ignored."""
+
+    q: Annotated[str, Text(0, COMMUNE_SEARCH_MAX)] = ""
+
+    @classmethod
+    def read(cls, params: Any) -> CommuneSearchQuery:
+        raw = params.get("q", "") if hasattr(params, "get") else ""
+        try:
+            return cls.parse({"q": clean_text(raw)[:COMMUNE_SEARCH_MAX]})
+        except Exception:
+            return cls()
+
+
+class MergeCommunesForm(Form):
+    """The operator merges one commune into another from a date."""
+
+    source: Annotated[int | None, Id(N_("Please choose the commune that is merged."))] = None
+    into: Annotated[int | None, Id(N_("Please choose the receiving commune."))] = None
+    merged_on: Annotated[date | None, Day()] = None
+
+
+class InviteAdminForm(Form):
+    """The operator invites a commune's first administrator by name and phone."""
+
+    display_name: Annotated[str, Text(1, 80, N_("Please enter the person's name."),
+                                      too_long=N_("The name must have at most 80 characters."))] = ""
+    phone: Annotated[str, Phone()] = ""

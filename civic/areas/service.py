@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -205,3 +206,67 @@ def household_leaves(session: Session, household: Household, on: date, *,
     session.flush()
     audit.record(session, commune_id=village.commune_id, action="household_left", actor_id=actor_id,
                  payload={"village_id": village.id, "household": household.code, "on": on.isoformat()})
+
+
+# --- several communes in one deployment -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommuneEntry:
+    commune: Commune
+    merged_into: Commune | None
+
+
+def communes(session: Session) -> list[Commune]:
+    """Every commune of the deployment, merged ones too, by id."""
+    return list(session.execute(select(Commune).order_by(col(Commune.id))).scalars())
+
+
+def commune_groups(session: Session, query: str = "") -> tuple[list[tuple[str, list[CommuneEntry]]], int]:
+    """The communes the picker shows, grouped by province in alphabetical order; with a search, only those
+    whose name, code or province has its words (diacritics or not). Also how many communes there are."""
+    every = communes(session)
+    by_id = {c.id: c for c in every}
+    groups: dict[str, list[CommuneEntry]] = {}
+    for commune in every:
+        if query and not rules.commune_matches(query, commune.name, commune.code, commune.province):
+            continue
+        entry = CommuneEntry(commune, by_id.get(commune.merged_into_id) if commune.merged_into_id else None)
+        groups.setdefault(commune.province, []).append(entry)
+    ordered = [(province, sorted(entries, key=lambda e: vi_key(e.commune.name)))
+               for province, entries in sorted(groups.items(), key=lambda kv: vi_key(kv[0]))]
+    return ordered, len(every)
+
+
+MERGED_AWAY = N_("The commune %(name)s was merged into %(into)s on %(date)s. Please send new items to "
+                 "%(into)s.")
+
+
+def check_accepting(session: Session, commune: Commune) -> None:
+    """A commune merged into another takes no new items: the message names the commune that does."""
+    if commune.merged_into_id is None:
+        return
+    into = session.get(Commune, commune.merged_into_id)
+    raise Invalid(MERGED_AWAY, field="village_id", name=commune.name, into=into.name if into else "",
+                  date=commune.merged_on.strftime("%d/%m/%Y") if commune.merged_on else "")
+
+
+def move_households(session: Session, old: Village, new: Village, on: date) -> int:
+    """Households of `old` still in the register on `on` leave it then and join `new` (members too)."""
+    moving = list(session.execute(select(Household).where(
+        col(Household.village_id) == old.id,
+        or_(col(Household.active_to).is_(None), col(Household.active_to) > on),
+    ).order_by(col(Household.code))).scalars())
+    for household in moving:
+        moved_on = max(on, household.active_from)
+        joined = Household(village_id=row_id(new), code=household.code, head_name=household.head_name,
+                           address=household.address, phone=household.phone, active_from=moved_on,
+                           active_to=household.active_to)
+        session.add(joined)
+        household.active_to = moved_on
+        session.flush()
+        for member in session.execute(select(HouseholdMember).where(
+                col(HouseholdMember.household_id) == household.id)).scalars().all():
+            session.add(HouseholdMember(household_id=row_id(joined), user_id=member.user_id,
+                                        is_representative=member.is_representative))
+    session.flush()
+    return len(moving)

@@ -16,6 +16,8 @@ class AuditHead(SQLModel, table=True):
     commune_id: int = Field(foreign_key="commune.id", primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+    # A commune merged into another: its chain ended with its last event and checkpoint, and takes no more.
+    closed: bool = False
 
 
 class AuditEvent(SQLModel, table=True):

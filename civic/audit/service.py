@@ -24,6 +24,7 @@ from civic.audit.rules import (
     stamp,
 )
 from civic.clock import as_utc
+from civic.errors import N_, Conflict
 
 # Called by record() with each new event, in the same session and transaction, before it returns: civic.notify
 # writes the outbox rows of the change here, so they commit or roll back with it.
@@ -31,6 +32,43 @@ LISTENERS: list[Callable[[Session, AuditEvent], None]] = []
 
 # Keys that must never reach the public chain (docs/architecture.md, privacy).
 PRIVATE_KEYS = {"phone", "contact_phone", "email", "contact_name", "password", "token", "manage_token"}
+
+
+# A commune merged into another (civic/setup/communes.py): the last event of its chain, and the event of
+# the receiving commune's chain that records the closed chain's final checkpoint (seq and hash).
+MERGED_INTO = "commune_merged_into"
+MERGED_FROM = "commune_merged_from"
+CHAIN_CLOSED = N_("This commune was merged into another: its record is closed and takes no new changes. "
+                  "Please use the pages of the commune it joined.")
+
+
+def close_chain(session: Session, commune_id: int) -> None:
+    """No event is appended to this chain any more (its commune was merged)."""
+    session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id).values(closed=True))
+    session.flush()
+
+
+def merge_link_problem(session: Session, source_id: int, into_id: int, source_code: str) -> str | None:
+    """Check the link between a merged commune's closed chain and the chain that continues it: the closed
+    chain ends with its merge event, a stored checkpoint holds that very head, and the receiving chain has
+    one merge event that records the same seq and hash. None when all holds, else what does not."""
+    closed = head(session, source_id)
+    last = session.execute(select(AuditEvent).where(col(AuditEvent.commune_id) == source_id,
+                                                    col(AuditEvent.seq) == closed.seq)).scalar_one_or_none()
+    if last is None or last.action != MERGED_INTO:
+        return "the merged commune's chain does not end with its merge event"
+    if not any(cp.seq == closed.seq and cp.hash == closed.hash
+               for cp in stored_checkpoints(session, source_id)):
+        return "no checkpoint holds the merged commune's final head"
+    records = [json.loads(ev.payload) for ev in session.execute(select(AuditEvent).where(
+        col(AuditEvent.commune_id) == into_id, col(AuditEvent.action) == MERGED_FROM)).scalars()]
+    records = [r for r in records if r.get("from") == source_code]
+    if len(records) != 1:
+        return "the receiving commune's chain does not record the merge once"
+    if records[0].get("closed_seq") != closed.seq or records[0].get("closed_hash") != closed.hash:
+        return (f"the receiving chain records event {records[0].get('closed_seq')} "
+                f"{records[0].get('closed_hash')}, the closed chain ends at {closed.seq} {closed.hash}")
+    return None
 
 
 def ensure_head(session: Session, commune_id: int) -> None:
@@ -49,9 +87,11 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
         raise ValueError(f"personal data in an audit payload: {sorted(leaked)}")
     session.flush()
     head = session.execute(
-        select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.commune_id) == commune_id)
-        .with_for_update()
+        select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
+        .where(col(AuditHead.commune_id) == commune_id).with_for_update()
     ).first()
+    if head is not None and head[2]:
+        raise Conflict(CHAIN_CLOSED)
     if head is None:
         ensure_head(session, commune_id)
         last_seq, prev = 0, GENESIS

@@ -57,7 +57,15 @@ LOCALE = Query(None, description="`vi` (default) or `en`; Accept-Language works 
 
 def _args(request: Request, fmt: str) -> Args:
     check_format(fmt)
-    return query_args(request)
+    return _commune_of_address(request, query_args(request))
+
+
+def _commune_of_address(request: Request, args: Args) -> Args:
+    """Under a commune's prefix (/c/NS/open311/…) the jurisdiction is that commune unless one is named."""
+    prefixed = request.scope.get("civic.commune")
+    if prefixed and not one(args, "jurisdiction_id"):
+        args = {**args, "jurisdiction_id": [prefixed]}
+    return args
 
 
 def _extensions(args: Args) -> bool:
@@ -333,7 +341,7 @@ def _create(db, args: Args) -> tuple[items.Submitted, str]:
              openapi_extra=POST_BODY)
 async def request_create(request: Request, fmt: str = FMT):
     check_format(fmt)
-    args = _merge(query_args(request), await body_args(request))
+    args = _commune_of_address(request, _merge(query_args(request), await body_args(request)))
     lang = request_locale(request)
     result, _token = await anyio.to_thread.run_sync(lambda: run_write(lambda db: _create(db, args)))
     notice = translate(lang, N_("Received. The village head will look at it within 3 working days."))

@@ -93,7 +93,10 @@ env.globals.update(
     csrf_token=lambda: _current.get().csrf_token,
     lang=lambda: _current.get().locale,
     url=lambda path, **query: Web.url(path, **query),
-    url_for=lambda route, /, **params: path_for(_current.get().request.app, route, **params),
+    # Behind a commune prefix (/c/NS/…, civic/web/communes.py) the root_path carries it: links stay there.
+    url_for=lambda route, /, **params: (_current.get().request.scope.get("root_path", "")
+                                        + path_for(_current.get().request.app, route, **params)),
+    root=lambda: _current.get().request.scope.get("root_path", ""),
     limit=lambda form, name: FORMS[form].limits()[name],
 )
 

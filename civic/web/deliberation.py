@@ -51,7 +51,7 @@ from civic.items import service as items
 from civic.items.models import Category, Item
 from civic.media import rules as media_rules
 from civic.media.schemas import FileField
-from civic.web import urls
+from civic.web import communes, urls
 from civic.web import views as page_views
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, ItemCode, RowId, reading
@@ -404,7 +404,7 @@ def _categories_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     viewer = require_user(web)
     if not viewer.communes("admin"):
         raise Forbidden(N_("This page is for commune administrators."))
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     if commune.id not in viewer.communes("admin"):
         raise Forbidden(N_("This page is for commune administrators."))
     cats = items.categories(db, commune.id)

@@ -13,7 +13,7 @@ from civic.areas.models import Village
 from civic.deliberation import service as deliberation
 from civic.errors import N_, NotFound
 from civic.items import service as items
-from civic.web import urls
+from civic.web import communes, urls
 from civic.web.core import Web
 from civic.web.deps import CurrentItem, Db, RowId
 
@@ -27,8 +27,9 @@ ATOM = "application/atom+xml; charset=utf-8"
 def _atom(web: Web, *, feed_id: str, title: str, page_url: str, entries) -> Response:
     base = urls.base(web.request)
     updated = entries[0].entry.at if entries else clock.now()
+    page_url = base + urls.commune_prefix(web.request) + page_url
     response = web.render("feeds/atom.xml", base=base, feed_id=feed_id, title=title, updated=updated,
-                          self_url=base + web.request.url.path, page_url=base + page_url, entries=entries)
+                          self_url=base + web.request.url.path, page_url=page_url, entries=entries)
     return Response(response.body, media_type=ATOM, headers={"Cache-Control": "public, max-age=300"})
 
 
@@ -41,9 +42,10 @@ def item_feed(request: Request, db: Db, item: CurrentItem):
                  title=f"{item.code} · {item.title}", page_url=f"/items/{item.code}", entries=entries)
 
 
-def _village(db: Session, village_id: int) -> Village:
+def _village(db: Session, village_id: int, request: Request) -> Village:
+    """The village, which must be of the commune the address names (/c/NS/…) when it names one."""
     village = db.get(Village, village_id)
-    if village is None:
+    if village is None or not communes.holds(request, db, village.commune_id):
         raise NotFound(N_("This village does not exist."))
     return village
 
@@ -51,7 +53,7 @@ def _village(db: Session, village_id: int) -> Village:
 @router.get("/villages/{village_id}/feed.atom")
 def village_feed(request: Request, db: Db, village_id: RowId):
     web = Web(request, db, load_user=False)
-    village = _village(db, village_id)
+    village = _village(db, village_id, request)
     entries = items.public_events(db, village_id=village.id)
     return _atom(web, feed_id=urls.absolute(request, f"/villages/{village.id}"),
                  title=web._("Changes in %(name)s", name=village.name),
@@ -103,7 +105,7 @@ def _description(meeting) -> str:
 
 @router.get("/villages/{village_id}/meetings.ics")
 def village_calendar(request: Request, db: Db, village_id: RowId):
-    village = _village(db, village_id)
+    village = _village(db, village_id, request)
     meetings = deliberation.village_meetings(db, village_id)
     base = urls.base(request)
     host = urls.host(request)

@@ -117,7 +117,7 @@ class BodyLimit:
         max_bytes = self.max_bytes
         if self.limit_for is not None:
             ctype = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"")
-            max_bytes = self.limit_for(scope.get("path", ""), ctype.decode("latin-1")) or self.max_bytes
+            max_bytes = self.limit_for(route_path(scope), ctype.decode("latin-1")) or self.max_bytes
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
@@ -156,6 +156,12 @@ class BodyLimit:
                 raise
         if exceeded and not started:
             await _too_large(send)
+
+
+def route_path(scope: Scope) -> str:
+    """The path the routes see: without the root_path (a commune's prefix /c/NS, civic/web/communes.py)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 class BodyTooLarge(Exception):

@@ -23,7 +23,7 @@ from civic.areas import service as areas
 from civic.areas.models import Commune, Village
 from civic.db import row_id
 from civic.errors import N_, Invalid
-from civic.web import urls
+from civic.web import communes, urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -70,7 +70,7 @@ def _find(web: Web, commune_id: int) -> dict[str, Any]:
 def _people_page(web: Web, state: FormState = EMPTY) -> Response:
     viewer = require_user(web)
     db = web.session
-    commune_id = accounts.administered_commune(viewer)
+    commune_id = communes.administered(web, accounts.administered_commune(viewer))
     villages = areas.villages(db, commune_id)
     find = _find(web, commune_id)
     values: dict[str, Any] = {"starts_on": clock.today_local().isoformat()}
@@ -136,7 +136,7 @@ async def renew_invitation(request: Request, invitation_id: RowId):
 def _person_page(web: Web, user_id: int, state: FormState = EMPTY) -> Response:
     viewer = require_user(web)
     db = web.session
-    commune_id = accounts.administered_commune(viewer)
+    commune_id = communes.administered(web, accounts.administered_commune(viewer))
     person = accounts.person(db, commune_id, user_id)
     villages = {v.id: v for v in areas.villages(db, commune_id)}
     return web.render("people/person.html", status=state.status, person=person.user, rows=person.grants,
@@ -200,7 +200,7 @@ async def issue_reset(request: Request, user_id: RowId):
 def reset_letter(web: CurrentWeb, user_id: RowId):
     viewer = require_user(web)
     db = web.session
-    commune_id = accounts.administered_commune(viewer)
+    commune_id = communes.administered(web, accounts.administered_commune(viewer))
     user: User = accounts.person(db, commune_id, user_id).user
     reset = accounts.latest_reset(db, row_id(user))
     code = _take_code(web.request, "reset", user_id)

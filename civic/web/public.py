@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from civic import clock
 from civic.areas import service as areas
+from civic.areas.schemas import COMMUNE_SEARCH_MAX, CommuneSearchQuery
 from civic.audit import service as audit
 from civic.audit import signing as audit_signing
 from civic.db import get_engine, row_id
@@ -18,7 +19,7 @@ from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.schemas import SEARCH_MAX, ItemListQuery
 from civic.media import storage
-from civic.web import pagecache
+from civic.web import communes, pagecache
 from civic.web.assets import STATIC_DIR
 from civic.web.deps import CurrentWeb, Db, ItemCode, reading
 from civic.web.i18n import COOKIE, pick_locale
@@ -37,15 +38,28 @@ def _key(request: Request, name: str) -> tuple:
     return (name, locale, request.url.path, str(request.query_params))
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, name="home")
 def home(request: Request):
-    return pagecache.serve(request, _key(request, "home"), pagecache.commune_id(), lambda: _home(request))
+    if communes.code(request) is None and communes.picker_shown():
+        return _picker(request)
+    return pagecache.serve(request, _key(request, "home"), pagecache.commune_id(communes.code(request)),
+                           lambda: _home(request))
+
+
+def _picker(request: Request):
+    """Several communes: the visitor picks one (searched by name, with or without diacritics)."""
+    query = CommuneSearchQuery.read(request.query_params)
+    with reading(request) as web:
+        groups, total = areas.commune_groups(web.session, query.q)
+        found = sum(len(entries) for _province, entries in groups)
+        return web.render("public/communes.html", groups=groups, total=total, q=query.q, found=found,
+                          search_max=COMMUNE_SEARCH_MAX)
 
 
 def _home(request: Request):
     with reading(request) as web:
         db = web.session
-        commune = areas.default_commune(db)
+        commune = communes.current(web.request, db)
         commune_id = row_id(commune)
         look = lookups(db, commune_id)
         counts = items.stage_counts(db, commune_id)
@@ -57,14 +71,14 @@ def _home(request: Request):
 @router.get("/items", response_class=HTMLResponse)
 def item_list(request: Request):
     query = ItemListQuery.read(request.query_params)
-    return pagecache.serve(request, _key(request, "list"), pagecache.commune_id(),
+    return pagecache.serve(request, _key(request, "list"), pagecache.commune_id(communes.code(request)),
                            lambda: _item_list(request, query))
 
 
 def _item_list(request: Request, query: ItemListQuery):
     with reading(request) as web:
         db = web.session
-        commune = areas.default_commune(db)
+        commune = communes.current(web.request, db)
         look = lookups(db, row_id(commune))
         f = items.ListFilters(
             village_id=query.village if query.village in look.villages else None,
@@ -110,7 +124,7 @@ AUDIT_CHECKPOINTS_SHOWN = 10
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(web: CurrentWeb, db: Db):
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     head = audit.head(db, row_id(commune))
     checkpoints = audit.stored_checkpoints(db, row_id(commune), limit=AUDIT_CHECKPOINTS_SHOWN)
     return web.render("public/audit.html", commune=commune, head=head, now=clock.now(),
@@ -118,9 +132,9 @@ def audit_page(web: CurrentWeb, db: Db):
 
 
 @router.get("/audit/checkpoints.json")
-def audit_checkpoints(db: Db):
+def audit_checkpoints(request: Request, db: Db):
     """Every signed checkpoint of the commune and the public key that checks them, for partners to keep."""
-    commune = areas.default_commune(db)
+    commune = communes.current(request, db)
     data = audit.export_checkpoints(db, row_id(commune), commune.code)
     name = "".join(ch for ch in commune.code if ch.isascii() and ch.isalnum()) or "commune"
     disposition = f'attachment; filename="audit-checkpoints-{name}.json"'

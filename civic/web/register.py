@@ -27,13 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from civic import clock
 from civic.accounts.service import Viewer
 from civic.areas import register, rules
-from civic.areas import service as areas
 from civic.areas.models import Commune
 from civic.areas.schemas import PREVIEW_GONE, RegisterApplyForm, RegisterFileQuery
 from civic.config import get_settings
 from civic.core.collation import vi_key
 from civic.core.kinds import Role
 from civic.errors import N_, CivicError, Conflict, Forbidden, Invalid, NotFound, TooLarge
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -133,7 +133,7 @@ def _forget(token: str) -> None:
 # --- pages ------------------------------------------------------------------------------------------
 
 def _page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     scope, _role = _scope(web, commune)
     names = _village_names(web, commune, scope)
     return web.render("register/upload.html", status=state.status, commune=commune,
@@ -155,7 +155,7 @@ def register_page(web: CurrentWeb):
 def _preview(request: Request, values: dict[str, Any], uploads: dict) -> HTMLResponse:
     with reading(request) as web:
         web.check_csrf(values)
-        commune = areas.default_commune(web.session)
+        commune = communes.current(web.request, web.session)
         scope, _role = _scope(web, commune)
         files = uploads.get("file") or []
         try:
@@ -218,7 +218,7 @@ async def apply(request: Request):
 
     def act(db, web: Web, form: RegisterApplyForm, files) -> Done:
         viewer = require_user(web)
-        commune = areas.default_commune(db)
+        commune = communes.current(web.request, db)
         scope, role = _scope(web, commune)
         data = _kept(form.token, form.sha256, viewer.id)
         today = clock.today_local()
@@ -264,13 +264,13 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
 
 @router.get("/admin/register/template.xlsx", name="household_register_template_xlsx")
 def template_xlsx(web: CurrentWeb):
-    _scope(web, areas.default_commune(web.session))
+    _scope(web, communes.current(web.request, web.session))
     return _download(register.to_xlsx([], instructions=TEMPLATE_GUIDE), XLSX, "mau-so-ho.xlsx")
 
 
 @router.get("/admin/register/template.csv", name="household_register_template_csv")
 def template_csv(web: CurrentWeb):
-    _scope(web, areas.default_commune(web.session))
+    _scope(web, communes.current(web.request, web.session))
     return _download(register.to_csv([]), CSV, "mau-so-ho.csv")
 
 
@@ -279,7 +279,7 @@ def problems_csv(web: CurrentWeb):
     """Every bad row of a previewed file (line, column, message in the viewer's language), as CSV."""
     from civic.web.i18n import translations
 
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     scope, _role = _scope(web, commune)
     try:
         query = RegisterFileQuery.parse(web.request.query_params)
@@ -302,7 +302,7 @@ def problems_csv(web: CurrentWeb):
 
 
 def _export(web: Web, ext: str) -> Response:
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     scope, _role = _scope(web, commune)
     rows = list(register.export_rows(web.session, _village_names(web, commune, scope)))
     name = f"so-ho-{commune.code}-{clock.today_local().isoformat()}.{ext}"

@@ -22,7 +22,7 @@ from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageTok
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
-from civic.web import urls
+from civic.web import communes, urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
@@ -54,7 +54,7 @@ def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = Fa
     db = web.session
     if on_behalf:
         workflow_rules.check_queue("triage", require_user(web).facts())
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     look = lookups(db, row_id(commune))
     taking = {v.id for v in areas.villages(db, row_id(commune))}  # merged villages take no new items
     look.villages = {k: v for k, v in look.villages.items() if k in taking}
@@ -72,7 +72,8 @@ def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = Fa
     return web.render("resident/item_form.html", status=state.status, look=look, values=shown,
                       errors=errors, kinds=KINDS, on_behalf=on_behalf, commune=commune,
                       message=state.message, signed_in=web.viewer.user is not None,
-                      form_path=web.request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
+                      form_path=web.request.scope.get("root_path", "")
+                      + web.request.app.url_path_for("assisted_submit" if on_behalf else "submit"))
 
 
 def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf: bool = False,
@@ -109,7 +110,8 @@ async def submit_upload(request: Request, *, on_behalf: bool):
             # so it must not become an item nobody can be reached about. Shown again without the login.
             raise Invalid(N_("Your login has ended. Log in again to send this item, or fill in the "
                              "contact fields and send it without an account."), field="contact_phone")
-        commune = areas.default_commune(db)
+        commune = communes.current(web.request, db)
+        areas.check_accepting(db, commune)  # a commune merged into another sends residents there
         # The session's CSRF token was in the session before this form was shown, so it names this
         # browser even when the answer to its first send was lost and the cookie never updated.
         result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf,
@@ -156,7 +158,7 @@ def submitted(request: Request, web: CurrentWeb, item: CurrentItem):
 
 @router.get("/me/items", response_class=HTMLResponse)
 def my_items(web: CurrentWeb, db: Db, viewer: SignedIn):
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     look = lookups(db, row_id(commune))
     rows = items.my_items(db, row_id(viewer))
     return web.render("resident/my_items.html", rows=rows, look=look)

@@ -9,12 +9,12 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from civic import clock
-from civic.areas import service as areas
 from civic.core.kinds import Action
 from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.items import service as items
 from civic.items.models import Item
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, PageNumber, SignedIn, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -42,7 +42,7 @@ DONE_MESSAGES = {
 @router.get("/triage", response_class=HTMLResponse)
 def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1):
     rules.check_queue("triage", viewer.facts())
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     look = lookups(db, row_id(commune))
     total = workflow.triage_count(db, viewer)
     size = workflow.QUEUE_PAGE
@@ -87,7 +87,7 @@ def triage_item(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
 @router.get("/review", response_class=HTMLResponse)
 def review_queue(viewer: SignedIn, web: CurrentWeb, db: Db):
     rules.check_queue("review", viewer.facts())
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     look = lookups(db, row_id(commune))
     return web.render("review/queue.html", queue=workflow.review_queue(db, viewer), look=look)
 

@@ -26,6 +26,7 @@ from civic.media.schemas import FileField
 from civic.supervision import rules
 from civic.supervision import schemas as forms
 from civic.supervision import service as sup
+from civic.web import communes
 from civic.web import media as media_web
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
@@ -75,7 +76,7 @@ def supervision_context(db, web: Web, item, facts) -> dict[str, Any]:
 @router.get("/inspect", response_class=HTMLResponse, name="inspect_queue")
 def queue(viewer: SignedIn, web: CurrentWeb, db: Db):
     rules.check_queue(viewer.facts())
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     return web.render("supervision/queue.html", queue=sup.queue(db, viewer),
                       look=lookups(db, row_id(commune)), today=clock.today_local(), SUP=LABELS)
 

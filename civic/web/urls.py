@@ -21,14 +21,25 @@ def _settings(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
 
 
+def commune_prefix(request: Request) -> str:
+    """The commune prefix of the request's address ("/c/NS", civic/web/communes.py), or ""."""
+    return str(request.scope.get("civic.prefix", ""))
+
+
 def base(request: Request) -> str:
-    """The site's address without a trailing slash: the configured base URL, else the request's."""
-    return _settings(request).public_base or str(request.base_url).rstrip("/")
+    """The site's address without a trailing slash (and without a commune prefix): the configured base
+    URL, else the request's."""
+    configured = _settings(request).public_base
+    if configured:
+        return configured
+    own, prefix = str(request.base_url).rstrip("/"), commune_prefix(request)
+    return own[: -len(prefix)] if prefix and own.endswith(prefix) else own
 
 
 def absolute(request: Request, path: str) -> str:
-    """The absolute URL of a path on this site ("/items/NS-2026-0001" → "https://…/items/NS-2026-0001")."""
-    return base(request) + "/" + path.lstrip("/")
+    """The absolute URL of a path on this site ("/items/NS-2026-0001" → "https://…/items/NS-2026-0001"),
+    inside the request's commune prefix when it has one ("https://…/c/NS/invite/…")."""
+    return base(request) + commune_prefix(request) + "/" + path.lstrip("/")
 
 
 def for_route(request: Request, name: str, **params: object) -> str:

@@ -16,6 +16,7 @@ from civic.areas.schemas import MergeVillagesForm, RenameVillageForm, VillageFor
 from civic.core.kinds import Role
 from civic.db import row_id
 from civic.errors import N_, Forbidden
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -30,7 +31,7 @@ KINDS = (("thon", N_("Thôn (village)")), ("to_dan_pho", N_("Tổ dân phố (re
 def admin_commune(web: Web) -> Commune:
     """The commune the signed-in viewer administers (a login first; 403 for anyone else)."""
     viewer = require_user(web)
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     if row_id(commune) not in viewer.communes(Role.ADMIN):
         raise Forbidden(ADMINS_ONLY)
     return commune

@@ -74,7 +74,13 @@ NOT_REACHED: dict[str, str] = {
                      "no page links to it (tests/accounts/test_people.py posts markup into it)",
     "SetupForm": "only an empty site has /setup; tests/areas/test_setup.py sets one up with markup in the "
                  "commune's name and checks the page that follows",
-    "CommuneForm": "read by `civic commune create` and as part of SetupForm; no page posts it alone",
+    "CommuneForm": "read by `civic commune create`, as part of SetupForm, and on the operator's "
+                   "communes page, which the demo has no operator for (tests/web/test_commune_operator.py "
+                   "posts markup)",
+    "CommuneSearchQuery": "the commune picker is shown only with several communes (the demo has one); "
+                          "tests/web/test_communes.py searches with markup and checks it is escaped",
+    "InviteAdminForm": "only the deployment operator posts it, and the demo has none; "
+                       "tests/web/test_commune_operator.py posts markup and reads the letter",
     "RollQuery": "a query, stored nowhere: tests/deliberation/test_meeting.py searches the roll with markup",
     "ClusterForm": "only a village of 200 or more households meets by cluster, the demo's are smaller "
                    "(tests/deliberation/test_meeting.py adds clusters)",
