@@ -1,7 +1,7 @@
 """several communes in one deployment: a merged commune says into which commune and from which date
 
 Revision ID: 0010m
-Revises: 0009v
+Revises: 0010b
 
 A commune merged into another (the 2025 reorganisation) keeps its row, its items and their codes, and its
 closed audit chain (`audit_head.closed`: no event is appended to it any more); `merged_into_id` and `merged_on` name the commune that continues it.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010m"
-down_revision: str | None = "0009v"
+down_revision: str | None = "0010b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
