@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from civic import clock
-from civic.areas import service as areas
 from civic.boards import rules as board_rules
 from civic.core.inputs import Form
 from civic.core.kinds import Action
