@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse
 
 from civic import clock
 from civic.accounts import service as accounts
-from civic.areas import service as areas
 from civic.boards import rules
 from civic.boards import service as boards
 from civic.boards.schemas import FORMS, BoardForm, MemberForm, MemberRefForm, RecogniseForm
 from civic.db import row_id
 from civic.errors import N_, NotFound
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -106,6 +106,6 @@ async def recognise_board(request: Request, board_id: RowId):
 
 @router.get("/boards", response_class=HTMLResponse, name="board_list")
 def board_list(web: CurrentWeb):
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     return web.render("boards/list.html", BOARDS=LABELS, commune=commune,
                       boards=boards.views(web.session, row_id(commune), recognised_only=True))

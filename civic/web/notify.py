@@ -17,6 +17,7 @@ from civic.items import service as items
 from civic.items.models import Item
 from civic.notify import service as notify
 from civic.notify.schemas import FORMS, ConfirmCodeForm, FollowContactForm, PreferencesForm
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, ItemCode, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -165,10 +166,9 @@ def stop_notifications(web: CurrentWeb, token: str):
 @router.post("/notify/stop/{token}", name="post_stop_notifications")
 async def post_stop_notifications(request: Request, token: str):
     def act(db, web: Web, form, files) -> Done:
-        from civic.areas.service import default_commune
         from civic.db import row_id
 
-        notify.stop(db, token, row_id(default_commune(db)))
+        notify.stop(db, token, row_id(communes.current(web.request, db)))
         return Done("/", N_("Done: you will receive no more of these messages."))
 
     def page(state: FormState) -> Response:
@@ -245,13 +245,13 @@ def notification_preferences(web: CurrentWeb):
 @router.post("/account/notifications", name="post_notification_preferences")
 async def post_notification_preferences(request: Request):
     def act(db, web: Web, form: PreferencesForm, files) -> Done:
-        from civic.areas.service import default_commune
         from civic.db import row_id
 
         viewer = require_user(web)
         notify.save_preferences(db, viewer, channels_chosen=form.channels, quiet_from=form.quiet_from or 0,
                                 quiet_to=form.quiet_to or 0, digest=form.digest,
-                                language=form.language or "vi", commune_id=row_id(default_commune(db)))
+                                language=form.language or "vi",
+                                commune_id=row_id(communes.current(web.request, db)))
         return Done("/account/notifications", N_("Your notification choices were saved."))
 
     def page(state: FormState) -> Response:

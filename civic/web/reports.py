@@ -17,6 +17,7 @@ from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.reports import dashboard, opendata, rules
 from civic.reports import service as reports
 from civic.reports.schemas import YEAR_MIN, ExportForm, YearQuery
+from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb
 from civic.workflow.stages import STAGE_LABELS
@@ -28,7 +29,7 @@ register_forms(ExportForm)
 def _export_page(web: Web, *, values: dict | None = None, errors: dict | None = None, status: int = 200
                  ) -> Response:
     db = web.session
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     villages = areas.villages(db, row_id(commune), include_merged=True)
     datasets = [(name, web._(rules.DATASET_TITLES[name])) for name in rules.DATASETS]
     private_sets = [web._(rules.DATASET_TITLES[n]) for n in rules.DATASETS if rules.has_private(n)]
@@ -55,7 +56,7 @@ def export_file(web: CurrentWeb):
     values = {k: params.get(k, "") for k in ExportForm.model_fields if k in params}
     try:
         form = ExportForm.parse(params)
-        commune = areas.default_commune(web.session)
+        commune = communes.current(web.request, web.session)
         result = reports.export(web.viewer, commune, form, web._)
     except Invalid as exc:
         return _export_page(web, values=values, errors=web.field_errors(exc), status=422)
@@ -70,7 +71,7 @@ _build_lock = threading.Lock()
 
 
 def _package_folder(web: Web) -> Path:
-    commune = areas.default_commune(web.session)
+    commune = communes.current(web.request, web.session)
     base = get_settings().var_dir
     if not opendata.is_current(base, commune):
         with _build_lock:
@@ -115,7 +116,7 @@ def dashboard_page(web: CurrentWeb):
     """The commune's figures for anyone; its supervisors and admins also get the overdue items and findings
     by name, with links to act on them, and the yearly report."""
     db = web.session
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     figures = dashboard.figures(db, row_id(commune))
     staff = _is_commune_staff(web, row_id(commune))
     response = web.render("reports/dashboard.html", commune=commune, d=figures, staff=staff,
@@ -134,7 +135,7 @@ def yearly_report(web: CurrentWeb):
     supervisors and admins (any village, or the whole commune) and village heads (their villages)."""
     viewer = require_user(web)
     db = web.session
-    commune = areas.default_commune(db)
+    commune = communes.current(web.request, db)
     commune_id = row_id(commune)
     query = YearQuery.read(web.request.query_params)
     today = clock.today_local()
