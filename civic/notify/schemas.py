@@ -61,6 +61,10 @@ class ConfirmCodeForm(Form):
     code: Annotated[str, Text(6, 6, N_("The code has 6 digits."))] = ""
 
 
+class ResendForm(Form):
+    phone: Annotated[str | None, Phone()] = None
+
+
 HOURS = N_("Please give an hour from 0 to 23.")
 
 
@@ -79,4 +83,4 @@ class PreferencesForm(Form):
         return [c for c in ("email", "sms", "push", "zalo") if getattr(self, c)]
 
 
-FORMS = (FollowContactForm, ConfirmCodeForm, PreferencesForm)
+FORMS = (FollowContactForm, ConfirmCodeForm, PreferencesForm, ResendForm)

@@ -481,6 +481,37 @@ def confirm_follow(session: Session, row: Follow, code: str) -> Follow:
     return row
 
 
+# --- the anonymous reporter's manage link ------------------------------------------------------------------
+
+MANAGE_RESENDS_PER_DAY = 3
+
+
+def resend_manage_link(session: Session, item: Item, phone: str) -> bool:
+    """Send a new manage link by SMS to the phone the anonymous reporter gave (the old link stops working:
+    only a hash of it was kept). Says nothing about whether the phone matched, so the page cannot be used to
+    learn a reporter's number; at most a few a day per item."""
+    if not item.contact_phone or item.reporter_id or item.manage_token_hash is None:
+        return False
+    if not hmac.compare_digest(item.contact_phone, phone):
+        return False
+    now = clock.now()
+    sent = session.execute(select(col(Outbox.id)).where(
+        col(Outbox.item_id) == item.id, col(Outbox.kind) == "manage_link",
+        col(Outbox.created_at) > now - timedelta(days=1))).all()
+    if len(sent) >= MANAGE_RESENDS_PER_DAY:
+        raise Conflict(N_("Too many codes were sent to this address. Please try again in an hour."))
+    token = secrets.token_urlsafe(32)
+    item.manage_token_hash = hashlib.sha256(token.encode()).hexdigest()
+    session.flush()
+    event = audit.record(session, commune_id=item.commune_id, action="manage_link_resent",
+                         payload={"item": item.code})
+    link = texts.absolute(f"/m/{token}")
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="manage_link",
+            recipients=[Recipient(f"m:{item.id}", "sms", item.contact_phone)], link=link, urgent=True,
+            stop=False)
+    return True
+
+
 # --- preferences and stopping -----------------------------------------------------------------------------
 
 def preferences(session: Session, user_id: int) -> NotifyPreference:

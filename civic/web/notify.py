@@ -12,11 +12,11 @@ from starlette.responses import Response
 
 from civic.accounts.service import administered_commune
 from civic.config import get_settings
-from civic.errors import N_
+from civic.errors import N_, Conflict
 from civic.items import service as items
 from civic.items.models import Item
 from civic.notify import service as notify
-from civic.notify.schemas import FORMS, ConfirmCodeForm, FollowContactForm, PreferencesForm
+from civic.notify.schemas import FORMS, ConfirmCodeForm, FollowContactForm, PreferencesForm, ResendForm
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, ItemCode, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -34,12 +34,28 @@ def _follow_page(web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse
     following = notify.following(web.session, item, web.viewer.id) is not None
     return web.render("notify/follow.html", status=state.status, headers=PRIVATE, item=item,
                       signed_in=web.viewer.user is not None, following=following,
-                      can_sms="sms" in usable, can_email="email" in usable, **state.context())
+                      can_sms="sms" in usable, can_email="email" in usable,
+                      can_resend=("sms" in usable and item.manage_token_hash is not None
+                                  and not item.reporter_id),
+                      **state.context())
 
 
 @router.get("/items/{code}/follow", response_class=HTMLResponse, name="follow_item")
 def follow_item(web: CurrentWeb, code: ItemCode):
     return _follow_page(web, items.get_by_code(web.session, code))
+
+
+@router.post("/items/{code}/manage-link", name="post_resend_manage_link")
+async def post_resend_manage_link(request: Request, code: ItemCode):
+    def act(db, web: Web, form: ResendForm, files) -> Done:
+        item = items.get_by_code(db, code)
+        if "sms" not in notify.configured():
+            raise Conflict(N_("This site cannot send messages of this kind yet."))
+        notify.resend_manage_link(db, item, form.phone or "")
+        return Done(f"/items/{item.code}/follow",
+                    N_("If this is the phone given with the item, a new manage link is on its way by SMS."))
+
+    return await post_form(request, ResendForm, action="resend", act=act, page=_again(request, code))
 
 
 def _again(request: Request, code: str):

@@ -183,3 +183,24 @@ def test_an_sms_reply_tu_choi_stops_messages_to_that_phone(client, w, sms_on, mo
     assert client.post(f"/items/{code}/follow/contact", data={"csrf_token": token, "channel": "sms",
                                                              "phone": "0912000111"},
                        follow_redirects=False).status_code == 303
+
+
+def test_an_anonymous_reporter_gets_a_new_manage_link_on_the_phone_they_gave(client, w, sms_on):
+    code, old = w["item"].code, w["item"]._manage_token
+    assert client.get(f"/m/{old}").status_code == 200
+    page = client.get(f"/items/{code}/follow?lang=en")
+    assert "Lost the manage link?" in page.text
+    token = csrf_token(client, f"/items/{code}/follow")
+    other = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "0987654321"},
+                        follow_redirects=False)
+    assert other.status_code == 303 and rows(Outbox, Outbox.kind == "manage_link") == []  # says nothing more
+    bad = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "12"})
+    assert bad.status_code == 422
+    right = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "0912 345 678"},
+                        follow_redirects=False)
+    assert right.status_code == 303
+    [sms] = rows(Outbox, Outbox.kind == "manage_link")
+    assert sms.address == "0912345678" and sms.status == "queued"
+    new = re.search(r"/m/(\S+)", sms.body).group(1)
+    assert client.get(f"/m/{new}").status_code == 200
+    assert client.get(f"/m/{old}").status_code == 404
