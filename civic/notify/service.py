@@ -246,6 +246,12 @@ def _on_submitted(session: Session, event: AuditEvent, item: Item, data: dict[st
         session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=item.reporter_id,
                            created_at=event.created_at, confirmed_at=event.created_at))
         session.flush()
+    elif data.get("sms_consent") and item.contact_phone and not item.reporter_id:
+        # The anonymous reporter ticked "tell me by SMS" on the form (the event records the consent).
+        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), channel="sms",
+                           address=item.contact_phone, created_at=event.created_at,
+                           confirmed_at=event.created_at))
+        session.flush()
     usable = configured()
     heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id)
     enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="new_item",

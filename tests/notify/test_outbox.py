@@ -154,3 +154,16 @@ def test_following_by_a_channel_the_site_lacks_is_refused(db, daytime):
     item = make_item(db, commune, a, cat)
     with pytest.raises(Conflict):
         notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
+
+
+def test_an_anonymous_reporter_who_ticks_sms_hears_of_the_change_by_sms(db, sms_on, daytime):
+    commune, a, _, cat, users = world(db)
+    silent = make_item(db, commune, a, cat)
+    told = make_item(db, commune, a, cat, notify_sms="1", contact_phone="0912 777 888")
+    event = db.execute(select(AuditEvent).where(AuditEvent.item_id == told.id)).scalars().one()
+    assert '"sms_consent":true' in event.payload and "0912777888" not in event.payload
+    head = viewer(db, users["village_head"])
+    move(db, silent, "accept", head)
+    move(db, told, "accept", head)
+    [row] = outbox(db, kind="stage_changed")
+    assert (row.item_id, row.channel, row.address) == (told.id, "sms", "0912777888")
