@@ -332,10 +332,36 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
                    kind="meeting_scheduled", recipients=households, usable=usable, lines=lines, urgent=urgent)
 
 
+def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+    """A ballot for each household to return, or the households' decision."""
+    from civic.deliberation.models import Decision
+
+    decision = session.get(Decision, params.get("decision_id")) if params.get("decision_id") else None
+    if decision is None:
+        return 0
+    usable = configured()
+
+    def lines(locale: str) -> list[str]:
+        out = [decision.question[:200]]
+        if row.kind == "decision_recorded" and decision.passed is not None:
+            out.append(texts.tr(locale, texts.PASSED if decision.passed else texts.NOT_PASSED))
+        return out
+
+    households = household_recipients(session, item.village_id, usable)
+    return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind=row.kind,
+                   recipients=households, usable=usable, lines=lines)
+
+
 FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
     "meeting_scheduled": _meeting_messages, "meeting_changed": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
+    "ballot_opened": _decision_messages, "decision_recorded": _decision_messages,
 }
+
+
+def _on_decision(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    if data.get("decision_id"):
+        fanout(session, event, item, {"decision_id": data["decision_id"]})
 
 
 def _on_pledge(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
@@ -365,6 +391,8 @@ HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]]
     "meeting_changed": _on_meeting,
     "meeting_cancelled": _on_meeting,
     "pledge_added": _on_pledge,
+    "ballot_opened": _on_decision,
+    "decision_recorded": _on_decision,
     "official_reply": _on_reply,
 }
 
