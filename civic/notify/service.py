@@ -185,7 +185,7 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
             recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
             params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
             usable: set[str] | None = None, code: str = "", link: str | None = None,
-            stop: bool = True) -> int:
+            stop: bool = True, key_extra: str = "") -> int:
     """Write one outbox row per (recipient, channel), once each; returns how many."""
     usable = configured() if usable is None else usable
     now = clock.now()
@@ -217,10 +217,15 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
         rows.append({"commune_id": commune_id, "event_id": event_id, "item_id": item.id if item else None,
                      "kind": kind, "channel": r.channel, "recipient": r.key, "address": r.address,
                      "subject": w.subject, "body": w.body,
-                     "idempotency_key": rules.idempotency_key(event_id, r.key, r.channel, kind),
+                     "idempotency_key": rules.idempotency_key(event_id, r.key, r.channel, kind + key_extra),
                      "status": status, "attempts": 0, "urgent": urgent, "created_at": now,
                      "next_attempt_at": after, "claimed_at": None, "sent_at": None,
                      "last_error": "" if status != "no_channel" else "no channel"})
+    if rows and key_extra:  # a reminder: once a day, however often the worker looks
+        keys = [r["idempotency_key"] for r in rows]
+        known = set(session.execute(select(col(Outbox.idempotency_key))
+                                    .where(col(Outbox.idempotency_key).in_(keys))).scalars())
+        rows = [r for r in rows if r["idempotency_key"] not in known]
     if rows:
         session.execute(insert(Outbox), rows)
     return len(rows)
@@ -406,6 +411,40 @@ def on_event(session: Session, event: AuditEvent) -> None:
     if item is None:
         return
     handler(session, event, item, _payload(event))
+
+
+# --- reminders to village heads ---------------------------------------------------------------------
+
+def reminders(session: Session, now: datetime) -> int:
+    """Village heads hear, once a day, of items whose acknowledgement is due on the next working day and of
+    meetings held but not yet recorded (the worker looks every few minutes)."""
+    from civic.workflow import calendar
+    from civic.workflow import rules as workflow_rules
+
+    today = now.astimezone(LOCAL_TZ).date()
+    tomorrow = workflow_rules.add_working_days(today, 1, calendar.is_holiday)
+    allowed = get_settings().ack_working_days
+    usable = configured()
+    made = 0
+    for item in session.execute(select(Item).where(col(Item.stage) == "submitted")).scalars():
+        submitted_on = as_utc(item.created_at).astimezone(LOCAL_TZ).date()
+        if workflow_rules.add_working_days(submitted_on, allowed, calendar.is_holiday) == tomorrow:
+            made += _remind(session, item, "triage_due", today.isoformat(), usable)
+    held = session.execute(select(Meeting).where(col(Meeting.recorded_at).is_(None),
+                                                 col(Meeting.starts_at) < now,
+                                                 col(Meeting.starts_at) > now - timedelta(days=30))).scalars()
+    for meeting in held:
+        item = session.get(Item, meeting.item_id)
+        if item is not None and item.stage == "discuss":
+            made += _remind(session, item, "meeting_to_record", today.isoformat(), usable)
+    return made
+
+
+def _remind(session: Session, item: Item, kind: str, day: str, usable: set[str]) -> int:
+    heads = _holders(session, item.commune_id, {"village_head"}, item.village_id)
+    return enqueue(session, commune_id=item.commune_id, event_id=None, item=item, kind=kind,
+                   recipients=account_recipients(session, heads, usable), usable=usable,
+                   key_extra=f":{item.id}:{day}", lines=lambda locale: [item.title[:120]])
 
 
 # --- following --------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ SUBJECTS = {
     "meeting_scheduled": N_("Village meeting on %(code)s"),
     "pledge_recorded": N_("%(code)s: a pledge was recorded for your household"),
     "reply": N_("%(code)s: an official reply"),
+    "triage_due": N_("%(code)s: please acknowledge it by tomorrow"),
+    "meeting_to_record": N_("%(code)s: please record the village meeting"),
     "ballot_opened": N_("%(code)s: a ballot for your household"),
     "decision_recorded": N_("%(code)s: the households' decision"),
     "follow_code": N_("Your code to follow %(code)s"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from civic.notify.channels import Channel, Message, Permanent, Temporary
 from civic.notify.models import Follow, Outbox
 
 log = logging.getLogger("civic.worker")
+REMIND_EVERY_S = 600  # village heads' reminders are looked for every 10 minutes (sent once a day)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Round:
     purged: int = 0
     digests: int = 0
     expanded: int = 0
+    reminders: int = 0
     results: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
 
 
@@ -152,12 +155,15 @@ def purge(session: Session, now: datetime, keep_days: int) -> int:
 
 
 def run_once(settings: Settings | None = None, found: dict[str, Channel] | None = None,
-             pool: ThreadPoolExecutor | None = None) -> Round:
+             pool: ThreadPoolExecutor | None = None, remind: bool = False) -> Round:
     """One round: gather digests, claim a batch, deliver it, record the results, purge old contacts."""
     settings = settings or get_settings()
     found = channel_mod.available(settings) if found is None else found
     out = Round()
     now = clock.now()
+    if remind:
+        with unit_of_work(write=True) as session:
+            out.reminders = notify.reminders(session, now)
     with unit_of_work(write=True) as session:
         out.expanded = expand_fanouts(session)
     with unit_of_work(write=True) as session:
@@ -191,8 +197,12 @@ def run(stop: threading.Event | None = None, *, once: bool = False, settings: Se
     found = channel_mod.available(settings)
     total = Round()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="civic-send") as pool:
+        last_reminders = -float(REMIND_EVERY_S)
         while not stop.is_set():
-            r = run_once(settings, found, pool)
+            remind = time.monotonic() - last_reminders >= REMIND_EVERY_S
+            if remind:
+                last_reminders = time.monotonic()
+            r = run_once(settings, found, pool, remind=remind)
             for name in ("claimed", "sent", "retried", "dead", "purged", "digests", "expanded"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             if r.claimed:
