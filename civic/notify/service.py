@@ -608,6 +608,23 @@ def save_preferences(session: Session, viewer: Viewer, *, channels_chosen: list[
     return row
 
 
+def save_push(session: Session, viewer: Viewer, subscription: str, commune_id: int) -> NotifyPreference:
+    """This browser's Web Push subscription becomes the account's "push" channel, tried first."""
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in first."))
+    row = session.get(NotifyPreference, viewer.id)
+    if row is None:
+        row = NotifyPreference(user_id=row_id(viewer.user))
+        session.add(row)
+    row.push_subscription = subscription
+    row.channels = ",".join(["push", *[c for c in row.channels.split(",") if c and c != "push"]])
+    row.stopped = False
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="notify_push_added", actor_id=viewer.id,
+                 actor_role="resident", payload={})
+    return row
+
+
 def stop(session: Session, token: str, commune_id: int) -> str:
     """A stop link: the follow ends, or the account hears nothing more, or the address is stopped."""
     key, digest = read_stop_token(token)

@@ -16,7 +16,14 @@ from civic.errors import N_, Conflict
 from civic.items import service as items
 from civic.items.models import Item
 from civic.notify import service as notify
-from civic.notify.schemas import FORMS, ConfirmCodeForm, FollowContactForm, PreferencesForm, ResendForm
+from civic.notify.schemas import (
+    FORMS,
+    ConfirmCodeForm,
+    FollowContactForm,
+    PreferencesForm,
+    PushForm,
+    ResendForm,
+)
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, ItemCode, RowId, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form
@@ -245,6 +252,7 @@ def _preferences_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     usable = notify.configured()
     return web.render("notify/preferences.html", status=state.status, headers=PRIVATE,
                       has_email=bool(viewer.user and viewer.user.email), usable=usable,
+                      vapid_key=get_settings().vapid_public_key if "push" in usable else "",
                       channel_names=CHANNEL_NAMES, prefs_values=values,
                       **{**state.context(), "form_values": values})
 
@@ -275,6 +283,23 @@ async def post_notification_preferences(request: Request):
             return _preferences_page(web, state)
 
     return await post_form(request, PreferencesForm, action="preferences", act=act, page=page)
+
+
+@router.post("/account/notifications/push", name="post_push_subscription")
+async def post_push_subscription(request: Request):
+    def act(db, web: Web, form: PushForm, files) -> Done:
+        from civic.areas.service import default_commune
+        from civic.db import row_id
+
+        viewer = require_user(web)
+        notify.save_push(db, viewer, form.subscription, row_id(default_commune(db)))
+        return Done("/account/notifications", N_("Notifications are on for this phone."))
+
+    def page(state: FormState) -> Response:
+        with reading(request) as web:
+            return _preferences_page(web, state)
+
+    return await post_form(request, PushForm, action="push", act=act, page=page)
 
 
 # --- the commune admin: messages not delivered ---------------------------------------------------------

@@ -204,3 +204,32 @@ def test_an_anonymous_reporter_gets_a_new_manage_link_on_the_phone_they_gave(cli
     new = re.search(r"/m/(\S+)", sms.body).group(1)
     assert client.get(f"/m/{new}").status_code == 200
     assert client.get(f"/m/{old}").status_code == 404
+
+
+def test_a_phone_turns_on_web_push_and_hears_there_first(client, w, monkeypatch, tmp_path):
+    import json
+
+    from civic.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "vapid_private_key", str(tmp_path / "vapid.pem"))
+    monkeypatch.setattr(get_settings(), "vapid_public_key", "BPublicKeyOfTheSite")
+    resident = w["users"]["resident"]
+    login(client, resident)
+    page = client.get("/account/notifications?lang=en")
+    assert 'data-key="BPublicKeyOfTheSite"' in page.text and "push.js" in page.text
+    token = csrf_token(client, "/account/notifications")
+    bad = client.post("/account/notifications/push", data={"csrf_token": token, "subscription": "{not json"})
+    assert bad.status_code == 422 and rows(NotifyPreference) == []
+    subscription = {"endpoint": "https://push.example.net/send/abc",
+                    "keys": {"p256dh": "BKey", "auth": "auth"}}
+    ok = client.post("/account/notifications/push", data={"csrf_token": token,
+                                                          "subscription": json.dumps(subscription)},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work(write=True) as db:
+        from civic.items.models import Item
+
+        notify.follow_account(db, db.get(Item, w["item"].id), viewer(db, resident))
+    move_item(w)
+    [row] = rows(Outbox, Outbox.kind == "stage_changed")
+    assert row.channel == "push" and json.loads(row.address) == subscription
