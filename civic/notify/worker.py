@@ -28,7 +28,7 @@ from civic.notify import channels as channel_mod
 from civic.notify import rules
 from civic.notify import service as notify
 from civic.notify.channels import Channel, Message, Permanent, Temporary
-from civic.notify.models import Follow, Outbox
+from civic.notify.models import Follow, NotifyPreference, Outbox
 
 log = logging.getLogger("civic.worker")
 REMIND_EVERY_S = 600  # village heads' reminders are looked for every 10 minutes (sent once a day)
@@ -124,9 +124,11 @@ def gather_digests(session: Session, now: datetime) -> int:
         lines = [r.subject for r in held]
         body = "\n".join(lines) if channel in ("email", "push") else "; ".join(lines)
         key = rules.idempotency_key(None, recipient, channel, "digest:" + ",".join(str(r.id) for r in held))
+        prefs = session.get(NotifyPreference, int(recipient[2:])) if recipient.startswith("u:") else None
+        language = prefs.language if prefs is not None else "vi"
         session.execute(insert(Outbox).values(
             commune_id=commune_id, event_id=None, item_id=None, kind="digest", channel=channel,
-            recipient=recipient, address=address, subject=texts.tr("vi", texts.SUBJECTS["digest"]),
+            recipient=recipient, address=address, subject=texts.tr(language, texts.SUBJECTS["digest"]),
             body=body[:4000] + ("\n" + first.body.splitlines()[-1] if channel == "email" else ""),
             idempotency_key=key, status="queued", attempts=0, urgent=False, created_at=now,
             next_attempt_at=now, claimed_at=None, sent_at=None, last_error=""))
