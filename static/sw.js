@@ -126,3 +126,19 @@ self.addEventListener("fetch", function (event) {
   if (isStatic(url)) { event.respondWith(fromStatic(request)); return; }
   if (request.mode === "navigate") { event.respondWith(page(event)); }
 });
+
+// Web Push (civic/notify): the site's encrypted message {title, body, url} shown as a notification; a tap
+// opens the item.
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data ? event.data.text() : "" }; }
+  event.waitUntil(self.registration.showNotification(data.title || "civic", {
+    body: data.body || "", data: { url: data.url || "/" }, icon: "/favicon.ico"
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var url = (event.notification.data && event.notification.data.url) || "/";
+  event.waitUntil(self.clients.openWindow(url));
+});

@@ -77,6 +77,7 @@ class SubmitForm(Form):
                                       N_("The name must have at most 80 characters."))] = ""
     contact_phone: Annotated[str | None, Phone(required=False)] = None
     show_name: Annotated[bool, Flag()] = False
+    notify_sms: Annotated[bool, Flag()] = False  # an anonymous reporter agrees to hear of changes by SMS
     client_token: Annotated[str | None, ClientToken()] = None
 
     @model_validator(mode="after")

@@ -182,6 +182,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     payload["title_sha256"] = audit_rules.text_digest(item.title)
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
+    if anonymous and not on_behalf and contact_phone and form.notify_sms:
+        payload["sms_consent"] = True  # the reporter's consent to be told by SMS (civic/notify follows)
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
                  actor_id=viewer.id, actor_role="village_head" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)

@@ -61,6 +61,28 @@ class ConfirmCodeForm(Form):
     code: Annotated[str, Text(6, 6, N_("The code has 6 digits."))] = ""
 
 
+class ResendForm(Form):
+    phone: Annotated[str | None, Phone()] = None
+
+
+class PushForm(Form):
+    subscription: Annotated[str, Text(20, 1000, N_("This browser could not turn on notifications."))] = ""
+
+    @model_validator(mode="after")
+    def _subscription(self) -> PushForm:
+        import json
+
+        try:
+            data = json.loads(self.subscription)
+            ok = (isinstance(data, dict) and str(data.get("endpoint", "")).startswith("https://")
+                  and isinstance(data.get("keys"), dict) and {"p256dh", "auth"} <= set(data["keys"]))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise error(N_("This browser could not turn on notifications."), field="subscription")
+        return self
+
+
 HOURS = N_("Please give an hour from 0 to 23.")
 
 
@@ -79,4 +101,4 @@ class PreferencesForm(Form):
         return [c for c in ("email", "sms", "push", "zalo") if getattr(self, c)]
 
 
-FORMS = (FollowContactForm, ConfirmCodeForm, PreferencesForm)
+FORMS = (FollowContactForm, ConfirmCodeForm, PreferencesForm, ResendForm, PushForm)

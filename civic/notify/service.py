@@ -185,7 +185,7 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
             recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
             params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
             usable: set[str] | None = None, code: str = "", link: str | None = None,
-            stop: bool = True) -> int:
+            stop: bool = True, key_extra: str = "") -> int:
     """Write one outbox row per (recipient, channel), once each; returns how many."""
     usable = configured() if usable is None else usable
     now = clock.now()
@@ -217,10 +217,15 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
         rows.append({"commune_id": commune_id, "event_id": event_id, "item_id": item.id if item else None,
                      "kind": kind, "channel": r.channel, "recipient": r.key, "address": r.address,
                      "subject": w.subject, "body": w.body,
-                     "idempotency_key": rules.idempotency_key(event_id, r.key, r.channel, kind),
+                     "idempotency_key": rules.idempotency_key(event_id, r.key, r.channel, kind + key_extra),
                      "status": status, "attempts": 0, "urgent": urgent, "created_at": now,
                      "next_attempt_at": after, "claimed_at": None, "sent_at": None,
                      "last_error": "" if status != "no_channel" else "no channel"})
+    if rows and key_extra:  # a reminder: once a day, however often the worker looks
+        keys = [r["idempotency_key"] for r in rows]
+        known = set(session.execute(select(col(Outbox.idempotency_key))
+                                    .where(col(Outbox.idempotency_key).in_(keys))).scalars())
+        rows = [r for r in rows if r["idempotency_key"] not in known]
     if rows:
         session.execute(insert(Outbox), rows)
     return len(rows)
@@ -245,6 +250,12 @@ def _on_submitted(session: Session, event: AuditEvent, item: Item, data: dict[st
             col(Follow.item_id) == item.id, col(Follow.user_id) == item.reporter_id)).first():
         session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=item.reporter_id,
                            created_at=event.created_at, confirmed_at=event.created_at))
+        session.flush()
+    elif data.get("sms_consent") and item.contact_phone and not item.reporter_id:
+        # The anonymous reporter ticked "tell me by SMS" on the form (the event records the consent).
+        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), channel="sms",
+                           address=item.contact_phone, created_at=event.created_at,
+                           confirmed_at=event.created_at))
         session.flush()
     usable = configured()
     heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id)
@@ -326,10 +337,36 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
                    kind="meeting_scheduled", recipients=households, usable=usable, lines=lines, urgent=urgent)
 
 
+def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+    """A ballot for each household to return, or the households' decision."""
+    from civic.deliberation.models import Decision
+
+    decision = session.get(Decision, params.get("decision_id")) if params.get("decision_id") else None
+    if decision is None:
+        return 0
+    usable = configured()
+
+    def lines(locale: str) -> list[str]:
+        out = [decision.question[:200]]
+        if row.kind == "decision_recorded" and decision.passed is not None:
+            out.append(texts.tr(locale, texts.PASSED if decision.passed else texts.NOT_PASSED))
+        return out
+
+    households = household_recipients(session, item.village_id, usable)
+    return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind=row.kind,
+                   recipients=households, usable=usable, lines=lines)
+
+
 FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
     "meeting_scheduled": _meeting_messages, "meeting_changed": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
+    "ballot_opened": _decision_messages, "decision_recorded": _decision_messages,
 }
+
+
+def _on_decision(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    if data.get("decision_id"):
+        fanout(session, event, item, {"decision_id": data["decision_id"]})
 
 
 def _on_pledge(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
@@ -359,6 +396,8 @@ HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]]
     "meeting_changed": _on_meeting,
     "meeting_cancelled": _on_meeting,
     "pledge_added": _on_pledge,
+    "ballot_opened": _on_decision,
+    "decision_recorded": _on_decision,
     "official_reply": _on_reply,
 }
 
@@ -372,6 +411,40 @@ def on_event(session: Session, event: AuditEvent) -> None:
     if item is None:
         return
     handler(session, event, item, _payload(event))
+
+
+# --- reminders to village heads ---------------------------------------------------------------------
+
+def reminders(session: Session, now: datetime) -> int:
+    """Village heads hear, once a day, of items whose acknowledgement is due on the next working day and of
+    meetings held but not yet recorded (the worker looks every few minutes)."""
+    from civic.workflow import calendar
+    from civic.workflow import rules as workflow_rules
+
+    today = now.astimezone(LOCAL_TZ).date()
+    tomorrow = workflow_rules.add_working_days(today, 1, calendar.is_holiday)
+    allowed = get_settings().ack_working_days
+    usable = configured()
+    made = 0
+    for item in session.execute(select(Item).where(col(Item.stage) == "submitted")).scalars():
+        submitted_on = as_utc(item.created_at).astimezone(LOCAL_TZ).date()
+        if workflow_rules.add_working_days(submitted_on, allowed, calendar.is_holiday) == tomorrow:
+            made += _remind(session, item, "triage_due", today.isoformat(), usable)
+    held = session.execute(select(Meeting).where(col(Meeting.recorded_at).is_(None),
+                                                 col(Meeting.starts_at) < now,
+                                                 col(Meeting.starts_at) > now - timedelta(days=30))).scalars()
+    for meeting in held:
+        item = session.get(Item, meeting.item_id)
+        if item is not None and item.stage == "discuss":
+            made += _remind(session, item, "meeting_to_record", today.isoformat(), usable)
+    return made
+
+
+def _remind(session: Session, item: Item, kind: str, day: str, usable: set[str]) -> int:
+    heads = _holders(session, item.commune_id, {"village_head"}, item.village_id)
+    return enqueue(session, commune_id=item.commune_id, event_id=None, item=item, kind=kind,
+                   recipients=account_recipients(session, heads, usable), usable=usable,
+                   key_extra=f":{item.id}:{day}", lines=lambda locale: [item.title[:120]])
 
 
 # --- following --------------------------------------------------------------------------------------------
@@ -481,6 +554,37 @@ def confirm_follow(session: Session, row: Follow, code: str) -> Follow:
     return row
 
 
+# --- the anonymous reporter's manage link ------------------------------------------------------------------
+
+MANAGE_RESENDS_PER_DAY = 3
+
+
+def resend_manage_link(session: Session, item: Item, phone: str) -> bool:
+    """Send a new manage link by SMS to the phone the anonymous reporter gave (the old link stops working:
+    only a hash of it was kept). Says nothing about whether the phone matched, so the page cannot be used to
+    learn a reporter's number; at most a few a day per item."""
+    if not item.contact_phone or item.reporter_id or item.manage_token_hash is None:
+        return False
+    if not hmac.compare_digest(item.contact_phone, phone):
+        return False
+    now = clock.now()
+    sent = session.execute(select(col(Outbox.id)).where(
+        col(Outbox.item_id) == item.id, col(Outbox.kind) == "manage_link",
+        col(Outbox.created_at) > now - timedelta(days=1))).all()
+    if len(sent) >= MANAGE_RESENDS_PER_DAY:
+        raise Conflict(N_("Too many codes were sent to this address. Please try again in an hour."))
+    token = secrets.token_urlsafe(32)
+    item.manage_token_hash = hashlib.sha256(token.encode()).hexdigest()
+    session.flush()
+    event = audit.record(session, commune_id=item.commune_id, action="manage_link_resent",
+                         payload={"item": item.code})
+    link = texts.absolute(f"/m/{token}")
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="manage_link",
+            recipients=[Recipient(f"m:{item.id}", "sms", item.contact_phone)], link=link, urgent=True,
+            stop=False)
+    return True
+
+
 # --- preferences and stopping -----------------------------------------------------------------------------
 
 def preferences(session: Session, user_id: int) -> NotifyPreference:
@@ -501,6 +605,23 @@ def save_preferences(session: Session, viewer: Viewer, *, channels_chosen: list[
     session.flush()
     audit.record(session, commune_id=commune_id, action="notify_preferences", actor_id=viewer.id,
                  actor_role="resident", payload={"channels": row.channels, "digest": digest})
+    return row
+
+
+def save_push(session: Session, viewer: Viewer, subscription: str, commune_id: int) -> NotifyPreference:
+    """This browser's Web Push subscription becomes the account's "push" channel, tried first."""
+    if viewer.user is None:
+        raise Forbidden(N_("Please log in first."))
+    row = session.get(NotifyPreference, viewer.id)
+    if row is None:
+        row = NotifyPreference(user_id=row_id(viewer.user))
+        session.add(row)
+    row.push_subscription = subscription
+    row.channels = ",".join(["push", *[c for c in row.channels.split(",") if c and c != "push"]])
+    row.stopped = False
+    session.flush()
+    audit.record(session, commune_id=commune_id, action="notify_push_added", actor_id=viewer.id,
+                 actor_role="resident", payload={})
     return row
 
 

@@ -24,6 +24,10 @@ SUBJECTS = {
     "meeting_scheduled": N_("Village meeting on %(code)s"),
     "pledge_recorded": N_("%(code)s: a pledge was recorded for your household"),
     "reply": N_("%(code)s: an official reply"),
+    "triage_due": N_("%(code)s: please acknowledge it by tomorrow"),
+    "meeting_to_record": N_("%(code)s: please record the village meeting"),
+    "ballot_opened": N_("%(code)s: a ballot for your household"),
+    "decision_recorded": N_("%(code)s: the households' decision"),
     "follow_code": N_("Your code to follow %(code)s"),
     "follow_link": N_("Confirm that you follow %(code)s"),
     "manage_link": N_("The link to manage %(code)s"),
@@ -43,6 +47,8 @@ REASON = N_("Reason: %(reason)s")
 OPEN_LINK = N_("See it: %(link)s")
 STOP_LINK = N_("Stop these messages: %(link)s")
 STOP_SMS = N_("Reply TU CHOI to stop.")
+PASSED = N_("The proposal passed.")
+NOT_PASSED = N_("The proposal did not pass.")
 MEETING_LINE = N_("Meeting: %(when)s at %(place)s. Agenda: %(agenda)s")
 
 

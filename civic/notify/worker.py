@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from civic.notify import channels as channel_mod
 from civic.notify import rules
 from civic.notify import service as notify
 from civic.notify.channels import Channel, Message, Permanent, Temporary
-from civic.notify.models import Follow, Outbox
+from civic.notify.models import Follow, NotifyPreference, Outbox
 
 log = logging.getLogger("civic.worker")
+REMIND_EVERY_S = 600  # village heads' reminders are looked for every 10 minutes (sent once a day)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Round:
     purged: int = 0
     digests: int = 0
     expanded: int = 0
+    reminders: int = 0
     results: dict[int, tuple[str, str, float | None]] = field(default_factory=dict)
 
 
@@ -121,9 +124,11 @@ def gather_digests(session: Session, now: datetime) -> int:
         lines = [r.subject for r in held]
         body = "\n".join(lines) if channel in ("email", "push") else "; ".join(lines)
         key = rules.idempotency_key(None, recipient, channel, "digest:" + ",".join(str(r.id) for r in held))
+        prefs = session.get(NotifyPreference, int(recipient[2:])) if recipient.startswith("u:") else None
+        language = prefs.language if prefs is not None else "vi"
         session.execute(insert(Outbox).values(
             commune_id=commune_id, event_id=None, item_id=None, kind="digest", channel=channel,
-            recipient=recipient, address=address, subject=texts.tr("vi", texts.SUBJECTS["digest"]),
+            recipient=recipient, address=address, subject=texts.tr(language, texts.SUBJECTS["digest"]),
             body=body[:4000] + ("\n" + first.body.splitlines()[-1] if channel == "email" else ""),
             idempotency_key=key, status="queued", attempts=0, urgent=False, created_at=now,
             next_attempt_at=now, claimed_at=None, sent_at=None, last_error=""))
@@ -152,12 +157,15 @@ def purge(session: Session, now: datetime, keep_days: int) -> int:
 
 
 def run_once(settings: Settings | None = None, found: dict[str, Channel] | None = None,
-             pool: ThreadPoolExecutor | None = None) -> Round:
+             pool: ThreadPoolExecutor | None = None, remind: bool = False) -> Round:
     """One round: gather digests, claim a batch, deliver it, record the results, purge old contacts."""
     settings = settings or get_settings()
     found = channel_mod.available(settings) if found is None else found
     out = Round()
     now = clock.now()
+    if remind:
+        with unit_of_work(write=True) as session:
+            out.reminders = notify.reminders(session, now)
     with unit_of_work(write=True) as session:
         out.expanded = expand_fanouts(session)
     with unit_of_work(write=True) as session:
@@ -191,8 +199,12 @@ def run(stop: threading.Event | None = None, *, once: bool = False, settings: Se
     found = channel_mod.available(settings)
     total = Round()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="civic-send") as pool:
+        last_reminders = -float(REMIND_EVERY_S)
         while not stop.is_set():
-            r = run_once(settings, found, pool)
+            remind = time.monotonic() - last_reminders >= REMIND_EVERY_S
+            if remind:
+                last_reminders = time.monotonic()
+            r = run_once(settings, found, pool, remind=remind)
             for name in ("claimed", "sent", "retried", "dead", "purged", "digests", "expanded"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             if r.claimed:

@@ -12,11 +12,18 @@ from starlette.responses import Response
 
 from civic.accounts.service import administered_commune
 from civic.config import get_settings
-from civic.errors import N_
+from civic.errors import N_, Conflict
 from civic.items import service as items
 from civic.items.models import Item
 from civic.notify import service as notify
-from civic.notify.schemas import FORMS, ConfirmCodeForm, FollowContactForm, PreferencesForm
+from civic.notify.schemas import (
+    FORMS,
+    ConfirmCodeForm,
+    FollowContactForm,
+    PreferencesForm,
+    PushForm,
+    ResendForm,
+)
 from civic.web import communes
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, ItemCode, RowId, reading
@@ -35,12 +42,28 @@ def _follow_page(web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse
     following = notify.following(web.session, item, web.viewer.id) is not None
     return web.render("notify/follow.html", status=state.status, headers=PRIVATE, item=item,
                       signed_in=web.viewer.user is not None, following=following,
-                      can_sms="sms" in usable, can_email="email" in usable, **state.context())
+                      can_sms="sms" in usable, can_email="email" in usable,
+                      can_resend=("sms" in usable and item.manage_token_hash is not None
+                                  and not item.reporter_id),
+                      **state.context())
 
 
 @router.get("/items/{code}/follow", response_class=HTMLResponse, name="follow_item")
 def follow_item(web: CurrentWeb, code: ItemCode):
     return _follow_page(web, items.get_by_code(web.session, code))
+
+
+@router.post("/items/{code}/manage-link", name="post_resend_manage_link")
+async def post_resend_manage_link(request: Request, code: ItemCode):
+    def act(db, web: Web, form: ResendForm, files) -> Done:
+        item = items.get_by_code(db, code)
+        if "sms" not in notify.configured():
+            raise Conflict(N_("This site cannot send messages of this kind yet."))
+        notify.resend_manage_link(db, item, form.phone or "")
+        return Done(f"/items/{item.code}/follow",
+                    N_("If this is the phone given with the item, a new manage link is on its way by SMS."))
+
+    return await post_form(request, ResendForm, action="resend", act=act, page=_again(request, code))
 
 
 def _again(request: Request, code: str):
@@ -229,6 +252,7 @@ def _preferences_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
     usable = notify.configured()
     return web.render("notify/preferences.html", status=state.status, headers=PRIVATE,
                       has_email=bool(viewer.user and viewer.user.email), usable=usable,
+                      vapid_key=get_settings().vapid_public_key if "push" in usable else "",
                       channel_names=CHANNEL_NAMES, prefs_values=values,
                       **{**state.context(), "form_values": values})
 
@@ -259,6 +283,22 @@ async def post_notification_preferences(request: Request):
             return _preferences_page(web, state)
 
     return await post_form(request, PreferencesForm, action="preferences", act=act, page=page)
+
+
+@router.post("/account/notifications/push", name="post_push_subscription")
+async def post_push_subscription(request: Request):
+    def act(db, web: Web, form: PushForm, files) -> Done:
+        from civic.db import row_id
+
+        viewer = require_user(web)
+        notify.save_push(db, viewer, form.subscription, row_id(communes.current(web.request, db)))
+        return Done("/account/notifications", N_("Notifications are on for this phone."))
+
+    def page(state: FormState) -> Response:
+        with reading(request) as web:
+            return _preferences_page(web, state)
+
+    return await post_form(request, PushForm, action="push", act=act, page=page)
 
 
 # --- the commune admin: messages not delivered ---------------------------------------------------------

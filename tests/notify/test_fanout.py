@@ -65,3 +65,19 @@ def test_2000_households_are_queued_in_the_request_quickly(db, sms_on, daytime):
     queued = db.execute(select(func.count()).select_from(Outbox)
                         .where(Outbox.kind == "meeting_scheduled", Outbox.channel == "sms")).scalar_one()
     assert queued == 2000
+
+
+def test_households_hear_of_the_decision(db, sms_on, daytime):
+    from civic.deliberation.schemas import DecideForm
+
+    commune, a, _, cat, users = world(db)
+    first = db.execute(select(Household).where(Household.village_id == a.id).order_by(Household.id)
+                       ).scalars().first()
+    first.phone = "0912000001"
+    item = make_discuss_item(db, commune, a, cat, users["village_head"], asks_contribution=False)
+    deliberation.decide(db, item, viewer(db, users["village_head"]), DecideForm.parse({
+        "method": "authority", "document_no": "12/QĐ-UBND", "document_text": "UBND xã sửa đèn."}))
+    assert worker.expand_fanouts(db) == 1
+    [sms] = db.execute(select(Outbox).where(Outbox.kind == "decision_recorded", Outbox.channel == "sms")
+                       ).scalars().all()
+    assert sms.address == "0912000001" and item.code in sms.body

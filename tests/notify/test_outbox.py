@@ -154,3 +154,38 @@ def test_following_by_a_channel_the_site_lacks_is_refused(db, daytime):
     item = make_item(db, commune, a, cat)
     with pytest.raises(Conflict):
         notify.start_contact_follow(db, item, "sms", "0912000111", "vi")
+
+
+def test_an_anonymous_reporter_who_ticks_sms_hears_of_the_change_by_sms(db, sms_on, daytime):
+    commune, a, _, cat, users = world(db)
+    silent = make_item(db, commune, a, cat)
+    told = make_item(db, commune, a, cat, notify_sms="1", contact_phone="0912 777 888")
+    event = db.execute(select(AuditEvent).where(AuditEvent.item_id == told.id)).scalars().one()
+    assert '"sms_consent":true' in event.payload and "0912777888" not in event.payload
+    head = viewer(db, users["village_head"])
+    move(db, silent, "accept", head)
+    move(db, told, "accept", head)
+    [row] = outbox(db, kind="stage_changed")
+    assert (row.item_id, row.channel, row.address) == (told.id, "sms", "0912777888")
+
+
+def test_the_village_head_is_reminded_once_the_day_before_the_acknowledgement_is_due(db, daytime):
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.workflow import calendar
+    from civic.workflow import rules as workflow_rules
+
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat)
+    today = clock.today_local()
+    due = workflow_rules.add_working_days(today, 3, calendar.is_holiday)  # CIVIC_ACK_WORKING_DAYS
+    assert notify.reminders(db, clock.now()) == 0
+    day_before = today
+    while workflow_rules.add_working_days(day_before, 1, calendar.is_holiday) != due:
+        day_before += timedelta(days=1)
+    clock.advance(timedelta(days=(day_before - today).days))
+    assert notify.reminders(db, clock.now()) == 1
+    assert notify.reminders(db, clock.now()) == 0  # once a day
+    [row] = outbox(db, kind="triage_due")
+    assert row.recipient == f"u:{users['village_head'].id}" and item.code in row.subject

@@ -183,3 +183,53 @@ def test_an_sms_reply_tu_choi_stops_messages_to_that_phone(client, w, sms_on, mo
     assert client.post(f"/items/{code}/follow/contact", data={"csrf_token": token, "channel": "sms",
                                                              "phone": "0912000111"},
                        follow_redirects=False).status_code == 303
+
+
+def test_an_anonymous_reporter_gets_a_new_manage_link_on_the_phone_they_gave(client, w, sms_on):
+    code, old = w["item"].code, w["item"]._manage_token
+    assert client.get(f"/m/{old}").status_code == 200
+    page = client.get(f"/items/{code}/follow?lang=en")
+    assert "Lost the manage link?" in page.text
+    token = csrf_token(client, f"/items/{code}/follow")
+    other = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "0987654321"},
+                        follow_redirects=False)
+    assert other.status_code == 303 and rows(Outbox, Outbox.kind == "manage_link") == []  # says nothing more
+    bad = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "12"})
+    assert bad.status_code == 422
+    right = client.post(f"/items/{code}/manage-link", data={"csrf_token": token, "phone": "0912 345 678"},
+                        follow_redirects=False)
+    assert right.status_code == 303
+    [sms] = rows(Outbox, Outbox.kind == "manage_link")
+    assert sms.address == "0912345678" and sms.status == "queued"
+    new = re.search(r"/m/(\S+)", sms.body).group(1)
+    assert client.get(f"/m/{new}").status_code == 200
+    assert client.get(f"/m/{old}").status_code == 404
+
+
+def test_a_phone_turns_on_web_push_and_hears_there_first(client, w, monkeypatch, tmp_path):
+    import json
+
+    from civic.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "vapid_private_key", str(tmp_path / "vapid.pem"))
+    monkeypatch.setattr(get_settings(), "vapid_public_key", "BPublicKeyOfTheSite")
+    resident = w["users"]["resident"]
+    login(client, resident)
+    page = client.get("/account/notifications?lang=en")
+    assert 'data-key="BPublicKeyOfTheSite"' in page.text and "push.js" in page.text
+    token = csrf_token(client, "/account/notifications")
+    bad = client.post("/account/notifications/push", data={"csrf_token": token, "subscription": "{not json"})
+    assert bad.status_code == 422 and rows(NotifyPreference) == []
+    subscription = {"endpoint": "https://push.example.net/send/abc",
+                    "keys": {"p256dh": "BKey", "auth": "auth"}}
+    ok = client.post("/account/notifications/push", data={"csrf_token": token,
+                                                          "subscription": json.dumps(subscription)},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    with unit_of_work(write=True) as db:
+        from civic.items.models import Item
+
+        notify.follow_account(db, db.get(Item, w["item"].id), viewer(db, resident))
+    move_item(w)
+    [row] = rows(Outbox, Outbox.kind == "stage_changed")
+    assert row.channel == "push" and json.loads(row.address) == subscription

@@ -66,6 +66,8 @@ NOT_REACHED: dict[str, str] = {
     "RefuseReopenForm": NOT_STEP,
     "ReopenRequestForm": NOT_STEP,
     "WithdrawForm": NOT_STEP,
+    "PushForm": "shown only when Web Push is configured; a subscription is JSON with an https endpoint, so "
+                "markup is refused (tests/notify/test_pages.py posts a bad one)",
     "ClaimQuery": "read only when it has the shape of a claim code, else the form opens empty "
                   "(tests/households/test_pages.py sends markup)",
     "DecideJoinForm": "the demo has no join request waiting; tests/households/test_pages.py posts markup as "
