@@ -16,7 +16,7 @@ URGENT_WINDOW = timedelta(hours=24)
 
 # Stage moves whose outcome the follower should hear about (every row of the stage table moves the stage,
 # the outcome, or records a public reason).
-MEETING_CHANGES = frozenset({"meeting_changed", "meeting_cancelled"})
+MEETING_CHANGES = frozenset({"meeting_moved", "meeting_cancelled"})
 
 
 def idempotency_key(event_id: int | None, recipient: str, channel: str, kind: str = "") -> str:

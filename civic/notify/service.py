@@ -329,12 +329,15 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
     urgent = rules.is_urgent(row.kind, starts, as_utc(row.created_at))
 
     def lines(locale: str) -> list[str]:
-        return [item.title[:120], texts.tr(locale, texts.MEETING_LINE, when=texts.when(starts, locale),
-                                           place=meeting.place[:120], agenda=meeting.agenda[:300])]
+        out = [item.title[:120], texts.tr(locale, texts.MEETING_LINE, when=texts.when(starts, locale),
+                                          place=meeting.place[:120], agenda=meeting.agenda[:300])]
+        if row.kind == "meeting_cancelled" and meeting.cancel_reason:
+            out[1:] = [texts.tr(locale, texts.REASON, reason=meeting.cancel_reason[:200])]
+        return out
 
     households = household_recipients(session, meeting.village_id, usable)
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item,
-                   kind="meeting_scheduled", recipients=households, usable=usable, lines=lines, urgent=urgent)
+                   kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent)
 
 
 def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
@@ -358,7 +361,7 @@ def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[s
 
 
 FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
-    "meeting_scheduled": _meeting_messages, "meeting_changed": _meeting_messages,
+    "meeting_scheduled": _meeting_messages, "meeting_moved": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
     "ballot_opened": _decision_messages, "decision_recorded": _decision_messages,
 }
@@ -393,7 +396,7 @@ def _on_reply(session: Session, event: AuditEvent, item: Item, data: dict[str, A
 HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]] = {
     "submitted": _on_submitted,
     "meeting_scheduled": _on_meeting,
-    "meeting_changed": _on_meeting,
+    "meeting_moved": _on_meeting,
     "meeting_cancelled": _on_meeting,
     "pledge_added": _on_pledge,
     "ballot_opened": _on_decision,

@@ -22,6 +22,8 @@ SUBJECTS = {
     "appeal": N_("%(code)s: the author asks for a review"),
     "handed_over": N_("%(code)s: work handed over for inspection"),
     "meeting_scheduled": N_("Village meeting on %(code)s"),
+    "meeting_moved": N_("%(code)s: the village meeting was moved"),
+    "meeting_cancelled": N_("%(code)s: the village meeting was cancelled"),
     "pledge_recorded": N_("%(code)s: a pledge was recorded for your household"),
     "reply": N_("%(code)s: an official reply"),
     "triage_due": N_("%(code)s: please acknowledge it by tomorrow"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -48,7 +47,7 @@ def test_each_household_is_invited_with_date_place_and_agenda(db, sms_on, email_
     assert all(r.status == "queued" for r in rows)
 
 
-def test_2000_households_are_queued_in_the_request_quickly(db, sms_on, daytime):
+def test_2000_households_are_one_row_in_the_request_and_2000_messages_in_the_worker(db, sms_on, daytime):
     commune, _, _, cat, users = world(db)
     big = make_village(db, commune, "Thôn Lớn", households=2000)
     ids = db.execute(select(Household.id).where(Household.village_id == big.id)).scalars().all()
@@ -57,10 +56,9 @@ def test_2000_households_are_queued_in_the_request_quickly(db, sms_on, daytime):
 
     head = make_user(db, "village_head", commune=commune, village=big)
     item = make_discuss_item(db, commune, big, cat, head)
-    started = time.perf_counter()
-    schedule(db, item, head)
-    took = time.perf_counter() - started
-    assert took < 0.5, took  # the figure itself (under 0.1 s) is measured by scripts/bench_notify.py
+    schedule(db, item, head)  # its time is measured by scripts/bench_notify.py, never asserted here
+    fanouts = select(func.count()).select_from(Outbox).where(Outbox.channel == "fanout")
+    assert db.execute(fanouts).scalar_one() == 1
     assert worker.expand_fanouts(db) == 2000
     queued = db.execute(select(func.count()).select_from(Outbox)
                         .where(Outbox.kind == "meeting_scheduled", Outbox.channel == "sms")).scalar_one()
@@ -81,3 +79,28 @@ def test_households_hear_of_the_decision(db, sms_on, daytime):
     [sms] = db.execute(select(Outbox).where(Outbox.kind == "decision_recorded", Outbox.channel == "sms")
                        ).scalars().all()
     assert sms.address == "0912000001" and item.code in sms.body
+
+
+def test_households_hear_when_the_meeting_is_moved_or_cancelled(db, sms_on, daytime):
+    from civic.deliberation.schemas import CancelMeetingForm, MoveMeetingForm
+
+    commune, a, _, cat, users = world(db)
+    first = db.execute(select(Household).where(Household.village_id == a.id)
+                       .order_by(Household.id)).scalars().first()
+    first.phone = "0912000001"
+    db.flush()
+    head = viewer(db, users["village_head"])
+    item = make_discuss_item(db, commune, a, cat, users["village_head"])
+    meeting = schedule(db, item, users["village_head"])
+    later = (clock.now() + timedelta(days=9)).astimezone(clock.LOCAL_TZ)
+    deliberation.move_meeting(db, item, head, MoveMeetingForm.parse({
+        "meeting_id": str(meeting.id), "starts_at": later.strftime("%Y-%m-%dT%H:%M"),
+        "reason": "Trùng lịch tiêm chủng"}))
+    deliberation.cancel_meeting(db, item, head, CancelMeetingForm.parse({
+        "meeting_id": str(meeting.id), "reason": "Chờ thiết kế mới của xã"}))
+    worker.expand_fanouts(db)
+    sms = {r.kind: r.body for r in db.execute(select(Outbox).where(Outbox.channel == "sms",
+                                                                  Outbox.kind.startswith("meeting"))).scalars()}
+    assert set(sms) == {"meeting_scheduled", "meeting_moved", "meeting_cancelled"}
+    assert later.strftime("%d/%m/%Y") in sms["meeting_moved"]
+    assert "Chờ thiết kế mới của xã" in sms["meeting_cancelled"] and item.code in sms["meeting_cancelled"]

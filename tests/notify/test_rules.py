@@ -28,9 +28,9 @@ def test_email_and_push_are_not_held_by_the_night():
 
 def test_a_meeting_change_within_24_hours_goes_even_at_night():
     meeting = VN_2100 + timedelta(hours=20)
-    assert rules.is_urgent("meeting_changed", meeting, VN_2100)
+    assert rules.is_urgent("meeting_moved", meeting, VN_2100)
     assert rules.is_urgent("meeting_cancelled", VN_2100 + timedelta(hours=24), VN_2100)
-    assert not rules.is_urgent("meeting_changed", VN_2100 + timedelta(hours=25), VN_2100)
+    assert not rules.is_urgent("meeting_moved", VN_2100 + timedelta(hours=25), VN_2100)
     assert not rules.is_urgent("meeting_scheduled", meeting, VN_2100)  # a new meeting has 5 days' notice
     assert rules.deliver_after(VN_2100, "sms", urgent=True) == VN_2100
 
