@@ -728,14 +728,14 @@ PAGES.update({
     "delivery with errors": ("village_head", _with_errors(
         "/do/{do}/pledge/{pledge}", "form[action$='/deliver']", [("input[name=amount]", "0")], ".error")),
     # Dân kiểm tra desk
-    "inspection page: not opened yet": ("supervisor", _open("/inspect/{unopened}")),
-    "open inspection with errors": ("supervisor", _with_errors(
+    "inspection page: not opened yet": ("inspector", _open("/inspect/{unopened}")),
+    "open inspection with errors": ("inspector", _with_errors(
         "/inspect/{unopened}", "form[action$='/open']", [("textarea[name=checklist]", "x" * 201)], ".error")),
-    "checklist mark with errors": ("supervisor", _with_errors(
+    "checklist mark with errors": ("inspector", _with_errors(
         "/inspect/{inspect}", "form[action$='/mark']", (), "[id^=f-mark-][id$=-error]", nth=2)),
-    "checklist entry with errors": ("supervisor", _with_errors(
+    "checklist entry with errors": ("inspector", _with_errors(
         "/inspect/{inspect}", "form[action$='/add_entry']", [("input[name=label]", "x")], ".error")),
-    "finding with errors": ("supervisor", _with_errors(
+    "finding with errors": ("inspector", _with_errors(
         "/inspect/{inspect}", "form[action$='/finding']", [("select[name=severity]", "serious")], ".error")),
     "rework with errors": ("supervisor", _with_errors(
         "/inspect/{inspect}", "form[action$='/rework']", [("textarea[name=reason]", "x")], ".error")),
