@@ -12,7 +12,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import insert, or_, select
@@ -440,6 +440,23 @@ def reminders(session: Session, now: datetime) -> int:
         item = session.get(Item, meeting.item_id)
         if item is not None and item.stage == "discuss":
             made += _remind(session, item, "meeting_to_record", today.isoformat(), usable)
+    made += _finding_reminders(session, today, tomorrow, usable)
+    return made
+
+
+def _finding_reminders(session: Session, today: date, tomorrow: date, usable: set[str]) -> int:
+    """A finding not yet answered whose date to fix falls on the next working day, or has passed: the village
+    head hears once a day for each item that has one (read from the open findings' index)."""
+    from civic.supervision.models import Finding
+
+    due = select(col(Finding.item_id)).where(
+        col(Finding.resolved_at).is_(None), col(Finding.answered_at).is_(None),
+        col(Finding.due_on).is_not(None), col(Finding.due_on) <= tomorrow)
+    made = 0
+    for item_id in sorted(set(session.execute(due).scalars())):
+        item = session.get(Item, item_id)
+        if item is not None and item.stage == "inspect":
+            made += _remind(session, item, "finding_due", today.isoformat(), usable)
     return made
 
 

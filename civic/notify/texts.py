@@ -28,6 +28,7 @@ SUBJECTS = {
     "reply": N_("%(code)s: an official reply"),
     "triage_due": N_("%(code)s: please acknowledge it by tomorrow"),
     "meeting_to_record": N_("%(code)s: please record the village meeting"),
+    "finding_due": N_("%(code)s: an inspection finding is due to be fixed"),
     "ballot_opened": N_("%(code)s: a ballot for your household"),
     "decision_recorded": N_("%(code)s: the households' decision"),
     "follow_code": N_("Your code to follow %(code)s"),

@@ -318,7 +318,8 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     own.locator("[name=witness_name]").fill("Nguyễn Văn Trưởng")
     own.locator("[name=witness_role]").fill("Trưởng thôn")
     # a household's own land pledge carries the signed consent form (a photo of it, private)
-    own.locator("[name=consent_scan]").set_input_files([{**PHOTO, "name": "giay-dong-y.jpg", "buffer": photo}])
+    signed_form = {**PHOTO, "name": "giay-dong-y.jpg", "buffer": photo}
+    own.locator("[name=consent_scan]").set_input_files([signed_form])
     send(lan, own)
     assert "20" in text_of(lan, "section[aria-labelledby=mine-h] .card")
 

@@ -189,3 +189,43 @@ def test_the_village_head_is_reminded_once_the_day_before_the_acknowledgement_is
     assert notify.reminders(db, clock.now()) == 0  # once a day
     [row] = outbox(db, kind="triage_due")
     assert row.recipient == f"u:{users['village_head'].id}" and item.code in row.subject
+
+
+def test_the_village_head_is_reminded_once_a_day_of_a_finding_due_to_be_fixed(db, daytime):
+    from datetime import timedelta
+
+    from civic import clock
+    from civic.implementation import service as impl
+    from civic.implementation.schemas import ProgressForm
+    from civic.supervision import service as sup
+    from civic.supervision.schemas import AnswerForm, FindingForm
+    from civic.workflow import calendar
+    from civic.workflow import rules as workflow_rules
+    from tests.boards.helpers import board_world
+
+    commune, a, _, cat, users = board_world(db)
+    head = viewer(db, users["village_head"])
+    item = make_item(db, commune, a, cat, stage="do")
+    impl.post_progress(db, item, head, ProgressForm.parse({"percent": "100", "text": "Xong."}))
+    move(db, item, "start_inspection", head)
+    inspector = viewer(db, users["inspector"])
+    sup.open_new_inspection(db, item, inspector)
+    today = clock.today_local()
+    due = workflow_rules.add_working_days(today, 3, calendar.is_holiday)
+    finding = sup.add_finding(db, item, inspector, FindingForm.parse({
+        "severity": "needs_fixing", "text": "Nắp cống bị nứt.", "due_on": due.isoformat()}))
+    assert notify.reminders(db, clock.now()) == 0  # not due yet
+    day_before = today
+    while workflow_rules.add_working_days(day_before, 1, calendar.is_holiday) < due:
+        day_before += timedelta(days=1)
+    clock.advance(timedelta(days=(day_before - today).days))
+    made = notify.reminders(db, clock.now())
+    rows = outbox(db, kind="finding_due")
+    assert made == len(rows) >= 1  # every village head of the item's village, once
+    assert f"u:{users['village_head'].id}" in {r.recipient for r in rows}
+    assert all(item.code in r.subject for r in rows)
+    assert notify.reminders(db, clock.now()) == 0  # once a day
+    sup.answer_finding(db, item, head, AnswerForm.parse({"target_id": finding.id, "answer": "Đã thay nắp."}))
+    clock.advance(timedelta(days=1))
+    assert notify.reminders(db, clock.now()) == 0  # answered: no more reminders
+    assert len(outbox(db, kind="finding_due")) == len(rows)
