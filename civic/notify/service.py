@@ -386,11 +386,37 @@ def _on_pledge(session: Session, event: AuditEvent, item: Item, data: dict[str, 
             recipients=household_recipients(session, item.village_id, usable, [household_id]), usable=usable)
 
 
+def _replied_to(session: Session, data: dict[str, Any]) -> tuple[list[int], str]:
+    """The author of the comment this one answers (none if it answers nothing), and the answer's text."""
+    from civic.deliberation.models import Comment
+
+    comment = session.get(Comment, data.get("comment_id")) if data.get("comment_id") else None
+    if comment is None:
+        return [], ""
+    earlier = session.get(Comment, comment.reply_to_id) if comment.reply_to_id else None
+    return ([earlier.author_id] if earlier is not None else []), comment.body
+
+
 def _on_reply(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    """An official reply: the item's followers hear it, and so does the author of the comment it answers."""
     usable = configured()
+    authors, _ = _replied_to(session, data)
+    recipients = follower_recipients(session, row_id(item), usable)
+    recipients += account_recipients(session, authors, usable)
     enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="reply",
-            recipients=follower_recipients(session, row_id(item), usable), skip_user=event.actor_id,
+            recipients=recipients, skip_user=event.actor_id,
             usable=usable, lines=lambda locale: [str(data.get("text", ""))[:300]])
+
+
+def _on_comment(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    """A resident's answer to another comment: its author hears it (comments are public on the item page)."""
+    authors, text = _replied_to(session, data)
+    if not authors:
+        return
+    usable = configured()
+    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="comment_reply",
+            recipients=account_recipients(session, authors, usable), skip_user=event.actor_id,
+            usable=usable, lines=lambda locale: [text[:300]])
 
 
 HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]] = {
@@ -402,18 +428,25 @@ HANDLERS: dict[str, Callable[[Session, AuditEvent, Item, dict[str, Any]], None]]
     "ballot_opened": _on_decision,
     "decision_recorded": _on_decision,
     "official_reply": _on_reply,
+    "comment_added": _on_comment,
 }
 
 
 def on_event(session: Session, event: AuditEvent) -> None:
     """The audit chain's listener: the outbox rows of one event, in its transaction."""
     handler = HANDLERS.get(event.action) or (_on_move if event.action in TRANSITIONS else None)
-    if handler is None or event.item_id is None:
+    if handler is None:
         return
-    item = session.get(Item, event.item_id)
+    data = _payload(event)
+    if event.item_id is not None:
+        item = session.get(Item, event.item_id)
+    else:  # an event kept off the item's timeline names its item by code (a resident's comment)
+        code = data.get("item")
+        item = session.execute(select(Item).where(col(Item.code) == code)).scalars().first() \
+            if isinstance(code, str) else None
     if item is None:
         return
-    handler(session, event, item, _payload(event))
+    handler(session, event, item, data)
 
 
 # --- reminders to village heads ---------------------------------------------------------------------

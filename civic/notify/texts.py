@@ -26,6 +26,7 @@ SUBJECTS = {
     "meeting_cancelled": N_("%(code)s: the village meeting was cancelled"),
     "pledge_recorded": N_("%(code)s: a pledge was recorded for your household"),
     "reply": N_("%(code)s: an official reply"),
+    "comment_reply": N_("%(code)s: someone answered your comment"),
     "triage_due": N_("%(code)s: please acknowledge it by tomorrow"),
     "meeting_to_record": N_("%(code)s: please record the village meeting"),
     "finding_due": N_("%(code)s: an inspection finding is due to be fixed"),

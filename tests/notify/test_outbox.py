@@ -229,3 +229,29 @@ def test_the_village_head_is_reminded_once_a_day_of_a_finding_due_to_be_fixed(db
     clock.advance(timedelta(days=1))
     assert notify.reminders(db, clock.now()) == 0  # answered: no more reminders
     assert len(outbox(db, kind="finding_due")) == len(rows)
+
+
+def test_the_author_of_a_comment_hears_the_answers_to_it(db, daytime):
+    from civic.deliberation import service as deliberation
+    from civic.deliberation.schemas import CommentForm
+    from tests.builders import make_user
+
+    commune, a, _, cat, users = world(db)
+    item = make_item(db, commune, a, cat, stage="know")
+    first = users["resident"]
+    other = make_user(db, "resident", commune=commune, village=a, name="Trần Văn Hai")
+    asked = deliberation.add_comment(db, item, viewer(db, first), CommentForm.parse(
+        {"body": "Mương này có làm qua đất nhà tôi không?"}))
+    assert outbox(db, kind="comment_reply") == []  # a comment that answers nobody tells nobody
+    deliberation.add_comment(db, item, viewer(db, other), CommentForm.parse(
+        {"body": "Theo bản vẽ thì không qua.", "reply_to": str(asked.id)}))
+    [told] = outbox(db, kind="comment_reply")
+    assert told.recipient == f"u:{first.id}" and "Theo bản vẽ thì không qua." in told.body
+    deliberation.add_comment(db, item, viewer(db, users["village_head"]), CommentForm.parse(
+        {"body": "Không qua đất nhà bác, tuyến đi theo đường làng.", "reply_to": str(asked.id)}))
+    [official] = outbox(db, kind="reply")  # the author follows nothing, yet hears the official answer
+    assert official.recipient == f"u:{first.id}" and item.code in official.subject
+    # answering oneself tells nobody
+    deliberation.add_comment(db, item, viewer(db, first), CommentForm.parse(
+        {"body": "Cảm ơn trưởng thôn.", "reply_to": str(asked.id)}))
+    assert len(outbox(db, kind="comment_reply")) == 1
