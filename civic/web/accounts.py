@@ -41,7 +41,7 @@ from civic.config import get_settings
 from civic.core.inputs import Form
 from civic.db import run_write, unit_of_work
 from civic.errors import N_, CivicError, Invalid
-from civic.web import i18n
+from civic.web import communes, i18n
 from civic.web.core import SESSION_KEY, SESSION_USER, Web, register_forms, require_user
 from civic.web.deps import CurrentWeb, reading
 from civic.web.forms import EMPTY, Done, FormState, post_form, read_body
@@ -200,7 +200,8 @@ async def login(request: Request):
         throttle.clear(db, throttle.phone_key(form.phone))  # a success forgets the phone's failures
         key = sessions.start(db, user)
         _start_session(request, user.id or 0, key)
-        return Done(form.next, N_("Welcome, %(name)s."), {"name": user.display_name})
+        return Done(communes.landing(request, db, user.id or 0, form.next), N_("Welcome, %(name)s."),
+                    {"name": user.display_name})
 
     return await post_form(request, LoginForm, action="login", act=act,
                            page=lambda state: _page(request, "login", state))

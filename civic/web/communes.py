@@ -17,13 +17,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civic import clock
-from civic.accounts.models import Invitation
-from civic.accounts.rules import mask_phone
+from civic.accounts.models import Invitation, RoleGrant
+from civic.accounts.rules import in_force, mask_phone
 from civic.areas import service as areas
 from civic.areas.models import Commune
 from civic.areas.schemas import CommuneForm, InviteAdminForm, MergeCommunesForm
@@ -52,6 +52,23 @@ def current(request: Request, session: Session) -> Commune:
     """The request's commune: the one its prefix names (404 when no commune has that code), else the first
     commune of the site."""
     return areas.default_commune(session, code(request))
+
+
+def landing(request: Request, session: Session, user_id: int, next_path: str) -> str:
+    """Where a login lands: the page asked for; but a login at the site's home page (no prefix) by a person
+    whose roles in force are all in one commune other than the first lands on that commune's home."""
+    if code(request) is not None or next_path != "/":
+        return next_path
+    today = clock.today_local()
+    grants = session.execute(select(RoleGrant).where(col(RoleGrant.user_id) == user_id,
+                                                     col(RoleGrant.role) != "operator")).scalars()
+    theirs = {g.commune_id for g in grants if in_force(g.starts_on, g.ends_on, today)}
+    if len(theirs) != 1:
+        return next_path
+    commune = session.get(Commune, theirs.pop())
+    if commune is None or commune.id == areas.default_commune(session).id:
+        return next_path
+    return f"{PREFIX}{commune.code}/"
 
 
 def holds(request: Request, session: Session, commune_id: int) -> bool:

@@ -9,6 +9,7 @@ import re
 from civic.db import unit_of_work
 from civic.items.models import Item
 from tests.builders import (
+    PASSWORD,
     csrf_from,
     hidden_value,
     item_data,
@@ -170,3 +171,21 @@ def test_page_cache_keeps_communes_apart(client):
     again = client.get("/c/TB/items")
     assert "Đèn đường hỏng" in first.text and "Đèn đường hỏng" in again.text
     assert "Đèn đường hỏng" not in second.text
+
+
+def test_staff_of_another_commune_who_log_in_on_the_home_page_land_in_their_commune(client):
+    t = three()
+
+    def landing(user, next_path=None) -> str:
+        client.cookies.clear()
+        page = "/login" + (f"?next={next_path}" if next_path else "")
+        data = {"csrf_token": csrf_from(client.get(page).text), "phone": user.phone, "password": PASSWORD}
+        if next_path:
+            data["next"] = next_path
+        answer = client.post("/login", data=data, follow_redirects=False)
+        assert answer.status_code == 303, answer.text[:300]
+        return answer.headers["location"]
+
+    assert landing(t["admin_tb"]) == "/c/TB/"  # Tân Bình's admin, at the site's /login
+    assert landing(t["admin_tb"], "/items") == "/items"  # a page asked for is kept
+    assert landing(t["users"]["village_head"]) == "/"  # the first commune's staff keep today's addresses
