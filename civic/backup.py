@@ -554,6 +554,9 @@ def check(path: Path) -> dict[str, Any]:
 # Tables whose rows do not make a target "hold data": the set-up nonce is written by the first start of a
 # server (or `civic setup-code`) before anything else, and a restore replaces it.
 NOT_DATA = frozenset({"alembic_version", "setup_nonce"})
+# The search index's SQLite tables (FTS5 keeps its configuration in rows of its own even when empty); the
+# items they index are data, and the item table is checked.
+INDEX_PREFIX = "item_fts"
 
 
 def _sqlite_has_data(path: Path) -> bool:
@@ -562,7 +565,7 @@ def _sqlite_has_data(path: Path) -> bool:
     conn = sqlite3.connect(path, timeout=15)
     try:
         return any(conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()
-                   for t in _sqlite_tables(conn) if t not in NOT_DATA)
+                   for t in _sqlite_tables(conn) if t not in NOT_DATA and not t.startswith(INDEX_PREFIX))
     finally:
         conn.close()
 

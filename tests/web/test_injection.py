@@ -83,6 +83,8 @@ NOT_REACHED: dict[str, str] = {
                           "tests/web/test_communes.py searches with markup and checks it is escaped",
     "InviteAdminForm": "only the deployment operator posts it, and the demo has none; "
                        "tests/web/test_commune_operator.py posts markup and reads the letter",
+    "RecogniseForm": "the demo's inspection board is recognised already; tests/boards/test_pages.py records a "
+                     "recognition whose decision number holds markup and reads the public page",
     "RollQuery": "a query, stored nowhere: tests/deliberation/test_meeting.py searches the roll with markup",
     "ClusterForm": "only a village of 200 or more households meets by cluster, the demo's are smaller "
                    "(tests/deliberation/test_meeting.py adds clusters)",
