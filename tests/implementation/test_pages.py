@@ -280,11 +280,13 @@ def test_withdrawing_on_behalf_is_offered_only_until_the_work_starts(client):
     code, users, reps, _outsider, codes = build()
     login(client, reps[0])
     assert post_with_scan(client, f"/items/{code}/pledge", f"/items/{code}/pledge", kind="land", amount="20",
-                          parcel_ref="Thửa 3, tờ 1", **consent()).status_code == 303
+                          parcel_ref="Thửa 3, tờ 1 <b>", **consent()).status_code == 303
     login(client, users["village_head"])
     pledge_id = re.search(rf'href="/do/{code}/pledge/(\d+)"', client.get(f"/do/{code}").text).group(1)
     withdraw = f'action="/do/{code}/pledge/{pledge_id}/withdraw"'
-    assert withdraw in client.get(f"/do/{code}/pledge/{pledge_id}").text
+    staff_page = client.get(f"/do/{code}/pledge/{pledge_id}").text
+    assert withdraw in staff_page
+    assert "Thửa 3, tờ 1 &lt;b&gt;" in staff_page and "tờ 1 <b>" not in staff_page  # the parcel as text
     assert post(client, f"/do/{code}/progress", f"/do/{code}", percent="10",
                 text="Đã khởi công.").status_code == 303
     page = client.get(f"/do/{code}/pledge/{pledge_id}")

@@ -47,6 +47,9 @@ NEVER_SHOWN = {
     "current_password": "a password is never shown back, on any page",
     "new_password": "a password is never shown back, on any page",
     "new_password_again": "a password is never shown back, on any page",
+    "parcel_ref": "a land pledge needs the signed form's scan (a file this crawler does not upload) or the "
+                  "village head's confirmation in person; tests/implementation/test_pages.py pledges land "
+                  "with markup in the parcel and reads the village head's pledge page",
     "matter_reason": "kept and shown only when the matter is below what the asks imply (the crawler's "
                      "matter is not): tests/deliberation/test_matters.py posts markup in it and reads the "
                      "status page",
@@ -83,8 +86,8 @@ NOT_REACHED: dict[str, str] = {
                           "tests/web/test_communes.py searches with markup and checks it is escaped",
     "InviteAdminForm": "only the deployment operator posts it, and the demo has none; "
                        "tests/web/test_commune_operator.py posts markup and reads the letter",
-    "RecogniseForm": "the demo's inspection board is recognised already; tests/boards/test_pages.py records a "
-                     "recognition whose decision number holds markup and reads the public page",
+    "RecogniseForm": "the demo's inspection board is recognised already; tests/boards/test_pages.py records "
+                     "a recognition whose decision number holds markup and reads the public page",
     "RollQuery": "a query, stored nowhere: tests/deliberation/test_meeting.py searches the roll with markup",
     "ClusterForm": "only a village of 200 or more households meets by cluster, the demo's are smaller "
                    "(tests/deliberation/test_meeting.py adds clusters)",
@@ -339,7 +342,7 @@ _phones = iter(range(10**6))
 
 def alternatives(form: fz.PageForm, name: str) -> Iterator[str]:
     """What a careful person tries next when a field they filled in is refused: another phone (this one has
-    an account), a household code of the register, a smaller amount."""
+    an account), a household code of the register, a smaller amount, a later date, no item code."""
     f = next(f for f in form.fields if f.name == name)
     if "phone" in name or f.type == "tel":
         yield from (f"0987{next(_phones):06d}" for _ in range(3))
@@ -347,6 +350,10 @@ def alternatives(form: fz.PageForm, name: str) -> Iterator[str]:
         yield from household_codes(form.action)
     elif f.type == "number" or any(w in name for w in ("amount", "quantity", "money")):
         yield from ("1", "100")
+    elif f.type == "date" and "end" in name:  # a period's end refused as too early: a later one
+        yield from (day(400).isoformat(), day(1900).isoformat())
+    elif name.endswith("item") and f.tag == "input":  # an item code refused (optional): none
+        yield ""
 
 
 def household_codes(action: str) -> list[str]:
@@ -487,7 +494,8 @@ def send(client, job: Job, csrf: str, findings: Findings) -> tuple[list[str], st
                         if name in choice:
                             choice[name] += 1
                             changed = True
-                        elif (value := next(others.setdefault(name, alternatives(form, name)), None)):
+                        elif (value := next(others.setdefault(name, alternatives(form, name)), None)) \
+                                is not None:
                             fix[name] = value
                             changed = True
                 if not changed:  # "tick to confirm that it is right": a careful person checks and ticks
