@@ -81,3 +81,24 @@ def test_zalo_refusals():
         wrong = ZaloZnsChannel("123", "wrong", "refresh-1", "tpl-1", api_url=url, oauth_url=url)
         with pytest.raises(Temporary):  # the admin fixes the settings; the message waits
             wrong.send(message())
+
+
+def test_a_restarted_worker_goes_on_with_the_newest_refresh_token(tmp_path):
+    zalo = Zalo()
+    kept = tmp_path / "zalo-refresh-token.json"
+    with zalo.stub:
+        first = ZaloZnsChannel("123", "app-secret", "refresh-1", "tpl-1", api_url=zalo.stub.url,
+                               oauth_url=zalo.stub.url, token_file=kept)
+        first.send(message())
+        assert zalo.refresh == "refresh-2" and kept.stat().st_mode & 0o777 == 0o600
+        # A new process, configured with the first token (which Zalo no longer takes), reads the newest.
+        again = ZaloZnsChannel("123", "app-secret", "refresh-1", "tpl-1", api_url=zalo.stub.url,
+                               oauth_url=zalo.stub.url, token_file=kept)
+        again.send(message("0912000222"))
+        assert zalo.tokens == 2 and zalo.refresh == "refresh-3"
+        # An admin who configures a new token replaces the stored one.
+        zalo.refresh = "fresh-from-admin"
+        renewed = ZaloZnsChannel("123", "app-secret", "fresh-from-admin", "tpl-1", api_url=zalo.stub.url,
+                                 oauth_url=zalo.stub.url, token_file=kept)
+        renewed.send(message("0912000333"))
+        assert zalo.tokens == 3

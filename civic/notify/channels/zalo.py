@@ -4,14 +4,21 @@
   "template_data": {…}, "tracking_id"}`; answer `{"error": 0, "data": {"msg_id": …}}`, or a negative error.
 - The access token lasts about a day: it is refreshed with `POST {oauth}/v4/oa/access_token`, header
   `secret_key`, form `app_id`, `refresh_token`, `grant_type=refresh_token`; the answer brings a new access
-  token *and a new refresh token* (the old one stops working), kept in memory by the worker.
+  token *and a new refresh token* (the old one stops working). The new one is written at once to a file
+  in the data folder (`<var_dir>/zalo-refresh-token.json`, readable by its owner only) with a digest of
+  the token configured in the settings, so a restarted worker goes on with the newest token, and a token
+  an admin configures afresh replaces the stored one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from civic.config import Settings
 from civic.notify.channels.base import Message, Permanent, Temporary, client, post_json
@@ -31,15 +38,49 @@ class ZaloZnsChannel:
     oauth_url: str = "https://oauth.zaloapp.com"
     timeout: float = 10.0
     name: str = "zalo"
+    token_file: Path | None = None  # where the newest refresh token is kept (None: in memory only)
     _access_token: str = ""
     _expires: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _configured: str = ""
+
+    def __post_init__(self) -> None:
+        self._configured = _digest(self.refresh_token)
+        stored = self._stored()
+        if stored:
+            self.refresh_token = stored
 
     @classmethod
     def from_settings(cls, s: Settings) -> ZaloZnsChannel:
         return cls(app_id=s.zalo_app_id, secret_key=s.zalo_secret_key, refresh_token=s.zalo_refresh_token,
                    template_id=s.zalo_template_id, api_url=s.zalo_api_url.rstrip("/"),
-                   oauth_url=s.zalo_oauth_url.rstrip("/"), timeout=s.notify_timeout_seconds)
+                   oauth_url=s.zalo_oauth_url.rstrip("/"), timeout=s.notify_timeout_seconds,
+                   token_file=Path(s.var_dir) / "zalo-refresh-token.json")
+
+    def _stored(self) -> str:
+        """The newest refresh token kept for the configured one, if any."""
+        if self.token_file is None:
+            return ""
+        try:
+            data = json.loads(self.token_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        if not isinstance(data, dict) or data.get("configured") != self._configured:
+            return ""  # an admin configured a new token since: that one counts
+        token = data.get("refresh_token")
+        return token if isinstance(token, str) else ""
+
+    def _keep(self, token: str) -> None:
+        if self.token_file is None:
+            return
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.token_file.with_name(self.token_file.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"configured": self._configured, "refresh_token": token}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.token_file)
 
     def _token(self, *, renew: bool = False) -> str:
         with self._lock:
@@ -52,7 +93,9 @@ class ZaloZnsChannel:
                 if not data.get("access_token"):
                     raise Temporary(f"Zalo token refused: {str(data)[:160]}")
                 self._access_token = data["access_token"]
-                self.refresh_token = data.get("refresh_token") or self.refresh_token
+                if data.get("refresh_token") and data["refresh_token"] != self.refresh_token:
+                    self.refresh_token = data["refresh_token"]
+                    self._keep(self.refresh_token)
                 self._expires = time.monotonic() + max(60, int(data.get("expires_in", 3600)) - 60)
             return self._access_token
 
@@ -76,3 +119,7 @@ class ZaloZnsChannel:
             if error in PERMANENT_ERRORS:
                 raise Permanent(f"Zalo ZNS refused the message (error {error})")
             raise Temporary(f"Zalo ZNS error {error}")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
