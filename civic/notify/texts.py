@@ -4,15 +4,10 @@ code, an absolute link and how to stop."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from io import BytesIO
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 
 from civic.clock import LOCAL_TZ, as_utc
-from civic.config import ROOT, get_settings
+from civic.config import get_settings
+from civic.core.catalogs import translations
 from civic.errors import N_
 
 SUBJECTS = {
@@ -56,17 +51,6 @@ NOT_PASSED = N_("The proposal did not pass.")
 MEETING_LINE = N_("Meeting: %(when)s at %(place)s. Agenda: %(agenda)s")
 
 
-@lru_cache
-def translations(locale: str) -> NullTranslations:
-    po = ROOT / "locales" / locale / "LC_MESSAGES" / "messages.po"
-    if locale == "en" or not po.exists():
-        return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buf = BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf, domain="messages")
 
 
 def tr(locale: str, msgid: str, **params: object) -> str:

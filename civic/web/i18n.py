@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import NullTranslations, Translations
 
 from civic.clock import LOCAL_TZ, as_utc
 from civic.config import ROOT
+from civic.core.catalogs import translations as translations  # the pages read them from here
 
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -47,17 +45,6 @@ def msgids() -> frozenset[str]:
     return frozenset(ids)
 
 
-@lru_cache
-def translations(locale: str) -> NullTranslations:
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    buf = BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf, domain="messages")
 
 
 def pick_locale(cookie_value: str | None, query_value: str | None = None) -> str:
