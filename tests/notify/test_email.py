@@ -67,8 +67,9 @@ def test_an_address_the_server_refuses_is_permanent(tmp_path):
 
 def test_a_wrong_password_or_an_untrusted_certificate_is_temporary(tmp_path):
     with SmtpServer(tmp_path) as server:
-        for channel in (SmtpChannel("127.0.0.1", server.port, "civic", "wrong", ca_file=str(server.cert)),
-                        SmtpChannel("127.0.0.1", server.port, "civic", "s3cret")):  # the system's CAs only
+        for channel in (SmtpChannel("127.0.0.1", server.port, "civic", "wrong", ca_file=str(server.cert),
+                                    timeout=2),
+                        SmtpChannel("127.0.0.1", server.port, "civic", "s3cret", timeout=2)):  # system CAs
             try:
                 channel.send(message())
             except Temporary:
