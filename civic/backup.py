@@ -615,6 +615,14 @@ def _restore_postgresql(url: str, tar: tarfile.TarFile, member: tarfile.TarInfo,
                 tables = _pg_tables(conn)
                 if tables:  # only empty or forced (checked before): the restore brings every table back
                     conn.execute(text("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+                # ...and every function of civic's own (the triggers' functions), which the dump creates
+                # again; an extension's functions stay with their extension.
+                for function in conn.execute(text(
+                        "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
+                        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass "
+                        "AND d.objid = p.oid AND d.deptype = 'e')")).scalars():
+                    conn.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
             address, env = _libpq_url(make_url(url))
             run = subprocess.run([tool, "--no-owner", "--no-privileges", "--single-transaction",
                                   "--exit-on-error", "--no-password", "--dbname", address, str(dump)],
