@@ -118,13 +118,17 @@ def _time_bucket() -> int:
 
 
 def item_version(code: str) -> str | None:
-    """The version of one item's public page: its own last audit event and the commune's last event that
-    names no item (the partial index ix_audit_event_commune_level of migration 0010s), and the current
-    five minutes. None when no item has this code (nothing is cached then)."""
+    """The version of one item's public page: the hashes of its own last audit event and of the commune's
+    last event that names no item (the partial index ix_audit_event_commune_level of migration 0010s), and
+    the current five minutes. Hashes, not sequence numbers: a chain's hash names its whole history, so a
+    database restored from an older backup (or emptied and filled again) never matches a page cached
+    before. None when no item has this code (nothing is cached then)."""
     with get_engine().connect() as conn:
         row = conn.execute(text(
-            "SELECT i.id, (SELECT max(e.seq) FROM audit_event e WHERE e.item_id = i.id), "
-            "(SELECT max(e.seq) FROM audit_event e WHERE e.commune_id = i.commune_id AND e.item_id IS NULL) "
+            "SELECT i.id, "
+            "(SELECT e.hash FROM audit_event e WHERE e.item_id = i.id ORDER BY e.seq DESC LIMIT 1), "
+            "(SELECT e.hash FROM audit_event e WHERE e.commune_id = i.commune_id AND e.item_id IS NULL "
+            "ORDER BY e.seq DESC LIMIT 1) "
             "FROM item i WHERE i.code = :code"), {"code": code}).first()
     if row is None:
         return None
