@@ -20,7 +20,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from xml.etree.ElementTree import iterparse
 
@@ -31,6 +31,7 @@ from civic.areas import rules
 from civic.areas.models import Household, Village
 from civic.areas.rules import RegisterRow, RowError, Stored
 from civic.audit import service as audit
+from civic.core import sheets
 from civic.core.collation import vi_key
 from civic.errors import N_, Invalid, Message, TooLarge
 
@@ -515,30 +516,14 @@ def to_xlsx(rows: Iterable[list[Any]], *, instructions: list[str] | None = None)
     """A workbook whose first sheet is the register (codes and phones as text, dates as real dates); with
     `instructions`, a second sheet holds them (the template)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Sổ hộ")
     for letter, width in zip("ABCDEFG", (18, 12, 28, 36, 14, 14, 16), strict=True):
         ws.column_dimensions[letter].width = width
-    bold = Font(bold=True)
-    header = []
-    for name in rules.HEADERS_VI:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
+    ws.append(sheets.header_cells(ws, list(rules.HEADERS_VI)))
     for row in rows:
-        out: list[Any] = []
-        for value in row:
-            if isinstance(value, date):
-                cell = WriteOnlyCell(ws, value=datetime(value.year, value.month, value.day))
-                cell.number_format = "DD/MM/YYYY"
-                out.append(cell)
-            else:
-                out.append(value if value != "" else None)
-        ws.append(out)
+        ws.append(sheets.row_cells(ws, [value if value != "" else None for value in row]))
     if instructions:
         guide = wb.create_sheet("Hướng dẫn")
         guide.column_dimensions["A"].width = 110

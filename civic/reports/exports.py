@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 
 from civic import clock
 from civic.areas.models import Household, Village
+from civic.core import sheets
 from civic.deliberation.models import Decision
 from civic.implementation.models import BudgetLine, Delivery, Pledge, Spending
 from civic.items.models import Category, Item
@@ -209,7 +210,7 @@ def _text(value: Any) -> Any:
     return value
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = sheets.FORMULA_START
 
 
 def csv_chunks(header: list[str], data: Iterable[list[Any]], *, bom: bool = True) -> Iterator[bytes]:
@@ -235,32 +236,12 @@ def csv_chunks(header: list[str], data: Iterable[list[Any]], *, bom: bool = True
 def xlsx_chunks(header: list[str], data: Iterable[list[Any]], sheet: str) -> Iterator[bytes]:
     """An XLSX workbook written in write-only mode to a temporary file, then read back in chunks."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet[:31])
-    bold = Font(bold=True)
-    cells = []
-    for name in header:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        cells.append(cell)
-    ws.append(cells)
+    ws.append(sheets.header_cells(ws, header))
     for row in data:
-        out: list[Any] = []
-        for value in row:
-            if isinstance(value, date):
-                cell = WriteOnlyCell(ws, value=datetime(value.year, value.month, value.day))
-                cell.number_format = "DD/MM/YYYY"
-                out.append(cell)
-            elif isinstance(value, str) and value[:1] in _FORMULA:
-                cell = WriteOnlyCell(ws, value=value)
-                cell.data_type = "s"  # text a person typed is never a formula
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
+        ws.append(sheets.row_cells(ws, row))
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
