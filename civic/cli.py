@@ -14,9 +14,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -73,6 +70,9 @@ def refused(exc: CivicError) -> int:
 
 
 def _alembic_config():
+    # Alembic (with Mako and Pygments behind it) loads only for the commands that migrate or restore.
+    from alembic.config import Config
+
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     return cfg
@@ -83,6 +83,8 @@ def migrate(url: str | None = None) -> None:
     cfg = _alembic_config()
     if url:
         cfg.attributes["url"] = url
+    from alembic import command
+
     command.upgrade(cfg, "head")
 
 
@@ -424,6 +426,8 @@ def cmd_backup(args) -> int:
 
 
 def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     return {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
@@ -452,6 +456,8 @@ def cmd_restore(args) -> int:
           f"{m['alembic_revision']}): {sum(summary.rows.values()):,} rows, {summary.media_files} media files "
           f"({summary.media_bytes:,} bytes), in {summary.seconds:.1f} s")
     print("  " + ", ".join(f"{table} {count}" for table, count in sorted(summary.rows.items()) if count))
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if m["alembic_revision"] != head:
         migrate()

@@ -47,8 +47,11 @@ def _empty_all_tables() -> None:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
         else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables)
-                              + " RESTART IDENTITY CASCADE"))
+            # One batch of DELETEs and a restart of every sequence: about 3 ms, where TRUNCATE of the ~50
+            # tables takes about 60 ms a test (it makes new files for each table).
+            conn.exec_driver_sql(";".join(f'DELETE FROM "{n}"' for n in tables))
+            conn.execute(text("SELECT setval(c.oid::regclass, 1, false) FROM pg_class c JOIN pg_namespace n "
+                              "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"))
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,11 @@ from bisect import bisect_right
 from datetime import date
 from functools import lru_cache
 
-import holidays
-
 
 @lru_cache(maxsize=64)
 def _year(year: int) -> frozenset[date]:
+    import holidays  # about 0.3 s of imports (every country): paid by the first deadline, not every command
+
     return frozenset(holidays.country_holidays("VN", years=year))
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+if TYPE_CHECKING:  # httpx (with click, rich and pygments behind it) loads when a channel first sends
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def client(timeout: float) -> httpx.Client:
     with _clients_lock:
         found = _clients.get(timeout)
         if found is None:
+            import httpx
+
             found = _clients[timeout] = httpx.Client(timeout=timeout,
                                                      limits=httpx.Limits(max_connections=32,
                                                                          max_keepalive_connections=32))
@@ -76,6 +79,8 @@ def client(timeout: float) -> httpx.Client:
 
 
 def post_json(client: httpx.Client, url: str, what: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     try:
         answer = client.post(url, **kwargs)
     except httpx.TimeoutException as exc:
