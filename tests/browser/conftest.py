@@ -75,7 +75,7 @@ def running_server(port: int, log_path: Path, **env: str):
             cwd=str(ROOT), env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
         )
         server = LiveServer(url, log_path, proc)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         try:
             while True:
                 if proc.poll() is not None:
