@@ -11,12 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from civic.db import unit_of_work
+from civic.errors import Invalid
 from civic.items import rules
 from civic.items.models import Item
 from civic.items.schemas import SubmitForm
 from tests.builders import move, setup_item, setup_world, submit_form, viewer
+from tests.open311 import conftest as open311
+from tests.open311.conftest import error_descriptions, new_request
 
 NHAO_SON = ("21.3021", "105.2104")  # a commune of Phú Thọ
+site = open311.site  # the Open311 tests' commune with an API key (a fixture)
 
 
 def items_stored() -> int:
@@ -124,14 +128,24 @@ def test_the_outside_message_is_in_english_too(client):
     assert answer.status_code == 422 and "outside Vietnam" in answer.text
 
 
-def test_the_open311_api_refuses_a_position_outside_vietnam_too():
-    commune_form = SubmitForm.parse({"kind": "concern", "village_id": "1", "category_id": "1",
-                                     "title": "Cống bị tắc", "description": "Nước tràn lên đường.",
-                                     "lat": "48.85", "lng": "2.35"})
-    with pytest.raises(Exception) as refused:
-        rules.check_submission(commune_form, village_ids={1}, category_ids={1}, needs_phone=False,
-                               needs_name=False)
-    assert refused.value.errors == {"lat": rules.OUTSIDE_VIETNAM}  # type: ignore[attr-defined]
+def test_every_channel_is_checked_by_the_same_rule():
+    form = SubmitForm.parse({"kind": "concern", "village_id": "1", "category_id": "1", "title": "Cống bị tắc",
+                             "description": "Nước tràn lên đường.", "lat": "48.85", "lng": "2.35"})
+    with pytest.raises(Invalid) as refused:
+        rules.check_submission(form, village_ids={1}, category_ids={1}, needs_phone=False, needs_name=False)
+    assert refused.value.errors == {"lat": rules.OUTSIDE_VIETNAM}
+
+
+@pytest.mark.parametrize(("lat", "lng", "words"), [("48.85", "2.35", "outside Vietnam"), ("0", "0", "0, 0")])
+def test_the_open311_api_refuses_a_position_outside_vietnam_too(client, site, lat, lng, words):
+    answer = client.post("/open311/v2/requests.json?locale=en", data=new_request(site, lat=lat, long=lng))
+    assert answer.status_code == 400, answer.text
+    assert any(words in d for d in error_descriptions(answer)), error_descriptions(answer)
+    assert items_stored() == 0
+    good = client.post("/open311/v2/requests.json?locale=en",
+                       data=new_request(site, lat="21.30", long="105.21"))
+    assert good.status_code == 200, good.text
+    assert items_stored() == 1
 
 
 # --- the map -------------------------------------------------------------------------------------------
