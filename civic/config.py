@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     # is set, else any. Other hosts get 400 (Host header injection, cache poisoning).
     allowed_hosts: str = Field(default="", validation_alias=AliasChoices("CIVIC_ALLOWED_HOSTS"))
 
+    # The map (submission form, /map): the tile server's URL template ({z}/{x}/{y}, optionally {s} and
+    # {r}) and the attribution shown on the map. The tile server's origin is added to the pages' img-src.
+    map_tiles: str = Field(default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                           validation_alias=AliasChoices("CIVIC_MAP_TILES"))
+    map_attribution: str = Field(default="© OpenStreetMap contributors",
+                                 validation_alias=AliasChoices("CIVIC_MAP_ATTRIBUTION"))
+    map_attribution_url: str = Field(default="https://www.openstreetmap.org/copyright",
+                                     validation_alias=AliasChoices("CIVIC_MAP_ATTRIBUTION_URL"))
+
     # Notifications (civic/notify): the worker's pace and tries, and each channel's provider. A channel
     # with no settings is off; messages for it are recorded and shown as "not sent: no channel".
     notify_max_attempts: int = Field(default=6, ge=1, le=20,
@@ -151,6 +160,27 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
                 raise ValueError("CIVIC_BASE_URL must look like https://nhaoson.example.vn")
         return value
+
+    @field_validator("map_tiles", "map_attribution_url")
+    @classmethod
+    def _map_address(cls, value: str) -> str:
+        """A tile template or attribution link is an absolute http(s) address (or empty: no map tiles)."""
+        value = value.strip()
+        if value:
+            parts = urlsplit(value.replace("{", "").replace("}", ""))
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("CIVIC_MAP_TILES and CIVIC_MAP_ATTRIBUTION_URL must be http(s) addresses")
+        return value
+
+    @property
+    def map_tiles_origin(self) -> str:
+        """Where the map's tiles come from (scheme://host[:port]) for the pages' img-src; "" without tiles.
+        A {s} subdomain in the template allows the host's subdomains."""
+        if not self.map_tiles:
+            return ""
+        parts = urlsplit(self.map_tiles.replace("{s}.", "SUB."))
+        host = parts.netloc.replace("SUB.", "*.")
+        return f"{parts.scheme}://{host}"
 
     @property
     def public_base(self) -> str:

@@ -22,6 +22,7 @@ from civic.web import (
     feeds,
     households,
     implementation,
+    maps,
     media,
     notify,
     offline,
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
+    app.include_router(maps.router)
     app.include_router(feeds.router)
     app.include_router(offline.router)
     app.include_router(resident.router)
@@ -95,5 +97,5 @@ def create_app() -> FastAPI:
     if hosts != ["*"]:
         app.add_middleware(TrustedHosts, allowed_hosts=hosts)
     app.add_middleware(CommunePrefix)  # /c/NS/… is the commune NS's site (civic/web/communes.py)
-    app.add_middleware(RequestMeta, hsts=settings.cookie_secure)
+    app.add_middleware(RequestMeta, hsts=settings.cookie_secure, img_src=settings.map_tiles_origin)
     return app

@@ -79,11 +79,58 @@ def code_search(raw: str) -> CodeSearch | None:
     return CodeSearch(seq, int(year) if year else None, prefix)
 
 
+# --- Location: where in Vietnam an item is -------------------------------------------------------------
+
+# Vietnam's land and islands as boxes of (south, west, north, east) in degrees (WGS84, as phones give them):
+# the mainland from Lũng Cú (23.4° N) to Mũi Cà Mau (8.6° N) and from A Pa Chải (102.1° E) to Mũi Đôi
+# (109.5° E) with the near islands (Phú Quốc, Côn Đảo, Thổ Chu, Bạch Long Vĩ); Hoàng Sa; Trường Sa. The boxes
+# are generous, so a position at the border or on the coast is never refused; a position elsewhere in the
+# world (a phone abroad, swapped latitude and longitude, a photo of a trip) is.
+VIETNAM_BOXES: tuple[tuple[float, float, float, float], ...] = (
+    (8.0, 102.0, 23.5, 110.0),   # the mainland and the near islands
+    (15.5, 110.0, 17.5, 113.0),  # Hoàng Sa
+    (6.0, 110.0, 12.0, 117.9),   # Trường Sa
+)
+NO_POSITION = N_("The position 0, 0 is not a real place: a phone gives it when it has no GPS fix. "
+                 "Leave the location empty, or place it on the map.")
+OUTSIDE_VIETNAM = N_("This position is outside Vietnam. Check the latitude (about 8 to 23.5) and the "
+                     "longitude (about 102 to 110), or leave the location empty.")
+
+
+# The public map shows the position of an item once the village head accepted it, never of a new item
+# (its text is not yet checked, and a place may point at a home) nor of one closed without being taken up.
+MAP_HIDDEN_STAGES = ("submitted",)
+MAP_HIDDEN_OUTCOMES = ("rejected", "duplicate", "redirected", "withdrawn")
+
+
+def on_public_map(stage: str, outcome: str | None) -> bool:
+    """May the public map show the position of an item in this stage with this outcome?"""
+    return stage not in MAP_HIDDEN_STAGES and outcome not in MAP_HIDDEN_OUTCOMES
+
+
+def in_vietnam(lat: float, lng: float) -> bool:
+    """Is (lat, lng) on Vietnam's land or islands (within VIETNAM_BOXES)?"""
+    return any(s <= lat <= n and w <= lng <= e for s, w, n, e in VIETNAM_BOXES)
+
+
+def location_problem(lat: float | None, lng: float | None) -> str | None:
+    """Why a position cannot be an item's (a message), or None: no position at all is fine; 0, 0 is what
+    a phone without a fix (or a photo without a real position) gives; anything outside Vietnam is refused."""
+    if lat is None or lng is None:
+        return None
+    if lat == 0 and lng == 0:
+        return NO_POSITION
+    return None if in_vietnam(lat, lng) else OUTSIDE_VIETNAM
+
+
 def check_submission(form: SubmitForm, *, village_ids: set[int], category_ids: set[int], needs_phone: bool,
                      needs_name: bool) -> None:
-    """What the form alone cannot tell: the village and the category exist here, and the contact the
-    channel needs was given. Every error at once, so the form can show them all."""
+    """What the form alone cannot tell: the village and the category exist here, the position is in Vietnam,
+    and the contact the channel needs was given. Every error at once, so the form can show them all."""
     errors: dict[str, str] = {}
+    location = location_problem(form.lat, form.lng)
+    if location:
+        errors["lat"] = location
     if form.village_id not in village_ids:
         errors["village_id"] = N_("This village does not exist in this commune.")
     if form.category_id not in category_ids:

@@ -8,14 +8,21 @@ from collections.abc import Callable
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-     b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
-]
+CSP = ("default-src 'self'; img-src 'self' data:{images}; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def security_headers(img_src: str = "") -> list[tuple[bytes, bytes]]:
+    """The headers every response gets; `img_src` is one more origin pictures may come from (map tiles)."""
+    return [
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", CSP.format(images=f" {img_src}" if img_src else "").encode()),
+    ]
+
+
+SECURITY_HEADERS = security_headers()
 
 # Two years, subdomains too: once a browser has seen the site over HTTPS it never tries plain HTTP again
 # (OWASP ASVS 4.0 V14.4.5 / 5.0 V3.4.1). Only sent when the site runs behind TLS (CIVIC_COOKIE_SECURE).
@@ -25,9 +32,10 @@ HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 class RequestMeta:
     """Give each request an id (logged with any error) and add security headers to every response."""
 
-    def __init__(self, app: ASGIApp, hsts: bool = False):
+    def __init__(self, app: ASGIApp, hsts: bool = False, img_src: str = ""):
         self.app = app
-        self.headers = [*SECURITY_HEADERS, HSTS] if hsts else SECURITY_HEADERS
+        headers = security_headers(img_src)
+        self.headers = [*headers, HSTS] if hsts else headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

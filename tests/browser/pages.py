@@ -83,6 +83,7 @@ PAGES = {
     "home": (None, "/"),
     "item list": (None, "/items"),
     "item list, filtered, empty": (None, "/items?q=khong-co-gi&stage=know"),
+    "map of the items": (None, "/map"),
     "status: submitted": (None, "/items/{submitted}"),
     "status: know": (None, "/items/{know}"),
     "status: closed rejected, review asked": (None, "/items/{rejected}"),

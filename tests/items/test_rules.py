@@ -117,7 +117,7 @@ def test_text_is_trimmed_and_control_characters_removed():
 
 
 def test_limits_are_inclusive():
-    sub = validate(good(title="T" * 160, description="D" * 4000, address="A" * 200, lat="-90", lng="180"))
+    sub = validate(good(title="T" * 160, description="D" * 4000, address="A" * 200, lat="8", lng="102"))
     assert len(sub.title) == 160 and len(sub.description) == 4000 and len(sub.address) == 200
 
 
