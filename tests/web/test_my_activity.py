@@ -186,3 +186,13 @@ def test_a_thousand_items_load_in_a_fixed_number_of_queries_and_pages(client):
     assert elapsed < 2.0, elapsed
     print(f"my activity, 1,000 items: {first_queries} queries, {elapsed * 1000:.0f} ms, "
           f"{len(first.content)} bytes")
+
+
+def test_odd_page_numbers_never_fail(client):
+    _c, _a, _b, _cat, users = setup_world()
+    login(client, users["resident"])
+    for query in ("page=abc", "page=0", "page=-1", "page=99999", "page=" + "9" * 40, "page=1&page=2"):
+        answer = client.get(f"/me/activity?{query}")
+        assert answer.status_code in (200, 404, 422), (query, answer.status_code)
+        assert "Traceback" not in answer.text
+    assert "Việc của tôi" in client.get("/me/activity?page=99999").text  # past the end: the last page
