@@ -57,22 +57,22 @@ def test_the_busiest_demo_item_fits_in_six_screens_and_its_timeline_pages(new_pa
     height = _height(page)
     print(f"{code}: {height} px at 390x844 ({height / SCREEN:.1f} screens)")
     assert height <= 6 * SCREEN, f"{code} is {height} px tall: more than six screens of {SCREEN} px"
-    history = page.locator("#history + ol.timeline")
+    history = page.locator("#history ~ ol.timeline")
     pledges = history.locator("li", has_text=re.compile(r"\d+ hộ đã đăng ký đóng góp"))
     assert pledges.count() == 1, history.inner_text()
 
     # "xem tất cả" opens every event one by one, without JavaScript; the short timeline is one link away.
     pledges.get_by_role("link", name="xem tất cả").click()
     page.wait_for_url(re.compile(r"events=all"))
-    lines = page.locator("#history + ol.timeline > li")
+    lines = page.locator("#history ~ ol.timeline > li")
     assert lines.count() == 50
     assert lines.filter(has_text="đã ghi nhận đăng ký đóng góp").count() >= 20
     page.get_by_role("link", name=re.compile("Các sự kiện trước đó")).click()
     page.wait_for_url(re.compile(r"events=all&before=\d+"))
-    assert page.locator("#history + ol.timeline > li").count() >= 1
+    assert page.locator("#history ~ ol.timeline > li").count() >= 1
     page.get_by_role("link", name="Về dòng thời gian rút gọn").click()
     page.wait_for_url(re.compile(rf"/items/{code}\?#history$|/items/{code}\??$|/items/{code}#history$"))
-    assert page.locator("#history + ol.timeline li", has_text=re.compile(r"\d+ hộ đã đăng ký")).count() == 1
+    assert page.locator("#history ~ ol.timeline li", has_text=re.compile(r"\d+ hộ đã đăng ký")).count() == 1
 
     # The folded page and the full list are accessible, in both languages.
     checker = new_page(js=True, **PHONE_390)
