@@ -15,6 +15,7 @@ from civic.items.service import TimelineEntry
 from civic.web import pagecache
 from civic.web import timeline as folding
 from tests.builders import make_item, move, viewer, world
+from tests.web.test_page_weight import BUDGET, weigh
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -109,6 +110,9 @@ def test_the_status_page_folds_pledges_and_deliveries_and_pages_every_event(busy
     assert first.count("<li>") == 50 and "Về dòng thời gian rút gọn" in first
     english = _timeline(client.get(f"/items/{code}?lang=en").text)
     assert "90 households pledged (120 pledges)" in english and "?lang=en&amp;events=all" in english
+    for path in (f"/items/{code}", f"/items/{code}?events=all"):
+        total, problems = weigh(client, path)
+        assert total["total"] < BUDGET and not problems, (path, total, problems)
 
 
 def test_no_query_string_poisons_the_cached_status_page(busy):

@@ -23,6 +23,7 @@ from civic.items.models import Item
 from civic.notify import service as notify
 from civic.supervision.models import Verdict
 from tests.builders import login, make_household_rep, make_item, move, setup_world, viewer
+from tests.web.test_page_weight import BUDGET, weigh
 
 NEW = '<strong class="badge">Mới</strong>'
 
@@ -184,6 +185,8 @@ def test_a_thousand_items_load_in_a_fixed_number_of_queries_and_pages(client):
     assert first.text.count(NEW) >= 6  # every third item had a change since the last visit
     assert first_queries == last_queries and first_queries < 20, counted
     assert elapsed < 2.0, elapsed
+    total, problems = weigh(client, "/me/activity")
+    assert total["total"] < BUDGET and not problems, (total, problems)
     print(f"my activity, 1,000 items: {first_queries} queries, {elapsed * 1000:.0f} ms, "
           f"{len(first.content)} bytes")
 
