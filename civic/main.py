@@ -16,6 +16,7 @@ from civic.errors import CivicError
 from civic.open311 import routes as open311
 from civic.web import (
     accounts,
+    activity,
     boards,
     communes,
     deliberation,
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(offline.router)
     app.include_router(resident.router)
+    app.include_router(activity.router)
     app.include_router(accounts.router)
     app.include_router(people.router)
     app.include_router(staff.router)

@@ -1,6 +1,7 @@
 """Import every table model, so metadata and relationships are complete."""
 
 from civic.accounts.models import ApiKey, RoleGrant, User  # noqa: F401
+from civic.activity.models import ActivityVisit  # noqa: F401
 from civic.areas.models import Commune, Household, HouseholdMember, Village  # noqa: F401
 from civic.audit.models import AuditEvent, AuditHead  # noqa: F401
 from civic.boards.models import Board, BoardMember  # noqa: F401

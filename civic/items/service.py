@@ -412,19 +412,21 @@ class TimelineEntry:
     role: str
     actor_name: str  # officials by name; residents never by contact
     payload: dict[str, Any]
+    seq: int = 0  # the event's place in the commune's chain: the timeline pages by it
 
 
-def timeline(session: Session, item: Item, limit: int = 200) -> list[TimelineEntry]:
+def timeline(session: Session, item: Item, limit: int = 20_000) -> list[TimelineEntry]:
+    """Every event of the item, oldest first (civic/web/timeline.py folds and pages them)."""
     rows = session.execute(
         select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
-               col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name))
+               col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name), col(AuditEvent.seq))
         .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
         .where(col(AuditEvent.item_id) == item.id).order_by(col(AuditEvent.seq)).limit(limit)
     ).all()
     return [TimelineEntry(action, clock.as_utc(at), role,
                           _public_name(role, name, actor_id, item.show_name, item.contact_name),
-                          json.loads(payload))
-            for action, at, role, payload, actor_id, name in rows]
+                          json.loads(payload), seq)
+            for action, at, role, payload, actor_id, name, seq in rows]
 
 
 def _public_name(role: str, account_name: str | None, actor_id: int | None, show_name: bool,

@@ -23,6 +23,7 @@ from civic.web import communes, pagecache
 from civic.web.assets import STATIC_DIR
 from civic.web.deps import CurrentWeb, Db, ItemCode, reading
 from civic.web.i18n import COOKIE, pick_locale
+from civic.web.timeline import TimelineQuery
 from civic.web.views import item_page_context, lookups
 from civic.workflow.stages import KINDS, STRIP, Stage
 
@@ -97,7 +98,10 @@ def _item_list(request: Request, query: ItemListQuery):
 def item_status(request: Request, code: ItemCode):
     canonical = item_rules.parse_code(code)
     commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
-    return pagecache.serve(request, _key(request, "status"), commune, lambda: _item_status(request, code),
+    # Keyed by what the page reads of its address (the timeline's page), never by the raw query string.
+    locale = pick_locale(request.cookies.get(COOKIE), request.query_params.get("lang"))
+    key = ("status", locale, request.url.path, TimelineQuery.read(request.query_params).key())
+    return pagecache.serve(request, key, commune, lambda: _item_status(request, code),
                            version=lambda: pagecache.item_version(code))
 
 

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import create_model
 
 from civic.areas import service as areas
@@ -156,12 +156,10 @@ def submitted(request: Request, web: CurrentWeb, item: CurrentItem):
                       status_url=status_url)
 
 
-@router.get("/me/items", response_class=HTMLResponse)
-def my_items(web: CurrentWeb, db: Db, viewer: SignedIn):
-    commune = communes.current(web.request, db)
-    look = lookups(db, row_id(commune))
-    rows = items.my_items(db, row_id(viewer))
-    return web.render("resident/my_items.html", rows=rows, look=look)
+@router.get("/me/items", name="my_items")
+def my_items(request: Request, viewer: SignedIn):
+    """The old address of "my items" (login first, as before): the activity page lists them now."""
+    return RedirectResponse(request.app.url_path_for("my_activity"), status_code=303)
 
 
 MANAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}

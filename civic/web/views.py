@@ -17,7 +17,9 @@ from civic.core.kinds import Action, Stage
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
+from civic.web import timeline as folding
 from civic.web import urls
+from civic.web.i18n import LOCALES
 from civic.workflow import service as workflow
 from civic.workflow.stages import STRIP
 
@@ -129,7 +131,8 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "category_name": (category.name_en if web.locale == "en" else category.name_vi) if category else "",
         "duplicate_of": duplicate_of,
         "review": review,
-        "timeline": entries,
+        "timeline": folding.view(entries, folding.TimelineQuery.read(web.request.query_params),
+                                 _kept_language(web.request.query_params)),
         "strip": strip_state(item, furthest_stage(entries)),
         "actions": actions,
         "desks": [(path.format(code=item.code), label) for path, label, acts in DESKS if acts & set(actions)],
@@ -143,6 +146,12 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
         "review_days": get_settings().review_window_days,
         **{k: v for section in SECTIONS for k, v in section(db, web, item).items()},
     }
+
+
+def _kept_language(params) -> dict[str, str]:
+    """A language chosen in the address (?lang=en) stays on the timeline's paging links."""
+    lang = params.get("lang", "")
+    return {"lang": lang} if lang in LOCALES else {}
 
 
 # What the other page modules add to the status page (photos and documents, Dân biết/Dân bàn, Dân làm/

@@ -12,7 +12,7 @@ from tests.builders import PASSWORD, browser, count, csrf_token, login, setup_wo
 
 
 def logged_in(client) -> bool:
-    answer = client.get("/me/items", follow_redirects=False)
+    answer = client.get("/household", follow_redirects=False)
     assert answer.status_code in (200, 303)
     return answer.status_code == 200
 

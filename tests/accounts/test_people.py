@@ -37,7 +37,7 @@ NEW_PASSWORD = "doi-mat-khau-moi-7"
 
 
 def logged_in(client) -> bool:
-    return client.get("/me/items", follow_redirects=False).status_code == 200
+    return client.get("/household", follow_redirects=False).status_code == 200
 
 
 def invite(client, **over):

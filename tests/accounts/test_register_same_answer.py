@@ -25,7 +25,7 @@ def _register(client, phone: str, lang: str) -> tuple[int, dict[str, str], bytes
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in VARYING}
     after = client.get(answer.headers["location"])
     page = CSRF.sub('name="csrf_token" value=""', after.text).encode()
-    mine = client.get("/me/items", follow_redirects=False).status_code == 200
+    mine = client.get("/household", follow_redirects=False).status_code == 200
     return answer.status_code, headers, answer.content + b"\n" + page, mine
 
 

@@ -43,7 +43,7 @@ def test_the_shipped_limits():
 NEW_PASSWORD = "bo-la-chuoi-xanh"
 
 
-def page(client, path: str = "/me/items"):
+def page(client, path: str = "/household"):
     """A login-only page: 200 when logged in, else 303 to the login page."""
     answer = client.get(path, follow_redirects=False)
     assert answer.status_code in (200, 303), answer.status_code
@@ -77,9 +77,9 @@ def test_an_old_cookie_replayed_after_logout_gets_the_login_page(client):
     logout(client)
     with browser(client.app) as thief:
         thief.cookies.set(COOKIE, stolen)
-        answer = thief.get("/me/items", follow_redirects=False)
+        answer = thief.get("/household", follow_redirects=False)
         assert answer.status_code == 303
-        assert answer.headers["location"] == "/login?next=/me/items"
+        assert answer.headers["location"] == "/login?next=/household"
         assert "Đăng xuất" not in thief.get("/items").text  # no "Log out" button: nobody is logged in
 
 

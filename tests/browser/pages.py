@@ -96,7 +96,7 @@ PAGES = {
     "login with error": (None, _login_error),
     "register": (None, "/register"),
     "register with errors": (None, _register_errors),
-    "my items": ("resident", "/me/items"),
+    "my activity": ("resident", "/me/activity"),
     "change password": ("resident", "/account/password"),
     "change password with errors": ("resident", _password_errors),
     "password reset": (None, "/password/reset"),

@@ -158,7 +158,7 @@ def test_resident_with_account_submits_and_finds_it_in_my_items(phone):
     page.locator("form[action='/login'] button[type=submit]").click()
     page.wait_for_load_state()
     assert "/login" not in page.url, page.locator("main").inner_text()
-    assert page.locator("header nav a[href='/me/items']").count() == 1
+    assert page.locator("header nav a[href='/me/activity']").count() == 1
 
     page.locator("main a[href='/submit']").first.click()
     page.wait_for_url(re.compile(r"/submit$"))
@@ -171,8 +171,8 @@ def test_resident_with_account_submits_and_finds_it_in_my_items(phone):
     assert CODE.fullmatch(code)
     assert page.locator("main .secret").count() == 0, "no manage link is needed with an account"
 
-    page.locator("header nav a[href='/me/items']").click()
-    page.wait_for_url(re.compile(r"/me/items$"))
+    page.locator("header nav a[href='/me/activity']").click()
+    page.wait_for_url(re.compile(r"/me/activity$"))
     fits_the_screen(page)
     card = page.locator(".card", has_text=code)
     assert card.count() == 1

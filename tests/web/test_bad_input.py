@@ -254,5 +254,5 @@ def test_odd_cookies_never_fail(client, place, name, value):
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code in (200, 303), (path, answer.status_code)
     assert '<html lang="vi">' in client.get("/").text
-    answer = client.get("/me/items", follow_redirects=False)
+    answer = client.get("/household", follow_redirects=False)
     assert answer.status_code == 303, "a forged session cookie does not log anyone in"
