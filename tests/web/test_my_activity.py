@@ -189,7 +189,6 @@ def test_a_thousand_items_load_in_a_fixed_number_of_queries_and_pages(client):
     assert "Việc mẫu số 999<" in first.text and "Việc mẫu số 0<" in last.text  # the latest change first
     assert first.text.count(NEW) >= 6  # every third item had a change since the last visit
     assert first_queries == last_queries and first_queries < 20, counted
-    assert elapsed < 2.0, elapsed
     total, problems = weigh(client, "/me/activity")
     assert total["total"] < BUDGET and not problems, (total, problems)
     print(f"my activity, 1,000 items: {first_queries} queries, {elapsed * 1000:.0f} ms, "
