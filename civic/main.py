@@ -36,6 +36,7 @@ from civic.web import (
     supervision,
     uploads,
     villages,
+    workspace,
 )
 from civic.web import errors as web_errors
 from civic.web.communes import CommunePrefix
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(people.router)
     app.include_router(staff.router)
+    app.include_router(workspace.router)
     app.include_router(deliberation.router)
     app.include_router(implementation.router)
     app.include_router(supervision.router)

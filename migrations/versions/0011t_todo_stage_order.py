@@ -1,0 +1,24 @@
+"""the staff to-do reads a village's items of one stage, the longest in the stage first
+
+Revision ID: 0011t
+Revises: 0010m
+
+The to-do of a village head (civic/workspace) takes, for each stage, the items that entered it first: an
+index on (village, stage, stage_changed_at) gives that page without reading the village's other items.
+"""
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0011t"
+down_revision: str | None = "0010m"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_item_village_stage_changed", "item", ["village_id", "stage", "stage_changed_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_item_village_stage_changed", table_name="item")
