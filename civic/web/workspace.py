@@ -3,11 +3,10 @@ the count beside it in the navigation, and the "next step" box of an item's staf
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session
 
 from civic.core.kinds import Stage
 from civic.errors import N_, Forbidden, NotFound
@@ -15,7 +14,7 @@ from civic.items.models import Item
 from civic.web import communes
 from civic.web.core import Web, env
 from civic.web.deps import CurrentWeb, Db, PageNumber, SignedIn
-from civic.web.views import lookups, status_section
+from civic.web.views import lookups
 from civic.workspace import rules
 from civic.workspace import service as workspace
 
@@ -36,7 +35,6 @@ def todo_count(web: Web) -> int | None:
     return count
 
 
-env.globals.update(todo_count=todo_count, has_todo=workspace.has_todo, STEP_LABELS=rules.LABELS)
 
 
 @router.get("/todo", response_class=HTMLResponse, name="todo")
@@ -55,7 +53,13 @@ def todo_page(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1,
                               "has_next": page < todo.pages})
 
 
-@status_section
-def next_step_section(db: Session, web: Any, item: Item) -> dict[str, Any]:
-    """The "next step" box of an item's staff pages: shown to the item's village head."""
-    return {"next_step": workspace.next_step_for(db, item, web.viewer)}
+def item_next_step(web: Web, item: Item) -> rules.NextStep | None:
+    """The "next step" box of an item's staff pages (templates/workspace/next_step.html): the village head's
+    next step on the item, for its village head only."""
+    if web.db is None:
+        return None
+    return workspace.next_step_for(web.db, item, web.viewer)
+
+
+env.globals.update(todo_count=todo_count, has_todo=workspace.has_todo, item_next_step=item_next_step,
+                   STEP_LABELS=rules.LABELS)

@@ -3,6 +3,7 @@ alike two texts are. Plain facts in, a value out; no session, no clock."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -123,6 +124,7 @@ def order_key(step: NextStep, item_id: int) -> tuple[date, int, int]:
 
 # --- similar items --------------------------------------------------------------------------------
 
+_WORD = re.compile(r"[^\W_]+")
 SIMILAR_QUERY_MAX = 300  # characters of a similarity search: a title, a little more
 SIMILAR_MIN = 0.3  # the share of common trigrams below which two texts are not offered as alike
 
@@ -135,10 +137,10 @@ def check_similar_query(text: str) -> str:
 
 
 def trigrams(folded: str) -> frozenset[str]:
-    """The trigrams of a folded text as pg_trgm forms them: each word padded with two spaces before and
-    one after, so word starts weigh more than word ends."""
+    """The trigrams of a folded text as pg_trgm forms them: words are runs of letters and digits (anything
+    else separates them), each padded with two spaces before and one after, so word starts weigh more."""
     out: set[str] = set()
-    for word in folded.split():
+    for word in _WORD.findall(folded):
         padded = f"  {word} "
         out.update(padded[i:i + 3] for i in range(len(padded) - 2))
     return frozenset(out)
