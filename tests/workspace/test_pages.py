@@ -235,3 +235,33 @@ def test_late_steps_are_marked_and_steps_that_wait_for_a_date_are_not(client, vi
     clock.advance(timedelta(days=20))
     page = client.get("/todo").text
     assert "Quá hạn" in page.split(village["new"].code, 1)[1].split("</li>", 1)[0]
+
+
+def test_a_board_member_s_to_do_has_the_work_handed_over_and_the_head_s_has_the_findings(client):
+    from civic.supervision import service as sup
+    from civic.supervision.schemas import FindingForm
+    from tests.boards.helpers import board_world
+
+    clock.freeze(local(2026, 3, 2))
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = board_world(db)
+        inspected = make_item(db, commune, a, cat, stage="inspect", title="Đường bê tông xóm Giữa")
+        make_item(db, commune, a, cat, stage="do", title="Mương thoát nước xóm Trên")
+        member = viewer(db, users["inspector"])
+        sup.open_new_inspection(db, inspected, member)
+        sup.add_finding(db, inspected, member, FindingForm.parse(
+            {"severity": "needs_fixing", "text": "Mép đường bị nứt ở đoạn cuối.", "due_on": "2026-03-20"}))
+    login(client, users["inspector"])
+    page = client.get("/todo")
+    assert page.status_code == 200
+    assert todo_entries(page.text) == [("Kiểm tra công việc đã bàn giao", inspected.code)]
+    assert f'href="/inspect/{inspected.code}"' in page.text
+    assert nav_count(page.text) == "1"
+
+    client.cookies.clear()
+    login(client, users["village_head"])
+    page = client.get("/todo")
+    entries = todo_entries(page.text)
+    assert ("Trả lời các phát hiện", inspected.code) in entries
+    assert "hạn 20/03/2026" in page.text or "20/03/2026" in page.text
+    assert nav_count(page.text) == "2"  # the finding to answer, the work in Dân làm
