@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     from civic.workspace import service as workspace
 
     with unit_of_work(write=True) as db:
+        # A pristine copy built before the latest migrations may lack an index of the item table: add it.
+        for index in Item.__table__.indexes:  # type: ignore[attr-defined]
+            index.create(db.get_bind(), checkfirst=True)
         village = db.execute(select(Village).order_by(col(Village.id)).limit(1)).scalar_one()
         user = accounts.create_user(db, phone=HEAD_ONE[0], display_name="Trưởng thôn một",
                                     password=HEAD_ONE[1])

@@ -19,10 +19,15 @@ from civic.accounts.service import Viewer
 from civic.boards import rules as board_rules
 from civic.boards.models import Board, BoardMember
 from civic.config import get_settings
+from civic.core.facts import ItemFacts
 from civic.core.kinds import Stage
-from civic.deliberation.models import Decision, Meeting
+from civic.deliberation import rules as delib_rules
+from civic.deliberation import service as deliberation
+from civic.deliberation.models import Decision, Disclosure, Meeting
+from civic.implementation import rules as impl_rules
+from civic.implementation.models import Delivery, Pledge, ProgressUpdate
 from civic.items import rules as item_rules
-from civic.items.models import Item, ItemCount
+from civic.items.models import Category, Item, ItemCount
 from civic.items.service import ITEM_FTS
 from civic.supervision.models import Finding, ReopenRequest
 from civic.workflow import calendar
@@ -191,6 +196,75 @@ def waiting(session: Session, items: list[Item], today: date) -> dict[int, Waiti
     return {item_id: Waiting(**values) for item_id, values in data.items()}
 
 
+def _open_pledges_of(session: Session, item_ids: list[int]) -> dict[int, int]:
+    """civic.implementation.service.open_pledges (neither withdrawn nor delivered in full) for several
+    items in one query, the deliveries summed over those items only."""
+    d = (select(col(Delivery.pledge_id), func.coalesce(func.sum(col(Delivery.money)), 0).label("money"),
+                func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0).label("centi"))
+         .where(col(Delivery.item_id).in_(item_ids)).group_by(col(Delivery.pledge_id)).subquery())
+    pledged_centi = func.round(col(Pledge.quantity) * 100)
+    short = or_((col(Pledge.kind) == impl_rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
+                (col(Pledge.kind) != impl_rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi))
+    rows = session.execute(select(col(Pledge.item_id), func.count()).select_from(Pledge)
+                           .outerjoin(d, d.c.pledge_id == col(Pledge.id))
+                           .where(col(Pledge.item_id).in_(item_ids), col(Pledge.withdrawn_at).is_(None),
+                                  short).group_by(col(Pledge.item_id))).all()
+    return {item_id: int(n) for item_id, n in rows}
+
+
+def list_facts(session: Session, items: list[Item]) -> dict[int, ItemFacts]:
+    """The stage facts next_step reads, for a page of items in a fixed number of queries (not one
+    workflow.facts per item): disclosures of items in Dân biết, closed decisions of those in Dân bàn, the
+    latest progress and open pledges of those in Dân làm. The same rules as the domains' facts providers
+    (tests/workspace/test_service.py checks they agree)."""
+    by_stage: dict[str, list[Item]] = {}
+    for item in items:
+        by_stage.setdefault(item.stage, []).append(item)
+    extra: dict[int, dict[str, Any]] = {int(i.id or 0): {} for i in items}
+    know = by_stage.get(Stage.KNOW, [])
+    if know:
+        postings: dict[int, list[delib_rules.Posting]] = {}
+        for item_id, channel, starts_on, ends_on in session.execute(
+                select(col(Disclosure.item_id), col(Disclosure.channel), col(Disclosure.starts_on),
+                       col(Disclosure.ends_on)).where(col(Disclosure.item_id).in_([i.id for i in know]))
+        ).all():
+            postings.setdefault(item_id, []).append(delib_rules.Posting(channel, starts_on, ends_on))
+        cats = {cid: (code, days) for cid, code, days in session.execute(
+            select(col(Category.id), col(Category.code), col(Category.min_disclosure_days))
+            .where(col(Category.id).in_({i.category_id for i in know}))).all()}
+        for item in know:
+            mine = postings.get(int(item.id or 0), [])
+            code, days = cats.get(item.category_id, ("", delib_rules.MIN_DISCLOSURE_DAYS_FLOOR))
+            runs = delib_rules.coverage(mine, deliberation.accepted_on(item))
+            need = delib_rules.required_days(code, days)
+            extra[int(item.id or 0)].update(disclosure_count=len(mine),
+                                            disclosure_ready_on=delib_rules.disclosure_ready_on(runs, need))
+    discuss = by_stage.get(Stage.DISCUSS, [])
+    if discuss:
+        latest: dict[int, str] = {}
+        for item_id, status, passed in session.execute(
+                select(col(Decision.item_id), col(Decision.status), col(Decision.passed))
+                .where(col(Decision.item_id).in_([i.id for i in discuss]), col(Decision.status) == "closed")
+                .order_by(col(Decision.item_id), col(Decision.id))).all():
+            latest[item_id] = delib_rules.decision_outcome(status, passed)  # the last one stays
+        for item in discuss:
+            outcome = latest.get(int(item.id or 0), "")
+            extra[int(item.id or 0)].update(decision_passed=outcome == "passed",
+                                            decision_failed=outcome == "failed")
+    do = [int(i.id or 0) for i in by_stage.get(Stage.DO, [])]
+    if do:
+        for item_id, percent in session.execute(
+                select(col(ProgressUpdate.item_id), col(ProgressUpdate.percent))
+                .where(col(ProgressUpdate.item_id).in_(do))
+                .order_by(col(ProgressUpdate.item_id), col(ProgressUpdate.created_at),
+                          col(ProgressUpdate.id))).all():
+            extra[item_id]["progress_percent"] = percent  # the last one stays
+        for item_id, n in _open_pledges_of(session, do).items():
+            extra[item_id]["pledges_open"] = n
+    return {int(i.id or 0): ItemFacts(stage=i.stage, outcome=i.outcome, commune_id=i.commune_id,
+                                      village_id=i.village_id, **extra[int(i.id or 0)]) for i in items}
+
+
 def _submitted_due(item: Item, today: date) -> date:
     status = workflow_rules.ack_status(local_day(item.created_at), today, get_settings().ack_working_days,
                                        calendar.is_holiday, count=calendar.working_days_between,
@@ -198,13 +272,13 @@ def _submitted_due(item: Item, today: date) -> date:
     return status.due_on
 
 
-def step_of(session: Session, item: Item, wait: Waiting | None = None, today: date | None = None
-            ) -> NextStep | None:
+def step_of(session: Session, item: Item, wait: Waiting | None = None, today: date | None = None,
+            facts: ItemFacts | None = None) -> NextStep | None:
     """The village head's next step on one item (the "Next step" box of its staff pages)."""
     today = today or clock.today_local()
     wait = wait if wait is not None else waiting(session, [item], today)[int(item.id or 0)]
     due = _submitted_due(item, today) if item.stage == Stage.SUBMITTED else None
-    return rules.next_step(workflow.facts(session, item), wait, today=today,
+    return rules.next_step(facts or workflow.facts(session, item), wait, today=today,
                            stage_since=local_day(item.stage_changed_at), submitted_due=due)
 
 
@@ -218,14 +292,20 @@ def next_step_for(session: Session, item: Item, viewer: Viewer) -> NextStep | No
 
 # --- the to-do ------------------------------------------------------------------------------------
 
+MANY_VILLAGES = 12
+
+
 def _stage_items(session: Session, villages: Iterable[int], stage: str, limit: int, offset: int = 0
                  ) -> list[Item]:
-    """One page of a stage's items of the villages, the longest in the stage first, from the
-    (village, stage, stage_changed_at) index (new items: the (village, stage, created_at) one)."""
+    """One page of a stage's items of the villages, the longest in the stage first. A few villages: their
+    (village, stage, …) index ranges, sorted. Many (a head of every village of a commune): the whole
+    stage in order — the (stage, stage_changed_at) index, or new items' partial one — filtered by village
+    and stopped at the page (`+ 0` keeps SQLite from choosing the village index and sorting them all)."""
+    wanted = list(villages)
     order = (col(Item.created_at), col(Item.id)) if stage == Stage.SUBMITTED \
         else (col(Item.stage_changed_at), col(Item.id))
-    return list(session.execute(select(Item).where(col(Item.village_id).in_(list(villages)),
-                                                   col(Item.stage) == stage)
+    village = col(Item.village_id) if len(wanted) <= MANY_VILLAGES else col(Item.village_id) + 0
+    return list(session.execute(select(Item).where(village.in_(wanted), col(Item.stage) == stage)
                                 .order_by(*order).offset(offset).limit(limit)).scalars())
 
 
@@ -239,9 +319,10 @@ def _inspect_with_findings(session: Session, villages: Iterable[int], limit: int
 
 def _entries(session: Session, items: list[Item], today: date) -> list[Entry]:
     waits = waiting(session, items, today)
+    facts = list_facts(session, items)
     out = []
     for item in items:
-        step = step_of(session, item, waits[int(item.id or 0)], today)
+        step = step_of(session, item, waits[int(item.id or 0)], today, facts[int(item.id or 0)])
         if step is not None:
             out.append(Entry(item, step, rules.overdue(step, today)))
     return out

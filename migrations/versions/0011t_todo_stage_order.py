@@ -3,8 +3,10 @@
 Revision ID: 0011t
 Revises: 0010m
 
-The to-do of a village head (civic/workspace) takes, for each stage, the items that entered it first: an
-index on (village, stage, stage_changed_at) gives that page without reading the village's other items.
+The to-do of a village head (civic/workspace) takes, for each stage, the items that entered it first. For a
+head of a few villages their (village, stage, created_at) ranges are small and sorted; for a head of many
+(every village of a commune) an index on (stage, stage_changed_at) gives the page in order, read until
+enough of the head's villages' items are found, instead of sorting the whole stage.
 """
 from collections.abc import Sequence
 
@@ -17,8 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_item_village_stage_changed", "item", ["village_id", "stage", "stage_changed_at"])
+    op.create_index("ix_item_stage_changed", "item", ["stage", "stage_changed_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_item_village_stage_changed", table_name="item")
+    op.drop_index("ix_item_stage_changed", table_name="item")
