@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         print("no benchmark database: run `python scripts/bench.py --build-only` first", file=sys.stderr)
         return 2
     work = BENCH_DIR / "todo.db"
+    for leftover in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
+        leftover.unlink(missing_ok=True)
     shutil.copyfile(pristine, work)
     os.environ.update(DATABASE_URL=f"sqlite:///{work}", SECRET_KEY=SECRET_KEY, CIVIC_PAGE_CACHE="0")
     os.environ.pop("CIVIC_DATABASE_URL", None)
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         accounts.grant(db, user, role="village_head", commune_id=village.commune_id, village_id=village.id)
         one_id = user.id
         head_all_id = db.execute(select(col(User.id)).where(col(User.phone) == HEAD_ALL[0])).scalar_one()
-        submitted = db.execute(select(col(Item.code)).where(col(Item.stage) == "submitted")
+        submitted = db.execute(select(col(Item.code)).where(col(Item.stage) == "submitted",
+                                                            col(Item.village_id) == village.id)
                                .order_by(col(Item.id).desc()).limit(1)).scalar_one()
         n_items = db.execute(select(func.count()).select_from(Item)).scalar_one()
     print(f"{n_items:,} items; {pristine.name}")

@@ -38,8 +38,8 @@ from civic.workspace import rules
 from civic.workspace.rules import NextStep, Waiting
 
 HEAD_STAGES = (Stage.SUBMITTED, Stage.KNOW, Stage.DISCUSS, Stage.DO)
-TODO_PAGE = 25  # entries on one page of the to-do
-PER_STAGE = 8  # items read from each stage for the page of all stages (the rest: the stage's own pages)
+TODO_PAGE = 20  # entries on one page of the to-do
+PER_STAGE = 5  # items read from each stage for the page of all stages (the rest: the stage's own pages)
 BOARD_ROLES = frozenset(board_rules.MEMBER_ROLE.values())
 
 
@@ -76,9 +76,10 @@ def has_todo(viewer: Viewer) -> bool:
 
 # --- the count in the navigation --------------------------------------------------------------------
 
-def _head_counts(session: Session, villages: frozenset[int]) -> dict[str, int]:
+def _head_counts(session: Session, villages: frozenset[int], communes: frozenset[int]) -> dict[str, int]:
     rows = session.execute(select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
-                           .where(col(ItemCount.village_id).in_(villages),
+                           .where(col(ItemCount.commune_id).in_(communes),
+                                  col(ItemCount.village_id).in_(villages),
                                   col(ItemCount.stage).in_([str(s) for s in HEAD_STAGES]))
                            .group_by(col(ItemCount.stage))).all()
     return {stage: int(n or 0) for stage, n in rows}
@@ -146,7 +147,8 @@ def todo_count(session: Session, viewer: Viewer) -> int:
     n = 0
     villages = viewer.villages("village_head")
     if villages:
-        n += sum(_head_counts(session, villages).values()) + _open_findings(session, villages)
+        communes = viewer.communes("village_head")
+        n += sum(_head_counts(session, villages, communes).values()) + _open_findings(session, villages)
     communes = viewer.communes("supervisor")
     if communes:
         n += _appeals_count(session, communes)
@@ -302,9 +304,10 @@ def _stage_items(session: Session, villages: Iterable[int], stage: str, limit: i
     stage in order — the (stage, stage_changed_at) index, or new items' partial one — filtered by village
     and stopped at the page (`+ 0` keeps SQLite from choosing the village index and sorting them all)."""
     wanted = list(villages)
-    order = (col(Item.created_at), col(Item.id)) if stage == Stage.SUBMITTED \
+    many = len(wanted) > MANY_VILLAGES
+    order = (col(Item.created_at), col(Item.id)) if stage == Stage.SUBMITTED and not many \
         else (col(Item.stage_changed_at), col(Item.id))
-    village = col(Item.village_id) if len(wanted) <= MANY_VILLAGES else col(Item.village_id) + 0
+    village = col(Item.village_id) + 0 if many else col(Item.village_id)
     return list(session.execute(select(Item).where(village.in_(wanted), col(Item.stage) == stage)
                                 .order_by(*order).offset(offset).limit(limit)).scalars())
 
@@ -337,7 +340,7 @@ def todo(session: Session, viewer: Viewer, *, stage: str | None = None, page: in
     (PER_STAGE each) merged, the appeals and the boards' work; with it: that stage's pages."""
     today = clock.today_local()
     villages = viewer.villages("village_head")
-    counts = _head_counts(session, villages) if villages else {}
+    counts = _head_counts(session, villages, viewer.communes("village_head")) if villages else {}
     findings = _open_findings(session, villages) if villages else 0
     items: list[Item] = []
     pages = 1
@@ -401,7 +404,8 @@ def _board_entries(session: Session, viewer: Viewer, today: date) -> list[Entry]
 # --- similar items ----------------------------------------------------------------------------------
 
 SIMILAR_LIMIT = 5
-SIMILAR_CANDIDATES = 200  # SQLite: the trigram index's best candidates, ranked in Python
+SIMILAR_CANDIDATES = 200  # the trigram index's best candidates, ranked in Python
+SIMILAR_SCAN = 1000  # a village with at most this many open items has them all ranked
 
 
 @dataclass
@@ -423,20 +427,27 @@ OPEN_STAGES = [str(s) for s in Stage if s != Stage.CLOSED]
 
 def similar_open(session: Session, village_id: int, typed: str, *, exclude_id: int | None = None,
                  limit: int = SIMILAR_LIMIT) -> list[Similar]:
-    """The open items of a village whose title and text are most like `typed`, diacritics ignored, most
-    alike first. PostgreSQL: pg_trgm's similarity on the folded text (its trigram index of search_text);
-    SQLite: the FTS5 trigram table finds candidates sharing a trigram of the words, ranked with the same
-    similarity (civic.workspace.rules.similarity)."""
+    """The open items of a village whose titles are most like `typed`, diacritics ignored, most alike first,
+    ranked by pg_trgm's similarity (civic.workspace.rules.similarity). The candidates: every open item of
+    the village when it has at most SIMILAR_SCAN; else those sharing a word with `typed`, found by the
+    search indexes of the folded text — the FTS5 trigram table on SQLite, pg_trgm's GIN index on
+    PostgreSQL (the best by its own similarity first)."""
     query = item_rules.fold(rules.check_similar_query(typed))
     words = [w for w in query.split() if len(w) >= 3][:12]
     if not words:
         return []
-    cols = (col(Item.id), col(Item.code), col(Item.title), col(Item.stage), col(Item.created_at),
-            col(Item.search_text))
+    cols = (col(Item.id), col(Item.code), col(Item.title), col(Item.stage), col(Item.created_at))
     conds = [col(Item.village_id) == village_id, col(Item.stage).in_(OPEN_STAGES)]
     if exclude_id is not None:
         conds.append(col(Item.id) != exclude_id)
-    if _is_sqlite(session):
+    open_in_village = session.execute(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
+        col(ItemCount.village_id) == village_id, col(ItemCount.stage).in_(OPEN_STAGES))).scalar_one()
+    if open_in_village <= SIMILAR_SCAN:
+        # A village's open items are few (the counts the triggers keep say how many): rank them all, from
+        # the (village, stage) index, rather than every item of the commune sharing a common word.
+        rows = session.execute(select(*cols).where(*conds).order_by(col(Item.id).desc())
+                               .limit(SIMILAR_SCAN)).all()
+    elif _is_sqlite(session):
         # Any word's trigrams: an OR of quoted words, each at least 3 letters (FTS5 trigram needs 3).
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
         joined = ITEM_FTS.join(Item, col(Item.id) == ITEM_FTS.c.rowid)

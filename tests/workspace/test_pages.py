@@ -167,7 +167,11 @@ def similar_codes(html: str) -> list[str]:
     return re.findall(r'<input type="hidden" name="original_code" value="([^"]+)">', section)
 
 
-def test_triage_shows_similar_open_items_of_the_village_most_alike_first(client, alike):
+@pytest.mark.parametrize("scan", [1000, 0], ids=["village-scanned", "search-index"])
+def test_triage_shows_similar_open_items_of_the_village_most_alike_first(client, alike, scan, monkeypatch):
+    from civic.workspace import service as workspace
+
+    monkeypatch.setattr(workspace, "SIMILAR_SCAN", scan)
     page = client.get(f"/triage/{alike['new'].code}")
     assert page.status_code == 200
     codes = similar_codes(page.text)
@@ -213,7 +217,11 @@ def test_a_similarity_search_of_4000_characters_is_refused_with_a_message(client
         assert count(db, AuditEvent) == events
 
 
-def test_a_similarity_search_with_other_words(client, alike):
+@pytest.mark.parametrize("scan", [1000, 0], ids=["village-scanned", "search-index"])
+def test_a_similarity_search_with_other_words(client, alike, scan, monkeypatch):
+    from civic.workspace import service as workspace
+
+    monkeypatch.setattr(workspace, "SIMILAR_SCAN", scan)
     page = client.get(f"/triage/{alike['new'].code}", params={"q": "den duong ngo 7 hong"})
     assert page.status_code == 200
     assert len(similar_codes(page.text)) == 1
