@@ -219,10 +219,13 @@ def test_the_new_pages_are_accessible_small_and_fit_the_phone(new_page, locale):
         size = _measure(page)
         assert size["width"] <= size["inner"], f"{name} is {size['width']} px wide"
         heights[name] = size["height"]
-    # The triage screen: the item, its similar items and the action area in about 1.5 screens.
-    print(f"\ntriage screen at 390 px ({locale}): {heights['triage']} px = "
-          f"{heights['triage'] / SCREEN:.2f} screens of {SCREEN} px")
-    assert heights["triage"] <= 1.6 * SCREEN, heights
+        if name == "triage":
+            main = page.evaluate("document.querySelector('main').offsetHeight")
+    # The triage screen: the item, its similar items and the action area in about 1.5 screens (the site's
+    # header and footer, the same on every page, around it).
+    print(f"\ntriage screen at 390 px ({locale}): content {main} px = {main / SCREEN:.2f} screens; "
+          f"whole page with header and footer {heights['triage']} px = {heights['triage'] / SCREEN:.2f}")
+    assert main <= 1.5 * SCREEN, heights
     # The similar items are there, the nearly identical first, with the one-tap duplicate button.
     page.goto(f"/triage/{code}?lang={locale}")
     first = page.locator(".similar .card").first
