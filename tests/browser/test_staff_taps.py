@@ -76,7 +76,7 @@ class Taps:
 
     def type(self, locator, text: str) -> None:
         locator.fill(text)
-        self._count(1, f"type {locator}")
+        self._count(1, f"type {locator.get_attribute('name')}")
 
     def pick(self, locator, value: str) -> None:
         """A list or a date/time picker: open it, choose."""
