@@ -38,6 +38,7 @@ from civic.web import (
     supervision,
     uploads,
     villages,
+    workspace,
 )
 from civic.web import errors as web_errors
 from civic.web.communes import CommunePrefix
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(people.router)
     app.include_router(staff.router)
+    app.include_router(workspace.router)
     app.include_router(deliberation.router)
     app.include_router(implementation.router)
     app.include_router(supervision.router)

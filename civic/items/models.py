@@ -31,6 +31,8 @@ class Item(SQLModel, table=True):
         Index("ix_item_commune_created", "commune_id", "created_at"),
         Index("ix_item_commune_stage_created", "commune_id", "stage", "created_at"),
         Index("ix_item_village_stage_created", "village_id", "stage", "created_at"),
+        # A stage's items, the longest in it first: the to-do of a head of many villages (migration 0011t).
+        Index("ix_item_stage_changed", "stage", "stage_changed_at"),
         Index("ix_item_category_created", "category_id", "created_at"),
         Index("ix_item_reporter", "reporter_id", "created_at"),
         Index("ix_item_commune_year_seq", "commune_id", "year", "seq"),

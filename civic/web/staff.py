@@ -3,15 +3,17 @@ queue."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from starlette.responses import Response
 
 from civic import clock
-from civic.core.kinds import Action
+from civic.core.kinds import Action, Stage
 from civic.db import row_id
-from civic.errors import N_, NotFound
+from civic.errors import N_, Invalid, NotFound
 from civic.items import service as items
 from civic.items.models import Item
 from civic.web import communes
@@ -24,6 +26,7 @@ from civic.workflow import rules
 from civic.workflow import service as workflow
 from civic.workflow.schemas import DuplicateForm, RecategorizeForm, RedirectForm, TransitionForm
 from civic.workflow.stages import REVIEW_ACTIONS, TRIAGE_ACTIONS
+from civic.workspace import service as workspace
 
 router = APIRouter()
 register_forms(TransitionForm, DuplicateForm, RedirectForm, RecategorizeForm)
@@ -53,18 +56,42 @@ def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1
                       result={"page": page, "pages": pages, "has_prev": page > 1, "has_next": page < pages})
 
 
-def _staff_item_page(db: Session, web: Web, item: Item, template: str, state: FormState = EMPTY) -> Response:
+def _staff_item_page(db: Session, web: Web, item: Item, template: str, state: FormState = EMPTY,
+                     status: int | None = None, **extra: Any) -> Response:
     rules.check_staff_view(workflow.facts(db, item), web.viewer.facts())
     look = lookups(db, item.commune_id)
-    return web.render(template, status=state.status, look=look, **item_page_context(db, web, item),
-                      **state.context())
+    return web.render(template, status=status or state.status, look=look, **item_page_context(db, web, item),
+                      **state.context(), **extra)
+
+
+def _triage_page(db: Session, web: Web, item: Item, q: str | None = None, state: FormState = EMPTY
+                 ) -> Response:
+    """The triage screen: the item, the open items of its village most like it (by its title, or by what the
+    village head typed), and the actions. A search that is too long is refused with its message, nothing
+    searched."""
+    typed = item.title if q is None else q
+    similar: list[workspace.Similar] = []
+    errors: dict[str, str] = {}
+    status = None
+    if item.stage == Stage.SUBMITTED:
+        try:
+            similar = workspace.similar_open(db, item.village_id, typed, exclude_id=item.id)
+        except Invalid as exc:
+            errors, status = web.field_errors(exc), exc.status
+            typed = ""
+    return _staff_item_page(db, web, item, "triage/item_triage.html", state, status=status, similar=similar,
+                            similar_q=typed, similar_errors=errors, searched=q is not None,
+                            similar_max=workspace.rules.SIMILAR_QUERY_MAX)
 
 
 def _staff_item_again(request: Request, code: str, template: str, state: FormState) -> Response:
     """The item's desk again, after post_form refused a form (its own transaction was rolled back)."""
     with reading(request) as web:
         require_user(web)
-        return _staff_item_page(web.session, web, items.get_by_code(web.session, code), template, state)
+        item = items.get_by_code(web.session, code)
+        if template == "triage/item_triage.html":
+            return _triage_page(web.session, web, item, state=state)
+        return _staff_item_page(web.session, web, item, template, state)
 
 
 @router.get("/triage/new", response_class=HTMLResponse)
@@ -80,8 +107,9 @@ async def assisted_submit(request: Request):
 
 # SignedIn before CurrentItem: an anonymous visitor goes to the login page before the item is looked up.
 @router.get("/triage/{code}", response_class=HTMLResponse)
-def triage_item(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem):
-    return _staff_item_page(db, web, item, "triage/item_triage.html")
+def triage_item(viewer: SignedIn, web: CurrentWeb, db: Db, item: CurrentItem,
+                q: Annotated[str | None, Query(max_length=100_000)] = None):
+    return _triage_page(db, web, item, q)
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -116,7 +144,9 @@ async def _move(request: Request, code: str, action: str, known: tuple[str, ...]
         require_user(web)
         item = items.get_by_code(db, code)
         workflow.transition(db, item, action, web.viewer, form)
-        target = f"/{area}/{item.code}" if action == Action.RECATEGORIZE else f"/{area}"
+        # An accepted item's triage page offers its next step; a closed one leaves the queue.
+        stays = action in (Action.RECATEGORIZE, Action.ACCEPT)
+        target = f"/{area}/{item.code}" if stays else f"/{area}"
         return Done(target, DONE_MESSAGES[action], {"code": item.code})
 
     return await post_form(request, workflow.form_for(action), action=action, act=act,

@@ -103,6 +103,7 @@ PAGES = {
     "people and roles": ("admin", "/admin/people"),
     "triage queue": ("village_head", "/triage"),
     "triage item": ("village_head", "/triage/{submitted}"),
+    "to-do": ("village_head", "/todo"),
     "file on behalf": ("village_head", "/triage/new"),
     "review queue": ("supervisor", "/review"),
     "review item": ("supervisor", "/review/{rejected}"),
@@ -624,6 +625,16 @@ def _tamper_village(page):
       s.add(new Option('?', '999999')); }""")
 
 
+def _triage_action(action: str, then=None):
+    """The triage screen shows one action's fields at a time: choose `action` first (with JavaScript its
+    radio button, without it its <details>)."""
+    def choose(page):
+        page.locator(f"details.act:has(form[action$='/{action}'])").evaluate("d => { d.open = true; }")
+        if then:
+            then(page)
+    return choose
+
+
 def _open_hide(page):
     page.locator(".att-hide summary").first.click()
 
@@ -677,14 +688,17 @@ PAGES.update({
     # triage and review
     "triage: recategorize with errors": ("village_head", _with_errors(
         "/triage/{submitted}", "form[action$='/recategorize']", [("select[name=village_id]", "999999")],
-        ".error", before=_tamper_village)),
+        ".error", before=_triage_action("recategorize", _tamper_village))),
     "triage: reject with errors": ("village_head", _with_errors(
-        "/triage/{submitted}", "form[action$='/reject']", [("textarea[name=reason]", " ")], ".error")),
+        "/triage/{submitted}", "form[action$='/reject']", [("textarea[name=reason]", " ")], ".error",
+        before=_triage_action("reject"))),
     "triage: duplicate with errors": ("village_head", _with_errors(
-        "/triage/{submitted}", "form[action$='/mark_duplicate']",
-        [("input[name=original_code]", "NS-2020-9999"), ("textarea[name=reason]", " ")], ".error")),
+        "/triage/{submitted}", "details form[action$='/mark_duplicate']",
+        [("input[name=original_code]", "NS-2020-9999"), ("textarea[name=reason]", " ")], ".error",
+        before=_triage_action("mark_duplicate"))),
     "triage: redirect with errors": ("village_head", _with_errors(
-        "/triage/{submitted}", "form[action$='/redirect']", [("input[name=destination]", " ")], ".error")),
+        "/triage/{submitted}", "form[action$='/redirect']", [("input[name=destination]", " ")], ".error",
+        before=_triage_action("redirect"))),
     "file on behalf with errors": (
         "village_head", _with_errors("/triage/new", "form[action='/triage/new']", (),
                                                              "#form-errors")),

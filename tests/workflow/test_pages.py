@@ -115,7 +115,10 @@ def test_accept(client, setting):
     _c, _a, _b, _cat, _users, item = setting
     clock.advance(timedelta(minutes=3))
     answer = act(client, item.code, "accept")
-    assert answer.status_code == 303 and answer.headers["location"] == "/triage"
+    # The item's page again, which offers its next step: make it known on the deliberation desk.
+    assert answer.status_code == 303 and answer.headers["location"] == f"/triage/{item.code}"
+    nxt = client.get(answer.headers["location"]).text
+    assert "Bước tiếp theo" in nxt and f'href="/deliberation/{item.code}"' in nxt
     after = snapshot(item.code)
     assert (after["stage"], after["outcome"]) == ("know", None)
     assert queue(client) == []
