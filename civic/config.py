@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     # is set, else any. Other hosts get 400 (Host header injection, cache poisoning).
     allowed_hosts: str = Field(default="", validation_alias=AliasChoices("CIVIC_ALLOWED_HOSTS"))
 
+    # The site's name in the page header and title; empty: "Góp ý <commune name>" ("Góp ý xã Nhạo Sơn").
+    site_name: str = Field(default="", max_length=60, validation_alias=AliasChoices("CIVIC_SITE_NAME"))
+    # What the public sees of an item not yet triaged: "title" (its title and village only, until the village
+    # head accepts it; its author and staff see it all) or "full".
+    untriaged_public_detail: str = Field(default="title", pattern="^(title|full)$",
+                                         validation_alias=AliasChoices("CIVIC_UNTRIAGED_PUBLIC_DETAIL"))
+
     # Notifications (civic/notify): the worker's pace and tries, and each channel's provider. A channel
     # with no settings is off; messages for it are recorded and shown as "not sent: no channel".
     notify_max_attempts: int = Field(default=6, ge=1, le=20,

@@ -38,6 +38,7 @@ from civic.web import (
     villages,
 )
 from civic.web import errors as web_errors
+from civic.web import redaction as web_redaction
 from civic.web.communes import CommunePrefix
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
@@ -74,6 +75,7 @@ def create_app() -> FastAPI:
     app.include_router(villages.router)
     app.include_router(reports.router)
     app.include_router(notify.router)
+    app.include_router(web_redaction.router)
     app.include_router(communes.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")
