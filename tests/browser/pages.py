@@ -102,6 +102,7 @@ PAGES = {
     "people and roles": ("admin", "/admin/people"),
     "triage queue": ("village_head", "/triage"),
     "triage item": ("village_head", "/triage/{submitted}"),
+    "redaction form": ("village_head", "/redact/{submitted}"),
     "file on behalf": ("village_head", "/triage/new"),
     "review queue": ("supervisor", "/review"),
     "review item": ("supervisor", "/review/{rejected}"),
