@@ -40,6 +40,7 @@ ACTION_WORDS = {
     "reject": N_("did not take it up"),
     "mark_duplicate": N_("marked it as a duplicate of"),
     "recategorize": N_("corrected its village or category"),
+    "redacted": N_("took personal details out of its text"),
     "withdraw": N_("withdrew it"),
     "request_review": N_("asked the supervisors to review the decision"),
     "uphold": N_("reviewed the decision and upheld it"),

@@ -74,7 +74,9 @@ def fmt_datetime(value: datetime | None, locale: str, fmt: str = "short") -> str
         return ""
     local = _local(value)
     if fmt == "short":
-        pattern = "HH:mm dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
+        # Vietnamese says the hour before the day, as official papers do: "10:19 ngày 11/12/2026"
+        # ("Kết thúc lúc 10:19 ngày 11/12/2026"); the messages put "lúc", "từ", "đến" before it.
+        pattern = "HH:mm 'ngày' dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
         return format_datetime(local, pattern, locale=babel_locale(locale))
     return format_datetime(local, fmt, locale=babel_locale(locale))
 

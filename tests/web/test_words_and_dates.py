@@ -98,7 +98,7 @@ def test_days_and_moments_in_each_language():
     assert fmt_date("2026-11-25", "vi") == "25/11/2026"  # as an audit payload keeps it
     assert fmt_date("2026-11-25", "en") == "25 Nov 2026"
     assert fmt_date("not a day", "vi") == "not a day" and fmt_date("", "vi") == ""
-    assert fmt_datetime(datetime(2026, 12, 11, 3, 19, tzinfo=UTC), "vi") == "10:19 11/12/2026"  # Hà Nội
+    assert fmt_datetime(datetime(2026, 12, 11, 3, 19, tzinfo=UTC), "vi") == "10:19 ngày 11/12/2026"  # Hà Nội
 
 
 @pytest.mark.parametrize(("name", "kind", "expected"), [
