@@ -163,3 +163,20 @@ def test_the_setting_full_shows_untriaged_items_in_full(monkeypatch):
     finally:
         monkeypatch.delenv("CIVIC_UNTRIAGED_PUBLIC_DETAIL")
         get_settings.cache_clear()
+
+
+def test_the_redaction_pages_stay_under_the_page_budget(client):
+    from tests.web.test_page_weight import BUDGET, weigh
+
+    commune, a, _b, cat, users = setup_world()
+    item = setup_item(commune, a, cat, stage="know", title="Ông Bảy lấn đất ngõ 3", description=ORIGINAL * 20)
+    untriaged = setup_item(commune, a, cat, description=ORIGINAL)
+    assert _redact_over_http(client, users, item.code).status_code == 303
+    sizes = {"form": weigh(client, f"/redact/{item.code}")[0],
+             "staff status": weigh(client, f"/items/{item.code}")[0]}
+    public = TestClient(client.app)
+    sizes["public status"] = weigh(public, f"/items/{item.code}")[0]
+    sizes["untriaged"] = weigh(public, f"/items/{untriaged.code}")[0]
+    print({name: s["total"] for name, s in sizes.items()})  # the report's figures (pytest -s)
+    for name, s in sizes.items():
+        assert s["total"] < BUDGET, (name, s)
