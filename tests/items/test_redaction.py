@@ -180,3 +180,11 @@ def test_the_redaction_pages_stay_under_the_page_budget(client):
     print({name: s["total"] for name, s in sizes.items()})  # the report's figures (pytest -s)
     for name, s in sizes.items():
         assert s["total"] < BUDGET, (name, s)
+
+
+def test_a_signed_in_reporter_sees_their_untriaged_item_in_full(client, app):
+    commune, a, _b, cat, users = setup_world()
+    item = setup_item(commune, a, cat, description=ORIGINAL, reporter=users["resident"])
+    login(client, users["resident"])
+    assert "Nguyễn Văn Bảy" in client.get(f"/items/{item.code}").text
+    assert "Nguyễn Văn Bảy" not in TestClient(app).get(f"/items/{item.code}").text
