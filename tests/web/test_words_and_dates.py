@@ -161,3 +161,13 @@ def test_a_resident_without_a_household_sees_how_to_get_one(client):
     login(client, users["resident"])
     text = visible(client.get(f"/items/{item.code}").text)
     assert "Bạn chưa được liên kết với hộ gia đình nào" in text and "Đăng nhập để" not in text
+
+
+def test_the_installed_app_is_called_by_the_site_name(client):
+    import json
+
+    from tests.builders import setup_world
+
+    setup_world()
+    manifest = json.loads(client.get("/manifest.webmanifest").text)
+    assert manifest["name"] == "Góp ý xã Nhạo Sơn" and manifest["short_name"] == "Góp ý"
