@@ -104,6 +104,12 @@ class Settings(BaseSettings):
                                  validation_alias=AliasChoices("CIVIC_MAP_ATTRIBUTION"))
     map_attribution_url: str = Field(default="https://www.openstreetmap.org/copyright",
                                      validation_alias=AliasChoices("CIVIC_MAP_ATTRIBUTION_URL"))
+    # The site's name in the page header and title; empty: "Góp ý <commune name>" ("Góp ý xã Nhạo Sơn").
+    site_name: str = Field(default="", max_length=60, validation_alias=AliasChoices("CIVIC_SITE_NAME"))
+    # What the public sees of an item not yet triaged: "title" (its title and village only, until the village
+    # head accepts it; its author and staff see it all) or "full".
+    untriaged_public_detail: str = Field(default="title", pattern="^(title|full)$",
+                                         validation_alias=AliasChoices("CIVIC_UNTRIAGED_PUBLIC_DETAIL"))
 
     # Notifications (civic/notify): the worker's pace and tries, and each channel's provider. A channel
     # with no settings is off; messages for it are recorded and shown as "not sent: no channel".

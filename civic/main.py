@@ -41,6 +41,7 @@ from civic.web import (
     workspace,
 )
 from civic.web import errors as web_errors
+from civic.web import redaction as web_redaction
 from civic.web.communes import CommunePrefix
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(villages.router)
     app.include_router(reports.router)
     app.include_router(notify.router)
+    app.include_router(web_redaction.router)
     app.include_router(communes.router)
     app.include_router(open311.api)
     app.mount("/static", CachedStatic(), name="static")

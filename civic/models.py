@@ -25,7 +25,7 @@ from civic.implementation.models import (  # noqa: F401,E501
     ProgressUpdate,
     Spending,
 )
-from civic.items.models import Category, Item  # noqa: F401
+from civic.items.models import Category, Item, ItemRedaction  # noqa: F401
 from civic.media.models import Attachment  # noqa: F401
 from civic.notify.models import Follow, NotifyPreference, NotifyStop, Outbox  # noqa: F401
 from civic.open311.models import ix_audit_event_commune_created  # noqa: F401

@@ -88,3 +88,18 @@ class ItemCount(SQLModel, table=True):
     village_id: int = Field(primary_key=True)
     stage: str = Field(primary_key=True, max_length=16)
     n: int = 0
+
+
+class ItemRedaction(SQLModel, table=True):
+    """An item whose public text a village head or admin redacted: `item.title` and `item.description`
+    hold the redacted copy everybody reads (pages, Open311, feeds, exports, search); the text as first sent
+    stays here, for staff only (civic/items/redaction.py)."""
+
+    __tablename__ = "item_redaction"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True)
+    original_title: str = Field(max_length=160)
+    original_description: str = Field(sa_type=Text)
+    reason: str = Field(sa_type=Text)  # public
+    redacted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    redacted_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from civic.core.facts import ActorFacts
 from civic.core.inputs import clean_text
-from civic.errors import N_, Invalid
+from civic.core.kinds import Stage
+from civic.errors import N_, Forbidden, Invalid
 from civic.items.schemas import TITLE_MIN
 
 if TYPE_CHECKING:
@@ -293,3 +295,32 @@ def village_for_address(villages: list[tuple[int, str, str]], address_id: str, a
         if key and f" {key} " in folded and (best is None or len(key) > best[0]):
             best = (len(key), vid)
     return best[1] if best else None
+
+
+# --- redaction (civic/items/redaction.py) -------------------------------------------------------------
+
+REDACTED_MARK = "[đã che]"  # what stands where personal details were taken out, in every language
+
+
+def check_may_redact(actor: ActorFacts, commune_id: int, village_id: int) -> None:
+    """The village head of the item's village, or an admin of its commune, may redact its public text."""
+    if village_id in actor.head_villages or commune_id in actor.admin_communes:
+        return
+    raise Forbidden(N_("Only the village head of the item's village or an admin can redact it."))
+
+
+def check_redaction(title: str, description: str, new_title: str, new_description: str) -> None:
+    """A redaction changes the public text: sending it unchanged would tell the public something was hidden
+    when nothing was."""
+    if new_title == title and new_description == description:
+        raise Invalid(N_("Nothing was changed: write the public text without the personal details."),
+                      field="description")
+
+
+def shows_detail(stage: str, *, untriaged_detail: str, is_author: bool, sees_private: bool) -> bool:
+    """Whether a viewer sees an item's description, address, location and photos. An item not yet triaged
+    may be about a neighbour's land or a family quarrel: until the village head accepts it, the public sees
+    its title and village only (setting CIVIC_UNTRIAGED_PUBLIC_DETAIL); its author and staff see it all."""
+    if is_author or sees_private or stage != Stage.SUBMITTED:
+        return True
+    return untriaged_detail == "full"

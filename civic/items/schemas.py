@@ -150,3 +150,15 @@ class ItemListQuery(Query):
         if "q" in values:
             values["q"] = clean_text(values["q"])[:SEARCH_MAX]
         return super().read(values)
+
+
+class RedactForm(Form):
+    """An item's public text without the personal details, and the public reason for taking them out."""
+
+    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
+                               too_long=N_("The title must have at most 160 characters."))] = ""
+    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
+                                     N_("Please describe it in at least 10 characters."), multiline=True,
+                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    reason: Annotated[str, Text(5, 500, N_("Please give the public reason (5 to 500 characters)."),
+                                multiline=True)] = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from civic.config import get_settings
 from civic.errors import N_
 from civic.items import rules as item_rules
 from civic.items.models import Category
@@ -39,6 +40,7 @@ ACTION_WORDS = {
     "reject": N_("did not take it up"),
     "mark_duplicate": N_("marked it as a duplicate of"),
     "recategorize": N_("corrected its village or category"),
+    "redacted": N_("took personal details out of its text"),
     "withdraw": N_("withdrew it"),
     "request_review": N_("asked the supervisors to review the decision"),
     "uphold": N_("reviewed the decision and upheld it"),
@@ -113,23 +115,26 @@ def service_request(locale: str, look: Lookups, row: Any, *, events: list[Any] |
                     progress: int | None = None, extensions: bool = False) -> dict[str, Any]:
     cat = look.categories.get(row.category_id)
     village = look.villages.get(row.village_id)
+    # An item not yet triaged is public by its title and village only (civic/items/rules.py shows_detail).
+    detail = item_rules.shows_detail(row.stage, untriaged_detail=get_settings().untriaged_public_detail,
+                                     is_author=False, sees_private=False)
     out: dict[str, Any] = {
         "service_request_id": row.code,
         "status": status(row.stage),
         "status_notes": status_notes(locale, row, progress),
         "service_name": (cat.name_en if locale == "en" else cat.name_vi) if cat else "",
         "service_code": cat.code if cat else "",
-        "description": row.description,
+        "description": row.description if detail else "",
         "agency_responsible": agency(look, row.village_id),
         "service_notice": "",
         "requested_datetime": row.created_at,
         "updated_datetime": row.updated_at,
         "expected_datetime": None,
-        "address": row.address,
+        "address": row.address if detail else "",
         "address_id": village.slug if village else "",
         "zipcode": "",
-        "lat": row.lat,
-        "long": row.lng,
+        "lat": row.lat if detail else None,
+        "long": row.lng if detail else None,
         "media_url": "",
     }
     if extensions:

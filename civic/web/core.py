@@ -97,6 +97,7 @@ env.globals.update(
     url_for=lambda route, /, **params: (_current.get().request.scope.get("root_path", "")
                                         + path_for(_current.get().request.app, route, **params)),
     root=lambda: _current.get().request.scope.get("root_path", ""),
+    site_name=lambda: i18n.site_name(_current.get().request),
     limit=lambda form, name: FORMS[form].limits()[name],
 )
 

@@ -95,6 +95,7 @@ class DeskAction:
     run: Run  # (db, item, viewer, form, files) -> the changed row
     message: str
     files: dict[str, FileField] = field(default_factory=dict)
+    opened: str | None = None  # the flash when the row is a vote or count just opened, not yet decided
 
 
 # Evidence files: a proof photo of a disclosure, the minutes of a meeting (photos or a PDF).
@@ -125,7 +126,8 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         N_("The meeting was cancelled; the reason is public.")),
     "decide": DeskAction(
         DecideForm, lambda db, item, viewer, form, files: deliberation.decide(db, item, viewer, form),
-        N_("The decision was recorded.")),
+        N_("The decision was recorded."),
+        opened=N_("The vote was opened; the decision is recorded when the count is closed.")),
     "paper_ballot": DeskAction(
         PaperBallotForm,
         lambda db, item, viewer, form, files: deliberation.enter_paper_ballot(db, item, viewer, form),
@@ -186,8 +188,9 @@ async def desk_action(request: Request, code: ItemCode, action: str):
     def act(db, web: Web, form, files) -> Done:
         require_user(web)
         item = items.get_by_code(db, code)
-        step.run(db, item, web.viewer, form, files)
-        return Done(f"/deliberation/{item.code}", step.message, {"code": item.code})
+        row = step.run(db, item, web.viewer, form, files)
+        message = step.opened if step.opened and getattr(row, "status", None) == "open" else step.message
+        return Done(f"/deliberation/{item.code}", message, {"code": item.code})
 
     return await post_form(request, step.schema, action=action, act=act, files=step.files or None,
                            page=lambda state: _desk_again(request, code, state))

@@ -14,10 +14,13 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from sqlalchemy import text
+from starlette.requests import Request
 
 from civic.clock import LOCAL_TZ, as_utc
-from civic.config import ROOT
+from civic.config import ROOT, get_settings
 from civic.core.catalogs import translations as translations  # the pages read them from here
+from civic.db import get_engine
 
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -71,18 +74,59 @@ def fmt_datetime(value: datetime | None, locale: str, fmt: str = "short") -> str
         return ""
     local = _local(value)
     if fmt == "short":
-        pattern = "HH:mm dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
+        # Vietnamese says the hour before the day, as official papers do: "10:19 ngày 11/12/2026"
+        # ("Kết thúc lúc 10:19 ngày 11/12/2026"); the messages put "lúc", "từ", "đến" before it.
+        pattern = "HH:mm 'ngày' dd/MM/yyyy" if locale == "vi" else "d MMM yyyy, HH:mm"
         return format_datetime(local, pattern, locale=babel_locale(locale))
     return format_datetime(local, fmt, locale=babel_locale(locale))
 
 
-def fmt_date(value: date | datetime | None, locale: str) -> str:
-    if value is None:
+def fmt_date(value: date | datetime | str | None, locale: str) -> str:
+    """A day as the locale writes it: 25/11/2026 in Vietnamese. Audit payloads keep days as ISO text
+    ("2026-11-25"); those are read back, and any other text is shown as it is."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return str(value)
     if isinstance(value, datetime):
         value = _local(value).date()
     pattern = "dd/MM/yyyy" if locale == "vi" else "d MMM yyyy"
     return format_date(value, pattern, locale=babel_locale(locale))
+
+
+# How a commune calls itself before its name ("xã Nhạo Sơn", "phường Hà Đông", "đặc khu Phú Quốc").
+COMMUNE_KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}
+SITE_NAME_FALLBACK = "Góp ý"
+SCOPE_KEY = "civic.commune"  # civic/web/communes.py: the commune code the address prefix names
+
+
+def default_site_name(commune_name: str, kind: str) -> str:
+    """The site's name when the setting CIVIC_SITE_NAME is empty: "Góp ý xã Nhạo Sơn". A proper name, the
+    same in both languages (like the commune's own name)."""
+    name = " ".join(commune_name.split())
+    prefix = COMMUNE_KINDS.get(kind, "")
+    if prefix and not name.lower().startswith(prefix):
+        name = f"{prefix} {name}"
+    return f"{SITE_NAME_FALLBACK} {name}".strip()
+
+
+def site_name(request: Request) -> str:
+    """The name in every page's header and title: the setting, else the commune's (see default_site_name).
+    One indexed read on a pooled connection; before set-up, or with the database away, "Góp ý"."""
+    configured = get_settings().site_name.strip()
+    if configured:
+        return configured
+    code = request.scope.get(SCOPE_KEY)
+    try:
+        with get_engine().connect() as conn:
+            query = "SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1")
+            row = conn.execute(text(query), {"c": code} if code else {}).first()
+    except Exception:  # an error page drawn while the database is away still needs a header
+        return SITE_NAME_FALLBACK
+    return default_site_name(row[0], row[1]) if row else SITE_NAME_FALLBACK
 
 
 def fmt_number(value: float | int, locale: str) -> str:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from civic.config import ROOT, get_settings
+from civic.web import i18n
 from civic.web.assets import STATIC_DIR, asset_url
 from civic.web.core import Web
 
@@ -59,8 +60,8 @@ def manifest(request: Request):
     web = Web(request, load_user=False)
     _ = web._
     body = {
-        "name": _("civic — village feedback"),
-        "short_name": _("civic"),
+        "name": i18n.site_name(request),
+        "short_name": i18n.SITE_NAME_FALLBACK,
         "description": _("Residents raise concerns and proposals; "
                          "the village decides and does them in public."),
         "lang": web.locale,

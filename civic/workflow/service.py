@@ -95,6 +95,16 @@ class QueueEntry:
     due_on: date
     overdue: bool
 
+    @property
+    def days_late(self) -> int:
+        """Working days past the time allowed (0 while on time)."""
+        return max(0, self.waited - self.allowed)
+
+    @property
+    def days_left(self) -> int:
+        """Working days still allowed (0 once due)."""
+        return max(0, self.allowed - self.waited)
+
 
 QUEUE_PAGE = 50
 

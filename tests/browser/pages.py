@@ -104,6 +104,7 @@ PAGES = {
     "triage queue": ("village_head", "/triage"),
     "triage item": ("village_head", "/triage/{submitted}"),
     "to-do": ("village_head", "/todo"),
+    "redaction form": ("village_head", "/redact/{submitted}"),
     "file on behalf": ("village_head", "/triage/new"),
     "review queue": ("supervisor", "/review"),
     "review item": ("supervisor", "/review/{rejected}"),

@@ -660,3 +660,14 @@ def test_the_desk_forms_take_their_limits_from_the_forms(client, frozen):
         "csrf_token": token, "meeting_id": "1", "people_present": "-4", "secretary_votes": "3",
         "voting_mode": "show_of_hands", "minutes_taker_name": "Bà Lan"})
     assert bad.status_code == 422 and "cannot be negative" in bad.text
+
+
+def test_starting_a_paper_count_says_the_vote_opened_not_that_a_decision_was_recorded(client, frozen):
+    w = _world()
+    code = _item(w, "discuss")
+    login(client, w["users"]["village_head"])
+    token = csrf_token(client, f"/deliberation/{code}")
+    r = client.post(f"/deliberation/{code}/decide", data={"csrf_token": token, "method": "paper_ballot"})
+    assert r.status_code == 200
+    assert "Đã mở biểu quyết; quyết định được ghi nhận khi kết thúc kiểm phiếu." in r.text
+    assert "Đã ghi nhận quyết định." not in r.text

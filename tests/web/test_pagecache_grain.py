@@ -62,6 +62,10 @@ def test_a_change_to_one_item_shows_at_once_and_keeps_the_other_page_cached(two)
 
 def test_a_change_to_the_commune_shows_on_every_item_page(two):
     client, a, b, users, renders = two
+    with unit_of_work(write=True) as db:  # accepted: the public sees more than the title and village
+        for code, head in ((a, "village_head"), (b, "other_head")):
+            item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+            workflow.transition(db, item, "accept", viewer(db, users[head]), None)
     status(client, a), status(client, b)
     with unit_of_work(write=True) as db:
         category = db.execute(select(Category)).scalars().first()
