@@ -1,7 +1,7 @@
 """the staff to-do reads a village's items of one stage, the longest in the stage first
 
 Revision ID: 0011t
-Revises: 0010m
+Revises: 0011a
 
 The to-do of a village head (civic/workspace) takes, for each stage, the items that entered it first. For a
 head of a few villages their (village, stage, created_at) ranges are small and sorted; for a head of many
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011t"
-down_revision: str | None = "0010m"
+down_revision: str | None = "0011a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """an item's redacted public text: the text as first sent, kept for staff, and the public reason
 
 Revision ID: 0011w
-Revises: 0010m
+Revises: 0011t
 
 A village head (or an admin) may take personal details out of an item's public title and description.
 `item.title` and `item.description` then hold the redacted copy that every public reader shows; the row of
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011w"
-down_revision: str | None = "0010m"
+down_revision: str | None = "0011t"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
