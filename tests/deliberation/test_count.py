@@ -271,4 +271,4 @@ def test_a_household_taken_off_the_roll_needs_a_reason_kept_in_the_audit_log(cli
     last = _events()[-1]
     assert last.action == "roll_marked" and _payload(last)["reason"] == "Ghi nhầm hai hộ"
     assert _payload(last)["removed_households"] == ["HD-005", "HD-006"]
-    assert "reason" in client.get(path).text
+    assert 'name="reason"' in client.get(path).text
