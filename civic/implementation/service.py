@@ -22,7 +22,7 @@ from civic.audit import service as audit
 from civic.core.facts import ItemFacts
 from civic.db import row_id
 from civic.deliberation.service import check_pledge_allowed
-from civic.errors import N_, Forbidden, Invalid, Message, NotFound
+from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
 from civic.implementation.models import (
     BudgetLine,
@@ -350,9 +350,9 @@ def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: Deliv
     rules.check_village_head(facts, viewer.facts())
     rules.check_stage_do(facts)
     rows = clean.rows
-    errors: dict[str, Any] = {}
     if not rows:
-        errors["deliveries"] = NO_DELIVERY
+        raise Invalid(NO_DELIVERY)
+    errors: dict[str, Any] = {}
     if len(clean.evidence) < 3 and not evidence_files:
         errors["evidence"] = NO_EVIDENCE if not clean.evidence else N_(
             "Please describe the evidence: a handover record, a receipt, a photo (3 to 300 characters).")
@@ -366,15 +366,15 @@ def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: Deliv
     today = clock.today_local()
     ready: list[tuple[Pledge, DeliveryForm]] = []
     for pledge_id, (amount, on) in rows.items():
+        # A row that is not in the table any more (another item's pledge, a withdrawn one) has no inputs to
+        # show its message next to: the whole table is refused with it.
         found = pledges.get(pledge_id)
         if found is None:
-            errors["deliveries"] = NOT_IN_TABLE
-            continue
+            raise Invalid(NOT_IN_TABLE)
         row, household_code = found
-        if row.withdrawn_at is not None:  # its row has no inputs: the message goes above the table
-            errors["deliveries"] = Message(N_("The pledge of household %(code)s was withdrawn; nothing can "
-                                              "be delivered against it."), code=household_code)
-            continue
+        if row.withdrawn_at is not None:
+            raise Invalid(N_("The pledge of household %(code)s was withdrawn; nothing can be delivered "
+                             "against it."), code=household_code)
         try:
             form = DeliveryForm.for_kind(row.kind).parse({"amount": amount, "delivered_on": on or "",
                                                           "evidence": evidence})

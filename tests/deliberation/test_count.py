@@ -70,6 +70,10 @@ def _ballots(code: str) -> dict[str, str]:
         return dict(rows)
 
 
+def _en(path: str) -> str:
+    return path + ("&" if "?" in path else "?") + "lang=en"
+
+
 def _events() -> list[AuditEvent]:
     with unit_of_work() as db:
         return audit_events(db)
@@ -96,7 +100,7 @@ def test_sixty_two_ballots_in_one_post_a_repeat_changes_nothing_and_corrections_
     before = len(_events())
     saved = _post(client, code, token, choices)
     assert saved.status_code == 303, saved.text[:500]
-    after = client.get(saved.headers["location"])
+    after = client.get(_en(saved.headers["location"]))
     assert "Saved: 55 ballots entered, 0 corrected, 0 taken out." in after.text
     assert 'data-tally="yes">40<' in after.text and 'data-tally="no">10<' in after.text
     assert 'data-tally="abstain">5<' in after.text and "Ballots entered for 55 of 62 households" in after.text
@@ -124,7 +128,8 @@ def test_sixty_two_ballots_in_one_post_a_repeat_changes_nothing_and_corrections_
 
     ok = _post(client, code, token, fixed, reason="Phiếu của hộ HD-001 bị đọc nhầm")
     assert ok.status_code == 303
-    assert "Saved: 0 ballots entered, 1 corrected, 1 taken out." in client.get(ok.headers["location"]).text
+    corrected = client.get(_en(ok.headers["location"])).text
+    assert "Saved: 0 ballots entered, 1 corrected, 1 taken out." in corrected
     assert _ballots(code)["HD-001"] == "no" and "HD-002" not in _ballots(code)
     last = _events()[-1]
     assert last.action == "ballots_corrected"
