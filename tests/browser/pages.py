@@ -712,8 +712,8 @@ PAGES.update({
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=authority])", (), ".error")),
     "ballot count with errors": ("village_head", _with_errors(  # a ballot of a household of no register
         "/deliberation/{counting}/count", "form[action*='/count/save']", (), "#form-errors",
-        before=lambda p: p.evaluate("() => document.querySelector('#count-list').insertAdjacentHTML('beforeend', "
-                  "'<li><input type=hidden name=b999999 value=yes></li>')"))),
+        before=lambda p: p.evaluate("() => document.querySelector('#count-list').insertAdjacentHTML("
+                                    "'beforeend', '<li><input type=hidden name=b999999 value=yes></li>')"))),
     "paper ballot entry with errors": ("village_head", _with_errors(
         "/deliberation/{counting}", "form[action$='/paper_ballot']",
         [("input[name=household_code]", "HD-999"), ("select[name=choice]", "yes")], ".error")),
