@@ -724,7 +724,7 @@ PAGES.update({
     "pledge on behalf with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/pledge']", [("input[name=household]", "HD-999")], ".error")),
     "deliveries table with errors": ("village_head", _with_errors(
-        "/do/{do}", "form[action*='/deliver']", [("input[name^=amount_]", "nhiều")], ".error")),
+        "/do/{do}", "form[action*='/deliver']", [("input[name^=amount_] >> nth=0", "nhiều")], ".error")),
     "budget line with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/budget']", [("input[name=amount]", "nhiều")], ".error")),
     "spending with errors": ("village_head", _with_errors(
