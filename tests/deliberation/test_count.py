@@ -126,14 +126,14 @@ def test_sixty_two_ballots_in_one_post_a_repeat_changes_nothing_and_corrections_
     assert _ballots(code)["HD-001"] == "yes" and "HD-002" in _ballots(code)
     assert len(_events()) == before + 1
 
-    ok = _post(client, code, token, fixed, reason="Phiếu của hộ HD-001 bị đọc nhầm")
+    ok = _post(client, code, token, fixed, reason="Phiếu của hộ HD-001 bị <b>đọc nhầm</b>")
     assert ok.status_code == 303
     corrected = client.get(_en(ok.headers["location"])).text
     assert "Saved: 0 ballots entered, 1 corrected, 1 taken out." in corrected
     assert _ballots(code)["HD-001"] == "no" and "HD-002" not in _ballots(code)
     last = _events()[-1]
     assert last.action == "ballots_corrected"
-    assert _payload(last)["reason"] == "Phiếu của hộ HD-001 bị đọc nhầm"
+    assert _payload(last)["reason"] == "Phiếu của hộ HD-001 bị <b>đọc nhầm</b>"
     assert _payload(last)["changed"] == ["HD-001"] and _payload(last)["removed"] == ["HD-002"]
     assert "Nguyễn" not in str(_payload(last)) and "no" not in _payload(last).values()
 
@@ -272,12 +272,12 @@ def test_a_household_taken_off_the_roll_needs_a_reason_kept_in_the_audit_log(cli
     with unit_of_work() as db:
         assert count(db, MeetingAttendance) == 6
     assert len(_events()) == n
-    ok = client.post(f"{path}/mark", data={**data, "household": ids[:4], "reason": "Ghi nhầm hai hộ"},
+    ok = client.post(f"{path}/mark", data={**data, "household": ids[:4], "reason": "Ghi <i>nhầm</i> hai hộ"},
                      follow_redirects=False)
     assert ok.status_code == 303
     with unit_of_work() as db:
         assert count(db, MeetingAttendance) == 4
     last = _events()[-1]
-    assert last.action == "roll_marked" and _payload(last)["reason"] == "Ghi nhầm hai hộ"
+    assert last.action == "roll_marked" and _payload(last)["reason"] == "Ghi <i>nhầm</i> hai hộ"
     assert _payload(last)["removed_households"] == ["HD-005", "HD-006"]
     assert 'name="reason"' in client.get(path).text
