@@ -240,6 +240,11 @@ class DeliveryBatchForm(Form):
         return out
 
     @property
+    def first_row(self) -> int | None:
+        """The first pledge of the table as sent (where a table with nothing filled in says so)."""
+        return int(self.cells[0].split(":", 1)[0]) if self.cells else None
+
+    @property
     def rows(self) -> dict[int, tuple[str, str]]:
         """Each pledge's (amount, date) as typed, for the rows where either was filled in."""
         out: dict[int, dict[str, str]] = {}

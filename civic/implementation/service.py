@@ -351,7 +351,8 @@ def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: Deliv
     rules.check_stage_do(facts)
     rows = clean.rows
     if not rows:
-        raise Invalid(NO_DELIVERY)
+        first = clean.first_row
+        raise Invalid(NO_DELIVERY, field=f"amount_{first}" if first is not None else None)
     errors: dict[str, Any] = {}
     if len(clean.evidence) < 3 and not evidence_files:
         errors["evidence"] = NO_EVIDENCE if not clean.evidence else N_(

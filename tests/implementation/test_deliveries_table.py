@@ -154,7 +154,8 @@ def test_bad_rows_get_their_own_messages_and_nothing_is_saved(client):
     assert _deliveries() == [] and len(_events("delivery_recorded")) == events and snapshot(code) == before
 
     for data, message in (
-            ({f"on_{good}": today.isoformat()}, "Please enter at least one delivery"),
+            ({f"on_{good}": today.isoformat()},
+             f'id="f-amount_{good}-error">Please enter at least one delivery'),
             ({f"amount_{good}": "100.000", f"on_{good}": today.isoformat(), "evidence": ""},
              "Please describe the evidence or add a photo"),
             ({f"amount_{good}": "100.000", f"on_{good}": ""}, f'id="f-on_{good}-error">Please enter a date.'),
