@@ -605,6 +605,18 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     return out, total
 
 
+def recent_deliveries(session: Session, item: Item, limit: int = 10) -> list[tuple[Delivery, str, str, str]]:
+    """The item's latest deliveries with the household's code and the pledge's kind and unit, newest first
+    (what the desk shows after a table was saved)."""
+    rows = session.execute(
+        select(Delivery, col(Household.code), col(Pledge.kind), col(Pledge.unit))
+        .join(Pledge, col(Pledge.id) == col(Delivery.pledge_id))
+        .join(Household, col(Household.id) == col(Delivery.household_id))
+        .where(col(Delivery.item_id) == item.id)
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc()).limit(limit)).all()
+    return [(d, code, kind, unit) for d, code, kind, unit in rows]
+
+
 def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100
                    ) -> list[Delivery]:
     if not household_ids:

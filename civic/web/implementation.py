@@ -133,6 +133,7 @@ def _desk(web: Web, item: Item, state: FormState = EMPTY, page: int = 1) -> HTML
         item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
         budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
+        recent=impl.recent_deliveries(db, item, limit=5),
         missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
         can_start_inspection=Action.START_INSPECTION in actions, accepts=rules.accepts_pledges(facts),
         today=clock.today_local(), **state.context())

@@ -115,6 +115,7 @@ def test_several_deliveries_in_one_post_each_audited_with_the_batch_evidence(cli
     desk = client.get(f"/do/{code}?lang=en")
     assert f'name="amount_{labour}"' not in desk.text  # delivered in full: no more input
     assert f'name="amount_{money}"' in desk.text and "200,000" in desk.text  # 500,000 − 300,000 left
+    assert "Latest deliveries" in desk.text and desk.text.count("Biên bản giao nhận số 12") == 2
 
     # A photo alone is evidence enough.
     r = client.post(f"/do/{code}/deliver", data={"csrf_token": token, f"amount_{third}": "200.000",
