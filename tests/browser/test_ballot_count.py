@@ -161,5 +161,7 @@ def test_several_deliveries_from_the_desk_table_at_390_px(new_page):
     with page.expect_navigation():
         page.click("form[action*='/deliver'] button[type=submit]")
     assert "Đã ghi nhận 2 lần bàn giao." in page.inner_text("main")
+    assert "Phiếu thu số 12, 13" in page.inner_text("main")  # the latest deliveries, with their evidence
+    _check(page, "deliveries table, saved")
     with unit_of_work() as db:
         assert sorted(d.money for d in db.execute(select(Delivery)).scalars()) == [200000, 500000]
