@@ -431,6 +431,84 @@ def count_ballots(ballots: list[CastBallot], total: int, decided_on: date) -> Ta
                  tuple(excluded_ballots(ballots, decided_on)))
 
 
+# --- the one-screen count of paper ballots: entries, corrections and removals ---------------------------
+COUNT_PAGE_SIZE = 100
+NO_BALLOT = ""  # the household's ballot is not entered (or is taken out)
+
+
+@dataclass(frozen=True)
+class CountChanges:
+    """What one save of the count screen changes, by household id."""
+
+    added: dict[int, str]
+    changed: dict[int, str]
+    removed: list[int]
+
+    @property
+    def corrections(self) -> bool:
+        return bool(self.changed or self.removed)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added) or self.corrections
+
+
+def count_changes(recorded: dict[int, str], chosen: dict[int, str], shown: set[int]) -> CountChanges:
+    """Compare what the screen sends with what is recorded: a household shown with the same choice again
+    changes nothing (saving the same screen twice is harmless), a new choice is an entry, another choice is a
+    correction, no choice where one was entered is a removal."""
+    added: dict[int, str] = {}
+    changed: dict[int, str] = {}
+    removed: list[int] = []
+    for household_id in sorted(shown | set(chosen)):
+        new, old = chosen.get(household_id, NO_BALLOT), recorded.get(household_id, NO_BALLOT)
+        if new == old:
+            continue
+        if old == NO_BALLOT:
+            added[household_id] = new
+        elif new == NO_BALLOT:
+            removed.append(household_id)
+        else:
+            changed[household_id] = new
+    return CountChanges(added, changed, removed)
+
+
+REASON_MIN = 5
+
+
+def check_correction_reason(corrections: bool, reason: str) -> None:
+    """An entry already made is changed or taken out only with a reason, kept in the audit chain."""
+    if corrections and len(reason.strip()) < REASON_MIN:
+        raise Invalid(N_("Changing or taking out an entry already saved needs a reason (5 to 400 "
+                         "characters)."), field="reason")
+
+
+def check_count_open(counting: bool, closed_at: datetime | None) -> None:
+    """Ballots are entered and corrected only while the count is open; once closed, the result stands."""
+    if closed_at is not None:
+        raise Conflict(N_("The count was closed on %(date)s: its ballots can no longer be entered or "
+                          "changed."), date=local_text(closed_at))
+    if not counting:
+        raise Conflict(N_("There is no household paper ballot being counted on this item."))
+
+
+def check_ballot_household(household: RollHousehold | None, village_id: int, on: date) -> None:
+    """A ballot is entered for a household of the village's register on the day of the count (a ballot of a
+    household off the register would not count: see count_ballots)."""
+    if household is None or household.village_id != village_id:
+        raise Invalid(N_("A household of the list is not of this village's register."), field="ballots")
+    if not on_register(household.active_from, household.active_to, on):
+        raise Invalid(N_("Household %(code)s is not on the register on %(date)s."), field="ballots",
+                      code=household.code, date=on.isoformat())
+
+
+def check_removed_roll(removed: int, reason: str) -> None:
+    """A household taken off a meeting's roll once saved needs a reason, kept in the audit chain."""
+    if removed and len(reason.strip()) < REASON_MIN:
+        raise Invalid(N_("Taking a household off the roll needs a reason (5 to 400 characters)."),
+                      field="reason")
+
+
 def decision_outcome(status: str, passed: bool | None) -> str:
     """"passed", "failed" or "" (still open, or none)."""
     if status != "closed" or passed is None:

@@ -6,12 +6,14 @@ opens in the past) are in rules.py and the service; these forms only say what wa
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from civic.core.inputs import (
     Choice,
@@ -162,13 +164,18 @@ class RollIds(Ids):
         return super().parse(raw)
 
 
+CORRECTION_REASON = Text(0, 400, N_("The reason may have at most 400 characters."))
+
+
 class RollForm(Form):
-    """One page of a meeting's roll: the households shown on it, and those of them ticked as present."""
+    """One page of a meeting's roll: the households shown on it, and those of them ticked as present. A
+    household taken off the roll once saved needs the reason."""
 
     meeting_id: Annotated[int | None, Id(NO_MEETING, lenient=True)] = None
     cluster_id: Annotated[int | None, Id(NO_CLUSTER, required=False, lenient=True)] = None
     shown: Annotated[list[int], Ids(N_("Please tick households of the list."), most=500)] = []
     household: Annotated[list[int], RollIds(N_("Please tick households of the list."), most=500)] = []
+    reason: Annotated[str, CORRECTION_REASON] = ""
 
 
 class RollQuery(Form):
@@ -308,6 +315,70 @@ class PaperBallotForm(Form):
     choice: Annotated[str, Choice(tuple(CHOICES), CHOICE)] = ""
 
 
+# The count screen names each household's group of radio buttons b<household id>; its value is a choice, or
+# empty for "no ballot entered".
+BALLOT_NAME = re.compile(r"b([0-9]{1,19})")
+COUNT_MOST = 500
+NOT_OF_LIST = N_("Please enter ballots of households of the list.")
+
+
+class CountForm(Form):
+    """One page of the paper-ballot count: the households shown on it and each one's ballot (none, in
+    favour, against, abstain); a reason when an entry already saved is changed or taken out."""
+
+    shown: Annotated[list[int], Ids(NOT_OF_LIST, most=COUNT_MOST)] = []
+    # "<household id>:<choice>", gathered by parse() from the b<id> groups.
+    ballots: list[str] = []
+    reason: Annotated[str, CORRECTION_REASON] = ""
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any] | None = None, **extra: Any) -> Self:
+        data = data or {}
+        getlist = getattr(data, "getlist", None)
+        pairs: list[str] = []
+        for key in list(data.keys()):
+            match = BALLOT_NAME.fullmatch(str(key))
+            if match is None:
+                continue
+            values = getlist(key) if getlist is not None else data[key]
+            values = values if isinstance(values, list | tuple) else [values]
+            pairs.extend(f"{match.group(1)}:{v if isinstance(v, str) else '?'}" for v in values)
+        return super().parse(data, **{**extra, "ballots": pairs})
+
+    @field_validator("ballots", mode="before")
+    @classmethod
+    def _ballots(cls, raw: Any) -> list[str]:
+        pairs = raw if isinstance(raw, list | tuple) else []
+        if len(pairs) > COUNT_MOST:
+            raise fail(NOT_OF_LIST)
+        seen: set[int] = set()
+        out = []
+        for pair in pairs:
+            number, _sep, choice = str(pair).partition(":")
+            household_id = parse_id(number)
+            if household_id is None:
+                raise fail(NOT_OF_LIST)
+            if household_id in seen:
+                raise fail(N_("The same household has two ballots: each household has one."))
+            if choice.strip() not in ("", *CHOICES):
+                raise fail(CHOICE)
+            seen.add(household_id)
+            out.append(f"{household_id}:{choice.strip()}")
+        return out
+
+    @property
+    def choices(self) -> dict[int, str]:
+        """Each household's ballot as sent: a choice, or "" for none."""
+        return {int(n): c for n, _sep, c in (p.partition(":") for p in self.ballots)}
+
+
+class CountQuery(Form):
+    """`?q=&page=` of the count page; anything unreadable shows the first page of everyone."""
+
+    q: Annotated[str, Text(0, 60, N_("Search with at most 60 characters."))] = ""
+    page: Annotated[int | None, Count(100_000, required=False)] = None
+
+
 class VoteForm(Form):
     """A household representative's online ballot."""
 
@@ -334,4 +405,4 @@ class MinDisclosureDaysForm(Form):
 
 FORMS = (OpenDiscussionForm, DisclosureForm, CommentForm, HideCommentForm, ScheduleMeetingForm,
          RecordMeetingForm, RollForm, RollQuery, ClusterForm, MoveMeetingForm, CancelMeetingForm, DecideForm,
-         PaperBallotForm, VoteForm, MinDisclosureDaysForm)
+         PaperBallotForm, CountForm, CountQuery, VoteForm, MinDisclosureDaysForm)

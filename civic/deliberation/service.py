@@ -42,6 +42,7 @@ from civic.deliberation.schemas import (
     CancelMeetingForm,
     ClusterForm,
     CommentForm,
+    CountForm,
     DecideForm,
     DisclosureForm,
     HideCommentForm,
@@ -349,23 +350,26 @@ def mark_roll(session: Session, item: Item, viewer: Viewer, form: RollForm) -> i
         if row is not None and row.cluster_id != cluster_id:
             raise Conflict(N_("Household %(code)s is already on the roll of another cluster."),
                            code=households[household_id].code)
-    added = removed = 0
+    taken_off = sorted(h for h, row in current.items() if h not in ticked and row.cluster_id == cluster_id)
+    rules.check_removed_roll(len(taken_off), form.reason)
+    added = 0
     now = clock.now()
     for household_id in sorted(ticked - set(current)):
         session.add(MeetingAttendance(meeting_id=row_id(meeting), household_id=household_id,
                                       cluster_id=cluster_id, ticked_by_id=viewer.id, ticked_at=now))
         added += 1
-    for household_id, row in current.items():
-        if household_id not in ticked and row.cluster_id == cluster_id:
-            session.delete(row)
-            removed += 1
+    for household_id in taken_off:
+        session.delete(current[household_id])
     session.flush()
     present = _roll_count(session, row_id(meeting))
-    if added or removed:
+    if added or taken_off:
         _touch(item)
-        _record(session, item, "roll_marked", viewer, {"meeting_id": meeting.id, "added": added,
-                                                       "removed": removed, "present": present},
-                on_timeline=False)
+        payload: dict[str, Any] = {"meeting_id": meeting.id, "added": added, "removed": len(taken_off),
+                                   "present": present}
+        if taken_off:  # which households came off, and why (codes only: no names)
+            payload.update({"removed_households": [households[h].code for h in taken_off],
+                            "reason": form.reason})
+        _record(session, item, "roll_marked", viewer, payload, on_timeline=False)
     return present
 
 
@@ -685,6 +689,12 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: Paper
         raise Invalid(N_("No household of this village's register has the code “%(code)s”."),
                       field="household_code", code=code[:32])
     choice = form.choice
+    existing = _household_ballot(session, row_id(decision), row_id(household))
+    if existing is not None:
+        if existing.choice == choice:  # the same ballot entered again (a repeated post): nothing changes
+            return existing
+        raise Conflict(N_("The ballot of household %(code)s has already been entered with another choice: "
+                          "correct it on the count screen, with the reason."), code=household.code)
     now = clock.now()
     ballot = Ballot(decision_id=row_id(decision), household_id=row_id(household), choice=choice,
                     cast_by_id=viewer.id, cast_at=now, updated_at=now)
@@ -697,6 +707,130 @@ def enter_paper_ballot(session: Session, item: Item, viewer: Viewer, form: Paper
                        code=household.code) from None
     _record(session, item, "ballot_entered", viewer, {"decision_id": decision.id}, on_timeline=False)
     return ballot
+
+
+# --- the one-screen count of paper ballots ------------------------------------------------------------
+
+def _paper_count(session: Session, item: Item) -> Decision | None:
+    """The item's household paper ballot: the open one, else the last one closed."""
+    return session.execute(select(Decision).where(col(Decision.item_id) == item.id,
+                                                  col(Decision.method) == "paper_ballot")
+                           .order_by((col(Decision.status) == "open").desc(), col(Decision.id).desc())
+                           .limit(1)).scalar_one_or_none()
+
+
+@dataclass
+class CountResult:
+    added: int
+    changed: int
+    removed: int
+
+
+def save_count(session: Session, item: Item, viewer: Viewer, form: CountForm) -> CountResult:
+    """One page of the paper-ballot count saved at once: new ballots entered, corrections and removals made
+    with the reason (audited), the same screen saved again changes nothing. Refused as a whole: a household
+    twice, off the village's register, or a count that is closed."""
+    rules.check_village_head(viewer.facts(), item.village_id)
+    decision = _paper_count(session, item)
+    rules.check_count_open(decision is not None and decision.status == "open",
+                           clock.as_utc(decision.closed_at) if decision is not None else None)
+    assert decision is not None  # check_count_open refused an item without an open count
+    today = clock.today_local()
+    chosen = form.choices
+    shown = set(form.shown) | set(chosen)
+    households = _roll_households(session, sorted(shown))
+    for household_id, choice in sorted(chosen.items()):
+        if choice != rules.NO_BALLOT:
+            rules.check_ballot_household(households.get(household_id), item.village_id, today)
+    current = {b.household_id: b for b in session.execute(
+        select(Ballot).where(col(Ballot.decision_id) == decision.id,
+                             col(Ballot.household_id).in_(sorted(shown) or [-1]))).scalars()}
+    changes = rules.count_changes({h: b.choice for h, b in current.items()}, chosen, shown)
+    rules.check_correction_reason(changes.corrections, form.reason)
+    now = clock.now()
+    try:
+        with session.begin_nested():
+            for household_id, choice in changes.added.items():
+                session.add(Ballot(decision_id=row_id(decision), household_id=household_id, choice=choice,
+                                   cast_by_id=viewer.id, cast_at=now, updated_at=now))
+            session.flush()
+    except IntegrityError:  # another screen saved one of these households a moment ago
+        raise Conflict(N_("Another save of this count came first: check the page and save again.")) from None
+    for household_id, choice in changes.changed.items():
+        row = current[household_id]
+        row.choice, row.cast_by_id, row.updated_at = choice, viewer.id, now
+    for household_id in changes.removed:
+        session.delete(current[household_id])
+    session.flush()
+    # The chain says how many ballots were entered and which households' entries were corrected, and why;
+    # never how a household voted.
+    if changes.added:
+        _record(session, item, "ballots_entered", viewer, {"decision_id": decision.id,
+                                                           "entered": len(changes.added)},
+                on_timeline=False)
+    if changes.corrections:
+        _touch(item)
+        _record(session, item, "ballots_corrected", viewer, {
+            "decision_id": decision.id, "reason": form.reason,
+            "changed": [households[h].code for h in changes.changed],
+            "removed": [households[h].code for h in changes.removed]}, on_timeline=False)
+    return CountResult(len(changes.added), len(changes.changed), len(changes.removed))
+
+
+@dataclass
+class CountRow:
+    id: int
+    code: str
+    head_name: str
+    choice: str  # "" when no ballot is entered
+
+
+@dataclass
+class CountView:
+    decision: Decision | None
+    rows: list[CountRow]
+    q: str
+    page: int
+    pages: int
+    matching: int  # households of the register matching the search
+    total: int  # households of the register on the count's day
+    on: date  # the count's day: today while open, the decision date once closed
+    tally: rules.Tally | None
+    open: bool  # ballots can still be entered or corrected
+
+    @property
+    def missing(self) -> int:
+        return self.total - self.tally.counted if self.tally else self.total
+
+
+def count_view(session: Session, item: Item, viewer: Viewer, q: str = "", page: int = 1) -> CountView:
+    """One page of the village's register with each household's paper ballot, and the running tally (the
+    ballots that count on the register of the day: rules.count_ballots), in a fixed number of queries."""
+    rules.check_village_head(viewer.facts(), item.village_id)
+    decision = _paper_count(session, item)
+    is_open = decision is not None and decision.status == "open" and item.stage == "discuss"
+    on = decision.decided_on if decision is not None and decision.decided_on else clock.today_local()
+    where = [col(Household.village_id) == item.village_id, col(Household.active_from) <= on,
+             or_(col(Household.active_to).is_(None), col(Household.active_to) > on)]
+    total = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    if q:
+        like = "%" + q.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        where.append(or_(col(Household.code).ilike(like), col(Household.head_name).ilike(like)))
+    matching = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    pages = max(1, -(-matching // rules.COUNT_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    decision_id = decision.id if decision is not None else -1
+    rows = session.execute(
+        select(col(Household.id), col(Household.code), col(Household.head_name), col(Ballot.choice))
+        .outerjoin(Ballot, (col(Ballot.household_id) == col(Household.id))
+                   & (col(Ballot.decision_id) == decision_id))
+        .where(*where).order_by(col(Household.code))
+        .offset((page - 1) * rules.COUNT_PAGE_SIZE).limit(rules.COUNT_PAGE_SIZE)).all()
+    tally = rules.count_ballots(_cast_ballots(session, row_id(decision)), total, on) if decision else None
+    return CountView(decision=decision, rows=[CountRow(h, code, head, choice or "")
+                                              for h, code, head, choice in rows],
+                     q=q, page=page, pages=pages, matching=matching, total=total, on=on, tally=tally,
+                     open=is_open)
 
 
 def cast_online_ballot(session: Session, item: Item, viewer: Viewer, form: VoteForm) -> Ballot:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, ValidationInfo, field_validator
 
@@ -23,6 +25,7 @@ from civic.core.inputs import (
     Text,
     clean_text,
     fail,
+    parse_id,
 )
 from civic.errors import N_
 from civic.implementation import rules
@@ -184,6 +187,74 @@ class MoneyDeliveryForm(DeliveryForm):
         return None
 
 
+# The deliveries table names each pledge's inputs amount_<pledge id> and on_<pledge id>.
+DELIVERY_INPUT = re.compile(r"(amount|on)_([0-9]{1,19})")
+BATCH_MOST = 200
+NOT_OF_TABLE = N_("Please enter deliveries of pledges of the table.")
+TWICE = N_("The same pledge is in the table twice: each pledge has one row.")
+
+
+class DeliveryBatchForm(Form):
+    """Several deliveries from the desk's table at once: an amount and a date per pledge (rows left empty are
+    skipped), and one note and photo of evidence for the whole batch. Each amount is read by its pledge's
+    kind (DeliveryForm.for_kind) in the service, which knows the kinds."""
+
+    # "<pledge id>:<amount|on>:<text>", gathered by parse() from the amount_<id> and on_<id> inputs.
+    cells: list[str] = []
+    evidence: Annotated[str, Text(0, 300, N_("Please describe the evidence: a handover record, a receipt, a "
+                                             "photo (3 to 300 characters)."))] = ""
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any] | None = None, **extra: Any) -> Self:
+        data = data or {}
+        getlist = getattr(data, "getlist", None)
+        cells: list[str] = []
+        for key in list(data.keys()):
+            match = DELIVERY_INPUT.fullmatch(str(key))
+            if match is None:
+                continue
+            values = getlist(key) if getlist is not None else data[key]
+            values = values if isinstance(values, list | tuple) else [values]
+            cells.extend(f"{match.group(2)}:{match.group(1)}:{v if isinstance(v, str) else ''}"
+                         for v in values)
+        return super().parse(data, **{**extra, "cells": cells})
+
+    @field_validator("cells", mode="before")
+    @classmethod
+    def _cells(cls, raw: Any) -> list[str]:
+        cells = raw if isinstance(raw, list | tuple) else []
+        if len(cells) > 2 * BATCH_MOST:
+            raise fail(NOT_OF_TABLE)
+        seen: set[tuple[int, str]] = set()
+        out = []
+        for cell in cells:
+            number, _sep, rest = str(cell).partition(":")
+            part, _sep, text = rest.partition(":")
+            pledge_id = parse_id(number)
+            if pledge_id is None:
+                raise fail(NOT_OF_TABLE)
+            if (pledge_id, part) in seen:
+                raise fail(TWICE)
+            seen.add((pledge_id, part))
+            out.append(f"{pledge_id}:{part}:{clean_text(text)[:40]}")
+        return out
+
+    @property
+    def first_row(self) -> int | None:
+        """The first pledge of the table as sent (where a table with nothing filled in says so)."""
+        return int(self.cells[0].split(":", 1)[0]) if self.cells else None
+
+    @property
+    def rows(self) -> dict[int, tuple[str, str]]:
+        """Each pledge's (amount, date) as typed, for the rows where either was filled in."""
+        out: dict[int, dict[str, str]] = {}
+        for cell in self.cells:
+            number, part, text = cell.split(":", 2)
+            out.setdefault(int(number), {})[part] = text
+        return {pid: (v.get("amount", ""), v.get("on", "")) for pid, v in sorted(out.items())
+                if v.get("amount", "")}
+
+
 class DisputeForm(Form):
     dispute_text: Annotated[str, Text(5, TEXT_MAX, N_("Please say what is wrong with this record (5 to 2,000 "
                                                       "characters)."), multiline=True)] = ""
@@ -222,7 +293,7 @@ class ProgressForm(Form):
 
 
 FORMS = (SettingsForm, PledgeForm, PledgeOnBehalfForm, WithdrawForm, DeliveryForm, MoneyDeliveryForm,
-         DisputeForm, BudgetLineForm, SpendingForm, ProgressForm)
+         DeliveryBatchForm, DisputeForm, BudgetLineForm, SpendingForm, ProgressForm)
 
 
 # --- what a page shows ------------------------------------------------------------------------------------
@@ -298,6 +369,7 @@ class PledgeRow:
     household_code: str
     delivered: int | Decimal
     deliveries: int
+    head_name: str = ""
 
     @property
     def amount(self) -> int | Decimal:

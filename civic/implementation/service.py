@@ -36,6 +36,7 @@ from civic.implementation.schemas import (
     Budget,
     BudgetLineForm,
     BudgetRow,
+    DeliveryBatchForm,
     DeliveryForm,
     DisputeForm,
     KindTotal,
@@ -329,6 +330,93 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
     return d
 
 
+NO_DELIVERY = N_("Please enter at least one delivery: an amount in a row of the table.")
+NO_EVIDENCE = N_("Please describe the evidence or add a photo: it covers every delivery of this table.")
+OVER_IN_TABLE = N_("This is more than what is left of the pledge (see Remaining). Record a larger delivery "
+                   "on the pledge's own page, where it can be confirmed.")
+NOT_IN_TABLE = N_("A row of the table is not a pledge of this item: reload the page and enter it again.")
+ROW_REFUSED = N_("Nothing was saved: please correct the rows marked.")
+# The evidence text of a batch that has only a photo (the column is required; shown as written).
+PHOTO_ONLY = "Ảnh bằng chứng kèm theo"
+
+
+def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: DeliveryBatchForm,
+                      evidence_files: Sequence[Prepared] | None = None) -> list[Delivery]:
+    """Several deliveries from the desk's table in one post, all or nothing: every row is read by its
+    pledge's kind and checked like one delivery (rules.check_delivery); a bad row gets its own message next
+    to its inputs and nothing is saved. Each delivery is recorded and audited as a single one, with the
+    batch's note and photo as its evidence."""
+    facts = _facts(session, item)
+    rules.check_village_head(facts, viewer.facts())
+    rules.check_stage_do(facts)
+    rows = clean.rows
+    if not rows:
+        first = clean.first_row
+        raise Invalid(NO_DELIVERY, field=f"amount_{first}" if first is not None else None)
+    errors: dict[str, Any] = {}
+    if len(clean.evidence) < 3 and not evidence_files:
+        errors["evidence"] = NO_EVIDENCE if not clean.evidence else N_(
+            "Please describe the evidence: a handover record, a receipt, a photo (3 to 300 characters).")
+    evidence = clean.evidence or PHOTO_ONLY
+    pledges = {p.id: (p, code) for p, code in session.execute(
+        select(Pledge, col(Household.code)).join(Household, col(Household.id) == col(Pledge.household_id))
+        .where(col(Pledge.item_id) == item.id, col(Pledge.id).in_(sorted(rows) or [-1]))).all()}
+    d = _delivered_subquery()
+    done = {pid: (money, centi) for pid, money, centi in session.execute(
+        select(d.c.pledge_id, d.c.money, d.c.centi).where(d.c.pledge_id.in_(sorted(rows) or [-1]))).all()}
+    today = clock.today_local()
+    ready: list[tuple[Pledge, DeliveryForm]] = []
+    for pledge_id, (amount, on) in rows.items():
+        # A row that is not in the table any more (another item's pledge, a withdrawn one) has no inputs to
+        # show its message next to: the whole table is refused with it.
+        found = pledges.get(pledge_id)
+        if found is None:
+            raise Invalid(NOT_IN_TABLE)
+        row, household_code = found
+        if row.withdrawn_at is not None:
+            raise Invalid(N_("The pledge of household %(code)s was withdrawn; nothing can be delivered "
+                             "against it."), code=household_code)
+        try:
+            form = DeliveryForm.for_kind(row.kind).parse({"amount": amount, "delivered_on": on or "",
+                                                          "evidence": evidence})
+        except Invalid as exc:
+            for name, message in exc.errors.items():
+                errors[f"on_{pledge_id}" if name == "delivered_on" else f"amount_{pledge_id}"] = message
+            continue
+        money, centi = done.get(pledge_id, (0, 0))
+        delivered = int(money or 0) if row.kind == rules.MONEY else Decimal(int(centi or 0)) / HUNDRED
+        remaining = rules.open_amount(rules.pledged_amount(row.kind, row.money, row.quantity), delivered)
+        try:
+            rules.check_delivery(form.amount, remaining, confirmed_over=False,
+                                 withdrawn=row.withdrawn_at is not None, delivered_on=form.delivered_on,
+                                 today=today)
+        except Invalid as exc:
+            for name, message in exc.errors.items():
+                errors[f"on_{pledge_id}" if name == "delivered_on" else f"amount_{pledge_id}"] = (
+                    OVER_IN_TABLE if name == "amount" else message)
+            continue
+        ready.append((row, form))
+    if errors:
+        raise Invalid(ROW_REFUSED, errors=errors)
+    out = []
+    for row, form in ready:
+        assert form.delivered_on is not None  # a required field: the form refused it empty
+        delivery = Delivery(item_id=row_id(item), pledge_id=row_id(row), household_id=row.household_id,
+                            money=form.money, quantity=form.quantity, delivered_on=form.delivered_on,
+                            evidence=evidence, over_confirmed=False, recorded_by_id=viewer.id,
+                            created_at=clock.now())
+        session.add(delivery)
+        session.flush()
+        _record(session, item, "delivery_recorded", viewer, "village_head",
+                {"delivery_id": delivery.id, "pledge_id": row.id, "kind": row.kind,
+                 "amount": _amount(row.kind, form.money, form.quantity), "unit": row.unit,
+                 "over_confirmed": False, "batch": len(ready)})
+        attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
+                        owner_id=row_id(delivery), role="village_head", field="evidence_files")
+        out.append(delivery)
+    return out
+
+
 def dispute(session: Session, item: Item, delivery_id: int, viewer: Viewer, form: DisputeForm) -> Delivery:
     """A household says a delivery recorded for it is wrong. The dispute stays with the record."""
     d = session.get(Delivery, delivery_id)
@@ -505,16 +593,28 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
     total = session.execute(select(func.count()).select_from(Pledge).where(*where)).scalar_one()
     rows = session.execute(
         select(Pledge, col(Household.code), func.coalesce(d.c.money, 0), func.coalesce(d.c.centi, 0),
-               func.coalesce(d.c.n, 0))
+               func.coalesce(d.c.n, 0), col(Household.head_name))
         .join(Household, col(Household.id) == col(Pledge.household_id))
         .outerjoin(d, d.c.pledge_id == col(Pledge.id))
         .where(*where).order_by(col(Pledge.withdrawn_at).is_not(None), col(Household.code), col(Pledge.id))
         .offset((page - 1) * size).limit(size)).all()
     out = []
-    for p, code, money, centi, n in rows:
+    for p, code, money, centi, n, head in rows:
         delivered = int(money) if p.kind == rules.MONEY else Decimal(int(centi)) / HUNDRED
-        out.append(PledgeRow(p, code, delivered, int(n)))
+        out.append(PledgeRow(p, code, delivered, int(n), head or ""))
     return out, total
+
+
+def recent_deliveries(session: Session, item: Item, limit: int = 10) -> list[tuple[Delivery, str, str, str]]:
+    """The item's latest deliveries with the household's code and the pledge's kind and unit, newest first
+    (what the desk shows after a table was saved)."""
+    rows = session.execute(
+        select(Delivery, col(Household.code), col(Pledge.kind), col(Pledge.unit))
+        .join(Pledge, col(Pledge.id) == col(Delivery.pledge_id))
+        .join(Household, col(Household.id) == col(Delivery.household_id))
+        .where(col(Delivery.item_id) == item.id)
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc()).limit(limit)).all()
+    return [(d, code, kind, unit) for d, code, kind, unit in rows]
 
 
 def deliveries_for(session: Session, item: Item, household_ids: list[int], limit: int = 100

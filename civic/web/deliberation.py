@@ -34,6 +34,8 @@ from civic.deliberation.schemas import (
     ClusterForm,
     CommentForm,
     CommentPageQuery,
+    CountForm,
+    CountQuery,
     DecideForm,
     DisclosureForm,
     HideCommentForm,
@@ -266,6 +268,51 @@ async def roll_action(request: Request, code: ItemCode, meeting_id: RowId, actio
             return _roll_page(web, code, meeting_id, state, query)
 
     return await post_form(request, schema, action=f"roll_{action}", act=act, page=page)
+
+
+# --- the paper-ballot count: one screen of the register, a radio group per household --------------------
+
+def _count_query(request: Request) -> CountQuery:
+    try:
+        return CountQuery.parse(request.query_params)
+    except Invalid:
+        return CountQuery()
+
+
+def _count_page(web: Web, code: str, state: FormState = EMPTY) -> HTMLResponse:
+    item = _signed_in_item(web, code)
+    query = _count_query(web.request)
+    count = deliberation.count_view(web.session, item, web.viewer, query.q, query.page or 1)
+    return web.render("deliberation/count.html", status=state.status, item=item, count=count,
+                      **state.context())
+
+
+@router.get("/deliberation/{code}/count", response_class=HTMLResponse, name="ballot_count")
+def ballot_count(web: CurrentWeb, code: ItemCode):
+    return _count_page(web, code)
+
+
+@router.post("/deliberation/{code}/count/save", name="save_count")
+async def save_count(request: Request, code: ItemCode):
+    query = _count_query(request)
+
+    def act(db, web: Web, form: CountForm, files) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        saved = deliberation.save_count(db, item, web.viewer, form)
+        params = {k: str(v) for k, v in (("q", query.q), ("page", query.page)) if v}
+        path = f"/deliberation/{item.code}/count" + (f"?{urlencode(params)}" if params else "")
+        if not (saved.added or saved.changed or saved.removed):
+            return Done(path, N_("Nothing to change: the ballots on this page were already saved."))
+        return Done(path, N_("Saved: %(added)s ballots entered, %(changed)s corrected, %(removed)s taken "
+                             "out."),
+                    {"added": saved.added, "changed": saved.changed, "removed": saved.removed})
+
+    def page(state: FormState) -> HTMLResponse:
+        with reading(request) as web:
+            return _count_page(web, code, state)
+
+    return await post_form(request, CountForm, action="count", act=act, page=page)
 
 
 # --- residents: comment, support, vote ------------------------------------------------------------

@@ -25,6 +25,7 @@ from civic.implementation import service as impl
 from civic.implementation.schemas import (
     FORMS,
     BudgetLineForm,
+    DeliveryBatchForm,
     DeliveryForm,
     DisputeForm,
     PledgeForm,
@@ -63,7 +64,8 @@ CONSENT_SCAN = {"consent_scan": FileField(most=1, accept=media_rules.KINDS)}
 PROGRESS_PHOTOS = {"photos": FileField(most=5, accept=(media_rules.PHOTO,))}
 SPENDING_DOCUMENT = {"document": FileField(most=1, accept=media_rules.KINDS)}
 DELIVERY_EVIDENCE = {"evidence_files": FileField(most=3, accept=media_rules.KINDS)}
-allow_uploads(r"/do/[^/]+/(pledge|progress|spend)", files=5)
+BATCH_EVIDENCE = {"evidence_files": FileField(most=1, accept=media_rules.KINDS)}
+allow_uploads(r"/do/[^/]+/(pledge|progress|spend|deliver)", files=5)
 allow_uploads(r"/do/[^/]+/pledge/\d+/deliver", files=3)
 allow_uploads(r"/items/[^/]+/pledge", files=1)
 
@@ -131,6 +133,7 @@ def _desk(web: Web, item: Item, state: FormState = EMPTY, page: int = 1) -> HTML
         item=item, strip=strip_state(item), DO=LABELS, rows=rows, total=total, page=page,
         pages=max(1, -(-total // PAGE_SIZE)), setting=setting, totals=impl.totals(db, item, setting),
         budget=budget, spending=spending, progress=impl.progress(db, item, limit=5),
+        recent=impl.recent_deliveries(db, item, limit=5),
         missing=rules.missing_for_inspection(facts.progress_percent, facts.pledges_open),
         can_start_inspection=Action.START_INSPECTION in actions, accepts=rules.accepts_pledges(facts),
         today=clock.today_local(), **state.context())
@@ -208,6 +211,22 @@ async def post_progress(request: Request, code: ItemCode):
 
     return await _desk_post(request, code, "progress", ProgressForm, work,
                             N_("The progress update was posted."), files=PROGRESS_PHOTOS)
+
+
+@router.post("/do/{code}/deliver", name="record_deliveries")
+async def record_deliveries(request: Request, code: ItemCode, page: PageNumber = 1):
+    """Several deliveries from the desk's table at once, all or nothing; back to the same page of it."""
+
+    def act(db: Session, web: Web, form: DeliveryBatchForm, prepared: dict[str, list[Prepared]]) -> Done:
+        require_user(web)
+        item = items.get_by_code(db, code)
+        saved = impl.record_deliveries(db, item, web.viewer, form, prepared.get("evidence_files", []))
+        target = f"/do/{item.code}" + (f"?page={page}" if page > 1 else "")
+        return Done(target, N_("%(n)s deliveries were recorded."), {"n": len(saved)})
+
+    return await post_form(request, DeliveryBatchForm, action="deliver", act=act, files=BATCH_EVIDENCE,
+                           page=lambda state: _again(request, code,
+                                                     lambda web, item: _desk(web, item, state, page=page)))
 
 
 @router.post("/do/{code}/start_inspection")

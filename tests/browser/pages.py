@@ -726,6 +726,10 @@ PAGES.update({
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=online_ballot])", (), ".error")),
     "authority decision with errors": ("village_head", _with_errors(
         "/deliberation/{voting}", "form[action$='/decide']:has(input[value=authority])", (), ".error")),
+    "ballot count with errors": ("village_head", _with_errors(  # a ballot of a household of no register
+        "/deliberation/{counting}/count", "form[action*='/count/save']", (), "#form-errors",
+        before=lambda p: p.evaluate("() => document.querySelector('#count-list').insertAdjacentHTML("
+                                    "'beforeend', '<li><input type=hidden name=b999999 value=yes></li>')"))),
     "paper ballot entry with errors": ("village_head", _with_errors(
         "/deliberation/{counting}", "form[action$='/paper_ballot']",
         [("input[name=household_code]", "HD-999"), ("select[name=choice]", "yes")], ".error")),
@@ -735,6 +739,8 @@ PAGES.update({
     # Dân làm desk
     "pledge on behalf with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/pledge']", [("input[name=household]", "HD-999")], ".error")),
+    "deliveries table with errors": ("village_head", _with_errors(
+        "/do/{do}", "form[action*='/deliver']", [("input[name^=amount_] >> nth=0", "nhiều")], ".error")),
     "budget line with errors": ("village_head", _with_errors(
         "/do/{do}", "form[action$='/budget']", [("input[name=amount]", "nhiều")], ".error")),
     "spending with errors": ("village_head", _with_errors(

@@ -91,7 +91,11 @@ def test_the_quorum_is_the_count_of_households_ticked(w):
     clock.advance(timedelta(days=6))
     assert _roll(db, item, sec, meeting, ids[:5], ids[:5]) == 5  # first screen
     assert _roll(db, item, sec, meeting, ids[5:], ids[5:7]) == 7  # second screen keeps the first
-    assert _roll(db, item, sec, meeting, ids[:5], ids[:4]) == 6  # one unticked
+    with pytest.raises(Invalid, match="needs a reason"):  # one unticked: only with the reason
+        _roll(db, item, sec, meeting, ids[:5], ids[:4])
+    assert deliberation.mark_roll(db, item, sec, RollForm.parse({
+        "meeting_id": str(meeting.id), "shown": ids[:5], "household": ids[:4],
+        "reason": "Ghi nhầm hộ này"})) == 6
     deliberation.record_meeting(db, item, sec, RecordMeetingForm.parse({
         "meeting_id": str(meeting.id), "minutes_taker_name": "Bà Lan", "secretary_votes": "5",
         "voting_mode": "show_of_hands", "people_present": "9"}))

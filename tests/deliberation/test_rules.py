@@ -343,3 +343,56 @@ def test_never_more_in_favour_than_households_on_the_register(case):
         _c, j, left, _ch = next(h for h in households if h[0] == e.household_code)
         assert not rules.on_register(j, left, decided)
         assert e.on == (left if e.reason == "left" else j)
+
+
+# --- the one-screen paper-ballot count ----------------------------------------------------------------
+
+def test_a_count_screen_saved_again_changes_nothing_and_other_choices_are_corrections():
+    recorded = {1: "yes", 2: "no", 3: "abstain"}
+    same = rules.count_changes(recorded, {1: "yes", 2: "no", 3: "abstain", 4: ""}, {1, 2, 3, 4})
+    assert (same.added, same.changed, same.removed, same.any) == ({}, {}, [], False)
+    new = rules.count_changes(recorded, {4: "yes", 5: "no"}, {1, 2, 3, 4, 5})  # 1-3 shown without a choice
+    assert (new.added, new.changed, new.removed) == ({4: "yes", 5: "no"}, {}, [1, 2, 3])
+    fix = rules.count_changes(recorded, {1: "no", 2: "no", 3: ""}, {1, 2, 3})
+    assert (fix.added, fix.changed, fix.removed, fix.corrections) == ({}, {1: "no"}, [3], True)
+    unseen = rules.count_changes(recorded, {}, set())  # households not on this page are left alone
+    assert not unseen.any
+
+
+def test_a_correction_needs_a_reason_of_five_characters():
+    rules.check_correction_reason(False, "")  # new ballots only
+    rules.check_correction_reason(True, "Nhầm!")
+    for reason in ("", "    ", "Nhầm"):
+        with pytest.raises(Invalid, match="needs a reason") as exc:
+            rules.check_correction_reason(True, reason)
+        assert "reason" in exc.value.errors
+    rules.check_removed_roll(0, "")
+    with pytest.raises(Invalid, match="off the roll needs a reason"):
+        rules.check_removed_roll(2, "ok")
+
+
+def test_nothing_is_entered_after_the_count_closed_or_without_a_count():
+    rules.check_count_open(True, None)
+    closed = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
+    with pytest.raises(Conflict, match="closed") as exc:
+        rules.check_count_open(False, closed)
+    assert exc.value.params["date"] == "2026-06-01 19:30"  # Hà Nội time
+    with pytest.raises(Conflict, match="no household paper ballot"):
+        rules.check_count_open(False, None)
+
+
+def test_a_ballot_is_of_a_household_of_the_village_register_on_the_day():
+    day = date(2026, 6, 1)
+    def household(joined: date, left: date | None) -> rules.RollHousehold:
+        return rules.RollHousehold(7, "HD-007", 1, joined, left)
+
+    here = household(date(2020, 1, 1), None)
+    rules.check_ballot_household(here, 1, day)
+    rules.check_ballot_household(household(date(2020, 1, 1), date(2026, 6, 2)), 1, day)  # leaves tomorrow
+    rules.check_ballot_household(household(day, None), 1, day)  # joined today
+    for h, message in ((None, "not of this village"), (here, "not of this village"),
+                       (household(date(2020, 1, 1), day), "not on the register"),  # left today
+                       (household(date(2026, 6, 2), None), "not on the register")):  # joins tomorrow
+        village = 2 if h is here else 1
+        with pytest.raises(Invalid, match=message):
+            rules.check_ballot_household(h, village, day)

@@ -65,6 +65,12 @@ NOT_REACHED: dict[str, str] = {
     "RecordMeetingForm": "the demo's meeting has not taken place yet: " + NOT_STEP,
     "DecideForm": NOT_STEP,
     "PaperBallotForm": NOT_STEP,
+    "CountForm": NOT_STEP + "; its only free text, a correction's reason, is kept in the audit chain's "
+                 "payload and shown on no page (tests/deliberation/test_count.py)",
+    "CountQuery": "a query, stored nowhere: tests/deliberation/test_count.py searches with markup and checks "
+                  "it is escaped",
+    "RollForm": "the demo's meeting has not taken place yet: " + NOT_STEP + "; its only free text, the "
+                "reason for taking a household off, is kept in the audit chain only",
     "OpenInspectionForm": NOT_STEP + " (its entries are ChecklistEntryForm's, which is posted)",
     "RefuseReopenForm": NOT_STEP,
     "ReopenRequestForm": NOT_STEP,
