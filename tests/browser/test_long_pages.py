@@ -1,21 +1,18 @@
-"""Long pages on a 390 px phone, on the demo commune loaded by `civic seed-demo`: the status page of the
+"""Long pages on a 390 px phone, on the demo commune (what `civic seed-demo` loads): the status page of the
 demo's busiest item in Dân làm (most pledges and deliveries) fits in six screens with its timeline folded,
 its "see all" and paging links work without JavaScript, and "my activity" (signed in and out) has zero axe
 violations and never scrolls sideways."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import text
 
 from civic.db import unit_of_work
+from tests import fuzz_support as fz
 from tests.browser.conftest import PHONE_390
 from tests.browser.test_accessibility import violations_report
 
@@ -26,11 +23,9 @@ SCREEN = PHONE_390["viewport"]["height"]  # 844 px
 
 
 def _seed_demo() -> str:
-    """Load the demo as a person would (`civic seed-demo`) and name its busiest item in Dân làm."""
-    civic = str(Path(sys.executable).parent / "civic")  # the installed command
-    run = subprocess.run([civic, "seed-demo"], capture_output=True, text=True, env=dict(os.environ),
-                         timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
+    """Load the demo (built once for the test run: the command itself is tested in
+    tests/test_cli_commands.py) and name its busiest item in Dân làm."""
+    fz.load_demo()
     with unit_of_work() as db:
         return db.execute(text(
             "SELECT i.code FROM item i JOIN audit_event e ON e.item_id = i.id WHERE i.stage = 'do' "
