@@ -168,6 +168,8 @@ def _fold_item(state: State, ev: Event) -> None:
         if isinstance(p.get("code"), str):
             state.item_codes[item] = p["code"]
         state.set("item", item, item, **values)
+    elif ev.action == "item_edited" and isinstance(p.get("title_sha256"), str):  # its reporter, before triage
+        state.set("item", item, item, title_sha256=p["title_sha256"])
     elif "from" in p:  # a move (civic/workflow/service.py)
         values = {}
         for key, column in (("village_to", "village_id"), ("category_to", "category_id")):
