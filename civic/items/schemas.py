@@ -116,23 +116,6 @@ class AnonymousSubmitForm(SubmitForm):
     contact_phone: Annotated[str | None, Phone()] = None
 
 
-class EditForm(Form):
-    """The reporter's new title and text of an item not yet triaged."""
-
-    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
-                               too_long=N_("The title must have at most 160 characters."))] = ""
-    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
-                                     N_("Please describe it in at least 10 characters."), multiline=True,
-                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
-
-
-class AdditionForm(Form):
-    """Information the reporter adds after sending (with photos, or alone)."""
-
-    body: Annotated[str, Text(0, ADDITION_MAX, N_("Please write at most 2,000 characters."), multiline=True,
-                              too_long=N_("Please write at most 2,000 characters."))] = ""
-
-
 @dataclass(frozen=True)
 class ManageToken(Text):
     """The private manage link's token sent back with an author's form; anything else reads as none."""
@@ -143,6 +126,25 @@ class ManageToken(Text):
         raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
         token = raw.strip() if isinstance(raw, str) else ""
         return token if len(token) <= self.max and _TOKEN.match(token) else ""
+
+
+class EditForm(Form):
+    """The reporter's new title and text of an item not yet triaged."""
+
+    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
+                               too_long=N_("The title must have at most 160 characters."))] = ""
+    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
+                                     N_("Please describe it in at least 10 characters."), multiline=True,
+                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    manage_token: Annotated[str, ManageToken()] = ""  # the manage link's, for a reporter without an account
+
+
+class AdditionForm(Form):
+    """Information the reporter adds after sending (with photos, or alone)."""
+
+    body: Annotated[str, Text(0, ADDITION_MAX, N_("Please write at most 2,000 characters."), multiline=True,
+                              too_long=N_("Please write at most 2,000 characters."))] = ""
+    manage_token: Annotated[str, ManageToken()] = ""
 
 
 class Query(Form):

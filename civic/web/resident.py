@@ -295,13 +295,7 @@ def _author_post(request: Request, code: str, action: str, schema: type[Form], d
             return _author_page(web, items.get_by_code(web.session, code),
                                 ManageToken().parse(state.values.get("manage_token")) or None, state)
 
-    return post_form(request, author_with_token(schema), action=action, act=act, page=page, files=files)
-
-
-@cache
-def author_with_token(schema: type[Form]) -> type[Form]:
-    return create_model(f"Author{schema.__name__}", __base__=schema,
-                        manage_token=(Annotated[str, ManageToken()], ""))
+    return post_form(request, schema, action=action, act=act, page=page, files=files)
 
 
 @router.post("/items/{code}/edit", name="item_edit")
