@@ -372,3 +372,18 @@ def test_civic_audit_verify_accepts_an_edited_title(client):
     env = dict(os.environ)
     run = subprocess.run([CIVIC, "audit", "verify"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_markup_typed_into_a_correction_or_an_addition_is_text_everywhere(client):
+    _commune, a, _b, cat, users = setup_world()
+    code, manage = _send_anonymously(client, a, cat)
+    markup = '<script>alert(1)</script><b onmouseover="x()">đậm</b>'
+    client.post(f"/items/{code}/edit", data={**_form_on(client, manage), "title": f"Cống {markup}",
+                                             "description": f"Nước tràn {markup} lên đường."})
+    client.post(f"/items/{code}/add", data={**_form_on(client, manage), "body": f"Thêm {markup}"})
+    pages = [client.get(manage).text, client.get(f"/items/{code}").text]
+    login(client, users["village_head"])
+    pages += [client.get(f"/items/{code}").text, client.get(f"/triage/{code}").text]
+    for page in pages:
+        assert "<script>alert(1)</script>" not in page and "<b onmouseover" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
