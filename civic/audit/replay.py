@@ -37,6 +37,7 @@ ID_KEYS = {
     "decision": "decision_id", "pledge": "pledge_id", "delivery": "delivery_id",
     "budget_line": "budget_line_id", "spending": "spending_id", "progress_update": "progress_id",
     "inspection": "inspection_id", "verdict": "verdict_id", "finding": "finding_id", "support": "support_id",
+    "item_addition": "addition_id", "item_edit": "edit_id",
 }
 
 # Boolean fields the tables keep as "is this timestamp set".
@@ -145,6 +146,10 @@ def fold(events: Iterable[Event]) -> State:
         elif a == "meeting_recorded":
             state.set("meeting", p.get("meeting_id"), item, households_present=number(p.get("present")),
                       households_total=number(p.get("households")), quorum=bool(p.get("quorum")))
+        elif a == "item_added_to":
+            state.set("item_addition", p.get("addition_id"), item)
+        elif a == "item_edited":
+            state.set("item_edit", p.get("edit_id"), item)
         elif a == "support_added":
             state.set("support", p.get("support_id"), item)
             if isinstance(p.get("item"), str) and isinstance(p.get("support_id"), int):

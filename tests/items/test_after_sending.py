@@ -372,6 +372,12 @@ def test_civic_audit_verify_accepts_an_edited_title(client):
     env = dict(os.environ)
     run = subprocess.run([CIVIC, "audit", "verify"], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
+    # An addition written behind the chain's back is found.
+    with unit_of_work(write=True) as db:
+        item = items.get_by_code(db, code)
+        db.add(ItemAddition(item_id=item.id, body="Thêm lén.", created_at=clock.now()))
+    run = subprocess.run([CIVIC, "audit", "verify"], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode != 0 and "item_addition" in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 def test_markup_typed_into_a_correction_or_an_addition_is_text_everywhere(client):
