@@ -127,7 +127,7 @@ def kept_asks(form: SubmitForm) -> ItemAsks:
     sent with a concern or a recommendation (shown without JavaScript) are not kept."""
     if form.kind != Kind.PROPOSAL:
         return ItemAsks()
-    return ItemAsks(form.ask_land_m2, form.ask_money, form.ask_labour_days, form.ask_materials)
+    return ItemAsks(form.land_area, form.money_amount, form.labour_quantity, form.ask_materials)
 
 
 # --- the same item sent twice ------------------------------------------------------------------------

@@ -97,9 +97,9 @@ class SubmitForm(Form):
     notify_sms: Annotated[bool, Flag()] = False  # an anonymous reporter agrees to hear of changes by SMS
     client_token: Annotated[str | None, ClientToken()] = None
     # What a proposal asks each household to give (kept only for a proposal: rules.kept_asks).
-    ask_land_m2: Annotated[Decimal | None, Quantity(required=False)] = None
-    ask_money: Annotated[int | None, Money(required=False)] = None
-    ask_labour_days: Annotated[Decimal | None, Quantity(required=False)] = None
+    land_area: Annotated[Decimal | None, Quantity(required=False)] = None
+    money_amount: Annotated[int | None, Money(required=False)] = None
+    labour_quantity: Annotated[Decimal | None, Quantity(required=False)] = None
     ask_materials: Annotated[str, Text(0, MATERIALS_MAX,
                                        N_("Materials may have at most 200 characters."))] = ""
 

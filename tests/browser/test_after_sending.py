@@ -128,8 +128,8 @@ def test_the_proposal_fields_follow_the_choice_and_are_shown_without_javascript(
     assert "Với đề xuất" in plain.locator("#asks legend").inner_text()
     fill_item_form(plain, w, kind="proposal", title="Bê tông hoá ngõ 5",
                    description="Làm đường bê tông 120 m.")
-    plain.fill("#f-ask_money", "1.500.000")
-    plain.fill("#f-ask_labour_days", "3")
+    plain.fill("#f-money_amount", "1.500.000")
+    plain.fill("#f-labour_quantity", "3")
     plain.fill("#f-contact_phone", "0912 345 678")
     plain.click("form[action='/submit'] button[type=submit]")
     plain.wait_for_url(CODE)

@@ -43,7 +43,7 @@ from tests.builders import (
 MANAGE_RE = re.compile(r'(?:http://testserver)?(/m/[A-Za-z0-9_-]{16,})')
 CIVIC = str(Path(sys.executable).with_name("civic"))
 PROPOSAL = {"kind": "proposal", "title": "Bê tông hoá ngõ 5", "description": "Làm đường bê tông dài 120 m.",
-            "ask_land_m2": "12,5", "ask_money": "1.500.000", "ask_labour_days": "3",
+            "land_area": "12,5", "money_amount": "1.500.000", "labour_quantity": "3",
             "ask_materials": "2 bao xi măng"}
 
 
@@ -73,7 +73,7 @@ def test_a_proposal_sent_with_its_asks_shows_them_on_its_status_page(client):
 
 def test_asks_sent_with_a_concern_are_not_kept(client):
     _commune, a, _b, cat, _users = setup_world()
-    client.post("/submit", data=submit_form(client, a, cat, kind="concern", ask_money="500.000"))
+    client.post("/submit", data=submit_form(client, a, cat, kind="concern", money_amount="500.000"))
     with unit_of_work() as db:
         item = db.query(Item).one()
         assert item.ask_money is None
@@ -82,10 +82,10 @@ def test_asks_sent_with_a_concern_are_not_kept(client):
 
 def test_a_wrong_ask_is_explained_next_to_its_field_and_nothing_is_made(client):
     _commune, a, _b, cat, _users = setup_world()
-    answer = client.post("/submit", data=submit_form(client, a, cat, **dict(PROPOSAL, ask_money="-3")),
+    answer = client.post("/submit", data=submit_form(client, a, cat, **dict(PROPOSAL, money_amount="-3")),
                          params={"lang": "en"})
     assert answer.status_code == 422
-    assert 'id="f-ask_money-error"' in answer.text and "The amount must be more than zero." in answer.text
+    assert 'id="f-money_amount-error"' in answer.text and "The amount must be more than zero." in answer.text
     assert 'value="12,5"' in answer.text  # the rest is kept
     with unit_of_work() as db:
         assert count(db, Item) == 0

@@ -29,7 +29,7 @@ def _form(kind: str, **asks: str) -> SubmitForm:
 # --- a proposal's asks ------------------------------------------------------------------------------
 
 def test_a_proposal_keeps_what_it_asks_as_typed():
-    asks = rules.kept_asks(_form("proposal", ask_land_m2="12,5", ask_money="1.500.000", ask_labour_days="3",
+    asks = rules.kept_asks(_form("proposal", land_area="12,5", money_amount="1.500.000", labour_quantity="3",
                                  ask_materials="2 bao xi măng"))
     assert asks == rules.ItemAsks(Decimal("12.50"), 1_500_000, Decimal("3.00"), "2 bao xi măng")
     assert asks.any
@@ -37,15 +37,15 @@ def test_a_proposal_keeps_what_it_asks_as_typed():
 
 @pytest.mark.parametrize("kind", ["concern", "recommendation"])
 def test_the_same_fields_sent_with_a_concern_or_a_recommendation_are_not_kept(kind):
-    asks = rules.kept_asks(_form(kind, ask_money="500.000", ask_materials="cát"))
+    asks = rules.kept_asks(_form(kind, money_amount="500.000", ask_materials="cát"))
     assert asks == rules.ItemAsks() and not asks.any
 
 
 @pytest.mark.parametrize(("field", "typed", "message"), [
-    ("ask_money", "-5", "The amount must be more than zero."),
-    ("ask_money", "năm trăm", "Please enter a whole number of đồng, like 1.500.000."),
-    ("ask_land_m2", "1" * 41, "This amount is far too large."),
-    ("ask_labour_days", "0,125", "Please use at most two decimal places."),
+    ("money_amount", "-5", "The amount must be more than zero."),
+    ("money_amount", "năm trăm", "Please enter a whole number of đồng, like 1.500.000."),
+    ("land_area", "1" * 41, "This amount is far too large."),
+    ("labour_quantity", "0,125", "Please use at most two decimal places."),
     ("ask_materials", "x" * 201, "Materials may have at most 200 characters."),
 ])
 def test_a_wrong_ask_is_refused_next_to_its_field(field, typed, message):

@@ -19,7 +19,7 @@ LONG = ("Sau mỗi trận mưa lớn nước tràn lên mặt đường, ngập 
 def test_after_sending_pages_are_under_30_kb(client, subtests):
     _commune, a, _b, cat, users = setup_world()
     sent = client.post("/submit", data=submit_form(client, a, cat, kind="proposal", description=LONG,
-                                                    ask_money="1.500.000", ask_land_m2="20"),
+                                                    money_amount="1.500.000", land_area="20"),
                        follow_redirects=True)
     manage = MANAGE_RE.search(sent.text).group(1)
     with unit_of_work() as db:

@@ -38,7 +38,7 @@ GARBAGE = [
 ]
 SUBMIT_FIELDS = ["kind", "village_id", "category_id", "title", "description", "address", "lat", "lng",
                  "contact_name", "contact_phone", "show_name", "client_token"]
-ASK_FIELDS = ["ask_land_m2", "ask_money", "ask_labour_days", "ask_materials"]  # a proposal's asks
+ASK_FIELDS = ["land_area", "money_amount", "labour_quantity", "ask_materials"]  # a proposal's asks
 
 
 def items_count() -> int:
