@@ -58,9 +58,6 @@ NEVER_SHOWN = {
 # unreached, and when one of these is reached (then it is tested: take it off the list).
 NOT_STEP = "no item of the demo commune is at the step where a page offers this form"
 NOT_REACHED: dict[str, str] = {
-    "EditForm": "each item the demo's residents sent from their accounts is already triaged, so no page "
-                "offers the correction; tests/items/test_after_sending.py posts markup as the title and text "
-                "and reads the status, manage and triage pages",
     "ItemListQuery": "a query, stored nowhere: the GET forms are sent with markup and their answers checked",
     "LoginForm": "stores nothing: the wrong login is answered on the same page, which is checked",
     "MoneyDeliveryForm": "DeliveryForm with the same evidence field, for a pledge of money; the form the "
