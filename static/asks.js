@@ -1,6 +1,6 @@
 /* The submission form: the fields of what a proposal asks households to give are shown only when
    "Proposal" is chosen (or when they hold a value or an error). Without JavaScript they are always shown,
-   in a fieldset that says they apply to proposals, and the server keeps them only for a proposal. */
+   in a fieldset that says they apply to proposals. */
 (function () {
   "use strict";
   function update(form) {

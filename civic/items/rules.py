@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from civic.core.inputs import clean_text
-from civic.core.kinds import Kind, Stage
+from civic.core.kinds import Stage
 from civic.errors import N_, Conflict, Invalid
 from civic.items.schemas import TITLE_MIN
 
@@ -123,10 +123,9 @@ class ItemAsks:
 
 
 def kept_asks(form: SubmitForm) -> ItemAsks:
-    """The asks stored with a submission: only a proposal asks households for anything; the same fields
-    sent with a concern or a recommendation (shown without JavaScript) are not kept."""
-    if form.kind != Kind.PROPOSAL:
-        return ItemAsks()
+    """The asks stored with a submission. The form shows them for a proposal (and always without
+    JavaScript); what a resident typed there is kept whatever kind was chosen, since an item that asks
+    households for land, money, labour or materials is a contribution however it is filed."""
     return ItemAsks(form.land_area, form.money_amount, form.labour_quantity, form.ask_materials)
 
 

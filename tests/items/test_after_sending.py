@@ -71,13 +71,13 @@ def test_a_proposal_sent_with_its_asks_shows_them_on_its_status_page(client):
     assert "What the proposal asks of each household" in english and "1,500,000 đồng" in english
 
 
-def test_asks_sent_with_a_concern_are_not_kept(client):
+def test_asks_sent_with_a_concern_are_kept_and_shown(client):
     _commune, a, _b, cat, _users = setup_world()
     client.post("/submit", data=submit_form(client, a, cat, kind="concern", money_amount="500.000"))
     with unit_of_work() as db:
         item = db.query(Item).one()
-        assert item.ask_money is None
-    assert "What the proposal asks" not in client.get(f"/items/{item.code}", params={"lang": "en"}).text
+        assert item.ask_money == 500_000
+    assert "500,000 đồng" in client.get(f"/items/{item.code}", params={"lang": "en"}).text
 
 
 def test_a_wrong_ask_is_explained_next_to_its_field_and_nothing_is_made(client):

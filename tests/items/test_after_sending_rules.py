@@ -36,9 +36,11 @@ def test_a_proposal_keeps_what_it_asks_as_typed():
 
 
 @pytest.mark.parametrize("kind", ["concern", "recommendation"])
-def test_the_same_fields_sent_with_a_concern_or_a_recommendation_are_not_kept(kind):
+def test_asks_typed_with_another_kind_are_kept_too(kind):
+    """Without JavaScript the fields are always shown: what was typed there is not thrown away."""
     asks = rules.kept_asks(_form(kind, money_amount="500.000", ask_materials="cát"))
-    assert asks == rules.ItemAsks() and not asks.any
+    assert asks == rules.ItemAsks(None, 500_000, None, "cát") and asks.any
+    assert not rules.kept_asks(_form(kind)).any
 
 
 @pytest.mark.parametrize(("field", "typed", "message"), [
