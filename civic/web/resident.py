@@ -298,7 +298,7 @@ def _author_post(request: Request, code: str, action: str, schema: type[Form], d
     return post_form(request, schema, action=action, act=act, page=page, files=files)
 
 
-@router.post("/items/{code}/edit", name="item_edit")
+@router.post("/items/{code}/amend", name="item_edit")
 async def item_edit(request: Request, code: ItemCode):
     return await _author_post(request, code, "edit", EditForm, N_("Your changes to %(code)s were saved."))
 

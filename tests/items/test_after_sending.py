@@ -230,7 +230,7 @@ def _form_on(client, path: str) -> dict:
 def test_through_the_manage_link_the_resident_corrects_the_text_then_staff_see_both(client):
     _commune, a, _b, cat, users = setup_world()
     code, manage = _send_anonymously(client, a, cat)
-    answer = client.post(f"/items/{code}/edit", data={**_form_on(client, manage), **EDIT},
+    answer = client.post(f"/items/{code}/amend", data={**_form_on(client, manage), **EDIT},
                          follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == manage
     page = client.get(manage, params={"lang": "en"}).text
@@ -250,7 +250,7 @@ def test_an_edit_after_triage_is_refused_with_the_reason_and_changes_nothing(cli
     with unit_of_work(write=True) as db:
         move(db, items.get_by_code(db, code), "accept", viewer(db, users["village_head"]))
     before = snapshot(code)
-    answer = client.post(f"/items/{code}/edit", data={**_form_on(client, manage), **EDIT},
+    answer = client.post(f"/items/{code}/amend", data={**_form_on(client, manage), **EDIT},
                          params={"lang": "en"})
     assert answer.status_code == 409
     assert "the village head has already triaged this item" in answer.text
@@ -261,7 +261,7 @@ def test_a_30_kb_text_is_refused_next_to_its_field(client):
     _commune, a, _b, cat, _users = setup_world()
     code, manage = _send_anonymously(client, a, cat)
     before = snapshot(code)
-    answer = client.post(f"/items/{code}/edit", params={"lang": "en"},
+    answer = client.post(f"/items/{code}/amend", params={"lang": "en"},
                          data={**_form_on(client, manage), "title": EDIT["title"],
                                "description": "chữ " * 7500})
     assert answer.status_code == 422
@@ -366,7 +366,7 @@ def test_the_receipt_offers_copy_share_and_a_qr_code_of_the_status_page(client):
 def test_civic_audit_verify_accepts_an_edited_title(client):
     _commune, a, _b, cat, _users = setup_world()
     code, manage = _send_anonymously(client, a, cat)
-    client.post(f"/items/{code}/edit", data={**_form_on(client, manage), **EDIT})
+    client.post(f"/items/{code}/amend", data={**_form_on(client, manage), **EDIT})
     client.post(f"/items/{code}/add", data={**_form_on(client, manage), "body": "Thêm một chi tiết."},
                 files=[jpeg()])
     env = dict(os.environ)
@@ -384,7 +384,7 @@ def test_markup_typed_into_a_correction_or_an_addition_is_text_everywhere(client
     _commune, a, _b, cat, users = setup_world()
     code, manage = _send_anonymously(client, a, cat)
     markup = '<script>alert(1)</script><b onmouseover="x()">đậm</b>'
-    client.post(f"/items/{code}/edit", data={**_form_on(client, manage), "title": f"Cống {markup}",
+    client.post(f"/items/{code}/amend", data={**_form_on(client, manage), "title": f"Cống {markup}",
                                              "description": f"Nước tràn {markup} lên đường."})
     client.post(f"/items/{code}/add", data={**_form_on(client, manage), "body": f"Thêm {markup}"})
     pages = [client.get(manage).text, client.get(f"/items/{code}").text]

@@ -33,7 +33,7 @@ def test_after_sending_pages_are_under_30_kb(client, subtests):
                             files=[("photos", (f"p{n}.jpg", photo_bytes((800, 600)), "image/jpeg"))])
         assert added.status_code == 303
         if n < 2:
-            edited = client.post(f"/items/{code}/edit", follow_redirects=False,
+            edited = client.post(f"/items/{code}/amend", follow_redirects=False,
                                  data={"csrf_token": token, "manage_token": secret,
                                        "title": f"Cống bị tắc, lần sửa {n + 1}",
                                        "description": LONG + f" Sửa {n + 1}."})
