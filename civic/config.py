@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     vapid_private_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_PRIVATE_KEY"))
     vapid_public_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_PUBLIC_KEY"))
     vapid_subject: str = Field(default="", validation_alias=AliasChoices("CIVIC_VAPID_SUBJECT"))
+    # The Zalo share link offered on the receipt page where the phone has no Web Share; {url} is the address.
+    zalo_share_url: str = Field(default="https://zalo.me/share?url={url}",
+                                validation_alias=AliasChoices("CIVIC_ZALO_SHARE_URL"))
     zalo_app_id: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_APP_ID"))
     zalo_secret_key: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_SECRET_KEY"))
     zalo_refresh_token: str = Field(default="", validation_alias=AliasChoices("CIVIC_ZALO_REFRESH_TOKEN"))

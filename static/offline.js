@@ -64,7 +64,32 @@
       }
     });
     entry.token = entry.token || newToken();
+    entry.digest = digest(entry);
     return entry;
+  }
+
+  // What the form said, as a short hash kept after sending (the words themselves are not kept): the same
+  // form sent again after Back or a reload is recognised and sent with the token it had the first time.
+  function digest(entry) {
+    var text = entry.action + "\n" + entry.fields.filter(function (f) { return f[0] !== "csrf_token"; })
+      .map(function (f) { return f[0] + "=" + f[1]; }).join("\n");
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    return h.toString(16) + ":" + text.length;
+  }
+
+  var SAME_MS = 10 * 60 * 1000; // as the server's rule: the same text within 10 minutes is the same item
+
+  // The token of this very form if this phone already sent (or keeps) it in the last minutes, else its own.
+  function sameAsBefore(entry) {
+    return all().then(function (entries) {
+      var earlier = entries.filter(function (e) {
+        return e.digest === entry.digest && e.token !== entry.token && e.state !== "refused" &&
+          Date.now() - e.savedAt < SAME_MS;
+      }).sort(function (a, b) { return b.savedAt - a.savedAt; })[0];
+      if (earlier) { entry.token = earlier.token; entry.savedAt = earlier.savedAt; }
+      return entry;
+    }).catch(function () { return entry; });
   }
 
   function tokenInput(form) { return form.querySelector("input[name=client_token]"); }
@@ -94,8 +119,11 @@
     var entry = entryOf(form);
     var button = form.querySelector("button[type=submit]");
     if (button) { button.disabled = true; }
-    busy[entry.token] = true;
-    put(entry).then(function () {
+    sameAsBefore(entry).then(function () {
+      tokenInput(form).value = entry.token; // the plain way, if it comes to that, sends the same token
+      busy[entry.token] = true;
+      return put(entry);
+    }).then(function () {
       return box.locked(true, function () { return sending(entry, function () { return box.send(entry); }); });
     }).then(function (done) {
       if (done && done.state === "sent") {
@@ -260,6 +288,13 @@
     prune().then(render).then(function () { if (navigator.onLine !== false) { return flush(); } return schedule(); });
   }
 
+  // Back to a form this page sent (kept whole by the browser): its Send button works again; sending it
+  // again gives the same item (sameAsBefore).
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-outbox] button[type=submit]"),
+      function (button) { button.disabled = false; });
+  });
   window.addEventListener("submit", onSubmit);
   window.addEventListener("online", flush);
   if (channel) { channel.onmessage = render; }

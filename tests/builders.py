@@ -6,7 +6,8 @@ import itertools
 import re
 from datetime import date
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts import service as accounts
@@ -76,7 +77,15 @@ def item_data(village: Village, category: Category, **over) -> dict:
 
 def make_item(db: Session, commune: Commune, village: Village, category: Category, *,
               stage: str = "submitted", reporter: User | None = None, **over) -> Item:
-    """An item taken to `stage` through the real services (submitted, know, or a triage closure)."""
+    """An item taken to `stage` through the real services (submitted, know, or a triage closure).
+
+    The same reporter sending the same text again within minutes gets the item it made (a repeat), so
+    each further item of a commune gets its number in the description unless the test gives one."""
+    if "description" not in over:
+        before = db.execute(select(func.count()).select_from(Item).where(col(Item.commune_id) == commune.id)
+                            ).scalar_one()
+        if before:
+            over["description"] = f"Nước tràn lên đường sau mưa lớn (lần {before + 1})."
     form = SubmitForm.parse(item_data(village, category, **over))
     result = items.submit(db, commune, form, viewer(db, reporter))
     item = result.item

@@ -37,6 +37,7 @@ ID_KEYS = {
     "decision": "decision_id", "pledge": "pledge_id", "delivery": "delivery_id",
     "budget_line": "budget_line_id", "spending": "spending_id", "progress_update": "progress_id",
     "inspection": "inspection_id", "verdict": "verdict_id", "finding": "finding_id", "support": "support_id",
+    "item_addition": "addition_id", "item_edit": "edit_id",
 }
 
 # Boolean fields the tables keep as "is this timestamp set".
@@ -145,6 +146,10 @@ def fold(events: Iterable[Event]) -> State:
         elif a == "meeting_recorded":
             state.set("meeting", p.get("meeting_id"), item, households_present=number(p.get("present")),
                       households_total=number(p.get("households")), quorum=bool(p.get("quorum")))
+        elif a == "item_added_to":
+            state.set("item_addition", p.get("addition_id"), item)
+        elif a == "item_edited":
+            state.set("item_edit", p.get("edit_id"), item)
         elif a == "support_added":
             state.set("support", p.get("support_id"), item)
             if isinstance(p.get("item"), str) and isinstance(p.get("support_id"), int):
@@ -171,6 +176,8 @@ def _fold_item(state: State, ev: Event) -> None:
     elif ev.action == "redacted":  # civic/items/redaction.py: the public title is the redacted copy
         if isinstance(p.get("title_sha256"), str):
             state.set("item", item, item, title_sha256=p["title_sha256"])
+    elif ev.action == "item_edited" and isinstance(p.get("title_sha256"), str):  # its reporter, before triage
+        state.set("item", item, item, title_sha256=p["title_sha256"])
     elif "from" in p:  # a move (civic/workflow/service.py)
         values = {}
         for key, column in (("village_to", "village_id"), ("category_to", "category_id")):

@@ -145,6 +145,16 @@ class Asks:
         return tuple(k for k, v in zip(ASK_KINDS, given, strict=True) if v)
 
 
+def with_item_asks(given: Asks, item: Asks) -> Asks:
+    """The asks a discussion opens with: what the proposal itself asked households for, each replaced by
+    the village head's figure where one is given. An ask the item states cannot be dropped by leaving its
+    field empty; recording the proposal as another matter takes the public reason (check_matter)."""
+    return Asks(given.land_m2 if given.land_m2 is not None else item.land_m2,
+                given.money if given.money is not None else item.money,
+                given.labour_days if given.labour_days is not None else item.labour_days,
+                given.materials or item.materials)
+
+
 def required_matters(asks: Asks) -> frozenset[int]:
     """The matters the item's data allows without a reason: a proposal asking households for land, money,
     labour or materials is a contribution (Art. 15, matters 1 or 2)."""

@@ -50,7 +50,8 @@ def open_discussion(move: Move) -> dict[str, Any]:
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:
         raise Invalid(N_("Please state the question the households decide (5 to 1000 characters)."),
                       field="question", minimum=rules.QUESTION_MIN, maximum=rules.QUESTION_MAX)
-    matter, asks = form.matter_number, form.asks
+    own = matters.Asks(item.ask_land_m2, item.ask_money, item.ask_labour_days, item.ask_materials)
+    matter, asks = form.matter_number, matters.with_item_asks(form.asks, own)
     matters.check_matter(matter, form.scope, asks, form.matter_reason)
     reason = form.matter_reason if matters.is_lowered(matter, asks) else ""
     values = {"question": question, "matter": matter, "scope": form.scope, "matter_reason": reason,

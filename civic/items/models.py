@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Text, text
+from sqlalchemy import BigInteger, DateTime, Index, Numeric, Text, text
 from sqlmodel import Field, SQLModel
 
 
@@ -70,6 +71,12 @@ class Item(SQLModel, table=True):
     client_token: str | None = Field(default=None, max_length=64, unique=True)
     manage_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     attributes: str = Field(default="{}", sa_type=Text)  # Open311 attribute values, JSON
+    # What a proposal asks each household to give: the default its discussion's legal matter follows
+    # (civic.deliberation.matters.item_asks_default).
+    ask_land_m2: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_money: int | None = Field(default=None, sa_type=BigInteger)  # đồng
+    ask_labour_days: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    ask_materials: str = Field(default="", max_length=200)
     search_text: str = Field(default="", sa_type=Text)  # lower-case, without diacritics
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
@@ -103,3 +110,32 @@ class ItemRedaction(SQLModel, table=True):
     reason: str = Field(sa_type=Text)  # public
     redacted_by_id: int | None = Field(default=None, foreign_key="user.id")
     redacted_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class ItemAddition(SQLModel, table=True):
+    """Information the reporter added after sending (its photos are attachments owned by it)."""
+
+    __tablename__ = "item_addition"
+    __table_args__ = (Index("ix_item_addition_item", "item_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    body: str = Field(default="", sa_type=Text)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class ItemEdit(SQLModel, table=True):
+    """One change of an item's title or text by its reporter before triage; staff see every version."""
+
+    __tablename__ = "item_edit"
+    __table_args__ = (Index("ix_item_edit_item", "item_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    old_title: str = Field(max_length=160)
+    old_description: str = Field(sa_type=Text)
+    new_title: str = Field(max_length=160)
+    new_description: str = Field(sa_type=Text)
+    edited_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))

@@ -7,12 +7,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from civic.core.facts import ActorFacts
 from civic.core.inputs import clean_text
 from civic.core.kinds import Stage
-from civic.errors import N_, Forbidden, Invalid
+from civic.errors import N_, Conflict, Forbidden, Invalid
 from civic.items.schemas import TITLE_MIN
 
 if TYPE_CHECKING:
@@ -151,6 +152,83 @@ def kept_contact(form: SubmitForm, *, anonymous: bool) -> tuple[str, str]:
     if not anonymous:
         return "", ""
     return form.contact_name, form.contact_phone or ""
+
+
+# --- a proposal's asks ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemAsks:
+    """What a proposal asks each household to give, as stored on the item."""
+
+    land_m2: Decimal | None = None
+    money: int | None = None
+    labour_days: Decimal | None = None
+    materials: str = ""
+
+    @property
+    def any(self) -> bool:
+        return bool(self.land_m2 or self.money or self.labour_days or self.materials)
+
+
+def kept_asks(form: SubmitForm) -> ItemAsks:
+    """The asks stored with a submission. The form shows them for a proposal (and always without
+    JavaScript); what a resident typed there is kept whatever kind was chosen, since an item that asks
+    households for land, money, labour or materials is a contribution however it is filed."""
+    return ItemAsks(form.land_area, form.money_amount, form.labour_quantity, form.ask_materials)
+
+
+# --- the same item sent twice ------------------------------------------------------------------------
+
+# A resident who presses Back and sends again, or sends again because the answer was slow, means the
+# item already sent: the same text from the same reporter this soon shows that item instead of a new one.
+REPEAT_WINDOW = timedelta(minutes=10)
+
+
+def same_text(title: str, description: str, other_title: str, other_description: str) -> bool:
+    """The same words, whatever the case, the accents typed or the spacing."""
+    return fold(title) == fold(other_title) and fold(description) == fold(other_description)
+
+
+def is_repeat(title: str, description: str, now: datetime, *, earlier_title: str, earlier_description: str,
+              earlier_at: datetime) -> bool:
+    """Is a submission of `title`/`description` at `now` a repeat of an item the same reporter sent at
+    `earlier_at`? Only the same text, and only within REPEAT_WINDOW (exactly 10 minutes later is new)."""
+    return (timedelta(0) <= now - earlier_at < REPEAT_WINDOW
+            and same_text(title, description, earlier_title, earlier_description))
+
+
+# --- after sending: edits and additions ------------------------------------------------------------------
+
+# The reporter's photos on one item, those sent with it and those added later, at most: enough to show a
+# change over time, and a bound on what one anonymous link can store.
+ITEM_PHOTOS_MAX = 15
+
+
+def check_editable(stage: str) -> None:
+    """The reporter may change the title and text only before triage: once the village head accepted (or
+    closed) the item, what was accepted, made known and discussed must stay as it was."""
+    if stage != Stage.SUBMITTED:
+        raise Conflict(N_("The text can no longer be changed: the village head has already triaged this "
+                          "item, and what was triaged must stay as it was. You can still add information "
+                          "or photos below."))
+
+
+def check_edit_changes(title: str, description: str, new_title: str, new_description: str) -> None:
+    if title == new_title and description == new_description:
+        raise Invalid(N_("Nothing was changed."), field="description")
+
+
+def check_addition(body: str, photos: int, photos_before: int, most: int = ITEM_PHOTOS_MAX) -> None:
+    """An addition says something or adds photos, and keeps the item within `most` photos in all."""
+    if not body and not photos:
+        raise Invalid(N_("Please write something or choose a photo to add."), field="body")
+    if photos_before + photos > most:
+        left = max(0, most - photos_before)
+        if left == 0:
+            raise Invalid(N_("This item already has %(most)s photos, the most one item can have. You can "
+                             "still add information in words."), field="photos", most=most)
+        raise Invalid(N_("An item can have at most %(most)s photos; this one has %(before)s, so you can add "
+                         "%(left)s more."), field="photos", most=most, before=photos_before, left=left)
 
 
 # --- Open311 service definitions: attribute definitions of a category and the values a request gives ----

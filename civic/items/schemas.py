@@ -5,12 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 
-from civic.core.inputs import Choice, Coordinate, Count, Flag, Form, Id, Phone, Text, clean_text, error, fail
+from civic.core.inputs import (
+    Choice,
+    Coordinate,
+    Count,
+    Flag,
+    Form,
+    Id,
+    Money,
+    Phone,
+    Quantity,
+    Text,
+    clean_text,
+    error,
+    fail,
+)
 from civic.core.kinds import Kind, Outcome, Stage
 from civic.errors import N_, Invalid
 
@@ -21,6 +36,8 @@ CONTACT_NAME_MAX = 80
 CLIENT_TOKEN_MAX = 64
 MANAGE_TOKEN_MAX = 64
 SEARCH_MAX = 100
+MATERIALS_MAX = 200
+ADDITION_MAX = 2000
 PAGE_MAX = 100_000
 
 LOCATION = N_("The location is not valid: latitude −90…90, longitude −180…180.")
@@ -79,6 +96,12 @@ class SubmitForm(Form):
     show_name: Annotated[bool, Flag()] = False
     notify_sms: Annotated[bool, Flag()] = False  # an anonymous reporter agrees to hear of changes by SMS
     client_token: Annotated[str | None, ClientToken()] = None
+    # What a proposal asks each household to give (kept only for a proposal: rules.kept_asks).
+    land_area: Annotated[Decimal | None, Quantity(required=False)] = None
+    money_amount: Annotated[int | None, Money(required=False)] = None
+    labour_quantity: Annotated[Decimal | None, Quantity(required=False)] = None
+    ask_materials: Annotated[str, Text(0, MATERIALS_MAX,
+                                       N_("Materials may have at most 200 characters."))] = ""
 
     @model_validator(mode="after")
     def _both_coordinates_or_neither(self) -> SubmitForm:
@@ -103,6 +126,25 @@ class ManageToken(Text):
         raw = raw[-1] if isinstance(raw, list | tuple) and raw else raw
         token = raw.strip() if isinstance(raw, str) else ""
         return token if len(token) <= self.max and _TOKEN.match(token) else ""
+
+
+class EditForm(Form):
+    """The reporter's new title and text of an item not yet triaged."""
+
+    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
+                               too_long=N_("The title must have at most 160 characters."))] = ""
+    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
+                                     N_("Please describe it in at least 10 characters."), multiline=True,
+                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    manage_token: Annotated[str, ManageToken()] = ""  # the manage link's, for a reporter without an account
+
+
+class AdditionForm(Form):
+    """Information the reporter adds after sending (with photos, or alone)."""
+
+    body: Annotated[str, Text(0, ADDITION_MAX, N_("Please write at most 2,000 characters."), multiline=True,
+                              too_long=N_("Please write at most 2,000 characters."))] = ""
+    manage_token: Annotated[str, ManageToken()] = ""
 
 
 class Query(Form):

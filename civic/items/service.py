@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +27,8 @@ from civic.core.kinds import Stage
 from civic.db import row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
-from civic.items.models import Category, Item, ItemCount
-from civic.items.schemas import MANAGE_TOKEN_MAX, SubmitForm
+from civic.items.models import Category, Item, ItemAddition, ItemCount, ItemEdit
+from civic.items.schemas import MANAGE_TOKEN_MAX, AdditionForm, EditForm, SubmitForm
 
 # --- reading ----------------------------------------------------------------------------------------
 
@@ -88,6 +89,8 @@ class Submitted:
     # Did this submission come from whoever sent the item (always, for a new item)? A replay of somebody
     # else's client token gets the item (for its public code) and nothing private.
     own: bool = True
+    # A repeat of the same text by the same reporter within minutes (rules.is_repeat): this is that item.
+    repeat: bool = False
 
 
 def _manage_token(client_token: str | None, submitter: str | None) -> str:
@@ -118,7 +121,8 @@ def _replay(existing: Item, client_token: str, viewer: Viewer, submitter: str | 
 
 def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, channel: str = "web",
            on_behalf: bool = False, require_contact: bool = True, attributes: dict[str, Any] | None = None,
-           partner: tuple[int, str] | None = None, submitter: str | None = None) -> Submitted:
+           partner: tuple[int, str] | None = None, submitter: str | None = None,
+           recent_codes: Collection[str] = ()) -> Submitted:
     """Create an item (or return the one this form's client token already created).
 
     `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain, and
@@ -131,6 +135,10 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     its CSRF token): a repeat of the form from that session gets the manage link again; a repeat from
     anyone else gets `own=False` and no manage link. An item filed through the API has no manage link:
     its answer never shows one.
+
+    The same text sent again within minutes by the same reporter (the same account, the same phone, or
+    the same browser session: `recent_codes` are the items it sent) returns the item it made, with
+    `repeat=True`; only the account or the session that sent it gets it as its own.
     """
     client_token = form.client_token
     if client_token:
@@ -150,9 +158,15 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     rules.check_submission(form, village_ids=village_ids, category_ids=category_ids,
                            needs_phone=anonymous and not on_behalf and require_contact, needs_name=on_behalf)
     contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
+    asks = rules.kept_asks(form)
 
-    # Take the commune's chain head first: it serialises code allocation for the commune.
+    # Take the commune's chain head first: it serialises code allocation for the commune (and the look
+    # for a repeat of the same text, so two quick sends cannot both make an item).
     _lock_head(session, row_id(commune))
+    earlier = _repeat_of(session, commune, form, viewer, anonymous=anonymous, on_behalf=on_behalf,
+                         phone=contact_phone, recent_codes=recent_codes)
+    if earlier is not None:
+        return earlier
     now = clock.now()
     year = clock.today_local().year
     last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id,
@@ -170,6 +184,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
         entered_by_id=viewer.id if on_behalf else None, client_token=client_token,
         manage_token_hash=hashlib.sha256(manage_token.encode()).hexdigest() if manage_token else None,
         attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
+        ask_land_m2=asks.land_m2, ask_money=asks.money, ask_labour_days=asks.labour_days,
+        ask_materials=asks.materials,
         search_text=rules.fold(f"{form.title} {form.description} {form.address}"),
         created_at=now, updated_at=now, stage_changed_at=now,
     )
@@ -180,6 +196,9 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     # A digest, not the text: `civic audit verify` can check the item table's title while the chain (which
     # can never be edited) keeps no words a resident may later need redacted.
     payload["title_sha256"] = audit_rules.text_digest(item.title)
+    if asks.any:
+        payload["asks"] = [k for k, v in (("land", asks.land_m2), ("money", asks.money),
+                                          ("labour", asks.labour_days), ("materials", asks.materials)) if v]
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
     if anonymous and not on_behalf and contact_phone and form.notify_sms:
@@ -189,11 +208,97 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     return Submitted(item, True, manage_token)
 
 
+def _repeat_of(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, anonymous: bool,
+               on_behalf: bool, phone: str, recent_codes: Collection[str]) -> Submitted | None:
+    """The item this reporter sent with the same text a few minutes ago, if any (rules.is_repeat)."""
+    now = clock.now()
+    mine: list[Any] = []
+    if on_behalf and viewer.id is not None:
+        mine.append(col(Item.entered_by_id) == viewer.id)
+    elif not anonymous and viewer.id is not None:
+        mine.append(col(Item.reporter_id) == viewer.id)
+    elif phone:
+        mine.append(col(Item.contact_phone) == phone)
+    codes = [c for c in list(recent_codes)[-10:] if isinstance(c, str)]
+    if codes:
+        mine.append(col(Item.code).in_(codes))
+    if not mine:
+        return None
+    candidates = session.execute(
+        select(Item).where(col(Item.commune_id) == commune.id,
+                           col(Item.created_at) > now - rules.REPEAT_WINDOW, or_(*mine))
+        .order_by(col(Item.id).desc()).limit(20)).scalars()
+    for item in candidates:
+        if rules.is_repeat(form.title, form.description, now, earlier_title=item.title,
+                           earlier_description=item.description, earlier_at=clock.as_utc(item.created_at)):
+            own = item.code in codes or (viewer.id is not None
+                                         and viewer.id in (item.reporter_id, item.entered_by_id))
+            return Submitted(item, False, None, own, repeat=True)
+    return None
+
+
 def _lock_head(session: Session, commune_id: int) -> None:
     row = session.execute(select(col(AuditHead.seq)).where(col(AuditHead.commune_id) == commune_id)
                           .with_for_update()).first()
     if row is None:
         audit.ensure_head(session, commune_id)
+
+
+# --- after sending: the reporter edits (before triage) and adds ------------------------------------------
+
+def _check_author(is_author: bool) -> None:
+    if not is_author:
+        raise Forbidden(N_("Only the resident who sent this item can change it or add to it."))
+
+
+def edit(session: Session, item: Item, viewer: Viewer, form: EditForm, *, is_author: bool) -> ItemEdit:
+    """The reporter's new title and text, before triage; the old ones stay in `item_edit` for staff."""
+    _check_author(is_author)
+    rules.check_editable(item.stage)
+    rules.check_edit_changes(item.title, item.description, form.title, form.description)
+    now = clock.now()
+    change = ItemEdit(item_id=row_id(item), old_title=item.title, old_description=item.description,
+                      new_title=form.title, new_description=form.description, edited_by_id=viewer.id,
+                      created_at=now)
+    session.add(change)
+    item.title, item.description = form.title, form.description
+    item.search_text = rules.fold(f"{item.title} {item.description} {item.address}")
+    item.updated_at = now
+    session.flush()
+    # Digests only: the chain keeps no words a resident may later need redacted.
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action="item_edited",
+                 actor_id=viewer.id, actor_role="author",
+                 payload={"edit_id": change.id, "title_sha256": audit_rules.text_digest(item.title),
+                          "text_sha256": audit_rules.text_digest(item.description)})
+    return change
+
+
+def add(session: Session, item: Item, viewer: Viewer, form: AdditionForm, *, photos: int, photos_before: int,
+        is_author: bool) -> ItemAddition:
+    """A dated addition of information (and, attached by the caller, `photos` photos, the item having
+    `photos_before` of the reporter's already) at any stage."""
+    _check_author(is_author)
+    rules.check_addition(form.body, photos, photos_before)
+    addition = ItemAddition(item_id=row_id(item), body=form.body, created_by_id=viewer.id,
+                            created_at=clock.now())
+    session.add(addition)
+    item.updated_at = addition.created_at
+    session.flush()
+    audit.record(session, commune_id=item.commune_id, item_id=item.id, action="item_added_to",
+                 actor_id=viewer.id, actor_role="author",
+                 payload={"addition_id": addition.id, "photos": photos,
+                          "text_sha256": audit_rules.text_digest(form.body) if form.body else ""})
+    return addition
+
+
+def additions(session: Session, item_id: int) -> list[ItemAddition]:
+    return list(session.execute(select(ItemAddition).where(col(ItemAddition.item_id) == item_id)
+                                .order_by(col(ItemAddition.id)).limit(200)).scalars())
+
+
+def edits(session: Session, item_id: int) -> list[ItemEdit]:
+    return list(session.execute(select(ItemEdit).where(col(ItemEdit.item_id) == item_id)
+                                .order_by(col(ItemEdit.id)).limit(200)).scalars())
 
 
 # --- lists ------------------------------------------------------------------------------------------

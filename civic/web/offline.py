@@ -23,7 +23,8 @@ from civic.web.core import Web
 router = APIRouter()
 
 # What the worker stores when it installs: the files every page needs and the offline page.
-PRECACHE_ASSETS = ("civic.css", "outbox.js", "offline.js", "photo-shrink.js", "favicon.svg", "icon-192.png")
+PRECACHE_ASSETS = ("civic.css", "outbox.js", "offline.js", "photo-shrink.js", "asks.js", "favicon.svg",
+                   "icon-192.png")
 
 
 @lru_cache(maxsize=1)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import create_model
 
 from civic.areas import service as areas
+from civic.config import get_settings
 from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import row_id
@@ -18,7 +20,15 @@ from civic.errors import N_, Invalid, NotFound
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.models import Item
-from civic.items.schemas import MANAGE_TOKEN_MAX, AnonymousSubmitForm, ManageToken, SubmitForm, SubmitPrefill
+from civic.items.schemas import (
+    MANAGE_TOKEN_MAX,
+    AdditionForm,
+    AnonymousSubmitForm,
+    EditForm,
+    ManageToken,
+    SubmitForm,
+    SubmitPrefill,
+)
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
@@ -26,15 +36,16 @@ from civic.web import communes, urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
+from civic.web.qr import qr_svg
 from civic.web.uploads import allow_uploads
-from civic.web.views import item_page_context, lookups
+from civic.web.views import item_page_context, lookups, status_section
 from civic.workflow import rules as workflow_rules
 from civic.workflow import service as workflow
 from civic.workflow.schemas import TransitionForm
 from civic.workflow.stages import KINDS
 
 router = APIRouter()
-register_forms(SubmitForm, TransitionForm)
+register_forms(SubmitForm, TransitionForm, EditForm, AdditionForm)
 
 # The manage link's token in an address: what _manage_token makes (43 characters), never more than 64.
 ManageTokenPath = Annotated[str, Path(min_length=16, max_length=MANAGE_TOKEN_MAX,
@@ -46,6 +57,7 @@ PHOTOS_NOT_KEPT = N_("Your photos were not kept: please choose them again.")
 PHOTOS = {PHOTO_FIELD: FileField(most=MAX_PHOTOS, accept=(media_rules.PHOTO,))}
 allow_uploads(r"/submit", files=MAX_PHOTOS)
 allow_uploads(r"/triage/new", files=MAX_PHOTOS)  # filing on behalf of a resident, in staff.py
+allow_uploads(r"/items/[^/]+/add", files=MAX_PHOTOS)  # the reporter adds photos after sending
 
 
 def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = False,
@@ -115,8 +127,12 @@ async def submit_upload(request: Request, *, on_behalf: bool):
         # The session's CSRF token was in the session before this form was shown, so it names this
         # browser even when the answer to its first send was lost and the cookie never updated.
         result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf,
-                              submitter=web.csrf_token)
+                              submitter=web.csrf_token,
+                              recent_codes=list(request.session.get("receipts", {})))
         code = result.item.code
+        if result.repeat:  # the same text again within minutes: the item it made, nothing new
+            where = "submitted" if result.own else "item_status"
+            return Done(request.app.url_path_for(where, code=code), REPEATED, {"code": code})
         if not result.own:  # somebody else's form: its public page, never the receipt and its manage link
             return Done(request.app.url_path_for("item_status", code=code),
                         N_("This form had already been sent; it is item %(code)s."), {"code": code})
@@ -137,10 +153,13 @@ async def submit_upload(request: Request, *, on_behalf: bool):
                            page=lambda state: render_submit_form(request, state, on_behalf=on_behalf))
 
 
+REPEATED = N_("You sent this same text a few minutes ago: it is item %(code)s. No second item was made.")
+
+
 def _keep_receipt(request: Request, result: items.Submitted) -> None:
     """The browser that sent an item may open its receipt page (with the manage link) for the last five."""
     receipts = dict(request.session.get("receipts", {}))
-    receipts[result.item.code] = result.manage_token or ""
+    receipts[result.item.code] = result.manage_token or receipts.get(result.item.code, "")
     request.session["receipts"] = dict(list(receipts.items())[-5:])
 
 
@@ -152,8 +171,10 @@ def submitted(request: Request, web: CurrentWeb, item: CurrentItem):
     token = receipts.get(item.code) or None
     manage_url = urls.for_route(request, "manage", token=token) if token else None
     status_url = urls.for_route(request, "item_status", code=item.code)
+    zalo_url = get_settings().zalo_share_url.replace("{url}", quote(status_url, safe=""))
     return web.render("resident/item_submitted.html", item=item, manage_url=manage_url,
-                      status_url=status_url)
+                      status_url=status_url, zalo_url=zalo_url,
+                      qr=qr_svg(status_url, web._("QR code of the status page of %(code)s", code=item.code)))
 
 
 @router.get("/me/items", name="my_items")
@@ -220,3 +241,67 @@ async def author_action(request: Request, code: ItemCode, action: str):
                                 ManageToken().parse(state.values.get("manage_token")) or None, state)
 
     return await post_form(request, author_form(action), action=action, act=act, page=page)
+
+
+# --- after sending: the reporter adds information and photos, and corrects the text before triage --------
+
+@status_section
+def after_sending(db, web: Web, item: Item) -> dict[str, Any]:
+    """For item pages: the dated additions (everyone), and every earlier version of the text (staff)."""
+    private = web.viewer.sees_private(item.commune_id, item.village_id)
+    return {"additions": items.additions(db, row_id(item)),
+            "edits": items.edits(db, row_id(item)) if private else [],
+            "editable": item.stage == "submitted",
+            "photos_most": item_rules.ITEM_PHOTOS_MAX}
+
+
+def _reporter_photos(db, item: Item) -> int:
+    """The photos the reporter gave: sent with the item, and added later."""
+    return sum(1 for a in media.list_for(db, item) if a.kind == media_rules.PHOTO and a.purpose == "evidence"
+               and a.owner_kind in ("", "addition"))
+
+
+def _author_post(request: Request, code: str, action: str, schema: type[Form], done: str,
+                 files: dict[str, FileField] | None = None):
+    """An author's form on the status page or the manage page: `act` changes the item, the page comes back
+    with the manage link when the form carried its token."""
+
+    def act(db, web: Web, form, uploaded) -> Done:
+        token = form.manage_token or None
+        item = items.get_by_code(db, code)
+        is_author = items.is_author(item, web.viewer, token)
+        if action == "edit":
+            items.edit(db, item, web.viewer, form, is_author=is_author)
+        else:
+            photos = list(uploaded.get(PHOTO_FIELD, ()))
+            addition = items.add(db, item, web.viewer, form, photos=len(photos),
+                                 photos_before=_reporter_photos(db, item), is_author=is_author)
+            for prepared in photos:
+                media.attach(db, item=item, upload=prepared, purpose="evidence", actor_id=web.viewer.id,
+                             actor_role="author", owner_kind="addition", owner_id=row_id(addition),
+                             accept=(media_rules.PHOTO,), field=PHOTO_FIELD)
+        back = request.app.url_path_for("manage", token=token) if token else\
+            request.app.url_path_for("item_status", code=item.code)
+        return Done(back, done, {"code": item.code})
+
+    def page(state: FormState):
+        with reading(request) as web:
+            errors = dict(state.errors)
+            if errors.get(PHOTO_FIELD) == web._(FILES_NOT_KEPT):
+                errors[PHOTO_FIELD] = web._(PHOTOS_NOT_KEPT)
+            state = FormState(state.action, state.values, errors, state.message, state.status)
+            return _author_page(web, items.get_by_code(web.session, code),
+                                ManageToken().parse(state.values.get("manage_token")) or None, state)
+
+    return post_form(request, schema, action=action, act=act, page=page, files=files)
+
+
+@router.post("/items/{code}/amend", name="item_edit")
+async def item_edit(request: Request, code: ItemCode):
+    return await _author_post(request, code, "edit", EditForm, N_("Your changes to %(code)s were saved."))
+
+
+@router.post("/items/{code}/add", name="item_add")
+async def item_add(request: Request, code: ItemCode):
+    return await _author_post(request, code, "add", AdditionForm, N_("Your addition to %(code)s was saved."),
+                              files=PHOTOS)

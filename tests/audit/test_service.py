@@ -212,7 +212,8 @@ def test_timeline_shows_the_reporters_name_only_when_they_chose_to(db):
                          Viewer()).item
     assert items.timeline(db, shown)[0].actor_name == "Bà Năm"
     assert items.reporter_display(db, shown) == "Bà Năm"
-    hidden = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Sáu")),
+    hidden = items.submit(db, commune, SubmitForm.parse(item_data(a, cat, contact_name="Bà Sáu",
+                                                                  title="Đèn đường ngõ 3 hỏng")),
                           Viewer()).item
     assert items.timeline(db, hidden)[0].actor_name == ""
     assert items.reporter_display(db, hidden) == ""
@@ -221,8 +222,8 @@ def test_timeline_shows_the_reporters_name_only_when_they_chose_to(db):
 def test_verify_reads_a_long_chain_in_batches():
     commune, a, _b, cat, _users = setup_world()
     with unit_of_work(write=True) as db:
-        for _ in range(12):
-            items.submit(db, commune, SubmitForm.parse(item_data(a, cat)), Viewer())
+        for n in range(12):
+            items.submit(db, commune, SubmitForm.parse(item_data(a, cat, title=f"Cống số {n}")), Viewer())
     with unit_of_work() as db:
         total = audit.count_events(db, commune.id)
         assert audit.verify(db, commune.id, batch=5).checked == total

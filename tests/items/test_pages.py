@@ -136,7 +136,7 @@ def test_the_same_form_sent_twice_makes_one_item(client):
 def test_two_forms_make_two_items(client):
     _commune, a, _b, cat, _users = setup_world()
     client.post("/submit", data=submit_form(client, a, cat))
-    client.post("/submit", data=submit_form(client, a, cat))
+    client.post("/submit", data=submit_form(client, a, cat, description="Đèn đường ở ngõ 3 không sáng."))
     with unit_of_work() as db:
         codes = sorted(i.code for i in db.query(Item).all())
     assert [c[-4:] for c in codes] == ["0001", "0002"]

@@ -57,10 +57,10 @@ def test_codes_count_per_year_in_the_local_time_zone(db):
     """31 Dec 17:30 UTC is already 1 January in Hà Nội: the first item of the new year is -0001."""
     clock.freeze(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
     commune, a, _b, cat, _users = world(db)
-    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0001"
-    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0002"
+    assert items.submit(db, commune, form(a, cat, title="Cống số 1"), Viewer()).item.code == "NS-2026-0001"
+    assert items.submit(db, commune, form(a, cat, title="Cống thứ hai"), Viewer()).item.code == "NS-2026-0002"
     clock.freeze(datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
-    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2027-0001"
+    assert items.submit(db, commune, form(a, cat, title="Cống thứ ba"), Viewer()).item.code == "NS-2027-0001"
 
 
 def test_each_commune_has_its_own_numbers(db):
@@ -72,7 +72,7 @@ def test_each_commune_has_its_own_numbers(db):
     ov, oc = make_village(db, other, "Đồng Xuân"), make_category(db, other)
     items.submit(db, commune, form(a, cat), Viewer())
     assert items.submit(db, other, form(ov, oc), Viewer()).item.code == "TT-2026-0001"
-    assert items.submit(db, commune, form(a, cat), Viewer()).item.code == "NS-2026-0002"
+    assert items.submit(db, commune, form(a, cat, title="Cống thứ hai"), Viewer()).item.code == "NS-2026-0002"
 
 
 def test_a_village_of_another_commune_is_refused(db):
@@ -162,7 +162,7 @@ def test_a_replay_from_another_session_gets_no_manage_link(db, submitter):
 def test_different_client_tokens_make_different_items(db):
     commune, a, _b, cat, _users = world(db)
     one = items.submit(db, commune, form(a, cat, client_token="tok-1"), Viewer())
-    two = items.submit(db, commune, form(a, cat, client_token="tok-2"), Viewer())
+    two = items.submit(db, commune, form(a, cat, client_token="tok-2", title="Cống thứ hai"), Viewer())
     assert one.item.id != two.item.id
     assert one.manage_token != two.manage_token
 
@@ -208,7 +208,8 @@ def test_concurrent_submissions_get_distinct_codes():
     def send(n):
         try:
             barrier.wait(timeout=10)
-            codes.append(run_write(lambda db: items.submit(db, commune, form(a, cat, client_token=f"tok-{n}"),
+            codes.append(run_write(lambda db: items.submit(db, commune, form(a, cat, client_token=f"tok-{n}",
+                                                                               title=f"Cống số {n}"),
                                                            Viewer()).item.code))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)

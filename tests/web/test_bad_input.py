@@ -38,6 +38,7 @@ GARBAGE = [
 ]
 SUBMIT_FIELDS = ["kind", "village_id", "category_id", "title", "description", "address", "lat", "lng",
                  "contact_name", "contact_phone", "show_name", "client_token"]
+ASK_FIELDS = ["land_area", "money_amount", "labour_quantity", "ask_materials"]  # a proposal's asks
 
 
 def items_count() -> int:
@@ -51,12 +52,13 @@ def place(client):
     return commune, a, b, cat, users
 
 
-@pytest.mark.parametrize("field", SUBMIT_FIELDS)
+@pytest.mark.parametrize("field", SUBMIT_FIELDS + ASK_FIELDS)
 def test_garbage_in_any_submission_field(client, place, field):
     _c, a, _b, cat, _users = place
     form = submit_form(client, a, cat)
-    for value in GARBAGE:
-        data = dict(form, client_token=uuid.uuid4().hex)  # a fresh form each time
+    for n, value in enumerate(GARBAGE):
+        # A fresh form each time, with its own text: the same text again within minutes is the same item.
+        data = dict(form, client_token=uuid.uuid4().hex, description=f"{form['description']} ({n})")
         data[field] = value
         before = items_count()
         answer = client.post("/submit", data=data, follow_redirects=False)
