@@ -17,6 +17,7 @@ from civic.audit import rules as audit_rules
 from civic.audit import service as audit
 from civic.db import row_id
 from civic.items import rules
+from civic.items import service as items
 from civic.items.models import Item, ItemRedaction
 from civic.items.schemas import RedactForm
 
@@ -39,7 +40,7 @@ def redact(session: Session, item: Item, viewer: Viewer, form: RedactForm) -> It
     session.add(row)
     item.title, item.description = form.title, form.description
     # The search index follows the column (triggers on item.search_text): the words taken out stop matching.
-    item.search_text = rules.fold(f"{item.title} {item.description} {item.address}")
+    items.reindex(item)
     item.updated_at = now
     session.add(item)
     session.flush()

@@ -395,10 +395,23 @@ def check_redaction(title: str, description: str, new_title: str, new_descriptio
                       field="description")
 
 
-def shows_detail(stage: str, *, untriaged_detail: str, is_author: bool, sees_private: bool) -> bool:
+def shows_detail(stage: str, *, untriaged_detail: str, is_author: bool, sees_private: bool,
+                 outcome: str | None = None) -> bool:
     """Whether a viewer sees an item's description, address, location and photos. An item not yet triaged
     may be about a neighbour's land or a family quarrel: until the village head accepts it, the public sees
-    its title and village only (setting CIVIC_UNTRIAGED_PUBLIC_DETAIL); its author and staff see it all."""
-    if is_author or sees_private or stage != Stage.SUBMITTED:
+    its title and village only (setting CIVIC_UNTRIAGED_PUBLIC_DETAIL); its author and staff see it all. An
+    item closed without being taken up (rejected, a duplicate, sent elsewhere, withdrawn) stays that way:
+    the same items the public map leaves out."""
+    if is_author or sees_private or untriaged_detail == "full":
         return True
-    return untriaged_detail == "full"
+    return on_public_map(stage, outcome)
+
+
+def searchable_text(title: str, description: str, address: str, *, stage: str, outcome: str | None,
+                    untriaged_detail: str) -> str:
+    """What the public search reads of an item (folded): its title always, its description and address only
+    where the public sees them, so a search cannot find an item by words its page hides."""
+    if shows_detail(stage, untriaged_detail=untriaged_detail, is_author=False, sees_private=False,
+                    outcome=outcome):
+        return fold(f"{title} {description} {address}")
+    return fold(title)

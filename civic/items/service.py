@@ -186,7 +186,9 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
         attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
         ask_land_m2=asks.land_m2, ask_money=asks.money, ask_labour_days=asks.labour_days,
         ask_materials=asks.materials,
-        search_text=rules.fold(f"{form.title} {form.description} {form.address}"),
+        search_text=rules.searchable_text(form.title, form.description, form.address,
+                                          stage=Stage.SUBMITTED, outcome=None,
+                                          untriaged_detail=get_settings().untriaged_public_detail),
         created_at=now, updated_at=now, stage_changed_at=now,
     )
     session.add(item)
@@ -262,7 +264,7 @@ def edit(session: Session, item: Item, viewer: Viewer, form: EditForm, *, is_aut
                       created_at=now)
     session.add(change)
     item.title, item.description = form.title, form.description
-    item.search_text = rules.fold(f"{item.title} {item.description} {item.address}")
+    reindex(item)
     item.updated_at = now
     session.flush()
     # Digests only: the chain keeps no words a resident may later need redacted.
@@ -388,6 +390,13 @@ def _is_sqlite(session: Session) -> bool:
 
 
 SEARCH_WORDS = 6
+
+
+def reindex(item: Item) -> None:
+    """The item's search text after its words or its stage changed (the search indexes follow the column)."""
+    item.search_text = rules.searchable_text(item.title, item.description, item.address, stage=item.stage,
+                                             outcome=item.outcome,
+                                             untriaged_detail=get_settings().untriaged_public_detail)
 
 
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:

@@ -115,9 +115,10 @@ def service_request(locale: str, look: Lookups, row: Any, *, events: list[Any] |
                     progress: int | None = None, extensions: bool = False) -> dict[str, Any]:
     cat = look.categories.get(row.category_id)
     village = look.villages.get(row.village_id)
-    # An item not yet triaged is public by its title and village only (civic/items/rules.py shows_detail).
+    # An item not yet triaged (or closed without being taken up) is public by its title and village only
+    # (civic/items/rules.py shows_detail).
     detail = item_rules.shows_detail(row.stage, untriaged_detail=get_settings().untriaged_public_detail,
-                                     is_author=False, sees_private=False)
+                                     is_author=False, sees_private=False, outcome=row.outcome)
     out: dict[str, Any] = {
         "service_request_id": row.code,
         "status": status(row.stage),

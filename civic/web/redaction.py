@@ -47,7 +47,7 @@ def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
         "can_redact": web.viewer.user is not None and _may_redact(web, item),
         "show_detail": item_rules.shows_detail(
             item.stage, untriaged_detail=get_settings().untriaged_public_detail,
-            is_author=items.is_author(item, web.viewer), sees_private=private),
+            is_author=items.is_author(item, web.viewer), sees_private=private, outcome=item.outcome),
     }
 
 

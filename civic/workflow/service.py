@@ -15,6 +15,7 @@ from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.facts import ItemFacts
 from civic.core.inputs import Form
+from civic.items import service as items
 from civic.items.models import Item
 from civic.workflow import calendar, registry, rules
 from civic.workflow.models import ReviewRequest
@@ -78,6 +79,7 @@ def transition(session: Session, item: Item, action: Action | str, viewer: Viewe
         item.closed_at = now
         item.close_reason = reason
         payload["outcome"] = t.outcome
+    items.reindex(item)  # what the public search may read follows what the public sees at this stage
     item.updated_at = now
     session.flush()
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action=str(action), actor_id=viewer.id,
