@@ -3,11 +3,16 @@
    and the tally is the one saved. */
 (function () {
   "use strict";
+  // As civic.items.rules.fold: lower case, no diacritics (đ → d), one space between words.
+  function fold(text) {
+    return text.replace(/[đĐ]/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/\s+/g, " ").trim();
+  }
   var box = document.querySelector("input[data-filter]");
   var list = box && document.getElementById(box.getAttribute("data-filter"));
   if (box && list) {
     box.addEventListener("input", function () {
-      var words = box.value.toLowerCase().trim();
+      var words = fold(box.value);
       list.querySelectorAll("li[data-search]").forEach(function (li) {
         li.hidden = words !== "" && li.getAttribute("data-search").indexOf(words) < 0;
       });

@@ -27,6 +27,7 @@ from civic.accounts.sessions import SessionPolicy
 from civic.config import ROOT, get_settings
 from civic.core.inputs import Form
 from civic.errors import N_, CivicError, Forbidden, Invalid, Message
+from civic.items.rules import fold
 from civic.web import i18n
 from civic.web.assets import asset_url
 from civic.workflow import rules as workflow_rules
@@ -54,6 +55,8 @@ env.globals.update(
     KIND_LABELS=stages.KIND_LABELS,
     LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
 )
+# Lower case without diacritics, as static/count.js folds what is typed: "nguyen" finds "Nguyễn".
+env.filters["fold"] = fold
 
 
 # The signed cookie holds the login's key (the server checks it against user_session on every request)

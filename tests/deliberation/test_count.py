@@ -200,6 +200,8 @@ def test_the_count_of_two_thousand_households_is_paged_searchable_and_light(clie
     assert second_sizes["total"] < BUDGET, second_sizes
     found = client.get(f"/deliberation/{code}/count?lang=en&q=Số 1234")
     assert "HD-1234" in found.text and found.text.count('type="radio"') == 4
+    unaccented = client.get(f"/deliberation/{code}/count?lang=en&q=so 1234")  # typed without diacritics
+    assert "HD-1234" in unaccented.text and unaccented.text.count('type="radio"') == 4
     by_code = client.get(f"/deliberation/{code}/count?lang=en&q=hd-012")
     assert "HD-012<" in by_code.text and by_code.text.count('type="radio"') == 4
     second = client.get(f"/deliberation/{code}/count?lang=en&page=2")
