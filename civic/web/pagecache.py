@@ -84,7 +84,8 @@ def cacheable(request: Request) -> bool:
     if not cache.enabled:
         return False
     session = request.scope.get("session") or {}
-    return not session.get("uid") and not session.get("flash") and not session.get("forget_saved")
+    return (not session.get("uid") and not session.get("flash") and not session.get("forget_saved")
+            and not session.get("receipts"))
 
 
 def chain_version(commune_id: int) -> str:

@@ -111,7 +111,10 @@ def _item_status(request: Request, code: str):
         item = items.get_by_code(db, code)
         if item.code != code:
             return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)
-        return web.render("public/item_status.html", **item_page_context(db, web, item))
+        # The browser that sent it (its receipt is in the session) is its author here too: it sees the
+        # whole item before triage and may add to it (civic/web/resident.py _keep_receipt).
+        token = request.session.get("receipts", {}).get(item.code) or None
+        return web.render("public/item_status.html", **item_page_context(db, web, item, manage_token=token))
 
 
 @router.get("/track")

@@ -35,6 +35,12 @@ def _may_redact(web: Web, item: Item) -> bool:
     return True
 
 
+def _receipt_token(web: Web, item: Item) -> str | None:
+    """The manage token the browser that sent the item keeps in its session (its receipt), if any."""
+    receipts = web.request.session.get("receipts", {}) if "session" in web.request.scope else {}
+    return receipts.get(item.code) or None
+
+
 @status_section
 def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
     """For item pages: the public note of a redaction, the original for staff, and how much to show."""
@@ -47,7 +53,8 @@ def page_context(db: Session, web: Web, item: Item) -> dict[str, Any]:
         "can_redact": web.viewer.user is not None and _may_redact(web, item),
         "show_detail": item_rules.shows_detail(
             item.stage, untriaged_detail=get_settings().untriaged_public_detail,
-            is_author=items.is_author(item, web.viewer), sees_private=private, outcome=item.outcome),
+            is_author=items.is_author(item, web.viewer, _receipt_token(web, item)), sees_private=private,
+            outcome=item.outcome),
     }
 
 

@@ -126,8 +126,10 @@ def test_resident_without_account_submits_follows_and_village_head_accepts(phone
     fits_the_screen(sec)
     assert PHONE_STORED in sec.locator(".box-private").inner_text(), "the village head sees the contact"
     sec.locator(f"form[action='/triage/{code}/accept'] button[type=submit]").click()
-    sec.wait_for_url(re.compile(r"/triage$"))
+    sec.wait_for_url(re.compile(rf"/triage/{code}$"))  # the item again, with its next step
     assert code in sec.locator(".flash").inner_text()
+    assert sec.locator(".next-step").count() == 1
+    sec.goto("/triage")
     assert sec.locator(".card", has_text=code).count() == 0, "an accepted item left the queue"
 
     # The resident reloads the status page: Dân biết is now the current step.
