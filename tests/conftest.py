@@ -36,6 +36,24 @@ from civic.db import get_engine, is_sqlite, metadata  # noqa: E402
 
 _accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "pages: how pages look and read (axe, keyboard, print, layout): the same on any "
+        "database, so they run on SQLite only unless CIVIC_PAGE_TESTS_ON_POSTGRES=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, leave out the tests marked `pages` (they check markup, not data: every journey and
+    every HTTP test still runs on both databases). CI runs the suite on both side by side on two cores, and
+    these are a third of its time."""
+    if is_sqlite(_url) or os.environ.get("CIVIC_PAGE_TESTS_ON_POSTGRES") == "1":
+        return
+    kept = [item for item in items if item.get_closest_marker("pages") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("pages")])
+        items[:] = kept
+
 _migrated = False
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.browser.pages import ERRORS_ANNOUNCED_JS, _more_items, build, log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages]
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 

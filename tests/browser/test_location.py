@@ -27,7 +27,7 @@ from tests.browser.test_accessibility import violations_report
 from tests.browser.test_journeys import build, fill_item_form, fits_the_screen
 from tests.builders import make_item, move, viewer, world
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages]
 
 _axe = Axe()
 NHAO_SON = {"latitude": 21.3021, "longitude": 105.2104}

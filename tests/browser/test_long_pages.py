@@ -16,7 +16,7 @@ from tests import fuzz_support as fz
 from tests.browser.conftest import PHONE_390
 from tests.browser.test_accessibility import violations_report
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages]
 _axe = Axe()
 
 SCREEN = PHONE_390["viewport"]["height"]  # 844 px

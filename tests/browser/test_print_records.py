@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from tests.deliberation.test_records import build_records
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages]
 
 
 def test_every_record_prints_on_one_a4_page(new_page):
