@@ -95,7 +95,8 @@ def test_members_come_from_the_register_once_and_change_only_before_recognition(
     assert caught.value.errors == {"phone": "This person is not in the household register of the commune."}
     with pytest.raises(Conflict):
         boards.add_member(db, admin, board.id, MemberForm.parse({"phone": members[0].phone}))
-    first = db.query(BoardMember).filter(BoardMember.board_id == board.id).first()
+    first = db.query(BoardMember).filter(BoardMember.board_id == board.id,
+                                         BoardMember.user_id == members[0].id).one()
     boards.remove_member(db, admin, board.id, first.id)
     assert count(db, BoardMember, BoardMember.board_id == board.id) == 4
     boards.add_member(db, admin, board.id, MemberForm.parse({"phone": members[0].phone}))
