@@ -183,7 +183,8 @@ def test_the_author_corrects_the_text_before_triage_and_the_old_one_is_kept_for_
     before = len(audit_events(db))
     items.edit(db, item, author, EditForm.parse(EDIT), is_author=True)
     assert (item.title, item.description) == (EDIT["title"], EDIT["description"])
-    assert "ba ngay" in item.search_text
+    # The search follows the new words; before triage the public sees (and finds) the title only.
+    assert "truoc nha van hoa thon" in item.search_text and "ba ngay" not in item.search_text
     change = db.query(ItemEdit).one()
     assert (change.old_title, change.old_description) == ("Cống bị tắc trước nhà văn hoá",
                                                          "Nước tràn lên đường sau mưa lớn.")
