@@ -37,6 +37,8 @@ from civic.core.inputs import Form, _Field
 from civic.errors import N_, Invalid
 from tests import fuzz_support as fz
 
+pytestmark = pytest.mark.pages  # markup only: run on SQLite (tests/conftest.py)
+
 SEEDS = ["/", "/items", "/audit", "/track", "/submit", "/me/items", "/triage", "/triage/new", "/review",
          "/inspect", "/admin/categories", "/login", "/register", "/offline"]
 

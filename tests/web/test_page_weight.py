@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from civic.db import unit_of_work
 from tests.builders import PASSWORD, make_item, move, viewer, world
+
+pytestmark = pytest.mark.pages  # markup only: run on SQLite (tests/conftest.py)
 
 BUDGET = 30 * 1024
 FRAMEWORKS = re.compile(r"jquery|react|vue|angular|svelte|htmx|alpine|bootstrap|tailwind|bulma|foundation|"

@@ -14,6 +14,8 @@ import pytest
 
 from tests import fuzz_support as fz
 
+pytestmark = pytest.mark.pages  # markup only: run on SQLite (tests/conftest.py)
+
 SEEDS = ["/", "/items", "/audit", "/track", "/submit", "/me/items", "/household", "/triage", "/triage/new",
          "/review", "/inspect", "/admin/categories", "/admin/villages", "/admin/people", "/admin/register",
          "/households", "/dashboard", "/exports", "/login", "/register"]
