@@ -11,9 +11,9 @@ Pure functions only: plain arguments in, a value or a CivicError out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from civic.errors import N_, Conflict, Invalid
+from civic.items.rules import ItemAsks
 
 # Law 10/2022/QH15 Art. 15: what the citizens of a village (or of the commune) discuss and decide directly.
 MATTERS: dict[int, str] = {
@@ -27,7 +27,6 @@ MATTERS: dict[int, str] = {
 MATTER_ARTICLE = "Luật 10/2022/QH15, Điều 15"
 CONTRIBUTION_MATTERS = frozenset({1, 2})
 SCOPES: dict[str, str] = {"village": N_("One village"), "commune": N_("The whole commune")}
-ASK_KINDS = ("land", "money", "labour", "materials")
 
 MEETING_VOTE, PAPER_BALLOT = "meeting_vote", "paper_ballot"
 ONLINE_BALLOT, AUTHORITY = "online_ballot", "authority"
@@ -126,23 +125,9 @@ def has_quorum(rule: Rule, present: int, total: int) -> bool:
 
 # --- the matter follows from the item's data ----------------------------------------------------------
 
-@dataclass(frozen=True)
-class Asks:
-    """What the proposal asks of each household (set by the village head when the discussion opens)."""
-
-    land_m2: Decimal | None = None
-    money: int | None = None
-    labour_days: Decimal | None = None
-    materials: str = ""
-
-    @property
-    def any(self) -> bool:
-        return bool(self.land_m2 or self.money or self.labour_days or self.materials)
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        given = (self.land_m2, self.money, self.labour_days, self.materials)
-        return tuple(k for k, v in zip(ASK_KINDS, given, strict=True) if v)
+# What the proposal asks of each household: the item's own asks (civic.items.rules), or the village
+# head's figures when the discussion opens.
+Asks = ItemAsks
 
 
 def with_item_asks(given: Asks, item: Asks) -> Asks:

@@ -156,9 +156,13 @@ def kept_contact(form: SubmitForm, *, anonymous: bool) -> tuple[str, str]:
 
 # --- a proposal's asks ---------------------------------------------------------------------------------
 
+ASK_KINDS = ("land", "money", "labour", "materials")
+
+
 @dataclass(frozen=True)
 class ItemAsks:
-    """What a proposal asks each household to give, as stored on the item."""
+    """What a proposal asks each household to give: as stored on the item, and as the discussion opens with
+    it (civic.deliberation.matters, where it is `Asks`)."""
 
     land_m2: Decimal | None = None
     money: int | None = None
@@ -168,6 +172,11 @@ class ItemAsks:
     @property
     def any(self) -> bool:
         return bool(self.land_m2 or self.money or self.labour_days or self.materials)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        given = (self.land_m2, self.money, self.labour_days, self.materials)
+        return tuple(k for k, v in zip(ASK_KINDS, given, strict=True) if v)
 
 
 def kept_asks(form: SubmitForm) -> ItemAsks:
