@@ -511,20 +511,28 @@ def _households_matching(session: Session, where: list[Any], q: str) -> list[int
     return [r.id for r in rows if typed in fold(f"{r.code} {r.head_name}")]
 
 
+def _register_page(session: Session, village_id: int, on: date, q: str, page: int, page_size: int
+                   ) -> tuple[list[Any], int, int, int, int]:
+    """The village's register on a date, narrowed by what was typed: the conditions, the register's size,
+    how many match, the number of pages and the page asked for (within them)."""
+    where: list[Any] = [col(Household.village_id) == village_id, col(Household.active_from) <= on,
+                        or_(col(Household.active_to).is_(None), col(Household.active_to) > on)]
+    total = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    if q:
+        where.append(col(Household.id).in_(_households_matching(session, where, q)))
+    matching = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
+    pages = max(1, -(-matching // page_size))
+    return where, total, matching, pages, min(max(1, page), pages)
+
+
 def roll_view(session: Session, item: Item, viewer: Viewer, meeting_id: int, q: str = "", page: int = 1,
               cluster_id: int | None = None) -> RollView:
     """One page of the village's register on the meeting date, searchable by code or head's name."""
     rules.check_village_head(viewer.facts(), item.village_id)
     meeting = _meeting(session, item, meeting_id)
     on = _local_date(meeting.starts_at)
-    where = [col(Household.village_id) == item.village_id, col(Household.active_from) <= on,
-             or_(col(Household.active_to).is_(None), col(Household.active_to) > on)]
-    total = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
-    if q:
-        where.append(col(Household.id).in_(_households_matching(session, where, q)))
-    matching = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
-    pages = max(1, -(-matching // rules.ROLL_PAGE_SIZE))
-    page = min(max(1, page), pages)
+    where, total, matching, pages, page = _register_page(session, item.village_id, on, q, page,
+                                                         rules.ROLL_PAGE_SIZE)
     clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
                                     .order_by(col(MeetingCluster.id))).scalars())
     names = {c.id: c.name for c in clusters}
@@ -819,14 +827,8 @@ def count_view(session: Session, item: Item, viewer: Viewer, q: str = "", page: 
     decision = _paper_count(session, item)
     is_open = decision is not None and decision.status == "open" and item.stage == "discuss"
     on = decision.decided_on if decision is not None and decision.decided_on else clock.today_local()
-    where = [col(Household.village_id) == item.village_id, col(Household.active_from) <= on,
-             or_(col(Household.active_to).is_(None), col(Household.active_to) > on)]
-    total = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
-    if q:
-        where.append(col(Household.id).in_(_households_matching(session, where, q)))
-    matching = session.execute(select(func.count()).select_from(Household).where(*where)).scalar_one()
-    pages = max(1, -(-matching // rules.COUNT_PAGE_SIZE))
-    page = min(max(1, page), pages)
+    where, total, matching, pages, page = _register_page(session, item.village_id, on, q, page,
+                                                         rules.COUNT_PAGE_SIZE)
     decision_id = decision.id if decision is not None else -1
     rows = session.execute(
         select(col(Household.id), col(Household.code), col(Household.head_name), col(Ballot.choice))
