@@ -91,7 +91,7 @@ local function submit_post(v)
   local body = "csrf_token=" .. csrf
     .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
     .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
-    .. "&title=" .. title .. "+" .. counter
+    .. "&title=" .. title .. "+" .. tid .. "-" .. counter  -- unique: the same text again is a repeat
     .. "&description=" .. desc
     .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
   return wrk.format("POST", "/submit", {
@@ -138,7 +138,7 @@ function request()
   local body = "csrf_token=" .. csrf
     .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
     .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
-    .. "&title=" .. title .. "+" .. counter
+    .. "&title=" .. title .. "+" .. tid .. "-" .. counter  -- unique: the same text again is a repeat
     .. "&description=" .. desc
     .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
   return wrk.format("POST", "/submit", post_headers, body)
