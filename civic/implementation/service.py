@@ -315,16 +315,23 @@ def record_delivery(session: Session, item: Item, pledge_id: int, viewer: Viewer
                                 withdrawn=row.withdrawn_at is not None, delivered_on=clean.delivered_on,
                                 today=clock.today_local())
     assert clean.delivered_on is not None  # a required field: the form refuses it empty
+    return _write_delivery(session, item, row, viewer, clean.money, clean.quantity, clean.delivered_on,
+                           clean.evidence, evidence_files, over=over)
+
+
+def _write_delivery(session: Session, item: Item, row: Pledge, viewer: Viewer, money: Any, quantity: Any,
+                    delivered_on: date, evidence: str, evidence_files: Any, *, over: bool,
+                    **payload: Any) -> Delivery:
+    """One delivery of a pledge: stored, audited and given its evidence files."""
     d = Delivery(item_id=row_id(item), pledge_id=row_id(row), household_id=row.household_id,
-                 money=clean.money, quantity=clean.quantity, delivered_on=clean.delivered_on,
-                 evidence=clean.evidence, over_confirmed=over, recorded_by_id=viewer.id,
-                 created_at=clock.now())
+                 money=money, quantity=quantity, delivered_on=delivered_on, evidence=evidence,
+                 over_confirmed=over, recorded_by_id=viewer.id, created_at=clock.now())
     session.add(d)
     session.flush()
     _record(session, item, "delivery_recorded", viewer, "village_head",
             {"delivery_id": d.id, "pledge_id": row.id, "kind": row.kind,
-             "amount": _amount(row.kind, clean.money, clean.quantity), "unit": row.unit,
-             "over_confirmed": over})
+             "amount": _amount(row.kind, money, quantity), "unit": row.unit, "over_confirmed": over,
+             **payload})
     attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
                     owner_id=row_id(d), role="village_head", field="evidence_files")
     return d
@@ -401,18 +408,8 @@ def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: Deliv
     out = []
     for row, form in ready:
         assert form.delivered_on is not None  # a required field: the form refused it empty
-        delivery = Delivery(item_id=row_id(item), pledge_id=row_id(row), household_id=row.household_id,
-                            money=form.money, quantity=form.quantity, delivered_on=form.delivered_on,
-                            evidence=evidence, over_confirmed=False, recorded_by_id=viewer.id,
-                            created_at=clock.now())
-        session.add(delivery)
-        session.flush()
-        _record(session, item, "delivery_recorded", viewer, "village_head",
-                {"delivery_id": delivery.id, "pledge_id": row.id, "kind": row.kind,
-                 "amount": _amount(row.kind, form.money, form.quantity), "unit": row.unit,
-                 "over_confirmed": False, "batch": len(ready)})
-        attach_evidence(session, item, viewer, evidence_files, purpose="delivery", owner_kind="delivery",
-                        owner_id=row_id(delivery), role="village_head", field="evidence_files")
+        delivery = _write_delivery(session, item, row, viewer, form.money, form.quantity, form.delivered_on,
+                                   evidence, evidence_files, over=False, batch=len(ready))
         out.append(delivery)
     return out
 

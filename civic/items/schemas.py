@@ -46,6 +46,13 @@ DAMAGED = N_("The form was damaged; please reload the page and try again.")
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
+# An item's title and text, as sent, as corrected by its reporter and as redacted: one set of limits.
+ItemTitle = Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
+                                too_long=N_("The title must have at most 160 characters."))]
+ItemDescription = Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
+                                      N_("Please describe it in at least 10 characters."), multiline=True,
+                                      too_long=N_("The description must have at most 4,000 characters."))]
+
 
 @dataclass(frozen=True)
 class _Longitude(Coordinate):
@@ -82,11 +89,8 @@ class SubmitForm(Form):
     kind: Annotated[str, Choice(tuple(Kind), N_("Please choose what kind of item this is."))] = ""
     village_id: Annotated[int, Id(N_("Please choose a village."))] = 0
     category_id: Annotated[int, Id(N_("Please choose a category."))] = 0
-    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
-                               too_long=N_("The title must have at most 160 characters."))] = ""
-    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
-                                     N_("Please describe it in at least 10 characters."), multiline=True,
-                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    title: ItemTitle = ""
+    description: ItemDescription = ""
     address: Annotated[str, Text(0, ADDRESS_MAX, N_("The address must have at most 200 characters."))] = ""
     lat: Annotated[float | None, Coordinate(90.0, LOCATION)] = None
     lng: Annotated[float | None, _Longitude(180.0, LOCATION)] = None
@@ -131,11 +135,8 @@ class ManageToken(Text):
 class EditForm(Form):
     """The reporter's new title and text of an item not yet triaged."""
 
-    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
-                               too_long=N_("The title must have at most 160 characters."))] = ""
-    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
-                                     N_("Please describe it in at least 10 characters."), multiline=True,
-                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    title: ItemTitle = ""
+    description: ItemDescription = ""
     manage_token: Annotated[str, ManageToken()] = ""  # the manage link's, for a reporter without an account
 
 
@@ -197,10 +198,7 @@ class ItemListQuery(Query):
 class RedactForm(Form):
     """An item's public text without the personal details, and the public reason for taking them out."""
 
-    title: Annotated[str, Text(TITLE_MIN, TITLE_MAX, N_("Please write a title of at least 5 characters."),
-                               too_long=N_("The title must have at most 160 characters."))] = ""
-    description: Annotated[str, Text(DESCRIPTION_MIN, DESCRIPTION_MAX,
-                                     N_("Please describe it in at least 10 characters."), multiline=True,
-                                     too_long=N_("The description must have at most 4,000 characters."))] = ""
+    title: ItemTitle = ""
+    description: ItemDescription = ""
     reason: Annotated[str, Text(5, 500, N_("Please give the public reason (5 to 500 characters)."),
                                 multiline=True)] = ""

@@ -20,7 +20,7 @@ from civic.workspace import service as workspace
 
 router = APIRouter()
 
-TODO_STAGES = (*workspace.HEAD_STAGES, Stage.INSPECT)
+TO_DO_STAGES = (*workspace.HEAD_STAGES, Stage.INSPECT)
 
 
 def todo_count(web: Web) -> int | None:
@@ -42,13 +42,13 @@ def todo_page(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1,
               stage: Annotated[str, Query(max_length=16)] = ""):
     if not workspace.has_todo(viewer):
         raise Forbidden(N_("This page is for village heads, people's boards and commune officials."))
-    if stage and stage not in TODO_STAGES:
+    if stage and stage not in TO_DO_STAGES:
         raise NotFound(N_("This list does not exist."))
     commune = communes.current(web.request, db)
     look = lookups(db, int(commune.id or 0))
     todo = workspace.todo(db, viewer, stage=stage or None, page=page)
     page = min(page, todo.pages)
-    return web.render("workspace/todo.html", todo=todo, look=look, stage=stage, stages=TODO_STAGES,
+    return web.render("workspace/todo.html", todo=todo, look=look, stage=stage, stages=TO_DO_STAGES,
                       result={"page": page, "pages": todo.pages, "has_prev": page > 1,
                               "has_next": page < todo.pages})
 

@@ -38,7 +38,7 @@ from civic.workspace import rules
 from civic.workspace.rules import NextStep, Waiting
 
 HEAD_STAGES = (Stage.SUBMITTED, Stage.KNOW, Stage.DISCUSS, Stage.DO)
-TODO_PAGE = 20  # entries on one page of the to-do
+TO_DO_PAGE = 20  # entries on one page of the to-do
 PER_STAGE = 5  # items read from each stage for the page of all stages (the rest: the stage's own pages)
 BOARD_ROLES = frozenset(board_rules.MEMBER_ROLE.values())
 
@@ -347,11 +347,11 @@ def todo(session: Session, viewer: Viewer, *, stage: str | None = None, page: in
     if villages:
         if stage in HEAD_STAGES:
             total_stage = counts.get(stage, 0)
-            pages = max(1, -(-total_stage // TODO_PAGE))
+            pages = max(1, -(-total_stage // TO_DO_PAGE))
             page = min(page, pages)
-            items = _stage_items(session, villages, stage, TODO_PAGE, (page - 1) * TODO_PAGE)
+            items = _stage_items(session, villages, stage, TO_DO_PAGE, (page - 1) * TO_DO_PAGE)
         elif stage == Stage.INSPECT:
-            items = _inspect_with_findings(session, villages, TODO_PAGE)
+            items = _inspect_with_findings(session, villages, TO_DO_PAGE)
         else:
             for s in HEAD_STAGES:
                 if counts.get(s):
@@ -364,12 +364,12 @@ def todo(session: Session, viewer: Viewer, *, stage: str | None = None, page: in
         extra = _supervisor_entries(session, viewer) + _board_entries(session, viewer, today)
         extra.sort(key=_order)
     total = sum(counts.values()) + findings
-    return Todo(entries[:TODO_PAGE] if stage is None else entries, counts, findings, total, pages, extra)
+    return Todo(entries[:TO_DO_PAGE] if stage is None else entries, counts, findings, total, pages, extra)
 
 
 def _supervisor_entries(session: Session, viewer: Viewer) -> list[Entry]:
     out = []
-    for entry in workflow.review_queue(session, viewer, limit=TODO_PAGE):
+    for entry in workflow.review_queue(session, viewer, limit=TO_DO_PAGE):
         step = NextStep("appeal", rules.REVIEW, local_day(entry.review.requested_at), who=rules.SUPERVISOR)
         out.append(Entry(entry.item, step, False))
     communes = viewer.communes("supervisor")
@@ -378,7 +378,7 @@ def _supervisor_entries(session: Session, viewer: Viewer) -> list[Entry]:
             select(Item, ReopenRequest).join(ReopenRequest, col(ReopenRequest.item_id) == col(Item.id))
             .where(col(Item.commune_id).in_(communes), col(ReopenRequest.decision).is_(None),
                    col(Item.stage) == Stage.CLOSED, col(ReopenRequest.closure_at) == col(Item.closed_at))
-            .order_by(col(ReopenRequest.requested_at)).limit(TODO_PAGE)).all()
+            .order_by(col(ReopenRequest.requested_at)).limit(TO_DO_PAGE)).all()
         for item, req in rows:
             step = NextStep("reopen_request", rules.INSPECT, local_day(req.requested_at),
                             who=rules.SUPERVISOR)
@@ -392,7 +392,7 @@ def _board_entries(session: Session, viewer: Viewer, today: date) -> list[Entry]
     if cond is None:
         return []
     items = session.execute(select(Item).where(cond, col(Item.stage) == Stage.INSPECT)
-                            .order_by(col(Item.stage_changed_at), col(Item.id)).limit(TODO_PAGE)).scalars()
+                            .order_by(col(Item.stage_changed_at), col(Item.id)).limit(TO_DO_PAGE)).scalars()
     out = []
     for item in items:
         if viewer.id in workflow.facts(session, item).inspectors:
