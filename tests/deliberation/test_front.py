@@ -282,3 +282,22 @@ def test_the_status_page_shows_the_agreement_and_the_front_head_answers_there(cl
     with unit_of_work() as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         assert front.view(db, item, viewer(db, users["village_head"])).answer.agreed
+
+
+# --- the audit chain proves the answers ----------------------------------------------------------------
+
+def test_the_answers_are_replayed_from_the_chain_and_an_edit_behind_its_back_is_named(w):
+    from civic.audit import service as audit
+
+    db = w["db"]
+    item = _other_affairs(w)
+    first = front.agree(db, item, w["front"], FrontAgreeForm.parse(AGREE))
+    front.withdraw(db, item, w["front"], FrontWithdrawForm.parse({"reason": "Ghi sai ngày."}))
+    second = front.refuse(db, item, w["front"], FrontRefuseForm.parse({"decided_on": "2026-06-01",
+                                                                       "reason": "Không đủ điều kiện."}))
+    assert audit.reconcile(db, w["commune"].id) == []
+    second.agreed = True  # turned into an agreement without an event
+    first.minutes_ref = "Biên bản số 9"  # another minutes named after the event
+    db.flush()
+    found = {(d.table, d.row_id, d.field) for d in audit.reconcile(db, w["commune"].id)}
+    assert found == {("front_agreement", second.id, "agreed"), ("front_agreement", first.id, "minutes_ref")}
