@@ -4,6 +4,7 @@ the to-do, and the status page."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -260,6 +261,10 @@ def test_the_status_page_shows_the_agreement_and_the_front_head_answers_there(cl
         code = make_discuss_item(db, commune, a, cat, users["village_head"], asks_contribution=False).code
     assert "Online vote: the village Front work committee" not in client.get(f"/items/{code}?lang=en").text
     login(client, head)
+    todo = client.get("/todo?lang=en")
+    assert todo.status_code == 200
+    assert "Waiting for the Front work committee's answer" in html.unescape(todo.text)
+    assert f'href="/items/{code}"' in todo.text
     page = client.get(f"/items/{code}")
     assert 'action="/items/' + code + '/front/front_agree"' in page.text
     token = csrf_token(client, f"/items/{code}")
@@ -301,3 +306,40 @@ def test_the_answers_are_replayed_from_the_chain_and_an_edit_behind_its_back_is_
     db.flush()
     found = {(d.table, d.row_id, d.field) for d in audit.reconcile(db, w["commune"].id)}
     assert found == {("front_agreement", second.id, "agreed"), ("front_agreement", first.id, "minutes_ref")}
+
+
+def test_two_agreements_sent_at_once_keep_one():
+    """The head presses the button twice on a slow line: one answer is kept, the other is refused."""
+    import threading
+
+    from civic.accounts.service import load_viewer
+    from civic.db import run_write
+
+    clock.freeze(T0)
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        head = make_user(db, "front_head", commune=commune, village=a, name="Trưởng Ban MT A")
+        code = make_discuss_item(db, commune, a, cat, users["village_head"], asks_contribution=False).code
+    barrier, results = threading.Barrier(2), []
+
+    def agree(db):
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        return front.agree(db, item, load_viewer(db, head.id), FrontAgreeForm.parse(AGREE)).id
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(run_write(agree))
+        except Exception as exc:  # noqa: BLE001 - the loser's answer is what we check
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], Conflict), results
+    with unit_of_work() as db:
+        assert count(db, FrontAgreement) == 1
+        assert count(db, AuditEvent, AuditEvent.action == "front_agreed") == 1
