@@ -41,6 +41,7 @@ from civic.web import (
     workspace,
 )
 from civic.web import errors as web_errors
+from civic.web import front as web_front
 from civic.web import redaction as web_redaction
 from civic.web.communes import CommunePrefix
 from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
     app.include_router(staff.router)
     app.include_router(workspace.router)
     app.include_router(deliberation.router)
+    app.include_router(web_front.router)
     app.include_router(implementation.router)
     app.include_router(supervision.router)
     app.include_router(boards.router)

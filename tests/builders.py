@@ -448,3 +448,17 @@ def hold_meeting(db: Session, item, village_head: Viewer, meeting, present: int,
             "voting_mode": "show_of_hands"}
     data.update(record)
     deliberation.record_meeting(db, item, village_head, RecordMeetingForm.parse(data))
+
+
+def front_agrees(db: Session, item, on: date | None = None, *, head: User | None = None) -> User:
+    """The head of the item's village Front work committee (made here unless given) records the committee's
+    agreement to an online vote on the item, dated `on` (today by default). Returns that head."""
+    from civic.deliberation import front
+    from civic.deliberation.schemas import FrontAgreeForm
+
+    if head is None:
+        head = make_user(db, "front_head", commune=db.get(Commune, item.commune_id),
+                         village=db.get(Village, item.village_id), name="Trưởng Ban Mặt Trận")
+    front.agree(db, item, viewer(db, head), FrontAgreeForm.parse({
+        "decided_on": (on or clock.today_local()).isoformat(), "minutes_ref": "Biên bản Ban CTMT 01/2026"}))
+    return head

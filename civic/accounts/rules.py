@@ -84,6 +84,9 @@ SUPERVISOR_POWER = "supervisor"  # review appeals of the commune
 ADMIN_POWER = "admin"  # set up the commune, its villages, people and roles
 RESIDENT_POWER = "resident"
 OPERATOR_POWER = "operator"  # run the deployment: create communes, invite their first admins, merge them
+# Speak for the village Front work committee: record its agreement (or refusal) to an online vote of the
+# village (Decree 59/2023/NĐ-CP Art. 5) and see the village's items waiting for it.
+FRONT_POWER = "front"
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,13 @@ def _role(code: str, vi: str, en: str, scopes: set[str], powers: set[str], staff
 # (Law 10/2022/QH15 on grassroots democracy); the deputy stands in for the head, so in civic the deputy
 # acts with the village head's powers. The Front work committee, the people's inspection board and the
 # community investment supervision board are bodies of the same law: their members have a term and a
-# scope here; what they may do comes with their own pages.
+# scope here; what they may do comes with their own pages. The head of the village Front work committee
+# records the committee's agreement to an online vote (FRONT_POWER); the village head cannot do it for them.
 ROLES: dict[str, RoleKind] = {r.code: r for r in (  # in the order the people page offers them
     _role("village_head", "Trưởng thôn / Tổ trưởng tổ dân phố", "Village head", {VILLAGE}, {HEAD_POWER}),
     _role("deputy_head", "Phó trưởng thôn / Tổ phó", "Deputy village head", {VILLAGE}, {HEAD_POWER}),
     _role("front_head", "Trưởng ban công tác Mặt trận", "Head of the village Front work committee",
-          {VILLAGE}, set()),
+          {VILLAGE}, {FRONT_POWER}),
     _role("investment_monitor", "Thành viên Ban Giám sát đầu tư của cộng đồng",
           "Member of the community investment supervision board", {COMMUNE, VILLAGE}, set()),
     _role("inspection_member", "Thành viên Ban Thanh tra nhân dân", "Member of the people's inspection board",

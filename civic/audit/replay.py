@@ -15,6 +15,7 @@ What the events carry, and so what is recomputed (field names are the tables' co
 - progress_update: percent                       inspection: result
 - checklist_entry: mark                          verdict: verdict, satisfaction
 - finding: severity, resolved                    comment: hidden
+- front_agreement: agreed, minutes_ref, withdrawn
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ ID_KEYS = {
     "decision": "decision_id", "pledge": "pledge_id", "delivery": "delivery_id",
     "budget_line": "budget_line_id", "spending": "spending_id", "progress_update": "progress_id",
     "inspection": "inspection_id", "verdict": "verdict_id", "finding": "finding_id", "support": "support_id",
-    "item_addition": "addition_id", "item_edit": "edit_id",
+    "item_addition": "addition_id", "item_edit": "edit_id", "front_agreement": "front_agreement_id",
 }
 
 # Boolean fields the tables keep as "is this timestamp set".
@@ -156,6 +157,11 @@ def fold(events: Iterable[Event]) -> State:
                 state.code_of[("support", p["support_id"])] = p["item"]
         elif a == "support_withdrawn":
             state.remove("support", p.get("support_id"))
+        elif a in ("front_agreed", "front_refused"):  # the village Front work committee's answer
+            state.set("front_agreement", p.get("front_agreement_id"), item, agreed=a == "front_agreed",
+                      minutes_ref=p.get("minutes_ref"), withdrawn=False)
+        elif a == "front_withdrawn":
+            state.set("front_agreement", p.get("front_agreement_id"), item, withdrawn=True)
     return state
 
 

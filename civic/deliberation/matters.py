@@ -162,8 +162,10 @@ def check_matter(matter: int, scope: str, asks: Asks, reason: str) -> None:
 
 # --- methods ------------------------------------------------------------------------------------------
 
-def check_method(rule: Rule, method: str, *, online_agreed: bool = False) -> None:
-    """The method is one the table allows for this matter and scope."""
+def check_method(rule: Rule, method: str, *, online_agreed: bool = False, front_agreed: bool = False) -> None:
+    """The method is one the table allows for this matter and scope. An online ballot also needs the
+    community's acceptance and the information of the commune (`online_agreed`, typed by the village head)
+    and the village Front work committee's agreement, recorded by that committee's head (`front_agreed`)."""
     if method not in (MEETING_VOTE, PAPER_BALLOT, ONLINE_BALLOT, AUTHORITY):
         raise Invalid(N_("Please choose how the households decide."), field="method")
     if method not in rule.methods:
@@ -179,6 +181,10 @@ def check_method(rule: Rule, method: str, *, online_agreed: bool = False) -> Non
         raise Invalid(N_("An online ballot needs the community's agreement and the information of the "
                          "commune People's Committee and the Front: give their dates and references."),
                       field="agreed_on")
+    if method == ONLINE_BALLOT and rule.online_needs_agreement and not front_agreed:
+        # Decree 59/2023/NĐ-CP Art. 5: the village head and the village Front work committee agree.
+        raise Conflict(N_("An online ballot needs the agreement of the village Front work committee (Decree "
+                          "59/2023 Art. 5), recorded by the head of that committee from their own account."))
 
 
 def allows_pledges(matter: int, scope: str, method: str) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -201,3 +201,31 @@ class Ballot(SQLModel, table=True):
     cast_by_id: int | None = Field(default=None, foreign_key="user.id")
     cast_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class FrontAgreement(SQLModel, table=True):
+    """The village Front work committee's answer to an online vote on an item (Decree 59/2023/NĐ-CP Art. 5),
+    recorded by the head of that committee from their own account: it agreed (the date and the reference
+    of the committee's minutes, a note) or refused (with the public reason). A withdrawn answer keeps its
+    row; an item has at most one answer not withdrawn (the service checks it)."""
+
+    __tablename__ = "front_agreement"
+    __table_args__ = (Index("ix_front_agreement_item", "item_id", "id"),
+                      # One standing answer an item: two sent at once cannot both be kept.
+                      Index("uq_front_agreement_standing", "item_id", unique=True,
+                            sqlite_where=text("withdrawn_at IS NULL"),
+                            postgresql_where=text("withdrawn_at IS NULL")))
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    village_id: int = Field(foreign_key="village.id")
+    agreed: bool
+    decided_on: date  # the day the committee decided
+    minutes_ref: str = Field(default="", max_length=120)
+    note: str = Field(default="", max_length=400)
+    reason: str = Field(default="", max_length=400)  # a refusal's public reason
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
+    recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="user.id")
+    withdraw_reason: str = Field(default="", max_length=400)

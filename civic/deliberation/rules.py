@@ -519,3 +519,54 @@ def decision_outcome(status: str, passed: bool | None) -> str:
 def tally_reason(in_favour: int, total: int) -> str:
     """The public reason stored when a failed decision closes the item (shown as written, in Vietnamese)."""
     return f"Kết quả biểu quyết: {in_favour}/{total} hộ đồng ý, chưa được quá nửa tổng số hộ gia đình."
+
+
+# --- the village Front work committee's answer to an online vote --------------------------------------
+
+# Decree 59/2023/NĐ-CP Art. 5: a village votes online only when the village head and the village Front work
+# committee agree (and the community accepts it, the commune People's Committee and the Front informed).
+# The committee's answer is recorded by its head, from their own account, while the item is in People know
+# or People discuss and no decision has been started; it stands once an online ballot is open.
+FRONT_STAGES = frozenset({"know", "discuss"})
+
+
+def check_front_head(front_villages: frozenset[int], village_id: int) -> None:
+    """Only the head of the item's village Front work committee speaks for it: not the village head, not
+    the head of another village's committee."""
+    if village_id not in front_villages:
+        raise Forbidden(N_("Only the head of the Front work committee of this item's village may record its "
+                           "answer to an online vote."))
+
+
+def check_front_answer(*, stage: str, online_allowed: bool, answered: bool, decision_started: bool,
+                       decided_on: date, accepted_on: date, today: date) -> None:
+    """May the committee's answer be recorded now, with this date? Once per item (withdraw it to give
+    another), before any decision is started, on a matter an online ballot may decide, dated between the
+    day the item was accepted and today."""
+    if stage not in FRONT_STAGES:
+        raise Conflict(N_("The Front work committee's answer is recorded while the item is in People know or "
+                          "People discuss."))
+    if not online_allowed:
+        raise Conflict(N_("An online ballot is allowed only for other self-managed affairs (Decree "
+                          "59/2023 Art. 5), not for this matter: decide it at a meeting or by a "
+                          "household paper ballot."))
+    if decision_started:
+        raise Conflict(N_("A decision on this item has already been started: the Front work committee's "
+                          "answer can no longer be recorded."))
+    if answered:
+        raise Conflict(N_("The Front work committee's answer on this item is already recorded: withdraw it "
+                          "first to record another."))
+    if decided_on > today:
+        raise Invalid(N_("This date cannot be in the future."), field="decided_on")
+    if decided_on < accepted_on:
+        raise Invalid(N_("The committee cannot have decided before the item was accepted (%(date)s)."),
+                      field="decided_on", date=accepted_on.isoformat())
+
+
+def check_front_withdraw(*, answered: bool, online_ballot_opened: bool) -> None:
+    """The committee's answer may be withdrawn until an online ballot is opened on it, not after."""
+    if not answered:
+        raise Conflict(N_("There is no answer of the Front work committee to withdraw."))
+    if online_ballot_opened:
+        raise Conflict(N_("The online ballot is open: the Front work committee's agreement can no longer be "
+                          "withdrawn."))

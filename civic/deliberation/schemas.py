@@ -385,6 +385,33 @@ class VoteForm(Form):
     choice: Annotated[str, Choice(tuple(CHOICES), CHOICE)] = ""
 
 
+# --- the village Front work committee's answer to an online vote ----------------------------------------
+
+class FrontAgreeForm(Form):
+    """The committee agreed to an online vote on the item: the day it decided, where that is recorded."""
+
+    decided_on: Annotated[date, Day(message=DATE, missing=DATE)] = None  # type: ignore[assignment]
+    minutes_ref: Annotated[str, Text(2, 120, REF)] = ""
+    note: Annotated[str, Text(0, 400, N_("The note may have at most 400 characters."), multiline=True)] = ""
+
+
+class FrontRefuseForm(Form):
+    """The committee did not agree: the day it decided, the public reason, where that is recorded."""
+
+    decided_on: Annotated[date, Day(message=DATE, missing=DATE)] = None  # type: ignore[assignment]
+    reason: Annotated[str, REASON] = ""
+    minutes_ref: Annotated[str, Text(0, 120, REF)] = ""
+
+
+class FrontWithdrawForm(Form):
+    """The committee's answer taken back before an online ballot opened, with the public reason."""
+
+    reason: Annotated[str, REASON] = ""
+
+
+FRONT_FORMS = (FrontAgreeForm, FrontRefuseForm, FrontWithdrawForm)
+
+
 # --- the admin's setting ------------------------------------------------------------------------------
 
 DAYS = N_("Please give a number of days from 1 to 90.")

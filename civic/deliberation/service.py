@@ -33,6 +33,7 @@ from civic.deliberation.models import (
     Decision,
     Disclosure,
     Discussion,
+    FrontAgreement,
     Meeting,
     MeetingAttendance,
     MeetingCluster,
@@ -596,7 +597,8 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
     discussion = _discussion(session, item)
     rule = rule_of(discussion)
     agreed = form.agreed_on is not None and form.informed_on is not None
-    matters.check_method(rule, method, online_agreed=agreed)
+    front = front_answer(session, row_id(item)) if method == matters.ONLINE_BALLOT else None
+    matters.check_method(rule, method, online_agreed=agreed, front_agreed=front is not None and front.agreed)
     now = clock.now()
     today = clock.today_local()
     decision = Decision(item_id=row_id(item), method=method, question=discussion.question, created_at=now,
@@ -655,13 +657,15 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
                               date=opens_on.isoformat())
         decision.opens_at = _local_day_start(opens_on)
         decision.closes_at = _local_day_start(closes_on + timedelta(days=1))  # through the end of that day
-        decision.leaders_agreed = True
+        assert front is not None  # check_method refused an online ballot without the Front's agreement
+        decision.leaders_agreed = True  # the village head opens it; the Front's head recorded its agreement
         decision.online_agreed_on, decision.online_agreement_ref = form.agreed_on, form.agreement_ref
         decision.informed_on, decision.informed_ref = form.informed_on, form.informed_ref
         payload.update({"opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat(),
                         "leaders_agreed": True, "agreed_on": form.agreed_on.isoformat(),
                         "agreement_ref": form.agreement_ref, "informed_on": form.informed_on.isoformat(),
-                        "informed_ref": form.informed_ref})
+                        "informed_ref": form.informed_ref, "front_agreement_id": front.id,
+                        "front_agreed_on": front.decided_on.isoformat()})
     else:  # authority
         document_no, text = form.document_no, form.document_text
         decision.document_no, decision.document_text = document_no, text
@@ -675,6 +679,14 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
     _record(session, item, "decision_recorded" if decision.status == "closed" else "ballot_opened", viewer,
             payload)
     return decision
+
+
+def front_answer(session: Session, item_id: int) -> FrontAgreement | None:
+    """The village Front work committee's answer to an online vote on the item that stands (not withdrawn):
+    recorded by the committee's head (civic.deliberation.front)."""
+    return session.execute(select(FrontAgreement).where(col(FrontAgreement.item_id) == item_id,
+                                                        col(FrontAgreement.withdrawn_at).is_(None))
+                           .order_by(col(FrontAgreement.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def _last_meeting(session: Session, item: Item) -> Meeting | None:

@@ -17,11 +17,13 @@ DELIBERATION = "deliberation_desk"
 WORK = "work_desk"
 INSPECT = "inspect_page"
 REVIEW = "review_item"
+STATUS = "item_status"  # the item's public page, where the Front work committee's head answers
 
 # What waits, and who it waits on.
 HEAD = "village_head"
 BOARD = "board"
 SUPERVISOR = "supervisor"
+FRONT = "front_head"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ LABELS: dict[str, str] = {
     "inspect": N_("Inspect the work handed over"),
     "appeal": N_("Decide the appeal"),
     "reopen_request": N_("Decide the request to reopen"),
+    "front_answer": N_("Give the Front work committee's answer to an online vote"),
 }
 
 # The order of the kinds on the same due date: what the law dates first.

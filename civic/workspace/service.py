@@ -21,6 +21,7 @@ from civic.boards.models import Board, BoardMember
 from civic.config import get_settings
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Stage
+from civic.deliberation import front
 from civic.deliberation import rules as delib_rules
 from civic.deliberation import service as deliberation
 from civic.deliberation.models import Decision, Disclosure, Meeting
@@ -62,6 +63,7 @@ class Todo:
     total: int
     pages: int = 1
     extra: list[Entry] = field(default_factory=list)  # a board member's or a commune official's work
+    front: list[Entry] = field(default_factory=list)  # items waiting for the Front work committee's answer
 
 
 # --- who has a to-do ------------------------------------------------------------------------------
@@ -71,7 +73,8 @@ def board_member(viewer: Viewer) -> bool:
 
 
 def has_todo(viewer: Viewer) -> bool:
-    return bool(viewer.user) and (viewer.is_village_head or viewer.is_supervisor or board_member(viewer))
+    return bool(viewer.user) and (viewer.is_village_head or viewer.is_supervisor or board_member(viewer)
+                                  or bool(front.front_villages(viewer)))
 
 
 # --- the count in the navigation --------------------------------------------------------------------
@@ -155,7 +158,7 @@ def todo_count(session: Session, viewer: Viewer) -> int:
     boards = _boards(session, viewer, clock.today_local())
     if boards:
         n += _board_count(session, boards)
-    return n
+    return n + front.waiting_count(session, front.front_villages(viewer))
 
 
 # --- an item's next step --------------------------------------------------------------------------
@@ -364,7 +367,16 @@ def todo(session: Session, viewer: Viewer, *, stage: str | None = None, page: in
         extra = _supervisor_entries(session, viewer) + _board_entries(session, viewer, today)
         extra.sort(key=_order)
     total = sum(counts.values()) + findings
-    return Todo(entries[:TO_DO_PAGE] if stage is None else entries, counts, findings, total, pages, extra)
+    return Todo(entries[:TO_DO_PAGE] if stage is None else entries, counts, findings, total, pages, extra,
+                _front_entries(session, viewer) if stage is None else [])
+
+
+def _front_entries(session: Session, viewer: Viewer) -> list[Entry]:
+    """The items of the Front work committee's villages waiting for its answer to an online vote, the longest
+    in People discuss first."""
+    return [Entry(item, NextStep("front_answer", rules.STATUS, local_day(item.stage_changed_at), ready=False,
+                                 who=rules.FRONT), False)
+            for item in front.waiting_items(session, front.front_villages(viewer), TO_DO_PAGE)]
 
 
 def _supervisor_entries(session: Session, viewer: Viewer) -> list[Entry]:

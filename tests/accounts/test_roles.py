@@ -39,7 +39,8 @@ def test_the_catalog_names_each_role_as_the_law_does():
 
 def test_the_deputy_has_the_village_heads_powers_and_the_new_boards_have_none_yet():
     assert rules.role_powers("deputy_head") == rules.role_powers("village_head") == {"village_head"}
-    for code in ("front_head", "inspection_member", "investment_monitor"):
+    assert rules.role_powers("front_head") == {"front"}  # the Front work committee's own, not the head's
+    for code in ("inspection_member", "investment_monitor"):
         assert rules.role_powers(code) == frozenset()
     assert rules.role_powers("no_such_role") == frozenset()
 

@@ -478,6 +478,7 @@ def _more_items(w) -> dict:
     from civic.supervision.schemas import MarkForm, ReopenRequestForm, VerdictForm
     from tests.builders import (
         disclose,
+        front_agrees,
         hold_meeting,
         households_of,
         make_discuss_item,
@@ -531,6 +532,7 @@ def _more_items(w) -> dict:
         # Dân bàn, no meeting yet; and one with an online ballot open to households.
         talk = discuss("Làm sân chơi cho trẻ em")
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
+        front_agrees(db, online)
         deliberation.decide(db, online, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
             "closes_on": (today + timedelta(days=7)).isoformat(), "agreed_on": today.isoformat(),

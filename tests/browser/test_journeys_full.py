@@ -269,7 +269,9 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     go(anon, f"/items/{code}")
     assert "Nhà văn hoá thôn Hưng Đạo" in text_of(anon, "#meetings + .card")
 
-    # 9. After the meeting: 8 of 10 households were there, 6 voted for — more than half of ALL households.
+    # 9. After the meeting: 8 of 10 households were there. The meeting chose a secret ballot and elected a
+    # counting committee of 3; 8 ballots were issued and returned, 7 valid and 1 spoilt, 6 for and 1
+    # against — more than half of ALL households.
     server_clock.advance(timedelta(days=5, hours=3))
     go(sec, f"/deliberation/{code}")
     sec.locator("a[href*='/roll/']").first.click()
@@ -282,24 +284,36 @@ def test_the_whole_life_of_a_proposal(new_page, server_clock, js):
     record = sec.locator(f"form[action='/deliberation/{code}/record_meeting']")
     record.locator("[name=minutes_taker_name]").fill("Bà Phạm Thị Lan")
     record.locator("[name=secretary_votes]").fill("7")
-    record.locator("[name=voting_mode]").select_option("show_of_hands")
+    record.locator("[name=voting_mode]").select_option("secret_ballot")
+    record.locator("[name=counting_committee]").fill(
+        "Ông Lê Văn Tám\nBà Đỗ Thị Chín\nÔng Vũ Văn Mười")
     record.locator("[name=minutes_text]").fill(
         "Các hộ thống nhất đổ bê tông đường, mỗi hộ góp theo khả năng.")
     send(sec, record)
     vote = sec.locator(f"form[action='/deliberation/{code}/decide']"
                        ":has(input[name=method][value=meeting_vote])")
-    vote.locator("[name=yes]").fill("6")
-    vote.locator("[name=no]").fill("1")
-    vote.locator("[name=abstain]").fill("1")
+    for name, value in (("yes", "6"), ("no", "1"), ("abstain", "0"), ("ballots_issued", "8"),
+                        ("ballots_returned", "8"), ("ballots_valid", "7"), ("ballots_invalid", "1")):
+        vote.locator(f"[name={name}]").fill(value)
     send(sec, vote)
     assert f"6/{w['households']}" in text_of(sec, "#h-next + p")
     go(anon, f"/items/{code}")
     assert "8/10" in text_of(anon, "#meetings + .card"), "the attendance is not public"
     tally = text_of(anon, "#decision + .card p.big")
     assert f"6/{w['households']}" in tally and "được thông qua" in tally, tally
+    assert "Bỏ phiếu kín" in text_of(anon, "#meetings + .card"), "the secret ballot is not public"
     for record in ("record", "report"):  # the vote-count record and the report to the commune
         assert anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/'][href$='/{record}']")\
             .count() == 1
+    # The vote-count record of the meeting (form 02 of Decree 59/2023): the counting committee, its figures.
+    follow(anon, anon.locator(f"#decision + .card a[href^='/items/{code}/decisions/'][href$='/record']"))
+    form02 = anon.locator("article#form-02")
+    assert form02.count() == 1, "the meeting's count is not printed on form 02"
+    assert "Ông Lê Văn Tám, Bà Đỗ Thị Chín, Ông Vũ Văn Mười" in form02.inner_text()
+    assert "Bỏ phiếu kín" in form02.inner_text()
+    figures = [" ".join(td.split()) for td in form02.locator("table tr td").all_inner_texts()]
+    # register, represented, issued, returned, valid, invalid, in favour, against, abstain
+    assert figures == ["10", "8", "8", "8", "7", "1", "6", "1", "0"], figures
     go(sec, f"/deliberation/{code}")
     send(sec, sec.locator(f"form[action='/deliberation/{code}/start_work']"))
     assert sec.url.endswith(f"/items/{code}")

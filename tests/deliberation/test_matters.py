@@ -29,6 +29,7 @@ from tests.builders import (
     count,
     csrf_token,
     disclose,
+    front_agrees,
     login,
     make_discuss_item,
     make_household_rep,
@@ -129,7 +130,7 @@ def test_methods_by_matter():
     for matter in range(1, 6):
         rule = matters.rule_for(matter, "village")
         with pytest.raises(Conflict, match="online ballot"):
-            matters.check_method(rule, "online_ballot", online_agreed=True)
+            matters.check_method(rule, "online_ballot", online_agreed=True, front_agreed=True)
         with pytest.raises(Conflict, match="not by"):
             matters.check_method(rule, "authority")
         matters.check_method(rule, "meeting_vote")
@@ -138,7 +139,9 @@ def test_methods_by_matter():
     with pytest.raises(Invalid) as exc:
         matters.check_method(six, "online_ballot")
     assert "agreed_on" in exc.value.errors
-    matters.check_method(six, "online_ballot", online_agreed=True)
+    with pytest.raises(Conflict, match="Front work committee"):  # typed by the village head: not enough
+        matters.check_method(six, "online_ballot", online_agreed=True)
+    matters.check_method(six, "online_ballot", online_agreed=True, front_agreed=True)
     matters.check_method(six, "authority")
     with pytest.raises(Invalid):
         matters.check_method(six, "show_of_hands_on_facebook")
@@ -221,6 +224,7 @@ def test_an_online_ballot_needs_dated_records_of_the_agreement(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"],
                              asks_contribution=False)
+    front_agrees(db, item)
     base = {"method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}
     with pytest.raises(Invalid) as exc:  # the old checkbox alone is not a record
         DecideForm.parse({**base, "leaders_agreed": "1"})
@@ -269,6 +273,7 @@ def _online_passed_item(w):
     """A matter-6 item decided by an online ballot that passed, moved to Dân làm."""
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], sec.user, asks_contribution=False)
+    front_agrees(db, item)
     deliberation.decide(db, item, sec, DecideForm.parse({
         "method": "online_ballot", "opens_on": "2026-06-01", "closes_on": "2026-06-02", **AGREED}))
     for n in range(6):

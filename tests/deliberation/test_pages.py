@@ -32,6 +32,7 @@ from tests.builders import (
     count,
     csrf_token,
     disclose,
+    front_agrees,
     hold_meeting,
     leave_register,
     login,
@@ -351,6 +352,7 @@ def test_resident_comments_supports_and_votes(client, frozen):
         rep = make_household_rep(db, w["a"], 0)
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
+        front_agrees(db, item)
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
             "closes_on": (today + timedelta(days=2)).isoformat(), **AGREED}))
@@ -388,6 +390,7 @@ def test_a_non_representative_cannot_vote(client, frozen):
     with unit_of_work(write=True) as db:
         item = db.execute(select(Item).where(Item.code == code)).scalar_one()
         today = clock.today_local()
+        front_agrees(db, item)
         deliberation.decide(db, item, viewer(db, w["users"]["village_head"]), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
             **AGREED}))

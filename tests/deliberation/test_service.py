@@ -30,6 +30,7 @@ from civic.workflow import service as workflow
 from tests.builders import (
     count,
     disclose,
+    front_agrees,
     hold_meeting,
     leave_register,
     make_discuss_item,
@@ -271,7 +272,8 @@ def test_online_ballot_between_two_dates_changeable_until_close(w):
     db, sec = w["db"], w["sec"]
     item = make_discuss_item(db, w["commune"], w["a"], w["cat"], w["users"]["village_head"],
                              asks_contribution=False)
-    with pytest.raises(Invalid):  # no agreement of the village head and Front committee
+    front_agrees(db, item)
+    with pytest.raises(Invalid):  # no dated records of the community's agreement
         deliberation.decide(db, item, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": "2026-06-02", "closes_on": "2026-06-04"}))
     deliberation.decide(db, item, sec, DecideForm.parse({"method": "online_ballot", "opens_on": "2026-06-02",
@@ -472,6 +474,7 @@ def test_two_online_ballots_of_one_household_at_once_count_once():
     with unit_of_work(write=True) as db:
         it = db.execute(Item.__table__.select().where(Item.code == code)).one()
         today = clock.today_local()
+        front_agrees(db, db.get(Item, it.id))
         deliberation.decide(db, db.get(Item, it.id), load_viewer(db, sec_id), DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(), "closes_on": today.isoformat(),
             **AGREED}))

@@ -5,6 +5,7 @@ B (its items, its audit chain, its villages, register and people)."""
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -41,6 +42,7 @@ def two():
     a desk acts on."""
     with unit_of_work(write=True) as db:
         commune, a, _b, _cat, users = world(db)
+        users["front_head"] = make_user(db, "front_head", commune=commune, village=a, name="Trưởng Ban MT A")
         tb = make_commune(db, "TB", "Tân Bình")
         vb = make_village(db, tb, "Phú Lợi")
         cb = make_category(db, tb)
@@ -111,6 +113,9 @@ def _actions(t) -> list[tuple[str, dict]]:
         ("/admin/villages/merge", {"village_ids": str(t["vb"]), "into": "new", "new_name": "Thôn Gộp",
                                    "new_kind": "thon", "merged_on": "2026-01-01"}),
         (f"/admin/categories/{t['cb']}", {"days": "5"}),
+        (f"/items/{t['discuss']}/front/front_agree", {"decided_on": "2026-01-01", "minutes_ref": "BB số 1"}),
+        (f"/items/{t['discuss']}/front/front_refuse", {"decided_on": "2026-01-01", "reason": "Không."}),
+        (f"/items/{t['discuss']}/front/front_withdraw", {"reason": "Ghi nhầm."}),
         ("/households/letters", {"village_id": str(t["vb"])}),
         (f"/admin/people/{t['admin_b']}/deactivate", {}),
         (f"/admin/people/{t['head_b']}/reset", {}),
@@ -119,7 +124,8 @@ def _actions(t) -> list[tuple[str, dict]]:
     ]
 
 
-@pytest.mark.parametrize("role", ["admin", "village_head", "other_head", "supervisor", "resident"])
+@pytest.mark.parametrize("role", ["admin", "village_head", "other_head", "supervisor", "resident",
+                                  "front_head"])
 def test_staff_of_one_commune_cannot_touch_the_other(client, two, role):
     t = two
     login(client, t["A"][role])
@@ -164,3 +170,112 @@ def test_the_staff_of_b_do_their_work_while_a_cannot(client, two):
     with unit_of_work() as db:
         stage = db.execute(select(Item.stage).where(Item.code == t["submitted"])).scalar_one()
     assert stage == "know"
+
+
+# --- the village Front work committee's answer to an online vote, role by role ---------------------------
+
+# Columns: nobody logged in, a resident of village A, A's village head, B's village head, the commune's
+# supervisor and admin, the head of A's Front work committee, the head of B's. Rows: an action on an item
+# of village A in a given state. Cells: `ok` (303, the change made), `login` (sent to log in), or the
+# status and the message the page shows (nothing changed).
+FRONT_COLUMNS = ("anonymous", "resident", "village_head", "other_head", "supervisor", "admin", "front_head",
+                 "other_front")
+# What a refused cell shows: its status and the message of the page.
+REASONS = {
+    "F": "403 Only the head of the Front work committee of this item's village",
+    "H": "403 Only a village head of this item's village may do this.",
+    "twice": "409 The Front work committee's answer on this item is already recorded",
+    "stands": "409 The online ballot is open: the Front work committee's agreement can no longer be",
+    "needs": "409 An online ballot needs the agreement of the village Front work committee",
+}
+# row                  item state  action                anon  res vh oh sup adm front  other_front
+_FRONT_TABLE = """
+agree                  waiting     front/front_agree     login F   F  F  F   F   ok     F
+refuse                 waiting     front/front_refuse    login F   F  F  F   F   ok     F
+agree_twice            agreed      front/front_agree     login F   F  F  F   F   twice  F
+withdraw               agreed      front/front_withdraw  login F   F  F  F   F   ok     F
+withdraw_once_open     opened      front/front_withdraw  login F   F  F  F   F   stands F
+open_online_ballot     agreed      decide                login H   ok H  H   H   H      H
+open_it_unagreed       waiting     decide                login H   needs H H H   H      H
+"""
+FRONT_MATRIX: dict[str, tuple[str, str, list[str]]] = {
+    row: (state, action, cells) for row, state, action, *cells in
+    (line.split() for line in _FRONT_TABLE.strip().splitlines())}
+FRONT_DATA = {
+    "front/front_agree": {"decided_on": "", "minutes_ref": "Biên bản Ban CTMT số 2"},
+    "front/front_refuse": {"decided_on": "", "reason": "Nhiều hộ không dùng điện thoại thông minh."},
+    "front/front_withdraw": {"reason": "Biên bản ghi nhầm ngày họp."},
+    "decide": {"method": "online_ballot", "opens_on": "", "closes_on": "", "agreed_on": "",
+               "agreement_ref": "Biên bản họp thôn 4/2026", "informed_on": "", "informed_ref": "CV 9/TB"},
+}
+
+
+def _front_world():
+    """Village A's items, one per row, each in the row's state; the staff of the columns."""
+    from civic.deliberation import front
+    from civic.deliberation.schemas import DecideForm, FrontAgreeForm
+
+    with unit_of_work(write=True) as db:
+        commune, a, b, cat, users = world(db)
+        users["front_head"] = make_user(db, "front_head", commune=commune, village=a, name="Trưởng Ban MT A")
+        users["other_front"] = make_user(db, "front_head", commune=commune, village=b, name="Trưởng Ban MT B")
+        today = clock.today_local().isoformat()
+        codes = {}
+        for row, (state, _action, _cells) in FRONT_MATRIX.items():
+            item = make_discuss_item(db, commune, a, cat, users["village_head"], asks_contribution=False)
+            if state in ("agreed", "opened"):
+                front.agree(db, item, viewer(db, users["front_head"]),
+                            FrontAgreeForm.parse({"decided_on": today, "minutes_ref": "Biên bản số 1"}))
+            if state == "opened":
+                deliberation.decide(db, item, viewer(db, users["village_head"]), DecideForm.parse(
+                    {**FRONT_DATA["decide"], "opens_on": today, "closes_on": today, "agreed_on": today,
+                     "informed_on": today}))
+            codes[row] = item.code
+        return users, codes, today
+
+
+def _front_state(code: str) -> tuple:
+    from civic.deliberation.models import Decision, FrontAgreement
+
+    with unit_of_work() as db:
+        item_id = db.execute(select(Item.id).where(Item.code == code)).scalar_one()
+        return (db.execute(select(func.count()).select_from(FrontAgreement).where(
+                    FrontAgreement.item_id == item_id, FrontAgreement.withdrawn_at.is_(None))).scalar_one(),
+                db.execute(select(func.count()).select_from(Decision).where(Decision.item_id == item_id)
+                           ).scalar_one(),
+                db.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.item_id == item_id)
+                           ).scalar_one())
+
+
+def test_the_front_work_committees_answer_role_by_role(client):
+    """Every cell of the table. A refused cell changes nothing, so the roles share each row's item; the two
+    roles whose cells change it (A's village head, A's Front head) come last."""
+    users, codes, today = _front_world()
+    order = sorted(FRONT_COLUMNS, key=lambda r: r in ("village_head", "front_head"))
+    seen: dict[tuple[str, str], object] = {}
+    for role in order:
+        client.cookies.clear()
+        if role != "anonymous":
+            login(client, users[role])
+        token = csrf_token(client, "/household")
+        for row, (_state, action, cells) in FRONT_MATRIX.items():
+            want = cells[FRONT_COLUMNS.index(role)]
+            code = codes[row]
+            data = {k: (today if v == "" else v) for k, v in FRONT_DATA[action].items()}
+            before = _front_state(code)
+            prefix = "/deliberation" if action == "decide" else "/items"
+            answer = client.post(f"{prefix}/{code}/{action}?lang=en", data={"csrf_token": token, **data},
+                                 follow_redirects=False)
+            after, text = _front_state(code), html.unescape(answer.text)
+            got: object = (answer.status_code, after)
+            if want == "ok" and answer.status_code == 303 and after != before:
+                got = "ok"
+            elif want == "login" and answer.status_code == 303 and "/login" in answer.headers["location"]\
+                    and after == before:
+                got = "login"
+            elif want in REASONS and answer.status_code == int(REASONS[want][:3])\
+                    and REASONS[want][4:] in text and after == before:
+                got = want
+            seen[(row, role)] = got
+    assert seen == {(row, role): cells[FRONT_COLUMNS.index(role)]
+                    for row, (_s, _a, cells) in FRONT_MATRIX.items() for role in FRONT_COLUMNS}
