@@ -331,6 +331,11 @@ class VillageResultForm(Form):
     yes: Annotated[int | None, _households()] = None
     no: Annotated[int | None, _households()] = None
     abstain: Annotated[int | None, _households()] = None
+    # A secret ballot at the village's meeting: the counting committee's figures (form 02 of Decree 59/2023).
+    ballots_issued: Annotated[int | None, _households(required=False)] = None
+    ballots_returned: Annotated[int | None, _households(required=False)] = None
+    ballots_valid: Annotated[int | None, _households(required=False)] = None
+    ballots_invalid: Annotated[int | None, _households(required=False)] = None
 
     @model_validator(mode="after")
     def _method_fields(self) -> Self:

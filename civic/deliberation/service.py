@@ -747,6 +747,7 @@ def record_village_result(session: Session, item: Item, viewer: Viewer, form: Vi
     _commune_discussion(session, item)
     villages = dict(commune_villages(session, item.commune_id))
     meeting_id: int | None = None
+    secret: Meeting | None = None  # the meeting voted by secret ballot: its counting committee's figures
     if form.method == "meeting_vote":
         meeting = session.get(Meeting, form.meeting_id) if form.meeting_id is not None else None
         if meeting is None or meeting.item_id != item.id:
@@ -758,6 +759,7 @@ def record_village_result(session: Session, item: Item, viewer: Viewer, form: Vi
         held_on = _local_date(meeting.starts_at)
         total, present = meeting.households_total or 0, meeting.households_present or 0
         meeting_id = meeting.id
+        secret = meeting if meeting.voting_mode == "secret_ballot" else None
     else:
         village_id = _meeting_village(session, item, viewer, form.village_id)
         held_on = clock.today_local()
@@ -772,6 +774,8 @@ def record_village_result(session: Session, item: Item, viewer: Viewer, form: Vi
         raise Conflict(N_("This item has already been decided."))
     yes, no, abstain = form.counts
     rules.check_counts(yes, no, abstain, present)
+    if secret is not None:
+        _secret_ballot_counts(form, secret, yes + no + abstain, present)
     name = villages.get(village_id, "")
     already = session.execute(select(func.count()).select_from(VillageResult).where(
         col(VillageResult.item_id) == item.id, col(VillageResult.village_id) == village_id)).scalar_one()
@@ -793,6 +797,21 @@ def record_village_result(session: Session, item: Item, viewer: Viewer, form: Vi
         "meeting_id": row.meeting_id, "held_on": held_on.isoformat(), "households": total,
         "present": present, "in_favour": yes, "against": no, "abstain": abstain})
     return row
+
+
+def _secret_ballot_counts(form: VillageResultForm, meeting: Meeting, votes: int, present: int) -> None:
+    """A village meeting that voted by secret ballot gives its counting committee's figures, which add up
+    (rules.check_ballot_counts); they are kept on the meeting, as for a village's own decision."""
+    counts = (form.ballots_issued, form.ballots_returned, form.ballots_valid, form.ballots_invalid)
+    for name, value in zip(("ballots_issued", "ballots_returned", "ballots_valid", "ballots_invalid"), counts,
+                           strict=True):
+        if value is None:
+            raise Invalid(N_("A secret ballot's count needs the ballots issued, returned, valid and "
+                             "invalid."), field=name)
+    issued, returned, valid, invalid = (v or 0 for v in counts)
+    rules.check_ballot_counts(issued, returned, valid, invalid, votes, present)
+    meeting.ballots_issued, meeting.ballots_returned = issued, returned
+    meeting.ballots_valid, meeting.ballots_invalid = valid, invalid
 
 
 def _village_reports(session: Session, item: Item, on: date) -> list[rules.VillageReport]:

@@ -269,3 +269,26 @@ def test_the_running_total_on_the_status_page(w):
     assert view.commune.to_report == [(w["b"].id, "Tân Tiến")] and not view.commune.can_close
     assert view.desk_link and view.meeting_villages == [(w["b"].id, "Tân Tiến")]
     assert deliberation.page_context(db, item, w["supervisor"]).commune.can_close
+
+
+def test_a_village_meeting_by_secret_ballot_gives_its_counting_committees_figures(w):
+    db = w["db"]
+    item = _commune_item(w)
+    ma, mb = _schedule(w, item, w["head_a"]), _schedule(w, item, w["head_b"])
+    clock.freeze(T0 + timedelta(days=6))
+    hold_meeting(db, item, w["head_b"], mb, 8, voting_mode="secret_ballot",
+                 counting_committee="Ông Tâm\nBà Hoa\nAnh Minh")
+    base = {"method": "meeting_vote", "meeting_id": str(mb.id), "yes": "6", "no": "1", "abstain": "0"}
+    issued = {"ballots_issued": "8", "ballots_returned": "8", "ballots_valid": "7"}
+    with pytest.raises(Invalid) as exc:
+        deliberation.record_village_result(db, item, w["head_b"], VillageResultForm.parse(base))
+    assert "ballots_issued" in exc.value.errors
+    with pytest.raises(Invalid) as exc:  # 7 valid and 0 invalid do not make the 8 returned
+        deliberation.record_village_result(db, item, w["head_b"], VillageResultForm.parse({
+            **base, **issued, "ballots_invalid": "0"}))
+    assert "ballots_valid" in exc.value.errors and count(db, VillageResult) == 0
+    row = deliberation.record_village_result(db, item, w["head_b"], VillageResultForm.parse({
+        **base, **issued, "ballots_invalid": "1"}))
+    assert (row.yes, row.households_present) == (6, 8)
+    assert (mb.ballots_issued, mb.ballots_valid, mb.ballots_invalid) == (8, 7, 1)
+    assert ma.ballots_issued is None
