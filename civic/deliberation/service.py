@@ -1538,6 +1538,12 @@ def meeting_decision(session: Session, meeting: Meeting) -> Decision | None:
                            .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
 
 
+def meeting_village_result(session: Session, meeting: Meeting) -> VillageResult | None:
+    """The village's result on a matter of the whole commune, voted at this meeting, if any."""
+    return session.execute(select(VillageResult).where(col(VillageResult.meeting_id) == meeting.id)
+                           .limit(1)).scalar_one_or_none()
+
+
 def user_name(session: Session, user_id: int | None) -> str:
     """An official's display name for a signature block ("" when unknown)."""
     if user_id is None:

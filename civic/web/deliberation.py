@@ -461,6 +461,7 @@ def meeting_minutes(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
     return web.render("deliberation/minutes.html", meeting=meeting, question=_question(web, item),
                       clusters=deliberation.clusters_of(db, meeting),
                       decision=deliberation.meeting_decision(db, meeting),
+                      village_result=deliberation.meeting_village_result(db, meeting),
                       **_record_context(web, item, village_id=meeting.village_id))
 
 

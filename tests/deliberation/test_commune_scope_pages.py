@@ -126,6 +126,10 @@ def test_the_commune_closes_with_the_reason_and_the_record_shows_every_village(c
     rule = record.text.split('id="rule"', 1)[1].split("</p>", 1)[0]
     assert "at least two thirds of all households" in rule and "(20 on 7 Jun 2026)" in rule
     assert "Điều 21(1)" in rule and "secondary source" in rule
+    minutes = client.get(f"/items/{w['code']}/meetings/{w['meetings'][0]}/minutes?lang=en")
+    assert "added up by the commune: 9 in favour, 1 against, 0 abstaining, of 10 households" in minutes.text
+    invitation = client.get(f"/items/{w['code']}/meetings/{w['meetings'][1]}/invitation?lang=en")
+    assert "<p><strong>Tân Tiến</strong></p>" in invitation.text  # the village that meets heads its form 01
     report = client.get(f"/items/{w['code']}/decisions/{decision.id}/report?lang=en")
     assert report.status_code == 200 and "Tân Tiến" in report.text and REASON in report.text
 
