@@ -792,10 +792,14 @@ def record_village_result(session: Session, item: Item, viewer: Viewer, form: Vi
         raise Conflict(N_("The result of %(village)s has already been recorded: a village records its result "
                           "once."), village=name) from None
     _touch(item)
-    _record(session, item, "village_result_recorded", viewer, {
+    payload: dict[str, Any] = {
         "village_result_id": row.id, "village_id": village_id, "village": name, "method": form.method,
         "meeting_id": row.meeting_id, "held_on": held_on.isoformat(), "households": total,
-        "present": present, "in_favour": yes, "against": no, "abstain": abstain})
+        "present": present, "in_favour": yes, "against": no, "abstain": abstain}
+    if secret is not None:  # the counting committee's figures, kept on the meeting
+        payload.update({"ballots_issued": secret.ballots_issued, "ballots_returned": secret.ballots_returned,
+                        "ballots_valid": secret.ballots_valid, "ballots_invalid": secret.ballots_invalid})
+    _record(session, item, "village_result_recorded", viewer, payload)
     return row
 
 

@@ -291,4 +291,5 @@ def test_a_village_meeting_by_secret_ballot_gives_its_counting_committees_figure
         **base, **issued, "ballots_invalid": "1"}))
     assert (row.yes, row.households_present) == (6, 8)
     assert (mb.ballots_issued, mb.ballots_valid, mb.ballots_invalid) == (8, 7, 1)
+    assert _payload(_last_event(db))["ballots_valid"] == 7
     assert ma.ballots_issued is None

@@ -19,7 +19,8 @@ from tests.builders import count, csrf_token, disclose, hold_meeting, login, mak
 from tests.builders import world as make_world
 
 T0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
-REASON = "Thôn Tân Tiến bị ngập lụt, không tổ chức họp được."
+REASON = "Thôn Tân Tiến bị ngập lụt, không tổ chức họp được <b>2 tuần</b>."
+SHOWN = "Thôn Tân Tiến bị ngập lụt, không tổ chức họp được &lt;b&gt;2 tuần&lt;/b&gt;."
 
 
 @pytest.fixture
@@ -117,7 +118,8 @@ def test_the_commune_closes_with_the_reason_and_the_record_shows_every_village(c
     status = client.get(f"/items/{w['code']}?lang=en")
     table = status.text.split('id="village-lines"', 1)[1].split("</table>", 1)[0]
     assert "did not report: no households in favour" in table
-    assert "9 of 20 households in favour — not passed" in status.text and REASON in status.text
+    assert "9 of 20 households in favour — not passed" in status.text and SHOWN in status.text
+    assert "<b>2 tuần" not in status.text  # the reason typed is text, never markup
     record = client.get(f"/items/{w['code']}/decisions/{decision.id}/record?lang=en")
     assert record.status_code == 200 and 'id="form-02-04"' in record.text
     lines = record.text.split('id="village-lines"', 1)[1].split("</table>", 1)[0]
@@ -131,7 +133,8 @@ def test_the_commune_closes_with_the_reason_and_the_record_shows_every_village(c
     invitation = client.get(f"/items/{w['code']}/meetings/{w['meetings'][1]}/invitation?lang=en")
     assert "<p><strong>Tân Tiến</strong></p>" in invitation.text  # the village that meets heads its form 01
     report = client.get(f"/items/{w['code']}/decisions/{decision.id}/report?lang=en")
-    assert report.status_code == 200 and "Tân Tiến" in report.text and REASON in report.text
+    assert report.status_code == 200 and "Tân Tiến" in report.text and SHOWN in report.text
+    assert SHOWN in record.text and "<b>2 tuần" not in record.text + report.text
 
 
 def test_the_village_head_of_the_item_cannot_close_the_communes_decision(client, w):
