@@ -911,6 +911,7 @@ class CommuneView:
     rule: matters.Rule
     my_villages: list[tuple[int, str]]  # the villages of the commune this viewer heads
     is_official: bool = False
+    names: dict[int, str] = field(default_factory=dict)  # every village of the commune, by id
 
     @property
     def decided(self) -> bool:
@@ -961,7 +962,7 @@ def commune_view(session: Session, item: Item, viewer: Viewer, discussion: Discu
         tally = rules.add_up(_village_reports(session, item, on), rule.quorum, rule.threshold)
     return CommuneView(tally=tally, on=on, decision=decision, results=results, rule=rule,
                        my_villages=[(v, n) for v, n in villages if rules.is_village_head(actor, v)],
-                       is_official=rules.has_commune_powers(actor, item.commune_id))
+                       is_official=rules.has_commune_powers(actor, item.commune_id), names=dict(villages))
 
 
 def village_results_of(session: Session, decision: Decision) -> list[rules.VillageLine]:
@@ -1455,7 +1456,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     commune = commune_view(session, item, viewer, discussion) if discussion is not None and\
         discussion.scope == "commune" else None
     if commune is not None:
-        names = dict(commune_villages(session, item.commune_id))
+        names = commune.names
         meeting_villages = commune.my_villages
     else:
         names = {}

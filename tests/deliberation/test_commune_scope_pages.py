@@ -66,13 +66,13 @@ def test_the_status_page_shows_which_villages_met_and_the_running_total(client, 
     assert page.status_code == 200
     table = page.text.split('id="village-lines"', 1)[1].split("</table>", 1)[0]
     assert "Hưng Đạo</th><td>10</td><td>10</td><td>9</td><td>1</td><td>0</td>" in table
-    assert "Tân Tiến</th><td>10</td><td colspan=\"4\">not reported yet</td>" in table
+    assert 'Tân Tiến</th><td>10</td><td colspan="4">met on 6 Jun 2026; result not recorded yet</td>' in table
     assert "Whole commune</th><td>20</td><td>10</td><td>9</td><td>1</td><td>0</td>" in table
     assert "1 of 2 villages have reported their result." in page.text
     assert "recorded the result of Hưng Đạo: 9 of 10 households in favour" in page.text  # the timeline
     assert "at least two thirds of all households" in page.text and "secondary source" in page.text
     vi = client.get(f"/items/{w['code']}")
-    assert "Toàn xã" in vi.text and "chưa báo cáo" in vi.text
+    assert "Toàn xã" in vi.text and "đã họp ngày 06/06/2026; chưa ghi kết quả" in vi.text
     assert len(gzip.compress(vi.content)) < 30 * 1024
 
 
