@@ -439,7 +439,7 @@ def hold_meeting(db: Session, item, village_head: Viewer, meeting, present: int,
     from civic.deliberation import service as deliberation
     from civic.deliberation.schemas import RecordMeetingForm, RollForm
 
-    ids = [str(h) for h in db.execute(_sel(Household.id).where(Household.village_id == item.village_id)
+    ids = [str(h) for h in db.execute(_sel(Household.id).where(Household.village_id == meeting.village_id)
                                       .order_by(Household.code).limit(present)).scalars()]
     if ids:
         deliberation.mark_roll(db, item, village_head, RollForm.parse({

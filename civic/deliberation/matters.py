@@ -31,6 +31,9 @@ SCOPES: dict[str, str] = {"village": N_("One village"), "commune": N_("The whole
 MEETING_VOTE, PAPER_BALLOT = "meeting_vote", "paper_ballot"
 ONLINE_BALLOT, AUTHORITY = "online_ballot", "authority"
 HOUSEHOLD_METHODS = frozenset({MEETING_VOTE, PAPER_BALLOT})
+# A commune-wide matter: each village decides by a household method (its meeting or its household ballot)
+# and the commune adds the villages' results up (civic.deliberation.rules.add_up).
+VILLAGE_RESULTS = "village_results"
 
 # The thresholds, as the share of ALL households of the denominator that must agree.
 MORE_THAN_HALF, TWO_THIRDS = "more_than_half", "two_thirds"
@@ -189,7 +192,10 @@ def check_method(rule: Rule, method: str, *, online_agreed: bool = False, front_
 
 def allows_pledges(matter: int, scope: str, method: str) -> bool:
     """Land, money, labour and material pledges follow a decision taken by a method the table allows both
-    for the item's matter and for a contribution (matter 1) of the same scope."""
+    for the item's matter and for a contribution (matter 1) of the same scope. The villages' results added
+    up by the commune are household methods, each village's own."""
+    if method == VILLAGE_RESULTS:
+        return scope == "commune" and rule_for(matter, scope).methods <= HOUSEHOLD_METHODS
     return method in rule_for(matter, scope).methods and method in rule_for(1, scope).methods
 
 

@@ -186,6 +186,8 @@ class Decision(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # A commune-wide decision closed while villages had not reported: why (public, on the record).
+    unreported_reason: str = Field(default="", max_length=400)
 
 
 class Ballot(SQLModel, table=True):
@@ -229,3 +231,34 @@ class FrontAgreement(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     withdrawn_by_id: int | None = Field(default=None, foreign_key="user.id")
     withdraw_reason: str = Field(default="", max_length=400)
+
+
+class VillageResult(SQLModel, table=True):
+    """One village's result on a matter of the whole commune: its meeting (or household ballot) as its
+    village head recorded it, once (the unique key refuses a second one), and, when the commune closes the
+    decision, the line that counted on the decision date. A village that did not report gets a line with
+    `method` "" at the close."""
+
+    __tablename__ = "village_result"
+    __table_args__ = (UniqueConstraint("item_id", "village_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    village_id: int = Field(foreign_key="village.id")
+    method: str = Field(default="", max_length=16)  # meeting_vote | paper_ballot | "" (did not report)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    held_on: date | None = None
+    households_total: int = 0  # the village's register on the day it met or counted
+    households_present: int = 0  # its meeting's roll, or the ballots returned
+    yes: int = 0
+    no: int = 0
+    abstain: int = 0
+    recorded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Filled in when the commune closes the decision: the line as it counted on the decision date.
+    decision_id: int | None = Field(default=None, foreign_key="decision.id")
+    counted_households: int | None = None
+    counted_present: int | None = None
+    counted_yes: int | None = None
+    counted_no: int | None = None
+    counted_abstain: int | None = None

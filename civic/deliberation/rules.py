@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from civic.clock import LOCAL_TZ
+from civic.deliberation.matters import reaches
 from civic.errors import N_, Conflict, Forbidden, Invalid
 
 CHANNELS: dict[str, str] = {
@@ -31,6 +32,8 @@ METHODS: dict[str, str] = {
     "paper_ballot": N_("Household paper ballot"),
     "online_ballot": N_("Online ballot of household representatives"),
     "authority": N_("Decision of the authority"),
+    # A matter of the whole commune: each village decides, the commune adds the results up.
+    "village_results": N_("Each village decided; the commune added the results up"),
 }
 CHOICES: dict[str, str] = {"yes": N_("In favour"), "no": N_("Against"), "abstain": N_("Abstain")}
 DISCLOSURE_STAGES = frozenset({"know", "discuss"})
@@ -570,3 +573,145 @@ def check_front_withdraw(*, answered: bool, online_ballot_opened: bool) -> None:
     if online_ballot_opened:
         raise Conflict(N_("The online ballot is open: the Front work committee's agreement can no longer be "
                           "withdrawn."))
+
+
+# --- a matter of the whole commune: the villages meet separately, the commune adds their results up --------
+# Law 10/2022/QH15 Art. 15(1) and 21: for a matter of the whole commune every household of the commune is the
+# denominator; each village holds its own meeting (or household ballot) and the results are added up on one
+# decision date, the register of that date being the denominator and the list of households that count. The
+# commune opens and decides it: an official with the commune's powers (a supervisor or an administrator of
+# the commune). Each village's own meeting is convened, chaired and recorded by that village's head (Art.
+# 18(1)), with the roll of that village's households.
+COMMUNE_REASON_MIN, COMMUNE_REASON_MAX = 10, 400
+REPORTED, NOT_REPORTED = "reported", "not_reported"
+
+
+def has_commune_powers(actor: Any, commune_id: int) -> bool:
+    """An official who acts for the commune: a supervisor or an administrator of this commune."""
+    return is_supervisor(actor, commune_id) or commune_id in getattr(actor, "admin_communes", frozenset())
+
+
+def check_commune_official(actor: Any, commune_id: int) -> None:
+    if not has_commune_powers(actor, commune_id):
+        raise Forbidden(N_("A matter of the whole commune is decided by the commune: only a commune official "
+                           "(a supervisor or an administrator of the commune) may do this."))
+
+
+def check_may_open(scope: str, actor: Any, commune_id: int, village_id: int) -> None:
+    """Who opens the discussion: the village head for a village's matter, the commune for the commune's."""
+    if scope == "commune":
+        check_commune_official(actor, commune_id)
+    elif not is_village_head(actor, village_id):
+        raise Forbidden(N_("A matter of one village is opened by the village head of the item's village. A "
+                           "commune official opens only matters of the whole commune."))
+
+
+def check_village_of_commune(village_commune_id: int | None, commune_id: int) -> None:
+    if village_commune_id != commune_id:
+        raise Invalid(N_("Please choose a village of this commune."), field="village_id")
+
+
+def check_reporting_head(actor: Any, village_id: int) -> None:
+    """A village's meeting and result are its own village head's; never another village's."""
+    if not is_village_head(actor, village_id):
+        raise Forbidden(N_("Only the village head of that village may hold and record its meeting or record "
+                           "its result."))
+
+
+def check_not_reported(already: bool, village: str) -> None:
+    """A village records its result once."""
+    if already:
+        raise Conflict(N_("The result of %(village)s has already been recorded: a village records its result "
+                          "once."), village=village)
+
+
+@dataclass(frozen=True)
+class VillageReport:
+    """One village on the decision date: its register then, and its result as recorded (None: no result).
+    `present` is the households represented at its meeting (its roll on the register of the decision date)
+    or whose ballots were returned."""
+
+    village_id: int
+    name: str
+    households: int
+    present: int | None = None
+    yes: int = 0
+    no: int = 0
+    abstain: int = 0
+
+
+@dataclass(frozen=True)
+class VillageLine:
+    village_id: int
+    name: str
+    households: int
+    present: int
+    yes: int
+    no: int
+    abstain: int
+    reported: bool
+
+
+@dataclass(frozen=True)
+class CommuneTally:
+    lines: tuple[VillageLine, ...]
+    households: int  # every household of the commune's register on the decision date
+    present: int
+    yes: int
+    no: int
+    abstain: int
+    quorum: bool
+    passed: bool
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(line.name for line in self.lines if not line.reported)
+
+    @property
+    def reported(self) -> int:
+        return sum(1 for line in self.lines if line.reported)
+
+
+def village_line(report: VillageReport) -> VillageLine:
+    """A village's line as it counts: a village that did not report counts no household present or in
+    favour. A figure is never more than the households it stands for on the decision date: a show of hands
+    names no household, so when households of the roll left the register before that date the village
+    counts at most the households still present, in favour first taken away (the cautious reading)."""
+    if report.present is None:
+        return VillageLine(report.village_id, report.name, report.households, 0, 0, 0, 0, False)
+    present = max(0, min(report.present, report.households))
+    yes = max(0, min(report.yes, present))
+    no = max(0, min(report.no, present - yes))
+    abstain = max(0, min(report.abstain, present - yes - no))
+    return VillageLine(report.village_id, report.name, report.households, present, yes, no, abstain, True)
+
+
+def add_up(reports: list[VillageReport], quorum: str, threshold: str) -> CommuneTally:
+    """The villages' results added up against every household of the commune on the decision date: a quorum
+    of households represented and the threshold of households in favour, both shares of ALL households
+    (civic.deliberation.matters.reaches: more than half, or at least two thirds). The decision passes when
+    both are reached."""
+    lines = tuple(village_line(r) for r in sorted(reports, key=lambda r: (r.name, r.village_id)))
+    households = sum(line.households for line in lines)
+    present = sum(line.present for line in lines)
+    yes = sum(line.yes for line in lines)
+    no = sum(line.no for line in lines)
+    abstain = sum(line.abstain for line in lines)
+    has_quorum_ = reaches(quorum, present, households)
+    return CommuneTally(lines, households, present, yes, no, abstain, has_quorum_,
+                        has_quorum_ and reaches(threshold, yes, households))
+
+
+def check_close_commune(missing: tuple[str, ...], reason: str) -> None:
+    """The commune decision is closed with every village's result, or with the recorded reason why a
+    village did not report (it then counts as no household in favour, and the record says so)."""
+    if missing and len(reason.strip()) < COMMUNE_REASON_MIN:
+        raise Invalid(N_("These villages have not reported their result: %(villages)s. To close the "
+                         "decision anyway, record why (10 to 400 characters); a village that did not meet "
+                         "counts as no households in favour."), field="reason", villages=", ".join(missing))
+
+
+def commune_tally_reason(in_favour: int, total: int) -> str:
+    """The public reason stored when a failed commune-wide decision closes the item (in Vietnamese)."""
+    return (f"Kết quả cộng các thôn: {in_favour}/{total} hộ gia đình toàn xã đồng ý, chưa đạt tỷ lệ "
+            "theo quy định.")

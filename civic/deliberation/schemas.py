@@ -31,7 +31,7 @@ from civic.core.inputs import (
     fail,
     parse_id,
 )
-from civic.deliberation.matters import MATTERS, REASON_MAX, SCOPES, Asks
+from civic.deliberation.matters import MATTERS, REASON_MAX, SCOPES, VILLAGE_RESULTS, Asks
 from civic.deliberation.rules import (
     CHANNELS,
     CHOICES,
@@ -49,6 +49,7 @@ PLACE = N_("Please say where (2 to 200 characters).")
 CHOICE = N_("Please choose in favour, against or abstain.")
 NO_MEETING = N_("This meeting does not exist.")
 NO_COMMENT = N_("This comment does not exist.")
+NO_VILLAGE = N_("Please choose a village of this commune.")
 REF = N_("Please give the reference: a document number or where it is recorded (2 to 120 characters).")
 COUNT_MAX = 9_999_999  # households: far above any village
 
@@ -134,6 +135,9 @@ class ScheduleMeetingForm(Form):
     place: Annotated[str, Text(2, 200, PLACE)] = ""
     agenda: Annotated[str, Text(5, 2000, N_("Please give the agenda (5 to 2000 characters)."),
                                 multiline=True)] = ""
+    # A matter of the whole commune: the village that meets (one the village head heads); empty for the
+    # item's own village, or the only village the village head heads.
+    village_id: Annotated[int | None, Id(NO_VILLAGE, required=False, lenient=True)] = None
 
 
 CLUSTER_NAME = Text(2, 80, N_("Please name the cluster (2 to 80 characters)."))
@@ -256,7 +260,8 @@ class DecideForm(Form):
     - authority: the document's number and text.
     """
 
-    method: Annotated[str, Choice(tuple(METHODS), N_("Please choose how the households decide."))] = ""
+    method: Annotated[str, Choice(tuple(m for m in METHODS if m != VILLAGE_RESULTS),
+                                  N_("Please choose how the households decide."))] = ""
     meeting_id: Annotated[int | None, Id(NO_MEETING, required=False, lenient=True)] = None
     yes: Annotated[int | None, _households(required=False)] = None
     no: Annotated[int | None, _households(required=False)] = None
@@ -306,6 +311,53 @@ class DecideForm(Form):
     @property
     def counts(self) -> tuple[int, int, int]:
         return self.yes or 0, self.no or 0, self.abstain or 0
+
+
+# --- a matter of the whole commune ---------------------------------------------------------------------
+
+VILLAGE_METHODS: dict[str, str] = {"meeting_vote": N_("Vote at the village meeting"),
+                                   "paper_ballot": N_("Household paper ballot of the village")}
+
+
+class VillageResultForm(Form):
+    """A village's result on a matter of the whole commune, recorded once by its village head: the vote at
+    its recorded meeting (the households present are its roll), or its household paper ballot (the ballots
+    returned by households of its register)."""
+
+    method: Annotated[str, Choice(tuple(VILLAGE_METHODS), N_("Please choose how the village decided."))] = ""
+    village_id: Annotated[int | None, Id(NO_VILLAGE, required=False, lenient=True)] = None
+    meeting_id: Annotated[int | None, Id(NO_MEETING, required=False, lenient=True)] = None
+    returned: Annotated[int | None, _households(required=False)] = None
+    yes: Annotated[int | None, _households()] = None
+    no: Annotated[int | None, _households()] = None
+    abstain: Annotated[int | None, _households()] = None
+    # A secret ballot at the village's meeting: the counting committee's figures (form 02 of Decree 59/2023).
+    ballots_issued: Annotated[int | None, _households(required=False)] = None
+    ballots_returned: Annotated[int | None, _households(required=False)] = None
+    ballots_valid: Annotated[int | None, _households(required=False)] = None
+    ballots_invalid: Annotated[int | None, _households(required=False)] = None
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> Self:
+        if self.method == "meeting_vote" and self.meeting_id is None:
+            raise error(N_("Record the meeting's attendance first."), field="meeting_id")
+        if self.method == "paper_ballot" and self.returned is None:
+            raise error(N_("Please give how many households returned their ballot."), field="returned")
+        return self
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        return self.yes or 0, self.no or 0, self.abstain or 0
+
+
+class CommuneDecisionForm(Form):
+    """The commune adds the villages' results up and closes the decision; a village that has not reported
+    needs the recorded reason (checked by rules.check_close_commune)."""
+
+    reason: Annotated[str, Text(0, 400, N_("The reason may have at most 400 characters."),
+                                multiline=True)] = ""
+    written_form: Annotated[str, Choice(tuple(WRITTEN_FORMS), N_("Please choose the written form of the "
+                                                                 "decision."), required=False)] = "minutes"
 
 
 class PaperBallotForm(Form):
@@ -432,4 +484,5 @@ class MinDisclosureDaysForm(Form):
 
 FORMS = (OpenDiscussionForm, DisclosureForm, CommentForm, HideCommentForm, ScheduleMeetingForm,
          RecordMeetingForm, RollForm, RollQuery, ClusterForm, MoveMeetingForm, CancelMeetingForm, DecideForm,
-         PaperBallotForm, CountForm, CountQuery, VoteForm, MinDisclosureDaysForm)
+         PaperBallotForm, CountForm, CountQuery, VoteForm, MinDisclosureDaysForm, VillageResultForm,
+         CommuneDecisionForm)

@@ -38,11 +38,14 @@ from civic.deliberation.models import (
     MeetingAttendance,
     MeetingCluster,
     Support,
+    VillageResult,
 )
 from civic.deliberation.schemas import (
+    NO_MEETING,
     CancelMeetingForm,
     ClusterForm,
     CommentForm,
+    CommuneDecisionForm,
     CountForm,
     DecideForm,
     DisclosureForm,
@@ -53,6 +56,7 @@ from civic.deliberation.schemas import (
     RecordMeetingForm,
     RollForm,
     ScheduleMeetingForm,
+    VillageResultForm,
     VoteForm,
 )
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
@@ -278,20 +282,43 @@ def withdraw_support(session: Session, item: Item, viewer: Viewer) -> None:
 
 # --- meetings ----------------------------------------------------------------------------------------
 
+def _meeting_village(session: Session, item: Item, viewer: Viewer, chosen: int | None) -> int:
+    """The village that meets: the item's own for a village's matter; for a matter of the whole commune,
+    the chosen village of the commune (or the only one the viewer heads), which the viewer must head."""
+    discussion = discussion_of(session, item)
+    if discussion is None or discussion.scope != "commune":
+        rules.check_village_head(viewer.facts(), item.village_id)
+        return item.village_id
+    villages = dict(commune_villages(session, item.commune_id))
+    if chosen is None:
+        mine = [v for v in villages if rules.is_village_head(viewer.facts(), v)]
+        chosen = mine[0] if len(mine) == 1 else (item.village_id if item.village_id in mine else None)
+        if chosen is None:
+            if not mine:
+                rules.check_reporting_head(viewer.facts(), item.village_id)
+            raise Invalid(N_("Please choose a village of this commune."), field="village_id")
+    rules.check_village_of_commune(item.commune_id if chosen in villages else None, item.commune_id)
+    rules.check_reporting_head(viewer.facts(), chosen)
+    return chosen
+
+
 def schedule_meeting(session: Session, item: Item, viewer: Viewer, form: ScheduleMeetingForm) -> Meeting:
-    rules.check_village_head(viewer.facts(), item.village_id)
     rules.check_stage(item.stage, {"discuss"},
                       N_("A meeting is scheduled while the item is in People discuss."))
+    village_id = _meeting_village(session, item, viewer, form.village_id)
     now = clock.now()
     starts_at = localize(form.starts_at, clock.LOCAL_TZ)
     rules.check_meeting_notice(starts_at, now, meeting_notice_days())
-    meeting = Meeting(item_id=row_id(item), village_id=item.village_id, starts_at=starts_at.astimezone(UTC),
+    meeting = Meeting(item_id=row_id(item), village_id=village_id, starts_at=starts_at.astimezone(UTC),
                       notice_at=now, scheduled_by_id=viewer.id, place=form.place, agenda=form.agenda)
     session.add(meeting)
     _touch(item)
     session.flush()
-    _record(session, item, "meeting_scheduled", viewer, {
-        "meeting_id": meeting.id, "starts_at": clock.as_utc(starts_at).isoformat(), "place": form.place})
+    payload: dict[str, Any] = {"meeting_id": meeting.id, "starts_at": clock.as_utc(starts_at).isoformat(),
+                               "place": form.place}
+    if village_id != item.village_id:
+        payload["village_id"] = village_id
+    _record(session, item, "meeting_scheduled", viewer, payload)
     return meeting
 
 
@@ -303,8 +330,11 @@ def _meeting(session: Session, item: Item, meeting_id: int | None) -> Meeting:
 
 
 def _open_meeting(session: Session, item: Item, viewer: Viewer, meeting_id: int | None) -> Meeting:
-    """The village head's meeting of this item, neither cancelled nor recorded, while in Dân bàn."""
-    rules.check_village_head(viewer.facts(), item.village_id)
+    """The village head's meeting of this item, neither cancelled nor recorded, while in Dân bàn. The
+    meeting's own village's head: for a matter of the whole commune, each village's meeting is its head's."""
+    meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+    rules.check_village_head(viewer.facts(), meeting.village_id if meeting is not None and
+                             meeting.item_id == item.id else item.village_id)
     rules.check_stage(item.stage, {"discuss"},
                       N_("A meeting is recorded while the item is in People discuss."))
     meeting = _meeting(session, item, meeting_id)
@@ -341,7 +371,7 @@ def mark_roll(session: Session, item: Item, viewer: Viewer, form: RollForm) -> i
     shown = set(form.shown) | ticked
     households = _roll_households(session, sorted(shown))
     for household_id in sorted(ticked):
-        rules.check_roll_household(households.get(household_id), item.village_id, on)
+        rules.check_roll_household(households.get(household_id), meeting.village_id, on)
     current = {a.household_id: a for a in session.execute(
         select(MeetingAttendance).where(col(MeetingAttendance.meeting_id) == meeting.id,
                                         col(MeetingAttendance.household_id).in_(sorted(shown) or [-1]))
@@ -386,7 +416,7 @@ def _roll_count(session: Session, meeting_id: int, cluster_id: int | None = None
 def add_cluster(session: Session, item: Item, viewer: Viewer, form: ClusterForm) -> MeetingCluster:
     """A village of 200 or more households may meet in clusters, each with its chair and its roll."""
     meeting = _open_meeting(session, item, viewer, form.meeting_id)
-    total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
+    total = areas.active_households(session, meeting.village_id, _local_date(meeting.starts_at))
     if total < rules.CLUSTER_MIN_HOUSEHOLDS:
         raise Invalid(N_("Only villages of %(min)s or more households may meet by cluster."), field="name",
                       min=rules.CLUSTER_MIN_HOUSEHOLDS)
@@ -410,7 +440,7 @@ def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMee
     """The meeting as it went: the households present are the count of its roll."""
     meeting = _open_meeting(session, item, viewer, form.meeting_id)
     rules.check_meeting_held(clock.as_utc(meeting.starts_at), clock.now())
-    total = areas.active_households(session, item.village_id, _local_date(meeting.starts_at))
+    total = areas.active_households(session, meeting.village_id, _local_date(meeting.starts_at))
     present = _roll_count(session, row_id(meeting))
     clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
                                     .order_by(col(MeetingCluster.id))).scalars())
@@ -529,10 +559,10 @@ def _register_page(session: Session, village_id: int, on: date, q: str, page: in
 def roll_view(session: Session, item: Item, viewer: Viewer, meeting_id: int, q: str = "", page: int = 1,
               cluster_id: int | None = None) -> RollView:
     """One page of the village's register on the meeting date, searchable by code or head's name."""
-    rules.check_village_head(viewer.facts(), item.village_id)
     meeting = _meeting(session, item, meeting_id)
+    rules.check_village_head(viewer.facts(), meeting.village_id)
     on = _local_date(meeting.starts_at)
-    where, total, matching, pages, page = _register_page(session, item.village_id, on, q, page,
+    where, total, matching, pages, page = _register_page(session, meeting.village_id, on, q, page,
                                                          rules.ROLL_PAGE_SIZE)
     clusters = list(session.execute(select(MeetingCluster).where(col(MeetingCluster.meeting_id) == meeting.id)
                                     .order_by(col(MeetingCluster.id))).scalars())
@@ -596,6 +626,7 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
     method = form.method
     discussion = _discussion(session, item)
     rule = rule_of(discussion)
+    _check_village_matter(rule)
     agreed = form.agreed_on is not None and form.informed_on is not None
     front = front_answer(session, row_id(item)) if method == matters.ONLINE_BALLOT else None
     matters.check_method(rule, method, online_agreed=agreed, front_agreed=front is not None and front.agreed)
@@ -687,6 +718,277 @@ def front_answer(session: Session, item_id: int) -> FrontAgreement | None:
     return session.execute(select(FrontAgreement).where(col(FrontAgreement.item_id) == item_id,
                                                         col(FrontAgreement.withdrawn_at).is_(None))
                            .order_by(col(FrontAgreement.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def _check_village_matter(rule: matters.Rule) -> None:
+    """A village's own decision (a meeting vote, a ballot, an authority) never decides a matter of the whole
+    commune: there the commune adds up every village's result (close_commune_decision)."""
+    if rule.scope == "commune":
+        raise Conflict(N_("A matter of the whole commune is decided by the commune, which adds up the "
+                          "results of every village: each village head records the village's result, then a "
+                          "commune official closes the decision."))
+
+
+# --- a matter of the whole commune: each village's result, added up by the commune ------------------------
+
+def commune_villages(session: Session, commune_id: int) -> list[tuple[int, str]]:
+    """The commune's villages (id, name), by name."""
+    rows = session.execute(select(col(Village.id), col(Village.name))
+                           .where(col(Village.commune_id) == commune_id)
+                           .order_by(col(Village.name), col(Village.id))).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _commune_discussion(session: Session, item: Item) -> Discussion:
+    discussion = discussion_of(session, item)
+    if discussion is None or discussion.scope != "commune":
+        raise Conflict(N_("Only a matter of the whole commune adds up the results of its villages."))
+    return discussion
+
+
+def _commune_role(viewer: Viewer, commune_id: int) -> str:
+    return "supervisor" if rules.is_supervisor(viewer.facts(), commune_id) else "admin"
+
+
+def record_village_result(session: Session, item: Item, viewer: Viewer, form: VillageResultForm
+                          ) -> VillageResult:
+    """A village's result on a matter of the whole commune, recorded once by that village's head: the vote
+    at its recorded meeting (the households present are its roll) or its household paper ballot."""
+    rules.check_stage(item.stage, {"discuss"},
+                      N_("A village's result is recorded while the item is in People discuss."))
+    _commune_discussion(session, item)
+    villages = dict(commune_villages(session, item.commune_id))
+    meeting_id: int | None = None
+    secret: Meeting | None = None  # the meeting voted by secret ballot: its counting committee's figures
+    if form.method == "meeting_vote":
+        meeting = session.get(Meeting, form.meeting_id) if form.meeting_id is not None else None
+        if meeting is None or meeting.item_id != item.id:
+            raise Invalid(NO_MEETING, field="meeting_id")
+        village_id = meeting.village_id
+        rules.check_reporting_head(viewer.facts(), village_id)
+        if meeting.recorded_at is None:
+            raise Invalid(N_("Record the meeting's attendance first."), field="meeting_id")
+        held_on = _local_date(meeting.starts_at)
+        total, present = meeting.households_total or 0, meeting.households_present or 0
+        meeting_id = meeting.id
+        secret = meeting if meeting.voting_mode == "secret_ballot" else None
+    else:
+        village_id = _meeting_village(session, item, viewer, form.village_id)
+        held_on = clock.today_local()
+        total = areas.active_households(session, village_id, held_on)
+        present = form.returned or 0
+        if present > total:
+            raise Invalid(N_("%(returned)s ballots cannot have been returned: the village's register has "
+                             "%(total)s households on %(date)s."), field="returned", returned=present,
+                          total=total, date=held_on.isoformat())
+    has_open, has_result = _decision_state(session, row_id(item))
+    if has_result:
+        raise Conflict(N_("This item has already been decided."))
+    yes, no, abstain = form.counts
+    rules.check_counts(yes, no, abstain, present)
+    if secret is not None:
+        _secret_ballot_counts(form, secret, yes + no + abstain, present)
+    name = villages.get(village_id, "")
+    already = session.execute(select(func.count()).select_from(VillageResult).where(
+        col(VillageResult.item_id) == item.id, col(VillageResult.village_id) == village_id)).scalar_one()
+    rules.check_not_reported(bool(already), name)
+    row = VillageResult(item_id=row_id(item), village_id=village_id, method=form.method,
+                        meeting_id=meeting_id, held_on=held_on,
+                        households_total=total, households_present=present, yes=yes, no=no, abstain=abstain,
+                        recorded_at=clock.now(), recorded_by_id=viewer.id)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # the same village's result saved a moment ago
+        raise Conflict(N_("The result of %(village)s has already been recorded: a village records its result "
+                          "once."), village=name) from None
+    _touch(item)
+    payload: dict[str, Any] = {
+        "village_result_id": row.id, "village_id": village_id, "village": name, "method": form.method,
+        "meeting_id": row.meeting_id, "held_on": held_on.isoformat(), "households": total,
+        "present": present, "in_favour": yes, "against": no, "abstain": abstain}
+    if secret is not None:  # the counting committee's figures, kept on the meeting
+        payload.update({"ballots_issued": secret.ballots_issued, "ballots_returned": secret.ballots_returned,
+                        "ballots_valid": secret.ballots_valid, "ballots_invalid": secret.ballots_invalid})
+    _record(session, item, "village_result_recorded", viewer, payload)
+    return row
+
+
+def _secret_ballot_counts(form: VillageResultForm, meeting: Meeting, votes: int, present: int) -> None:
+    """A village meeting that voted by secret ballot gives its counting committee's figures, which add up
+    (rules.check_ballot_counts); they are kept on the meeting, as for a village's own decision."""
+    counts = (form.ballots_issued, form.ballots_returned, form.ballots_valid, form.ballots_invalid)
+    for name, value in zip(("ballots_issued", "ballots_returned", "ballots_valid", "ballots_invalid"), counts,
+                           strict=True):
+        if value is None:
+            raise Invalid(N_("A secret ballot's count needs the ballots issued, returned, valid and "
+                             "invalid."), field=name)
+    issued, returned, valid, invalid = (v or 0 for v in counts)
+    rules.check_ballot_counts(issued, returned, valid, invalid, votes, present)
+    meeting.ballots_issued, meeting.ballots_returned = issued, returned
+    meeting.ballots_valid, meeting.ballots_invalid = valid, invalid
+
+
+def _village_reports(session: Session, item: Item, on: date) -> list[rules.VillageReport]:
+    """Every village of the commune on the decision date: its register then, and its result (a meeting's
+    roll counted on the register of that date; a paper ballot's returned ballots), in a fixed number of
+    queries."""
+    villages = commune_villages(session, item.commune_id)
+    sizes = dict(session.execute(
+        select(col(Household.village_id), func.count()).select_from(Household)
+        .where(col(Household.village_id).in_([v for v, _n in villages] or [-1]),
+               col(Household.active_from) <= on,
+               or_(col(Household.active_to).is_(None), col(Household.active_to) > on))
+        .group_by(col(Household.village_id))).all())
+    results = {r.village_id: r for r in session.execute(
+        select(VillageResult).where(col(VillageResult.item_id) == item.id,
+                                    col(VillageResult.method) != "")).scalars()}
+    meeting_ids = [r.meeting_id for r in results.values() if r.meeting_id is not None]
+    rolls = dict(session.execute(
+        select(col(MeetingAttendance.meeting_id), func.count()).select_from(MeetingAttendance)
+        .join(Household, col(Household.id) == col(MeetingAttendance.household_id))
+        .where(col(MeetingAttendance.meeting_id).in_(meeting_ids or [-1]),
+               col(Household.active_from) <= on,
+               or_(col(Household.active_to).is_(None), col(Household.active_to) > on))
+        .group_by(col(MeetingAttendance.meeting_id))).all()) if meeting_ids else {}
+    reports = []
+    for village_id, name in villages:
+        r = results.get(village_id)
+        if r is None:
+            reports.append(rules.VillageReport(village_id, name, sizes.get(village_id, 0)))
+            continue
+        present = rolls.get(r.meeting_id, 0) if r.meeting_id is not None else r.households_present
+        reports.append(rules.VillageReport(village_id, name, sizes.get(village_id, 0), present, r.yes, r.no,
+                                           r.abstain))
+    return reports
+
+
+def close_commune_decision(session: Session, item: Item, viewer: Viewer, form: CommuneDecisionForm
+                           ) -> Decision:
+    """The commune adds up the villages' results on the decision date (today): quorum and threshold against
+    every household of the commune then (the rules table's row). A village that has not reported counts as
+    no household present or in favour, and only with the recorded reason."""
+    rules.check_commune_official(viewer.facts(), item.commune_id)
+    discussion = _commune_discussion(session, item)
+    has_open, has_result = _decision_state(session, row_id(item))
+    rules.check_can_decide(item.stage, has_open, has_result)
+    rule = rule_of(discussion)
+    decided_on, now = clock.today_local(), clock.now()
+    tally = rules.add_up(_village_reports(session, item, decided_on), rule.quorum, rule.threshold)
+    rules.check_close_commune(tally.missing, form.reason)
+    reason = form.reason.strip() if tally.missing else ""
+    decision = Decision(item_id=row_id(item), method=matters.VILLAGE_RESULTS, question=discussion.question,
+                        created_at=now, created_by_id=viewer.id, written_form=form.written_form or "minutes",
+                        decided_on=decided_on, households_total=tally.households,
+                        households_present=tally.present, yes=tally.yes, no=tally.no, abstain=tally.abstain,
+                        passed=tally.passed, status="closed", closed_at=now, unreported_reason=reason)
+    _stamp_rule(decision, rule)
+    session.add(decision)
+    session.flush()
+    rows = {r.village_id: r for r in session.execute(
+        select(VillageResult).where(col(VillageResult.item_id) == item.id)).scalars()}
+    for line in tally.lines:
+        row = rows.get(line.village_id)
+        if row is None:
+            row = VillageResult(item_id=row_id(item), village_id=line.village_id, method="")
+            session.add(row)
+        row.decision_id = decision.id
+        row.counted_households, row.counted_present = line.households, line.present
+        row.counted_yes, row.counted_no, row.counted_abstain = line.yes, line.no, line.abstain
+    _touch(item)
+    payload: dict[str, Any] = {
+        "decision_id": decision.id, "method": decision.method, "written_form": decision.written_form,
+        **_rule_payload(rule), "in_favour": tally.yes, "against": tally.no, "abstain": tally.abstain,
+        "households": tally.households, "present": tally.present, "quorum": tally.quorum,
+        "decided_on": decided_on.isoformat(), "passed": tally.passed,
+        "villages": [{"village_id": line.village_id, "village": line.name, "households": line.households,
+                      "present": line.present, "in_favour": line.yes, "against": line.no,
+                      "abstain": line.abstain, "reported": line.reported} for line in tally.lines]}
+    if reason:
+        payload["unreported_reason"] = reason
+    _record(session, item, "decision_recorded", viewer, payload, role=_commune_role(viewer, item.commune_id))
+    return decision
+
+
+@dataclass
+class CommuneView:
+    """A matter of the whole commune on the pages: each village's line and the total (running during Dân
+    bàn, as counted on the decision date once decided), and what this viewer may do."""
+
+    tally: rules.CommuneTally
+    on: date  # today while running; the decision date once decided
+    decision: Decision | None
+    results: dict[int, VillageResult]  # the recorded results, by village
+    rule: matters.Rule
+    my_villages: list[tuple[int, str]]  # the villages of the commune this viewer heads
+    is_official: bool = False
+    names: dict[int, str] = field(default_factory=dict)  # every village of the commune, by id
+
+    @property
+    def decided(self) -> bool:
+        return self.decision is not None
+
+    @property
+    def to_report(self) -> list[tuple[int, str]]:
+        """The viewer's villages that have not recorded their result yet."""
+        return [(v, n) for v, n in self.my_villages if v not in self.results]
+
+    @property
+    def can_close(self) -> bool:
+        return self.is_official and self.decision is None
+
+    def households_of(self, village_id: int) -> int:
+        return next((line.households for line in self.tally.lines if line.village_id == village_id), 0)
+
+
+def commune_decision(session: Session, item: Item) -> Decision | None:
+    return session.execute(select(Decision).where(col(Decision.item_id) == item.id,
+                                                  col(Decision.method) == matters.VILLAGE_RESULTS)
+                           .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def commune_view(session: Session, item: Item, viewer: Viewer, discussion: Discussion) -> CommuneView:
+    actor = viewer.facts()
+    rule = rule_of(discussion)
+    decision = commune_decision(session, item)
+    villages = commune_villages(session, item.commune_id)
+    rows = list(session.execute(select(VillageResult).where(col(VillageResult.item_id) == item.id)).scalars())
+    results = {r.village_id: r for r in rows if r.method}
+    if decision is not None and decision.decided_on is not None:
+        names = dict(villages)
+        lines = tuple(sorted((rules.VillageLine(r.village_id, names.get(r.village_id, ""),
+                                                r.counted_households or 0, r.counted_present or 0,
+                                                r.counted_yes or 0, r.counted_no or 0, r.counted_abstain or 0,
+                                                bool(r.method))
+                              for r in rows if r.decision_id == decision.id),
+                             key=lambda line: (line.name, line.village_id)))
+        total = decision.households_total or 0
+        tally = rules.CommuneTally(lines, total, decision.households_present or 0, decision.yes or 0,
+                                   decision.no or 0, decision.abstain or 0,
+                                   matters.has_quorum(rule, decision.households_present or 0, total),
+                                   bool(decision.passed))
+        on = decision.decided_on
+    else:
+        on = clock.today_local()
+        tally = rules.add_up(_village_reports(session, item, on), rule.quorum, rule.threshold)
+    return CommuneView(tally=tally, on=on, decision=decision, results=results, rule=rule,
+                       my_villages=[(v, n) for v, n in villages if rules.is_village_head(actor, v)],
+                       is_official=rules.has_commune_powers(actor, item.commune_id), names=dict(villages))
+
+
+def village_results_of(session: Session, decision: Decision) -> list[rules.VillageLine]:
+    """The lines of a commune decision's record: one a village, as counted on the decision date."""
+    if decision.method != matters.VILLAGE_RESULTS:
+        return []
+    rows = session.execute(
+        select(VillageResult, col(Village.name))
+        .join(Village, col(Village.id) == col(VillageResult.village_id))
+        .where(col(VillageResult.decision_id) == decision.id)
+        .order_by(col(Village.name), col(Village.id))).all()
+    return [rules.VillageLine(r.village_id, name, r.counted_households or 0, r.counted_present or 0,
+                              r.counted_yes or 0, r.counted_no or 0, r.counted_abstain or 0, bool(r.method))
+            for r, name in rows]
 
 
 def _last_meeting(session: Session, item: Item) -> Meeting | None:
@@ -1046,7 +1348,23 @@ class Deliberation:
     min_disclosure_days: int = 3
     accepted_on: date | None = None  # no disclosure may start before this day
     rule: matters.Rule | None = None  # the row of the rules table for the discussion's matter and scope
+    # A matter of the whole commune: each village's line and the total; the villages' names; who may do what.
+    commune: CommuneView | None = None
+    village_names: dict[int, str] = field(default_factory=dict)
+    meeting_villages: list[tuple[int, str]] = field(default_factory=list)  # where this viewer holds meetings
+    is_commune_official: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def my_village_ids(self) -> set[int]:
+        return {v for v, _n in self.meeting_villages}
+
+    @property
+    def desk_link(self) -> bool:
+        """The status page links to the desk: the item's village head; for a matter of the whole commune,
+        each of its villages' heads and the commune's officials."""
+        return self.is_village_head or (self.commune is not None
+                                        and bool(self.commune.my_villages or self.commune.is_official))
 
     @property
     def result(self) -> DecisionView | None:
@@ -1147,6 +1465,14 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
             own_choice = counted[1] or ""
             can_vote = v.voting_open and rep is not None
     stage_open = item.stage in rules.COMMENT_STAGES
+    commune = commune_view(session, item, viewer, discussion) if discussion is not None and\
+        discussion.scope == "commune" else None
+    if commune is not None:
+        names = commune.names
+        meeting_villages = commune.my_villages
+    else:
+        names = {}
+        meeting_villages = [(item.village_id, "")] if village_head else []
     return Deliberation(
         item=item, disclosures=disclosures, ready_on=ready_on, covered_days=rules.longest_run(runs),
         blocker=blocker, discussion=discussion,
@@ -1162,7 +1488,19 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
         can_withdraw_support=item.stage in rules.SUPPORT_STAGES and supported,
         can_vote=can_vote, own_choice=own_choice, now=now, notice_days=meeting_notice_days(),
         min_disclosure_days=min_days, accepted_on=accepted_on(item),
-        rule=rule_of(discussion) if discussion is not None else None)
+        rule=rule_of(discussion) if discussion is not None else None,
+        commune=commune, village_names=names, meeting_villages=meeting_villages,
+        is_commune_official=rules.has_commune_powers(actor, item.commune_id))
+
+
+def follows_commune_matter(session: Session, item: Item, viewer: Viewer) -> bool:
+    """A village head of one of the commune's villages, on a matter of the whole commune: the desk is open
+    to them for their own village's meeting and result."""
+    discussion = discussion_of(session, item)
+    if discussion is None or discussion.scope != "commune":
+        return False
+    actor = viewer.facts()
+    return any(rules.is_village_head(actor, v) for v, _n in commune_villages(session, item.commune_id))
 
 
 def get_decision(session: Session, item: Item, decision_id: int) -> Decision:
@@ -1215,6 +1553,12 @@ def meeting_decision(session: Session, meeting: Meeting) -> Decision | None:
     """The vote taken at this meeting, if any."""
     return session.execute(select(Decision).where(col(Decision.meeting_id) == meeting.id)
                            .order_by(col(Decision.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def meeting_village_result(session: Session, meeting: Meeting) -> VillageResult | None:
+    """The village's result on a matter of the whole commune, voted at this meeting, if any."""
+    return session.execute(select(VillageResult).where(col(VillageResult.meeting_id) == meeting.id)
+                           .limit(1)).scalar_one_or_none()
 
 
 def user_name(session: Session, user_id: int | None) -> str:

@@ -46,6 +46,9 @@ def open_discussion(move: Move) -> dict[str, Any]:
     """The question the households decide (what the village head typed, or the item's title), its matter
     and scope, and what it asks of each household."""
     session, item, viewer, form = move.session, move.item, move.viewer, move.form
+    # The stage table lets the village head and the commune's officials open a discussion; which of them
+    # may depends on the scope chosen here.
+    rules.check_may_open(form.scope, viewer.facts(), item.commune_id, item.village_id)
     question = form.question or item.title
     if not rules.QUESTION_MIN <= len(question) <= rules.QUESTION_MAX:
         raise Invalid(N_("Please state the question the households decide (5 to 1000 characters)."),
@@ -83,5 +86,7 @@ def record_result(move: Move) -> dict[str, Any]:
     if decision.method != "authority":
         extra.update({"in_favour": decision.yes, "households": decision.households_total})
     if not decision.passed:
-        extra["reason"] = rules.tally_reason(decision.yes or 0, decision.households_total or 0)
+        tally_reason = (rules.commune_tally_reason if decision.method == matters.VILLAGE_RESULTS
+                        else rules.tally_reason)
+        extra["reason"] = tally_reason(decision.yes or 0, decision.households_total or 0)
     return extra

@@ -28,12 +28,14 @@ from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
     CHAIRS,
     FORMS,
+    VILLAGE_METHODS,
     VOTING_MODES,
     WRITTEN_FORMS,
     CancelMeetingForm,
     ClusterForm,
     CommentForm,
     CommentPageQuery,
+    CommuneDecisionForm,
     CountForm,
     CountQuery,
     DecideForm,
@@ -46,6 +48,7 @@ from civic.deliberation.schemas import (
     RollForm,
     RollQuery,
     ScheduleMeetingForm,
+    VillageResultForm,
     VoteForm,
 )
 from civic.errors import N_, Forbidden, Invalid, NotFound
@@ -70,7 +73,7 @@ register_forms(*FORMS)
 LABELS = {"channels": drules.CHANNELS, "methods": drules.METHODS, "choices": drules.CHOICES,
           "matters": matters.MATTERS, "scopes": matters.SCOPES, "thresholds": matters.THRESHOLDS,
           "denominators": matters.DENOMINATORS, "voting_modes": VOTING_MODES, "chairs": CHAIRS,
-          "written_forms": WRITTEN_FORMS}
+          "written_forms": WRITTEN_FORMS, "village_methods": VILLAGE_METHODS}
 
 
 @page_views.status_section
@@ -137,6 +140,14 @@ DESK_ACTIONS: dict[str, DeskAction] = {
     "close_count": DeskAction(
         None, lambda db, item, viewer, form, files: deliberation.close_count(db, item, viewer),
         N_("The count was closed; the result is public.")),
+    "village_result": DeskAction(
+        VillageResultForm,
+        lambda db, item, viewer, form, files: deliberation.record_village_result(db, item, viewer, form),
+        N_("The village's result was recorded; the running total is public.")),
+    "close_commune": DeskAction(
+        CommuneDecisionForm,
+        lambda db, item, viewer, form, files: deliberation.close_commune_decision(db, item, viewer, form),
+        N_("The villages' results were added up; the commune's decision is public.")),
     "hide_comment": DeskAction(
         HideCommentForm,
         lambda db, item, viewer, form, files: deliberation.hide_comment(db, item, viewer, form),
@@ -154,7 +165,11 @@ LEAVES_DESK = frozenset({Action.START_WORK, Action.CLOSE_NOT_APPROVED})
 def _desk(web: Web, item: Item, state: FormState = EMPTY) -> HTMLResponse:
     db = web.session
     viewer = require_user(web)
-    wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
+    try:
+        wrules.check_staff_view(workflow.facts(db, item), viewer.facts())
+    except Forbidden:
+        if not deliberation.follows_commune_matter(db, item, viewer):
+            raise
     ctx = page_views.item_page_context(db, web, item)
     return web.render("deliberation/desk.html", status=state.status, today=clock.today_local(),
                       notice_days=deliberation.meeting_notice_days(), **ctx, **state.context())
@@ -378,10 +393,16 @@ def notice(web: CurrentWeb, item: CurrentItem):
                       printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
-def _record_context(web: Web, item: Item) -> dict[str, Any]:
-    """What every printable record shows around its body: the commune and village, the audit chain's head."""
+def _record_context(web: Web, item: Item, decision: Any = None, village_id: int | None = None
+                    ) -> dict[str, Any]:
+    """What every printable record shows around its body: the commune and village (none for the commune's
+    own decision on a matter of the whole commune, which has one line per village), the audit chain's
+    head."""
     db = web.session
-    return {"item": item, "village": db.get(Village, item.village_id),
+    lines = deliberation.village_results_of(db, decision) if decision is not None else []
+    village = None if decision is not None and decision.method == matters.VILLAGE_RESULTS else\
+        db.get(Village, village_id or item.village_id)
+    return {"item": item, "village": village, "village_lines": lines,
             "commune": db.get(Commune, item.commune_id), "head": audit.head(db, item.commune_id),
             "DELIB": LABELS}
 
@@ -401,7 +422,7 @@ def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
                       village_head=deliberation.user_name(db, decision.created_by_id),
                       excluded=deliberation.excluded_ballots(db, decision),
                       outcome=drules.decision_outcome(decision.status, decision.passed),
-                      **_record_context(web, item))
+                      **_record_context(web, item, decision))
 
 
 @router.get("/items/{code}/decisions/{decision_id}/report", response_class=HTMLResponse,
@@ -414,7 +435,7 @@ def decision_report(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
                       village_head=deliberation.user_name(db, decision.created_by_id),
                       status_url=urls.for_route(web.request, "item_status", code=item.code),
                       outcome=drules.decision_outcome(decision.status, decision.passed),
-                      **_record_context(web, item))
+                      **_record_context(web, item, decision))
 
 
 @router.get("/items/{code}/meetings/{meeting_id}/invitation", response_class=HTMLResponse,
@@ -423,12 +444,12 @@ def meeting_invitation(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
     """Form 01: the invitation to every household, with the date, place and agenda."""
     db = web.session
     meeting = deliberation.meeting_of(db, item, meeting_id)
-    households = areas.active_households(db, item.village_id, clock.as_utc(meeting.starts_at)
+    households = areas.active_households(db, meeting.village_id, clock.as_utc(meeting.starts_at)
                                          .astimezone(clock.LOCAL_TZ).date())
     return web.render("deliberation/invitation.html", meeting=meeting, households=households,
                       question=_question(web, item),
                       convener=deliberation.user_name(db, meeting.scheduled_by_id),
-                      **_record_context(web, item))
+                      **_record_context(web, item, village_id=meeting.village_id))
 
 
 @router.get("/items/{code}/meetings/{meeting_id}/minutes", response_class=HTMLResponse,
@@ -439,7 +460,9 @@ def meeting_minutes(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
     meeting = deliberation.meeting_of(db, item, meeting_id)
     return web.render("deliberation/minutes.html", meeting=meeting, question=_question(web, item),
                       clusters=deliberation.clusters_of(db, meeting),
-                      decision=deliberation.meeting_decision(db, meeting), **_record_context(web, item))
+                      decision=deliberation.meeting_decision(db, meeting),
+                      village_result=deliberation.meeting_village_result(db, meeting),
+                      **_record_context(web, item, village_id=meeting.village_id))
 
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------

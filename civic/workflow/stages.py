@@ -121,7 +121,10 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t(A.SEND_BACK, N_("Send back to triage"), {Stage.CLOSED}, {SUPERVISOR}, Stage.SUBMITTED, None, True,
        REVIEWABLE_OUTCOMES, check="review.pending", effect="review.send_back"),
     # Dân biết → Dân bàn → Dân làm: civic/deliberation/transitions.py.
-    _t(A.OPEN_DISCUSSION, N_("Open the discussion"), {Stage.KNOW}, {VILLAGE_HEAD}, Stage.DISCUSS,
+    # A village's matter is opened by its village head, a matter of the whole commune by the commune (the
+    # effect checks which, by the scope chosen: civic.deliberation.rules.check_may_open).
+    _t(A.OPEN_DISCUSSION, N_("Open the discussion"), {Stage.KNOW}, {VILLAGE_HEAD, SUPERVISOR, ADMIN},
+       Stage.DISCUSS,
        check="deliberation.disclosure_period_over", effect="deliberation.open_discussion"),
     _t(A.START_WORK, N_("Move to People do"), {Stage.DISCUSS}, {VILLAGE_HEAD}, Stage.DO,
        check="deliberation.decision_passed", effect="deliberation.record_result"),

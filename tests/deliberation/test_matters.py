@@ -258,15 +258,17 @@ def test_the_rule_applied_is_stored_with_the_decision(w):
     assert "Điều 18" in d.rule_article and not d.rule_secondary
 
 
-def test_a_commune_wide_contribution_counts_every_household_of_the_commune(w):
+def test_a_commune_wide_contribution_is_not_decided_by_one_villages_ballot(w):
+    """The commune opens it and adds every village's result up (tests/deliberation/test_commune_scope.py);
+    the village head's own paper ballot would count one village against the whole commune."""
     db, sec = w["db"], w["sec"]
     item = _know_item(w)
-    move(db, item, "open_discussion", sec, {"question": "Góp tiền làm đường trục xã?", "matter": "1",
-                                            "scope": "commune", "money_amount": "1.500.000"})
-    d = _paper_ballot(w, item, [f"H{n:04d}" for n in range(10)])
-    # All ten households of village A agree: 10 of the commune's 20 is not two thirds.
-    assert (d.households_total, d.yes, d.threshold, d.rule_secondary, d.passed) ==\
-        (20, 10, "two_thirds", True, False)
+    move(db, item, "open_discussion", viewer(db, w["users"]["supervisor"]), {
+        "question": "Góp tiền làm đường trục xã?", "matter": "1", "scope": "commune",
+        "money_amount": "1.500.000"})
+    with pytest.raises(Conflict, match="decided by the commune"):
+        deliberation.decide(db, item, sec, DecideForm.parse({"method": "paper_ballot"}))
+    assert count(db, Decision) == 0
 
 
 def _online_passed_item(w):

@@ -191,30 +191,33 @@ def facts(stage, **over):
 
 
 READY = dict(disclosure_count=1, disclosure_ready_on=date(2026, 6, 15))
-# action, facts that satisfy it, the one stage it starts from
+# action, facts that satisfy it, the one stage it starts from, who else may act (the commune's officials open
+# a matter of the whole commune: the effect checks the scope, civic.deliberation.rules.check_may_open)
 ROWS = [
-    ("open_discussion", READY, "know"),
-    ("start_work", dict(decision_passed=True), "discuss"),
-    ("close_not_approved", dict(decision_failed=True), "discuss"),
+    ("open_discussion", READY, "know", {"supervisor", "admin"}),
+    ("start_work", dict(decision_passed=True), "discuss", set()),
+    ("close_not_approved", dict(decision_failed=True), "discuss", set()),
 ]
 STATES = ("submitted", "know", "discuss", "do", "inspect", "closed/done", "closed/not_approved")
 # The actions this module's matrix covers (tests/workflow/test_rules.py checks every action is
 # covered).
-MATRIX = {action: start for action, _good, start in ROWS}
+MATRIX = {action: start for action, _good, start, _also in ROWS}
 
 
-@pytest.mark.parametrize(("action", "good", "start"), ROWS)
+@pytest.mark.parametrize(("action", "good", "start", "also"), ROWS)
 @pytest.mark.parametrize("state", STATES)
-def test_matrix_of_deliberation_transitions(action, good, start, state):
+def test_matrix_of_deliberation_transitions(action, good, start, also, state):
     item = facts(state, **good)
-    if state == start:
-        assert wrules.check(action, item, SEC, NOW).action == action
-    else:
-        with pytest.raises(Conflict):
-            wrules.check(action, item, SEC, NOW)
-    for who in OTHERS.values():
-        with pytest.raises(Forbidden):
-            wrules.check(action, item, who, NOW)
+    for who in [SEC, *(OTHERS[name] for name in sorted(also))]:
+        if state == start:
+            assert wrules.check(action, item, who, NOW).action == action
+        else:
+            with pytest.raises(Conflict):
+                wrules.check(action, item, who, NOW)
+    for name, who in OTHERS.items():
+        if name not in also:
+            with pytest.raises(Forbidden):
+                wrules.check(action, item, who, NOW)
 
 
 def test_open_discussion_needs_a_disclosure_and_the_period():

@@ -66,6 +66,8 @@ NOT_REACHED: dict[str, str] = {
                          "probe finds first is for goods",
     "RecordMeetingForm": "the demo's meeting has not taken place yet: " + NOT_STEP,
     "DecideForm": NOT_STEP,
+    "CommuneDecisionForm": "the demo has no matter of the whole commune; tests/deliberation/"
+                           "test_commune_scope_pages.py closes one with markup in its reason and checks it",
     "PaperBallotForm": NOT_STEP,
     "CountForm": NOT_STEP + "; its only free text, a correction's reason, is kept in the audit chain's "
                  "payload and shown on no page (tests/deliberation/test_count.py)",
