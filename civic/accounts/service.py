@@ -263,12 +263,14 @@ def _any_commune(session: Session) -> int | None:
 
 
 def create_user(session: Session, *, phone: str, display_name: str, password: str, role: str | None = None,
-                commune_id: int | None = None, village_id: int | None = None, title: str = "") -> User:
+                commune_id: int | None = None, village_id: int | None = None, title: str = "",
+                password_hash: str | None = None) -> User:
     """An account made by an administrator (the CLI, the demo seed): its fields are read by the same form
-    as a registration."""
+    as a registration. `password_hash`, when given, is stored instead of hashing `password` again (the demo
+    gives its many example residents, who never log in with a password, one hash of an unknown one)."""
     form = RegisterForm.parse({"phone": phone, "display_name": display_name, "password": password,
                                "password_again": password})
-    user = register(session, form)
+    user = register(session, form, password_hash)
     if role:
         grant(session, user, role=role, commune_id=commune_id, village_id=village_id, title=title)
     return user
