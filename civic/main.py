@@ -10,6 +10,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 import civic.domains  # noqa: F401  (every table and stage move)
+from civic.accounts import service as account_service
 from civic.areas.service import NotSetUp
 from civic.config import get_settings
 from civic.errors import CivicError
@@ -54,6 +55,7 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool
         await anyio.to_thread.run_sync(setup.announce_code)
+        await anyio.to_thread.run_sync(account_service.dummy_hash)
         yield
 
     # No Swagger UI: it loads its scripts and styles from a CDN and runs an inline script, which the site's

@@ -41,17 +41,27 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "pages: how pages look and read (axe, keyboard, print, layout): the same on any "
         "database, so they run on SQLite only unless CIVIC_PAGE_TESTS_ON_POSTGRES=1")
+    config.addinivalue_line(
+        "markers", "own_sqlite: the test makes its own SQLite site whatever DATABASE_URL says, so a run on "
+        "PostgreSQL would repeat it exactly; it runs in the SQLite run only")
 
 
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, leave out the tests marked `pages` (they check markup, not data: every journey and
-    every HTTP test still runs on both databases). CI runs the suite on both side by side on two cores, and
-    these are a third of its time."""
-    if is_sqlite(_url) or os.environ.get("CIVIC_PAGE_TESTS_ON_POSTGRES") == "1":
+    every HTTP test still runs on both databases) and those marked `own_sqlite` (they never touch the
+    PostgreSQL database). CI runs the suite on both side by side on two cores, and these are a third of
+    its time."""
+    if is_sqlite(_url):
         return
-    kept = [item for item in items if item.get_closest_marker("pages") is None]
+    markers = ("own_sqlite",) if os.environ.get("CIVIC_PAGE_TESTS_ON_POSTGRES") == "1" else \
+        ("own_sqlite", "pages")
+
+    def left_out(item) -> bool:
+        return any(item.get_closest_marker(m) is not None for m in markers)
+
+    kept = [item for item in items if not left_out(item)]
     if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("pages")])
+        config.hook.pytest_deselected(items=[item for item in items if left_out(item)])
         items[:] = kept
 
 _migrated = False

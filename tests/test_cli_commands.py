@@ -22,6 +22,8 @@ from civic.areas.models import Commune
 from civic.db import build_engine
 
 CIVIC = Path(sys.executable).with_name("civic")
+# Its own SQLite site whatever DATABASE_URL says: the PostgreSQL run would repeat it (tests/conftest.py).
+pytestmark = pytest.mark.own_sqlite
 PASSWORD = "horse battery staple"
 
 

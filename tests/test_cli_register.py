@@ -18,6 +18,8 @@ from civic.db import build_engine
 from tests.areas.register_files import cp1258, csv_bytes, xlsx_bytes
 
 CIVIC = Path(sys.executable).with_name("civic")
+# Its own SQLite site whatever DATABASE_URL says: the PostgreSQL run would repeat it (tests/conftest.py).
+pytestmark = pytest.mark.own_sqlite
 
 
 class Office:

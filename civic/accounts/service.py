@@ -49,8 +49,18 @@ from civic.db import row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 
 _hasher = PasswordHasher()
-# A hash to verify against when the phone is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# A hash to verify against when the phone is unknown, so both paths take the same time. Made on first use,
+# not at import: a full-strength hash costs about half a second, and every `civic` command imports this.
+_DUMMY_HASH: str | None = None
+
+
+def dummy_hash() -> str:
+    """The dummy hash, made now if it was not yet (a server makes it when it starts, so that the first
+    unknown phone takes no longer than the next)."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    return _DUMMY_HASH
 
 
 def hash_password(password: str) -> str:
@@ -61,7 +71,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Does the password match? With no hash (an unknown phone) a dummy one is verified, so both paths
     take the same time."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -263,12 +273,14 @@ def _any_commune(session: Session) -> int | None:
 
 
 def create_user(session: Session, *, phone: str, display_name: str, password: str, role: str | None = None,
-                commune_id: int | None = None, village_id: int | None = None, title: str = "") -> User:
+                commune_id: int | None = None, village_id: int | None = None, title: str = "",
+                password_hash: str | None = None) -> User:
     """An account made by an administrator (the CLI, the demo seed): its fields are read by the same form
-    as a registration."""
+    as a registration. `password_hash`, when given, is stored instead of hashing `password` again (the demo
+    gives its many example residents, who never log in with a password, one hash of an unknown one)."""
     form = RegisterForm.parse({"phone": phone, "display_name": display_name, "password": password,
                                "password_again": password})
-    user = register(session, form)
+    user = register(session, form, password_hash)
     if role:
         grant(session, user, role=role, commune_id=commune_id, village_id=village_id, title=title)
     return user

@@ -8,6 +8,7 @@ until the deliberation, implementation and supervision services exist.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import secrets
@@ -275,6 +276,21 @@ def _at(base: datetime, days_ago: float, hour: int = 9) -> datetime:
     return min(local.astimezone(UTC), base - timedelta(minutes=5))
 
 
+@functools.cache
+def _nobodys_password() -> tuple[str, str]:
+    """The password of the demo's example people who never log in with one (village heads of the other
+    villages, board members, households that vote): random, known to nobody, and hashed once. Argon2id at
+    full strength costs about half a second a hash, and the demo makes over thirty of these people."""
+    password = secrets.token_urlsafe(16)
+    return password, accounts.hash_password(password)
+
+
+def _example_person(session: Session, *, phone: str, display_name: str) -> User:
+    password, password_hash = _nobodys_password()
+    return accounts.create_user(session, phone=phone, display_name=display_name, password=password,
+                                password_hash=password_hash)
+
+
 def load(session: Session, now: datetime | None = None) -> str:
     random.seed(20261125)
     real_now = now or clock.now()
@@ -323,9 +339,8 @@ def _load(session: Session, now: datetime) -> str:
     accounts.link_household(session, users["resident"], first, representative=True)
     village_heads = {"hung-dao": users["village_head"]}
     for i, (name, slug, _kind, _n) in enumerate(VILLAGES[1:], start=5):
-        u = accounts.create_user(session, phone=f"09000000{i:02d}",
-                                 display_name=f"{random.choice(SURNAMES)} {random.choice(GIVEN)}",
-                                 password=secrets.token_urlsafe(16))
+        u = _example_person(session, phone=f"09000000{i:02d}",
+                            display_name=f"{random.choice(SURNAMES)} {random.choice(GIVEN)}")
         accounts.grant(session, u, role="village_head", commune_id=commune.id, village_id=villages[slug].id,
                        title=f"Trưởng {'thôn' if _kind == 'thon' else 'tổ dân phố'} {name}")
         village_heads[slug] = u
@@ -423,8 +438,7 @@ def _inspection_board(session: Session, commune: Commune, villages: dict[str, Vi
     homes = [villages["hung-dao"], *(villages[slug] for _n, slug, _k, _c in VILLAGES[1:]),
              villages["tan-tien"]]
     for i, name in enumerate(BOARD_NAMES, start=20):
-        members.append(accounts.create_user(session, phone=f"09000000{i:02d}", display_name=name,
-                                            password=secrets.token_urlsafe(16)))
+        members.append(_example_person(session, phone=f"09000000{i:02d}", display_name=name))
     for n, (user, village) in enumerate(zip(members, homes, strict=True)):
         household = session.execute(select(Household).where(col(Household.village_id) == village.id)
                                     .order_by(col(Household.id)).offset(2 + n).limit(1)).scalar_one()
@@ -475,9 +489,7 @@ def _demo_household_viewers(session: Session, village, count: int) -> list[Viewe
         phone = f"09001{village.id % 10}{n:04d}"
         user = session.execute(select(User).where(col(User.phone) == phone)).scalar_one_or_none()
         if user is None:
-            user = accounts.create_user(session, phone=phone,
-                                        display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}",
-                                        password=secrets.token_urlsafe(16))
+            user = _example_person(session, phone=phone, display_name=f"{SURNAMES[n % 10]} {GIVEN[n % 14]}")
             accounts.grant(session, user, role="resident", commune_id=village.commune_id,
                            village_id=village.id)
             accounts.link_household(session, user, household, representative=True)
