@@ -200,7 +200,7 @@ def _changeable(board: Board, today: date) -> None:
 def _member_of(session: Session, board: Board, member_id: int | None) -> BoardMember:
     member = session.get(BoardMember, member_id) if member_id else None
     if member is None or member.board_id != board.id:
-        raise NotFound(N_("This member does not exist."))
+        raise Invalid(N_("This member does not exist."), field="target_id")
     return member
 
 
