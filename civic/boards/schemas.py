@@ -48,7 +48,7 @@ class RecogniseForm(Form):
     recognised_on: Annotated[date | None, Day()] = None
 
 
-class JoinForm(MemberForm):
+class BoardJoinForm(MemberForm):
     """A member who joins a recognised board: elected at a village meeting, then recognised by a decision
     of the commune People's Committee; they take office on the decision's date."""
 
@@ -63,14 +63,14 @@ class JoinForm(MemberForm):
 LEAVE_MESSAGE = N_("Please choose why the member leaves.")
 
 
-class LeaveForm(MemberRefForm):
+class BoardLeaveForm(MemberRefForm):
     """A member leaves the board before the term ends (moved away, resigned, dismissed, died), from a date."""
 
     reason: Annotated[str, Choice(tuple(rules.LEAVE_REASONS), LEAVE_MESSAGE)] = ""
     left_on: Annotated[date | None, Day()] = None
 
 
-class ReplaceForm(JoinForm):
+class BoardReplaceForm(BoardJoinForm):
     """One member leaves and another, elected in their place, takes office on the recognition's date."""
 
     target_id: Annotated[int | None, Id(N_("This member does not exist."), lenient=True)] = None
@@ -86,7 +86,8 @@ class EndBoardForm(Form):
     ended_on: Annotated[date | None, Day()] = None
 
 
-FORMS = (BoardForm, MemberForm, MemberRefForm, RecogniseForm, JoinForm, LeaveForm, ReplaceForm, EndBoardForm)
+FORMS = (BoardForm, MemberForm, MemberRefForm, RecogniseForm, BoardJoinForm, BoardLeaveForm, BoardReplaceForm,
+         EndBoardForm)
 
 
 @dataclass(frozen=True)

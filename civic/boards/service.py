@@ -21,14 +21,14 @@ from civic.boards import rules
 from civic.boards.models import Board, BoardMember
 from civic.boards.schemas import (
     BoardForm,
+    BoardJoinForm,
+    BoardLeaveForm,
+    BoardReplaceForm,
     BoardView,
     EndBoardForm,
-    JoinForm,
-    LeaveForm,
     MemberForm,
     MemberRow,
     RecogniseForm,
-    ReplaceForm,
 )
 from civic.db import row_id
 from civic.errors import N_, Invalid, NotFound
@@ -222,7 +222,7 @@ def _grant(session: Session, viewer: Viewer, board: Board, user: User, starts_on
                           ends_on=board.term_ends_on, granted_by=viewer.id)
 
 
-def _joining(session: Session, viewer: Viewer, board: Board, form: JoinForm, staying: list[BoardMember],
+def _joining(session: Session, viewer: Viewer, board: Board, form: BoardJoinForm, staying: list[BoardMember],
              replaces: BoardMember | None = None) -> BoardMember:
     """The elected person, checked against the register and the board's rules, given the board's role from
     the recognition's date."""
@@ -258,7 +258,7 @@ def _joined(member: BoardMember) -> dict[str, Any]:
             "starts_on": member.starts_on.isoformat(), "grant_id": member.grant_id}
 
 
-def join(session: Session, viewer: Viewer, board_id: int, form: JoinForm) -> BoardMember:
+def join(session: Session, viewer: Viewer, board_id: int, form: BoardJoinForm) -> BoardMember:
     """A member added to a recognised board: elected at a village meeting, recognised by the commune."""
     board = admin_board(session, viewer, board_id)
     today = clock.today_local()
@@ -272,7 +272,7 @@ def join(session: Session, viewer: Viewer, board_id: int, form: JoinForm) -> Boa
     return member
 
 
-def leave(session: Session, viewer: Viewer, board_id: int, form: LeaveForm) -> BoardMember:
+def leave(session: Session, viewer: Viewer, board_id: int, form: BoardLeaveForm) -> BoardMember:
     """A member leaves before the term ends (moved away, resigned, dismissed, died). The board may drop
     under its minimum: it is then not complete and cannot sign off until new members are recognised."""
     board = admin_board(session, viewer, board_id)
@@ -292,7 +292,7 @@ def leave(session: Session, viewer: Viewer, board_id: int, form: LeaveForm) -> B
     return member
 
 
-def replace(session: Session, viewer: Viewer, board_id: int, form: ReplaceForm) -> BoardMember:
+def replace(session: Session, viewer: Viewer, board_id: int, form: BoardReplaceForm) -> BoardMember:
     """One member leaves and the person elected in their place takes office, both on the date of the
     commune's decision recognising the newcomer; the board keeps its rules."""
     board = admin_board(session, viewer, board_id)

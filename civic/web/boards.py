@@ -14,13 +14,13 @@ from civic.boards import service as boards
 from civic.boards.schemas import (
     FORMS,
     BoardForm,
+    BoardJoinForm,
+    BoardLeaveForm,
+    BoardReplaceForm,
     EndBoardForm,
-    JoinForm,
-    LeaveForm,
     MemberForm,
     MemberRefForm,
     RecogniseForm,
-    ReplaceForm,
 )
 from civic.db import row_id
 from civic.errors import N_, NotFound
@@ -123,19 +123,19 @@ async def recognise_board(request: Request, board_id: RowId):
 
 @router.post("/admin/boards/{board_id}/join")
 async def join_board(request: Request, board_id: RowId):
-    return await _board_post(request, board_id, "join", JoinForm, boards.join,
+    return await _board_post(request, board_id, "join", BoardJoinForm, boards.join,
                              N_("The new member was recorded: they take office on the date of the decision."))
 
 
 @router.post("/admin/boards/{board_id}/leave")
 async def leave_board(request: Request, board_id: RowId):
-    return await _board_post(request, board_id, "leave", LeaveForm, boards.leave,
+    return await _board_post(request, board_id, "leave", BoardLeaveForm, boards.leave,
                              N_("The member's leaving was recorded."))
 
 
 @router.post("/admin/boards/{board_id}/replace")
 async def replace_board_member(request: Request, board_id: RowId):
-    return await _board_post(request, board_id, "replace", ReplaceForm, boards.replace,
+    return await _board_post(request, board_id, "replace", BoardReplaceForm, boards.replace,
                              N_("The replacement was recorded: it takes effect on the date of the decision."))
 
 

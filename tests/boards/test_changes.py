@@ -12,7 +12,7 @@ import pytest
 from civic.accounts.models import RoleGrant
 from civic.boards import service as boards
 from civic.boards.models import Board, BoardMember
-from civic.boards.schemas import EndBoardForm, JoinForm, LeaveForm, ReplaceForm
+from civic.boards.schemas import BoardJoinForm, BoardLeaveForm, BoardReplaceForm, EndBoardForm
 from civic.errors import Conflict, Invalid
 from civic.supervision import service as sup
 from civic.supervision.schemas import SignOffVoteForm
@@ -21,14 +21,14 @@ from tests.builders import audit_events, count, make_item, make_user, viewer, wo
 from tests.supervision.test_service import ready
 
 
-def replacement(phone: str, **over) -> ReplaceForm:
-    return ReplaceForm.parse({"reason": "moved_away", "phone": phone, "position": "member",
+def replacement(phone: str, **over) -> BoardReplaceForm:
+    return BoardReplaceForm.parse({"reason": "moved_away", "phone": phone, "position": "member",
                               "elected_on": "15/01/2026", "election_ref": "Biên bản hội nghị thôn số 7",
                               "decision_no": "31/QĐ-UBND", "recognised_on": "20/01/2026", **over})
 
 
-def joining(phone: str, **over) -> JoinForm:
-    return JoinForm.parse({"phone": phone, "position": "member", "elected_on": "15/01/2026",
+def joining(phone: str, **over) -> BoardJoinForm:
+    return BoardJoinForm.parse({"phone": phone, "position": "member", "elected_on": "15/01/2026",
                            "election_ref": "Biên bản hội nghị thôn số 8", "decision_no": "32/QĐ-UBND",
                            "recognised_on": "20/01/2026", **over})
 
@@ -76,7 +76,7 @@ def test_a_member_who_leaves_makes_the_board_not_complete_and_it_cannot_sign_off
     admin = viewer(db, users["admin"])
     item = make_item(db, commune, a, cat, stage="inspect")
     ready(db, item, viewer(db, members[0]))
-    boards.leave(db, admin, board.id, LeaveForm.parse({
+    boards.leave(db, admin, board.id, BoardLeaveForm.parse({
         "target_id": str(member_row(db, board, members[4]).id), "reason": "died", "left_on": "05/01/2026"}))
     view = boards.views(db, commune.id, board_id=board.id)[0]
     assert not view.complete and view.missing == ["A people's inspection board has at least 5 members."]
@@ -103,7 +103,7 @@ def test_the_majority_counts_the_members_in_office_and_an_agreement_of_a_member_
     assert sup.vote_sign_off(db, item, m[0], SignOffVoteForm.parse({"vote": "agree"})) is False
     assert sup.vote_sign_off(db, item, m[1], SignOffVoteForm.parse({"vote": "agree"})) is False
     # Monitor 1 resigns: of the four in office, one agreed; three of four are needed.
-    boards.leave(db, admin, board.id, LeaveForm.parse({
+    boards.leave(db, admin, board.id, BoardLeaveForm.parse({
         "target_id": str(member_row(db, board, monitors[1]).id), "reason": "resigned",
         "left_on": "05/01/2026"}))
     assert boards.inspecting(db, item)[1] == frozenset(u.id for u in monitors) - {monitors[1].id}

@@ -111,3 +111,50 @@ def test_the_board_pages_stay_under_the_weight_budget(client, capsys):
             assert sizes["total"] < BUDGET and not problems, (path, sizes, problems)
     with capsys.disabled():
         print("\nboard pages (as sent, compressed): " + "; ".join(table))
+
+
+def state():
+    with unit_of_work() as db:
+        return sorted((m.id, m.user_id, m.starts_on, m.ends_on) for m in db.query(BoardMember))
+
+
+def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_when_to_when(client):
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        board, members = make_board(db, commune, [a, a, b, a, a], users["admin"])  # village b: members[2]
+        ids = {u.display_name: db.query(BoardMember).filter(BoardMember.user_id == u.id).one().id
+               for u in members}
+        from_a = board_member(db, commune, a, 5, "Trần Văn Mới").phone
+        from_b = board_member(db, commune, b, 5, "Trần Văn Tân").phone
+        phones = [u.phone for u in members] + [from_a, from_b]
+        page = f"/admin/boards/{board.id}"
+    login(client, users["admin"])
+    form = {"target_id": str(ids["Hoàng Thị Nhân"]), "reason": "moved_away", "position": "member",
+            "elected_on": "15/01/2026", "election_ref": "Biên bản hội nghị thôn số 7",
+            "decision_no": "31/QĐ-UBND", "recognised_on": "20/01/2026"}
+    before = state()
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_a}, lang="en")
+    assert r.status_code == 422
+    assert "After this change a village would have no member" in unescape(r.text)
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b, "recognised_on": "10/01/2026"})
+    assert r.status_code == 422 and 'id="f-recognised_on-error"' in r.text
+    assert state() == before
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b})
+    assert r.status_code == 303 and r.headers["location"] == page
+    public = unescape(client.get("/boards?lang=en").text)
+    assert "Trần Văn Tân · Tân Tiến · since 20 Jan 2026 · in place of Hoàng Thị Nhân" in public
+    assert "Served before" in public and "Hoàng Thị Nhân · Tân Tiến · 10 Dec 2025 – 20 Jan 2026" in public
+    assert "Moved away" not in public and not any(p in public for p in phones)
+    # A member leaves without a replacement: the board is under five, and both pages say it cannot sign off.
+    r = post(client, f"{page}/leave", page, target_id=str(ids["Lê Thị Thanh"]), reason="resigned",
+             left_on="01/02/2026")
+    assert r.status_code == 303
+    for path in ("/boards?lang=en", f"{page}?lang=en"):
+        html = unescape(client.get(path).text)
+        assert "Not complete" in html and "It cannot sign an inspection off" in html
+    assert "Resigned" in unescape(client.get(f"{page}?lang=en").text)
+    end = {"reason": "dissolved", "decision_no": "50/QĐ-UBND", "ended_on": "01/03/2026"}
+    assert post(client, f"{page}/end", page, **end).status_code == 303
+    r = post(client, f"{page}/end", page, **end, lang="en")
+    assert r.status_code == 409 and "This board has already ended." in r.text
+    assert "Ended" in client.get("/boards?lang=en").text
