@@ -36,7 +36,8 @@ def upgrade() -> None:
                                  ["replaces_id"], ["id"])
     op.execute(sa.text(
         "UPDATE board_member SET starts_on = (SELECT CASE WHEN board.recognised_on > board.term_starts_on "
-        "THEN board.recognised_on ELSE board.term_starts_on END FROM board WHERE board.id = board_member.board_id) "
+        "THEN board.recognised_on ELSE board.term_starts_on END FROM board "
+        "WHERE board.id = board_member.board_id) "
         "WHERE board_id IN (SELECT id FROM board WHERE recognised_on IS NOT NULL)"))
 
 
@@ -46,6 +47,7 @@ def downgrade() -> None:
         for name in ("replaces_id", "decision_no", "election_ref", "elected_on", "end_reason", "ends_on",
                      "starts_on"):
             batch.drop_column(name)
-    with op.batch_alter_table("board") as batch:
-        for name in ("end_decision_no", "end_reason", "ended_on"):
-            batch.drop_column(name)
+    # Plain column drops (SQLite has them since 3.35): a batch would copy `board`, and SQLite refuses to
+    # drop the old table while the members' foreign keys point at it.
+    for name in ("end_decision_no", "end_reason", "ended_on"):
+        op.drop_column("board", name)
