@@ -139,8 +139,14 @@ def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_w
     r = post(client, f"{page}/replace", page, **{**form, "phone": from_b, "recognised_on": "10/01/2026"})
     assert r.status_code == 422 and 'id="f-recognised_on-error"' in r.text
     assert state() == before
-    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b})
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b,
+                                                  "election_ref": "Biên bản <b>số 7</b>",
+                                                  "decision_no": "31/QĐ-UBND <i>"})
     assert r.status_code == 303 and r.headers["location"] == page
+    for path in ("/boards", page):  # what was typed with markup is shown as text
+        html = client.get(path).text
+        assert "Biên bản &lt;b&gt;số 7&lt;/b&gt;" in html and "31/QĐ-UBND &lt;i&gt;" in html
+        assert "<b>số 7" not in html and "UBND <i>" not in html
     public = unescape(client.get("/boards?lang=en").text)
     assert "Trần Văn Tân · Tân Tiến · since 20 Jan 2026 · in place of Hoàng Thị Nhân" in public
     assert "Served before" in public and "Hoàng Thị Nhân · Tân Tiến · 10 Dec 2025 – 20 Jan 2026" in public
@@ -153,8 +159,9 @@ def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_w
         html = unescape(client.get(path).text)
         assert "Not complete" in html and "It cannot sign an inspection off" in html
     assert "Resigned" in unescape(client.get(f"{page}?lang=en").text)
-    end = {"reason": "dissolved", "decision_no": "50/QĐ-UBND", "ended_on": "01/03/2026"}
+    end = {"reason": "dissolved", "decision_no": "50/QĐ-UBND <i>", "ended_on": "01/03/2026"}
     assert post(client, f"{page}/end", page, **end).status_code == 303
+    assert "50/QĐ-UBND &lt;i&gt;" in client.get("/boards").text
     r = post(client, f"{page}/end", page, **end)
     assert r.status_code == 409 and "Ban này đã kết thúc hoạt động." in r.text
     assert "Ended" in client.get("/boards?lang=en").text
