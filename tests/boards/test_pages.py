@@ -165,3 +165,26 @@ def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_w
     r = post(client, f"{page}/end", page, **end)
     assert r.status_code == 409 and "Ban này đã kết thúc hoạt động." in r.text
     assert "Ended" in client.get("/boards?lang=en").text
+
+
+def test_a_project_board_s_changes_are_on_its_project_s_timeline(client):
+    from civic.boards import service as boards
+    from civic.boards.schemas import BoardLeaveForm, EndBoardForm
+    from tests.builders import make_item, viewer
+
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage="do")
+        board, members = make_board(db, commune, [a], users["admin"], kind="investment", item=item, size=3)
+        admin = viewer(db, users["admin"])
+        member = db.query(BoardMember).filter(BoardMember.user_id == members[2].id).one()
+        boards.leave(db, admin, board.id, BoardLeaveForm.parse({"target_id": str(member.id), "reason": "died",
+                                                               "left_on": "05/01/2026"}))
+        boards.end_board(db, admin, board.id, EndBoardForm.parse({
+            "reason": "dissolved", "decision_no": "40/QĐ-UBND", "ended_on": "01/02/2026"}))
+        code = item.code
+    page = client.get(f"/items/{code}?lang=en")
+    assert page.status_code == 200
+    text = unescape(page.text)
+    assert "recorded that a member left its supervision board" in text
+    assert "recorded the end of its supervision board (decision 40/QĐ-UBND)" in text
