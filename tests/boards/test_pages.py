@@ -159,6 +159,7 @@ def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_w
         html = unescape(client.get(path).text)
         assert "Not complete" in html and "It cannot sign an inspection off" in html
     assert "Resigned" in unescape(client.get(f"{page}?lang=en").text)
+    assert "<strong>Not complete</strong>" in client.get("/admin/boards?lang=en").text
     end = {"reason": "dissolved", "decision_no": "50/QĐ-UBND <i>", "ended_on": "01/03/2026"}
     assert post(client, f"{page}/end", page, **end).status_code == 303
     assert "50/QĐ-UBND &lt;i&gt;" in client.get("/boards").text
