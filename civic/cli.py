@@ -359,7 +359,7 @@ def _verify_tables(db, commune: Commune) -> bool:
         print(f"{commune.code}: TABLE DIFFERS {d.describe()}", file=sys.stderr)
     if not found:
         print(f"{commune.code}: the tables agree with the events (items, decisions, pledges, deliveries, "
-              f"budget, spending, progress, inspections, verdicts)")
+              f"budget, spending, progress, inspections, verdicts, meetings, boards)")
     return bool(found)
 
 

@@ -319,28 +319,44 @@ def reconcile(session: Session, commune_id: int) -> list[replay.Disagreement]:
     for (name, row), values in state.rows.items():
         expected.setdefault(name, {})[row] = values
     found: list[replay.Disagreement] = []
-    for name in sorted(set(expected) | set(replay.ID_KEYS) | {"item"}):
+    of_commune = select(item_t.c.id).where(item_t.c.commune_id == commune_id)
+    boards_t = table("board", column("id"), column("commune_id"))
+    inspections_t = table("inspection", column("id"), column("item_id"))
+    board_where = {  # the rows of the commune's boards, every one of which an event names
+        "board": lambda t: t.c.commune_id == commune_id,
+        "board_member": lambda t: t.c.board_id.in_(select(boards_t.c.id)
+                                                   .where(boards_t.c.commune_id == commune_id)),
+        "sign_off_vote": lambda t: t.c.inspection_id.in_(select(inspections_t.c.id)
+                                                         .where(inspections_t.c.item_id.in_(of_commune))),
+    }
+    for name in sorted(set(expected) | set(replay.ID_KEYS) | set(replay.BOARD_TABLES) | {"item"}):
         rows = expected.get(name, {})
         fields = sorted({f for values in rows.values() for f in values})
         columns = sorted({replay.column_of(f) for f in fields} - {"id", "item_id", "commune_id"})
         has_item = name in replay.ID_KEYS
+        extra = {"board_member": ["board_id"], "sign_off_vote": ["inspection_id"]}.get(name, [])
         t = table(name, column("id"), column("item_id"), column("commune_id"),
-                  *[column(c) for c in columns])
-        picked = [t.c.id, *([t.c.item_id] if has_item else []), *[t.c[c] for c in columns]]
+                  *[column(c) for c in sorted(set(columns) | set(extra))])
+        picked = [t.c.id, *([t.c.item_id] if has_item else []),
+                  *[t.c[c] for c in sorted(set(columns) | set(extra))]]
         if name == "item":
             where = t.c.commune_id == commune_id
         elif has_item:
-            where = t.c.item_id.in_(select(item_t.c.id).where(item_t.c.commune_id == commune_id))
+            where = t.c.item_id.in_(of_commune)
+        elif name in board_where:
+            where = board_where[name](t)
         else:
             where = t.c.id.in_(list(rows) or [-1])
         stored = {r["id"]: dict(r) for r in session.execute(select(*picked).where(where)).mappings()}
-        if name == "item" or has_item:
+        if name == "item" or has_item or name in board_where:
             for row_id, values in stored.items():
-                if row_id not in rows:
-                    item_id = row_id if name == "item" else values.get("item_id")
-                    why = "events removed it" if (name, row_id) in state.gone else "no event records it"
-                    found.append(replay.Disagreement(name, row_id, codes.get(item_id or 0, ""), "row",
-                                                     "present", why))
+                if row_id in rows or (name == "sign_off_vote" and values.get("inspection_id") in
+                                      state.unnamed_votes):  # votes of events that did not name them
+                    continue
+                item_id = row_id if name == "item" else values.get("item_id")
+                why = "events removed it" if (name, row_id) in state.gone else "no event records it"
+                found.append(replay.Disagreement(name, row_id, codes.get(item_id or 0, ""), "row",
+                                                 "present", why))
         for row_id, values in sorted(rows.items()):
             item_id = state.item_of.get((name, row_id))
             code = (codes.get(item_id or 0) or state.item_codes.get(item_id or 0)
@@ -361,4 +377,23 @@ def reconcile(session: Session, commune_id: int) -> list[replay.Disagreement]:
                     continue
                 found.append(replay.Disagreement(name, row_id, code, field, replay.shown(have),
                                                  replay.shown(want)))
+    found.extend(_counted(session, state, codes))
+    return found
+
+
+def _counted(session: Session, state: replay.State, codes: dict[int, str]) -> list[replay.Disagreement]:
+    """Rows counted per parent (the households on a meeting's roll) against the count the events give."""
+    found = []
+    for (child, key), parent in sorted(replay.COUNTED.items()):
+        wanted = {parent_id: n for (c, k, parent_id), n in state.counts.items() if (c, k) == (child, key)}
+        if not wanted:
+            continue
+        t = table(child, column(key))
+        have = dict(session.execute(select(t.c[key], func.count()).where(t.c[key].in_(sorted(wanted)))
+                                    .group_by(t.c[key])).all())
+        for parent_id, n in sorted(wanted.items()):
+            if have.get(parent_id, 0) != n:
+                item_id = state.item_of.get((parent, parent_id))
+                found.append(replay.Disagreement(parent, parent_id, codes.get(item_id or 0, ""),
+                                                 f"{child} rows", have.get(parent_id, 0), n))
     return found

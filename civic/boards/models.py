@@ -31,6 +31,11 @@ class Board(SQLModel, table=True):
     decision_no: str = Field(default="", max_length=60)
     recognised_on: date | None = None
     recognised_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Ended before its term: dissolved, or a project's board when its project is closed; it acts until the
+    # day before `ended_on` (the commune's decision's date).
+    ended_on: date | None = None
+    end_reason: str = Field(default="", max_length=16)  # dissolved | project_closed
+    end_decision_no: str = Field(default="", max_length=60)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
 
@@ -49,5 +54,15 @@ class BoardMember(SQLModel, table=True):
     village_id: int = Field(foreign_key="village.id")
     position: str = Field(default="member", max_length=16)  # head | member
     grant_id: int | None = Field(default=None, foreign_key="role_grant.id")  # given at recognition
+    # In office from `starts_on` (the recognition) until the day before `ends_on`; None before recognition.
+    starts_on: date | None = None
+    ends_on: date | None = None
+    # moved_away | resigned | dismissed | died | board_ended
+    end_reason: str = Field(default="", max_length=16)
+    # A member who joined after the recognition: their village meeting and the commune's decision.
+    elected_on: date | None = None
+    election_ref: str = Field(default="", max_length=120)
+    decision_no: str = Field(default="", max_length=60)
+    replaces_id: int | None = Field(default=None, foreign_key="board_member.id")
     added_at: datetime = Field(sa_type=DateTime(timezone=True))
     added_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -22,6 +22,13 @@ POSITIONS = {"head": N_("Head of the board"), "member": N_("Member")}
 # The role each kind's members hold in civic (civic.accounts.rules.ROLES).
 MEMBER_ROLE = {INSPECTION: "inspection_member", INVESTMENT: "investment_monitor"}
 
+# Why a member leaves before the term ends; `board_ended` marks the members of a board that ended early.
+LEAVE_REASONS = {"moved_away": N_("Moved away"), "resigned": N_("Resigned"), "dismissed": N_("Dismissed"),
+                 "died": N_("Died")}
+BOARD_ENDED = "board_ended"
+DISSOLVED, PROJECT_CLOSED = "dissolved", "project_closed"
+END_REASONS = {DISSOLVED: N_("Dissolved"), PROJECT_CLOSED: N_("The project is closed")}
+
 INSPECTION_MIN = 5  # members of a people's inspection board, at least
 INVESTMENT_MAX = 5  # members of a community investment supervision board, at most
 REF_MAX = 120
@@ -103,11 +110,114 @@ def check_recognition(kind: str, *, recognised: bool, member_villages: Iterable[
         raise Invalid(N_("The recognition cannot come before the election."), field="recognised_on")
 
 
-def in_force(recognised_on: date | None, term_starts_on: date, term_ends_on: date | None, today: date
-             ) -> bool:
-    """A board acts from its recognition and the start of its term until its term ends."""
+def in_force(recognised_on: date | None, term_starts_on: date, term_ends_on: date | None, today: date,
+             ended_on: date | None = None) -> bool:
+    """A board acts from its recognition and the start of its term until its term ends, or until the day
+    before the commune ended it."""
     return (recognised_on is not None and recognised_on <= today and term_starts_on <= today
-            and (term_ends_on is None or today < term_ends_on))
+            and (term_ends_on is None or today < term_ends_on) and (ended_on is None or today < ended_on))
+
+
+def in_office(starts_on: date | None, ends_on: date | None, today: date) -> bool:
+    """A member is in office from the day their recognition takes effect until the day before they left."""
+    return starts_on is not None and starts_on <= today and (ends_on is None or today < ends_on)
+
+
+def missing_in_office(kind: str, in_office_villages: Iterable[int], served_villages: Iterable[int],
+                      commune_villages: Iterable[int]) -> list[str]:
+    """What a recognised board lacks since members left (message ids; empty when complete): a people's
+    inspection board under 5 members, or without a member for a village that had one (a village added to
+    the commune after the recognition waits for the next election), a project's board without members."""
+    members = list(in_office_villages)
+    missing: list[str] = []
+    if kind == INSPECTION:
+        if len(members) < INSPECTION_MIN:
+            missing.append(N_("A people's inspection board has at least 5 members."))
+        if (set(served_villages) & set(commune_villages)) - set(members):
+            missing.append(N_("A people's inspection board has at least one member from each village."))
+    elif not members:
+        missing.append(N_("A board needs at least one member."))
+    return missing
+
+
+def check_complete(complete: bool) -> None:
+    """A board under its minimum cannot decide (sign an inspection off) until new members are recognised."""
+    if not complete:
+        raise Conflict(N_("This board is not complete: it cannot sign off until the commune People's "
+                          "Committee recognises new members."))
+
+
+# --- changes after recognition ------------------------------------------------------------------------
+
+def check_changeable(*, recognised: bool, ended: bool) -> None:
+    """Members leave, join or are replaced only on a recognised board that has not ended."""
+    if ended:
+        raise Conflict(N_("This board has ended: its members can no longer change."))
+    if not recognised:
+        raise Conflict(N_("This board is not recognised yet: add or remove its members before the "
+                          "recognition."))
+
+
+def check_change_dates(*, elected_on: date, recognised_on: date, board_recognised_on: date, today: date
+                       ) -> None:
+    """A new member: elected at a village meeting, then recognised by the commune People's Committee; the
+    change takes effect on the recognition's date, which cannot precede the election or the board's own
+    recognition, and is not in the future (it is recorded once decided)."""
+    errors: dict[str, str] = {}
+    if elected_on > today:
+        errors["elected_on"] = N_("This date is in the future.")
+    if recognised_on > today:
+        errors["recognised_on"] = N_("This date is in the future.")
+    elif recognised_on < elected_on:
+        errors["recognised_on"] = N_("The recognition cannot come before the election.")
+    elif recognised_on < board_recognised_on:
+        errors["recognised_on"] = N_("A change of members takes effect after the board's recognition.")
+    if errors:
+        raise Invalid(errors=errors)
+
+
+def check_leaving(*, in_office_since: date | None, leaves_on: date, field: str) -> None:
+    """A member leaves after the day they took office, and only once."""
+    if in_office_since is None:
+        raise Conflict(N_("This member is no longer in office."))
+    if leaves_on <= in_office_since:
+        raise Invalid(N_("A member leaves after the day they took office."), field=field)
+
+
+def check_leave_date(left_on: date, today: date) -> None:
+    if left_on > today:
+        raise Invalid(N_("This date is in the future."), field="left_on")
+
+
+def check_replacement(kind: str, *, before: Iterable[int], after: Iterable[int],
+                      commune_villages: Iterable[int]) -> None:
+    """A replacement keeps the board's rules: no village that had a member on the people's inspection
+    board is left without one (the newcomer usually comes from the village of the member who leaves)."""
+    if kind != INSPECTION:
+        return
+    villages = set(commune_villages)
+    if (villages - set(after)) - (villages - set(before)):
+        raise Invalid(N_("After this change a village would have no member on the people's inspection "
+                         "board: the new member must come from the village of the member who leaves."),
+                      field="phone")
+
+
+def check_end(*, kind: str, reason: str, ended: bool, recognised_on: date | None, project_closed: bool,
+              ended_on: date, today: date) -> None:
+    """A board ends early once: dissolved, or a project's board when its project is closed."""
+    if ended:
+        raise Conflict(N_("This board has already ended."))
+    if recognised_on is None:
+        raise Conflict(N_("This board is not recognised yet."))
+    if reason == PROJECT_CLOSED:
+        if kind != INVESTMENT:
+            raise Invalid(N_("Only a project's board ends with its project."), field="reason")
+        if not project_closed:
+            raise Invalid(N_("The project is not closed yet."), field="reason")
+    if ended_on > today:
+        raise Invalid(N_("This date is in the future."), field="ended_on")
+    if ended_on <= recognised_on:
+        raise Invalid(N_("A board ends after the day of its recognition."), field="ended_on")
 
 
 def grant_term(recognised_on: date, term_starts_on: date, term_ends_on: date | None

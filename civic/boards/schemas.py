@@ -48,7 +48,46 @@ class RecogniseForm(Form):
     recognised_on: Annotated[date | None, Day()] = None
 
 
-FORMS = (BoardForm, MemberForm, MemberRefForm, RecogniseForm)
+class BoardJoinForm(MemberForm):
+    """A member who joins a recognised board: elected at a village meeting, then recognised by a decision
+    of the commune People's Committee; they take office on the decision's date."""
+
+    elected_on: Annotated[date | None, Day()] = None
+    election_ref: Annotated[str, Text(3, rules.REF_MAX, N_("Please give the minutes of the election meeting "
+                                                            "(3 to 120 characters)."))] = ""
+    decision_no: Annotated[str, Text(2, rules.DECISION_MAX, N_("Please give the number of the decision "
+                                                                 "(2 to 60 characters)."))] = ""
+    recognised_on: Annotated[date | None, Day()] = None
+
+
+LEAVE_MESSAGE = N_("Please choose why the member leaves.")
+
+
+class BoardLeaveForm(MemberRefForm):
+    """A member leaves the board before the term ends (moved away, resigned, dismissed, died), from a date."""
+
+    reason: Annotated[str, Choice(tuple(rules.LEAVE_REASONS), LEAVE_MESSAGE)] = ""
+    left_on: Annotated[date | None, Day()] = None
+
+
+class BoardReplaceForm(BoardJoinForm):
+    """One member leaves and another, elected in their place, takes office on the recognition's date."""
+
+    target_id: Annotated[int | None, Id(N_("This member does not exist."), lenient=True)] = None
+    reason: Annotated[str, Choice(tuple(rules.LEAVE_REASONS), LEAVE_MESSAGE)] = ""
+
+
+class EndBoardForm(Form):
+    """The board ends before its term: dissolved, or a project's board when the project is closed."""
+
+    reason: Annotated[str, Choice(tuple(rules.END_REASONS), N_("Please choose why the board ends."))] = ""
+    decision_no: Annotated[str, Text(2, rules.DECISION_MAX, N_("Please give the number of the decision "
+                                                                 "(2 to 60 characters)."))] = ""
+    ended_on: Annotated[date | None, Day()] = None
+
+
+FORMS = (BoardForm, MemberForm, MemberRefForm, RecogniseForm, BoardJoinForm, BoardLeaveForm, BoardReplaceForm,
+         EndBoardForm)
 
 
 @dataclass(frozen=True)
@@ -56,6 +95,8 @@ class MemberRow:
     member: BoardMember
     name: str  # public: a board member holds a public office
     village: str
+    in_office: bool = True
+    replaces: str = ""  # the name of the member they replaced
 
 
 @dataclass
@@ -66,4 +107,7 @@ class BoardView:
     election_item_code: str = ""
     village: str = ""
     in_force: bool = False
-    missing: list[str] = field(default_factory=list)  # what keeps it from recognition
+    missing: list[str] = field(default_factory=list)  # what keeps it from recognition, or from deciding
+    former: list[MemberRow] = field(default_factory=list)  # members who left, with their dates
+    complete: bool = True  # a recognised board whose members in office meet its rules
+    ended: bool = False

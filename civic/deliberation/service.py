@@ -23,6 +23,7 @@ from civic.accounts.service import Viewer
 from civic.areas import service as areas
 from civic.areas.models import Household, HouseholdMember, Village
 from civic.audit import service as audit
+from civic.audit.rules import text_digest
 from civic.config import get_settings
 from civic.core.inputs import localize
 from civic.db import row_id
@@ -475,7 +476,11 @@ def record_meeting(session: Session, item: Item, viewer: Viewer, form: RecordMee
     _record(session, item, "meeting_recorded", viewer, {
         "meeting_id": meeting.id, "present": present, "households": total, "quorum": meeting.quorum,
         "clusters": len(clusters), "voting_mode": form.voting_mode, "chair": form.chair,
-        "secretary_votes": form.secretary_votes})
+        "secretary_votes": form.secretary_votes, "people_present": form.people_present,
+        "designation_ref": designation, "clusters_present": [[c.id, c.households_present] for c in clusters],
+        # the names the minutes show, by their SHA-256 (civic.audit.replay compares them with the table)
+        "chair_sha256": text_digest(chair_name), "secretary_sha256": text_digest(meeting.minutes_taker_name),
+        "committee_sha256": text_digest(meeting.counting_committee)})
     _attach(session, item, viewer, minutes, purpose="minutes", owner_kind="meeting", owner_id=row_id(meeting),
             accept=("photo", "document"), field="minutes")
     return meeting

@@ -18,7 +18,6 @@ from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.boards import rules as board_rules
 from civic.boards import service as boards
-from civic.boards.models import BoardMember
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Action, Outcome, Stage
 from civic.db import row_id
@@ -261,6 +260,8 @@ def vote_sign_off(session: Session, item: Item, viewer: Viewer, form: SignOffVot
     board = boards.inspecting_board(session, item)
     if inspection is None or board is None:  # the facts just said both exist; refused the same way if not
         raise Conflict(N_("No inspection of this item is open."))
+    if agree:
+        boards.check_can_decide(session, board)
     user_id = row_id(viewer.user) if viewer.user is not None else 0
     vote = session.execute(select(SignOffVote).where(
         col(SignOffVote.inspection_id) == inspection.id, col(SignOffVote.user_id) == user_id)
@@ -275,7 +276,7 @@ def vote_sign_off(session: Session, item: Item, viewer: Viewer, form: SignOffVot
     members = len(facts.inspectors)
     _record(session, item, "sign_off_vote", viewer, "board_member",
             {"inspection_id": inspection.id, "board_id": board.id, "agree": agree, "agreed": agreed,
-             "members": members})
+             "members": members, "vote_id": vote.id})
     if agree and board_rules.has_majority(agreed, members):
         form_class = workflow.form_for(Action.SIGN_OFF)
         workflow.transition(session, item, Action.SIGN_OFF, viewer, form_class.parse({}))
@@ -300,8 +301,8 @@ def votes(session: Session, inspection_id: int | None) -> tuple[list[VoteRow], i
                            .order_by(col(SignOffVote.agree).desc(), col(User.display_name))).all()
     if not rows:
         return [], 0
-    members = session.execute(select(func.count()).select_from(BoardMember)
-                              .where(col(BoardMember.board_id) == rows[0][2])).scalar_one()
+    board = boards.get(session, rows[0][2])
+    members = len(boards.in_office(session, board)) if board is not None else 0
     return [VoteRow(name, agree) for name, agree, _board in rows], members
 
 

@@ -55,10 +55,15 @@ def sign_off(move: Move) -> dict[str, Any]:
     """The board's decision: the timeline names the board and the members who agreed."""
     inspection = supervision.open_inspection(move.session, move.item.id)
     agreed = supervision.sign_off_record(move.session, inspection) if inspection is not None else {}
+    board = boards.inspecting_board(move.session, move.item)
+    if board is not None:  # a board under its minimum cannot decide
+        boards.check_can_decide(move.session, board)
+    members = boards.member_ids(move.session, board)
     payload = _close_inspection(move, "signed_off")
     payload.update(agreed)
-    board = boards.inspecting_board(move.session, move.item)
-    payload["members"] = len(boards.member_ids(move.session, board))
+    if "agreed_by" in payload:  # the agreements of members who left no longer count
+        payload["agreed_by"] = [u for u in payload["agreed_by"] if u in members]
+    payload["members"] = len(members)
     return payload
 
 

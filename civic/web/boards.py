@@ -11,7 +11,17 @@ from civic import clock
 from civic.accounts import service as accounts
 from civic.boards import rules
 from civic.boards import service as boards
-from civic.boards.schemas import FORMS, BoardForm, MemberForm, MemberRefForm, RecogniseForm
+from civic.boards.schemas import (
+    FORMS,
+    BoardForm,
+    BoardJoinForm,
+    BoardLeaveForm,
+    BoardReplaceForm,
+    EndBoardForm,
+    MemberForm,
+    MemberRefForm,
+    RecogniseForm,
+)
 from civic.db import row_id
 from civic.errors import N_, NotFound
 from civic.web import communes
@@ -22,7 +32,8 @@ from civic.web.forms import EMPTY, Done, FormState, post_form
 router = APIRouter()
 register_forms(*FORMS)
 
-LABELS = {"kinds": rules.KINDS, "positions": rules.POSITIONS}
+LABELS = {"kinds": rules.KINDS, "positions": rules.POSITIONS, "leave_reasons": rules.LEAVE_REASONS,
+          "end_reasons": rules.END_REASONS}
 
 
 def _list_page(web: Web, state: FormState = EMPTY) -> HTMLResponse:
@@ -39,8 +50,16 @@ def _board_page(web: Web, board_id: int, state: FormState = EMPTY) -> HTMLRespon
     found = boards.views(web.session, commune_id, board_id=board_id)
     if not found:
         raise NotFound(N_("This board does not exist."))
-    return web.render("boards/admin_board.html", status=state.status, BOARDS=LABELS, view=found[0],
+    view = found[0]
+    board = view.board
+    end_reasons = [(k, web._(v)) for k, v in rules.END_REASONS.items()
+                   if k != rules.PROJECT_CLOSED or board.kind == rules.INVESTMENT]
+    return web.render("boards/admin_board.html", status=state.status, BOARDS=LABELS, view=view,
                       positions=[(k, web._(v)) for k, v in rules.POSITIONS.items()],
+                      leave_reasons=[(k, web._(v)) for k, v in rules.LEAVE_REASONS.items()],
+                      end_reasons=end_reasons,
+                      leaving=[(str(r.member.id), f"{r.name} · {r.village}") for r in view.members],
+                      can_change=board.recognised_on is not None and not view.ended,
                       today=clock.today_local(),
                       **state.context())
 
@@ -100,6 +119,30 @@ async def remove_board_member(request: Request, board_id: RowId):
 async def recognise_board(request: Request, board_id: RowId):
     return await _board_post(request, board_id, "recognise", RecogniseForm, boards.recognise,
                              N_("The recognition was recorded: the board acts from that date."))
+
+
+@router.post("/admin/boards/{board_id}/join")
+async def join_board(request: Request, board_id: RowId):
+    return await _board_post(request, board_id, "join", BoardJoinForm, boards.join,
+                             N_("The new member was recorded: they take office on the date of the decision."))
+
+
+@router.post("/admin/boards/{board_id}/leave")
+async def leave_board(request: Request, board_id: RowId):
+    return await _board_post(request, board_id, "leave", BoardLeaveForm, boards.leave,
+                             N_("The member's leaving was recorded."))
+
+
+@router.post("/admin/boards/{board_id}/replace")
+async def replace_board_member(request: Request, board_id: RowId):
+    return await _board_post(request, board_id, "replace", BoardReplaceForm, boards.replace,
+                             N_("The replacement was recorded: it takes effect on the date of the decision."))
+
+
+@router.post("/admin/boards/{board_id}/end")
+async def end_board(request: Request, board_id: RowId):
+    return await _board_post(request, board_id, "end", EndBoardForm, boards.end_board,
+                             N_("The end of the board was recorded."))
 
 
 # --- public -----------------------------------------------------------------------------------------------

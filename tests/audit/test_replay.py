@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -147,4 +147,31 @@ def test_supports_meetings_and_recategorizing():
     assert (item["kind"], item["village_id"], item["category_id"]) == ("concern", 3, 4)
     assert ("support", 5) not in state.rows and ("support", 5) in state.gone
     assert state.rows[("support", 6)] == {} and state.code_of[("support", 6)] == "NS-2026-0007"
-    assert state.rows[("meeting", 2)] == {"households_present": 60, "households_total": 88, "quorum": True}
+    assert state.rows[("meeting", 2)] == {"households_present": 60, "households_total": 88, "quorum": True,
+                                          "recorded": True, "by_cluster": False}
+
+
+def test_old_meeting_board_and_vote_events_are_folded_leniently():
+    """Events recorded before they carried the names' digests, the members' start or the vote's id claim
+    nothing about those fields."""
+    state = fold([ev(1, "meeting_recorded", meeting_id=2, present=60, households=88, quorum=True),
+                  ev(2, "board_recognised", item_id=None, board_id=3, decision_no="1/QĐ",
+                     recognised_on="2025-12-10", members=5),
+                  ev(3, "sign_off_vote", inspection_id=4, board_id=3, agree=True, agreed=1, members=5)])
+    assert "chair_sha256" not in state.rows[("meeting", 2)] and "by_cluster" not in state.rows[("meeting", 2)]
+    assert not any(table == "board_member" for table, _row in state.rows)
+    assert state.unnamed_votes == {4} and not any(table == "sign_off_vote" for table, _row in state.rows)
+
+
+def test_a_member_replaced_leaves_on_the_newcomer_s_first_day_and_cleared_votes_are_gone():
+    state = fold([ev(1, "board_member_replaced", item_id=None, board_id=3, member_id=9, user_id=40,
+                     village_id=2, position="member", starts_on="2026-01-20", elected_on="2026-01-15",
+                     election_ref="BB 7", decision_no="31/QĐ", replaces_id=5, reason="died",
+                     ends_on="2026-01-20"),
+                  ev(2, "inspection_opened", inspection_id=4),
+                  ev(3, "sign_off_vote", inspection_id=4, board_id=3, agree=True, vote_id=11),
+                  ev(4, "finding_added", finding_id=1, severity="note", votes_cleared=1)])
+    assert state.rows[("board_member", 5)] == {"ends_on": date(2026, 1, 20), "end_reason": "died"}
+    assert state.rows[("board_member", 9)]["starts_on"] == date(2026, 1, 20)
+    assert state.rows[("board_member", 9)]["replaces_id"] == 5
+    assert ("sign_off_vote", 11) in state.gone

@@ -111,3 +111,81 @@ def test_the_board_pages_stay_under_the_weight_budget(client, capsys):
             assert sizes["total"] < BUDGET and not problems, (path, sizes, problems)
     with capsys.disabled():
         print("\nboard pages (as sent, compressed): " + "; ".join(table))
+
+
+def state():
+    with unit_of_work() as db:
+        return sorted((m.id, m.user_id, m.starts_on, m.ends_on) for m in db.query(BoardMember))
+
+
+def test_the_admin_replaces_a_member_and_the_public_page_shows_who_served_from_when_to_when(client):
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+        board, members = make_board(db, commune, [a, a, b, a, a], users["admin"])  # village b: members[2]
+        ids = {u.display_name: db.query(BoardMember).filter(BoardMember.user_id == u.id).one().id
+               for u in members}
+        from_a = board_member(db, commune, a, 5, "Trần Văn Mới").phone
+        from_b = board_member(db, commune, b, 5, "Trần Văn Tân").phone
+        phones = [u.phone for u in members] + [from_a, from_b]
+        page = f"/admin/boards/{board.id}"
+    login(client, users["admin"])
+    form = {"target_id": str(ids["Hoàng Thị Nhân"]), "reason": "moved_away", "position": "member",
+            "elected_on": "15/01/2026", "election_ref": "Biên bản hội nghị thôn số 7",
+            "decision_no": "31/QĐ-UBND", "recognised_on": "20/01/2026"}
+    before = state()
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_a})
+    assert r.status_code == 422
+    assert 'id="f-phone-error">Sau thay đổi này, một thôn sẽ không còn thành viên' in unescape(r.text)
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b, "recognised_on": "10/01/2026"})
+    assert r.status_code == 422 and 'id="f-recognised_on-error"' in r.text
+    assert state() == before
+    r = post(client, f"{page}/replace", page, **{**form, "phone": from_b,
+                                                  "election_ref": "Biên bản <b>số 7</b>",
+                                                  "decision_no": "31/QĐ-UBND <i>"})
+    assert r.status_code == 303 and r.headers["location"] == page
+    for path in ("/boards", page):  # what was typed with markup is shown as text
+        html = client.get(path).text
+        assert "Biên bản &lt;b&gt;số 7&lt;/b&gt;" in html and "31/QĐ-UBND &lt;i&gt;" in html
+        assert "<b>số 7" not in html and "UBND <i>" not in html
+    public = unescape(client.get("/boards?lang=en").text)
+    assert "Trần Văn Tân · Tân Tiến · since 20 Jan 2026 · in place of Hoàng Thị Nhân" in public
+    assert "Served before" in public and "Hoàng Thị Nhân · Tân Tiến · 10 Dec 2025 – 20 Jan 2026" in public
+    assert "Moved away" not in public and not any(p in public for p in phones)
+    # A member leaves without a replacement: the board is under five, and both pages say it cannot sign off.
+    r = post(client, f"{page}/leave", page, target_id=str(ids["Lê Thị Thanh"]), reason="resigned",
+             left_on="01/02/2026")
+    assert r.status_code == 303
+    for path in ("/boards?lang=en", f"{page}?lang=en"):
+        html = unescape(client.get(path).text)
+        assert "Not complete" in html and "It cannot sign an inspection off" in html
+    assert "Resigned" in unescape(client.get(f"{page}?lang=en").text)
+    assert "<strong>Not complete</strong>" in client.get("/admin/boards?lang=en").text
+    end = {"reason": "dissolved", "decision_no": "50/QĐ-UBND <i>", "ended_on": "01/03/2026"}
+    assert post(client, f"{page}/end", page, **end).status_code == 303
+    assert "50/QĐ-UBND &lt;i&gt;" in client.get("/boards").text
+    r = post(client, f"{page}/end", page, **end)
+    assert r.status_code == 409 and "Ban này đã kết thúc hoạt động." in r.text
+    assert "Ended" in client.get("/boards?lang=en").text
+
+
+def test_a_project_board_s_changes_are_on_its_project_s_timeline(client):
+    from civic.boards import service as boards
+    from civic.boards.schemas import BoardLeaveForm, EndBoardForm
+    from tests.builders import make_item, viewer
+
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        item = make_item(db, commune, a, cat, stage="do")
+        board, members = make_board(db, commune, [a], users["admin"], kind="investment", item=item, size=3)
+        admin = viewer(db, users["admin"])
+        member = db.query(BoardMember).filter(BoardMember.user_id == members[2].id).one()
+        boards.leave(db, admin, board.id, BoardLeaveForm.parse({"target_id": str(member.id), "reason": "died",
+                                                               "left_on": "05/01/2026"}))
+        boards.end_board(db, admin, board.id, EndBoardForm.parse({
+            "reason": "dissolved", "decision_no": "40/QĐ-UBND", "ended_on": "01/02/2026"}))
+        code = item.code
+    page = client.get(f"/items/{code}?lang=en")
+    assert page.status_code == 200
+    text = unescape(page.text)
+    assert "recorded that a member left its supervision board" in text
+    assert "recorded the end of its supervision board (decision 40/QĐ-UBND)" in text

@@ -105,3 +105,77 @@ def test_a_term_ends_after_it_starts_and_starts_no_earlier_than_the_election():
     with pytest.raises(Invalid) as caught:
         rules.check_term(date(2026, 1, 1), date(2026, 1, 1), date(2026, 1, 2))
     assert set(caught.value.errors) == {"term_ends_on", "term_starts_on"}
+
+
+# --- changes after the recognition ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("starts", "ends", "today", "serving"), [
+    (None, None, date(2026, 1, 1), False),  # not recognised yet
+    (date(2026, 1, 20), None, date(2026, 1, 19), False), (date(2026, 1, 20), None, date(2026, 1, 20), True),
+    (date(2025, 12, 10), date(2026, 1, 20), date(2026, 1, 19), True),
+    (date(2025, 12, 10), date(2026, 1, 20), date(2026, 1, 20), False),  # the day they leave: out
+])
+def test_a_member_is_in_office_from_the_decision_until_the_day_before_they_leave(starts, ends, today,
+                                                                                 serving):
+    assert rules.in_office(starts, ends, today) is serving
+
+
+@pytest.mark.parametrize(("kind", "in_office", "served", "missing"), [
+    ("inspection", [1, 1, 2, 2, 1], [1, 2], []),
+    ("inspection", [1, 1, 2, 2], [1, 2], ["A people's inspection board has at least 5 members."]),
+    ("inspection", [1, 1, 1, 1, 1], [1, 2],
+     ["A people's inspection board has at least one member from each village."]),
+    ("inspection", [1, 1, 2, 2, 1], [1, 2, 3], []),  # village 3 was merged away: no longer required
+    ("inspection", [1, 1, 2, 2, 2], [1, 2], []),
+    ("investment", [4], [4], []), ("investment", [], [4], ["A board needs at least one member."]),
+])
+def test_a_recognised_board_is_complete_while_its_members_in_office_meet_its_rules(kind, in_office, served,
+                                                                                   missing):
+    assert rules.missing_in_office(kind, in_office, served, [1, 2]) == missing
+
+
+def test_a_replacement_keeps_a_member_from_each_village_that_had_one():
+    rules.check_replacement("inspection", before=[1, 1, 2, 1, 1], after=[1, 1, 2, 1, 2],
+                            commune_villages=[1, 2])
+    with pytest.raises(Invalid) as caught:
+        rules.check_replacement("inspection", before=[1, 1, 2, 1, 1], after=[1, 1, 1, 1, 1],
+                                commune_villages=[1, 2])
+    assert "phone" in caught.value.errors
+    # A village without a member before the change is not the replacement's doing.
+    rules.check_replacement("inspection", before=[1, 1, 1, 1, 1], after=[1, 1, 1, 1, 1],
+                            commune_villages=[1, 2])
+    rules.check_replacement("investment", before=[4], after=[4], commune_villages=[1, 2])
+
+
+@pytest.mark.parametrize(("elected", "recognised", "field", "message"), [
+    (date(2026, 1, 15), date(2026, 1, 14), "recognised_on",
+     "The recognition cannot come before the election."),
+    (date(2025, 11, 1), date(2025, 12, 9), "recognised_on",
+     "A change of members takes effect after the board's recognition."),
+    (date(2026, 1, 15), date(2026, 2, 2), "recognised_on", "This date is in the future."),
+    (date(2026, 2, 2), date(2026, 2, 3), "elected_on", "This date is in the future."),
+])
+def test_a_change_s_dates(elected, recognised, field, message):
+    with pytest.raises(Invalid) as caught:
+        rules.check_change_dates(elected_on=elected, recognised_on=recognised,
+                                 board_recognised_on=date(2025, 12, 10), today=date(2026, 2, 1))
+    assert caught.value.errors[field] == message
+    rules.check_change_dates(elected_on=date(2026, 1, 15), recognised_on=date(2026, 1, 15),
+                             board_recognised_on=date(2025, 12, 10), today=date(2026, 1, 15))
+
+
+def test_a_board_ends_once_and_only_a_project_s_board_with_its_project():
+    base = {"kind": "investment", "reason": "project_closed", "ended": False,
+            "recognised_on": date(2025, 12, 10), "project_closed": True, "ended_on": date(2026, 2, 1),
+            "today": date(2026, 2, 1)}
+    rules.check_end(**base)
+    with pytest.raises(Conflict):
+        rules.check_end(**{**base, "ended": True})
+    with pytest.raises(Invalid):
+        rules.check_end(**{**base, "project_closed": False})
+    with pytest.raises(Invalid):
+        rules.check_end(**{**base, "kind": "inspection"})
+    with pytest.raises(Invalid):
+        rules.check_end(**{**base, "ended_on": date(2025, 12, 10)})  # the day of the recognition
+    with pytest.raises(Conflict):
+        rules.check_end(**{**base, "recognised_on": None})

@@ -104,13 +104,21 @@ NOT_REACHED: dict[str, str] = {
     "MoveMeetingForm": "moving or cancelling the demo's meeting would take it from the forms crawled after "
                        "it (tests/deliberation/test_meeting.py cancels one with markup in the reason)",
     "CancelMeetingForm": "as MoveMeetingForm",
+    "BoardJoinForm": "a change of the demo's board would take a member, their role and their logins from the "
+                     "forms crawled after it (not posted); tests/boards/test_pages.py replaces a member with "
+                     "markup in the minutes and the decision number and reads both pages",
+    "BoardReplaceForm": "as BoardJoinForm",
+    "EndBoardForm": "as BoardJoinForm; tests/boards/test_pages.py ends a board with markup in the decision "
+                    "number",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
 # (the login form's fields are a phone and a password). Leaving a household or handing its role over takes
 # no text and would take from the resident the pledge, dispute and verdict forms crawled after it;
-# deactivating an account or ending a role on the people page would lock the other probing roles out.
+# deactivating an account or ending a role on the people page would lock the other probing roles out, and
+# so would a change of the demo's people's board.
 NOT_POSTED = re.compile(r"^/(login|logout|household/\d+/(leave|handover))\b"
-                        r"|^/admin/people/[0-9]+/(deactivate|roles/)")
+                        r"|^/admin/people/[0-9]+/(deactivate|roles/)"
+                        r"|^/admin/boards/[0-9]+/(join|replace|leave|end)\b")
 
 SCRIPT = '"><script>alert(1)</script>'
 META = '<meta http-equiv="refresh" content="0;url=//evil.example">'
