@@ -15,6 +15,8 @@ What the events carry, and so what is recomputed (field names are the tables' co
   recorded from now on); the secret ballot's count (ballots_issued, returned, valid, invalid); how many
   households its roll holds (meeting_attendance rows, once the roll was marked)
 - meeting_cluster: meeting_id, name, households_present
+- village_result (a village's result on a matter of the whole commune): method, households_total,
+  households_present, yes, no, abstain
 - board: kind, elected_on, election_ref, term_starts_on, term_ends_on, decision_no, recognised_on,
   ended_on, end_reason, end_decision_no
 - board_member: board_id, user_id, village_id, position, starts_on (from the recognition), ends_on,
@@ -228,6 +230,10 @@ def fold(events: Iterable[Event]) -> State:
         elif a in ("front_agreed", "front_refused"):  # the village Front work committee's answer
             state.set("front_agreement", p.get("front_agreement_id"), item, agreed=a == "front_agreed",
                       minutes_ref=p.get("minutes_ref"), withdrawn=False)
+        elif a == "village_result_recorded":  # a village's result on a matter of the whole commune
+            state.set("village_result", p.get("village_result_id"), item, method=p.get("method"),
+                      households_total=p.get("households"), households_present=p.get("present"),
+                      yes=p.get("in_favour"), no=p.get("against"), abstain=p.get("abstain"))
         elif a == "front_withdrawn":
             state.set("front_agreement", p.get("front_agreement_id"), item, withdrawn=True)
         if a == "sign_off_vote":

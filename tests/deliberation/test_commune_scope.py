@@ -293,3 +293,21 @@ def test_a_village_meeting_by_secret_ballot_gives_its_counting_committees_figure
     assert (mb.ballots_issued, mb.ballots_valid, mb.ballots_invalid) == (8, 7, 1)
     assert _payload(_last_event(db))["ballots_valid"] == 7
     assert ma.ballots_issued is None
+
+
+def test_a_villages_result_edited_behind_the_chains_back_is_named_by_the_audit_check(w):
+    """`civic audit verify` replays the events: a village's figures changed by hand no longer match them."""
+    from sqlalchemy import text
+
+    from civic.audit import service as audit
+
+    db = w["db"]
+    item = _commune_item(w)
+    ma, _mb = _met(w, item)
+    row = _result(w, item, w["head_a"], ma, 9, 1)
+    db.flush()
+    assert [d for d in audit.reconcile(db, w["commune"].id) if d.table == "village_result"] == []
+    db.execute(text("UPDATE village_result SET yes = 10, no = 0 WHERE id = :i"), {"i": row.id})
+    db.expire_all()
+    named = {(d.table, d.row_id, d.field) for d in audit.reconcile(db, w["commune"].id)}
+    assert ("village_result", row.id, "yes") in named and ("village_result", row.id, "no") in named
