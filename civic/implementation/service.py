@@ -20,7 +20,7 @@ from civic.areas.models import Household, HouseholdMember
 from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
-from civic.db import row_id
+from civic.db import memoized, row_id
 from civic.deliberation.service import check_pledge_allowed
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
@@ -171,9 +171,15 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
 
 def represented_households(session: Session, viewer: Viewer, village_id: int | None = None
                            ) -> list[Household]:
-    """The households the viewer represents (optionally only in one village)."""
+    """The households the viewer represents (optionally only in one village); read once for a page whose
+    session remembers its reads (the status page's Dân làm and Dân kiểm tra both ask)."""
     if viewer.id is None:
         return []
+    return list(memoized(session, ("represented_households", viewer.id, village_id),
+                         lambda: _represented(session, viewer, village_id)))
+
+
+def _represented(session: Session, viewer: Viewer, village_id: int | None) -> list[Household]:
     stmt = (select(Household).join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
             .where(col(HouseholdMember.user_id) == viewer.id, col(HouseholdMember.is_representative))
             .order_by(col(Household.id)))
@@ -489,7 +495,8 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
 # --- reading: the public totals and lists ------------------------------------------------------------------
 
 def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
-    """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 4 queries."""
+    """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 3 queries
+    (and the open pledges while the work goes on)."""
 
     d = _delivered_subquery()
     active = col(Pledge.withdrawn_at).is_(None)
@@ -523,16 +530,16 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
         kinds[rules.LAND].needed = setting.needed_land_m2
         kinds[rules.MONEY].needed = setting.needed_money
         kinds[rules.LABOUR].needed = setting.needed_labour_days
-    counts = session.execute(
+    disputed_deliveries = (select(func.count()).select_from(Delivery)
+                           .where(col(Delivery.item_id) == item.id, col(Delivery.disputed_at).is_not(None))
+                           .scalar_subquery())
+    households, withdrawn, disputed = session.execute(
         select(func.count(func.distinct(case((active, col(Pledge.household_id))))),
-               func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))))
+               func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))), disputed_deliveries)
         .where(col(Pledge.item_id) == item.id)).one()
-    disputed = session.execute(select(func.count()).select_from(Delivery)
-                               .where(col(Delivery.item_id) == item.id,
-                                      col(Delivery.disputed_at).is_not(None))).scalar_one()
     register = active_households(session, item.village_id, clock.today_local())
     pledges_open = open_pledges(session, row_id(item)) if item.stage == Stage.DO else 0
-    return Totals(kinds, counts[0], register, pledges_open, counts[1], disputed,
+    return Totals(kinds, households, register, pledges_open, withdrawn, disputed,
                   sorted(materials, key=lambda m: m[0]))
 
 
@@ -563,10 +570,14 @@ def budget(session: Session, item: Item, limit: int = 100) -> Budget:
 def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
     total = session.execute(select(func.count()).select_from(Spending)
                             .where(col(Spending.item_id) == item.id)).scalar_one()
-    rows = list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
+    return latest_spending(session, item, size, offset=(page - 1) * size), total
+
+
+def latest_spending(session: Session, item: Item, limit: int = 10, *, offset: int = 0) -> list[Spending]:
+    """The latest spending, newest first (the status page: spending_page without its count)."""
+    return list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
                                 .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
-                                .offset((page - 1) * size).limit(size)).scalars())
-    return rows, total
+                                .offset(offset).limit(limit)).scalars())
 
 
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:

@@ -206,6 +206,7 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     # 44 since the page shows additions after sending, a redaction note and the workspace's next step
     # (one query each, whatever the item's size); the figure is a ceiling against N+1, not a goal.
     assert counts[0] <= 45, counts
+    print("COUNTS", counts)
 
 
 def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
