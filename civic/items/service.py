@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, delete, func, or_, select, table, text, true, union
+from sqlalchemy import Integer, and_, bindparam, column, delete, func, or_, select, table, text, true, union
 from sqlmodel import Session, col
 
 from civic import clock
@@ -38,11 +38,19 @@ def categories(session: Session, commune_id: int) -> list[Category]:
                                 .order_by(col(Category.position), col(Category.id))).scalars())
 
 
+# Statements every status page or submission runs, built once: building a select() costs more than running
+# one (civic/web/views.py, scripts/bench_cpu.py --profile); each runs with its values as parameters.
+_BY_CODE = select(Item).where(col(Item.code) == bindparam("code"))
+_MADE_BY = select(col(Item.id)).where(col(Item.client_token) == bindparam("token"))
+_LAST_SEQ = select(func.max(col(Item.seq))).where(col(Item.commune_id) == bindparam("commune_id"),
+                                                  col(Item.year) == bindparam("year"))
+
+
 def get_by_code(session: Session, code: str) -> Item:
     canonical = rules.parse_code(code)
     item = None
     if canonical:
-        item = session.execute(select(Item).where(col(Item.code) == canonical)).scalar_one_or_none()
+        item = session.execute(_BY_CODE, {"code": canonical}).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
     return item
@@ -153,7 +161,7 @@ def prepare_submission(session: Session, commune: Commune, form: SubmitForm, vie
 
 def _made_by(session: Session, client_token: str) -> Item | None:
     """The item a form's client token made, if any."""
-    found = session.execute(select(col(Item.id)).where(col(Item.client_token) == client_token)).first()
+    found = session.execute(_MADE_BY, {"token": client_token}).first()
     return session.get(Item, found[0]) if found else None
 
 
@@ -230,9 +238,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
         return earlier
     now = clock.now()
     year = clock.today_local().year
-    last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id,
-                                                                  col(Item.year) == year)
-                           ).scalar_one()
+    last = session.execute(_LAST_SEQ, {"commune_id": commune.id, "year": year}).scalar_one()
     seq = (last or 0) + 1
     manage_token = plan.manage_token
     item = Item(
@@ -270,7 +276,16 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
 # The columns the look for a repeat reads of each recent item (plain rows: it loads no item it does not
 # return).
 _RECENT = (col(Item.id), col(Item.code), col(Item.title), col(Item.description), col(Item.created_at),
-           col(Item.reporter_id), col(Item.entered_by_id))
+           col(Item.reporter_id), col(Item.entered_by_id), col(Item.commune_id))
+# A reporter's newest items of the last minutes, by the index of the column that names the reporter.
+_MINE = {name: select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
+                                      col(Item.created_at) > bindparam("since"),
+                                      col(Item.commune_id) == bindparam("commune_id"))
+         .order_by(col(Item.id).desc()).limit(20)
+         for name in ("entered_by_id", "reporter_id", "contact_phone")}
+# The items a browser session sent, by code alone (its unique index: with the commune too, SQLite may scan
+# the commune's items).
+_BY_CODES = select(*_RECENT).where(col(Item.code).in_(bindparam("codes", expanding=True)))
 
 
 def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer: Viewer, *, anonymous: bool,
@@ -281,23 +296,21 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer:
     of every item the commune received in those minutes."""
     now = clock.now()
     since = now - rules.REPEAT_WINDOW
-    mine: Any = None
+    mine: tuple[str, Any] | None = None
     if on_behalf and viewer.id is not None:
-        mine = col(Item.entered_by_id) == viewer.id
+        mine = ("entered_by_id", viewer.id)
     elif not anonymous and viewer.id is not None:
-        mine = col(Item.reporter_id) == viewer.id
+        mine = ("reporter_id", viewer.id)
     elif phone:
-        mine = col(Item.contact_phone) == phone
+        mine = ("contact_phone", phone)
     codes = [c for c in list(recent_codes)[-10:] if isinstance(c, str)]
     rows: dict[int, Any] = {}
     if mine is not None:
-        for row in session.execute(select(*_RECENT).where(mine, col(Item.created_at) > since,
-                                                          col(Item.commune_id) == commune.id)
-                                   .order_by(col(Item.id).desc()).limit(20)):
+        params = {"who": mine[1], "since": since, "commune_id": commune.id}
+        for row in session.execute(_MINE[mine[0]], params):
             rows[row.id] = row
     if codes:
-        # By code alone (its unique index): with the commune too, SQLite may scan the commune's items.
-        for row in session.execute(select(*_RECENT, col(Item.commune_id)).where(col(Item.code).in_(codes))):
+        for row in session.execute(_BY_CODES, {"codes": codes}):
             if row.commune_id == commune.id and clock.as_utc(row.created_at) > since:
                 rows[row.id] = row
     for item_id in sorted(rows, reverse=True)[:20]:
@@ -366,14 +379,18 @@ def add(session: Session, item: Item, viewer: Viewer, form: AdditionForm, *, pho
     return addition
 
 
+_ADDITIONS = (select(ItemAddition).where(col(ItemAddition.item_id) == bindparam("item_id"))
+              .order_by(col(ItemAddition.id)).limit(200))
+_EDITS = (select(ItemEdit).where(col(ItemEdit.item_id) == bindparam("item_id"))
+          .order_by(col(ItemEdit.id)).limit(200))
+
+
 def additions(session: Session, item_id: int) -> list[ItemAddition]:
-    return list(session.execute(select(ItemAddition).where(col(ItemAddition.item_id) == item_id)
-                                .order_by(col(ItemAddition.id)).limit(200)).scalars())
+    return list(session.execute(_ADDITIONS, {"item_id": item_id}).scalars())
 
 
 def edits(session: Session, item_id: int) -> list[ItemEdit]:
-    return list(session.execute(select(ItemEdit).where(col(ItemEdit.item_id) == item_id)
-                                .order_by(col(ItemEdit.id)).limit(200)).scalars())
+    return list(session.execute(_EDITS, {"item_id": item_id}).scalars())
 
 
 # --- lists ------------------------------------------------------------------------------------------
@@ -602,14 +619,17 @@ class TimelineEntry:
     seq: int = 0  # the event's place in the commune's chain: the timeline pages by it
 
 
+_TIMELINE = (select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
+                    col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name),
+                    col(AuditEvent.seq))
+             .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
+             .where(col(AuditEvent.item_id) == bindparam("item_id")).order_by(col(AuditEvent.seq))
+             .limit(bindparam("limit", type_=Integer)))
+
+
 def timeline(session: Session, item: Item, limit: int = 20_000) -> list[TimelineEntry]:
     """Every event of the item, oldest first (civic/web/timeline.py folds and pages them)."""
-    rows = session.execute(
-        select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
-               col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name), col(AuditEvent.seq))
-        .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
-        .where(col(AuditEvent.item_id) == item.id).order_by(col(AuditEvent.seq)).limit(limit)
-    ).all()
+    rows = session.execute(_TIMELINE, {"item_id": item.id, "limit": limit}).all()
     return [TimelineEntry(action, clock.as_utc(at), role,
                           _public_name(role, name, actor_id, item.show_name, item.contact_name),
                           json.loads(payload), seq)
