@@ -22,8 +22,9 @@ Then (without --only; alone with `--goals`) the table of the goals: each scenari
 a ceiling app (a bare FastAPI app rendering an 8 KB Jinja page, scripts/bench_ceiling.py) served the
 same way in the same run, with civic's page cache off (on for the mixed reads and submissions).
 
-Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --goals,
---json PATH;
+Options: --items N, --duration S, --rebuild, --pristine DB (an existing database built before the latest
+migrations: its copy is migrated, nothing is rebuilt), --only home,list,search,status,submit,open311,
+--goals, --json PATH;
 `--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 

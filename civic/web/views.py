@@ -109,8 +109,8 @@ def furthest_stage(entries: list[items.TimelineEntry]) -> int | None:
 
 
 def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
-    # The page only reads: what two sections both need (the item's facts, the village's register) is
-    # read once (civic.db.remember_reads).
+    # The page only reads: what two sections both need (the item's facts, the village's register, the
+    # households the viewer represents) is read once (civic.db.remember_reads).
     remember_reads(db)
     viewer = web.viewer
     is_author = items.is_author(item, viewer, manage_token)
