@@ -2,16 +2,21 @@
 
 One session a request: the caller opens `unit_of_work()`, services flush, and the block commits once
 on the way out or rolls back on any error. A failed commit raises, so it never answers as a success.
-On SQLite a writing unit of work starts with BEGIN IMMEDIATE, so two writers queue on the busy timeout
-instead of failing when a reader upgrades to a writer.
+On SQLite a writing unit of work starts with BEGIN IMMEDIATE, so two writers never fail when a reader
+upgrades to a writer, and writers wait in one queue (`WriterQueue`): first come, first served within a
+process, and a blocking file lock between the processes of one database, so no writer is left behind in
+SQLite's busy handler, which sleeps in growing steps while others keep taking the lock.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
@@ -69,6 +74,9 @@ def build_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # No checkpoint inside a commit: it would run while the writer queue is held (with the fsyncs
+            # of the database file). unit_of_work runs one after the queue has moved on (_checkpoint).
+            cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -87,9 +95,115 @@ def get_engine() -> Engine:
     return build_engine(get_settings().database_url)
 
 
-# SQLite has one writer at a time. Threads of one process queue here, so that only one of them at a time
-# waits in SQLite's busy handler (which sleeps in growing steps) against the other processes.
-_sqlite_write_lock = threading.RLock()
+# SQLite has one writer at a time. A writing unit of work first takes its place in the queue of its
+# process (first come, first served), then the database's file lock, which a writer of another process
+# waits for in the kernel: it wakes the moment the lock is free, unlike SQLite's busy handler, which sleeps
+# in growing steps (up to 100 ms) while the writers of another process keep taking the lock in turn.
+
+
+class WriterQueue:
+    """A re-entrant lock that hands itself over in the order it was asked for (threading.Lock does not:
+    a thread that releases it and asks again often takes it back before a thread that has waited)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[tuple[int, threading.Lock]] = deque()
+        self._owner: int | None = None
+        self.depth = 0  # how many times its owner holds it (one unit of work inside another)
+
+    def acquire(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me:
+                self.depth += 1
+                return
+            if self._owner is None:
+                self._owner, self.depth = me, 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append((me, turn))
+        turn.acquire()  # released by the thread before us, once it has made us the owner
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("the writer queue is released by a thread that does not hold it")
+            self.depth -= 1
+            if self.depth:
+                return
+            if self._waiting:
+                self._owner, turn = self._waiting.popleft()
+                self.depth = 1
+                turn.release()
+            else:
+                self._owner = None
+
+    @property
+    def waiting(self) -> int:
+        """How many threads wait for their turn."""
+        with self._mutex:
+            return len(self._waiting)
+
+
+_sqlite_write_lock = WriterQueue()
+_lock_files: dict[tuple[int, str], int] = {}
+_lock_files_guard = threading.Lock()
+
+
+def _lock_file(engine: Engine) -> int | None:
+    """This process's descriptor of the database's writer lock file (`<database>.writer`), or None for a
+    database in memory. Opened once a process: a child of a fork must not share its parent's."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.getpid(), database)
+    fd = _lock_files.get(key)
+    if fd is None:
+        with _lock_files_guard:
+            fd = _lock_files.get(key)
+            if fd is None:
+                fd = os.open(database + ".writer", os.O_RDWR | os.O_CREAT, 0o600)
+                _lock_files[key] = fd
+    return fd
+
+
+@contextmanager
+def _sqlite_writer(engine: Engine) -> Iterator[None]:
+    _sqlite_write_lock.acquire()
+    fd = None
+    try:
+        if _sqlite_write_lock.depth == 1:
+            fd = _lock_file(engine)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        _sqlite_write_lock.release()
+
+
+# A checkpoint copies the write-ahead log into the database file. It runs after a writer has left the
+# queue, every CHECKPOINT_EVERY writing transactions of a process (about as often as SQLite's own, every
+# 1000 pages of log), beside the next writers instead of in front of them.
+CHECKPOINT_EVERY = 100
+_writes = [0]
+
+
+def _checkpoint(engine: Engine) -> None:
+    _writes[0] += 1
+    if _writes[0] % CHECKPOINT_EVERY:
+        return
+    conn = engine.raw_connection()
+    try:
+        conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    except Exception:  # busy with another checkpoint, which does the same work: the next one will do
+        pass
+    finally:
+        conn.close()
 
 
 @contextmanager
@@ -98,19 +212,39 @@ def unit_of_work(write: bool = False, engine: Engine | None = None) -> Iterator[
     engine = engine or get_engine()
     bind = engine.execution_options(civic_write=True) if write else engine
     serialize = write and engine.dialect.name == "sqlite"
+    with _sqlite_writer(engine) if serialize else nullcontext():
+        session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
     if serialize:
-        _sqlite_write_lock.acquire()
-    session = Session(bind=bind, expire_on_commit=False, autoflush=True)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        if serialize:
-            _sqlite_write_lock.release()
+        _checkpoint(engine)
+
+
+# A page that only reads (the status page) may let the services remember what they read for the rest of
+# its session: the same facts or count asked for by two sections is read once. Never in a session that
+# writes, where what was read may change.
+READ_MEMO = "civic.read_memo"
+
+
+def remember_reads(session: Session) -> None:
+    """From now on, this read session keeps what memoized() reads (see READ_MEMO)."""
+    session.info.setdefault(READ_MEMO, {})
+
+
+def memoized(session: Session, key: tuple, read: Callable[[], T]) -> T:
+    """`read()`, or what it gave for `key` earlier in a session that remembers its reads."""
+    memo = session.info.get(READ_MEMO)
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 def run_write(fn: Callable[[Session], T], retries: int = 3) -> T:

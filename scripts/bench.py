@@ -22,8 +22,9 @@ Then (without --only; alone with `--goals`) the table of the goals: each scenari
 a ceiling app (a bare FastAPI app rendering an 8 KB Jinja page, scripts/bench_ceiling.py) served the
 same way in the same run, with civic's page cache off (on for the mixed reads and submissions).
 
-Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --goals,
---json PATH;
+Options: --items N, --duration S, --rebuild, --pristine DB (an existing database built before the latest
+migrations: its copy is migrated, nothing is rebuilt), --only home,list,search,status,submit,open311,
+--goals, --json PATH;
 `--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 
@@ -441,7 +442,12 @@ def prepare_database(args) -> tuple[Path, dict]:
     pristine = BENCH_DIR / f"pristine-{key}.db"
     meta_path = BENCH_DIR / f"pristine-{key}.json"
     meta = None
-    if pristine.exists() and meta_path.exists() and not args.rebuild:
+    if args.pristine:
+        pristine = Path(args.pristine).resolve()
+        meta_path = pristine.with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        log(f"using {pristine} ({meta['items']:,} items, built {meta['built_at']}); its copy is migrated")
+    elif pristine.exists() and meta_path.exists() and not args.rebuild:
         meta = json.loads(meta_path.read_text())
         log(f"reusing {pristine.relative_to(ROOT)} ({meta['items']:,} items, {meta['events']:,} events, "
             f"built {meta['built_at']})")
@@ -470,6 +476,10 @@ def prepare_database(args) -> tuple[Path, dict]:
             dst.close()
     else:
         shutil.copyfile(pristine, work)
+    if args.pristine:
+        from civic.cli import migrate
+
+        migrate(f"sqlite:///{work}")
     return work, meta
 
 
@@ -1166,6 +1176,9 @@ def main(argv: list[str] | None = None) -> int:
                         "request rendered), or both (default)")
     p.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip on GETs, as browsers do")
     p.add_argument("--rebuild", action="store_true", help="rebuild the benchmark database even if one exists")
+    p.add_argument("--pristine", metavar="DB",
+                   help="use this pristine database (with its .json beside it), built before the latest "
+                        "migrations: its working copy is migrated to the latest instead of a rebuild")
     p.add_argument("--build-only", action="store_true", help="build (or check) the database and stop")
     p.add_argument("--only", default="", help="comma-separated: home,list,search,status,submit,open311 "
                                               "(list = the filtered list and the search; open311 = "

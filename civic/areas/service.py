@@ -13,7 +13,7 @@ from civic.areas import rules
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.collation import vi_key
-from civic.db import row_id
+from civic.db import memoized, row_id
 from civic.errors import N_, Conflict, Invalid, NotFound
 
 
@@ -181,6 +181,11 @@ def villages(session: Session, commune_id: int, *, include_merged: bool = False)
 
 def active_households(session: Session, village_id: int, on: date) -> int:
     """Households in the register on a date: the denominator of every vote."""
+    return memoized(session, ("active_households", village_id, on),
+                    lambda: _active_households(session, village_id, on))
+
+
+def _active_households(session: Session, village_id: int, on: date) -> int:
     return session.execute(
         select(func.count()).select_from(Household).where(
             col(Household.village_id) == village_id,

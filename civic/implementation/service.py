@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Integer, bindparam, case, func, or_, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -20,7 +20,7 @@ from civic.areas.models import Household, HouseholdMember
 from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
-from civic.db import row_id
+from civic.db import memoized, row_id
 from civic.deliberation.service import check_pledge_allowed
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
@@ -171,9 +171,15 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
 
 def represented_households(session: Session, viewer: Viewer, village_id: int | None = None
                            ) -> list[Household]:
-    """The households the viewer represents (optionally only in one village)."""
+    """The households the viewer represents (optionally only in one village); read once for a page whose
+    session remembers its reads (the status page's Dân làm and Dân kiểm tra both ask)."""
     if viewer.id is None:
         return []
+    return list(memoized(session, ("represented_households", viewer.id, village_id),
+                         lambda: _represented(session, viewer, village_id)))
+
+
+def _represented(session: Session, viewer: Viewer, village_id: int | None) -> list[Household]:
     stmt = (select(Household).join(HouseholdMember, col(HouseholdMember.household_id) == col(Household.id))
             .where(col(HouseholdMember.user_id) == viewer.id, col(HouseholdMember.is_representative))
             .order_by(col(Household.id)))
@@ -488,12 +494,12 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
 
 # --- reading: the public totals and lists ------------------------------------------------------------------
 
-def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
-    """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 4 queries."""
-
+def _totals_statements():
+    """The two statements of totals(), built once (building a select() costs more than running it)."""
     d = _delivered_subquery()
+    item_id = bindparam("item_id")
     active = col(Pledge.withdrawn_at).is_(None)
-    rows = session.execute(
+    per_kind = (
         select(col(Pledge.kind), col(Pledge.description), col(Pledge.unit),
                func.count(),
                func.coalesce(func.sum(col(Pledge.money)), 0),
@@ -501,9 +507,24 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                func.coalesce(func.sum(d.c.money), 0),
                func.coalesce(func.sum(d.c.centi), 0))
         .outerjoin(d, d.c.pledge_id == col(Pledge.id))
-        .where(col(Pledge.item_id) == item.id, active)
-        .group_by(col(Pledge.kind), col(Pledge.description), col(Pledge.unit))
-    ).all()
+        .where(col(Pledge.item_id) == item_id, active)
+        .group_by(col(Pledge.kind), col(Pledge.description), col(Pledge.unit)))
+    disputed_deliveries = (select(func.count()).select_from(Delivery)
+                           .where(col(Delivery.item_id) == item_id, col(Delivery.disputed_at).is_not(None))
+                           .scalar_subquery())
+    counts = (select(func.count(func.distinct(case((active, col(Pledge.household_id))))),
+                     func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))), disputed_deliveries)
+              .where(col(Pledge.item_id) == item_id))
+    return per_kind, counts
+
+
+_TOTALS_PER_KIND, _TOTALS_COUNTS = _totals_statements()
+
+
+def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
+    """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 3 queries
+    (and the open pledges while the work goes on)."""
+    rows = session.execute(_TOTALS_PER_KIND, {"item_id": item.id}).all()
     kinds = {k: KindTotal(k) for k in (rules.LAND, rules.MONEY, rules.LABOUR)}
     materials = []
     for kind, description, unit, n, money, centi, d_money, d_centi in rows:
@@ -523,16 +544,10 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
         kinds[rules.LAND].needed = setting.needed_land_m2
         kinds[rules.MONEY].needed = setting.needed_money
         kinds[rules.LABOUR].needed = setting.needed_labour_days
-    counts = session.execute(
-        select(func.count(func.distinct(case((active, col(Pledge.household_id))))),
-               func.count(case((col(Pledge.withdrawn_at).is_not(None), 1))))
-        .where(col(Pledge.item_id) == item.id)).one()
-    disputed = session.execute(select(func.count()).select_from(Delivery)
-                               .where(col(Delivery.item_id) == item.id,
-                                      col(Delivery.disputed_at).is_not(None))).scalar_one()
+    households, withdrawn, disputed = session.execute(_TOTALS_COUNTS, {"item_id": item.id}).one()
     register = active_households(session, item.village_id, clock.today_local())
     pledges_open = open_pledges(session, row_id(item)) if item.stage == Stage.DO else 0
-    return Totals(kinds, counts[0], register, pledges_open, counts[1], disputed,
+    return Totals(kinds, households, register, pledges_open, withdrawn, disputed,
                   sorted(materials, key=lambda m: m[0]))
 
 
@@ -550,31 +565,49 @@ def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -
     return [name for _id, name in rows], total
 
 
-def budget(session: Session, item: Item, limit: int = 100) -> Budget:
+def _budget_statement():
     spent = (select(col(Spending.budget_line_id), func.sum(col(Spending.amount)).label("spent"))
-             .where(col(Spending.item_id) == item.id).group_by(col(Spending.budget_line_id)).subquery())
-    rows = session.execute(select(BudgetLine, func.coalesce(spent.c.spent, 0))
-                           .outerjoin(spent, spent.c.budget_line_id == col(BudgetLine.id))
-                           .where(col(BudgetLine.item_id) == item.id).order_by(col(BudgetLine.id))
-                           .limit(limit)).all()
+             .where(col(Spending.item_id) == bindparam("item_id")).group_by(col(Spending.budget_line_id))
+             .subquery())
+    return (select(BudgetLine, func.coalesce(spent.c.spent, 0))
+            .outerjoin(spent, spent.c.budget_line_id == col(BudgetLine.id))
+            .where(col(BudgetLine.item_id) == bindparam("item_id")).order_by(col(BudgetLine.id))
+            .limit(bindparam("limit", type_=Integer)))
+
+
+_BUDGET = _budget_statement()
+
+
+def budget(session: Session, item: Item, limit: int = 100) -> Budget:
+    rows = session.execute(_BUDGET, {"item_id": item.id, "limit": limit}).all()
     return Budget([BudgetRow(line, int(s)) for line, s in rows])
 
 
 def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -> tuple[list[Spending], int]:
     total = session.execute(select(func.count()).select_from(Spending)
                             .where(col(Spending.item_id) == item.id)).scalar_one()
-    rows = list(session.execute(select(Spending).where(col(Spending.item_id) == item.id)
-                                .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
-                                .offset((page - 1) * size).limit(size)).scalars())
-    return rows, total
+    return latest_spending(session, item, size, offset=(page - 1) * size), total
+
+
+_LATEST_SPENDING = (select(Spending).where(col(Spending.item_id) == bindparam("item_id"))
+                    .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
+                    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+
+
+def latest_spending(session: Session, item: Item, limit: int = 10, *, offset: int = 0) -> list[Spending]:
+    """The latest spending, newest first (the status page: spending_page without its count)."""
+    return list(session.execute(_LATEST_SPENDING, {"item_id": item.id, "offset": offset, "limit": limit})
+                .scalars())
+
+
+_PROGRESS = (select(ProgressUpdate).where(col(ProgressUpdate.item_id) == bindparam("item_id"))
+             .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+             .limit(bindparam("limit", type_=Integer)))
 
 
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
     """The latest progress updates, newest first."""
-    return list(session.execute(select(ProgressUpdate).where(col(ProgressUpdate.item_id) == item.id)
-                                .order_by(col(ProgressUpdate.created_at).desc(),
-                                          col(ProgressUpdate.id).desc())
-                                .limit(limit)).scalars())
+    return list(session.execute(_PROGRESS, {"item_id": item.id, "limit": limit}).scalars())
 
 
 def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None,

@@ -8,7 +8,7 @@ pages read. The audit event names the reason and the new title's digest, never t
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -21,10 +21,11 @@ from civic.items import service as items
 from civic.items.models import Item, ItemRedaction
 from civic.items.schemas import RedactForm
 
+_OF_ITEM = select(ItemRedaction).where(col(ItemRedaction.item_id) == bindparam("item_id"))  # built once
+
 
 def get(session: Session, item_id: int) -> ItemRedaction | None:
-    return session.execute(select(ItemRedaction).where(col(ItemRedaction.item_id) == item_id)
-                           ).scalars().first()
+    return session.execute(_OF_ITEM, {"item_id": item_id}).scalars().first()
 
 
 def redact(session: Session, item: Item, viewer: Viewer, form: RedactForm) -> ItemRedaction:

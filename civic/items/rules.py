@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from civic.core.facts import ActorFacts
@@ -32,8 +33,10 @@ def manage_link_expired(closed_at: datetime | None, now: datetime,
     return closed_at is not None and now >= closed_at + timedelta(days=days)
 
 
+@lru_cache(maxsize=2048)
 def fold(text: str) -> str:
-    """Lower-case text without diacritics, so 'duong' finds 'đường' (đ has no decomposition)."""
+    """Lower-case text without diacritics, so 'duong' finds 'đường' (đ has no decomposition). Remembered:
+    the look for a repeated submission folds the same few recent titles for every submission."""
     text = (text or "").replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -195,15 +198,32 @@ REPEAT_WINDOW = timedelta(minutes=10)
 
 def same_text(title: str, description: str, other_title: str, other_description: str) -> bool:
     """The same words, whatever the case, the accents typed or the spacing."""
-    return fold(title) == fold(other_title) and fold(description) == fold(other_description)
+    return same_words(text_key(title, description), other_title, other_description)
+
+
+def text_key(title: str, description: str) -> tuple[str, str]:
+    """A title and text as same_text compares them: folded once, before the writing transaction."""
+    return fold(title), fold(description)
+
+
+def same_words(key: tuple[str, str], other_title: str, other_description: str) -> bool:
+    """same_text, for a title and text already folded by text_key (the title first: it differs most)."""
+    return fold(other_title) == key[0] and fold(other_description) == key[1]
 
 
 def is_repeat(title: str, description: str, now: datetime, *, earlier_title: str, earlier_description: str,
               earlier_at: datetime) -> bool:
     """Is a submission of `title`/`description` at `now` a repeat of an item the same reporter sent at
     `earlier_at`? Only the same text, and only within REPEAT_WINDOW (exactly 10 minutes later is new)."""
+    return is_repeat_of(text_key(title, description), now, earlier_title=earlier_title,
+                        earlier_description=earlier_description, earlier_at=earlier_at)
+
+
+def is_repeat_of(key: tuple[str, str], now: datetime, *, earlier_title: str, earlier_description: str,
+                 earlier_at: datetime) -> bool:
+    """is_repeat, for a title and text already folded by text_key."""
     return (timedelta(0) <= now - earlier_at < REPEAT_WINDOW
-            and same_text(title, description, earlier_title, earlier_description))
+            and same_words(key, earlier_title, earlier_description))
 
 
 # --- after sending: edits and additions ------------------------------------------------------------------

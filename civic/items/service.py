@@ -8,11 +8,11 @@ import hmac
 import json
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, delete, func, or_, select, table, text, true, union
+from sqlalchemy import Integer, and_, bindparam, column, delete, func, or_, select, table, text, true, union
 from sqlmodel import Session, col
 
 from civic import clock
@@ -38,11 +38,19 @@ def categories(session: Session, commune_id: int) -> list[Category]:
                                 .order_by(col(Category.position), col(Category.id))).scalars())
 
 
+# Statements every status page or submission runs, built once: building a select() costs more than running
+# one (civic/web/views.py, scripts/bench_cpu.py --profile); each runs with its values as parameters.
+_BY_CODE = select(Item).where(col(Item.code) == bindparam("code"))
+_MADE_BY = select(col(Item.id)).where(col(Item.client_token) == bindparam("token"))
+_LAST_SEQ = select(func.max(col(Item.seq))).where(col(Item.commune_id) == bindparam("commune_id"),
+                                                  col(Item.year) == bindparam("year"))
+
+
 def get_by_code(session: Session, code: str) -> Item:
     canonical = rules.parse_code(code)
     item = None
     if canonical:
-        item = session.execute(select(Item).where(col(Item.code) == canonical)).scalar_one_or_none()
+        item = session.execute(_BY_CODE, {"code": canonical}).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
     return item
@@ -119,10 +127,78 @@ def _replay(existing: Item, client_token: str, viewer: Viewer, submitter: str | 
     return Submitted(existing, False, token, own)
 
 
+@dataclass(frozen=True)
+class SubmissionPlan:
+    """What a submission stores that needs no writing: the form checked against the commune's villages
+    and categories, the contact and asks kept, the search text, the digest and the folded text, and the
+    manage link's token. Made by prepare_submission before the writing transaction, so that transaction
+    only looks for a repeat, numbers the item, inserts it and appends its audit event."""
+
+    replay: bool = False  # this form's client token had already made an item: submit() returns it
+    anonymous: bool = True
+    contact_name: str = ""
+    contact_phone: str = ""
+    asks: rules.ItemAsks = field(default_factory=rules.ItemAsks)
+    search_text: str = ""
+    title_sha256: str = ""
+    text_key: tuple[str, str] = ("", "")
+    manage_token: str | None = None
+    attributes: str = "{}"
+
+
+def prepare_submission(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *,
+                       channel: str = "web", on_behalf: bool = False, require_contact: bool = True,
+                       attributes: dict[str, Any] | None = None, submitter: str | None = None
+                       ) -> SubmissionPlan:
+    """The checks and the values of submit() that change nothing, read in any session (a page's read
+    session, before the writing one opens). Raises what submit() would for the same form; a form whose
+    client token already made an item is not checked again (submit() returns that item)."""
+    if form.client_token and _made_by(session, form.client_token) is not None:
+        return SubmissionPlan(replay=True)
+    return _plan(session, commune, form, viewer, channel=channel, on_behalf=on_behalf,
+                 require_contact=require_contact, attributes=attributes, submitter=submitter)
+
+
+def _made_by(session: Session, client_token: str) -> Item | None:
+    """The item a form's client token made, if any."""
+    found = session.execute(_MADE_BY, {"token": client_token}).first()
+    return session.get(Item, found[0]) if found else None
+
+
+def _plan(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, channel: str,
+          on_behalf: bool, require_contact: bool, attributes: dict[str, Any] | None,
+          submitter: str | None) -> SubmissionPlan:
+    if on_behalf and not viewer.villages("village_head"):
+        raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
+    village_ids = set(session.execute(select(col(Village.id)).where(  # a merged village takes no new item
+        col(Village.commune_id) == commune.id, col(Village.merged_into_id).is_(None))).scalars())
+    if on_behalf:
+        village_ids &= set(viewer.villages("village_head"))
+    category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
+                                                                 col(Category.active))).scalars())
+    anonymous = viewer.user is None or on_behalf
+    rules.check_submission(form, village_ids=village_ids, category_ids=category_ids,
+                           needs_phone=anonymous and not on_behalf and require_contact, needs_name=on_behalf)
+    contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
+    return SubmissionPlan(
+        anonymous=anonymous, contact_name=contact_name, contact_phone=contact_phone,
+        asks=rules.kept_asks(form),
+        search_text=rules.searchable_text(form.title, form.description, form.address,
+                                          stage=Stage.SUBMITTED, outcome=None,
+                                          untriaged_detail=get_settings().untriaged_public_detail),
+        # A digest, not the text: `civic audit verify` can check the item table's title while the chain
+        # (which can never be edited) keeps no words a resident may later need redacted.
+        title_sha256=audit_rules.text_digest(form.title),
+        text_key=rules.text_key(form.title, form.description),
+        manage_token=_manage_token(form.client_token, submitter) if anonymous and channel != "api" else None,
+        attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
+    )
+
+
 def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, channel: str = "web",
            on_behalf: bool = False, require_contact: bool = True, attributes: dict[str, Any] | None = None,
            partner: tuple[int, str] | None = None, submitter: str | None = None,
-           recent_codes: Collection[str] = ()) -> Submitted:
+           recent_codes: Collection[str] = (), plan: SubmissionPlan | None = None) -> Submitted:
     """Create an item (or return the one this form's client token already created).
 
     `partner` (api key id, name) is the Open311 client that filed it, kept in the audit chain, and
@@ -139,102 +215,112 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     The same text sent again within minutes by the same reporter (the same account, the same phone, or
     the same browser session: `recent_codes` are the items it sent) returns the item it made, with
     `repeat=True`; only the account or the session that sent it gets it as its own.
+
+    `plan` is what prepare_submission made of the same form with the same arguments before this
+    transaction; without it, submit() makes it here.
     """
     client_token = form.client_token
     if client_token:
-        existing = session.execute(select(Item).where(col(Item.client_token) == client_token)
-                                   ).scalar_one_or_none()
+        existing = _made_by(session, client_token)
         if existing is not None:
             return _replay(existing, client_token, viewer, submitter)
-    if on_behalf and not viewer.villages("village_head"):
-        raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
-    village_ids = set(session.execute(select(col(Village.id)).where(  # a merged village takes no new item
-        col(Village.commune_id) == commune.id, col(Village.merged_into_id).is_(None))).scalars())
-    if on_behalf:
-        village_ids &= set(viewer.villages("village_head"))
-    category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
-                                                                 col(Category.active))).scalars())
-    anonymous = viewer.user is None or on_behalf
-    rules.check_submission(form, village_ids=village_ids, category_ids=category_ids,
-                           needs_phone=anonymous and not on_behalf and require_contact, needs_name=on_behalf)
-    contact_name, contact_phone = rules.kept_contact(form, anonymous=anonymous)
-    asks = rules.kept_asks(form)
+    if plan is None or plan.replay:
+        plan = _plan(session, commune, form, viewer, channel=channel, on_behalf=on_behalf,
+                     require_contact=require_contact, attributes=attributes, submitter=submitter)
+    anonymous, asks = plan.anonymous, plan.asks
 
     # Take the commune's chain head first: it serialises code allocation for the commune (and the look
     # for a repeat of the same text, so two quick sends cannot both make an item).
     _lock_head(session, row_id(commune))
-    earlier = _repeat_of(session, commune, form, viewer, anonymous=anonymous, on_behalf=on_behalf,
-                         phone=contact_phone, recent_codes=recent_codes)
+    earlier = _repeat_of(session, commune, plan.text_key, viewer, anonymous=anonymous, on_behalf=on_behalf,
+                         phone=plan.contact_phone, recent_codes=recent_codes)
     if earlier is not None:
         return earlier
     now = clock.now()
     year = clock.today_local().year
-    last = session.execute(select(func.max(col(Item.seq))).where(col(Item.commune_id) == commune.id,
-                                                                  col(Item.year) == year)
-                           ).scalar_one()
+    last = session.execute(_LAST_SEQ, {"commune_id": commune.id, "year": year}).scalar_one()
     seq = (last or 0) + 1
-    manage_token = _manage_token(client_token, submitter) if anonymous and channel != "api" else None
+    manage_token = plan.manage_token
     item = Item(
         commune_id=row_id(commune), code=rules.format_code(commune.code, year, seq), year=year, seq=seq,
         kind=form.kind, category_id=form.category_id, village_id=form.village_id, title=form.title,
         description=form.description, address=form.address, lat=form.lat, lng=form.lng,
         stage=Stage.SUBMITTED, reporter_id=None if anonymous else viewer.id,
-        contact_name=contact_name, contact_phone=contact_phone, show_name=form.show_name,
+        contact_name=plan.contact_name, contact_phone=plan.contact_phone, show_name=form.show_name,
         channel="assisted" if on_behalf else channel,
         entered_by_id=viewer.id if on_behalf else None, client_token=client_token,
         manage_token_hash=hashlib.sha256(manage_token.encode()).hexdigest() if manage_token else None,
-        attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
+        attributes=plan.attributes,
         ask_land_m2=asks.land_m2, ask_money=asks.money, ask_labour_days=asks.labour_days,
         ask_materials=asks.materials,
-        search_text=rules.searchable_text(form.title, form.description, form.address,
-                                          stage=Stage.SUBMITTED, outcome=None,
-                                          untriaged_detail=get_settings().untriaged_public_detail),
+        search_text=plan.search_text,
         created_at=now, updated_at=now, stage_changed_at=now,
     )
     session.add(item)
     session.flush()
     payload = {"code": item.code, "kind": item.kind, "village_id": item.village_id,
                "category_id": item.category_id, "channel": item.channel}
-    # A digest, not the text: `civic audit verify` can check the item table's title while the chain (which
-    # can never be edited) keeps no words a resident may later need redacted.
-    payload["title_sha256"] = audit_rules.text_digest(item.title)
+    payload["title_sha256"] = plan.title_sha256
     if asks.any:
         payload["asks"] = [k for k, v in (("land", asks.land_m2), ("money", asks.money),
                                           ("labour", asks.labour_days), ("materials", asks.materials)) if v]
     if partner is not None:
         payload["api_key_id"], payload["partner"] = partner
-    if anonymous and not on_behalf and contact_phone and form.notify_sms:
+    if anonymous and not on_behalf and plan.contact_phone and form.notify_sms:
         payload["sms_consent"] = True  # the reporter's consent to be told by SMS (civic/notify follows)
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
                  actor_id=viewer.id, actor_role="village_head" if on_behalf else "author", payload=payload)
     return Submitted(item, True, manage_token)
 
 
-def _repeat_of(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, *, anonymous: bool,
+# The columns the look for a repeat reads of each recent item (plain rows: it loads no item it does not
+# return).
+_RECENT = (col(Item.id), col(Item.code), col(Item.title), col(Item.description), col(Item.created_at),
+           col(Item.reporter_id), col(Item.entered_by_id), col(Item.commune_id))
+# A reporter's newest items of the last minutes, by the index of the column that names the reporter.
+_MINE = {name: select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
+                                      col(Item.created_at) > bindparam("since"),
+                                      col(Item.commune_id) == bindparam("commune_id"))
+         .order_by(col(Item.id).desc()).limit(20)
+         for name in ("entered_by_id", "reporter_id", "contact_phone")}
+# The items a browser session sent, by code alone (its unique index: with the commune too, SQLite may scan
+# the commune's items).
+_BY_CODES = select(*_RECENT).where(col(Item.code).in_(bindparam("codes", expanding=True)))
+
+
+def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer: Viewer, *, anonymous: bool,
                on_behalf: bool, phone: str, recent_codes: Collection[str]) -> Submitted | None:
-    """The item this reporter sent with the same text a few minutes ago, if any (rules.is_repeat)."""
+    """The item this reporter sent with the same text a few minutes ago, if any (rules.is_repeat): among
+    the newest 20 of the reporter's items of the last minutes and those its browser session sent. Each is
+    read by its own index (the reporter's account, phone or village head, and the codes), never by a scan
+    of every item the commune received in those minutes."""
     now = clock.now()
-    mine: list[Any] = []
+    since = now - rules.REPEAT_WINDOW
+    mine: tuple[str, Any] | None = None
     if on_behalf and viewer.id is not None:
-        mine.append(col(Item.entered_by_id) == viewer.id)
+        mine = ("entered_by_id", viewer.id)
     elif not anonymous and viewer.id is not None:
-        mine.append(col(Item.reporter_id) == viewer.id)
+        mine = ("reporter_id", viewer.id)
     elif phone:
-        mine.append(col(Item.contact_phone) == phone)
+        mine = ("contact_phone", phone)
     codes = [c for c in list(recent_codes)[-10:] if isinstance(c, str)]
+    rows: dict[int, Any] = {}
+    if mine is not None:
+        params = {"who": mine[1], "since": since, "commune_id": commune.id}
+        for row in session.execute(_MINE[mine[0]], params):
+            rows[row.id] = row
     if codes:
-        mine.append(col(Item.code).in_(codes))
-    if not mine:
-        return None
-    candidates = session.execute(
-        select(Item).where(col(Item.commune_id) == commune.id,
-                           col(Item.created_at) > now - rules.REPEAT_WINDOW, or_(*mine))
-        .order_by(col(Item.id).desc()).limit(20)).scalars()
-    for item in candidates:
-        if rules.is_repeat(form.title, form.description, now, earlier_title=item.title,
-                           earlier_description=item.description, earlier_at=clock.as_utc(item.created_at)):
-            own = item.code in codes or (viewer.id is not None
-                                         and viewer.id in (item.reporter_id, item.entered_by_id))
+        for row in session.execute(_BY_CODES, {"codes": codes}):
+            if row.commune_id == commune.id and clock.as_utc(row.created_at) > since:
+                rows[row.id] = row
+    for item_id in sorted(rows, reverse=True)[:20]:
+        row = rows[item_id]
+        if rules.is_repeat_of(key, now, earlier_title=row.title, earlier_description=row.description,
+                              earlier_at=clock.as_utc(row.created_at)):
+            own = row.code in codes or (viewer.id is not None
+                                        and viewer.id in (row.reporter_id, row.entered_by_id))
+            item = session.get(Item, item_id)
+            assert item is not None  # read in this transaction a moment ago
             return Submitted(item, False, None, own, repeat=True)
     return None
 
@@ -293,14 +379,18 @@ def add(session: Session, item: Item, viewer: Viewer, form: AdditionForm, *, pho
     return addition
 
 
+_ADDITIONS = (select(ItemAddition).where(col(ItemAddition.item_id) == bindparam("item_id"))
+              .order_by(col(ItemAddition.id)).limit(200))
+_EDITS = (select(ItemEdit).where(col(ItemEdit.item_id) == bindparam("item_id"))
+          .order_by(col(ItemEdit.id)).limit(200))
+
+
 def additions(session: Session, item_id: int) -> list[ItemAddition]:
-    return list(session.execute(select(ItemAddition).where(col(ItemAddition.item_id) == item_id)
-                                .order_by(col(ItemAddition.id)).limit(200)).scalars())
+    return list(session.execute(_ADDITIONS, {"item_id": item_id}).scalars())
 
 
 def edits(session: Session, item_id: int) -> list[ItemEdit]:
-    return list(session.execute(select(ItemEdit).where(col(ItemEdit.item_id) == item_id)
-                                .order_by(col(ItemEdit.id)).limit(200)).scalars())
+    return list(session.execute(_EDITS, {"item_id": item_id}).scalars())
 
 
 # --- lists ------------------------------------------------------------------------------------------
@@ -529,14 +619,17 @@ class TimelineEntry:
     seq: int = 0  # the event's place in the commune's chain: the timeline pages by it
 
 
+_TIMELINE = (select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
+                    col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name),
+                    col(AuditEvent.seq))
+             .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
+             .where(col(AuditEvent.item_id) == bindparam("item_id")).order_by(col(AuditEvent.seq))
+             .limit(bindparam("limit", type_=Integer)))
+
+
 def timeline(session: Session, item: Item, limit: int = 20_000) -> list[TimelineEntry]:
     """Every event of the item, oldest first (civic/web/timeline.py folds and pages them)."""
-    rows = session.execute(
-        select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
-               col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name), col(AuditEvent.seq))
-        .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
-        .where(col(AuditEvent.item_id) == item.id).order_by(col(AuditEvent.seq)).limit(limit)
-    ).all()
+    rows = session.execute(_TIMELINE, {"item_id": item.id, "limit": limit}).all()
     return [TimelineEntry(action, clock.as_utc(at), role,
                           _public_name(role, name, actor_id, item.show_name, item.contact_name),
                           json.loads(payload), seq)

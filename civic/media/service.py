@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -85,6 +85,11 @@ def attach(session: Session, *, item: Item, upload: Prepared, purpose: str, acto
     return att
 
 
+# The attachments of one item, built once (building a select() costs more than running it).
+_OF_ITEM = (select(Attachment).where(col(Attachment.item_id) == bindparam("item_id"))
+            .order_by(col(Attachment.item_id), col(Attachment.id)).limit(bindparam("limit", type_=Integer)))
+
+
 def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_kind: str | None = None,
              owner_id: int | None = None, limit: int = 500) -> list[Attachment]:
     """The attachments of one or several items (optionally of one owner kind / owner), in ONE query,
@@ -94,6 +99,8 @@ def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_k
     ids = [i.id if isinstance(i, Item) else int(i) for i in items]
     if not ids:
         return []
+    if len(ids) == 1 and owner_kind is None and owner_id is None:  # an item's page
+        return list(session.execute(_OF_ITEM, {"item_id": ids[0], "limit": limit}).scalars())
     stmt = select(Attachment).where(col(Attachment.item_id).in_(ids))
     if owner_kind is not None:
         stmt = stmt.where(col(Attachment.owner_kind) == owner_kind)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Integer, bindparam, case, func, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -59,10 +59,16 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
 
 # --- facts for the workflow -------------------------------------------------------------------------------
 
+# Statements of the status page, built once (building a select() costs more than running it).
+_OPEN_INSPECTION = (select(Inspection)
+                    .where(col(Inspection.item_id) == bindparam("item_id"), col(Inspection.result).is_(None))
+                    .order_by(col(Inspection.id).desc()).limit(1))
+_OPEN_FINDINGS = (select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
+                  .where(col(Finding.item_id) == bindparam("item_id"), col(Finding.resolved_at).is_(None)))
+
+
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
-    return session.execute(select(Inspection)
-                           .where(col(Inspection.item_id) == item_id, col(Inspection.result).is_(None))
-                           .order_by(col(Inspection.id).desc()).limit(1)).scalar_one_or_none()
+    return session.execute(_OPEN_INSPECTION, {"item_id": item_id}).scalar_one_or_none()
 
 
 def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None:
@@ -89,9 +95,7 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
                 .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
             if board is not None and inspectors:
                 agreed = _agreed(session, row_id(inspection), row_id(board), inspectors)
-        opened, serious = session.execute(
-            select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
-            .where(col(Finding.item_id) == item.id, col(Finding.resolved_at).is_(None))).one()
+        opened, serious = session.execute(_OPEN_FINDINGS, {"item_id": item.id}).one()
         return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
                 "findings_open": opened, "serious_findings_open": serious, "inspectors": inspectors,
                 "sign_off_agreed": agreed, "checklist_not_met_uncovered": uncovered}
@@ -417,9 +421,12 @@ def rules_rows(rows):
     return [(v, int(n), int(s or 0)) for v, n, s in rows]
 
 
+_INSPECTIONS = (select(Inspection).where(col(Inspection.item_id) == bindparam("item_id"))
+                .order_by(col(Inspection.id).desc()).limit(bindparam("limit", type_=Integer)))
+
+
 def inspections(session: Session, item: Item, limit: int = 5) -> list[Inspection]:
-    return list(session.execute(select(Inspection).where(col(Inspection.item_id) == item.id)
-                                .order_by(col(Inspection.id).desc()).limit(limit)).scalars())
+    return list(session.execute(_INSPECTIONS, {"item_id": item.id, "limit": limit}).scalars())
 
 
 def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[ChecklistEntry]]:
@@ -433,19 +440,23 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
     return out
 
 
+_FINDINGS = (select(Finding).where(col(Finding.item_id) == bindparam("item_id"))
+             .order_by(col(Finding.resolved_at).is_not(None),
+                       case((col(Finding.severity) == "serious", 0),
+                            (col(Finding.severity) == "needs_fixing", 1), else_=2),
+                       col(Finding.id).desc())
+             .limit(bindparam("limit", type_=Integer)))
+_REOPEN_REQUESTS = (select(ReopenRequest).where(col(ReopenRequest.item_id) == bindparam("item_id"))
+                    .order_by(col(ReopenRequest.id).desc()).limit(bindparam("limit", type_=Integer)))
+
+
 def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
     """Open findings first (serious first), then resolved ones; newest first within each."""
-    order = case((col(Finding.severity) == "serious", 0), (col(Finding.severity) == "needs_fixing", 1),
-                 else_=2)
-    return list(session.execute(select(Finding).where(col(Finding.item_id) == item.id)
-                                .order_by(col(Finding.resolved_at).is_not(None), order,
-                                          col(Finding.id).desc())
-                                .limit(limit)).scalars())
+    return list(session.execute(_FINDINGS, {"item_id": item.id, "limit": limit}).scalars())
 
 
 def reopen_requests(session: Session, item: Item, limit: int = 20) -> list[ReopenRequest]:
-    return list(session.execute(select(ReopenRequest).where(col(ReopenRequest.item_id) == item.id)
-                                .order_by(col(ReopenRequest.id).desc()).limit(limit)).scalars())
+    return list(session.execute(_REOPEN_REQUESTS, {"item_id": item.id, "limit": limit}).scalars())
 
 
 # --- the supervisor's queue -------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ page again.
   transaction opens, so a slow photo never holds the database's write lock.
 - The form is parsed into its schema; bad input re-renders the same page with 422, the values kept and
   each message next to its field.
+- A route's `prepare(db, web, form, files)`, when it has one, runs in a read session first: checks and
+  work that change nothing, done before the writing transaction so the database's one writer waits for
+  as little as possible; it raises as `act` does.
 - The service runs in one writing unit of work (retried on a lost race). It returns `Done`: where to go
   and the flash message. `Invalid`, `Conflict`, `TooLarge` and `StorageUnavailable` (the media folder
   cannot be written: 503) re-render the page with their status and message; other errors (403, 404, a
@@ -34,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from civic.core.inputs import Form
-from civic.db import run_write
+from civic.db import run_write, unit_of_work
 from civic.errors import N_, CivicError, Conflict, Invalid, TooLarge
 from civic.media import service as media
 from civic.media.schemas import FileField, Prepared, Upload
@@ -76,6 +79,7 @@ class FormState:
 EMPTY = FormState()
 
 Act = Callable[[Session, Web, Any, dict[str, list[Prepared]]], Done]
+Prepare = Callable[[Session, Web, Any, dict[str, list[Prepared]]], None]
 Page = Callable[[FormState], Response]
 
 
@@ -114,7 +118,7 @@ class _ListView(dict):
 
 
 async def post_form(request: Request, schema: type[Form] | None, *, act: Act, page: Page, action: str = "",
-                    files: Mapping[str, FileField] | None = None) -> Response:
+                    files: Mapping[str, FileField] | None = None, prepare: Prepare | None = None) -> Response:
     """Handle one form post the way every form in civic is handled (see the module's docstring)."""
     try:
         values, uploads = await read_body(request, files)
@@ -123,7 +127,8 @@ async def post_form(request: Request, schema: type[Form] | None, *, act: Act, pa
         if sent is None:
             raise
         return await run_in_threadpool(_refused, request, page, action, sent, exc)
-    return await run_in_threadpool(_handle, request, schema, act, page, action, values, uploads, files)
+    return await run_in_threadpool(_handle, request, schema, act, page, action, values, uploads, files,
+                                   prepare)
 
 
 def _refused(request: Request, page: Page, action: str, values: Mapping[str, Any], exc: CivicError
@@ -136,8 +141,8 @@ def _refused(request: Request, page: Page, action: str, values: Mapping[str, Any
 
 
 def _handle(request: Request, schema: type[Form] | None, act: Act, page: Page, action: str,
-            values: dict[str, Any], uploads: dict[str, list[Upload]], files: Mapping[str, FileField] | None
-            ) -> Response:
+            values: dict[str, Any], uploads: dict[str, list[Upload]], files: Mapping[str, FileField] | None,
+            prepare: Prepare | None = None) -> Response:
     web = Web(request)
     web.check_csrf(values)
     # The slow part (decoding, turning, resizing) runs before the writing transaction starts.
@@ -168,6 +173,9 @@ def _handle(request: Request, schema: type[Form] | None, act: Act, page: Page, a
         return w, act(db, w, parsed, prepared)
 
     try:
+        if prepare is not None:
+            with unit_of_work() as db:
+                prepare(db, Web(request, db), parsed, prepared)
         web, done = run_write(work)
     except (Invalid, Conflict, TooLarge, StorageUnavailable) as exc:
         # StorageUnavailable: the media folder cannot be written; the transaction rolled back, and the

@@ -119,7 +119,16 @@ def site_name(request: Request) -> str:
     configured = get_settings().site_name.strip()
     if configured:
         return configured
-    code = request.scope.get(SCOPE_KEY)
+    known = request.scope.get(_SITE_NAME_KEY)  # a page names the site twice (title, header): read once
+    if known is None:
+        known = request.scope[_SITE_NAME_KEY] = _site_name_of(request.scope.get(SCOPE_KEY))
+    return known
+
+
+_SITE_NAME_KEY = "civic.site_name"
+
+
+def _site_name_of(code: str | None) -> str:
     try:
         with get_engine().connect() as conn:
             query = "SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1")

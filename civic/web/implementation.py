@@ -89,7 +89,7 @@ def status_context(db, web: Web, item) -> dict[str, Any]:
             "names": names,
             "names_total": names_total,
             "budget": impl.budget(db, item),
-            "spending": impl.spending_page(db, item, size=10)[0],
+            "spending": impl.latest_spending(db, item, 10),
             "progress": impl.progress(db, item),
             "missing": rules.missing_for_inspection(facts.progress_percent, facts.pledges_open)
             if rules.accepts_pledges(facts) else [],

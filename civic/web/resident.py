@@ -114,7 +114,18 @@ async def submit_upload(request: Request, *, on_behalf: bool):
     signed_in = bool(request.session.get("uid"))
     schema = SubmitForm if on_behalf or signed_in else AnonymousSubmitForm
 
-    def act(db, web: Web, form: SubmitForm, files) -> Done:
+    planned: dict[str, Any] = {}
+
+    def prepare(db, web: Web, form: SubmitForm, _files) -> None:
+        """The checks, and what the item stores that needs no writing, before the writing transaction."""
+        _check_sender(web)
+        commune = communes.current(web.request, db)
+        areas.check_accepting(db, commune)  # a commune merged into another sends residents there
+        planned["commune"] = commune
+        planned["plan"] = items.prepare_submission(db, commune, form, web.viewer, channel="web",
+                                                   on_behalf=on_behalf, submitter=web.csrf_token)
+
+    def _check_sender(web: Web) -> None:
         if on_behalf:
             require_user(web)
         elif signed_in and web.viewer.user is None:
@@ -122,13 +133,15 @@ async def submit_upload(request: Request, *, on_behalf: bool):
             # so it must not become an item nobody can be reached about. Shown again without the login.
             raise Invalid(N_("Your login has ended. Log in again to send this item, or fill in the "
                              "contact fields and send it without an account."), field="contact_phone")
-        commune = communes.current(web.request, db)
-        areas.check_accepting(db, commune)  # a commune merged into another sends residents there
+
+    def act(db, web: Web, form: SubmitForm, files) -> Done:
+        _check_sender(web)
+        commune, plan = planned["commune"], planned["plan"]  # post_form ran prepare() first
         # The session's CSRF token was in the session before this form was shown, so it names this
         # browser even when the answer to its first send was lost and the cookie never updated.
         result = items.submit(db, commune, form, web.viewer, channel="web", on_behalf=on_behalf,
                               submitter=web.csrf_token,
-                              recent_codes=list(request.session.get("receipts", {})))
+                              recent_codes=list(request.session.get("receipts", {})), plan=plan)
         code = result.item.code
         if result.repeat:  # the same text again within minutes: the item it made, nothing new
             where = "submitted" if result.own else "item_status"
@@ -149,7 +162,7 @@ async def submit_upload(request: Request, *, on_behalf: bool):
             N_("This form had already been sent; it is item %(code)s.")
         return Done(path, message, {"code": code})
 
-    return await post_form(request, schema, action="submit", act=act, files=PHOTOS,
+    return await post_form(request, schema, action="submit", act=act, files=PHOTOS, prepare=prepare,
                            page=lambda state: render_submit_form(request, state, on_behalf=on_behalf))
 
 

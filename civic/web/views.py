@@ -14,6 +14,7 @@ from civic.areas.models import Village
 from civic.config import get_settings
 from civic.core.collation import vi_key
 from civic.core.kinds import Action, Stage
+from civic.db import remember_reads
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
@@ -108,6 +109,9 @@ def furthest_stage(entries: list[items.TimelineEntry]) -> int | None:
 
 
 def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
+    # The page only reads: what two sections both need (the item's facts, the village's register, the
+    # households the viewer represents) is read once (civic.db.remember_reads).
+    remember_reads(db)
     viewer = web.viewer
     is_author = items.is_author(item, viewer, manage_token)
     entries = items.timeline(db, item)

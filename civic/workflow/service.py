@@ -15,6 +15,7 @@ from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.facts import ItemFacts
 from civic.core.inputs import Form
+from civic.db import memoized
 from civic.items import service as items
 from civic.items.models import Item
 from civic.workflow import calendar, registry, rules
@@ -28,7 +29,12 @@ __all__ = ["allowed_actions", "current_review", "facts", "form_for", "review_que
 
 
 def facts(session: Session, item: Item) -> ItemFacts:
-    """What the rules know about an item: its own columns and what each domain's provider adds."""
+    """What the rules know about an item: its own columns and what each domain's provider adds (read
+    once for a page whose session remembers its reads: civic.db.remember_reads)."""
+    return memoized(session, ("facts", item.id, item.stage, item.outcome), lambda: _facts(session, item))
+
+
+def _facts(session: Session, item: Item) -> ItemFacts:
     known: dict[str, Any] = {}
     for provider in registry.FACTS:
         known.update(provider(session, item))

@@ -1,0 +1,132 @@
+"""A submission holds the database's one writer as briefly as it can: the form is checked and everything the
+item stores is computed before the writing transaction, which then only looks for a repeat (by index),
+numbers the item, inserts it and appends its audit event."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, inspect, text
+
+from civic.accounts.service import Viewer
+from civic.db import get_engine, unit_of_work
+from civic.items import rules
+from civic.items import service as items
+from civic.items.models import Item
+from civic.items.schemas import SubmitForm
+from tests.builders import count, item_data, setup_world, snapshot, submit_form, world
+
+# --- the rule, folded once ----------------------------------------------------------------------------------
+
+SENT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("title", "body", "repeat"), [
+    ("Cống bị tắc trước nhà văn hoá", "Nước tràn lên đường sau mưa lớn.", True),
+    ("CỐNG BỊ TẮC  trước nhà văn hóa", " nước tràn lên đường sau mưa lớn. ", True),
+    ("Cong bi tac truoc nha van hoa", "Nuoc tran len duong sau mua lon.", True),
+    ("Cống bị tắc trước nhà văn hoá", "Nước tràn lên đường sau mưa nhỏ.", False),
+    ("Cống bị tắc ở chợ", "Nước tràn lên đường sau mưa lớn.", False),
+])
+def test_a_text_folded_before_the_transaction_is_compared_as_is_repeat_compares_it(title, body, repeat):
+    key = rules.text_key(title, body)
+    earlier = {"earlier_title": "Cống bị tắc trước nhà văn hoá",
+               "earlier_description": "Nước tràn lên đường sau mưa lớn.", "earlier_at": SENT}
+    assert rules.is_repeat_of(key, SENT + timedelta(minutes=3), **earlier) is repeat
+    assert rules.is_repeat_of(key, SENT + timedelta(minutes=10), **earlier) is False
+
+
+# --- what the writing transaction does ---------------------------------------------------------------------
+
+@contextmanager
+def written():
+    """The SQL statements run in writing transactions (civic.db.unit_of_work(write=True)) meanwhile."""
+    seen: list[str] = []
+
+    def _seen(conn, _cursor, statement, *_args):
+        if conn.get_execution_options().get("civic_write"):
+            seen.append(" ".join(statement.split()))
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+
+
+def test_the_writing_transaction_of_a_submission_reads_no_village_category_or_commune(client):
+    _commune, a, _b, cat, _users = setup_world()
+    form = submit_form(client, a, cat)
+    with written() as seen:
+        answer = client.post("/submit", data=form, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/submitted/")
+    inserted = [s for s in seen if s.startswith("INSERT INTO item ")]
+    assert len(inserted) == 1, seen
+    read_tables = {t for s in seen if s.startswith("SELECT") for t in re.findall(r"\bFROM (\w+)", s)}
+    assert not read_tables & {"village", "category", "commune"}, seen
+    with unit_of_work() as db:
+        assert count(db, Item) == 1
+
+
+def test_a_refused_form_never_opens_a_writing_transaction(client):
+    _commune, a, _b, cat, _users = setup_world()
+    form = submit_form(client, a, cat, village_id="999999")
+    with written() as seen:
+        answer = client.post("/submit", data=form, params={"lang": "en"})
+    assert answer.status_code == 422
+    assert seen == []
+    with unit_of_work() as db:
+        assert count(db, Item) == 0
+
+
+def test_a_repeat_sent_from_the_same_browser_is_still_that_item(client):
+    _commune, a, _b, cat, _users = setup_world()
+    first = client.post("/submit", data=submit_form(client, a, cat), follow_redirects=False)
+    code = first.headers["location"].rsplit("/", 1)[-1]
+    before = snapshot(code)
+    again = client.post("/submit", data=submit_form(client, a, cat, contact_phone="0987654321"),
+                        follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == f"/submitted/{code}"
+    assert snapshot(code) == before
+    with unit_of_work() as db:
+        assert count(db, Item) == 1
+
+
+def test_the_plan_made_before_the_transaction_gives_the_same_item_as_submit_alone(db):
+    commune, a, _b, cat, _users = world(db)
+    form = SubmitForm.parse(item_data(a, cat, title="Đèn đường hỏng", client_token="tok-plan"))
+    plan = items.prepare_submission(db, commune, form, Viewer(), submitter="s-1")
+    made = items.submit(db, commune, form, Viewer(), submitter="s-1", plan=plan)
+    assert made.created and made.manage_token
+    assert (made.item.title, made.item.contact_phone, made.item.search_text) == \
+        ("Đèn đường hỏng", "0912345678", "den duong hong")
+    # The same form again: its plan says so, and submit returns the item with the same manage link.
+    again_plan = items.prepare_submission(db, commune, form, Viewer(), submitter="s-1")
+    again = items.submit(db, commune, form, Viewer(), submitter="s-1", plan=again_plan)
+    assert again_plan.replay and (again.item.id, again.created, again.manage_token) == \
+        (made.item.id, False, made.manage_token)
+
+
+# --- the look for a repeat reads by index -----------------------------------------------------------------
+
+def _plans(db, where: str, params: dict) -> str:
+    rows = db.execute(text(f"EXPLAIN QUERY PLAN SELECT id FROM item WHERE {where} AND created_at > :since "
+                           "AND commune_id = :c ORDER BY id DESC LIMIT 20"), params).all()
+    return " ".join(str(r[-1]) for r in rows)
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    ("contact_phone = :v", "ix_item_phone_created"),
+    ("entered_by_id = :v", "ix_item_entered_by_created"),
+    ("reporter_id = :v", "ix_item_reporter"),
+])
+def test_the_look_for_a_repeat_reads_only_that_reporters_last_items(db, where, index):
+    indexes = {ix["name"] for ix in inspect(db.connection()).get_indexes("item")}
+    assert index in indexes
+    if db.get_bind().dialect.name == "sqlite":  # how SQLite plans it (PostgreSQL plans by its statistics)
+        plan = _plans(db, where, {"v": "0912345678", "since": "2026-01-01", "c": 1})
+        assert f"USING INDEX {index} " in plan, plan

@@ -1,0 +1,124 @@
+"""The unit of work's SQLite writer queue (civic/db.py): writers of a process are served in the order they
+came, writers of other processes wait on a file lock, the log is checkpointed after the queue moved on;
+and the reads a page remembers."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from civic import db as civic_db
+from civic.db import WriterQueue, build_engine, memoized, remember_reads, unit_of_work
+
+
+def _wait_until(condition) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_writers_take_the_queue_in_the_order_they_came_and_a_writer_asking_again_goes_last():
+    queue = WriterQueue()
+    queue.acquire()
+    order: list[str] = []
+
+    def writer(name: str) -> None:
+        queue.acquire()
+        order.append(name)
+        queue.release()
+
+    threads = []
+    for n in range(5):
+        t = threading.Thread(target=writer, args=(f"w{n}",))
+        t.start()
+        threads.append(t)
+        _wait_until(lambda n=n: queue.waiting == n + 1)
+    queue.release()
+    queue.acquire()  # asked again at once: behind the five that waited (a plain Lock often takes it back)
+    order.append("first again")
+    queue.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["w0", "w1", "w2", "w3", "w4", "first again"]
+
+
+def test_a_writer_may_hold_the_queue_twice_and_hands_it_over_when_it_let_go_of_both():
+    queue = WriterQueue()
+    queue.acquire()
+    queue.acquire()
+    got = threading.Event()
+    t = threading.Thread(target=lambda: (queue.acquire(), got.set(), queue.release()))
+    t.start()
+    _wait_until(lambda: queue.waiting == 1)
+    queue.release()
+    assert not got.wait(0.05)
+    queue.release()
+    assert got.wait(5)
+    t.join(5)
+    with pytest.raises(RuntimeError):
+        queue.release()
+
+
+def test_a_writer_of_another_process_waits_for_the_file_lock_until_the_transaction_ends(tmp_path):
+    path = tmp_path / "w.db"
+    engine = build_engine(f"sqlite:///{path}")
+    # Another open file of the lock, as another process has: flock() excludes it like another process.
+    other = os.open(f"{path}.writer", os.O_RDWR | os.O_CREAT)
+    try:
+        with unit_of_work(write=True, engine=engine) as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once it committed
+        fcntl.flock(other, fcntl.LOCK_UN)
+    finally:
+        os.close(other)
+        engine.dispose()
+
+
+def test_the_log_is_checkpointed_into_the_database_file_after_the_writer_left(tmp_path, monkeypatch):
+    monkeypatch.setattr(civic_db, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(civic_db, "_writes", [0])
+    path = tmp_path / "c.db"
+    engine = build_engine(f"sqlite:///{path}")
+
+    def in_the_file() -> list:
+        """What the database file holds without its write-ahead log."""
+        conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            conn.close()
+
+    try:
+        with unit_of_work(write=True, engine=engine) as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert in_the_file() == []  # in the log only: no checkpoint inside the commit
+        with unit_of_work(write=True, engine=engine) as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        assert in_the_file() == [("t",)]
+    finally:
+        engine.dispose()
+
+
+def test_a_session_remembers_reads_only_when_the_page_asks_it_to():
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    with unit_of_work() as session:
+        assert (memoized(session, ("k",), read), memoized(session, ("k",), read)) == (1, 2)
+        remember_reads(session)
+        assert (memoized(session, ("k",), read), memoized(session, ("k",), read)) == (3, 3)
+        assert memoized(session, ("other",), read) == 4
+    with unit_of_work() as session:  # a new session starts with nothing remembered
+        assert memoized(session, ("k",), read) == 5
