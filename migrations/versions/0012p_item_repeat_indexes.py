@@ -1,7 +1,7 @@
 """indexes for the look for a repeated submission: a phone's and a village head's items of the last minutes
 
 Revision ID: 0012p
-Revises: 0011x
+Revises: 0012b
 
 A submission is a repeat when the same reporter sent the same text within minutes
 (civic.items.rules.is_repeat). The reporter is found by account (ix_item_reporter), by the phone of an
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012p"
-down_revision: str | None = "0011x"
+down_revision: str | None = "0012b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
