@@ -100,16 +100,19 @@ def latest_percent(session: Session, item_id: int) -> int:
     return row[0] if row else 0
 
 
-def _delivered_subquery():
+def _delivered_subquery(item_id: Any):
+    """What was delivered against each pledge of one item (an id, or a bound parameter): only that item's
+    deliveries are summed (ix_delivery_item), never the whole table's."""
     return (select(col(Delivery.pledge_id), func.coalesce(func.sum(col(Delivery.money)), 0).label("money"),
                    func.coalesce(func.sum(func.round(col(Delivery.quantity) * 100)), 0).label("centi"),
                    func.count().label("n"))
+            .where(col(Delivery.item_id) == item_id)
             .group_by(col(Delivery.pledge_id)).subquery())
 
 
 def open_pledges(session: Session, item_id: int) -> int:
     """Pledges neither withdrawn nor delivered in full."""
-    d = _delivered_subquery()
+    d = _delivered_subquery(item_id)
     pledged_centi = func.round(col(Pledge.quantity) * 100)
     short = or_(
         (col(Pledge.kind) == rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
@@ -374,7 +377,7 @@ def record_deliveries(session: Session, item: Item, viewer: Viewer, clean: Deliv
     pledges = {p.id: (p, code) for p, code in session.execute(
         select(Pledge, col(Household.code)).join(Household, col(Household.id) == col(Pledge.household_id))
         .where(col(Pledge.item_id) == item.id, col(Pledge.id).in_(sorted(rows) or [-1]))).all()}
-    d = _delivered_subquery()
+    d = _delivered_subquery(item.id)
     done = {pid: (money, centi) for pid, money, centi in session.execute(
         select(d.c.pledge_id, d.c.money, d.c.centi).where(d.c.pledge_id.in_(sorted(rows) or [-1]))).all()}
     today = clock.today_local()
@@ -496,8 +499,8 @@ def post_progress(session: Session, item: Item, viewer: Viewer, clean: ProgressF
 
 def _totals_statements():
     """The two statements of totals(), built once (building a select() costs more than running it)."""
-    d = _delivered_subquery()
     item_id = bindparam("item_id")
+    d = _delivered_subquery(item_id)
     active = col(Pledge.withdrawn_at).is_(None)
     per_kind = (
         select(col(Pledge.kind), col(Pledge.description), col(Pledge.unit),
@@ -614,7 +617,7 @@ def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None
                 pledge_id: int | None = None, page: int = 1, size: int = 25) -> tuple[list[PledgeRow], int]:
     """Pledges with what was delivered against each, for the village head's page, a household or one pledge's
     page (2 queries)."""
-    d = _delivered_subquery()
+    d = _delivered_subquery(item.id)
     where = [col(Pledge.item_id) == item.id]
     if household_ids is not None:
         where.append(col(Pledge.household_id).in_(household_ids or [-1]))
