@@ -1,0 +1,403 @@
+"""`make bench BENCH_ARGS="--db postgres"`: the same benchmark on a throwaway PostgreSQL cluster.
+
+The cluster is started the way .ci/run starts the test cluster (initdb and pg_ctl as the `postgres`
+user, trust authentication on 127.0.0.1, a free port, fsync off: this is a benchmark, not a store).
+Its data comes from the SQLite pristine database of the same key (built first if missing):
+
+1. `civic migrate` creates the schema on an empty database, as on any new deployment;
+2. every table is copied from SQLite in id order with COPY (`cursor.copy`), with triggers and foreign
+   keys off for the load (the counters of `item_count` are copied, not recomputed), the sequences are
+   set past the highest id, and every table is vacuumed and analysed;
+3. the loaded cluster stays under var/bench/pg-<key>/ (database `civic_pristine`): the next run with
+   the same key starts it again instead of loading. Each run works on `civic_run`, a fresh
+   `CREATE DATABASE … TEMPLATE civic_pristine` (a file copy, with the statistics), so the submissions
+   of one run never reach the next.
+
+`--growth [SIZES]` (default 100000,1000000) measures the pages at each size on PostgreSQL, both servers
+up side by side, each scenario in the order small, big, big, small so that both sizes see the same
+minutes of a shared machine, and prints req/s at each size and the ratio (goal: ≥ 0.8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bench
+
+PRISTINE_DB = "civic_pristine"
+RUN_DB = "civic_run"
+# Raised when the loader changes what a loaded cluster holds, so an old one is loaded again.
+LOADER_VERSION = 1
+GROWTH_GOAL = 0.8
+# The pages of the growth table: (name, label). Every request is rendered (page cache off, unique URLs).
+GROWTH_PAGES = ("home", "list", "search", "status", "triage", "open311_list")
+
+
+def log(message: str) -> None:
+    bench.log(f"pg: {message}")
+
+
+def pg_bin() -> Path:
+    """The newest installed PostgreSQL's bin folder (Debian's /usr/lib/postgresql/N/bin), or PATH's."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                   key=lambda p: [int(x) for x in re.findall(r"\d+", p.parent.parent.name)] or [0])
+    if found:
+        return found[-1].parent
+    which = shutil.which("pg_ctl")
+    if which:
+        return Path(which).resolve().parent
+    raise RuntimeError("PostgreSQL is not installed (no pg_ctl): apt-get install postgresql")
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run the command as the `postgres` user."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _chown_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres")
+
+
+def psycopg_url(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://…) as libpq takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def connect(url: str, **kw):
+    import psycopg
+
+    return psycopg.connect(psycopg_url(url), options="-c timezone=UTC", **kw)
+
+
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster in `home`/data, listening on 127.0.0.1 at a free port while started."""
+
+    home: Path
+    port: int = 0
+    socket_dir: Path | None = None
+    started: bool = field(default=False)
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def init(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        _chown_postgres(self.home)
+        subprocess.run(_as_postgres([str(pg_bin() / "initdb"), "-D", str(self.data), "-A", "trust",
+                                     "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        self.port = bench._free_port()
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="civic-bench-pg-"))
+        _chown_postgres(self.socket_dir)
+        options = (f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off -c synchronous_commit=off "
+                   "-c full_page_writes=off -c max_connections=200 -c shared_buffers=256MB "
+                   "-c maintenance_work_mem=256MB -c max_wal_size=4GB")
+        subprocess.run(_as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-w", "-t", "300",
+                                     "-l", str(self.home / "log"), "-o", options, "start"]),
+                       check=True, stdout=subprocess.DEVNULL)
+        self.started = True
+        log(f"cluster {self.home.relative_to(bench.ROOT)} up on port {self.port}")
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run(_as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", "fast",
+                                         "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.started = False
+        if self.socket_dir is not None:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+            self.socket_dir = None
+
+    def admin(self, *statements: str) -> None:
+        """Statements outside a transaction (CREATE/DROP DATABASE), on the `postgres` database."""
+        with connect(self.url("postgres"), autocommit=True) as conn:
+            for s in statements:
+                conn.execute(s)  # type: ignore[arg-type]
+
+
+# --- the loader --------------------------------------------------------------------------------------
+
+def _pg_tables(conn) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+        "AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version' ORDER BY table_name")]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def load_from_sqlite(sqlite_path: Path, url: str) -> dict[str, int]:
+    """Copy every table of the SQLite database into the migrated, otherwise empty PostgreSQL database at
+    `url`, in id order; set the sequences; vacuum and analyse. Returns the rows copied per table.
+
+    A table SQLite does not have stays empty (logged); raises when a column has no counterpart in SQLite
+    (the two were not built by the same migrations) or when a table's count differs after the copy.
+    """
+    src = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+    counts: dict[str, int] = {}
+    try:
+        sqlite_tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        with connect(url) as conn:
+            every = _pg_tables(conn)
+            tables = every
+            missing = [t for t in every if t not in sqlite_tables]
+            if missing:  # a pristine file older than a migration that only added a table: left empty
+                log(f"not in {sqlite_path.name}, left empty: {', '.join(missing)}")
+                tables = [t for t in tables if t in sqlite_tables]
+            # Triggers (the item counters, the search index) and foreign-key checks off for the load:
+            # the SQLite database already holds what they would compute and check.
+            conn.execute("SET session_replication_role = replica")
+            conn.execute("TRUNCATE " + ", ".join(_quote(t) for t in every))  # rows the migrations seeded
+            for table in tables:
+                t0 = time.perf_counter()
+                pg_cols = [r[0] for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position", (table,))]
+                sl_cols = {r[1] for r in src.execute(f"PRAGMA table_info({_quote(table)})")}
+                absent = [c for c in pg_cols if c not in sl_cols]
+                if absent:
+                    raise RuntimeError(f"{table}: columns missing in SQLite: {', '.join(absent)}")
+                cols = ", ".join(_quote(c) for c in pg_cols)
+                order = "id" if "id" in pg_cols else "rowid"
+                n = 0
+                with conn.cursor() as cur, cur.copy(f"COPY {_quote(table)} ({cols}) FROM STDIN") as copy:
+                    for row in src.execute(f"SELECT {cols} FROM {_quote(table)} ORDER BY {order}"):
+                        copy.write_row(row)
+                        n += 1
+                counts[table] = n
+                if n >= 10_000:
+                    log(f"copied {table}: {n:,} rows in {time.perf_counter() - t0:.1f} s")
+            # Each serial column's sequence continues after the highest id copied.
+            for table, column in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public' "
+                    "AND (column_default LIKE 'nextval(%%' OR is_identity = 'YES')").fetchall():
+                conn.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), "
+                             f"coalesce((SELECT max({_quote(column)}) FROM {_quote(table)}), 0) + 1, false)",
+                             (table, column))
+            conn.commit()
+            for table in tables:
+                pg_n = conn.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0]
+                sl_n = src.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()[0]
+                if not pg_n == sl_n == counts[table]:
+                    raise RuntimeError(f"{table}: {sl_n} rows in SQLite, {pg_n} in PostgreSQL")
+        with connect(url, autocommit=True) as conn:
+            t0 = time.perf_counter()
+            conn.execute("VACUUM (FREEZE, ANALYZE)")
+            log(f"VACUUM (FREEZE, ANALYZE) in {time.perf_counter() - t0:.1f} s")
+    finally:
+        src.close()
+    return counts
+
+
+def _migrate(url: str) -> None:
+    """`civic migrate`, the installed command, on the empty database: the schema a deployment gets."""
+    env = {**bench._db_env(url)}
+    proc = subprocess.run([*bench._civic_command(), "migrate"], env=env, cwd=bench.ROOT, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise RuntimeError(f"civic migrate failed on PostgreSQL: {(proc.stdout + proc.stderr)[-1500:]}")
+
+
+def prepare(args, pristine: Path, meta: dict, key: str) -> tuple[str, dict, Cluster]:
+    """Start the loaded cluster of this key (initialising and loading it from `pristine` if missing) and
+    return the URL of a fresh run database, the metadata and the started cluster (stop it when done)."""
+    home = bench.BENCH_DIR / f"pg-{key}"
+    loaded = home / "loaded.json"
+    cluster = Cluster(home)
+    pg_meta: dict | None = None
+    if loaded.exists() and (home / "data" / "PG_VERSION").exists() and not args.rebuild:
+        pg_meta = json.loads(loaded.read_text())
+        if pg_meta.get("loader") != LOADER_VERSION:
+            pg_meta = None
+    if pg_meta is None:
+        _remove_clusters(home, meta["items"])
+        log(f"loading {pristine.name} into a new cluster {home.relative_to(bench.ROOT)} …")
+        t0 = time.perf_counter()
+        cluster.init()
+        cluster.start()
+        try:
+            cluster.admin(f"CREATE DATABASE {PRISTINE_DB}")
+            _migrate(cluster.url(PRISTINE_DB))
+            t_migrate = time.perf_counter() - t0
+            counts = load_from_sqlite(pristine, cluster.url(PRISTINE_DB))
+            with connect(cluster.url(PRISTINE_DB)) as conn:
+                size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+                version = conn.execute("SHOW server_version").fetchone()[0]
+        except BaseException:
+            cluster.stop()
+            shutil.rmtree(home, ignore_errors=True)
+            raise
+        pg_meta = {"loader": LOADER_VERSION, "key": key, "server_version": version, "rows": counts,
+                   "bytes": size, "seconds": round(time.perf_counter() - t0, 1),
+                   "migrate_seconds": round(t_migrate, 1),
+                   "loaded_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        loaded.write_text(json.dumps(pg_meta, indent=2))
+        log(f"loaded in {pg_meta['seconds']} s: {counts.get('item', 0):,} items, "
+            f"{counts.get('audit_event', 0):,} audit events, {size / 2**20:,.0f} MB")
+    else:
+        log(f"reusing {home.relative_to(bench.ROOT)} (PostgreSQL {pg_meta['server_version']}, "
+            f"{pg_meta['bytes'] / 2**20:,.0f} MB, loaded {pg_meta['loaded_at']})")
+        cluster.start()
+    try:
+        cluster.admin(f"DROP DATABASE IF EXISTS {RUN_DB}",
+                      f"CREATE DATABASE {RUN_DB} TEMPLATE {PRISTINE_DB}")
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster.url(RUN_DB), {**meta, "postgres": pg_meta}, cluster
+
+
+def _remove_clusters(home: Path, items: int) -> None:
+    """The cluster about to be loaded, and older clusters of the same size (other keys: another
+    generator or migration set); clusters of other sizes stay (--growth needs two)."""
+    for old in bench.BENCH_DIR.glob("pg-*"):
+        info = old / "loaded.json"
+        same_size = info.exists() and json.loads(info.read_text()).get("rows", {}).get("item") == items
+        if old == home or same_size or not info.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the growth table ----------------------------------------------------------------------------------
+
+@dataclass
+class Size:
+    items: int
+    url: str = ""
+    meta: dict = field(default_factory=dict)
+    cluster: Cluster | None = None
+    server: bench.Server | None = None
+    sample: dict = field(default_factory=dict)
+    cookie: str = ""
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def _growth_paths(size: Size, name: str) -> tuple[str, list[str], bool]:
+    """(label, paths, unique URLs) of a page scenario, from this size's own sample."""
+    sample = size.sample
+    if name == "home":
+        return "GET /", ["/"], True
+    if name == "list":
+        return "GET /items?village=…&stage=discuss", [f"/items?village={v}&stage=discuss"
+                                                      for v in sample["villages"]], True
+    if name == "search":
+        return "GET /items?q=duong", ["/items?q=duong"], True
+    if name == "status":
+        codes = sample["codes"]
+        return f"GET /items/<code> ({len(codes):,} items)", [f"/items/{c}" for c in codes], True
+    if name == "triage":
+        return "GET /triage (village head of all villages)", ["/triage"], False
+    win = bench._open311_window(size.url, bench.OPEN311_PAGE)
+    return (f"GET /open311/v2/requests.json ({bench.OPEN311_PAGE:,} requests)",
+            [f"/open311/v2/requests.json?start_date={win['start']}&end_date={win['end']}"
+             f"&page_size={bench.OPEN311_PAGE}"], True)
+
+
+def _measure(wrk: str, size: Size, name: str, args) -> dict:
+    assert size.server is not None
+    label, paths, unique = _growth_paths(size, name)
+    if name == "triage":
+        f = bench._write_paths(f"growth-triage-{size.items}", paths)
+        return bench._goal_run(wrk, size.server, name, label, lambda: ["authpaths", str(f), size.cookie],
+                               args, lambda c: c == 200)
+    return bench.bench_get(wrk, size.server, f"{name}-{size.items}", label, paths, args, unique=unique)
+
+
+def growth(args, prepare_pristine) -> int:
+    """The page scenarios at each size (PostgreSQL), interleaved; the table of req/s and ratios."""
+    sizes = [Size(int(s)) for s in args.growth.split(",") if s.strip()]
+    if len(sizes) != 2 or sizes[0].items >= sizes[1].items:
+        raise SystemExit("--growth takes two sizes, the smaller first: e.g. 100000,1000000")
+    wrk = bench.ensure_wrk()
+    try:
+        for size in sizes:
+            args.items = size.items
+            pristine, meta, key = prepare_pristine(args)
+            size.url, size.meta, size.cluster = prepare(args, pristine, meta, key)
+            size.sample = bench._sample(size.url, args.seed, args.codes)
+        for size in sizes:
+            size.server = bench.Server(size.url, args.workers, "civic", env={"CIVIC_PAGE_CACHE": "0"})
+            size.server.log_path = bench.BENCH_DIR / f"server-{size.items}.log"
+            size.server.start()
+            size.cookie = bench._login(size.server.base, "0900000102", "bench-village_head")
+            prime = ["/", "/items?q=duong", "/triage"] + [f"/items/{c}" for c in size.sample["codes"][:8]]
+            bench._prime(size.server, prime, size.cookie)
+        small, big = sizes
+        rows = []
+        started, load_start = datetime.now(UTC), _loadavg()
+        busy_before = bench.background_load()
+        for name in GROWTH_PAGES:
+            runs: dict[int, list[dict]] = {small.items: [], big.items: []}
+            for size in (small, big, big, small):
+                runs[size.items].append(_measure(wrk, size, name, args))
+            rps = {n: sum(r["rps"] for r in rs) / len(rs) for n, rs in runs.items()}
+            p50 = {n: sum(r["p50_ms"] for r in rs) / len(rs) for n, rs in runs.items()}
+            errors = sum(r["errors"] for rs in runs.values() for r in rs)
+            ratio = rps[big.items] / rps[small.items] if rps[small.items] else 0.0
+            rows.append({"page": name, "label": _growth_paths(small, name)[0],
+                         "rps": {str(n): round(v, 1) for n, v in rps.items()},
+                         "p50_ms": {str(n): round(v, 1) for n, v in p50.items()},
+                         "ratio": round(ratio, 2), "errors": errors, "loadavg": _loadavg()})
+            log(f"{name}: {rps[small.items]:.1f} → {rps[big.items]:.1f} req/s, ratio {ratio:.2f} "
+                f"(load average {_loadavg()})")
+        finished = datetime.now(UTC)
+    finally:
+        for size in sizes:
+            if size.server is not None:
+                size.server.stop()
+            if size.cluster is not None:
+                size.cluster.stop()
+    met = print_growth(rows, sizes, args, started, finished, load_start, busy_before)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({
+            "sizes": [{"items": s.items, "database": s.meta} for s in sizes], "rows": rows,
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "loadavg_start": load_start, "background_cpu_percent_before": busy_before,
+            "load": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration,
+                     "server_workers": args.workers}}, indent=2, ensure_ascii=False))
+    return 0 if met else 1
+
+
+def print_growth(rows: list[dict], sizes: list[Size], args, started: datetime, finished: datetime,
+                 load_start: str, busy_before: float | None) -> bool:
+    small, big = sizes
+    a, b = f"{small.items:,}", f"{big.items:,}"
+    print()
+    print(f"Growth on PostgreSQL {big.meta['postgres']['server_version']}: req/s at {a} and {b} items "
+          f"(page cache off, every URL rendered; wrk -t{args.threads} -c{args.connections}, "
+          f"{args.duration:g} s a run, each page measured small, big, big, small; mean of two runs)")
+    print(f"{'page':44} {a + ' req/s':>15} {b + ' req/s':>17} {'ratio':>6}  goal ≥ {GROWTH_GOAL}")
+    met = True
+    for r in rows:
+        ok = r["ratio"] >= GROWTH_GOAL and not r["errors"]
+        met &= ok
+        errors = f" ({r['errors']} errors)" if r["errors"] else ""
+        print(f"{r['label'][:44]:44} {r['rps'][str(small.items)]:>15,.1f} {r['rps'][str(big.items)]:>17,.1f} "
+              f"{r['ratio']:>6.2f}  {'met' if ok else 'NOT met'}{errors}  load {r['loadavg']}")
+    print(f"{started:%H:%M}–{finished:%H:%M} UTC; load average at the start {load_start}; other work "
+          f"before the run: {busy_before if busy_before is not None else '?'} % of {os.cpu_count()} CPUs")
+    return met
