@@ -189,8 +189,12 @@ def _person(rng: random.Random) -> str:
     return f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
 
 
-def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> dict:
-    """Create the benchmark database at `path` (built beside it and renamed when complete)."""
+def build_database(path: Path, *, n_items: int, n_villages: int, seed: int, url: str = "",
+                   bulk_insert=None) -> dict:
+    """Create the benchmark database at `path` (built beside it and renamed when complete).
+
+    `url` and `bulk_insert(conn, households, items, events)`: build into that (empty) database instead,
+    the bulk rows written by the given function (scripts/bench_pg.py: COPY into PostgreSQL)."""
     from sqlalchemy import insert, select, update
 
     from civic import clock
@@ -206,8 +210,9 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
     from civic.seed.demo import CATEGORIES
 
     tmp = path.with_name(path.stem + ".building.db")
-    _remove_db(tmp)
-    url = f"sqlite:///{tmp}"
+    if not url:
+        _remove_db(tmp)
+        url = f"sqlite:///{tmp}"
     t0 = time.perf_counter()
     migrate(url)
     t_migrate = time.perf_counter() - t0
@@ -399,20 +404,25 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                          "created_at": at, "prev_hash": prev, "hash": digest})
             prev = digest
         t_hash = time.perf_counter()
-        conn.execute(insert(Household), households)
-        for start in range(0, len(items), 20000):
-            conn.execute(insert(Item), items[start:start + 20000])
-        for start in range(0, len(rows), 50000):
-            conn.execute(insert(AuditEvent), rows[start:start + 50000])
+        if bulk_insert is not None:
+            bulk_insert(conn, households, items, rows)
+        else:
+            conn.execute(insert(Household), households)
+            for start in range(0, len(items), 20000):
+                conn.execute(insert(Item), items[start:start + 20000])
+            for start in range(0, len(rows), 50000):
+                conn.execute(insert(AuditEvent), rows[start:start + 50000])
         conn.execute(update(AuditHead).where(AuditHead.commune_id == commune_id).values(seq=seq, hash=prev))
         t_insert = time.perf_counter() - t_hash
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if bulk_insert is None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    _remove_db(path)
-    tmp.rename(path)
-    for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    if bulk_insert is None:
+        _remove_db(path)
+        tmp.rename(path)
+        for suffix in ("-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
     total = time.perf_counter() - t0
     return {"items": len(items), "events": len(rows) + head_seq, "households": len(households),
             "villages": len(village_ids), "head_seq": seq, "seconds": round(total, 1),
@@ -1231,7 +1241,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.db == "postgres":
         import bench_pg
 
-        url, pg_meta, cluster = bench_pg.prepare(args, *pristine_database(args))
+        url, pg_meta, cluster = bench_pg.prepare(args, pristine_database)
         os.environ["DATABASE_URL"] = url
         try:
             return 0 if args.build_only else _run(args, url, pg_meta, started)

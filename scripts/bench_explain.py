@@ -41,6 +41,11 @@ def shorten(sql: str) -> str:
     return re.sub(r"IN \(((?:%\([^)]+\)s(?:::\w+)?, )+%\([^)]+\)s(?:::\w+)?)\)", cut, sql)
 
 
+def shorten_plan(plan: str) -> str:
+    """The same list as PostgreSQL prints it in a plan: `'{1,2,3,…}'` with more than 4 members."""
+    return re.sub(r"'\{(\d+),(\d+),(?:\d+,){2,}\d+\}'", r"'{\1,\2,…}'", plan)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="*", help=f"pages (default: {' '.join(PAGES)})")
@@ -53,7 +58,7 @@ def main() -> int:
     args = p.parse_args()
     paths = args.paths or PAGES
     os.chdir(bench.ROOT)
-    url, meta, cluster = bench_pg.prepare(args, *bench.pristine_database(args))
+    url, meta, cluster = bench_pg.prepare(args, bench.pristine_database)
     try:
         text = explain_pages(url, meta, paths)
     finally:
@@ -86,16 +91,18 @@ def explain_pages(url: str, meta: dict, paths: list[str]) -> str:
             seen.append((statement, parameters))
 
     pg = meta["postgres"]
+    source = pg.get("source", "")
     out = [f"## EXPLAIN (ANALYZE, BUFFERS) of each page's statements, PostgreSQL "
            f"{pg['server_version'].split()[0]}, {meta['items']:,} items", "",
            f"{meta['items']:,} items, {meta['events']:,} audit events, {meta['households']:,} households, "
-           f"{meta['villages']} villages ({pg['bytes'] / 2**20:,.0f} MB): the `make bench` generator's data "
-           "loaded by `make bench BENCH_ARGS=\"--db postgres --items …\"` (COPY, then VACUUM (FREEZE, "
-           f"ANALYZE)). Taken by `python scripts/bench_explain.py --items {meta['items']}` on "
-           f"{time.strftime('%Y-%m-%d', time.gmtime())}: the page cache off, each page asked once to warm "
+           f"{meta['villages']} villages ({pg['bytes'] / 2**20:,.0f} MB): the `make bench` generator's data, "
+           f"loaded by `make bench BENCH_ARGS=\"--db postgres --items {meta['items']}\"` ({source}; COPY, "
+           "then VACUUM (FREEZE, ANALYZE)). Taken by "
+           f"`python scripts/bench_explain.py --items {meta['items']}` "
+           f"on {time.strftime('%Y-%m-%d', time.gmtime())}: the page cache off, each page asked once to warm "
            "up, then every SELECT of a second request explained with its own parameters (long `IN` lists "
-           "shortened to \"…\" here). Buffers: `shared hit` pages were in PostgreSQL's cache, `read` came "
-           "from the operating system (a page is 8 kB).", ""]
+           "shortened to \"…\" here, in the SQL and in the plans). Buffers: `shared hit` pages were in "
+           "PostgreSQL's cache, `read` came from the operating system (a page is 8 kB).", ""]
     with TestClient(create_app()) as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -121,7 +128,7 @@ def explain_pages(url: str, meta: dict, paths: list[str]) -> str:
                 cur = raw.cursor()
                 for statement, parameters in statements:
                     cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
-                    plan = "\n".join(r[0] for r in cur.fetchall())
+                    plan = shorten_plan("\n".join(r[0] for r in cur.fetchall()))
                     out += ["```sql", shorten(" ".join(statement.split())), "```", "```", plan, "```", ""]
                 raw.rollback()
             finally:
