@@ -319,12 +319,13 @@ def prepare(args, pristine_database) -> tuple[str, dict, Cluster]:
 
 
 def _remove_clusters(home: Path, items: int) -> None:
-    """The cluster about to be loaded, and older clusters of the same size (other keys: another
-    generator or migration set); clusters of other sizes stay (--growth needs two)."""
+    """The cluster about to be loaded (a half-loaded one), and loaded clusters of the same size with
+    another key (another generator or migration set). Other sizes stay (--growth needs two), and so
+    does a folder without loaded.json: another run may be loading it."""
+    shutil.rmtree(home, ignore_errors=True)
     for old in bench.BENCH_DIR.glob("pg-*"):
         info = old / "loaded.json"
-        same_size = info.exists() and json.loads(info.read_text()).get("rows", {}).get("item") == items
-        if old == home or same_size or not info.exists():
+        if info.exists() and json.loads(info.read_text()).get("rows", {}).get("item") == items:
             shutil.rmtree(old, ignore_errors=True)
 
 
