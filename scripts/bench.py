@@ -23,7 +23,8 @@ a ceiling app (a bare FastAPI app rendering an 8 KB Jinja page, scripts/bench_ce
 same way in the same run, with civic's page cache off (on for the mixed reads and submissions).
 
 Options: --items N, --duration S, --rebuild, --only home,list,search,status,submit,open311, --goals,
---json PATH;
+--json PATH; --db postgres (the same on a throwaway PostgreSQL cluster) and --growth SMALL,BIG (the
+pages at two sizes on PostgreSQL, and their ratio): scripts/bench_pg.py;
 `--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 
@@ -1210,8 +1211,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="wait up to S seconds for other work on the machine to stop before measuring")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
-                   help="sqlite (default), or postgres: a throwaway PostgreSQL cluster loaded from the "
-                        "SQLite database and kept under var/bench/pg-<key>/ (scripts/bench_pg.py)")
+                   help="sqlite (default), or postgres: a throwaway PostgreSQL cluster, loaded from the "
+                        "SQLite database of the same key (or generated straight into it when there is none) "
+                        "and kept under var/bench/pg-<key>/ (scripts/bench_pg.py)")
     p.add_argument("--growth", nargs="?", const="100000,1000000", metavar="SMALL,BIG",
                    help="on PostgreSQL: the pages at two sizes (default 100000,1000000), side by side, and "
                         "the table of req/s and ratios (goal: at least 0.8)")

@@ -2,12 +2,17 @@
 
 The cluster is started the way .ci/run starts the test cluster (initdb and pg_ctl as the `postgres`
 user, trust authentication on 127.0.0.1, a free port, fsync off: this is a benchmark, not a store).
-Its data comes from the SQLite pristine database of the same key (built first if missing):
+Its data comes from the SQLite pristine database of the same key when there is one:
 
 1. `civic migrate` creates the schema on an empty database, as on any new deployment;
 2. every table is copied from SQLite in id order with COPY (`cursor.copy`), with triggers and foreign
    keys off for the load (the counters of `item_count` are copied, not recomputed), the sequences are
-   set past the highest id, and every table is vacuumed and analysed;
+   set past the highest id, and every table is vacuumed and analysed.
+
+Without one, bench.build_database generates the same kind of data straight into PostgreSQL (its bulk
+rows written with COPY, the item triggers on): no SQLite file, and about a third of the CPU, since
+SQLite's inserts also feed its FTS index. Then:
+
 3. the loaded cluster stays under var/bench/pg-<key>/ (database `civic_pristine`): the next run with
    the same key starts it again instead of loading. Each run works on `civic_run`, a fresh
    `CREATE DATABASE … TEMPLATE civic_pristine` (a file copy, with the statistics), so the submissions
