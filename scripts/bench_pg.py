@@ -34,6 +34,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -408,13 +410,19 @@ def _server_cpu(size: Size) -> tuple[float, float]:
 
 
 def _wait_idle(size: Size, limit: float = 60.0) -> None:
-    """Until the server and its database are idle: the requests a previous run left queued are done."""
+    """Until the server and its database are idle and a page is answered again: the requests a previous
+    run left queued are done (a request waiting for a pooled connection uses no CPU, hence the probe)."""
+    assert size.server is not None
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         before = sum(_server_cpu(size))
         time.sleep(0.5)
         if sum(_server_cpu(size)) - before < 0.05:
-            return
+            break
+    try:
+        urllib.request.urlopen(f"{size.server.base}/items/{size.sample['codes'][0]}", timeout=limit).read()
+    except (urllib.error.URLError, OSError) as exc:
+        log(f"the server did not answer a probe after the previous run: {exc}")
 
 
 def _measure(wrk: str, size: Size, name: str, args) -> dict:
