@@ -24,7 +24,8 @@ same way in the same run, with civic's page cache off (on for the mixed reads an
 
 Options: --items N, --duration S, --rebuild, --pristine DB (an existing database built before the latest
 migrations: its copy is migrated, nothing is rebuilt), --only home,list,search,status,submit,open311,
---goals, --json PATH;
+--goals, --json PATH; --db postgres (the same on a throwaway PostgreSQL cluster) and --growth SMALL,BIG (the
+pages at two sizes on PostgreSQL, and their ratio): scripts/bench_pg.py;
 `--help` lists the rest (--urls, --server, --gzip, --wait-quiet, …).
 """
 
@@ -190,8 +191,12 @@ def _person(rng: random.Random) -> str:
     return f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
 
 
-def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> dict:
-    """Create the benchmark database at `path` (built beside it and renamed when complete)."""
+def build_database(path: Path, *, n_items: int, n_villages: int, seed: int, url: str = "",
+                   bulk_insert=None) -> dict:
+    """Create the benchmark database at `path` (built beside it and renamed when complete).
+
+    `url` and `bulk_insert(conn, households, items, events)`: build into that (empty) database instead,
+    the bulk rows written by the given function (scripts/bench_pg.py: COPY into PostgreSQL)."""
     from sqlalchemy import insert, select, update
 
     from civic import clock
@@ -207,8 +212,9 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
     from civic.seed.demo import CATEGORIES
 
     tmp = path.with_name(path.stem + ".building.db")
-    _remove_db(tmp)
-    url = f"sqlite:///{tmp}"
+    if not url:
+        _remove_db(tmp)
+        url = f"sqlite:///{tmp}"
     t0 = time.perf_counter()
     migrate(url)
     t_migrate = time.perf_counter() - t0
@@ -400,20 +406,25 @@ def build_database(path: Path, *, n_items: int, n_villages: int, seed: int) -> d
                          "created_at": at, "prev_hash": prev, "hash": digest})
             prev = digest
         t_hash = time.perf_counter()
-        conn.execute(insert(Household), households)
-        for start in range(0, len(items), 20000):
-            conn.execute(insert(Item), items[start:start + 20000])
-        for start in range(0, len(rows), 50000):
-            conn.execute(insert(AuditEvent), rows[start:start + 50000])
+        if bulk_insert is not None:
+            bulk_insert(conn, households, items, rows)
+        else:
+            conn.execute(insert(Household), households)
+            for start in range(0, len(items), 20000):
+                conn.execute(insert(Item), items[start:start + 20000])
+            for start in range(0, len(rows), 50000):
+                conn.execute(insert(AuditEvent), rows[start:start + 50000])
         conn.execute(update(AuditHead).where(AuditHead.commune_id == commune_id).values(seq=seq, hash=prev))
         t_insert = time.perf_counter() - t_hash
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if bulk_insert is None:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    _remove_db(path)
-    tmp.rename(path)
-    for suffix in ("-wal", "-shm"):
-        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    if bulk_insert is None:
+        _remove_db(path)
+        tmp.rename(path)
+        for suffix in ("-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
     total = time.perf_counter() - t0
     return {"items": len(items), "events": len(rows) + head_seq, "households": len(households),
             "villages": len(village_ids), "head_seq": seq, "seconds": round(total, 1),
@@ -435,8 +446,8 @@ def _build_key(n_items: int, n_villages: int, seed: int) -> str:
     return h.hexdigest()[:12]
 
 
-def prepare_database(args) -> tuple[Path, dict]:
-    """The pristine database for these parameters (built if needed) and a fresh working copy of it."""
+def pristine_database(args) -> tuple[Path, dict, str]:
+    """The pristine SQLite database for these parameters (built if needed), its metadata and its key."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     key = _build_key(args.items, args.villages, args.seed)
     pristine = BENCH_DIR / f"pristine-{key}.db"
@@ -452,8 +463,10 @@ def prepare_database(args) -> tuple[Path, dict]:
         log(f"reusing {pristine.relative_to(ROOT)} ({meta['items']:,} items, {meta['events']:,} events, "
             f"built {meta['built_at']})")
     else:
-        for old in BENCH_DIR.glob("pristine-*"):
-            old.unlink()
+        for old in BENCH_DIR.glob("pristine-*.json"):  # older builds of this size (other sizes stay)
+            if json.loads(old.read_text()).get("items") == args.items:
+                _remove_db(old.with_suffix(".db"))
+                old.unlink()
         log(f"building the benchmark database: {args.items:,} items over {args.villages} villages …")
         meta = build_database(pristine, n_items=args.items, n_villages=args.villages, seed=args.seed)
         meta.update(built_at=datetime.now(UTC).isoformat(timespec="seconds"), key=key)
@@ -462,6 +475,12 @@ def prepare_database(args) -> tuple[Path, dict]:
         if not args.no_verify:
             _verify_chain(pristine, "after the build")
         meta_path.write_text(json.dumps(meta, indent=2))
+    return pristine, meta, key
+
+
+def prepare_database(args) -> tuple[Path, dict]:
+    """The pristine database for these parameters (built if needed) and a fresh working copy of it."""
+    pristine, meta, _key = pristine_database(args)
     for stale in BENCH_DIR.glob("paths-*.txt"):
         stale.unlink()
     work = BENCH_DIR / "run.db"
@@ -488,14 +507,31 @@ def _civic_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "civic.cli"]
 
 
-def _db_env(db: Path) -> dict[str, str]:
+# A benchmark database: an SQLite file, or the URL of a PostgreSQL database (`--db postgres`).
+Database = Path | str
+
+
+def _db_url(db: Database) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def _connect(db: Database):
+    """A read connection (DB-API) to the benchmark database, SQLite or PostgreSQL."""
+    if isinstance(db, str):
+        import bench_pg
+
+        return bench_pg.connect(db, autocommit=True)
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+
+
+def _db_env(db: Database) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=f"sqlite:///{db}", SECRET_KEY=SECRET_KEY)
+    env.update(DATABASE_URL=_db_url(db), SECRET_KEY=SECRET_KEY)
     env.pop("CIVIC_DATABASE_URL", None)
     return env
 
 
-def _verify_chain(db: Path, when: str) -> bool:
+def _verify_chain(db: Database, when: str) -> bool:
     t = time.perf_counter()
     proc = subprocess.run([*_civic_command(), "audit", "verify"], env=_db_env(db), capture_output=True,
                           text=True, cwd=ROOT)
@@ -508,15 +544,15 @@ def _verify_chain(db: Path, when: str) -> bool:
     return False
 
 
-def _count_items(db: Path) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+def _count_items(db: Database) -> int:
+    conn = _connect(db)
     try:
         return conn.execute("SELECT count(*) FROM item").fetchone()[0]
     finally:
         conn.close()
 
 
-def _settled_count(db: Path, quiet: float = 1.0, limit: float = 60.0) -> int:
+def _settled_count(db: Database, quiet: float = 1.0, limit: float = 60.0) -> int:
     """The number of items once the server has finished the requests wrk left in flight when it stopped."""
     deadline = time.monotonic() + limit
     count = _count_items(db)
@@ -529,13 +565,13 @@ def _settled_count(db: Path, quiet: float = 1.0, limit: float = 60.0) -> int:
     return count
 
 
-def _sample(db: Path, seed: int, n_codes: int) -> dict:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def _sample(db: Database, seed: int, n_codes: int) -> dict:
+    conn = _connect(db)
     try:
         villages = [r[0] for r in conn.execute("SELECT id FROM village ORDER BY id")]
         categories = [r[0] for r in conn.execute("SELECT id FROM category WHERE active "
                                                  "ORDER BY position, id")]
-        codes = [r[0] for r in conn.execute("SELECT code FROM item")]
+        codes = [r[0] for r in conn.execute("SELECT code FROM item ORDER BY id")]
     finally:
         conn.close()
     rng = random.Random(seed + 1)
@@ -599,7 +635,7 @@ except ImportError:  # pragma: no cover - only the nodelay launcher needs it
 
 
 class Server:
-    def __init__(self, db: Path, workers: int, kind: str = "civic", env: dict[str, str] | None = None):
+    def __init__(self, db: Database, workers: int, kind: str = "civic", env: dict[str, str] | None = None):
         self.db, self.workers, self.kind, self.env = db, workers, kind, env or {}
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -782,7 +818,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def bench_submit(wrk, server, db: Path, sample: dict, args) -> dict:
+def bench_submit(wrk, server, db: Database, sample: dict, args) -> dict:
     csrf, cookie = _session_for_submit(server.base)
     title = urllib.parse.quote_plus("Đèn đường ngõ 5 không sáng")
     desc = urllib.parse.quote_plus("Ba bóng đèn đường ở ngõ 5 đã hỏng hơn hai tuần, buổi tối rất tối.")
@@ -844,36 +880,35 @@ def _check_creations(out: dict, tag: str, r: dict, before: int, after: int, stat
 
 # --- the Open311 API ---------------------------------------------------------------------------------
 
-def _w3c(stored: str) -> datetime:
-    """A created_at as SQLite keeps it (UTC, naive or with +00:00)."""
-    value = datetime.fromisoformat(stored)
+def _w3c(stored: str | datetime) -> datetime:
+    """A created_at as SQLite keeps it (UTC, naive or with +00:00), or as PostgreSQL gives it."""
+    value = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _open311_window(db: Path, want: int) -> dict:
+def _open311_window(db: Database, want: int) -> dict:
     """start_date/end_date around the newest items: the shortest range (whole days, at most the spec's 90)
     that holds at least `want` requests, from the spread of the generated dates."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = _connect(db)
     try:
         first, last, total = conn.execute("SELECT min(created_at), max(created_at), count(*) FROM item"
                                           ).fetchone()
         end = _w3c(last).replace(microsecond=0) + timedelta(seconds=1)
         for days in (7, 14, 30, 60, 90):
             start = end - timedelta(days=days)
-            held = conn.execute("SELECT count(*) FROM item WHERE created_at >= ? AND created_at <= ?",
-                                (start.strftime("%Y-%m-%d %H:%M:%S"), end.strftime("%Y-%m-%d %H:%M:%S"))
-                                ).fetchone()[0]
+            held = conn.execute(f"SELECT count(*) FROM item WHERE created_at >= '{start:%Y-%m-%d %H:%M:%S}' "
+                                f"AND created_at <= '{end:%Y-%m-%d %H:%M:%S}'").fetchone()[0]
             if held >= want:
                 break
     finally:
         conn.close()
     span_days = (_w3c(last) - _w3c(first)).total_seconds() / 86400
     return {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "days": days, "items_in_range": held, "items_from": first[:19], "items_to": last[:19],
+            "days": days, "items_in_range": held, "items_from": str(first)[:19], "items_to": str(last)[:19],
             "items_per_day": round(total / max(span_days, 1), 1)}
 
 
-def bench_open311_list(wrk, server, db: Path, args) -> dict:
+def bench_open311_list(wrk, server, db: Database, args) -> dict:
     win = _open311_window(db, OPEN311_PAGE)
     path = (f"/open311/v2/requests.json?start_date={win['start']}&end_date={win['end']}"
             f"&page_size={OPEN311_PAGE}")
@@ -893,7 +928,7 @@ def bench_open311_list(wrk, server, db: Path, args) -> dict:
     return out
 
 
-def _create_api_key(db: Path) -> str:
+def _create_api_key(db: Database) -> str:
     """An API key in the benchmark database, through the real service (hashed, audited)."""
     from sqlalchemy import select
 
@@ -902,7 +937,7 @@ def _create_api_key(db: Path) -> str:
     from civic.areas.models import Commune
     from civic.db import build_engine, unit_of_work
 
-    engine = build_engine(f"sqlite:///{db}")
+    engine = build_engine(_db_url(db))
     try:
         with unit_of_work(write=True, engine=engine) as session:
             commune_id = session.execute(select(Commune.id).order_by(Commune.id)).scalars().first()
@@ -912,9 +947,9 @@ def _create_api_key(db: Path) -> str:
     return secret
 
 
-def bench_open311_post(wrk, server, db: Path, args) -> dict:
+def bench_open311_post(wrk, server, db: Database, args) -> dict:
     api_key = _create_api_key(db)
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = _connect(db)
     try:
         services = [r[0] for r in conn.execute("SELECT code FROM category WHERE active "
                                                "ORDER BY position, id")]
@@ -1017,7 +1052,7 @@ def _goal_run(wrk, server, name: str, label: str, script_args, args, ok_statuses
     return out
 
 
-def bench_goals(wrk, db: Path, sample: dict, args) -> dict:
+def bench_goals(wrk, db: Database, sample: dict, args) -> dict:
     """The ceiling app, then civic with its page cache off (every page rendered): each goal scenario."""
     results: dict[str, dict] = {}
     ceiling = Server(db, args.workers, "ceiling")
@@ -1188,6 +1223,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                    help="wait up to S seconds for other work on the machine to stop before measuring")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                   help="sqlite (default), or postgres: a throwaway PostgreSQL cluster, loaded from the "
+                        "SQLite database of the same key (or generated straight into it when there is none) "
+                        "and kept under var/bench/pg-<key>/ (scripts/bench_pg.py)")
+    p.add_argument("--growth", nargs="?", const="100000,1000000", metavar="SMALL,BIG",
+                   help="on PostgreSQL: the pages at two sizes (default 100000,1000000), side by side, and "
+                        "the table of req/s and ratios (goal: at least 0.8)")
     p.add_argument("--goals", action="store_true",
                    help="only the goal table: a ceiling app, then civic with its page cache off (status "
                         "page, filtered list, mixed reads and submissions, triage queue, POST /submit)")
@@ -1196,12 +1238,9 @@ def main(argv: list[str] | None = None) -> int:
         _serve_nodelay(*args.serve_nodelay)
         return 0
 
-    chosen: list[str] = []
     for name in (s.strip() for s in args.only.split(",") if s.strip()):
         if name not in SCENARIOS and name not in GROUPS:
             p.error(f"--only: unknown endpoint {name!r}; choose from {', '.join([*SCENARIOS, *GROUPS])}")
-        chosen.extend(n for n in GROUPS.get(name, (name,)) if n not in chosen)
-    chosen = [s for s in SCENARIOS if s in chosen] if chosen else list(SCENARIOS)
 
     # Never let this process (or a child) fall back on var/civic.db or a developer's DATABASE_URL.
     os.environ.update(DATABASE_URL=f"sqlite:///{BENCH_DIR / 'run.db'}", SECRET_KEY=SECRET_KEY)
@@ -1210,9 +1249,31 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
 
     started = time.perf_counter()
+    if args.growth:
+        import bench_pg
+
+        return bench_pg.growth(args, pristine_database)
+    if args.db == "postgres":
+        import bench_pg
+
+        url, pg_meta, cluster = bench_pg.prepare(args, pristine_database)
+        os.environ["DATABASE_URL"] = url
+        try:
+            return 0 if args.build_only else _run(args, url, pg_meta, started)
+        finally:
+            cluster.stop()
     db, meta = prepare_database(args)
     if args.build_only:
         return 0
+    return _run(args, db, meta, started)
+
+
+def _run(args, db: Database, meta: dict, started: float) -> int:
+    """The scenarios (or only the goal table) against the prepared database; 1 when something failed."""
+    chosen: list[str] = []
+    for name in (s.strip() for s in args.only.split(",") if s.strip()):
+        chosen.extend(n for n in GROUPS.get(name, (name,)) if n not in chosen)
+    chosen = [s for s in SCENARIOS if s in chosen] if chosen else list(SCENARIOS)
     sample = _sample(db, args.seed, args.codes)
     wrk = ensure_wrk()
 

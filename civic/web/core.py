@@ -100,7 +100,7 @@ env.globals.update(
     url_for=lambda route, /, **params: (_current.get().request.scope.get("root_path", "")
                                         + path_for(_current.get().request.app, route, **params)),
     root=lambda: _current.get().request.scope.get("root_path", ""),
-    site_name=lambda: i18n.site_name(_current.get().request),
+    site_name=lambda: i18n.site_name(_current.get().request, _current.get().db),
     limit=lambda form, name: FORMS[form].limits()[name],
 )
 
@@ -179,7 +179,7 @@ class Web:
 
     def __init__(self, request: Request, session: Session | None = None, *, load_user: bool = True):
         self.request: Request = request
-        self.db = session
+        self.db: Session | None = session
         self.locale: str = i18n.pick_locale(request.cookies.get(i18n.COOKIE),
                                             request.query_params.get("lang"))
         self.translations = i18n.translations(self.locale)

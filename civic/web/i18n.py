@@ -15,6 +15,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from civic.clock import LOCAL_TZ, as_utc
@@ -113,26 +114,32 @@ def default_site_name(commune_name: str, kind: str) -> str:
     return f"{SITE_NAME_FALLBACK} {name}".strip()
 
 
-def site_name(request: Request) -> str:
+def site_name(request: Request, session: Session | None = None) -> str:
     """The name in every page's header and title: the setting, else the commune's (see default_site_name).
-    One indexed read on a pooled connection; before set-up, or with the database away, "Góp ý"."""
+    One indexed read, on the page's own session when it has one: a second pooled connection while the
+    page holds its first would let a burst of requests take every connection of the pool and then all
+    wait for another one. Before set-up, or with the database away, "Góp ý"."""
     configured = get_settings().site_name.strip()
     if configured:
         return configured
     known = request.scope.get(_SITE_NAME_KEY)  # a page names the site twice (title, header): read once
     if known is None:
-        known = request.scope[_SITE_NAME_KEY] = _site_name_of(request.scope.get(SCOPE_KEY))
+        known = request.scope[_SITE_NAME_KEY] = _site_name_of(request.scope.get(SCOPE_KEY), session)
     return known
 
 
 _SITE_NAME_KEY = "civic.site_name"
 
 
-def _site_name_of(code: str | None) -> str:
+def _site_name_of(code: str | None, session: Session | None) -> str:
+    query = text("SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1"))
+    params = {"c": code} if code else {}
     try:
-        with get_engine().connect() as conn:
-            query = "SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1")
-            row = conn.execute(text(query), {"c": code} if code else {}).first()
+        if session is not None:
+            row = session.execute(query, params).first()
+        else:
+            with get_engine().connect() as conn:
+                row = conn.execute(query, params).first()
     except Exception:  # an error page drawn while the database is away still needs a header
         return SITE_NAME_FALLBACK
     return default_site_name(row[0], row[1]) if row else SITE_NAME_FALLBACK

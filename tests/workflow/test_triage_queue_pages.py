@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from civic import clock
 from civic.db import unit_of_work
+from civic.items.models import Item
 from civic.workflow import service as workflow
-from tests.builders import login, make_item, setup_world
+from tests.builders import login, make_item, setup_world, viewer
 
 
 def codes(client, path: str) -> list[str]:
@@ -48,3 +49,15 @@ def test_the_queue_page_stays_small(client):
     assert len(page.content) < 30_000
     assert len(codes(client, "/triage?lang=vi")) == workflow.QUEUE_PAGE
     assert "60 new items wait" in client.get("/triage?lang=en").text
+
+
+def test_the_number_waiting_follows_triage(client):
+    commune, a, _b, cat, users = setup_world()
+    with unit_of_work(write=True) as db:
+        made = [make_item(db, commune, a, cat, title=f"Phản ánh số {n}") for n in range(3)]
+    login(client, users["village_head"])
+    assert "3 new items wait" in client.get("/triage?lang=en").text
+    with unit_of_work(write=True) as db:
+        head = viewer(db, users["village_head"])
+        workflow.transition(db, db.get(Item, made[0].id), "accept", head)
+    assert "2 new items wait" in client.get("/triage?lang=en").text
