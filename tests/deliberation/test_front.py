@@ -343,3 +343,29 @@ def test_two_agreements_sent_at_once_keep_one():
     with unit_of_work() as db:
         assert count(db, FrontAgreement) == 1
         assert count(db, AuditEvent, AuditEvent.action == "front_agreed") == 1
+
+
+def test_markup_in_a_refusal_and_a_withdrawal_is_shown_as_text(client):
+    """The injection crawl cannot reach these forms (the demo has no Front committee head): markup typed
+    into their reasons and minutes is checked here, on the public status page."""
+    clock.freeze(T0)
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        head = make_user(db, "front_head", commune=commune, village=a, name="Trưởng Ban Mặt Trận A")
+        code = make_discuss_item(db, commune, a, cat, users["village_head"], asks_contribution=False).code
+    login(client, head)
+    token = csrf_token(client, f"/items/{code}")
+    refused = client.post(f"/items/{code}/front/front_refuse", data={
+        "csrf_token": token, "decided_on": "01/06/2026", "minutes_ref": "BB <i>7</i>",
+        "reason": "Chưa đủ điều kiện <script>alert(1)</script> họp trực tuyến"}, follow_redirects=False)
+    assert refused.status_code == 303
+    page = client.get(f"/items/{code}").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<i>7</i>" not in page
+    withdrawn = client.post(f"/items/{code}/front/front_withdraw", data={
+        "csrf_token": token, "reason": "Ghi nhầm <img src=x onerror=alert(2)> ngày họp"},
+        follow_redirects=False)
+    assert withdrawn.status_code == 303
+    client.cookies.clear()
+    page = client.get(f"/items/{code}").text
+    assert "<img src=x" not in page and "<script>alert(1)</script>" not in page

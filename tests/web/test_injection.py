@@ -110,6 +110,10 @@ NOT_REACHED: dict[str, str] = {
     "BoardReplaceForm": "as BoardJoinForm",
     "EndBoardForm": "as BoardJoinForm; tests/boards/test_pages.py ends a board with markup in the decision "
                     "number",
+    "FrontAgreeForm": "the demo has no head of a Front work committee; tests/deliberation/test_front.py "
+                      "posts markup in the minutes reference and reads the public status page",
+    "FrontRefuseForm": "as FrontAgreeForm (test_markup_in_a_refusal_and_a_withdrawal_is_shown_as_text)",
+    "FrontWithdrawForm": "as FrontRefuseForm",
 }
 # Forms not posted: posting them changes who is signed in, and what they take is not shown to others
 # (the login form's fields are a phone and a password). Leaving a household or handing its role over takes
