@@ -39,25 +39,50 @@ _accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "pages: how pages look and read (axe, keyboard, print, layout): the same on any "
-        "database, so they run on SQLite only unless CIVIC_PAGE_TESTS_ON_POSTGRES=1")
+        "markers", "pages: what pages show and how they read (axe, keyboard, print, layout, the forms a "
+        "desk offers): the same on any database, so they run on SQLite only unless "
+        "CIVIC_PAGE_TESTS_ON_POSTGRES=1; in CI each runs in one of the two runs")
     config.addinivalue_line(
         "markers", "own_sqlite: the test makes its own SQLite site whatever DATABASE_URL says, so a run on "
         "PostgreSQL would repeat it exactly; it runs in the SQLite run only")
 
 
-def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, leave out the tests marked `pages` (they check markup, not data: every journey and
-    every HTTP test still runs on both databases) and those marked `own_sqlite` (they never touch the
-    PostgreSQL database). CI runs the suite on both side by side on two cores, and these are a third of
-    its time."""
-    if is_sqlite(_url):
-        return
-    markers = ("own_sqlite",) if os.environ.get("CIVIC_PAGE_TESTS_ON_POSTGRES") == "1" else \
+# CI runs the suite on SQLite and on PostgreSQL side by side on two cores (.ci/run sets CIVIC_CI_RUN to
+# "sqlite" or "postgres"), and a `pages` test needs to run in one of them only. These run in the PostgreSQL
+# run, the others in the SQLite run, so that the two end at about the same time. Outside CI nothing moves:
+# a run on SQLite runs them all, a run on PostgreSQL none (unless CIVIC_PAGE_TESTS_ON_POSTGRES=1).
+PAGES_IN_THE_POSTGRES_RUN = (
+    "tests/web/test_injection.py::",
+    "tests/web/test_words_and_dates.py::",
+    "tests/browser/test_long_pages.py::",
+)
+
+
+def _left_out_markers(ci_run: str) -> tuple[str, ...]:
+    sqlite = is_sqlite(_url)
+    if ci_run in ("sqlite", "postgres"):
+        return () if sqlite else ("own_sqlite",)
+    if sqlite:
+        return ()
+    return ("own_sqlite",) if os.environ.get("CIVIC_PAGE_TESTS_ON_POSTGRES") == "1" else \
         ("own_sqlite", "pages")
 
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, leave out the tests marked `pages` (they check what pages show, not data: every
+    journey and every HTTP test still runs on both databases) and those marked `own_sqlite` (they never
+    touch the PostgreSQL database). In CI each `pages` test runs in one of the two runs
+    (PAGES_IN_THE_POSTGRES_RUN)."""
+    ci_run = os.environ.get("CIVIC_CI_RUN", "")
+    markers = _left_out_markers(ci_run)
+
     def left_out(item) -> bool:
-        return any(item.get_closest_marker(m) is not None for m in markers)
+        if any(item.get_closest_marker(m) is not None for m in markers):
+            return True
+        if ci_run in ("sqlite", "postgres") and item.get_closest_marker("pages") is not None:
+            in_postgres_run = item.nodeid.startswith(PAGES_IN_THE_POSTGRES_RUN)
+            return in_postgres_run != (ci_run == "postgres")
+        return False
 
     kept = [item for item in items if not left_out(item)]
     if len(kept) != len(items):

@@ -17,6 +17,9 @@ from civic.items.models import Item
 from civic.seed import demo
 from tests import fuzz_support as fz
 
+# What the desks show, checked against what the services allow: the same on any database (tests/conftest.py).
+pytestmark = pytest.mark.pages
+
 DESK = re.compile(r"^/(triage|review|deliberation|do|inspect)/[A-Z]{2,3}-\d{4}-\d{3,5}(/pledge/\d+)?$")
 DESK_PREFIXES = ("/triage", "/review", "/deliberation", "/do", "/inspect")
 # The village head of another village of the demo commune (the demo gives them random passwords).
