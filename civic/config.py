@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     # Keep rendered public pages per process until the commune's audit chain moves (see web/pagecache.py).
     page_cache: bool = Field(default=True, validation_alias=AliasChoices("CIVIC_PAGE_CACHE"))
     # Size of the worker thread pool for sync handlers.
-    thread_pool: int = Field(default=8, validation_alias=AliasChoices("CIVIC_THREADS"))
+    thread_pool: int = Field(default=8, ge=1, validation_alias=AliasChoices("CIVIC_THREADS"))
+    # Database connections a worker process keeps open, and how many more it may open for a burst (closed
+    # after use). Requests that read the database wait, without blocking the server, for one of
+    # db_pool + db_overflow - thread_pool places (civic/web/deps.py), so the pool never runs dry.
+    db_pool: int = Field(default=20, ge=1, validation_alias=AliasChoices("CIVIC_DB_POOL"))
+    db_overflow: int = Field(default=20, ge=0, validation_alias=AliasChoices("CIVIC_DB_OVERFLOW"))
     # Uploaded photos and documents (civic/media): where the files live (default: <var_dir>/media),
     # the largest file accepted, and whether the uploaded original is kept beside the processed sizes.
     media_dir: Path | None = Field(default=None, validation_alias=AliasChoices("CIVIC_MEDIA_DIR"))

@@ -54,6 +54,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def build_engine(url: str) -> Engine:
+    settings = get_settings()
     if is_sqlite(url):
         u = make_url(url)
         if u.database and u.database != ":memory:":
@@ -62,8 +63,8 @@ def build_engine(url: str) -> Engine:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         # A pool as large as the thread pool: a connection opened past the pool is closed after use, and
         # reopening one (file open, pragmas) under load costs far more than keeping it.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15}, pool_size=20,
-                               max_overflow=20)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
+                               pool_size=settings.db_pool, max_overflow=settings.db_overflow)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
@@ -87,7 +88,8 @@ def build_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool,
+                         max_overflow=settings.db_overflow)
 
 
 @lru_cache

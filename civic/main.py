@@ -21,6 +21,7 @@ from civic.web import (
     boards,
     communes,
     deliberation,
+    deps,
     feeds,
     households,
     implementation,
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
     # CSP (script-src 'self') forbids. /docs is a small local page instead (civic/web/public.py).
     app = FastAPI(title="civic", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    app.state.db_places = deps.db_places()
     pagecache.cache.enabled = settings.page_cache
     app.include_router(public.router)
     app.include_router(maps.router)

@@ -17,9 +17,10 @@ to the login page whatever the address.)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, Path, Query
 from pydantic import BeforeValidator
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from civic import clock
 from civic.accounts import sessions
 from civic.accounts.service import Viewer
+from civic.config import get_settings
 from civic.core.inputs import ID_MAX, is_ascii_number
 from civic.db import get_engine, unit_of_work
 from civic.items import service as items
@@ -63,13 +65,28 @@ def reading(request: Request) -> Iterator[Web]:
         yield web
 
 
-async def _session() -> AsyncIterator[Session]:
-    """One read session a request; it opens a connection only when first used."""
-    session = Session(bind=get_engine(), expire_on_commit=False, autoflush=False)
-    try:
-        yield session
-    finally:
-        session.close()
+async def _session(request: Request) -> AsyncIterator[Session]:
+    """One read session a request; it opens a connection only when first used.
+
+    The session keeps its connection until the answer has gone, and the viewer is read on the event loop:
+    had every connection of the pool been taken, that read would stop the whole worker until the pool's
+    timeout (and answer 500), the requests holding connections waiting for the loop to finish them. So a
+    request first waits, without blocking anything, for one of db_places(): a pool never runs dry."""
+    places = getattr(request.app.state, "db_places", None)
+    async with places if places is not None else nullcontext():
+        session = Session(bind=get_engine(), expire_on_commit=False, autoflush=False)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def db_places() -> anyio.Semaphore:
+    """Requests that may hold a connection at once in a worker: the pool and its overflow, less one for
+    each thread (a thread may open a second connection: a login's "last seen", a page rendered outside
+    the dependencies)."""
+    settings = get_settings()
+    return anyio.Semaphore(max(1, settings.db_pool + settings.db_overflow - settings.thread_pool))
 
 
 Db = Annotated[Session, Depends(_session)]
