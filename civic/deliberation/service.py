@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -742,6 +742,33 @@ def commune_villages(session: Session, commune_id: int) -> list[tuple[int, str]]
                            .where(col(Village.commune_id) == commune_id)
                            .order_by(col(Village.name), col(Village.id))).all()
     return [(r[0], r[1]) for r in rows]
+
+
+def _unreported_query(villages: frozenset[int]) -> Any:
+    """(item, village) pairs: a matter of the whole commune in People discuss, and a village of the viewer
+    in that commune, other than the item's own, that has not recorded its result."""
+    reported = exists().where(col(VillageResult.item_id) == col(Item.id),
+                              col(VillageResult.village_id) == col(Village.id))
+    return (select(Item).join(Discussion, col(Discussion.item_id) == col(Item.id))
+            .join(Village, col(Village.commune_id) == col(Item.commune_id))
+            .where(col(Village.id).in_(sorted(villages)), col(Item.stage) == "discuss",
+                   col(Discussion.scope) == "commune", col(Item.village_id) != col(Village.id), ~reported))
+
+
+def unreported_commune_matters(session: Session, villages: frozenset[int], limit: int) -> list[Item]:
+    """The matters of the whole commune on which a village of the viewer (a village head) still has to
+    hold its meeting and record its result, the longest in People discuss first."""
+    if not villages:
+        return []
+    return list(session.execute(_unreported_query(villages).order_by(col(Item.stage_changed_at), col(Item.id))
+                                .limit(limit)).scalars())
+
+
+def unreported_commune_matters_count(session: Session, villages: frozenset[int]) -> int:
+    if not villages:
+        return 0
+    query = _unreported_query(villages).with_only_columns(func.count(), maintain_column_froms=True)
+    return int(session.execute(query).scalar_one())
 
 
 def _commune_discussion(session: Session, item: Item) -> Discussion:

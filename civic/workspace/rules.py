@@ -69,6 +69,8 @@ LABELS: dict[str, str] = {
     "appeal": N_("Decide the appeal"),
     "reopen_request": N_("Decide the request to reopen"),
     "front_answer": N_("Give the Front work committee's answer to an online vote"),
+    "village_result": N_("Hold your village's meeting on this matter of the whole commune and record its "
+                         "result"),
 }
 
 # The order of the kinds on the same due date: what the law dates first.

@@ -158,7 +158,8 @@ def todo_count(session: Session, viewer: Viewer) -> int:
     boards = _boards(session, viewer, clock.today_local())
     if boards:
         n += _board_count(session, boards)
-    return n + front.waiting_count(session, front.front_villages(viewer))
+    return (n + front.waiting_count(session, front.front_villages(viewer))
+            + deliberation.unreported_commune_matters_count(session, villages))
 
 
 # --- an item's next step --------------------------------------------------------------------------
@@ -364,7 +365,8 @@ def todo(session: Session, viewer: Viewer, *, stage: str | None = None, page: in
     entries = sorted(_entries(session, items, today), key=_order)
     extra: list[Entry] = []
     if stage is None:
-        extra = _supervisor_entries(session, viewer) + _board_entries(session, viewer, today)
+        extra = (_commune_matter_entries(session, villages) + _supervisor_entries(session, viewer)
+                 + _board_entries(session, viewer, today))
         extra.sort(key=_order)
     total = sum(counts.values()) + findings
     return Todo(entries[:TO_DO_PAGE] if stage is None else entries, counts, findings, total, pages, extra,
@@ -377,6 +379,14 @@ def _front_entries(session: Session, viewer: Viewer) -> list[Entry]:
     return [Entry(item, NextStep("front_answer", rules.STATUS, local_day(item.stage_changed_at), ready=False,
                                  who=rules.FRONT), False)
             for item in front.waiting_items(session, front.front_villages(viewer), TO_DO_PAGE)]
+
+
+def _commune_matter_entries(session: Session, villages: frozenset[int]) -> list[Entry]:
+    """Matters of the whole commune raised in another village: each village meets and records its own
+    result (Law 10/2022/QH15 Art. 15(1), 21), so its head has this to do too."""
+    return [Entry(item, NextStep("village_result", rules.DELIBERATION, local_day(item.stage_changed_at)),
+                  False)
+            for item in deliberation.unreported_commune_matters(session, villages, TO_DO_PAGE)]
 
 
 def _supervisor_entries(session: Session, viewer: Viewer) -> list[Entry]:

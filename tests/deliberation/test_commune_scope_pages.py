@@ -152,3 +152,26 @@ def test_the_form_posted_as_a_user_would_type_it(w):
                                     "abstain": "1", "meeting_id": "abc"})
     assert (form.returned, form.counts, form.meeting_id) == (9, (7, 1, 1), None)
     assert CommuneDecisionForm.parse({"reason": "  Lý do  "}).reason.strip() == "Lý do"
+
+
+def test_the_other_villages_head_finds_the_matter_in_the_to_do_until_the_village_reports(client, w):
+    """The matter was raised in Hưng Đạo; Tân Tiến's head holds their own meeting and records its result, so
+    their to-do says so, links to the desk, and counts it in the navigation; once recorded it is gone."""
+    login(client, w["users"]["other_head"])
+    todo = client.get("/todo?lang=en")
+    assert todo.status_code == 200
+    assert "Hold your village's meeting on this matter of the whole commune and record its result" in todo.text
+    assert f'href="/deliberation/{w["code"]}"' in todo.text
+    assert "Đường trục xã" in todo.text
+    assert client.get("/todo").text.count("Tổ chức họp thôn về việc chung của toàn xã") == 1
+
+    answer = _post(client, w["code"], "village_result", {
+        "method": "meeting_vote", "meeting_id": str(w["meetings"][1]), "yes": "7", "no": "3", "abstain": "0"})
+    assert answer.status_code == 303, answer.text[:500]
+    after = client.get("/todo?lang=en").text
+    assert "matter of the whole commune" not in after
+
+    # Hưng Đạo's head already recorded theirs: nothing of the kind waits on them.
+    client.cookies.clear()
+    login(client, w["users"]["village_head"])
+    assert "matter of the whole commune and record" not in client.get("/todo?lang=en").text

@@ -205,9 +205,10 @@ def test_the_status_page_loads_in_a_fixed_number_of_queries(client, stage):
     assert counts[0] == counts[1] and counts[2] == counts[3], counts
     # 34 (43 for a village head) since the sections read what two of them need once (the item's facts,
     # the village's register, the households one represents) and the site's name once a request; was 44
-    # (59); 35 since the Front work committee's answer shows on every stage. The figures are a ceiling
-    # against N+1, not a goal.
-    assert counts[0] <= 35 and counts[2] <= 43, counts
+    # (59); 35 since the Front work committee's answer shows on every stage; 44 for a village head since
+    # the to-do number counts the matters of the whole commune their village has not reported on. The
+    # figures are a ceiling against N+1, not a goal.
+    assert counts[0] <= 35 and counts[2] <= 44, counts
 
 
 def test_the_work_and_inspection_pages_stay_under_the_weight_budget(client):
