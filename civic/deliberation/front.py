@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from civic import clock
+from civic.accounts.models import RoleGrant, User
 from civic.accounts.rules import FRONT_POWER
 from civic.accounts.service import Viewer
 from civic.audit import service as audit
@@ -37,6 +38,20 @@ ALREADY = N_("The Front work committee's answer on this item is already recorded
 
 def front_villages(viewer: Viewer) -> frozenset[int]:
     return viewer.villages(FRONT_POWER)
+
+
+def head_name(session: Session, village_id: int | None, on: date) -> str:
+    """The name of the village Front work committee's head on that day, for the signature block of a
+    printed record ("" when the village has none recorded in civic)."""
+    if village_id is None:
+        return ""
+    name = session.execute(
+        select(col(User.display_name)).join(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+        .where(col(RoleGrant.role) == "front_head", col(RoleGrant.village_id) == village_id,
+               col(RoleGrant.starts_on) <= on,
+               (col(RoleGrant.ends_on).is_(None)) | (col(RoleGrant.ends_on) > on))
+        .order_by(col(RoleGrant.starts_on).desc(), col(RoleGrant.id).desc()).limit(1)).scalar_one_or_none()
+    return name or ""
 
 
 def _decisions(session: Session, item_id: int) -> tuple[bool, bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.core.inputs import Form
 from civic.core.kinds import Action, Stage
-from civic.deliberation import matters
+from civic.deliberation import front, matters
 from civic.deliberation import rules as drules
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import (
@@ -393,18 +394,24 @@ def notice(web: CurrentWeb, item: CurrentItem):
                       printed_on=clock.today_local(), stage_hint=stage_hint, **ctx)
 
 
-def _record_context(web: Web, item: Item, decision: Any = None, village_id: int | None = None
-                    ) -> dict[str, Any]:
+def _record_context(web: Web, item: Item, decision: Any = None, village_id: int | None = None,
+                    on: date | None = None) -> dict[str, Any]:
     """What every printable record shows around its body: the commune and village (none for the commune's
-    own decision on a matter of the whole commune, which has one line per village), the audit chain's
-    head."""
+    own decision on a matter of the whole commune, which has one line per village), the name of the
+    village Front work committee's head on the record's day `on`, the audit chain's head."""
     db = web.session
     lines = deliberation.village_results_of(db, decision) if decision is not None else []
     village = None if decision is not None and decision.method == matters.VILLAGE_RESULTS else\
         db.get(Village, village_id or item.village_id)
-    return {"item": item, "village": village, "village_lines": lines,
+    front_head = front.head_name(db, village.id if village is not None else None, on or clock.today_local())
+    return {"item": item, "village": village, "village_lines": lines, "front_head": front_head,
             "commune": db.get(Commune, item.commune_id), "head": audit.head(db, item.commune_id),
             "DELIB": LABELS}
+
+
+def _day_of(day: date | None, moment: datetime) -> date:
+    """A record's day: the decision's date, or the local day of the meeting or of the count's opening."""
+    return day or clock.as_utc(moment).astimezone(clock.LOCAL_TZ).date()
 
 
 def _question(web: Web, item: Item) -> str:
@@ -422,7 +429,8 @@ def vote_record(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
                       village_head=deliberation.user_name(db, decision.created_by_id),
                       excluded=deliberation.excluded_ballots(db, decision),
                       outcome=drules.decision_outcome(decision.status, decision.passed),
-                      **_record_context(web, item, decision))
+                      **_record_context(web, item, decision, on=_day_of(decision.decided_on,
+                                                                         decision.created_at)))
 
 
 @router.get("/items/{code}/decisions/{decision_id}/report", response_class=HTMLResponse,
@@ -435,7 +443,8 @@ def decision_report(web: CurrentWeb, item: CurrentItem, decision_id: RowId):
                       village_head=deliberation.user_name(db, decision.created_by_id),
                       status_url=urls.for_route(web.request, "item_status", code=item.code),
                       outcome=drules.decision_outcome(decision.status, decision.passed),
-                      **_record_context(web, item, decision))
+                      **_record_context(web, item, decision, on=_day_of(decision.decided_on,
+                                                                         decision.created_at)))
 
 
 @router.get("/items/{code}/meetings/{meeting_id}/invitation", response_class=HTMLResponse,
@@ -449,7 +458,8 @@ def meeting_invitation(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
     return web.render("deliberation/invitation.html", meeting=meeting, households=households,
                       question=_question(web, item),
                       convener=deliberation.user_name(db, meeting.scheduled_by_id),
-                      **_record_context(web, item, village_id=meeting.village_id))
+                      **_record_context(web, item, village_id=meeting.village_id,
+                                        on=_day_of(None, meeting.starts_at)))
 
 
 @router.get("/items/{code}/meetings/{meeting_id}/minutes", response_class=HTMLResponse,
@@ -462,7 +472,8 @@ def meeting_minutes(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
                       clusters=deliberation.clusters_of(db, meeting),
                       decision=deliberation.meeting_decision(db, meeting),
                       village_result=deliberation.meeting_village_result(db, meeting),
-                      **_record_context(web, item, village_id=meeting.village_id))
+                      **_record_context(web, item, village_id=meeting.village_id,
+                                        on=_day_of(None, meeting.starts_at)))
 
 
 # --- the admin's setting: minimum disclosure days per category ----------------------------------------

@@ -160,7 +160,8 @@ def test_the_other_villages_head_finds_the_matter_in_the_to_do_until_the_village
     login(client, w["users"]["other_head"])
     todo = client.get("/todo?lang=en")
     assert todo.status_code == 200
-    assert "Hold your village's meeting on this matter of the whole commune and record its result" in todo.text
+    assert ("Hold your village's meeting on this matter of the whole commune and record its result"
+            in todo.text)
     assert f'href="/deliberation/{w["code"]}"' in todo.text
     assert "Đường trục xã" in todo.text
     assert client.get("/todo").text.count("Tổ chức họp thôn về việc chung của toàn xã") == 1

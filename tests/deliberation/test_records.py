@@ -5,15 +5,16 @@ to the commune People's Committee (Law 10/2022 Art. 23). Read over HTTP as anyon
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from civic import clock
+from civic.accounts import service as accounts
 from civic.db import unit_of_work
 from civic.deliberation import service as deliberation
 from civic.deliberation.schemas import DecideForm, PaperBallotForm, ScheduleMeetingForm
-from tests.builders import hold_meeting, make_discuss_item, viewer, world
+from tests.builders import hold_meeting, make_discuss_item, make_user, viewer, world
 
 T0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -26,6 +27,11 @@ def build_records() -> dict:
     with unit_of_work(write=True) as db:
         commune, a, _b, cat, users = world(db)
         head = users["village_head"]
+        # The village's Front work committee: its former head until 10 May 2026, then its head now.
+        accounts.grant(db, make_user(db, name="Ông Cựu Mặt Trận"), role="front_head", commune_id=commune.id,
+                       village_id=a.id, starts_on=date(2024, 1, 1), ends_on=date(2026, 5, 10))
+        accounts.grant(db, make_user(db, name="Bà Phan Thị Hoà"), role="front_head", commune_id=commune.id,
+                       village_id=a.id, starts_on=date(2026, 5, 10))
         sec = viewer(db, head)
         item = make_discuss_item(db, commune, a, cat, head, title="Làm mương thoát nước xóm Đông")
         start = (clock.now() + timedelta(days=5, minutes=5)).astimezone(clock.LOCAL_TZ)
@@ -77,6 +83,16 @@ def test_every_record_has_the_motto_signatures_and_the_chain_head(client, record
             assert f"form-{form}" in page.text and "Ban công tác Mặt trận" in _text(page.text), form
     en = client.get(records["01"] + "?lang=en").text
     assert all(m in en for m in MOTTO)  # the State's motto, printed as it is in both languages
+
+
+def test_forms_01_to_04_name_the_front_committees_head_of_their_day(client, records):
+    """The signature block of the village Front work committee's head carries the name of whoever held that
+    post on the record's day, not of a former head."""
+    for form in ("01", "02", "03", "04"):
+        page = client.get(records[form]).text
+        signatures = page.split('class="sign sign-3"', 1)[1].split("</div>\n</div>")[0]
+        assert "Bà Phan Thị Hoà" in signatures, form
+        assert "Cựu Mặt Trận" not in signatures, form
 
 
 def test_the_invitation_goes_to_every_household_with_date_place_and_agenda(client, records):
