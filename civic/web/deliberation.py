@@ -341,8 +341,10 @@ def _status_page(request: Request, code: str, state: FormState) -> HTMLResponse:
                           **page_views.item_page_context(db, web, item), **state.context())
 
 
-async def _resident_post(request: Request, code: str, action: str, schema: type[Form] | None, run: Run,
+async def item_page_post(request: Request, code: str, action: str, schema: type[Form] | None, run: Run,
                          message: str, anchor: str):
+    """A form of an item's status page: signed in, `run` on the item; back to the page at `anchor`, or the
+    page again with the form's errors."""
     def act(db, web: Web, form, files) -> Done:
         require_user(web, f"/items/{code}")
         item = items.get_by_code(db, code)
@@ -355,20 +357,20 @@ async def _resident_post(request: Request, code: str, action: str, schema: type[
 
 @router.post("/items/{code}/comment")
 async def post_comment(request: Request, code: ItemCode):
-    return await _resident_post(request, code, "comment", CommentForm, deliberation.add_comment,
+    return await item_page_post(request, code, "comment", CommentForm, deliberation.add_comment,
                                 N_("Your comment was posted."), "comments")
 
 
 @router.post("/items/{code}/support")
 async def post_support(request: Request, code: ItemCode):
-    return await _resident_post(request, code, "support", None,
+    return await item_page_post(request, code, "support", None,
                                 lambda db, item, viewer, form: deliberation.support(db, item, viewer),
                                 N_("Your household's support was counted."), "supports")
 
 
 @router.post("/items/{code}/support/withdraw")
 async def post_withdraw_support(request: Request, code: ItemCode):
-    return await _resident_post(request, code, "unsupport", None,
+    return await item_page_post(request, code, "unsupport", None,
                                 lambda db, item, viewer, form: deliberation.withdraw_support(
                                     db, item, viewer),
                                 N_("Your household's support was withdrawn."), "supports")
@@ -376,7 +378,7 @@ async def post_withdraw_support(request: Request, code: ItemCode):
 
 @router.post("/items/{code}/vote")
 async def post_vote(request: Request, code: ItemCode):
-    return await _resident_post(request, code, "vote", VoteForm, deliberation.cast_online_ballot,
+    return await item_page_post(request, code, "vote", VoteForm, deliberation.cast_online_ballot,
                                 N_("Your household's ballot was recorded. You may change it until the ballot "
                                    "closes."), "vote")
 

@@ -9,17 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 
 from civic.core.inputs import Form
 from civic.deliberation import front
 from civic.deliberation.schemas import FRONT_FORMS, FrontAgreeForm, FrontRefuseForm, FrontWithdrawForm
 from civic.errors import N_, NotFound
-from civic.items import service as items
 from civic.web import views as page_views
-from civic.web.core import Web, register_forms, require_user
-from civic.web.deps import ItemCode, reading
-from civic.web.forms import Done, FormState, post_form
+from civic.web.core import Web, register_forms
+from civic.web.deliberation import item_page_post
+from civic.web.deps import ItemCode
 
 router = APIRouter()
 register_forms(*FRONT_FORMS)
@@ -40,26 +38,10 @@ def front_context(db, web: Web, item) -> dict:
     return {"front": front.view(db, item, web.viewer)}
 
 
-def _status_again(request: Request, code: str, state: FormState) -> HTMLResponse:
-    with reading(request) as web:
-        db = web.session
-        item = items.get_by_code(db, code)
-        return web.render("public/item_status.html", status=state.status,
-                          **page_views.item_page_context(db, web, item), **state.context())
-
-
 @router.post("/items/{code}/front/{action}", name="front_action")
 async def front_action(request: Request, code: ItemCode, action: str):
     step = ACTIONS.get(action)
     if step is None:
         raise NotFound(N_("This action does not exist."))
     schema, run, message = step
-
-    def act(db, web: Web, form, files) -> Done:
-        require_user(web, f"/items/{code}")
-        item = items.get_by_code(db, code)
-        run(db, item, web.viewer, form)
-        return Done(f"/items/{item.code}#front", message)
-
-    return await post_form(request, schema, action=action, act=act,
-                           page=lambda state: _status_again(request, code, state))
+    return await item_page_post(request, code, action, schema, run, message, "front")
