@@ -6,7 +6,7 @@ import re
 
 from civic.db import unit_of_work
 from tests.boards.helpers import board_world, sign_off_by_inspecting_board
-from tests.builders import PASSWORD, make_item, move, viewer
+from tests.builders import PASSWORD, make_item, make_user, move, viewer
 
 
 def build() -> dict:
@@ -21,6 +21,8 @@ def build() -> dict:
                              title="Xin làm sân bóng mới")
         move(db, rejected, "request_review", viewer(db, users["resident"]),
                             {"reason": "Thôn có đất công bỏ trống."}, is_author=True)
+        users["front_head"] = make_user(db, "front_head", commune=commune, village=a,
+                                        name="Trưởng Ban Mặt Trận")
         return {"submitted": submitted.code, "know": know.code, "rejected": rejected.code,
                 "manage": submitted._manage_token,
                 "phones": {role: u.phone for role, u in users.items() if role != "board"}}
@@ -532,7 +534,15 @@ def _more_items(w) -> dict:
         # Dân bàn, no meeting yet; and one with an online ballot open to households.
         talk = discuss("Làm sân chơi cho trẻ em")
         online = discuss("Đặt tên ngõ mới", asks_contribution=False)
-        front_agrees(db, online)
+        front_agrees(db, online, head=user["front_head"])
+        # Dân bàn on a matter a village may decide online, waiting for the Front work committee's answer.
+        front_wait = discuss("Quy ước giờ phát loa truyền thanh", asks_contribution=False)
+        # A matter of the whole commune in Dân bàn: each village meets; the commune adds the results up.
+        commune_wide = item("know", title="Làm đường trục xã")
+        disclose(db, commune_wide, user["village_head"], days_ago=3)
+        move(db, commune_wide, "open_discussion", su, {
+            "question": "Các hộ góp tiền làm đường trục xã?", "matter": "1", "scope": "commune",
+            "money_amount": "1.500.000"})
         deliberation.decide(db, online, sec, DecideForm.parse({
             "method": "online_ballot", "opens_on": today.isoformat(),
             "closes_on": (today + timedelta(days=7)).isoformat(), "agreed_on": today.isoformat(),
@@ -580,7 +590,8 @@ def _more_items(w) -> dict:
                      "not_approved": not_approved.code, "not_done": not_done.code, "own_know": own_know.code,
                      "own_rejected": own_rejected.code, "anon_manage": anon_rejected._manage_token,
                      "ready": ready.code, "talk": talk.code, "online": online.code, "voting": voting.code,
-                     "unopened": unopened.code, "done2": done2.code}
+                     "unopened": unopened.code, "done2": done2.code, "front_wait": front_wait.code,
+                     "commune_wide": commune_wide.code}
     return w["more"]
 
 
@@ -806,4 +817,17 @@ PAGES.update({
     "follow an item, signed in": ("resident", "/items/{know}/follow"),
     "notification choices": ("resident", "/account/notifications"),
     "notifications not delivered": ("admin", "/admin/notifications"),
+})
+# A matter of the whole commune (each village meets, the commune adds up), and the Front work committee's
+# answer to an online vote.
+PAGES.update({
+    "commune matter: status page": (None, _open("/items/{commune_wide}")),
+    "commune matter: the commune's desk": ("supervisor", _open("/deliberation/{commune_wide}")),
+    "commune matter: the village head's desk": ("village_head", _open("/deliberation/{commune_wide}")),
+    "commune matter: another village's to-do": ("other_head", _open("/todo")),
+    "commune matter: close with errors": ("supervisor", _with_errors(
+        "/deliberation/{commune_wide}", "form[action$='/close_commune']")),
+    "front committee: its answer": ("front_head", _open("/items/{front_wait}")),
+    "front committee: agreement with errors": ("front_head", _with_errors(
+        "/items/{front_wait}", "form[action$='/front/front_agree']")),
 })
