@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import BindParameter, Integer, bindparam, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -108,9 +108,12 @@ def _postings(session: Session, item_id: int) -> list[rules.Posting]:
     return [rules.Posting(channel, starts_on, ends_on) for channel, starts_on, ends_on in rows]
 
 
+_CATEGORY_DAYS = select(col(Category.code), col(Category.min_disclosure_days)).where(
+    col(Category.id) == bindparam("category_id"))
+
+
 def _required_days(session: Session, item: Item) -> int:
-    row = session.execute(select(col(Category.code), col(Category.min_disclosure_days))
-                          .where(col(Category.id) == item.category_id)).first()
+    row = session.execute(_CATEGORY_DAYS, {"category_id": item.category_id}).first()
     return rules.required_days(row[0], row[1]) if row else rules.MIN_DISCLOSURE_DAYS_FLOOR
 
 
@@ -717,12 +720,15 @@ def decide(session: Session, item: Item, viewer: Viewer, form: DecideForm) -> De
     return decision
 
 
+_FRONT_ANSWER = (select(FrontAgreement).where(col(FrontAgreement.item_id) == bindparam("item_id"),
+                                              col(FrontAgreement.withdrawn_at).is_(None))
+                 .order_by(col(FrontAgreement.id).desc()).limit(1))
+
+
 def front_answer(session: Session, item_id: int) -> FrontAgreement | None:
     """The village Front work committee's answer to an online vote on the item that stands (not withdrawn):
     recorded by the committee's head (civic.deliberation.front)."""
-    return session.execute(select(FrontAgreement).where(col(FrontAgreement.item_id) == item_id,
-                                                        col(FrontAgreement.withdrawn_at).is_(None))
-                           .order_by(col(FrontAgreement.id).desc()).limit(1)).scalar_one_or_none()
+    return session.execute(_FRONT_ANSWER, {"item_id": item_id}).scalar_one_or_none()
 
 
 def _check_village_matter(rule: matters.Rule) -> None:
@@ -1412,6 +1418,26 @@ class Deliberation:
                     or self.item.stage in ("know", "discuss"))
 
 
+# The statements of every status page, built once and run with the item's values (building a select() costs
+# more than running one: civic/items/service.py).
+_ITEM_ID: BindParameter[int] = bindparam("item_id")
+_DISCLOSURES = (select(Disclosure).where(col(Disclosure.item_id) == _ITEM_ID)
+                .order_by(col(Disclosure.starts_on), col(Disclosure.id)).limit(MAX_SHOWN))
+_DISCUSSION = select(Discussion).where(col(Discussion.item_id) == _ITEM_ID)
+_COMMENT_TOTAL = select(func.count()).select_from(Comment).where(col(Comment.item_id) == _ITEM_ID)
+_COMMENTS = (select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
+             .where(col(Comment.item_id) == _ITEM_ID).order_by(col(Comment.created_at), col(Comment.id))
+             .offset(bindparam("offset", type_=Integer)).limit(COMMENT_PAGE_SIZE))
+_OWN: BindParameter[list[int]] = bindparam("own", expanding=True)
+_SUPPORTS = (select(func.count(col(Support.id)),
+                    func.coalesce(func.sum(case((col(Support.household_id).in_(_OWN), 1), else_=0)), 0))
+             .where(col(Support.item_id) == _ITEM_ID))
+_MEETINGS = (select(Meeting).where(col(Meeting.item_id) == _ITEM_ID)
+             .order_by(col(Meeting.starts_at), col(Meeting.id)).limit(MAX_SHOWN))
+_DECISIONS = (select(Decision).where(col(Decision.item_id) == _ITEM_ID).order_by(col(Decision.id))
+              .limit(MAX_SHOWN))
+
+
 def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int = 1) -> Deliberation:
     """Everything the status page shows of Dân biết and Dân bàn, in a fixed number of queries."""
     now = clock.now()
@@ -1419,27 +1445,22 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     actor = viewer.facts()
     village_head = rules.is_village_head(actor, item.village_id)
     supervisor = rules.is_supervisor(actor, item.commune_id)
-    disclosures = list(session.execute(select(Disclosure).where(col(Disclosure.item_id) == item.id)
-                                       .order_by(col(Disclosure.starts_on), col(Disclosure.id))
-                                       .limit(MAX_SHOWN)).scalars())
+    by_item = {"item_id": item.id}
+    disclosures = list(session.execute(_DISCLOSURES, by_item).scalars())
     min_days = _required_days(session, item)
     runs = rules.coverage([rules.Posting(d.channel, d.starts_on, d.ends_on) for d in disclosures],
                           accepted_on(item))
     ready_on = rules.disclosure_ready_on(runs, min_days)
     blocker = (rules.open_discussion_blocker(len(disclosures), ready_on, today) if item.stage == "know"
                else None)
-    discussion = session.execute(select(Discussion).where(col(Discussion.item_id) == item.id)
-                                 ).scalar_one_or_none()
+    discussion = session.execute(_DISCUSSION, by_item).scalar_one_or_none()
 
-    comment_total = session.execute(select(func.count()).select_from(Comment)
-                                    .where(col(Comment.item_id) == item.id)).scalar_one()
+    comment_total = session.execute(_COMMENT_TOTAL, by_item).scalar_one()
     pages = max(1, -(-comment_total // COMMENT_PAGE_SIZE))
     page = min(max(1, comment_page), pages)
     sees_hidden = supervisor or village_head
-    rows = session.execute(
-        select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
-        .where(col(Comment.item_id) == item.id).order_by(col(Comment.created_at), col(Comment.id))
-        .offset((page - 1) * COMMENT_PAGE_SIZE).limit(COMMENT_PAGE_SIZE)).all() if comment_total else []
+    rows = session.execute(_COMMENTS, {**by_item, "offset": (page - 1) * COMMENT_PAGE_SIZE}
+                           ).all() if comment_total else []
     comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None,
                             c.hidden_at is not None, c.hidden_reason, c.official, c.author_role, name,
                             clock.as_utc(c.created_at), c.reply_to_id) for c, name in rows]
@@ -1447,15 +1468,10 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     households_total = areas.active_households(session, item.village_id, today)
     own = _representations(session, viewer, item.village_id, today)
     own_ids = [h for h, _r in own]
-    support_row = session.execute(
-        select(func.count(col(Support.id)),
-               func.coalesce(func.sum(case((col(Support.household_id).in_(own_ids or [-1]), 1), else_=0)), 0))
-        .where(col(Support.item_id) == item.id)).one()
+    support_row = session.execute(_SUPPORTS, {**by_item, "own": own_ids or [-1]}).one()
     supports, supported = support_row[0], bool(support_row[1])
 
-    meetings = list(session.execute(select(Meeting).where(col(Meeting.item_id) == item.id)
-                                    .order_by(col(Meeting.starts_at), col(Meeting.id))
-                                    .limit(MAX_SHOWN)).scalars())
+    meetings = list(session.execute(_MEETINGS, by_item).scalars())
     clusters: dict[int, list[MeetingCluster]] = {}
     if any(m.by_cluster for m in meetings):
         for c in session.execute(select(MeetingCluster).where(
@@ -1473,8 +1489,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
                                          starts > now and not cancelled, cancelled, rolls.get(row_id(m), 0),
                                          starts <= now and not cancelled))
 
-    decisions = list(session.execute(select(Decision).where(col(Decision.item_id) == item.id)
-                                     .order_by(col(Decision.id)).limit(MAX_SHOWN)).scalars())
+    decisions = list(session.execute(_DECISIONS, by_item).scalars())
     views = [DecisionView(d, rules.decision_outcome(d.status, d.passed)) for d in decisions]
     for v in views:
         if v.outcome:
