@@ -102,9 +102,15 @@ def accepted_on(item: Item) -> date:
     return _local_date(item.acknowledged_at or item.created_at)
 
 
+_POSTINGS = select(col(Disclosure.channel), col(Disclosure.starts_on), col(Disclosure.ends_on)).where(
+    col(Disclosure.item_id) == bindparam("item_id"))
+_RESULT = (select(col(Decision.status), col(Decision.passed))
+           .where(col(Decision.item_id) == bindparam("item_id"), col(Decision.status) == "closed")
+           .order_by(col(Decision.id).desc()).limit(1))
+
+
 def _postings(session: Session, item_id: int) -> list[rules.Posting]:
-    rows = session.execute(select(col(Disclosure.channel), col(Disclosure.starts_on), col(Disclosure.ends_on))
-                           .where(col(Disclosure.item_id) == item_id)).all()
+    rows = session.execute(_POSTINGS, {"item_id": item_id}).all()
     return [rules.Posting(channel, starts_on, ends_on) for channel, starts_on, ends_on in rows]
 
 
@@ -118,9 +124,7 @@ def _required_days(session: Session, item: Item) -> int:
 
 
 def _result(session: Session, item_id: int) -> str:
-    row = session.execute(select(col(Decision.status), col(Decision.passed)).where(
-        col(Decision.item_id) == item_id, col(Decision.status) == "closed")
-        .order_by(col(Decision.id).desc()).limit(1)).first()
+    row = session.execute(_RESULT, {"item_id": item_id}).first()
     return rules.decision_outcome(row[0], row[1]) if row else ""
 
 

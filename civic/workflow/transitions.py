@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from civic.areas.models import Village
@@ -19,16 +19,18 @@ from civic.workflow.registry import Move, effect, facts_provider, precondition
 from civic.workflow.schemas import DuplicateForm, RecategorizeForm, RedirectForm, TransitionForm
 from civic.workflow.stages import Stage
 
+_CURRENT_REVIEW = (select(ReviewRequest)
+                   .where(col(ReviewRequest.item_id) == bindparam("item_id"),
+                          col(ReviewRequest.requested_at) >= bindparam("closed_at"))
+                   .order_by(col(ReviewRequest.id).desc()).limit(1))
+
 
 def current_review(session: Session, item: Item) -> ReviewRequest | None:
     """The review request of the item's current closure, if the author asked for one."""
     if item.closed_at is None:
         return None
-    return session.execute(
-        select(ReviewRequest).where(col(ReviewRequest.item_id) == item.id,
-                                    col(ReviewRequest.requested_at) >= item.closed_at)
-        .order_by(col(ReviewRequest.id).desc()).limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_CURRENT_REVIEW, {"item_id": item.id, "closed_at": item.closed_at}
+                           ).scalar_one_or_none()
 
 
 @facts_provider
