@@ -108,12 +108,12 @@
     }).catch(function () { return null; });
   }
 
-  /* Send what waits, oldest first, unless another tab or the worker is already at it. `around(entry, job)`
-     lets the page show "sending…" meanwhile. Resolves to the number of entries still waiting, or -1 when
-     someone else holds the lock. */
-  function flush(around) {
+  /* Send what waits, oldest first, unless another tab or the worker is already at it (with `wait`, after
+     them). `around(entry, job)` lets the page show "sending…" meanwhile. Resolves to the number of entries
+     still waiting, or -1 when someone else holds the lock. */
+  function flush(around, wait) {
     around = around || function (entry, job) { return job(); };
-    return locked(false, function () {
+    return locked(!!wait, function () {
       return all().then(function (entries) {
         var waiting = entries.filter(function (e) { return e.state === "waiting"; })
           .sort(function (a, b) { return a.savedAt - b.savedAt; });

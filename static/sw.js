@@ -30,11 +30,25 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+// Just after the signal returns, the first request often fails (the radio, the network still settling):
+// try a few times within the event, 3 s apart, before leaving it to the browser's own retry, minutes later.
+// The worker waits for a tab that is sending (the lock) instead of giving up on the event.
+var SYNC_TRIES = 4;
+var SYNC_PAUSE_MS = 3000;
+
+function syncOutbox(tries) {
+  return self.CivicOutbox.flush(null, true).then(function (left) {
+    if (left <= 0) { return; }
+    if (tries <= 1) { throw new Error(left + " still waiting"); } // the browser retries later
+    return new Promise(function (resolve) { setTimeout(resolve, SYNC_PAUSE_MS); }).then(function () {
+      return syncOutbox(tries - 1);
+    });
+  });
+}
+
 self.addEventListener("sync", function (event) {
   if (event.tag !== "civic-outbox") { return; }
-  event.waitUntil(self.CivicOutbox.flush().then(function (left) {
-    if (left > 0) { throw new Error(left + " still waiting"); } // the browser retries later
-  }));
+  event.waitUntil(syncOutbox(SYNC_TRIES));
 });
 
 self.addEventListener("message", function (event) {
