@@ -299,6 +299,7 @@ def test_a_new_commune_from_zero(new_page, js):
     assert "Trần Văn Trưởng" in flash(h), main_text(h)
     assert h.locator("header nav a[href='/triage']").count() == 1, "the village head has no triage queue"
     # The password chosen on the invitation is the account's: log out, and in again with it.
+    h.locator("header nav .more summary").click()  # "More" holds the account's links
     send(h, "header form[action='/logout']")
     assert h.locator("header nav a[href='/triage']").count() == 0
     h.goto("/login")

@@ -134,6 +134,7 @@ def test_logging_out_forgets_the_pages_kept_for_that_person(phone):
     controlled(page)
     page.reload()
     eventually(page, f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(Boolean)")
+    page.locator("header nav .more summary").click()  # "More" holds the account's links
     page.locator("form[action='/logout'] button").click()
     page.wait_for_load_state()
     eventually(page, f"caches.open('civic-pages').then(c => c.match('/items/{w['know']}')).then(r => !r)")

@@ -226,6 +226,10 @@ def test_the_new_pages_are_accessible_small_and_fit_the_phone(new_page, locale):
     print(f"\ntriage screen at 390 px ({locale}): content {main} px = {main / SCREEN:.2f} screens; "
           f"whole page with header and footer {heights['triage']} px = {heights['triage'] / SCREEN:.2f}")
     assert main <= 1.5 * SCREEN, heights
+    # The site's header (its name and the menu) takes at most four 44 px rows on the phone: the account's
+    # links fold under "More" (with every link in the menu it was 234 px).
+    header = page.evaluate("document.querySelector('header').offsetHeight")
+    assert header <= 4 * 44, f"the header is {header} px tall at 390 px ({locale})"
     # The similar items are there, the nearly identical first, with the one-tap duplicate button.
     page.goto(f"/triage/{code}?lang={locale}")
     first = page.locator(".similar .card").first
