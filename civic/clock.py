@@ -44,6 +44,11 @@ def today_local() -> date:
     return now().astimezone(LOCAL_TZ).date()
 
 
+def local_day(moment: datetime) -> date:
+    """The day a moment falls on in Vietnam (stored moments are UTC)."""
+    return as_utc(moment).astimezone(LOCAL_TZ).date()
+
+
 def freeze(at: datetime | None) -> None:
     """Stop the clock at `at` (aware), or let it run again with None."""
     global _frozen

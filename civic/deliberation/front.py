@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from civic import clock
 from civic.accounts.models import RoleGrant, User
-from civic.accounts.rules import FRONT_POWER
+from civic.accounts.rules import FRONT_POWER, ROLES, in_force
 from civic.accounts.service import Viewer
 from civic.audit import service as audit
 from civic.audit.rules import text_digest
@@ -40,18 +40,20 @@ def front_villages(viewer: Viewer) -> frozenset[int]:
     return viewer.villages(FRONT_POWER)
 
 
+_FRONT_ROLES = sorted(code for code, kind in ROLES.items() if FRONT_POWER in kind.powers)
+
+
 def head_name(session: Session, village_id: int | None, on: date) -> str:
     """The name of the village Front work committee's head on that day, for the signature block of a
     printed record ("" when the village has none recorded in civic)."""
     if village_id is None:
         return ""
-    name = session.execute(
-        select(col(User.display_name)).join(RoleGrant, col(RoleGrant.user_id) == col(User.id))
-        .where(col(RoleGrant.role) == "front_head", col(RoleGrant.village_id) == village_id,
-               col(RoleGrant.starts_on) <= on,
-               (col(RoleGrant.ends_on).is_(None)) | (col(RoleGrant.ends_on) > on))
-        .order_by(col(RoleGrant.starts_on).desc(), col(RoleGrant.id).desc()).limit(1)).scalar_one_or_none()
-    return name or ""
+    rows = session.execute(
+        select(col(User.display_name), col(RoleGrant.starts_on), col(RoleGrant.ends_on))
+        .join(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+        .where(col(RoleGrant.role).in_(_FRONT_ROLES), col(RoleGrant.village_id) == village_id)
+        .order_by(col(RoleGrant.starts_on).desc(), col(RoleGrant.id).desc())).all()
+    return next((name for name, starts_on, ends_on in rows if in_force(starts_on, ends_on, on)), "")
 
 
 def _decisions(session: Session, item_id: int) -> tuple[bool, bool]:

@@ -79,7 +79,7 @@ def _local_day_start(day: date) -> datetime:
 
 
 def _local_date(moment: datetime) -> date:
-    return clock.as_utc(moment).astimezone(clock.LOCAL_TZ).date()
+    return clock.local_day(moment)
 
 
 # --- facts for the workflow rules -----------------------------------------------------------------

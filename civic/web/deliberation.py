@@ -413,7 +413,7 @@ def _record_context(web: Web, item: Item, decision: Any = None, village_id: int 
 
 def _day_of(day: date | None, moment: datetime) -> date:
     """A record's day: the decision's date, or the local day of the meeting or of the count's opening."""
-    return day or clock.as_utc(moment).astimezone(clock.LOCAL_TZ).date()
+    return day or clock.local_day(moment)
 
 
 def _question(web: Web, item: Item) -> str:
@@ -455,8 +455,7 @@ def meeting_invitation(web: CurrentWeb, item: CurrentItem, meeting_id: RowId):
     """Form 01: the invitation to every household, with the date, place and agenda."""
     db = web.session
     meeting = deliberation.meeting_of(db, item, meeting_id)
-    households = areas.active_households(db, meeting.village_id, clock.as_utc(meeting.starts_at)
-                                         .astimezone(clock.LOCAL_TZ).date())
+    households = areas.active_households(db, meeting.village_id, clock.local_day(meeting.starts_at))
     return web.render("deliberation/invitation.html", meeting=meeting, households=households,
                       question=_question(web, item),
                       convener=deliberation.user_name(db, meeting.scheduled_by_id),

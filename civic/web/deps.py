@@ -17,7 +17,7 @@ to the login page whatever the address.)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Annotated
 
 import anyio
@@ -72,8 +72,7 @@ async def _session(request: Request) -> AsyncIterator[Session]:
     had every connection of the pool been taken, that read would stop the whole worker until the pool's
     timeout (and answer 500), the requests holding connections waiting for the loop to finish them. So a
     request first waits, without blocking anything, for one of db_places(): a pool never runs dry."""
-    places = getattr(request.app.state, "db_places", None)
-    async with places if places is not None else nullcontext():
+    async with request.app.state.db_places:
         session = Session(bind=get_engine(), expire_on_commit=False, autoflush=False)
         try:
             yield session

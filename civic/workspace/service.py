@@ -45,7 +45,7 @@ BOARD_ROLES = frozenset(board_rules.MEMBER_ROLE.values())
 
 
 def local_day(moment: Any) -> date:
-    return clock.as_utc(moment).astimezone(clock.LOCAL_TZ).date()
+    return clock.local_day(moment)
 
 
 @dataclass
