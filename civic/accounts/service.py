@@ -99,15 +99,45 @@ class Viewer:
     # (rules.ROLES): the deputy village head has the village head's, so villages("village_head") names
     # the villages of both.
 
+    # A page asks the same questions many times (a head of 200 villages: thousands of times for one
+    # triage page), so each answer is kept for the viewer's request, keyed by the grants it was read from.
+    _answers: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict, repr=False, compare=False)
+    _answered_from: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+
+    def _held(self, power: str) -> frozenset[int]:
+        """The indices of the grants whose role carries `power`."""
+        source = (id(self.grants), len(self.grants))
+        if source != self._answered_from:
+            self._answers.clear()
+            self._answered_from = source
+        key = ("held", power)
+        found = self._answers.get(key)
+        if found is None:
+            found = frozenset(i for i, g in enumerate(self.grants) if power in role_powers(g.role))
+            self._answers[key] = found
+        return found
+
     def villages(self, power: str) -> frozenset[int]:
-        return frozenset(g.village_id for g in self.grants
-                         if power in role_powers(g.role) and g.village_id is not None)
+        held = self._held(power)
+        key = ("villages", power)
+        found = self._answers.get(key)
+        if found is None:
+            found = frozenset(self.grants[i].village_id for i in held  # type: ignore[misc]
+                              if self.grants[i].village_id is not None)
+            self._answers[key] = found
+        return found
 
     def communes(self, power: str) -> frozenset[int]:
-        return frozenset(g.commune_id for g in self.grants if power in role_powers(g.role))
+        held = self._held(power)
+        key = ("communes", power)
+        found = self._answers.get(key)
+        if found is None:
+            found = frozenset(self.grants[i].commune_id for i in held)
+            self._answers[key] = found
+        return found
 
     def _has(self, power: str) -> bool:
-        return any(power in role_powers(g.role) for g in self.grants)
+        return bool(self._held(power))
 
     @property
     def is_village_head(self) -> bool:

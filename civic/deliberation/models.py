@@ -31,6 +31,11 @@ class Discussion(SQLModel, table=True):
     """The question the households decide, recorded when the item moves to Dân bàn."""
 
     __tablename__ = "discussion"
+    # The matters of the whole commune are few: the to-do of every village head looks them up by this
+    # index before it joins anything (civic.deliberation.service.unreported_commune_matters_count).
+    __table_args__ = (Index("ix_discussion_commune_scope", "item_id",
+                            sqlite_where=text("scope = 'commune'"),
+                            postgresql_where=text("scope = 'commune'")),)
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id", unique=True)

@@ -754,30 +754,40 @@ def commune_villages(session: Session, commune_id: int) -> list[tuple[int, str]]
     return [(r[0], r[1]) for r in rows]
 
 
-def _unreported_query(villages: frozenset[int]) -> Any:
+# Every matter of the whole commune ever opened, by its partial index (migration 0013d): a handful, where
+# the items in People discuss can be thousands.
+_COMMUNE_MATTERS = select(col(Discussion.item_id)).where(col(Discussion.scope) == "commune")
+
+
+def _unreported_query(matters: list[int], villages: frozenset[int]) -> Any:
     """(item, village) pairs: a matter of the whole commune in People discuss, and a village of the viewer
     in that commune, other than the item's own, that has not recorded its result."""
     reported = exists().where(col(VillageResult.item_id) == col(Item.id),
                               col(VillageResult.village_id) == col(Village.id))
-    return (select(Item).join(Discussion, col(Discussion.item_id) == col(Item.id))
-            .join(Village, col(Village.commune_id) == col(Item.commune_id))
-            .where(col(Village.id).in_(sorted(villages)), col(Item.stage) == "discuss",
-                   col(Discussion.scope) == "commune", col(Item.village_id) != col(Village.id), ~reported))
+    return (select(Item).join(Village, col(Village.commune_id) == col(Item.commune_id))
+            .where(col(Item.id).in_(matters), col(Village.id).in_(sorted(villages)),
+                   col(Item.stage) == "discuss", col(Item.village_id) != col(Village.id), ~reported))
+
+
+def _commune_matters(session: Session, villages: frozenset[int]) -> list[int]:
+    return list(session.execute(_COMMUNE_MATTERS).scalars()) if villages else []
 
 
 def unreported_commune_matters(session: Session, villages: frozenset[int], limit: int) -> list[Item]:
     """The matters of the whole commune on which a village of the viewer (a village head) still has to
     hold its meeting and record its result, the longest in People discuss first."""
-    if not villages:
+    matters = _commune_matters(session, villages)
+    if not matters:
         return []
-    return list(session.execute(_unreported_query(villages).order_by(col(Item.stage_changed_at), col(Item.id))
-                                .limit(limit)).scalars())
+    return list(session.execute(_unreported_query(matters, villages)
+                                .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit)).scalars())
 
 
 def unreported_commune_matters_count(session: Session, villages: frozenset[int]) -> int:
-    if not villages:
+    matters = _commune_matters(session, villages)
+    if not matters:
         return 0
-    query = _unreported_query(villages).with_only_columns(func.count(), maintain_column_froms=True)
+    query = _unreported_query(matters, villages).with_only_columns(func.count(), maintain_column_froms=True)
     return int(session.execute(query).scalar_one())
 
 
