@@ -122,3 +122,61 @@ def test_a_session_remembers_reads_only_when_the_page_asks_it_to():
         assert memoized(session, ("other",), read) == 4
     with unit_of_work() as session:  # a new session starts with nothing remembered
         assert memoized(session, ("k",), read) == 5
+
+
+# --- Plain: a prebuilt statement run straight on the driver ----------------------------------------------
+
+def test_a_plain_read_gives_what_the_orm_gives_with_every_type_converted():
+    from datetime import datetime
+    from decimal import Decimal
+
+    from sqlalchemy import bindparam, select
+    from sqlmodel import col
+
+    from civic.db import Plain
+    from civic.items.models import Item
+    from tests.builders import make_category, make_commune, make_item, make_village
+
+    with unit_of_work(write=True) as session:
+        commune = make_commune(session)
+        village = make_village(session, commune)
+        item = make_item(session, commune, village, make_category(session, commune))
+        item.ask_land_m2, item.lat, item.show_name = Decimal("20.50"), 21.25, True
+        session.flush()
+        stmt = (select(col(Item.id), col(Item.code), col(Item.created_at), col(Item.lat), col(Item.show_name),
+                       col(Item.ask_land_m2), col(Item.address))
+                .where(col(Item.id) == bindparam("item_id")))
+        by_orm = session.execute(stmt, {"item_id": item.id}).all()
+        by_driver = Plain(stmt).rows(session, {"item_id": item.id})
+        assert [tuple(r) for r in by_driver] == [tuple(r) for r in by_orm]
+        row = by_driver.first()
+        assert isinstance(row.created_at, datetime) and row.created_at == by_orm[0].created_at
+        assert row.code == item.code and row.show_name is True and row.ask_land_m2 == Decimal("20.50")
+        assert by_driver.scalars() == [item.id] and by_driver.scalar() == item.id
+        assert Plain(stmt).rows(session, {"item_id": -1}) == [] and Plain(stmt).rows(
+            session, {"item_id": -1}).first() is None
+
+
+def test_a_plain_read_sees_what_the_session_has_not_written_yet_and_is_counted_as_a_statement():
+    from sqlalchemy import bindparam, event, func, select
+    from sqlmodel import col
+
+    from civic.db import Plain, get_engine
+    from civic.items.models import Item
+    from tests.builders import make_category, make_commune, make_item, make_village
+
+    count = Plain(select(func.count()).select_from(Item).where(col(Item.village_id) == bindparam("v")))
+    with unit_of_work(write=True) as session:
+        commune = make_commune(session)
+        village = make_village(session, commune)
+        category = make_category(session, commune)
+        assert count.rows(session, {"v": village.id}).scalar() == 0
+        make_item(session, commune, village, category)
+        seen: list[str] = []
+        listener = lambda _c, _cur, statement, *_a: seen.append(statement)  # noqa: E731
+        event.listen(get_engine(), "before_cursor_execute", listener)
+        try:
+            assert count.rows(session, {"v": village.id}).scalar() == 1
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", listener)
+        assert any("count(*)" in s.lower() for s in seen)

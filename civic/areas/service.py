@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Date, bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from civic import clock
@@ -13,7 +13,7 @@ from civic.areas import rules
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.collation import vi_key
-from civic.db import memoized, row_id
+from civic.db import Plain, memoized, row_id
 from civic.errors import N_, Conflict, Invalid, NotFound
 
 
@@ -158,11 +158,16 @@ class NotSetUp(NotFound):
     """No commune exists yet: the pages send the visitor to the set-up page."""
 
 
+# Every page reads its commune: built once (building a select() costs more than running it).
+_FIRST_COMMUNE = select(Commune).order_by(col(Commune.id)).limit(1)
+_COMMUNE_BY_CODE = select(Commune).where(col(Commune.code) == bindparam("code"))
+
+
 def default_commune(session: Session, code: str | None = None) -> Commune:
-    stmt = select(Commune).order_by(col(Commune.id)).limit(1)
     if code:
-        stmt = select(Commune).where(col(Commune.code) == code.upper())
-    commune = session.execute(stmt).scalar_one_or_none()
+        commune = session.execute(_COMMUNE_BY_CODE, {"code": code.upper()}).scalar_one_or_none()
+    else:
+        commune = session.execute(_FIRST_COMMUNE).scalar_one_or_none()
     if commune is None:
         if code:
             raise NotFound(N_("There is no commune with the code %(code)s."), code=code.upper())
@@ -185,14 +190,14 @@ def active_households(session: Session, village_id: int, on: date) -> int:
                     lambda: _active_households(session, village_id, on))
 
 
+_ACTIVE_HOUSEHOLDS = Plain(select(func.count()).select_from(Household).where(
+    col(Household.village_id) == bindparam("village_id"),
+    col(Household.active_from) <= bindparam("on", type_=Date),
+    or_(col(Household.active_to).is_(None), col(Household.active_to) > bindparam("on", type_=Date))))
+
+
 def _active_households(session: Session, village_id: int, on: date) -> int:
-    return session.execute(
-        select(func.count()).select_from(Household).where(
-            col(Household.village_id) == village_id,
-            col(Household.active_from) <= on,
-            or_(col(Household.active_to).is_(None), col(Household.active_to) > on),
-        )
-    ).scalar_one()
+    return int(_ACTIVE_HOUSEHOLDS.rows(session, {"village_id": village_id, "on": on}).scalar())
 
 
 def household_leaves(session: Session, household: Household, on: date, *,

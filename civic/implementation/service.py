@@ -20,7 +20,7 @@ from civic.areas.models import Household, HouseholdMember
 from civic.areas.service import active_households
 from civic.audit import service as audit
 from civic.core.facts import ItemFacts
-from civic.db import memoized, row_id
+from civic.db import Plain, PlainModels, memoized, row_id
 from civic.deliberation.service import check_pledge_allowed
 from civic.errors import N_, Forbidden, Invalid, NotFound
 from civic.implementation import rules
@@ -93,10 +93,14 @@ def _amount(kind: str, money: int | None, quantity: Decimal | None) -> str:
 
 # --- facts for the workflow -------------------------------------------------------------------------------
 
+_LATEST_PERCENT = Plain(select(col(ProgressUpdate.percent))
+                        .where(col(ProgressUpdate.item_id) == bindparam("item_id"))
+                        .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                        .limit(1))
+
+
 def latest_percent(session: Session, item_id: int) -> int:
-    row = session.execute(select(col(ProgressUpdate.percent)).where(col(ProgressUpdate.item_id) == item_id)
-                          .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
-                          .limit(1)).first()
+    row = _LATEST_PERCENT.rows(session, {"item_id": item_id}).first()
     return row[0] if row else 0
 
 
@@ -110,18 +114,24 @@ def _delivered_subquery(item_id: Any):
             .group_by(col(Delivery.pledge_id)).subquery())
 
 
-def open_pledges(session: Session, item_id: int) -> int:
-    """Pledges neither withdrawn nor delivered in full."""
+def _open_pledges_statement() -> Plain:
+    item_id: Any = bindparam("item_id")
     d = _delivered_subquery(item_id)
     pledged_centi = func.round(col(Pledge.quantity) * 100)
     short = or_(
         (col(Pledge.kind) == rules.MONEY) & (func.coalesce(d.c.money, 0) < col(Pledge.money)),
         (col(Pledge.kind) != rules.MONEY) & (func.coalesce(d.c.centi, 0) < pledged_centi),
     )
-    return session.execute(select(func.count()).select_from(Pledge)
-                           .outerjoin(d, d.c.pledge_id == col(Pledge.id))
-                           .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short)
-                           ).scalar_one()
+    return Plain(select(func.count()).select_from(Pledge).outerjoin(d, d.c.pledge_id == col(Pledge.id))
+                 .where(col(Pledge.item_id) == item_id, col(Pledge.withdrawn_at).is_(None), short))
+
+
+_OPEN_PLEDGES = _open_pledges_statement()
+
+
+def open_pledges(session: Session, item_id: int) -> int:
+    """Pledges neither withdrawn nor delivered in full."""
+    return int(_OPEN_PLEDGES.rows(session, {"item_id": item_id}).scalar())
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
@@ -521,13 +531,13 @@ def _totals_statements():
     return per_kind, counts
 
 
-_TOTALS_PER_KIND, _TOTALS_COUNTS = _totals_statements()
+_TOTALS_PER_KIND, _TOTALS_COUNTS = (Plain(s) for s in _totals_statements())
 
 
 def totals(session: Session, item: Item, setting: ImplementationSetting | None = None) -> Totals:
     """Pledged, delivered and needed per kind, households pledged out of the register: exact, in 3 queries
     (and the open pledges while the work goes on)."""
-    rows = session.execute(_TOTALS_PER_KIND, {"item_id": item.id}).all()
+    rows = _TOTALS_PER_KIND.rows(session, {"item_id": item.id})
     kinds = {k: KindTotal(k) for k in (rules.LAND, rules.MONEY, rules.LABOUR)}
     materials = []
     for kind, description, unit, n, money, centi, d_money, d_centi in rows:
@@ -547,7 +557,7 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
         kinds[rules.LAND].needed = setting.needed_land_m2
         kinds[rules.MONEY].needed = setting.needed_money
         kinds[rules.LABOUR].needed = setting.needed_labour_days
-    households, withdrawn, disputed = session.execute(_TOTALS_COUNTS, {"item_id": item.id}).one()
+    households, withdrawn, disputed = _TOTALS_COUNTS.rows(session, {"item_id": item.id}).first()
     register = active_households(session, item.village_id, clock.today_local())
     pledges_open = open_pledges(session, row_id(item)) if item.stage == Stage.DO else 0
     return Totals(kinds, households, register, pledges_open, withdrawn, disputed,
@@ -592,25 +602,26 @@ def spending_page(session: Session, item: Item, page: int = 1, size: int = 20) -
     return latest_spending(session, item, size, offset=(page - 1) * size), total
 
 
-_LATEST_SPENDING = (select(Spending).where(col(Spending.item_id) == bindparam("item_id"))
-                    .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
-                    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+# The status page only shows these: plain rows made into models of no session (civic.db.PlainModels).
+_LATEST_SPENDING = PlainModels(select(Spending).where(col(Spending.item_id) == bindparam("item_id"))
+                               .order_by(col(Spending.spent_on).desc(), col(Spending.id).desc())
+                               .offset(bindparam("offset", type_=Integer))
+                               .limit(bindparam("limit", type_=Integer)), Spending)
 
 
 def latest_spending(session: Session, item: Item, limit: int = 10, *, offset: int = 0) -> list[Spending]:
     """The latest spending, newest first (the status page: spending_page without its count)."""
-    return list(session.execute(_LATEST_SPENDING, {"item_id": item.id, "offset": offset, "limit": limit})
-                .scalars())
+    return _LATEST_SPENDING.objects(session, {"item_id": item.id, "offset": offset, "limit": limit})
 
 
-_PROGRESS = (select(ProgressUpdate).where(col(ProgressUpdate.item_id) == bindparam("item_id"))
-             .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
-             .limit(bindparam("limit", type_=Integer)))
+_PROGRESS = PlainModels(select(ProgressUpdate).where(col(ProgressUpdate.item_id) == bindparam("item_id"))
+                        .order_by(col(ProgressUpdate.created_at).desc(), col(ProgressUpdate.id).desc())
+                        .limit(bindparam("limit", type_=Integer)), ProgressUpdate)
 
 
 def progress(session: Session, item: Item, limit: int = 10) -> list[ProgressUpdate]:
     """The latest progress updates, newest first."""
-    return list(session.execute(_PROGRESS, {"item_id": item.id, "limit": limit}).scalars())
+    return _PROGRESS.objects(session, {"item_id": item.id, "limit": limit})
 
 
 def pledge_rows(session: Session, item: Item, *, household_ids: list[int] | None = None,

@@ -24,7 +24,7 @@ from civic.audit import service as audit
 from civic.audit.models import AuditEvent, AuditHead
 from civic.config import get_settings
 from civic.core.kinds import Stage
-from civic.db import row_id
+from civic.db import Plain, PlainModels, row_id
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item, ItemAddition, ItemCount, ItemEdit
@@ -379,18 +379,19 @@ def add(session: Session, item: Item, viewer: Viewer, form: AdditionForm, *, pho
     return addition
 
 
-_ADDITIONS = (select(ItemAddition).where(col(ItemAddition.item_id) == bindparam("item_id"))
-              .order_by(col(ItemAddition.id)).limit(200))
-_EDITS = (select(ItemEdit).where(col(ItemEdit.item_id) == bindparam("item_id"))
-          .order_by(col(ItemEdit.id)).limit(200))
+# Shown, never changed: plain rows made into models of no session (civic.db.PlainModels).
+_ADDITIONS = PlainModels(select(ItemAddition).where(col(ItemAddition.item_id) == bindparam("item_id"))
+                         .order_by(col(ItemAddition.id)).limit(200), ItemAddition)
+_EDITS = PlainModels(select(ItemEdit).where(col(ItemEdit.item_id) == bindparam("item_id"))
+                     .order_by(col(ItemEdit.id)).limit(200), ItemEdit)
 
 
 def additions(session: Session, item_id: int) -> list[ItemAddition]:
-    return list(session.execute(_ADDITIONS, {"item_id": item_id}).scalars())
+    return _ADDITIONS.objects(session, {"item_id": item_id})
 
 
 def edits(session: Session, item_id: int) -> list[ItemEdit]:
-    return list(session.execute(_EDITS, {"item_id": item_id}).scalars())
+    return _EDITS.objects(session, {"item_id": item_id})
 
 
 # --- lists ------------------------------------------------------------------------------------------
@@ -619,17 +620,17 @@ class TimelineEntry:
     seq: int = 0  # the event's place in the commune's chain: the timeline pages by it
 
 
-_TIMELINE = (select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
-                    col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name),
-                    col(AuditEvent.seq))
-             .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
-             .where(col(AuditEvent.item_id) == bindparam("item_id")).order_by(col(AuditEvent.seq))
-             .limit(bindparam("limit", type_=Integer)))
+_TIMELINE = Plain(select(col(AuditEvent.action), col(AuditEvent.created_at), col(AuditEvent.actor_role),
+                         col(AuditEvent.payload), col(AuditEvent.actor_id), col(User.display_name),
+                         col(AuditEvent.seq))
+                  .outerjoin(User, col(User.id) == col(AuditEvent.actor_id))
+                  .where(col(AuditEvent.item_id) == bindparam("item_id")).order_by(col(AuditEvent.seq))
+                  .limit(bindparam("limit", type_=Integer)))
 
 
 def timeline(session: Session, item: Item, limit: int = 20_000) -> list[TimelineEntry]:
     """Every event of the item, oldest first (civic/web/timeline.py folds and pages them)."""
-    rows = session.execute(_TIMELINE, {"item_id": item.id, "limit": limit}).all()
+    rows = _TIMELINE.rows(session, {"item_id": item.id, "limit": limit})
     return [TimelineEntry(action, clock.as_utc(at), role,
                           _public_name(role, name, actor_id, item.show_name, item.contact_name),
                           json.loads(payload), seq)

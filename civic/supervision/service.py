@@ -20,7 +20,7 @@ from civic.boards import rules as board_rules
 from civic.boards import service as boards
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Action, Outcome, Stage
-from civic.db import row_id
+from civic.db import Plain, PlainModels, row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
@@ -63,22 +63,33 @@ def _record(session: Session, item: Item, action: str, viewer: Viewer, role: str
 _OPEN_INSPECTION = (select(Inspection)
                     .where(col(Inspection.item_id) == bindparam("item_id"), col(Inspection.result).is_(None))
                     .order_by(col(Inspection.id).desc()).limit(1))
-_OPEN_FINDINGS = (select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
-                  .where(col(Finding.item_id) == bindparam("item_id"), col(Finding.resolved_at).is_(None)))
+_OPEN_FINDINGS = Plain(select(func.count(), func.count(case((col(Finding.severity) == "serious", 1))))
+                       .where(col(Finding.item_id) == bindparam("item_id"),
+                              col(Finding.resolved_at).is_(None)))
 
 
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
     return session.execute(_OPEN_INSPECTION, {"item_id": item_id}).scalar_one_or_none()
 
 
+_CLOSURE_REOPEN = (select(ReopenRequest).where(col(ReopenRequest.item_id) == bindparam("item_id"),
+                                                col(ReopenRequest.closure_at) == bindparam("closed_at"),
+                                                col(ReopenRequest.decision).is_(None))
+                   .order_by(col(ReopenRequest.id)).limit(1))
+_CHECKLIST_OPEN = Plain(
+    select(func.count(case((col(ChecklistEntry.mark).is_(None), 1))),
+           func.count(case(((col(ChecklistEntry.mark) == "not_ok")
+                            & ~select(col(Finding.id)).where(col(Finding.checklist_entry_id)
+                                                             == col(ChecklistEntry.id)).exists(), 1))))
+    .where(col(ChecklistEntry.inspection_id) == bindparam("inspection_id")))
+
+
 def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None:
     """The oldest undecided reopen request of the item's current done closure."""
     if item.closed_at is None:
         return None
-    return session.execute(select(ReopenRequest).where(col(ReopenRequest.item_id) == item.id,
-                                                       col(ReopenRequest.closure_at) == item.closed_at,
-                                                       col(ReopenRequest.decision).is_(None))
-                           .order_by(col(ReopenRequest.id)).limit(1)).scalar_one_or_none()
+    return session.execute(_CLOSURE_REOPEN, {"item_id": item.id, "closed_at": item.closed_at}
+                           ).scalar_one_or_none()
 
 
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
@@ -88,14 +99,10 @@ def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
         board, inspectors = boards.inspecting(session, item)
         unmarked = uncovered = agreed = 0
         if inspection is not None:
-            covered = select(col(Finding.id)).where(col(Finding.checklist_entry_id) == col(ChecklistEntry.id))
-            unmarked, uncovered = session.execute(
-                select(func.count(case((col(ChecklistEntry.mark).is_(None), 1))),
-                       func.count(case(((col(ChecklistEntry.mark) == "not_ok") & ~covered.exists(), 1))))
-                .where(col(ChecklistEntry.inspection_id) == inspection.id)).one()
+            unmarked, uncovered = _CHECKLIST_OPEN.rows(session, {"inspection_id": inspection.id}).first()
             if board is not None and inspectors:
                 agreed = _agreed(session, row_id(inspection), row_id(board), inspectors)
-        opened, serious = session.execute(_OPEN_FINDINGS, {"item_id": item.id}).one()
+        opened, serious = _OPEN_FINDINGS.rows(session, {"item_id": item.id}).first()
         return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
                 "findings_open": opened, "serious_findings_open": serious, "inspectors": inspectors,
                 "sign_off_agreed": agreed, "checklist_not_met_uncovered": uncovered}
@@ -421,12 +428,14 @@ def rules_rows(rows):
     return [(v, int(n), int(s or 0)) for v, n, s in rows]
 
 
-_INSPECTIONS = (select(Inspection).where(col(Inspection.item_id) == bindparam("item_id"))
-                .order_by(col(Inspection.id).desc()).limit(bindparam("limit", type_=Integer)))
+# Shown, never changed: plain rows made into models of no session (civic.db.PlainModels).
+_INSPECTIONS = PlainModels(select(Inspection).where(col(Inspection.item_id) == bindparam("item_id"))
+                           .order_by(col(Inspection.id).desc()).limit(bindparam("limit", type_=Integer)),
+                           Inspection)
 
 
 def inspections(session: Session, item: Item, limit: int = 5) -> list[Inspection]:
-    return list(session.execute(_INSPECTIONS, {"item_id": item.id, "limit": limit}).scalars())
+    return _INSPECTIONS.objects(session, {"item_id": item.id, "limit": limit})
 
 
 def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[ChecklistEntry]]:
@@ -440,23 +449,24 @@ def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[Che
     return out
 
 
-_FINDINGS = (select(Finding).where(col(Finding.item_id) == bindparam("item_id"))
-             .order_by(col(Finding.resolved_at).is_not(None),
-                       case((col(Finding.severity) == "serious", 0),
-                            (col(Finding.severity) == "needs_fixing", 1), else_=2),
-                       col(Finding.id).desc())
-             .limit(bindparam("limit", type_=Integer)))
-_REOPEN_REQUESTS = (select(ReopenRequest).where(col(ReopenRequest.item_id) == bindparam("item_id"))
-                    .order_by(col(ReopenRequest.id).desc()).limit(bindparam("limit", type_=Integer)))
+_FINDINGS = PlainModels(select(Finding).where(col(Finding.item_id) == bindparam("item_id"))
+                        .order_by(col(Finding.resolved_at).is_not(None),
+                                  case((col(Finding.severity) == "serious", 0),
+                                       (col(Finding.severity) == "needs_fixing", 1), else_=2),
+                                  col(Finding.id).desc())
+                        .limit(bindparam("limit", type_=Integer)), Finding)
+_REOPEN_REQUESTS = PlainModels(select(ReopenRequest).where(col(ReopenRequest.item_id) == bindparam("item_id"))
+                               .order_by(col(ReopenRequest.id).desc())
+                               .limit(bindparam("limit", type_=Integer)), ReopenRequest)
 
 
 def findings(session: Session, item: Item, limit: int = 50) -> list[Finding]:
     """Open findings first (serious first), then resolved ones; newest first within each."""
-    return list(session.execute(_FINDINGS, {"item_id": item.id, "limit": limit}).scalars())
+    return _FINDINGS.objects(session, {"item_id": item.id, "limit": limit})
 
 
 def reopen_requests(session: Session, item: Item, limit: int = 20) -> list[ReopenRequest]:
-    return list(session.execute(_REOPEN_REQUESTS, {"item_id": item.id, "limit": limit}).scalars())
+    return _REOPEN_REQUESTS.objects(session, {"item_id": item.id, "limit": limit})
 
 
 # --- the supervisor's queue -------------------------------------------------------------------------------

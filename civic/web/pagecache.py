@@ -71,9 +71,12 @@ class PageCache:
                 self._data.popitem(last=False)
 
     def clear(self) -> None:
+        from civic.web.views import forget_lookups  # views reads pages' data; this module stays below it
+
         with self._lock:
             self._data.clear()
         _commune_ids.clear()
+        forget_lookups()
 
 
 cache = PageCache()
