@@ -133,13 +133,15 @@ def follower_recipients(session: Session, item_id: int, usable: set[str]) -> lis
     return out
 
 
-def _holders(session: Session, commune_id: int, roles: set[str], village_id: int | None = None) -> list[int]:
+def _holders(session: Session, commune_id: int, roles: set[str], village_id: int | None = None, *,
+             on: date | None = None) -> list[int]:
+    """The accounts holding one of `roles` in the commune (or one village of it) on the day `on` (today)."""
     q = select(RoleGrant).where(col(RoleGrant.commune_id) == commune_id, col(RoleGrant.role).in_(roles))
     if village_id is not None:
         q = q.where(col(RoleGrant.village_id) == village_id)
-    today = clock.today_local()
+    day = clock.today_local() if on is None else on
     return [g.user_id for g in session.execute(q).scalars()
-            if account_rules.in_force(g.starts_on, g.ends_on, today)]
+            if account_rules.in_force(g.starts_on, g.ends_on, day)]
 
 
 def household_recipients(session: Session, village_id: int, usable: set[str],
@@ -185,10 +187,12 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
             recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
             params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
             usable: set[str] | None = None, code: str = "", link: str | None = None,
-            stop: bool = True, key_extra: str = "") -> int:
-    """Write one outbox row per (recipient, channel), once each; returns how many."""
+            stop: bool = True, key_extra: str = "", now: datetime | None = None) -> int:
+    """Write one outbox row per (recipient, channel), once each; returns how many. `now` is the moment of
+    the change the messages tell of (when a fan-out row is expanded later: the moment it was written); quiet
+    hours and the digest hour count from it."""
     usable = configured() if usable is None else usable
-    now = clock.now()
+    now = clock.now() if now is None else now
     seen: set[tuple[str, str]] = set()
     picked = []
     for r in recipients:
@@ -246,22 +250,22 @@ def _reason_line(reason: str) -> Callable[[str], list[str]]:
 
 
 def _on_submitted(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    """The reporter follows the new item (in the submission's transaction); the village heads hear of it
+    through one fan-out row, which the worker expands (_new_item_messages): the writing transaction of a
+    submission reads no recipients."""
+    follow: dict[str, Any] | None = None
     if item.reporter_id and not session.execute(select(col(Follow.id)).where(
             col(Follow.item_id) == item.id, col(Follow.user_id) == item.reporter_id)).first():
-        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=item.reporter_id,
-                           created_at=event.created_at, confirmed_at=event.created_at))
-        session.flush()
+        follow = {"user_id": item.reporter_id}
     elif data.get("sms_consent") and item.contact_phone and not item.reporter_id:
         # The anonymous reporter ticked "tell me by SMS" on the form (the event records the consent).
-        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), channel="sms",
-                           address=item.contact_phone, created_at=event.created_at,
-                           confirmed_at=event.created_at))
-        session.flush()
-    usable = configured()
-    heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id)
-    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="new_item",
-            recipients=account_recipients(session, heads, usable), skip_user=event.actor_id, usable=usable,
-            lines=lambda locale: [item.title[:120]])
+        follow = {"channel": "sms", "address": item.contact_phone}
+    if follow is not None:
+        session.execute(insert(Follow).values(commune_id=item.commune_id, item_id=row_id(item),
+                                              created_at=event.created_at, confirmed_at=event.created_at,
+                                              **follow))
+    # The message tells the title as it was sent, to everyone but the account that sent it.
+    fanout(session, event, item, {"title": item.title[:120], "skip_user": event.actor_id})
 
 
 def _on_move(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
@@ -296,13 +300,21 @@ def _on_meeting(session: Session, event: AuditEvent, item: Item, data: dict[str,
         fanout(session, event, item, {"meeting_id": data["meeting_id"]})
 
 
+# One fan-out row: built once (building an insert's values costs more than running it), run with the row's
+# values as parameters on the session's connection.
+_FANOUT_ROW = insert(Outbox)
+
+
 def fanout(session: Session, event: AuditEvent, item: Item, params: dict[str, Any]) -> None:
+    """One row that stands for the messages of an event, in the event's transaction; the worker expands it
+    (expand, FANOUT_KINDS) into one message per recipient in a transaction of its own."""
     now = clock.now()
-    session.execute(insert(Outbox).values(
-        commune_id=item.commune_id, event_id=event.id, item_id=item.id, kind=event.action, channel="fanout",
-        recipient="fanout", address="", subject="", body=json.dumps(params), status="fanout", attempts=0,
-        idempotency_key=rules.idempotency_key(event.id, "fanout", "fanout", event.action), urgent=False,
-        created_at=now, next_attempt_at=now, claimed_at=None, sent_at=None, last_error=""))
+    session.connection().execute(_FANOUT_ROW, {
+        "commune_id": item.commune_id, "event_id": event.id, "item_id": item.id, "kind": event.action,
+        "channel": "fanout", "recipient": "fanout", "address": "", "subject": "", "body": json.dumps(params),
+        "status": "fanout", "attempts": 0,
+        "idempotency_key": rules.idempotency_key(event.id, "fanout", "fanout", event.action), "urgent": False,
+        "created_at": now, "next_attempt_at": now, "claimed_at": None, "sent_at": None, "last_error": ""})
 
 
 def expand(session: Session, row: Outbox) -> int:
@@ -340,6 +352,21 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
                    kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent)
 
 
+def _new_item_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+    """A new item: the village heads and deputy heads of its village in office on the day it was sent, on
+    their channels, as if written at that moment (quiet hours and digests count from it)."""
+    usable = configured()
+    sent_at = as_utc(row.created_at)
+    heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id,
+                     on=clock.local_day(sent_at))
+    title = str(params.get("title", item.title[:120]))
+    skip = params.get("skip_user")
+    return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind="new_item",
+                   recipients=account_recipients(session, heads, usable),
+                   skip_user=skip if isinstance(skip, int) else None, usable=usable,
+                   lines=lambda locale: [title], now=sent_at)
+
+
 def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
     """A ballot for each household to return, or the households' decision."""
     from civic.deliberation.models import Decision
@@ -361,6 +388,7 @@ def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[s
 
 
 FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
+    "submitted": _new_item_messages,
     "meeting_scheduled": _meeting_messages, "meeting_moved": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
     "ballot_opened": _decision_messages, "decision_recorded": _decision_messages,
