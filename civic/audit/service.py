@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, func, select, table, update
+from sqlalchemy import bindparam, column, func, insert, select, table, update
 from sqlmodel import Session, col
 
 from civic import clock
@@ -90,6 +90,7 @@ class LockedHead:
 # Built once (building a statement costs more than running it); each runs with its values as parameters.
 _HEAD_FOR_UPDATE = (select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
                     .where(col(AuditHead.commune_id) == bindparam("commune_id")).with_for_update())
+_APPEND_EVENT = insert(AuditEvent)
 _MOVE_HEAD = (update(AuditHead).where(col(AuditHead.commune_id) == bindparam("head_commune_id"))
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 
@@ -111,7 +112,7 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
            payload: dict[str, Any] | None = None, locked: LockedHead | None = None) -> AuditEvent:
     """Append one event to the commune's chain, in the caller's transaction. `locked` is the head this
     transaction took with lock_head() and has appended nothing to since; without it the head is locked and
-    read here."""
+    read here. The event returned is not in the session (it is never changed): read it again to load it."""
     payload = dict(payload or {})
     leaked = PRIVATE_KEYS.intersection(payload)
     if leaked:
@@ -129,9 +130,16 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
     event = AuditEvent(commune_id=commune_id, seq=seq, item_id=item_id, actor_id=actor_id,
                        actor_role=actor_role, action=action, payload=canonical_json(payload),
                        created_at=created_at, prev_hash=prev, hash=digest)
-    session.add(event)
-    session.execute(_MOVE_HEAD, {"head_commune_id": commune_id, "new_seq": seq, "new_hash": digest})
-    session.flush()
+    # Two plain statements on the transaction's connection (the caller's changes were flushed above): the
+    # event is written once and never changed, so it needs no place in the session's unit of work.
+    connection = session.connection()
+    inserted = connection.execute(_APPEND_EVENT, {
+        "commune_id": commune_id, "seq": seq, "item_id": item_id, "actor_id": actor_id,
+        "actor_role": actor_role, "action": action, "payload": event.payload, "created_at": created_at,
+        "prev_hash": prev, "hash": digest}).inserted_primary_key
+    assert inserted is not None
+    event.id = inserted[0]
+    connection.execute(_MOVE_HEAD, {"head_commune_id": commune_id, "new_seq": seq, "new_hash": digest})
     for listener in LISTENERS:
         listener(session, event)
     return event
