@@ -100,7 +100,7 @@ def lock_head(session: Session, commune_id: int) -> LockedHead:
     transaction holds it already) and read it; a commune without one gets its genesis head. A caller that
     must serialise on the chain before it appends passes the result to record() (which then reads nothing
     again)."""
-    row = session.execute(_HEAD_FOR_UPDATE, {"commune_id": commune_id}).first()
+    row = session.connection().execute(_HEAD_FOR_UPDATE, {"commune_id": commune_id}).first()
     if row is None:
         ensure_head(session, commune_id)
         return LockedHead(commune_id, 0, GENESIS)

@@ -237,8 +237,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     # commune's last number of the year.
     head = audit.lock_head(session, row_id(commune))
     year = clock.today_local().year
-    made_by, last = session.execute(_MADE_BY_AND_LAST_SEQ, {"token": client_token, "commune_id": commune.id,
-                                                            "year": year}).one()
+    made_by, last = session.connection().execute(_MADE_BY_AND_LAST_SEQ, {
+        "token": client_token, "commune_id": commune.id, "year": year}).one()
     if made_by is not None and client_token:
         existing = session.get(Item, made_by)
         assert existing is not None  # read in this transaction a moment ago
@@ -315,12 +315,13 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer:
         mine = ("contact_phone", phone)
     codes = [c for c in list(recent_codes)[-10:] if isinstance(c, str)]
     rows: dict[int, Any] = {}
+    connection = session.connection()  # plain rows: the ORM's layer would only cost time
     if mine is not None:
         params = {"who": mine[1], "since": since, "commune_id": commune.id}
-        for row in session.execute(_MINE[mine[0]], params):
+        for row in connection.execute(_MINE[mine[0]], params):
             rows[row.id] = row
     if codes:
-        for row in session.execute(_BY_CODES, {"codes": codes}):
+        for row in connection.execute(_BY_CODES, {"codes": codes}):
             if row.commune_id == commune.id and clock.as_utc(row.created_at) > since:
                 rows[row.id] = row
     for item_id in sorted(rows, reverse=True)[:20]:
