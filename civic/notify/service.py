@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session, col
 
 from civic import clock
@@ -187,10 +187,11 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
             recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
             params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
             usable: set[str] | None = None, code: str = "", link: str | None = None,
-            stop: bool = True, key_extra: str = "", now: datetime | None = None) -> int:
+            stop: bool = True, key_extra: str = "", now: datetime | None = None,
+            into: list[dict[str, Any]] | None = None) -> int:
     """Write one outbox row per (recipient, channel), once each; returns how many. `now` is the moment of
     the change the messages tell of (when a fan-out row is expanded later: the moment it was written); quiet
-    hours and the digest hour count from it."""
+    hours and the digest hour count from it. With `into`, the rows are added to that list, not written."""
     usable = configured() if usable is None else usable
     now = clock.now() if now is None else now
     seen: set[tuple[str, str]] = set()
@@ -230,7 +231,9 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
         known = set(session.execute(select(col(Outbox.idempotency_key))
                                     .where(col(Outbox.idempotency_key).in_(keys))).scalars())
         rows = [r for r in rows if r["idempotency_key"] not in known]
-    if rows:
+    if into is not None:
+        into.extend(rows)
+    elif rows:
         session.execute(insert(Outbox), rows)
     return len(rows)
 
@@ -317,22 +320,49 @@ def fanout(session: Session, event: AuditEvent, item: Item, params: dict[str, An
         "created_at": now, "next_attempt_at": now, "claimed_at": None, "sent_at": None, "last_error": ""})
 
 
-def expand(session: Session, row: Outbox) -> int:
-    """The messages of one fan-out row (called by the worker in its own transaction)."""
+@dataclass
+class Expansion:
+    """What one fan-out row becomes: its messages' outbox rows, and the row's own body once expanded."""
+
+    fanout_id: int
+    body: str
+    rows: list[dict[str, Any]]
+
+
+def plan_expansion(session: Session, row: Outbox) -> Expansion:
+    """The messages of one fan-out row, read but not written (the worker reads them outside the writing
+    transaction; write_expansion writes them)."""
     item = session.get(Item, row.item_id) if row.item_id else None
     try:
         params = json.loads(row.body)
     except ValueError:
         params = {}
-    made = 0
+    rows: list[dict[str, Any]] = []
     if item is not None and row.kind in FANOUT_KINDS:
-        made = FANOUT_KINDS[row.kind](session, row, item, params)
-    row.status, row.sent_at, row.body = "expanded", clock.now(), json.dumps({**params, "messages": made})
-    session.flush()
-    return made
+        FANOUT_KINDS[row.kind](session, row, item, params, rows)
+    return Expansion(row_id(row), json.dumps({**params, "messages": len(rows)}), rows)
 
 
-def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+def write_expansion(session: Session, expansion: Expansion) -> int:
+    """Mark the fan-out row expanded and write its messages; nothing if it was expanded meanwhile (by
+    another worker: the row's status is the guard). Returns how many messages were written."""
+    done = session.execute(update(Outbox).where(col(Outbox.id) == expansion.fanout_id,
+                                                col(Outbox.status) == "fanout")
+                           .values(status="expanded", sent_at=clock.now(), body=expansion.body))
+    if getattr(done, "rowcount", 1) != 1:
+        return 0
+    if expansion.rows:
+        session.execute(insert(Outbox), expansion.rows)
+    return len(expansion.rows)
+
+
+def expand(session: Session, row: Outbox) -> int:
+    """The messages of one fan-out row, read and written in one transaction."""
+    return write_expansion(session, plan_expansion(session, row))
+
+
+def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                      into: list[dict[str, Any]]) -> int:
     meeting = session.get(Meeting, params.get("meeting_id")) if params.get("meeting_id") else None
     if meeting is None:
         return 0
@@ -349,10 +379,11 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
 
     households = household_recipients(session, meeting.village_id, usable)
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item,
-                   kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent)
+                   kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent, into=into)
 
 
-def _new_item_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+def _new_item_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                       into: list[dict[str, Any]]) -> int:
     """A new item: the village heads and deputy heads of its village in office on the day it was sent, on
     their channels, as if written at that moment (quiet hours and digests count from it)."""
     usable = configured()
@@ -364,10 +395,11 @@ def _new_item_messages(session: Session, row: Outbox, item: Item, params: dict[s
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind="new_item",
                    recipients=account_recipients(session, heads, usable),
                    skip_user=skip if isinstance(skip, int) else None, usable=usable,
-                   lines=lambda locale: [title], now=sent_at)
+                   lines=lambda locale: [title], now=sent_at, into=into)
 
 
-def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                       into: list[dict[str, Any]]) -> int:
     """A ballot for each household to return, or the households' decision."""
     from civic.deliberation.models import Decision
 
@@ -384,10 +416,10 @@ def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[s
 
     households = household_recipients(session, item.village_id, usable)
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind=row.kind,
-                   recipients=households, usable=usable, lines=lines)
+                   recipients=households, usable=usable, lines=lines, into=into)
 
 
-FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
+FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any], list[dict[str, Any]]], int]] = {
     "submitted": _new_item_messages,
     "meeting_scheduled": _meeting_messages, "meeting_moved": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
