@@ -63,6 +63,7 @@ def main() -> None:
             cat = make_category(db, commune)
             head = make_user(db, "village_head", commune=commune, village=village)
             items = [make_discuss_item(db, commune, village, cat, head) for _ in range(runs)]
+            worker.expand_fanouts(db, limit=runs)  # the items' new-item fan-out rows, before the meetings'
             head_id, item_ids = head.id, [i.id for i in items]
         timings = []
         for item_id in item_ids:

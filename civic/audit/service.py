@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import bindparam, column, func, insert, select, table, update
 from sqlmodel import Session, col
 
 from civic import clock
@@ -77,26 +77,52 @@ def ensure_head(session: Session, commune_id: int) -> None:
         session.flush()
 
 
+@dataclass(frozen=True)
+class LockedHead:
+    """The chain head as lock_head() read it, locked until the transaction ends."""
+
+    commune_id: int
+    seq: int
+    hash: str
+    closed: bool = False
+
+
+# Built once (building a statement costs more than running it); each runs with its values as parameters.
+_HEAD_FOR_UPDATE = (select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
+                    .where(col(AuditHead.commune_id) == bindparam("commune_id")).with_for_update())
+_APPEND_EVENT = insert(AuditEvent)
+_MOVE_HEAD = (update(AuditHead).where(col(AuditHead.commune_id) == bindparam("head_commune_id"))
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+
+
+def lock_head(session: Session, commune_id: int) -> LockedHead:
+    """Lock the commune's chain head for the rest of the transaction (SELECT … FOR UPDATE; SQLite's writing
+    transaction holds it already) and read it; a commune without one gets its genesis head. A caller that
+    must serialise on the chain before it appends passes the result to record() (which then reads nothing
+    again)."""
+    row = session.connection().execute(_HEAD_FOR_UPDATE, {"commune_id": commune_id}).first()
+    if row is None:
+        ensure_head(session, commune_id)
+        return LockedHead(commune_id, 0, GENESIS)
+    return LockedHead(commune_id, row[0], row[1], bool(row[2]))
+
+
 def record(session: Session, *, commune_id: int, action: str, item_id: int | None = None,
            actor_id: int | None = None, actor_role: str = "",
-           payload: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event to the commune's chain, in the caller's transaction."""
+           payload: dict[str, Any] | None = None, locked: LockedHead | None = None) -> AuditEvent:
+    """Append one event to the commune's chain, in the caller's transaction. `locked` is the head this
+    transaction took with lock_head() and has appended nothing to since; without it the head is locked and
+    read here. The event returned is not in the session (it is never changed): read it again to load it."""
     payload = dict(payload or {})
     leaked = PRIVATE_KEYS.intersection(payload)
     if leaked:
         raise ValueError(f"personal data in an audit payload: {sorted(leaked)}")
     session.flush()
-    head = session.execute(
-        select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
-        .where(col(AuditHead.commune_id) == commune_id).with_for_update()
-    ).first()
-    if head is not None and head[2]:
+    if locked is None or locked.commune_id != commune_id:
+        locked = lock_head(session, commune_id)
+    if locked.closed:
         raise Conflict(CHAIN_CLOSED)
-    if head is None:
-        ensure_head(session, commune_id)
-        last_seq, prev = 0, GENESIS
-    else:
-        last_seq, prev = head[0], head[1]
+    last_seq, prev = locked.seq, locked.hash
     seq = last_seq + 1
     created_at = clock.now()
     digest = link_hash(prev, commune_id=commune_id, seq=seq, item_id=item_id, actor_id=actor_id,
@@ -104,10 +130,16 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
     event = AuditEvent(commune_id=commune_id, seq=seq, item_id=item_id, actor_id=actor_id,
                        actor_role=actor_role, action=action, payload=canonical_json(payload),
                        created_at=created_at, prev_hash=prev, hash=digest)
-    session.add(event)
-    session.execute(update(AuditHead).where(col(AuditHead.commune_id) == commune_id)
-                    .values(seq=seq, hash=digest))
-    session.flush()
+    # Two plain statements on the transaction's connection (the caller's changes were flushed above): the
+    # event is written once and never changed, so it needs no place in the session's unit of work.
+    connection = session.connection()
+    inserted = connection.execute(_APPEND_EVENT, {
+        "commune_id": commune_id, "seq": seq, "item_id": item_id, "actor_id": actor_id,
+        "actor_role": actor_role, "action": action, "payload": event.payload, "created_at": created_at,
+        "prev_hash": prev, "hash": digest}).inserted_primary_key
+    assert inserted is not None
+    event.id = inserted[0]
+    connection.execute(_MOVE_HEAD, {"head_commune_id": commune_id, "new_seq": seq, "new_hash": digest})
     for listener in LISTENERS:
         listener(session, event)
     return event

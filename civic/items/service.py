@@ -21,7 +21,7 @@ from civic.accounts.service import Viewer
 from civic.areas.models import Commune, Village
 from civic.audit import rules as audit_rules
 from civic.audit import service as audit
-from civic.audit.models import AuditEvent, AuditHead
+from civic.audit.models import AuditEvent
 from civic.config import get_settings
 from civic.core.kinds import Stage
 from civic.db import Plain, PlainModels, row_id
@@ -44,6 +44,8 @@ _BY_CODE = select(Item).where(col(Item.code) == bindparam("code"))
 _MADE_BY = select(col(Item.id)).where(col(Item.client_token) == bindparam("token"))
 _LAST_SEQ = select(func.max(col(Item.seq))).where(col(Item.commune_id) == bindparam("commune_id"),
                                                   col(Item.year) == bindparam("year"))
+_MADE_BY_AND_LAST_SEQ = select(_MADE_BY.scalar_subquery().label("made_by"),
+                               _LAST_SEQ.scalar_subquery().label("last_seq"))
 
 
 def get_by_code(session: Session, code: str) -> Item:
@@ -220,25 +222,32 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     transaction; without it, submit() makes it here.
     """
     client_token = form.client_token
-    if client_token:
-        existing = _made_by(session, client_token)
-        if existing is not None:
-            return _replay(existing, client_token, viewer, submitter)
-    if plan is None or plan.replay:
+    if plan is None or plan.replay:  # a form not checked yet: a replay is not checked again
+        if client_token:
+            existing = _made_by(session, client_token)
+            if existing is not None:
+                return _replay(existing, client_token, viewer, submitter)
         plan = _plan(session, commune, form, viewer, channel=channel, on_behalf=on_behalf,
                      require_contact=require_contact, attributes=attributes, submitter=submitter)
     anonymous, asks = plan.anonymous, plan.asks
 
     # Take the commune's chain head first: it serialises code allocation for the commune (and the look
-    # for a repeat of the same text, so two quick sends cannot both make an item).
-    _lock_head(session, row_id(commune))
+    # for a repeat of the same text, so two quick sends cannot both make an item). Then one statement reads
+    # the item this form's client token made meanwhile (a second tab, a retry after a lost answer) and the
+    # commune's last number of the year.
+    head = audit.lock_head(session, row_id(commune))
+    year = clock.today_local().year
+    made_by, last = session.connection().execute(_MADE_BY_AND_LAST_SEQ, {
+        "token": client_token, "commune_id": commune.id, "year": year}).one()
+    if made_by is not None and client_token:
+        existing = session.get(Item, made_by)
+        assert existing is not None  # read in this transaction a moment ago
+        return _replay(existing, client_token, viewer, submitter)
     earlier = _repeat_of(session, commune, plan.text_key, viewer, anonymous=anonymous, on_behalf=on_behalf,
                          phone=plan.contact_phone, recent_codes=recent_codes)
     if earlier is not None:
         return earlier
     now = clock.now()
-    year = clock.today_local().year
-    last = session.execute(_LAST_SEQ, {"commune_id": commune.id, "year": year}).scalar_one()
     seq = (last or 0) + 1
     manage_token = plan.manage_token
     item = Item(
@@ -269,7 +278,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     if anonymous and not on_behalf and plan.contact_phone and form.notify_sms:
         payload["sms_consent"] = True  # the reporter's consent to be told by SMS (civic/notify follows)
     audit.record(session, commune_id=item.commune_id, item_id=item.id, action="submitted",
-                 actor_id=viewer.id, actor_role="village_head" if on_behalf else "author", payload=payload)
+                 actor_id=viewer.id, actor_role="village_head" if on_behalf else "author", payload=payload,
+                 locked=head)
     return Submitted(item, True, manage_token)
 
 
@@ -305,12 +315,13 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer:
         mine = ("contact_phone", phone)
     codes = [c for c in list(recent_codes)[-10:] if isinstance(c, str)]
     rows: dict[int, Any] = {}
+    connection = session.connection()  # plain rows: the ORM's layer would only cost time
     if mine is not None:
         params = {"who": mine[1], "since": since, "commune_id": commune.id}
-        for row in session.execute(_MINE[mine[0]], params):
+        for row in connection.execute(_MINE[mine[0]], params):
             rows[row.id] = row
     if codes:
-        for row in session.execute(_BY_CODES, {"codes": codes}):
+        for row in connection.execute(_BY_CODES, {"codes": codes}):
             if row.commune_id == commune.id and clock.as_utc(row.created_at) > since:
                 rows[row.id] = row
     for item_id in sorted(rows, reverse=True)[:20]:
@@ -323,13 +334,6 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer:
             assert item is not None  # read in this transaction a moment ago
             return Submitted(item, False, None, own, repeat=True)
     return None
-
-
-def _lock_head(session: Session, commune_id: int) -> None:
-    row = session.execute(select(col(AuditHead.seq)).where(col(AuditHead.commune_id) == commune_id)
-                          .with_for_update()).first()
-    if row is None:
-        audit.ensure_head(session, commune_id)
 
 
 # --- after sending: the reporter edits (before triage) and adds ------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlmodel import Session, col
 
 from civic import clock
@@ -133,13 +133,15 @@ def follower_recipients(session: Session, item_id: int, usable: set[str]) -> lis
     return out
 
 
-def _holders(session: Session, commune_id: int, roles: set[str], village_id: int | None = None) -> list[int]:
+def _holders(session: Session, commune_id: int, roles: set[str], village_id: int | None = None, *,
+             on: date | None = None) -> list[int]:
+    """The accounts holding one of `roles` in the commune (or one village of it) on the day `on` (today)."""
     q = select(RoleGrant).where(col(RoleGrant.commune_id) == commune_id, col(RoleGrant.role).in_(roles))
     if village_id is not None:
         q = q.where(col(RoleGrant.village_id) == village_id)
-    today = clock.today_local()
+    day = clock.today_local() if on is None else on
     return [g.user_id for g in session.execute(q).scalars()
-            if account_rules.in_force(g.starts_on, g.ends_on, today)]
+            if account_rules.in_force(g.starts_on, g.ends_on, day)]
 
 
 def household_recipients(session: Session, village_id: int, usable: set[str],
@@ -185,10 +187,13 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
             recipients: Iterable[Recipient], lines: Callable[[str], list[str]] | None = None,
             params: dict[str, Any] | None = None, urgent: bool = False, skip_user: int | None = None,
             usable: set[str] | None = None, code: str = "", link: str | None = None,
-            stop: bool = True, key_extra: str = "") -> int:
-    """Write one outbox row per (recipient, channel), once each; returns how many."""
+            stop: bool = True, key_extra: str = "", now: datetime | None = None,
+            into: list[dict[str, Any]] | None = None) -> int:
+    """Write one outbox row per (recipient, channel), once each; returns how many. `now` is the moment of
+    the change the messages tell of (when a fan-out row is expanded later: the moment it was written); quiet
+    hours and the digest hour count from it. With `into`, the rows are added to that list, not written."""
     usable = configured() if usable is None else usable
-    now = clock.now()
+    now = clock.now() if now is None else now
     seen: set[tuple[str, str]] = set()
     picked = []
     for r in recipients:
@@ -226,7 +231,9 @@ def enqueue(session: Session, *, commune_id: int, event_id: int | None, item: It
         known = set(session.execute(select(col(Outbox.idempotency_key))
                                     .where(col(Outbox.idempotency_key).in_(keys))).scalars())
         rows = [r for r in rows if r["idempotency_key"] not in known]
-    if rows:
+    if into is not None:
+        into.extend(rows)
+    elif rows:
         session.execute(insert(Outbox), rows)
     return len(rows)
 
@@ -246,22 +253,22 @@ def _reason_line(reason: str) -> Callable[[str], list[str]]:
 
 
 def _on_submitted(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
+    """The reporter follows the new item (in the submission's transaction); the village heads hear of it
+    through one fan-out row, which the worker expands (_new_item_messages): the writing transaction of a
+    submission reads no recipients."""
+    follow: dict[str, Any] | None = None
     if item.reporter_id and not session.execute(select(col(Follow.id)).where(
             col(Follow.item_id) == item.id, col(Follow.user_id) == item.reporter_id)).first():
-        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), user_id=item.reporter_id,
-                           created_at=event.created_at, confirmed_at=event.created_at))
-        session.flush()
+        follow = {"user_id": item.reporter_id}
     elif data.get("sms_consent") and item.contact_phone and not item.reporter_id:
         # The anonymous reporter ticked "tell me by SMS" on the form (the event records the consent).
-        session.add(Follow(commune_id=item.commune_id, item_id=row_id(item), channel="sms",
-                           address=item.contact_phone, created_at=event.created_at,
-                           confirmed_at=event.created_at))
-        session.flush()
-    usable = configured()
-    heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id)
-    enqueue(session, commune_id=item.commune_id, event_id=event.id, item=item, kind="new_item",
-            recipients=account_recipients(session, heads, usable), skip_user=event.actor_id, usable=usable,
-            lines=lambda locale: [item.title[:120]])
+        follow = {"channel": "sms", "address": item.contact_phone}
+    if follow is not None:
+        session.execute(insert(Follow).values(commune_id=item.commune_id, item_id=row_id(item),
+                                              created_at=event.created_at, confirmed_at=event.created_at,
+                                              **follow))
+    # The message tells the title as it was sent, to everyone but the account that sent it.
+    fanout(session, event, item, {"title": item.title[:120], "skip_user": event.actor_id})
 
 
 def _on_move(session: Session, event: AuditEvent, item: Item, data: dict[str, Any]) -> None:
@@ -296,31 +303,66 @@ def _on_meeting(session: Session, event: AuditEvent, item: Item, data: dict[str,
         fanout(session, event, item, {"meeting_id": data["meeting_id"]})
 
 
+# One fan-out row: built once (building an insert's values costs more than running it), run with the row's
+# values as parameters on the session's connection.
+_FANOUT_ROW = insert(Outbox)
+
+
 def fanout(session: Session, event: AuditEvent, item: Item, params: dict[str, Any]) -> None:
+    """One row that stands for the messages of an event, in the event's transaction; the worker expands it
+    (expand, FANOUT_KINDS) into one message per recipient in a transaction of its own."""
     now = clock.now()
-    session.execute(insert(Outbox).values(
-        commune_id=item.commune_id, event_id=event.id, item_id=item.id, kind=event.action, channel="fanout",
-        recipient="fanout", address="", subject="", body=json.dumps(params), status="fanout", attempts=0,
-        idempotency_key=rules.idempotency_key(event.id, "fanout", "fanout", event.action), urgent=False,
-        created_at=now, next_attempt_at=now, claimed_at=None, sent_at=None, last_error=""))
+    session.connection().execute(_FANOUT_ROW, {
+        "commune_id": item.commune_id, "event_id": event.id, "item_id": item.id, "kind": event.action,
+        "channel": "fanout", "recipient": "fanout", "address": "", "subject": "", "body": json.dumps(params),
+        "status": "fanout", "attempts": 0,
+        "idempotency_key": rules.idempotency_key(event.id, "fanout", "fanout", event.action), "urgent": False,
+        "created_at": now, "next_attempt_at": now, "claimed_at": None, "sent_at": None, "last_error": ""})
 
 
-def expand(session: Session, row: Outbox) -> int:
-    """The messages of one fan-out row (called by the worker in its own transaction)."""
+@dataclass
+class Expansion:
+    """What one fan-out row becomes: its messages' outbox rows, and the row's own body once expanded."""
+
+    fanout_id: int
+    body: str
+    rows: list[dict[str, Any]]
+
+
+def plan_expansion(session: Session, row: Outbox) -> Expansion:
+    """The messages of one fan-out row, read but not written (the worker reads them outside the writing
+    transaction; write_expansion writes them)."""
     item = session.get(Item, row.item_id) if row.item_id else None
     try:
         params = json.loads(row.body)
     except ValueError:
         params = {}
-    made = 0
+    rows: list[dict[str, Any]] = []
     if item is not None and row.kind in FANOUT_KINDS:
-        made = FANOUT_KINDS[row.kind](session, row, item, params)
-    row.status, row.sent_at, row.body = "expanded", clock.now(), json.dumps({**params, "messages": made})
-    session.flush()
-    return made
+        FANOUT_KINDS[row.kind](session, row, item, params, rows)
+    return Expansion(row_id(row), json.dumps({**params, "messages": len(rows)}), rows)
 
 
-def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+def write_expansion(session: Session, expansion: Expansion) -> int:
+    """Mark the fan-out row expanded and write its messages; nothing if it was expanded meanwhile (by
+    another worker: the row's status is the guard). Returns how many messages were written."""
+    done = session.execute(update(Outbox).where(col(Outbox.id) == expansion.fanout_id,
+                                                col(Outbox.status) == "fanout")
+                           .values(status="expanded", sent_at=clock.now(), body=expansion.body))
+    if getattr(done, "rowcount", 1) != 1:
+        return 0
+    if expansion.rows:
+        session.execute(insert(Outbox), expansion.rows)
+    return len(expansion.rows)
+
+
+def expand(session: Session, row: Outbox) -> int:
+    """The messages of one fan-out row, read and written in one transaction."""
+    return write_expansion(session, plan_expansion(session, row))
+
+
+def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                      into: list[dict[str, Any]]) -> int:
     meeting = session.get(Meeting, params.get("meeting_id")) if params.get("meeting_id") else None
     if meeting is None:
         return 0
@@ -337,10 +379,27 @@ def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[st
 
     households = household_recipients(session, meeting.village_id, usable)
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item,
-                   kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent)
+                   kind=row.kind, recipients=households, usable=usable, lines=lines, urgent=urgent, into=into)
 
 
-def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any]) -> int:
+def _new_item_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                       into: list[dict[str, Any]]) -> int:
+    """A new item: the village heads and deputy heads of its village in office on the day it was sent, on
+    their channels, as if written at that moment (quiet hours and digests count from it)."""
+    usable = configured()
+    sent_at = as_utc(row.created_at)
+    heads = _holders(session, item.commune_id, {"village_head", "deputy_head"}, item.village_id,
+                     on=clock.local_day(sent_at))
+    title = str(params.get("title", item.title[:120]))
+    skip = params.get("skip_user")
+    return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind="new_item",
+                   recipients=account_recipients(session, heads, usable),
+                   skip_user=skip if isinstance(skip, int) else None, usable=usable,
+                   lines=lambda locale: [title], now=sent_at, into=into)
+
+
+def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
+                       into: list[dict[str, Any]]) -> int:
     """A ballot for each household to return, or the households' decision."""
     from civic.deliberation.models import Decision
 
@@ -357,10 +416,11 @@ def _decision_messages(session: Session, row: Outbox, item: Item, params: dict[s
 
     households = household_recipients(session, item.village_id, usable)
     return enqueue(session, commune_id=item.commune_id, event_id=row.event_id, item=item, kind=row.kind,
-                   recipients=households, usable=usable, lines=lines)
+                   recipients=households, usable=usable, lines=lines, into=into)
 
 
-FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any]], int]] = {
+FANOUT_KINDS: dict[str, Callable[[Session, Outbox, Item, dict[str, Any], list[dict[str, Any]]], int]] = {
+    "submitted": _new_item_messages,
     "meeting_scheduled": _meeting_messages, "meeting_moved": _meeting_messages,
     "meeting_cancelled": _meeting_messages,
     "ballot_opened": _decision_messages, "decision_recorded": _decision_messages,

@@ -97,15 +97,31 @@ def _apply(session: Session, results: dict[int, tuple[str, str, float | None]], 
     session.flush()
 
 
+_FANOUTS = select(Outbox).where(col(Outbox.status) == "fanout").order_by(col(Outbox.id))
+
+
 def expand_fanouts(session: Session, limit: int = 20) -> int:
-    """Fan-out rows (a meeting's whole village) become one message per household, in this transaction."""
-    q = select(Outbox).where(col(Outbox.status) == "fanout").order_by(col(Outbox.id)).limit(limit)
+    """Fan-out rows (a meeting's whole village, a new item's village heads) become one message per
+    recipient, read and written in this transaction."""
+    q = _FANOUTS.limit(limit)
     if session.get_bind().dialect.name != "sqlite":
         q = q.with_for_update(skip_locked=True)
     made = 0
     for row in list(session.execute(q).scalars()):
         made += notify.expand(session, row)
     return made
+
+
+def plan_fanouts(session: Session, limit: int = 20) -> list[notify.Expansion]:
+    """The messages of the oldest fan-out rows, read (in a reading transaction) but not written."""
+    return [notify.plan_expansion(session, row)
+            for row in list(session.execute(_FANOUTS.limit(limit)).scalars())]
+
+
+def write_fanouts(session: Session, planned: list[notify.Expansion]) -> int:
+    """Write what plan_fanouts read, in a writing transaction: the writer is held for the inserts only, not
+    for reading the recipients (a fan-out row another worker expanded meanwhile is left alone)."""
+    return sum(notify.write_expansion(session, expansion) for expansion in planned)
 
 
 def gather_digests(session: Session, now: datetime) -> int:
@@ -166,8 +182,11 @@ def run_once(settings: Settings | None = None, found: dict[str, Channel] | None 
     if remind:
         with unit_of_work(write=True) as session:
             out.reminders = notify.reminders(session, now)
-    with unit_of_work(write=True) as session:
-        out.expanded = expand_fanouts(session)
+    with unit_of_work() as session:
+        planned = plan_fanouts(session)
+    if planned:
+        with unit_of_work(write=True) as session:
+            out.expanded = write_fanouts(session, planned)
     with unit_of_work(write=True) as session:
         out.digests = gather_digests(session, now)
         rows = claim(session, batch=settings.notify_batch, now=now,

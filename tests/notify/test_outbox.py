@@ -9,6 +9,7 @@ from sqlmodel import col
 from civic.audit.models import AuditEvent
 from civic.db import unit_of_work
 from civic.notify import service as notify
+from civic.notify import worker
 from civic.notify.models import Follow, Outbox
 from tests.builders import make_item, move, viewer, world
 
@@ -57,6 +58,8 @@ def test_an_english_reader_hears_in_english_with_the_public_reason(db, email_on,
 def test_the_village_head_hears_of_a_new_item_and_the_actor_is_not_told_of_their_own_move(db, daytime):
     commune, a, _, cat, users = world(db)
     item = make_item(db, commune, a, cat, reporter=users["resident"])
+    assert outbox(db, kind="new_item") == []  # one fan-out row in the submission's transaction…
+    worker.expand_fanouts(db)  # …which the worker expands into the village heads' messages
     rows = outbox(db, kind="new_item")
     assert [r.recipient for r in rows] == [f"u:{users['village_head'].id}"]
     # no channel is configured: recorded, shown as not sent
@@ -255,3 +258,47 @@ def test_the_author_of_a_comment_hears_the_answers_to_it(db, daytime):
     deliberation.add_comment(db, item, viewer(db, first), CommentForm.parse(
         {"body": "Cảm ơn trưởng thôn.", "reply_to": str(asked.id)}))
     assert len(outbox(db, kind="comment_reply")) == 1
+
+
+def test_the_new_item_message_is_expanded_by_the_worker_as_it_was_when_the_item_was_sent(db, sms_on):
+    from datetime import UTC, datetime, timedelta
+
+    from civic import clock
+    from tests.builders import make_user
+
+    night = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)  # 23:00 in Vietnam: an SMS waits for 07:00
+    clock.freeze(night)
+    try:
+        commune, a, b, cat, users = world(db)
+        deputy = make_user(db, "deputy_head", commune=commune, village=a)
+        item = make_item(db, commune, a, cat, reporter=users["resident"])
+        title = item.title
+        [fanout] = outbox(db, channel="fanout")
+        assert (fanout.kind, fanout.status, fanout.recipient) == ("submitted", "fanout", "fanout")
+        item.title = "Tiêu đề đã sửa"  # the reporter edits before the worker comes round
+        db.flush()
+        clock.advance(timedelta(hours=9))  # the worker takes it the next morning
+        assert worker.expand_fanouts(db) == 2
+        rows = outbox(db, kind="new_item")
+        heads = [f"u:{users['village_head'].id}", f"u:{deputy.id}"]
+        assert sorted(r.recipient for r in rows) == sorted(heads)
+        assert {(r.channel, r.status) for r in rows} == {("sms", "queued")}
+        assert all(clock.as_utc(r.created_at) == night for r in rows)
+        assert all(clock.as_utc(r.next_attempt_at) == datetime(2026, 6, 11, 0, 0, tzinfo=UTC) for r in rows)
+        assert all(title[:40] in r.body and item.code in r.body for r in rows)
+        assert fanout.status == "expanded"
+    finally:
+        clock.reset()
+
+
+def test_a_village_head_filing_for_a_resident_is_not_told_of_the_item_the_deputy_is(db, daytime):
+    from civic.items import service as items
+    from civic.items.schemas import SubmitForm
+    from tests.builders import item_data, make_user
+
+    commune, a, _, cat, users = world(db)
+    deputy = make_user(db, "deputy_head", commune=commune, village=a)
+    form = SubmitForm.parse(item_data(a, cat, contact_name="Bà Năm"))
+    items.submit(db, commune, form, viewer(db, users["village_head"]), on_behalf=True)
+    worker.expand_fanouts(db)
+    assert [r.recipient for r in outbox(db, kind="new_item")] == [f"u:{deputy.id}"]
