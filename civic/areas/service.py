@@ -184,6 +184,15 @@ def villages(session: Session, commune_id: int, *, include_merged: bool = False)
     return sorted(session.execute(stmt).scalars(), key=lambda v: vi_key(v.name))
 
 
+_TAKING = Plain(select(col(Village.id)).where(col(Village.commune_id) == bindparam("commune_id"),
+                                              col(Village.merged_into_id).is_(None)))
+
+
+def taking_village_ids(session: Session, commune_id: int) -> set[int]:
+    """The ids of the commune's villages that take new items (a merged village takes none)."""
+    return set(_TAKING.rows(session, {"commune_id": commune_id}).scalars())
+
+
 def active_households(session: Session, village_id: int, on: date) -> int:
     """Households in the register on a date: the denominator of every vote."""
     return memoized(session, ("active_households", village_id, on),

@@ -71,12 +71,14 @@ class PageCache:
                 self._data.popitem(last=False)
 
     def clear(self) -> None:
+        from civic.items.positions import forget_centres
         from civic.web.views import forget_lookups  # views reads pages' data; this module stays below it
 
         with self._lock:
             self._data.clear()
         _commune_ids.clear()
         forget_lookups()
+        forget_centres()
 
 
 cache = PageCache()
