@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from civic import clock
 from civic.items import rules
 from civic.items.models import Item
 from civic.items.service import ListFilters
@@ -79,9 +79,9 @@ _centres_lock = threading.Lock()
 
 def centre(session: Session, commune_id: int) -> tuple[float, float] | None:
     """The middle of the commune's public positions (where a map opens), or None when it has none."""
-    now = time.monotonic()
+    now = clock.now().timestamp()
     kept = _centres.get(commune_id)
-    if kept is not None and now - kept[0] < CENTRE_KEPT_S:
+    if kept is not None and 0 <= now - kept[0] < CENTRE_KEPT_S:
         return kept[1]
     lat, lng = session.execute(select(func.avg(col(Item.lat)), func.avg(col(Item.lng)))
                                .where(and_(*_conditions(commune_id)))).one()

@@ -233,3 +233,36 @@ def test_the_tile_server_is_allowed_as_an_image_source(client):
     csp = client.get("/map").headers["content-security-policy"]
     assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
     assert "script-src 'self';" in csp
+
+
+def _opening(client) -> tuple[str, str, str]:
+    html = client.get("/submit").text
+    found = re.search(r'data-lat="([^"]+)" data-lng="([^"]+)" data-zoom="([^"]+)"', html)
+    assert found, "the form has no map block"
+    return found.group(1), found.group(2), found.group(3)
+
+
+def test_the_map_opens_where_the_communes_items_are_and_follows_new_ones_within_five_minutes(client):
+    from datetime import timedelta
+
+    from civic import clock
+
+    commune, a, b, cat, users = setup_world()
+    assert _opening(client) == ("16.0", "106.0", "5")  # nothing positioned yet: all of Vietnam
+    setup_item(commune, a, cat, stage="know", lat=NHAO_SON[0], lng=NHAO_SON[1])
+    setup_item(commune, b, cat, stage="know", lat="21.29", lng="105.20")
+    new = setup_item(commune, a, cat, lat="21.31", lng="105.21")  # not on the public map before triage
+    assert _opening(client) == ("16.0", "106.0", "5")  # kept by the process for five minutes
+    clock.advance(timedelta(minutes=6))
+    lat, lng, zoom = _opening(client)
+    assert zoom == "14"
+    assert float(lat) == pytest.approx((21.3021 + 21.29) / 2)
+    assert float(lng) == pytest.approx((105.2104 + 105.20) / 2)
+    with unit_of_work(write=True) as db:
+        move(db, db.get(Item, new.id), "accept", viewer(db, users["village_head"]))
+    clock.advance(timedelta(minutes=4))
+    assert _opening(client) == (lat, lng, zoom)
+    clock.advance(timedelta(minutes=2))
+    lat3, lng3, _zoom = _opening(client)
+    assert float(lat3) == pytest.approx((21.3021 + 21.29 + 21.31) / 3)
+    assert float(lng3) == pytest.approx((105.2104 + 105.20 + 105.21) / 3)

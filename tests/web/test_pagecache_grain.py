@@ -81,3 +81,40 @@ def test_an_unknown_code_is_never_cached(two):
     assert client.get("/items/NS-2026-9999").status_code == 404
     assert renders == []
     assert pagecache.item_version("NS-2026-9999") is None
+
+
+# --- the villages and categories a process keeps for the list pages (civic.web.views.lookups) -------------
+
+def _village_options(client) -> list[str]:
+    import re
+
+    html = client.get("/items").text
+    select_html = html.split('<select id="village"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', select_html)
+
+
+def test_a_village_renamed_or_added_shows_on_the_next_list_page_of_every_process(client):
+    from civic.areas import service as areas
+    from civic.web import views
+
+    with unit_of_work(write=True) as db:
+        commune, a, b, _cat, users = world(db)
+    assert _village_options(client) == ["Hưng Đạo", "Tân Tiến"]
+    assert views._lookups  # kept for the next page
+    with unit_of_work(write=True) as db:
+        areas.rename_village(db, commune.id, a.id, "Hưng Đạo Mới", actor_id=users["admin"].id)
+    assert _village_options(client) == ["Hưng Đạo Mới", "Tân Tiến"]
+    with unit_of_work(write=True) as db:
+        areas.create_village(db, db.get(type(commune), commune.id), name="An Lạc", actor_id=users["admin"].id)
+    assert _village_options(client) == ["An Lạc", "Hưng Đạo Mới", "Tân Tiến"]  # in Vietnamese order
+
+
+def test_a_category_change_shows_on_the_list_once_an_event_of_the_commune_records_it(client):
+    with unit_of_work(write=True) as db:
+        commune, _a, _b, cat, users = world(db)
+    assert "Thoát nước" in client.get("/items").text
+    with unit_of_work(write=True) as db:
+        db.get(Category, cat.id).active = False
+        audit.record(db, commune_id=commune.id, action="category_changed", actor_id=users["admin"].id,
+                     payload={"category_id": cat.id})
+    assert "Thoát nước" not in client.get("/items").text
