@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -101,43 +103,29 @@ class Viewer:
 
     # A page asks the same questions many times (a head of 200 villages: thousands of times for one
     # triage page), so each answer is kept for the viewer's request, keyed by the grants it was read from.
-    _answers: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict, repr=False, compare=False)
+    _answers: dict[tuple[str, str], frozenset[Any]] = field(default_factory=dict, repr=False, compare=False)
     _answered_from: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
 
-    def _held(self, power: str) -> frozenset[int]:
-        """The indices of the grants whose role carries `power`."""
+    def _kept(self, key: tuple[str, str], compute: Callable[[], frozenset[Any]]) -> frozenset[Any]:
         source = (id(self.grants), len(self.grants))
         if source != self._answered_from:
             self._answers.clear()
             self._answered_from = source
-        key = ("held", power)
         found = self._answers.get(key)
         if found is None:
-            found = frozenset(i for i, g in enumerate(self.grants) if power in role_powers(g.role))
-            self._answers[key] = found
+            found = self._answers[key] = compute()
         return found
 
     def villages(self, power: str) -> frozenset[int]:
-        held = self._held(power)
-        key = ("villages", power)
-        found = self._answers.get(key)
-        if found is None:
-            found = frozenset(self.grants[i].village_id for i in held  # type: ignore[misc]
-                              if self.grants[i].village_id is not None)
-            self._answers[key] = found
-        return found
+        return self._kept(("villages", power), lambda: frozenset(
+            g.village_id for g in self.grants if power in role_powers(g.role) and g.village_id is not None))
 
     def communes(self, power: str) -> frozenset[int]:
-        held = self._held(power)
-        key = ("communes", power)
-        found = self._answers.get(key)
-        if found is None:
-            found = frozenset(self.grants[i].commune_id for i in held)
-            self._answers[key] = found
-        return found
+        return self._kept(("communes", power), lambda: frozenset(
+            g.commune_id for g in self.grants if power in role_powers(g.role)))
 
     def _has(self, power: str) -> bool:
-        return bool(self._held(power))
+        return bool(self.communes(power))  # an operator's grant names no commune: {None} still counts
 
     @property
     def is_village_head(self) -> bool:

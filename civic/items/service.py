@@ -18,7 +18,8 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts.models import User
 from civic.accounts.service import Viewer
-from civic.areas.models import Commune, Village
+from civic.areas import service as areas
+from civic.areas.models import Commune
 from civic.audit import rules as audit_rules
 from civic.audit import service as audit
 from civic.audit.models import AuditEvent
@@ -172,8 +173,7 @@ def _plan(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, 
           submitter: str | None) -> SubmissionPlan:
     if on_behalf and not viewer.villages("village_head"):
         raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
-    village_ids = set(session.execute(select(col(Village.id)).where(  # a merged village takes no new item
-        col(Village.commune_id) == commune.id, col(Village.merged_into_id).is_(None))).scalars())
+    village_ids = areas.taking_village_ids(session, row_id(commune))  # a merged village takes no new item
     if on_behalf:
         village_ids &= set(viewer.villages("village_head"))
     category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,

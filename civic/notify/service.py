@@ -356,11 +356,6 @@ def write_expansion(session: Session, expansion: Expansion) -> int:
     return len(expansion.rows)
 
 
-def expand(session: Session, row: Outbox) -> int:
-    """The messages of one fan-out row, read and written in one transaction."""
-    return write_expansion(session, plan_expansion(session, row))
-
-
 def _meeting_messages(session: Session, row: Outbox, item: Item, params: dict[str, Any],
                       into: list[dict[str, Any]]) -> int:
     meeting = session.get(Meeting, params.get("meeting_id")) if params.get("meeting_id") else None

@@ -102,13 +102,12 @@ _FANOUTS = select(Outbox).where(col(Outbox.status) == "fanout").order_by(col(Out
 
 def expand_fanouts(session: Session, limit: int = 20) -> int:
     """Fan-out rows (a meeting's whole village, a new item's village heads) become one message per
-    recipient, read and written in this transaction."""
-    q = _FANOUTS.limit(limit)
-    if session.get_bind().dialect.name != "sqlite":
-        q = q.with_for_update(skip_locked=True)
-    made = 0
-    for row in list(session.execute(q).scalars()):
-        made += notify.expand(session, row)
+    recipient, read and written in this one transaction (run_once reads them in a reading transaction of
+    their own first)."""
+    rows = list(session.execute(_FANOUTS.limit(limit)).scalars())
+    made = write_fanouts(session, [notify.plan_expansion(session, row) for row in rows])
+    for row in rows:  # written by a statement of their own: loaded again when next read
+        session.expire(row)
     return made
 
 
