@@ -184,13 +184,15 @@ def villages(session: Session, commune_id: int, *, include_merged: bool = False)
     return sorted(session.execute(stmt).scalars(), key=lambda v: vi_key(v.name))
 
 
-_TAKING = Plain(select(col(Village.id)).where(col(Village.commune_id) == bindparam("commune_id"),
-                                              col(Village.merged_into_id).is_(None)))
+_TAKES_ITEMS = Plain(select(col(Village.id)).where(col(Village.id) == bindparam("village_id"),
+                                                   col(Village.commune_id) == bindparam("commune_id"),
+                                                   col(Village.merged_into_id).is_(None)))
 
 
-def taking_village_ids(session: Session, commune_id: int) -> set[int]:
-    """The ids of the commune's villages that take new items (a merged village takes none)."""
-    return set(_TAKING.rows(session, {"commune_id": commune_id}).scalars())
+def takes_items(session: Session, commune_id: int, village_id: int) -> bool:
+    """The village is the commune's and takes new items (a merged village takes none)."""
+    found = _TAKES_ITEMS.rows(session, {"commune_id": commune_id, "village_id": village_id}).first()
+    return found is not None
 
 
 def active_households(session: Session, village_id: int, on: date) -> int:

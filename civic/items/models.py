@@ -90,7 +90,9 @@ class Item(SQLModel, table=True):
 
 class ItemCount(SQLModel, table=True):
     """How many items a village has in a stage: kept by database triggers on `item` (migration 0010s) in
-    the same transaction as every insert, stage change and delete; `civic recount` checks and repairs it."""
+    the same transaction as every insert, stage change and delete; `civic recount` checks and repairs it.
+    `stamp` is drawn again, at random, whenever an item of the cell is added, removed or changed in any
+    way (migration 0014a): the version of a cached list page (civic/web/pagecache.py list_version)."""
 
     __tablename__ = "item_count"
 
@@ -98,6 +100,7 @@ class ItemCount(SQLModel, table=True):
     village_id: int = Field(primary_key=True)
     stage: str = Field(primary_key=True, max_length=16)
     n: int = 0
+    stamp: int = 0
 
 
 class ItemRedaction(SQLModel, table=True):

@@ -173,7 +173,9 @@ def _plan(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, 
           submitter: str | None) -> SubmissionPlan:
     if on_behalf and not viewer.villages("village_head"):
         raise Forbidden(N_("Only a village head can file an item on behalf of a resident."))
-    village_ids = areas.taking_village_ids(session, row_id(commune))  # a merged village takes no new item
+    # The form's village, if it is the commune's and takes new items (a merged village takes none).
+    village_ids = ({form.village_id} if form.village_id and areas.takes_items(session, row_id(commune),
+                                                                               form.village_id) else set())
     if on_behalf:
         village_ids &= set(viewer.villages("village_head"))
     category_ids = set(session.execute(select(col(Category.id)).where(col(Category.commune_id) == commune.id,
@@ -591,7 +593,8 @@ def recount(session: Session, repair: bool = False) -> list[tuple[int, int, str,
                    if kept.get((c, v, s), 0) != actual.get((c, v, s), 0))
     if repair and wrong:
         session.execute(delete(ItemCount))
-        session.add_all(ItemCount(commune_id=c, village_id=v, stage=s, n=n)
+        # New stamps: no list page cached before the repair is served after it.
+        session.add_all(ItemCount(commune_id=c, village_id=v, stage=s, n=n, stamp=secrets.randbits(31))
                         for (c, v, s), n in actual.items())
         session.flush()
     return wrong

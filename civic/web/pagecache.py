@@ -1,10 +1,12 @@
 """A small per-process cache of public pages as anonymous visitors see them.
 
 Every change in a commune appends to its audit chain, so the chain head's sequence number is a version
-of everything public in the commune: a cached list or home page is served only while the head it was
-rendered at is still the head. An item's status page has a finer version: the last event of that item
-and the last event of the commune that names no item (villages, categories, settings), so a change to
-one item renders that item's page again and leaves every other item's page in the cache.
+of everything public in the commune: a cached home page, map or searched list is served only while the
+head it was rendered at is still the head. An item's status page has a finer version: the last event of
+that item and the last event of the commune that names no item (villages, categories, settings), so a
+change to one item renders that item's page again and leaves every other item's page in the cache. A list
+filtered by village and stage only is versioned by the counters of the cells it shows (`list_version`), so
+a new item in one village leaves the lists of the other villages and stages in the cache.
 
 Nothing here is needed by another process; each worker warms its own copy. Only
 anonymous requests without flash messages are cached, so nothing personal is ever stored or served
@@ -139,6 +141,31 @@ def item_version(code: str) -> str | None:
     if row is None:
         return None
     return f"item:{row[0]}:{row[1]}:{row[2]}:{_time_bucket()}"
+
+
+def list_version(commune_id: int, village_id: int | None, stage: str | None) -> str:
+    """The version of a list filtered by village and/or stage and nothing else: the counters and stamps of
+    the cells (village, stage) it shows (`item_count`, whose stamp the triggers of migration 0014a draw
+    again whenever an item of the cell changes), the commune's last event that names no item (the names of
+    villages and categories, the site's settings) and the current five minutes. A submission in one village
+    leaves the lists of the other villages and stages in the cache. A village that is not the commune's is
+    no filter (the list shows every village): the chain head is the version then."""
+    if village_id is None and stage is None:
+        return chain_version(commune_id)
+    cells = ("WHERE commune_id = :commune" + (" AND village_id = :village" if village_id is not None else "")
+             + (" AND stage = :stage" if stage is not None else ""))
+    with get_engine().connect() as conn:
+        row = conn.execute(text(
+            "SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune AND e.item_id IS NULL "
+            "ORDER BY e.seq DESC LIMIT 1), "
+            "(SELECT count(*) FROM village v WHERE v.id = :village AND v.commune_id = :commune), "
+            f"(SELECT count(*) FROM item_count {cells}), "
+            f"(SELECT coalesce(sum(n), 0) FROM item_count {cells}), "
+            f"(SELECT coalesce(sum(stamp), 0) FROM item_count {cells})"),
+            {"commune": commune_id, "village": village_id, "stage": stage}).first()
+    if row is None or (village_id is not None and not row[1]):
+        return chain_version(commune_id)
+    return f"list:{village_id}:{stage}:{row[0]}:{row[2]}:{row[3]}:{row[4]}:{_time_bucket()}"
 
 
 _commune_ids: dict[str, int] = {}

@@ -72,8 +72,14 @@ def _home(request: Request):
 @router.get("/items", response_class=HTMLResponse)
 def item_list(request: Request):
     query = ItemListQuery.read(request.query_params)
-    return pagecache.serve(request, _key(request, "list"), pagecache.commune_id(communes.code(request)),
-                           lambda: _item_list(request, query))
+    commune = pagecache.commune_id(communes.code(request))
+    by_cells = commune is not None and not (query.q or query.outcome or query.kind or query.category)
+
+    def version() -> str | None:  # filtered by village and stage only: what those cells hold is its version
+        return pagecache.list_version(commune, query.village, query.stage) if commune is not None else None
+
+    return pagecache.serve(request, _key(request, "list"), commune, lambda: _item_list(request, query),
+                           version=version if by_cells else None)
 
 
 def _item_list(request: Request, query: ItemListQuery):

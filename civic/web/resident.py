@@ -68,8 +68,7 @@ def submit_form_page(web: Web, state: FormState = EMPTY, *, on_behalf: bool = Fa
         workflow_rules.check_queue("triage", require_user(web).facts())
     commune = communes.current(web.request, db)
     look = lookups(db, row_id(commune))
-    taking = areas.taking_village_ids(db, row_id(commune))  # merged villages take no new items
-    look.villages = {k: v for k, v in look.villages.items() if k in taking}
+    look.villages = {k: v for k, v in look.villages.items() if v.taking}  # merged villages take no new items
     if on_behalf:
         allowed = web.viewer.villages("village_head")
         look.villages = {k: v for k, v in look.villages.items() if k in allowed}

@@ -48,6 +48,7 @@ class VillageRow(NamedTuple):
     name: str
     slug: str
     kind: str
+    taking: bool  # takes new items (a merged village takes none)
 
 
 @dataclass
@@ -55,27 +56,26 @@ class Lookups:
     villages: dict[int, VillageRow]
     categories: dict[int, Category]
     # The village <option>s as HTML, by the villages listed: shared by the copies of one kept Lookups.
-    rendered: dict[tuple[int, ...], list[tuple[int, str, str]]] = field(default_factory=dict, repr=False)
+    rendered: dict[tuple[int, ...], list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
 
-    def village_options_html(self, selected: int | None) -> Markup:
-        """<option>s of the villages, `selected` marked: the same markup a loop in the template makes, built
-        once per list of villages (a commune of 200 villages: 0.7 ms a page in Jinja)."""
+    def village_options_html(self, selected: object = None) -> Markup:
+        """<option>s of the villages, the one whose id reads as `selected` marked (a form's value is text):
+        the same markup a loop in the template makes, built once per list of villages (a commune of 200
+        villages: 0.7 ms a page in Jinja)."""
         key = tuple(self.villages)
         parts = self.rendered.get(key)
         if parts is None:
-            parts = [(vid, str(Markup('<option value="{}">{}</option>').format(vid, v.name)),
+            parts = [(str(vid), str(Markup('<option value="{}">{}</option>').format(vid, v.name)),
                       str(Markup('<option value="{}" selected>{}</option>').format(vid, v.name)))
                      for vid, v in self.villages.items()]
             if len(self.rendered) < 64:  # a few lists a commune (all, taking items, a head's own)
                 self.rendered[key] = parts
-        return Markup("".join(chosen if vid == selected else plain for vid, plain, chosen in parts))
+        want = "" if selected is None else str(selected)
+        return Markup("".join(chosen if vid == want else plain for vid, plain, chosen in parts))
 
     def village_name(self, village_id: int) -> str:
         v = self.villages.get(village_id)
         return v.name if v else ""
-
-    def village_options(self) -> list[tuple[int, str]]:
-        return [(v.id, v.name) for v in self.villages.values()]
 
     def category_options(self, locale: str) -> list[tuple[int, str]]:
         return [(cid, c.name_en if locale == "en" else c.name_vi) for cid, c in self.categories.items()]
@@ -110,7 +110,8 @@ def lookups(db: Session, commune_id: int) -> Lookups:
     version = tuple(_LOOKUPS_VERSION.rows(db, {"commune_id": commune_id}).first())
     kept = _lookups.get(commune_id)
     if kept is None or kept[0] != version:
-        rows = db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind))
+        rows = db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind),
+                                 col(Village.merged_into_id).is_(None))
                           .where(col(Village.commune_id) == commune_id))
         villages = {v.id: v for v in sorted((VillageRow(*row) for row in rows), key=lambda v: vi_key(v.name))}
         # Copies that belong to no session: they outlive this one and never load anything.

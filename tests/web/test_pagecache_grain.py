@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.db import unit_of_work
 from civic.items.models import Category, Item
@@ -81,6 +82,75 @@ def test_an_unknown_code_is_never_cached(two):
     assert client.get("/items/NS-2026-9999").status_code == 404
     assert renders == []
     assert pagecache.item_version("NS-2026-9999") is None
+
+
+# --- lists filtered by village and stage: versioned by the counters of what they show (migration 0014a) ---
+
+def another_item_beside(code: str) -> str:
+    """A new item in the village and category of `code`, sent by another resident: its code."""
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == code)).scalar_one()
+        made = make_item(db, db.get(Commune, item.commune_id), db.get(Village, item.village_id),
+                         db.get(Category, item.category_id), title="Ổ gà trước trường học")
+        return made.code
+
+
+def listing(client, **params) -> str:
+    page = client.get("/items", params={"lang": "en", **params})
+    assert page.status_code == 200
+    return page.text
+
+
+def test_a_new_item_shows_on_the_lists_it_belongs_to_and_leaves_the_others_cached(two):
+    client, a, b, users, renders = two
+    with unit_of_work(write=True) as db:
+        first = db.execute(select(Item).where(Item.code == a)).scalar_one()
+        village_a = first.village_id
+        village_b = db.execute(select(Item.village_id).where(Item.code == b)).scalar_one()
+    lists = [{"village": village_b, "stage": "submitted"}, {"village": village_b}, {"stage": "know"},
+             {"village": village_a, "stage": "submitted"}, {"village": village_a}, {"stage": "submitted"}, {}]
+    for params in lists:
+        listing(client, **params)
+    assert len(renders) == len(lists)
+    for params in lists:
+        listing(client, **params)
+    assert len(renders) == len(lists)  # every list from the cache
+
+    new_code = another_item_beside(a)  # another resident sends an item in village A
+    del renders[:]
+    for params in lists[:3]:  # village B's lists and the lists of another stage: unchanged, from the cache
+        assert new_code not in listing(client, **params)
+    assert renders == []
+    for params in lists[3:]:  # the lists that hold the new item show it at once
+        assert new_code in listing(client, **params)
+    assert len(renders) == 4
+
+
+def test_a_change_to_an_item_shows_at_once_on_the_list_of_its_village_and_stage(two):
+    client, a, _b, users, renders = two
+    with unit_of_work(write=True) as db:
+        item = db.execute(select(Item).where(Item.code == a)).scalar_one()
+        village = item.village_id
+    assert "Cống ngõ 5 bị tắc" in listing(client, village=village, stage="submitted")
+    with unit_of_work(write=True) as db:  # the title changes in place: same village, same stage
+        item = db.execute(select(Item).where(Item.code == a)).scalar_one()
+        item.title = "Cống ngõ 5 đã được báo"
+        audit.record(db, commune_id=item.commune_id, item_id=item.id, action="item_edited",
+                     payload={"fields": ["title"]})
+    page = listing(client, village=village, stage="submitted")
+    assert "Cống ngõ 5 đã được báo" in page and "Cống ngõ 5 bị tắc" not in page
+    with unit_of_work(write=True) as db:  # accepted: it leaves the new items' list for People know's
+        item = db.execute(select(Item).where(Item.code == a)).scalar_one()
+        workflow.transition(db, item, "accept", viewer(db, users["village_head"]), None)
+    assert a not in listing(client, village=village, stage="submitted")
+    assert a in listing(client, village=village, stage="know")
+
+
+def test_a_village_of_another_commune_filters_nothing_and_follows_every_change(two):
+    client, a, b, users, renders = two
+    page = listing(client, village=987654, stage="submitted")
+    assert a in page and b in page  # no such village: the list of every village
+    assert another_item_beside(a) in listing(client, village=987654, stage="submitted")
 
 
 # --- the villages and categories a process keeps for the list pages (civic.web.views.lookups) -------------
