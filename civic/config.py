@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     page_size: int = 20
     # Keep rendered public pages per process until the commune's audit chain moves (see web/pagecache.py).
     page_cache: bool = Field(default=True, validation_alias=AliasChoices("CIVIC_PAGE_CACHE"))
+    # The most the kept pages (gzipped) may hold in each worker process, in MiB; the least recently served
+    # go first. A commune's status page is 2-5 KB gzipped: 64 MiB keeps about 15,000 pages.
+    page_cache_mb: int = Field(default=64, ge=1, validation_alias=AliasChoices("CIVIC_PAGE_CACHE_MB"))
     # Size of the worker thread pool for sync handlers.
     thread_pool: int = Field(default=8, ge=1, validation_alias=AliasChoices("CIVIC_THREADS"))
     # Database connections a worker process keeps open, and how many more it may open for a burst (closed

@@ -65,6 +65,7 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     app.state.db_places = deps.db_places()
     pagecache.cache.enabled = settings.page_cache
+    pagecache.cache.max_bytes = settings.page_cache_mb * 1024 * 1024
     app.include_router(public.router)
     app.include_router(maps.router)
     app.include_router(feeds.router)

@@ -50,8 +50,13 @@ def code(request: Request) -> str | None:
 
 def current(request: Request, session: Session) -> Commune:
     """The request's commune: the one its prefix names (404 when no commune has that code), else the first
-    commune of the site."""
-    return areas.default_commune(session, code(request))
+    commune of the site. Read once a session: a page asks for it from several places (the ORM would give
+    the same object again, after a query)."""
+    key = ("civic.commune", code(request))
+    found = session.info.get(key)
+    if found is None:
+        found = session.info[key] = areas.default_commune(session, code(request))
+    return found
 
 
 def landing(request: Request, session: Session, user_id: int, next_path: str) -> str:

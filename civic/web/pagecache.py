@@ -16,10 +16,12 @@ from here.
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from starlette.requests import Request
@@ -28,24 +30,33 @@ from starlette.responses import Response
 from civic import clock
 from civic.db import get_engine
 
-MAX_ENTRIES = 2048
+MAX_BYTES = 64 * 1024 * 1024
 TIME_BUCKET_S = 300
 
 
 @dataclass(frozen=True)
 class CachedPage:
+    """A page as gzip sends it (a fifth of its size): unpacked only for the rare client that asks for
+    no compression."""
+
     version: str
-    body: bytes
     gz: bytes
     status: int
     headers: tuple[tuple[str, str], ...]
 
+    @property
+    def body(self) -> bytes:
+        return gzip.decompress(self.gz)
+
 
 class PageCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    """Pages by key, the least recently served dropped first once they hold more than `max_bytes`."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self._data: OrderedDict[tuple, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self.enabled = True
 
     def get(self, key: tuple, version: str) -> CachedPage | None:
@@ -55,6 +66,7 @@ class PageCache:
                 return None
             if page.version != version:
                 del self._data[key]
+                self._bytes -= len(page.gz)
                 return None
             self._data.move_to_end(key)
             return page
@@ -65,12 +77,16 @@ class PageCache:
         body = bytes(response.body)
         headers = tuple((k, v) for k, v in response.headers.items()
                         if k.lower() in ("content-type", "content-language"))
-        page = CachedPage(version, body, gzip.compress(body, 6), response.status_code, headers)
+        page = CachedPage(version, gzip.compress(body, 6), response.status_code, headers)
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.gz)
             self._data[key] = page
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            self._bytes += len(page.gz)
+            while self._bytes > self.max_bytes and self._data:
+                _key, dropped = self._data.popitem(last=False)
+                self._bytes -= len(dropped.gz)
 
     def clear(self) -> None:
         from civic.items.positions import forget_centres
@@ -78,6 +94,7 @@ class PageCache:
 
         with self._lock:
             self._data.clear()
+            self._bytes = 0
         _commune_ids.clear()
         forget_lookups()
         forget_centres()
@@ -99,17 +116,30 @@ def chain_version(commune_id: int) -> str:
     """The head hash names the commune's whole history: equal hashes, equal public state. Pages also say
     things that change with time alone (countdowns to a meeting, working days waited, "may open on"), so the
     version also names the current five minutes: no page is older than that."""
-    # A raw pooled connection: no ORM session and, on SQLite, no BEGIN for one primary-key read.
-    conn = get_engine().raw_connection()
+    row = _first("SELECT hash FROM audit_head WHERE commune_id = :commune", {"commune": commune_id})
+    head = row[0] if row else ""
+    return f"{head}:{_time_bucket()}"
+
+
+_NAMED = re.compile(r"(?<!:):(\w+)")
+
+
+def _first(sql: str, params: dict[str, Any]) -> tuple | None:
+    """The first row of one read on a raw pooled connection: no ORM session and, on SQLite, no BEGIN. A
+    version is read on every cached page served, where SQLAlchemy's own work would be most of its cost.
+    `sql` names its parameters `:name`; PostgreSQL's driver is given them as `%(name)s`."""
+    engine = get_engine()
+    if engine.dialect.paramstyle == "pyformat":
+        sql = _NAMED.sub(r"%(\1)s", sql)
+    conn = engine.raw_connection()
     try:
         cur = conn.cursor()
-        cur.execute(f"SELECT hash FROM audit_head WHERE commune_id = {int(commune_id)}")  # an int, never text
+        cur.execute(sql, params)
         row = cur.fetchone()
         cur.close()
     finally:
         conn.close()
-    head = row[0] if row else ""
-    return f"{head}:{_time_bucket()}"
+    return tuple(row) if row is not None else None
 
 
 def respond(request: Request, page: CachedPage) -> Response:
@@ -131,13 +161,11 @@ def item_version(code: str) -> str | None:
     the current five minutes. Hashes, not sequence numbers: a chain's hash names its whole history, so a
     database restored from an older backup (or emptied and filled again) never matches a page cached
     before. None when no item has this code (nothing is cached then)."""
-    with get_engine().connect() as conn:
-        row = conn.execute(text(
-            "SELECT i.id, "
-            "(SELECT e.hash FROM audit_event e WHERE e.item_id = i.id ORDER BY e.seq DESC LIMIT 1), "
-            "(SELECT e.hash FROM audit_event e WHERE e.commune_id = i.commune_id AND e.item_id IS NULL "
-            "ORDER BY e.seq DESC LIMIT 1) "
-            "FROM item i WHERE i.code = :code"), {"code": code}).first()
+    row = _first("SELECT i.id, "
+                 "(SELECT e.hash FROM audit_event e WHERE e.item_id = i.id ORDER BY e.seq DESC LIMIT 1), "
+                 "(SELECT e.hash FROM audit_event e WHERE e.commune_id = i.commune_id AND e.item_id IS NULL "
+                 "ORDER BY e.seq DESC LIMIT 1) "
+                 "FROM item i WHERE i.code = :code", {"code": code})
     if row is None:
         return None
     return f"item:{row[0]}:{row[1]}:{row[2]}:{_time_bucket()}"
@@ -154,15 +182,15 @@ def list_version(commune_id: int, village_id: int | None, stage: str | None) -> 
         return chain_version(commune_id)
     cells = ("WHERE commune_id = :commune" + (" AND village_id = :village" if village_id is not None else "")
              + (" AND stage = :stage" if stage is not None else ""))
-    with get_engine().connect() as conn:
-        row = conn.execute(text(
-            "SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune AND e.item_id IS NULL "
-            "ORDER BY e.seq DESC LIMIT 1), "
-            "(SELECT count(*) FROM village v WHERE v.id = :village AND v.commune_id = :commune), "
-            f"(SELECT count(*) FROM item_count {cells}), "
-            f"(SELECT coalesce(sum(n), 0) FROM item_count {cells}), "
-            f"(SELECT coalesce(sum(stamp), 0) FROM item_count {cells})"),
-            {"commune": commune_id, "village": village_id, "stage": stage}).first()
+    params: dict[str, Any] = {"commune": commune_id, "village": village_id}
+    if stage is not None:
+        params["stage"] = stage
+    row = _first("SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune "
+                 "AND e.item_id IS NULL ORDER BY e.seq DESC LIMIT 1), "
+                 "(SELECT count(*) FROM village v WHERE v.id = :village AND v.commune_id = :commune), "
+                 f"(SELECT count(*) FROM item_count {cells}), "
+                 f"(SELECT coalesce(sum(n), 0) FROM item_count {cells}), "
+                 f"(SELECT coalesce(sum(stamp), 0) FROM item_count {cells})", params)
     if row is None or (village_id is not None and not row[1]):
         return chain_version(commune_id)
     return f"list:{village_id}:{stage}:{row[0]}:{row[2]}:{row[3]}:{row[4]}:{_time_bucket()}"

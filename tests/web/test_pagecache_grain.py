@@ -188,3 +188,33 @@ def test_a_category_change_shows_on_the_list_once_an_event_of_the_commune_record
         audit.record(db, commune_id=commune.id, action="category_changed", actor_id=users["admin"].id,
                      payload={"category_id": cat.id})
     assert "Thoát nước" not in client.get("/items").text
+
+
+# --- what the cache holds: gzipped pages, within a byte budget --------------------------------------------
+
+def test_a_kept_page_is_the_same_page_with_or_without_compression(two):
+    client, a, _b, _users, renders = two
+    first = client.get(f"/items/{a}", headers={"Accept-Encoding": "identity"})
+    again = client.get(f"/items/{a}", headers={"Accept-Encoding": "identity"})
+    packed = client.get(f"/items/{a}", headers={"Accept-Encoding": "gzip"})
+    assert len(renders) == 1  # rendered once, then served twice from the cache
+    assert "content-encoding" not in again.headers and packed.headers["content-encoding"] == "gzip"
+    assert first.content == again.content == packed.content  # the client unpacks the gzipped one
+
+
+def test_the_least_recently_served_pages_go_first_once_the_budget_is_full():
+    from starlette.responses import HTMLResponse
+
+    kept = pagecache.PageCache()
+    pages = {name: HTMLResponse(f"<p>{name}</p>" + "".join(f"{name}{i:06d}" for i in range(600)))
+             for name in ("a", "b", "c")}
+    kept.put(("a",), "v", pages["a"])
+    one = kept._bytes
+    kept.max_bytes = one * 2 + one // 2  # room for two pages
+    kept.put(("b",), "v", pages["b"])
+    assert kept.get(("a",), "v") is not None  # a served again: b is now the least recently served
+    kept.put(("c",), "v", pages["c"])
+    assert kept.get(("b",), "v") is None
+    assert kept.get(("a",), "v").body == pages["a"].body and kept.get(("c",), "v") is not None
+    assert kept.get(("a",), "w") is None  # another version: dropped, and its bytes given back
+    assert kept._bytes == len(kept.get(("c",), "v").gz)
