@@ -75,6 +75,7 @@ def build_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA mmap_size=1073741824")
             # No checkpoint inside a commit: it would run while the writer queue is held (with the fsyncs
             # of the database file). unit_of_work runs one after the queue has moved on (_checkpoint).
             cur.execute("PRAGMA wal_autocheckpoint=0")
@@ -141,6 +142,11 @@ class WriterQueue:
             else:
                 self._owner = None
 
+    def owned(self) -> bool:
+        """This thread holds it."""
+        with self._mutex:
+            return self._owner == threading.get_ident()
+
     @property
     def waiting(self) -> int:
         """How many threads wait for their turn."""
@@ -188,10 +194,16 @@ def _sqlite_writer(engine: Engine) -> Iterator[None]:
         _sqlite_write_lock.release()
 
 
-# A checkpoint copies the write-ahead log into the database file. It runs after a writer has left the
-# queue, every CHECKPOINT_EVERY writing transactions of a process (about as often as SQLite's own, every
-# 1000 pages of log), beside the next writers instead of in front of them.
+# A checkpoint copies the write-ahead log into the database file, every CHECKPOINT_EVERY writing
+# transactions of a process (a submission writes about 35 pages of log: 100 are about 14 MB). SQLite starts
+# the log again from its beginning only when no reader still reads from it, which never happens on its own
+# while pages are read all the time: the log grew by ~140 KB a submission without end (300 MB after a few
+# minutes of the bench's mixed traffic), and every checkpoint and reader had more of it to go through. So
+# the checkpoint is RESTART: it waits (at most 100 ms) for the readers that began before it, which new
+# readers do not join, and the next writer starts the log again. It holds the writer queue meanwhile, so
+# writers wait in the queue, woken the moment it is done, not in SQLite's busy handler.
 CHECKPOINT_EVERY = 100
+CHECKPOINT_WAIT_MS = 100
 _writes = [0]
 
 
@@ -199,13 +211,23 @@ def _checkpoint(engine: Engine) -> None:
     _writes[0] += 1
     if _writes[0] % CHECKPOINT_EVERY:
         return
-    conn = engine.raw_connection()
-    try:
-        conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-    except Exception:  # busy with another checkpoint, which does the same work: the next one will do
-        pass
-    finally:
-        conn.close()
+    if _sqlite_write_lock.owned():  # inside another writing unit of work: its own end will do it
+        _writes[0] -= 1
+        return
+    with _sqlite_writer(engine):
+        conn = engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                cur.execute("PRAGMA wal_checkpoint(RESTART)")
+            finally:
+                cur.execute("PRAGMA busy_timeout=15000")
+                cur.close()
+        except Exception:  # busy with another checkpoint, which does the same work: the next one will do
+            pass
+        finally:
+            conn.close()
 
 
 @contextmanager

@@ -108,6 +108,46 @@ def test_the_log_is_checkpointed_into_the_database_file_after_the_writer_left(tm
         engine.dispose()
 
 
+def test_the_log_starts_again_from_its_beginning_while_pages_are_read_all_the_time(tmp_path, monkeypatch):
+    """With readers always at work, SQLite never starts its log again by itself: it grew with every write.
+    The checkpoint waits for the readers that began before it, so the log stays the size of a few writes."""
+    monkeypatch.setattr(civic_db, "CHECKPOINT_EVERY", 4)
+    monkeypatch.setattr(civic_db, "_writes", [0])
+    path = tmp_path / "w.db"
+    engine = build_engine(f"sqlite:///{path}")
+    stop = threading.Event()
+
+    def read_all_the_time() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            while not stop.is_set():
+                conn.execute("BEGIN")
+                conn.execute("SELECT count(*) FROM t").fetchone()
+                time.sleep(0.004)
+                conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    try:
+        with unit_of_work(write=True, engine=engine) as session:
+            session.execute(text("CREATE TABLE t (x BLOB)"))
+        readers = [threading.Thread(target=read_all_the_time) for _ in range(3)]
+        for reader in readers:
+            reader.start()
+            time.sleep(0.002)  # overlapping: at every moment one of them reads
+        blob = os.urandom(64 * 1024)
+        for _ in range(60):  # 60 writes of 64 KB: 3.8 MB in all
+            with unit_of_work(write=True, engine=engine) as session:
+                session.execute(text("INSERT INTO t VALUES (:b)"), {"b": blob})
+        stop.set()
+        for reader in readers:
+            reader.join()
+        assert path.with_name("w.db-wal").stat().st_size < 1_500_000  # a few writes' worth, not all 60
+    finally:
+        stop.set()
+        engine.dispose()
+
+
 def test_a_session_remembers_reads_only_when_the_page_asks_it_to():
     reads: list[int] = []
 
