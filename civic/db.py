@@ -75,7 +75,6 @@ def build_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA mmap_size=1073741824")
             # No checkpoint inside a commit: it would run while the writer queue is held (with the fsyncs
             # of the database file). unit_of_work runs one after the queue has moved on (_checkpoint).
             cur.execute("PRAGMA wal_autocheckpoint=0")

@@ -188,9 +188,7 @@ def list_version(commune_id: int, village_id: int | None, stage: str | None) -> 
     row = _first("SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune "
                  "AND e.item_id IS NULL ORDER BY e.seq DESC LIMIT 1), "
                  "(SELECT count(*) FROM village v WHERE v.id = :village AND v.commune_id = :commune), "
-                 f"(SELECT count(*) FROM item_count {cells}), "
-                 f"(SELECT coalesce(sum(n), 0) FROM item_count {cells}), "
-                 f"(SELECT coalesce(sum(stamp), 0) FROM item_count {cells})", params)
+                 f"count(*), coalesce(sum(n), 0), coalesce(sum(stamp), 0) FROM item_count {cells}", params)
     if row is None or (village_id is not None and not row[1]):
         return chain_version(commune_id)
     return f"list:{village_id}:{stage}:{row[0]}:{row[2]}:{row[3]}:{row[4]}:{_time_bucket()}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from fastapi import APIRouter, Request
@@ -73,13 +74,12 @@ def _home(request: Request):
 def item_list(request: Request):
     query = ItemListQuery.read(request.query_params)
     commune = pagecache.commune_id(communes.code(request))
-    by_cells = commune is not None and not (query.q or query.outcome or query.kind or query.category)
-
-    def version() -> str | None:  # filtered by village and stage only: what those cells hold is its version
-        return pagecache.list_version(commune, query.village, query.stage) if commune is not None else None
-
+    version = None
+    if commune is not None and not (query.q or query.outcome or query.kind or query.category):
+        # Filtered by village and stage only: what those cells hold is its version.
+        version = functools.partial(pagecache.list_version, commune, query.village, query.stage)
     return pagecache.serve(request, _key(request, "list"), commune, lambda: _item_list(request, query),
-                           version=version if by_cells else None)
+                           version=version)
 
 
 def _item_list(request: Request, query: ItemListQuery):
