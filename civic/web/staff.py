@@ -51,7 +51,7 @@ def triage_queue(viewer: SignedIn, web: CurrentWeb, db: Db, page: PageNumber = 1
     size = workflow.QUEUE_PAGE
     pages = max(1, -(-total // size))
     page = min(page, pages)
-    queue = workflow.triage_queue(db, viewer, limit=size, offset=(page - 1) * size)
+    queue = workflow.triage_queue(db, viewer, limit=size, offset=(page - 1) * size, waiting=total)
     return web.render("triage/queue.html", queue=queue, look=look, today=clock.today_local(), total=total,
                       result={"page": page, "pages": pages, "has_prev": page > 1, "has_next": page < pages})
 

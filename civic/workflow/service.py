@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlmodel import Session, col
 
 from civic import clock
@@ -117,27 +117,55 @@ class QueueEntry:
 QUEUE_PAGE = 50
 
 # Built once, run with the head's villages (with the lists in them, building cost more than running).
-_TRIAGE_PAGE = (select(col(Item.id), col(Item.code), col(Item.title), col(Item.kind), col(Item.village_id),
-                       col(Item.category_id), col(Item.created_at))
-                .where(col(Item.village_id).in_(bindparam("villages", expanding=True)),
-                       col(Item.stage) == Stage.SUBMITTED)
-                .order_by(col(Item.created_at), col(Item.id))
-                .offset(bindparam("offset")).limit(bindparam("limit")))
+# Two ways to read one page, oldest first; triage_queue takes the one that reads fewer rows:
+# - by the (village, stage, created) index: every new item of the head's villages, then sorted. Cheap for a
+#   head of a few villages of a large commune;
+# - along the commune's new items in order (the partial index `ix_item_submitted_created`), keeping those of
+#   the head's villages until the page is full: about (offset + limit) / share rows, where share is the
+#   head's part of the commune's new items. `village_id + 0` keeps either database from choosing the
+#   village index for it (a head of all 200 villages read all 2,830 new items of the bench and sorted them:
+#   1.4 ms of the page's 12).
+_TRIAGE_COLUMNS: tuple[Any, ...] = (col(Item.id), col(Item.code), col(Item.title), col(Item.kind),
+                                   col(Item.village_id), col(Item.category_id), col(Item.created_at))
+_TRIAGE_BY_VILLAGE = (select(*_TRIAGE_COLUMNS)
+                      .where(col(Item.village_id).in_(bindparam("villages", expanding=True)),
+                             col(Item.stage) == Stage.SUBMITTED)
+                      .order_by(col(Item.created_at), col(Item.id))
+                      .offset(bindparam("offset")).limit(bindparam("limit")))
+# The second names its index on SQLite, whose planner (without statistics) prefers the (stage, changed)
+# index and a sort; the stage is written out, as a partial index is used only for the very condition it
+# was built with.
+_IN_ORDER_SQL = (f"SELECT id, code, title, kind, village_id, category_id, created_at FROM item{{hint}} "
+                 f"WHERE village_id + 0 IN :villages AND stage = '{Stage.SUBMITTED.value}' "
+                 f"ORDER BY created_at, id LIMIT :limit OFFSET :offset")
+_TRIAGE_IN_ORDER = {
+    dialect: text(_IN_ORDER_SQL.format(hint=hint))
+    .bindparams(bindparam("villages", expanding=True)).columns(*_TRIAGE_COLUMNS)
+    for dialect, hint in (("sqlite", " INDEXED BY ix_item_submitted_created"), ("postgresql", ""))}
 _TRIAGE_COUNT = select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
     col(ItemCount.commune_id).in_(bindparam("communes", expanding=True)),
     col(ItemCount.village_id).in_(bindparam("villages", expanding=True)),
     col(ItemCount.stage) == Stage.SUBMITTED)
+_NEW_IN_COMMUNES = select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
+    col(ItemCount.commune_id).in_(bindparam("communes", expanding=True)),
+    col(ItemCount.stage) == Stage.SUBMITTED)
 
 
-def triage_queue(session: Session, viewer: Viewer, limit: int = QUEUE_PAGE, offset: int = 0
-                 ) -> list[QueueEntry]:
+def triage_queue(session: Session, viewer: Viewer, limit: int = QUEUE_PAGE, offset: int = 0,
+                 waiting: int | None = None) -> list[QueueEntry]:
     """New items of the village head's villages, oldest first, with the working days they have waited:
-    one page of plain rows, read from the (village, stage, created) index, never the whole commune."""
+    one page of plain rows, never the whole commune (see _TRIAGE_BY_VILLAGE). `waiting` is
+    triage_count() when the caller has it already."""
     villages = viewer.villages("village_head")
     if not villages:
         return []
     params = {"villages": sorted(villages), "offset": offset, "limit": limit}
-    rows = session.execute(_TRIAGE_PAGE, params).all()
+    theirs = triage_count(session, viewer) if waiting is None else waiting
+    everyone = int(session.execute(_NEW_IN_COMMUNES, {"communes": sorted(viewer.communes("village_head"))})
+                   .scalar_one())
+    in_order = theirs and (offset + limit) * everyone / theirs < theirs
+    statement = _TRIAGE_IN_ORDER[session.get_bind().dialect.name] if in_order else _TRIAGE_BY_VILLAGE
+    rows = session.execute(statement, params).all()
     today = clock.today_local()
     allowed_days = get_settings().ack_working_days
     out = []

@@ -275,6 +275,26 @@ def test_triage_queue_shows_only_new_items_of_own_villages_oldest_first(db):
         assert workflow.triage_queue(db, viewer(db, users[who])) == []
 
 
+def test_triage_queue_pages_are_the_same_whichever_way_they_are_read(db):
+    """A head's share of the commune's new items chooses how a page is read (along the commune's new items
+    in order, or every item of the head's villages sorted): the pages are the same either way."""
+    clock.freeze(at_local(2026, 3, 2))
+    commune, a, b, cat, users = world(db)
+    made = []
+    for n in range(8):  # six in village a, two in village b, interleaved, an hour apart
+        village = b if n in (2, 5) else a
+        made.append((village, make_item(db, commune, village, cat, title=f"Việc {n}")))
+        clock.advance(timedelta(hours=1))
+    head_a, head_b = viewer(db, users["village_head"]), viewer(db, users["other_head"])
+    mine = [item.code for village, item in made if village is a]
+    pages = [[e.item.code for e in workflow.triage_queue(db, head_a, limit=2, offset=start)]
+             for start in (0, 2, 4, 6)]
+    assert pages == [mine[0:2], mine[2:4], mine[4:6], []]
+    assert ([e.item.code for e in workflow.triage_queue(db, head_b, limit=2)]
+            == [item.code for village, item in made if village is b])
+    assert workflow.triage_count(db, head_a) == 6
+
+
 def test_triage_queue_counts_working_days_in_local_time(db):
     """Sent at 01:00 on Monday in Hà Nội (Sunday in UTC): due Thursday, overdue on Friday."""
     clock.freeze(datetime(2026, 3, 1, 18, 0, tzinfo=UTC))
