@@ -228,8 +228,13 @@ class Web:
         return i18n.fmt_number(value, self.locale)
 
     # -- CSRF ----------------------------------------------------------------------------------------
+    # A page kept with holes (pagecache.serve_form) is rendered with this in place of the token.
+    csrf_hole: str | None = None
+
     @property
     def csrf_token(self) -> str:
+        if self.csrf_hole is not None:
+            return self.csrf_hole
         token = self.request.session.get("csrf")
         if not token:
             token = secrets.token_urlsafe(32)

@@ -8,6 +8,10 @@ change to one item renders that item's page again and leaves every other item's 
 filtered by village and stage only is versioned by the counters of the cells it shows (`list_version`), so
 a new item in one village leaves the lists of the other villages and stages in the cache.
 
+A form page (the submission form) is the same for every anonymous visitor but for its tokens: the
+session's CSRF token and the form's client token. It is kept with holes in their place (`serve_form`),
+filled for each request, so no visitor's token is ever stored or served to another.
+
 Nothing here is needed by another process; each worker warms its own copy. Only
 anonymous requests without flash messages are cached, so nothing personal is ever stored or served
 from here.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -212,17 +217,22 @@ def commune_id(code: str | None = None) -> int | None:
     return value
 
 
+def _by_address(request: Request, key: tuple) -> tuple:
+    """Without a configured base URL, absolute links (og:url) follow the request's own address: keep one
+    copy per address, so a request with a forged Host header never fills the page another host gets."""
+    settings = getattr(request.app.state, "settings", None)
+    if not (settings is not None and settings.public_base):
+        return (*key, str(request.base_url))
+    return key
+
+
 def serve(request: Request, key: tuple, commune: int | None, render,
           version: Callable[[], str | None] | None = None) -> Response:
     """Serve the cached page for `key` if its version has not moved since: `version()` when given (an
     item's page), else the commune's chain head. Otherwise render it and keep it."""
     if commune is None or not cacheable(request):
         return render()
-    # Without a configured base URL, absolute links (og:url) follow the request's own address: keep one
-    # copy per address, so a request with a forged Host header never fills the page another host gets.
-    settings = getattr(request.app.state, "settings", None)
-    if not (settings is not None and settings.public_base):
-        key = (*key, str(request.base_url))
+    key = _by_address(request, key)
     current = version() if version is not None else chain_version(commune)
     if current is None:
         return render()
@@ -234,3 +244,41 @@ def serve(request: Request, key: tuple, commune: int | None, render,
     if b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers:
         cache.put(key, current, response)
     return response
+
+
+# A hole's mark: random for each process, so no text a visitor typed can be taken for one.
+_HOLE = f"civichole{secrets.token_hex(12)}"
+
+
+def hole(name: str) -> str:
+    """What a page rendered for serve_form() shows in place of the value `name`."""
+    return f"{_HOLE}{name}x"
+
+
+def serve_form(request: Request, key: tuple, version: str, render: Callable[[], Response],
+               fill: dict[str, Callable[[], str]]) -> Response:
+    """A form page kept with holes: `render()` shows hole(name) where each value of `fill` goes (tokens,
+    which must need no escaping in HTML), and every request gets the page with its own values put in. The
+    caller checks cacheable() first."""
+    key = _by_address(request, key)
+    page = cache.get(key, version)
+    if page is None:
+        response = render()
+        if response.status_code != 200 or "set-cookie" in response.headers:
+            return response  # never expected of an anonymous form; answered as it is, not kept
+        cache.put(key, version, response)
+        body, status = bytes(response.body).decode(), response.status_code
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() in ("content-type", "content-language")}
+    else:
+        body, status, headers = page.body.decode(), page.status, dict(page.headers)
+    for name, value in fill.items():
+        body = body.replace(hole(name), value())
+    if _HOLE in body:
+        raise RuntimeError("a form page has a hole nobody filled")
+    return Response(body, status_code=status, headers=headers)
+
+
+def timed_version(*parts: Any) -> str:
+    """A version made of what a page shows (`parts`) and the current five minutes."""
+    return ":".join(map(str, (*parts, _time_bucket())))

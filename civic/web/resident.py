@@ -17,6 +17,7 @@ from civic.core.inputs import Form
 from civic.core.kinds import Action
 from civic.db import row_id
 from civic.errors import N_, Invalid, NotFound
+from civic.items import positions
 from civic.items import rules as item_rules
 from civic.items import service as items
 from civic.items.models import Item
@@ -32,13 +33,13 @@ from civic.items.schemas import (
 from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
-from civic.web import communes, urls
+from civic.web import communes, pagecache, urls
 from civic.web.core import Web, register_forms, require_user
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
 from civic.web.qr import qr_svg
 from civic.web.uploads import allow_uploads
-from civic.web.views import item_page_context, lookups, status_section
+from civic.web.views import item_page_context, lookups, lookups_version, status_section
 from civic.workflow import rules as workflow_rules
 from civic.workflow import service as workflow
 from civic.workflow.schemas import TransitionForm
@@ -99,7 +100,23 @@ def submit_form(request: Request, web: CurrentWeb):
     prefill = SubmitPrefill.read(request.query_params)
     values = {"kind": prefill.kind or "", "village_id": str(prefill.village or ""),
               "category_id": str(prefill.category or "")}
-    return submit_form_page(web, values=values)
+    commune = pagecache.commune_id(communes.code(request)) if pagecache.cacheable(request) else None
+    if request.url.query or commune is None:  # a pre-filled form is rendered for its link
+        return submit_form_page(web, values=values)
+    # The form residents open most, the same for every anonymous visitor but for its two tokens: kept with
+    # holes for them, for as long as the commune's villages, categories, settings and map middle stay.
+    version = pagecache.timed_version(*lookups_version(web.session, commune),
+                                      positions.centre(web.session, commune))
+
+    def render() -> HTMLResponse:
+        web.csrf_hole = pagecache.hole("csrf")
+        try:
+            return submit_form_page(web, values={**values, "client_token": pagecache.hole("client")})
+        finally:
+            web.csrf_hole = None
+
+    return pagecache.serve_form(request, ("submit", web.locale, request.url.path), version, render,
+                                fill={"csrf": lambda: web.csrf_token, "client": lambda: uuid.uuid4().hex})
 
 
 @router.post("/submit")
