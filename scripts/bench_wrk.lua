@@ -91,7 +91,8 @@ local function submit_post(v)
   local body = "csrf_token=" .. csrf
     .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
     .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
-    .. "&title=" .. title .. "+" .. tid .. "-" .. counter  -- unique: the same text again is a repeat
+    -- unique in every run: the same text from the same phone within minutes is a repeat, not a new item
+    .. "&title=" .. title .. "+" .. nonce .. "-" .. tid .. "-" .. counter
     .. "&description=" .. desc
     .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
   return wrk.format("POST", "/submit", {
@@ -138,7 +139,8 @@ function request()
   local body = "csrf_token=" .. csrf
     .. "&client_token=" .. nonce .. "t" .. tid .. "n" .. counter
     .. "&kind=concern&village_id=" .. v .. "&category_id=" .. c
-    .. "&title=" .. title .. "+" .. tid .. "-" .. counter  -- unique: the same text again is a repeat
+    -- unique in every run: the same text from the same phone within minutes is a repeat, not a new item
+    .. "&title=" .. title .. "+" .. nonce .. "-" .. tid .. "-" .. counter
     .. "&description=" .. desc
     .. "&address=&lat=&lng=&contact_name=&contact_phone=0912345678"
   return wrk.format("POST", "/submit", post_headers, body)

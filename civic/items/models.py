@@ -81,6 +81,9 @@ class Item(SQLModel, table=True):
     ask_labour_days: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
     ask_materials: str = Field(default="", max_length=200)
     search_text: str = Field(default="", sa_type=Text)  # lower-case, without diacritics
+    # rules.text_digest of the title and text: the look for a repeated submission reads only items with the
+    # same words (None on items older than migration 0015r, whose words it still compares).
+    text_key_sha256: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
     acknowledged_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

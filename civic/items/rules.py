@@ -3,6 +3,7 @@ are made, and Open311's attributes. The submission's fields are read by civic.it
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -204,6 +205,12 @@ def same_text(title: str, description: str, other_title: str, other_description:
 def text_key(title: str, description: str) -> tuple[str, str]:
     """A title and text as same_text compares them: folded once, before the writing transaction."""
     return fold(title), fold(description)
+
+
+def text_digest(key: tuple[str, str]) -> str:
+    """A digest of a text_key: two texts have the same words exactly when their digests are equal (the
+    column item.text_key_sha256, which the look for a repeat reads by)."""
+    return hashlib.sha256("\x1f".join(key).encode()).hexdigest()
 
 
 def same_words(key: tuple[str, str], other_title: str, other_description: str) -> bool:

@@ -145,6 +145,7 @@ class SubmissionPlan:
     search_text: str = ""
     title_sha256: str = ""
     text_key: tuple[str, str] = ("", "")
+    text_digest: str = ""
     manage_token: str | None = None
     attributes: str = "{}"
 
@@ -193,7 +194,8 @@ def _plan(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer, 
         # A digest, not the text: `civic audit verify` can check the item table's title while the chain
         # (which can never be edited) keeps no words a resident may later need redacted.
         title_sha256=audit_rules.text_digest(form.title),
-        text_key=rules.text_key(form.title, form.description),
+        text_key=(key := rules.text_key(form.title, form.description)),
+        text_digest=rules.text_digest(key),
         manage_token=_manage_token(form.client_token, submitter) if anonymous and channel != "api" else None,
         attributes=json.dumps(attributes or {}, ensure_ascii=False, sort_keys=True),
     )
@@ -245,8 +247,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
         existing = session.get(Item, made_by)
         assert existing is not None  # read in this transaction a moment ago
         return _replay(existing, client_token, viewer, submitter)
-    earlier = _repeat_of(session, commune, plan.text_key, viewer, anonymous=anonymous, on_behalf=on_behalf,
-                         phone=plan.contact_phone, recent_codes=recent_codes)
+    earlier = _repeat_of(session, commune, plan.text_key, plan.text_digest, viewer, anonymous=anonymous,
+                         on_behalf=on_behalf, phone=plan.contact_phone, recent_codes=recent_codes)
     if earlier is not None:
         return earlier
     now = clock.now()
@@ -264,7 +266,7 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
         attributes=plan.attributes,
         ask_land_m2=asks.land_m2, ask_money=asks.money, ask_labour_days=asks.labour_days,
         ask_materials=asks.materials,
-        search_text=plan.search_text,
+        search_text=plan.search_text, text_key_sha256=plan.text_digest,
         created_at=now, updated_at=now, stage_changed_at=now,
     )
     session.add(item)
@@ -289,23 +291,28 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
 # return).
 _RECENT = (col(Item.id), col(Item.code), col(Item.title), col(Item.description), col(Item.created_at),
            col(Item.reporter_id), col(Item.entered_by_id), col(Item.commune_id))
+# Only items with the same words (their digest), or from before the digest was kept (migration 0015r):
+# the look compares the words of what it reads, and otherwise read every recent item of the reporter.
+_SAME_WORDS = or_(col(Item.text_key_sha256) == bindparam("digest"), col(Item.text_key_sha256).is_(None))
 # A reporter's newest items of the last minutes, by the index of the column that names the reporter.
 _MINE = {name: select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
                                       col(Item.created_at) > bindparam("since"),
-                                      col(Item.commune_id) == bindparam("commune_id"))
+                                      col(Item.commune_id) == bindparam("commune_id"), _SAME_WORDS)
          .order_by(col(Item.id).desc()).limit(20)
          for name in ("entered_by_id", "reporter_id", "contact_phone")}
 # The items a browser session sent, by code alone (its unique index: with the commune too, SQLite may scan
 # the commune's items).
-_BY_CODES = select(*_RECENT).where(col(Item.code).in_(bindparam("codes", expanding=True)))
+_BY_CODES = select(*_RECENT).where(col(Item.code).in_(bindparam("codes", expanding=True)), _SAME_WORDS)
 
 
-def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer: Viewer, *, anonymous: bool,
-               on_behalf: bool, phone: str, recent_codes: Collection[str]) -> Submitted | None:
+def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], digest: str, viewer: Viewer, *,
+               anonymous: bool, on_behalf: bool, phone: str, recent_codes: Collection[str]
+               ) -> Submitted | None:
     """The item this reporter sent with the same text a few minutes ago, if any (rules.is_repeat): among
-    the newest 20 of the reporter's items of the last minutes and those its browser session sent. Each is
-    read by its own index (the reporter's account, phone or village head, and the codes), never by a scan
-    of every item the commune received in those minutes."""
+    the newest 20 of the reporter's items of the last minutes and those its browser session sent, with the
+    same words (`digest`, rules.text_digest of `key`). Each is read by its own index (the reporter's
+    account, phone or village head, and the codes), never by a scan of every item the commune received in
+    those minutes."""
     now = clock.now()
     since = now - rules.REPEAT_WINDOW
     mine: tuple[str, Any] | None = None
@@ -319,11 +326,11 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], viewer:
     rows: dict[int, Any] = {}
     connection = session.connection()  # plain rows: the ORM's layer would only cost time
     if mine is not None:
-        params = {"who": mine[1], "since": since, "commune_id": commune.id}
+        params = {"who": mine[1], "since": since, "commune_id": commune.id, "digest": digest}
         for row in connection.execute(_MINE[mine[0]], params):
             rows[row.id] = row
     if codes:
-        for row in connection.execute(_BY_CODES, {"codes": codes}):
+        for row in connection.execute(_BY_CODES, {"codes": codes, "digest": digest}):
             if row.commune_id == commune.id and clock.as_utc(row.created_at) > since:
                 rows[row.id] = row
     for item_id in sorted(rows, reverse=True)[:20]:
@@ -490,7 +497,9 @@ SEARCH_WORDS = 6
 
 
 def reindex(item: Item) -> None:
-    """The item's search text after its words or its stage changed (the search indexes follow the column)."""
+    """The item's search text after its words or its stage changed (the search indexes follow the column),
+    and the digest of its words the look for a repeated submission reads by."""
+    item.text_key_sha256 = rules.text_digest(rules.text_key(item.title, item.description))
     item.search_text = rules.searchable_text(item.title, item.description, item.address, stage=item.stage,
                                              outcome=item.outcome,
                                              untriaged_detail=get_settings().untriaged_public_detail)

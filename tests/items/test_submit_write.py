@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, inspect, text
 
+from civic import clock
 from civic.accounts.service import Viewer
 from civic.db import get_engine, unit_of_work
 from civic.items import rules
 from civic.items import service as items
 from civic.items.models import Item
-from civic.items.schemas import SubmitForm
+from civic.items.schemas import EditForm, SubmitForm
 from tests.builders import count, item_data, setup_world, snapshot, submit_form, world
 
 # --- the rule, folded once ----------------------------------------------------------------------------------
@@ -130,3 +131,40 @@ def test_the_look_for_a_repeat_reads_only_that_reporters_last_items(db, where, i
     if db.get_bind().dialect.name == "sqlite":  # how SQLite plans it (PostgreSQL plans by its statistics)
         plan = _plans(db, where, {"v": "0912345678", "since": "2026-01-01", "c": 1})
         assert f"USING INDEX {index} " in plan, plan
+
+
+# --- the look for a repeat reads by the digest of the words (migration 0015r) -----------------------------
+
+def _send(db, commune, village, cat, title: str, body: str = "Nước tràn lên đường sau mưa lớn.",
+          token: str = "tok-first"):
+    form = SubmitForm.parse(item_data(village, cat, title=title, description=body, client_token=token))
+    return items.submit(db, commune, form, Viewer(), submitter="s-1")
+
+
+def test_a_repeat_follows_the_words_an_item_has_now(db):
+    """The digest the look reads by is kept whenever the words change: a repeat of an edited item is a
+    repeat of its new words, not its old ones."""
+    clock.freeze(SENT)
+    commune, a, _b, cat, _users = world(db)
+    first = _send(db, commune, a, cat, "Cống bị tắc trước nhà văn hoá")
+    assert first.item.text_key_sha256 == rules.text_digest(rules.text_key(first.item.title,
+                                                                          first.item.description))
+    items.edit(db, first.item, Viewer(), EditForm.parse({"title": "Cống ngõ 3 bị tắc",
+                                                          "description": "Nước tràn ra đường."}),
+               is_author=True)
+    clock.advance(timedelta(minutes=2))
+    again = _send(db, commune, a, cat, "CỐNG NGÕ 3 BỊ TẮC", "nước tràn ra  đường.", token="tok-again")
+    assert (again.repeat, again.item.id) == (True, first.item.id)
+    old_words = _send(db, commune, a, cat, "Cống bị tắc trước nhà văn hoá", token="tok-old")
+    assert old_words.created and old_words.item.id != first.item.id
+
+
+def test_an_item_sent_before_words_had_a_digest_is_still_found_as_a_repeat(db):
+    clock.freeze(SENT)
+    commune, a, _b, cat, _users = world(db)
+    first = _send(db, commune, a, cat, "Đèn đường ngõ 5 không sáng")
+    db.execute(text("UPDATE item SET text_key_sha256 = NULL WHERE id = :i"), {"i": first.item.id})
+    db.expire_all()
+    clock.advance(timedelta(minutes=3))
+    again = _send(db, commune, a, cat, "đèn đường ngõ 5 không sáng", token="tok-again")
+    assert (again.repeat, again.item.id) == (True, first.item.id)
