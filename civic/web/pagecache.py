@@ -19,6 +19,7 @@ from here.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
 import secrets
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -101,6 +102,7 @@ class PageCache:
             self._data.clear()
             self._bytes = 0
         _commune_ids.clear()
+        _forget_loop_connections()
         forget_lookups()
         forget_centres()
 
@@ -130,21 +132,59 @@ _NAMED = re.compile(r"(?<!:):(\w+)")
 
 
 def _first(sql: str, params: dict[str, Any]) -> tuple | None:
-    """The first row of one read on a raw pooled connection: no ORM session and, on SQLite, no BEGIN. A
-    version is read on every cached page served, where SQLAlchemy's own work would be most of its cost.
-    `sql` names its parameters `:name`; PostgreSQL's driver is given them as `%(name)s`."""
+    """The first row of one read on a raw connection: no ORM session and, on SQLite, no BEGIN. A version is
+    read on every cached page served, where SQLAlchemy's own work would be most of its cost. `sql` names
+    its parameters `:name`; PostgreSQL's driver is given them as `%(name)s`. On the event loop (SQLite
+    only: see serve_async) it runs on the loop's own connection, never one of the pool's."""
     engine = get_engine()
     if engine.dialect.paramstyle == "pyformat":
         sql = _NAMED.sub(r"%(\1)s", sql)
-    conn = engine.raw_connection()
+    on_loop = _on_loop()
+    conn = _loop_connection(engine) if on_loop else engine.raw_connection()
     try:
         cur = conn.cursor()
         cur.execute(sql, params)
         row = cur.fetchone()
         cur.close()
+    except Exception:
+        if on_loop:
+            _forget_loop_connections()
+        raise
     finally:
-        conn.close()
+        if not on_loop:
+            conn.close()
     return tuple(row) if row is not None else None
+
+
+def _on_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+# The event loop's own connection of each engine (SQLite): taken from the pool once and detached from it, so
+# a version read on the loop never waits for a connection the threads hold, and never holds one of theirs.
+_loop_connections: dict[int, Any] = {}
+
+
+def _loop_connection(engine: Any) -> Any:
+    conn = _loop_connections.get(id(engine))
+    if conn is None:
+        conn = engine.raw_connection()
+        conn.detach()
+        _loop_connections[id(engine)] = conn
+    return conn
+
+
+def _forget_loop_connections() -> None:
+    while _loop_connections:
+        _id, conn = _loop_connections.popitem()
+        try:
+            conn.close()
+        except Exception:  # already broken: it is gone either way
+            pass
 
 
 def respond(request: Request, page: CachedPage) -> Response:
@@ -207,11 +247,11 @@ def commune_id(code: str | None = None) -> int | None:
     key = (code or "").upper()
     if key in _commune_ids:
         return _commune_ids[key]
-    with get_engine().connect() as conn:
-        if key:
-            value = conn.execute(text("SELECT id FROM commune WHERE code = :c"), {"c": key}).scalar()
-        else:
-            value = conn.execute(text("SELECT id FROM commune ORDER BY id LIMIT 1")).scalar()
+    if key:
+        row = _first("SELECT id FROM commune WHERE code = :c", {"c": key})
+    else:
+        row = _first("SELECT id FROM commune ORDER BY id LIMIT 1", {})
+    value = row[0] if row else None
     if value is not None:
         _commune_ids[key] = int(value)
     return value
@@ -240,10 +280,39 @@ def serve(request: Request, key: tuple, commune: int | None, render,
     if page is not None:
         return respond(request, page)
     response = render()
-    # A page that carries a form token or set a cookie is personal: never share it.
-    if b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers:
+    if _shareable(response):
         cache.put(key, current, response)
     return response
+
+
+async def serve_async(request: Request, key: tuple, commune: Callable[[], int | None],
+                      render: Callable[[], Response], version: Callable[[], str | None] | None = None
+                      ) -> Response:
+    """serve(), for a route on the event loop. On SQLite a page in the cache is answered on the loop: its
+    version is a read of microseconds on the loop's own connection, and the thread pool's hand-over (and
+    its threads' turns at the interpreter) cost more than the rest of the answer. Rendering runs in the thread
+    pool. On PostgreSQL, whose reads wait for the network, all of it runs in the thread pool, as serve()."""
+    if get_engine().dialect.name != "sqlite":
+        return await run_in_threadpool(lambda: serve(request, key, commune(), render, version))
+    commune_id_ = commune()
+    if commune_id_ is None or not cacheable(request):
+        return await run_in_threadpool(render)
+    kept = _by_address(request, key)
+    current = version() if version is not None else chain_version(commune_id_)
+    if current is None:
+        return await run_in_threadpool(render)
+    page = cache.get(kept, current)
+    if page is not None:
+        return respond(request, page)
+    response = await run_in_threadpool(render)
+    if _shareable(response):
+        cache.put(kept, current, response)
+    return response
+
+
+def _shareable(response: Response) -> bool:
+    """A page that carries a form token or set a cookie is personal: never share it."""
+    return b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers
 
 
 # A hole's mark: random for each process, so no text a visitor typed can be taken for one.

@@ -71,15 +71,17 @@ def _home(request: Request):
 
 
 @router.get("/items", response_class=HTMLResponse)
-def item_list(request: Request):
+async def item_list(request: Request):
     query = ItemListQuery.read(request.query_params)
-    commune = pagecache.commune_id(communes.code(request))
+    commune = functools.partial(pagecache.commune_id, communes.code(request))
     version = None
-    if commune is not None and not (query.q or query.outcome or query.kind or query.category):
+    if not (query.q or query.outcome or query.kind or query.category):
         # Filtered by village and stage only: what those cells hold is its version.
-        version = functools.partial(pagecache.list_version, commune, query.village, query.stage)
-    return pagecache.serve(request, _key(request, "list"), commune, lambda: _item_list(request, query),
-                           version=version)
+        def version() -> str | None:
+            found = commune()
+            return None if found is None else pagecache.list_version(found, query.village, query.stage)
+    return await pagecache.serve_async(request, _key(request, "list"), commune,
+                                       lambda: _item_list(request, query), version=version)
 
 
 def _item_list(request: Request, query: ItemListQuery):
@@ -101,14 +103,14 @@ def _item_list(request: Request, query: ItemListQuery):
 
 
 @router.get("/items/{code}", response_class=HTMLResponse, name="item_status")
-def item_status(request: Request, code: ItemCode):
+async def item_status(request: Request, code: ItemCode):
     canonical = item_rules.parse_code(code)
-    commune = pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None
     # Keyed by what the page reads of its address (the timeline's page), never by the raw query string.
     locale = pick_locale(request.cookies.get(COOKIE), request.query_params.get("lang"))
     key = ("status", locale, request.url.path, TimelineQuery.read(request.query_params).key())
-    return pagecache.serve(request, key, commune, lambda: _item_status(request, code),
-                           version=lambda: pagecache.item_version(code))
+    return await pagecache.serve_async(
+        request, key, lambda: pagecache.commune_id(canonical.split("-", 1)[0]) if canonical == code else None,
+        lambda: _item_status(request, code), version=lambda: pagecache.item_version(code))
 
 
 def _item_status(request: Request, code: str):
