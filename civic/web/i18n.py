@@ -94,6 +94,13 @@ def fmt_date(value: date | datetime | str | None, locale: str) -> str:
             return str(value)
     if isinstance(value, datetime):
         value = _local(value).date()
+    return _day(value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _day(value: date, locale: str) -> str:
+    """Remembered: a list or a queue writes the same few days again and again (50 due days on a triage
+    page), and Babel reads its pattern and locale data for each (about 20 µs)."""
     pattern = "dd/MM/yyyy" if locale == "vi" else "d MMM yyyy"
     return format_date(value, pattern, locale=babel_locale(locale))
 
