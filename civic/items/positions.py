@@ -91,6 +91,14 @@ def centre(session: Session, commune_id: int) -> tuple[float, float] | None:
     return found
 
 
+def kept_centre(commune_id: int) -> tuple[bool, tuple[float, float] | None]:
+    """(True, the middle) while this process keeps the commune's middle, else (False, None): no read."""
+    kept = _centres.get(commune_id)
+    if kept is not None and 0 <= clock.now().timestamp() - kept[0] < CENTRE_KEPT_S:
+        return True, kept[1]
+    return False, None
+
+
 def forget_centres() -> None:
     """Drop every kept middle (the database was emptied or replaced)."""
     with _centres_lock:

@@ -139,6 +139,15 @@ def register_forms(*forms: type[Form]) -> None:
         FORMS[form.__name__] = form
 
 
+def session_csrf(request: Request) -> str:
+    """The browser session's CSRF token, made the first time a page needs one."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
 def make_gettext(translations, known: frozenset[str] | None = None
                  ) -> tuple[Callable[..., str], Callable[..., str]]:
     """Translation functions for templates. A message of the catalog (`known`, by default the msgids of
@@ -235,11 +244,7 @@ class Web:
     def csrf_token(self) -> str:
         if self.csrf_hole is not None:
             return self.csrf_hole
-        token = self.request.session.get("csrf")
-        if not token:
-            token = secrets.token_urlsafe(32)
-            self.request.session["csrf"] = token
-        return token
+        return session_csrf(self.request)
 
     def check_csrf(self, form: FormData | dict) -> None:
         sent = str(form.get("csrf_token") or "")

@@ -324,28 +324,51 @@ def hole(name: str) -> str:
     return f"{_HOLE}{name}x"
 
 
-def serve_form(request: Request, key: tuple, version: str, render: Callable[[], Response],
-               fill: dict[str, Callable[[], str]]) -> Response:
-    """A form page kept with holes: `render()` shows hole(name) where each value of `fill` goes (tokens,
-    which must need no escaping in HTML), and every request gets the page with its own values put in. The
-    caller checks cacheable() first."""
-    key = _by_address(request, key)
-    page = cache.get(key, version)
+def kept_form(request: Request, key: tuple, version: str, fill: dict[str, Callable[[], str]]
+              ) -> Response | None:
+    """The form page kept for `key` at `version`, with this request's values in its holes, or None. A form
+    page is rendered with hole(name) where each value of `fill` goes (tokens, which need no escaping in
+    HTML) and kept by keep_form(); every request gets it with its own values put in. The caller checks
+    cacheable() first."""
+    page = cache.get(_by_address(request, key), version)
     if page is None:
-        response = render()
-        if response.status_code != 200 or "set-cookie" in response.headers:
-            return response  # never expected of an anonymous form; answered as it is, not kept
-        cache.put(key, version, response)
-        body, status = bytes(response.body).decode(), response.status_code
-        headers = {k: v for k, v in response.headers.items()
-                   if k.lower() in ("content-type", "content-language")}
-    else:
-        body, status, headers = page.body.decode(), page.status, dict(page.headers)
+        return None
+    return _filled(page.body.decode(), page.status, dict(page.headers), fill)
+
+
+def keep_form(request: Request, key: tuple, version: str, response: Response,
+              fill: dict[str, Callable[[], str]]) -> Response:
+    """Keep a form page just rendered with holes (see kept_form), and answer it with this request's values."""
+    if response.status_code != 200 or "set-cookie" in response.headers:
+        return response  # never expected of an anonymous form; answered as it is, not kept
+    cache.put(_by_address(request, key), version, response)
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "content-language")}
+    return _filled(bytes(response.body).decode(), response.status_code, headers, fill)
+
+
+def _filled(body: str, status: int, headers: dict[str, str], fill: dict[str, Callable[[], str]]) -> Response:
     for name, value in fill.items():
         body = body.replace(hole(name), value())
     if _HOLE in body:
         raise RuntimeError("a form page has a hole nobody filled")
     return Response(body, status_code=status, headers=headers)
+
+
+async def read_version(read: Callable[[], str | None]) -> str | None:
+    """A page's version, read on the event loop on SQLite (see serve_async), else in the thread pool."""
+    if get_engine().dialect.name == "sqlite":
+        return read()
+    return await run_in_threadpool(read)
+
+
+def settings_version(commune_id: int) -> str:
+    """What changes whenever the commune's villages, categories or settings do: its last event that names
+    no item, and how many villages and categories it has (categories are also made without an event)."""
+    row = _first("SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune "
+                 "AND e.item_id IS NULL ORDER BY e.seq DESC LIMIT 1), "
+                 "(SELECT count(*) FROM village v WHERE v.commune_id = :commune), "
+                 "(SELECT count(*) FROM category c WHERE c.commune_id = :commune)", {"commune": commune_id})
+    return ":".join(map(str, row or ()))
 
 
 def timed_version(*parts: Any) -> str:

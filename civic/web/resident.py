@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import create_model
+from starlette.concurrency import run_in_threadpool
 
 from civic.areas import service as areas
 from civic.config import get_settings
@@ -34,12 +35,13 @@ from civic.media import rules as media_rules
 from civic.media import service as media
 from civic.media.schemas import FileField
 from civic.web import communes, pagecache, urls
-from civic.web.core import Web, register_forms, require_user
+from civic.web.core import Web, register_forms, require_user, session_csrf
 from civic.web.deps import CurrentItem, CurrentWeb, Db, ItemCode, SignedIn, reading
 from civic.web.forms import EMPTY, FILES_NOT_KEPT, Done, FormState, post_form
+from civic.web.i18n import COOKIE, pick_locale
 from civic.web.qr import qr_svg
 from civic.web.uploads import allow_uploads
-from civic.web.views import item_page_context, lookups, lookups_version, status_section
+from civic.web.views import item_page_context, lookups, status_section
 from civic.workflow import rules as workflow_rules
 from civic.workflow import service as workflow
 from civic.workflow.schemas import TransitionForm
@@ -96,27 +98,42 @@ def render_submit_form(request: Request, state: FormState = EMPTY, *, on_behalf:
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, web: CurrentWeb):
+async def submit_form(request: Request):
     prefill = SubmitPrefill.read(request.query_params)
     values = {"kind": prefill.kind or "", "village_id": str(prefill.village or ""),
               "category_id": str(prefill.category or "")}
-    commune = pagecache.commune_id(communes.code(request)) if pagecache.cacheable(request) else None
-    if request.url.query or commune is None:  # a pre-filled form is rendered for its link
-        return submit_form_page(web, values=values)
+    if request.url.query or not pagecache.cacheable(request):  # a pre-filled form is rendered for its link
+        return await run_in_threadpool(render_submit_form, request, values=values)
     # The form residents open most, the same for every anonymous visitor but for its two tokens: kept with
-    # holes for them, for as long as the commune's villages, categories, settings and map middle stay.
-    version = pagecache.timed_version(*lookups_version(web.session, commune),
-                                      positions.centre(web.session, commune))
+    # holes for them, for as long as the commune's villages, categories, settings and map middle stay, and
+    # on SQLite answered on the event loop (pagecache.serve_async).
+    key = ("submit", pick_locale(request.cookies.get(COOKIE), None), request.url.path)
+    fill = {"csrf": lambda: session_csrf(request), "client": lambda: uuid.uuid4().hex}
+    version = await pagecache.read_version(lambda: _form_version(request))
+    if version is None:
+        return await run_in_threadpool(render_submit_form, request, values=values)
+    kept = pagecache.kept_form(request, key, version, fill)
+    if kept is not None:
+        return kept
+    response = await run_in_threadpool(_form_with_holes, request, values)
+    return pagecache.keep_form(request, key, version, response, fill)
 
-    def render() -> HTMLResponse:
+
+def _form_version(request: Request) -> str | None:
+    """The version of the kept form: None until this process knows the commune and its map's middle."""
+    commune = pagecache.commune_id(communes.code(request))
+    if commune is None:
+        return None
+    known, centre = positions.kept_centre(commune)
+    if not known:
+        return None
+    return pagecache.timed_version(pagecache.settings_version(commune), centre)
+
+
+def _form_with_holes(request: Request, values: dict[str, str]) -> HTMLResponse:
+    with reading(request) as web:
         web.csrf_hole = pagecache.hole("csrf")
-        try:
-            return submit_form_page(web, values={**values, "client_token": pagecache.hole("client")})
-        finally:
-            web.csrf_hole = None
-
-    return pagecache.serve_form(request, ("submit", web.locale, request.url.path), version, render,
-                                fill={"csrf": lambda: web.csrf_token, "client": lambda: uuid.uuid4().hex})
+        return submit_form_page(web, values={**values, "client_token": pagecache.hole("client")})
 
 
 @router.post("/submit")
