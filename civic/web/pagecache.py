@@ -24,6 +24,7 @@ import gzip
 import re
 import secrets
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ def chain_version(commune_id: int) -> str:
     version also names the current five minutes: no page is older than that."""
     row = _first("SELECT hash FROM audit_head WHERE commune_id = :commune", {"commune": commune_id})
     head = row[0] if row else ""
-    return f"{head}:{_time_bucket()}"
+    return f"{head}:{_time_bucket(str(commune_id))}"
 
 
 _NAMED = re.compile(r"(?<!:):(\w+)")
@@ -196,8 +197,11 @@ def respond(request: Request, page: CachedPage) -> Response:
     return Response(page.body, status_code=page.status, headers=headers)
 
 
-def _time_bucket() -> int:
-    return int(clock.now().timestamp()) // TIME_BUCKET_S
+def _time_bucket(spread: str) -> int:
+    """The current five minutes, counted from a moment of its own for each `spread` (what the page is):
+    were every page's five minutes to end at once, each worker would render all of its pages again in the
+    same second."""
+    return (int(clock.now().timestamp()) + zlib.crc32(spread.encode()) % TIME_BUCKET_S) // TIME_BUCKET_S
 
 
 def item_version(code: str) -> str | None:
@@ -213,7 +217,7 @@ def item_version(code: str) -> str | None:
                  "FROM item i WHERE i.code = :code", {"code": code})
     if row is None:
         return None
-    return f"item:{row[0]}:{row[1]}:{row[2]}:{_time_bucket()}"
+    return f"item:{row[0]}:{row[1]}:{row[2]}:{_time_bucket(code)}"
 
 
 def list_version(commune_id: int, village_id: int | None, stage: str | None) -> str:
@@ -236,7 +240,8 @@ def list_version(commune_id: int, village_id: int | None, stage: str | None) -> 
                  f"count(*), coalesce(sum(n), 0), coalesce(sum(stamp), 0) FROM item_count {cells}", params)
     if row is None or (village_id is not None and not row[1]):
         return chain_version(commune_id)
-    return f"list:{village_id}:{stage}:{row[0]}:{row[2]}:{row[3]}:{row[4]}:{_time_bucket()}"
+    cells = f"{village_id}:{stage}"
+    return f"list:{cells}:{row[0]}:{row[2]}:{row[3]}:{row[4]}:{_time_bucket(cells)}"
 
 
 _commune_ids: dict[str, int] = {}
@@ -373,4 +378,5 @@ def settings_version(commune_id: int) -> str:
 
 def timed_version(*parts: Any) -> str:
     """A version made of what a page shows (`parts`) and the current five minutes."""
-    return ":".join(map(str, (*parts, _time_bucket())))
+    version = ":".join(map(str, parts))
+    return f"{version}:{_time_bucket(version)}"

@@ -4,9 +4,12 @@ item's page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
+from civic import clock
 from civic.areas.models import Commune, Village
 from civic.audit import service as audit
 from civic.db import unit_of_work
@@ -75,6 +78,32 @@ def test_a_change_to_the_commune_shows_on_every_item_page(two):
                      payload={"category_id": category.id})
     assert "Drains and ditches" in status(client, a)
     assert "Drains and ditches" in status(client, b)
+
+
+def test_no_kept_page_is_older_than_five_minutes_and_pages_do_not_all_expire_at_once(two):
+    """What changes with time alone (working days waited, countdowns) shows within five minutes; each page
+    counts its five minutes from a moment of its own, so a worker never renders every page in one second."""
+    client, a, b, _users, renders = two
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    clock.freeze(start)
+
+    def read_all() -> None:
+        status(client, a), status(client, b)
+        client.get("/items", params={"lang": "en", "stage": "submitted"})
+
+    read_all()
+    kept = len(renders)
+    read_all()
+    assert len(renders) == kept  # all three kept
+    rendered_at: dict[tuple, int] = {}
+    for second in range(1, 301):  # five minutes, second by second
+        clock.freeze(start + timedelta(seconds=second))
+        before = len(renders)
+        read_all()
+        for key in renders[before:]:
+            rendered_at.setdefault(key, second)
+    assert len(rendered_at) == 3  # each rendered again within five minutes
+    assert len(set(rendered_at.values())) > 1  # not all in the same second
 
 
 def test_an_unknown_code_is_never_cached(two):
