@@ -14,18 +14,9 @@ from tests.builders import browser, count, csrf_from, hidden_value, item_data, l
 
 
 @pytest.fixture
-def kept(client, monkeypatch):
+def kept(client, kept_pages):
     """The app's client with the page cache on, and the keys of the pages it rendered and kept."""
-    monkeypatch.setattr(pagecache.cache, "enabled", True)
-    renders: list[tuple] = []
-    real_put = pagecache.cache.put
-
-    def put(key, version, response):
-        renders.append(key)
-        real_put(key, version, response)
-
-    monkeypatch.setattr(pagecache.cache, "put", put)
-    return client, renders
+    return client, kept_pages
 
 
 def tokens(page) -> tuple[str, str]:

@@ -20,21 +20,12 @@ from tests.builders import make_item, viewer, world
 
 
 @pytest.fixture
-def two(client, monkeypatch):
-    monkeypatch.setattr(pagecache.cache, "enabled", True)
+def two(client, kept_pages):
     with unit_of_work(write=True) as db:
         commune, a, b, cat, users = world(db)
         first = make_item(db, commune, a, cat, title="Cống ngõ 5 bị tắc")
         second = make_item(db, commune, b, cat, title="Đèn đường ngõ 9 không sáng")
-    renders: list[tuple] = []
-    real_put = pagecache.cache.put
-
-    def put(key, version, response):
-        renders.append(key)
-        real_put(key, version, response)
-
-    monkeypatch.setattr(pagecache.cache, "put", put)
-    return client, first.code, second.code, users, renders
+    return client, first.code, second.code, users, kept_pages
 
 
 def status(client, code: str) -> str:
