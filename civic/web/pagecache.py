@@ -140,7 +140,7 @@ def _first(sql: str, params: dict[str, Any]) -> tuple | None:
     engine = get_engine()
     if engine.dialect.paramstyle == "pyformat":
         sql = _NAMED.sub(r"%(\1)s", sql)
-    on_loop = _on_loop()
+    on_loop = engine.dialect.name == "sqlite" and _on_loop()
     conn = _loop_connection(engine) if on_loop else engine.raw_connection()
     try:
         cur = conn.cursor()
@@ -148,8 +148,10 @@ def _first(sql: str, params: dict[str, Any]) -> tuple | None:
         row = cur.fetchone()
         cur.close()
     except Exception:
-        if on_loop:
-            _forget_loop_connections()
+        if on_loop:  # broken, or the database replaced: the next read opens another
+            with _loop_connections_lock:
+                _loop_connections.pop((id(engine), threading.get_ident()), None)
+            conn.close()
         raise
     finally:
         if not on_loop:
@@ -167,21 +169,27 @@ def _on_loop() -> bool:
 
 # The event loop's own connection of each engine (SQLite): taken from the pool once and detached from it, so
 # a version read on the loop never waits for a connection the threads hold, and never holds one of theirs.
-_loop_connections: dict[int, Any] = {}
+# One a loop's thread (a server has one loop a process; the tests' clients have one each).
+_loop_connections: dict[tuple[int, int], Any] = {}
+_loop_connections_lock = threading.Lock()
 
 
 def _loop_connection(engine: Any) -> Any:
-    conn = _loop_connections.get(id(engine))
+    key = (id(engine), threading.get_ident())
+    conn = _loop_connections.get(key)
     if conn is None:
         conn = engine.raw_connection()
         conn.detach()
-        _loop_connections[id(engine)] = conn
+        with _loop_connections_lock:
+            _loop_connections[key] = conn
     return conn
 
 
 def _forget_loop_connections() -> None:
-    while _loop_connections:
-        _id, conn = _loop_connections.popitem()
+    with _loop_connections_lock:
+        dropped = list(_loop_connections.values())
+        _loop_connections.clear()
+    for conn in dropped:
         try:
             conn.close()
         except Exception:  # already broken: it is gone either way
