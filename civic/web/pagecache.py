@@ -20,6 +20,7 @@ from here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import re
 import secrets
@@ -151,7 +152,8 @@ def _first(sql: str, params: dict[str, Any]) -> tuple | None:
         if on_loop:  # broken, or the database replaced: the next read opens another
             with _loop_connections_lock:
                 _loop_connections.pop((id(engine), threading.get_ident()), None)
-            conn.close()
+            with contextlib.suppress(Exception):
+                conn.close()
         raise
     finally:
         if not on_loop:
@@ -190,10 +192,8 @@ def _forget_loop_connections() -> None:
         dropped = list(_loop_connections.values())
         _loop_connections.clear()
     for conn in dropped:
-        try:
+        with contextlib.suppress(Exception):  # already broken: it is gone either way
             conn.close()
-        except Exception:  # already broken: it is gone either way
-            pass
 
 
 def respond(request: Request, page: CachedPage) -> Response:
