@@ -24,6 +24,7 @@ from civic.audit.rules import (
     stamp,
 )
 from civic.clock import as_utc
+from civic.db import Plain
 from civic.errors import N_, Conflict
 
 # Called by record() with each new event, in the same session and transaction, before it returns: civic.notify
@@ -88,8 +89,9 @@ class LockedHead:
 
 
 # Built once (building a statement costs more than running it); each runs with its values as parameters.
-_HEAD_FOR_UPDATE = (select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
-                    .where(col(AuditHead.commune_id) == bindparam("commune_id")).with_for_update())
+# The head is read as Plain: every writing transaction of a commune starts with it.
+_HEAD_FOR_UPDATE = Plain(select(col(AuditHead.seq), col(AuditHead.hash), col(AuditHead.closed))
+                         .where(col(AuditHead.commune_id) == bindparam("commune_id")).with_for_update())
 _APPEND_EVENT = insert(AuditEvent)
 _MOVE_HEAD = (update(AuditHead).where(col(AuditHead.commune_id) == bindparam("head_commune_id"))
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
@@ -100,7 +102,7 @@ def lock_head(session: Session, commune_id: int) -> LockedHead:
     transaction holds it already) and read it; a commune without one gets its genesis head. A caller that
     must serialise on the chain before it appends passes the result to record() (which then reads nothing
     again)."""
-    row = session.connection().execute(_HEAD_FOR_UPDATE, {"commune_id": commune_id}).first()
+    row = _HEAD_FOR_UPDATE.rows(session, {"commune_id": commune_id}).first()
     if row is None:
         ensure_head(session, commune_id)
         return LockedHead(commune_id, 0, GENESIS)

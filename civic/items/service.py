@@ -45,8 +45,9 @@ _BY_CODE = select(Item).where(col(Item.code) == bindparam("code"))
 _MADE_BY = select(col(Item.id)).where(col(Item.client_token) == bindparam("token"))
 _LAST_SEQ = select(func.max(col(Item.seq))).where(col(Item.commune_id) == bindparam("commune_id"),
                                                   col(Item.year) == bindparam("year"))
-_MADE_BY_AND_LAST_SEQ = select(_MADE_BY.scalar_subquery().label("made_by"),
-                               _LAST_SEQ.scalar_subquery().label("last_seq"))
+# Run as Plain inside the writing transaction, which every other submission waits for.
+_MADE_BY_AND_LAST_SEQ = Plain(select(_MADE_BY.scalar_subquery().label("made_by"),
+                                     _LAST_SEQ.scalar_subquery().label("last_seq")))
 
 
 def get_by_code(session: Session, code: str) -> Item:
@@ -241,8 +242,8 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
     # commune's last number of the year.
     head = audit.lock_head(session, row_id(commune))
     year = clock.today_local().year
-    made_by, last = session.connection().execute(_MADE_BY_AND_LAST_SEQ, {
-        "token": client_token, "commune_id": commune.id, "year": year}).one()
+    made_by, last = _MADE_BY_AND_LAST_SEQ.rows(session, {
+        "token": client_token, "commune_id": commune.id, "year": year}).first()
     if made_by is not None and client_token:
         existing = session.get(Item, made_by)
         assert existing is not None  # read in this transaction a moment ago
@@ -294,11 +295,12 @@ _RECENT = (col(Item.id), col(Item.code), col(Item.title), col(Item.description),
 # Only items with the same words (their digest), or from before the digest was kept (migration 0015r):
 # the look compares the words of what it reads, and otherwise read every recent item of the reporter.
 _SAME_WORDS = or_(col(Item.text_key_sha256) == bindparam("digest"), col(Item.text_key_sha256).is_(None))
-# A reporter's newest items of the last minutes, by the index of the column that names the reporter.
-_MINE = {name: select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
-                                      col(Item.created_at) > bindparam("since"),
-                                      col(Item.commune_id) == bindparam("commune_id"), _SAME_WORDS)
-         .order_by(col(Item.id).desc()).limit(20)
+# A reporter's newest items of the last minutes, by the index of the column that names the reporter (Plain:
+# read inside the writing transaction).
+_MINE = {name: Plain(select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
+                                            col(Item.created_at) > bindparam("since"),
+                                            col(Item.commune_id) == bindparam("commune_id"), _SAME_WORDS)
+                     .order_by(col(Item.id).desc()).limit(20))
          for name in ("entered_by_id", "reporter_id", "contact_phone")}
 # The items a browser session sent, by code alone (its unique index: with the commune too, SQLite may scan
 # the commune's items).
@@ -327,7 +329,7 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], digest:
     connection = session.connection()  # plain rows: the ORM's layer would only cost time
     if mine is not None:
         params = {"who": mine[1], "since": since, "commune_id": commune.id, "digest": digest}
-        for row in connection.execute(_MINE[mine[0]], params):
+        for row in _MINE[mine[0]].rows(session, params):
             rows[row.id] = row
     if codes:
         for row in connection.execute(_BY_CODES, {"codes": codes, "digest": digest}):
