@@ -9,8 +9,11 @@ filtered by village and stage only is versioned by the counters of the cells it 
 a new item in one village leaves the lists of the other villages and stages in the cache.
 
 A form page (the submission form) is the same for every anonymous visitor but for its tokens: the
-session's CSRF token and the form's client token. It is kept with holes in their place (`serve_form`),
-filled for each request, so no visitor's token is ever stored or served to another.
+session's CSRF token and the form's client token. It is kept with holes in their place (`keep_form`,
+`kept_form`), filled for each request, so no visitor's token is ever stored or served to another.
+
+On SQLite a kept page is answered on the event loop (`serve_async`): its version is read there, on a
+connection of the loop's own, and only a render goes to the thread pool.
 
 Nothing here is needed by another process; each worker warms its own copy. Only
 anonymous requests without flash messages are cached, so nothing personal is ever stored or served
@@ -333,7 +336,7 @@ _HOLE = f"civichole{secrets.token_hex(12)}"
 
 
 def hole(name: str) -> str:
-    """What a page rendered for serve_form() shows in place of the value `name`."""
+    """What a form page rendered for keep_form() shows in place of the value `name`."""
     return f"{_HOLE}{name}x"
 
 
