@@ -237,7 +237,7 @@ class Web:
         return i18n.fmt_number(value, self.locale)
 
     # -- CSRF ----------------------------------------------------------------------------------------
-    # A page kept with holes (pagecache.serve_form) is rendered with this in place of the token.
+    # A form page kept with holes (pagecache.keep_form) is rendered with this in place of the token.
     csrf_hole: str | None = None
 
     @property

@@ -104,15 +104,10 @@ _lookups: dict[int, tuple[tuple[Any, ...], Lookups]] = {}
 _lookups_lock = threading.Lock()
 
 
-def lookups_version(db: Session, commune_id: int) -> tuple[Any, ...]:
-    """What changes whenever the commune's villages or categories change (see _LOOKUPS_VERSION)."""
-    return tuple(_LOOKUPS_VERSION.rows(db, {"commune_id": commune_id}).first())
-
-
 def lookups(db: Session, commune_id: int) -> Lookups:
     """Villages as plain rows (a commune may have hundreds, on every list page) and the categories, both
     in the order forms list them. Each call gets its own Lookups (a page may narrow its villages)."""
-    version = lookups_version(db, commune_id)
+    version = tuple(_LOOKUPS_VERSION.rows(db, {"commune_id": commune_id}).first())
     kept = _lookups.get(commune_id)
     if kept is None or kept[0] != version:
         rows = db.execute(select(col(Village.id), col(Village.name), col(Village.slug), col(Village.kind),

@@ -137,7 +137,7 @@ _TRIAGE_BY_VILLAGE = (select(*_TRIAGE_COLUMNS)
 # was built with.
 _IN_ORDER_SQL = (f"SELECT id, code, title, kind, village_id, category_id, created_at FROM item{{hint}} "
                  f"WHERE village_id + 0 IN :villages AND stage = '{Stage.SUBMITTED.value}' "
-                 f"ORDER BY created_at, id LIMIT :limit OFFSET :offset")
+                 "ORDER BY created_at, id LIMIT :limit OFFSET :offset")
 _TRIAGE_IN_ORDER = {
     dialect: text(_IN_ORDER_SQL.format(hint=hint))
     .bindparams(bindparam("villages", expanding=True)).columns(*_TRIAGE_COLUMNS)
