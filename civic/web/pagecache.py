@@ -286,19 +286,10 @@ def serve(request: Request, key: tuple, commune: int | None, render,
           version: Callable[[], str | None] | None = None) -> Response:
     """Serve the cached page for `key` if its version has not moved since: `version()` when given (an
     item's page), else the commune's chain head. Otherwise render it and keep it."""
-    if commune is None or not cacheable(request):
-        return render()
-    key = _by_address(request, key)
-    current = version() if version is not None else chain_version(commune)
-    if current is None:
-        return render()
-    page = cache.get(key, current)
+    kept, current, page = _look_up(request, key, commune, version)
     if page is not None:
         return respond(request, page)
-    response = render()
-    if _shareable(response):
-        cache.put(key, current, response)
-    return response
+    return _keep(kept, current, render())
 
 
 async def serve_async(request: Request, key: tuple, commune: Callable[[], int | None],
@@ -310,25 +301,29 @@ async def serve_async(request: Request, key: tuple, commune: Callable[[], int | 
     pool. On PostgreSQL, whose reads wait for the network, all of it runs in the thread pool, as serve()."""
     if get_engine().dialect.name != "sqlite":
         return await run_in_threadpool(lambda: serve(request, key, commune(), render, version))
-    commune_id_ = commune()
-    if commune_id_ is None or not cacheable(request):
-        return await run_in_threadpool(render)
-    kept = _by_address(request, key)
-    current = version() if version is not None else chain_version(commune_id_)
-    if current is None:
-        return await run_in_threadpool(render)
-    page = cache.get(kept, current)
+    kept, current, page = _look_up(request, key, commune(), version)
     if page is not None:
         return respond(request, page)
-    response = await run_in_threadpool(render)
-    if _shareable(response):
-        cache.put(kept, current, response)
+    return _keep(kept, current, await run_in_threadpool(render))
+
+
+def _look_up(request: Request, key: tuple, commune: int | None, version: Callable[[], str | None] | None
+             ) -> tuple[tuple, str | None, CachedPage | None]:
+    """The key a page is kept under, its current version (None: not to be kept) and the page kept at it."""
+    if commune is None or not cacheable(request):
+        return key, None, None
+    kept = _by_address(request, key)
+    current = version() if version is not None else chain_version(commune)
+    return kept, current, cache.get(kept, current) if current is not None else None
+
+
+def _keep(key: tuple, version: str | None, response: Response) -> Response:
+    """Keep a page just rendered, unless it has no version or is personal: a page that carries a form
+    token or set a cookie is never shared."""
+    if version is not None and b'name="csrf_token"' not in response.body \
+            and "set-cookie" not in response.headers:
+        cache.put(key, version, response)
     return response
-
-
-def _shareable(response: Response) -> bool:
-    """A page that carries a form token or set a cookie is personal: never share it."""
-    return b'name="csrf_token"' not in response.body and "set-cookie" not in response.headers
 
 
 # A hole's mark: random for each process, so no text a visitor typed can be taken for one.
@@ -355,9 +350,8 @@ def kept_form(request: Request, key: tuple, version: str, fill: dict[str, Callab
 def keep_form(request: Request, key: tuple, version: str, response: Response,
               fill: dict[str, Callable[[], str]]) -> Response:
     """Keep a form page just rendered with holes (see kept_form), and answer it with this request's values."""
-    if response.status_code != 200 or "set-cookie" in response.headers:
-        return response  # never expected of an anonymous form; answered as it is, not kept
-    cache.put(_by_address(request, key), version, response)
+    if response.status_code == 200 and "set-cookie" not in response.headers:  # else answered, not kept
+        cache.put(_by_address(request, key), version, response)
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "content-language")}
     return _filled(bytes(response.body).decode(), response.status_code, headers, fill)
 
@@ -379,7 +373,9 @@ async def read_version(read: Callable[[], str | None]) -> str | None:
 
 def settings_version(commune_id: int) -> str:
     """What changes whenever the commune's villages, categories or settings do: its last event that names
-    no item, and how many villages and categories it has (categories are also made without an event)."""
+    no item, and how many villages and categories it has (categories are also made without an event). The
+    lookups' version (civic/web/views.py) reads the same in a page's session; this one needs none, so the
+    event loop can read it."""
     row = _first("SELECT (SELECT e.hash FROM audit_event e WHERE e.commune_id = :commune "
                  "AND e.item_id IS NULL ORDER BY e.seq DESC LIMIT 1), "
                  "(SELECT count(*) FROM village v WHERE v.commune_id = :commune), "
