@@ -36,10 +36,9 @@ class Item(SQLModel, table=True):
         Index("ix_item_stage_changed", "stage", "stage_changed_at"),
         Index("ix_item_category_created", "category_id", "created_at"),
         Index("ix_item_reporter", "reporter_id", "created_at"),
-        # A phone's and a village head's last items: the look for a repeated submission (migration 0012p).
-        Index("ix_item_phone_created", "contact_phone", "created_at"),
-        Index("ix_item_entered_by_created", "entered_by_id", "created_at"),
         Index("ix_item_commune_year_seq", "commune_id", "year", "seq"),
+        # The same words sent again: the look for a repeated submission (migration 0016k).
+        Index("ix_item_text_key_created", "text_key_sha256", "created_at"),
         # New items only, oldest first: the triage queue of a head of many villages (migration 0010s).
         Index("ix_item_submitted_created", "created_at", "id", sqlite_where=text("stage = 'submitted'"),
               postgresql_where=text("stage = 'submitted'")),

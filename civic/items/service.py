@@ -290,18 +290,23 @@ def submit(session: Session, commune: Commune, form: SubmitForm, viewer: Viewer,
 
 # The columns the look for a repeat reads of each recent item (plain rows: it loads no item it does not
 # return).
-_RECENT = (col(Item.id), col(Item.code), col(Item.title), col(Item.description), col(Item.created_at),
-           col(Item.reporter_id), col(Item.entered_by_id), col(Item.commune_id))
-# Only items with the same words (their digest), or from before the digest was kept (migration 0015r):
-# the look compares the words of what it reads, and otherwise read every recent item of the reporter.
+_RECENT: tuple[Any, ...] = (col(Item.id), col(Item.code), col(Item.title), col(Item.description),
+                            col(Item.created_at), col(Item.reporter_id), col(Item.entered_by_id),
+                            col(Item.commune_id))
+# A reporter's items of the last minutes with the same words (their digest), or from before the digest was
+# kept (migration 0015r), newest first. Each half reads the digest's index (migration 0016k): a few rows
+# however many items the reporter sent in those minutes (one phone may send thousands); the index of the
+# column that names the reporter would read all of them. On SQLite the statement names its index, as its
+# planner (without statistics) may take the reporter's instead. Plain: read inside the writing transaction.
+_MINE_SQL = ("SELECT {columns} FROM item{hint} WHERE {who} = :who AND commune_id = :commune_id "
+             "AND text_key_sha256 {words} AND created_at > :since")
+_MINE = {name: {dialect: Plain(text(" UNION ALL ".join(
+    _MINE_SQL.format(columns=", ".join(c.key for c in _RECENT), hint=hint, who=name, words=words)
+    for words in ("= :digest", "IS NULL")) + " ORDER BY id DESC LIMIT 20")
+    .bindparams(bindparam("since", type_=_RECENT[4].type)).columns(*_RECENT))
+    for dialect, hint in (("sqlite", " INDEXED BY ix_item_text_key_created"), ("postgresql", ""))}
+    for name in ("entered_by_id", "reporter_id", "contact_phone")}
 _SAME_WORDS = or_(col(Item.text_key_sha256) == bindparam("digest"), col(Item.text_key_sha256).is_(None))
-# A reporter's newest items of the last minutes, by the index of the column that names the reporter (Plain:
-# read inside the writing transaction).
-_MINE = {name: Plain(select(*_RECENT).where(col(getattr(Item, name)) == bindparam("who"),
-                                            col(Item.created_at) > bindparam("since"),
-                                            col(Item.commune_id) == bindparam("commune_id"), _SAME_WORDS)
-                     .order_by(col(Item.id).desc()).limit(20))
-         for name in ("entered_by_id", "reporter_id", "contact_phone")}
 # The items a browser session sent, by code alone (its unique index: with the commune too, SQLite may scan
 # the commune's items).
 _BY_CODES = select(*_RECENT).where(col(Item.code).in_(bindparam("codes", expanding=True)), _SAME_WORDS)
@@ -329,7 +334,7 @@ def _repeat_of(session: Session, commune: Commune, key: tuple[str, str], digest:
     connection = session.connection()  # plain rows: the ORM's layer would only cost time
     if mine is not None:
         params = {"who": mine[1], "since": since, "commune_id": commune.id, "digest": digest}
-        for row in _MINE[mine[0]].rows(session, params):
+        for row in _MINE[mine[0]][connection.dialect.name].rows(session, params):
             rows[row.id] = row
     if codes:
         for row in connection.execute(_BY_CODES, {"codes": codes, "digest": digest}):
