@@ -196,10 +196,13 @@ def grants_in_force(session: Session, user_id: int, today: date | None = None) -
             if in_force(row.starts_on, row.ends_on, today)]
 
 
+_HOUSEHOLDS = Plain(select(col(HouseholdMember.household_id))
+                    .where(col(HouseholdMember.user_id) == bindparam("user_id")))
+
+
 def _viewer_of(session: Session, user: User) -> Viewer:
     grants = grants_in_force(session, row_id(user))
-    households = frozenset(session.execute(
-        select(col(HouseholdMember.household_id)).where(col(HouseholdMember.user_id) == user.id)).scalars())
+    households = frozenset(_HOUSEHOLDS.rows(session, {"user_id": user.id}).scalars())
     return Viewer(user, grants, households)
 
 
