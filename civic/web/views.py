@@ -17,7 +17,7 @@ from civic.audit.models import AuditEvent
 from civic.config import get_settings
 from civic.core.collation import vi_key
 from civic.core.kinds import Action, Stage
-from civic.db import Plain, remember_reads
+from civic.db import Plain, PlainModels, remember_reads
 from civic.errors import N_
 from civic.items import service as items
 from civic.items.models import Category, Item
@@ -159,6 +159,17 @@ def furthest_stage(entries: list[items.TimelineEntry]) -> int | None:
     return reached
 
 
+# The item's village and category as the status page shows them: copies that belong to no session, read
+# without the ORM's layer (civic.db.PlainModels), which costs more than the read itself.
+_VILLAGE = PlainModels(select(Village).where(col(Village.id) == bindparam("id")), Village)
+_CATEGORY = PlainModels(select(Category).where(col(Category.id) == bindparam("id")), Category)
+
+
+def _shown(statement: PlainModels, db: Session, row: int) -> Any:
+    found = statement.objects(db, {"id": row})
+    return found[0] if found else None
+
+
 def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
     # The page only reads: what two sections both need (the item's facts, the village's register, the
     # households the viewer represents) is read once (civic.db.remember_reads).
@@ -166,8 +177,8 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
     viewer = web.viewer
     is_author = items.is_author(item, viewer, manage_token)
     entries = items.timeline(db, item)
-    village = db.get(Village, item.village_id)
-    category = db.get(Category, item.category_id)
+    village = _shown(_VILLAGE, db, item.village_id)
+    category = _shown(_CATEGORY, db, item.category_id)
     duplicate_of = db.get(Item, item.duplicate_of_id) if item.duplicate_of_id else None
     review = workflow.current_review(db, item) if item.stage == Stage.CLOSED else None
     actions = workflow.allowed_actions(db, item, viewer, is_author=is_author)
