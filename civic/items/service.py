@@ -316,7 +316,7 @@ _MINE_SQL = ("SELECT {columns} FROM item{hint} WHERE {who} = :who AND commune_id
 _MINE = {name: {dialect: Plain(text(" UNION ALL ".join(
     _MINE_SQL.format(columns=", ".join(c.key for c in _RECENT), hint=hint, who=name, words=words)
     for words in ("= :digest", "IS NULL")) + " ORDER BY id DESC LIMIT 20")
-    .bindparams(bindparam("since", type_=_RECENT[4].type)).columns(*_RECENT))
+    .bindparams(bindparam("since", type_=_RECENT[4].type)).columns(*_RECENT))  # [4]: created_at's type
     for dialect, hint in (("sqlite", " INDEXED BY ix_item_text_key_created"), ("postgresql", ""))}
     for name in ("entered_by_id", "reporter_id", "contact_phone")}
 _SAME_WORDS = or_(col(Item.text_key_sha256) == bindparam("digest"), col(Item.text_key_sha256).is_(None))

@@ -7,7 +7,7 @@ The look for a repeat (civic.items.rules.is_repeat) read the reporter's items of
 phone's or the village head's index (0012p) and kept those with the same digest of the words (0015r): one
 phone that sent a thousand items in those minutes made every next submission read a thousand rows, inside
 the writing transaction that all other submissions wait for. `ix_item_text_key_created` finds the items
-with the same words, and those from before the digest was kept (none), in a few rows. The two indexes of
+with the same words, and those of the last minutes from before the digest was kept, in a few rows. The two indexes of
 0012p served only that look and are dropped: an item written keeps one index fewer up to date.
 """
 from collections.abc import Sequence

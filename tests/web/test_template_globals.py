@@ -13,7 +13,9 @@ def test_a_global_added_after_a_template_was_loaded_reaches_it():
         assert after.globals["late_global_for_test"] == "ok"
         env.globals.update(another_late_global_for_test=2)
         assert env.get_template("base.html").globals["another_late_global_for_test"] == 2
+        env.globals.setdefault("third_late_global_for_test", 3)
+        assert env.get_template("base.html").globals["third_late_global_for_test"] == 3
     finally:
-        env.globals.pop("late_global_for_test")
-        env.globals.pop("another_late_global_for_test", None)
+        for name in ("late_global_for_test", "another_late_global_for_test", "third_late_global_for_test"):
+            env.globals.pop(name, None)
         env.cache.clear()
