@@ -50,27 +50,21 @@ _MADE_BY_AND_LAST_SEQ = Plain(select(_MADE_BY.scalar_subquery().label("made_by")
                                      _LAST_SEQ.scalar_subquery().label("last_seq")))
 
 
-def get_by_code(session: Session, code: str) -> Item:
+_SHOWN_BY_CODE = PlainModels(_BY_CODE, Item)
+
+
+def get_by_code(session: Session, code: str, *, shown: bool = False) -> Item:
+    """The item of a code. `shown`: for a page that only shows it (the status page), a copy that belongs to
+    no session, read without the ORM's layer (civic.db.PlainModels), which costs more than the read."""
     canonical = rules.parse_code(code)
     item = None
-    if canonical:
+    if canonical and shown:
+        item = next(iter(_SHOWN_BY_CODE.objects(session, {"code": canonical})), None)
+    elif canonical:
         item = session.execute(_BY_CODE, {"code": canonical}).scalar_one_or_none()
     if item is None:
         raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
     return item
-
-
-_SHOWN_BY_CODE = PlainModels(_BY_CODE, Item)
-
-
-def shown_by_code(session: Session, code: str) -> Item:
-    """get_by_code for a page that only shows the item (the status page): a copy that belongs to no session,
-    read without the ORM's layer (civic.db.PlainModels), which costs more than the rest of the read."""
-    canonical = rules.parse_code(code)
-    found = _SHOWN_BY_CODE.objects(session, {"code": canonical}) if canonical else []
-    if not found:
-        raise NotFound(N_("No item has the code %(code)s."), code=(code or "")[:40])
-    return found[0]
 
 
 def get_by_manage_token(session: Session, token: str) -> Item:

@@ -116,7 +116,7 @@ async def item_status(request: Request, code: ItemCode):
 def _item_status(request: Request, code: str):
     with reading(request) as web:
         db = web.session
-        item = items.shown_by_code(db, code)
+        item = items.get_by_code(db, code, shown=True)
         if item.code != code:
             return RedirectResponse(request.app.url_path_for("item_status", code=item.code), status_code=301)
         # The browser that sent it (its receipt is in the session) is its author here too: it sees the
