@@ -220,3 +220,47 @@ def test_a_plain_read_sees_what_the_session_has_not_written_yet_and_is_counted_a
         finally:
             event.remove(get_engine(), "before_cursor_execute", listener)
         assert any("count(*)" in s.lower() for s in seen)
+
+
+# --- among: a set of ids as one parameter -----------------------------------------------------------------
+
+def test_among_reads_the_rows_of_any_number_of_ids_through_one_statement_with_one_parameter():
+    from sqlalchemy import bindparam, event, select
+    from sqlmodel import col
+
+    from civic.db import AMONG_SQL, IdSet, Plain, among, get_engine
+    from civic.items.models import Item
+    from tests.builders import make_category, make_commune, make_item, make_village
+
+    with unit_of_work(write=True) as session:
+        commune = make_commune(session)
+        villages = [make_village(session, commune, name=f"Thôn {n}") for n in range(3)]
+        category = make_category(session, commune)
+        made = {v.id: [make_item(session, commune, v, category).id for _ in range(2)] for v in villages}
+        first, _second, third = (v.id for v in villages)
+        ids = Plain(select(col(Item.id)).where(among(col(Item.village_id), "v")).order_by(col(Item.id)))
+        assert ids.rows(session, {"v": set()}) == []
+        assert ids.rows(session, {"v": {first}}).scalars() == made[first]
+        both = ids.rows(session, {"v": frozenset({third, first})}).scalars()
+        assert both == sorted(made[first] + made[third])
+        # the ORM's execute takes it too, and so does a text() statement written with AMONG_SQL
+        orm = session.execute(ids.stmt, {"v": [third]}).scalars().all()
+        assert orm == made[third]
+        dialect = session.get_bind().dialect.name
+        test = AMONG_SQL[dialect].format(name="v")
+        written = text(f"SELECT id FROM item WHERE village_id {test} ORDER BY id").bindparams(
+            bindparam("v", type_=IdSet()))
+        assert session.execute(written, {"v": {first}}).scalars().all() == made[first]
+
+        seen: list[tuple[str, object]] = []
+        listener = lambda _c, _cur, statement, params, *_a: seen.append((statement, params))  # noqa: E731
+        event.listen(get_engine(), "before_cursor_execute", listener)
+        try:
+            ids.rows(session, {"v": {first}})
+            ids.rows(session, {"v": set(range(1, 201)) | {first}})
+            session.execute(ids.stmt, {"v": set(range(1, 301))}).all()
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", listener)
+        statements = {statement for statement, _params in seen}
+        assert len(statements) == 1, statements  # the same statement for 1, 201 or 300 villages
+        assert all(len(params) == 1 for _statement, params in seen)  # each sent as one value

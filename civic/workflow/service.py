@@ -15,7 +15,7 @@ from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.facts import ItemFacts
 from civic.core.inputs import Form
-from civic.db import memoized
+from civic.db import AMONG_SQL, IdSet, Plain, among, memoized
 from civic.items import service as items
 from civic.items.models import Item, ItemCount
 from civic.workflow import calendar, registry, rules
@@ -116,8 +116,8 @@ class QueueEntry:
 
 QUEUE_PAGE = 50
 
-# Built once, run with the head's villages (with the lists in them, building cost more than running).
-# Two ways to read one page, oldest first; triage_queue takes the one that reads fewer rows:
+# Built once, run with the head's villages as one parameter (db.among: the same statement for 1 or 200
+# villages). Two ways to read one page, oldest first; triage_queue takes the one that reads fewer rows:
 # - by the (village, stage, created) index: every new item of the head's villages, then sorted. Cheap for a
 #   head of a few villages of a large commune;
 # - along the commune's new items in order (the partial index `ix_item_submitted_created`), keeping those of
@@ -127,28 +127,26 @@ QUEUE_PAGE = 50
 #   1.4 ms of the page's 12).
 _TRIAGE_COLUMNS: tuple[Any, ...] = (col(Item.id), col(Item.code), col(Item.title), col(Item.kind),
                                    col(Item.village_id), col(Item.category_id), col(Item.created_at))
-_TRIAGE_BY_VILLAGE = (select(*_TRIAGE_COLUMNS)
-                      .where(col(Item.village_id).in_(bindparam("villages", expanding=True)),
-                             col(Item.stage) == Stage.SUBMITTED)
-                      .order_by(col(Item.created_at), col(Item.id))
-                      .offset(bindparam("offset")).limit(bindparam("limit")))
+_TRIAGE_BY_VILLAGE = Plain(select(*_TRIAGE_COLUMNS)
+                           .where(among(col(Item.village_id), "villages"), col(Item.stage) == Stage.SUBMITTED)
+                           .order_by(col(Item.created_at), col(Item.id))
+                           .offset(bindparam("offset")).limit(bindparam("limit")))
 # The second names its index on SQLite, whose planner (without statistics) prefers the (stage, changed)
 # index and a sort; the stage is written out, as a partial index is used only for the very condition it
 # was built with.
-_IN_ORDER_SQL = (f"SELECT id, code, title, kind, village_id, category_id, created_at FROM item{{hint}} "
-                 f"WHERE village_id + 0 IN :villages AND stage = '{Stage.SUBMITTED.value}' "
+_IN_ORDER_SQL = ("SELECT id, code, title, kind, village_id, category_id, created_at FROM item{hint} "
+                 "WHERE village_id + 0 {among} AND stage = '" + Stage.SUBMITTED.value + "' "
                  "ORDER BY created_at, id LIMIT :limit OFFSET :offset")
 _TRIAGE_IN_ORDER = {
-    dialect: text(_IN_ORDER_SQL.format(hint=hint))
-    .bindparams(bindparam("villages", expanding=True)).columns(*_TRIAGE_COLUMNS)
+    dialect: Plain(text(_IN_ORDER_SQL.format(hint=hint, among=AMONG_SQL[dialect].format(name="villages")))
+                   .bindparams(bindparam("villages", type_=IdSet()), bindparam("limit"), bindparam("offset"))
+                   .columns(*_TRIAGE_COLUMNS))
     for dialect, hint in (("sqlite", " INDEXED BY ix_item_submitted_created"), ("postgresql", ""))}
-_TRIAGE_COUNT = select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
-    col(ItemCount.commune_id).in_(bindparam("communes", expanding=True)),
-    col(ItemCount.village_id).in_(bindparam("villages", expanding=True)),
-    col(ItemCount.stage) == Stage.SUBMITTED)
-_NEW_IN_COMMUNES = select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
-    col(ItemCount.commune_id).in_(bindparam("communes", expanding=True)),
-    col(ItemCount.stage) == Stage.SUBMITTED)
+_TRIAGE_COUNT = Plain(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
+    among(col(ItemCount.commune_id), "communes"), among(col(ItemCount.village_id), "villages"),
+    col(ItemCount.stage) == Stage.SUBMITTED))
+_NEW_IN_COMMUNES = Plain(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
+    among(col(ItemCount.commune_id), "communes"), col(ItemCount.stage) == Stage.SUBMITTED))
 
 
 def triage_queue(session: Session, viewer: Viewer, limit: int = QUEUE_PAGE, offset: int = 0,
@@ -159,13 +157,12 @@ def triage_queue(session: Session, viewer: Viewer, limit: int = QUEUE_PAGE, offs
     villages = viewer.villages("village_head")
     if not villages:
         return []
-    params = {"villages": sorted(villages), "offset": offset, "limit": limit}
+    params = {"villages": villages, "offset": offset, "limit": limit}
     theirs = triage_count(session, viewer) if waiting is None else waiting
-    everyone = int(session.execute(_NEW_IN_COMMUNES, {"communes": sorted(viewer.communes("village_head"))})
-                   .scalar_one())
+    everyone = int(_NEW_IN_COMMUNES.rows(session, {"communes": viewer.communes("village_head")}).scalar())
     in_order = theirs and (offset + limit) * everyone / theirs < theirs
     statement = _TRIAGE_IN_ORDER[session.get_bind().dialect.name] if in_order else _TRIAGE_BY_VILLAGE
-    rows = session.execute(statement, params).all()
+    rows = statement.rows(session, params)
     today = clock.today_local()
     allowed_days = get_settings().ack_working_days
     out = []
@@ -183,8 +180,8 @@ def triage_count(session: Session, viewer: Viewer) -> int:
     villages = viewer.villages("village_head")
     if not villages:
         return 0
-    return int(session.execute(_TRIAGE_COUNT, {"communes": sorted(viewer.communes("village_head")),
-                                               "villages": sorted(villages)}).scalar_one())
+    return int(_TRIAGE_COUNT.rows(session, {"communes": viewer.communes("village_head"),
+                                            "villages": villages}).scalar())
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlmodel import Session, col
 
 from civic import clock
@@ -21,6 +21,7 @@ from civic.boards.models import Board, BoardMember
 from civic.config import get_settings
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Stage
+from civic.db import Plain, among
 from civic.deliberation import front
 from civic.deliberation import rules as delib_rules
 from civic.deliberation import service as deliberation
@@ -79,26 +80,26 @@ def has_todo(viewer: Viewer) -> bool:
 
 # --- the count in the navigation --------------------------------------------------------------------
 
-# Built once, run with the viewer's villages (a head of 200 villages: building the statement with the
-# lists in it cost more than running it).
-_HEAD_COUNTS = (select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
-                .where(col(ItemCount.commune_id).in_(bindparam("communes", expanding=True)),
-                       col(ItemCount.village_id).in_(bindparam("villages", expanding=True)),
-                       col(ItemCount.stage).in_([str(s) for s in HEAD_STAGES]))
-                .group_by(col(ItemCount.stage)))
-_OPEN_FINDINGS = (select(func.count()).select_from(Finding).join(Item, col(Item.id) == col(Finding.item_id))
-                  .where(col(Finding.resolved_at).is_(None), col(Finding.answered_at).is_(None),
-                         col(Item.village_id).in_(bindparam("villages", expanding=True)),
-                         col(Item.stage) == Stage.INSPECT))
+# Built once, run with the viewer's villages as one parameter (db.among: the same statement for 1 or 200
+# villages). The counts are read for every stage and the head's stages kept here: with the stages in the
+# statement, SQLite looks up each (village, stage) pair, five times the rows it reads without them.
+_HEAD_COUNTS = Plain(select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
+                     .where(among(col(ItemCount.commune_id), "communes"),
+                            among(col(ItemCount.village_id), "villages"))
+                     .group_by(col(ItemCount.stage)))
+_OPEN_FINDINGS = Plain(select(func.count()).select_from(Finding)
+                       .join(Item, col(Item.id) == col(Finding.item_id))
+                       .where(col(Finding.resolved_at).is_(None), col(Finding.answered_at).is_(None),
+                              among(col(Item.village_id), "villages"), col(Item.stage) == Stage.INSPECT))
 
 
 def _head_counts(session: Session, villages: frozenset[int], communes: frozenset[int]) -> dict[str, int]:
-    rows = session.execute(_HEAD_COUNTS, {"communes": sorted(communes), "villages": sorted(villages)}).all()
-    return {stage: int(n or 0) for stage, n in rows}
+    rows = _HEAD_COUNTS.rows(session, {"communes": communes, "villages": villages})
+    return {stage: int(n or 0) for stage, n in rows if stage in HEAD_STAGES}
 
 
 def _open_findings(session: Session, villages: frozenset[int]) -> int:
-    return session.execute(_OPEN_FINDINGS, {"villages": sorted(villages)}).scalar_one()
+    return int(_OPEN_FINDINGS.rows(session, {"villages": villages}).scalar())
 
 
 def _appeals_count(session: Session, communes: frozenset[int]) -> int:
