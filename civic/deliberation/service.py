@@ -26,7 +26,7 @@ from civic.audit import service as audit
 from civic.audit.rules import text_digest
 from civic.config import get_settings
 from civic.core.inputs import localize
-from civic.db import Plain, PlainModels, row_id
+from civic.db import Plain, PlainModels, among, row_id
 from civic.deliberation import matters, rules
 from civic.deliberation.models import (
     Ballot,
@@ -759,13 +759,14 @@ def commune_villages(session: Session, commune_id: int) -> list[tuple[int, str]]
 _COMMUNE_MATTERS = Plain(select(col(Discussion.item_id)).where(col(Discussion.scope) == "commune"))
 
 
-def _unreported_query(matters: list[int], villages: frozenset[int]) -> Any:
+def _unreported_query(matters: list[int]) -> Any:
     """(item, village) pairs: a matter of the whole commune in People discuss, and a village of the viewer
-    in that commune, other than the item's own, that has not recorded its result."""
+    (the parameter `villages`, a set of ids) in that commune, other than the item's own, that has not
+    recorded its result."""
     reported = exists().where(col(VillageResult.item_id) == col(Item.id),
                               col(VillageResult.village_id) == col(Village.id))
     return (select(Item).join(Village, col(Village.commune_id) == col(Item.commune_id))
-            .where(col(Item.id).in_(matters), col(Village.id).in_(sorted(villages)),
+            .where(col(Item.id).in_(matters), among(col(Village.id), "villages"),
                    col(Item.stage) == "discuss", col(Item.village_id) != col(Village.id), ~reported))
 
 
@@ -779,16 +780,17 @@ def unreported_commune_matters(session: Session, villages: frozenset[int], limit
     matters = _commune_matters(session, villages)
     if not matters:
         return []
-    return list(session.execute(_unreported_query(matters, villages)
-                                .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit)).scalars())
+    return list(session.execute(_unreported_query(matters)
+                                .order_by(col(Item.stage_changed_at), col(Item.id)).limit(limit),
+                                {"villages": villages}).scalars())
 
 
 def unreported_commune_matters_count(session: Session, villages: frozenset[int]) -> int:
     matters = _commune_matters(session, villages)
     if not matters:
         return 0
-    query = _unreported_query(matters, villages).with_only_columns(func.count(), maintain_column_froms=True)
-    return int(session.execute(query).scalar_one())
+    query = _unreported_query(matters).with_only_columns(func.count(), maintain_column_froms=True)
+    return int(session.execute(query, {"villages": villages}).scalar_one())
 
 
 def _commune_discussion(session: Session, item: Item) -> Discussion:

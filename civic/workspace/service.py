@@ -318,16 +318,18 @@ def _stage_items(session: Session, villages: Iterable[int], stage: str, limit: i
     order = (col(Item.created_at), col(Item.id)) if stage == Stage.SUBMITTED and not many \
         else (col(Item.stage_changed_at), col(Item.id))
     village = col(Item.village_id) + 0 if many else col(Item.village_id)
-    return list(session.execute(select(Item).where(village.in_(wanted), col(Item.stage) == stage)
-                                .order_by(*order).offset(offset).limit(limit)).scalars())
+    page = (select(Item).where(among(village, "villages"), col(Item.stage) == stage)
+            .order_by(*order).offset(offset).limit(limit))
+    return list(session.execute(page, {"villages": wanted}).scalars())
 
 
 def _inspect_with_findings(session: Session, villages: Iterable[int], limit: int) -> list[Item]:
     ids = select(col(Finding.item_id)).where(col(Finding.resolved_at).is_(None),
                                              col(Finding.answered_at).is_(None))
-    return list(session.execute(select(Item).where(col(Item.village_id).in_(list(villages)),
+    return list(session.execute(select(Item).where(among(col(Item.village_id), "villages"),
                                                    col(Item.stage) == Stage.INSPECT, col(Item.id).in_(ids))
-                                .order_by(col(Item.stage_changed_at)).limit(limit)).scalars())
+                                .order_by(col(Item.stage_changed_at)).limit(limit),
+                                {"villages": villages}).scalars())
 
 
 def _entries(session: Session, items: list[Item], today: date) -> list[Entry]:
