@@ -103,7 +103,8 @@ def create_app() -> FastAPI:
 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="civic_session",
                        max_age=30 * 24 * 3600, same_site="lax", https_only=settings.cookie_secure)
-    app.add_middleware(GZipMiddleware, minimum_size=500)
+    # Level 6, zlib's own default: Starlette's 9 took 40 % longer on a 21 KB list for 1 byte less.
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     # 1 MB for every request, except multipart uploads to routes that called uploads.allow_uploads().
     app.add_middleware(BodyLimit, max_bytes=1_000_000, limit_for=uploads.upload_body_limit)
     hosts = settings.host_list()
