@@ -52,7 +52,7 @@ def current(request: Request, session: Session) -> Commune:
     """The request's commune: the one its prefix names (404 when no commune has that code), else the first
     commune of the site. Read once a session: a page asks for it from several places (the ORM would give
     the same object again, after a query)."""
-    key = ("civic.commune", code(request))
+    key = (SCOPE_KEY, code(request))  # web/i18n.site_name reads the name from it too
     found = session.info.get(key)
     if found is None:
         found = session.info[key] = areas.default_commune(session, code(request))

@@ -139,6 +139,10 @@ _SITE_NAME_KEY = "civic.site_name"
 
 
 def _site_name_of(code: str | None, session: Session | None) -> str:
+    if session is not None:  # the page read its commune already (web/communes.current): no second read
+        commune = session.info.get((SCOPE_KEY, code))
+        if commune is not None:
+            return default_site_name(commune.name, commune.kind)
     query = text("SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1"))
     params = {"c": code} if code else {}
     try:

@@ -189,3 +189,24 @@ def test_staff_of_another_commune_who_log_in_on_the_home_page_land_in_their_comm
     assert landing(t["admin_tb"]) == "/c/TB/"  # Tân Bình's admin, at the site's /login
     assert landing(t["admin_tb"], "/items") == "/items"  # a page asked for is kept
     assert landing(t["users"]["village_head"]) == "/"  # the first commune's staff keep today's addresses
+
+
+def test_each_commune_site_is_named_from_the_commune_its_page_read_once(client):
+    from sqlalchemy import event
+
+    from civic.db import get_engine
+
+    world_ = three()
+    seen: list[str] = []
+    listener = lambda _c, _cur, statement, *_a: seen.append(statement)  # noqa: E731
+    event.listen(get_engine(), "before_cursor_execute", listener)
+    try:
+        pages = {path: client.get(path) for path in ("/c/TB/items", f"/c/DH/items/{world_['item_dh']}")}
+        seen_first = list(seen)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", listener)
+    assert 'class="brand" href="/c/TB/">Góp ý xã Tân Bình</a>' in pages["/c/TB/items"].text
+    status = pages[f"/c/DH/items/{world_['item_dh']}"].text
+    assert re.search(r"<title>[^<]*Góp ý xã Đông Hưng</title>", status)
+    reads = [s for s in seen_first if re.search(r"\bFROM commune\b", s)]
+    assert len(reads) == 2, reads  # one a page: the commune, whose name is the site's too
