@@ -14,14 +14,14 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import String, text
+from sqlmodel import Session
 from starlette.requests import Request
 
 from civic.clock import LOCAL_TZ, as_utc
 from civic.config import ROOT, get_settings
 from civic.core.catalogs import translations as translations  # the pages read them from here
-from civic.db import get_engine
+from civic.db import Plain, get_engine
 
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
@@ -138,19 +138,27 @@ def site_name(request: Request, session: Session | None = None) -> str:
 _SITE_NAME_KEY = "civic.site_name"
 
 
+# Read on every page that did not read its commune (built once: building the statement cost more than
+# running it).
+_NAME_BY_CODE = Plain(text("SELECT name, kind FROM commune WHERE code = :c")
+                      .columns(name=String, kind=String))
+_FIRST_NAME = Plain(text("SELECT name, kind FROM commune ORDER BY id LIMIT 1")
+                    .columns(name=String, kind=String))
+
+
 def _site_name_of(code: str | None, session: Session | None) -> str:
     if session is not None:  # the page read its commune already (web/communes.current): no second read
         commune = session.info.get((SCOPE_KEY, code))
         if commune is not None:
             return default_site_name(commune.name, commune.kind)
-    query = text("SELECT name, kind FROM commune " + ("WHERE code = :c" if code else "ORDER BY id LIMIT 1"))
+    query = _NAME_BY_CODE if code else _FIRST_NAME
     params = {"c": code} if code else {}
     try:
         if session is not None:
-            row = session.execute(query, params).first()
+            row = query.rows(session, params).first()
         else:
             with get_engine().connect() as conn:
-                row = conn.execute(query, params).first()
+                row = conn.execute(query.stmt, params).first()
     except Exception:  # an error page drawn while the database is away still needs a header
         return SITE_NAME_FALLBACK
     return default_site_name(row[0], row[1]) if row else SITE_NAME_FALLBACK
