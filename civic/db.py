@@ -316,7 +316,8 @@ def _is_race(exc: Exception) -> bool:
 
 
 class IdSet(TypeDecorator):
-    """Row ids (any iterable of integers) bound as one value: JSON text on SQLite, bigint[] on PostgreSQL."""
+    """Row ids (any iterable of integers) bound as one value: JSON text on SQLite, bigint[] on PostgreSQL.
+    None in the set matches nothing, as NULL in an IN list does."""
 
     impl = String
     cache_ok = True
@@ -327,7 +328,7 @@ class IdSet(TypeDecorator):
         return dialect.type_descriptor(String())
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        ids = sorted({int(v) for v in value or ()})
+        ids = sorted({int(v) for v in value or () if v is not None})
         return ids if dialect.name == "postgresql" else json.dumps(ids)
 
 

@@ -241,6 +241,7 @@ def test_among_reads_the_rows_of_any_number_of_ids_through_one_statement_with_on
         ids = Plain(select(col(Item.id)).where(among(col(Item.village_id), "v")).order_by(col(Item.id)))
         assert ids.rows(session, {"v": set()}) == []
         assert ids.rows(session, {"v": {first}}).scalars() == made[first]
+        assert ids.rows(session, {"v": {first, None}}).scalars() == made[first]  # None matches nothing
         both = ids.rows(session, {"v": frozenset({third, first})}).scalars()
         assert both == sorted(made[first] + made[third])
         # the ORM's execute takes it too, and so does a text() statement written with AMONG_SQL
