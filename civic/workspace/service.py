@@ -82,7 +82,8 @@ def has_todo(viewer: Viewer) -> bool:
 
 # Built once, run with the viewer's villages as one parameter (db.among: the same statement for 1 or 200
 # villages). The counts are read for every stage and the head's stages kept here: with the stages in the
-# statement, SQLite looks up each (village, stage) pair, five times the rows it reads without them.
+# statement SQLite probes each (village, stage) pair, 1,000 lookups for a head of 200 villages, where
+# without them it reads each village's few rows in one range (0.65 → 0.52 ms).
 _HEAD_COUNTS = Plain(select(col(ItemCount.stage), func.sum(col(ItemCount.n)))
                      .where(among(col(ItemCount.commune_id), "communes"),
                             among(col(ItemCount.village_id), "villages"))
