@@ -82,20 +82,26 @@
     }
 
     function load(done) {
-      if (window.L) { done(); return; }
       if (!loading) {
-        loading = new Promise(function (resolve, reject) {
-          [d.leafletCss, d.mapCss].forEach(function (href) {
-            var link = document.createElement("link");
-            link.rel = "stylesheet"; link.href = href;
-            document.head.appendChild(link);
-          });
-          var s = document.createElement("script");
-          s.src = d.leafletJs; s.onload = resolve; s.onerror = reject;
-          document.head.appendChild(s);
+        // The map is drawn once its stylesheets apply as well as its script has run: Leaflet finds its
+        // pin images through its stylesheet, and a pin placed before it applies asks for them at the
+        // page's own address. The images' folder is also set outright, beside the script.
+        loading = Promise.all([d.leafletCss, d.mapCss].map(function (href) {
+          return fetched("link", function (link) { link.rel = "stylesheet"; link.href = href; });
+        }).concat([fetched("script", function (s) { s.src = d.leafletJs; })])).then(function () {
+          window.L.Icon.Default.imagePath = d.leafletJs.split("?")[0].replace(/[^\/]*$/, "") + "images/";
         });
       }
       loading.then(done, function () { loading = null; say(d.noMap); });
+    }
+
+    function fetched(tag, set) {
+      return new Promise(function (resolve, reject) {
+        var el = document.createElement(tag);
+        el.onload = resolve; el.onerror = reject;
+        set(el);
+        document.head.appendChild(el);
+      });
     }
 
     function place(a, b, centre) {

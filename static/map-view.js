@@ -4,18 +4,17 @@
 (function () {
   "use strict";
 
-  function loadCss(href) {
-    var link = document.createElement("link");
-    link.rel = "stylesheet"; link.href = href;
-    document.head.appendChild(link);
-  }
-  function loadScript(src) {
+  // A stylesheet or script added to the page, as a promise of its loading.
+  function fetched(tag, set) {
     return new Promise(function (resolve, reject) {
-      var s = document.createElement("script");
-      s.src = src; s.onload = resolve; s.onerror = reject;
-      document.head.appendChild(s);
+      var el = document.createElement(tag);
+      el.onload = resolve; el.onerror = reject;
+      set(el);
+      document.head.appendChild(el);
     });
   }
+  function loadCss(href) { return fetched("link", function (link) { link.rel = "stylesheet"; link.href = href; }); }
+  function loadScript(src) { return fetched("script", function (s) { s.src = src; }); }
 
   function popup(p) {
     var box = document.createElement("div"), link = document.createElement("a"), meta = document.createElement("p");
@@ -30,8 +29,12 @@
     if (!holder) { return; }
     var d = holder.dataset, note = document.querySelector("[data-no-js]"), status = document.querySelector("[data-map-status]");
     function fail() { if (status) { status.textContent = d.noMap; } }
-    [d.leafletCss, d.clusterCss, d.clusterThemeCss].forEach(loadCss);
-    loadScript(d.leafletJs).then(function () { return loadScript(d.clusterJs); }).then(function () {
+    // The map is drawn once its stylesheets apply: Leaflet finds its pin images through its stylesheet.
+    var styles = Promise.all([d.leafletCss, d.clusterCss, d.clusterThemeCss].map(loadCss));
+    loadScript(d.leafletJs).then(function () {
+      window.L.Icon.Default.imagePath = d.leafletJs.split("?")[0].replace(/[^\/]*$/, "") + "images/";
+      return loadScript(d.clusterJs);
+    }).then(function () { return styles; }).then(function () {
       return fetch(d.geojson, { headers: { Accept: "application/geo+json" } }).then(function (r) {
         if (!r.ok) { throw new Error(String(r.status)); }
         return r.json();

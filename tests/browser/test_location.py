@@ -11,6 +11,7 @@ import io
 import os
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -34,6 +35,7 @@ NHAO_SON = {"latitude": 21.3021, "longitude": 105.2104}
 PARIS = {"latitude": 48.8566, "longitude": 2.3522}
 PHOTO_AT = (21.0, 18.0, 7.56), (105.0, 12.0, 37.44)  # 21.302100 N, 105.210400 E
 VENDOR = "/static/vendor/"
+PIN_IMAGE = re.compile(r"/static/vendor/leaflet-[\d.]+/images/marker-icon(-2x)?\.png$")
 
 
 def _tile() -> bytes:
@@ -250,6 +252,27 @@ def test_use_my_location_puts_a_pin_on_the_map_and_sends_the_position(open_phone
     assert (item.lat, item.lng) == pytest.approx(moved, abs=1e-6)
 
 
+def test_the_pin_shows_its_own_image_when_the_map_stylesheet_comes_late(open_phone):
+    """On a slow network the map's stylesheet can arrive after its script: the pin still shows Leaflet's
+    pin image from the vendored folder, and nothing is asked at an address that does not exist."""
+    build()
+    page = open_phone(geolocation=NHAO_SON, permissions=["geolocation"])
+
+    def late(route):
+        time.sleep(1.0)
+        route.continue_()
+
+    page.route(re.compile(r"/leaflet\.css(\?.*)?$"), late)
+    page.goto("/submit")
+    page.get_by_role("button", name="Dùng vị trí của tôi").click()
+    pin = page.locator("#location-map .leaflet-marker-icon")
+    pin.wait_for(state="visible")
+    page.wait_for_load_state("networkidle")
+    assert PIN_IMAGE.search(pin.get_attribute("src"))
+    assert page.evaluate("document.querySelector('#location-map .leaflet-marker-icon').naturalWidth") > 0
+    # the fixture then finds no failed download (a pin image asked at the page's address answers 404)
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_refused_location_says_so_in_the_page_language(open_phone, lang):
     build()
@@ -391,6 +414,22 @@ def test_the_map_view_clusters_the_public_positions(open_phone, tiles):
     popup.wait_for(state="visible")
     assert re.match(r"NS-\d{4}-\d{4} · Đèn đường ngõ \d không sáng", popup.inner_text())
     no_violations(page)
+
+
+def test_the_map_view_shows_its_pins_when_the_map_stylesheet_comes_late(open_phone):
+    """The list's map on a slow network: its stylesheet after its script still gives pins their image."""
+    with unit_of_work(write=True) as db:
+        commune, a, _b, cat, users = world(db)
+        move(db, make_item(db, commune, a, cat, title="Cống bị tắc", lat="21.302", lng="105.21"), "accept",
+             viewer(db, users["village_head"]))
+    page = open_phone()
+    page.route(re.compile(r"/leaflet\.css(\?.*)?$"), lambda route: (time.sleep(1.0), route.continue_()))
+    page.goto("/map")
+    pin = page.locator("#item-map .leaflet-marker-icon")
+    pin.wait_for(state="visible")
+    page.wait_for_load_state("networkidle")
+    assert PIN_IMAGE.search(pin.get_attribute("src"))
+    # the fixture then finds no failed download
 
 
 def test_without_javascript_the_map_view_says_so_and_links_to_the_list(open_phone, axe_without_js):
