@@ -476,3 +476,8 @@ class PlainModels(Plain):
     def objects(self, session: Session, params: dict[str, Any] | None = None) -> list[Any]:
         construct = self.model.model_construct
         return [construct(**row._asdict()) for row in self.rows(session, params)]
+
+    def first(self, session: Session, params: dict[str, Any] | None = None) -> Any:
+        """The first object, or None."""
+        row = self.rows(session, params).first()
+        return None if row is None else self.model.model_construct(**row._asdict())

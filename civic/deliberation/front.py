@@ -119,7 +119,7 @@ def refuse(session: Session, item: Item, viewer: Viewer, form: FrontRefuseForm) 
 def withdraw(session: Session, item: Item, viewer: Viewer, form: FrontWithdrawForm) -> FrontAgreement:
     """The committee's answer taken back, while no online ballot is open on it."""
     rules.check_front_head(front_villages(viewer), item.village_id)
-    current = deliberation.front_answer(session, row_id(item))
+    current = deliberation.front_answer_to_change(session, row_id(item))
     _started, opened = _decisions(session, row_id(item))
     rules.check_front_withdraw(answered=current is not None, online_ballot_opened=opened)
     assert current is not None  # check_front_withdraw refused to withdraw nothing

@@ -729,9 +729,18 @@ _FRONT_ANSWER = (select(FrontAgreement).where(col(FrontAgreement.item_id) == bin
                  .order_by(col(FrontAgreement.id).desc()).limit(1))
 
 
+_SHOWN_FRONT_ANSWER = PlainModels(_FRONT_ANSWER, FrontAgreement)
+
+
 def front_answer(session: Session, item_id: int) -> FrontAgreement | None:
     """The village Front work committee's answer to an online vote on the item that stands (not withdrawn):
-    recorded by the committee's head (civic.deliberation.front)."""
+    recorded by the committee's head (civic.deliberation.front). A copy to read; `front_answer_to_change`
+    gives the row itself."""
+    return _SHOWN_FRONT_ANSWER.first(session, {"item_id": item_id})
+
+
+def front_answer_to_change(session: Session, item_id: int) -> FrontAgreement | None:
+    """The standing answer as the session's own row, for a service that changes it."""
     return session.execute(_FRONT_ANSWER, {"item_id": item_id}).scalar_one_or_none()
 
 
@@ -1447,10 +1456,10 @@ _COMMENT_TOTAL = Plain(select(func.count()).select_from(Comment).where(col(Comme
 _COMMENTS = (select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
              .where(col(Comment.item_id) == _ITEM_ID).order_by(col(Comment.created_at), col(Comment.id))
              .offset(bindparam("offset", type_=Integer)).limit(COMMENT_PAGE_SIZE))
-_OWN: BindParameter[list[int]] = bindparam("own", expanding=True)
-_SUPPORTS = (select(func.count(col(Support.id)),
-                    func.coalesce(func.sum(case((col(Support.household_id).in_(_OWN), 1), else_=0)), 0))
-             .where(col(Support.item_id) == _ITEM_ID))
+# How many households support the item, and how many of them the viewer speaks for (`own`, a set of ids).
+_OWN_SUPPORT = case((among(col(Support.household_id), "own"), 1), else_=0)
+_SUPPORTS = Plain(select(func.count(col(Support.id)), func.coalesce(func.sum(_OWN_SUPPORT), 0))
+                  .where(col(Support.item_id) == _ITEM_ID))
 _MEETINGS = PlainModels(select(Meeting).where(col(Meeting.item_id) == _ITEM_ID)
                         .order_by(col(Meeting.starts_at), col(Meeting.id)).limit(MAX_SHOWN), Meeting)
 _DECISIONS = PlainModels(select(Decision).where(col(Decision.item_id) == _ITEM_ID).order_by(col(Decision.id))
@@ -1487,7 +1496,7 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     households_total = areas.active_households(session, item.village_id, today)
     own = _representations(session, viewer, item.village_id, today)
     own_ids = [h for h, _r in own]
-    support_row = session.execute(_SUPPORTS, {**by_item, "own": own_ids or [-1]}).one()
+    support_row = _SUPPORTS.rows(session, {**by_item, "own": own_ids})[0]
     supports, supported = support_row[0], bool(support_row[1])
 
     meetings = _MEETINGS.objects(session, by_item)

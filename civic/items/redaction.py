@@ -15,17 +15,19 @@ from civic import clock
 from civic.accounts.service import Viewer
 from civic.audit import rules as audit_rules
 from civic.audit import service as audit
-from civic.db import row_id
+from civic.db import PlainModels, row_id
 from civic.items import rules
 from civic.items import service as items
 from civic.items.models import Item, ItemRedaction
 from civic.items.schemas import RedactForm
 
 _OF_ITEM = select(ItemRedaction).where(col(ItemRedaction.item_id) == bindparam("item_id"))  # built once
+_SHOWN = PlainModels(_OF_ITEM, ItemRedaction)
 
 
 def get(session: Session, item_id: int) -> ItemRedaction | None:
-    return session.execute(_OF_ITEM, {"item_id": item_id}).scalars().first()
+    """The item's redaction, if it has one: a copy to read (a page shows it; `redact` changes its own)."""
+    return _SHOWN.first(session, {"item_id": item_id})
 
 
 def redact(session: Session, item: Item, viewer: Viewer, form: RedactForm) -> ItemRedaction:
@@ -33,7 +35,7 @@ def redact(session: Session, item: Item, viewer: Viewer, form: RedactForm) -> It
     rules.check_may_redact(viewer.facts(), item.commune_id, item.village_id)
     rules.check_redaction(item.title, item.description, form.title, form.description)
     now = clock.now()
-    row = get(session, row_id(item))
+    row = session.execute(_OF_ITEM, {"item_id": row_id(item)}).scalars().first()
     if row is None:  # a second redaction keeps the text as the resident first sent it
         row = ItemRedaction(item_id=row_id(item), original_title=item.title,
                             original_description=item.description, reason=form.reason, redacted_at=now)

@@ -17,6 +17,7 @@ from civic import clock
 from civic.audit import service as audit
 from civic.config import get_settings
 from civic.core.facts import ActorFacts
+from civic.db import PlainModels
 from civic.errors import N_, NotFound
 from civic.items.models import Item
 from civic.media import processing, rules, storage
@@ -85,22 +86,25 @@ def attach(session: Session, *, item: Item, upload: Prepared, purpose: str, acto
     return att
 
 
-# The attachments of one item, built once (building a select() costs more than running it).
-_OF_ITEM = (select(Attachment).where(col(Attachment.item_id) == bindparam("item_id"))
-            .order_by(col(Attachment.item_id), col(Attachment.id)).limit(bindparam("limit", type_=Integer)))
+# The attachments of one item, built once (building a select() costs more than running it), read as plain
+# rows made into models: an item's page only shows them.
+_OF_ITEM = PlainModels(select(Attachment).where(col(Attachment.item_id) == bindparam("item_id"))
+                       .order_by(col(Attachment.item_id), col(Attachment.id))
+                       .limit(bindparam("limit", type_=Integer)), Attachment)
 
 
 def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_kind: str | None = None,
              owner_id: int | None = None, limit: int = 500) -> list[Attachment]:
     """The attachments of one or several items (optionally of one owner kind / owner), in ONE query,
-    oldest first. Rows only: what a viewer may see is decided by view_state()/the web layer."""
+    oldest first. Rows only, copies to read: what a viewer may see is decided by view_state()/the web
+    layer."""
     if isinstance(items, (Item, int)):
         items = [items]
     ids = [i.id if isinstance(i, Item) else int(i) for i in items]
     if not ids:
         return []
     if len(ids) == 1 and owner_kind is None and owner_id is None:  # an item's page
-        return list(session.execute(_OF_ITEM, {"item_id": ids[0], "limit": limit}).scalars())
+        return _OF_ITEM.objects(session, {"item_id": ids[0], "limit": limit})
     stmt = select(Attachment).where(col(Attachment.item_id).in_(ids))
     if owner_kind is not None:
         stmt = stmt.where(col(Attachment.owner_kind) == owner_kind)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 
 from civic.areas.models import Village
 from civic.core.facts import ActorFacts, ItemFacts
+from civic.db import PlainModels
 from civic.errors import N_, Conflict, Invalid
 from civic.items import rules as item_rules
 from civic.items.models import Category, Item
@@ -23,14 +24,15 @@ _CURRENT_REVIEW = (select(ReviewRequest)
                    .where(col(ReviewRequest.item_id) == bindparam("item_id"),
                           col(ReviewRequest.requested_at) >= bindparam("closed_at"))
                    .order_by(col(ReviewRequest.id).desc()).limit(1))
+_SHOWN_REVIEW = PlainModels(_CURRENT_REVIEW, ReviewRequest)
 
 
 def current_review(session: Session, item: Item) -> ReviewRequest | None:
-    """The review request of the item's current closure, if the author asked for one."""
+    """The review request of the item's current closure, if the author asked for one: a copy to read (a
+    decision on it changes the row itself, `_decide_review`)."""
     if item.closed_at is None:
         return None
-    return session.execute(_CURRENT_REVIEW, {"item_id": item.id, "closed_at": item.closed_at}
-                           ).scalar_one_or_none()
+    return _SHOWN_REVIEW.first(session, {"item_id": item.id, "closed_at": item.closed_at})
 
 
 @facts_provider
@@ -128,7 +130,9 @@ def request_review(move: Move) -> dict[str, Any]:
 
 
 def _decide_review(move: Move, decision: str) -> ReviewRequest:
-    review = current_review(move.session, move.item)
+    item = move.item
+    review = None if item.closed_at is None else move.session.execute(
+        _CURRENT_REVIEW, {"item_id": item.id, "closed_at": item.closed_at}).scalar_one_or_none()
     if review is None:  # the precondition saw one; a concurrent decision took it
         raise Conflict(N_("Nobody has asked for a review of this decision."))
     review.decision = decision

@@ -156,6 +156,8 @@ def test_one_support_per_household(w):
         deliberation.support(db, item, viewer(db, w["users"]["resident"]))
     ctx = deliberation.page_context(db, item, viewer(db, same_house))
     assert (ctx.supports, ctx.households_total, ctx.supported, ctx.can_support) == (2, 10, True, False)
+    nobody = deliberation.page_context(db, item, viewer(db, w["users"]["resident"]))  # of no household
+    assert (nobody.supports, nobody.supported) == (2, False)
 
 
 # --- meetings ---------------------------------------------------------------------------------------
