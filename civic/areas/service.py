@@ -13,7 +13,7 @@ from civic.areas import rules
 from civic.areas.models import Commune, Household, HouseholdMember, Village
 from civic.audit import service as audit
 from civic.core.collation import vi_key
-from civic.db import Plain, memoized, row_id
+from civic.db import Plain, PlainModels, memoized, row_id
 from civic.errors import N_, Conflict, Invalid, NotFound
 
 
@@ -158,16 +158,19 @@ class NotSetUp(NotFound):
     """No commune exists yet: the pages send the visitor to the set-up page."""
 
 
-# Every page reads its commune: built once (building a select() costs more than running it).
-_FIRST_COMMUNE = select(Commune).order_by(col(Commune.id)).limit(1)
-_COMMUNE_BY_CODE = select(Commune).where(col(Commune.code) == bindparam("code"))
+# Every page reads its commune: built once (building a select() costs more than running it), as plain rows
+# made into a model: a copy to read. What changes a commune's row (a merger, civic/setup/communes.py) reads
+# the session's own row.
+_FIRST_COMMUNE = PlainModels(select(Commune).order_by(col(Commune.id)).limit(1), Commune)
+_COMMUNE_BY_CODE = PlainModels(select(Commune).where(col(Commune.code) == bindparam("code")), Commune)
 
 
 def default_commune(session: Session, code: str | None = None) -> Commune:
+    """The commune of that code, else the first one made: a copy to read."""
     if code:
-        commune = session.execute(_COMMUNE_BY_CODE, {"code": code.upper()}).scalar_one_or_none()
+        commune = _COMMUNE_BY_CODE.first(session, {"code": code.upper()})
     else:
-        commune = session.execute(_FIRST_COMMUNE).scalar_one_or_none()
+        commune = _FIRST_COMMUNE.first(session)
     if commune is None:
         if code:
             raise NotFound(N_("There is no commune with the code %(code)s."), code=code.upper())

@@ -519,7 +519,44 @@ def reindex(item: Item) -> None:
                                              untriaged_detail=get_settings().untriaged_public_detail)
 
 
+# The list without a search: one statement for each set of filters given (village, stage, outcome, kind,
+# category: 32 at most), built when first asked and run as plain rows, newest first, a page at a time.
+_LIST_FILTERS = (("village_id", Item.village_id), ("stage", Item.stage), ("outcome", Item.outcome),
+                 ("kind", Item.kind), ("category_id", Item.category_id))
+_LISTS: dict[tuple[bool, ...], tuple[Plain, Plain]] = {}
+
+
+def _filtered(given: tuple[bool, ...]) -> tuple[Plain, Plain]:
+    """The page's rows and the count of the items the filters `given` match."""
+    found = _LISTS.get(given)
+    if found is None:
+        chosen = [col(attr) == bindparam(name) for (name, attr), on in zip(_LIST_FILTERS, given, strict=True)
+                  if on]
+        where = and_(col(Item.commune_id) == bindparam("commune_id"), *chosen)
+        rows = Plain(select(*LIST_COLUMNS).where(where)
+                     .order_by(col(Item.created_at).desc(), col(Item.id).desc())
+                     .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+        found = _LISTS[given] = (rows, Plain(select(func.count()).select_from(Item).where(where)))
+    return found
+
+
+def _page_number(total: int, page: int, page_size: int) -> int:
+    """The page asked for, within the pages there are (the last one past the end, the first when none)."""
+    return max(1, min(page, max(1, -(-total // page_size))))
+
+
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
+    if not f.q:
+        values = {"commune_id": commune_id, "village_id": f.village_id, "stage": f.stage,
+                  "outcome": f.outcome, "kind": f.kind, "category_id": f.category_id}
+        rows, count = _filtered(tuple(bool(values[name]) for name, _attr in _LIST_FILTERS))
+        if f.outcome or f.kind or f.category_id:
+            total = count.rows(session, values).scalar()
+        else:
+            total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
+        page = _page_number(total, f.page, page_size)
+        shown = rows.rows(session, {**values, "offset": (page - 1) * page_size, "limit": page_size})
+        return Page(list(shown), total, page, page_size, False)
     conds: list[Any] = [col(Item.commune_id) == commune_id]
     if f.village_id:
         conds.append(col(Item.village_id) == f.village_id)
@@ -531,13 +568,6 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         conds.append(col(Item.kind) == f.kind)
     if f.category_id:
         conds.append(col(Item.category_id) == f.category_id)
-    if not f.q:
-        if f.outcome or f.kind or f.category_id:
-            total = session.execute(select(func.count()).select_from(Item).where(and_(*conds))).scalar_one()
-        else:
-            total = counted(session, commune_id, village_id=f.village_id, stage=f.stage)
-        return _page(session, select(*LIST_COLUMNS).where(and_(*conds)), total, f.page, page_size,
-                     (col(Item.created_at).desc(), col(Item.id).desc()))
     words = rules.fold(f.q).split()[:SEARCH_WORDS]
     code = rules.code_search(f.q)
     match = _fts_match(session, words)
@@ -578,7 +608,7 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
 
 def _page(session: Session, stmt: Any, total: int, page: int, page_size: int, order: tuple[Any, ...],
           capped: bool = False) -> Page:
-    page = max(1, min(page, max(1, -(-total // page_size))))
+    page = _page_number(total, page, page_size)
     rows = session.execute(stmt.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
     return Page(list(rows), total, page, page_size, capped)
 
@@ -586,13 +616,17 @@ def _page(session: Session, stmt: Any, total: int, page: int, page_size: int, or
 def counted(session: Session, commune_id: int, *, village_id: int | None = None, stage: str | None = None
             ) -> int:
     """Items of the commune (of a village, in a stage) from the counters, without counting the items."""
-    conds = [col(ItemCount.commune_id) == commune_id]
-    if village_id:
-        conds.append(col(ItemCount.village_id) == village_id)
-    if stage:
-        conds.append(col(ItemCount.stage) == stage)
-    return int(session.execute(select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(*conds))
-               .scalar_one())
+    return int(_COUNTED[bool(village_id), bool(stage)].rows(
+        session, {"commune_id": commune_id, "village_id": village_id, "stage": stage}).scalar())
+
+
+# The counters' sums, with a village and a stage given or not.
+_COUNTED = {(by_village, by_stage): Plain(
+    select(func.coalesce(func.sum(col(ItemCount.n)), 0)).where(
+        col(ItemCount.commune_id) == bindparam("commune_id"),
+        col(ItemCount.village_id) == bindparam("village_id") if by_village else true(),
+        col(ItemCount.stage) == bindparam("stage") if by_stage else true()))
+    for by_village in (False, True) for by_stage in (False, True)}
 
 
 def stage_counts(session: Session, commune_id: int) -> dict[str, int]:

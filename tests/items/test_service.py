@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
 from civic import clock
 from civic.accounts.service import Viewer
@@ -21,7 +24,9 @@ from tests.builders import (
     audit_events,
     count,
     item_data,
+    make_category,
     make_commune,
+    make_item,
     make_user,
     setup_world,
     viewer,
@@ -301,6 +306,32 @@ def test_search_ignores_diacritics_and_case(db):
         page = items.list_public(db, commune.id, items.ListFilters(q=q))
         assert [r.code for r in page.rows] == [road.code], q
     assert items.list_public(db, commune.id, items.ListFilters(q="duong den")).total == 0
+
+
+def test_the_list_without_a_search_shows_what_each_set_of_filters_matches_newest_first_a_page_at_a_time(db):
+    commune, a, b, cat, _users = world(db)
+    other = make_category(db, commune, "lighting", "Chiếu sáng", "Lighting")
+    shapes = itertools.product((a, b), ("concern", "proposal"), ("submitted", "know", "rejected"))
+    for n, (village, kind, stage) in enumerate(shapes):
+        make_item(db, commune, village, other if n % 3 == 0 else cat, kind=kind, stage=stage,
+                  title=f"Việc thứ {n + 1} của thôn")
+    every = db.execute(select(Item).where(col(Item.commune_id) == commune.id)).scalars().all()
+    every = sorted(every, key=lambda i: (i.created_at, i.id), reverse=True)
+    assert len({i.outcome for i in every}) == 2 and len({i.stage for i in every}) == 3
+    for village, stage, outcome, kind, category in itertools.product(
+            (None, a.id, b.id), (None, "submitted", "know", Stage.CLOSED), (None, "rejected"),
+            (None, "concern", "proposal"), (None, cat.id, other.id)):
+        want = [i.code for i in every
+                if village in (None, i.village_id) and stage in (None, i.stage)
+                and outcome in (None, i.outcome) and kind in (None, i.kind)
+                and category in (None, i.category_id)]
+        for page in (1, 2, 99):
+            f = items.ListFilters(village_id=village, stage=stage, outcome=outcome, kind=kind,
+                                  category_id=category, page=page)
+            got = items.list_public(db, commune.id, f, page_size=2)
+            shown = min(page, max(1, -(-len(want) // 2)))  # past the last page: the last page
+            assert (got.total, got.page) == (len(want), shown), f
+            assert [r.code for r in got.rows] == want[(shown - 1) * 2:shown * 2], f
 
 
 @pytest.mark.parametrize("q", ["%", "_", "\\", "'", "100%_x"])
