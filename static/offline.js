@@ -37,8 +37,9 @@
     }).catch(function () { return false; });
   }
 
-  function flush() {
-    return box.flush(sending).catch(function () {}).then(render).then(schedule);
+  // `wait`: after whoever is sending now, rather than leaving it to them.
+  function flush(wait) {
+    return box.flush(sending, wait === true).catch(function () {}).then(render).then(schedule);
   }
 
   function schedule() {
@@ -296,7 +297,9 @@
       function (button) { button.disabled = false; });
   });
   window.addEventListener("submit", onSubmit);
-  window.addEventListener("online", flush);
+  // The signal is back: send what waits once whoever holds the outbox lets go. A send that the lost signal
+  // is failing in another tab holds it now, and would otherwise leave the entry to the next retry, 30 s on.
+  window.addEventListener("online", function () { flush(true); });
   if (channel) { channel.onmessage = render; }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
