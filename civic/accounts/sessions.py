@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from civic import clock
 from civic.accounts.models import User, UserSession
 from civic.accounts.rules import session_alive
-from civic.db import row_id, unit_of_work
+from civic.db import Plain, row_id, unit_of_work
 
 KEY_BYTES = 32
 
@@ -43,17 +43,26 @@ def start(db: Session, user: User) -> str:
     return key
 
 
-# Read on every page a signed-in person opens: built once (building a select costs more than running it).
-_FIND = (select(UserSession, User).join(User, col(User.id) == col(UserSession.user_id))
-         .where(col(UserSession.key_hash) == bindparam("key_hash")))
+# Read on every page a signed-in person opens: built once (building a select costs more than running it),
+# and read as plain rows made into the two models (what changes a login or a user reads its own row).
+_LOGIN_FIELDS = [c.key for c in UserSession.__table__.columns]  # type: ignore[attr-defined]
+_USER_FIELDS = [c.key for c in User.__table__.columns]  # type: ignore[attr-defined]
+_FIND = Plain(select(*UserSession.__table__.columns, *User.__table__.columns)  # type: ignore[attr-defined]
+              .select_from(UserSession).join(User, col(User.id) == col(UserSession.user_id))
+              .where(col(UserSession.key_hash) == bindparam("key_hash")))
 
 
 def find(db: Session, key: str | None) -> tuple[UserSession, User] | None:
-    """The login and its user for a cookie's key (alive or not: the caller judges with `alive`)."""
+    """The login and its user for a cookie's key (alive or not: the caller judges with `alive`): copies to
+    read."""
     if not key or not isinstance(key, str) or len(key) > 100:
         return None
-    row = db.execute(_FIND, {"key_hash": key_hash(key)}).first()
-    return (row[0], row[1]) if row else None
+    row = _FIND.rows(db, {"key_hash": key_hash(key)}).first()
+    if row is None:
+        return None
+    split = len(_LOGIN_FIELDS)
+    return (UserSession.model_construct(**dict(zip(_LOGIN_FIELDS, row[:split], strict=True))),
+            User.model_construct(**dict(zip(_USER_FIELDS, row[split:], strict=True))))
 
 
 def alive(row: UserSession, policy: SessionPolicy, *, staff: bool, now: datetime) -> bool:
