@@ -547,8 +547,7 @@ def _page_number(total: int, page: int, page_size: int) -> int:
 
 def list_public(session: Session, commune_id: int, f: ListFilters, page_size: int = 20) -> Page:
     if not f.q:
-        values = {"commune_id": commune_id, "village_id": f.village_id, "stage": f.stage,
-                  "outcome": f.outcome, "kind": f.kind, "category_id": f.category_id}
+        values = {"commune_id": commune_id, **{name: getattr(f, name) for name, _attr in _LIST_FILTERS}}
         rows, count = _filtered(tuple(bool(values[name]) for name, _attr in _LIST_FILTERS))
         if f.outcome or f.kind or f.category_id:
             total = count.rows(session, values).scalar()
@@ -557,17 +556,8 @@ def list_public(session: Session, commune_id: int, f: ListFilters, page_size: in
         page = _page_number(total, f.page, page_size)
         shown = rows.rows(session, {**values, "offset": (page - 1) * page_size, "limit": page_size})
         return Page(list(shown), total, page, page_size, False)
-    conds: list[Any] = [col(Item.commune_id) == commune_id]
-    if f.village_id:
-        conds.append(col(Item.village_id) == f.village_id)
-    if f.stage:
-        conds.append(col(Item.stage) == f.stage)
-    if f.outcome:
-        conds.append(col(Item.outcome) == f.outcome)
-    if f.kind:
-        conds.append(col(Item.kind) == f.kind)
-    if f.category_id:
-        conds.append(col(Item.category_id) == f.category_id)
+    conds: list[Any] = [col(Item.commune_id) == commune_id,
+                        *(col(attr) == getattr(f, name) for name, attr in _LIST_FILTERS if getattr(f, name))]
     words = rules.fold(f.q).split()[:SEARCH_WORDS]
     code = rules.code_search(f.q)
     match = _fts_match(session, words)

@@ -96,8 +96,8 @@ _OF_ITEM = PlainModels(select(Attachment).where(col(Attachment.item_id) == bindp
 def list_for(session: Session, items: Item | int | Iterable[Item | int], owner_kind: str | None = None,
              owner_id: int | None = None, limit: int = 500) -> list[Attachment]:
     """The attachments of one or several items (optionally of one owner kind / owner), in ONE query,
-    oldest first. Rows only, copies to read: what a viewer may see is decided by view_state()/the web
-    layer."""
+    oldest first, to read (one item's are copies read plain). What a viewer may see is decided by
+    view_state()/the web layer."""
     if isinstance(items, (Item, int)):
         items = [items]
     ids = [i.id if isinstance(i, Item) else int(i) for i in items]
