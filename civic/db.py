@@ -459,25 +459,43 @@ class Plain:
 
 class PlainModels(Plain):
     """`select(Model)` run as Plain, each row made into a `Model` by `model_construct`: objects that belong
-    to no session (nothing loads later, nothing is written back), for what a page only shows. A service
-    that changes what it read uses an ordinary `session.execute()`."""
+    to no session (nothing loads later; setting a column raises AttributeError, so nothing is half-written),
+    for what a page only shows. A service that changes what it read uses an ordinary `session.execute()`.
 
-    def __init__(self, stmt: Any, model: Any) -> None:
+    `extra` trailing columns that are not the model's (a sum beside each row, a joined row's columns) come
+    back beside each object from `with_extra()`."""
+
+    def __init__(self, stmt: Any, model: Any, extra: int = 0) -> None:
         super().__init__(stmt)
         self.model = model
+        self.extra = extra
 
     def _prepare(self, dialect: Any) -> tuple[Any, ...]:
         prepared = super()._prepare(dialect)
-        unknown = set(prepared[-1]._fields) - set(self.model.model_fields)
+        fields = prepared[-1]._fields
+        unknown = set(fields[:len(fields) - self.extra]) - set(self.model.model_fields)
         if unknown:
             raise TypeError(f"{self.model.__name__} has no field {sorted(unknown)}")
         return prepared
 
     def objects(self, session: Session, params: dict[str, Any] | None = None) -> list[Any]:
+        if self.extra:
+            raise TypeError("a statement with extra columns is read with with_extra()")
         construct = self.model.model_construct
         return [construct(**row._asdict()) for row in self.rows(session, params)]
 
     def first(self, session: Session, params: dict[str, Any] | None = None) -> Any:
         """The first object, or None."""
+        if self.extra:
+            raise TypeError("a statement with extra columns is read with with_extra()")
         row = self.rows(session, params).first()
         return None if row is None else self.model.model_construct(**row._asdict())
+
+    def with_extra(self, session: Session, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Each row as (object, *its extra columns)."""
+        rows = self.rows(session, params)
+        if not rows:
+            return []
+        construct, split = self.model.model_construct, len(rows[0]) - self.extra
+        names = rows[0]._fields[:split]
+        return [(construct(**dict(zip(names, row[:split], strict=True))), *row[split:]) for row in rows]

@@ -265,3 +265,41 @@ def test_among_reads_the_rows_of_any_number_of_ids_through_one_statement_with_on
         statements = {statement for statement, _params in seen}
         assert len(statements) == 1, statements  # the same statement for 1, 201 or 300 villages
         assert all(len(params) == 1 for _statement, params in seen)  # each sent as one value
+
+
+def test_plain_models_give_copies_of_no_session_and_their_extra_columns_beside_them():
+    from sqlalchemy import bindparam, func, select
+    from sqlmodel import col
+
+    from civic.db import PlainModels
+    from civic.items.models import Category, Item
+    from tests.builders import make_category, make_commune, make_item, make_village
+
+    with unit_of_work(write=True) as session:
+        commune = make_commune(session)
+        village = make_village(session, commune)
+        roads = make_category(session, commune)
+        lights = make_category(session, commune, code="lighting", vi="Chiếu sáng", en="Lighting")
+        for _ in range(2):
+            make_item(session, commune, village, roads)
+        counted = PlainModels(
+            select(Category, func.count(col(Item.id)))
+            .outerjoin(Item, col(Item.category_id) == col(Category.id))
+            .where(col(Category.commune_id) == bindparam("commune_id"))
+            .group_by(col(Category.id)).order_by(col(Category.id)), Category, extra=1)
+        rows = counted.with_extra(session, {"commune_id": commune.id})
+        assert [(c.id, c.code, c.name_en, n) for c, n in rows] == [
+            (roads.id, roads.code, roads.name_en, 2), (lights.id, lights.code, "Lighting", 0)]
+        copy = rows[0][0]
+        assert isinstance(copy, Category) and copy is not roads
+        with pytest.raises(AttributeError):  # a copy of no session: changing it fails, never half-writes
+            copy.name_en = "Changed"
+        assert counted.with_extra(session, {"commune_id": -1}) == []
+        with pytest.raises(TypeError):  # its rows are not whole objects
+            counted.objects(session, {"commune_id": commune.id})
+        with pytest.raises(TypeError):
+            PlainModels(select(Category, func.count(col(Item.id))).outerjoin(
+                Item, col(Item.category_id) == col(Category.id)).group_by(col(Category.id)), Category
+                        ).objects(session)
+        one = PlainModels(select(Item).where(col(Item.id) == bindparam("id")), Item)
+        assert one.first(session, {"id": -1}) is None

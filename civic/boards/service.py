@@ -30,7 +30,7 @@ from civic.boards.schemas import (
     MemberRow,
     RecogniseForm,
 )
-from civic.db import row_id
+from civic.db import Plain, PlainModels, row_id
 from civic.errors import N_, Invalid, NotFound
 from civic.items.models import Item
 from civic.items.rules import parse_code
@@ -347,6 +347,17 @@ def in_office(session: Session, board: Board, today: date | None = None) -> list
             .scalars() if rules.in_office(m.starts_on, m.ends_on, today)]
 
 
+_MEMBER_TERMS = Plain(select(col(BoardMember.starts_on), col(BoardMember.ends_on))
+                      .where(col(BoardMember.board_id) == bindparam("board_id")))
+
+
+def in_office_count(session: Session, board_id: int, today: date | None = None) -> int:
+    """How many members the board has in office (0 for a board that does not exist)."""
+    today = today or clock.today_local()
+    return sum(1 for starts, ends in _MEMBER_TERMS.rows(session, {"board_id": board_id})
+               if rules.in_office(starts, ends, today))
+
+
 def check_can_decide(session: Session, board: Board, today: date | None = None) -> None:
     """A board under its minimum (members left, none recognised in their place yet) cannot sign off."""
     rules.check_complete(_complete(session, board, in_office(session, board, today)))
@@ -361,23 +372,24 @@ def _in_force(board: Board, today: date) -> bool:
 
 # Built once (every status page of an item in Dân kiểm tra asks it; building a select() costs more than
 # running it).
-_INSPECTING = (select(Board, col(BoardMember.user_id), col(User.is_active), col(BoardMember.starts_on),
-                      col(BoardMember.ends_on))
-               .outerjoin(BoardMember, col(BoardMember.board_id) == col(Board.id))
-               .outerjoin(User, col(User.id) == col(BoardMember.user_id))
-               .where(or_(col(Board.item_id) == bindparam("item_id"),
-                          and_(col(Board.commune_id) == bindparam("commune_id"),
-                               col(Board.kind) == rules.INSPECTION)))
-               .order_by(col(Board.id).desc()))
+_INSPECTING = PlainModels(
+    select(Board, col(BoardMember.user_id), col(User.is_active), col(BoardMember.starts_on),
+           col(BoardMember.ends_on))
+    .outerjoin(BoardMember, col(BoardMember.board_id) == col(Board.id))
+    .outerjoin(User, col(User.id) == col(BoardMember.user_id))
+    .where(or_(col(Board.item_id) == bindparam("item_id"),
+               and_(col(Board.commune_id) == bindparam("commune_id"), col(Board.kind) == rules.INSPECTION)))
+    .order_by(col(Board.id).desc()), Board, extra=4)
 
 
 def inspecting(session: Session, item: Item, today: date | None = None
                ) -> tuple[Board | None, frozenset[int]]:
     """The board that inspects the item and the user ids of its members in office today whose accounts are
     active, in one query: the project's investment supervision board if the item has one in force, else the
-    commune's people's inspection board in force (the latest recognised)."""
+    commune's people's inspection board in force (the latest recognised). The board is a copy: to show and
+    to name, not to change."""
     today = today or clock.today_local()
-    rows = session.execute(_INSPECTING, {"item_id": item.id, "commune_id": item.commune_id}).all()
+    rows = _INSPECTING.with_extra(session, {"item_id": item.id, "commune_id": item.commune_id})
     boards = {b.id: b for b, *_rest in rows}
     live = [b for b in boards.values() if _in_force(b, today)]
     own = [b for b in live if b.item_id == item.id]

@@ -1453,13 +1453,20 @@ _DISCLOSURES = PlainModels(select(Disclosure).where(col(Disclosure.item_id) == _
                            Disclosure)
 _DISCUSSION = PlainModels(select(Discussion).where(col(Discussion.item_id) == _ITEM_ID), Discussion)
 _COMMENT_TOTAL = Plain(select(func.count()).select_from(Comment).where(col(Comment.item_id) == _ITEM_ID))
-_COMMENTS = (select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
-             .where(col(Comment.item_id) == _ITEM_ID).order_by(col(Comment.created_at), col(Comment.id))
-             .offset(bindparam("offset", type_=Integer)).limit(COMMENT_PAGE_SIZE))
+_COMMENTS = PlainModels(
+    select(Comment, col(User.display_name)).join(User, col(User.id) == col(Comment.author_id))
+    .where(col(Comment.item_id) == _ITEM_ID).order_by(col(Comment.created_at), col(Comment.id))
+    .offset(bindparam("offset", type_=Integer)).limit(COMMENT_PAGE_SIZE), Comment, extra=1)
 # How many households support the item, and how many of them the viewer speaks for (`own`, a set of ids).
 _OWN_SUPPORT = case((among(col(Support.household_id), "own"), 1), else_=0)
 _SUPPORTS = Plain(select(func.count(col(Support.id)), func.coalesce(func.sum(_OWN_SUPPORT), 0))
                   .where(col(Support.item_id) == _ITEM_ID))
+_CLUSTERS = PlainModels(select(MeetingCluster).where(among(col(MeetingCluster.meeting_id), "ids"))
+                        .order_by(col(MeetingCluster.id)), MeetingCluster)
+# How many households each meeting's roll (not yet recorded) holds so far.
+_ROLLS = Plain(select(col(MeetingAttendance.meeting_id), func.count())
+               .where(among(col(MeetingAttendance.meeting_id), "ids"))
+               .group_by(col(MeetingAttendance.meeting_id)))
 _MEETINGS = PlainModels(select(Meeting).where(col(Meeting.item_id) == _ITEM_ID)
                         .order_by(col(Meeting.starts_at), col(Meeting.id)).limit(MAX_SHOWN), Meeting)
 _DECISIONS = PlainModels(select(Decision).where(col(Decision.item_id) == _ITEM_ID).order_by(col(Decision.id))
@@ -1487,8 +1494,8 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     pages = max(1, -(-comment_total // COMMENT_PAGE_SIZE))
     page = min(max(1, comment_page), pages)
     sees_hidden = supervisor or village_head
-    rows = session.execute(_COMMENTS, {**by_item, "offset": (page - 1) * COMMENT_PAGE_SIZE}
-                           ).all() if comment_total else []
+    rows = _COMMENTS.with_extra(session, {**by_item, "offset": (page - 1) * COMMENT_PAGE_SIZE}
+                                ) if comment_total else []
     comments = [CommentView(c.id, c.body if (c.hidden_at is None or sees_hidden) else None,
                             c.hidden_at is not None, c.hidden_reason, c.official, c.author_role, name,
                             clock.as_utc(c.created_at), c.reply_to_id) for c, name in rows]
@@ -1502,14 +1509,10 @@ def page_context(session: Session, item: Item, viewer: Viewer, comment_page: int
     meetings = _MEETINGS.objects(session, by_item)
     clusters: dict[int, list[MeetingCluster]] = {}
     if any(m.by_cluster for m in meetings):
-        for c in session.execute(select(MeetingCluster).where(
-                col(MeetingCluster.meeting_id).in_([m.id for m in meetings if m.by_cluster]))
-                .order_by(col(MeetingCluster.id))).scalars():
+        for c in _CLUSTERS.objects(session, {"ids": [m.id for m in meetings if m.by_cluster]}):
             clusters.setdefault(c.meeting_id, []).append(c)
-    rolls: dict[int, int] = dict(session.execute(
-        select(col(MeetingAttendance.meeting_id), func.count()).where(
-            col(MeetingAttendance.meeting_id).in_([m.id for m in meetings if m.recorded_at is None] or [-1]))
-        .group_by(col(MeetingAttendance.meeting_id))).all()) if meetings else {}
+    open_rolls = [m.id for m in meetings if m.recorded_at is None]
+    rolls: dict[int, int] = dict(_ROLLS.rows(session, {"ids": open_rolls})) if open_rolls else {}
     meeting_views = []
     for m in meetings:
         starts, cancelled = clock.as_utc(m.starts_at), m.cancelled_at is not None

@@ -151,8 +151,14 @@ def work_started(session: Session, item_id: int) -> bool:
 
 # --- settings -----------------------------------------------------------------------------------------------
 
+_SETTING = PlainModels(select(ImplementationSetting)
+                       .where(col(ImplementationSetting.item_id) == bindparam("item_id")),
+                       ImplementationSetting)
+
+
 def settings_for(session: Session, item: Item) -> ImplementationSetting | None:
-    return session.get(ImplementationSetting, item.id)
+    """The item's settings as a copy, to show (save_settings changes the session's own row)."""
+    return _SETTING.first(session, {"item_id": item.id})
 
 
 def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsForm) -> ImplementationSetting:
@@ -161,7 +167,7 @@ def save_settings(session: Session, item: Item, viewer: Viewer, clean: SettingsF
     rules.check_village_head(facts, viewer.facts())
     if item.stage not in (Stage.DO, Stage.INSPECT):
         rules.check_stage_do(facts)
-    row = settings_for(session, item)
+    row = session.get(ImplementationSetting, item.id)
     if row is None:
         row = ImplementationSetting(item_id=row_id(item), updated_at=clock.now())
         session.add(row)
@@ -564,17 +570,21 @@ def totals(session: Session, item: Item, setting: ImplementationSetting | None =
                   sorted(materials, key=lambda m: m[0]))
 
 
+_NAMED = (select(col(Household.id), col(Household.head_name))
+          .join(Pledge, col(Pledge.household_id) == col(Household.id))
+          .where(col(Pledge.item_id) == bindparam("item_id"), col(Pledge.withdrawn_at).is_(None),
+                 col(Household.head_name) != "")
+          .distinct())
+_NAMED_TOTAL = Plain(select(func.count()).select_from(_NAMED.subquery()))
+_NAMED_PAGE = Plain(_NAMED.order_by(col(Household.head_name), col(Household.id))
+                    .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)))
+
+
 def public_names(session: Session, item: Item, limit: int = 40, page: int = 1) -> tuple[list[str], int]:
     """A page of the pledging households' heads' names, by name, and how many there are. The caller shows
     them only where the decision says they may be published (ImplementationSetting.publish_pledger_names)."""
-    base = (select(col(Household.id), col(Household.head_name))
-            .join(Pledge, col(Pledge.household_id) == col(Household.id))
-            .where(col(Pledge.item_id) == item.id, col(Pledge.withdrawn_at).is_(None),
-                   col(Household.head_name) != "")
-            .distinct())
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = session.execute(base.order_by(col(Household.head_name), col(Household.id))
-                           .offset((page - 1) * limit).limit(limit)).all()
+    total = int(_NAMED_TOTAL.rows(session, {"item_id": item.id}).scalar())
+    rows = _NAMED_PAGE.rows(session, {"item_id": item.id, "offset": (page - 1) * limit, "limit": limit})
     return [name for _id, name in rows], total
 
 
@@ -588,11 +598,12 @@ def _budget_statement():
             .limit(bindparam("limit", type_=Integer)))
 
 
-_BUDGET = _budget_statement()
+_BUDGET = PlainModels(_budget_statement(), BudgetLine, extra=1)
 
 
 def budget(session: Session, item: Item, limit: int = 100) -> Budget:
-    rows = session.execute(_BUDGET, {"item_id": item.id, "limit": limit}).all()
+    """The budget's lines (copies, to show) with what was spent on each."""
+    rows = _BUDGET.with_extra(session, {"item_id": item.id, "limit": limit})
     return Budget([BudgetRow(line, int(s)) for line, s in rows])
 
 

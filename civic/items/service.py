@@ -729,6 +729,9 @@ def public_events(session: Session, *, item_id: int | None = None, village_id: i
             for seq, action, at, role, payload, actor_id, name, code, title, show, contact in rows]
 
 
+_DISPLAY_NAME = Plain(select(col(User.display_name)).where(col(User.id) == bindparam("id")))
+
+
 def reporter_display(session: Session, item: Item) -> str:
     """The reporter's name when they chose to show it, else ''. Never a phone or an email."""
     if not item.show_name:
@@ -736,6 +739,5 @@ def reporter_display(session: Session, item: Item) -> str:
     if item.contact_name:
         return item.contact_name
     if item.reporter_id:
-        user = session.get(User, item.reporter_id)
-        return user.display_name if user else ""
+        return _DISPLAY_NAME.rows(session, {"id": item.reporter_id}).scalar() or ""
     return ""

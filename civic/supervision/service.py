@@ -20,7 +20,7 @@ from civic.boards import rules as board_rules
 from civic.boards import service as boards
 from civic.core.facts import ItemFacts
 from civic.core.kinds import Action, Outcome, Stage
-from civic.db import Plain, PlainModels, row_id
+from civic.db import Plain, PlainModels, among, row_id
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.implementation import rules as implementation_rules
 from civic.implementation import service as implementation
@@ -69,6 +69,7 @@ _OPEN_FINDINGS = Plain(select(func.count(), func.count(case((col(Finding.severit
 
 
 def open_inspection(session: Session, item_id: int) -> Inspection | None:
+    """The item's open inspection, the session's own row (to close it or mark it)."""
     return session.execute(_OPEN_INSPECTION, {"item_id": item_id}).scalar_one_or_none()
 
 
@@ -84,8 +85,14 @@ _CHECKLIST_OPEN = Plain(
     .where(col(ChecklistEntry.inspection_id) == bindparam("inspection_id")))
 
 
+# What the workflow's facts ask of them: only whether one exists.
+_CLOSURE_REOPEN_PENDING = Plain(_CLOSURE_REOPEN.with_only_columns(col(ReopenRequest.id)))
+_OPEN_INSPECTION_ID = Plain(_OPEN_INSPECTION.with_only_columns(col(Inspection.id)))
+
+
 def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None:
-    """The oldest undecided reopen request of the item's current done closure."""
+    """The oldest undecided reopen request of the item's current done closure, the session's own row (to
+    decide it)."""
     if item.closed_at is None:
         return None
     return session.execute(_CLOSURE_REOPEN, {"item_id": item.id, "closed_at": item.closed_at}
@@ -95,27 +102,34 @@ def current_closure_reopen(session: Session, item: Item) -> ReopenRequest | None
 def workflow_facts(session: Session, item: Item) -> dict[str, Any]:
     """What the workflow rules need about Dân kiểm tra (at most two queries, only where it matters)."""
     if item.stage == Stage.INSPECT:
-        inspection = open_inspection(session, row_id(item))
+        inspection_id = _OPEN_INSPECTION_ID.rows(session, {"item_id": item.id}).scalar()
         board, inspectors = boards.inspecting(session, item)
         unmarked = uncovered = agreed = 0
-        if inspection is not None:
-            unmarked, uncovered = _CHECKLIST_OPEN.rows(session, {"inspection_id": inspection.id}).first()
+        if inspection_id is not None:
+            unmarked, uncovered = _CHECKLIST_OPEN.rows(session, {"inspection_id": inspection_id}).first()
             if board is not None and inspectors:
-                agreed = _agreed(session, row_id(inspection), row_id(board), inspectors)
+                agreed = _agreed(session, inspection_id, row_id(board), inspectors)
         opened, serious = _OPEN_FINDINGS.rows(session, {"item_id": item.id}).first()
-        return {"inspection_open": inspection is not None, "checklist_unmarked": unmarked,
+        return {"inspection_open": inspection_id is not None, "checklist_unmarked": unmarked,
                 "findings_open": opened, "serious_findings_open": serious, "inspectors": inspectors,
                 "sign_off_agreed": agreed, "checklist_not_met_uncovered": uncovered}
     if item.stage == Stage.CLOSED and item.outcome == Outcome.DONE:
-        return {"reopen_pending": current_closure_reopen(session, item) is not None}
+        pending = item.closed_at is not None and _CLOSURE_REOPEN_PENDING.rows(
+            session, {"item_id": item.id, "closed_at": item.closed_at}).first() is not None
+        return {"reopen_pending": pending}
     return {}
+
+
+_AGREED = Plain(select(func.count()).select_from(SignOffVote).where(
+    col(SignOffVote.inspection_id) == bindparam("inspection_id"),
+    col(SignOffVote.board_id) == bindparam("board_id"), col(SignOffVote.agree),
+    among(col(SignOffVote.user_id), "inspectors")))
 
 
 def _agreed(session: Session, inspection_id: int, board_id: int, inspectors: frozenset[int]) -> int:
     """Members of the board (today's) who agreed to sign this inspection off."""
-    return session.execute(select(func.count()).select_from(SignOffVote).where(
-        col(SignOffVote.inspection_id) == inspection_id, col(SignOffVote.board_id) == board_id,
-        col(SignOffVote.agree), col(SignOffVote.user_id).in_(inspectors))).scalar_one()
+    return int(_AGREED.rows(session, {"inspection_id": inspection_id, "board_id": board_id,
+                                      "inspectors": inspectors}).scalar())
 
 
 def _clear_votes(session: Session, inspection: Inspection) -> dict[str, Any]:
@@ -301,19 +315,21 @@ class VoteRow:
     agree: bool
 
 
+_VOTES = Plain(select(col(User.display_name), col(SignOffVote.agree), col(SignOffVote.board_id))
+               .join(User, col(User.id) == col(SignOffVote.user_id))
+               .where(col(SignOffVote.inspection_id) == bindparam("inspection_id"))
+               .order_by(col(SignOffVote.agree).desc(), col(User.display_name)))
+
+
 def votes(session: Session, inspection_id: int | None) -> tuple[list[VoteRow], int]:
     """Who of the board agreed to sign an inspection off and who did not, and how many members the board
     they spoke for has (in two queries; none without an inspection)."""
     if inspection_id is None:
         return [], 0
-    rows = session.execute(select(col(User.display_name), col(SignOffVote.agree), col(SignOffVote.board_id))
-                           .join(User, col(User.id) == col(SignOffVote.user_id))
-                           .where(col(SignOffVote.inspection_id) == inspection_id)
-                           .order_by(col(SignOffVote.agree).desc(), col(User.display_name))).all()
+    rows = _VOTES.rows(session, {"inspection_id": inspection_id})
     if not rows:
         return [], 0
-    board = boards.get(session, rows[0][2])
-    members = len(boards.in_office(session, board)) if board is not None else 0
+    members = boards.in_office_count(session, rows[0][2])
     return [VoteRow(name, agree) for name, agree, _board in rows], members
 
 
@@ -405,14 +421,18 @@ def refuse_reopen(session: Session, item: Item, viewer: Viewer, form: RefuseReop
 
 # --- reading ------------------------------------------------------------------------------------------------
 
+_VERDICTS = Plain(select(col(Verdict.verdict), func.count(), func.sum(col(Verdict.satisfaction)))
+                  .where(col(Verdict.item_id) == bindparam("item_id"),
+                         col(Verdict.closure_at) == bindparam("closure_at"))
+                  .group_by(col(Verdict.verdict)))
+
+
 def verdict_totals(session: Session, item: Item) -> VerdictTotals | None:
     """The residents' verdicts on the item's current (or last) done closure, counted."""
     closure = item.closed_at
     if closure is None:
         return None
-    rows = session.execute(select(col(Verdict.verdict), func.count(), func.sum(col(Verdict.satisfaction)))
-                           .where(col(Verdict.item_id) == item.id, col(Verdict.closure_at) == closure)
-                           .group_by(col(Verdict.verdict))).all()
+    rows = _VERDICTS.rows(session, {"item_id": item.id, "closure_at": closure})
     by = {k: 0 for k in rules.VERDICTS}
     count = score = 0
     for verdict, n, s in rules_rows(rows):
@@ -438,13 +458,16 @@ def inspections(session: Session, item: Item, limit: int = 5) -> list[Inspection
     return _INSPECTIONS.objects(session, {"item_id": item.id, "limit": limit})
 
 
+_CHECKLISTS = PlainModels(select(ChecklistEntry).where(among(col(ChecklistEntry.inspection_id), "ids"))
+                          .order_by(col(ChecklistEntry.position), col(ChecklistEntry.id)), ChecklistEntry)
+
+
 def checklist(session: Session, inspection_ids: list[int]) -> dict[int, list[ChecklistEntry]]:
+    """The inspections' checklists, entries in order (copies, to show)."""
     out: dict[int, list[ChecklistEntry]] = {i: [] for i in inspection_ids}
     if not inspection_ids:
         return out
-    for e in session.execute(select(ChecklistEntry)
-                             .where(col(ChecklistEntry.inspection_id).in_(inspection_ids))
-                             .order_by(col(ChecklistEntry.position), col(ChecklistEntry.id))).scalars():
+    for e in _CHECKLISTS.objects(session, {"ids": inspection_ids}):
         out[e.inspection_id].append(e)
     return out
 

@@ -159,15 +159,16 @@ def furthest_stage(entries: list[items.TimelineEntry]) -> int | None:
     return reached
 
 
-# The item's village and category as the status page shows them: copies that belong to no session, read
-# without the ORM's layer (civic.db.PlainModels), which costs more than the read itself.
+# The item's village and category (and the item it duplicates) as the status page shows them: copies
+# that belong to no session, read without the ORM's layer (civic.db.PlainModels), which costs more than
+# the read itself.
 _VILLAGE = PlainModels(select(Village).where(col(Village.id) == bindparam("id")), Village)
 _CATEGORY = PlainModels(select(Category).where(col(Category.id) == bindparam("id")), Category)
+_ITEM = PlainModels(select(Item).where(col(Item.id) == bindparam("id")), Item)
 
 
 def _shown(statement: PlainModels, db: Session, row: int) -> Any:
-    found = statement.objects(db, {"id": row})
-    return found[0] if found else None
+    return statement.first(db, {"id": row})
 
 
 def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
@@ -179,7 +180,7 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
     entries = items.timeline(db, item)
     village = _shown(_VILLAGE, db, item.village_id)
     category = _shown(_CATEGORY, db, item.category_id)
-    duplicate_of = db.get(Item, item.duplicate_of_id) if item.duplicate_of_id else None
+    duplicate_of = _shown(_ITEM, db, item.duplicate_of_id) if item.duplicate_of_id else None
     review = workflow.current_review(db, item) if item.stage == Stage.CLOSED else None
     actions = workflow.allowed_actions(db, item, viewer, is_author=is_author)
     private = viewer.sees_private(item.commune_id, item.village_id)

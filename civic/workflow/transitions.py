@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from civic.areas.models import Village
 from civic.core.facts import ActorFacts, ItemFacts
-from civic.db import PlainModels
+from civic.db import PlainModels, memoized
 from civic.errors import N_, Conflict, Invalid
 from civic.items import rules as item_rules
 from civic.items.models import Category, Item
@@ -29,10 +29,13 @@ _SHOWN_REVIEW = PlainModels(_CURRENT_REVIEW, ReviewRequest)
 
 def current_review(session: Session, item: Item) -> ReviewRequest | None:
     """The review request of the item's current closure, if the author asked for one: a copy to read (a
-    decision on it changes the row itself, `_decide_review`)."""
-    if item.closed_at is None:
+    decision on it changes the row itself, `_decide_review`). A status page asks twice (its facts and its
+    section): one read."""
+    closed_at = item.closed_at
+    if closed_at is None:
         return None
-    return _SHOWN_REVIEW.first(session, {"item_id": item.id, "closed_at": item.closed_at})
+    return memoized(session, ("current_review", item.id, closed_at),
+                    lambda: _SHOWN_REVIEW.first(session, {"item_id": item.id, "closed_at": closed_at}))
 
 
 @facts_provider
