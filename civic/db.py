@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
@@ -387,6 +388,9 @@ class Plain:
         self._by_dialect: dict[Any, tuple[Any, ...]] = {}
 
     def _prepare(self, dialect: Any) -> tuple[Any, ...]:
+        # The ORM finishes setting up the models' columns on its first statement; a copy made before that
+        # (model_construct) could not read its own columns. A worker's first request may read only copies.
+        configure_mappers()
         compiled = self.stmt.compile(dialect=dialect)
         if any(b.expanding for b in compiled.binds.values()):
             raise TypeError("Plain takes no expanding parameter")

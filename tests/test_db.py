@@ -303,3 +303,34 @@ def test_plain_models_give_copies_of_no_session_and_their_extra_columns_beside_t
                         ).objects(session)
         one = PlainModels(select(Item).where(col(Item.id) == bindparam("id")), Item)
         assert one.first(session, {"id": -1}) is None
+
+
+def test_a_fresh_process_whose_first_read_is_a_copy_can_read_its_columns():
+    """A worker's first request may be a signed-in page, whose login and user are read as copies before any
+    statement has gone through the ORM (which is what finishes setting the models' columns up): the page
+    answers, not 500. Here the app is built in a fresh process and asked with no start-up run."""
+    import os
+    import subprocess
+    import sys
+
+    from civic.accounts import sessions
+    from tests.builders import make_user, setup_world
+
+    commune, village, *_rest = setup_world()
+    with unit_of_work(write=True) as session:
+        user = make_user(session, "village_head", commune=commune, village=village, name="Trưởng Thôn Mới")
+        key = sessions.start(session, user)
+    program = (
+        "import sys\n"
+        "from civic.accounts.service import load_session_viewer\n"
+        "from civic.db import unit_of_work\n"
+        "from civic.main import create_app\n"
+        "from civic.web.core import session_policy\n"
+        "create_app()\n"
+        "with unit_of_work() as s:\n"
+        "    viewer = load_session_viewer(s, sys.argv[1], session_policy())\n"
+        "    print(viewer.user.display_name, viewer.user.is_active)\n")
+    run = subprocess.run([sys.executable, "-c", program, key], capture_output=True, text=True,
+                         env=dict(os.environ), timeout=60)
+    assert run.returncode == 0, run.stderr[-800:]
+    assert run.stdout.strip() == "Trưởng Thôn Mới True"
