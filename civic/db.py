@@ -365,6 +365,23 @@ AMONG_SQL = {"sqlite": "IN (SELECT value FROM json_each(:{name}))", "postgresql"
 the parameter bound as `bindparam('villages', type_=IdSet())`."""
 
 
+_PLAIN_CONNECTION = "civic.plain_connection"
+
+
+def _connection(session: Session) -> Any:
+    """The session's connection for its transaction. A page runs thirty plain reads in one transaction;
+    asking the session each time walks its transaction's state machine (about a twentieth of a status
+    page), so the connection is kept beside the transaction it belongs to and asked again only when the
+    session has begun another."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_PLAIN_CONNECTION)
+    if transaction is not None and kept is not None and kept[0] is transaction and transaction.is_active:
+        return kept[1]
+    conn = session.connection()
+    session.info[_PLAIN_CONNECTION] = (session.get_transaction(), conn)
+    return conn
+
+
 class PlainRows(list):
     """The rows of a Plain statement (tuples that also name their columns)."""
 
@@ -417,10 +434,11 @@ class Plain:
 
     def rows(self, session: Session, params: dict[str, Any] | None = None) -> PlainRows:
         # What the session holds unwritten is flushed first, as the ORM's own queries do (autoflush): a
-        # service that added a row and then counts sees it.
-        if session.autoflush and (session.new or session.dirty or session.deleted):
+        # service that added a row and then counts sees it. `_is_clean()` is the test the session's own
+        # flush makes; `session.dirty` would build the set of changed objects to answer the same.
+        if session.autoflush and not session._is_clean():
             session.flush()
-        conn = session.connection()
+        conn = _connection(session)
         dialect = conn.dialect
         prepared = self._by_dialect.get(dialect.name) or self._prepare(dialect)
         sql, positional, names, keys, literal, binds, types, shape = prepared
