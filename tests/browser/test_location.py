@@ -152,13 +152,18 @@ def transferred(page, since: int = 0) -> int:
 
 
 def _size(request) -> int:
-    """A response's body as sent: what Chromium counted, else its Content-Length, else its body (compressed
-    again when it came compressed)."""
+    """A response's body as sent: what Chromium counted, nothing for what came from the browser's cache, else
+    its Content-Length, else its body (compressed again when it came compressed)."""
     counted = request.sizes()["responseBodySize"]
     if counted > 0:
         return counted
     response = request.response()
     if response is None:
+        return 0
+    if counted < 0 and not response.from_service_worker:
+        # Taken from the browser's own cache (Chromium counts its headers only, hence below zero): nothing
+        # came over the network. A page's stylesheet and scripts asked again on the next page were counted
+        # again at their full length, sometimes twice, so the same page weighed 27 KB or 38 KB.
         return 0
     length = response.header_value("content-length")
     if length:
