@@ -60,7 +60,8 @@ class TriageCard:
 
 def _triage_cards(web: Web, look: Lookups, queue: list[workflow.QueueEntry]) -> list[TriageCard]:
     """The queue's cards. Fifty cards share a handful of kinds, day counts and due dates: each text is
-    translated or formatted once a page, not once a card (the cards were most of the page's time)."""
+    translated or formatted once a page, not once a card (about a tenth of the page's work,
+    docs/scaling.md)."""
     _, ngettext, locale = web.gettext, web.ngettext, web.locale
     root = web.request.scope.get("root_path", "")
     kinds = {kind: _(label) for kind, label in KIND_LABELS.items()}
