@@ -52,10 +52,6 @@ def _item_of_commune(session: Session, commune_id: int, typed: str, field: str) 
     return item
 
 
-def get(session: Session, board_id: int) -> Board | None:
-    return session.get(Board, board_id)
-
-
 def admin_board(session: Session, viewer: Viewer, board_id: int) -> Board:
     commune_id = accounts.administered_commune(viewer)
     board = session.get(Board, board_id)

@@ -167,10 +167,6 @@ _CATEGORY = PlainModels(select(Category).where(col(Category.id) == bindparam("id
 _ITEM = PlainModels(select(Item).where(col(Item.id) == bindparam("id")), Item)
 
 
-def _shown(statement: PlainModels, db: Session, row: int) -> Any:
-    return statement.first(db, {"id": row})
-
-
 def item_page_context(db: Session, web, item: Item, *, manage_token: str | None = None) -> dict[str, Any]:
     # The page only reads: what two sections both need (the item's facts, the village's register, the
     # households the viewer represents) is read once (civic.db.remember_reads).
@@ -178,9 +174,9 @@ def item_page_context(db: Session, web, item: Item, *, manage_token: str | None 
     viewer = web.viewer
     is_author = items.is_author(item, viewer, manage_token)
     entries = items.timeline(db, item)
-    village = _shown(_VILLAGE, db, item.village_id)
-    category = _shown(_CATEGORY, db, item.category_id)
-    duplicate_of = _shown(_ITEM, db, item.duplicate_of_id) if item.duplicate_of_id else None
+    village = _VILLAGE.first(db, {"id": item.village_id})
+    category = _CATEGORY.first(db, {"id": item.category_id})
+    duplicate_of = _ITEM.first(db, {"id": item.duplicate_of_id}) if item.duplicate_of_id else None
     review = workflow.current_review(db, item) if item.stage == Stage.CLOSED else None
     actions = workflow.allowed_actions(db, item, viewer, is_author=is_author)
     private = viewer.sees_private(item.commune_id, item.village_id)
