@@ -16,8 +16,9 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, nodes, select_autoescape
 from jinja2.runtime import Context, Macro
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, escape
 from sqlmodel import Session
 from starlette.datastructures import FormData
@@ -45,8 +46,9 @@ class _Globals(dict):
         self._environment = environment
 
     def _changed(self) -> None:
-        if self._environment.cache is not None:
-            self._environment.cache.clear()
+        for environment in (self._environment, *_BY_LOCALE.values()):
+            if environment.cache is not None:
+                environment.cache.clear()
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
@@ -83,13 +85,42 @@ class _Context(Context):
                                                 " StopIteration exception")
 
 
+class _FoldTranslations(NodeTransformer):
+    """`_("Log in")` with nothing but constants is translated when the template is compiled, exactly as
+    the page's own gettext would translate it (civic.web.core.make_gettext: catalog text is trusted markup,
+    anything else escaped). The result is a constant, which Jinja writes into the template's code as part
+    of the text around it. A page has about fifty such calls (the header, the offline outbox's messages,
+    each section's headings), each a lookup through the page's context on every request."""
+
+    def __init__(self, locale: str) -> None:
+        self.gettext, _ngettext = make_gettext(i18n.translations(locale))
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 (Jinja's visitor names)
+        self.generic_visit(node)
+        args = [arg.value for arg in node.args if isinstance(arg, nodes.Const)]
+        kwargs = {kw.key: kw.value.value for kw in node.kwargs if isinstance(kw.value, nodes.Const)}
+        if not (isinstance(node.node, nodes.Name) and node.node.name == "_" and args
+                and node.dyn_args is None and node.dyn_kwargs is None
+                and len(args) == len(node.args) and len(kwargs) == len(node.kwargs)):
+            return node
+        try:
+            text = self.gettext(*args, **kwargs)
+        except (TypeError, ValueError, KeyError):  # left as it is: the page raises as it always did
+            return node
+        folded: nodes.Expr = nodes.Const(str(text), lineno=node.lineno)
+        return nodes.MarkSafe(folded, lineno=node.lineno) if isinstance(text, Markup) else folded
+
+
 class _Environment(Environment):
     """Jinja's environment with each template's globals in one plain dict. Jinja keeps them in a ChainMap
     over the environment's; every include and `import … with context` copies them into a new context, and
     copying a ChainMap builds the set of its keys each time: nearly a third of the status page's template
-    (0.97 → 0.69 ms, docs/scaling.md)."""
+    (0.97 → 0.69 ms, docs/scaling.md).
+
+    An environment for one language (`env_for`) translates constant texts when it compiles a template."""
 
     context_class = _Context
+    locale: str | None = None
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -97,6 +128,12 @@ class _Environment(Environment):
 
     def make_globals(self, d: Any) -> Any:
         return {**self.globals, **(d or {})}
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        if self.locale is not None:
+            tree = _FoldTranslations(self.locale).visit(tree)
+        return tree
 
 
 env = _Environment(
@@ -107,6 +144,20 @@ env = _Environment(
     auto_reload=False,
     cache_size=400,
 )
+_BY_LOCALE: dict[str, _Environment] = {}
+
+
+def env_for(locale: str) -> _Environment:
+    """The environment whose templates are compiled for one language: the same loader, globals, filters
+    and tests as `env`, its own compiled templates."""
+    localized = _BY_LOCALE.get(locale)
+    if localized is None:
+        localized = env.overlay(cache_size=400)
+        localized.locale = locale
+        _BY_LOCALE[locale] = localized
+    return localized
+
+
 # Text from the catalog is the only text a template may show as markup: the set of message ids is read
 # once, at start-up, not on the first page a visitor asks for.
 i18n.msgids()
@@ -357,7 +408,8 @@ class Web:
                ) -> HTMLResponse:
         token = _current.set(self)
         try:
-            html = env.get_template(template).render(self.context(flash=self.pop_flash(), **values))
+            page = env_for(self.locale).get_template(template)
+            html = page.render(self.context(flash=self.pop_flash(), **values))
         finally:
             _current.reset(token)
         response = HTMLResponse(html, status_code=status, headers=headers)
