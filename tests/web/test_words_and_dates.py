@@ -101,6 +101,24 @@ def test_days_and_moments_in_each_language():
     assert fmt_date("2026-11-25", "en") == "25 Nov 2026"
     assert fmt_date("not a day", "vi") == "not a day" and fmt_date("", "vi") == ""
     assert fmt_datetime(datetime(2026, 12, 11, 3, 19, tzinfo=UTC), "vi") == "10:19 ngày 11/12/2026"  # Hà Nội
+    assert fmt_datetime(datetime(2026, 12, 11, 17, 5), "en") == "12 Dec 2026, 00:05"  # stored naive: UTC
+
+
+def test_a_moment_is_written_as_babels_pattern_writes_it_every_hour_and_month():
+    """The short form is put together from the day and the hour (civic.web.i18n.fmt_datetime); Babel's own
+    pattern is what it must say."""
+    from datetime import UTC, datetime, timedelta
+
+    from babel.dates import format_datetime
+
+    from civic.web.i18n import LOCAL_TZ, fmt_datetime
+
+    moment = datetime(2025, 12, 31, 16, 59, 30, tzinfo=UTC)  # New Year's Day in Hà Nội, a minute before
+    for step in range(24 * 40):
+        moment += timedelta(hours=9, minutes=13)
+        local = moment.astimezone(LOCAL_TZ)
+        assert fmt_datetime(moment, "vi") == format_datetime(local, "HH:mm 'ngày' dd/MM/yyyy", locale="vi")
+        assert fmt_datetime(moment, "en") == format_datetime(local, "d MMM yyyy, HH:mm", locale="en"), step
 
 
 @pytest.mark.parametrize(("name", "kind", "expected"), [
