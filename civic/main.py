@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -50,13 +52,25 @@ from civic.web.middleware import BodyLimit, RequestMeta, TrustedHosts
 from civic.web.static import CachedStatic
 
 
-def create_app() -> FastAPI:
+def serving_app() -> FastAPI:
+    """The app as each worker of `civic serve` runs it (civic/serve.py)."""
+    return create_app(serving=True)
+
+
+def create_app(*, serving: bool = False) -> FastAPI:
     settings = get_settings()
 
     async def lifespan(app: FastAPI):
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_pool
         await anyio.to_thread.run_sync(setup.announce_code)
         await anyio.to_thread.run_sync(account_service.dummy_hash)
+        if serving:
+            # What the worker built to start (modules, routes, the catalogs, the models: about 170,000
+            # objects) lives as long as the process: set aside from the collector, a full collection no
+            # longer walks them all (about 0.1 s, every thousand or so pages; docs/scaling.md). Not in
+            # tests, which build an app for each test and let the last one go.
+            gc.collect()
+            gc.freeze()
         yield
 
     # No Swagger UI: it loads its scripts and styles from a CDN and runs an inline script, which the site's

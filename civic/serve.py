@@ -37,7 +37,7 @@ def _worker(host: str, port: int, access_log: bool) -> None:
     # anyone could pick the address the login throttle counts them under (ASVS 2.2.1). uvicorn's own
     # default trusts 127.0.0.1, which is every client of a proxy-less local serve.
     trusted = get_settings().trusted_proxies.strip()
-    config = uvicorn.Config("civic.main:create_app", factory=True, host=host, port=port,
+    config = uvicorn.Config("civic.main:serving_app", factory=True, host=host, port=port,
                             access_log=access_log, proxy_headers=bool(trusted),
                             forwarded_allow_ips=trusted or None, lifespan="on")
     server = uvicorn.Server(config)
