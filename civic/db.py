@@ -91,7 +91,9 @@ def build_engine(url: str) -> Engine:
             if conn.get_execution_options().get("civic_write"):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
-                conn.exec_driver_sql("BEGIN")
+                # A reading transaction's BEGIN (deferred: it takes no lock, so there is nothing to wait
+                # for) goes straight to the driver, not through SQLAlchemy's statement machinery.
+                conn.connection.driver_connection.execute("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool,
