@@ -97,11 +97,12 @@ class _FoldTranslations(NodeTransformer):
 
     def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 (Jinja's visitor names)
         self.generic_visit(node)
+        if not (isinstance(node.node, nodes.Name) and node.node.name == "_"
+                and node.dyn_args is None and node.dyn_kwargs is None):
+            return node
         args = [arg.value for arg in node.args if isinstance(arg, nodes.Const)]
         kwargs = {kw.key: kw.value.value for kw in node.kwargs if isinstance(kw.value, nodes.Const)}
-        if not (isinstance(node.node, nodes.Name) and node.node.name == "_" and args
-                and node.dyn_args is None and node.dyn_kwargs is None
-                and len(args) == len(node.args) and len(kwargs) == len(node.kwargs)):
+        if not args or len(args) != len(node.args) or len(kwargs) != len(node.kwargs):
             return node
         try:
             text = self.gettext(*args, **kwargs)

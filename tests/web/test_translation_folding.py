@@ -26,10 +26,15 @@ def _unfolded(monkeypatch) -> None:
     monkeypatch.setattr(core, "env_for", lambda _locale: core.env)
 
 
+def _environment(locale: str | None):
+    """civic's environment over the one template above; with a language, as env_for makes it."""
+    environment = core.env.overlay(cache_size=10, loader=DictLoader({"t.html": _TEMPLATE}))
+    environment.locale = locale
+    return environment
+
+
 def test_a_constant_text_is_compiled_translated_and_escaped_as_the_page_would():
-    localized = core.env.overlay(cache_size=10, loader=DictLoader({"t.html": _TEMPLATE}))
-    localized.locale = "vi"
-    code = localized.compile(_TEMPLATE, raw=True)
+    code = _environment("vi").compile(_TEMPLATE, raw=True)
     assert "Đăng nhập" in code  # translated into the template's code: no call on each page
     assert "'Log in'" not in code
     assert "_(word)" not in code and "'word'" in code  # a variable is translated when the page is shown
@@ -65,10 +70,7 @@ def test_the_demos_pages_are_the_same_folded_or_translated_on_every_page(client,
 
 
 def test_the_same_template_folded_and_unfolded_gives_the_same_text():
-    stock = core.env.overlay(cache_size=10, loader=DictLoader({"t.html": _TEMPLATE}))
-    folded = core.env.overlay(cache_size=10, loader=DictLoader({"t.html": _TEMPLATE}))
-    folded.locale = "en"
-
+    stock, folded = _environment(None), _environment("en")
     gettext, ngettext = core.make_gettext(core.i18n.translations("en"))
     page = SimpleNamespace(gettext=gettext, ngettext=ngettext)  # what a page's Web gives its templates
     token = core._current.set(page)  # type: ignore[arg-type]
