@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     page_cache_mb: int = Field(default=64, ge=1, validation_alias=AliasChoices("CIVIC_PAGE_CACHE_MB"))
     # Size of the worker thread pool for sync handlers.
     thread_pool: int = Field(default=8, ge=1, validation_alias=AliasChoices("CIVIC_THREADS"))
+    # Posted forms a worker works on at once; 0: one on SQLite (it writes one transaction at a time), no
+    # limit but the threads on PostgreSQL (civic/web/deps.py write_turns).
+    writers: int = Field(default=0, ge=0, validation_alias=AliasChoices("CIVIC_WRITERS"))
     # Database connections a worker process keeps open, and how many more it may open for a burst (closed
     # after use). Requests that read the database wait, without blocking the server, for one of
     # db_pool + db_overflow - thread_pool places (civic/web/deps.py), so the pool never runs dry.

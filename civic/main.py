@@ -78,6 +78,7 @@ def create_app(*, serving: bool = False) -> FastAPI:
     app = FastAPI(title="civic", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.db_places = deps.db_places()
+    app.state.write_turns = deps.write_turns()
     pagecache.cache.enabled = settings.page_cache
     pagecache.cache.max_bytes = settings.page_cache_mb * 1024 * 1024
     app.include_router(public.router)

@@ -127,8 +127,33 @@ async def post_form(request: Request, schema: type[Form] | None, *, act: Act, pa
         if sent is None:
             raise
         return await run_in_threadpool(_refused, request, page, action, sent, exc)
-    return await run_in_threadpool(_handle, request, schema, act, page, action, values, uploads, files,
-                                   prepare)
+    early: _Files | None = None
+    if any(uploads.values()):  # the slow part, before the form waits for its turn to write
+        early = await run_in_threadpool(_files_first, request, values, uploads, files or {})
+    async with request.app.state.write_turns:
+        return await run_in_threadpool(_handle, request, schema, act, page, action, values, uploads, files,
+                                       prepare, early)
+
+
+@dataclass
+class _Files:
+    """A form's files, checked and processed before its turn to write: what they became, or why not."""
+
+    prepared: dict[str, list[Prepared]]
+    error: Invalid | TooLarge | None = None
+
+
+def _files_first(request: Request, values: dict[str, Any], uploads: dict[str, list[Upload]],
+                 files: Mapping[str, FileField]) -> _Files:
+    Web(request).check_csrf(values)  # no file is looked at for a form that fails its CSRF check
+    return _prepare_files(uploads, files)
+
+
+def _prepare_files(uploads: dict[str, list[Upload]], files: Mapping[str, FileField]) -> _Files:
+    try:
+        return _Files(media.prepare_files(uploads, files))
+    except (Invalid, TooLarge) as exc:
+        return _Files({}, exc)
 
 
 def _refused(request: Request, page: Page, action: str, values: Mapping[str, Any], exc: CivicError
@@ -142,16 +167,12 @@ def _refused(request: Request, page: Page, action: str, values: Mapping[str, Any
 
 def _handle(request: Request, schema: type[Form] | None, act: Act, page: Page, action: str,
             values: dict[str, Any], uploads: dict[str, list[Upload]], files: Mapping[str, FileField] | None,
-            prepare: Prepare | None = None) -> Response:
+            prepare: Prepare | None = None, early: _Files | None = None) -> Response:
     web = Web(request)
     web.check_csrf(values)
-    # The slow part (decoding, turning, resizing) runs before the writing transaction starts.
-    prepared: dict[str, list[Prepared]] = {}
-    file_error: CivicError | None = None
-    try:
-        prepared = media.prepare_files(uploads, files or {})
-    except (Invalid, TooLarge) as exc:
-        file_error = exc
+    # The slow part (decoding, turning, resizing) ran before the form's turn to write (`early`).
+    done_files = early if early is not None else _prepare_files(uploads, files or {})
+    prepared, file_error = done_files.prepared, done_files.error
     parsed = None
     try:
         if schema is not None:
