@@ -237,11 +237,17 @@ def _checkpoint(engine: Engine) -> None:
             conn.close()
 
 
+@lru_cache(maxsize=8)
+def _writing(engine: Engine) -> Engine:
+    """The engine whose transactions write (on SQLite: BEGIN IMMEDIATE), built once an engine."""
+    return engine.execution_options(civic_write=True)
+
+
 @contextmanager
 def unit_of_work(write: bool = False, engine: Engine | None = None) -> Iterator[Session]:
     """One session; commits once when the block ends without error, else rolls back."""
     engine = engine or get_engine()
-    bind = engine.execution_options(civic_write=True) if write else engine
+    bind = _writing(engine) if write else engine
     serialize = write and engine.dialect.name == "sqlite"
     with _sqlite_writer(engine) if serialize else nullcontext():
         session = Session(bind=bind, expire_on_commit=False, autoflush=True)
@@ -370,7 +376,7 @@ the parameter bound as `bindparam('villages', type_=IdSet())`."""
 _PLAIN_CONNECTION = "civic.plain_connection"
 
 
-def _connection(session: Session) -> Any:
+def transaction_connection(session: Session) -> Any:
     """The session's connection for its transaction. A page runs thirty plain reads in one transaction;
     asking the session each time walks its transaction's state machine (about a twentieth of a status
     page), so the connection is kept beside the transaction it belongs to and asked again only when the
@@ -440,7 +446,7 @@ class Plain:
         # flush makes; `session.dirty` would build the set of changed objects to answer the same.
         if session.autoflush and not session._is_clean():
             session.flush()
-        conn = _connection(session)
+        conn = transaction_connection(session)
         dialect = conn.dialect
         prepared = self._by_dialect.get(dialect.name) or self._prepare(dialect)
         sql, positional, names, keys, literal, binds, types, shape = prepared

@@ -24,7 +24,7 @@ from civic.audit.rules import (
     stamp,
 )
 from civic.clock import as_utc
-from civic.db import Plain
+from civic.db import Plain, transaction_connection
 from civic.errors import N_, Conflict
 
 # Called by record() with each new event, in the same session and transaction, before it returns: civic.notify
@@ -134,7 +134,7 @@ def record(session: Session, *, commune_id: int, action: str, item_id: int | Non
                        created_at=created_at, prev_hash=prev, hash=digest)
     # Two plain statements on the transaction's connection (the caller's changes were flushed above): the
     # event is written once and never changed, so it needs no place in the session's unit of work.
-    connection = session.connection()
+    connection = transaction_connection(session)
     inserted = connection.execute(_APPEND_EVENT, {
         "commune_id": commune_id, "seq": seq, "item_id": item_id, "actor_id": actor_id,
         "actor_role": actor_role, "action": action, "payload": event.payload, "created_at": created_at,

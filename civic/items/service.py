@@ -40,7 +40,7 @@ from civic.audit import service as audit
 from civic.audit.models import AuditEvent
 from civic.config import get_settings
 from civic.core.kinds import Stage
-from civic.db import Plain, PlainModels, row_id
+from civic.db import Plain, PlainModels, row_id, transaction_connection
 from civic.errors import N_, Forbidden, NotFound
 from civic.items import rules
 from civic.items.models import Category, Item, ItemAddition, ItemCount, ItemEdit
@@ -319,7 +319,7 @@ _INSERT_ITEM = insert(Item)
 
 def _insert_new(session: Session, item: Item) -> None:
     session.flush()  # what the session holds is written first, as the unit of work would
-    inserted = session.connection().execute(
+    inserted = transaction_connection(session).execute(
         _INSERT_ITEM, {name: getattr(item, name) for name in _ITEM_COLUMNS}).inserted_primary_key
     assert inserted is not None
     item.id = inserted[0]

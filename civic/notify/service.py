@@ -27,7 +27,7 @@ from civic.audit import service as audit
 from civic.audit.models import AuditEvent
 from civic.clock import LOCAL_TZ, as_utc
 from civic.config import get_settings
-from civic.db import row_id
+from civic.db import row_id, transaction_connection
 from civic.deliberation.models import Meeting
 from civic.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from civic.items.models import Item
@@ -312,7 +312,7 @@ def fanout(session: Session, event: AuditEvent, item: Item, params: dict[str, An
     """One row that stands for the messages of an event, in the event's transaction; the worker expands it
     (expand, FANOUT_KINDS) into one message per recipient in a transaction of its own."""
     now = clock.now()
-    session.connection().execute(_FANOUT_ROW, {
+    transaction_connection(session).execute(_FANOUT_ROW, {
         "commune_id": item.commune_id, "event_id": event.id, "item_id": item.id, "kind": event.action,
         "channel": "fanout", "recipient": "fanout", "address": "", "subject": "", "body": json.dumps(params),
         "status": "fanout", "attempts": 0,
