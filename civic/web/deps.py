@@ -101,9 +101,10 @@ def write_turns() -> anyio.Semaphore | _Unlimited:
     default one on SQLite and no limit (beyond the threads) on PostgreSQL.
 
     SQLite writes one transaction at a time. A second form of the same worker would only wait for the
-    writer, while its checks and reads take the interpreter from the one that writes, whose turn, which
-    every worker waits for, then lasts longer (with eight threads a worker, 2.3 ms a submission instead of
-    1.4). Forms wait for their turn on the event loop, holding no thread: pages are served meanwhile."""
+    writer, and meanwhile its checks and reads take the interpreter from the form that writes: that
+    writer's turn, which every worker waits for, then lasts longer (with eight threads a worker, 2.3 ms a
+    submission instead of 1.4; docs/scaling.md). Forms wait for their turn on the event loop, holding no
+    thread: pages are served meanwhile."""
     settings = get_settings()
     turns = settings.writers or (1 if is_sqlite(settings.database_url) else 0)
     return anyio.Semaphore(turns) if turns else _Unlimited()

@@ -14,6 +14,9 @@ page again.
 - CSRF is checked against the session before anything else is looked at (403 when it fails).
 - Files are checked and processed (decoded, turned, stripped of EXIF, resized) before the writing
   transaction opens, so a slow photo never holds the database's write lock.
+- Then the form waits for its turn: on SQLite a worker works on one form at a time (`deps.write_turns`,
+  CIVIC_WRITERS), as the database writes one transaction at a time and a second form would only slow the
+  one writing. It waits on the event loop, holding no thread. What follows runs in its turn.
 - The form is parsed into its schema; bad input re-renders the same page with 422, the values kept and
   each message next to its field.
 - A route's `prepare(db, web, form, files)`, when it has one, runs in a read session first: checks and
