@@ -17,7 +17,7 @@ to the login page whatever the address.)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Annotated
 
 import anyio
@@ -88,15 +88,7 @@ def db_places() -> anyio.Semaphore:
     return anyio.Semaphore(max(1, settings.db_pool + settings.db_overflow - settings.thread_pool))
 
 
-class _Unlimited:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-def write_turns() -> anyio.Semaphore | _Unlimited:
+def write_turns() -> anyio.Semaphore | nullcontext[None]:
     """How many posted forms a worker works on at once (civic.web.forms.post_form): CIVIC_WRITERS, or by
     default one on SQLite and no limit (beyond the threads) on PostgreSQL.
 
@@ -107,7 +99,7 @@ def write_turns() -> anyio.Semaphore | _Unlimited:
     thread: pages are served meanwhile."""
     settings = get_settings()
     turns = settings.writers or (1 if is_sqlite(settings.database_url) else 0)
-    return anyio.Semaphore(turns) if turns else _Unlimited()
+    return anyio.Semaphore(turns) if turns else nullcontext()
 
 
 Db = Annotated[Session, Depends(_session)]
